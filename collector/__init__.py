@@ -1,0 +1,1 @@
+"""The collector: the device contract, and the path from MQTT to TimescaleDB."""

@@ -1,0 +1,95 @@
+"""Prometheus metrics of the collector, and a tiny HTTP endpoint serving them and a health check."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import orjson
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000)
+_SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+
+
+class Metrics:
+    """The collector's counters; one instance per collector, each with its own registry."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "yiwang_collector_messages_received", "Messages taken from the broker.", ["family"], registry=r
+        )
+        self.stored = Counter("yiwang_collector_rows_stored", "New rows committed.", ["family"], registry=r)
+        self.duplicates = Counter(
+            "yiwang_collector_rows_duplicate", "Rows already stored (redelivery, resend).", ["family"], registry=r
+        )
+        self.rejected = Counter(
+            "yiwang_collector_rejected", "Messages or items sent to the dead-letter table.", ["reason"], registry=r
+        )
+        self.batch_size = Histogram(
+            "yiwang_collector_batch_messages", "Messages per committed batch.", buckets=_BATCH_BUCKETS, registry=r
+        )
+        self.batch_seconds = Histogram(
+            "yiwang_collector_batch_seconds", "Time to write and commit a batch.", buckets=_SECONDS_BUCKETS, registry=r
+        )
+        self.lag = Histogram(
+            "yiwang_collector_lag_seconds",
+            "From receipt to commit of a batch's oldest message.",
+            buckets=_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.backlog = Gauge("yiwang_collector_backlog", "Messages received, not yet committed.", registry=r)
+        self.db_errors = Counter("yiwang_collector_db_errors", "Failed write attempts (retried).", registry=r)
+        self.mqtt_connected = Gauge("yiwang_collector_mqtt_connected", "1 while connected to the broker.", registry=r)
+        self.db_ok = Gauge("yiwang_collector_db_ok", "1 while the last write succeeded.", registry=r)
+        self.last_commit = Gauge("yiwang_collector_last_commit_timestamp", "Unix time of the last commit.", registry=r)
+
+    def health(self) -> tuple[bool, dict[str, object]]:
+        """Healthy while connected to the broker and the database accepts writes."""
+        connected = self.mqtt_connected._value.get() == 1
+        db_ok = self.db_ok._value.get() == 1
+        last = self.last_commit._value.get()
+        return connected and db_ok, {
+            "mqtt_connected": connected,
+            "database_ok": db_ok,
+            "seconds_since_commit": round(time.time() - last, 3) if last else None,
+        }
+
+
+@asynccontextmanager
+async def serve(metrics: Metrics, host: str, port: int) -> AsyncIterator[asyncio.Server]:
+    """Serve GET /metrics and GET /health until the block ends. Port 0 picks a free port."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            writer.close()
+            return
+        path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
+        if path == b"/metrics":
+            status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(metrics.registry)
+        elif path == b"/health":
+            ok, detail = metrics.health()
+            status = "200 OK" if ok else "503 Service Unavailable"
+            ctype, body = "application/json", orjson.dumps({"ok": ok, **detail})
+        else:
+            status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
+        head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + body)
+        with contextlib.suppress(ConnectionError):
+            await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, host, port)
+    try:
+        yield server
+    finally:
+        server.close()
+        await server.wait_closed()

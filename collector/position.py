@@ -1,0 +1,113 @@
+"""Topic family `<root>/vehicle/<vehicle_id>/position`: GNSS fixes and state of one vehicle's terminal."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import NamedTuple
+
+from pydantic import BaseModel, Field, ValidationError
+
+from collector.contract import PAYLOAD_CONFIG, DeviceId, Limits, Rejected, Timestamp, decode_items, parse_items
+from collector.invalid import Reason
+
+DEVICE = "vehicle"
+NAME = "position"
+_UINT32 = 2**32 - 1
+
+
+class PositionPayload(BaseModel):
+    """One position report, in the units of JT/T 808 after its scaling (degrees, km/h, km, L)."""
+
+    model_config = PAYLOAD_CONFIG
+
+    vehicle: DeviceId | None = Field(default=None, description="Optional; must equal the vehicle id in the topic.")
+    time: Timestamp = Field(description="GNSS fix time (RFC 3339 with offset, or epoch ms).")
+    latitude: float = Field(ge=-90, le=90, description="WGS-84 degrees, as the receiver gives them.")
+    longitude: float = Field(ge=-180, le=180, description="WGS-84 degrees.")
+    speed: float = Field(ge=0, le=400, description="km/h.")
+    heading: float = Field(ge=0, lt=360, description="Degrees clockwise from north, 0-359.")
+    odometer: float = Field(ge=0, description="Total distance in km (JT/T 808 item 0x01).")
+    ignition: bool = Field(description="ACC on (JT/T 808 status bit 0).")
+    altitude: float | None = Field(default=None, ge=-500, le=9000, description="Metres above sea level.")
+    satellites: int | None = Field(default=None, ge=0, le=255, description="Satellites in the fix.")
+    accuracy: float | None = Field(default=None, ge=0, le=100000, description="Estimated horizontal error, m.")
+    soc: float | None = Field(default=None, ge=0, le=100, description="Battery state of charge, %.")
+    fuel: float | None = Field(default=None, ge=0, le=10000, description="Fuel level, L (item 0x02).")
+    alarm: int | None = Field(default=None, ge=0, le=_UINT32, description="Raw JT/T 808 alarm word.")
+    status: int | None = Field(default=None, ge=0, le=_UINT32, description="Raw JT/T 808 status word.")
+    blind: bool = Field(default=False, description="A blind-zone resend (0x0704 type 1): buffered, sent late.")
+
+
+class Position(NamedTuple):
+    """A row of the `position` hypertable (and, for the newest per vehicle, of `live_position`)."""
+
+    vehicle_id: str
+    time: datetime
+    latitude: float
+    longitude: float
+    speed: float
+    heading: float
+    odometer: float
+    ignition: bool
+    altitude: float | None
+    satellites: int | None
+    accuracy: float | None
+    soc: float | None
+    fuel: float | None
+    alarm: int | None
+    status: int | None
+    blind: bool
+    received_at: datetime
+
+
+def _classify(exc: ValidationError) -> Reason:
+    for error in exc.errors(include_url=False):
+        if (
+            error["loc"]
+            and error["loc"][0] in ("latitude", "longitude")
+            and error["type"]
+            in (
+                "greater_than_equal",
+                "less_than_equal",
+            )
+        ):
+            return Reason.IMPOSSIBLE_COORDINATES
+    return Reason.INVALID_FIELD
+
+
+def parse(
+    vehicle_id: str, payload: bytes, received_at: datetime, limits: Limits
+) -> tuple[list[Position], list[Rejected]]:
+    """Turn one MQTT payload into position rows and the items that were refused.
+
+    Raises:
+        InvalidMessage: the payload as a whole is refused.
+    """
+    return parse_items(
+        PositionPayload,
+        decode_items(payload, limits),
+        device_id=vehicle_id,
+        device_field=DEVICE,
+        received_at=received_at,
+        limits=limits,
+        classify=_classify,
+        to_row=lambda p: Position(
+            vehicle_id,
+            p.time,
+            p.latitude,
+            p.longitude,
+            p.speed,
+            p.heading,
+            p.odometer,
+            p.ignition,
+            p.altitude,
+            p.satellites,
+            p.accuracy,
+            p.soc,
+            p.fuel,
+            p.alarm,
+            p.status,
+            p.blind,
+            received_at,
+        ),
+    )

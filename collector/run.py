@@ -1,0 +1,118 @@
+"""The collector process: connect, take batches, write, acknowledge; reconnect; drain on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from datetime import datetime, timedelta
+
+import aiomqtt
+
+from collector import mqtt
+from collector.contract import Limits
+from collector.inbox import Inbox
+from collector.metrics import Metrics, serve
+from collector.writer import KnownDevices, Writer
+from db.pool import open_pool
+from yiwang.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        oldest=datetime.fromisoformat(settings.oldest_time),
+    )
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
+    """Run until `stop` is set (SIGTERM and SIGINT set it): what was received by then is written
+    and acknowledged before the connection closes.
+
+    Raises:
+        psycopg_pool.PoolTimeout: the database cannot be reached at start-up.
+    """
+    stop = stop or asyncio.Event()
+    metrics = metrics or Metrics()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    async with (
+        open_pool(settings.database_url, min_size=settings.db_pool_min, max_size=2, name="yiwang-collector") as pool,
+        serve(metrics, settings.metrics_host, settings.metrics_port) as server,
+    ):
+        address = server.sockets[0].getsockname()
+        log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
+        metrics.db_ok.set(1)
+        writer = Writer(
+            pool,
+            root=settings.topic_root,
+            limits=limits_from(settings),
+            devices=KnownDevices(settings.registry_refresh_seconds),
+            metrics=metrics,
+            retry_max=settings.db_retry_max_seconds,
+        )
+        await consume(settings, writer, metrics, stop)
+
+
+async def consume(settings: Settings, writer: Writer, metrics: Metrics, stop: asyncio.Event) -> None:
+    """The reconnect loop: one connection after another until `stop`."""
+    delay = 0.5
+    while not stop.is_set():
+        inbox = Inbox(settings.batch_size, settings.batch_wait_ms / 1000)
+        try:
+            async with mqtt.connect(settings, inbox) as session:
+                log.info("connected to mqtt://%s:%s", settings.mqtt_host, settings.mqtt_port)
+                metrics.mqtt_connected.set(1)
+                delay = 0.5
+                await _pump(session, inbox, writer, metrics, stop)
+        except aiomqtt.MqttError as exc:
+            log.warning("broker connection lost or refused (%s); reconnecting in %.1f s", exc, delay)
+        finally:
+            metrics.mqtt_connected.set(0)
+            metrics.backlog.set(0)
+        if not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.0)
+
+
+async def _pump(session: mqtt.Session, inbox: Inbox, writer: Writer, metrics: Metrics, stop: asyncio.Event) -> None:
+    """Write and acknowledge batches until the connection is lost or `stop` is set.
+
+    Raises:
+        aiomqtt.MqttError: the connection was lost (the caller reconnects).
+    """
+    lost = asyncio.Event()
+    # A batch is given up only when its connection is gone (the broker resends it), or when we are
+    # stopping and the database is away (the broker keeps it for our next session). While the
+    # database works, a stop still lets every received batch be written and acknowledged.
+    give_up = asyncio.Event()
+
+    async def watch_connection() -> None:
+        await session.lost()
+        lost.set()
+        give_up.set()
+        inbox.close(drop=True)
+
+    async def watch_stop() -> None:
+        await stop.wait()
+        give_up.set()
+        inbox.close()
+
+    async with asyncio.TaskGroup() as tasks:
+        watchers = [tasks.create_task(watch_connection()), tasks.create_task(watch_stop())]
+        while batch := await inbox.take():
+            metrics.backlog.set(inbox.qsize() + len(batch))
+            if await writer.write(batch, give_up) is not None:
+                session.ack(batch)
+        for watcher in watchers:
+            watcher.cancel()
+    if lost.is_set() and not stop.is_set():
+        raise aiomqtt.MqttError("connection to the broker lost")

@@ -1,0 +1,263 @@
+"""A batch of messages in, one committed transaction out: rows, live positions and dead letters."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from collector import position, reading
+from collector.contract import Limits
+from collector.inbox import Received
+from collector.invalid import InvalidMessage, Reason
+from collector.metrics import Metrics
+from collector.topics import route
+from db import ingest
+
+log = logging.getLogger(__name__)
+
+_DEVICE_TABLES = {reading.DEVICE: "meter", position.DEVICE: "vehicle"}
+
+
+class KnownDevices:
+    """The registry's device ids, cached; a miss is looked up once per batch before it is refused,
+    so a device registered a moment ago is accepted at once."""
+
+    def __init__(self, refresh_seconds: float) -> None:
+        self._refresh_seconds = refresh_seconds
+        self._ids: dict[str, set[str]] = {table: set() for table in _DEVICE_TABLES.values()}
+        self._loaded_at = -float("inf")
+
+    async def unknown(self, conn: AsyncConnection, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
+        """Of the wanted ids per device kind, those the registry does not hold."""
+        if time.monotonic() - self._loaded_at > self._refresh_seconds:
+            # Reloading whole also forgets devices removed from the registry.
+            for table in self._ids:
+                self._ids[table] = await ingest.all_devices(conn, table)
+            self._loaded_at = time.monotonic()
+        result: dict[str, set[str]] = {}
+        for device, ids in wanted.items():
+            table = _DEVICE_TABLES[device]
+            missing = ids - self._ids[table]
+            if missing:
+                found = await ingest.known_devices(conn, table, sorted(missing))
+                self._ids[table] |= found
+                missing -= found
+            result[device] = missing
+        return result
+
+
+@dataclass
+class _Prepared:
+    """A batch sorted into what each table gets."""
+
+    readings: dict[tuple[str, datetime], reading.Reading] = field(default_factory=dict)
+    positions: dict[tuple[str, datetime], position.Position] = field(default_factory=dict)
+    dead: list[tuple[datetime, str, bytes, str, str]] = field(default_factory=list)
+    received: Counter[str] = field(default_factory=Counter)
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one committed batch did."""
+
+    received: dict[str, int]
+    stored: dict[str, int]
+    duplicates: dict[str, int]
+    rejected: dict[str, int]
+
+
+class Writer:
+    """Writes batches: validate, check devices, COPY, update live positions, record dead letters.
+
+    Args:
+        pool: the process's connection pool.
+        root: the topic root, e.g. `yiwang`.
+        limits: the bounds of the device contract.
+        devices: the registry cache.
+        metrics: counters to update after each commit.
+        retry_max: the longest pause between attempts while the database is away.
+    """
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[AsyncConnection],
+        *,
+        root: str,
+        limits: Limits,
+        devices: KnownDevices,
+        metrics: Metrics,
+        retry_max: float = 10.0,
+    ) -> None:
+        self._pool = pool
+        self._root = root
+        self._limits = limits
+        self._devices = devices
+        self._metrics = metrics
+        self._retry_max = retry_max
+
+    async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> Outcome | None:
+        """Commit the batch, retrying with backoff while the database is away.
+
+        Returns:
+            What was written, or None if `abandon` was set before the batch could be committed
+            (the messages stay unacknowledged and the broker sends them again).
+        """
+        delay = 0.2
+        while True:
+            started = time.monotonic()
+            try:
+                outcome = await self._write_once(batch)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                self._metrics.db_errors.inc()
+                self._metrics.db_ok.set(0)
+                log.warning("database unavailable (%s); retrying in %.1f s", str(exc).strip()[:200], delay)
+                try:
+                    await asyncio.wait_for(abandon.wait(), delay)
+                except TimeoutError:
+                    delay = min(delay * 2, self._retry_max) * random.uniform(0.8, 1.0)
+                    continue
+                return None
+            self._observe(batch, outcome, time.monotonic() - started)
+            return outcome
+
+    async def _write_once(self, batch: Sequence[Received]) -> Outcome:
+        async with self._pool.connection() as conn:
+            prepared = await self._prepare(conn, batch)
+            try:
+                async with conn.transaction():
+                    stored = await self._store(conn, prepared)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error as exc:
+                # The database refuses something validation let through: find it, refuse it alone.
+                log.error("database refused a batch of %d (%s); isolating the message", len(batch), exc)
+                if len(batch) == 1:
+                    return await self._refuse(conn, batch[0], exc)
+                half = len(batch) // 2
+                first, second = await self._write_once(batch[:half]), await self._write_once(batch[half:])
+                return _merge(first, second)
+        return Outcome(
+            received=dict(prepared.received),
+            stored=stored,
+            duplicates={
+                "reading": len(prepared.readings) - stored["reading"],
+                "position": len(prepared.positions) - stored["position"],
+            },
+            rejected=dict(prepared.rejected),
+        )
+
+    async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received]) -> _Prepared:
+        prepared = _Prepared()
+        routed: list[tuple[Received, Any, str] | None] = []
+        wanted: dict[str, set[str]] = {device: set() for device in _DEVICE_TABLES}
+        for item in batch:
+            topic = item.message.topic.value
+            try:
+                family, device_id = route(self._root, topic)
+            except InvalidMessage as exc:
+                prepared.received["unknown"] += 1
+                self._dead(prepared, item, exc.reason, exc.detail)
+                routed.append(None)
+                continue
+            wanted[family.device].add(device_id)
+            prepared.received[family.name] += 1
+            routed.append((item, family, device_id))
+        unknown = await self._devices.unknown(conn, wanted)
+        for entry in routed:
+            if entry is None:
+                continue
+            item, family, device_id = entry
+            if device_id in unknown[family.device]:
+                self._dead(
+                    prepared, item, Reason.UNKNOWN_DEVICE, f"{family.device} {device_id!r} is not in the registry"
+                )
+                continue
+            received_at = datetime.fromtimestamp(item.at, UTC)
+            payload = _payload_bytes(item)
+            try:
+                rows, rejected = family.parse(device_id, payload, received_at, self._limits)
+            except InvalidMessage as exc:
+                self._dead(prepared, item, exc.reason, exc.detail)
+                continue
+            for bad in rejected:
+                self._dead(prepared, item, bad.reason, bad.detail)
+            target = prepared.readings if family.name == reading.NAME else prepared.positions
+            for row in rows:
+                # The first of two rows with one key wins, as it does against stored rows.
+                target.setdefault((row[0], row[1]), row)
+        return prepared
+
+    @staticmethod
+    def _dead(prepared: _Prepared, item: Received, reason: Reason, detail: str) -> None:
+        topic = item.message.topic.value
+        prepared.dead.append((datetime.fromtimestamp(item.at, UTC), topic, _payload_bytes(item), reason.value, detail))
+        prepared.rejected[reason.value] += 1
+
+    async def _store(self, conn: AsyncConnection, prepared: _Prepared) -> dict[str, int]:
+        stored = {"reading": 0, "position": 0}
+        if prepared.readings:
+            stored["reading"] = await ingest.insert_readings(conn, list(prepared.readings.values()))
+        if prepared.positions:
+            rows = list(prepared.positions.values())
+            stored["position"] = await ingest.insert_positions(conn, rows)
+            newest: dict[str, position.Position] = {}
+            for row in rows:
+                current = newest.get(row.vehicle_id)
+                if current is None or row.time > current.time:
+                    newest[row.vehicle_id] = row
+            await ingest.update_live(conn, list(newest.values()))
+        if prepared.dead:
+            await ingest.insert_dead_letters(conn, prepared.dead)
+        return stored
+
+    async def _refuse(self, conn: AsyncConnection, item: Received, exc: psycopg.Error) -> Outcome:
+        prepared = _Prepared()
+        self._dead(prepared, item, Reason.DATABASE_REFUSED, str(exc).strip()[:500])
+        async with conn.transaction():
+            await ingest.insert_dead_letters(conn, prepared.dead)
+        return Outcome(dict(prepared.received), {}, {}, dict(prepared.rejected))
+
+    def _observe(self, batch: Sequence[Received], outcome: Outcome, seconds: float) -> None:
+        m = self._metrics
+        now = time.time()
+        m.db_ok.set(1)
+        m.last_commit.set(now)
+        m.batch_size.observe(len(batch))
+        m.batch_seconds.observe(seconds)
+        m.lag.observe(now - batch[0].at)
+        for family, count in outcome.received.items():
+            m.received.labels(family).inc(count)
+        for family in (reading.NAME, position.NAME):
+            m.stored.labels(family).inc(outcome.stored.get(family, 0))
+            m.duplicates.labels(family).inc(outcome.duplicates.get(family, 0))
+        for reason, count in outcome.rejected.items():
+            m.rejected.labels(reason).inc(count)
+
+
+def _payload_bytes(item: Received) -> bytes:
+    payload = item.message.payload
+    return payload if isinstance(payload, bytes) else str(payload).encode()
+
+
+def _merge(a: Outcome, b: Outcome) -> Outcome:
+    def add(x: dict[str, int], y: dict[str, int]) -> dict[str, int]:
+        return dict(Counter(x) + Counter(y))
+
+    return Outcome(
+        add(a.received, b.received),
+        add(a.stored, b.stored),
+        add(a.duplicates, b.duplicates),
+        add(a.rejected, b.rejected),
+    )

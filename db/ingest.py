@@ -1,0 +1,131 @@
+"""Writes of the telemetry tables: readings, positions, the live position, and dead letters.
+
+Everything here runs inside the caller's transaction. Rows are plain tuples in column order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection, sql
+
+READING_COLUMNS = ("meter_id", "time", "register", "received_at")
+READING_TYPES = ("text", "timestamptz", "float8", "timestamptz")
+POSITION_COLUMNS = (
+    "vehicle_id", "time", "latitude", "longitude", "speed", "heading", "odometer", "ignition",
+    "altitude", "satellites", "accuracy", "soc", "fuel", "alarm", "status", "blind", "received_at",
+)  # fmt: skip
+POSITION_TYPES = (
+    "text", "timestamptz", "float8", "float8", "float4", "float4", "float8", "bool",
+    "float4", "int2", "float4", "float4", "float4", "int8", "int8", "bool", "timestamptz",
+)  # fmt: skip
+DEAD_LETTER_COLUMNS = ("received_at", "topic", "payload", "reason", "detail")
+DEAD_LETTER_TYPES = ("timestamptz", "text", "bytea", "text", "text")
+
+_KEYS = {"reading": ("meter_id", "time"), "position": ("vehicle_id", "time")}
+
+
+async def _copy(
+    conn: AsyncConnection, table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Any]
+) -> None:
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    async with conn.cursor() as cur, cur.copy(statement) as copy:
+        copy.set_types(list(types))
+        for row in rows:
+            await copy.write_row(row)
+
+
+async def _insert_new(
+    conn: AsyncConnection, table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Any]
+) -> int:
+    """Store the rows whose key is not stored yet; returns how many were new.
+
+    The fast path COPYs straight into the hypertable. Only when a row is already there (a message
+    redelivered after a crash, a device resending) does it fall back to COPY into a staging table
+    and INSERT ... ON CONFLICT DO NOTHING, which costs about twice as much per row.
+    """
+    try:
+        async with conn.transaction():
+            await _copy(conn, table, columns, types, rows)
+        return len(rows)
+    except psycopg.errors.UniqueViolation:
+        pass
+    staging = f"_staging_{table}"
+    await conn.execute(
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+            sql.Identifier(staging), sql.Identifier(table)
+        )
+    )
+    await _copy(conn, staging, columns, types, rows)
+    cols = sql.SQL(", ").join(map(sql.Identifier, columns))
+    result = await conn.execute(
+        sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT ({}) DO NOTHING").format(
+            sql.Identifier(table),
+            cols,
+            cols,
+            sql.Identifier(staging),
+            sql.SQL(", ").join(map(sql.Identifier, _KEYS[table])),
+        )
+    )
+    return result.rowcount
+
+
+async def insert_readings(conn: AsyncConnection, rows: Sequence[Any]) -> int:
+    """Store readings, skipping any (meter_id, time) already stored. Rows must have unique keys."""
+    return await _insert_new(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
+
+
+async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:
+    """Store positions, skipping any (vehicle_id, time) already stored. Rows must have unique keys."""
+    return await _insert_new(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
+
+
+_LIVE_UPDATE = sql.SQL(", ").join(
+    sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in POSITION_COLUMNS[1:]
+)
+
+
+async def update_live(conn: AsyncConnection, newest: Sequence[Any]) -> None:
+    """Move each vehicle's live position to the given one, unless a newer fix is already there.
+
+    `newest` holds at most one position per vehicle. They are written in vehicle order so that two
+    collectors updating the same vehicles lock them in the same order and cannot deadlock.
+    """
+    await conn.execute(
+        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS _staging_live (LIKE live_position) ON COMMIT DELETE ROWS")
+    )
+    await _copy(conn, "_staging_live", POSITION_COLUMNS, POSITION_TYPES, sorted(newest, key=lambda r: r[0]))
+    cols = sql.SQL(", ").join(map(sql.Identifier, POSITION_COLUMNS))
+    await conn.execute(
+        sql.SQL(
+            "INSERT INTO live_position ({cols}) SELECT {cols} FROM _staging_live ORDER BY vehicle_id "
+            "ON CONFLICT (vehicle_id) DO UPDATE SET {update} WHERE live_position.time < EXCLUDED.time"
+        ).format(cols=cols, update=_LIVE_UPDATE)
+    )
+
+
+async def insert_dead_letters(conn: AsyncConnection, rows: Sequence[Any]) -> None:
+    """Record refused messages: (received_at, topic, payload, reason, detail)."""
+    await _copy(conn, "dead_letter", DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, rows)
+
+
+async def known_devices(conn: AsyncConnection, table: str, ids: Sequence[str]) -> set[str]:
+    """Which of `ids` the registry table (`meter` or `vehicle`) holds."""
+    if table not in ("meter", "vehicle"):
+        raise ValueError(f"no device table {table!r}")
+    cur = await conn.execute(
+        sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table)), (list(ids),)
+    )
+    return {row[0] for row in await cur.fetchall()}
+
+
+async def all_devices(conn: AsyncConnection, table: str) -> set[str]:
+    """Every device id of a registry table (`meter` or `vehicle`)."""
+    if table not in ("meter", "vehicle"):
+        raise ValueError(f"no device table {table!r}")
+    cur = await conn.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(table)))
+    return {row[0] for row in await cur.fetchall()}

@@ -1,0 +1,32 @@
+"""The one async connection pool of a process, opened and closed in one `async with`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+
+@asynccontextmanager
+async def open_pool(
+    url: str, *, min_size: int = 1, max_size: int = 8, wait: bool = True, name: str = "yiwang"
+) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
+    """Open a pool, optionally waiting until its first connections work (start-up fails fast)."""
+    pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        open=False,
+        name=name,
+        kwargs={"application_name": name},
+        # A broken connection is found before it is lent, not in the middle of a batch.
+        check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=float("inf"),
+    )
+    await pool.open(wait=wait, timeout=30)
+    try:
+        yield pool
+    finally:
+        await pool.close()

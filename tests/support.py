@@ -1,0 +1,128 @@
+"""What the tests share: registering devices, publishing through the broker, waiting for rows."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import aiomqtt
+import orjson
+import psycopg
+
+from collector.topics import topic
+from db.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle, import_document
+
+BASE_TIME = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Devices:
+    organisation: str
+    meters: list[str]
+    vehicles: list[str]
+
+
+async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) -> Devices:
+    """Register an organisation with one institution, its meters and vehicles, through the registry import."""
+    org = f"org-{tag}"
+    inst = f"inst-{tag}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name=f"测试单位 {tag}")],
+        institutions=[Institution(id=inst, organisation_id=org, name=f"测试机关 {tag}", category="agency")],
+        meters=[
+            Meter(id=f"m-{tag}-{i}", institution_id=inst, energy_type="electricity", unit="kWh") for i in range(meters)
+        ],
+        vehicles=[
+            Vehicle(id=f"v-{tag}-{i}", organisation_id=org, plate=f"赣H·{tag}{i}", energy="battery_electric")
+            for i in range(vehicles)
+        ],
+    )
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_document(conn, document)
+    return Devices(org, [m.id for m in document.meters], [v.id for v in document.vehicles])
+
+
+def reading_payload(i: int, *, meter: str | None = None, start: datetime = BASE_TIME) -> dict[str, object]:
+    body: dict[str, object] = {"time": (start + timedelta(minutes=15 * i)).isoformat(), "register": 1000.0 + i}
+    if meter:
+        body["meter"] = meter
+    return body
+
+
+def position_payload(i: int, *, start: datetime = BASE_TIME, **extra: object) -> dict[str, object]:
+    return {
+        "time": int((start + timedelta(seconds=10 * i)).timestamp() * 1000),
+        "latitude": 29.29 + i * 1e-4,
+        "longitude": 117.20 + i * 1e-4,
+        "speed": 30.0,
+        "heading": 45.0,
+        "odometer": 1000.0 + i * 0.1,
+        "ignition": True,
+        **extra,
+    }
+
+
+Message = tuple[str, bytes]
+
+
+def reading_messages(root: str, meter: str, count: int, *, first: int = 0) -> list[Message]:
+    return [
+        (topic(root, "meter", meter, "reading"), orjson.dumps(reading_payload(i))) for i in range(first, first + count)
+    ]
+
+
+def position_messages(root: str, vehicle: str, count: int, *, first: int = 0) -> list[Message]:
+    return [
+        (topic(root, "vehicle", vehicle, "position"), orjson.dumps(position_payload(i)))
+        for i in range(first, first + count)
+    ]
+
+
+async def publish(port: int, messages: Iterable[Message], *, window: int = 500, client_id: str | None = None) -> int:
+    """Publish at QoS 1 through the broker, `window` at a time, each confirmed by the broker."""
+    sent = 0
+    async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, max_inflight_messages=window) as client:
+        chunk: list[Message] = []
+        for message in messages:
+            chunk.append(message)
+            if len(chunk) >= window:
+                await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+                sent += len(chunk)
+                chunk = []
+        if chunk:
+            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+            sent += len(chunk)
+    return sent
+
+
+def count(url: str, query: str, params: Sequence[object] = ()) -> int:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(query, params).fetchone()  # type: ignore[arg-type]
+        assert row is not None
+        return int(row[0])
+
+
+async def wait_for_count(
+    url: str, query: str, params: Sequence[object], expected: int, *, seconds: float = 30.0
+) -> int:
+    """Poll until the query counts `expected`, then make sure it stays there a moment (no extras)."""
+    deadline = time.monotonic() + seconds
+    value = -1
+    while time.monotonic() < deadline:
+        value = await asyncio.to_thread(count, url, query, params)
+        if value >= expected:
+            break
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.3)
+    return await asyncio.to_thread(count, url, query, params)
+
+
+async def eventually(predicate: Callable[[], bool], seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.05)

@@ -1,0 +1,73 @@
+"""All settings of every Yiwang process, read once from YIWANG_* environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """One flat settings class; each process reads what it needs and is handed it as an argument.
+
+    Defaults start the local stack of `yiwang stack up` on ports that do not collide with a
+    system PostgreSQL (5432) or Mosquitto (1883).
+    """
+
+    model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
+
+    # Where `yiwang stack` keeps the local database and broker (git-ignored).
+    home: Path = Path(".yiwang")
+
+    # TimescaleDB
+    database_url: str = "postgresql://yiwang@127.0.0.1:55432/yiwang"
+    db_pool_min: int = 1
+    db_pool_max: int = 8
+    # Local stack only: the memory PostgreSQL keeps hot. Size it with the active chunks (db/README).
+    db_shared_buffers: str = "2GB"
+
+    # MQTT
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = 11883
+    mqtt_username: str | None = None
+    mqtt_password: str | None = None
+    mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
+    mqtt_topic_root: str = "yiwang"
+    mqtt_client_id: str = "yiwang-collector"
+    # Several collectors with the same group split one stream ($share/<group>/...).
+    mqtt_shared_group: str | None = None
+    # Messages the broker may send before we acknowledge: at least twice the batch (see README).
+    mqtt_receive_maximum: int = 4000
+    mqtt_keepalive: int = 30
+
+    # Collector
+    batch_size: int = 1000
+    batch_wait_ms: int = 100
+    max_payload_bytes: int = 65536
+    max_future_seconds: float = 600.0
+    # Readings and positions older than this are refused as nonsense clocks, not as history.
+    oldest_time: str = "2000-01-01T00:00:00+00:00"
+    registry_refresh_seconds: float = 60.0
+    db_retry_max_seconds: float = 10.0
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9108
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+    # Simulators
+    sim_seed: int = 20260101
+    sim_institutions: int = 30
+    sim_vehicles: int = 60
+    sim_meter_interval_s: float = 900.0
+    sim_vehicle_interval_s: float = 10.0
+    sim_acceleration: float = 1.0
+    sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
+    sim_client_id: str = "yiwang-simulator"
+
+    @property
+    def topic_root(self) -> str:
+        return self.mqtt_topic_root.strip("/")

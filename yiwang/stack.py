@@ -1,0 +1,316 @@
+"""A local TimescaleDB and Mosquitto run as real processes under one folder: for `yiwang stack` and the tests."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+
+class StackError(RuntimeError):
+    """A local service would not start or stop; the message says where its log is."""
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def _wait_for(predicate: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise StackError(f"{what} did not happen within {seconds:.0f} s")
+
+
+def pg_bindir() -> Path:
+    """The newest PostgreSQL whose lib folder holds the timescaledb extension."""
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True):
+        if list((candidate.parent / "lib").glob("timescaledb*.so")):
+            return candidate
+    raise StackError("no PostgreSQL with TimescaleDB under /usr/lib/postgresql: run scripts/setup.sh")
+
+
+def _service_user() -> str | None:
+    """PostgreSQL refuses to run as root, so as root we run it as the `postgres` user."""
+    return "postgres" if os.geteuid() == 0 else None
+
+
+def _as_user(argv: list[str], user: str | None) -> list[str]:
+    return ["runuser", "-u", user, "--", *argv] if user else argv
+
+
+def _give_to(path: Path, user: str | None) -> None:
+    if user is None:
+        return
+    entry = pwd.getpwnam(user)
+    for folder, _dirs, files in os.walk(path):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(Path(folder) / name, entry.pw_uid, entry.pw_gid)
+    # The server must reach its folder through every parent (a private tmp dir would stop it).
+    for parent in path.resolve().parents:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            raise StackError(f"{parent} is not traversable by {user}; choose YIWANG_HOME elsewhere")
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL cluster with TimescaleDB preloaded, listening on loopback only.
+
+    Args:
+        home: folder of the cluster (created on first start).
+        port: TCP port on 127.0.0.1.
+        database: the database created for Yiwang, owned by `user` (a trusting local role).
+        shared_buffers: PostgreSQL's cache; size it together with the active chunks.
+    """
+
+    home: Path
+    port: int
+    database: str = "yiwang"
+    user: str = "yiwang"
+    shared_buffers: str = "1GB"
+    extra_conf: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log(self) -> Path:
+        return self.home / "postgres.log"
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+
+    def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        argv = [str(pg_bindir() / "pg_ctl"), "-D", str(self.data), *args]
+        return subprocess.run(_as_user(argv, _service_user()), capture_output=True, text=True, check=check)
+
+    def initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        return self.initialised() and self._ctl("status", check=False).returncode == 0
+
+    def init(self) -> None:
+        user = _service_user()
+        self.home.mkdir(parents=True, exist_ok=True)
+        _give_to(self.home, user)
+        argv = [
+            str(pg_bindir() / "initdb"),
+            "-D", str(self.data),
+            "-U", self.user,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ]  # fmt: skip
+        result = subprocess.run(_as_user(argv, user), capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise StackError(f"initdb failed: {result.stderr.strip()}")
+        conf = {
+            "listen_addresses": "'127.0.0.1'",
+            "port": str(self.port),
+            "unix_socket_directories": f"'{self.home.resolve()}'",
+            "shared_preload_libraries": "'timescaledb'",
+            "timescaledb.telemetry_level": "off",
+            "shared_buffers": f"'{self.shared_buffers}'",
+            "max_connections": "200",
+            "max_wal_size": "'4GB'",
+            "checkpoint_timeout": "'15min'",
+            "max_locks_per_transaction": "256",
+            "log_min_messages": "warning",
+            **self.extra_conf,
+        }
+        with (self.data / "postgresql.conf").open("a") as f:
+            f.write("\n# yiwang local stack\n")
+            f.writelines(f"{key} = {value}\n" for key, value in conf.items())
+
+    def start(self) -> None:
+        """Start the cluster (initialising it the first time) and make sure the database exists."""
+        if not self.initialised():
+            self.init()
+        if not self.running():
+            result = self._ctl("start", "-w", "-t", "60", "-l", str(self.log), check=False)
+            if result.returncode != 0:
+                raise StackError(f"PostgreSQL did not start: {result.stderr.strip()} (log: {self.log})")
+        self._create_database()
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster; mode `immediate` is a crash as far as the data is concerned."""
+        if self.running():
+            self._ctl("stop", "-w", "-m", mode, check=False)
+
+    def _create_database(self) -> None:
+        admin = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
+        with psycopg.connect(admin, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+
+
+MOSQUITTO_CONF = """\
+# Written by yiwang/stack.py. Issue: devices get credentials and ACLs in the access-control work.
+per_listener_settings false
+allow_anonymous true
+listener {port} 127.0.0.1
+persistence true
+persistence_location {home}/
+# Sessions and queued messages reach disk every {autosave} s and on shutdown: a kill -9 of the broker
+# can lose what arrived since (see README, "What survives what").
+autosave_interval {autosave}
+# Acks after commit: the window must hold at least two batches (Mosquitto 2.0.11 bug #2301).
+max_inflight_messages {inflight}
+# A collector that is away (or a database that is down) must not cost us messages.
+max_queued_messages {queued}
+max_queued_bytes 0
+message_size_limit {message_size}
+log_dest file {home}/mosquitto.log
+log_type error
+log_type warning
+pid_file {home}/mosquitto.pid
+{user}
+"""
+
+
+@dataclass
+class Mosquitto:
+    """A Mosquitto broker with persistence on, listening on loopback only."""
+
+    home: Path
+    port: int
+    inflight: int = 4000
+    queued: int = 2_000_000
+    message_size: int = 262144
+    autosave: int = 5
+
+    @property
+    def conf(self) -> Path:
+        return self.home / "mosquitto.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "mosquitto.pid"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def write_conf(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.conf.write_text(
+            MOSQUITTO_CONF.format(
+                port=self.port,
+                home=self.home.resolve(),
+                inflight=self.inflight,
+                queued=self.queued,
+                message_size=self.message_size,
+                autosave=self.autosave,
+                # As root Mosquitto would switch to the `mosquitto` user, who cannot write our folder.
+                user="user root" if os.geteuid() == 0 else "",
+            )
+        )
+
+    def start(self) -> None:
+        if self.running():
+            return
+        self.write_conf()
+        mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        with (self.home / "mosquitto.stderr").open("ab") as stderr:
+            # -d: Mosquitto daemonises itself and writes its pid file; nothing of ours waits on it.
+            subprocess.run([mosquitto, "-c", str(self.conf), "-d"], stdout=subprocess.DEVNULL, stderr=stderr, check=False)
+        try:
+            _wait_for(lambda: port_open(self.port), 15, f"Mosquitto listening on {self.port}")
+        except StackError as exc:
+            raise StackError(f"{exc} (log: {self.home / 'mosquitto.log'})") from None
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> None:
+        """Stop the broker; SIGTERM saves its persistence file, SIGKILL is a crash."""
+        pid = self.pid()
+        if pid is None:
+            return
+        os.kill(pid, sig)
+        _wait_for(lambda: self.pid() is None and not port_open(self.port), 30, "Mosquitto stopping")
+        if sig == signal.SIGKILL:
+            self.pid_file.unlink(missing_ok=True)
+
+
+@dataclass
+class Stack:
+    """The local stack: one database and one broker under one home folder."""
+
+    postgres: Postgres
+    mosquitto: Mosquitto
+
+    @classmethod
+    def at(
+        cls, home: Path, db_port: int, mqtt_port: int, *, shared_buffers: str = "1GB", inflight: int = 4000
+    ) -> Stack:
+        return cls(
+            Postgres(home / "postgres", db_port, shared_buffers=shared_buffers),
+            Mosquitto(home / "mosquitto", mqtt_port, inflight=inflight),
+        )
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Stack:
+        """The stack that the settings' database URL and broker port point at."""
+        db = conninfo_to_dict(settings.database_url)
+        return cls(
+            Postgres(
+                settings.home / "postgres",
+                int(db.get("port") or 5432),
+                database=str(db.get("dbname") or "yiwang"),
+                user=str(db.get("user") or "yiwang"),
+                shared_buffers=settings.db_shared_buffers,
+            ),
+            Mosquitto(settings.home / "mosquitto", settings.mqtt_port, inflight=settings.mqtt_receive_maximum),
+        )
+
+    def up(self) -> None:
+        self.postgres.start()
+        self.mosquitto.start()
+
+    def down(self) -> None:
+        self.mosquitto.stop()
+        self.postgres.stop()
+
+    def status(self) -> dict[str, str]:
+        return {
+            "timescaledb": f"running at {self.postgres.url}" if self.postgres.running() else "stopped",
+            "mosquitto": f"running at mqtt://127.0.0.1:{self.mosquitto.port}"
+            if self.mosquitto.running()
+            else "stopped",
+        }
