@@ -133,7 +133,8 @@ class Writer:
             return outcome
 
     async def _write_once(self, batch: Sequence[Received]) -> Outcome:
-        async with self._pool.connection() as conn:
+        # A short wait: while the database is away the retry loop, not the pool, decides what next.
+        async with self._pool.connection(timeout=5) as conn:
             prepared = await self._prepare(conn, batch)
             try:
                 async with conn.transaction():

@@ -85,6 +85,7 @@ async def publish(port: int, messages: Iterable[Message], *, window: int = 500, 
     """Publish at QoS 1 through the broker, `window` at a time, each confirmed by the broker."""
     sent = 0
     async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, max_inflight_messages=window) as client:
+        client.pending_calls_threshold = 2 * window
         chunk: list[Message] = []
         for message in messages:
             chunk.append(message)
@@ -126,3 +127,29 @@ async def eventually(predicate: Callable[[], bool], seconds: float = 15.0) -> No
         if time.monotonic() > deadline:
             raise TimeoutError("condition not met in time")
         await asyncio.sleep(0.05)
+
+
+async def publish_steadily(
+    port: int, messages: Sequence[Message], *, rate: float, window: int = 200, client_id: str = "test-publisher"
+) -> int:
+    """Publish at about `rate` messages/s, surviving broker restarts: a window not confirmed by the
+    broker is published again after reconnecting (the collector's writes are idempotent)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    done = 0
+    while done < len(messages):
+        try:
+            async with aiomqtt.Client(
+                "127.0.0.1", port, identifier=client_id, max_inflight_messages=window, timeout=5
+            ) as client:
+                client.pending_calls_threshold = 2 * window
+                while done < len(messages):
+                    chunk = messages[done : done + window]
+                    await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+                    done += len(chunk)
+                    ahead = started + done / rate - loop.time()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+        except aiomqtt.MqttError:
+            await asyncio.sleep(0.2)
+    return done

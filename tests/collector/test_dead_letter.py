@@ -1,0 +1,120 @@
+"""Every class of bad message lands in the dead-letter table with its reason; good ones around it are stored."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import psycopg
+import pytest
+
+from collector.metrics import Metrics
+from collector.topics import topic
+from tests.support import Devices, position_payload, publish, reading_payload, wait_for_count
+from yiwang.settings import Settings
+
+DEAD_OF = "SELECT count(*) FROM dead_letter WHERE topic LIKE %s"
+
+
+def bad_messages(root: str, d: Devices) -> list[tuple[str, str, bytes]]:
+    """(expected reason, topic, payload) for each class of bad message."""
+    meter = topic(root, "meter", d.meters[0], "reading")
+    vehicle = topic(root, "vehicle", d.vehicles[0], "position")
+    future = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    fix = position_payload(1)
+    return [
+        ("malformed_json", meter, b'{"time": "2026-03-02T08:00:00Z", "register": 12'),
+        ("malformed_json", meter, b'{"time": "2026-03-02T08:00:00Z", "register": NaN}'),
+        ("malformed_json", meter, b"\xff\xfe not utf-8"),
+        ("bad_shape", meter, b'"just a string"'),
+        ("bad_shape", meter, b"[]"),
+        ("invalid_field", meter, orjson.dumps({"time": "2026-03-02T08:00:00Z", "register": "12.5"})),
+        ("invalid_field", meter, orjson.dumps({"time": "2026-03-02T08:00:00Z", "register": "NaN"})),
+        ("invalid_field", meter, orjson.dumps({"time": "2026-03-02T08:00:00", "register": 1.0})),  # no offset
+        ("invalid_field", meter, orjson.dumps({"time": "2026-03-02T08:00:00Z"})),
+        ("invalid_field", meter, orjson.dumps({"time": "2026-03-02T08:00:00Z", "register": -5.0})),
+        ("invalid_field", vehicle, orjson.dumps({**fix, "ignition": "on"})),
+        ("invalid_field", vehicle, orjson.dumps({**fix, "speed": 12, "colour": "red"})),
+        ("impossible_coordinates", vehicle, orjson.dumps({**fix, "latitude": 91.0})),
+        ("impossible_coordinates", vehicle, orjson.dumps({**fix, "longitude": -180.5})),
+        ("future_time", meter, orjson.dumps({"time": future, "register": 1.0})),
+        ("too_old", vehicle, orjson.dumps({**fix, "time": 1000})),
+        ("unknown_device", topic(root, "meter", "m-nobody", "reading"), orjson.dumps(reading_payload(1))),
+        ("unknown_device", topic(root, "vehicle", "v-nobody", "position"), orjson.dumps(fix)),
+        ("device_mismatch", meter, orjson.dumps(reading_payload(1, meter=d.meters[1]))),
+        ("device_mismatch", vehicle, orjson.dumps({**fix, "vehicle": d.vehicles[1]})),
+        ("oversize", meter, orjson.dumps({"time": "2026-03-02T08:00:00Z", "register": 1.0, "pad": "x" * 70_000})),
+        ("oversize", meter, orjson.dumps([reading_payload(i) for i in range(1001)])),
+    ]
+
+
+async def test_each_bad_message_is_recorded_with_its_reason_and_good_ones_still_stored(
+    settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    root = settings.topic_root
+    bad = bad_messages(root, devices)
+    good_meter = topic(root, "meter", devices.meters[2], "reading")
+    messages: list[tuple[str, bytes]] = []
+    for i, (_, t, payload) in enumerate(bad):
+        messages.append((good_meter, orjson.dumps(reading_payload(2 * i))))
+        messages.append((t, payload))
+        messages.append((good_meter, orjson.dumps(reading_payload(2 * i + 1))))
+    await publish(settings.mqtt_port, messages)
+
+    url = settings.database_url
+    assert await wait_for_count(url, DEAD_OF, [f"{root}/%"], len(bad)) == len(bad)
+    assert await wait_for_count(
+        url, "SELECT count(*) FROM reading WHERE meter_id = %s", [devices.meters[2]], 2 * len(bad)
+    ) == 2 * len(bad)
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT topic, payload, reason, detail FROM dead_letter WHERE topic LIKE %s ORDER BY id", [f"{root}/%"]
+        ).fetchall()
+    recorded = sorted((reason, t, bytes(payload)) for t, payload, reason, _ in rows)
+    assert recorded == sorted(bad)
+    assert all(detail for *_, detail in rows), "every dead letter says why"
+    # Nothing of the bad messages was stored as data.
+    assert await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [devices.meters[0]], 0) == 0
+    assert (
+        await wait_for_count(url, "SELECT count(*) FROM position WHERE vehicle_id = %s", [devices.vehicles[0]], 0) == 0
+    )
+    for reason in {r for r, _, _ in bad}:
+        expected = sum(1 for r, _, _ in bad if r == reason)
+        assert collector.registry.get_sample_value("yiwang_collector_rejected_total", {"reason": reason}) == expected
+
+
+async def test_one_bad_item_of_an_array_is_refused_alone(
+    settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    root = settings.topic_root
+    items = [position_payload(i, blind=True) for i in range(10)]
+    items[4] = {**items[4], "latitude": 123.0}
+    items[7] = {**items[7], "speed": None}
+    t = topic(root, "vehicle", devices.vehicles[2], "position")
+    await publish(settings.mqtt_port, [(t, orjson.dumps(items))])
+    url = settings.database_url
+    assert (
+        await wait_for_count(url, "SELECT count(*) FROM position WHERE vehicle_id = %s", [devices.vehicles[2]], 8) == 8
+    )
+    with psycopg.connect(url) as conn:
+        rows = conn.execute("SELECT reason, detail FROM dead_letter WHERE topic = %s ORDER BY detail", [t]).fetchall()
+    assert [(reason, detail.split(":")[0]) for reason, detail in rows] == [
+        ("impossible_coordinates", "item 4"),
+        ("invalid_field", "item 7"),
+    ]
+
+
+@pytest.mark.parametrize("garbage", [500])
+async def test_a_flood_of_garbage_does_not_stop_the_collector(
+    settings: Settings, devices: Devices, collector: Metrics, garbage: int
+) -> None:
+    root = settings.topic_root
+    meter = topic(root, "meter", devices.meters[1], "reading")
+    flood = [(meter, b"\x00" * (i % 50 + 1)) for i in range(garbage)]
+    after = [(meter, orjson.dumps(reading_payload(i))) for i in range(100)]
+    await publish(settings.mqtt_port, flood + after)
+    url = settings.database_url
+    assert (
+        await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [devices.meters[1]], 100) == 100
+    )
+    assert await wait_for_count(url, "SELECT count(*) FROM dead_letter WHERE topic = %s", [meter], garbage) == garbage
