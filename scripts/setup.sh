@@ -32,9 +32,9 @@ if ! dpkg-query -W -f='${Status}' "postgresql-server-dev-$PGV" 2>/dev/null | gre
 fi
 
 # ---- TimescaleDB ------------------------------------------------------------------------------
-TSDB_VERSION=2.19.3
-if ! ls "/usr/lib/postgresql/$PGV/lib/timescaledb-$TSDB_VERSION.so" >/dev/null 2>&1; then
-  say "building TimescaleDB $TSDB_VERSION (Apache edition) for PostgreSQL $PGV from Debian trixie's source"
+tsdb_installed() { ls "/usr/lib/postgresql/$PGV/lib/"timescaledb-2.*.so 2>/dev/null | head -1; }
+if [ -z "$(tsdb_installed)" ]; then
+  say "building TimescaleDB 2 (Apache edition) for PostgreSQL $PGV from Debian trixie's source"
   APT="$HOME_DIR/apt"
   mkdir -p "$APT/lists/partial" "$HOME_DIR/build"
   # Reuse the Debian mirror this machine already uses; Ubuntu mirrors do not carry trixie.
@@ -51,11 +51,13 @@ EOF
   APT_OPTS=(-o "Dir::Etc::sourcelist=$APT/trixie-src.sources" -o "Dir::Etc::sourceparts=-"
             -o "Dir::State::Lists=$APT/lists" -o "APT::Sandbox::User=root")
   apt-get "${APT_OPTS[@]}" update -q
-  ( cd "$HOME_DIR/build" && apt-get "${APT_OPTS[@]}" source --download-only "timescaledb=$TSDB_VERSION*" )
-  SRC="$HOME_DIR/build/timescaledb-$TSDB_VERSION"
+  # Trixie's point releases revise the Debian part (2.19.3+dfsg-1+deb13u1, ...): take whichever it has now.
+  rm -f "$HOME_DIR"/build/timescaledb_*
+  ( cd "$HOME_DIR/build" && apt-get "${APT_OPTS[@]}" source --download-only timescaledb )
+  SRC="$HOME_DIR/build/timescaledb-src"
   rm -rf "$SRC" && mkdir -p "$SRC"
-  tar -xf "$HOME_DIR"/build/timescaledb_"$TSDB_VERSION"*.orig.tar.* -C "$SRC" --strip-components=1
-  tar -xf "$HOME_DIR"/build/timescaledb_"$TSDB_VERSION"*.debian.tar.* -C "$SRC"
+  tar -xf "$HOME_DIR"/build/timescaledb_*.orig.tar.* -C "$SRC" --strip-components=1
+  tar -xf "$HOME_DIR"/build/timescaledb_*.debian.tar.* -C "$SRC"
   ( cd "$SRC" && while read -r patch; do
       [ -n "$patch" ] && patch -p1 -s < "debian/patches/$patch"
     done < debian/patches/series )
@@ -80,4 +82,5 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$WANT" ]; then
   .venv/bin/pip install -q -e '.[dev]'
   echo "$WANT" > "$STAMP"
 fi
-say "set up: PostgreSQL $PGV + TimescaleDB $TSDB_VERSION, $(mosquitto -h 2>/dev/null | head -1 | cut -d' ' -f1-3), .venv"
+TSDB=$(basename "$(tsdb_installed)" .so)
+say "set up: PostgreSQL $PGV + ${TSDB/-/ }, $(mosquitto -h 2>/dev/null | head -1 | cut -d' ' -f1-3), .venv"

@@ -12,11 +12,16 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+import urllib.request
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from yiwang.settings import Settings
+
+if TYPE_CHECKING:
+    from simulators.city import City
 
 log = logging.getLogger("yiwang")
 _SQL_HINT = "try: SELECT count(*) FROM reading; SELECT * FROM live_position LIMIT 5;"
@@ -62,7 +67,7 @@ async def _import(settings: Settings, document: object) -> dict[str, int]:
         return await import_document(conn, document)
 
 
-def _city(settings: Settings) -> object:
+def _city(settings: Settings) -> City:
     from simulators.city import build_city  # noqa: PLC0415
 
     return build_city(settings.sim_seed, settings.sim_institutions, settings.sim_vehicles)
@@ -73,7 +78,7 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
 
     city = _city(settings)
     if args.what == "city":
-        text = json.dumps(city.registry_document(), ensure_ascii=False, indent=1)  # type: ignore[attr-defined]
+        text = json.dumps(city.registry_document(), ensure_ascii=False, indent=1)
         if args.out:
             Path(args.out).write_text(text, encoding="utf-8")
         else:
@@ -81,19 +86,26 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.what == "backfill":
         end = datetime.now(UTC)
-        counts = asyncio.run(
-            publisher.backfill(settings, city, end - timedelta(days=args.days), end, kinds=tuple(args.kinds))  # type: ignore[arg-type]
+        tally = asyncio.run(
+            publisher.backfill(settings, city, end - timedelta(days=args.days), end, kinds=tuple(args.kinds))
         )
-        print(f"published {counts}")
+        print(json.dumps(tally.summary(), ensure_ascii=False))
         return 0
+    start = datetime.fromisoformat(args.start) if args.start else None
+    if start is not None and start.tzinfo is None:
+        raise SystemExit("--start needs an offset, e.g. 2026-01-01T00:00+08:00")
+    if start is None and settings.sim_acceleration > 1:
+        log.warning("YIWANG_SIM_ACCELERATION > 1 from now runs ahead of the clock: the collector refuses the future")
     runner = publisher.run_meters if args.what == "meters" else publisher.run_vehicles
-    asyncio.run(_until_signal(lambda: runner(settings, city)))  # type: ignore[arg-type]
+    tally = publisher.Tally()
+    asyncio.run(_until_signal(runner(settings, city, start=start, tally=tally)))
+    print(json.dumps(tally.summary(), ensure_ascii=False))
     return 0
 
 
-async def _until_signal(start: Callable[[], object]) -> None:
+async def _until_signal(work: Coroutine[object, object, object]) -> None:
     """Run a coroutine until SIGTERM or SIGINT, then cancel it cleanly."""
-    task = asyncio.ensure_future(start())  # type: ignore[call-overload]
+    task = asyncio.ensure_future(work)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, task.cancel)
@@ -128,15 +140,23 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
-    for name, argv in {
-        "collector": ["collect"],
-        "api": ["api"],
-        "meters": ["simulate", "meters"],
-        "vehicles": ["simulate", "vehicles"],
-    }.items():
-        children[name] = subprocess.Popen(
-            [*me, *argv], stdout=(logs / f"{name}.log").open("ab"), stderr=subprocess.STDOUT
-        )
+
+    def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
+        with (logs / f"{name}.log").open("ab") as log_file:
+            children[name] = subprocess.Popen([*me, *argv], stdout=log_file, stderr=subprocess.STDOUT)
+        return children[name]
+
+    start("collector", "collect")
+    start("api", "api")
+    _wait_for_health(f"http://{settings.metrics_host}:{settings.metrics_port}/health", children["collector"])
+    if args.history_days > 0:
+        # Meters report every 15 minutes: without some history an energy view would start empty.
+        print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
+        history = [*me, "simulate", "backfill", "--days", str(args.history_days), "--kinds", "meters"]
+        with (logs / "backfill.log").open("ab") as log_file:
+            subprocess.run(history, stdout=log_file, stderr=subprocess.STDOUT, check=True)
+    start("meters", "simulate", "meters")
+    start("vehicles", "simulate", "vehicles")
     print(
         f"""
 Yiwang is running with {settings.sim_institutions} simulated institutions and {settings.sim_vehicles} vehicles.
@@ -178,6 +198,21 @@ Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
     return 0
 
 
+def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise SystemExit(f"the collector exited with {child.returncode} before it was healthy")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback endpoint
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit(f"the collector was not healthy within {seconds:.0f} s ({url})")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiwang", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -203,10 +238,12 @@ def parser() -> argparse.ArgumentParser:
     simulate.add_argument("--out", help="city: write the registry document here instead of stdout")
     simulate.add_argument("--days", type=float, default=30, help="backfill: how many days of history")
     simulate.add_argument("--kinds", nargs="+", default=["meters", "vehicles"], choices=["meters", "vehicles"])
+    simulate.add_argument("--start", help="meters|vehicles: sim time to start at (RFC 3339; default now)")
     simulate.set_defaults(func=_simulate)
 
     run = sub.add_parser("run", help="everything together with simulators (the README's first command)")
     run.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
+    run.add_argument("--history-days", type=float, default=7, help="days of meter history to backfill first")
     run.set_defaults(func=_run)
     return p
 

@@ -251,7 +251,9 @@ class Mosquitto:
         mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         with (self.home / "mosquitto.stderr").open("ab") as stderr:
             # -d: Mosquitto daemonises itself and writes its pid file; nothing of ours waits on it.
-            subprocess.run([mosquitto, "-c", str(self.conf), "-d"], stdout=subprocess.DEVNULL, stderr=stderr, check=False)
+            subprocess.run(
+                [mosquitto, "-c", str(self.conf), "-d"], stdout=subprocess.DEVNULL, stderr=stderr, check=False
+            )
         try:
             _wait_for(lambda: port_open(self.port), 15, f"Mosquitto listening on {self.port}")
         except StackError as exc:

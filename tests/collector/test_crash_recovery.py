@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 
+import psycopg
 import pytest
 
 from collector.metrics import Metrics
@@ -148,5 +149,5 @@ def _stored_now(settings: Settings) -> int:
 
     try:
         return count(settings.database_url, STORED)
-    except Exception:  # noqa: BLE001 - while the database is down there is simply no answer yet
+    except psycopg.OperationalError:  # while the database is down there is simply no answer yet
         return -1

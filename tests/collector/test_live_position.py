@@ -51,10 +51,11 @@ async def test_live_position_follows_the_newest_fix_of_each_vehicle(
     settings: Settings, devices: Devices, collector: Metrics
 ) -> None:
     root = settings.topic_root
-    messages = []
-    for n, vehicle in enumerate(devices.vehicles):
-        for i in range(50):
-            messages.append((topic(root, "vehicle", vehicle, "position"), orjson.dumps(position_payload(i + n * 7))))
+    messages = [
+        (topic(root, "vehicle", vehicle, "position"), orjson.dumps(position_payload(i + n * 7)))
+        for n, vehicle in enumerate(devices.vehicles)
+        for i in range(50)
+    ]
     random.Random(3).shuffle(messages)
     await publish(settings.mqtt_port, messages)
     url = settings.database_url

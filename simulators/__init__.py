@@ -1,0 +1,1 @@
+"""Simulated meters and vehicles of a city, publishing over MQTT like the real devices."""
