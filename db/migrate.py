@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -43,8 +44,12 @@ def available() -> list[Migration]:
     return found
 
 
-def migrate(url: str) -> list[Migration]:
+def migrate(url: str, migrations: Sequence[Migration] | None = None) -> list[Migration]:
     """Bring the database at `url` up to date; safe to run again and from several processes at once.
+
+    Args:
+        url: the database.
+        migrations: what to apply (default: those shipped in db/migrations).
 
     Returns:
         The migrations applied by this call (empty when already up to date).
@@ -64,7 +69,7 @@ def migrate(url: str) -> list[Migration]:
                        applied_at  timestamptz NOT NULL DEFAULT now())"""
             )
             done = {v: c for v, c in conn.execute("SELECT version, checksum FROM schema_migration").fetchall()}
-            for migration in available():
+            for migration in available() if migrations is None else migrations:
                 if migration.version in done:
                     if done[migration.version] != migration.checksum:
                         raise MigrationError(
