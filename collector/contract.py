@@ -29,18 +29,24 @@ def to_utc(value: object) -> datetime:
     if isinstance(value, bool):
         raise ValueError("a timestamp is RFC 3339 text or epoch milliseconds, not a boolean")
     if isinstance(value, int | float):
+        if isinstance(value, float) and not value.is_integer():
+            raise ValueError("epoch milliseconds are a whole number")
         try:
             return EPOCH + timedelta(milliseconds=value)
         except OverflowError as exc:
             raise ValueError("epoch milliseconds out of range") from exc
     if isinstance(value, str):
         try:
-            parsed = datetime.fromisoformat(value)
+            # RFC 3339 allows lower-case t and z; Python's parser does not.
+            parsed = datetime.fromisoformat(value.upper())
         except ValueError as exc:
             raise ValueError(f"not an RFC 3339 timestamp: {value[:40]!r}") from exc
         if parsed.tzinfo is None:
             raise ValueError("timestamp has no UTC offset (write Z or +08:00)")
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:  # e.g. 0001-01-01T00:00+08:00 is before year 1 in UTC
+            raise ValueError("timestamp out of range") from exc
     raise ValueError("a timestamp is RFC 3339 text or epoch milliseconds")
 
 

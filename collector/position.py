@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import NamedTuple
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from collector.contract import PAYLOAD_CONFIG, DeviceId, Limits, Rejected, Timestamp, decode_items, parse_items
 from collector.invalid import Reason
@@ -13,12 +14,21 @@ from collector.invalid import Reason
 DEVICE = "vehicle"
 NAME = "position"
 _UINT32 = 2**32 - 1
+_NO_FIX = "no_fix"
 
 
 class PositionPayload(BaseModel):
     """One position report, in the units of JT/T 808 after its scaling (degrees, km/h, km, L)."""
 
-    model_config = PAYLOAD_CONFIG
+    model_config = PAYLOAD_CONFIG | ConfigDict(
+        json_schema_extra={
+            "not": {
+                "description": "0, 0 is a terminal without a fix",
+                "properties": {"latitude": {"const": 0}, "longitude": {"const": 0}},
+                "required": ["latitude", "longitude"],
+            }
+        }
+    )
 
     vehicle: DeviceId | None = Field(default=None, description="Optional; must equal the vehicle id in the topic.")
     time: Timestamp = Field(description="GNSS fix time (RFC 3339 with offset, or epoch ms).")
@@ -36,6 +46,13 @@ class PositionPayload(BaseModel):
     alarm: int | None = Field(default=None, ge=0, le=_UINT32, description="Raw JT/T 808 alarm word.")
     status: int | None = Field(default=None, ge=0, le=_UINT32, description="Raw JT/T 808 status word.")
     blind: bool = Field(default=False, description="A blind-zone resend (0x0704 type 1): buffered, sent late.")
+
+    @model_validator(mode="after")
+    def _has_a_fix(self) -> PositionPayload:
+        # Terminals without a GNSS fix commonly report 0, 0: a point in the Gulf of Guinea, not a vehicle.
+        if self.latitude == 0 and self.longitude == 0:
+            raise PydanticCustomError(_NO_FIX, "latitude and longitude are both 0: the terminal has no fix")
+        return self
 
 
 class Position(NamedTuple):
@@ -62,6 +79,8 @@ class Position(NamedTuple):
 
 def _classify(exc: ValidationError) -> Reason:
     for error in exc.errors(include_url=False):
+        if error["type"] == _NO_FIX:
+            return Reason.IMPOSSIBLE_COORDINATES
         if (
             error["loc"]
             and error["loc"][0] in ("latitude", "longitude")

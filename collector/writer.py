@@ -192,6 +192,12 @@ class Writer:
             except InvalidMessage as exc:
                 self._dead(prepared, item, exc.reason, exc.detail)
                 continue
+            except Exception as exc:
+                # A parser bug must not turn one message into a crash loop (it would be redelivered
+                # after every restart): keep it with its reason and go on.
+                log.exception("parser of %s failed on a message from %s", family.name, device_id)
+                self._dead(prepared, item, Reason.INVALID_FIELD, f"unreadable: {type(exc).__name__}: {exc}"[:500])
+                continue
             for bad in rejected:
                 self._dead(prepared, item, bad.reason, bad.detail)
             target = prepared.readings if family.name == reading.NAME else prepared.positions

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
@@ -125,7 +124,9 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
 
     from api.app import create_app  # noqa: PLC0415
 
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port, log_level="info")
+    uvicorn.run(
+        create_app(settings), host=settings.api_host, port=settings.api_port, log_level=settings.log_level.lower()
+    )
     return 0
 
 
@@ -249,11 +250,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("YIWANG_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
     args = parser().parse_args(argv)
     settings = Settings()
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in Settings.unknown_environment():
+        log.warning("%s is not a setting (yiwang/settings.py) and is ignored", name)
     result: int = args.func(settings, args)
     return result
 

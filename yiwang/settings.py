@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +18,8 @@ class Settings(BaseSettings):
     """
 
     model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Where `yiwang stack` keeps the local database and broker (git-ignored).
     home: Path = Path(".yiwang")
@@ -67,6 +70,12 @@ class Settings(BaseSettings):
     sim_acceleration: float = 1.0
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
     sim_client_id: str = "yiwang-simulator"
+
+    @classmethod
+    def unknown_environment(cls) -> list[str]:
+        """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
+        known = {f"YIWANG_{name.upper()}" for name in cls.model_fields}
+        return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
 
     @property
     def topic_root(self) -> str:
