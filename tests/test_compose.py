@@ -1,0 +1,860 @@
+"""docker-compose.yml, the Dockerfile and docker/mosquitto.conf, checked without Docker.
+
+Each check returns what is wrong (an empty list when nothing is). The real files must give no
+problems, and the `test_*_catches` tests break each promise on a copy to show that its check notices.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import re
+import shlex
+import tomllib
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import pytest
+import yaml
+from psycopg.conninfo import conninfo_to_dict
+from pydantic import ValidationError
+
+from yiwang.cli import parser
+from yiwang.settings import Settings
+from yiwang.stack import Mosquitto
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+PREFIX = "YIWANG_"
+CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+MOSQUITTO_CONF_TARGET = "/mosquitto/config/mosquitto.conf"
+TIMESCALEDB_IMAGE = "timescale/timescaledb"
+PYTHON_BASE = "python:3.11-slim"
+
+Compose = dict[str, Any]
+Reader = Callable[[Path], str | None]
+
+
+# ---- reading the files ---------------------------------------------------------------------------
+
+_VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))")
+_BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<word>.*))?", re.DOTALL)
+
+
+def interpolate(text: str, env: Mapping[str, str]) -> str:
+    """Compose's variable substitution: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}."""
+
+    def value(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        if match["named"]:
+            return env.get(match["named"], "")
+        braced = _BRACED.fullmatch(match["braced"])
+        if braced is None:
+            raise ValueError(f"unsupported substitution ${{{match['braced']}}}")
+        name, op, word = braced["name"], braced["op"], braced["word"]
+        unset = name not in env or (op is not None and op.startswith(":") and not env[name])
+        if op is None or not unset:
+            return env.get(name, "")
+        if op.endswith("?"):
+            raise ValueError(f"docker compose needs ${name}: {word}")
+        return word
+
+    return _VARIABLE.sub(value, text)
+
+
+def _interpolated(node: Any, env: Mapping[str, str]) -> Any:
+    if isinstance(node, str):
+        return interpolate(node, env)
+    if isinstance(node, list):
+        return [_interpolated(item, env) for item in node]
+    if isinstance(node, dict):
+        return {key: _interpolated(value, env) for key, value in node.items()}
+    return node
+
+
+def load_compose(env: Mapping[str, str] | None = None) -> Compose:
+    """docker-compose.yml as Compose sees it with no .env file: anchors merged, variables substituted."""
+    document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(document, dict), "docker-compose.yml is not a mapping"
+    result: Compose = _interpolated(document, env or {})
+    return result
+
+
+def read_from_disk(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
+
+
+def services(compose: Compose) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = compose.get("services") or {}
+    return found
+
+
+def depends_on(service: Mapping[str, Any]) -> dict[str, str]:
+    """Target service -> condition; the short list form means service_started."""
+    declared = service.get("depends_on") or {}
+    if isinstance(declared, list):
+        return dict.fromkeys(declared, "service_started")
+    return {name: (spec or {}).get("condition", "service_started") for name, spec in declared.items()}
+
+
+def environment(service: Mapping[str, Any]) -> dict[str, str]:
+    declared = service.get("environment") or {}
+    if isinstance(declared, list):
+        pairs = (item.split("=", 1) if "=" in item else (item, "") for item in declared)
+        return {name: value for name, value in pairs}
+    return {name: "" if value is None else str(value) for name, value in declared.items()}
+
+
+def yiwang_env(service: Mapping[str, Any]) -> dict[str, str]:
+    return {name: value for name, value in environment(service).items() if name.upper().startswith(PREFIX)}
+
+
+def python_services(compose: Compose) -> dict[str, dict[str, Any]]:
+    """The services run from the project's image: those that build it."""
+    return {name: service for name, service in services(compose).items() if "build" in service}
+
+
+def command_argv(command: Any) -> list[str]:
+    if command is None:
+        return []
+    return shlex.split(command) if isinstance(command, str) else [str(part) for part in command]
+
+
+def shell_steps(script: str) -> list[list[str]]:
+    """The simple commands of a shell line: split at &&, || and ;, quotes respected."""
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    steps: list[list[str]] = [[]]
+    for token in lexer:
+        if token in {"&&", "||", ";"}:
+            steps.append([])
+        else:
+            steps[-1].append(token)
+    return [step for step in steps if step]
+
+
+def invocations(command: Any) -> list[list[str]]:
+    """The programs a command runs: itself, or each step of an `sh -c "a && b"`."""
+    argv = command_argv(command)
+    if len(argv) == 3 and PurePosixPath(argv[0]).name in {"sh", "bash"} and argv[1] == "-c":
+        return shell_steps(argv[2])
+    return [argv] if argv else []
+
+
+def yiwang_args(service: Mapping[str, Any]) -> list[list[str]]:
+    """The argument lists of every `yiwang` run by the service's command."""
+    return [argv[1:] for argv in invocations(service.get("command")) if argv and argv[0] == "yiwang"]
+
+
+def runs(service: Mapping[str, Any], *args: str) -> bool:
+    return any(argv[: len(args)] == list(args) for argv in yiwang_args(service))
+
+
+def settings_from(env: Mapping[str, str]) -> Settings:
+    """Settings exactly as a container with this environment reads them (the test's own YIWANG_* hidden).
+
+    Raises:
+        ValidationError: a value that the process would refuse at start-up.
+    """
+    with pytest.MonkeyPatch.context() as patch:
+        for name in list(os.environ):
+            if name.upper().startswith(PREFIX):
+                patch.delenv(name)
+        for name, value in env.items():
+            patch.setenv(name, value)
+        return Settings()
+
+
+def service_settings(compose: Compose) -> dict[str, Settings]:
+    """Settings of each Python service whose environment validates."""
+    found = {}
+    for name, service in python_services(compose).items():
+        try:
+            found[name] = settings_from(yiwang_env(service))
+        except ValidationError:
+            continue
+    return found
+
+
+def parse_mosquitto_conf(text: str) -> dict[str, list[str]]:
+    """Option -> its values in order (Mosquitto comments start a line with #)."""
+    options: dict[str, list[str]] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.partition(" ")
+        options.setdefault(key, []).append(value.strip())
+    return options
+
+
+def mosquitto_conf_source(compose: Compose) -> tuple[str, Path] | None:
+    """The broker service and the project file mounted as its configuration."""
+    for name, service in services(compose).items():
+        if not str(service.get("image", "")).startswith("eclipse-mosquitto"):
+            continue
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, str):
+                source, _, rest = volume.partition(":")
+                target = rest.split(":")[0]
+            else:
+                source, target = volume.get("source", ""), volume.get("target", "")
+            if target == MOSQUITTO_CONF_TARGET and source.startswith((".", "/")):
+                return name, (COMPOSE_FILE.parent / source).resolve()
+    return None
+
+
+def volume_targets(service: Mapping[str, Any]) -> list[str]:
+    targets = []
+    for volume in service.get("volumes") or []:
+        if isinstance(volume, str):
+            parts = volume.split(":")
+            targets.append(parts[1] if len(parts) > 1 else parts[0])
+        else:
+            targets.append(volume.get("target", ""))
+    return targets
+
+
+def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with continuation lines joined and comments dropped."""
+    lines = [line for line in text.splitlines() if not line.lstrip().startswith("#")]
+    joined = re.sub(r"\\\s*\n", " ", "\n".join(lines))
+    found = []
+    for line in joined.splitlines():
+        if line.strip():
+            keyword, _, args = line.strip().partition(" ")
+            found.append((keyword.upper(), args.strip()))
+    return found
+
+
+def _ignore_regex(pattern: str) -> re.Pattern[str]:
+    parts = []
+    for piece in re.split(r"(\*\*/?|\*|\?|\[[^\]]*\])", pattern.strip("/")):
+        if piece.startswith("["):
+            parts.append(piece)
+        elif piece.startswith("**"):
+            parts.append("(?:.*/)?" if piece.endswith("/") else ".*")
+        elif piece == "*":
+            parts.append("[^/]*")
+        elif piece == "?":
+            parts.append("[^/]")
+        else:
+            parts.append(re.escape(piece))
+    return re.compile("".join(parts))
+
+
+def ignored(path: str, dockerignore: str) -> bool:
+    """Whether `docker build` leaves `path` out of the context (last matching pattern wins)."""
+    prefixes = ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1)]
+    result = False
+    for raw in dockerignore.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        negate = line.startswith("!")
+        regex = _ignore_regex(line.removeprefix("!").strip())
+        if any(regex.fullmatch(prefix) for prefix in prefixes):
+            result = not negate
+    return result
+
+
+def project_files() -> Iterator[str]:
+    """pyproject.toml, its readme if there is one, and every file of the packages `pip install .` installs."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    yield "pyproject.toml"
+    readme = project["project"].get("readme")
+    if isinstance(readme, str) and (ROOT / readme).exists():
+        yield readme
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        for folder in ROOT.glob(pattern.rstrip("*") or pattern):
+            for file in sorted(folder.rglob("*")):
+                # What setuptools puts in the wheel: modules and the migrations (package data).
+                if file.is_file() and file.suffix in {".py", ".sql"} and "__pycache__" not in file.parts:
+                    yield file.relative_to(ROOT).as_posix()
+
+
+# ---- the checks ----------------------------------------------------------------------------------
+
+
+def check_top_level(compose: Compose) -> list[str]:
+    problems = []
+    if "version" in compose:
+        problems.append("`version:` is obsolete in the Compose specification")
+    if not services(compose):
+        problems.append("no services")
+    known = {"name", "services", "volumes", "networks", "configs", "secrets", "include"}
+    problems.extend(f"unknown top-level key {k!r}" for k in compose if k not in known and not str(k).startswith("x-"))
+    return problems
+
+
+def check_depends_on(compose: Compose) -> list[str]:
+    problems = []
+    known = services(compose)
+    for name, service in known.items():
+        for target, condition in depends_on(service).items():
+            if target not in known:
+                problems.append(f"{name} depends on {target}, which is no service")
+                continue
+            if condition not in CONDITIONS:
+                problems.append(f"{name} waits for {target} with unknown condition {condition!r}")
+            if condition == "service_healthy":
+                check = known[target].get("healthcheck") or {}
+                if not check.get("test") or check.get("disable") or command_argv(check["test"])[:1] == ["NONE"]:
+                    problems.append(f"{name} waits for {target} to be healthy, but {target} has no healthcheck")
+            if condition == "service_completed_successfully" and known[target].get("restart") in {
+                "always",
+                "unless-stopped",
+            }:
+                problems.append(f"{name} waits for {target} to complete, but {target} is restarted forever")
+    return problems
+
+
+def check_env_names(compose: Compose) -> list[str]:
+    fields = {field.upper() for field in Settings.model_fields}
+    problems = []
+    for name, service in services(compose).items():
+        for variable in yiwang_env(service):
+            field = variable.upper().removeprefix(PREFIX)
+            if variable != variable.upper() or field not in fields:
+                problems.append(f"{name}: {variable} is no Settings field (it would be ignored silently)")
+    return problems
+
+
+def check_env_values(compose: Compose) -> list[str]:
+    problems = []
+    for name, service in python_services(compose).items():
+        try:
+            settings_from(yiwang_env(service))
+        except ValidationError as exc:
+            problems.append(f"{name}: its YIWANG_* environment does not validate: {exc}")
+    return problems
+
+
+def check_env_targets(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    """The Python services reach the database and broker of this file, with its credentials."""
+    known = services(compose)
+    databases = {n: s for n, s in known.items() if str(s.get("image", "")).startswith(TIMESCALEDB_IMAGE)}
+    conf = mosquitto_conf_source(compose)
+    problems = []
+    if not databases:
+        problems.append(f"no {TIMESCALEDB_IMAGE} service")
+    if conf is None:
+        problems.append("no Mosquitto service with a mounted configuration")
+    listener = None
+    if conf is not None and (text := read(conf[1])) is not None:
+        ports = [value.split()[0] for value in parse_mosquitto_conf(text).get("listener", [])]
+        listener = int(ports[0]) if ports else None
+    for name, settings in service_settings(compose).items():
+        db = conninfo_to_dict(settings.database_url)
+        target = databases.get(str(db.get("host")))
+        if target is None:
+            problems.append(f"{name}: database host {db.get('host')!r} is not the TimescaleDB service")
+        else:
+            env = environment(target)
+            user = env.get("POSTGRES_USER") or "postgres"
+            expected = {
+                "port": "5432",
+                "user": user,
+                "password": env.get("POSTGRES_PASSWORD"),
+                "dbname": env.get("POSTGRES_DB") or user,
+            }
+            actual = {"port": "5432", **{key: str(value) for key, value in db.items()}}
+            for key, value in expected.items():
+                if actual.get(key) != value:
+                    problems.append(f"{name}: database {key} {actual.get(key)!r} is not the service's {value!r}")
+        if conf is not None and settings.mqtt_host != conf[0]:
+            problems.append(f"{name}: YIWANG_MQTT_HOST {settings.mqtt_host!r} is not the broker service {conf[0]!r}")
+        if listener is not None and settings.mqtt_port != listener:
+            problems.append(f"{name}: YIWANG_MQTT_PORT {settings.mqtt_port} is not the broker's listener {listener}")
+    return problems
+
+
+def check_commands(compose: Compose) -> list[str]:
+    problems = []
+    for name, service in python_services(compose).items():
+        steps = invocations(service.get("command"))
+        if not steps:
+            problems.append(f"{name}: no command (the image's default is only --help)")
+        for argv in steps:
+            if not argv or argv[0] != "yiwang":
+                problems.append(f"{name}: {shlex.join(argv)!r} is not a `yiwang` command")
+                continue
+            try:
+                parser().parse_args(argv[1:])
+            except SystemExit:
+                problems.append(f"{name}: `{shlex.join(argv)}` is refused by yiwang's argument parser")
+    return problems
+
+
+def check_one_image(compose: Compose) -> list[str]:
+    problems = []
+    built = python_services(compose)
+    images = {str(service.get("image")) for service in built.values()}
+    contexts = {str((service["build"] or {}).get("context", ".")) for service in built.values()}
+    if len(images) != 1 or len(contexts) != 1:
+        problems.append(f"the Python services should share one image built from one context: {images} {contexts}")
+    for name, service in built.items():
+        if not str(service.get("image", "")):
+            problems.append(f"{name}: builds an image without naming it")
+    return problems
+
+
+def check_startup(compose: Compose) -> list[str]:
+    """Schema and registry first, then a healthy collector, then the simulators."""
+    known = services(compose)
+    problems = []
+    migrators = [name for name, service in known.items() if runs(service, "db", "migrate")]
+    importers = [name for name, service in known.items() if runs(service, "registry", "import")]
+    if not migrators:
+        problems.append("no service runs `yiwang db migrate`")
+    if not importers:
+        problems.append("no service imports a registry")
+    for name in importers:
+        args = yiwang_args(known[name])
+        written = [a[a.index("--out") + 1] for a in args if a[:2] == ["simulate", "city"] and "--out" in a]
+        read = [a[2] for a in args if a[:2] == ["registry", "import"] and len(a) > 2]
+        if not set(read) <= set(written):
+            problems.append(f"{name} imports {read}, but `simulate city` wrote {written}")
+        steps = [tuple(a[:2]) for a in args]
+        if ("db", "migrate") in steps and steps.index(("db", "migrate")) > steps.index(("registry", "import")):
+            problems.append(f"{name} imports the registry before it migrates the schema")
+    for name, service in known.items():
+        waits = depends_on(service)
+        if runs(service, "collect") or runs(service, "api"):
+            problems.extend(
+                f"{name} starts before {setup} has completed"
+                for setup in sorted({*migrators, *importers})
+                if waits.get(setup) != "service_completed_successfully"
+            )
+        if runs(service, "simulate", "meters") or runs(service, "simulate", "vehicles"):
+            collectors = [n for n, s in known.items() if runs(s, "collect")]
+            if not any(waits.get(c) == "service_healthy" for c in collectors):
+                problems.append(f"{name} publishes before a collector is healthy")
+    return problems
+
+
+def check_same_city(compose: Compose) -> list[str]:
+    """The city in the registry is the city the simulators publish for, on the collector's topics."""
+    known = services(compose)
+    settings = service_settings(compose)
+    city = [n for n in settings if runs(known[n], "simulate", "city")]
+    simulators = [n for n in settings if runs(known[n], "simulate", "meters") or runs(known[n], "simulate", "vehicles")]
+    collectors = [n for n in settings if runs(known[n], "collect")]
+    problems = []
+    for name in simulators:
+        for other in city:
+            for field in ("sim_seed", "sim_institutions", "sim_vehicles"):
+                mine, theirs = getattr(settings[name], field), getattr(settings[other], field)
+                if mine != theirs:
+                    problems.append(f"{name} simulates {field}={mine}, but {other} registered {theirs}")
+        problems.extend(
+            f"{name} publishes under {settings[name].topic_root!r}, {other} reads another root"
+            for other in collectors
+            if settings[name].topic_root != settings[other].topic_root
+        )
+    return problems
+
+
+def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    conf = mosquitto_conf_source(compose)
+    if conf is None:
+        return [f"no eclipse-mosquitto service mounts a project file at {MOSQUITTO_CONF_TARGET}"]
+    broker, path = conf
+    text = read(path)
+    if text is None:
+        return [f"{path} (mounted into {broker}) does not exist"]
+    options = parse_mosquitto_conf(text)
+
+    def number(key: str) -> int | None:
+        values = options.get(key)
+        return int(values[-1]) if values and values[-1].isdigit() else None
+
+    problems = []
+    if options.get("persistence") != ["true"]:
+        problems.append(f"{path.name}: persistence is not true")
+    location = (options.get("persistence_location") or [""])[-1]
+    if not any(location.startswith(t.rstrip("/") + "/") for t in volume_targets(services(compose)[broker])):
+        problems.append(f"{path.name}: persistence_location {location!r} is on no volume of {broker}")
+    inflight = number("max_inflight_messages")
+    stack = {f.name: f.default for f in dataclasses.fields(Mosquitto)}
+    for name, settings in service_settings(compose).items():
+        if not runs(services(compose)[name], "collect"):
+            continue
+        if inflight is None or inflight < 2 * settings.batch_size:
+            problems.append(f"max_inflight_messages {inflight} is under two batches of {name} ({settings.batch_size})")
+        if inflight != settings.mqtt_receive_maximum:
+            problems.append(
+                f"max_inflight_messages {inflight} is not {name}'s mqtt_receive_maximum "
+                f"{settings.mqtt_receive_maximum} (what `yiwang stack` uses)"
+            )
+        size = number("message_size_limit")
+        if size and size < settings.max_payload_bytes:
+            problems.append(f"message_size_limit {size} drops what {name} would dead-letter (max_payload_bytes)")
+    for key, field in {
+        "autosave_interval": "autosave",
+        "max_queued_messages": "queued",
+        "message_size_limit": "message_size",
+    }.items():
+        if number(key) != stack[field]:
+            problems.append(f"{path.name}: {key} {number(key)} differs from yiwang/stack.py's {stack[field]}")
+    if options.get("max_queued_bytes") != ["0"]:
+        problems.append(f"{path.name}: max_queued_bytes is not 0 (unlimited), as in yiwang/stack.py")
+    return problems
+
+
+def check_dockerfile(dockerfile: str | None, dockerignore: str | None) -> list[str]:
+    if dockerfile is None:
+        return ["no Dockerfile"]
+    instructions = dockerfile_instructions(dockerfile)
+    stages: list[tuple[str, str | None, list[tuple[str, str]]]] = []  # image, stage name, instructions
+    for keyword, args in instructions:
+        if keyword == "FROM":
+            words = [w for w in args.split() if not w.startswith("--")]
+            stages.append((words[0], words[2] if len(words) > 2 and words[1].upper() == "AS" else None, []))
+        elif stages:
+            stages[-1][2].append((keyword, args))
+    if not stages:
+        return ["Dockerfile has no FROM"]
+    problems = []
+    names = {name for _, name, _ in stages if name}
+    for image, _, _ in stages:
+        if image not in names and image != PYTHON_BASE:
+            problems.append(f"Dockerfile: stage from {image}, not {PYTHON_BASE}")
+    installers = set()
+    for index, (_, name, body) in enumerate(stages):
+        for keyword, args in body:
+            if keyword != "RUN":
+                continue
+            for words in shell_steps(args):
+                step = shlex.join(words)
+                if "pip" not in words or "install" not in words:
+                    continue
+                targets = [w for w in words[words.index("install") + 1 :] if not w.startswith("-")]
+                if any(w in {"-e", "--editable"} for w in words):
+                    problems.append(f"Dockerfile: `{step}` is an editable install")
+                elif any(re.fullmatch(r"\.?/?\.?\[.*\]", t) for t in targets):
+                    problems.append(f"Dockerfile: `{step}` installs extras (dev tools in the image)")
+                elif any(t in {".", "./", "/src", "/src/"} for t in targets):
+                    installers.add(name or str(index))
+    _, final_name, final = stages[-1]
+    copied_from = {args.split()[0].removeprefix("--from=") for keyword, args in final if keyword == "COPY"}
+    if not installers:
+        problems.append("Dockerfile: no `pip install .` of the project")
+    elif not installers & ({final_name or str(len(stages) - 1)} | copied_from):
+        problems.append(f"Dockerfile: the final stage neither installs the project nor copies from {installers}")
+    users = [args.split(":")[0] for keyword, args in final if keyword == "USER"]
+    if not users or users[-1] in {"root", "0"}:
+        problems.append("Dockerfile: the final stage runs as root")
+    fields = {field.upper() for field in Settings.model_fields}
+    problems.extend(
+        f"Dockerfile: {variable} is no Settings field"
+        for variable in re.findall(r"\bYIWANG_[A-Z0-9_]+", dockerfile)
+        if variable.removeprefix(PREFIX) not in fields
+    )
+    if dockerignore is not None:
+        left_out = [path for path in project_files() if ignored(path, dockerignore)]
+        if left_out:
+            problems.append(f".dockerignore keeps what `pip install .` needs out of the image: {left_out[:5]}")
+    return problems
+
+
+def check_timescaledb(compose: Compose) -> list[str]:
+    problems = []
+    for name, service in services(compose).items():
+        if name != "timescaledb":
+            continue
+        image = str(service.get("image", ""))
+        repository, _, tag = image.partition(":")
+        if repository != TIMESCALEDB_IMAGE:
+            problems.append(f"{name}: image {image!r} is not the official {TIMESCALEDB_IMAGE}")
+        elif not re.fullmatch(r"2\.\d+\.\d+-pg1[5-7]", tag):
+            problems.append(f"{name}: tag {tag!r} is not a pinned 2.x release for PostgreSQL 15-17")
+        env = environment(service)
+        problems.extend(
+            f"{name}: {variable} is not set"
+            for variable in ("POSTGRES_USER", "POSTGRES_PASSWORD", "POSTGRES_DB")
+            if not env.get(variable)
+        )
+        if "/var/lib/postgresql/data" not in volume_targets(service):
+            problems.append(f"{name}: the data folder is on no volume")
+        test = " ".join(command_argv((service.get("healthcheck") or {}).get("test")))
+        if "pg_isready" not in test:
+            problems.append(f"{name}: the healthcheck does not ask pg_isready")
+    if "timescaledb" not in services(compose):
+        problems.append("no timescaledb service")
+    return problems
+
+
+def check_http_health(compose: Compose) -> list[str]:
+    """The collector's and API's healthchecks ask their own port, which they listen on for everyone."""
+    known = services(compose)
+    problems = []
+    for name, settings in service_settings(compose).items():
+        if runs(known[name], "collect"):
+            host, port = settings.metrics_host, settings.metrics_port
+        elif runs(known[name], "api"):
+            host, port = settings.api_host, settings.api_port
+        else:
+            continue
+        test = " ".join(command_argv((known[name].get("healthcheck") or {}).get("test")))
+        if f":{port}/health" not in test:
+            problems.append(f"{name}: the healthcheck does not ask :{port}/health")
+        if host != "0.0.0.0":
+            problems.append(f"{name}: listens on {host}, unreachable from other containers")
+    return problems
+
+
+# ---- the real files ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def compose() -> Compose:
+    return load_compose()
+
+
+COMPOSE_CHECKS: list[Callable[[Compose], list[str]]] = [
+    check_top_level,
+    check_depends_on,
+    check_env_names,
+    check_env_values,
+    check_env_targets,
+    check_commands,
+    check_one_image,
+    check_startup,
+    check_same_city,
+    check_mosquitto_conf,
+    check_timescaledb,
+    check_http_health,
+]
+
+
+@pytest.mark.parametrize("check", COMPOSE_CHECKS, ids=lambda check: check.__name__)
+def test_compose(compose: Compose, check: Callable[[Compose], list[str]]) -> None:
+    assert check(compose) == []
+
+
+def test_dockerfile() -> None:
+    assert check_dockerfile(read_from_disk(DOCKERFILE), read_from_disk(DOCKERIGNORE)) == []
+
+
+def test_every_python_service_is_checked(compose: Compose) -> None:
+    """The checks above see the migrations, the registry import, the collector, the API and both simulators."""
+    commands = {
+        tuple(args[:2]) if args[0] in {"db", "registry", "simulate"} else (args[0],)
+        for service in python_services(compose).values()
+        for args in yiwang_args(service)
+    }
+    assert commands >= {
+        ("db", "migrate"),
+        ("registry", "import"),
+        ("collect",),
+        ("api",),
+        ("simulate", "meters"),
+        ("simulate", "vehicles"),
+    }
+
+
+def test_password_from_dot_env() -> None:
+    """A POSTGRES_PASSWORD in .env reaches both the database and the services' URL."""
+    changed = load_compose({"POSTGRES_PASSWORD": "s3cret"})
+    assert check_env_targets(changed) == []
+    assert environment(services(changed)["timescaledb"])["POSTGRES_PASSWORD"] == "s3cret"
+    passwords = {
+        name: conninfo_to_dict(s.database_url).get("password") for name, s in service_settings(changed).items()
+    }
+    assert passwords
+    assert set(passwords.values()) == {"s3cret"}, passwords
+
+
+# ---- each check can fail -------------------------------------------------------------------------
+
+
+def _set(path: str, value: Any) -> Callable[[Compose], None]:
+    """A change of compose[services][a][b]...; value None deletes the key."""
+
+    def change(compose: Compose) -> None:
+        *parents, last = path.split("/")
+        node = compose["services"]
+        for key in parents:
+            node = node[key]
+        if value is None:
+            del node[last]
+        else:
+            node[last] = value
+
+    return change
+
+
+def _conf(old: str, new: str) -> Reader:
+    def read(path: Path) -> str | None:
+        text = read_from_disk(path)
+        assert text is not None
+        assert re.search(old, text, re.MULTILINE), f"{old!r} not in {path}"
+        return re.sub(old, lambda _: new, text, flags=re.MULTILINE)
+
+    return read
+
+
+CONF_VOLUME = "./docker/mosquitto.conf:/mosquitto/config/mosquitto.conf:ro"
+DATA_VOLUME = "mosquitto-data:/mosquitto/data"
+
+
+def _script(*steps: str) -> list[str]:
+    return ["sh", "-c", " && ".join(steps)]
+
+
+BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], None]]] = [
+    ("version key", check_top_level, lambda c: c.update(version="3.9")),
+    (
+        "depends on a missing service",
+        check_depends_on,
+        _set("api/depends_on/postgres", {"condition": "service_started"}),
+    ),
+    ("unknown condition", check_depends_on, _set("collector/depends_on/mosquitto/condition", "service_ready")),
+    ("healthy target without healthcheck", check_depends_on, _set("timescaledb/healthcheck", None)),
+    ("disabled healthcheck", check_depends_on, _set("mosquitto/healthcheck/disable", True)),
+    ("one-shot restarted forever", check_depends_on, _set("migrate/restart", "unless-stopped")),
+    ("misspelt variable", check_env_names, _set("collector/environment/YIWANG_METRIC_HOST", "0.0.0.0")),
+    ("lower-case variable", check_env_names, _set("api/environment/yiwang_api_port", "8000")),
+    ("invalid port", check_env_values, _set("meters/environment/YIWANG_MQTT_PORT", "mqtt")),
+    ("invalid protocol", check_env_values, _set("collector/environment/YIWANG_MQTT_PROTOCOL", "3")),
+    (
+        "database on loopback",
+        check_env_targets,
+        _set("api/environment/YIWANG_DATABASE_URL", "postgresql://yiwang@127.0.0.1/yiwang"),
+    ),
+    ("wrong password", check_env_targets, _set("timescaledb/environment/POSTGRES_PASSWORD", "other")),
+    ("broker on loopback", check_env_targets, _set("vehicles/environment/YIWANG_MQTT_HOST", "127.0.0.1")),
+    ("broker port of the local stack", check_env_targets, _set("collector/environment/YIWANG_MQTT_PORT", "11883")),
+    ("unknown subcommand", check_commands, _set("api/command", ["yiwang", "serve"])),
+    ("unknown simulator", check_commands, _set("meters/command", ["yiwang", "simulate", "trucks"])),
+    ("not yiwang", check_commands, _set("collector/command", ["python", "-m", "collector.run"])),
+    ("broken step of a script", check_commands, _set("migrate/command", _script("yiwang db upgrade", "yiwang api"))),
+    ("no command", check_commands, _set("vehicles/command", None)),
+    ("two images", check_one_image, _set("api/image", "yiwang-api:local")),
+    (
+        "imports another file",
+        check_startup,
+        _set(
+            "migrate/command",
+            _script(
+                "yiwang db migrate", "yiwang simulate city --out /tmp/a.json", "yiwang registry import /tmp/b.json"
+            ),
+        ),
+    ),
+    (
+        "imports before migrating",
+        check_startup,
+        _set(
+            "migrate/command",
+            _script(
+                "yiwang simulate city --out /tmp/c.json", "yiwang registry import /tmp/c.json", "yiwang db migrate"
+            ),
+        ),
+    ),
+    ("collector before migrations", check_startup, _set("collector/depends_on/migrate/condition", "service_started")),
+    ("api without migrations", check_startup, _set("api/depends_on/migrate", None)),
+    (
+        "simulator before a healthy collector",
+        check_startup,
+        _set("meters/depends_on/collector/condition", "service_started"),
+    ),
+    ("another city", check_same_city, _set("vehicles/environment/YIWANG_SIM_SEED", "7")),
+    ("fewer institutions", check_same_city, _set("meters/environment/YIWANG_SIM_INSTITUTIONS", "3")),
+    ("another topic root", check_same_city, _set("meters/environment/YIWANG_MQTT_TOPIC_ROOT", "elsewhere")),
+    ("bigger batches", check_mosquitto_conf, _set("collector/environment/YIWANG_BATCH_SIZE", "3000")),
+    ("conf not mounted", check_mosquitto_conf, _set("mosquitto/volumes", [DATA_VOLUME])),
+    (
+        "conf missing",
+        check_mosquitto_conf,
+        _set("mosquitto/volumes", [CONF_VOLUME.replace("mosquitto.conf:", "absent.conf:", 1), DATA_VOLUME]),
+    ),
+    ("persistence off a volume", check_mosquitto_conf, _set("mosquitto/volumes", [CONF_VOLUME])),
+    ("not the official image", check_timescaledb, _set("timescaledb/image", "postgres:15")),
+    ("the HA image", check_timescaledb, _set("timescaledb/image", "timescale/timescaledb-ha:pg15")),
+    ("unpinned tag", check_timescaledb, _set("timescaledb/image", "timescale/timescaledb:latest-pg15")),
+    ("no password", check_timescaledb, _set("timescaledb/environment/POSTGRES_PASSWORD", None)),
+    ("database off a volume", check_timescaledb, _set("timescaledb/volumes", [])),
+    ("collector health on another port", check_http_health, _set("collector/environment/YIWANG_METRICS_PORT", "9109")),
+    ("api on loopback", check_http_health, _set("api/environment/YIWANG_API_HOST", "127.0.0.1")),
+]
+
+
+@pytest.mark.parametrize(("check", "breakage"), [(b[1], b[2]) for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
+def test_check_catches(
+    compose: Compose, check: Callable[[Compose], list[str]], breakage: Callable[[Compose], None]
+) -> None:
+    broken = copy.deepcopy(compose)
+    breakage(broken)
+    assert check(broken) != []
+
+
+CONF_BREAKAGES: list[tuple[str, Callable[[Compose, Reader], list[str]], str, str]] = [
+    ("persistence false", check_mosquitto_conf, r"^persistence true", "persistence false"),
+    ("persistence unset", check_mosquitto_conf, r"^persistence true", "#"),
+    ("persistence elsewhere", check_mosquitto_conf, r"^persistence_location .*", "persistence_location /tmp/"),
+    ("window under two batches", check_mosquitto_conf, r"^max_inflight_messages .*", "max_inflight_messages 1999"),
+    (
+        "window not the receive maximum",
+        check_mosquitto_conf,
+        r"^max_inflight_messages .*",
+        "max_inflight_messages 6000",
+    ),
+    ("queue unlike the stack", check_mosquitto_conf, r"^max_queued_messages .*", "max_queued_messages 1000"),
+    ("byte-limited queue", check_mosquitto_conf, r"^max_queued_bytes .*", "max_queued_bytes 1000000"),
+    ("autosave unlike the stack", check_mosquitto_conf, r"^autosave_interval .*", "autosave_interval 1800"),
+    ("size limit unlike the stack", check_mosquitto_conf, r"^message_size_limit .*", "message_size_limit 1024"),
+    ("another listener", check_env_targets, r"^listener .*", "listener 1884"),
+]
+
+
+@pytest.mark.parametrize(("check", "old", "new"), [b[1:] for b in CONF_BREAKAGES], ids=[b[0] for b in CONF_BREAKAGES])
+def test_conf_check_catches(
+    compose: Compose, check: Callable[[Compose, Reader], list[str]], old: str, new: str
+) -> None:
+    assert check(compose, _conf(old, new)) != []
+
+
+DOCKERFILE_BREAKAGES = [
+    ("editable install", r"pip install \.", "pip install -e ."),
+    ("dev extras", r"pip install \.", "pip install .[dev]"),
+    ("no project install", r"pip install \. \\", "pip list \\"),
+    ("root at run time", r"^USER .*", "USER root"),
+    ("no user", r"^USER .*", ""),
+    ("another python", r"^FROM python:3\.11-slim$", "FROM python:3.12"),
+    ("final stage without the project", r"^COPY --from=build .*", "COPY pyproject.toml /tmp/"),
+    ("unknown setting", r"^CMD ", "ENV YIWANG_LOGLEVEL=debug\nCMD "),
+]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [(b[1], b[2]) for b in DOCKERFILE_BREAKAGES], ids=[b[0] for b in DOCKERFILE_BREAKAGES]
+)
+def test_dockerfile_check_catches(old: str, new: str) -> None:
+    text = read_from_disk(DOCKERFILE)
+    assert text is not None
+    assert re.search(old, text, re.MULTILINE), f"{old!r} not in the Dockerfile"
+    assert check_dockerfile(re.sub(old, lambda _: new, text, flags=re.MULTILINE), read_from_disk(DOCKERIGNORE)) != []
+
+
+@pytest.mark.parametrize("package", ["collector", "db", "simulators"])
+def test_dockerignore_check_catches(package: str) -> None:
+    ignore = read_from_disk(DOCKERIGNORE)
+    assert ignore is not None
+    assert check_dockerfile(read_from_disk(DOCKERFILE), ignore + f"\n{package}/\n") != []
+    assert check_dockerfile(read_from_disk(DOCKERFILE), ignore.replace(f"!{package}/", "")) != []
+    assert ignored(f"{package}/__pycache__/x.pyc", ignore)
+    assert not ignored(f"{package}/__init__.py", ignore)
+
+
+def test_interpolation() -> None:
+    env = {"SET": "v", "EMPTY": ""}
+    assert interpolate("$$SYS/# ${SET} $SET ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d}", env) == "$SYS/# v v d d  d"
+    with pytest.raises(ValueError, match="needs"):
+        interpolate("${UNSET:?set it}", env)
