@@ -37,6 +37,9 @@ def bad_messages(root: str, d: Devices) -> list[tuple[str, str, bytes]]:
         ("invalid_field", vehicle, orjson.dumps({**fix, "speed": 12, "colour": "red"})),
         ("impossible_coordinates", vehicle, orjson.dumps({**fix, "latitude": 91.0})),
         ("impossible_coordinates", vehicle, orjson.dumps({**fix, "longitude": -180.5})),
+        ("impossible_coordinates", vehicle, orjson.dumps({**fix, "latitude": 0, "longitude": 0})),  # no fix
+        # Before year 1 once in UTC: once crashed the parser, and the redelivery crashed it again.
+        ("invalid_field", meter, orjson.dumps({"time": "0001-01-01T00:00:00+08:00", "register": 1.0})),
         ("future_time", meter, orjson.dumps({"time": future, "register": 1.0})),
         ("too_old", vehicle, orjson.dumps({**fix, "time": 1000})),
         ("unknown_device", topic(root, "meter", "m-nobody", "reading"), orjson.dumps(reading_payload(1))),
