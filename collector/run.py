@@ -90,16 +90,17 @@ async def _pump(session: mqtt.Session, inbox: Inbox, writer: Writer, metrics: Me
         aiomqtt.MqttError: the connection was lost (the caller reconnects).
     """
     lost = asyncio.Event()
-    # A batch is given up only when its connection is gone (the broker resends it), or when we are
-    # stopping and the database is away (the broker keeps it for our next session). While the
-    # database works, a stop still lets every received batch be written and acknowledged.
+    # Give up a batch whose write keeps failing only when its connection is gone or we are stopping:
+    # the broker keeps what we never acknowledged. While the database works, every received message
+    # is written, even after the connection dropped: a broker that crashed may not have saved it, and
+    # a broker that did sends it again, which the idempotent writes absorb.
     give_up = asyncio.Event()
 
     async def watch_connection() -> None:
         await session.lost()
         lost.set()
         give_up.set()
-        inbox.close(drop=True)
+        inbox.close()
 
     async def watch_stop() -> None:
         await stop.wait()
@@ -110,7 +111,7 @@ async def _pump(session: mqtt.Session, inbox: Inbox, writer: Writer, metrics: Me
         watchers = [tasks.create_task(watch_connection()), tasks.create_task(watch_stop())]
         while batch := await inbox.take():
             metrics.backlog.set(inbox.qsize() + len(batch))
-            if await writer.write(batch, give_up) is not None:
+            if await writer.write(batch, give_up) is not None and not lost.is_set():
                 session.ack(batch)
         for watcher in watchers:
             watcher.cancel()
