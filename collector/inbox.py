@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from aiomqtt import Message
 
@@ -22,19 +22,35 @@ class Received(NamedTuple):
     message: Message
 
 
+class Flow(Protocol):
+    """What delivers into the inbox, and can stop and start doing so."""
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class Inbox(asyncio.Queue[Message]):
-    """A batch queue for one broker connection. Its size is bounded by the broker's in-flight window,
-    because nothing is acknowledged before it is committed.
+    """A batch queue for one broker connection, bounded by pausing its reader.
+
+    The broker's in-flight window alone does not bound it: Mosquitto 2.0.11 sends a resumed
+    session's whole backlog once the first acknowledgements arrive (bench/FINDINGS), so after an
+    outage the collector would read faster than it writes until memory runs out.
 
     Args:
         batch_size: a batch is handed out as soon as this many messages wait.
         batch_wait: seconds a batch may wait, from its first message, for more.
+        limit: above this many waiting messages the flow is paused, until a batch has left and
+            at most `limit - batch_size` wait.
     """
 
-    def __init__(self, batch_size: int, batch_wait: float) -> None:
+    def __init__(self, batch_size: int, batch_wait: float, limit: int | None = None) -> None:
         super().__init__()
         self.batch_size = batch_size
         self.batch_wait = batch_wait
+        self.limit = max(limit or 4 * batch_size, 2 * batch_size)
+        self.flow: Flow | None = None
+        self._paused = False
         self._pending: list[Received] = []
         self._arrived = asyncio.Event()
         self._full = asyncio.Event()
@@ -50,6 +66,13 @@ class Inbox(asyncio.Queue[Message]):
             self._arrived.set()
         if len(self._pending) >= self.batch_size:
             self._full.set()
+        if len(self._pending) >= self.limit and not self._paused and self.flow is not None:
+            self._paused = True
+            self.flow.pause()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
 
     def qsize(self) -> int:
         return len(self._pending)
@@ -82,4 +105,7 @@ class Inbox(asyncio.Queue[Message]):
                     await asyncio.wait_for(self._full.wait(), remaining)
         batch = self._pending[: self.batch_size]
         del self._pending[: self.batch_size]
+        if self._paused and len(self._pending) <= self.limit - self.batch_size and self.flow is not None:
+            self._paused = False
+            self.flow.resume()
         return batch

@@ -45,6 +45,9 @@ class Metrics:
             registry=r,
         )
         self.backlog = Gauge("yiwang_collector_backlog", "Messages received, not yet committed.", registry=r)
+        self.paused = Gauge(
+            "yiwang_collector_paused", "1 while reading is paused because the inbox is full.", registry=r
+        )
         self.db_errors = Counter("yiwang_collector_db_errors", "Failed write attempts (retried).", registry=r)
         self.mqtt_connected = Gauge("yiwang_collector_mqtt_connected", "1 while connected to the broker.", registry=r)
         self.db_ok = Gauge("yiwang_collector_db_ok", "1 while the last write succeeded.", registry=r)

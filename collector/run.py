@@ -65,9 +65,9 @@ async def consume(settings: Settings, writer: Writer, metrics: Metrics, stop: as
     """The reconnect loop: one connection after another until `stop`."""
     delay = 0.5
     while not stop.is_set():
-        inbox = Inbox(settings.batch_size, settings.batch_wait_ms / 1000)
+        inbox = Inbox(settings.batch_size, settings.batch_wait_ms / 1000, settings.inbox_limit)
         try:
-            async with mqtt.connect(settings, inbox) as session:
+            async with mqtt.connect(settings, inbox, metrics) as session:
                 log.info("connected to mqtt://%s:%s", settings.mqtt_host, settings.mqtt_port)
                 metrics.mqtt_connected.set(1)
                 delay = 0.5
@@ -77,6 +77,7 @@ async def consume(settings: Settings, writer: Writer, metrics: Metrics, stop: as
         finally:
             metrics.mqtt_connected.set(0)
             metrics.backlog.set(0)
+            metrics.paused.set(0)
         if not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Collector
     batch_size: int = 1000
     batch_wait_ms: int = 100
+    # Messages read but not yet taken for writing, at most: reading pauses above (memory stays bounded
+    # after an outage, when the broker sends a session's whole backlog at once).
+    inbox_limit: int = 4000
     max_payload_bytes: int = 65536
     max_future_seconds: float = 600.0
     # Readings and positions older than this are refused as nonsense clocks, not as history.

@@ -81,3 +81,31 @@ async def test_closing_with_drop_forgets_the_waiting_messages() -> None:
     await asyncio.sleep(0.01)
     inbox.close(drop=True)
     assert await asyncio.wait_for(waiting, 1) == []
+
+
+class Recorder:
+    """A flow that notes when the inbox asks it to pause and resume."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def pause(self) -> None:
+        self.calls.append("pause")
+
+    def resume(self) -> None:
+        self.calls.append("resume")
+
+
+async def test_a_full_inbox_pauses_its_flow_and_resumes_it_once_a_batch_has_left() -> None:
+    inbox = Inbox(batch_size=10, batch_wait=10.0, limit=30)
+    flow = Recorder()
+    inbox.flow = flow
+    for mid in range(1, 30):
+        inbox.put_nowait(message(mid))
+    assert flow.calls == []
+    inbox.put_nowait(message(30))
+    assert flow.calls == ["pause"]
+    assert inbox.paused
+    await inbox.take()  # 20 left: room for another batch
+    assert flow.calls == ["pause", "resume"]
+    assert not inbox.paused
