@@ -146,18 +146,20 @@ class Writer:
                 log.error("database refused a batch of %d (%s); isolating the message", len(batch), exc)
                 if len(batch) == 1:
                     return await self._refuse(conn, batch[0], exc)
-                half = len(batch) // 2
-                first, second = await self._write_once(batch[:half]), await self._write_once(batch[half:])
-                return _merge(first, second)
-        return Outcome(
-            received=dict(prepared.received),
-            stored=stored,
-            duplicates={
-                "reading": len(prepared.readings) - stored["reading"],
-                "position": len(prepared.positions) - stored["position"],
-            },
-            rejected=dict(prepared.rejected),
-        )
+            else:
+                return Outcome(
+                    received=dict(prepared.received),
+                    stored=stored,
+                    duplicates={
+                        "reading": len(prepared.readings) - stored["reading"],
+                        "position": len(prepared.positions) - stored["position"],
+                    },
+                    rejected=dict(prepared.rejected),
+                )
+        # Each half on a connection of its own, after this one went back: a write never holds two.
+        half = len(batch) // 2
+        first = await self._write_once(batch[:half])
+        return _merge(first, await self._write_once(batch[half:]))
 
     async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received]) -> _Prepared:
         prepared = _Prepared()

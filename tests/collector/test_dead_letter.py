@@ -121,3 +121,40 @@ async def test_a_flood_of_garbage_does_not_stop_the_collector(
         await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [devices.meters[1]], 100) == 100
     )
     assert await wait_for_count(url, "SELECT count(*) FROM dead_letter WHERE topic = %s", [meter], garbage) == garbage
+
+
+async def test_a_message_the_database_refuses_is_isolated_and_the_rest_of_its_batch_stored(
+    settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    # Something validation lets through and the database refuses (here a trigger, standing in for a
+    # constraint added later): the collector finds the one message by halving its batch.
+    meter = devices.meters[1]
+    url = settings.database_url
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            f"""CREATE FUNCTION refuse_{meter.replace("-", "_")}() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF NEW.meter_id = '{meter}' AND NEW.register = 1666 THEN
+                        RAISE EXCEPTION 'register 1666 is refused';
+                    END IF;
+                    RETURN NEW;
+                END $$"""
+        )
+        conn.execute(
+            f"CREATE TRIGGER refuse_{meter.replace('-', '_')} BEFORE INSERT ON reading"
+            f" FOR EACH ROW EXECUTE FUNCTION refuse_{meter.replace('-', '_')}()"
+        )
+    try:
+        root = settings.topic_root
+        messages = [(topic(root, "meter", meter, "reading"), orjson.dumps(reading_payload(i))) for i in range(1000)]
+        await publish(settings.mqtt_port, messages)
+        stored = "SELECT count(*) FROM reading WHERE meter_id = %s"
+        assert await wait_for_count(url, stored, [meter], 999) == 999
+        dead = "SELECT reason, payload FROM dead_letter WHERE topic = %s"
+        await wait_for_count(url, "SELECT count(*) FROM dead_letter WHERE topic = %s", [messages[0][0]], 1)
+        with psycopg.connect(url) as conn:
+            rows = conn.execute(dead, [messages[0][0]]).fetchall()
+        assert [(reason, bytes(payload)) for reason, payload in rows] == [("database_refused", messages[666][1])]
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER refuse_{meter.replace('-', '_')} ON reading")
