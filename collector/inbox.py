@@ -1,8 +1,8 @@
-"""Where aiomqtt leaves messages (its `queue_type` seam) and the writer takes them in timed batches.
+"""Where received messages wait, and the writer takes them in timed batches.
 
 aiomqtt's message iterator costs a task per message and is not safe to cancel, so a timed
-"up to N or T ms" batch cannot be built on it. aiomqtt instead puts each message into its queue
-with `put_nowait`; this queue keeps them in a list and hands out whole batches.
+"up to N or T ms" batch cannot be built on it. The connection (collector/mqtt.py) puts each
+message here as paho parses it; this keeps them in a list and hands out whole batches.
 """
 
 from __future__ import annotations
@@ -12,14 +12,15 @@ import contextlib
 import time
 from typing import NamedTuple, Protocol
 
-from aiomqtt import Message
-
 
 class Received(NamedTuple):
-    """A message and the wall-clock time (epoch seconds) it reached us."""
+    """A message as it reached us, and the wall-clock time (epoch seconds) it did."""
 
     at: float
-    message: Message
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
 
 
 class Flow(Protocol):
@@ -30,7 +31,7 @@ class Flow(Protocol):
     def resume(self) -> None: ...
 
 
-class Inbox(asyncio.Queue[Message]):
+class Inbox:
     """A batch queue for one broker connection, bounded by pausing its reader.
 
     The broker's in-flight window alone does not bound it: Mosquitto 2.0.11 sends a resumed
@@ -45,7 +46,6 @@ class Inbox(asyncio.Queue[Message]):
     """
 
     def __init__(self, batch_size: int, batch_wait: float, limit: int | None = None) -> None:
-        super().__init__()
         self.batch_size = batch_size
         self.batch_wait = batch_wait
         self.limit = max(limit or 4 * batch_size, 2 * batch_size)
@@ -56,12 +56,12 @@ class Inbox(asyncio.Queue[Message]):
         self._full = asyncio.Event()
         self._closed = False
 
-    def put_nowait(self, item: Message) -> None:
-        """Called by aiomqtt for every message, on the event loop."""
+    def put(self, topic: str, payload: bytes, mid: int, qos: int) -> None:
+        """Called for every message as it is read, on the event loop."""
         if self._closed:
             # Not taken, so never acknowledged: the broker keeps it and sends it again.
             return
-        self._pending.append(Received(time.time(), item))
+        self._pending.append(Received(time.time(), topic, payload, mid, qos))
         if len(self._pending) == 1:
             self._arrived.set()
         if len(self._pending) >= self.batch_size:

@@ -16,6 +16,7 @@ from collector.contract import Limits
 from collector.inbox import Inbox
 from collector.metrics import Metrics, serve
 from collector.writer import KnownDevices, Writer
+from db import ingest
 from db.pool import open_pool
 from yiwang.settings import Settings
 
@@ -44,7 +45,15 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     async with (
-        open_pool(settings.database_url, min_size=settings.db_pool_min, max_size=2, name="yiwang-collector") as pool,
+        open_pool(
+            settings.database_url,
+            min_size=settings.db_pool_min,
+            max_size=2,
+            name="yiwang-collector",
+            # The writer retries a batch on a failed connection; a check before each batch costs a round trip.
+            check=False,
+            configure=ingest.prepare_connection,
+        ) as pool,
         serve(metrics, settings.metrics_host, settings.metrics_port) as server,
     ):
         address = server.sockets[0].getsockname()

@@ -166,7 +166,7 @@ class Writer:
         routed: list[tuple[Received, Any, str] | None] = []
         wanted: dict[str, set[str]] = {device: set() for device in _DEVICE_TABLES}
         for item in batch:
-            topic = item.message.topic.value
+            topic = item.topic
             try:
                 family, device_id = route(self._root, topic)
             except InvalidMessage as exc:
@@ -188,7 +188,7 @@ class Writer:
                 )
                 continue
             received_at = datetime.fromtimestamp(item.at, UTC)
-            payload = _payload_bytes(item)
+            payload = item.payload
             try:
                 rows, rejected = family.parse(device_id, payload, received_at, self._limits)
             except InvalidMessage as exc:
@@ -210,8 +210,8 @@ class Writer:
 
     @staticmethod
     def _dead(prepared: _Prepared, item: Received, reason: Reason, detail: str) -> None:
-        topic = item.message.topic.value
-        prepared.dead.append((datetime.fromtimestamp(item.at, UTC), topic, _payload_bytes(item), reason.value, detail))
+        topic = item.topic
+        prepared.dead.append((datetime.fromtimestamp(item.at, UTC), topic, item.payload, reason.value, detail))
         prepared.rejected[reason.value] += 1
 
     async def _store(self, conn: AsyncConnection, prepared: _Prepared) -> dict[str, int]:
@@ -253,11 +253,6 @@ class Writer:
             m.duplicates.labels(family).inc(outcome.duplicates.get(family, 0))
         for reason, count in outcome.rejected.items():
             m.rejected.labels(reason).inc(count)
-
-
-def _payload_bytes(item: Received) -> bytes:
-    payload = item.message.payload
-    return payload if isinstance(payload, bytes) else str(payload).encode()
 
 
 def _merge(a: Outcome, b: Outcome) -> Outcome:

@@ -1,6 +1,7 @@
 """Writes of the telemetry tables: readings, positions, the live position, and dead letters.
 
-Everything here runs inside the caller's transaction. Rows are plain tuples in column order.
+Everything here runs inside the caller's transaction, on a connection that `prepare_connection`
+has prepared. Rows are plain tuples in column order.
 """
 
 from __future__ import annotations
@@ -55,11 +56,6 @@ async def _insert_new(
     except psycopg.errors.UniqueViolation:
         pass
     staging = f"_staging_{table}"
-    await conn.execute(
-        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
-            sql.Identifier(staging), sql.Identifier(table)
-        )
-    )
     await _copy(conn, staging, columns, types, rows)
     cols = sql.SQL(", ").join(map(sql.Identifier, columns))
     result = await conn.execute(
@@ -72,6 +68,18 @@ async def _insert_new(
         )
     )
     return result.rowcount
+
+
+async def prepare_connection(conn: AsyncConnection) -> None:
+    """Create the connection's staging tables, once: the writes below need them (pool `configure`)."""
+    for staging, table in (("_staging_reading", "reading"), ("_staging_position", "position"),
+                           ("_staging_live", "live_position")):  # fmt: skip
+        await conn.execute(
+            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
+                sql.Identifier(staging), sql.Identifier(table)
+            )
+        )
+    await conn.commit()
 
 
 async def insert_readings(conn: AsyncConnection, rows: Sequence[Any]) -> int:
@@ -95,9 +103,6 @@ async def update_live(conn: AsyncConnection, newest: Sequence[Any]) -> None:
     `newest` holds at most one position per vehicle. They are written in vehicle order so that two
     collectors updating the same vehicles lock them in the same order and cannot deadlock.
     """
-    await conn.execute(
-        sql.SQL("CREATE TEMP TABLE IF NOT EXISTS _staging_live (LIKE live_position) ON COMMIT DELETE ROWS")
-    )
     await _copy(conn, "_staging_live", POSITION_COLUMNS, POSITION_TYPES, sorted(newest, key=lambda r: r[0]))
     cols = sql.SQL(", ").join(map(sql.Identifier, POSITION_COLUMNS))
     await conn.execute(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from psycopg import AsyncConnection
@@ -11,9 +11,22 @@ from psycopg_pool import AsyncConnectionPool
 
 @asynccontextmanager
 async def open_pool(
-    url: str, *, min_size: int = 1, max_size: int = 8, wait: bool = True, name: str = "yiwang"
+    url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 8,
+    wait: bool = True,
+    name: str = "yiwang",
+    check: bool = True,
+    configure: Callable[[AsyncConnection], Awaitable[None]] | None = None,
 ) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
-    """Open a pool, optionally waiting until its first connections work (start-up fails fast)."""
+    """Open a pool, optionally waiting until its first connections work (start-up fails fast).
+
+    Args:
+        check: test each connection before lending it (a round trip); a caller that retries a
+            failed write anyway does better without.
+        configure: run on each new connection, e.g. to create its temporary tables.
+    """
     pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
         url,
         min_size=min_size,
@@ -21,8 +34,8 @@ async def open_pool(
         open=False,
         name=name,
         kwargs={"application_name": name},
-        # A broken connection is found before it is lent, not in the middle of a batch.
-        check=AsyncConnectionPool.check_connection,
+        check=AsyncConnectionPool.check_connection if check else None,
+        configure=configure,
         reconnect_timeout=float("inf"),
     )
     await pool.open(wait=wait, timeout=30)
