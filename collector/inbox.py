@@ -35,7 +35,7 @@ class Inbox:
     """A batch queue for one broker connection, bounded by pausing its reader.
 
     The broker's in-flight window alone does not bound it: Mosquitto 2.0.11 sends a resumed
-    session's whole backlog once the first acknowledgements arrive (bench/FINDINGS), so after an
+    session's whole backlog once the first acknowledgements arrive (DEVELOPERS.md), so after an
     outage the collector would read faster than it writes until memory runs out.
 
     Args:
