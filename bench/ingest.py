@@ -487,7 +487,15 @@ def main(argv: list[str] | None = None) -> int:
 
     home = Path(tempfile.mkdtemp(prefix="yiwang-bench-"))
     home.chmod(0o755)
-    stack = Stack.at(home, free_port(), free_port(), shared_buffers="2GB", inflight=4 * BATCH)
+    stack = Stack.at(
+        # A private loopback broker: anonymous, so that logging in is not part of any figure.
+        home,
+        free_port(),
+        free_port(),
+        shared_buffers="2GB",
+        inflight=4 * BATCH,
+        anonymous=True,
+    )
     print(f"bench/ingest on {os.cpu_count()} cores, load average {_load()}: stack in {home}", flush=True)
     began = time.monotonic()
     # SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so that the stack below is stopped.

@@ -16,7 +16,7 @@ import pytest
 from collector.metrics import Metrics
 from collector.run import run as run_collector
 from db.migrate import migrate
-from tests.support import Devices, register_devices
+from tests.support import TESTER, TESTER_PASSWORD, Devices, open_broker_from_database, register_devices
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
@@ -36,6 +36,7 @@ def stack() -> Iterator[Stack]:
     s.up()
     try:
         migrate(s.postgres.url)
+        asyncio.run(open_broker_from_database(s.postgres.url, s.mosquitto))
         yield s
     finally:
         s.down()
@@ -59,6 +60,8 @@ def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
         "batch_size": 200,
         "batch_wait_ms": 20,
         "home": s.postgres.home.parent,
+        "mqtt_username": TESTER,
+        "mqtt_password": TESTER_PASSWORD,
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

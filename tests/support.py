@@ -12,10 +12,36 @@ import aiomqtt
 import orjson
 import psycopg
 
+from collector import access
 from collector.topics import topic
+from db.broker_accounts import ServiceAccount
 from db.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle, import_document
+from yiwang.stack import Mosquitto
 
 BASE_TIME = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+
+# The tests' own broker account: collector, gateway and observer under any topic root (tests use a
+# root per test, so the ACL is written for the root "+"). Anonymous access is off, as in production.
+TESTER = "tester"
+TESTER_PASSWORD = access.new_secret()
+TESTER_ROLES = ["collector", "gateway", "observer"]
+ANY_ROOT = "+"
+
+
+def open_broker(broker: Mosquitto) -> None:
+    """Let the tester in to a broker that has no database behind it."""
+    tester = ServiceAccount(TESTER, TESTER_ROLES, access.mosquitto_hash(TESTER_PASSWORD))
+    access.write_files(broker.passwords_file, broker.acl_file, *access.render(ANY_ROOT, [tester], []))
+    broker.reload()
+
+
+async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
+    """Let the tester in through the database, as `yiwang broker sync` does, with every device credential."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await access.add_service_account(conn, TESTER, TESTER_ROLES, TESTER_PASSWORD)
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, broker.passwords_file, broker.acl_file)
+    broker.reload()
 
 
 @dataclass(frozen=True)
@@ -81,10 +107,20 @@ def position_messages(root: str, vehicle: str, count: int, *, first: int = 0) ->
     ]
 
 
-async def publish(port: int, messages: Iterable[Message], *, window: int = 500, client_id: str | None = None) -> int:
+async def publish(
+    port: int,
+    messages: Iterable[Message],
+    *,
+    window: int = 500,
+    client_id: str | None = None,
+    username: str = TESTER,
+    password: str = TESTER_PASSWORD,
+) -> int:
     """Publish at QoS 1 through the broker, `window` at a time, each confirmed by the broker."""
     sent = 0
-    async with aiomqtt.Client("127.0.0.1", port, identifier=client_id, max_inflight_messages=window) as client:
+    async with aiomqtt.Client(
+        "127.0.0.1", port, identifier=client_id, max_inflight_messages=window, username=username, password=password
+    ) as client:
         client.pending_calls_threshold = 2 * window
         chunk: list[Message] = []
         for message in messages:
@@ -140,7 +176,13 @@ async def publish_steadily(
     while done < len(messages):
         try:
             async with aiomqtt.Client(
-                "127.0.0.1", port, identifier=client_id, max_inflight_messages=window, timeout=5
+                "127.0.0.1",
+                port,
+                identifier=client_id,
+                max_inflight_messages=window,
+                timeout=5,
+                username=TESTER,
+                password=TESTER_PASSWORD,
             ) as client:
                 client.pending_calls_threshold = 2 * window
                 while done < len(messages):

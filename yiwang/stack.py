@@ -173,9 +173,9 @@ class Postgres:
 
 
 MOSQUITTO_CONF = """\
-# Written by yiwang/stack.py. Issue: devices get credentials and ACLs in the access-control work.
+# Written by yiwang/stack.py.
 per_listener_settings false
-allow_anonymous true
+{access}
 listener {port} 127.0.0.1
 persistence true
 persistence_location {home}/
@@ -196,6 +196,14 @@ pid_file {home}/mosquitto.pid
 """
 
 
+_ACCOUNTS = """\
+# Every device and service has an account; `yiwang broker sync` writes both files and reloads.
+allow_anonymous false
+password_file {home}/passwords
+acl_file {home}/acl"""
+_ANONYMOUS = "# A private benchmark broker: no accounts, no ACL.\nallow_anonymous true"
+
+
 @dataclass
 class Mosquitto:
     """A Mosquitto broker with persistence on, listening on loopback only."""
@@ -206,6 +214,8 @@ class Mosquitto:
     queued: int = 2_000_000
     message_size: int = 262144
     autosave: int = 5
+    # Only for a private benchmark broker: everything else logs in (collector/access.py).
+    anonymous: bool = False
 
     @property
     def conf(self) -> Path:
@@ -214,6 +224,20 @@ class Mosquitto:
     @property
     def pid_file(self) -> Path:
         return self.home / "mosquitto.pid"
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.home / "passwords"
+
+    @property
+    def acl_file(self) -> Path:
+        return self.home / "acl"
+
+    def reload(self) -> None:
+        """Read the password and ACL files again, keeping every connection (SIGHUP)."""
+        pid = self.pid()
+        if pid is not None:
+            os.kill(pid, signal.SIGHUP)
 
     def pid(self) -> int | None:
         try:
@@ -231,6 +255,9 @@ class Mosquitto:
 
     def write_conf(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+        for path in (self.passwords_file, self.acl_file):
+            if not path.exists():
+                path.touch(mode=0o600)
         self.conf.write_text(
             MOSQUITTO_CONF.format(
                 port=self.port,
@@ -239,6 +266,7 @@ class Mosquitto:
                 queued=self.queued,
                 message_size=self.message_size,
                 autosave=self.autosave,
+                access=_ANONYMOUS if self.anonymous else _ACCOUNTS.format(home=self.home.resolve()),
                 # As root Mosquitto would switch to the `mosquitto` user, who cannot write our folder.
                 user="user root" if os.geteuid() == 0 else "",
             )
@@ -279,11 +307,18 @@ class Stack:
 
     @classmethod
     def at(
-        cls, home: Path, db_port: int, mqtt_port: int, *, shared_buffers: str = "1GB", inflight: int = 4000
+        cls,
+        home: Path,
+        db_port: int,
+        mqtt_port: int,
+        *,
+        shared_buffers: str = "1GB",
+        inflight: int = 4000,
+        anonymous: bool = False,
     ) -> Stack:
         return cls(
             Postgres(home / "postgres", db_port, shared_buffers=shared_buffers),
-            Mosquitto(home / "mosquitto", mqtt_port, inflight=inflight),
+            Mosquitto(home / "mosquitto", mqtt_port, inflight=inflight, anonymous=anonymous),
         )
 
     @classmethod

@@ -22,6 +22,7 @@ from tests.support import (
     Devices,
     Message,
     eventually,
+    open_broker_from_database,
     position_messages,
     publish_steadily,
     reading_messages,
@@ -43,6 +44,7 @@ def own_stack() -> Iterator[Stack]:
     s = Stack.at(home, free_port(), free_port(), shared_buffers="128MB")
     s.up()
     migrate(s.postgres.url)
+    asyncio.run(open_broker_from_database(s.postgres.url, s.mosquitto))
     try:
         yield s
     finally:
@@ -79,6 +81,8 @@ def spawn_collector(settings: Settings) -> subprocess.Popen[bytes]:
         **os.environ,
         "YIWANG_DATABASE_URL": settings.database_url,
         "YIWANG_MQTT_PORT": str(settings.mqtt_port),
+        "YIWANG_MQTT_USERNAME": str(settings.mqtt_username),
+        "YIWANG_MQTT_PASSWORD": str(settings.mqtt_password),
         "YIWANG_MQTT_TOPIC_ROOT": settings.topic_root,
         "YIWANG_MQTT_CLIENT_ID": settings.mqtt_client_id,
         "YIWANG_METRICS_PORT": str(settings.metrics_port),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from simulators.city import City, build_city
+from tests.support import open_broker
 from yiwang.stack import Mosquitto, free_port
 
 SEED = 20260101
@@ -26,6 +27,7 @@ def start_broker() -> Mosquitto:
     home.chmod(0o755)
     broker = Mosquitto(home / "mosquitto", free_port())
     broker.start()
+    open_broker(broker)
     return broker
 
 

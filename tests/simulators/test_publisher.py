@@ -22,6 +22,7 @@ from simulators.messages import Message
 from simulators.meters import local_day
 from simulators.publisher import backfill, run_meters, run_vehicles
 from tests.simulators.conftest import SEED, start_broker
+from tests.support import TESTER, TESTER_PASSWORD
 from yiwang.settings import Settings
 from yiwang.stack import Mosquitto
 
@@ -33,6 +34,8 @@ def sim_settings(broker: Mosquitto, **overrides: object) -> Settings:
     tag = uuid.uuid4().hex[:8]
     values: dict[str, object] = {
         "mqtt_port": broker.port,
+        "mqtt_username": TESTER,
+        "mqtt_password": TESTER_PASSWORD,
         "mqtt_topic_root": f"sim{tag}",
         "sim_client_id": f"sim-{tag}",
         "sim_seed": SEED,
@@ -53,7 +56,12 @@ async def listening(port: int, root: str, *, identifier: str | None = None) -> A
         while True:
             try:
                 async with aiomqtt.Client(
-                    "127.0.0.1", port, identifier=identifier, clean_session=identifier is None
+                    "127.0.0.1",
+                    port,
+                    identifier=identifier,
+                    clean_session=identifier is None,
+                    username=TESTER,
+                    password=TESTER_PASSWORD,
                 ) as client:
                     await client.subscribe(f"{root}/#", qos=1)
                     ready.set()
