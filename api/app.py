@@ -4,16 +4,29 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from api.routes import health
+from api.audit import AuditMiddleware
+from api.routes import audit, auth, health, institutions, meters, organisations, users, vehicles
+from api.tokens import AccessTokens, check_secret
 from db.pool import open_pool
 from yiwang.settings import Settings
 
+# Every router of the app: tests/api/test_scope.py checks that each route in them declares its permission.
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router for module in (health, auth, users, organisations, institutions, meters, vehicles, audit)
+)
+
 
 def create_app(settings: Settings) -> FastAPI:
-    """Build the app; the pool opens when the app starts and closes when it stops."""
+    """Build the app; the pool opens when the app starts and closes when it stops.
+
+    Raises:
+        TokenSecretError: settings.api_token_secret is missing or shorter than 32 characters.
+    """
+    tokens = AccessTokens(check_secret(settings.api_token_secret), timedelta(minutes=settings.api_access_token_minutes))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -22,8 +35,11 @@ def create_app(settings: Settings) -> FastAPI:
         ) as pool:
             app.state.pool = pool
             app.state.settings = settings
+            app.state.tokens = tokens
             yield
 
     app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan)
-    app.include_router(health.router)
+    app.add_middleware(AuditMiddleware)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

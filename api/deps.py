@@ -1,12 +1,28 @@
-"""Typed dependencies: what a route states it needs in its signature."""
+"""Typed dependencies: what a route states it needs in its signature.
+
+Every route but /health and the login and refresh of /auth declares its permission with `require`:
+
+    @router.get("/institutions/{institution_id}")
+    async def institution(user: Annotated[Principal, Depends(require("institutions:read"))], scope: ScopeDep, ...)
+
+and every query of a unit's data filters with the request's `Scope` (`scope.condition("organisation_id")`).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+
+from api.access import Permission, Principal, Role, Scope, allows, audited
+from api.audit import audit_entry
+from api.tokens import AccessTokens, TokenError
+from db import access as access_db
+from yiwang.settings import Settings
 
 
 def get_pool(request: Request) -> AsyncConnectionPool[AsyncConnection]:
@@ -14,4 +30,81 @@ def get_pool(request: Request) -> AsyncConnectionPool[AsyncConnection]:
     return pool
 
 
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_tokens(request: Request) -> AccessTokens:
+    tokens: AccessTokens = request.app.state.tokens
+    return tokens
+
+
 PoolDep = Annotated[AsyncConnectionPool[AsyncConnection], Depends(get_pool)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
+
+# Where the docs' "Authorize" button logs in; the token itself is checked by current_user.
+bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
+
+
+def unauthorized(detail: str) -> HTTPException:
+    """401 with the challenge RFC 6750 asks for."""
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_user(pool: PoolDep, tokens: TokensDep, token: Annotated[str | None, Depends(bearer)]) -> Principal:
+    """The user of the request's access token, whose session still holds and who is not disabled."""
+    if token is None:
+        raise unauthorized("not authenticated: send 'Authorization: Bearer <access token>' from POST /auth/token")
+    try:
+        claims = tokens.read(token)
+    except TokenError as exc:
+        raise unauthorized(str(exc)) from exc
+    async with pool.connection() as conn:
+        found = await access_db.session_user(conn, claims.session_id, claims.user_id)
+    if found is None or not found.active:
+        raise unauthorized("the session of this access token has ended (logged out, revoked or expired): log in again")
+    if found.disabled:
+        raise unauthorized("this account is disabled: ask an administrator")
+    return Principal(
+        id=found.user_id,
+        name=found.name,
+        role=cast(Role, found.role),
+        organisations=frozenset(found.organisations),
+        session_id=claims.session_id,
+    )
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+@dataclass(frozen=True, slots=True)
+class require:  # a verb at the route: Depends(require("institutions:read"))
+    """The dependency that lets a request through only if its user's role holds `permission`.
+
+    It yields the user, marks the request for the audit log when api/access.py says so, and answers
+    403 when the role lacks the permission.
+    """
+
+    permission: Permission
+
+    async def __call__(self, request: Request, user: CurrentUser) -> Principal:
+        allowed = allows(user.role, self.permission)
+        entry = audit_entry(request)
+        entry.action = self.permission
+        entry.user_id, entry.user_name, entry.role = user.id, user.name, user.role
+        entry.wanted = entry.wanted or audited(user.role, self.permission, request.method, allowed=allowed)
+        if not allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"the role {user.role} does not have the permission {self.permission}"
+            )
+        return user
+
+
+def current_scope(user: CurrentUser) -> Scope:
+    """The organisations the request's user may see."""
+    return Scope.of(user)
+
+
+ScopeDep = Annotated[Scope, Depends(current_scope)]

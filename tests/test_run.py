@@ -63,6 +63,14 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         api = f"http://127.0.0.1:{run_env['YIWANG_API_PORT']}"
         assert f"{api}/docs" in text
         assert httpx.get(f"{api}/health", timeout=5).json() == {"ok": True, "database": "ok"}
+        # The admin it prints can log in, and sees the simulated city's units.
+        password = (Path(run_env["YIWANG_HOME"]) / "admin_password").read_text().strip()
+        assert f"admin / {password}" in text
+        login = httpx.post(f"{api}/auth/token", data={"username": "admin", "password": password}, timeout=10)
+        assert login.status_code == 200, login.text
+        token = login.json()["access_token"]
+        units = httpx.get(f"{api}/organisations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert units.status_code == 200, units.text
         metrics = f"http://127.0.0.1:{run_env['YIWANG_METRICS_PORT']}"
         assert httpx.get(f"{metrics}/health", timeout=5).status_code == 200
         url = run_env["YIWANG_DATABASE_URL"]

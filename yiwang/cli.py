@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -64,6 +65,47 @@ async def _import(settings: Settings, document: object) -> dict[str, int]:
     assert isinstance(document, RegistryDocument)
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         return await import_document(conn, document)
+
+
+def _broker(settings: Settings, args: argparse.Namespace) -> int:
+    result: int = asyncio.run(_broker_async(settings, args))
+    return result
+
+
+async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
+    import psycopg  # noqa: PLC0415
+
+    from collector import access  # noqa: PLC0415
+    from yiwang.stack import Stack  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        if args.action == "account":
+            password = sys.stdin.readline().strip() if args.password_stdin else access.new_secret()
+            await access.add_service_account(conn, args.name, args.role, password)
+            if not args.password_stdin:
+                print(f"{args.name} {password}")
+        elif args.action == "devices":
+            issued = await access.issue_device_credentials(conn, args.renew)
+            lines = ["kind,device_id,username,password", *(f"{k},{d},{d},{p}" for k, d, p in issued)]
+            if args.out:
+                _write_private(Path(args.out), "\n".join(lines) + "\n")
+                print(f"{len(issued)} device credential(s) in {args.out}: provision them, then delete the file")
+            else:
+                print("\n".join(lines))
+        await conn.commit()
+        if args.action in ("sync", "account", "devices"):
+            broker = Stack.from_settings(settings).mosquitto
+            passwords = Path(args.passwords) if args.passwords else broker.passwords_file
+            acl = Path(args.acl) if args.acl else broker.acl_file
+            services, devices = await access.sync(conn, settings.topic_root, passwords, acl)
+            broker.reload()
+            print(f"broker access: {services} service account(s), {devices} device(s) in {passwords} and {acl}")
+    return 0
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.write_text(text, encoding="utf-8")
 
 
 def _city(settings: Settings) -> City:
@@ -130,6 +172,59 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _user(settings: Settings, args: argparse.Namespace) -> int:
+    """Add a user of the API; the password comes from a prompt (typed twice) or one line of stdin, never argv."""
+    from api.users import UserRefused  # noqa: PLC0415
+
+    role = "admin" if args.action == "create-admin" else args.role
+    password = _new_password()
+    try:
+        user_id = asyncio.run(_add_user(settings, args, role, password))
+    except UserRefused as exc:
+        raise SystemExit(f"yiwang user {args.action}: {exc}") from exc
+    print(f"added {role} {args.name} (id {user_id})" + "".join(f"\n  sees {o}" for o in args.organisation))
+    return 0
+
+
+def _new_password() -> str:
+    import getpass  # noqa: PLC0415
+
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    password = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != password:
+        raise SystemExit("the two passwords differ; nothing was changed")
+    return password
+
+
+async def _add_user(settings: Settings, args: argparse.Namespace, role: str, password: str) -> int:
+    import getpass  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+
+    from api.users import create_user  # noqa: PLC0415
+    from db.access import append_audit  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn, conn.transaction():
+        user_id = await create_user(conn, args.name, password, role, args.organisation)  # type: ignore[arg-type]
+        # Written with the user, in one transaction: the audit log says who made the first admin, and when.
+        await append_audit(
+            conn,
+            user_id=None,
+            user_name=f"os:{getpass.getuser()}",
+            role=None,
+            action="users:write",
+            method="CLI",
+            endpoint=f"yiwang user {args.action}",
+            resource_ids=[str(user_id)],
+            params={"name": args.name, "role": role, "organisations": args.organisation},
+            address=None,
+            status=201,
+            outcome="ok",
+        )
+    return user_id
+
+
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Everything together: the stack, the schema, the simulated city, collector, API and simulators."""
     _stack(settings, argparse.Namespace(action="up"))
@@ -137,39 +232,101 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     city_file = settings.home / "city.json"
     _simulate(settings, argparse.Namespace(what="city", out=str(city_file)))
     _registry_import(settings, argparse.Namespace(file=str(city_file)))
+    # Fresh passwords for this run's service accounts; anonymous access is off.
+    passwords = asyncio.run(_run_accounts(settings, _RUN_ACCOUNTS))
+    token_secret = _local_secret(settings.home / "api_token_secret", 48)
+    admin_password = _local_admin(settings)
     me = [sys.executable, "-m", "yiwang.cli"]
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
 
-    def start(name: str, *argv: str) -> subprocess.Popen[bytes]:
+    def as_account(username: str | None) -> dict[str, str]:
+        if username is None:
+            return {**os.environ, "YIWANG_API_TOKEN_SECRET": token_secret}
+        return {**os.environ, "YIWANG_MQTT_USERNAME": username, "YIWANG_MQTT_PASSWORD": passwords[username]}
+
+    def start(name: str, account: str | None, *argv: str) -> subprocess.Popen[bytes]:
         with (logs / f"{name}.log").open("ab") as log_file:
-            children[name] = subprocess.Popen([*me, *argv], stdout=log_file, stderr=subprocess.STDOUT)
+            children[name] = subprocess.Popen(
+                [*me, *argv], stdout=log_file, stderr=subprocess.STDOUT, env=as_account(account)
+            )
         return children[name]
 
-    start("collector", "collect")
-    start("api", "api")
+    start("collector", "collector", "collect")
+    start("api", None, "api")
     _wait_for_health(f"http://{settings.metrics_host}:{settings.metrics_port}/health", children["collector"])
     if args.history_days > 0:
         # Meters report every 15 minutes: without some history an energy view would start empty.
         print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
         history = [*me, "simulate", "backfill", "--days", str(args.history_days), "--kinds", "meters"]
         with (logs / "backfill.log").open("ab") as log_file:
-            subprocess.run(history, stdout=log_file, stderr=subprocess.STDOUT, check=True)
-    start("meters", "simulate", "meters")
-    start("vehicles", "simulate", "vehicles")
+            subprocess.run(history, stdout=log_file, stderr=subprocess.STDOUT, check=True, env=as_account("simulator"))
+    start("meters", "simulator", "simulate", "meters")
+    start("vehicles", "simulator", "simulate", "vehicles")
     print(
         f"""
 Yiwang is running with {settings.sim_institutions} simulated institutions and {settings.sim_vehicles} vehicles.
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
+                      log in as admin / {admin_password} (in {settings.home}/admin_password)
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
   database            psql {settings.database_url}
                       {_SQL_HINT}
-  broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v
+  broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
+                        -u observer -P {passwords["observer"]}
   logs                {logs}/
 Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
         flush=True,
     )
+    _supervise(children, args.seconds, logs)
+    return 0
+
+
+def _local_secret(path: Path, size: int) -> str:
+    """A secret kept under the local home (mode 600), made on first use."""
+    import secrets  # noqa: PLC0415
+
+    if not path.exists():
+        _write_private(path, secrets.token_urlsafe(size))
+    return path.read_text(encoding="utf-8").strip()
+
+
+def _local_admin(settings: Settings) -> str:
+    """The local API's first admin, `admin`, with a password kept under the local home."""
+    from api.users import UserRefused  # noqa: PLC0415
+
+    path = settings.home / "admin_password"
+    fresh = not path.exists()
+    password = _local_secret(path, 12)
+    if fresh:
+        args = argparse.Namespace(name="admin", action="create-admin", organisation=[])
+        with contextlib.suppress(UserRefused):  # made by an earlier run whose home was reset
+            asyncio.run(_add_user(settings, args, "admin", password))
+    return password
+
+
+_RUN_ACCOUNTS = {"collector": ["collector"], "simulator": ["gateway"], "observer": ["observer"]}
+
+
+async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict[str, str]:
+    import psycopg  # noqa: PLC0415
+
+    from collector import access  # noqa: PLC0415
+    from yiwang.stack import Stack  # noqa: PLC0415
+
+    passwords = {name: access.new_secret() for name in roles}
+    broker = Stack.from_settings(settings).mosquitto
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        for name, granted in roles.items():
+            await access.add_service_account(conn, name, granted, passwords[name])
+        await conn.commit()
+        await access.sync(conn, settings.topic_root, broker.passwords_file, broker.acl_file)
+    broker.reload()
+    return passwords
+
+
+def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, logs: Path) -> None:
+    """Until Ctrl-C, SIGTERM, `seconds` or a child's exit; then stop every child."""
     stopping = False
 
     def _stop(*_: object) -> None:
@@ -178,10 +335,10 @@ Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    if args.seconds:
-        deadline = time.monotonic() + args.seconds
+    if seconds:
+        deadline = time.monotonic() + seconds
     try:
-        while not stopping and (not args.seconds or time.monotonic() < deadline):
+        while not stopping and (not seconds or time.monotonic() < deadline):
             for name, child in children.items():
                 if child.poll() is not None:
                     print(f"{name} exited with {child.returncode}; see {logs}/{name}.log", file=sys.stderr)
@@ -196,7 +353,6 @@ Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
                 child.wait(20)
             except subprocess.TimeoutExpired:
                 child.kill()
-    return 0
 
 
 def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -230,6 +386,32 @@ def parser() -> argparse.ArgumentParser:
     registry.add_argument("action", choices=["import"])
     registry.add_argument("file", help="a registry document (JSON), e.g. from `yiwang simulate city`")
     registry.set_defaults(func=_registry_import)
+
+    broker = sub.add_parser("broker", help="who may speak to the broker: accounts, device credentials, ACL")
+    broker.add_argument("action", choices=["account", "devices", "sync"])
+    broker.add_argument("name", nargs="?", help="account: the service account's username")
+    broker.add_argument("--role", action="append", default=[], help="account: collector, gateway or api")
+    broker.add_argument("--password-stdin", action="store_true", help="account: read the password (else generated)")
+    broker.add_argument("--renew", nargs="*", default=[], help="devices: new secrets for these ids too")
+    broker.add_argument("--out", help="devices: write the new credentials (CSV) here instead of stdout")
+    broker.add_argument("--passwords", help="password file to write (default: the local stack's)")
+    broker.add_argument("--acl", help="ACL file to write (default: the local stack's)")
+    broker.set_defaults(func=_broker)
+
+    from api.access import ROLES  # noqa: PLC0415
+
+    user = sub.add_parser("user", help="people who use the API; passwords come from a prompt or stdin, never argv")
+    user_actions = user.add_subparsers(dest="action", required=True)
+    user_actions.add_parser("create-admin", help="add an administrator (the first one, or another)").add_argument(
+        "name", help="login name"
+    )
+    add_user = user_actions.add_parser("add", help="add a user of any role")
+    add_user.add_argument("name", help="login name")
+    add_user.add_argument("--role", required=True, choices=ROLES)
+    add_user.add_argument(
+        "--organisation", action="append", default=[], help="unit_user: an organisation they see (repeatable)"
+    )
+    user.set_defaults(func=_user, organisation=[])
 
     sub.add_parser("collect", help="run a collector (MQTT to TimescaleDB)").set_defaults(func=_collect)
     sub.add_parser("api", help="run the HTTP API").set_defaults(func=_api)

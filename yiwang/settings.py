@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
     sim_client_id: str = "yiwang-simulator"
 
+    # API access
+    # Signs the API's access tokens (HS256). No default: `yiwang api` refuses to start without one of at
+    # least 32 characters, e.g. from `python -c "import secrets; print(secrets.token_urlsafe(48))"`.
+    api_token_secret: str | None = Field(default=None, repr=False)
+    api_access_token_minutes: float = Field(default=15.0, gt=0)
+    # A refresh token unused this long expires (idle end); a login ends after api_session_hours whatever.
+    api_refresh_token_hours: float = Field(default=12.0, gt=0)
+    api_session_hours: float = Field(default=168.0, gt=0)
+    # Failed logins allowed per user name and per client address within the window, then 429.
+    api_login_max_failures: int = Field(default=5, ge=1)
+    api_login_window_seconds: float = Field(default=300.0, gt=0)
+
     @classmethod
     def unknown_environment(cls) -> list[str]:
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""

@@ -1,0 +1,123 @@
+"""Who may do what: roles, their permissions, what is audited, and the organisations a user's queries may touch.
+
+This module is the one table of access rules. Routes name a permission (`Depends(require("institutions:read"))`
+in api/deps.py) and take a `Scope`; nothing else decides access.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from psycopg import sql
+
+Role = Literal["admin", "dispatcher", "energy_staff", "unit_user", "auditor"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+
+Permission = Literal[
+    "me:read",  # one's own account (GET /users/me)
+    "me:write",  # one's own sessions (logout)
+    "organisations:read",
+    "institutions:read",
+    "meters:read",
+    "vehicles:read",
+    "users:read",
+    "users:write",
+    "audit:read",
+]
+PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
+
+_EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write"})
+_REGISTRY: frozenset[Permission] = frozenset(
+    {"organisations:read", "institutions:read", "meters:read", "vehicles:read"}
+)
+
+ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
+    "admin": frozenset(PERMISSIONS),
+    # The dispatch centre sees every unit's vehicles and where they belong.
+    "dispatcher": _EVERYONE | {"organisations:read", "institutions:read", "vehicles:read"},
+    # Energy staff see every institution and meter.
+    "energy_staff": _EVERYONE | {"organisations:read", "institutions:read", "meters:read"},
+    # A unit sees its own buildings, meters and vehicles (the Scope limits which).
+    "unit_user": _EVERYONE | _REGISTRY,
+    # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
+    "auditor": _EVERYONE | _REGISTRY,
+}
+
+# Roles whose data is limited to the organisations assigned to the user; the others see all of them.
+SCOPED_ROLES: Final[frozenset[Role]] = frozenset({"unit_user"})
+
+# Reads recorded in the audit log whoever makes them (besides every read by an auditor).
+AUDITED_READS: Final[frozenset[Permission]] = frozenset({"users:read", "audit:read"})
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """Whether the role holds the permission."""
+    return permission in ROLE_PERMISSIONS[role]
+
+
+def audited(role: Role, permission: Permission, method: str, *, allowed: bool) -> bool:
+    """Whether a request goes into the audit log: every write, every read by an auditor, the reads of
+    AUDITED_READS, and every refused permission."""
+    return not allowed or method.upper() not in _READ_METHODS or role == "auditor" or permission in AUDITED_READS
+
+
+def assignment_problem(role: Role, organisations: Iterable[str]) -> str | None:
+    """What is wrong with giving a user this role and these organisations, or None when nothing is."""
+    orgs = list(organisations)
+    if role in SCOPED_ROLES and not orgs:
+        return f"a {role} needs at least one organisation (--organisation ORG, or 'organisations': [...])"
+    if role not in SCOPED_ROLES and orgs:
+        return f"a {role} sees every organisation: give organisations to unit users only"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The user behind a request, as loaded for this request (role changes take effect at once)."""
+
+    id: int
+    name: str
+    role: Role
+    organisations: frozenset[str]
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The organisations whose data a request may touch: `None` means every organisation.
+
+    Every query of a unit's data filters with `condition()`; a missing item of another unit is then
+    indistinguishable from one that does not exist (404, never 403: ids of other units do not leak).
+    """
+
+    organisations: frozenset[str] | None
+
+    @classmethod
+    def of(cls, user: Principal) -> Scope:
+        """The scope of a user's role and organisations."""
+        return cls(user.organisations if user.role in SCOPED_ROLES else None)
+
+    @property
+    def everything(self) -> bool:
+        return self.organisations is None
+
+    def allows(self, organisation_id: str) -> bool:
+        """Whether data of this organisation is inside the scope."""
+        return self.organisations is None or organisation_id in self.organisations
+
+    def condition(self, column: str) -> sql.Composable:
+        """An SQL condition limiting `column` (an organisation id column, e.g. "i.organisation_id") to the scope.
+
+        Args:
+            column: the column, optionally qualified by a table alias (`alias.column`).
+        """
+        identifier = sql.Identifier(*column.split("."))
+        if self.organisations is None:
+            return sql.SQL("TRUE")
+        if not self.organisations:
+            return sql.SQL("FALSE")
+        return sql.SQL("{} = ANY({}::text[])").format(identifier, sql.Literal(sorted(self.organisations)))

@@ -1,0 +1,23 @@
+"""Organisations: the units, service companies and rental companies that own institutions and vehicles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api import registry
+from api.deps import PoolDep, ScopeDep, require
+from api.paging import Page, PageQuery
+from api.registry import OrganisationPublic
+
+router = APIRouter(tags=["registry"])
+
+
+@router.get("/organisations", dependencies=[Depends(require("organisations:read"))])
+async def list_organisations(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[PageQuery, Query()]
+) -> Page[OrganisationPublic]:
+    """The organisations you may see (a unit user: their own), in id order."""
+    async with pool.connection() as conn:
+        return await registry.organisations(conn, scope, after=query.after, limit=query.limit)

@@ -1,0 +1,78 @@
+"""Users: one's own account, and the administration of everyone's."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.access import Principal
+from api.audit import audit_entry
+from api.deps import PoolDep, require
+from api.paging import Page
+from api.users import NameTaken, UserCreate, UserPublic, UserRefused, UserUpdate, create_user, update_user
+from db import access as access_db
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.get("/me")
+async def me(pool: PoolDep, user: Annotated[Principal, Depends(require("me:read"))]) -> UserPublic:
+    """Your own account: name, role and the organisations you see (empty: every one)."""
+    async with pool.connection() as conn:
+        found = await access_db.user(conn, user.id)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="your account no longer exists")
+    return UserPublic.model_validate(found)
+
+
+class UserQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after: int | None = Field(default=None, description="the `next_after` of the previous page")
+    limit: int = Field(default=100, ge=1, le=1000)
+
+
+@router.get("", dependencies=[Depends(require("users:read"))])
+async def list_users(pool: PoolDep, query: Annotated[UserQuery, Query()]) -> Page[UserPublic]:
+    """Every user, in id order."""
+    async with pool.connection() as conn:
+        rows = await access_db.users(conn, after=query.after, limit=query.limit)
+    items = [UserPublic.model_validate(row) for row in rows]
+    return Page[UserPublic](items=items, next_after=str(items[-1].id) if len(items) == query.limit else None)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require("users:write"))])
+async def add_user(request: Request, pool: PoolDep, body: UserCreate) -> UserPublic:
+    """Add a user: 409 when the name is taken, 422 when role, organisations or password do not fit."""
+    entry = audit_entry(request)
+    entry.params = body.model_dump(exclude={"password"})
+    async with pool.connection() as conn:
+        try:
+            user_id = await create_user(
+                conn, body.name, body.password.get_secret_value(), body.role, body.organisations
+            )
+        except NameTaken as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
+        except UserRefused as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        entry.resource_ids.append(str(user_id))
+        found = await access_db.user(conn, user_id)
+    return UserPublic.model_validate(found)
+
+
+@router.patch("/{user_id}", dependencies=[Depends(require("users:write"))])
+async def change_user(request: Request, pool: PoolDep, user_id: int, body: UserUpdate) -> UserPublic:
+    """Change a user's role, organisations, password or disabled state; their sessions end."""
+    audit_entry(request).params = body.model_dump(exclude={"password"}, exclude_none=True) | (
+        {"password": "changed"} if body.password is not None else {}
+    )
+    async with pool.connection() as conn:
+        try:
+            updated = await update_user(conn, user_id, body)
+        except UserRefused as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+    if updated is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no user {user_id}")
+    return updated

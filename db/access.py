@@ -1,0 +1,370 @@
+"""SQL of the access tables: users, their organisations, sessions, refresh tokens, failed logins, the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+
+@dataclass(frozen=True, slots=True)
+class UserRow:
+    id: int
+    name: str
+    role: str
+    organisations: list[str]
+    disabled: bool
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    id: int
+    name: str
+    role: str
+    password_hash: str
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SessionUser:
+    """A session and its user, as checked on every request."""
+
+    user_id: int
+    name: str
+    role: str
+    disabled: bool
+    organisations: list[str]
+    active: bool  # neither revoked nor past its end
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRow:
+    session_id: str
+    user_id: int
+    user_name: str
+    role: str
+    expired: bool
+    used: bool
+    session_active: bool
+    disabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    id: int
+    at: datetime
+    user_id: int | None
+    user_name: str | None
+    role: str | None
+    action: str
+    method: str
+    endpoint: str
+    resource_ids: list[str]
+    params: dict[str, Any]
+    address: str | None
+    status: int
+    outcome: str
+
+
+_USER_COLUMNS = sql.SQL(
+    """u.id, u.name, u.role,
+       coalesce((SELECT array_agg(organisation_id ORDER BY organisation_id) FROM user_organisation
+                 WHERE user_id = u.id), '{}') AS organisations,
+       u.disabled, u.created_at"""
+)
+
+
+# ---- users ---------------------------------------------------------------------------------------
+
+
+async def insert_user(
+    conn: AsyncConnection, name: str, role: str, password_hash: str, organisations: Sequence[str]
+) -> int:
+    """Add a user with their organisations, in one transaction.
+
+    Raises:
+        psycopg.errors.UniqueViolation: the name is taken (whatever its case).
+        psycopg.errors.ForeignKeyViolation: an organisation does not exist.
+    """
+    async with conn.transaction():
+        cur = await conn.execute(
+            "INSERT INTO app_user (name, role, password_hash) VALUES (%s, %s, %s) RETURNING id",
+            (name, role, password_hash),
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        user_id: int = row[0]
+        await _set_organisations(conn, user_id, organisations)
+    return user_id
+
+
+async def _set_organisations(conn: AsyncConnection, user_id: int, organisations: Sequence[str]) -> None:
+    await conn.execute("DELETE FROM user_organisation WHERE user_id = %s", (user_id,))
+    if organisations:
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO user_organisation (user_id, organisation_id) VALUES (%s, %s)",
+                [(user_id, org) for org in dict.fromkeys(organisations)],
+            )
+
+
+async def update_user(
+    conn: AsyncConnection,
+    user_id: int,
+    *,
+    role: str | None = None,
+    organisations: Sequence[str] | None = None,
+    disabled: bool | None = None,
+) -> bool:
+    """Change what is given; a user whose role, organisations or state change loses their sessions.
+
+    Returns:
+        Whether the user exists.
+    """
+    async with conn.transaction():
+        cur = await conn.execute(
+            """UPDATE app_user SET role = coalesce(%s, role), disabled = coalesce(%s, disabled), updated_at = now()
+               WHERE id = %s RETURNING id""",
+            (role, disabled, user_id),
+        )
+        if await cur.fetchone() is None:
+            return False
+        if organisations is not None:
+            await _set_organisations(conn, user_id, organisations)
+        await revoke_user_sessions(conn, user_id, "user_changed")
+    return True
+
+
+async def set_password_hash(conn: AsyncConnection, user_id: int, password_hash: str) -> None:
+    await conn.execute(
+        "UPDATE app_user SET password_hash = %s, updated_at = now() WHERE id = %s", (password_hash, user_id)
+    )
+
+
+async def credentials(conn: AsyncConnection, name: str) -> Credentials | None:
+    """The user who logs in with this name (any case), with the password hash."""
+    async with conn.cursor(row_factory=class_row(Credentials)) as cur:
+        await cur.execute(
+            "SELECT id, name, role, password_hash, disabled FROM app_user WHERE lower(name) = lower(%s)", (name,)
+        )
+        return await cur.fetchone()
+
+
+async def user(conn: AsyncConnection, user_id: int) -> UserRow | None:
+    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM app_user u WHERE u.id = %s").format(_USER_COLUMNS), (user_id,))
+        return await cur.fetchone()
+
+
+async def users(conn: AsyncConnection, *, after: int | None, limit: int) -> list[UserRow]:
+    """Users in id order, `limit` of them after the id `after`."""
+    async with conn.cursor(row_factory=class_row(UserRow)) as cur:
+        await cur.execute(
+            sql.SQL("SELECT {} FROM app_user u WHERE u.id > %s ORDER BY u.id LIMIT %s").format(_USER_COLUMNS),
+            (after or 0, limit),
+        )
+        return await cur.fetchall()
+
+
+# ---- sessions and refresh tokens -----------------------------------------------------------------
+
+
+async def start_session(
+    conn: AsyncConnection, session_id: str, user_id: int, lifetime: timedelta, address: str | None
+) -> None:
+    await conn.execute(
+        "INSERT INTO user_session (id, user_id, expires_at, address) VALUES (%s, %s, now() + %s, %s)",
+        (session_id, user_id, lifetime, address),
+    )
+
+
+async def add_refresh_token(conn: AsyncConnection, digest: bytes, session_id: str, lifetime: timedelta) -> None:
+    """Store a refresh token's digest; it expires after `lifetime` or at its session's end, whichever is first."""
+    await conn.execute(
+        """INSERT INTO refresh_token (digest, session_id, expires_at)
+           SELECT %s, id, least(now() + %s, expires_at) FROM user_session WHERE id = %s""",
+        (digest, lifetime, session_id),
+    )
+
+
+async def session_user(conn: AsyncConnection, session_id: str, user_id: int) -> SessionUser | None:
+    """The user of a session, with whether the session still holds."""
+    async with conn.cursor(row_factory=class_row(SessionUser)) as cur:
+        await cur.execute(
+            """SELECT u.id AS user_id, u.name, u.role, u.disabled,
+                      coalesce((SELECT array_agg(organisation_id) FROM user_organisation WHERE user_id = u.id),
+                               '{}') AS organisations,
+                      (s.revoked_at IS NULL AND s.expires_at > now()) AS active
+               FROM user_session s JOIN app_user u ON u.id = s.user_id
+               WHERE s.id = %s AND s.user_id = %s""",
+            (session_id, user_id),
+        )
+        return await cur.fetchone()
+
+
+async def take_refresh_token(conn: AsyncConnection, digest: bytes) -> RefreshRow | None:
+    """The refresh token with this digest, locked until the transaction ends (one use wins a race)."""
+    async with conn.cursor(row_factory=class_row(RefreshRow)) as cur:
+        await cur.execute(
+            """SELECT r.session_id::text AS session_id, s.user_id, u.name AS user_name, u.role,
+                      r.expires_at <= now() AS expired,
+                      r.used_at IS NOT NULL AS used,
+                      (s.revoked_at IS NULL AND s.expires_at > now()) AS session_active, u.disabled
+               FROM refresh_token r
+               JOIN user_session s ON s.id = r.session_id
+               JOIN app_user u ON u.id = s.user_id
+               WHERE r.digest = %s
+               FOR UPDATE OF r""",
+            (digest,),
+        )
+        return await cur.fetchone()
+
+
+async def use_refresh_token(conn: AsyncConnection, digest: bytes) -> None:
+    await conn.execute("UPDATE refresh_token SET used_at = now() WHERE digest = %s", (digest,))
+
+
+async def revoke_session(conn: AsyncConnection, session_id: str, reason: str) -> None:
+    """End a session: its access tokens and refresh tokens are refused from now on."""
+    await conn.execute(
+        "UPDATE user_session SET revoked_at = now(), revoked_reason = %s WHERE id = %s AND revoked_at IS NULL",
+        (reason, session_id),
+    )
+
+
+async def revoke_user_sessions(conn: AsyncConnection, user_id: int, reason: str) -> None:
+    await conn.execute(
+        "UPDATE user_session SET revoked_at = now(), revoked_reason = %s WHERE user_id = %s AND revoked_at IS NULL",
+        (reason, user_id),
+    )
+
+
+# ---- failed logins ---------------------------------------------------------------------------------
+
+
+async def login_block(
+    conn: AsyncConnection, user_name: str, address: str, *, window: timedelta, max_failures: int
+) -> float | None:
+    """Seconds until a login may be tried again for this name or from this address, or None when it may now."""
+    cur = await conn.execute(
+        """SELECT max(wait) FROM (
+               SELECT %(window)s - (now() - min(at)) AS wait, count(*) AS n FROM login_failure
+               WHERE lower(user_name) = lower(%(name)s) AND at > now() - %(window)s
+               UNION ALL
+               SELECT %(window)s - (now() - min(at)), count(*) FROM login_failure
+               WHERE address = %(address)s AND at > now() - %(window)s
+           ) AS f WHERE n >= %(max)s""",
+        {"window": window, "name": user_name, "address": address, "max": max_failures},
+    )
+    row = await cur.fetchone()
+    if row is None or row[0] is None:
+        return None
+    wait: timedelta = row[0]
+    return max(wait.total_seconds(), 1.0)
+
+
+async def record_login_failure(conn: AsyncConnection, user_name: str, address: str, *, window: timedelta) -> None:
+    """Count a failed login; forget those that left the window."""
+    await conn.execute("DELETE FROM login_failure WHERE at < now() - %s", (window,))
+    await conn.execute("INSERT INTO login_failure (user_name, address) VALUES (%s, %s)", (user_name, address))
+
+
+async def clear_login_failures(conn: AsyncConnection, user_name: str) -> None:
+    """A successful login forgives the name's earlier failures (not the address's)."""
+    await conn.execute("DELETE FROM login_failure WHERE lower(user_name) = lower(%s)", (user_name,))
+
+
+# ---- audit log --------------------------------------------------------------------------------------
+
+
+async def append_audit(
+    conn: AsyncConnection,
+    *,
+    user_id: int | None,
+    user_name: str | None,
+    role: str | None,
+    action: str,
+    method: str,
+    endpoint: str,
+    resource_ids: Sequence[str],
+    params: dict[str, Any],
+    address: str | None,
+    status: int,
+    outcome: str,
+) -> None:
+    await conn.execute(
+        """INSERT INTO audit_log (user_id, user_name, role, action, method, endpoint, resource_ids, params,
+                                  address, status, outcome)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)""",
+        (
+            user_id,
+            user_name,
+            role,
+            action,
+            method,
+            endpoint,
+            list(resource_ids),
+            Jsonb(params),
+            address,
+            status,
+            outcome,
+        ),
+    )
+
+
+async def audit_records(
+    conn: AsyncConnection,
+    *,
+    user_id: int | None = None,
+    user_name: str | None = None,
+    action: str | None = None,
+    outcome: str | None = None,
+    resource_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    before: int | None = None,
+    limit: int = 100,
+) -> list[AuditRecord]:
+    """Audit records matching every filter given, newest first, `limit` of them with ids below `before`."""
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    for column, value in (
+        ("user_id", user_id),
+        ("action", action),
+        ("outcome", outcome),
+    ):
+        if value is not None:
+            conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    if user_name is not None:
+        conditions.append(sql.SQL("lower(user_name) = lower(%s)"))
+        params.append(user_name)
+    if resource_id is not None:
+        conditions.append(sql.SQL("resource_ids @> ARRAY[%s]::text[]"))
+        params.append(resource_id)
+    if since is not None:
+        conditions.append(sql.SQL("at >= %s"))
+        params.append(since)
+    if until is not None:
+        conditions.append(sql.SQL("at < %s"))
+        params.append(until)
+    if before is not None:
+        conditions.append(sql.SQL("id < %s"))
+        params.append(before)
+    where = sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("TRUE")
+    async with conn.cursor(row_factory=class_row(AuditRecord)) as cur:
+        await cur.execute(
+            sql.SQL(
+                """SELECT id, at, user_id, user_name, role, action, method, endpoint, resource_ids, params,
+                          address, status, outcome
+                   FROM audit_log WHERE {} ORDER BY id DESC LIMIT %s"""
+            ).format(where),
+            [*params, limit],
+        )
+        return await cur.fetchall()
