@@ -80,19 +80,22 @@ def render(root: str, services: Sequence[ServiceAccount], devices: Sequence[Devi
     return "\n".join(passwords) + "\n", "\n".join(acl) + "\n"
 
 
-def write_files(passwords_file: Path, acl_file: Path, passwords: str, acl: str) -> None:
-    """Replace both files whole, so that Mosquitto never reads half of one."""
+def write_files(passwords_file: Path, acl_file: Path, passwords: str, acl: str, *, mode: int = 0o600) -> None:
+    """Replace both files whole, so that Mosquitto never reads half of one. Only hashes are in them, but
+    they stay private (0600) unless a broker running as another user must read them."""
     for path, text in ((passwords_file, passwords), (acl_file, acl)):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o600)
+        tmp.chmod(mode)
         tmp.replace(path)
 
 
-async def sync(conn: AsyncConnection, root: str, passwords_file: Path, acl_file: Path) -> tuple[int, int]:
+async def sync(
+    conn: AsyncConnection, root: str, passwords_file: Path, acl_file: Path, mode: int = 0o600
+) -> tuple[int, int]:
     """Write both files from the database; returns (service accounts, devices). The caller reloads."""
     services, devices = await broker_accounts.accounts(conn)
-    write_files(passwords_file, acl_file, *render(root, services, devices))
+    write_files(passwords_file, acl_file, *render(root, services, devices), mode=mode)
     return len(services), len(devices)
 
 

@@ -80,10 +80,16 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
 
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         if args.action == "account":
-            password = sys.stdin.readline().strip() if args.password_stdin else access.new_secret()
-            await access.add_service_account(conn, args.name, args.role, password)
-            if not args.password_stdin:
+            if args.password_env:
+                password = os.environ.get(args.password_env, "")
+                if not password:
+                    raise SystemExit(f"${args.password_env} is empty: no password for {args.name}")
+            elif args.password_stdin:
+                password = sys.stdin.readline().strip()
+            else:
+                password = access.new_secret()
                 print(f"{args.name} {password}")
+            await access.add_service_account(conn, args.name, args.role, password)
         elif args.action == "devices":
             issued = await access.issue_device_credentials(conn, args.renew)
             lines = ["kind,device_id,username,password", *(f"{k},{d},{d},{p}" for k, d, p in issued)]
@@ -97,7 +103,7 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
             broker = Stack.from_settings(settings).mosquitto
             passwords = Path(args.passwords) if args.passwords else broker.passwords_file
             acl = Path(args.acl) if args.acl else broker.acl_file
-            services, devices = await access.sync(conn, settings.topic_root, passwords, acl)
+            services, devices = await access.sync(conn, settings.topic_root, passwords, acl, int(args.file_mode, 8))
             broker.reload()
             print(f"broker access: {services} service account(s), {devices} device(s) in {passwords} and {acl}")
     return 0
@@ -392,6 +398,10 @@ def parser() -> argparse.ArgumentParser:
     broker.add_argument("name", nargs="?", help="account: the service account's username")
     broker.add_argument("--role", action="append", default=[], help="account: collector, gateway or api")
     broker.add_argument("--password-stdin", action="store_true", help="account: read the password (else generated)")
+    broker.add_argument("--password-env", metavar="VAR", help="account: take the password from this variable")
+    broker.add_argument(
+        "--file-mode", default="600", help="mode of the files written (644 for a broker of another user)"
+    )
     broker.add_argument("--renew", nargs="*", default=[], help="devices: new secrets for these ids too")
     broker.add_argument("--out", help="devices: write the new credentials (CSV) here instead of stdout")
     broker.add_argument("--passwords", help="password file to write (default: the local stack's)")

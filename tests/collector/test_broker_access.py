@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import aiomqtt
 import orjson
@@ -113,3 +118,46 @@ def test_the_acl_grants_each_role_and_device_what_it_needs_and_nothing_else() ->
     }
     with pytest.raises(ValueError, match="share usernames"):
         access.render("yiwang", [ServiceAccount("m1", ["gateway"], "$7$x")], devices)
+
+
+async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
+    stack: Stack, settings: Settings, devices: Devices, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "YIWANG_DATABASE_URL": settings.database_url,
+        "YIWANG_HOME": str(settings.home),
+        "YIWANG_MQTT_PORT": str(settings.mqtt_port),
+        "YIWANG_MQTT_TOPIC_ROOT": ANY_ROOT,  # as the tests' own ACL, which this rewrites
+    }
+    out = tmp_path / "credentials.csv"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "yiwang.cli", "broker", "devices", "--out", str(out)],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    rows = {row["device_id"]: row for row in csv.DictReader(out.read_text().splitlines())}
+    vehicle = rows[devices.vehicles[1]]
+    assert vehicle["kind"] == "vehicle"
+    assert vehicle["username"] == devices.vehicles[1]
+    own = topic(settings.topic_root, "vehicle", devices.vehicles[1], "position")
+    got: list[bytes] = []
+    async with aiomqtt.Client(
+        "127.0.0.1", settings.mqtt_port, username=settings.mqtt_username, password=settings.mqtt_password
+    ) as observer:
+        await observer.subscribe(own, qos=1)
+        for _ in range(50):  # the reload is a signal: until the broker has read the new files
+            try:
+                await publish(
+                    settings.mqtt_port, [(own, b"{}")], username=vehicle["username"], password=vehicle["password"]
+                )
+                break
+            except aiomqtt.MqttError:
+                await asyncio.sleep(0.1)
+        async with asyncio.timeout(5):
+            async for message in observer.messages:
+                got.append(bytes(message.payload))  # type: ignore[arg-type]
+                break
+    assert got == [b"{}"]
