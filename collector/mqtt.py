@@ -97,6 +97,13 @@ class Session:
             return
 
 
+def tls_params(settings: Settings) -> aiomqtt.TLSParameters | None:
+    """TLS to the broker when a CA is configured: the broker's certificate and host name are checked."""
+    if settings.mqtt_tls_ca_file is None:
+        return None
+    return aiomqtt.TLSParameters(ca_certs=str(settings.mqtt_tls_ca_file), cert_reqs=ssl.CERT_REQUIRED)
+
+
 @asynccontextmanager
 async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIterator[Session]:
     """Connect with a persistent session, subscribe at QoS 1, and deliver every message to `inbox`.
@@ -122,6 +129,7 @@ async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIt
         clean_start=False if v5 else MQTT_CLEAN_START_FIRST_ONLY,
         properties=properties,
         keepalive=settings.mqtt_keepalive,
+        tls_params=tls_params(settings),
         timeout=10,
     )
     paho = client._client

@@ -21,6 +21,7 @@ from typing import Literal
 import aiomqtt
 from aiomqtt import ProtocolVersion
 
+from collector.mqtt import tls_params
 from simulators.city import City
 from simulators.clock import SimClock
 from simulators.faults import Faults, Injected
@@ -152,6 +153,7 @@ def _client(settings: Settings, identifier: str, window: int) -> aiomqtt.Client:
         protocol=ProtocolVersion.V5 if settings.mqtt_protocol == "5" else ProtocolVersion.V311,
         keepalive=settings.mqtt_keepalive,
         max_inflight_messages=window,
+        tls_params=tls_params(settings),
         timeout=_PUBLISH_TIMEOUT,
     )
     # A full window is the normal state here, not the warning aiomqtt means it to be.

@@ -10,7 +10,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiomqtt
 import orjson
+import paho.mqtt.client as paho
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 
 from collector import access
 from collector.topics import topic
@@ -29,10 +31,42 @@ ANY_ROOT = "+"
 
 
 def open_broker(broker: Mosquitto) -> None:
-    """Let the tester in to a broker that has no database behind it."""
+    """Let the tester in to a broker that has no database behind it (started or not)."""
     tester = ServiceAccount(TESTER, TESTER_ROLES, access.mosquitto_hash(TESTER_PASSWORD))
+    broker.home.mkdir(parents=True, exist_ok=True)
     access.write_files(broker.passwords_file, broker.acl_file, *access.render(ANY_ROOT, [tester], []))
-    broker.reload()
+    if broker.running():
+        broker.reload()
+        wait_until_admitted(broker.port)
+
+
+def wait_until_admitted(port: int, username: str = TESTER, password: str = TESTER_PASSWORD) -> None:
+    """A reload is a signal that the broker acts on a moment later: wait until it lets the account in."""
+    deadline = time.monotonic() + 10
+    while True:
+        client = paho.Client(CallbackAPIVersion.VERSION2)
+        client.username_pw_set(username, password)
+        try:
+            client.connect("127.0.0.1", port)
+            client.loop_start()
+            connected = client.is_connected() or _wait(client.is_connected, 1.0)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        if connected:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the broker on {port} does not let {username} in")
+        time.sleep(0.1)
+
+
+def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
 
 
 async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
@@ -42,6 +76,7 @@ async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
         await conn.commit()
         await access.sync(conn, ANY_ROOT, broker.passwords_file, broker.acl_file)
     broker.reload()
+    await asyncio.to_thread(wait_until_admitted, broker.port)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,12 @@ class Settings(BaseSettings):
     # Messages the broker may send before we acknowledge: at least twice the batch (see README).
     mqtt_receive_maximum: int = 4000
     mqtt_keepalive: int = 30
+    # Connect over TLS, trusting this CA (PEM); None: plain TCP (the local stack's loopback listener).
+    mqtt_tls_ca_file: Path | None = None
+    # Local stack only: a TLS listener on all interfaces, for devices outside the machine (PEM files).
+    mqtt_tls_listener_port: int | None = None
+    mqtt_tls_certfile: Path | None = None
+    mqtt_tls_keyfile: Path | None = None
 
     # Collector
     batch_size: int = 1000

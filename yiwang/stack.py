@@ -177,6 +177,8 @@ MOSQUITTO_CONF = """\
 per_listener_settings false
 {access}
 listener {port} 127.0.0.1
+max_connections {max_connections}
+{tls}
 persistence true
 persistence_location {home}/
 # Sessions and queued messages reach disk every {autosave} s and on shutdown: a kill -9 of the broker
@@ -216,6 +218,12 @@ class Mosquitto:
     autosave: int = 5
     # Only for a private benchmark broker: everything else logs in (collector/access.py).
     anonymous: bool = False
+    # Devices, collectors and simulators of a city: thousands, not unbounded.
+    max_connections: int = 50_000
+    # A second listener speaking TLS (devices outside the machine use it), with this PEM pair.
+    tls_port: int | None = None
+    certfile: Path | None = None
+    keyfile: Path | None = None
 
     @property
     def conf(self) -> Path:
@@ -267,9 +275,21 @@ class Mosquitto:
                 message_size=self.message_size,
                 autosave=self.autosave,
                 access=_ANONYMOUS if self.anonymous else _ACCOUNTS.format(home=self.home.resolve()),
+                max_connections=self.max_connections,
+                tls=self._tls_listener(),
                 # As root Mosquitto would switch to the `mosquitto` user, who cannot write our folder.
                 user="user root" if os.geteuid() == 0 else "",
             )
+        )
+
+    def _tls_listener(self) -> str:
+        if self.tls_port is None:
+            return ""
+        if self.certfile is None or self.keyfile is None:
+            raise StackError("a TLS listener needs a certfile and a keyfile")
+        return (
+            f"listener {self.tls_port}\nmax_connections {self.max_connections}\n"
+            f"certfile {self.certfile.resolve()}\nkeyfile {self.keyfile.resolve()}\ntls_version tlsv1.2"
         )
 
     def start(self) -> None:
@@ -333,7 +353,14 @@ class Stack:
                 user=str(db.get("user") or "yiwang"),
                 shared_buffers=settings.db_shared_buffers,
             ),
-            Mosquitto(settings.home / "mosquitto", settings.mqtt_port, inflight=settings.mqtt_receive_maximum),
+            Mosquitto(
+                settings.home / "mosquitto",
+                settings.mqtt_port,
+                inflight=settings.mqtt_receive_maximum,
+                tls_port=settings.mqtt_tls_listener_port,
+                certfile=settings.mqtt_tls_certfile,
+                keyfile=settings.mqtt_tls_keyfile,
+            ),
         )
 
     def up(self) -> None:

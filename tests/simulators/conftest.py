@@ -26,8 +26,8 @@ def start_broker() -> Mosquitto:
     home = Path(tempfile.mkdtemp(prefix="yiwang-sim-"))
     home.chmod(0o755)
     broker = Mosquitto(home / "mosquitto", free_port())
-    broker.start()
     open_broker(broker)
+    broker.start()
     return broker
 
 
