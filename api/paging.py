@@ -6,6 +6,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.errors import Text
+
 T = TypeVar("T", bound=BaseModel)
 
 
@@ -14,7 +16,7 @@ class PageQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    after: str | None = Field(default=None, description="the `next_after` of the previous page")
+    after: Text | None = Field(default=None, description="the `next_after` of the previous page")
     limit: int = Field(default=100, ge=1, le=1000, description="at most this many items")
 
 

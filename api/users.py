@@ -11,10 +11,11 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from api.access import Role, assignment_problem
+from api.errors import Text
 from api.passwords import hash_password, password_problem
 from db import access as access_db
 
-NAME_PATTERN = r"^\S{1,64}$"
+NAME_PATTERN = r"^[^\s\x00]{1,64}$"
 
 
 class UserRefused(ValueError):
@@ -41,7 +42,7 @@ class UserCreate(BaseModel):
 
     name: str = Field(pattern=NAME_PATTERN, description="the login name: 1-64 characters, no spaces")
     role: Role
-    organisations: list[str] = Field(default=[], description="unit users only: the organisations they see")
+    organisations: list[Text] = Field(default=[], description="unit users only: the organisations they see")
     password: SecretStr = Field(description="the first password, 12-256 characters")
 
 
@@ -51,7 +52,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    organisations: list[str] | None = None
+    organisations: list[Text] | None = None
     disabled: bool | None = None
     password: SecretStr | None = None
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PoolDep, require
+from api.errors import AUTHENTICATED, Text
 from db import access as access_db
 
 router = APIRouter(tags=["audit"])
@@ -47,17 +48,17 @@ class AuditQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_id: int | None = None
-    user_name: str | None = None
-    action: str | None = Field(default=None, description="e.g. institutions:read, users:write, auth:login")
+    user_name: Text | None = None
+    action: Text | None = Field(default=None, description="e.g. institutions:read, users:write, auth:login")
     outcome: Outcome | None = None
-    resource_id: str | None = Field(default=None, description="records naming this id (institution, user...)")
+    resource_id: Text | None = Field(default=None, description="records naming this id (institution, user...)")
     since: datetime | None = Field(default=None, description="from this time (RFC 3339 with offset)")
     until: datetime | None = Field(default=None, description="before this time")
     before: int | None = Field(default=None, description="records with ids below this: the previous page's next_before")
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-@router.get("/audit", dependencies=[Depends(require("audit:read"))])
+@router.get("/audit", dependencies=[Depends(require("audit:read"))], responses=AUTHENTICATED)
 async def audit_log(pool: PoolDep, query: Annotated[AuditQuery, Query()]) -> AuditPage:
     """Audit records matching every filter given, newest first."""
     async with pool.connection() as conn:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from api.access import Principal
 from api.audit import audit_entry
 from api.deps import PoolDep, SettingsDep, TokensDep, require, unauthorized
+from api.errors import AUTHENTICATED, responses
 from api.passwords import check_password, hash_password, needs_rehash
 from api.tokens import new_refresh_token, refresh_digest
 from db import access as access_db
@@ -45,7 +46,7 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/token")
+@router.post("/token", responses=responses(401, 429))
 async def login(
     request: Request,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
@@ -58,6 +59,8 @@ async def login(
     401 for a wrong name or password; 429 with Retry-After after too many failures for the name or from
     the address within the window (YIWANG_API_LOGIN_MAX_FAILURES in YIWANG_API_LOGIN_WINDOW_SECONDS).
     """
+    if "\x00" in form.username:  # no user has such a name, and PostgreSQL text cannot hold it
+        raise unauthorized("wrong user name or password")
     address = _address(request)
     window = timedelta(seconds=settings.api_login_window_seconds)
     async with pool.connection() as conn:
@@ -103,7 +106,7 @@ async def login(
     )
 
 
-@router.post("/refresh")
+@router.post("/refresh", responses=responses(401))
 async def refresh(
     request: Request, body: RefreshRequest, pool: PoolDep, settings: SettingsDep, tokens: TokensDep
 ) -> TokenPair:
@@ -151,7 +154,7 @@ async def refresh(
     )
 
 
-@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses=AUTHENTICATED)
 async def logout(request: Request, pool: PoolDep, user: Annotated[Principal, Depends(require("me:write"))]) -> None:
     """End the session of this access token: its access tokens and refresh tokens are refused from now on."""
     audit_entry(request).resource_ids.append(user.session_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api import registry
 from api.deps import PoolDep, ScopeDep, require
+from api.errors import AUTHENTICATED, PathId, Text, responses
 from api.paging import Page, PageQuery
 from api.registry import InstitutionPublic
 
@@ -15,11 +16,11 @@ router = APIRouter(tags=["registry"])
 
 
 class InstitutionQuery(PageQuery):
-    organisation_id: str | None = None
+    organisation_id: Text | None = None
     category: Literal["agency", "public_institution", "school", "hospital", "community", "venue"] | None = None
 
 
-@router.get("/institutions", dependencies=[Depends(require("institutions:read"))])
+@router.get("/institutions", dependencies=[Depends(require("institutions:read"))], responses=AUTHENTICATED)
 async def list_institutions(
     pool: PoolDep, scope: ScopeDep, query: Annotated[InstitutionQuery, Query()]
 ) -> Page[InstitutionPublic]:
@@ -35,8 +36,12 @@ async def list_institutions(
         )
 
 
-@router.get("/institutions/{institution_id}", dependencies=[Depends(require("institutions:read"))])
-async def get_institution(pool: PoolDep, scope: ScopeDep, institution_id: str) -> InstitutionPublic:
+@router.get(
+    "/institutions/{institution_id}",
+    dependencies=[Depends(require("institutions:read"))],
+    responses=responses(401, 403, 404),
+)
+async def get_institution(pool: PoolDep, scope: ScopeDep, institution_id: PathId) -> InstitutionPublic:
     """One institution; 404 when there is none of this id among those you may see."""
     async with pool.connection() as conn:
         found = await registry.institution(conn, scope, institution_id)

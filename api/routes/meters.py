@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api import registry
 from api.deps import PoolDep, ScopeDep, require
+from api.errors import AUTHENTICATED, PathId, Text, responses
 from api.paging import Page, PageQuery
 from api.registry import MeterPublic
 
@@ -15,13 +16,13 @@ router = APIRouter(tags=["registry"])
 
 
 class MeterQuery(PageQuery):
-    institution_id: str | None = None
+    institution_id: Text | None = None
     energy_type: (
         Literal["electricity", "water", "natural_gas", "heat", "raw_coal", "gasoline", "diesel", "lpg"] | None
     ) = None
 
 
-@router.get("/meters", dependencies=[Depends(require("meters:read"))])
+@router.get("/meters", dependencies=[Depends(require("meters:read"))], responses=AUTHENTICATED)
 async def list_meters(pool: PoolDep, scope: ScopeDep, query: Annotated[MeterQuery, Query()]) -> Page[MeterPublic]:
     """The meters of the institutions you may see, in id order."""
     async with pool.connection() as conn:
@@ -35,8 +36,12 @@ async def list_meters(pool: PoolDep, scope: ScopeDep, query: Annotated[MeterQuer
         )
 
 
-@router.get("/meters/{meter_id}", dependencies=[Depends(require("meters:read"))])
-async def get_meter(pool: PoolDep, scope: ScopeDep, meter_id: str) -> MeterPublic:
+@router.get(
+    "/meters/{meter_id}",
+    dependencies=[Depends(require("meters:read"))],
+    responses=responses(401, 403, 404),
+)
+async def get_meter(pool: PoolDep, scope: ScopeDep, meter_id: PathId) -> MeterPublic:
     """One meter; 404 when there is none of this id among those you may see."""
     async with pool.connection() as conn:
         found = await registry.meter(conn, scope, meter_id)

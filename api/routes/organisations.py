@@ -8,13 +8,14 @@ from fastapi import APIRouter, Depends, Query
 
 from api import registry
 from api.deps import PoolDep, ScopeDep, require
+from api.errors import AUTHENTICATED
 from api.paging import Page, PageQuery
 from api.registry import OrganisationPublic
 
 router = APIRouter(tags=["registry"])
 
 
-@router.get("/organisations", dependencies=[Depends(require("organisations:read"))])
+@router.get("/organisations", dependencies=[Depends(require("organisations:read"))], responses=AUTHENTICATED)
 async def list_organisations(
     pool: PoolDep, scope: ScopeDep, query: Annotated[PageQuery, Query()]
 ) -> Page[OrganisationPublic]:

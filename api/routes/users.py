@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import Principal
 from api.audit import audit_entry
 from api.deps import PoolDep, require
+from api.errors import AUTHENTICATED, responses
 from api.paging import Page
 from api.users import NameTaken, UserCreate, UserPublic, UserRefused, UserUpdate, create_user, update_user
 from db import access as access_db
@@ -17,7 +18,7 @@ from db import access as access_db
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.get("/me")
+@router.get("/me", responses=responses(401, 403, 404))
 async def me(pool: PoolDep, user: Annotated[Principal, Depends(require("me:read"))]) -> UserPublic:
     """Your own account: name, role and the organisations you see (empty: every one)."""
     async with pool.connection() as conn:
@@ -34,7 +35,7 @@ class UserQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
 
 
-@router.get("", dependencies=[Depends(require("users:read"))])
+@router.get("", dependencies=[Depends(require("users:read"))], responses=AUTHENTICATED)
 async def list_users(pool: PoolDep, query: Annotated[UserQuery, Query()]) -> Page[UserPublic]:
     """Every user, in id order."""
     async with pool.connection() as conn:
@@ -43,7 +44,12 @@ async def list_users(pool: PoolDep, query: Annotated[UserQuery, Query()]) -> Pag
     return Page[UserPublic](items=items, next_after=str(items[-1].id) if len(items) == query.limit else None)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[Depends(require("users:write"))])
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require("users:write"))],
+    responses=responses(401, 403, 409, 422),
+)
 async def add_user(request: Request, pool: PoolDep, body: UserCreate) -> UserPublic:
     """Add a user: 409 when the name is taken, 422 when role, organisations or password do not fit."""
     entry = audit_entry(request)
@@ -62,7 +68,7 @@ async def add_user(request: Request, pool: PoolDep, body: UserCreate) -> UserPub
     return UserPublic.model_validate(found)
 
 
-@router.patch("/{user_id}", dependencies=[Depends(require("users:write"))])
+@router.patch("/{user_id}", dependencies=[Depends(require("users:write"))], responses=responses(401, 403, 404, 422))
 async def change_user(request: Request, pool: PoolDep, user_id: int, body: UserUpdate) -> UserPublic:
     """Change a user's role, organisations, password or disabled state; their sessions end."""
     audit_entry(request).params = body.model_dump(exclude={"password"}, exclude_none=True) | (

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from api import registry
 from api.deps import PoolDep, ScopeDep, require
+from api.errors import AUTHENTICATED, PathId, Text, responses
 from api.paging import Page, PageQuery
 from api.registry import VehiclePublic
 
@@ -15,11 +16,11 @@ router = APIRouter(tags=["registry"])
 
 
 class VehicleQuery(PageQuery):
-    organisation_id: str | None = None
+    organisation_id: Text | None = None
     energy: Literal["gasoline", "diesel", "battery_electric", "plug_in_hybrid"] | None = None
 
 
-@router.get("/vehicles", dependencies=[Depends(require("vehicles:read"))])
+@router.get("/vehicles", dependencies=[Depends(require("vehicles:read"))], responses=AUTHENTICATED)
 async def list_vehicles(pool: PoolDep, scope: ScopeDep, query: Annotated[VehicleQuery, Query()]) -> Page[VehiclePublic]:
     """The vehicles you may see, in id order, optionally of one organisation or energy."""
     async with pool.connection() as conn:
@@ -33,8 +34,12 @@ async def list_vehicles(pool: PoolDep, scope: ScopeDep, query: Annotated[Vehicle
         )
 
 
-@router.get("/vehicles/{vehicle_id}", dependencies=[Depends(require("vehicles:read"))])
-async def get_vehicle(pool: PoolDep, scope: ScopeDep, vehicle_id: str) -> VehiclePublic:
+@router.get(
+    "/vehicles/{vehicle_id}",
+    dependencies=[Depends(require("vehicles:read"))],
+    responses=responses(401, 403, 404),
+)
+async def get_vehicle(pool: PoolDep, scope: ScopeDep, vehicle_id: PathId) -> VehiclePublic:
     """One vehicle; 404 when there is none of this id among those you may see."""
     async with pool.connection() as conn:
         found = await registry.vehicle(conn, scope, vehicle_id)
