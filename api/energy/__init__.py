@@ -1,0 +1,1 @@
+"""Energy statistics: consumption from registers, indicators, quotas, carbon."""
