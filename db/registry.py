@@ -29,6 +29,17 @@ class Institution(_Row):
     district: str | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
+    key_energy_unit: bool = False
+    in_assessment: bool = False
+
+
+class InstitutionYear(_Row):
+    """An institution's floor area and energy-using headcount in one year."""
+
+    institution_id: str
+    year: int = Field(ge=2000, le=2100)
+    floor_area_m2: float | None = Field(default=None, gt=0)
+    headcount: int | None = Field(default=None, gt=0)
 
 
 class Meter(_Row):
@@ -62,22 +73,24 @@ class RegistryDocument(BaseModel):
 
     organisations: list[Organisation] = []
     institutions: list[Institution] = []
+    institution_years: list[InstitutionYear] = []
     meters: list[Meter] = []
     vehicles: list[Vehicle] = []
 
 
-async def _upsert(conn: AsyncConnection, table: str, rows: list[_Row]) -> int:
+async def _upsert(conn: AsyncConnection, table: str, rows: list[_Row], key: tuple[str, ...] = ("id",)) -> int:
     if not rows:
         return 0
     columns = list(type(rows[0]).model_fields)
     statement = sql.SQL(
-        "INSERT INTO {table} ({cols}) VALUES ({values}) ON CONFLICT (id) DO UPDATE SET {update}"
+        "INSERT INTO {table} ({cols}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {update}"
     ).format(
+        key=sql.SQL(", ").join(map(sql.Identifier, key)),
         table=sql.Identifier(table),
         cols=sql.SQL(", ").join(map(sql.Identifier, columns)),
         values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
         update=sql.SQL(", ").join(
-            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns[1:]
+            sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns if c not in key
         ),
     )
     async with conn.cursor() as cur:
@@ -95,6 +108,9 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
         return {
             "organisations": await _upsert(conn, "organisation", list(document.organisations)),
             "institutions": await _upsert(conn, "institution", list(document.institutions)),
+            "institution years": await _upsert(
+                conn, "institution_year", list(document.institution_years), key=("institution_id", "year")
+            ),
             "meters": await _upsert(conn, "meter", list(document.meters)),
             "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
         }

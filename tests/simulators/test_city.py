@@ -35,11 +35,19 @@ def test_counts_are_as_asked() -> None:
 
 
 def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> None:
-    document = build_city(SEED, 200, 300).registry_document()
-    assert set(document) == {"organisations", "institutions", "meters", "vehicles"}
+    document = build_city(SEED, 200, 300).registry_document(years=[2025, 2026])
+    assert set(document) == {"organisations", "institutions", "institution_years", "meters", "vehicles"}
+    years = document.pop("institution_years")
+    assert sorted((y["institution_id"], y["year"]) for y in years) == sorted(
+        (i["id"], year) for i in document["institutions"] for year in (2025, 2026)
+    )
+    assert all(y["floor_area_m2"] > 0 and y["headcount"] > 0 for y in years)
     keys = {
         "organisations": {"id", "name", "kind"},
-        "institutions": {"id", "organisation_id", "name", "category", "district", "latitude", "longitude"},
+        "institutions": {
+            "id", "organisation_id", "name", "category", "district", "latitude", "longitude", "key_energy_unit",
+            "in_assessment",
+        },
         "meters": {
             "id", "institution_id", "energy_type", "unit", "sub_item", "multiplier", "register_max", "installed_on",
         },
