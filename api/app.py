@@ -9,14 +9,14 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 
 from api.audit import AuditMiddleware
-from api.routes import audit, auth, health, institutions, meters, organisations, users, vehicles
+from api.routes import audit, auth, health, institutions, meters, organisations, positions, users, vehicles
 from api.tokens import AccessTokens, check_secret
 from db.pool import open_pool
 from yiwang.settings import Settings
 
 # Every router of the app: tests/api/test_scope.py checks that each route in them declares its permission.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (health, auth, users, organisations, institutions, meters, vehicles, audit)
+    module.router for module in (health, auth, users, organisations, institutions, meters, vehicles, positions, audit)
 )
 
 

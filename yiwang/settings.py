@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
     sim_client_id: str = "yiwang-simulator"
 
+    # A vehicle whose newest fix is older than this shows as offline on the live map.
+    vehicle_offline_seconds: float = Field(default=600.0, gt=0)
+
     # API access
     # Signs the API's access tokens (HS256). No default: `yiwang api` refuses to start without one of at
     # least 32 characters, e.g. from `python -c "import secrets; print(secrets.token_urlsafe(48))"`.

@@ -103,8 +103,12 @@ def test_schema_holds(fuzzing: Fuzzing, role: Role) -> None:
         # Adding or changing a user is refused (422, with the reason) when the role and organisations do not fit
         # (organisations for unit users only), the password is not 12-256 characters (the API says so in its own words)
         # or an organisation does not exist: rules the schema does not state.
+        # Likewise a box whose numbers are out of order or off the globe (a 422 that says so).
         excluded = (
-            [positive_data_acceptance] if operation.path.startswith("/users") and operation.method != "get" else []
+            [positive_data_acceptance]
+            if (operation.path.startswith("/users") and operation.method != "get")
+            or operation.path == "/positions/live"
+            else []
         )
 
         try:
