@@ -7,25 +7,24 @@ published (the payload's time is set to the publish time by the latency load). U
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import orjson
 
 from collector.inbox import Received
-from collector.metrics import Metrics, serve
-from collector.run import consume, limits_from
-from collector.writer import KnownDevices, Outcome, Writer
-from db import ingest
-from db.pool import open_pool
+from collector.run import run
+from collector.writer import Outcome, Writer
 from yiwang.settings import Settings
 
 
 class ProbeWriter(Writer):
-    latencies_ms: list[float]
+    """The collector's writer, noting after each commit how long ago each message was published."""
+
+    latencies_ms: ClassVar[list[float]] = []
 
     async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> Outcome | None:
         outcome = await super().write(batch, abandon)
@@ -36,31 +35,10 @@ class ProbeWriter(Writer):
         return outcome
 
 
-async def probe() -> list[float]:
-    """Run the collector until SIGTERM; the latencies of every committed message, in ms."""
-    settings = Settings()
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    metrics = Metrics()
-    async with (
-        open_pool(settings.database_url, max_size=2, check=False, configure=ingest.prepare_connection) as pool,
-        serve(metrics, settings.metrics_host, settings.metrics_port),
-    ):
-        writer = ProbeWriter(
-            pool,
-            root=settings.topic_root,
-            limits=limits_from(settings),
-            devices=KnownDevices(settings.registry_refresh_seconds),
-            metrics=metrics,
-        )
-        writer.latencies_ms = []
-        metrics.db_ok.set(1)
-        await consume(settings, writer, metrics, stop)
-    return writer.latencies_ms
-
-
 def main(out: Path) -> None:
-    out.write_bytes(orjson.dumps(asyncio.run(probe())))
+    """Run the collector (`yiwang collect`) until SIGTERM, then write the latencies of every committed message."""
+    asyncio.run(run(Settings(), writer_type=ProbeWriter))
+    out.write_bytes(orjson.dumps(ProbeWriter.latencies_ms))
 
 
 if __name__ == "__main__":

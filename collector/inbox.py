@@ -81,12 +81,9 @@ class Inbox:
     def closed(self) -> bool:
         return self._closed
 
-    def close(self, *, drop: bool = False) -> None:
-        """Take no more messages. With `drop`, forget those waiting (their connection is gone and
-        the broker will send them again); without, `take` still hands them out."""
+    def close(self) -> None:
+        """Take no more messages; `take` still hands out those waiting, then an empty batch."""
         self._closed = True
-        if drop:
-            self._pending.clear()
         self._arrived.set()
         self._full.set()
 

@@ -31,7 +31,13 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
+async def run(
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    metrics: Metrics | None = None,
+    writer_type: type[Writer] = Writer,
+) -> None:
     """Run until `stop` is set (SIGTERM and SIGINT set it): what was received by then is written
     and acknowledged before the connection closes.
 
@@ -59,7 +65,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         address = server.sockets[0].getsockname()
         log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
         metrics.db_ok.set(1)
-        writer = Writer(
+        writer = writer_type(
             pool,
             root=settings.topic_root,
             limits=limits_from(settings),

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 from yiwang.settings import Settings
 
 if TYPE_CHECKING:
+    from psycopg import AsyncConnection
+
     from simulators.city import City
 
 log = logging.getLogger("yiwang")
@@ -76,7 +78,6 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
     from collector import access  # noqa: PLC0415
-    from yiwang.stack import Stack  # noqa: PLC0415
 
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         if args.action == "account":
@@ -99,14 +100,26 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 print("\n".join(lines))
         await conn.commit()
-        if args.action in ("sync", "account", "devices"):
-            broker = Stack.from_settings(settings).mosquitto
-            passwords = Path(args.passwords) if args.passwords else broker.passwords_file
-            acl = Path(args.acl) if args.acl else broker.acl_file
-            services, devices = await access.sync(conn, settings.topic_root, passwords, acl, int(args.file_mode, 8))
-            broker.reload()
-            print(f"broker access: {services} service account(s), {devices} device(s) in {passwords} and {acl}")
+        # Every action ends with the broker's files up to date.
+        passwords = Path(args.passwords) if args.passwords else None
+        acl = Path(args.acl) if args.acl else None
+        await _sync_broker(conn, settings, passwords, acl, int(args.file_mode, 8))
     return 0
+
+
+async def _sync_broker(
+    conn: AsyncConnection, settings: Settings, passwords: Path | None = None, acl: Path | None = None, mode: int = 0o600
+) -> None:
+    """Write the broker's password and ACL files from the database (default: the local stack's) and reload it."""
+    from collector import access  # noqa: PLC0415
+    from yiwang.stack import Stack  # noqa: PLC0415
+
+    broker = Stack.from_settings(settings).mosquitto
+    passwords = passwords or broker.passwords_file
+    acl = acl or broker.acl_file
+    services, devices = await access.sync(conn, settings.topic_root, passwords, acl, mode)
+    broker.reload()  # a local broker reads them at once; another is told by its operator (SIGHUP)
+    print(f"broker access: {services} service account(s), {devices} device(s) in {passwords} and {acl}")
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -318,16 +331,13 @@ async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict
     import psycopg  # noqa: PLC0415
 
     from collector import access  # noqa: PLC0415
-    from yiwang.stack import Stack  # noqa: PLC0415
 
     passwords = {name: access.new_secret() for name in roles}
-    broker = Stack.from_settings(settings).mosquitto
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         for name, granted in roles.items():
             await access.add_service_account(conn, name, granted, passwords[name])
         await conn.commit()
-        await access.sync(conn, settings.topic_root, broker.passwords_file, broker.acl_file)
-    broker.reload()
+        await _sync_broker(conn, settings)
     return passwords
 
 

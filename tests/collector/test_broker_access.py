@@ -18,7 +18,7 @@ from collector import access
 from collector.metrics import Metrics
 from collector.topics import topic
 from db.broker_accounts import DeviceAccount, ServiceAccount
-from tests.support import ANY_ROOT, Devices, publish, reading_payload, wait_for_count
+from tests.support import ANY_ROOT, Devices, publish, reading_payload, wait_for_count, wait_until_admitted
 from yiwang.settings import Settings
 from yiwang.stack import Stack
 
@@ -31,14 +31,8 @@ async def issue(stack: Stack, device_id: str) -> str:
         await access.sync(conn, ANY_ROOT, stack.mosquitto.passwords_file, stack.mosquitto.acl_file)
     stack.mosquitto.reload()
     secret = {d: p for _, d, p in issued}[device_id]
-    # The reload is a signal: wait until the broker has read the files.
-    for _ in range(50):
-        try:
-            async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port, username=device_id, password=secret):
-                return secret
-        except aiomqtt.MqttError:
-            await asyncio.sleep(0.1)
-    raise AssertionError("the broker never accepted the new credential")
+    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.port, device_id, secret)
+    return secret
 
 
 async def test_anonymous_and_wrong_passwords_are_refused(stack: Stack, devices: Devices) -> None:
@@ -148,14 +142,8 @@ async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
         "127.0.0.1", settings.mqtt_port, username=settings.mqtt_username, password=settings.mqtt_password
     ) as observer:
         await observer.subscribe(own, qos=1)
-        for _ in range(50):  # the reload is a signal: until the broker has read the new files
-            try:
-                await publish(
-                    settings.mqtt_port, [(own, b"{}")], username=vehicle["username"], password=vehicle["password"]
-                )
-                break
-            except aiomqtt.MqttError:
-                await asyncio.sleep(0.1)
+        await asyncio.to_thread(wait_until_admitted, settings.mqtt_port, vehicle["username"], vehicle["password"])
+        await publish(settings.mqtt_port, [(own, b"{}")], username=vehicle["username"], password=vehicle["password"])
         async with asyncio.timeout(5):
             async for message in observer.messages:
                 got.append(bytes(message.payload))  # type: ignore[arg-type]

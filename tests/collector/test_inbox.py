@@ -72,15 +72,6 @@ async def test_closing_hands_out_what_waits_then_ends() -> None:
     assert await asyncio.wait_for(inbox.take(), 1) == []
 
 
-async def test_closing_with_drop_forgets_the_waiting_messages() -> None:
-    inbox = Inbox(batch_size=10, batch_wait=10.0)
-    put(inbox, 1)
-    waiting = asyncio.create_task(inbox.take())
-    await asyncio.sleep(0.01)
-    inbox.close(drop=True)
-    assert await asyncio.wait_for(waiting, 1) == []
-
-
 class Recorder:
     """A flow that notes when the inbox asks it to pause and resume."""
 
