@@ -41,6 +41,7 @@ class MeterPublic(BaseModel):
     sub_item: str | None
     multiplier: float
     register_max: float | None
+    max_rate: float | None
     installed_on: date | None
     replaced_on: date | None
 
@@ -82,7 +83,7 @@ _METERS = _Kind(
     MeterPublic,
     sql.SQL(
         """SELECT m.id, m.institution_id, i.organisation_id, m.energy_type, m.unit, m.sub_item, m.multiplier,
-                  m.register_max, m.installed_on, m.replaced_on
+                  m.register_max, m.max_rate, m.installed_on, m.replaced_on
            FROM meter m JOIN institution i ON i.id = m.institution_id"""
     ),
     "m.id",

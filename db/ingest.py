@@ -83,8 +83,27 @@ async def prepare_connection(conn: AsyncConnection) -> None:
 
 
 async def insert_readings(conn: AsyncConnection, rows: Sequence[Any]) -> int:
-    """Store readings, skipping any (meter_id, time) already stored. Rows must have unique keys."""
-    return await _insert_new(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
+    """Store readings, skipping any (meter_id, time) already stored, and mark their meters' consumption
+    roll-up stale from the earliest of them on. Rows must have unique keys."""
+    stored = await _insert_new(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
+    if stored == 0:
+        return 0
+    earliest: dict[str, Any] = {}
+    for row in rows:
+        meter_id, time = row[0], row[1]
+        if meter_id not in earliest or time < earliest[meter_id]:
+            earliest[meter_id] = time
+    meters = sorted(earliest)  # one lock order for every collector: no deadlock between two of them
+    await conn.execute(_MARK_STALE, (meters, [earliest[m] for m in meters]))
+    return stored
+
+
+_MARK_STALE = sql.SQL(
+    """INSERT INTO consumption_stale (meter_id, since)
+       SELECT * FROM unnest(%s::text[], %s::timestamptz[])
+       ON CONFLICT (meter_id) DO UPDATE
+       SET since = least(consumption_stale.since, EXCLUDED.since), version = consumption_stale.version + 1"""
+)
 
 
 async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:

@@ -6,7 +6,9 @@ from datetime import date
 from typing import Literal
 
 from psycopg import AsyncConnection, sql
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from db.units import unit_problem
 
 Id = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 
@@ -50,7 +52,15 @@ class Meter(_Row):
     sub_item: Literal["lighting_socket", "air_conditioning", "power", "special"] | None = None
     multiplier: float = Field(default=1.0, gt=0)
     register_max: float | None = Field(default=None, gt=0)
+    max_rate: float | None = Field(default=None, gt=0)  # the most it can consume in an hour: faster is implausible
     installed_on: date | None = None
+
+    @model_validator(mode="after")
+    def _unit_fits_energy(self) -> Meter:
+        problem = unit_problem(self.energy_type, self.unit)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
 
 class Vehicle(_Row):

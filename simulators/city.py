@@ -154,6 +154,8 @@ class City:
                     "sub_item": m.sub_item,
                     "multiplier": m.multiplier,
                     "register_max": m.register_max,
+                    # A day's mean consumption within one hour is beyond any real peak: a glitch.
+                    "max_rate": round(m.daily, 3),
                     "installed_on": m.installed_on.isoformat(),
                 }
                 for m in self.meters
@@ -323,7 +325,7 @@ class _Builder:
             name, district, owner = candidates[k % len(candidates)]
             building = 2 + k // len(candidates)
             # Chinese names take full-width brackets.
-            chosen.append((f"{name}（{building}号楼）", district, owner or name))  # noqa: RUF001
+            chosen.append((f"{name}（{building}号楼）", district, owner or name))
         for name, district, owner in chosen:
             self._add_institution(category, name, district, owner or name)
 

@@ -7,13 +7,17 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 import orjson
 import paho.mqtt.client as paho
 import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 
+from api.energy import rollup
 from collector import access
 from collector.topics import topic
 from db.broker_accounts import ServiceAccount
@@ -230,3 +234,17 @@ async def publish_steadily(
         except aiomqtt.MqttError:
             await asyncio.sleep(0.2)
     return done
+
+
+async def settle(pool: AsyncConnectionPool[AsyncConnection], meters: list[str]) -> None:
+    """Refresh the consumption roll-up until none of these meters is marked stale (the API's own
+    refresher may hold the lock meanwhile)."""
+    for _ in range(400):
+        await rollup.refresh(pool, ZoneInfo("Asia/Shanghai"))
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM consumption_stale WHERE meter_id = ANY(%s)", (meters,))
+            row = await cur.fetchone()
+        if row is not None and row[0] == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the consumption roll-up did not settle")

@@ -69,6 +69,28 @@ async def _import(settings: Settings, document: object) -> dict[str, int]:
         return await import_document(conn, document)
 
 
+def _energy(settings: Settings, args: argparse.Namespace) -> int:
+    count: int = asyncio.run(_energy_async(settings, args.action))
+    print(f"consumption roll-up: {count} meter(s) recounted in {settings.energy_zone}")
+    return 0
+
+
+async def _energy_async(settings: Settings, action: str) -> int:
+    from api.energy import rollup  # noqa: PLC0415
+    from db.pool import open_pool  # noqa: PLC0415
+
+    async with open_pool(settings.database_url, max_size=1, name="yiwang-energy") as pool:
+        if action == "rebuild":
+            return await rollup.rebuild(pool, settings.zone)
+        total = 0
+        while (done := await rollup.refresh(pool, settings.zone)) != 0:
+            if done is None:
+                await asyncio.sleep(0.5)  # another refresher is at work: wait for it, then finish the rest
+            else:
+                total += done
+        return total
+
+
 def _broker(settings: Settings, args: argparse.Namespace) -> int:
     result: int = asyncio.run(_broker_async(settings, args))
     return result
@@ -417,6 +439,12 @@ def parser() -> argparse.ArgumentParser:
     broker.add_argument("--passwords", help="password file to write (default: the local stack's)")
     broker.add_argument("--acl", help="ACL file to write (default: the local stack's)")
     broker.set_defaults(func=_broker)
+
+    energy = sub.add_parser("energy", help="the consumption roll-up (the API keeps it up to date by itself)")
+    energy.add_argument(
+        "action", choices=["refresh", "rebuild"], help="refresh: count what is pending; rebuild: recount everything"
+    )
+    energy.set_defaults(func=_energy)
 
     from api.access import ROLES  # noqa: PLC0415
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +84,18 @@ class Settings(BaseSettings):
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
 
+    # Energy statistics
+    # The zone whose local days, months and years consumption is counted in (a change needs
+    # `yiwang energy rebuild`).
+    energy_zone: str = "Asia/Shanghai"
+    # How often the API brings the consumption roll-up up to date with new and late readings.
+    energy_refresh_seconds: float = Field(default=10.0, gt=0)
+    # An indicator at this share of its quota or more is flagged near-quota.
+    energy_quota_near: float = Field(default=0.9, gt=0, le=1)
+    # Data quality: how often a meter is expected to report, and how long without a reading makes it silent.
+    energy_reading_interval_seconds: float = Field(default=900.0, gt=0)
+    energy_silent_seconds: float = Field(default=86_400.0, gt=0)
+
     # API access
     # Signs the API's access tokens (HS256). No default: `yiwang api` refuses to start without one of at
     # least 32 characters, e.g. from `python -c "import secrets; print(secrets.token_urlsafe(48))"`.
@@ -95,11 +108,24 @@ class Settings(BaseSettings):
     api_login_max_failures: int = Field(default=5, ge=1)
     api_login_window_seconds: float = Field(default=300.0, gt=0)
 
+    @field_validator("energy_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"no time zone {value!r}: use an IANA name such as Asia/Shanghai") from exc
+        return value
+
     @classmethod
     def unknown_environment(cls) -> list[str]:
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields}
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.energy_zone)
 
     @property
     def topic_root(self) -> str:

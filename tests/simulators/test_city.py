@@ -49,7 +49,8 @@ def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> No
             "in_assessment",
         },
         "meters": {
-            "id", "institution_id", "energy_type", "unit", "sub_item", "multiplier", "register_max", "installed_on",
+            "id", "institution_id", "energy_type", "unit", "sub_item", "multiplier", "register_max", "max_rate",
+            "installed_on",
         },
         "vehicles": {
             "id", "organisation_id", "plate", "vin", "vehicle_type", "energy", "seats", "battery_kwh", "terminal_id",

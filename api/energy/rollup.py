@@ -1,0 +1,219 @@
+"""The consumption roll-up: `consumption_day` kept equal to api/energy/consumption.py over all readings.
+
+The collector marks a meter stale from its earliest new reading on, in the transaction that stores
+the readings (db/ingest.py). `refresh` recomputes each stale meter from the last reading before that
+point: the day holding that reading starts from the state stored with the day (the last reading before
+its midnight and the baseline after it), so a late batch costs the days from its place onward, not
+the meter's history. A mark is cleared only if no newer one arrived while the meter was recomputed.
+
+One refresher works at a time (an advisory lock), wherever it runs: each API process runs `maintain`,
+and `yiwang energy refresh|rebuild` runs it by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from api.energy.consumption import Day, Delta, Meter, Reading, State, days, decimal
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key of the refresher: "yiwang consumption" folded into a bigint.
+_LOCK = 0x7969_7761_6E67_0001
+
+
+class ZoneMismatch(RuntimeError):
+    """The roll-up was built in another zone than the one configured."""
+
+
+async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_000) -> int | None:
+    """Recompute the meters marked stale (up to `limit` of them).
+
+    Returns:
+        How many meters were recomputed, or None when another refresher is at work.
+
+    Raises:
+        ZoneMismatch: the roll-up counts in another zone; `yiwang energy rebuild` recounts it.
+    """
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,))
+            locked = await cur.fetchone()
+            if locked is None or not locked[0]:
+                return None
+            try:
+                await _check_zone(conn, zone)
+                cur = await conn.execute(
+                    "SELECT meter_id, since, version FROM consumption_stale ORDER BY since LIMIT %s", (limit,)
+                )
+                stale = await cur.fetchall()
+                for meter_id, since, version in stale:
+                    await _refresh_meter(conn, zone, meter_id, since, version)
+                return len(stale)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
+        finally:
+            await conn.set_autocommit(False)
+
+
+async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
+    """Recount every meter from its first reading, in `zone` (after a zone change, or to check).
+
+    Returns:
+        How many meters were recomputed.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO consumption_zone (zone) VALUES (%s)
+               ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone""",
+            (zone.key,),
+        )
+        await conn.execute(
+            """INSERT INTO consumption_stale (meter_id, since) SELECT id, '-infinity' FROM meter
+               ON CONFLICT (meter_id) DO UPDATE SET since = '-infinity', version = consumption_stale.version + 1"""
+        )
+    total = 0
+    while True:
+        done = await refresh(pool, zone)
+        if done is None:
+            await asyncio.sleep(0.5)  # another refresher holds the lock: wait for it
+            continue
+        total += done
+        if done == 0:
+            return total
+
+
+async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float) -> None:
+    """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
+    while True:
+        try:
+            done = await refresh(pool, zone)
+            if done:
+                log.info("consumption roll-up: %d meters brought up to date", done)
+        except ZoneMismatch as exc:
+            log.error("%s", exc)
+        except Exception:
+            # The API must keep serving while the database is away: the next turn retries.
+            log.exception("consumption roll-up refresh failed")
+        await asyncio.sleep(every)
+
+
+async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
+    cur = await conn.execute(
+        """INSERT INTO consumption_zone (zone) VALUES (%s) ON CONFLICT (only_row) DO UPDATE
+           SET zone = consumption_zone.zone RETURNING zone""",
+        (zone.key,),
+    )
+    row = await cur.fetchone()
+    if row is not None and row[0] != zone.key:
+        raise ZoneMismatch(
+            f"the consumption roll-up counts local days of {row[0]}, the setting says {zone.key}: "
+            f"run `yiwang energy rebuild` to recount it in {zone.key}"
+        )
+
+
+async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, version: int) -> None:
+    async with conn.transaction():
+        cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
+        facts = await cur.fetchone()
+        if facts is None:  # no longer registered: nothing of it is counted
+            await conn.execute("DELETE FROM consumption_day WHERE meter_id = %s", (meter_id,))
+            await conn.execute("DELETE FROM consumption_event WHERE meter_id = %s", (meter_id,))
+        else:
+            await _recount(conn, zone, meter_id, since, Meter(*facts))
+        await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s AND version = %s", (meter_id, version))
+
+
+async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter) -> None:
+    start = await _restart_point(conn, zone, meter_id, since)
+    first_day, state = start if start is not None else (None, None)
+    cur = await conn.execute(
+        "SELECT time, register FROM reading WHERE meter_id = %s AND time >= %s ORDER BY time",
+        (meter_id, state.time if state is not None else "-infinity"),
+    )
+    readings = [Reading(t, r) for t, r in await cur.fetchall()]
+    counted, events = days(readings, meter, zone, state)
+    if first_day is not None:
+        counted = [d for d in counted if d.day >= first_day]
+    await conn.execute(
+        "DELETE FROM consumption_day WHERE meter_id = %s AND day >= %s",
+        (meter_id, first_day if first_day is not None else date.min),
+    )
+    await conn.execute(
+        'DELETE FROM consumption_event WHERE meter_id = %s AND "end" > %s',
+        (meter_id, state.time if state is not None else "-infinity"),
+    )
+    await _write_days(conn, meter_id, counted)
+    await _write_events(conn, meter_id, events)
+
+
+async def _restart_point(
+    conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime
+) -> tuple[date, State | None] | None:
+    """The first day to recount and the state it starts from; None: recount the whole history.
+
+    New readings from `since` on change the delta that ends at the first of them, whose start is the
+    last reading before `since`: its day is recounted from that day's stored start.
+    """
+    cur = await conn.execute(
+        "SELECT time FROM reading WHERE meter_id = %s AND time < %s ORDER BY time DESC LIMIT 1", (meter_id, since)
+    )
+    before = await cur.fetchone()
+    if before is None:
+        return None
+    first_day = before[0].astimezone(zone).date()
+    cur = await conn.execute(
+        "SELECT start_time, start_baseline FROM consumption_day WHERE meter_id = %s AND day = %s",
+        (meter_id, first_day),
+    )
+    stored = await cur.fetchone()
+    if stored is None:
+        return None  # never counted (or counted in pieces): count it all
+    start_time, baseline = stored
+    return first_day, (State(start_time, baseline) if start_time is not None else None)
+
+
+async def _write_days(conn: AsyncConnection, meter_id: str, counted: Sequence[Day]) -> None:
+    if not counted:
+        return
+    async with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY consumption_day (meter_id, day, amount, hours, excluded, readings, start_time, start_baseline) "
+            "FROM STDIN"
+        ) as copy,
+    ):
+        for d in counted:
+            await copy.write_row(
+                (
+                    meter_id,
+                    d.day,
+                    decimal(d.amount),
+                    [decimal(h) for h in d.hours],
+                    decimal(d.excluded),
+                    d.readings,
+                    d.start.time if d.start is not None else None,
+                    d.start.baseline if d.start is not None else None,
+                )
+            )
+
+
+async def _write_events(conn: AsyncConnection, meter_id: str, events: Sequence[Delta]) -> None:
+    if not events:
+        return
+    async with (
+        conn.cursor() as cur,
+        cur.copy('COPY consumption_event (meter_id, start, "end", change, before, after, amount) FROM STDIN') as copy,
+    ):
+        for e in events:
+            await copy.write_row(
+                (meter_id, e.start, e.end, e.change.value, decimal(e.before), decimal(e.after), decimal(e.amount))
+            )
