@@ -1,0 +1,1 @@
+"""Dispatch and supervision of official vehicles: cleaned tracks, stops and trips from their fixes."""

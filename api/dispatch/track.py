@@ -1,0 +1,250 @@
+"""A vehicle's track fit to show and measure: filtered as Traccar's `filter.*` settings do, simplified, stops found.
+
+Rules of `clean`, applied in this order (each dropped fix gets one `DropReason`):
+
+1. Order: fixes are sorted by fix time, then receipt time, then position, so the order they came in never
+   changes the result. Blind-zone uploads arrive late and out of order; that is normal, not an error.
+2. `invalid`: latitude outside -90..90, longitude outside -180..180, or either not a finite number.
+3. `zero`: latitude and longitude both exactly 0, what terminals send without a GNSS fix.
+4. `future`: fix time more than `TrackRules.future_tolerance` after the server received it: a terminal
+   clock gone wrong, not a position we can place in time.
+5. `duplicate`: the same fix time as the previous fix that passed 2-4. The one received first stays;
+   a blind-zone resend of a live report is the usual cause. Repeated positions at different times are
+   NOT duplicates: a parked vehicle's reports are what tell how long it stood (`stops`, trips); thinning
+   a track for display is `simplify`'s job.
+6. `speed_jump`: reaching the fix from the last kept fix would need more than `TrackRules.max_speed_kmh`.
+   The spike is dropped and the track continues from the last kept fix. The first fix has no past to
+   judge it by, so it is kept only if at least half of the next five fixes are reachable from it: a
+   spike in first place, or a burst of two or three that agree with each other, is dropped instead of
+   the whole track after it.
+
+`simplify` is Ramer-Douglas-Peucker on a local equirectangular projection, iterative so that long tracks
+cannot exhaust the stack; it keeps the first and last fix and every fix that starts or ends a stop.
+
+`stops` finds where a vehicle stayed within `stop_radius_m` of where it halted for at least
+`min_stop_seconds`, silent periods included (a parked terminal often sleeps).
+
+Distances are great-circle (haversine) metres on the mean Earth radius; coordinates are WGS-84 as received.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+EARTH_RADIUS_M = 6_371_008.8  # IUGG mean radius: the sphere that errs least on average
+_FIRST_FIX_LOOKAHEAD = 5  # outvotes a burst of up to three spikes that agree with each other
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """One position report as stored: fix time and receipt time both kept (domain: supervision vs lag)."""
+
+    time: datetime  # the GNSS fix time, timezone-aware
+    latitude: float  # WGS-84 degrees
+    longitude: float
+    speed: float  # km/h, as the terminal reported it
+    heading: float  # degrees clockwise from north
+    odometer: float | None  # km, when the terminal sends item 0x01
+    ignition: bool
+    received_at: datetime  # when the server received it, timezone-aware
+    blind: bool = False  # a blind-zone resend (JT/T 808 0x0704 type 1)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackRules:
+    """Thresholds of cleaning and stop finding; the settings layer fills them, defaults follow Traccar."""
+
+    future_tolerance: timedelta = timedelta(days=1)  # Traccar filter.future
+    max_speed_kmh: float = 250.0  # above any official car on any road, below what GNSS spikes imply
+    stop_radius_m: float = 50.0  # the distance the deployed platforms treat as "the vehicle moved"
+    min_stop_seconds: float = 180.0  # a traffic light or a queue is not a stop
+
+
+class DropReason(StrEnum):
+    """Why a fix was left out of a track; the value is what the API reports."""
+
+    INVALID = "invalid"
+    ZERO = "zero"
+    FUTURE = "future"
+    DUPLICATE = "duplicate"
+    SPEED_JUMP = "speed_jump"
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    fix: Fix
+    reason: DropReason
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """The fixes kept and the ones dropped with why, both in time order."""
+
+    kept: list[Fix] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+
+    def reasons(self) -> dict[DropReason, int]:
+        """How many fixes each rule dropped; rules that dropped nothing are absent."""
+        counts: dict[DropReason, int] = {}
+        for d in self.dropped:
+            counts[d.reason] = counts.get(d.reason, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """A stay: from the first to the last fix within the radius, at the mean of their positions."""
+
+    start: datetime
+    end: datetime
+    latitude: float
+    longitude: float
+
+
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres between two WGS-84 points (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def between_m(a: Fix, b: Fix) -> float:
+    """Great-circle metres from one fix to another."""
+    return distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
+
+
+def clean(fixes: Sequence[Fix], rules: TrackRules) -> Cleaned:
+    """Sort a track by fix time and drop the fixes the module's rules refuse.
+
+    Args:
+        fixes: one vehicle's fixes, in any order.
+        rules: the thresholds.
+    """
+    result = Cleaned()
+    candidates: list[Fix] = []
+    # Position breaks the last ties so that the result never depends on the order the fixes came in.
+    for fix in sorted(fixes, key=lambda f: (f.time, f.received_at, f.latitude, f.longitude)):
+        reason = _refused(fix, rules)
+        if reason is None and candidates and candidates[-1].time == fix.time:
+            reason = DropReason.DUPLICATE
+        if reason is None:
+            candidates.append(fix)
+        else:
+            result.dropped.append(Dropped(fix, reason))
+
+    for i, fix in enumerate(candidates):
+        if result.kept:
+            plausible = _reachable(result.kept[-1], fix, rules)
+        else:
+            ahead = candidates[i + 1 : i + 1 + _FIRST_FIX_LOOKAHEAD]
+            plausible = 2 * sum(_reachable(fix, later, rules) for later in ahead) >= len(ahead)
+        if plausible:
+            result.kept.append(fix)
+        else:
+            result.dropped.append(Dropped(fix, DropReason.SPEED_JUMP))
+    result.dropped.sort(key=lambda d: d.fix.time)
+    return result
+
+
+def _refused(fix: Fix, rules: TrackRules) -> DropReason | None:
+    lat, lon = fix.latitude, fix.longitude
+    if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        return DropReason.INVALID
+    if lat == 0 and lon == 0:
+        return DropReason.ZERO
+    if fix.time - fix.received_at > rules.future_tolerance:
+        return DropReason.FUTURE
+    return None
+
+
+def _reachable(a: Fix, b: Fix, rules: TrackRules) -> bool:
+    seconds = abs((b.time - a.time).total_seconds())  # never 0: equal times are duplicates
+    return between_m(a, b) <= rules.max_speed_kmh / 3.6 * seconds
+
+
+def stops(fixes: Sequence[Fix], rules: TrackRules) -> list[Stop]:
+    """Where the vehicle stayed within `rules.stop_radius_m` for at least `rules.min_stop_seconds`.
+
+    A stay is measured from the fix where the vehicle halted, so slow GNSS drift while parked cannot
+    walk it away; a drift beyond the radius splits a stay in two.
+
+    Args:
+        fixes: a cleaned track in time order (`clean(...).kept`).
+        rules: the radius and minimal duration.
+    """
+    found: list[Stop] = []
+    i, n = 0, len(fixes)
+    while i < n:
+        anchor = fixes[i]
+        j = i
+        while j + 1 < n and between_m(anchor, fixes[j + 1]) <= rules.stop_radius_m:
+            j += 1
+        if (fixes[j].time - anchor.time).total_seconds() >= rules.min_stop_seconds:
+            stay = fixes[i : j + 1]
+            found.append(
+                Stop(
+                    anchor.time,
+                    fixes[j].time,
+                    sum(f.latitude for f in stay) / len(stay),
+                    sum(f.longitude for f in stay) / len(stay),
+                )
+            )
+            i = j + 1
+        else:
+            i += 1
+    return found
+
+
+def simplify(fixes: Sequence[Fix], tolerance_m: float, stops: Sequence[Stop] = ()) -> list[Fix]:
+    """Ramer-Douglas-Peucker: the fewest fixes that keep every dropped one within `tolerance_m` of the line.
+
+    Args:
+        fixes: a cleaned track in time order (`clean(...).kept`).
+        tolerance_m: how far, in metres, the simplified line may pass from a dropped fix.
+        stops: stays found on this track; the fixes that start or end one are kept, so the simplified
+            track still shows when the vehicle halted and left.
+    """
+    n = len(fixes)
+    if n <= 2:
+        return list(fixes)
+    lat0 = math.radians(sum(f.latitude for f in fixes) / n)
+    lon0 = fixes[0].longitude
+    # Metres east and north of a local origin: within a province the error is a few per cent, far
+    # below what a display tolerance notices, and it makes point-to-segment distance plane geometry.
+    xs = [EARTH_RADIUS_M * math.cos(lat0) * math.radians(f.longitude - lon0) for f in fixes]
+    ys = [EARTH_RADIUS_M * math.radians(f.latitude - fixes[0].latitude) for f in fixes]
+
+    boundaries = {s.start for s in stops} | {s.end for s in stops}
+    keep = [i == 0 or i == n - 1 or f.time in boundaries for i, f in enumerate(fixes)]
+    anchors = [i for i in range(n) if keep[i]]
+    pending = list(itertools.pairwise(anchors))
+    while pending:
+        first, last = pending.pop()
+        farthest = _farthest(xs, ys, first, last, tolerance_m)
+        if farthest is not None:
+            keep[farthest] = True
+            pending.extend(((first, farthest), (farthest, last)))
+    return [f for f, kept in zip(fixes, keep, strict=True) if kept]
+
+
+def _farthest(xs: list[float], ys: list[float], first: int, last: int, tolerance_m: float) -> int | None:
+    """The point between `first` and `last` farthest from the segment joining them, if beyond the tolerance."""
+    # To the segment, not the infinite line: a track that turns back on itself keeps its far end.
+    # Inlined and squared: this loop is where 100k-point tracks spend their time.
+    ax, ay = xs[first], ys[first]
+    dx, dy = xs[last] - ax, ys[last] - ay
+    length2 = dx * dx + dy * dy
+    farthest, worst = None, tolerance_m * tolerance_m
+    for k in range(first + 1, last):
+        px, py = xs[k] - ax, ys[k] - ay
+        t = min(1.0, max(0.0, (px * dx + py * dy) / length2)) if length2 else 0.0
+        d2 = (px - t * dx) ** 2 + (py - t * dy) ** 2
+        if d2 > worst:
+            farthest, worst = k, d2
+    return farthest
