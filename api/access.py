@@ -22,6 +22,14 @@ Permission = Literal[
     "institutions:read",
     "meters:read",
     "vehicles:read",
+    "registry:write",  # create and change institutions, their yearly figures, and meters
+    "readings:read",  # consumption series and data quality of meters
+    "indicators:read",  # indicators, rankings, key units
+    "exports:read",  # XLSX and CSV reports
+    "factors:read",
+    "factors:write",
+    "quotas:read",
+    "quotas:write",
     "users:read",
     "users:write",
     "audit:read",
@@ -32,17 +40,22 @@ _EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write"})
 _REGISTRY: frozenset[Permission] = frozenset(
     {"organisations:read", "institutions:read", "meters:read", "vehicles:read"}
 )
+_ENERGY_READ: frozenset[Permission] = frozenset(
+    {"readings:read", "indicators:read", "exports:read", "factors:read", "quotas:read"}
+)
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "admin": frozenset(PERMISSIONS),
     # The dispatch centre sees every unit's vehicles and where they belong.
     "dispatcher": _EVERYONE | {"organisations:read", "institutions:read", "vehicles:read"},
-    # Energy staff see every institution and meter.
-    "energy_staff": _EVERYONE | {"organisations:read", "institutions:read", "meters:read"},
-    # A unit sees its own buildings, meters and vehicles (the Scope limits which).
-    "unit_user": _EVERYONE | _REGISTRY,
+    # Energy staff see every institution and meter, and keep the factors and quotas.
+    "energy_staff": _EVERYONE
+    | _ENERGY_READ
+    | {"organisations:read", "institutions:read", "meters:read", "registry:write", "factors:write", "quotas:write"},
+    # A unit sees its own buildings, meters, vehicles and their figures (the Scope limits which).
+    "unit_user": _EVERYONE | _REGISTRY | _ENERGY_READ,
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
-    "auditor": _EVERYONE | _REGISTRY,
+    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ,
 }
 
 # Roles whose data is limited to the organisations assigned to the user; the others see all of them.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -9,14 +10,44 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 
 from api.audit import AuditMiddleware
-from api.routes import audit, auth, health, institutions, meters, organisations, positions, users, vehicles
+from api.energy import rollup
+from api.routes import (
+    audit,
+    auth,
+    energy,
+    exports,
+    factors,
+    health,
+    institutions,
+    meters,
+    organisations,
+    positions,
+    quotas,
+    users,
+    vehicles,
+)
 from api.tokens import AccessTokens, check_secret
 from db.pool import open_pool
 from yiwang.settings import Settings
 
 # Every router of the app: tests/api/test_scope.py checks that each route in them declares its permission.
 ROUTERS: tuple[APIRouter, ...] = tuple(
-    module.router for module in (health, auth, users, organisations, institutions, meters, vehicles, positions, audit)
+    module.router
+    for module in (
+        health,
+        auth,
+        users,
+        organisations,
+        institutions,
+        meters,
+        vehicles,
+        positions,
+        energy,
+        factors,
+        quotas,
+        exports,
+        audit,
+    )
 )
 
 
@@ -36,7 +67,13 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.pool = pool
             app.state.settings = settings
             app.state.tokens = tokens
-            yield
+            # The consumption roll-up follows new and late readings while the API runs (api/energy/rollup.py).
+            async with asyncio.TaskGroup() as tasks:
+                maintainer = tasks.create_task(rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds))
+                try:
+                    yield
+                finally:
+                    maintainer.cancel()
 
     app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan)
     app.add_middleware(AuditMiddleware)

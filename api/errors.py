@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 # PostgreSQL text cannot hold NUL characters: text that reaches a query refuses them up front (422).
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(pattern=NO_NUL)]
 PathId = Annotated[str, Path(pattern=NO_NUL)]
+# A positive amount as a decimal string ("0.5703"): the schema states what the validator takes, so that a
+# client (and the schemathesis run) knows that "" or "0" is refused. JSON numbers are accepted too.
+PositiveDecimal = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=20, decimal_places=10),
+    WithJsonSchema({"type": "string", "pattern": r"^(?=.*[1-9])[0-9]{1,10}(\.[0-9]{1,10})?$"}),
+]
 
 
 class Problem(BaseModel):

@@ -1,0 +1,468 @@
+"""The assessed indicators of institutions and their groups for a period, from the consumption roll-up.
+
+For a period of local days [start, end):
+- consumption per energy type in its report unit (db/units.py), electricity per sub-item, and what
+  implausible deltas would have added (excluded, shown so that nothing is dropped silently);
+- comprehensive energy (综合能耗): each energy times its standard-coal factor, in kgce and tce; water
+  is a resource, not energy, and counts in water only;
+- water per capita (m³/person), comprehensive energy per capita (kgce/person), per floor area
+  (kgce/m²) and electricity per floor area (kWh/m²), with the headcount and floor area of the year the
+  period starts in; a group's ratio is the sum of its institutions' numerators over the sum of their
+  denominators, counting only institutions that state the denominator;
+- carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
+- the same figures for the same period last year and for the previous period, and the changes;
+- quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Literal
+
+from psycopg import AsyncConnection, sql
+from pydantic import BaseModel, Field
+
+from api.access import Scope
+from api.energy.factors import Factors, FactorsUsed
+from db.units import REPORT_UNIT, to_report_unit
+
+Group = Literal["institution", "category", "district", "city"]
+Indicator = Literal["water_per_capita", "energy_per_capita", "energy_per_area"]
+INDICATORS: tuple[Indicator, ...] = ("water_per_capita", "energy_per_capita", "energy_per_area")
+QuotaStatus = Literal["over", "near", "ok"]
+Comparison = Literal["current", "last_year", "previous"]
+
+_KG = Decimal("0.001")
+_MICRO = Decimal("0.000001")
+_RATIO = Decimal("0.0001")
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Local days [start, end)."""
+
+    start: date
+    end: date
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days
+
+    def last_year(self) -> Period:
+        return Period(_years_before(self.start, 1), _years_before(self.end, 1))
+
+    def previous(self) -> Period:
+        """The period just before: as many whole months when it is whole months, else as many days."""
+        if self.start.day == 1 and self.end.day == 1:
+            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
+            return Period(_months_before(self.start, months), self.start)
+        return Period(self.start - timedelta(days=self.days), self.start)
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _months_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+class EnergyAmount(BaseModel):
+    energy_type: str
+    unit: str
+    amount: Decimal
+    excluded: Decimal = Field(description="what implausible deltas would have added: flagged, not counted")
+
+
+class Figures(BaseModel):
+    consumption: list[EnergyAmount]
+    electricity_sub_items: dict[str, Decimal] = Field(description="kWh per sub-item (分项); unmetered ones absent")
+    energy_kgce: Decimal
+    energy_tce: Decimal
+    carbon_tco2: Decimal
+    floor_area_m2: Decimal | None
+    headcount: int | None
+    water_per_capita: Decimal | None = Field(description="m³ per person")
+    energy_per_capita: Decimal | None = Field(description="kgce per person")
+    energy_per_area: Decimal | None = Field(description="kgce per m²")
+    electricity_per_area: Decimal | None = Field(description="kWh per m²")
+
+
+class Changes(BaseModel):
+    """Relative change against a comparison period (0.05: 5% more); null where the base is zero or unknown."""
+
+    energy_kgce: Decimal | None
+    water_m3: Decimal | None
+    electricity_kwh: Decimal | None
+    carbon_tco2: Decimal | None
+    water_per_capita: Decimal | None
+    energy_per_capita: Decimal | None
+    energy_per_area: Decimal | None
+
+
+class QuotaCheck(BaseModel):
+    indicator: Indicator
+    limit: Decimal = Field(description="the year's quota, pro rata for a shorter period")
+    value: Decimal | None
+    status: QuotaStatus | None = Field(description="null when the value cannot be computed")
+
+
+class IndicatorRow(BaseModel):
+    institution_id: str | None = None
+    institution_name: str | None = None
+    organisation_id: str | None = None
+    category: str | None = None
+    district: str | None = None
+    key_energy_unit: bool | None = None
+    institutions: int
+    current: Figures
+    last_year: Figures
+    previous: Figures
+    change_last_year: Changes
+    change_previous: Changes
+    quotas: list[QuotaCheck]
+
+
+class IndicatorReport(BaseModel):
+    start: date
+    end: date = Field(description="exclusive")
+    group: Group
+    zone: str
+    factors: FactorsUsed
+    rows: list[IndicatorRow]
+
+
+@dataclass(slots=True)
+class _Totals:
+    """One institution's or group's sums for one period, before ratios."""
+
+    amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    excluded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    sub_items: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # numerators of the ratios, counted only for institutions that state the denominator
+    headcount: int = 0
+    floor_area: Decimal = Decimal(0)
+    water_per_head: Decimal = Decimal(0)
+    kgce_per_head: Decimal = Decimal(0)
+    kgce_per_area: Decimal = Decimal(0)
+    kwh_per_area: Decimal = Decimal(0)
+    has_headcount: bool = False
+    has_area: bool = False
+
+    def add(self, other: _Totals) -> None:
+        for mine, theirs in (
+            (self.amounts, other.amounts),
+            (self.excluded, other.excluded),
+            (self.sub_items, other.sub_items),
+        ):
+            for key, value in theirs.items():
+                mine[key] += value
+        self.headcount += other.headcount
+        self.floor_area += other.floor_area
+        self.water_per_head += other.water_per_head
+        self.kgce_per_head += other.kgce_per_head
+        self.kgce_per_area += other.kgce_per_area
+        self.kwh_per_area += other.kwh_per_area
+        self.has_headcount |= other.has_headcount
+        self.has_area |= other.has_area
+
+
+@dataclass(frozen=True, slots=True)
+class _Institution:
+    id: str
+    name: str
+    organisation_id: str
+    category: str
+    district: str | None
+    key_energy_unit: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    institution_id: str | None = None
+    organisation_id: str | None = None
+    category: str | None = None
+    district: str | None = None
+    key_energy_unit: bool | None = None
+    in_assessment: bool | None = None
+
+    def conditions(self, scope: Scope) -> sql.Composable:
+        """The scope and filters on `institution i` as SQL literals: a query holding them takes no %s
+        parameters (a '%' in a value would read as one)."""
+        parts: list[sql.Composable] = [scope.condition("i.organisation_id")]
+        for column, value in (
+            ("id", self.institution_id),
+            ("organisation_id", self.organisation_id),
+            ("category", self.category),
+            ("district", self.district),
+            ("key_energy_unit", self.key_energy_unit),
+            ("in_assessment", self.in_assessment),
+        ):
+            if value is not None:
+                parts.append(sql.SQL("{} = {}").format(sql.Identifier("i", column), sql.Literal(value)))
+        return sql.SQL(" AND ").join(parts)
+
+
+def kgce(totals: _Totals, factors: Factors) -> Decimal:
+    return sum((amount * factors.coal[e][1] for e, amount in totals.amounts.items() if e in factors.coal), Decimal(0))
+
+
+def _carbon_kg(totals: _Totals, factors: Factors) -> Decimal:
+    return sum(
+        (amount * factors.carbon[e][1] for e, amount in totals.amounts.items() if e in factors.carbon), Decimal(0)
+    )
+
+
+async def report(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    period: Period,
+    group: Group,
+    factors: Factors,
+    filters: Filters,
+    zone: str,
+    near: Decimal,
+) -> IndicatorReport:
+    """The indicator rows of a period, one per institution or group, in name order (institutions) or key order."""
+    periods: dict[Comparison, Period] = {
+        "current": period,
+        "last_year": period.last_year(),
+        "previous": period.previous(),
+    }
+    institutions = await _institutions(conn, scope, filters)
+    years = {p.start.year for p in periods.values()}
+    denominators = await _denominators(conn, [i.id for i in institutions], years)
+    sums = await _sums(conn, scope, filters, periods)
+    per: dict[tuple[str, Comparison], _Totals] = {}
+    for inst in institutions:
+        for label, p in periods.items():
+            totals = sums.get((inst.id, label), _Totals())
+            area, heads = denominators.get((inst.id, p.start.year), (None, None))
+            energy = kgce(totals, factors)
+            if heads:
+                totals.has_headcount = True
+                totals.headcount = heads
+                totals.water_per_head = totals.amounts.get("water", Decimal(0))
+                totals.kgce_per_head = energy
+            if area:
+                totals.has_area = True
+                totals.floor_area = area
+                totals.kgce_per_area = energy
+                totals.kwh_per_area = totals.amounts.get("electricity", Decimal(0))
+            per[(inst.id, label)] = totals
+    quotas = await _quotas(conn, period.start.year)
+    rows = [
+        _row(key, members, per=per, factors=factors, quotas=quotas, period=period, near=near)
+        for key, members in _grouped(institutions, group).items()
+    ]
+    used = FactorsUsed(
+        standard_coal=factors.coal_version,
+        carbon=factors.carbon_version,
+        carbon_region=factors.region,
+        electricity_carbon_year=factors.electricity_year,
+        carbon_missing=sorted(
+            {e for (_, label), t in per.items() if label == "current" for e, a in t.amounts.items() if a}
+            - set(factors.carbon)
+            - {"water"}
+        ),
+    )
+    return IndicatorReport(start=period.start, end=period.end, group=group, zone=zone, factors=used, rows=rows)
+
+
+def _grouped(institutions: list[_Institution], group: Group) -> dict[tuple[str | None, ...], list[_Institution]]:
+    out: dict[tuple[str | None, ...], list[_Institution]] = {}
+    for inst in sorted(institutions, key=lambda i: (i.name, i.id)):
+        if group == "institution":
+            key: tuple[str | None, ...] = (inst.id,)
+        elif group == "category":
+            key = (inst.category,)
+        elif group == "district":
+            key = (inst.district,)
+        else:
+            key = ()
+        out.setdefault(key, []).append(inst)
+    if group != "institution":
+        return dict(sorted(out.items(), key=lambda kv: tuple(k or "" for k in kv[0])))
+    return out
+
+
+def _row(
+    key: tuple[str | None, ...],
+    members: list[_Institution],
+    *,
+    per: dict[tuple[str, Comparison], _Totals],
+    factors: Factors,
+    quotas: dict[tuple[str, str], Decimal],
+    period: Period,
+    near: Decimal,
+) -> IndicatorRow:
+    figures: dict[Comparison, Figures] = {}
+    for label in ("current", "last_year", "previous"):
+        totals = _Totals()
+        for inst in members:
+            totals.add(per[(inst.id, label)])
+        figures[label] = _figures(totals, factors)
+    first = members[0]
+    row = IndicatorRow(
+        institutions=len(members),
+        current=figures["current"],
+        last_year=figures["last_year"],
+        previous=figures["previous"],
+        change_last_year=_changes(figures["current"], figures["last_year"]),
+        change_previous=_changes(figures["current"], figures["previous"]),
+        quotas=[],
+    )
+    if len(key) == 1 and key[0] == first.id:
+        row.institution_id, row.institution_name, row.organisation_id = first.id, first.name, first.organisation_id
+        row.category, row.district, row.key_energy_unit = first.category, first.district, first.key_energy_unit
+        row.quotas = _quota_checks(
+            figures["current"], quotas, (f"institution:{first.id}", f"category:{first.category}"), period, near
+        )
+    elif all(m.category == first.category for m in members) and key == (first.category,):
+        row.category = first.category
+        row.quotas = _quota_checks(figures["current"], quotas, (f"category:{first.category}",), period, near)
+    elif key and all(m.district == first.district for m in members):
+        row.district = first.district
+    return row
+
+
+def _figures(totals: _Totals, factors: Factors) -> Figures:
+    energy = kgce(totals, factors)
+    carbon = _carbon_kg(totals, factors)
+    units = {e: REPORT_UNIT[e] for e in totals.amounts}
+    return Figures(
+        consumption=[
+            EnergyAmount(
+                energy_type=e, unit=units[e], amount=totals.amounts[e], excluded=totals.excluded.get(e, Decimal(0))
+            )
+            for e in sorted(totals.amounts)
+        ],
+        electricity_sub_items=dict(sorted(totals.sub_items.items())),
+        energy_kgce=energy.quantize(_KG),
+        energy_tce=(energy / 1000).quantize(_MICRO),
+        carbon_tco2=(carbon / 1000).quantize(_MICRO),
+        floor_area_m2=totals.floor_area if totals.has_area else None,
+        headcount=totals.headcount if totals.has_headcount else None,
+        water_per_capita=_ratio(totals.water_per_head, totals.headcount) if totals.has_headcount else None,
+        energy_per_capita=_ratio(totals.kgce_per_head, totals.headcount) if totals.has_headcount else None,
+        energy_per_area=_ratio(totals.kgce_per_area, totals.floor_area) if totals.has_area else None,
+        electricity_per_area=_ratio(totals.kwh_per_area, totals.floor_area) if totals.has_area else None,
+    )
+
+
+def _ratio(numerator: Decimal, denominator: Decimal | int) -> Decimal | None:
+    return (numerator / denominator).quantize(_RATIO) if denominator else None
+
+
+def _amount(figures: Figures, energy_type: str) -> Decimal:
+    return next((c.amount for c in figures.consumption if c.energy_type == energy_type), Decimal(0))
+
+
+def _change(now: Decimal | None, then: Decimal | None) -> Decimal | None:
+    if now is None or then is None or then == 0:
+        return None
+    return ((now - then) / then).quantize(_RATIO)
+
+
+def _changes(now: Figures, then: Figures) -> Changes:
+    return Changes(
+        energy_kgce=_change(now.energy_kgce, then.energy_kgce),
+        water_m3=_change(_amount(now, "water"), _amount(then, "water")),
+        electricity_kwh=_change(_amount(now, "electricity"), _amount(then, "electricity")),
+        carbon_tco2=_change(now.carbon_tco2, then.carbon_tco2),
+        water_per_capita=_change(now.water_per_capita, then.water_per_capita),
+        energy_per_capita=_change(now.energy_per_capita, then.energy_per_capita),
+        energy_per_area=_change(now.energy_per_area, then.energy_per_area),
+    )
+
+
+def _quota_checks(
+    figures: Figures, quotas: dict[tuple[str, str], Decimal], holders: tuple[str, ...], period: Period, near: Decimal
+) -> list[QuotaCheck]:
+    """Each indicator against the first quota found for the holders (the institution before its category)."""
+    share = Decimal(period.days) / Decimal(366 if calendar.isleap(period.start.year) else 365)
+    out = []
+    for indicator in INDICATORS:
+        limit = next((quotas[(h, indicator)] for h in holders if (h, indicator) in quotas), None)
+        if limit is None:
+            continue
+        if period.days < 365:
+            limit = (limit * share).quantize(_RATIO)
+        value: Decimal | None = getattr(figures, indicator)
+        status: QuotaStatus | None = None
+        if value is not None:
+            status = "over" if value > limit else "near" if value >= limit * near else "ok"
+        out.append(QuotaCheck(indicator=indicator, limit=limit, value=value, status=status))
+    return out
+
+
+async def _institutions(conn: AsyncConnection, scope: Scope, filters: Filters) -> list[_Institution]:
+    cur = await conn.execute(
+        sql.SQL(
+            "SELECT i.id, i.name, i.organisation_id, i.category, i.district, i.key_energy_unit "
+            "FROM institution i WHERE {} ORDER BY i.name, i.id"
+        ).format(filters.conditions(scope))
+    )
+    return [_Institution(*row) for row in await cur.fetchall()]
+
+
+async def _denominators(
+    conn: AsyncConnection, ids: list[str], years: Iterable[int]
+) -> dict[tuple[str, int], tuple[Decimal | None, int | None]]:
+    cur = await conn.execute(
+        """SELECT institution_id, year, floor_area_m2::numeric, headcount FROM institution_year
+           WHERE institution_id = ANY(%s) AND year = ANY(%s)""",
+        (ids, sorted(years)),
+    )
+    return {(i, y): (area, heads) for i, y, area, heads in await cur.fetchall()}
+
+
+async def _sums(
+    conn: AsyncConnection, scope: Scope, filters: Filters, periods: dict[Comparison, Period]
+) -> dict[tuple[str, Comparison], _Totals]:
+    """Sums per institution and period, in one pass over the roll-up's days."""
+    ranges = sql.SQL(", ").join(
+        sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(label), sql.Literal(p.start), sql.Literal(p.end))
+        for label, p in periods.items()
+    )
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT m.institution_id, p.label, m.energy_type, m.sub_item, m.unit, sum(d.amount), sum(d.excluded)
+               FROM consumption_day d
+               JOIN meter m ON m.id = d.meter_id
+               JOIN institution i ON i.id = m.institution_id
+               JOIN (VALUES {ranges}) AS p (label, start, stop) ON d.day >= p.start AND d.day < p.stop
+               WHERE {conditions}
+               GROUP BY 1, 2, 3, 4, 5"""
+        ).format(ranges=ranges, conditions=filters.conditions(scope))
+    )
+    out: dict[tuple[str, Comparison], _Totals] = {}
+    for institution_id, label, energy_type, sub_item, unit, amount, excluded in await cur.fetchall():
+        totals = out.setdefault((institution_id, label), _Totals())
+        scale = to_report_unit(energy_type, unit)
+        totals.amounts[energy_type] += amount * scale
+        totals.excluded[energy_type] += excluded * scale
+        if sub_item is not None:
+            totals.sub_items[sub_item] += amount * scale
+    return out
+
+
+async def _quotas(conn: AsyncConnection, year: int) -> dict[tuple[str, str], Decimal]:
+    """The year's quotas keyed by ('institution:<id>' or 'category:<category>', indicator)."""
+    cur = await conn.execute(
+        """SELECT CASE WHEN institution_id IS NULL THEN 'category:' || category
+                       ELSE 'institution:' || institution_id END,
+                  indicator, limit_value FROM quota WHERE year = %s""",
+        (year,),
+    )
+    return {(holder, indicator): limit for holder, indicator, limit in await cur.fetchall()}

@@ -1,0 +1,136 @@
+"""Data quality per meter for a period: completeness, silence, and the deltas the rules did not count as rises.
+
+- completeness: readings received of those expected at the reporting interval
+  (YIWANG_ENERGY_READING_INTERVAL_SECONDS) over the part of the period the meter was installed and
+  that has passed;
+- silent: no reading within YIWANG_ENERGY_SILENT_SECONDS before now;
+- rollovers, resets, jitter and implausible deltas in the period, and the amount excluded as implausible.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from psycopg import AsyncConnection, sql
+from pydantic import BaseModel, Field
+
+from api.access import Scope
+from api.energy.indicators import Filters
+
+
+class MeterQuality(BaseModel):
+    meter_id: str
+    institution_id: str
+    energy_type: str
+    unit: str
+    readings: int
+    expected: int
+    completeness: Decimal | None = Field(description="readings over expected, at most 1; null when none expected")
+    last_day_with_readings: date | None
+    silent: bool = Field(description="no reading within the silence threshold before now")
+    rollovers: int
+    resets: int
+    jitter: int
+    implausible: int
+    excluded: Decimal = Field(description="what implausible deltas would have added, in the meter's unit")
+
+
+class QualityReport(BaseModel):
+    start: date
+    end: date = Field(description="exclusive")
+    interval_seconds: float
+    silent_seconds: float
+    meters: list[MeterQuality]
+
+
+async def report(
+    conn: AsyncConnection,
+    scope: Scope,
+    filters: Filters,
+    *,
+    start: date,
+    end: date,
+    zone: ZoneInfo,
+    interval_seconds: float,
+    silent_seconds: float,
+) -> QualityReport:
+    now = datetime.now(UTC)
+    begin = datetime(start.year, start.month, start.day, tzinfo=zone)
+    stop = min(datetime(end.year, end.month, end.day, tzinfo=zone), now)
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT m.id, m.institution_id, m.energy_type, m.unit, m.installed_on,
+                      coalesce(d.readings, 0), coalesce(d.excluded, 0), d.last_day,
+                      coalesce(e.rollovers, 0), coalesce(e.resets, 0), coalesce(e.jitter, 0),
+                      coalesce(e.implausible, 0), r.recent IS NOT NULL
+               FROM meter m JOIN institution i ON i.id = m.institution_id
+               LEFT JOIN (SELECT meter_id, sum(readings) AS readings, sum(excluded) AS excluded,
+                                 max(day) FILTER (WHERE readings > 0) AS last_day
+                          FROM consumption_day WHERE day >= {start} AND day < {end} GROUP BY meter_id) d
+                      ON d.meter_id = m.id
+               LEFT JOIN (SELECT meter_id,
+                                 count(*) FILTER (WHERE change = 'rollover') AS rollovers,
+                                 count(*) FILTER (WHERE change = 'reset') AS resets,
+                                 count(*) FILTER (WHERE change = 'jitter') AS jitter,
+                                 count(*) FILTER (WHERE change = 'implausible') AS implausible
+                          FROM consumption_event WHERE "end" >= {begin} AND "end" < {stop} GROUP BY meter_id) e
+                      ON e.meter_id = m.id
+               LEFT JOIN (SELECT DISTINCT meter_id AS recent FROM reading WHERE time > {silent_since}) r
+                      ON r.recent = m.id
+               WHERE {conditions}
+               ORDER BY m.institution_id, m.id"""
+        ).format(
+            # Literals, not parameters: the filters are literals, and a '%' in one would read as a placeholder.
+            conditions=filters.conditions(scope),
+            start=sql.Literal(start),
+            end=sql.Literal(end),
+            begin=sql.Literal(begin),
+            stop=sql.Literal(stop),
+            silent_since=sql.Literal(now - timedelta(seconds=silent_seconds)),
+        )
+    )
+    meters = []
+    for (
+        meter_id,
+        institution_id,
+        energy_type,
+        unit,
+        installed_on,
+        readings,
+        excluded,
+        last_day,
+        rollovers,
+        resets,
+        jitter,
+        implausible,
+        recent,
+    ) in await cur.fetchall():
+        first = begin
+        if installed_on is not None:
+            first = max(first, datetime(installed_on.year, installed_on.month, installed_on.day, tzinfo=zone))
+        expected = max(0, int((stop - first).total_seconds() // interval_seconds))
+        meters.append(
+            MeterQuality(
+                meter_id=meter_id,
+                institution_id=institution_id,
+                energy_type=energy_type,
+                unit=unit,
+                readings=readings,
+                expected=expected,
+                completeness=min(Decimal(1), (Decimal(readings) / expected).quantize(Decimal("0.0001")))
+                if expected
+                else None,
+                last_day_with_readings=last_day,
+                silent=not recent,
+                rollovers=rollovers,
+                resets=resets,
+                jitter=jitter,
+                implausible=implausible,
+                excluded=excluded,
+            )
+        )
+    return QualityReport(
+        start=start, end=end, interval_seconds=interval_seconds, silent_seconds=silent_seconds, meters=meters
+    )

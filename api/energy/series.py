@@ -1,0 +1,142 @@
+"""Consumption over time of one institution or meter, per local hour, day, month or year, from the roll-up."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from psycopg import AsyncConnection, sql
+from pydantic import BaseModel, Field
+
+from api.access import Scope
+from api.energy.factors import Factors
+from api.energy.indicators import Filters
+from db.units import REPORT_UNIT, to_report_unit
+
+Step = Literal["hour", "day", "month", "year"]
+
+
+class Point(BaseModel):
+    start: datetime = Field(description="local start of the hour, day, month or year")
+    amount: Decimal
+
+
+class Series(BaseModel):
+    energy_type: str
+    sub_item: str | None = Field(description="an electricity sub-item; null: the energy type's total")
+    unit: str
+    points: list[Point]
+
+
+class ConsumptionSeries(BaseModel):
+    institution_id: str | None
+    meter_id: str | None
+    step: Step
+    zone: str
+    start: date
+    end: date = Field(description="exclusive")
+    series: list[Series]
+
+
+def _bucket(day: date, step: Step) -> date:
+    if step == "month":
+        return day.replace(day=1)
+    if step == "year":
+        return day.replace(month=1, day=1)
+    return day
+
+
+async def consumption(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    institution_id: str | None,
+    meter_id: str | None,
+    start: date,
+    end: date,
+    step: Step,
+    zone: ZoneInfo,
+) -> ConsumptionSeries | None:
+    """The series per energy type (and electricity sub-item); None when the institution or meter is not
+    among those the scope may see. Buckets without readings are absent."""
+    conditions: list[sql.Composable] = [scope.condition("i.organisation_id")]
+    if institution_id is not None:
+        conditions.append(sql.SQL("i.id = {}").format(sql.Literal(institution_id)))
+    if meter_id is not None:
+        conditions.append(sql.SQL("m.id = {}").format(sql.Literal(meter_id)))
+    where = sql.SQL(" AND ").join(conditions)
+    cur = await conn.execute(
+        sql.SQL("SELECT count(*) FROM meter m RIGHT JOIN institution i ON i.id = m.institution_id WHERE {}").format(
+            where
+        )
+    )
+    found = await cur.fetchone()
+    if found is None or found[0] == 0:
+        return None
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours
+               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE d.day >= {} AND d.day < {} AND {}"""
+        ).format(sql.Literal(start), sql.Literal(end), where)
+    )
+    sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for energy_type, sub_item, unit, day, amount, hours in await cur.fetchall():
+        scale = to_report_unit(energy_type, unit)
+        keys = [(energy_type, None)] + ([(energy_type, sub_item)] if sub_item is not None else [])
+        if step == "hour":
+            midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+            for index, value in enumerate(hours):
+                moment = (midnight + timedelta(hours=index)).astimezone(zone)
+                for key in keys:
+                    sums[key][moment] += value * scale
+        else:
+            b = _bucket(day, step)
+            moment = datetime(b.year, b.month, b.day, tzinfo=zone)
+            for key in keys:
+                sums[key][moment] += amount * scale
+    series = [
+        Series(
+            energy_type=energy_type,
+            sub_item=sub_item,
+            unit=REPORT_UNIT[energy_type],
+            points=[Point(start=moment, amount=value) for moment, value in sorted(points.items())],
+        )
+        for (energy_type, sub_item), points in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+    return ConsumptionSeries(
+        institution_id=institution_id,
+        meter_id=meter_id,
+        step=step,
+        zone=zone.key,
+        start=start,
+        end=end,
+        series=series,
+    )
+
+
+async def monthly(
+    conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date, factors: Factors
+) -> list[tuple[date, dict[str, Decimal], Decimal]]:
+    """Per local month of [start, end): the amounts per energy type (report units) of the institutions
+    selected, and their comprehensive energy in kgce."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT date_trunc('month', d.day)::date, m.energy_type, m.unit, sum(d.amount)
+               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE d.day >= {} AND d.day < {} AND {}
+               GROUP BY 1, 2, 3 ORDER BY 1"""
+        ).format(sql.Literal(start), sql.Literal(end), filters.conditions(scope))
+    )
+    months: dict[date, dict[str, Decimal]] = {}
+    for month, energy_type, unit, amount in await cur.fetchall():
+        amounts = months.setdefault(month, defaultdict(Decimal))
+        amounts[energy_type] += amount * to_report_unit(energy_type, unit)
+    out = []
+    for month, amounts in months.items():
+        kgce = sum((a * factors.coal[e][1] for e, a in amounts.items() if e in factors.coal), Decimal(0))
+        out.append((month, dict(amounts), kgce.quantize(Decimal("0.001"))))
+    return out

@@ -1,0 +1,232 @@
+"""The energy report as sheets: institutions x indicators, monthly breakdown, rankings, key units, data quality.
+
+Headers are Chinese by default and English on request (api/exports); every sheet is built from the
+same reports the API returns, so a figure in the file is the figure of the API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from api.energy.indicators import IndicatorReport, IndicatorRow
+from api.energy.quality import QualityReport
+from api.exports.table import Chart, Column, Sheet
+
+View = Literal["institutions", "monthly", "rankings", "key_units", "quality"]
+VIEWS: tuple[View, ...] = ("institutions", "monthly", "rankings", "key_units", "quality")
+
+_CATEGORY_ZH = {
+    "agency": "党政机关",
+    "public_institution": "事业单位",
+    "school": "学校",
+    "hospital": "医院",
+    "community": "社区",
+    "venue": "场馆",
+}
+_STATUS_ZH = {"over": "超定额", "near": "接近定额", "ok": "未超定额"}
+
+_INSTITUTION = (
+    Column("institution_id", "单位编号", "Institution id"),
+    Column("institution", "单位名称", "Institution"),
+    Column("category", "类别", "Category"),
+    Column("district", "区县", "District"),
+)
+_ENERGY = (
+    Column("electricity_kwh", "用电量（kWh）", "Electricity (kWh)", "decimal"),
+    Column("water_m3", "用水量（m³）", "Water (m³)", "decimal"),
+    Column("natural_gas_m3", "天然气（m³）", "Natural gas (m³)", "decimal"),
+    Column("heat_mj", "热力（MJ）", "Heat (MJ)", "decimal"),
+    Column("energy_kgce", "综合能耗（kgce）", "Comprehensive energy (kgce)", "decimal", decimals=3),
+    Column("energy_tce", "综合能耗（tce）", "Comprehensive energy (tce)", "decimal", decimals=3),
+)
+_INDICATORS = (
+    Column("floor_area_m2", "建筑面积（m²）", "Floor area (m²)", "decimal", decimals=1),
+    Column("headcount", "用能人数", "Energy-using headcount", "integer"),
+    Column("water_per_capita", "人均用水量（m³/人）", "Water per capita (m³/person)", "decimal", decimals=4),
+    Column("energy_per_capita", "人均综合能耗（kgce/人）", "Energy per capita (kgce/person)", "decimal", decimals=4),
+    Column("energy_per_area", "单位建筑面积能耗（kgce/m²）", "Energy per floor area (kgce/m²)", "decimal", decimals=4),
+    Column("electricity_per_area", "单位面积电耗（kWh/m²）", "Electricity per floor area (kWh/m²)", "decimal"),
+    Column("carbon_tco2", "碳排放（tCO2）", "Carbon (tCO2)", "decimal", decimals=3),
+    Column("change_energy", "综合能耗同比", "Energy vs last year", "percent"),
+    Column("change_water", "用水量同比", "Water vs last year", "percent"),
+    Column("quota_energy_per_capita", "人均综合能耗定额", "Energy per capita quota", "text"),
+)
+
+
+def sheets(
+    result: IndicatorReport,
+    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal]],
+    quality: QualityReport,
+    language: Literal["zh", "en"],
+    only: View | None = None,
+) -> list[Sheet]:
+    """The report's sheets (or one of them).
+
+    Args:
+        result: the per-institution indicator report of the period.
+        monthly: per local month, the amounts per energy type in report units and the kgce.
+        quality: the data-quality report of the period.
+        language: the language of texts inside cells (categories, quota status).
+        only: one view, for a CSV.
+    """
+    zh = language == "zh"
+    built: dict[View, Sheet] = {
+        "institutions": Sheet(
+            "institutions",
+            "单位能耗指标",
+            "Institutions",
+            (*_INSTITUTION, *_ENERGY, *_INDICATORS),
+            (_institution_row(r, zh) for r in result.rows),
+        ),
+        "monthly": Sheet(
+            "monthly",
+            "逐月能耗",
+            "By month",
+            (Column("month", "月份", "Month", "month"), *_ENERGY),
+            ((month, *_energy_cells(amounts, kgce)) for month, amounts, kgce in monthly),
+            Chart("bar", "month", ["energy_tce"], "逐月综合能耗（tce）", "Comprehensive energy by month (tce)"),
+        ),
+        "rankings": Sheet(
+            "rankings",
+            "类别内排名",
+            "Rankings",
+            (
+                Column("category", "类别", "Category"),
+                Column("rank", "排名", "Rank", "integer"),
+                *_INSTITUTION[:2],
+                Column(
+                    "energy_per_capita",
+                    "人均综合能耗（kgce/人）",
+                    "Energy per capita (kgce/person)",
+                    "decimal",
+                    decimals=4,
+                ),
+                Column(
+                    "energy_per_area",
+                    "单位建筑面积能耗（kgce/m²）",
+                    "Energy per floor area (kgce/m²)",
+                    "decimal",
+                    decimals=4,
+                ),
+            ),
+            _rankings(result.rows, zh),
+        ),
+        "key_units": Sheet(
+            "key_units",
+            "重点用能单位能耗公示",
+            "Key energy-using units",
+            (*_INSTITUTION, *_ENERGY, Column("change_energy", "综合能耗同比", "Energy vs last year", "percent")),
+            (
+                (*_institution_cells(r, zh), *_figures_energy(r), r.change_last_year.energy_kgce)
+                for r in result.rows
+                if r.key_energy_unit
+            ),
+        ),
+        "quality": Sheet(
+            "quality",
+            "数据质量",
+            "Data quality",
+            (
+                Column("meter_id", "计量表编号", "Meter"),
+                Column("institution_id", "单位编号", "Institution id"),
+                Column("energy_type", "能源品种", "Energy type"),
+                Column("readings", "实收读数", "Readings", "integer"),
+                Column("expected", "应收读数", "Expected", "integer"),
+                Column("completeness", "完整率", "Completeness", "percent"),
+                Column("silent", "离线", "Silent"),
+                Column("rollovers", "翻转", "Rollovers", "integer"),
+                Column("resets", "清零或换表", "Resets or replacements", "integer"),
+                Column("implausible", "异常增量", "Implausible deltas", "integer"),
+                Column("excluded", "剔除量", "Excluded", "decimal"),
+            ),
+            (
+                (
+                    m.meter_id,
+                    m.institution_id,
+                    m.energy_type,
+                    m.readings,
+                    m.expected,
+                    m.completeness,
+                    ("是" if m.silent else "否") if zh else ("yes" if m.silent else "no"),
+                    m.rollovers,
+                    m.resets,
+                    m.implausible,
+                    m.excluded,
+                )
+                for m in quality.meters
+            ),
+        ),
+    }
+    return [built[only]] if only is not None else [built[v] for v in VIEWS]
+
+
+def _amounts(row: IndicatorRow) -> dict[str, Decimal]:
+    return {c.energy_type: c.amount for c in row.current.consumption}
+
+
+def _energy_cells(amounts: dict[str, Decimal], kgce: Decimal) -> tuple[object, ...]:
+    return (
+        amounts.get("electricity"),
+        amounts.get("water"),
+        amounts.get("natural_gas"),
+        amounts.get("heat"),
+        kgce,
+        kgce / 1000,
+    )
+
+
+def _figures_energy(row: IndicatorRow) -> tuple[object, ...]:
+    return _energy_cells(_amounts(row), row.current.energy_kgce)
+
+
+def _institution_cells(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
+    category = _CATEGORY_ZH.get(row.category or "", row.category) if zh else row.category
+    return (row.institution_id, row.institution_name, category, row.district)
+
+
+def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
+    now = row.current
+    quota = next((q for q in row.quotas if q.indicator == "energy_per_capita"), None)
+    status = None
+    if quota is not None and quota.status is not None:
+        status = _STATUS_ZH[quota.status] if zh else quota.status
+    return (
+        *_institution_cells(row, zh),
+        *_figures_energy(row),
+        now.floor_area_m2,
+        now.headcount,
+        now.water_per_capita,
+        now.energy_per_capita,
+        now.energy_per_area,
+        now.electricity_per_area,
+        now.carbon_tco2,
+        row.change_last_year.energy_kgce,
+        row.change_last_year.water_m3,
+        status,
+    )
+
+
+def _rankings(rows: Sequence[IndicatorRow], zh: bool) -> Iterator[tuple[object, ...]]:
+    by_category: dict[str, list[IndicatorRow]] = {}
+    for row in rows:
+        by_category.setdefault(row.category or "", []).append(row)
+    for category in sorted(by_category):
+        ranked = sorted(
+            by_category[category],
+            key=lambda r: (r.current.energy_per_capita is None, r.current.energy_per_capita or 0, r.institution_id),
+        )
+        position = 0
+        for row in ranked:
+            value = row.current.energy_per_capita
+            position += value is not None
+            yield (
+                _CATEGORY_ZH.get(category, category) if zh else category,
+                position if value is not None else None,
+                row.institution_id,
+                row.institution_name,
+                value,
+                row.current.energy_per_area,
+            )
