@@ -95,6 +95,11 @@ class Settings(BaseSettings):
     # Data quality: how often a meter is expected to report, and how long without a reading makes it silent.
     energy_reading_interval_seconds: float = Field(default=900.0, gt=0)
     energy_silent_seconds: float = Field(default=86_400.0, gt=0)
+    # Anomalies: night (00-06 h) and weekend daytime load per hour at or above these shares of the
+    # working-hour load, and a water meter whose night flow never reached zero for this many nights in a row.
+    energy_night_load_ratio: float = Field(default=0.5, gt=0)
+    energy_weekend_load_ratio: float = Field(default=0.6, gt=0)
+    energy_leak_nights: int = Field(default=3, ge=1)
 
     # API access
     # Signs the API's access tokens (HS256). No default: `yiwang api` refuses to start without one of at

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.energy import anomalies, indicators, quality, series
 from api.energy import factors as factor_data
-from api.energy import indicators, quality, series
 from api.energy.indicators import Filters, Group, Indicator, IndicatorReport, Period
 from api.errors import Text, responses
 
@@ -232,4 +232,27 @@ async def get_quality(
             zone=settings.zone,
             interval_seconds=settings.energy_reading_interval_seconds,
             silent_seconds=settings.energy_silent_seconds,
+        )
+
+
+@router.get(
+    "/energy/anomalies",
+    dependencies=[Depends(require("indicators:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_anomalies(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
+) -> anomalies.AnomalyReport:
+    """High night or weekend base load against working hours, and water meters whose night flow never stops
+    (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*)."""
+    async with pool.connection() as conn:
+        return await anomalies.report(
+            conn,
+            scope,
+            query.filters,
+            start=query.start,
+            end=query.end,
+            night_ratio=Decimal(str(settings.energy_night_load_ratio)),
+            weekend_ratio=Decimal(str(settings.energy_weekend_load_ratio)),
+            leak_nights=settings.energy_leak_nights,
         )

@@ -1,0 +1,163 @@
+"""Anomalies that energy staff act on, from the roll-up's local hours.
+
+- night base load: an institution's mean electricity per hour at night (00:00-06:00) against its mean per
+  working hour (weekdays 09:00-17:00); offices that switch off at night stay well under half;
+- weekend load: mean electricity per daytime hour (09:00-17:00) on Saturdays and Sundays against working
+  hours;
+- night water flow (a leak): a water meter whose smallest hourly flow between 01:00 and 05:00 stayed above
+  zero on each of the last nights of the period, for at least `leak_nights` nights in a row.
+
+Only days read at least hourly count (consumption_day.readings >= 24): a register read once a day is
+shared evenly over the hours, which would look like a flat load and a leak.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from psycopg import AsyncConnection, sql
+from pydantic import BaseModel, Field
+
+from api.access import Scope
+from api.energy.indicators import Filters
+from db.units import to_report_unit
+
+AnomalyKind = Literal["night_base_load", "weekend_load", "night_water_flow"]
+_NIGHT = range(0, 6)
+_WORK = range(9, 17)
+_LEAK_HOURS = range(1, 5)
+_HOURLY = 24  # readings a day from which hours are measured, not shared out
+_RATIO = Decimal("0.01")
+
+
+class Anomaly(BaseModel):
+    kind: AnomalyKind
+    institution_id: str
+    institution_name: str
+    meter_id: str | None = Field(description="the water meter of a night flow; null for an institution's load")
+    value: Decimal = Field(description="the ratio (loads) or the mean smallest night flow in m³/h (water)")
+    threshold: Decimal
+    days: int = Field(description="the days (or, for water, consecutive nights) the value is measured over")
+
+
+class AnomalyReport(BaseModel):
+    start: date
+    end: date = Field(description="exclusive")
+    anomalies: list[Anomaly]
+
+
+@dataclass(slots=True)
+class _Load:
+    night: Decimal = Decimal(0)
+    night_hours: int = 0
+    work: Decimal = Decimal(0)
+    work_hours: int = 0
+    weekend: Decimal = Decimal(0)
+    weekend_hours: int = 0
+    days: set[date] = field(default_factory=set)
+
+    def add(self, day: date, hours: list[Decimal]) -> None:
+        self.days.add(day)
+        for hour, value in enumerate(hours):
+            if hour in _NIGHT:
+                self.night += value
+                self.night_hours += 1
+            elif hour in _WORK and day.weekday() >= 5:
+                self.weekend += value
+                self.weekend_hours += 1
+            elif hour in _WORK:
+                self.work += value
+                self.work_hours += 1
+
+    def ratios(self, night: Decimal, weekend: Decimal) -> list[tuple[AnomalyKind, Decimal, Decimal]]:
+        """The loads at or above their thresholds, as shares of the load per working hour."""
+        if not self.work_hours or not self.work:
+            return []
+        per_work_hour = self.work / self.work_hours
+        out: list[tuple[AnomalyKind, Decimal, Decimal]] = []
+        checks: tuple[tuple[AnomalyKind, Decimal, int, Decimal], ...] = (
+            ("night_base_load", self.night, self.night_hours, night),
+            ("weekend_load", self.weekend, self.weekend_hours, weekend),
+        )
+        for kind, total, count, threshold in checks:
+            if count:
+                ratio = (total / count / per_work_hour).quantize(_RATIO)
+                if ratio >= threshold:
+                    out.append((kind, ratio, threshold))
+        return out
+
+
+async def report(
+    conn: AsyncConnection,
+    scope: Scope,
+    filters: Filters,
+    *,
+    start: date,
+    end: date,
+    night_ratio: Decimal,
+    weekend_ratio: Decimal,
+    leak_nights: int,
+) -> AnomalyReport:
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT i.id, i.name, m.id, m.energy_type, m.unit, d.day, d.hours
+               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE m.energy_type IN ('electricity', 'water') AND d.readings >= {hourly}
+                 AND d.day >= {start} AND d.day < {end} AND {conditions}
+               ORDER BY m.id, d.day"""
+        ).format(
+            hourly=sql.Literal(_HOURLY),
+            start=sql.Literal(start),
+            end=sql.Literal(end),
+            conditions=filters.conditions(scope),
+        )
+    )
+    names: dict[str, str] = {}
+    loads: dict[str, _Load] = defaultdict(_Load)
+    nights: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
+    for institution_id, name, meter_id, energy_type, unit, day, hours in await cur.fetchall():
+        names[institution_id] = name
+        scale = to_report_unit(energy_type, unit)
+        if energy_type == "water":
+            if len(hours) > max(_LEAK_HOURS):
+                nights[(institution_id, meter_id)].append((day, min(hours[h] for h in _LEAK_HOURS) * scale))
+        else:
+            loads[institution_id].add(day, [h * scale for h in hours])
+    found = [
+        Anomaly(kind=kind, institution_id=i, institution_name=names[i], meter_id=None, value=ratio,
+                threshold=threshold, days=len(load.days))
+        for i, load in sorted(loads.items())
+        for kind, ratio, threshold in load.ratios(night_ratio, weekend_ratio)
+    ]  # fmt: skip
+    for (institution_id, meter_id), series in sorted(nights.items()):
+        run = _last_run(series)
+        if len(run) >= leak_nights:
+            found.append(
+                Anomaly(
+                    kind="night_water_flow",
+                    institution_id=institution_id,
+                    institution_name=names[institution_id],
+                    meter_id=meter_id,
+                    value=(sum(run, Decimal(0)) / len(run)).quantize(Decimal("0.001")),
+                    threshold=Decimal(0),
+                    days=len(run),
+                )
+            )
+    return AnomalyReport(start=start, end=end, anomalies=found)
+
+
+def _last_run(series: list[tuple[date, Decimal]]) -> list[Decimal]:
+    """The smallest night flows of the consecutive nights, ending with the last night, that never reached zero."""
+    run: list[Decimal] = []
+    previous: date | None = None
+    for day, smallest in series:
+        if smallest <= 0 or (previous is not None and (day - previous).days != 1):
+            run = []
+        if smallest > 0:
+            run.append(smallest)
+        previous = day
+    return run
