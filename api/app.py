@@ -23,6 +23,7 @@ from api.routes import (
     organisations,
     positions,
     quotas,
+    tracks,
     users,
     vehicles,
 )
@@ -42,6 +43,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         meters,
         vehicles,
         positions,
+        tracks,
         energy,
         factors,
         quotas,

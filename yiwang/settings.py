@@ -84,6 +84,22 @@ class Settings(BaseSettings):
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
 
+    # Tracks and trips (api/dispatch): thresholds as Traccar's filter.* and report.trip.* settings.
+    # Fixes implying a faster jump are dropped; fixes this far after their receipt are dropped.
+    track_max_speed_kmh: float = Field(default=250.0, gt=0)
+    track_future_seconds: float = Field(default=86_400.0, gt=0)
+    # A stop: staying within this radius for at least this long (also what ends a trip with the engine on).
+    track_stop_radius_m: float = Field(default=50.0, gt=0)
+    track_stop_seconds: float = Field(default=180.0, gt=0)
+    # Tracks with more fixes than this are simplified (Douglas-Peucker) to this tolerance unless asked otherwise.
+    track_simplify_above: int = Field(default=2_000, ge=2)
+    track_simplify_m: float = Field(default=10.0, ge=0)
+    trip_min_distance_m: float = Field(default=200.0, ge=0)
+    trip_min_seconds: float = Field(default=180.0, ge=0)
+    trip_max_gap_seconds: float = Field(default=3_600.0, gt=0)
+    trip_use_ignition: bool = True
+    trip_moving_kmh: float = Field(default=5.0, ge=0)
+
     # Energy statistics
     # The zone whose local days, months and years consumption is counted in (a change needs
     # `yiwang energy rebuild`).

@@ -1,0 +1,178 @@
+"""A vehicle's history as the API serves it: the cleaned track as GeoJSON with its stops, and its trips.
+
+The rules live in api/dispatch (pure functions); this module reads the fixes within a Scope and fills the
+rules' thresholds from the settings.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+from typing import Literal
+
+from psycopg import AsyncConnection, sql
+from pydantic import BaseModel, Field
+
+from api.access import Scope
+from api.dispatch import track, trips
+from api.dispatch.track import Fix, TrackRules
+from api.dispatch.trips import TripRules
+from yiwang.settings import Settings
+
+
+def track_rules(settings: Settings) -> TrackRules:
+    return TrackRules(
+        future_tolerance=timedelta(seconds=settings.track_future_seconds),
+        max_speed_kmh=settings.track_max_speed_kmh,
+        stop_radius_m=settings.track_stop_radius_m,
+        min_stop_seconds=settings.track_stop_seconds,
+    )
+
+
+def trip_rules(settings: Settings) -> TripRules:
+    return TripRules(
+        min_trip_distance_m=settings.trip_min_distance_m,
+        min_trip_seconds=settings.trip_min_seconds,
+        max_gap_seconds=settings.trip_max_gap_seconds,
+        use_ignition=settings.trip_use_ignition,
+        moving_kmh=settings.trip_moving_kmh,
+        min_stop_seconds=settings.track_stop_seconds,
+    )
+
+
+class LineString(BaseModel):
+    type: Literal["LineString"] = "LineString"
+    coordinates: list[tuple[float, float]] = Field(description="[longitude, latitude] (WGS-84, as received)")
+
+
+class TrackProperties(BaseModel):
+    vehicle_id: str
+    times: list[datetime] = Field(description="the fix time of each coordinate, for replay")
+    speeds: list[float] = Field(description="km/h at each coordinate")
+    fixes: int = Field(description="fixes in the range, before cleaning")
+    kept: int = Field(description="fixes that passed the rules (before simplification)")
+    dropped: dict[str, int] = Field(
+        description="fixes left out, per rule: invalid, zero, future, duplicate, speed_jump"
+    )
+    simplified_m: float = Field(description="Douglas-Peucker tolerance applied (0: none)")
+    distance_km: float = Field(description="along the kept fixes")
+
+
+class TrackFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: LineString
+    properties: TrackProperties
+
+
+class StopPoint(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float]
+
+
+class StopProperties(BaseModel):
+    kind: Literal["stop"] = "stop"
+    start: datetime
+    end: datetime
+    seconds: float
+
+
+class StopFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: StopPoint
+    properties: StopProperties
+
+
+class Track(BaseModel):
+    """A FeatureCollection: the track's LineString first, then a Point per stop."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[TrackFeature | StopFeature]
+
+
+class TripPublic(BaseModel):
+    start_time: datetime
+    end_time: datetime
+    start: tuple[float, float] = Field(description="[longitude, latitude]")
+    end: tuple[float, float] = Field(description="[longitude, latitude]")
+    distance_km: float
+    distance_source: Literal["odometer", "track"]
+    max_speed: float
+    fixes: int
+
+
+class TripList(BaseModel):
+    vehicle_id: str
+    start: datetime
+    end: datetime
+    trips: list[TripPublic]
+    distance_km: float
+
+
+async def vehicle_visible(conn: AsyncConnection, scope: Scope, vehicle_id: str) -> bool:
+    cur = await conn.execute(
+        sql.SQL("SELECT 1 FROM vehicle v WHERE v.id = %s AND {}").format(scope.condition("v.organisation_id")),
+        (vehicle_id,),
+    )
+    return await cur.fetchone() is not None
+
+
+async def fixes(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> list[Fix]:
+    cur = await conn.execute(
+        """SELECT time, latitude, longitude, speed, heading, odometer, ignition, received_at, blind
+           FROM position WHERE vehicle_id = %s AND time >= %s AND time < %s ORDER BY time""",
+        (vehicle_id, start, end),
+    )
+    return [Fix(*row) for row in await cur.fetchall()]
+
+
+def shaped(vehicle_id: str, raw: list[Fix], rules: TrackRules, tolerance_m: float) -> Track:
+    cleaned = track.clean(raw, rules)
+    kept = cleaned.kept
+    found = track.stops(kept, rules)
+    shown = track.simplify(kept, tolerance_m, found) if tolerance_m > 0 else kept
+    distance = sum(track.between_m(a, b) for a, b in itertools.pairwise(kept)) / 1000
+    line = TrackFeature(
+        geometry=LineString(coordinates=[(f.longitude, f.latitude) for f in shown]),
+        properties=TrackProperties(
+            vehicle_id=vehicle_id,
+            times=[f.time for f in shown],
+            speeds=[f.speed for f in shown],
+            fixes=len(raw),
+            kept=len(kept),
+            dropped={reason.value: n for reason, n in cleaned.reasons().items()},
+            simplified_m=tolerance_m,
+            distance_km=round(distance, 3),
+        ),
+    )
+    stop_features = [
+        StopFeature(
+            geometry=StopPoint(coordinates=(s.longitude, s.latitude)),
+            properties=StopProperties(start=s.start, end=s.end, seconds=(s.end - s.start).total_seconds()),
+        )
+        for s in found
+    ]
+    return Track(features=[line, *stop_features])
+
+
+def trip_list(vehicle_id: str, start: datetime, end: datetime, raw: list[Fix], settings: Settings) -> TripList:
+    kept = track.clean(raw, track_rules(settings)).kept
+    found = trips.trips(kept, trip_rules(settings))
+    return TripList(
+        vehicle_id=vehicle_id,
+        start=start,
+        end=end,
+        trips=[
+            TripPublic(
+                start_time=t.start_time,
+                end_time=t.end_time,
+                start=(t.start_longitude, t.start_latitude),
+                end=(t.end_longitude, t.end_latitude),
+                distance_km=round(t.distance_km, 3),
+                distance_source=t.distance_source,
+                max_speed=t.max_speed,
+                fixes=t.fix_count,
+            )
+            for t in found
+        ],
+        distance_km=round(sum(t.distance_km for t in found), 3),
+    )
