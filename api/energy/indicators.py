@@ -427,24 +427,52 @@ async def _denominators(
     return {(i, y): (area, heads) for i, y, area, heads in await cur.fetchall()}
 
 
+def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
+    """A subquery of (meter_id, label, day, amount, excluded) covering each labelled period exactly: its whole
+    local months from consumption_month (`day` their first day), the days before its first and after its
+    last whole month from consumption_day. A year is 12 rows a meter, not 365."""
+    days: list[tuple[str, date, date]] = []
+    months: list[tuple[str, date, date]] = []
+    for label, p in periods:
+        first = p.start if p.start.day == 1 else _months_before(p.start, -1)
+        last = p.end.replace(day=1)
+        if first < last:
+            months.append((label, first, last))
+            days += [(label, p.start, first), (label, last, p.end)]
+        else:
+            days.append((label, p.start, p.end))
+    parts: list[sql.Composable] = []
+    for table, column, ranges in (("consumption_day", "day", days), ("consumption_month", "month", months)):
+        kept = [r for r in ranges if r[1] < r[2]]
+        if not kept:
+            continue
+        values = sql.SQL(", ").join(
+            sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(label), sql.Literal(a), sql.Literal(b))
+            for label, a, b in kept
+        )
+        parts.append(
+            sql.SQL(
+                """SELECT t.meter_id, r.label, t.{column} AS day, t.amount, t.excluded
+                   FROM {table} t JOIN (VALUES {values}) AS r (label, start, stop)
+                   ON t.{column} >= r.start AND t.{column} < r.stop"""
+            ).format(column=sql.Identifier(column), table=sql.Identifier(table), values=values)
+        )
+    return sql.SQL(" UNION ALL ").join(parts)
+
+
 async def _sums(
     conn: AsyncConnection, scope: Scope, filters: Filters, periods: dict[Comparison, Period]
 ) -> dict[tuple[str, Comparison], _Totals]:
-    """Sums per institution and period, in one pass over the roll-up's days."""
-    ranges = sql.SQL(", ").join(
-        sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(label), sql.Literal(p.start), sql.Literal(p.end))
-        for label, p in periods.items()
-    )
+    """Sums per institution and period, in one pass over the roll-up."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.institution_id, p.label, m.energy_type, m.sub_item, m.unit, sum(d.amount), sum(d.excluded)
-               FROM consumption_day d
-               JOIN meter m ON m.id = d.meter_id
+            """SELECT m.institution_id, s.label, m.energy_type, m.sub_item, m.unit, sum(s.amount), sum(s.excluded)
+               FROM ({rows}) s
+               JOIN meter m ON m.id = s.meter_id
                JOIN institution i ON i.id = m.institution_id
-               JOIN (VALUES {ranges}) AS p (label, start, stop) ON d.day >= p.start AND d.day < p.stop
                WHERE {conditions}
                GROUP BY 1, 2, 3, 4, 5"""
-        ).format(ranges=ranges, conditions=filters.conditions(scope))
+        ).format(rows=period_rows(periods.items()), conditions=filters.conditions(scope))
     )
     out: dict[tuple[str, Comparison], _Totals] = {}
     for institution_id, label, energy_type, sub_item, unit, amount, excluded in await cur.fetchall():

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from api.energy.consumption import Day, Delta, Meter, Reading, State, days, decimal
@@ -125,8 +125,10 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, s
         cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
         facts = await cur.fetchone()
         if facts is None:  # no longer registered: nothing of it is counted
-            await conn.execute("DELETE FROM consumption_day WHERE meter_id = %s", (meter_id,))
-            await conn.execute("DELETE FROM consumption_event WHERE meter_id = %s", (meter_id,))
+            for table in ("consumption_day", "consumption_month", "consumption_event"):
+                await conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE meter_id = %s").format(sql.Identifier(table)), (meter_id,)
+                )
         else:
             await _recount(conn, zone, meter_id, since, Meter(*facts))
         await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s AND version = %s", (meter_id, version))
@@ -153,6 +155,15 @@ async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: 
     )
     await _write_days(conn, meter_id, counted)
     await _write_events(conn, meter_id, events)
+    # Months from the first one touched: sums of the days just written and of the untouched days before them.
+    month = first_day.replace(day=1) if first_day is not None else date.min
+    await conn.execute("DELETE FROM consumption_month WHERE meter_id = %s AND month >= %s", (meter_id, month))
+    await conn.execute(
+        """INSERT INTO consumption_month (meter_id, month, amount, excluded, readings)
+           SELECT meter_id, date_trunc('month', day)::date, sum(amount), sum(excluded), sum(readings)
+           FROM consumption_day WHERE meter_id = %s AND day >= %s GROUP BY 1, 2""",
+        (meter_id, month),
+    )
 
 
 async def _restart_point(

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.access import Scope
 from api.energy.factors import Factors
-from api.energy.indicators import Filters
+from api.energy.indicators import Filters, Period, period_rows
 from db.units import REPORT_UNIT, to_report_unit
 
 Step = Literal["hour", "day", "month", "year"]
@@ -125,11 +125,11 @@ async def monthly(
     selected, and their comprehensive energy in kgce."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT date_trunc('month', d.day)::date, m.energy_type, m.unit, sum(d.amount)
-               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE d.day >= {} AND d.day < {} AND {}
+            """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount)
+               FROM ({}) s JOIN meter m ON m.id = s.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE {}
                GROUP BY 1, 2, 3 ORDER BY 1"""
-        ).format(sql.Literal(start), sql.Literal(end), filters.conditions(scope))
+        ).format(period_rows([("period", Period(start, end))]), filters.conditions(scope))
     )
     months: dict[date, dict[str, Decimal]] = {}
     for month, energy_type, unit, amount in await cur.fetchall():

@@ -216,6 +216,12 @@ async def test_a_month_compares_with_the_month_before_and_is_pro_rata_against_qu
     assert Decimal(row["change_last_year"]["electricity_kwh"]) == Decimal("0.25")
     per_capita = next(q for q in row["quotas"] if q["indicator"] == "energy_per_capita")
     assert Decimal(per_capita["limit"]) == Decimal("42.4658")  # 500 x 31 / 365
+    # Across month ends: 17 days of March, April, 9 days of May; the 56 days before; the same days of 2024
+    body = await indicators(client, staff, start="2025-03-15", end="2025-05-10", institution_id=city["x"])
+    [row] = body["rows"]
+    assert consumption(row["current"])["electricity"] == Decimal(56_000)
+    assert consumption(row["previous"])["electricity"] == Decimal(56_000)
+    assert consumption(row["last_year"])["electricity"] == Decimal(56 * 800)
 
 
 async def test_groups_sum_their_institutions_and_units_see_only_their_own(

@@ -105,6 +105,16 @@ async def test_batches_in_any_order_leave_the_roll_up_equal_to_the_rules_over_al
         await ingest.insert_readings(conn, [(meter_id, r.time, r.register, received) for r in order[0]])
     await settle(pool, [meter_id])
     assert await stored_days(pool, meter_id) == expected_days(readings, meter)
+    # Months are the sums of their days, kept with them.
+    by_month: dict[object, Decimal] = {}
+    for day, amount, *_ in expected_days(readings, meter):
+        key = day.replace(day=1)  # type: ignore[attr-defined]
+        by_month[key] = by_month.get(key, Decimal(0)) + amount  # type: ignore[operator]
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT month, amount FROM consumption_month WHERE meter_id = %s ORDER BY month", (meter_id,)
+        )
+        assert dict(await cur.fetchall()) == by_month
 
 
 async def test_rollovers_resets_jitter_and_implausible_deltas_are_listed_for_data_quality(
