@@ -30,6 +30,11 @@ Permission = Literal[
     "factors:write",
     "quotas:read",
     "quotas:write",
+    "requests:read",  # trip requests (用车申请) and their history
+    "requests:submit",  # submit, cancel and evaluate a unit's own requests
+    "requests:dispatch",  # approve or reject, dispatch a vehicle and driver, record departure and return
+    "drivers:read",
+    "drivers:write",
     "users:read",
     "users:write",
     "audit:read",
@@ -46,16 +51,18 @@ _ENERGY_READ: frozenset[Permission] = frozenset(
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "admin": frozenset(PERMISSIONS),
-    # The dispatch centre sees every unit's vehicles and where they belong.
-    "dispatcher": _EVERYONE | {"organisations:read", "institutions:read", "vehicles:read"},
+    # The dispatch centre sees every unit's vehicles and where they belong, and runs requests and dispatch.
+    "dispatcher": _EVERYONE
+    | {"organisations:read", "institutions:read", "vehicles:read", "requests:read", "requests:dispatch"}
+    | {"drivers:read", "drivers:write"},
     # Energy staff see every institution and meter, and keep the factors and quotas.
     "energy_staff": _EVERYONE
     | _ENERGY_READ
     | {"organisations:read", "institutions:read", "meters:read", "registry:write", "factors:write", "quotas:write"},
     # A unit sees its own buildings, meters, vehicles and their figures (the Scope limits which).
-    "unit_user": _EVERYONE | _REGISTRY | _ENERGY_READ,
+    "unit_user": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "requests:submit", "drivers:read"},
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
-    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ,
+    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "drivers:read"},
 }
 
 # Roles whose data is limited to the organisations assigned to the user; the others see all of them.
