@@ -48,13 +48,22 @@ _REGISTRY: frozenset[Permission] = frozenset(
 _ENERGY_READ: frozenset[Permission] = frozenset(
     {"readings:read", "indicators:read", "exports:read", "factors:read", "quotas:read"}
 )
+_DISPATCH: frozenset[Permission] = frozenset(
+    {
+        "organisations:read",
+        "institutions:read",
+        "vehicles:read",
+        "requests:read",
+        "requests:dispatch",
+        "drivers:read",
+        "drivers:write",
+    }
+)
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "admin": frozenset(PERMISSIONS),
     # The dispatch centre sees every unit's vehicles and where they belong, and runs requests and dispatch.
-    "dispatcher": _EVERYONE
-    | {"organisations:read", "institutions:read", "vehicles:read", "requests:read", "requests:dispatch"}
-    | {"drivers:read", "drivers:write"},
+    "dispatcher": _EVERYONE | _DISPATCH,
     # Energy staff see every institution and meter, and keep the factors and quotas.
     "energy_staff": _EVERYONE
     | _ENERGY_READ

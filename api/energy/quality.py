@@ -37,12 +37,50 @@ class MeterQuality(BaseModel):
     excluded: Decimal = Field(description="what implausible deltas would have added, in the meter's unit")
 
 
+class InstitutionQuality(BaseModel):
+    """An institution's meters together: what its figures rest on."""
+
+    institution_id: str
+    meters: int
+    readings: int
+    expected: int
+    completeness: Decimal | None
+    silent_meters: int
+    implausible: int
+
+
 class QualityReport(BaseModel):
     start: date
     end: date = Field(description="exclusive")
     interval_seconds: float
     silent_seconds: float
+    institutions: list[InstitutionQuality]
     meters: list[MeterQuality]
+
+
+def _completeness(readings: int, expected: int) -> Decimal | None:
+    return min(Decimal(1), (Decimal(readings) / expected).quantize(Decimal("0.0001"))) if expected else None
+
+
+def _institutions(meters: list[MeterQuality]) -> list[InstitutionQuality]:
+    grouped: dict[str, list[MeterQuality]] = {}
+    for meter in meters:
+        grouped.setdefault(meter.institution_id, []).append(meter)
+    out = []
+    for institution_id, members in grouped.items():
+        readings, expected = sum(m.readings for m in members), sum(m.expected for m in members)
+        out.append(
+            InstitutionQuality(
+                institution_id=institution_id,
+                meters=len(members),
+                readings=readings,
+                expected=expected,
+                completeness=_completeness(readings, expected),
+                silent_meters=sum(m.silent for m in members),
+                implausible=sum(m.implausible for m in members),
+            )
+        )
+    return out
 
 
 async def report(
@@ -119,9 +157,7 @@ async def report(
                 unit=unit,
                 readings=readings,
                 expected=expected,
-                completeness=min(Decimal(1), (Decimal(readings) / expected).quantize(Decimal("0.0001")))
-                if expected
-                else None,
+                completeness=_completeness(readings, expected),
                 last_day_with_readings=last_day,
                 silent=not recent,
                 rollovers=rollovers,
@@ -132,5 +168,10 @@ async def report(
             )
         )
     return QualityReport(
-        start=start, end=end, interval_seconds=interval_seconds, silent_seconds=silent_seconds, meters=meters
+        start=start,
+        end=end,
+        interval_seconds=interval_seconds,
+        silent_seconds=silent_seconds,
+        institutions=_institutions(meters),
+        meters=meters,
     )

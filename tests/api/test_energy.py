@@ -297,7 +297,11 @@ async def test_data_quality_lists_the_rollover_reset_and_replacement_and_the_gap
         headers=staff,
     )
     assert response.status_code == 200, response.text
-    meters = {m["meter_id"].rsplit("-", 1)[1]: m for m in response.json()["meters"]}
+    body = response.json()
+    meters = {m["meter_id"].rsplit("-", 1)[1]: m for m in body["meters"]}
+    [institution] = body["institutions"]
+    assert (institution["meters"], institution["silent_meters"]) == (4, 4)
+    assert institution["readings"] == sum(m["readings"] for m in meters.values())
     assert meters["e"]["rollovers"] == 1
     assert meters["w"]["resets"] == 1
     assert meters["g"]["resets"] == 1  # a replaced meter restarts like a reset
