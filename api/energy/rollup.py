@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection, sql
@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_lock key of the refresher: "yiwang consumption" folded into a bigint.
 _LOCK = 0x7969_7761_6E67_0001
+
+
+_BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class ZoneMismatch(RuntimeError):
@@ -76,9 +79,12 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
                ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone""",
             (zone.key,),
         )
+        # From before any reading the collector accepts (YIWANG_OLDEST_TIME is 2000 at the earliest sensible):
+        # every meter is then recounted whole. Not '-infinity', which Python's datetime cannot hold.
         await conn.execute(
-            """INSERT INTO consumption_stale (meter_id, since) SELECT id, '-infinity' FROM meter
-               ON CONFLICT (meter_id) DO UPDATE SET since = '-infinity', version = consumption_stale.version + 1"""
+            """INSERT INTO consumption_stale (meter_id, since) SELECT id, %(since)s FROM meter
+               ON CONFLICT (meter_id) DO UPDATE SET since = %(since)s, version = consumption_stale.version + 1""",
+            {"since": _BEFORE_ALL},
         )
     total = 0
     while True:

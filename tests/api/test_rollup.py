@@ -168,3 +168,23 @@ async def test_a_roll_up_built_in_another_zone_is_refused_until_rebuilt(
 def test_the_zone_setting_must_name_a_zone() -> None:
     with pytest.raises(ValueError, match="IANA"):
         Settings(energy_zone="Asia/Shangai")
+
+
+async def test_a_rebuild_recounts_every_meter_and_leaves_the_roll_up_as_it_was(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    devices = await register_devices(settings.database_url, tag, meters=1, vehicles=0)
+    meter_id = devices.meters[0]
+    readings = stream(random.Random(7), datetime(2026, 2, 1, tzinfo=UTC), 300, None)
+    async with pool.connection() as conn, conn.transaction():
+        await ingest.insert_readings(conn, [(meter_id, r.time, r.register, datetime.now(UTC)) for r in readings])
+    await settle(pool, [meter_id])
+    before = await stored_days(pool, meter_id)
+    async with pool.connection() as conn:
+        await conn.execute("DELETE FROM consumption_day WHERE meter_id = %s", (meter_id,))
+        await conn.commit()
+    assert await rollup.rebuild(pool, SHANGHAI) >= 1
+    assert await stored_days(pool, meter_id) == before == expected_days(readings, Meter())
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM consumption_stale WHERE meter_id = %s", (meter_id,))
+        assert await cur.fetchone() == (0,)
