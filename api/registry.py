@@ -1,19 +1,32 @@
-"""The registry as the API serves it: organisations, institutions, meters and vehicles, always within a Scope."""
+"""The registry as the API serves and changes it: organisations, institutions, meters and vehicles, within a Scope.
+
+What comes in is validated with the models of db/registry.py, the one definition of each item's fields and rules;
+`api_model` derives the API's bodies from them, adding only what the storage imposes (text without NUL characters,
+integers that fit an `integer` column, finite numbers). Writes go through db/registry.py's `import_document`
+(an upsert) except the insert of a new item, which must not replace one that exists.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
+from copy import copy
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
 
+import annotated_types
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from api.access import Scope
+from api.errors import Text
 from api.paging import Page
+from db.registry import Institution, InstitutionYear, Meter, RegistryDocument, import_document
 
 T = TypeVar("T", bound=BaseModel)
+M = TypeVar("M", bound=BaseModel)
 
 
 class OrganisationPublic(BaseModel):
@@ -30,6 +43,24 @@ class InstitutionPublic(BaseModel):
     district: str | None
     latitude: float | None
     longitude: float | None
+    key_energy_unit: bool
+    in_assessment: bool
+
+
+class InstitutionYearPublic(BaseModel):
+    """An institution's floor area (m²) and energy-using headcount in one year (null: not known)."""
+
+    year: int
+    floor_area_m2: float | None
+    headcount: int | None
+
+
+class InstitutionInYear(InstitutionPublic):
+    """An institution with its figures of one year, as the registry export lists it."""
+
+    year: int
+    floor_area_m2: float | None
+    headcount: int | None
 
 
 class MeterPublic(BaseModel):
@@ -46,6 +77,12 @@ class MeterPublic(BaseModel):
     replaced_on: date | None
 
 
+class MeterOfInstitution(MeterPublic):
+    """A meter with its institution's name, as the registry export lists it."""
+
+    institution_name: str
+
+
 class VehiclePublic(BaseModel):
     id: str
     organisation_id: str
@@ -59,32 +96,162 @@ class VehiclePublic(BaseModel):
     home_institution_id: str | None
 
 
+# ---------------------------------------------------------------------------------------------------------------
+# What comes in
+
+
+class MeterRecord(Meter):
+    """A meter as the registry keeps it: db/registry.py's Meter with the date it was replaced, and the rules the
+    meter table holds that the Meter model does not state (a sub-item is of electricity; no replacement before
+    the installation)."""
+
+    replaced_on: date | None = None
+
+    @model_validator(mode="after")
+    def _dates_and_sub_item(self) -> MeterRecord:
+        if self.sub_item is not None and self.energy_type != "electricity":
+            raise ValueError(f"a sub-item (分项) belongs to electricity meters, not to a {self.energy_type} meter")
+        if self.installed_on and self.replaced_on and self.replaced_on < self.installed_on:
+            raise ValueError(f"replaced on {self.replaced_on} is before installed on {self.installed_on}")
+        return self
+
+
+# PostgreSQL's `integer` (int4), the column type of headcounts and years.
+_INTEGER_MAX = 2**31 - 1
+_Integer = Annotated[int, Field(ge=-_INTEGER_MAX - 1, le=_INTEGER_MAX)]
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _storable(annotation: Any, constrained_text: bool) -> Any:
+    # str -> text without NUL (unless a pattern of the field already says what it holds), int -> int4, float -> finite.
+    if get_origin(annotation) in (Union, UnionType):
+        return Union[tuple(_storable(arg, constrained_text) for arg in get_args(annotation))]  # noqa: UP007
+    if annotation is str and not constrained_text:
+        return Text
+    if annotation is int:
+        return _Integer
+    if annotation is float:
+        return _Finite
+    return annotation
+
+
+def api_model(base: type[M], *, partial: bool = False, exclude: Collection[str] = ()) -> type[M]:
+    """A model of the fields of `base` (a model of db/registry.py) for the API's bodies and the registry import.
+
+    Each field keeps its type, constraints and default; what the database cannot store is refused in the schema:
+    text with NUL characters, integers beyond `integer`, infinities and NaN.
+
+    Args:
+        base: the model whose fields the new model has; a whole one (neither `partial` nor `exclude`) is a subclass
+            of `base` and runs its validators too.
+        partial: every field optional (absent: unchanged) and null refused where `base` refuses it: a PATCH body,
+            whose fields sent are the fields changed (`model_dump(exclude_unset=True)`). `base`'s validators, which
+            need the whole item, are not run: validate the changed item with the whole model.
+        exclude: fields left out (ids that the path gives).
+    """
+    fields: dict[str, Any] = {}
+    for name, info in base.model_fields.items():
+        if name in exclude:
+            continue
+        field = copy(info)
+        if partial:
+            field.default = None
+        constrained = any(getattr(item, "pattern", None) for item in field.metadata)
+        fields[name] = (_storable(field.annotation, constrained), field)
+    if partial or exclude:
+        model = create_model(f"{base.__name__}Fields", __config__=ConfigDict(extra="forbid"), **fields)
+    else:
+        model = create_model(f"{base.__name__}Fields", __base__=base, **fields)
+    return cast("type[M]", model)
+
+
+# The classes give the bodies their names and their OpenAPI descriptions; their fields are those of the models.
+class InstitutionCreate(api_model(Institution)):  # type: ignore[misc]
+    """A new institution of an existing organisation."""
+
+
+class InstitutionUpdate(api_model(Institution, partial=True, exclude={"id"})):  # type: ignore[misc]
+    """The fields of an institution to change; those left out stay as they are (its id does not change)."""
+
+
+class InstitutionYearRecord(api_model(InstitutionYear)):  # type: ignore[misc]
+    """An institution's floor area and headcount in one year, as the registry import reads them."""
+
+
+class YearFigures(api_model(InstitutionYear, exclude={"institution_id", "year"})):  # type: ignore[misc]
+    """An institution's floor area (m²) and energy-using headcount (用能人数) for one year; null: not known."""
+
+
+class MeterCreate(api_model(MeterRecord)):  # type: ignore[misc]
+    """A new meter of an existing institution: its unit must be one its energy type counts in."""
+
+
+class MeterUpdate(api_model(MeterRecord, partial=True, exclude={"id"})):  # type: ignore[misc]
+    """The fields of a meter to change; those left out stay as they are (its id does not change)."""
+
+
+def _bounds(model: type[BaseModel], name: str) -> tuple[int, int]:
+    metadata = model.model_fields[name].metadata
+    low = next(item.ge for item in metadata if isinstance(item, annotated_types.Ge))
+    high = next(item.le for item in metadata if isinstance(item, annotated_types.Le))
+    return cast(int, low), cast(int, high)
+
+
+# The years an institution's figures may be given for (db/registry.py's InstitutionYear.year).
+YEARS = _bounds(InstitutionYear, "year")
+
+
+class RegistryRefused(ValueError):
+    """A write that does not fit the registry; the message says why."""
+
+
+class IdTaken(RegistryRefused):
+    """An item of this kind and id exists already."""
+
+
+def problem_of(error: ValidationError) -> str:
+    """A ValidationError in one sentence: 'field: message; ...'."""
+    return "; ".join(
+        f"{'.'.join(map(str, item['loc']))}: {item['msg']}"
+        if item["loc"]
+        else item["msg"].removeprefix("Value error, ")
+        for item in error.errors()
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reads
+
+
 @dataclass(frozen=True, slots=True)
 class _Kind(Generic[T]):
     """One kind of registry item: its SELECT, its key column and its organisation column (for the Scope)."""
 
     model: type[T]
-    select: sql.SQL
+    select: sql.Composable
     key: str
     organisation: str
 
 
 _ORGANISATIONS = _Kind(OrganisationPublic, sql.SQL("SELECT o.id, o.name, o.kind FROM organisation o"), "o.id", "o.id")
+_INSTITUTION_COLUMNS = sql.SQL(
+    """i.id, i.organisation_id, i.name, i.category, i.district, i.latitude, i.longitude,
+       i.key_energy_unit, i.in_assessment"""
+)
 _INSTITUTIONS = _Kind(
     InstitutionPublic,
-    sql.SQL(
-        """SELECT i.id, i.organisation_id, i.name, i.category, i.district, i.latitude, i.longitude
-           FROM institution i"""
-    ),
+    sql.SQL("SELECT {columns} FROM institution i").format(columns=_INSTITUTION_COLUMNS),
     "i.id",
     "i.organisation_id",
 )
+_METER_COLUMNS = sql.SQL(
+    """m.id, m.institution_id, i.organisation_id, m.energy_type, m.unit, m.sub_item, m.multiplier,
+       m.register_max, m.max_rate, m.installed_on, m.replaced_on"""
+)
 _METERS = _Kind(
     MeterPublic,
-    sql.SQL(
-        """SELECT m.id, m.institution_id, i.organisation_id, m.energy_type, m.unit, m.sub_item, m.multiplier,
-                  m.register_max, m.max_rate, m.installed_on, m.replaced_on
-           FROM meter m JOIN institution i ON i.id = m.institution_id"""
+    sql.SQL("SELECT {columns} FROM meter m JOIN institution i ON i.id = m.institution_id").format(
+        columns=_METER_COLUMNS
     ),
     "m.id",
     "i.organisation_id",
@@ -128,12 +295,23 @@ async def _list(
 
 
 async def _one(conn: AsyncConnection, kind: _Kind[T], scope: Scope, id_: str) -> T | None:
-    query = sql.SQL("{select} WHERE {key} = %s AND {scope}").format(
-        select=kind.select, key=_column(kind.key), scope=scope.condition(kind.organisation)
+    found = await _many(conn, kind, scope, [id_])
+    return found[0] if found else None
+
+
+async def _many(
+    conn: AsyncConnection, kind: _Kind[T], scope: Scope, ids: Sequence[str], *, lock: bool = False
+) -> list[T]:
+    # `lock`: the rows of the kind's own table are locked until the transaction ends (not the joined ones).
+    query = sql.SQL("{select} WHERE {key} = ANY(%s) AND {scope} ORDER BY {key}{lock}").format(
+        select=kind.select,
+        key=_column(kind.key),
+        scope=scope.condition(kind.organisation),
+        lock=sql.SQL(" FOR UPDATE OF {}").format(sql.Identifier(kind.key.split(".")[0])) if lock else sql.SQL(""),
     )
     async with conn.cursor(row_factory=class_row(kind.model)) as cur:
-        await cur.execute(query, [id_])
-        return await cur.fetchone()
+        await cur.execute(query, [list(ids)])
+        return await cur.fetchall()
 
 
 async def organisations(
@@ -162,6 +340,29 @@ async def institution(conn: AsyncConnection, scope: Scope, institution_id: str) 
     return await _one(conn, _INSTITUTIONS, scope, institution_id)
 
 
+async def institution_years(conn: AsyncConnection, institution_id: str) -> list[InstitutionYearPublic]:
+    """The yearly figures of an institution, in year order (find the institution within the scope first)."""
+    async with conn.cursor(row_factory=class_row(InstitutionYearPublic)) as cur:
+        await cur.execute(
+            """SELECT year, floor_area_m2, headcount FROM institution_year WHERE institution_id = %s ORDER BY year""",
+            [institution_id],
+        )
+        return await cur.fetchall()
+
+
+async def institutions_in_year(conn: AsyncConnection, scope: Scope, year: int) -> list[InstitutionInYear]:
+    """Every institution in the scope with its floor area and headcount of `year` (null where not given), in id
+    order."""
+    query = sql.SQL(
+        """SELECT {columns}, %s AS year, y.floor_area_m2, y.headcount
+           FROM institution i LEFT JOIN institution_year y ON y.institution_id = i.id AND y.year = %s
+           WHERE {scope} ORDER BY i.id"""
+    ).format(columns=_INSTITUTION_COLUMNS, scope=scope.condition("i.organisation_id"))
+    async with conn.cursor(row_factory=class_row(InstitutionInYear)) as cur:
+        await cur.execute(query, [year, year])
+        return await cur.fetchall()
+
+
 async def meters(
     conn: AsyncConnection,
     scope: Scope,
@@ -181,6 +382,17 @@ async def meter(conn: AsyncConnection, scope: Scope, meter_id: str) -> MeterPubl
     return await _one(conn, _METERS, scope, meter_id)
 
 
+async def meters_of_institutions(conn: AsyncConnection, scope: Scope) -> list[MeterOfInstitution]:
+    """Every meter in the scope with its institution's name, in id order."""
+    query = sql.SQL(
+        """SELECT {columns}, i.name AS institution_name
+           FROM meter m JOIN institution i ON i.id = m.institution_id WHERE {scope} ORDER BY m.id"""
+    ).format(columns=_METER_COLUMNS, scope=scope.condition("i.organisation_id"))
+    async with conn.cursor(row_factory=class_row(MeterOfInstitution)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
 async def vehicles(
     conn: AsyncConnection,
     scope: Scope,
@@ -198,3 +410,248 @@ async def vehicles(
 async def vehicle(conn: AsyncConnection, scope: Scope, vehicle_id: str) -> VehiclePublic | None:
     """One vehicle, or None when it does not exist or is outside the scope."""
     return await _one(conn, _VEHICLES, scope, vehicle_id)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writes: each in one transaction, through the Scope (an item outside it is one that does not exist).
+
+
+async def visible_organisations(conn: AsyncConnection, scope: Scope, ids: Collection[str]) -> set[str]:
+    """Those of `ids` that are organisations in the scope."""
+    found = await _many(conn, _ORGANISATIONS, scope, sorted(set(ids)))
+    return {item.id for item in found}
+
+
+async def visible_institutions(conn: AsyncConnection, scope: Scope, ids: Collection[str]) -> set[str]:
+    """Those of `ids` that are institutions in the scope."""
+    found = await _many(conn, _INSTITUTIONS, scope, sorted(set(ids)))
+    return {item.id for item in found}
+
+
+async def institutions_to_change(
+    conn: AsyncConnection, scope: Scope, ids: Collection[str]
+) -> tuple[dict[str, InstitutionPublic], set[str]]:
+    """Those of `ids` that are institutions, locked until the transaction ends: those in the scope by id, and the
+    ids taken outside it (which a write must not touch)."""
+    visible = {item.id: item for item in await _many(conn, _INSTITUTIONS, scope, sorted(set(ids)), lock=True)}
+    return visible, await _taken(conn, "institution", ids) - set(visible)
+
+
+async def meters_to_change(
+    conn: AsyncConnection, scope: Scope, ids: Collection[str]
+) -> tuple[dict[str, MeterPublic], set[str]]:
+    """Those of `ids` that are meters, locked until the transaction ends: those in the scope by id, and the ids
+    taken outside it."""
+    visible = {item.id: item for item in await _many(conn, _METERS, scope, sorted(set(ids)), lock=True)}
+    return visible, await _taken(conn, "meter", ids) - set(visible)
+
+
+async def _taken(conn: AsyncConnection, table: str, ids: Collection[str]) -> set[str]:
+    query = sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table))
+    cur = await conn.execute(query, [sorted(set(ids))])
+    return {row[0] for row in await cur.fetchall()}
+
+
+async def years_to_change(
+    conn: AsyncConnection, keys: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], InstitutionYearPublic]:
+    """The stored figures of these (institution id, year) pairs, locked until the transaction ends."""
+    if not keys:
+        return {}
+    ids, years = zip(*sorted(set(keys)), strict=True)
+    cur = await conn.execute(
+        """SELECT y.institution_id, y.year, y.floor_area_m2, y.headcount
+           FROM institution_year y JOIN unnest(%s::text[], %s::integer[]) AS k (institution_id, year)
+                USING (institution_id, year)
+           FOR UPDATE OF y""",
+        [list(ids), list(years)],
+    )
+    return {
+        (row[0], row[1]): InstitutionYearPublic(year=row[1], floor_area_m2=row[2], headcount=row[3])
+        for row in await cur.fetchall()
+    }
+
+
+# What the consumption roll-up reads of a meter (api/energy/rollup.py): a change recounts the meter's history.
+COUNTING_FIELDS = ("multiplier", "register_max", "max_rate")
+
+
+async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
+    """Mark meters for the roll-up to recount from their first reading: their multiplier, register maximum or
+    most per hour changed, and every day counted with the old ones is wrong (a meter without readings has none).
+
+    The mark is the first reading's time, as the collector marks new readings (db/ingest.py), not '-infinity',
+    which psycopg cannot load as a datetime when the roll-up reads the marks."""
+    if not meter_ids:
+        return
+    await conn.execute(
+        """INSERT INTO consumption_stale (meter_id, since)
+           SELECT m.id, first.time FROM unnest(%s::text[]) AS m (id)
+           CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first
+           ON CONFLICT (meter_id) DO UPDATE
+           SET since = least(consumption_stale.since, EXCLUDED.since), version = consumption_stale.version + 1""",
+        [sorted(set(meter_ids))],
+    )
+
+
+async def write(
+    conn: AsyncConnection,
+    *,
+    institutions: Sequence[Institution] = (),
+    years: Sequence[InstitutionYear] = (),
+    meters: Sequence[MeterRecord] = (),
+) -> None:
+    """Insert or update these items with all their fields (db/registry.py's import), in one transaction."""
+    await import_document(
+        conn, RegistryDocument(institutions=list(institutions), institution_years=list(years), meters=list(meters))
+    )
+
+
+async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) -> None:
+    """Delete the figures of these (institution id, year) pairs: none of them is known."""
+    if not keys:
+        return
+    ids, years = zip(*sorted(set(keys)), strict=True)
+    await conn.execute(
+        """DELETE FROM institution_year y USING unnest(%s::text[], %s::integer[]) AS k (institution_id, year)
+           WHERE y.institution_id = k.institution_id AND y.year = k.year""",
+        [list(ids), list(years)],
+    )
+
+
+async def _insert_new(conn: AsyncConnection, table: str, item: BaseModel) -> bool:
+    columns = list(type(item).model_fields)
+    query = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING").format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+    )
+    cur = await conn.execute(query, [getattr(item, column) for column in columns])
+    return cur.rowcount == 1
+
+
+async def create_institution(conn: AsyncConnection, scope: Scope, item: Institution) -> InstitutionPublic:
+    """Add an institution to an organisation in the scope.
+
+    Raises:
+        IdTaken: an institution of this id exists (wherever it belongs).
+        RegistryRefused: the organisation does not exist or is outside the scope.
+    """
+    async with conn.transaction():
+        await _organisation_in_scope(conn, scope, item.organisation_id)
+        if not await _insert_new(conn, "institution", item):
+            raise IdTaken(f"there is already an institution {item.id}: change it with PATCH /institutions/{item.id}")
+    created = await institution(conn, scope, item.id)
+    assert created is not None  # inserted in the scope just now
+    return created
+
+
+async def update_institution(
+    conn: AsyncConnection, scope: Scope, institution_id: str, changes: dict[str, Any]
+) -> InstitutionPublic | None:
+    """Change fields of an institution in the scope; the changed institution is validated as a whole.
+
+    Returns:
+        The institution as changed, or None when there is none of this id in the scope.
+
+    Raises:
+        RegistryRefused: the changed institution does not fit, or its new organisation is not in the scope.
+    """
+    async with conn.transaction():
+        current = (await institutions_to_change(conn, scope, [institution_id]))[0].get(institution_id)
+        if current is None:
+            return None
+        try:
+            changed = InstitutionCreate.model_validate({**_fields_of(Institution, current), **changes})
+        except ValidationError as exc:
+            raise RegistryRefused(problem_of(exc)) from exc
+        if changed.organisation_id != current.organisation_id:
+            await _organisation_in_scope(conn, scope, changed.organisation_id)
+        await write(conn, institutions=[changed])
+    return await institution(conn, scope, institution_id)
+
+
+async def put_year(
+    conn: AsyncConnection, scope: Scope, institution_id: str, year: int, figures: YearFigures
+) -> InstitutionYearPublic | None:
+    """Set an institution's floor area and headcount of a year.
+
+    Returns:
+        The figures as stored, or None when there is no institution of this id in the scope.
+    """
+    async with conn.transaction():
+        if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
+            return None
+        item = InstitutionYear(institution_id=institution_id, year=year, **figures.model_dump())
+        if item.floor_area_m2 is None and item.headcount is None:
+            await clear_years(conn, [(institution_id, year)])  # nothing known of the year: no row
+        else:
+            await write(conn, years=[item])
+    return InstitutionYearPublic(year=year, floor_area_m2=item.floor_area_m2, headcount=item.headcount)
+
+
+async def create_meter(conn: AsyncConnection, scope: Scope, item: MeterRecord) -> MeterPublic:
+    """Add a meter to an institution in the scope.
+
+    Raises:
+        IdTaken: a meter of this id exists (wherever it belongs).
+        RegistryRefused: the institution does not exist or is outside the scope.
+    """
+    async with conn.transaction():
+        await _institution_in_scope(conn, scope, item.institution_id)
+        if not await _insert_new(conn, "meter", item):
+            raise IdTaken(f"there is already a meter {item.id}: change it with PATCH /meters/{item.id}")
+    created = await meter(conn, scope, item.id)
+    assert created is not None  # inserted in the scope just now
+    return created
+
+
+async def update_meter(
+    conn: AsyncConnection, scope: Scope, meter_id: str, changes: dict[str, Any]
+) -> MeterPublic | None:
+    """Change fields of a meter in the scope; the changed meter is validated as a whole, and a change of what the
+    consumption roll-up counts with (multiplier, register maximum, most per hour) recounts its history.
+
+    Returns:
+        The meter as changed, or None when there is none of this id in the scope.
+
+    Raises:
+        RegistryRefused: the changed meter does not fit, or its new institution is not in the scope.
+    """
+    async with conn.transaction():
+        current = (await meters_to_change(conn, scope, [meter_id]))[0].get(meter_id)
+        if current is None:
+            return None
+        try:
+            changed = MeterCreate.model_validate({**_fields_of(MeterRecord, current), **changes})
+        except ValidationError as exc:
+            raise RegistryRefused(problem_of(exc)) from exc
+        if changed.institution_id != current.institution_id:
+            await _institution_in_scope(conn, scope, changed.institution_id)
+        await write(conn, meters=[changed])
+        if counting_changed(current, changed):
+            await recount(conn, [meter_id])
+    return await meter(conn, scope, meter_id)
+
+
+def counting_changed(before: BaseModel, after: BaseModel) -> bool:
+    """Whether a meter's change touches what the roll-up counts with."""
+    return any(getattr(before, name) != getattr(after, name) for name in COUNTING_FIELDS)
+
+
+def _fields_of(model: type[BaseModel], item: BaseModel) -> dict[str, Any]:
+    return {name: getattr(item, name) for name in model.model_fields}
+
+
+async def _organisation_in_scope(conn: AsyncConnection, scope: Scope, organisation_id: str) -> None:
+    if not await visible_organisations(conn, scope, [organisation_id]):
+        raise RegistryRefused(
+            f"no organisation {organisation_id}: give the id of an existing organisation (GET /organisations)"
+        )
+
+
+async def _institution_in_scope(conn: AsyncConnection, scope: Scope, institution_id: str) -> None:
+    if not await visible_institutions(conn, scope, [institution_id]):
+        raise RegistryRefused(
+            f"no institution {institution_id}: give the id of an existing institution (GET /institutions)"
+        )

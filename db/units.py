@@ -51,7 +51,7 @@ def unit_problem(energy_type: str, unit: str) -> str | None:
     if allowed is None:
         return f"unknown energy type {energy_type!r}"
     if unit not in allowed:
-        return f"a {energy_type} meter counts in one of {', '.join(sorted(allowed))}, not {unit!r}"
+        return f"{energy_type} meters count in one of {', '.join(sorted(allowed))}, not {unit!r}"
     return None
 
 
