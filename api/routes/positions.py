@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from api import positions
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import Text, responses
-from api.positions import LiveCollection
+from api.positions import LiveCollection, LiveState
 
 router = APIRouter(tags=["positions"])
 _NUMBER = r"-?[0-9]+(\.[0-9]+)?"
@@ -41,6 +41,7 @@ async def live_positions(
     pool: PoolDep,
     scope: ScopeDep,
     settings: SettingsDep,
+    *,
     organisation_id: Annotated[Text | None, Query(description="only this unit's vehicles")] = None,
     bbox: Annotated[
         str | None,
@@ -50,10 +51,18 @@ async def live_positions(
             pattern=_BBOX,
         ),
     ] = None,
+    state: Annotated[
+        list[LiveState] | None, Query(description="only vehicles in these states (repeat: any of them)")
+    ] = None,
 ) -> LiveCollection:
     """The newest position of each vehicle you may see, as a GeoJSON FeatureCollection ([lon, lat])."""
     box = _bbox(bbox) if bbox is not None else None
     async with pool.connection() as conn:
         return await positions.live(
-            conn, scope, offline_after=settings.vehicle_offline_seconds, organisation_id=organisation_id, bbox=box
+            conn,
+            scope,
+            offline_after=settings.vehicle_offline_seconds,
+            organisation_id=organisation_id,
+            bbox=box,
+            states=state or (),
         )

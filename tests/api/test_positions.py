@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import psycopg
 
+from api import positions
+from api.access import Scope
+from api.positions import LiveState
 from tests.api.conftest import Units
 from yiwang.settings import Settings
 
@@ -75,3 +78,37 @@ async def test_the_box_filter_keeps_what_lies_inside_and_a_bad_box_is_a_422(
 
 async def test_the_live_map_needs_a_login(client: httpx.AsyncClient) -> None:
     assert (await client.get("/positions/live")).status_code == 401
+
+
+async def test_each_vehicle_has_its_state_and_the_map_filters_by_state(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url = api_settings.database_url
+    a, b = units.a, units.b
+    place(url, a.vehicles[0], 29.27, 117.18, timedelta(seconds=20))
+    place(url, a.vehicles[1], 29.35, 117.25, timedelta(hours=2))
+    place(url, b.vehicles[0], 29.30, 117.20, timedelta(hours=2))
+    place(url, b.vehicles[1], 29.31, 117.21, timedelta(seconds=5))
+    with psycopg.connect(url) as conn:
+        # In the workshop: maintenance, however long it has been silent. Retired: off the map.
+        conn.execute("UPDATE vehicle SET lifecycle = 'maintenance' WHERE id = %s", (b.vehicles[0],))
+        conn.execute("UPDATE vehicle SET lifecycle = 'retired' WHERE id = %s", (b.vehicles[1],))
+
+    features = await live(client, await as_user("dispatcher"))
+    states = {v: features[v]["properties"]["state"] for v in (a.vehicles[0], a.vehicles[1], b.vehicles[0])}
+    assert states == {a.vehicles[0]: "available", a.vehicles[1]: "offline", b.vehicles[0]: "maintenance"}
+    assert b.vehicles[1] not in features
+    assert features[a.vehicles[0]]["properties"]["request_id"] is None
+    assert features[a.vehicles[0]]["properties"]["driver_id"] is None
+
+    mine = Scope(frozenset({a.organisation, b.organisation}))
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+
+        async def ids(*states: LiveState) -> set[str]:
+            found = await positions.live(conn, mine, offline_after=api_settings.vehicle_offline_seconds, states=states)
+            return {feature.id for feature in found.features}
+
+        assert await ids() == {a.vehicles[0], a.vehicles[1], b.vehicles[0]}
+        assert await ids("available") == {a.vehicles[0]}
+        assert await ids("offline", "maintenance") == {a.vehicles[1], b.vehicles[0]}
+        assert await ids("dispatched", "in_service") == set()

@@ -1,0 +1,112 @@
+"""Drivers (驾驶员) as the API serves and adds them, within a Scope: the people a dispatch assigns to a vehicle."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final, Literal, get_args
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.access import Scope
+from api.errors import NO_NUL, Text
+from api.paging import Page
+
+# 准驾车型 of the Chinese driving licence; official cars need C1, mid-size buses B1, large buses A1.
+LicenceClass = Literal["A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P"]
+LICENCE_CLASSES: Final[tuple[LicenceClass, ...]] = get_args(LicenceClass)
+
+# The ids of drivers and requests are `bigint`: larger numbers are refused in the schema, not by the database.
+BIGINT_MAX: Final = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+
+
+class DriverPublic(BaseModel):
+    id: int
+    organisation_id: str
+    name: str
+    phone: str | None
+    licence_class: LicenceClass
+    active: bool
+    created_at: datetime
+
+
+class DriverCreate(BaseModel):
+    """A new driver of an existing organisation (a unit, or a service or rental company)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    organisation_id: Text
+    name: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{2,19}$", examples=["13800138000"])
+    licence_class: LicenceClass = Field(description="准驾车型: C1 for cars, B1 for mid-size buses, A1 for large buses")
+    active: bool = Field(default=True, description="false: not to be dispatched")
+
+
+class DriverRefused(ValueError):
+    """A driver that cannot be added as asked; the message says why."""
+
+
+_SELECT = sql.SQL(
+    "SELECT d.id, d.organisation_id, d.name, d.phone, d.licence_class, d.active, d.created_at FROM driver d"
+)
+
+
+async def drivers(
+    conn: AsyncConnection,
+    scope: Scope,
+    *,
+    after: int | None,
+    limit: int,
+    organisation_id: str | None = None,
+    active: bool | None = None,
+) -> Page[DriverPublic]:
+    """The drivers of the organisations in the scope, in id order, optionally of one organisation or activity."""
+    conditions: list[sql.Composable] = [scope.condition("d.organisation_id")]
+    params: list[object] = []
+    for column, value in (("organisation_id", organisation_id), ("active", active)):
+        if value is not None:
+            conditions.append(sql.SQL("{} = %s").format(sql.Identifier("d", column)))
+            params.append(value)
+    if after is not None:
+        conditions.append(sql.SQL("d.id > %s"))
+        params.append(after)
+    query = sql.SQL("{select} WHERE {where} ORDER BY d.id LIMIT %s").format(
+        select=_SELECT, where=sql.SQL(" AND ").join(conditions)
+    )
+    async with conn.cursor(row_factory=class_row(DriverPublic)) as cur:
+        await cur.execute(query, [*params, limit])
+        items = await cur.fetchall()
+    return Page[DriverPublic](items=items, next_after=str(items[-1].id) if len(items) == limit else None)
+
+
+async def driver(conn: AsyncConnection, scope: Scope, driver_id: int) -> DriverPublic | None:
+    """One driver, or None when there is none of this id in the scope."""
+    query = sql.SQL("{select} WHERE d.id = %s AND {scope}").format(
+        select=_SELECT, scope=scope.condition("d.organisation_id")
+    )
+    async with conn.cursor(row_factory=class_row(DriverPublic)) as cur:
+        await cur.execute(query, [driver_id])
+        return await cur.fetchone()
+
+
+async def create_driver(conn: AsyncConnection, scope: Scope, item: DriverCreate) -> DriverPublic:
+    """Add a driver to an organisation in the scope.
+
+    Raises:
+        DriverRefused: the organisation does not exist or is outside the scope.
+    """
+    query = sql.SQL(
+        """INSERT INTO driver (organisation_id, name, phone, licence_class, active)
+           SELECT o.id, %s, %s, %s, %s FROM organisation o WHERE o.id = %s AND {scope}
+           RETURNING id, organisation_id, name, phone, licence_class, active, created_at"""
+    ).format(scope=scope.condition("o.id"))
+    async with conn.transaction(), conn.cursor(row_factory=class_row(DriverPublic)) as cur:
+        await cur.execute(query, [item.name, item.phone, item.licence_class, item.active, item.organisation_id])
+        created = await cur.fetchone()
+    if created is None:
+        raise DriverRefused(
+            f"no organisation {item.organisation_id}: give the id of an existing organisation (GET /organisations)"
+        )
+    return created

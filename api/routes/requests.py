@@ -1,0 +1,201 @@
+"""Trip requests (用车申请): a unit submits, the dispatch centre approves or rejects and dispatches a vehicle and a
+driver, the trip departs and returns, and the unit evaluates it. Every step is checked against the role and the
+request's state (api/requests.py) and kept in the request's history."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+from pydantic import BaseModel, ConfigDict, Field
+
+from api import requests
+from api.access import Principal, Scope
+from api.audit import AuditEntry, audit_entry
+from api.deps import CurrentUser, PoolDep, ScopeDep, require
+from api.drivers import BIGINT_MAX
+from api.errors import AUTHENTICATED, Text, responses
+from api.paging import Page
+from api.requests import (
+    PERMISSION,
+    Action,
+    DispatchOrder,
+    Evaluation,
+    OdometerReading,
+    Reason,
+    Remark,
+    RequestCreate,
+    State,
+    TripRequestDetail,
+    TripRequestPublic,
+)
+
+router = APIRouter(prefix="/requests", tags=["requests"])
+
+RequestId = Annotated[int, Path(ge=1, le=BIGINT_MAX)]
+# 404: not among those you may see; 409: not from the request's state (or the vehicle, driver or odometer conflict).
+_STEP = responses(401, 403, 404, 409, 422)
+
+
+class RequestQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after: int | None = Field(default=None, ge=0, le=BIGINT_MAX, description="the `next_after` of the previous page")
+    limit: int = Field(default=100, ge=1, le=1000, description="at most this many items")
+    state: State | None = None
+    organisation_id: Text | None = None
+
+
+def _found(found: TripRequestDetail | None, request_id: int) -> TripRequestDetail:
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no request {request_id}")
+    return found
+
+
+_STATUS = {requests.Forbidden: 403, requests.NotAllowed: 409, requests.Refused: 422}
+
+
+def _http(exc: requests.RequestError) -> HTTPException:
+    return HTTPException(_STATUS[type(exc)], detail=str(exc))
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who takes a step on a request, with what they need for it: the pool, their scope and the audit entry."""
+
+    user: Principal
+    scope: Scope
+    pool: AsyncConnectionPool[AsyncConnection]
+    entry: AuditEntry
+
+    async def take(
+        self, request_id: int, step: Callable[[AsyncConnection], Awaitable[TripRequestDetail | None]]
+    ) -> TripRequestDetail:
+        """Take a step in a connection of its own: its refusals as HTTP errors, a request not found as 404."""
+        async with self.pool.connection() as conn:
+            try:
+                found = await step(conn)
+            except requests.RequestError as exc:
+                raise _http(exc) from exc
+        return _found(found, request_id)
+
+
+async def _actor(request: Request, pool: PoolDep, scope: ScopeDep, user: CurrentUser) -> Actor:
+    return Actor(user, scope, pool, audit_entry(request))
+
+
+# The route states the permission (`_may`), which runs before the Actor is made; the step checks it again.
+ActorDep = Annotated[Actor, Depends(_actor)]
+
+
+def _may(action: Action) -> list[Any]:
+    """The `dependencies=` of the route of `action`: the permission the state table gives it."""
+    return [Depends(require(PERMISSION[action]))]
+
+
+@router.get("", dependencies=[Depends(require("requests:read"))], responses=AUTHENTICATED)
+async def list_requests(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RequestQuery, Query()]
+) -> Page[TripRequestPublic]:
+    """The requests you may see, oldest first, optionally in one state (the dispatch queue: state=submitted) or of
+    one organisation."""
+    async with pool.connection() as conn:
+        return await requests.requests(
+            conn, scope, after=query.after, limit=query.limit, state=query.state, organisation_id=query.organisation_id
+        )
+
+
+@router.get("/{request_id}", dependencies=[Depends(require("requests:read"))], responses=responses(401, 403, 404))
+async def get_request(pool: PoolDep, scope: ScopeDep, request_id: RequestId) -> TripRequestDetail:
+    """One request with its history (who took each step, and when); 404 when there is none of this id among those
+    you may see."""
+    async with pool.connection() as conn:
+        found = await requests.request(conn, scope, request_id)
+    return _found(found, request_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=_may("submit"), responses=responses(401, 403, 422))
+async def submit_request(actor: ActorDep, body: RequestCreate) -> TripRequestDetail:
+    """Submit a trip request for a unit of yours; 422 when the organisation is not one you may see or the times are
+    not in order."""
+    actor.entry.params = body.model_dump(mode="json")
+    async with actor.pool.connection() as conn:
+        try:
+            created = await requests.submit(conn, actor.user, actor.scope, body)
+        except requests.RequestError as exc:
+            raise _http(exc) from exc
+    actor.entry.resource_ids.append(str(created.id))
+    return created
+
+
+@router.post("/{request_id}/approve", dependencies=_may("approve"), responses=_STEP)
+async def approve_request(actor: ActorDep, request_id: RequestId, body: Remark | None = None) -> TripRequestDetail:
+    """Approve a submitted request (409 from any other state)."""
+    note = body.note if body else None
+    actor.entry.params = {"note": note}
+    return await actor.take(request_id, lambda conn: requests.approve(conn, actor.user, actor.scope, request_id, note))
+
+
+@router.post("/{request_id}/reject", dependencies=_may("reject"), responses=_STEP)
+async def reject_request(actor: ActorDep, request_id: RequestId, body: Reason) -> TripRequestDetail:
+    """Reject a submitted or approved request, saying why (409 from any other state)."""
+    actor.entry.params = body.model_dump(mode="json")
+    return await actor.take(
+        request_id, lambda conn: requests.reject(conn, actor.user, actor.scope, request_id, body.note)
+    )
+
+
+@router.post("/{request_id}/dispatch", dependencies=_may("dispatch"), responses=_STEP)
+async def dispatch_request(actor: ActorDep, request_id: RequestId, body: DispatchOrder) -> TripRequestDetail:
+    """Assign a vehicle and a driver to an approved request (派车): 409 when the request is not approved, or the
+    vehicle (active, enough seats, on no other open request) or the driver (active, on no other open request) is not
+    available; 422 when there is no such vehicle or driver."""
+    actor.entry.resource_ids += [body.vehicle_id, str(body.driver_id)]
+    actor.entry.params = body.model_dump(mode="json")
+    return await actor.take(request_id, lambda conn: requests.dispatch(conn, actor.user, actor.scope, request_id, body))
+
+
+@router.post("/{request_id}/depart", dependencies=_may("depart"), responses=_STEP)
+async def depart_request(
+    actor: ActorDep, request_id: RequestId, body: OdometerReading | None = None
+) -> TripRequestDetail:
+    """Record that a dispatched request's vehicle has left (出车), with the odometer if read (409 from any other
+    state)."""
+    reading = body or OdometerReading()
+    actor.entry.params = reading.model_dump(mode="json")
+    return await actor.take(
+        request_id, lambda conn: requests.depart(conn, actor.user, actor.scope, request_id, reading)
+    )
+
+
+@router.post("/{request_id}/return", dependencies=_may("return"), responses=_STEP)
+async def return_request(
+    actor: ActorDep, request_id: RequestId, body: OdometerReading | None = None
+) -> TripRequestDetail:
+    """Record that a request's vehicle is back (还车), with the odometer if read: the vehicle and driver are free
+    again. 409 when it is not under way, or the odometer is below its reading at departure."""
+    reading = body or OdometerReading()
+    actor.entry.params = reading.model_dump(mode="json")
+    return await actor.take(
+        request_id, lambda conn: requests.return_(conn, actor.user, actor.scope, request_id, reading)
+    )
+
+
+@router.post("/{request_id}/cancel", dependencies=_may("cancel"), responses=_STEP)
+async def cancel_request(actor: ActorDep, request_id: RequestId, body: Reason) -> TripRequestDetail:
+    """Cancel a request of your unit before it departs, saying why (409 once under way or closed)."""
+    actor.entry.params = body.model_dump(mode="json")
+    return await actor.take(
+        request_id, lambda conn: requests.cancel(conn, actor.user, actor.scope, request_id, body.note)
+    )
+
+
+@router.post("/{request_id}/evaluate", dependencies=_may("evaluate"), responses=_STEP)
+async def evaluate_request(actor: ActorDep, request_id: RequestId, body: Evaluation) -> TripRequestDetail:
+    """Evaluate a returned request of your unit, once: a score from 1 to 5 and a note (409 from any other state)."""
+    actor.entry.params = body.model_dump(mode="json")
+    return await actor.take(request_id, lambda conn: requests.evaluate(conn, actor.user, actor.scope, request_id, body))
