@@ -35,6 +35,10 @@ Permission = Literal[
     "requests:dispatch",  # approve or reject, dispatch a vehicle and driver, record departure and return
     "drivers:read",
     "drivers:write",
+    "alerts:read",
+    "alerts:write",  # acknowledge with a note
+    "areas:read",
+    "areas:write",
     "users:read",
     "users:write",
     "audit:read",
@@ -57,6 +61,10 @@ _DISPATCH: frozenset[Permission] = frozenset(
         "requests:dispatch",
         "drivers:read",
         "drivers:write",
+        "alerts:read",
+        "alerts:write",
+        "areas:read",
+        "areas:write",
     }
 )
 
@@ -69,9 +77,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     | _ENERGY_READ
     | {"organisations:read", "institutions:read", "meters:read", "registry:write", "factors:write", "quotas:write"},
     # A unit sees its own buildings, meters, vehicles and their figures (the Scope limits which).
-    "unit_user": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "requests:submit", "drivers:read"},
+    "unit_user": _EVERYONE
+    | _REGISTRY
+    | _ENERGY_READ
+    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read"},
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
-    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "drivers:read"},
+    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "drivers:read", "alerts:read", "areas:read"},
 }
 
 # Roles whose data is limited to the organisations assigned to the user; the others see all of them.

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from api.audit import AuditMiddleware
 from api.energy import rollup
 from api.routes import (
+    alerts,
     audit,
     auth,
     drivers,
@@ -48,6 +49,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         tracks,
         requests,
         drivers,
+        alerts,
         energy,
         factors,
         quotas,

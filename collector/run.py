@@ -7,13 +7,15 @@ import contextlib
 import logging
 import random
 import signal
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import aiomqtt
 
 from collector import mqtt
 from collector.contract import Limits
-from collector.inbox import Inbox
+from collector.inbox import Inbox, Received
 from collector.metrics import Metrics, serve
 from collector.writer import KnownDevices, Writer
 from db import ingest
@@ -76,7 +78,15 @@ async def run(
         await consume(settings, writer, metrics, stop)
 
 
-async def consume(settings: Settings, writer: Writer, metrics: Metrics, stop: asyncio.Event) -> None:
+class BatchWriter(Protocol):
+    """What the consume loop hands batches to: the collector's Writer, or the supervisor."""
+
+    async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> object | None:
+        """Commit the batch; None when `abandon` was set before it could be (it is not acknowledged)."""
+        ...
+
+
+async def consume(settings: Settings, writer: BatchWriter, metrics: Metrics, stop: asyncio.Event) -> None:
     """The reconnect loop: one connection after another until `stop`."""
     delay = 0.5
     while not stop.is_set():
@@ -99,7 +109,9 @@ async def consume(settings: Settings, writer: Writer, metrics: Metrics, stop: as
             delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.0)
 
 
-async def _pump(session: mqtt.Session, inbox: Inbox, writer: Writer, metrics: Metrics, stop: asyncio.Event) -> None:
+async def _pump(
+    session: mqtt.Session, inbox: Inbox, writer: BatchWriter, metrics: Metrics, stop: asyncio.Event
+) -> None:
     """Write and acknowledge batches until the connection is lost or `stop` is set.
 
     Raises:

@@ -202,6 +202,13 @@ def _collect(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _supervise_stream(settings: Settings, _args: argparse.Namespace) -> int:
+    from collector.supervise import run  # noqa: PLC0415
+
+    asyncio.run(run(settings))
+    return 0
+
+
 def _api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
@@ -295,6 +302,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         return children[name]
 
     start("collector", "collector", "collect")
+    start("supervisor", "collector", "supervise")
     start("api", None, "api")
     _wait_for_health(f"http://{settings.metrics_host}:{settings.metrics_port}/health", children["collector"])
     if args.history_days > 0:
@@ -462,6 +470,7 @@ def parser() -> argparse.ArgumentParser:
     user.set_defaults(func=_user, organisation=[])
 
     sub.add_parser("collect", help="run a collector (MQTT to TimescaleDB)").set_defaults(func=_collect)
+    sub.add_parser("supervise", help="run the supervisor (positions to alerts)").set_defaults(func=_supervise_stream)
     sub.add_parser("api", help="run the HTTP API").set_defaults(func=_api)
 
     simulate = sub.add_parser("simulate", help="simulated city, meters and vehicles")

@@ -84,6 +84,19 @@ class Settings(BaseSettings):
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
 
+    # Supervision (collector/supervise.py): its own persistent MQTT session, the rules' thresholds and calendar.
+    supervisor_client_id: str = "yiwang-supervisor"
+    supervision_speed_limit_kmh: float = Field(default=120.0, gt=0)
+    supervision_moved_m: float = Field(default=50.0, gt=0)  # moved this far without a dispatch: an alert
+    supervision_work_hours: str = Field(default="08:00-18:00", pattern=r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$")
+    supervision_workdays: str = Field(default="1,2,3,4,5", pattern=r"^[1-7](,[1-7])*$")  # ISO: Monday is 1
+    # Comma-separated ISO dates: public holidays off, and weekend days worked in exchange (调休).
+    supervision_holidays: str = ""
+    supervision_extra_workdays: str = ""
+    supervision_repeat_seconds: float = Field(default=600.0, ge=0)  # the same alert of a vehicle at most this often
+    supervision_silent_ignition_seconds: float = Field(default=300.0, gt=0)
+    supervision_silence_check_seconds: float = Field(default=30.0, gt=0)
+
     # Tracks and trips (api/dispatch): thresholds as Traccar's filter.* and report.trip.* settings.
     # Fixes implying a faster jump are dropped; fixes this far after their receipt are dropped.
     track_max_speed_kmh: float = Field(default=250.0, gt=0)
