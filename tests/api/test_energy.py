@@ -359,6 +359,8 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
     assert Decimal(str(row["单位建筑面积能耗（kgce/m²）"])) == Decimal(api["energy_per_area"])
     assert Decimal(str(row["碳排放（tCO2）"])) == Decimal(api["carbon_tco2"])
     assert row["人均综合能耗定额"] == "超定额"
+    assert Decimal(str(row["综合能耗同比"])) == Decimal("0.2053")  # against 2024, as the API says
+    assert sheet.cell(2, header.index("综合能耗同比") + 1).number_format == "0.0%"
     assert sheet.cell(2, header.index("综合能耗（kgce）") + 1).number_format == "#,##0.000"
     months = book["逐月能耗"]
     assert len(months._charts) == 1
