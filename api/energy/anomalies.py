@@ -23,7 +23,7 @@ from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
 from api.access import Scope
-from api.energy.indicators import Filters
+from api.energy.indicators import IN_TOTAL, Filters
 from db.units import to_report_unit
 
 AnomalyKind = Literal["night_base_load", "weekend_load", "night_water_flow"]
@@ -106,7 +106,7 @@ async def report(
         sql.SQL(
             """SELECT i.id, i.name, m.id, m.energy_type, m.unit, d.day, d.hours
                FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE m.energy_type IN ('electricity', 'water') AND d.readings >= {hourly}
+               WHERE m.energy_type IN ('electricity', 'water') AND d.readings >= {hourly} AND {in_total}
                  AND d.day >= {start} AND d.day < {end} AND {conditions}
                ORDER BY m.id, d.day"""
         ).format(
@@ -114,6 +114,7 @@ async def report(
             start=sql.Literal(start),
             end=sql.Literal(end),
             conditions=filters.conditions(scope),
+            in_total=IN_TOTAL,
         )
     )
     names: dict[str, str] = {}

@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 
 from api.access import Scope
 from api.energy.factors import Factors
-from api.energy.indicators import Filters, Period, period_rows
+from api.energy.indicators import IN_TOTAL, Filters, Period, period_rows
 from db.units import REPORT_UNIT, to_report_unit
 
 Step = Literal["hour", "day", "month", "year"]
@@ -78,15 +78,17 @@ async def consumption(
         return None
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours
+            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours, {in_total}
                FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
                WHERE d.day >= {} AND d.day < {} AND {}"""
-        ).format(sql.Literal(start), sql.Literal(end), where)
+        ).format(sql.Literal(start), sql.Literal(end), where, in_total=IN_TOTAL)
     )
     sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for energy_type, sub_item, unit, day, amount, hours in await cur.fetchall():
+    for energy_type, sub_item, unit, day, amount, hours, in_total in await cur.fetchall():
         scale = to_report_unit(energy_type, unit)
-        keys = [(energy_type, None)] + ([(energy_type, sub_item)] if sub_item is not None else [])
+        # One meter's series is its own total; an institution's total leaves out sub-items its main meter has.
+        keys = [(energy_type, None)] if in_total or meter_id is not None else []
+        keys += [(energy_type, sub_item)] if sub_item is not None else []
         if step == "hour":
             midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
             for index, value in enumerate(hours):
@@ -127,9 +129,9 @@ async def monthly(
         sql.SQL(
             """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount)
                FROM ({}) s JOIN meter m ON m.id = s.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE {}
+               WHERE {} AND {}
                GROUP BY 1, 2, 3 ORDER BY 1"""
-        ).format(period_rows([("period", Period(start, end))]), filters.conditions(scope))
+        ).format(period_rows([("period", Period(start, end))]), filters.conditions(scope), IN_TOTAL)
     )
     months: dict[date, dict[str, Decimal]] = {}
     for month, energy_type, unit, amount in await cur.fetchall():

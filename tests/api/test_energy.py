@@ -73,6 +73,11 @@ def heat(n: int) -> float:
     return 40.0 + 0.5 * n
 
 
+def cooling(n: int) -> float:
+    """X's air-conditioning sub-meter (x40): 10 a day, 400 of the main meter's 1,000 kWh in 2025 (none before)."""
+    return 5.0 + 10 * max(0, n - N2025)
+
+
 def agency(n: int) -> float:
     """Y's electricity: 100 kWh a day."""
     return 3_000.0 + 100 * n
@@ -83,11 +88,12 @@ async def city(api_settings: Settings, tag: str) -> dict[str, str]:
     org_a, org_b = f"org-{tag}-a", f"org-{tag}-b"
     x, y = f"x-{tag}", f"y-{tag}"
     meters = {
-        f"{x}-e": (electricity, "electricity", "kWh", 40.0, 100_000.0),
-        f"{x}-w": (water, "water", "m3", 1.0, None),
-        f"{x}-g": (gas, "natural_gas", "m3", 1.0, None),
-        f"{x}-h": (heat, "heat", "GJ", 1.0, None),
-        f"{y}-e": (agency, "electricity", "kWh", 1.0, None),
+        f"{x}-e": (electricity, "electricity", "kWh", 40.0, 100_000.0, None),
+        f"{x}-ac": (cooling, "electricity", "kWh", 40.0, None, "air_conditioning"),
+        f"{x}-w": (water, "water", "m3", 1.0, None, None),
+        f"{x}-g": (gas, "natural_gas", "m3", 1.0, None, None),
+        f"{x}-h": (heat, "heat", "GJ", 1.0, None, None),
+        f"{y}-e": (agency, "electricity", "kWh", 1.0, None, None),
     }
     document = RegistryDocument(
         organisations=[Organisation(id=org_a, name="甲单位"), Organisation(id=org_b, name="乙单位")],
@@ -108,8 +114,9 @@ async def city(api_settings: Settings, tag: str) -> dict[str, str]:
                 unit=u,
                 multiplier=k,
                 register_max=top,
+                sub_item=sub,
             )
-            for m, (_, e, u, k, top) in meters.items()
+            for m, (_, e, u, k, top, sub) in meters.items()
         ],
     )
     received = datetime.now(UTC)
@@ -175,6 +182,8 @@ async def test_a_year_of_the_hand_computed_city(
         "natural_gas": Decimal(730),
         "heat": Decimal(182_500),
     }
+    # The air-conditioning sub-meter is a part of the main meter: the breakdown, not more consumption.
+    assert {k: Decimal(v) for k, v in now["electricity_sub_items"].items()} == {"air_conditioning": Decimal(146_000)}
     # 365,000 x 0.1229 + 730 x 1.2143 + 182,500 x 0.03412 = 44,858.5 + 886.439 + 6,226.9
     assert Decimal(now["energy_kgce"]) == Decimal("51971.839")
     assert Decimal(now["energy_tce"]) == Decimal("51.971839")
@@ -272,7 +281,13 @@ async def test_consumption_series_sum_exactly_across_steps(
             headers=staff,
         )
         assert response.status_code == 200, response.text
-        [electricity] = [s for s in response.json()["series"] if s["energy_type"] == "electricity"]
+        series = response.json()["series"]
+        [electricity] = [s for s in series if s["energy_type"] == "electricity" and s["sub_item"] is None]
+        # The air-conditioning sub-meter has its own series, a part of the total
+        [cooling] = [s for s in series if s["sub_item"] == "air_conditioning"]
+        assert sum(Decimal(p["amount"]) for p in cooling["points"]) < sum(
+            Decimal(p["amount"]) for p in electricity["points"]
+        )
         return [(p["start"], Decimal(p["amount"])) for p in electricity["points"]]
 
     hours = await points("hour", "2025-07-19", "2025-07-21")  # day 200 of 2025: the rollover
@@ -300,7 +315,7 @@ async def test_data_quality_lists_the_rollover_reset_and_replacement_and_the_gap
     body = response.json()
     meters = {m["meter_id"].rsplit("-", 1)[1]: m for m in body["meters"]}
     [institution] = body["institutions"]
-    assert (institution["meters"], institution["silent_meters"]) == (4, 4)
+    assert (institution["meters"], institution["silent_meters"]) == (5, 5)
     assert institution["readings"] == sum(m["readings"] for m in meters.values())
     assert meters["e"]["rollovers"] == 1
     assert meters["w"]["resets"] == 1
@@ -367,7 +382,7 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
     electricity_by_month = [r[1] for r in months.iter_rows(min_row=2, values_only=True)]
     assert electricity_by_month == [1000 * d for d in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)]
     quality_rows = list(book["数据质量"].iter_rows(min_row=2, values_only=True))
-    assert sorted(r[0] for r in quality_rows) == sorted(f"{city['x']}-{k}" for k in "eghw")
+    assert sorted(r[0] for r in quality_rows) == sorted(f"{city['x']}-{k}" for k in ("e", "ac", "g", "h", "w"))
 
     english = await client.get("/exports/energy.xlsx", params={**period, "language": "en"}, headers=staff)
     book = openpyxl.load_workbook(io.BytesIO(english.content))
