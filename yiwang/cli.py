@@ -83,11 +83,9 @@ async def _energy_async(settings: Settings, action: str) -> int:
         if action == "rebuild":
             return await rollup.rebuild(pool, settings.zone)
         total = 0
-        while (done := await rollup.refresh(pool, settings.zone)) != 0:
-            if done is None:
-                await asyncio.sleep(0.5)  # another refresher is at work: wait for it, then finish the rest
-            else:
-                total += done
+        while await rollup.pending(pool):
+            total += await rollup.refresh(pool, settings.zone)
+            await asyncio.sleep(0.1)  # what is left, if anything, another refresher is recounting
         return total
 
 

@@ -6,8 +6,9 @@ point: the day holding that reading starts from the state stored with the day (t
 its midnight and the baseline after it), so a late batch costs the days from its place onward, not
 the meter's history. A mark is cleared only if no newer one arrived while the meter was recomputed.
 
-One refresher works at a time (an advisory lock), wherever it runs: each API process runs `maintain`,
-and `yiwang energy refresh|rebuild` runs it by hand.
+Refreshers may run side by side (each API process runs `maintain`; `yiwang energy refresh|rebuild` runs one
+by hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and
+which a cancelled refresher cannot leave behind.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from api.energy.consumption import Day, Delta, Meter, Reading, State, days, deci
 
 log = logging.getLogger(__name__)
 
-# pg_advisory_lock key of the refresher: "yiwang consumption" folded into a bigint.
-_LOCK = 0x7969_7761_6E67_0001
+# The first key of the refreshers' per-meter advisory locks (the second is the meter id's hash).
+_LOCK_CLASS = 0x7977_0001
 
 
 _BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
@@ -36,35 +37,37 @@ class ZoneMismatch(RuntimeError):
     """The roll-up was built in another zone than the one configured."""
 
 
-async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_000) -> int | None:
-    """Recompute the meters marked stale (up to `limit` of them).
+async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_000) -> int:
+    """Recount the meters marked stale (up to `limit` of them), each in its own transaction.
+
+    A meter another refresher is recounting right now is left to it (a transaction-scoped advisory lock per
+    meter): refreshers may run in every API process at once, and a cancelled one leaves no lock behind.
 
     Returns:
-        How many meters were recomputed, or None when another refresher is at work.
+        How many meters this call recounted.
 
     Raises:
         ZoneMismatch: the roll-up counts in another zone; `yiwang energy rebuild` recounts it.
     """
     async with pool.connection() as conn:
-        await conn.set_autocommit(True)
-        try:
-            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (_LOCK,))
-            locked = await cur.fetchone()
-            if locked is None or not locked[0]:
-                return None
-            try:
-                await _check_zone(conn, zone)
-                cur = await conn.execute(
-                    "SELECT meter_id, since, version FROM consumption_stale ORDER BY since LIMIT %s", (limit,)
-                )
-                stale = await cur.fetchall()
-                for meter_id, since, version in stale:
-                    await _refresh_meter(conn, zone, meter_id, since, version)
-                return len(stale)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (_LOCK,))
-        finally:
-            await conn.set_autocommit(False)
+        await _check_zone(conn, zone)
+        cur = await conn.execute(
+            "SELECT meter_id, since, version FROM consumption_stale ORDER BY since LIMIT %s", (limit,)
+        )
+        stale = await cur.fetchall()
+        await conn.commit()
+        done = 0
+        for meter_id, since, version in stale:
+            done += await _refresh_meter(conn, zone, meter_id, since, version)
+        return done
+
+
+async def pending(pool: AsyncConnectionPool) -> int:
+    """How many meters are marked stale."""
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM consumption_stale")
+        row = await cur.fetchone()
+        return int(row[0]) if row is not None else 0
 
 
 async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
@@ -88,13 +91,10 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
         )
     total = 0
     while True:
-        done = await refresh(pool, zone)
-        if done is None:
-            await asyncio.sleep(0.5)  # another refresher holds the lock: wait for it
-            continue
-        total += done
-        if done == 0:
+        total += await refresh(pool, zone)
+        if not await pending(pool):
             return total
+        await asyncio.sleep(0.2)  # what is left is being recounted by another refresher
 
 
 async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float) -> None:
@@ -126,8 +126,12 @@ async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
         )
 
 
-async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, version: int) -> None:
+async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, version: int) -> int:
     async with conn.transaction():
+        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, meter_id))
+        locked = await cur.fetchone()
+        if locked is None or not locked[0]:
+            return 0  # another refresher is recounting it
         cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
         facts = await cur.fetchone()
         if facts is None:  # no longer registered: nothing of it is counted
@@ -138,6 +142,7 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, s
         else:
             await _recount(conn, zone, meter_id, since, Meter(*facts))
         await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s AND version = %s", (meter_id, version))
+    return 1
 
 
 async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter) -> None:
