@@ -11,6 +11,7 @@ from fastapi import APIRouter, FastAPI
 
 from api.audit import AuditMiddleware
 from api.energy import rollup
+from api.live import open_feed
 from api.routes import (
     alerts,
     audit,
@@ -26,6 +27,7 @@ from api.routes import (
     positions,
     quotas,
     requests,
+    stream,
     tracks,
     users,
     vehicles,
@@ -46,6 +48,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         meters,
         vehicles,
         positions,
+        stream,
         tracks,
         requests,
         drivers,
@@ -76,7 +79,8 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.settings = settings
             app.state.tokens = tokens
             # The consumption roll-up follows new and late readings while the API runs (api/energy/rollup.py).
-            async with asyncio.TaskGroup() as tasks:
+            async with open_feed(pool, settings) as live, asyncio.TaskGroup() as tasks:
+                app.state.live = live
                 maintainer = tasks.create_task(rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds))
                 try:
                     yield

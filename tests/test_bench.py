@@ -6,6 +6,7 @@ only that the command a reader of the README runs still runs, stores every row a
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -32,3 +33,46 @@ def test_bench_ingest_quick_run_reports_every_consumer() -> None:
     ):
         assert line in out, f"missing {line!r} in:\n{out[-3000:]}"
     assert out.count("collector MQTT 3.1.1 >= 0.6 x paho count-only") == 1
+
+
+@pytest.mark.slow
+def test_bench_energy_tiny_run_reports_every_figure() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.energy", "--institutions", "3", "--days", "3", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for line in (
+        "annual indicators, whole city",
+        "annual indicators, each institution",
+        "monthly series of ",
+        "XLSX export (whole city)",
+        "roll-up build (refresh of every stale meter)",
+        "roll-up and raw agree:",
+    ):
+        assert line in out, f"missing {line!r} in:\n{out[-3000:]}"
+    # Every figure beside its raw baseline, the export alone.
+    assert len(re.findall(r"roll-up +[\d,]+ ms  raw +[\d,]+ ms  = +[\d.]+ x", out)) == 3, out[-3000:]
+    for target in ("annual city indicators under 1 s", "faster than from raw", "XLSX export under 5 s"):
+        assert out.count(target) == 1, f"no PASS/FAIL line for {target!r} in:\n{out[-3000:]}"
+
+
+@pytest.mark.slow
+def test_bench_dispatch_quick_run_reports_every_figure() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.dispatch", "--quick"], capture_output=True, text=True, timeout=240, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for line in (
+        "live: GET /positions/live",
+        "naive DISTINCT ON",
+        "track: GET /vehicles/{id}/track",
+        "fan-out: publish -> client receipt",
+        "fan-out lag p99 < 1 s",
+        "every client kept up",
+    ):
+        assert line in done.stdout, f"missing {line!r} in:\n{done.stdout[-3000:]}"

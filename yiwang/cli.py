@@ -213,7 +213,12 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
     from api.app import create_app  # noqa: PLC0415
 
     uvicorn.run(
-        create_app(settings), host=settings.api_host, port=settings.api_port, log_level=settings.log_level.lower()
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level=settings.log_level.lower(),
+        # Browsers always offer compression; for a whole-network map stream it would cost more CPU than it saves.
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    # How often the live map re-reads GET /positions/live's query: new and retired vehicles, unit, plate, state,
+    # request and driver, and any fix its quick looks at live_position missed.
+    live_refresh_seconds: float = Field(default=10.0, gt=0)
+    # The live map reads the positions committed since its last look this often, and a WebSocket client gets
+    # the changes at most this often, one message each time.
+    live_batch_ms: int = Field(default=250, gt=0)
 
     # Simulators
     sim_seed: int = 20260101

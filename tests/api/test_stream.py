@@ -1,0 +1,481 @@
+"""The live map as a stream: a snapshot as GET /positions/live gives it, then the changes the collector commits,
+filtered by unit, box and state; newest fix wins; bad tokens are refused; a slow client costs only memory
+bounded by the vehicles it may see."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from api.access import Scope
+from api.live import Batch, Filter, Fix, Key, LiveFeed, Subscription, stored
+from api.positions import LiveFeature
+from api.routes import stream
+from collector.topics import topic
+from tests.api.conftest import Units, audit_rows, login
+from tests.api.test_positions import place
+from tests.conftest import settings_for
+from tests.support import eventually, publish, wait_for_count
+from yiwang.settings import Settings
+from yiwang.stack import Stack, free_port
+
+AsUser = Callable[..., Awaitable[dict[str, str]]]
+SECOND = 1.0
+
+
+@pytest.fixture
+def api_settings(stack: Stack, tag: str) -> Settings:
+    """The API at a quick pace."""
+    return settings_for(stack, tag, api_token_secret="s" * 48, live_batch_ms=50, live_refresh_seconds=0.2)
+
+
+@pytest.fixture
+def settings(api_settings: Settings) -> Settings:
+    """The collector of these tests (tests/conftest.py's `collector`) runs with the API's settings."""
+    return api_settings
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[int]:
+    """The app (its lifespan already running) behind a real uvicorn on a free loopback port."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started or task.done(), 10)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def port(app: FastAPI) -> AsyncIterator[int]:
+    async with serving(app) as p:
+        yield p
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].removeprefix("Bearer ")
+
+
+@asynccontextmanager
+async def opened(port: int, token: str, **params: str | list[str]) -> AsyncIterator[ClientConnection]:
+    query = str(httpx.QueryParams(params))
+    async with connect(f"ws://127.0.0.1:{port}/positions/stream?{query}", compression=None) as ws:
+        await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+        yield ws
+
+
+async def receive(ws: ClientConnection, seconds: float = SECOND) -> dict[str, Any]:
+    async with asyncio.timeout(seconds):
+        message: dict[str, Any] = orjson.loads(await ws.recv())
+    return message
+
+
+async def changes_until(
+    ws: ClientConnection, done: Callable[[dict[str, Any]], bool], seconds: float = 3.0
+) -> dict[str, Any]:
+    """Changes merged as a client applies them (newest per vehicle; removals), until `done` holds of them."""
+    merged: dict[str, Any] = {"features": {}, "removed": set()}
+    async with asyncio.timeout(seconds):
+        while not done(merged):
+            message = orjson.loads(await ws.recv())
+            assert message["type"] == "changes"
+            for feature in message["features"]:
+                merged["features"][feature["id"]] = feature
+                merged["removed"].discard(feature["id"])
+            for vehicle_id in message["removed"]:
+                merged["features"].pop(vehicle_id, None)
+                merged["removed"].add(vehicle_id)
+    return merged
+
+
+def fix(
+    vehicle_id: str, settings: Settings, lat: float, lon: float, *, at: datetime | None = None, **extra: object
+) -> tuple[str, bytes]:
+    body = {
+        "time": int((at or datetime.now(UTC)).timestamp() * 1000),
+        "latitude": lat,
+        "longitude": lon,
+        "speed": 31.5,
+        "heading": 270,
+        "odometer": 1234.5,
+        "ignition": True,
+        **extra,
+    }
+    return topic(settings.topic_root, "vehicle", vehicle_id, "position"), orjson.dumps(body)
+
+
+async def on_map(app: FastAPI, *vehicles: str) -> None:
+    """Wait until the feed's refresh has loaded these vehicles (placed in the database after it started)."""
+    feed: LiveFeed = app.state.live
+    await eventually(lambda: all(v in feed._registry for v in vehicles), 10)
+
+
+@pytest.mark.usefixtures("collector")  # the map shows what the collector committed
+async def test_a_client_gets_the_snapshot_of_get_positions_live_then_a_change_within_a_second(  # noqa: PLR0917
+    app: FastAPI,
+    port: int,
+    client: httpx.AsyncClient,
+    units: Units,
+    as_user: AsUser,
+    api_settings: Settings,
+) -> None:
+    url, a = api_settings.database_url, units.a
+    place(url, a.vehicles[0], 29.27, 117.18, timedelta(seconds=20))
+    place(url, a.vehicles[1], 29.35, 117.25, timedelta(hours=2))
+    await on_map(app, *a.vehicles)
+    headers = await as_user("dispatcher")
+    async with opened(port, token_of(headers), organisation_id=a.organisation) as ws:
+        snapshot = await receive(ws)
+        answer = (
+            await client.get("/positions/live", headers=headers, params={"organisation_id": a.organisation})
+        ).json()
+        # The same features as GET /positions/live, but for the age, which moves with the clock.
+        for body in (snapshot, answer):
+            for feature in body["features"]:
+                assert feature["properties"].pop("age_seconds") >= 0
+        assert snapshot == answer
+        assert [f["id"] for f in snapshot["features"]] == sorted(a.vehicles)
+
+        published = asyncio.get_running_loop().time()
+        await publish(api_settings.mqtt_port, [fix(a.vehicles[0], api_settings, 29.28, 117.19)])
+        message = await receive(ws)
+        assert asyncio.get_running_loop().time() - published < SECOND
+        assert message["type"] == "changes"
+        assert message["removed"] == []
+        [feature] = message["features"]
+        assert feature["id"] == a.vehicles[0]
+        assert feature["geometry"] == {"type": "Point", "coordinates": [117.19, 29.28]}
+        assert feature["properties"]["speed"] == 31.5
+        assert feature["properties"]["online"] is True
+        assert feature["properties"]["state"] == "available"
+        assert feature["properties"]["plate"] == f"赣H·{a.organisation.removeprefix('org-')}0"
+
+
+@pytest.mark.usefixtures("collector")  # the map shows what the collector committed
+async def test_a_unit_user_never_receives_another_units_vehicle(
+    app: FastAPI, port: int, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url, a, b = api_settings.database_url, units.a, units.b
+    for vehicle in (a.vehicles[0], b.vehicles[0]):
+        place(url, vehicle, 29.27, 117.18, timedelta(seconds=30))
+    await on_map(app, a.vehicles[0], b.vehicles[0])
+    token = token_of(await as_user("unit_user", a.organisation))
+    async with opened(port, token) as mine, opened(port, token, organisation_id=b.organisation) as asking_for_b:
+        assert {f["id"] for f in (await receive(mine))["features"]} & {a.vehicles[0], b.vehicles[0]} == {a.vehicles[0]}
+        assert (await receive(asking_for_b))["features"] == []
+        await publish(
+            api_settings.mqtt_port,
+            [fix(b.vehicles[0], api_settings, 29.29, 117.2), fix(a.vehicles[0], api_settings, 29.29, 117.2)],
+        )
+        seen = await changes_until(mine, lambda m: a.vehicles[0] in m["features"])
+        assert b.vehicles[0] not in seen["features"]
+        # And the one asking for B's vehicles gets nothing at all.
+        with pytest.raises(TimeoutError):
+            await receive(asking_for_b, 0.5)
+
+
+@pytest.mark.usefixtures("collector")  # the map shows what the collector committed
+async def test_the_box_and_state_filters_hold_and_a_vehicle_leaving_them_is_removed(
+    app: FastAPI, port: int, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url, a = api_settings.database_url, units.a
+    inside, silent = a.vehicles
+    place(url, inside, 29.27, 117.18, timedelta(seconds=30))
+    place(url, silent, 29.27, 117.18, timedelta(hours=3))
+    await on_map(app, *a.vehicles)
+    token = token_of(await as_user("dispatcher"))
+    box = "117.1,29.2,117.2,29.3"
+    async with (
+        opened(port, token, organisation_id=a.organisation, bbox=box) as boxed,
+        opened(port, token, organisation_id=a.organisation, state="offline") as offline,
+    ):
+        assert {f["id"] for f in (await receive(boxed))["features"]} == {inside, silent}
+        assert [f["id"] for f in (await receive(offline))["features"]] == [silent]
+        # One leaves the box; the silent one reports again: it is no longer offline.
+        await publish(
+            api_settings.mqtt_port,
+            [fix(inside, api_settings, 29.5, 117.5), fix(silent, api_settings, 29.28, 117.19)],
+        )
+        seen = await changes_until(boxed, lambda m: inside in m["removed"] and silent in m["features"])
+        assert seen["features"][silent]["properties"]["state"] == "available"
+        seen = await changes_until(offline, lambda m: silent in m["removed"])
+        assert seen["features"] == {}
+
+
+@pytest.mark.usefixtures("collector")  # the map shows what the collector committed
+async def test_an_older_fix_arriving_late_does_not_move_a_vehicle_back(
+    app: FastAPI, port: int, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url, a = api_settings.database_url, units.a
+    moving, other = a.vehicles
+    for vehicle in a.vehicles:
+        place(url, vehicle, 29.27, 117.18, timedelta(minutes=5))
+    await on_map(app, *a.vehicles)
+    now = datetime.now(UTC)
+    async with opened(port, token_of(await as_user("dispatcher")), organisation_id=a.organisation) as ws:
+        await receive(ws)
+        await publish(api_settings.mqtt_port, [fix(moving, api_settings, 29.30, 117.21, at=now)])
+        seen = await changes_until(ws, lambda m: moving in m["features"])
+        assert seen["features"][moving]["geometry"]["coordinates"] == [117.21, 29.30]
+        # A blind-zone upload of the minute before, then a fix of another vehicle to see that everything arrived.
+        blind = [
+            {
+                **orjson.loads(fix(moving, api_settings, 29.2 + i / 100, 117.1, at=now - timedelta(seconds=60 - i))[1]),
+                "blind": True,
+            }
+            for i in range(3)
+        ]
+        await publish(
+            api_settings.mqtt_port,
+            [(topic(api_settings.topic_root, "vehicle", moving, "position"), orjson.dumps(blind))],
+        )
+        await publish(api_settings.mqtt_port, [fix(other, api_settings, 29.31, 117.22)])
+        seen = await changes_until(ws, lambda m: other in m["features"])
+        assert moving not in seen["features"]
+    feed: LiveFeed = app.state.live
+    assert feed._map[moving].longitude == 117.21  # and the next database refresh (an older fix) did not move it
+
+
+@pytest.mark.usefixtures("collector")  # the map shows what the collector committed
+async def test_a_payload_the_collector_would_refuse_never_reaches_the_map(
+    app: FastAPI, port: int, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url, a = api_settings.database_url, units.a
+    vehicle = a.vehicles[0]
+    place(url, vehicle, 29.27, 117.18, timedelta(minutes=5))
+    await on_map(app, vehicle)
+    async with opened(port, token_of(await as_user("dispatcher")), organisation_id=a.organisation) as ws:
+        await receive(ws)
+        where = topic(api_settings.topic_root, "vehicle", vehicle, "position")
+        await publish(
+            api_settings.mqtt_port,
+            [
+                fix(vehicle, api_settings, 0, 0),  # no fix
+                fix(vehicle, api_settings, 29.3, 117.2, at=datetime.now(UTC) + timedelta(hours=1)),  # future
+                fix(vehicle, api_settings, 29.3, 117.2, speed="fast"),
+                (where, b'{"time": 1, "latitude": NaN}'),
+                fix(vehicle, api_settings, 29.3, 117.2, vehicle="someone-else"),
+                fix("not-registered", api_settings, 29.3, 117.2),
+            ],
+        )
+        # The collector refuses all six (dead letters); the map, which reads what it stored, shows none.
+        refused = "SELECT count(*) FROM dead_letter WHERE topic LIKE %s"
+        assert await wait_for_count(url, refused, (f"{api_settings.topic_root}/%",), 6) == 6
+        with pytest.raises(TimeoutError):
+            await receive(ws, 0.5)
+
+
+async def test_bad_tokens_missing_permissions_and_bad_filters_are_refused_with_a_code_and_reason(
+    port: int, as_user: AsUser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def closed_with(token: str | None, **params: str) -> tuple[int | None, str | None]:
+        query = str(httpx.QueryParams(params))
+        async with connect(f"ws://127.0.0.1:{port}/positions/stream?{query}") as ws:
+            if token is not None:
+                await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+            with pytest.raises(ConnectionClosed):
+                await receive(ws, 3)
+            assert ws.close_code is not None
+            return ws.close_code, ws.close_reason
+
+    code, reason = await closed_with("not.a.token")
+    assert code == 4401
+    assert "not valid" in (reason or "")
+    energy = token_of(await as_user("energy_staff"))
+    assert await closed_with(energy) == (4403, "the role energy_staff does not have the permission vehicles:read")
+    dispatcher = token_of(await as_user("dispatcher"))
+    code, reason = await closed_with(dispatcher, bbox="117.3,29.2,117.2,29.3")
+    assert code == 4422
+    assert "bbox" in (reason or "")
+    assert (await closed_with(dispatcher, state="parked"))[0] == 4422
+    monkeypatch.setattr(stream, "AUTH_SECONDS", 0.2)
+    assert (await closed_with(None))[0] == 4401
+
+
+async def until_closed(ws: ClientConnection) -> int | None:
+    """Read until the server closes; its close code."""
+    async with asyncio.timeout(3):
+        try:
+            while True:
+                await ws.recv()
+        except ConnectionClosed:
+            return ws.close_code
+
+
+async def test_a_stream_ends_with_its_session_and_its_token_can_be_renewed(
+    port: int,
+    client: httpx.AsyncClient,
+    add_user: Callable[..., Awaitable[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(stream, "SESSION_CHECK_SECONDS", 0.2)
+    name = await add_user("dispatcher")
+    tokens = await login(client, name)
+    other = (await login(client, await add_user("dispatcher")))["access_token"]
+    async with opened(port, tokens["access_token"]) as ws:
+        await receive(ws, 3)
+        fresh = (await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})).json()
+        await ws.send(orjson.dumps({"type": "auth", "token": fresh["access_token"]}).decode())
+        await asyncio.sleep(0.5)  # renewed and checked: still open
+        assert ws.close_code is None
+        await client.post("/auth/logout", headers={"Authorization": f"Bearer {fresh['access_token']}"})
+        assert await until_closed(ws) == 4401
+    async with opened(port, other) as ws:
+        await receive(ws, 3)
+        # A token of another user cannot take a stream over.
+        await ws.send(orjson.dumps({"type": "auth", "token": fresh["access_token"]}).decode())
+        assert await until_closed(ws) == 4401
+
+
+async def test_an_auditors_stream_is_recorded_before_any_data_leaves(
+    port: int, as_user: AsUser, api_settings: Settings, units: Units
+) -> None:
+    async with opened(port, token_of(await as_user("auditor")), organisation_id=units.a.organisation) as ws:
+        await receive(ws)
+    rows = audit_rows(
+        api_settings.database_url,
+        "endpoint = %s AND params->>'organisation_id' = %s",
+        ("/positions/stream", units.a.organisation),
+    )
+    assert [(r["role"], r["action"], r["status"], r["outcome"]) for r in rows] == [
+        ("auditor", "vehicles:read", 101, "ok")
+    ]
+
+
+# ---- the feed and its mailboxes, as plain data ---------------------------------------------------------------
+
+
+def feature(vehicle: str, organisation: str, lon: float, lat: float, time: datetime) -> LiveFeature:
+    return LiveFeature.model_validate(
+        {
+            "id": vehicle,
+            "geometry": {"coordinates": (lon, lat)},
+            "properties": {
+                "vehicle_id": vehicle,
+                "plate": f"P-{vehicle}",
+                "organisation_id": organisation,
+                "time": time,
+                "speed": 0.0,
+                "heading": 0.0,
+                "ignition": False,
+                "soc": None,
+                "fuel": None,
+                "age_seconds": 0.0,
+                "online": True,
+                "state": "available",
+                "request_id": None,
+                "driver_id": None,
+            },
+        }
+    )
+
+
+def moved(feed: LiveFeed, vehicle: str, time: datetime, lon: float) -> None:
+    assert feed.take([Fix(vehicle, time, 29.3, lon, 1.0, 0.0, True, None, None, time)]) == 1
+
+
+async def test_a_slow_subscriber_holds_the_newest_fix_per_vehicle_and_never_more_than_its_vehicles() -> None:
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    vehicles = [f"v{i}" for i in range(50)]
+    feed.load(stored([feature(v, "org", 117.0, 29.3, start - timedelta(seconds=1)) for v in vehicles]))
+    feed.tick(start)
+    with feed.subscribe(Filter()) as slow, feed.subscribe(Filter()) as fast:
+        for round_ in range(1, 101):
+            at = start + timedelta(seconds=round_)
+            for v in vehicles:
+                moved(feed, v, at, 117.0 + round_ / 1000)
+            feed.tick(at)
+            taken = await fast.next()  # the fast one reads every batch: the slow one does not hold it up
+            assert len(taken.changes) == len(vehicles)
+            assert slow.pending == len(vehicles)  # one entry per vehicle, whatever the backlog
+        pending = await slow.next()
+    message = orjson.loads(pending.text)
+    assert sorted(f["id"] for f in message["features"]) == sorted(vehicles)
+    assert {f["geometry"]["coordinates"][0] for f in message["features"]} == {117.1}
+    assert slow.pending == 0
+
+
+async def test_the_mailbox_keeps_the_newest_entry_of_each_vehicle_and_removals() -> None:
+    mailbox, other = Subscription(Filter(), b"{}"), Subscription(Filter(), b"{}")
+    first = Batch({"a": b'{"n":1}', "b": b'{"n":1}'})
+    for box in (mailbox, other):
+        box.offer(first)
+    mailbox.offer(Batch({"a": b'{"n":2}', "c": b'{"n":2}'}))
+    mailbox.offer(Batch({"c": None}))
+    assert mailbox.pending == 3
+    assert orjson.loads((await mailbox.next()).text) == {
+        "type": "changes",
+        "features": [{"n": 2}, {"n": 1}],
+        "removed": ["c"],
+    }
+    assert (await other.next()) is first  # merging into one mailbox left the shared batch as it was
+    assert first.changes == {"a": b'{"n":1}', "b": b'{"n":1}'}
+
+
+async def test_a_vehicle_going_silent_is_sent_as_offline_and_a_late_database_row_does_not_move_it_back() -> None:
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=60)
+    feed.load(stored([feature("v", "org", 117.0, 29.3, start)]))
+    feed.tick(start)
+    with feed.subscribe(Filter(states=frozenset({"offline"}))) as offline, feed.subscribe(Filter()) as everything:
+        assert orjson.loads(offline.snapshot)["features"] == []
+        assert feed.tick(start + timedelta(seconds=61)) == 1
+        [went] = orjson.loads((await offline.next()).text)["features"]
+        assert (went["properties"]["online"], went["properties"]["state"]) == (False, "offline")
+        await everything.next()
+        moved(feed, "v", start + timedelta(seconds=62), 117.5)
+        feed.load(stored([feature("v", "org", 117.0, 29.3, start)]))  # the database has not got it yet
+        feed.tick(start + timedelta(seconds=62))
+        assert orjson.loads((await offline.next()).text) == {"type": "changes", "features": [], "removed": ["v"]}
+        [back] = orjson.loads((await everything.next()).text)["features"]
+        assert back["geometry"]["coordinates"] == [117.5, 29.3]
+
+
+def test_a_filter_joins_the_scope_and_the_unit_asked_for() -> None:
+    key = Key("a", 117.0, 29.0, "available")
+    assert Filter.of(Scope(None)).matches(key)
+    assert not Filter.of(Scope(frozenset({"b"}))).matches(key)
+    assert not Filter.of(Scope(frozenset({"b"})), organisation_id="a").matches(key)  # not another unit's
+    assert not Filter.of(Scope(frozenset()), organisation_id="a").matches(key)
+    assert Filter.of(Scope(frozenset({"a", "b"})), organisation_id="a").matches(key)
+    assert Filter.of(Scope(None), bbox=(117.0, 29.0, 117.0, 29.0)).matches(key)  # the edges belong to the box
+    assert not Filter.of(Scope(None), bbox=(117.1, 29.0, 118.0, 30.0)).matches(key)
+    assert not Filter.of(Scope(None), states=["offline"]).matches(key)
+
+
+async def test_a_vehicle_that_leaves_the_registry_leaves_every_map() -> None:
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    feed.load(stored([feature("kept", "org", 117.0, 29.3, start), feature("retired", "org", 117.0, 29.3, start)]))
+    feed.tick(start)
+    with feed.subscribe(Filter()) as everything:
+        assert len(orjson.loads(everything.snapshot)["features"]) == 2
+        feed.keep_only({"kept"})  # the next load no longer has it
+        feed.tick(start)
+        assert orjson.loads((await everything.next()).text)["removed"] == ["retired"]
+        moved_at = start + timedelta(seconds=1)
+        fix = Fix("retired", moved_at, 29.3, 117.0, 0.0, 0.0, False, None, None, moved_at)
+        assert feed.take([fix]) == 0  # its fixes are not taken
+
+
+def test_a_refresh_goes_in_parts_of_about_the_same_number_of_vehicles() -> None:
+    feed = LiveFeed(offline_after=600)
+    now = datetime.now(UTC)
+    feed.load(stored([feature(f"v{i}", f"org{i % 4}", 117.0, 29.3, now) for i in range(40)]))  # 10 per unit
+    parts = list(feed.parts(["org0", "org1", "org2", "org3", "new"], 20))
+    assert parts == [frozenset({"org0", "org1"}), frozenset({"org2", "org3"}), frozenset({"new"})]
