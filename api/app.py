@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -10,6 +9,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 
 from api.audit import AuditMiddleware
+from api.background import running
 from api.energy import rollup
 from api.live import open_feed
 from api.routes import (
@@ -78,14 +78,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.pool = pool
             app.state.settings = settings
             app.state.tokens = tokens
-            # The consumption roll-up follows new and late readings while the API runs (api/energy/rollup.py).
-            async with open_feed(pool, settings) as live, asyncio.TaskGroup() as tasks:
+            # The live map follows what collectors commit (api/live.py); the consumption roll-up follows new and
+            # late readings (api/energy/rollup.py).
+            async with (
+                open_feed(pool, settings) as live,
+                running(rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds)),
+            ):
                 app.state.live = live
-                maintainer = tasks.create_task(rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds))
-                try:
-                    yield
-                finally:
-                    maintainer.cancel()
+                yield
 
     app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan)
     app.add_middleware(AuditMiddleware)

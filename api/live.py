@@ -39,6 +39,7 @@ from pydantic import BaseModel
 
 from api import positions, registry
 from api.access import Scope
+from api.background import running
 from api.positions import LiveFeature
 from yiwang.settings import Settings
 
@@ -509,14 +510,9 @@ async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settin
     feed = LiveFeed(settings.vehicle_offline_seconds)
     await refresh(feed, pool)
     feed.tick(datetime.now(UTC))  # what was loaded counts as sent: subscribers start from snapshots
-    async with asyncio.TaskGroup() as tasks:
-        running = [
-            tasks.create_task(_refresh_forever(feed, pool, settings.live_refresh_seconds)),
-            tasks.create_task(_poll_forever(feed, pool, settings.live_batch_ms / 1000)),
-            tasks.create_task(_tick_forever(feed, settings.live_batch_ms / 1000)),
-        ]
-        try:
-            yield feed
-        finally:
-            for task in running:
-                task.cancel()
+    async with running(
+        _refresh_forever(feed, pool, settings.live_refresh_seconds),
+        _poll_forever(feed, pool, settings.live_batch_ms / 1000),
+        _tick_forever(feed, settings.live_batch_ms / 1000),
+    ):
+        yield feed

@@ -175,3 +175,46 @@ async def report(
         institutions=_institutions(meters),
         meters=meters,
     )
+
+
+class FlaggedDelta(BaseModel):
+    """A delta between two readings that was not a plain rise, and why."""
+
+    meter_id: str
+    institution_id: str
+    start: datetime
+    end: datetime
+    change: str = Field(description="rollover, jitter, reset (or a replaced meter) or implausible")
+    before: Decimal = Field(description="the baseline it was measured from, register units")
+    after: Decimal = Field(description="the register at its end")
+    amount: Decimal = Field(description="what it counts, in the meter's unit; implausible: what it would have")
+    reason: str
+
+
+_REASONS = {
+    "rollover": "the register passed its maximum and came round: counted the way round",
+    "jitter": "a dip under 10% of the baseline: counts nothing, the higher value stays the baseline",
+    "reset": "a larger drop: a reset or a replaced meter, counted from the new value",
+    "implausible": "faster than the meter's max_rate: flagged and left out of consumption and indicators",
+}
+
+
+async def flagged(
+    conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, start: datetime, end: datetime
+) -> list[FlaggedDelta]:
+    """The deltas of [start, end) (by their end) that were not plain rises, oldest first, at most 10,000."""
+    meter = sql.SQL("TRUE") if meter_id is None else sql.SQL("m.id = {}").format(sql.Literal(meter_id))
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT e.meter_id, m.institution_id, e.start, e."end", e.change, e.before, e.after, e.amount
+               FROM consumption_event e JOIN meter m ON m.id = e.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE e."end" >= {start} AND e."end" < {end} AND {meter} AND {conditions}
+               ORDER BY e."end", e.meter_id LIMIT 10000"""
+        ).format(start=sql.Literal(start), end=sql.Literal(end), meter=meter, conditions=filters.conditions(scope))
+    )
+    return [
+        FlaggedDelta(
+            meter_id=m, institution_id=i, start=s, end=e, change=c, before=b, after=a, amount=amount, reason=_REASONS[c]
+        )
+        for m, i, s, e, c, b, a, amount in await cur.fetchall()
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -255,4 +255,30 @@ async def get_anomalies(
             night_ratio=Decimal(str(settings.energy_night_load_ratio)),
             weekend_ratio=Decimal(str(settings.energy_weekend_load_ratio)),
             leak_nights=settings.energy_leak_nights,
+        )
+
+
+class FlaggedQuery(FilterQuery):
+    meter_id: Text | None = None
+
+
+@router.get(
+    "/energy/flagged",
+    dependencies=[Depends(require("readings:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_flagged(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
+) -> list[quality.FlaggedDelta]:
+    """The deltas that were not plain rises (rollovers, jitter, resets and replacements, implausible ones), each
+    with its registers and the rule that applied: what data quality counts, one by one."""
+    zone = settings.zone
+    async with pool.connection() as conn:
+        return await quality.flagged(
+            conn,
+            scope,
+            query.filters,
+            meter_id=query.meter_id,
+            start=datetime(query.start.year, query.start.month, query.start.day, tzinfo=zone),
+            end=datetime(query.end.year, query.end.month, query.end.day, tzinfo=zone),
         )

@@ -323,6 +323,20 @@ async def test_data_quality_lists_the_rollover_reset_and_replacement_and_the_gap
     assert meters["e"]["readings"] == 365 - 11  # the gap's 11 days are missing
     assert meters["h"]["readings"] == 365
     assert all(m["silent"] for m in meters.values())  # nothing read since 2026-01-01
+    flagged = await client.get(
+        "/energy/flagged", params={"start": "2025-01-01", "end": "2026-01-01", "institution_id": city["x"]},
+        headers=staff,
+    )  # fmt: skip
+    assert flagged.status_code == 200, flagged.text
+    found = {(f["meter_id"].rsplit("-", 1)[1], f["change"]): f for f in flagged.json()}
+    assert set(found) == {("e", "rollover"), ("w", "reset"), ("g", "reset")}
+    rollover = found[("e", "rollover")]
+    assert (Decimal(rollover["before"]), Decimal(rollover["after"]), Decimal(rollover["amount"])) == (
+        Decimal(99_975),
+        Decimal(0),
+        Decimal(1_000),  # 25 register units x 40
+    )
+    assert "came round" in rollover["reason"]
     # expected at the default 15-minute interval: 96 a day
     assert meters["h"]["expected"] == 365 * 96
 
