@@ -7,11 +7,13 @@ from decimal import Decimal
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import anomalies, indicators, quality, series
 from api.energy import factors as factor_data
+from api.energy.factors import Factors
 from api.energy.indicators import Filters, Group, Indicator, IndicatorReport, Period
 from api.errors import Text, responses
 
@@ -91,31 +93,50 @@ class Ranking(BaseModel):
     items: list[Ranked]
 
 
-async def indicator_report(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: IndicatorQuery
-) -> IndicatorReport:
-    """The report behind the indicator, ranking and export routes (422 for an unknown factor version)."""
-    async with pool.connection() as conn:
-        try:
-            chosen = await factor_data.choose(
-                conn,
-                year=query.start.year,
-                coal_version=query.coal_version,
-                carbon_version=query.carbon_version,
-                region=query.region,
-            )
-        except factor_data.UnknownFactorVersion as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
-        return await indicators.report(
+async def chosen_factors(conn: AsyncConnection, query: IndicatorQuery) -> Factors:
+    """The factors a query names (or the newest); 422 for an unknown version."""
+    try:
+        return await factor_data.choose(
             conn,
-            scope,
-            period=query.period,
-            group=query.group,
-            factors=chosen,
-            filters=query.filters,
-            zone=settings.energy_zone,
-            near=Decimal(str(settings.energy_quota_near)),
+            year=query.start.year,
+            coal_version=query.coal_version,
+            carbon_version=query.carbon_version,
+            region=query.region,
         )
+    except factor_data.UnknownFactorVersion as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from None
+
+
+async def indicator_report(
+    conn: AsyncConnection, scope: ScopeDep, settings: SettingsDep, query: IndicatorQuery, factors: Factors
+) -> IndicatorReport:
+    """The report behind the indicator, ranking and export routes."""
+    return await indicators.report(
+        conn,
+        scope,
+        period=query.period,
+        group=query.group,
+        factors=factors,
+        filters=query.filters,
+        zone=settings.energy_zone,
+        near=Decimal(str(settings.energy_quota_near)),
+    )
+
+
+async def quality_report(
+    conn: AsyncConnection, scope: ScopeDep, settings: SettingsDep, query: FilterQuery
+) -> quality.QualityReport:
+    """The data-quality report behind its route and the export's sheet."""
+    return await quality.report(
+        conn,
+        scope,
+        query.filters,
+        start=query.start,
+        end=query.end,
+        zone=settings.zone,
+        interval_seconds=settings.energy_reading_interval_seconds,
+        silent_seconds=settings.energy_silent_seconds,
+    )
 
 
 @router.get(
@@ -128,7 +149,8 @@ async def get_indicators(
 ) -> IndicatorReport:
     """Consumption, comprehensive energy, the assessed indicators, carbon, changes and quota status for a
     period, per institution or group, with the factor versions used."""
-    return await indicator_report(pool, scope, settings, query)
+    async with pool.connection() as conn:
+        return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
 
 
 @router.get(
@@ -140,7 +162,9 @@ async def get_rankings(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
 ) -> Ranking:
     """Institutions ranked by an indicator, lowest first (within a category when one is given)."""
-    result = await indicator_report(pool, scope, settings, query.model_copy(update={"group": "institution"}))
+    async with pool.connection() as conn:
+        per_institution = query.model_copy(update={"group": "institution"})
+        result = await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
     return Ranking(
         indicator=query.indicator,
         start=query.start,
@@ -223,16 +247,7 @@ async def get_quality(
 ) -> quality.QualityReport:
     """Per meter: completeness, silence, rollovers, resets, jitter and implausible deltas in the period."""
     async with pool.connection() as conn:
-        return await quality.report(
-            conn,
-            scope,
-            query.filters,
-            start=query.start,
-            end=query.end,
-            zone=settings.zone,
-            interval_seconds=settings.energy_reading_interval_seconds,
-            silent_seconds=settings.energy_silent_seconds,
-        )
+        return await quality_report(conn, scope, settings, query)
 
 
 @router.get(

@@ -11,12 +11,11 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
-from api.energy import factors as factor_data
-from api.energy import quality, series, workbook
+from api.energy import series, workbook
 from api.errors import responses
 from api.exports.table import Sheet
 from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
-from api.routes.energy import IndicatorQuery, indicator_report
+from api.routes.energy import IndicatorQuery, chosen_factors, indicator_report, quality_report
 
 router = APIRouter(tags=["exports"])
 
@@ -41,27 +40,13 @@ class CsvQuery(ExportQuery):
 async def _sheets(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: ExportQuery, only: workbook.View | None
 ) -> list[Sheet]:
-    per_institution = query.model_copy(update={"group": "institution"})
-    result = await indicator_report(pool, scope, settings, per_institution)
     async with pool.connection() as conn:
-        chosen = await factor_data.choose(
-            conn,
-            year=query.start.year,
-            coal_version=query.coal_version,
-            carbon_version=query.carbon_version,
-            region=query.region,
-        )
-        months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=chosen)
-        checked = await quality.report(
-            conn,
-            scope,
-            query.filters,
-            start=query.start,
-            end=query.end,
-            zone=settings.zone,
-            interval_seconds=settings.energy_reading_interval_seconds,
-            silent_seconds=settings.energy_silent_seconds,
-        )
+        # One choice of factors for every sheet.
+        factors = await chosen_factors(conn, query)
+        per_institution = query.model_copy(update={"group": "institution"})
+        result = await indicator_report(conn, scope, settings, per_institution, factors)
+        months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
+        checked = await quality_report(conn, scope, settings, query)
     return workbook.sheets(result, months, checked, query.language, only)
 
 
