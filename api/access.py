@@ -22,6 +22,7 @@ Permission = Literal[
     "institutions:read",
     "meters:read",
     "vehicles:read",
+    "vehicles:write",  # create and change vehicles and their lifecycle, and set units' allocation quotas (编制)
     "registry:write",  # create and change institutions, their yearly figures, and meters
     "readings:read",  # consumption series and data quality of meters
     "indicators:read",  # indicators, rankings, key units
@@ -37,6 +38,7 @@ Permission = Literal[
     "drivers:write",
     "alerts:read",
     "alerts:write",  # acknowledge with a note
+    "reports:read",  # dispatch reports: dispatches, kilometres, utilisation, new-energy shares, alerts per unit
     "areas:read",
     "areas:write",
     "users:read",
@@ -57,6 +59,7 @@ _DISPATCH: frozenset[Permission] = frozenset(
         "organisations:read",
         "institutions:read",
         "vehicles:read",
+        "vehicles:write",
         "requests:read",
         "requests:dispatch",
         "drivers:read",
@@ -65,12 +68,14 @@ _DISPATCH: frozenset[Permission] = frozenset(
         "alerts:write",
         "areas:read",
         "areas:write",
+        "reports:read",
     }
 )
 
 ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "admin": frozenset(PERMISSIONS),
-    # The dispatch centre sees every unit's vehicles and where they belong, and runs requests and dispatch.
+    # The dispatch centre sees every unit's vehicles and where they belong, keeps the vehicle registry (the vehicle
+    # authority's: lifecycle and allocation quotas) and the drivers, and runs requests and dispatch.
     "dispatcher": _EVERYONE | _DISPATCH,
     # Energy staff see every institution and meter, and keep the factors and quotas.
     "energy_staff": _EVERYONE
@@ -80,9 +85,12 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "unit_user": _EVERYONE
     | _REGISTRY
     | _ENERGY_READ
-    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read"},
+    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read", "reports:read"},
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
-    "auditor": _EVERYONE | _REGISTRY | _ENERGY_READ | {"requests:read", "drivers:read", "alerts:read", "areas:read"},
+    "auditor": _EVERYONE
+    | _REGISTRY
+    | _ENERGY_READ
+    | {"requests:read", "drivers:read", "alerts:read", "areas:read", "reports:read"},
 }
 
 # Roles whose data is limited to the organisations assigned to the user; the others see all of them.

@@ -1,17 +1,20 @@
-"""Drivers (驾驶员) as the API serves and adds them, within a Scope: the people a dispatch assigns to a vehicle."""
+"""Drivers (驾驶员) as the API serves, adds and changes them, within a Scope: the people a dispatch assigns to a
+vehicle."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Annotated, Final, Literal, get_args
+from typing import Annotated, Any, Final, Literal, get_args
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from api.access import Scope
 from api.errors import NO_NUL, Text
 from api.paging import Page
+from api.registry import api_model, problem_of, visible_organisations
 
 # 准驾车型 of the Chinese driving licence; official cars need C1, mid-size buses B1, large buses A1.
 LicenceClass = Literal["A1", "A2", "A3", "B1", "B2", "C1", "C2", "C3", "C4", "C5", "C6", "D", "E", "F", "M", "N", "P"]
@@ -32,6 +35,12 @@ class DriverPublic(BaseModel):
     created_at: datetime
 
 
+class DriverOfOrganisation(DriverPublic):
+    """A driver with their organisation's name, as the registry export lists them."""
+
+    organisation_name: str
+
+
 class DriverCreate(BaseModel):
     """A new driver of an existing organisation (a unit, or a service or rental company)."""
 
@@ -41,11 +50,16 @@ class DriverCreate(BaseModel):
     name: str = Field(min_length=1, max_length=64, pattern=NO_NUL)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{2,19}$", examples=["13800138000"])
     licence_class: LicenceClass = Field(description="准驾车型: C1 for cars, B1 for mid-size buses, A1 for large buses")
-    active: bool = Field(default=True, description="false: not to be dispatched")
+    active: bool = Field(default=True, description="false: left, or not to be dispatched")
+
+
+class DriverUpdate(api_model(DriverCreate, partial=True)):  # type: ignore[misc]
+    """The fields of a driver to change, e.g. {"active": false}; those left out stay as they are (null clears the
+    phone)."""
 
 
 class DriverRefused(ValueError):
-    """A driver that cannot be added as asked; the message says why."""
+    """A driver that cannot be added or changed as asked; the message says why."""
 
 
 _SELECT = sql.SQL(
@@ -106,7 +120,88 @@ async def create_driver(conn: AsyncConnection, scope: Scope, item: DriverCreate)
         await cur.execute(query, [item.name, item.phone, item.licence_class, item.active, item.organisation_id])
         created = await cur.fetchone()
     if created is None:
-        raise DriverRefused(
-            f"no organisation {item.organisation_id}: give the id of an existing organisation (GET /organisations)"
-        )
+        raise DriverRefused(_no_organisation(item.organisation_id))
     return created
+
+
+def _no_organisation(organisation_id: str) -> str:
+    return f"no organisation {organisation_id}: give the id of an existing organisation (GET /organisations)"
+
+
+async def drivers_to_change(conn: AsyncConnection, scope: Scope, ids: Collection[int]) -> dict[int, DriverPublic]:
+    """Those of `ids` that are drivers in the scope, by id, locked until the transaction ends (a dispatch of them
+    waits)."""
+    query = sql.SQL("{select} WHERE d.id = ANY(%s) AND {scope} ORDER BY d.id FOR UPDATE OF d").format(
+        select=_SELECT, scope=scope.condition("d.organisation_id")
+    )
+    async with conn.cursor(row_factory=class_row(DriverPublic)) as cur:
+        await cur.execute(query, [sorted(set(ids))])
+        return {item.id: item for item in await cur.fetchall()}
+
+
+def changed_driver(current: DriverPublic, changes: dict[str, Any]) -> DriverCreate:
+    """A driver with some fields changed, validated as a whole.
+
+    Raises:
+        ValidationError: the changed driver does not fit.
+    """
+    fields = {name: getattr(current, name) for name in DriverCreate.model_fields}
+    return DriverCreate.model_validate({**fields, **changes})
+
+
+async def update_driver(
+    conn: AsyncConnection, scope: Scope, driver_id: int, changes: dict[str, Any]
+) -> DriverPublic | None:
+    """Change fields of a driver in the scope.
+
+    Returns:
+        The driver as changed, or None when there is none of this id in the scope.
+
+    Raises:
+        DriverRefused: the changed driver does not fit, or their new organisation is not one in the scope.
+    """
+    async with conn.transaction():
+        current = (await drivers_to_change(conn, scope, [driver_id])).get(driver_id)
+        if current is None:
+            return None
+        try:
+            changed = changed_driver(current, changes)
+        except ValidationError as exc:
+            raise DriverRefused(problem_of(exc)) from exc
+        if changed.organisation_id != current.organisation_id and not await visible_organisations(
+            conn, scope, [changed.organisation_id]
+        ):
+            raise DriverRefused(_no_organisation(changed.organisation_id))
+        await write_drivers(conn, changed={driver_id: changed})
+    return await driver(conn, scope, driver_id)
+
+
+async def write_drivers(
+    conn: AsyncConnection, *, changed: dict[int, DriverCreate] | None = None, new: Sequence[DriverCreate] = ()
+) -> None:
+    """Write drivers with all their fields: `changed` over the drivers of those ids, `new` as new drivers."""
+    columns = list(DriverCreate.model_fields)
+    async with conn.cursor() as cur:
+        if changed:
+            update = sql.SQL("UPDATE driver SET {} WHERE id = %s").format(
+                sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns)
+            )
+            rows = [[getattr(item, c) for c in columns] + [driver_id] for driver_id, item in changed.items()]
+            await cur.executemany(update, rows)
+        if new:
+            insert = sql.SQL("INSERT INTO driver ({}) VALUES ({})").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", ").join(sql.Placeholder() * len(columns))
+            )
+            await cur.executemany(insert, [[getattr(item, c) for c in columns] for item in new])
+
+
+async def drivers_of_organisations(conn: AsyncConnection, scope: Scope) -> list[DriverOfOrganisation]:
+    """Every driver in the scope, inactive ones included, with their organisation's name, in id order."""
+    query = sql.SQL(
+        """SELECT d.id, d.organisation_id, d.name, d.phone, d.licence_class, d.active, d.created_at,
+                  o.name AS organisation_name
+           FROM driver d JOIN organisation o ON o.id = d.organisation_id WHERE {scope} ORDER BY d.id"""
+    ).format(scope=scope.condition("d.organisation_id"))
+    async with conn.cursor(row_factory=class_row(DriverOfOrganisation)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()

@@ -1,4 +1,5 @@
-"""The registry as the API serves and changes it: organisations, institutions, meters and vehicles, within a Scope.
+"""The registry as the API serves and changes it: organisations, institutions, meters, vehicles and each unit's
+allocation quota of vehicles (编制), within a Scope.
 
 What comes in is validated with the models of db/registry.py, the one definition of each item's fields and rules;
 `api_model` derives the API's bodies from them, adding only what the storage imposes (text without NUL characters,
@@ -13,9 +14,10 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import date
 from types import UnionType
-from typing import Annotated, Any, Generic, TypeVar, Union, cast, get_args, get_origin
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar, Union, cast, get_args, get_origin
 
 import annotated_types
+import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
@@ -23,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from api.access import Scope
 from api.errors import Text
 from api.paging import Page
-from db.registry import Institution, InstitutionYear, Meter, RegistryDocument, import_document
+from db.registry import Institution, InstitutionYear, Meter, RegistryDocument, Vehicle, import_document
 
 T = TypeVar("T", bound=BaseModel)
 M = TypeVar("M", bound=BaseModel)
@@ -83,6 +85,11 @@ class MeterOfInstitution(MeterPublic):
     institution_name: str
 
 
+# Where a vehicle is in its life: in service, in the workshop, or gone for good (auctioned or scrapped).
+Lifecycle = Literal["active", "maintenance", "retired"]
+RetiredHow = Literal["auctioned", "scrapped"]
+
+
 class VehiclePublic(BaseModel):
     id: str
     organisation_id: str
@@ -94,6 +101,26 @@ class VehiclePublic(BaseModel):
     battery_kwh: float | None
     terminal_id: str | None
     home_institution_id: str | None
+    lifecycle: Lifecycle
+    in_service_on: date | None
+    retired_on: date | None
+    retired_how: RetiredHow | None
+
+
+class VehicleOfOrganisation(VehiclePublic):
+    """A vehicle with its organisation's name, as the registry export lists it."""
+
+    organisation_name: str
+
+
+class VehicleQuotaPublic(BaseModel):
+    """An organisation's allocation quota of vehicles (编制) against the vehicles it holds."""
+
+    organisation_id: str
+    organisation_name: str
+    allowed: int | None  # null: no quota set
+    vehicles: int  # not retired: in service or in the workshop
+    over_quota: bool  # more vehicles than allowed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -113,6 +140,47 @@ class MeterRecord(Meter):
             raise ValueError(f"a sub-item (分项) belongs to electricity meters, not to a {self.energy_type} meter")
         if self.installed_on and self.replaced_on and self.replaced_on < self.installed_on:
             raise ValueError(f"replaced on {self.replaced_on} is before installed on {self.installed_on}")
+        return self
+
+
+# VIN (车架号, ISO 3779 and GB 16735): 17 letters and digits, without I, O and Q, which read as 1 and 0.
+VIN_PATTERN: Final = r"^[A-HJ-NPR-Z0-9]{17}$"
+# The energies of a vehicle that carries a traction battery.
+BATTERY_ENERGIES: Final = frozenset({"battery_electric", "plug_in_hybrid"})
+
+
+class VehicleRecord(Vehicle):
+    """A vehicle as the registry keeps it: db/registry.py's Vehicle with where it is in its life (in service, in
+    the workshop, or retired: when and how it left the fleet), and the rules that the Vehicle model does not state
+    (a plate, a well-formed VIN, seats that a vehicle can have, a battery of a vehicle that runs on one, and a
+    retirement with its day and manner, after the vehicle entered service)."""
+
+    plate: str = Field(min_length=1, max_length=16, description="车牌号码, e.g. 赣H·D12345")
+    vin: str | None = Field(
+        default=None, pattern=VIN_PATTERN, description="车架号: 17 capital letters and digits, without I, O or Q"
+    )
+    seats: int | None = Field(default=None, gt=0, le=99, description="核定座位数, the driver's seat included")
+    lifecycle: Lifecycle = Field(
+        default="active", description="active: in service; maintenance: in the workshop; retired: left the fleet"
+    )
+    in_service_on: date | None = Field(default=None, description="启用: the day it entered service")
+    retired_on: date | None = Field(default=None, description="处置: the day it was auctioned or scrapped")
+    retired_how: RetiredHow | None = Field(default=None, description="处置方式 of a retired vehicle")
+
+    @model_validator(mode="after")
+    def _battery_and_retirement(self) -> VehicleRecord:
+        if self.battery_kwh is not None and self.energy not in BATTERY_ENERGIES:
+            raise ValueError(
+                f"a battery capacity is of battery-electric and plug-in hybrid vehicles, not of a {self.energy} one"
+            )
+        if self.lifecycle == "retired" and (self.retired_on is None or self.retired_how is None):
+            raise ValueError(
+                "a retired vehicle needs the day it left (retired_on) and how (retired_how: auctioned or scrapped)"
+            )
+        if self.lifecycle != "retired" and (self.retired_on is not None or self.retired_how is not None):
+            raise ValueError(f"retired_on and retired_how are of a retired vehicle, and this one is {self.lifecycle}")
+        if self.in_service_on and self.retired_on and self.retired_on < self.in_service_on:
+            raise ValueError(f"retired on {self.retired_on} is before in service on {self.in_service_on}")
         return self
 
 
@@ -190,6 +258,23 @@ class MeterUpdate(api_model(MeterRecord, partial=True, exclude={"id"})):  # type
     """The fields of a meter to change; those left out stay as they are (its id does not change)."""
 
 
+class VehicleCreate(api_model(VehicleRecord)):  # type: ignore[misc]
+    """A new vehicle of an existing organisation: in service unless said otherwise."""
+
+
+class VehicleUpdate(api_model(VehicleRecord, partial=True, exclude={"id"})):  # type: ignore[misc]
+    """The fields of a vehicle to change; those left out stay as they are (its id does not change). Retiring it
+    takes the day and manner: {"lifecycle": "retired", "retired_on": "2025-06-30", "retired_how": "auctioned"}."""
+
+
+class VehicleQuotaSet(BaseModel):
+    """An organisation's allocation quota of vehicles (编制); null: none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allowed: _Integer | None = Field(ge=0, description="how many vehicles, not retired, the unit may hold")
+
+
 def _bounds(model: type[BaseModel], name: str) -> tuple[int, int]:
     metadata = model.model_fields[name].metadata
     low = next(item.ge for item in metadata if isinstance(item, annotated_types.Ge))
@@ -207,6 +292,11 @@ class RegistryRefused(ValueError):
 
 class IdTaken(RegistryRefused):
     """An item of this kind and id exists already."""
+
+
+class Conflict(RegistryRefused):
+    """A write that conflicts with what the registry or dispatch holds: a plate or terminal of another vehicle in
+    the fleet, a retired vehicle brought back, a vehicle retired while on an open trip request."""
 
 
 def problem_of(error: ValidationError) -> str:
@@ -256,15 +346,31 @@ _METERS = _Kind(
     "m.id",
     "i.organisation_id",
 )
+_VEHICLE_COLUMNS = sql.SQL(
+    """v.id, v.organisation_id, v.plate, v.vin, v.vehicle_type, v.energy, v.seats, v.battery_kwh, v.terminal_id,
+       v.home_institution_id, v.lifecycle, v.in_service_on, v.retired_on, v.retired_how"""
+)
 _VEHICLES = _Kind(
     VehiclePublic,
-    sql.SQL(
-        """SELECT v.id, v.organisation_id, v.plate, v.vin, v.vehicle_type, v.energy, v.seats, v.battery_kwh,
-                  v.terminal_id, v.home_institution_id
-           FROM vehicle v"""
-    ),
+    sql.SQL("SELECT {columns} FROM vehicle v").format(columns=_VEHICLE_COLUMNS),
     "v.id",
     "v.organisation_id",
+)
+# Each organisation with its quota and its vehicles not retired (the index vehicle_organisation counts them).
+_VEHICLE_QUOTAS = _Kind(
+    VehicleQuotaPublic,
+    sql.SQL(
+        """SELECT * FROM (
+               SELECT o.id AS organisation_id, o.name AS organisation_name, q.allowed, held.vehicles,
+                      coalesce(held.vehicles > q.allowed, false) AS over_quota
+               FROM organisation o
+               LEFT JOIN vehicle_quota q ON q.organisation_id = o.id
+               CROSS JOIN LATERAL (SELECT count(*) AS vehicles FROM vehicle v
+                                   WHERE v.organisation_id = o.id AND v.lifecycle <> 'retired') AS held
+           ) AS quota"""
+    ),
+    "quota.organisation_id",
+    "quota.organisation_id",
 )
 
 
@@ -290,7 +396,8 @@ async def _list(
     async with conn.cursor(row_factory=class_row(kind.model)) as cur:
         await cur.execute(query, [*params, limit])
         items = await cur.fetchall()
-    next_after = getattr(items[-1], "id", None) if len(items) == limit else None
+    # The key's column is the item's field that the next page starts after.
+    next_after = getattr(items[-1], kind.key.rsplit(".", 1)[-1]) if len(items) == limit else None
     return Page[kind.model](items=items, next_after=next_after)  # type: ignore[name-defined]
 
 
@@ -401,15 +508,39 @@ async def vehicles(
     limit: int,
     organisation_id: str | None = None,
     energy: str | None = None,
+    lifecycle: str | None = None,
 ) -> Page[VehiclePublic]:
-    """The vehicles of the organisations in the scope."""
-    filters = {"v.organisation_id": organisation_id, "v.energy": energy}
+    """The vehicles of the organisations in the scope, optionally of one organisation, energy or lifecycle."""
+    filters = {"v.organisation_id": organisation_id, "v.energy": energy, "v.lifecycle": lifecycle}
     return await _list(conn, _VEHICLES, scope, after=after, limit=limit, filters=filters)
 
 
 async def vehicle(conn: AsyncConnection, scope: Scope, vehicle_id: str) -> VehiclePublic | None:
     """One vehicle, or None when it does not exist or is outside the scope."""
     return await _one(conn, _VEHICLES, scope, vehicle_id)
+
+
+async def vehicles_of_organisations(conn: AsyncConnection, scope: Scope) -> list[VehicleOfOrganisation]:
+    """Every vehicle in the scope, retired ones included, with its organisation's name, in id order."""
+    query = sql.SQL(
+        """SELECT {columns}, o.name AS organisation_name
+           FROM vehicle v JOIN organisation o ON o.id = v.organisation_id WHERE {scope} ORDER BY v.id"""
+    ).format(columns=_VEHICLE_COLUMNS, scope=scope.condition("v.organisation_id"))
+    async with conn.cursor(row_factory=class_row(VehicleOfOrganisation)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
+async def vehicle_quotas(
+    conn: AsyncConnection, scope: Scope, *, after: str | None, limit: int
+) -> Page[VehicleQuotaPublic]:
+    """The organisations in the scope, each with its allocation quota (编制) and its vehicles not retired."""
+    return await _list(conn, _VEHICLE_QUOTAS, scope, after=after, limit=limit, filters={})
+
+
+async def vehicle_quota(conn: AsyncConnection, scope: Scope, organisation_id: str) -> VehicleQuotaPublic | None:
+    """An organisation's allocation quota and vehicles not retired, or None when it is not one in the scope."""
+    return await _one(conn, _VEHICLE_QUOTAS, scope, organisation_id)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -444,6 +575,91 @@ async def meters_to_change(
     taken outside it."""
     visible = {item.id: item for item in await _many(conn, _METERS, scope, sorted(set(ids)), lock=True)}
     return visible, await _taken(conn, "meter", ids) - set(visible)
+
+
+async def vehicles_to_change(
+    conn: AsyncConnection, scope: Scope, ids: Collection[str]
+) -> tuple[dict[str, VehiclePublic], set[str]]:
+    """Those of `ids` that are vehicles, locked until the transaction ends (a dispatch of them waits, and a
+    dispatch under way is waited for): those in the scope by id, and the ids taken outside it."""
+    visible = {item.id: item for item in await _many(conn, _VEHICLES, scope, sorted(set(ids)), lock=True)}
+    return visible, await _taken(conn, "vehicle", ids) - set(visible)
+
+
+async def open_requests(conn: AsyncConnection, vehicle_ids: Collection[str]) -> dict[str, tuple[int, str]]:
+    """The open trip request (dispatched or under way) of each of these vehicles that has one: its id and state.
+
+    Lock the vehicles first (`vehicles_to_change`), and ask in a statement of its own: a dispatch locks its vehicle
+    before it opens the request, so this sees every request opened before the lock was had."""
+    # Here, not at the top: api.requests imports api.drivers, whose PATCH body is made by `api_model` here.
+    from api.requests import OPEN_STATES  # noqa: PLC0415
+
+    if not vehicle_ids:
+        return {}
+    cur = await conn.execute(
+        "SELECT vehicle_id, id, state FROM trip_request WHERE vehicle_id = ANY(%s) AND state = ANY(%s)",
+        [sorted(set(vehicle_ids)), sorted(OPEN_STATES)],
+    )
+    return {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
+
+
+def lifecycle_problem(before: VehiclePublic | None, lifecycle: str, open_request: tuple[int, str] | None) -> str | None:
+    """Why a vehicle cannot go from `before` (None: a new vehicle) to `lifecycle`, or None when it can: a retired
+    vehicle does not come back, and a vehicle on an open trip request (`open_request`) is not retired. Asked before
+    the changed vehicle is validated: these say more than what the vehicle would lack."""
+    if before is None or (before.lifecycle == "retired") == (lifecycle == "retired"):
+        return None
+    name = f"vehicle {before.id} ({before.plate})"
+    if before.lifecycle == "retired":
+        return (
+            f"{name} is retired: a retired vehicle does not come back into the fleet; register the vehicle that "
+            "replaces it as a new one"
+        )
+    if open_request is not None:
+        request_id, state = open_request
+        return (
+            f"{name} is on request {request_id}, which is {state.replace('_', ' ')}: a vehicle on an open request "
+            "cannot be retired; cancel the request or record its return first"
+        )
+    return None
+
+
+async def fleet_holders(
+    conn: AsyncConnection, scope: Scope, items: Collection[VehicleRecord]
+) -> dict[tuple[str, str], str]:
+    """The plates and terminals of these vehicles that another vehicle of the fleet (not retired, and not among
+    `items`) holds: (vehicle id, "plate" or "terminal_id") -> why it cannot have it. A plate and a terminal are one
+    vehicle's until that vehicle is retired (db/migrations/0012_vehicle_registry.sql)."""
+    fleet = [item for item in items if item.lifecycle != "retired"]
+    plates = {item.plate for item in fleet}
+    terminals = {item.terminal_id for item in fleet if item.terminal_id is not None}
+    if not fleet:
+        return {}
+    cur = await conn.execute(
+        """SELECT id, organisation_id, plate, terminal_id FROM vehicle
+           WHERE lifecycle <> 'retired' AND id <> ALL(%s) AND (plate = ANY(%s) OR terminal_id = ANY(%s))""",
+        [sorted({item.id for item in items}), sorted(plates), sorted(terminals)],
+    )
+    plate_of: dict[str, str] = {}
+    terminal_of: dict[str, str] = {}
+    for holder_id, organisation_id, plate, terminal_id in await cur.fetchall():
+        holder = f"vehicle {holder_id}" if scope.allows(organisation_id) else "a vehicle of another organisation"
+        plate_of.setdefault(plate, holder)
+        if terminal_id is not None:
+            terminal_of.setdefault(terminal_id, holder)
+    found: dict[tuple[str, str], str] = {}
+    for item in fleet:
+        if item.plate in plate_of:
+            found[item.id, "plate"] = (
+                f"plate {item.plate} is that of {plate_of[item.plate]}: a plate is one vehicle's until that vehicle "
+                "is retired"
+            )
+        if item.terminal_id in terminal_of:
+            found[item.id, "terminal_id"] = (
+                f"terminal {item.terminal_id} is fitted to {terminal_of[item.terminal_id]}: take it off that vehicle "
+                "first"
+            )
+    return found
 
 
 async def _taken(conn: AsyncConnection, table: str, ids: Collection[str]) -> set[str]:
@@ -500,11 +716,24 @@ async def write(
     institutions: Sequence[Institution] = (),
     years: Sequence[InstitutionYear] = (),
     meters: Sequence[MeterRecord] = (),
+    vehicles: Sequence[VehicleRecord] = (),
 ) -> None:
-    """Insert or update these items with all their fields (db/registry.py's import), in one transaction."""
-    await import_document(
-        conn, RegistryDocument(institutions=list(institutions), institution_years=list(years), meters=list(meters))
+    """Insert or update these items with all their fields (db/registry.py's import), in one transaction.
+
+    Raises:
+        Conflict: a plate or terminal was given to another vehicle by a write that committed meanwhile.
+    """
+    document = RegistryDocument(
+        institutions=list(institutions), institution_years=list(years), meters=list(meters), vehicles=list(vehicles)
     )
+    try:
+        await import_document(conn, document)
+    except psycopg.errors.UniqueViolation as exc:
+        # Checked before writing (`fleet_holders`); this is a race with another write, or a swap of two plates.
+        raise Conflict(
+            f"a plate or terminal is another vehicle's ({exc.diag.message_detail}): look at both vehicles and send "
+            "the change again"
+        ) from exc
 
 
 async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) -> None:
@@ -632,6 +861,106 @@ async def update_meter(
         if counting_changed(current, changed):
             await recount(conn, [meter_id])
     return await meter(conn, scope, meter_id)
+
+
+async def create_vehicle(conn: AsyncConnection, scope: Scope, item: VehicleRecord) -> VehiclePublic:
+    """Add a vehicle to an organisation in the scope.
+
+    Raises:
+        IdTaken: a vehicle of this id exists (wherever it belongs).
+        Conflict: another vehicle of the fleet has its plate or terminal.
+        RegistryRefused: the organisation or home institution does not exist or is outside the scope.
+    """
+    async with conn.transaction():
+        await _organisation_in_scope(conn, scope, item.organisation_id)
+        if item.home_institution_id is not None:
+            await _institution_in_scope(conn, scope, item.home_institution_id)
+        taken = IdTaken(f"there is already a vehicle {item.id}: change it with PATCH /vehicles/{item.id}")
+        if await _taken(conn, "vehicle", [item.id]):
+            raise taken
+        await _refuse_holders(conn, scope, item)
+        try:
+            inserted = await _insert_new(conn, "vehicle", item)
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(f"another vehicle was just given plate {item.plate} or its terminal: send it again") from exc
+        if not inserted:
+            raise taken
+    created = await vehicle(conn, scope, item.id)
+    assert created is not None  # inserted in the scope just now
+    return created
+
+
+async def update_vehicle(
+    conn: AsyncConnection, scope: Scope, vehicle_id: str, changes: dict[str, Any]
+) -> VehiclePublic | None:
+    """Change fields of a vehicle in the scope, its lifecycle among them; the changed vehicle is validated as a
+    whole.
+
+    Returns:
+        The vehicle as changed, or None when there is none of this id in the scope.
+
+    Raises:
+        Conflict: a retired vehicle brought back, a vehicle retired while on an open trip request, or a plate or
+            terminal that another vehicle of the fleet has.
+        RegistryRefused: the changed vehicle does not fit, or its new organisation or home institution is not in
+            the scope.
+    """
+    async with conn.transaction():
+        current = (await vehicles_to_change(conn, scope, [vehicle_id]))[0].get(vehicle_id)
+        if current is None:
+            return None
+        lifecycle = changes.get("lifecycle", current.lifecycle)
+        problem = lifecycle_problem(current, lifecycle, (await open_requests(conn, [vehicle_id])).get(vehicle_id))
+        if problem is not None:
+            raise Conflict(problem)
+        try:
+            changed = VehicleCreate.model_validate({**_fields_of(VehicleRecord, current), **changes})
+        except ValidationError as exc:
+            raise RegistryRefused(problem_of(exc)) from exc
+        if changed.organisation_id != current.organisation_id:
+            await _organisation_in_scope(conn, scope, changed.organisation_id)
+        home = changed.home_institution_id
+        if home is not None and home != current.home_institution_id:
+            await _institution_in_scope(conn, scope, home)
+        await _refuse_holders(conn, scope, changed)
+        await write(conn, vehicles=[changed])
+    return await vehicle(conn, scope, vehicle_id)
+
+
+async def _refuse_holders(conn: AsyncConnection, scope: Scope, item: VehicleRecord) -> None:
+    held = await fleet_holders(conn, scope, [item])
+    if held:
+        raise Conflict("; ".join(held.values()))
+
+
+async def put_vehicle_quota(
+    conn: AsyncConnection, scope: Scope, organisation_id: str, allowed: int | None
+) -> VehicleQuotaPublic | None:
+    """Set a unit's allocation quota of vehicles (编制); None removes it.
+
+    Returns:
+        The quota with the unit's vehicles, or None when there is no organisation of this id in the scope.
+
+    Raises:
+        RegistryRefused: the organisation is a service or rental company, whose fleet has no quota.
+    """
+    async with conn.transaction():
+        found = await _many(conn, _ORGANISATIONS, scope, [organisation_id])
+        if not found:
+            return None
+        if found[0].kind != "unit":
+            raise RegistryRefused(
+                f"{organisation_id} is a {found[0].kind.replace('_', ' ')}: an allocation quota (编制) is a unit's"
+            )
+        if allowed is None:
+            await conn.execute("DELETE FROM vehicle_quota WHERE organisation_id = %s", [organisation_id])
+        else:
+            await conn.execute(
+                """INSERT INTO vehicle_quota (organisation_id, allowed) VALUES (%s, %s)
+                   ON CONFLICT (organisation_id) DO UPDATE SET allowed = EXCLUDED.allowed, updated_at = now()""",
+                [organisation_id, allowed],
+            )
+    return await vehicle_quota(conn, scope, organisation_id)
 
 
 def counting_changed(before: BaseModel, after: BaseModel) -> bool:

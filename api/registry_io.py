@@ -1,4 +1,5 @@
-"""The registry as staff keep it: institutions and meters as XLSX or CSV tables, exported and imported back.
+"""The registry as staff keep it: institutions, meters, vehicles and drivers as XLSX or CSV tables, exported and
+imported back.
 
 An export is one sheet (api/exports) with Chinese headers and labels (类别 学校, 是/否) or English ones. An import
 reads the first sheet of an XLSX workbook, or a CSV file (UTF-8, or GB18030 as Excel saves CSV on Chinese
@@ -8,8 +9,9 @@ every bad row is reported with its number as Excel shows it (the header is row 1
 written, else every row is written in one transaction.
 
 A row changes the columns the file has: a column left out of the file keeps what the registry holds, an empty
-cell sets the field's default (none, 否, a multiplier of 1). An institution may appear in several rows, one per
-year of its floor area and headcount, if its other cells agree.
+cell sets the field's default (none, 否, a multiplier of 1, a vehicle in service). An institution may appear in
+several rows, one per year of its floor area and headcount, if its other cells agree. Drivers are numbered by the
+registry: a row without a driver id adds a driver.
 """
 
 from __future__ import annotations
@@ -37,9 +39,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api import registry
+from api import drivers, registry
 from api.access import Scope
 from api.audit import audit_entry
+from api.drivers import BIGINT_MAX, DriverCreate, DriverOfOrganisation
 from api.errors import Problem, responses
 from api.exports.table import Column, Language, Sheet
 from api.exports.workbook import XLSX_MEDIA_TYPE
@@ -50,6 +53,10 @@ from api.registry import (
     MeterCreate,
     MeterOfInstitution,
     MeterRecord,
+    VehicleCreate,
+    VehicleOfOrganisation,
+    VehiclePublic,
+    VehicleRecord,
 )
 from db.registry import Institution, InstitutionYear
 
@@ -88,6 +95,14 @@ SUB_ITEM_ZH: Final = {
     "power": "动力",
     "special": "特殊用电",
 }
+VEHICLE_ENERGY_ZH: Final = {
+    "gasoline": "汽油",
+    "diesel": "柴油",
+    "battery_electric": "纯电动",
+    "plug_in_hybrid": "插电式混合动力",
+}
+LIFECYCLE_ZH: Final = {"active": "在用", "maintenance": "维修", "retired": "已处置"}
+RETIRED_HOW_ZH: Final = {"auctioned": "拍卖", "scrapped": "报废"}
 _YES = {"是", "yes", "y", "true", "1"}
 _NO = {"否", "no", "n", "false", "0"}
 
@@ -181,12 +196,18 @@ class TableField:
 
 @dataclass(frozen=True)
 class Table:
-    """A registry table as a file: its sheet's names and its fields (the fields of the registry's models)."""
+    """A registry table as a file: its sheet's names and its fields (the fields of the registry's models).
+
+    Args:
+        numbered: the registry numbers new items (drivers): a file needs no id column, and a row without an id adds
+            an item.
+    """
 
     key: str
     zh: str
     en: str
     fields: tuple[TableField, ...]
+    numbered: bool = False
 
     def sheet(self, items: Iterable[BaseModel], language: Language) -> Sheet:
         """The sheet of these items (models with an attribute per field) in `language`."""
@@ -352,6 +373,65 @@ METERS = Table(
 )
 
 
+_VEHICLE_ENERGY = _choice(VEHICLE_ENERGY_ZH)
+_LIFECYCLE = _choice(LIFECYCLE_ZH)
+_RETIRED_HOW = _choice(RETIRED_HOW_ZH)
+
+VEHICLES = Table(
+    "vehicles",
+    "公务用车",
+    "Vehicles",
+    (
+        TableField(Column("id", "车辆编号", "Vehicle id"), read_text),
+        TableField(Column("organisation_id", "所属组织编号", "Organisation id"), read_text),
+        TableField(Column("organisation_name", "所属组织", "Organisation"), read_text, informative=True),
+        TableField(Column("plate", "车牌号码", "Plate"), read_text),
+        TableField(Column("vin", "车架号（VIN）", "VIN"), read_text),
+        TableField(Column("vehicle_type", "车辆类型", "Vehicle type"), read_text),
+        TableField(Column("energy", "能源类型", "Energy"), *_VEHICLE_ENERGY),
+        TableField(Column("seats", "核定座位数", "Seats", "integer"), read_integer),
+        TableField(
+            Column("battery_kwh", "电池容量（kWh）", "Battery capacity (kWh)", "decimal", decimals=1), read_number
+        ),
+        TableField(Column("terminal_id", "车载终端号", "Terminal id"), read_text),
+        TableField(Column("home_institution_id", "常驻单位编号", "Home institution id"), read_text),
+        TableField(Column("lifecycle", "车辆状态", "Lifecycle"), *_LIFECYCLE),
+        TableField(Column("in_service_on", "启用日期", "In service on", "date"), read_date),
+        TableField(Column("retired_on", "处置日期", "Retired on", "date"), read_date),
+        TableField(Column("retired_how", "处置方式", "Retired how"), *_RETIRED_HOW),
+    ),
+)
+
+
+def _read_driver_id(value: object) -> int:
+    number = read_integer(value)
+    if not 1 <= number <= BIGINT_MAX:
+        raise ValueError(f"{read_text(value)!r} is not a driver id: leave it empty for a new driver")
+    return number
+
+
+def _read_licence_class(value: object) -> str:
+    return read_text(value).upper()  # c1 is C1
+
+
+DRIVERS = Table(
+    "drivers",
+    "驾驶员",
+    "Drivers",
+    (
+        # Text, not an integer column: Excel would show an integer's thousands separator (1,024).
+        TableField(Column("id", "驾驶员编号", "Driver id"), _read_driver_id, _show_text),
+        TableField(Column("organisation_id", "所属组织编号", "Organisation id"), read_text),
+        TableField(Column("organisation_name", "所属组织", "Organisation"), read_text, informative=True),
+        TableField(Column("name", "姓名", "Name"), read_text),
+        TableField(Column("phone", "联系电话", "Phone"), read_text),
+        TableField(Column("licence_class", "准驾车型", "Licence class"), _read_licence_class),
+        TableField(Column("active", "在岗", "Active"), read_flag, _show_flag),
+    ),
+    numbered=True,
+)
+
+
 def institutions_sheet(items: Iterable[InstitutionInYear], language: Language) -> Sheet:
     """The institutions with their figures of a year, as a sheet."""
     return INSTITUTIONS.sheet(items, language)
@@ -360,6 +440,16 @@ def institutions_sheet(items: Iterable[InstitutionInYear], language: Language) -
 def meters_sheet(items: Iterable[MeterOfInstitution], language: Language) -> Sheet:
     """The meters with their institutions' names, as a sheet."""
     return METERS.sheet(items, language)
+
+
+def vehicles_sheet(items: Iterable[VehicleOfOrganisation], language: Language) -> Sheet:
+    """The vehicles with their organisations' names, as a sheet."""
+    return VEHICLES.sheet(items, language)
+
+
+def drivers_sheet(items: Iterable[DriverOfOrganisation], language: Language) -> Sheet:
+    """The drivers with their organisations' names, as a sheet."""
+    return DRIVERS.sheet(items, language)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -586,7 +676,7 @@ def _read(
         else:
             file.positions[key], file.headers[key] = index, text
             file.language = file.language or language
-    if "id" not in file.positions:
+    if "id" not in file.positions and not table.numbered:
         file.problem(number, "id", "no such column: add it")
     for key, others in (needs or {}).items():
         given = [file.headers[other] for other in others if other in file.positions]
@@ -759,6 +849,140 @@ def _meters(file: _File, current: Mapping[str, BaseModel], hidden: set[str]) -> 
         else:
             items[item.id] = (row.number, item)
     return items
+
+
+async def import_vehicles(
+    conn: AsyncConnection, scope: Scope, rows: Sequence[tuple[int, Sequence[object]]]
+) -> ImportResult:
+    """Validate every row of a vehicles table (the first of `rows` is its header) and write them all in one
+    transaction, or nothing. A row may change a vehicle's lifecycle as PATCH /vehicles/{id} does, under the same
+    rules: a retired vehicle does not come back, one on an open trip request is not retired, and a plate or
+    terminal is one vehicle's in the fleet.
+
+    Raises:
+        RowsRefused: the header or rows do not fit (an organisation that is not one in the scope, for one).
+        FileRefused: another write gave a plate or terminal of the file to another vehicle meanwhile.
+    """
+    file = await run_in_threadpool(_read, VEHICLES, rows)
+    async with conn.transaction():
+        current, hidden = await registry.vehicles_to_change(conn, scope, file.ids())
+        items = await run_in_threadpool(_vehicles, file, current, hidden)
+        vehicles = [item for _, item in items.values()]
+        organisations = await registry.visible_organisations(conn, scope, {v.organisation_id for v in vehicles})
+        homes = {v.home_institution_id for v in vehicles if v.home_institution_id is not None}
+        institutions = await registry.visible_institutions(conn, scope, homes)
+        open_requests = await registry.open_requests(conn, [v.id for v in vehicles if v.id in current])
+        for number, item in items.values():
+            if item.organisation_id not in organisations:
+                reason = f"no organisation {item.organisation_id}: give the id of an existing organisation"
+                file.problem(number, "organisation_id", reason)
+            if item.home_institution_id is not None and item.home_institution_id not in institutions:
+                reason = f"no institution {item.home_institution_id}: give the id of an existing institution"
+                file.problem(number, "home_institution_id", reason)
+            retiring = registry.lifecycle_problem(current.get(item.id), item.lifecycle, open_requests.get(item.id))
+            if retiring is not None:
+                file.problem(number, "lifecycle", retiring)
+        for (vehicle_id, key), reason in (await registry.fleet_holders(conn, scope, vehicles)).items():
+            file.problem(items[vehicle_id][0], key, reason)
+        file.refuse_if_wrong()
+        try:
+            await registry.write(conn, vehicles=vehicles)
+        except registry.Conflict as exc:
+            raise FileRefused(str(exc)) from exc
+    created = sum(1 for v in vehicles if v.id not in current)
+    return ImportResult(rows=len(file.rows), created=created, updated=len(vehicles) - created)
+
+
+def _vehicles(
+    file: _File, current: Mapping[str, VehiclePublic], hidden: set[str]
+) -> dict[str, tuple[int, VehicleRecord]]:
+    """The vehicles of the file, each with its row; no two in the fleet (not retired) with one plate or terminal."""
+    items: dict[str, tuple[int, VehicleRecord]] = {}
+    fitted: dict[tuple[str, str], int] = {}  # (plate or terminal_id, value) -> the first row of a vehicle with it
+    for row in file.rows:
+        if row.id in hidden:  # said first: what else is wrong with the row follows from not seeing that vehicle
+            file.problem(row.number, "id", "is the id of a vehicle of another organisation")
+            continue
+        before = current.get(row.id or "")
+        lifecycle = row.values.get("lifecycle")
+        if lifecycle is _BLANK:
+            lifecycle = VehicleRecord.model_fields["lifecycle"].default  # an empty cell sets the default
+        # A retired vehicle brought back, said before what the vehicle would lack (a retirement is checked with the
+        # vehicle's trips, once the rows are read).
+        back = registry.lifecycle_problem(before, lifecycle, None) if isinstance(lifecycle, str) else None
+        if back is not None:
+            file.problem(row.number, "lifecycle", back)
+            continue
+        values = _model_values(VehicleRecord, row, before)
+        item = file.validated(VehicleCreate, values, row, "vehicle")
+        if item is None:
+            continue
+        if item.id in items:
+            file.problem(row.number, "id", f"is also in row {items[item.id][0]}")
+            continue
+        items[item.id] = (row.number, item)
+        if item.lifecycle == "retired":
+            continue  # its plate and terminal are history
+        for key in ("plate", "terminal_id"):
+            value = getattr(item, key)
+            if value is None:
+                continue
+            first = fitted.setdefault((key, value), row.number)
+            if first != row.number:
+                file.problem(row.number, key, f"{value} is also that of the vehicle in row {first}")
+    return items
+
+
+async def import_drivers(
+    conn: AsyncConnection, scope: Scope, rows: Sequence[tuple[int, Sequence[object]]]
+) -> ImportResult:
+    """Validate every row of a drivers table (the first of `rows` is its header) and write them all in one
+    transaction, or nothing: a row with a driver id changes that driver, a row without one adds a driver.
+
+    Raises:
+        RowsRefused: the header or rows do not fit (a driver id that is not one in the scope, for one).
+    """
+    file = await run_in_threadpool(_read, DRIVERS, rows)
+    ids = {driver_id for row in file.rows if isinstance(driver_id := row.values.get("id"), int)}
+    async with conn.transaction():
+        current = await drivers.drivers_to_change(conn, scope, ids)
+        changed, new = await run_in_threadpool(_drivers, file, current)
+        items = [*changed.values(), *new]
+        organisations = await registry.visible_organisations(conn, scope, {d.organisation_id for _, d in items})
+        for number, item in items:
+            if item.organisation_id not in organisations:
+                reason = f"no organisation {item.organisation_id}: give the id of an existing organisation"
+                file.problem(number, "organisation_id", reason)
+        file.refuse_if_wrong()
+        await drivers.write_drivers(
+            conn, changed={driver_id: item for driver_id, (_, item) in changed.items()}, new=[item for _, item in new]
+        )
+    return ImportResult(rows=len(file.rows), created=len(new), updated=len(changed))
+
+
+def _drivers(
+    file: _File, current: Mapping[int, BaseModel]
+) -> tuple[dict[int, tuple[int, DriverCreate]], list[tuple[int, DriverCreate]]]:
+    """The drivers the file changes, by id, and those it adds, each with its row."""
+    changed: dict[int, tuple[int, DriverCreate]] = {}
+    new: list[tuple[int, DriverCreate]] = []
+    for row in file.rows:
+        driver_id = row.values.get("id")
+        if "id" in row.failed:
+            continue  # reported
+        if not isinstance(driver_id, int):  # no id: a new driver
+            item = file.validated(DriverCreate, _model_values(DriverCreate, row, None), row, "driver")
+            if item is not None:
+                new.append((row.number, item))
+        elif driver_id not in current:
+            file.problem(row.number, "id", f"no driver {driver_id}: leave the id empty to add a driver")
+        elif driver_id in changed:
+            file.problem(row.number, "id", f"is also in row {changed[driver_id][0]}")
+        else:
+            item = file.validated(DriverCreate, _model_values(DriverCreate, row, current[driver_id]), row, "driver")
+            if item is not None:
+                changed[driver_id] = (row.number, item)
+    return changed, new
 
 
 def fingerprint(content: bytes) -> str:
