@@ -123,6 +123,15 @@ async def alerts(
         return [AlertPublic.model_validate(row) for row in await cur.fetchall()]
 
 
+async def by_ids(conn: AsyncConnection, ids: list[int]) -> list[AlertPublic]:
+    """These alerts, in id order (whoever may see them is for the caller to decide)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            sql.SQL("SELECT {} FROM alert a WHERE a.id = ANY(%s) ORDER BY a.id").format(_ALERT_COLUMNS), [ids]
+        )
+        return [AlertPublic.model_validate(row) for row in await cur.fetchall()]
+
+
 async def acknowledge(
     conn: AsyncConnection, scope: Scope, alert_id: int, *, user_id: int, note: str
 ) -> AlertPublic | None:

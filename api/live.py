@@ -1,18 +1,24 @@
-"""The live map in memory: each vehicle's newest fix, read from what the collectors committed, fanned out to the
-map's WebSocket clients.
+"""The live map in memory: each vehicle's newest fix, read from what the collectors committed, served to
+GET /positions/live and fanned out to the map's WebSocket clients with the alerts they may see.
 
 One `LiveFeed` per API process, opened in the lifespan with `open_feed`. It
 
+- loads the whole map (every vehicle with a fix that is not retired: unit, plate, lifecycle, open request and
+  driver, newest fix) in one query at start and every `live_refresh_seconds`, a safety net for anything missed;
 - reads the rows of `live_position` that collectors changed since its last look, every `live_batch_ms`, in one
   query for all its clients (a little overlap, since a batch may commit after a later one's receipt time), so
   the map shows what was accepted and stored, nothing the collector refused, and the API needs no broker
   account and no copy of the device contract (the collector and the API do not import each other);
+- LISTENs for `yiwang_vehicle` (a trigger names each vehicle whose registry row or open request changed:
+  migration 0014) and reloads those vehicles at its next look, so a dispatch or a vehicle sent to the
+  workshop shows within a look, in every API process; and for `yiwang_alert` (the supervisor names the alerts it
+  committed), which it reads and pushes to the subscribers whose units they concern;
 - keeps the newest fix per vehicle by fix time: a blind-zone resend that arrives late never moves a vehicle back;
-- loads what GET /positions/live serves (`api.positions.live`, every unit) at start and every
-  `live_refresh_seconds`: which vehicles are on the map (a new one appears with its first committed fix, a
-  retired one goes), their unit, plate, state, request and driver, and fixes committed while the broker was away;
-- every `live_batch_ms` turns what changed into GeoJSON features, each encoded once, and offers each subscriber
-  the features its filter keeps, plus the ids of vehicles that left its filter (out of the box, another unit).
+- every `live_batch_ms` offers each subscriber the features its filter keeps, plus the ids of vehicles that left
+  its filter (out of the box, another unit, another state).
+
+GET /positions/live is answered from memory after a look of its own (`current`), so it holds every fix committed
+before it was asked, and costs no query per vehicle: 20,000 vehicles are 20,000 cached JSON fragments joined.
 
 A subscriber's mailbox holds at most one entry per vehicle, the newest: a client that reads slowly gets the newest
 position of every vehicle that changed, never a backlog, and its memory is bounded by the vehicles it may see.
@@ -24,8 +30,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import Counter
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator
+from collections import deque
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,38 +39,41 @@ from typing import Any, NamedTuple
 
 import orjson
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
-from pydantic import BaseModel
 
-from api import positions, registry
+from api import alerts as alerts_db
 from api.access import Scope
 from api.background import running
-from api.positions import LiveFeature
+from api.positions import LiveState
+from api.requests import OPEN_STATES
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Computed when a feature is encoded, never kept: they change with the clock, not with the vehicle.
-_TIMELY = frozenset({"age_seconds", "online"})
-# Times as pydantic writes them in GET /positions/live's answer (UTC with Z), so that both say the same.
+# Times as pydantic writes them in the API's other answers (UTC with Z), so that all say the same.
 _JSON = orjson.OPT_UTC_Z
 _RETRY_MAX_SECONDS = 10.0
+# Vehicles handled between two yields to the event loop in a full load: a share of a second's work each.
 _LOAD_PART = 2_000
+# Alerts a subscriber keeps for sending; beyond that the oldest go (the alert list is the record, not the stream).
+_ALERTS_KEPT = 1_000
+VEHICLE_CHANNEL = "yiwang_vehicle"
+ALERT_CHANNEL = "yiwang_alert"
 
 
 class Key(NamedTuple):
-    """What a filter looks at: where a vehicle belongs, where it is, and its state (if the map has one)."""
+    """What a filter looks at: where a vehicle belongs, where it is, and its state."""
 
     organisation_id: str
     longitude: float
     latitude: float
-    state: str | None
+    state: LiveState
 
 
 @dataclass(frozen=True, slots=True)
 class Filter:
-    """Which vehicles a subscriber receives: the same conditions as GET /positions/live, in memory.
+    """Which vehicles a subscriber receives: the conditions of GET /positions/live, in memory.
 
     Equal filters are one group: their features are selected once per batch.
     """
@@ -90,6 +99,10 @@ class Filter:
             organisations = asked if organisations is None else organisations & asked
         return cls(organisations, bbox, frozenset(states) or None)
 
+    @property
+    def everything(self) -> bool:
+        return self.organisations is None and self.bbox is None and self.states is None
+
     def matches(self, key: Key) -> bool:
         if self.organisations is not None and key.organisation_id not in self.organisations:
             return False
@@ -98,6 +111,11 @@ class Filter:
             if not (west <= key.longitude <= east and south <= key.latitude <= north):
                 return False
         return self.states is None or key.state in self.states
+
+    def concerns(self, organisation_id: str) -> bool:
+        """Whether an alert of this unit is for this subscriber (the unit alone decides: an alert is news
+        wherever the vehicle is)."""
+        return self.organisations is None or organisation_id in self.organisations
 
 
 Encoded = bytes | None  # a feature as JSON, or None: the vehicle left the subscriber's filter
@@ -125,18 +143,21 @@ class Batch:
 
 
 class Subscription:
-    """One client's mailbox: at most one entry per vehicle, the newest, until the client takes them all.
+    """One client's mailbox: at most one entry per vehicle, the newest, and the alerts not yet sent.
 
     Args:
         filter: what the client receives.
         snapshot: the FeatureCollection the client starts from (JSON), taken as it subscribed.
+        alerts: whether the client may read alerts (they are pushed only then).
     """
 
-    def __init__(self, filter: Filter, snapshot: bytes) -> None:
+    def __init__(self, filter: Filter, snapshot: bytes, *, alerts: bool = False) -> None:
         self.filter = filter
         self.snapshot = snapshot
+        self.alerts = alerts
         self._pending: Batch | None = None
         self._own = False  # whether _pending is this mailbox's alone (merged), or its group's batch
+        self._alerts: deque[bytes] = deque(maxlen=_ALERTS_KEPT)
         self._ready = asyncio.Event()
 
     @property
@@ -154,13 +175,22 @@ class Subscription:
             self._pending, self._own = Batch({**self._pending.changes, **batch.changes}), True
         self._ready.set()
 
-    async def next(self) -> Batch:
-        """Wait for changes and take all that are waiting."""
+    def offer_alert(self, alert: bytes) -> None:
+        self._alerts.append(alert)
+        self._ready.set()
+
+    async def next(self) -> list[str]:
+        """Wait for news and take all that is waiting, as messages: the alerts first, then the changes."""
         await self._ready.wait()
         self._ready.clear()
+        messages = []
+        if self._alerts:
+            messages.append((b'{"type":"alerts","alerts":[' + b",".join(self._alerts) + b"]}").decode())
+            self._alerts.clear()
         taken, self._pending, self._own = self._pending, None, False
-        assert taken is not None
-        return taken
+        if taken is not None:
+            messages.append(taken.text)
+        return messages
 
 
 class Fix(NamedTuple):
@@ -178,55 +208,118 @@ class Fix(NamedTuple):
     received_at: datetime
 
 
-class Stored(NamedTuple):
-    """A vehicle as the database says, from a feature of GET /positions/live (see `stored`)."""
+class Idle(NamedTuple):
+    """A vehicle on no request and not in the workshop, as the map shows it now."""
 
     vehicle_id: str
-    time: datetime  # UTC
-    longitude: float
+    organisation_id: str
+    plate: str
     latitude: float
-    properties: dict[str, Any]  # the feature's, without _TIMELY
+    longitude: float
+    soc: float | None
+    online: bool
+    age_seconds: float
 
 
-def stored(features: Iterable[LiveFeature]) -> list[Stored]:
-    """The features of GET /positions/live as the feed keeps them: the model's own field values, times in UTC."""
-    rows = []
-    for feature in features:
-        # A copy of the model's field values: a twentieth of the cost of iterating it, for 20,000 of them.
-        properties = dict(feature.properties.__dict__)
-        for name in _TIMELY:
-            del properties[name]
-        fix_time = properties["time"] = feature.properties.time.astimezone(UTC)
-        rows.append(Stored(feature.id, fix_time, *feature.geometry.coordinates, properties))
-    return rows
+class Vehicle(NamedTuple):
+    """A vehicle on the map as the database says: its registry facts, its open request, its newest fix."""
+
+    vehicle_id: str
+    organisation_id: str
+    plate: str
+    lifecycle: str  # active or maintenance (retired vehicles are not on the map)
+    request_id: int | None  # its open (dispatched or under way) trip request
+    request_state: str | None
+    driver_id: int | None
+    fix: Fix
 
 
-@dataclass(slots=True)
+_MAP_QUERY = """
+    SELECT v.id, v.organisation_id, v.plate, v.lifecycle, r.id, r.state, r.driver_id,
+           p.time, p.latitude, p.longitude, p.speed, p.heading, p.ignition, p.soc, p.fuel, p.received_at
+    FROM vehicle v
+    JOIN live_position p ON p.vehicle_id = v.id
+    -- At most one open request per vehicle (a unique index of trip_request): the join adds no rows.
+    LEFT JOIN trip_request r ON r.vehicle_id = v.id AND r.state = ANY(%(open)s)
+    WHERE v.lifecycle <> 'retired' {only}"""
+
+
+def _vehicle(row: Sequence[Any]) -> Vehicle:
+    fix = Fix(row[0], row[7].astimezone(UTC), *row[8:])
+    return Vehicle(row[0], row[1], row[2], row[3], row[4], row[5], row[6], fix)
+
+
+async def vehicles(conn: AsyncConnection, only: Collection[str] | None = None) -> list[Vehicle]:
+    """The map as the database holds it: every vehicle, or `only` these (those retired or without a fix are not
+    among them)."""
+    params: dict[str, object] = {"open": sorted(OPEN_STATES)}
+    condition = sql.SQL("")
+    if only is not None:
+        condition = sql.SQL("AND v.id = ANY(%(only)s)")
+        params["only"] = list(only)
+    cur = await conn.execute(sql.SQL(_MAP_QUERY).format(only=condition), params)
+    return [_vehicle(row) for row in await cur.fetchall()]
+
+
+@dataclass(slots=True, eq=False)
 class _OnMap:
-    """A vehicle with a fix: what the map shows of it."""
+    """A vehicle on the map, with its feature's JSON kept while nothing of it changes."""
 
-    time: datetime
-    longitude: float
-    latitude: float
-    # As GET /positions/live's model holds them, without _TIMELY (times in UTC).
-    properties: dict[str, Any]
+    facts: tuple[str, str, str, int | None, str | None, int | None]  # organisation, plate, lifecycle, request
+    fix: Fix
     online: bool = True  # as last sent
+    _json: bytes | None = None
 
-    def state(self, online: bool) -> str | None:
-        """The state of api/positions.py's rule (maintenance, offline, in_service, dispatched, available) with
-        silence judged now, not when the database was read."""
-        stored: str | None = self.properties.get("state")
-        if stored is None or stored == "maintenance":
-            return stored
+    @property
+    def organisation_id(self) -> str:
+        return self.facts[0]
+
+    def state(self, online: bool) -> LiveState:
+        """Maintenance first, then offline (silent too long), then under way on a request (in service),
+        dispatched on one, else available."""
+        _, _, lifecycle, _, request_state, _ = self.facts
+        if lifecycle == "maintenance":
+            return "maintenance"
         if not online:
             return "offline"
-        if stored == "offline" and self.properties.get("request_id") is None:
-            return "available"  # silent when read, reporting now, with no open request
-        # Reporting again with an open request: whether dispatched or in service, the next refresh tells.
-        return stored
+        if request_state == "under_way":
+            return "in_service"
+        return "dispatched" if request_state == "dispatched" else "available"
 
     def key(self, online: bool) -> Key:
-        return Key(self.properties["organisation_id"], self.longitude, self.latitude, self.state(online))
+        return Key(self.facts[0], self.fix.longitude, self.fix.latitude, self.state(online))
+
+    def feature(self, vehicle_id: str, now: datetime, online: bool) -> bytes:
+        """The feature as GeoJSON; all but the clock's fields (age, online, state) encoded once."""
+        if self._json is None:
+            organisation_id, plate, _, request_id, _, driver_id = self.facts
+            fix = self.fix
+            feature = {
+                "type": "Feature",
+                "id": vehicle_id,
+                "geometry": {"type": "Point", "coordinates": [fix.longitude, fix.latitude]},
+                "properties": {
+                    "vehicle_id": vehicle_id,
+                    "plate": plate,
+                    "organisation_id": organisation_id,
+                    "time": fix.time,
+                    "speed": fix.speed,
+                    "heading": fix.heading,
+                    "ignition": fix.ignition,
+                    "soc": fix.soc,
+                    "fuel": fix.fuel,
+                    "request_id": request_id,
+                    "driver_id": driver_id,
+                },
+            }
+            self._json = orjson.dumps(feature, option=_JSON)[:-2]  # open: the clock's fields follow
+        age = max((now - self.fix.time).total_seconds(), 0.0)
+        return b'%s,"age_seconds":%.3f,"online":%s,"state":"%s"}}' % (
+            self._json,
+            age,
+            b"true" if online else b"false",
+            self.state(online).encode(),
+        )
 
 
 @dataclass
@@ -239,14 +332,17 @@ class LiveFeed:
 
     offline_after: float
     polled: int = 0  # changed rows read from live_position
-    ignored: int = 0  # of those, of a vehicle not on the map yet (its first fix shows with the next load)
-    # The vehicles of the last load (vehicle: organisation, plate): the only ones whose fixes are taken.
-    _registry: dict[str, tuple[str, str]] = field(default_factory=dict)
     _map: dict[str, _OnMap] = field(default_factory=dict)
+    _order: list[str] | None = None  # the map's vehicle ids in order, kept while none comes or goes
     _changed: set[str] = field(default_factory=set)
     _sent: dict[str, Key] = field(default_factory=dict)  # what subscribers were last told of each vehicle
     _subscribers: dict[Filter, set[Subscription]] = field(default_factory=dict)
-    _snapshots: dict[Filter, bytes] = field(default_factory=dict)  # taken since the last tick
+    _snapshots: dict[Filter, bytes] = field(default_factory=dict)  # valid until anything changes
+    # Vehicles to read again at the next look: new to the map, or their registry row or request changed.
+    dirty: set[str] = field(default_factory=set)
+    # Vehicles the database has no map entry for (retired): their fixes are not taken until the next full load.
+    _absent: set[str] = field(default_factory=set)
+    alert_ids: list[int] = field(default_factory=list)  # committed alerts to push at the next look
 
     # ---- what comes in --------------------------------------------------------------------------------
 
@@ -255,81 +351,55 @@ class LiveFeed:
         moved = 0
         for fix in fixes:
             self.polled += 1
-            if fix.vehicle_id not in self._registry:
-                self.ignored += 1  # a vehicle the last load did not have: new (it needs its unit), or retired
-            else:
-                moved += self.place(fix)
+            shown = self._map.get(fix.vehicle_id)
+            if shown is None:
+                if fix.vehicle_id not in self._absent:
+                    self.dirty.add(fix.vehicle_id)  # its first fix: the next look reads its unit and plate
+            elif fix.time > shown.fix.time:  # else a blind-zone resend, a duplicate: the map keeps the newer fix
+                shown.fix, shown._json = fix, None
+                self._changed.add(fix.vehicle_id)
+                moved += 1
+        if moved:
+            self._snapshots.clear()
         return moved
 
-    def place(self, fix: Fix) -> bool:
-        """Put a fix on the map if it is the vehicle's newest; returns whether it was."""
-        shown = self._map.get(fix.vehicle_id)
-        if shown is not None and fix.time <= shown.time:
-            return False  # a blind-zone resend, a duplicate: the map keeps the newer fix
-        organisation_id, plate = self._registry[fix.vehicle_id]
-        properties = {
-            **(shown.properties if shown is not None else {}),
-            "vehicle_id": fix.vehicle_id,
-            "plate": plate,
-            "organisation_id": organisation_id,
-            "time": fix.time,
-            "speed": fix.speed,
-            "heading": fix.heading,
-            "ignition": fix.ignition,
-            "soc": fix.soc,
-            "fuel": fix.fuel,
-        }
-        self._map[fix.vehicle_id] = _OnMap(fix.time, fix.longitude, fix.latitude, properties)
-        self._changed.add(fix.vehicle_id)
-        return True
-
-    def load(self, rows: Iterable[Stored]) -> None:
-        """Take what GET /positions/live says of vehicles: that they are on the map, all their properties, and
-        each fix unless the broker brought a newer one (the collector may not have committed it yet)."""
+    def load(self, rows: Iterable[Vehicle], *, only: Collection[str] | None = None) -> None:
+        """Take what the database says of vehicles: all of them, or `only` these (any of them not among the rows
+        left the map). A fix of ours newer than the row's stays (its row may not have committed yet)."""
+        seen = set()
         for row in rows:
-            vehicle_id, fix_time, longitude, latitude, properties = row
-            self._registry[vehicle_id] = (properties["organisation_id"], properties["plate"])
-            shown = self._map.get(vehicle_id)
-            if shown is not None and shown.time > fix_time:
-                # Our fix is newer: keep its fields over the stored ones, take the rest (unit, plate, ...).
-                properties.update({name: shown.properties[name] for name in _FIX_FIELDS})
-                fix_time, longitude, latitude = shown.time, shown.longitude, shown.latitude
+            seen.add(row.vehicle_id)
+            facts = row[1:7]
+            shown = self._map.get(row.vehicle_id)
             if shown is None:
-                self._map[vehicle_id] = _OnMap(fix_time, longitude, latitude, properties)
-                self._changed.add(vehicle_id)
-            elif properties != shown.properties or (longitude, latitude) != (shown.longitude, shown.latitude):
-                shown.time, shown.longitude, shown.latitude = fix_time, longitude, latitude
-                shown.properties = properties
-                self._changed.add(vehicle_id)
-
-    def parts(self, organisations: Iterable[str], size: int) -> Iterator[frozenset[str]]:
-        """The organisations in groups of about `size` vehicles on the map (a unit new to it counts one)."""
-        counts = Counter(organisation_id for organisation_id, _ in self._registry.values())
-        part: set[str] = set()
-        vehicles = 0
-        for organisation_id in organisations:
-            part.add(organisation_id)
-            vehicles += max(counts[organisation_id], 1)
-            if vehicles >= size:
-                yield frozenset(part)
-                part, vehicles = set(), 0
-        if part:
-            yield frozenset(part)
-
-    def keep_only(self, vehicle_ids: Collection[str]) -> None:
-        """After a load of every vehicle: the others leave the map (retired, or gone from the registry)."""
-        for vehicle_id in self._map.keys() - vehicle_ids:
+                self._map[row.vehicle_id] = _OnMap(facts, row.fix)
+                self._order = None
+            elif facts != shown.facts or row.fix.time > shown.fix.time:
+                shown.facts = facts
+                shown.fix = max(shown.fix, row.fix, key=lambda fix: fix.time)
+                shown._json = None
+            else:
+                continue
+            self._changed.add(row.vehicle_id)
+            self._snapshots.clear()
+        gone = (self._map.keys() if only is None else set(only) & self._map.keys()) - seen
+        for vehicle_id in gone:
             del self._map[vehicle_id]
             self._changed.add(vehicle_id)
-        for vehicle_id in self._registry.keys() - vehicle_ids:
-            del self._registry[vehicle_id]
+        if gone:
+            self._order = None
+            self._snapshots.clear()
+        if only is None:
+            self._absent = set()
+        else:
+            self._absent |= set(only) - seen
 
     # ---- what goes out ---------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def subscribe(self, filter: Filter, now: datetime | None = None) -> Iterator[Subscription]:
+    def subscribe(self, filter: Filter, now: datetime | None = None, *, alerts: bool = False) -> Iterator[Subscription]:
         """A subscription for as long as the block runs, starting from a snapshot taken at once."""
-        subscription = Subscription(filter, self.snapshot(filter, now or datetime.now(UTC)))
+        subscription = Subscription(filter, self.snapshot(filter, now or datetime.now(UTC)), alerts=alerts)
         self._subscribers.setdefault(filter, set()).add(subscription)
         try:
             yield subscription
@@ -340,26 +410,25 @@ class LiveFeed:
                 del self._subscribers[filter]
 
     def snapshot(self, filter: Filter, now: datetime) -> bytes:
-        """The filter's vehicles as a GeoJSON FeatureCollection, as GET /positions/live gives them.
+        """The filter's vehicles in id order as a GeoJSON FeatureCollection: GET /positions/live's answer.
 
-        Kept until the next tick for the next subscriber of the same filter (clients reconnecting together after
-        a restart): whatever changed since it was taken is sent to every subscriber at that tick anyway.
+        Kept until anything changes or the next tick, for the next request or subscriber of the same filter
+        (clients reconnecting together after a restart): whatever changed since it was taken is sent to every
+        subscriber at the next tick anyway.
         """
         found = self._snapshots.get(filter)
         if found is None:
             cutoff = now - timedelta(seconds=self.offline_after)
-            chosen = [
-                (vehicle_id, shown, online)
-                for vehicle_id, shown in self._map.items()
-                if filter.matches(shown.key(online := shown.time > cutoff))
-            ]
-            chosen.sort(key=lambda item: item[0])
-            # Each feature encoded at once: 20,000 dicts held until the end would wake the garbage collector.
-            features = [
-                orjson.dumps(self._feature(vehicle_id, shown, now, online), default=_json, option=_JSON)
-                for vehicle_id, shown, online in chosen
-            ]
-            found = b'{"type":"FeatureCollection","features":[' + b",".join(features) + b"]}"
+            if self._order is None:
+                self._order = sorted(self._map)
+            parts = []
+            everything = filter.everything
+            for vehicle_id in self._order:
+                shown = self._map[vehicle_id]
+                online = shown.fix.time > cutoff
+                if everything or filter.matches(shown.key(online)):
+                    parts.append(shown.feature(vehicle_id, now, online))
+            found = b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"
             self._snapshots[filter] = found
         return found
 
@@ -369,7 +438,7 @@ class LiveFeed:
         self._snapshots.clear()
         cutoff = now - timedelta(seconds=self.offline_after)
         for vehicle_id, on_map in self._map.items():
-            if on_map.online != (on_map.time > cutoff):
+            if on_map.online != (on_map.fix.time > cutoff):
                 self._changed.add(vehicle_id)
         changed, self._changed = self._changed, set()
         batch = [change for vehicle_id in changed if (change := self._change(vehicle_id, now, cutoff)) is not None]
@@ -394,35 +463,57 @@ class LiveFeed:
         shown = self._map.get(vehicle_id)
         if shown is None:
             return None if before is None else (vehicle_id, before, None, None)
-        shown.online = shown.time > cutoff
+        shown.online = shown.fix.time > cutoff
         after = self._sent[vehicle_id] = shown.key(shown.online)
-        data = None
-        if self._subscribers:
-            data = orjson.dumps(self._feature(vehicle_id, shown, now, shown.online), default=_json, option=_JSON)
+        data = shown.feature(vehicle_id, now, shown.online) if self._subscribers else None
         return vehicle_id, before, after, data
 
-    @staticmethod
-    def _feature(vehicle_id: str, shown: _OnMap, now: datetime, online: bool) -> dict[str, Any]:
-        properties = {**shown.properties, "age_seconds": max((now - shown.time).total_seconds(), 0.0), "online": online}
-        if "state" in properties:
-            properties["state"] = shown.state(online)
-        return {
-            "type": "Feature",
-            "id": vehicle_id,
-            "geometry": {"type": "Point", "coordinates": [shown.longitude, shown.latitude]},
-            "properties": properties,
-        }
+    def idle(self, now: datetime) -> list[Idle]:
+        """The vehicles that could be sent: available, or silent (their terminal may sleep while parked)."""
+        cutoff = now - timedelta(seconds=self.offline_after)
+        found = []
+        for vehicle_id, shown in self._map.items():
+            organisation_id, plate, lifecycle, request_id, _, _ = shown.facts
+            if lifecycle == "active" and request_id is None:
+                fix = shown.fix
+                age = max((now - fix.time).total_seconds(), 0.0)
+                found.append(
+                    Idle(
+                        vehicle_id, organisation_id, plate, fix.latitude, fix.longitude, fix.soc, fix.time > cutoff, age
+                    )
+                )
+        return found
 
+    def push_alerts(self, alerts: Iterable[alerts_db.AlertPublic]) -> int:
+        """Offer alerts to the subscribers that may read them and whose units they concern; returns the offers."""
+        offered = 0
+        for alert in alerts:
+            data = alert.model_dump_json().encode()
+            for filter_, group in self._subscribers.items():
+                if filter_.concerns(alert.organisation_id):
+                    for subscription in group:
+                        if subscription.alerts:
+                            subscription.offer_alert(data)
+                            offered += 1
+        return offered
 
-def _json(value: object) -> Any:
-    """What orjson cannot write itself: a model among the properties (written as FastAPI writes it)."""
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    raise TypeError(f"no JSON for {type(value).__name__}")
+    # ---- looking at the database -----------------------------------------------------------------------
 
-
-# The properties a fix sets: what stays of ours when the database holds an older fix.
-_FIX_FIELDS = ("time", "speed", "heading", "ignition", "soc", "fuel")
+    async def look(self, conn: AsyncConnection, since: datetime) -> datetime:
+        """One look at the database: fixes received after `since`, vehicles marked dirty, alerts announced.
+        Returns the newest receipt time seen (or `since`)."""
+        newest = await poll(self, conn, since)
+        if self.dirty:
+            dirty, self.dirty = self.dirty, set()
+            try:
+                self.load(await vehicles(conn, dirty), only=dirty)
+            except BaseException:
+                self.dirty |= dirty
+                raise
+        if self.alert_ids:
+            ids, self.alert_ids = self.alert_ids, []
+            self.push_alerts(await alerts_db.by_ids(conn, ids))
+        return newest
 
 
 async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) -> None:
@@ -431,29 +522,14 @@ async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) ->
     Raises:
         psycopg.OperationalError, psycopg_pool.PoolTimeout: the database cannot be reached.
     """
-    # In parts of a few units each: the whole network at once (20,000 models to build) would stall sending for
-    # the better part of a second; a part of about _LOAD_PART vehicles takes some tens of milliseconds.
     async with pool.connection() as conn:
-        units = await _organisations(conn)
-    seen: set[str] = set()
-    for part in feed.parts(units, _LOAD_PART):
-        async with pool.connection() as conn:
-            live = await positions.live(conn, Scope(part), offline_after=feed.offline_after)
-        rows = stored(live.features)
-        feed.load(rows)
-        seen.update(row.vehicle_id for row in rows)
-    feed.keep_only(seen)
-
-
-async def _organisations(conn: AsyncConnection) -> list[str]:
-    found: list[str] = []
-    after: str | None = None
-    while True:
-        page = await registry.organisations(conn, Scope(None), after=after, limit=1000)
-        found += [organisation.id for organisation in page.items]
-        if page.next_after is None:
-            return found
-        after = page.next_after
+        cur = await conn.execute(sql.SQL(_MAP_QUERY).format(only=sql.SQL("")), {"open": sorted(OPEN_STATES)})
+        rows = await cur.fetchall()
+    found: list[Vehicle] = []
+    for start in range(0, len(rows), _LOAD_PART):
+        found += [_vehicle(row) for row in rows[start : start + _LOAD_PART]]
+        await asyncio.sleep(0)  # let the map's clients be served between parts
+    feed.load(found)
 
 
 async def _refresh_forever(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection], every: float) -> None:
@@ -474,7 +550,7 @@ async def _tick_forever(feed: LiveFeed, every: float) -> None:
 # How far back each look at live_position reaches before the newest receipt time it saw: a collector's batch
 # commits after its messages' receipt, so a row may appear later than a newer one. What the overlap misses, the
 # next refresh brings.
-_OVERLAP = timedelta(seconds=2)
+OVERLAP = timedelta(seconds=2)
 
 
 async def poll(feed: LiveFeed, conn: AsyncConnection, since: datetime) -> datetime:
@@ -484,35 +560,106 @@ async def poll(feed: LiveFeed, conn: AsyncConnection, since: datetime) -> dateti
            FROM live_position WHERE received_at > %s""",
         (since,),
     )
-    fixes = [Fix(*row) for row in await cur.fetchall()]
+    fixes = [Fix(row[0], row[1].astimezone(UTC), *row[2:]) for row in await cur.fetchall()]
     feed.take(fixes)
     return max((f.received_at for f in fixes), default=since)
 
 
-async def _poll_forever(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection], every: float) -> None:
-    newest = datetime.now(UTC)
+@dataclass
+class _Follower:
+    """The feed's looks at the database, by the clock and when a request asks, one at a time, from one moving
+    mark of receipt time."""
+
+    feed: LiveFeed
+    pool: AsyncConnectionPool[AsyncConnection]
+    newest: datetime = field(default_factory=lambda: datetime.now(UTC))
+    _begun: int = 0
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def look(self) -> None:
+        async with self._lock:
+            await self._look()
+
+    async def current(self) -> None:
+        """Bring the map up to date with everything committed before this call: a look of its own, unless one
+        that began after the call has finished meanwhile (concurrent requests share looks)."""
+        asked = self._begun
+        async with self._lock:
+            if self._begun == asked:
+                await self._look()
+
+    async def _look(self) -> None:
+        self._begun += 1
+        async with self.pool.connection() as conn:
+            self.newest = max(self.newest, await self.feed.look(conn, self.newest - OVERLAP))
+
+    async def forever(self, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.look()
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                log.warning("live map: the database did not answer (%s); retrying", str(exc).strip()[:200])
+
+
+async def _listen_forever(feed: LiveFeed, url: str) -> None:
+    """Note what the database announces: vehicles changed in the registry or by a request, alerts committed.
+
+    A notification lost while disconnected is covered by the next full refresh (every live_refresh_seconds).
+    """
+    delay = 0.5
     while True:
-        await asyncio.sleep(every)
         try:
-            async with pool.connection() as conn:
-                newest = max(newest, await poll(feed, conn, newest - _OVERLAP))
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            log.warning("live map: the database did not answer (%s); retrying", str(exc).strip()[:200])
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(VEHICLE_CHANNEL)))
+                await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(ALERT_CHANNEL)))
+                delay = 0.5
+                async for note in conn.notifies():
+                    if note.channel == VEHICLE_CHANNEL:
+                        feed.dirty.add(note.payload)
+                    else:
+                        try:
+                            feed.alert_ids += [int(i) for i in orjson.loads(note.payload)]
+                        except (orjson.JSONDecodeError, TypeError, ValueError):
+                            log.warning("live map: a %s notification that is not a list of ids", ALERT_CHANNEL)
+        except psycopg.OperationalError as exc:
+            log.warning("live map: not listening to the database (%s); retrying", str(exc).strip()[:200])
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, _RETRY_MAX_SECONDS)
+
+
+@dataclass
+class Live:
+    """The feed of this process and how a request brings it up to date."""
+
+    feed: LiveFeed
+    _follower: _Follower
+
+    async def current(self) -> LiveFeed:
+        """The feed, holding every fix and change committed before this call.
+
+        Raises:
+            psycopg.OperationalError, psycopg_pool.PoolTimeout: the database cannot be reached.
+        """
+        await self._follower.current()
+        return self.feed
 
 
 @asynccontextmanager
-async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> AsyncIterator[LiveFeed]:
+async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> AsyncIterator[Live]:
     """The live feed of this process, loaded from the database before it is handed out.
 
     Raises:
         psycopg.OperationalError: the database does not answer the first load.
     """
     feed = LiveFeed(settings.vehicle_offline_seconds)
+    follower = _Follower(feed, pool)
     await refresh(feed, pool)
     feed.tick(datetime.now(UTC))  # what was loaded counts as sent: subscribers start from snapshots
     async with running(
+        _listen_forever(feed, settings.database_url),
         _refresh_forever(feed, pool, settings.live_refresh_seconds),
-        _poll_forever(feed, pool, settings.live_batch_ms / 1000),
+        follower.forever(settings.live_batch_ms / 1000),
         _tick_forever(feed, settings.live_batch_ms / 1000),
     ):
-        yield feed
+        yield Live(feed, follower)

@@ -70,8 +70,9 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    # How often the live map re-reads GET /positions/live's query: new and retired vehicles, unit, plate, state,
-    # request and driver, and any fix its quick looks at live_position missed.
+    # How often the live map re-reads the whole map (vehicles, units, plates, lifecycle, requests, drivers, fixes):
+    # a safety net for a change notification lost while the API was not listening and any fix its quick looks at
+    # live_position missed.
     live_refresh_seconds: float = Field(default=10.0, gt=0)
     # The live map reads the positions committed since its last look this often, and a WebSocket client gets
     # the changes at most this often, one message each time.
@@ -111,13 +112,29 @@ class Settings(BaseSettings):
     track_stop_radius_m: float = Field(default=50.0, gt=0)
     track_stop_seconds: float = Field(default=180.0, gt=0)
     # Tracks with more fixes than this are simplified (Douglas-Peucker) to this tolerance unless asked otherwise.
-    track_simplify_above: int = Field(default=2_000, ge=2)
+    # A day at one fix per 10 s (8,640) is served whole: a browser draws it at ease and a replay wants every fix;
+    # a week (60,480) or a month is simplified.
+    track_simplify_above: int = Field(default=20_000, ge=2)
     track_simplify_m: float = Field(default=10.0, ge=0)
     trip_min_distance_m: float = Field(default=200.0, ge=0)
     trip_min_seconds: float = Field(default=180.0, ge=0)
     trip_max_gap_seconds: float = Field(default=3_600.0, gt=0)
     trip_use_ignition: bool = True
     trip_moving_kmh: float = Field(default=5.0, ge=0)
+    # Dispatch suggestions (api/dispatch/suggest.py): arrival at this average speed over great-circle distance times
+    # the detour, plus minutes of preference for what makes a vehicle a worse choice.
+    suggest_speed_kmh: float = Field(default=30.0, gt=0)
+    suggest_detour: float = Field(default=1.3, ge=1)
+    suggest_other_unit_minutes: float = Field(default=10.0, ge=0)
+    suggest_fuel_minutes: float = Field(default=5.0, ge=0)
+    suggest_spare_seat_minutes: float = Field(default=1.0, ge=0)
+    suggest_silent_minutes: float = Field(default=15.0, ge=0)
+    suggest_min_soc: float = Field(default=20.0, ge=0, le=100)
+    # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the zone of
+    # YIWANG_ENERGY_ZONE) up to date with new and late positions. Reports are of days, not of minutes: a city's
+    # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of
+    # a track_* or trip_* setting needs `yiwang mileage rebuild`.
+    mileage_refresh_seconds: float = Field(default=300.0, gt=0)
 
     # Energy statistics
     # The zone whose local days, months and years consumption is counted in (a change needs
@@ -135,6 +152,18 @@ class Settings(BaseSettings):
     energy_night_load_ratio: float = Field(default=0.5, gt=0)
     energy_weekend_load_ratio: float = Field(default=0.6, gt=0)
     energy_leak_nights: int = Field(default=3, ge=1)
+
+    # Web pages (api/pages): the map's tile URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png; empty: no
+    # tiles (the map draws vehicles, areas and a grid on a plain background). Tiles of Chinese map services (AMap,
+    # Tencent) are drawn in GCJ-02: say so and the pages shift what they draw onto them (for display only).
+    pages_tile_url: str = ""
+    pages_tile_attribution: str = ""
+    pages_tile_max_zoom: int = Field(default=18, ge=1, le=22)
+    pages_tile_coordinates: Literal["wgs84", "gcj02"] = "wgs84"
+    # Where the map opens (WGS-84; default: Jingdezhen, the simulated city) and at what zoom.
+    pages_map_latitude: float = Field(default=29.29, ge=-90, le=90)
+    pages_map_longitude: float = Field(default=117.20, ge=-180, le=180)
+    pages_map_zoom: int = Field(default=13, ge=1, le=22)
 
     # API access
     # Signs the API's access tokens (HS256). No default: `yiwang api` refuses to start without one of at

@@ -26,13 +26,12 @@ it keeps warm-up idling and parked reports, which may be far older, out of the t
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from api.dispatch.track import Fix, between_m
+from api.dispatch.track import Fix, path_m
 
 _ODOMETER_SLACK_KM = 0.2  # JT/T 808 sends the odometer in 0.1 km: each end may be rounded by one step
 
@@ -101,7 +100,7 @@ def _trip(fixes: Sequence[Fix], rules: TripRules) -> Trip | None:
     first, last = fixes[0], fixes[-1]
     if (last.time - first.time).total_seconds() < rules.min_trip_seconds:
         return None
-    track_km = sum(between_m(a, b) for a, b in itertools.pairwise(fixes)) / 1000
+    track_km = path_m(fixes) / 1000
     odometer_km = _odometer_km(first, last, track_km, rules)
     source: Literal["odometer", "track"] = "track" if odometer_km is None else "odometer"
     distance_km = track_km if odometer_km is None else odometer_km

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
-from api import positions
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ScopeDep, require
 from api.errors import Text, responses
+from api.live import Filter, Live
 from api.positions import LiveCollection, LiveState
 
 router = APIRouter(tags=["positions"])
@@ -36,11 +37,11 @@ def _bbox(text: str) -> tuple[float, float, float, float]:
     dependencies=[Depends(require("vehicles:read"))],
     # 422 carries a sentence for a bad box, FastAPI's list for other bad parameters.
     responses=responses(401, 403, 422),
+    response_model=LiveCollection,
 )
 async def live_positions(
-    pool: PoolDep,
+    request: Request,
     scope: ScopeDep,
-    settings: SettingsDep,
     *,
     organisation_id: Annotated[Text | None, Query(description="only this unit's vehicles")] = None,
     bbox: Annotated[
@@ -54,15 +55,12 @@ async def live_positions(
     state: Annotated[
         list[LiveState] | None, Query(description="only vehicles in these states (repeat: any of them)")
     ] = None,
-) -> LiveCollection:
-    """The newest position of each vehicle you may see, as a GeoJSON FeatureCollection ([lon, lat])."""
+) -> Response:
+    """The newest position of each vehicle you may see, in id order, as a GeoJSON FeatureCollection ([lon, lat]),
+    holding every position stored before the request. Retired vehicles are not on the map."""
     box = _bbox(bbox) if bbox is not None else None
-    async with pool.connection() as conn:
-        return await positions.live(
-            conn,
-            scope,
-            offline_after=settings.vehicle_offline_seconds,
-            organisation_id=organisation_id,
-            bbox=box,
-            states=state or (),
-        )
+    live: Live = request.app.state.live
+    feed = await live.current()
+    wanted = Filter.of(scope, organisation_id=organisation_id, bbox=box, states=state or ())
+    # Written by the feed, which keeps each vehicle's JSON: no model per vehicle per request.
+    return Response(feed.snapshot(wanted, datetime.now(UTC)), media_type="application/json")

@@ -13,12 +13,13 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import requests
+from api import requests, suggestions
 from api.access import Principal, Scope
 from api.audit import AuditEntry, audit_entry
-from api.deps import CurrentUser, PoolDep, ScopeDep, require
+from api.deps import CurrentUser, PoolDep, ScopeDep, SettingsDep, require
 from api.drivers import BIGINT_MAX
 from api.errors import AUTHENTICATED, Text, responses
+from api.live import Live
 from api.paging import Page
 from api.requests import (
     PERMISSION,
@@ -33,6 +34,7 @@ from api.requests import (
     TripRequestDetail,
     TripRequestPublic,
 )
+from api.suggestions import SuggestionList
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
@@ -116,6 +118,36 @@ async def get_request(pool: PoolDep, scope: ScopeDep, request_id: RequestId) -> 
     async with pool.connection() as conn:
         found = await requests.request(conn, scope, request_id)
     return _found(found, request_id)
+
+
+@router.get(
+    "/{request_id}/suggestions",
+    dependencies=[Depends(require("requests:dispatch"))],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def suggest_vehicles(
+    request: Request,
+    pool: PoolDep,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    *,
+    request_id: RequestId,
+    limit: Annotated[int, Query(ge=1, le=100, description="at most this many vehicles")] = 10,
+) -> SuggestionList:
+    """The vehicles to send for a request waiting for one, best first: available (or silent) vehicles that seat
+    the passengers, ranked by estimated arrival at the origin plus minutes of preference (the unit's own vehicles,
+    new energy, no seats to spare, a reporting terminal), each with the reasons. 409 when the request is not
+    waiting for a vehicle."""
+    live: Live = request.app.state.live
+    feed = await live.current()
+    async with pool.connection() as conn:
+        try:
+            found = await suggestions.suggestions(conn, scope, request_id, feed, settings, limit=limit)
+        except requests.RequestError as exc:
+            raise _http(exc) from exc
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no request {request_id}")
+    return found
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=_may("submit"), responses=responses(401, 403, 422))

@@ -9,7 +9,9 @@ The conversation, in JSON text messages:
    `{"type": "changes", "features": [...], "removed": [vehicle ids]}` at most every YIWANG_LIVE_BATCH_MS: the
    newest feature of each vehicle that changed, and the vehicles that left the filter (out of the box, another
    state). Applying a message twice changes nothing. `age_seconds` is as of the message: clients age it from
-   `time`. A client that reads slowly misses no vehicle, only the intermediate positions.
+   `time`. A client that reads slowly misses no vehicle, only the intermediate positions. A client whose role
+   may read alerts also gets `{"type": "alerts", "alerts": [...]}` as the supervisor commits them (each as
+   GET /alerts gives it), for the units its filter holds (whatever the box or state).
 3. Before its token expires the client sends `{"type": "auth", "token": "<a fresh one>"}` (same user, from
    POST /auth/refresh); otherwise the server closes at the expiry.
 
@@ -38,7 +40,7 @@ from starlette.datastructures import QueryParams
 from api.access import Permission, Principal, Scope, allows, audited
 from api.audit import outcome
 from api.deps import current_user
-from api.live import Filter, LiveFeed
+from api.live import Filter, Live
 from api.positions import LIVE_STATES
 from api.routes.positions import _bbox
 from api.tokens import AccessTokens, TokenError
@@ -127,7 +129,7 @@ class _Session:
 async def stream(websocket: WebSocket) -> None:
     """The live map: a snapshot as GET /positions/live, then the changes (see the module's docstring)."""
     state = websocket.app.state
-    feed = cast(LiveFeed, state.live)
+    live = cast(Live, state.live)
     pool = cast(AsyncConnectionPool[AsyncConnection], state.pool)
     tokens = cast(AccessTokens, state.tokens)
     await websocket.accept()
@@ -135,17 +137,20 @@ async def stream(websocket: WebSocket) -> None:
     try:
         user = await session.renew(await _first_token(websocket))
         async with asyncio.TaskGroup() as tasks:
-            with feed.subscribe(await _admit(websocket, pool, user)) as subscription:
+            wanted = await _admit(websocket, pool, user)
+            feed = await live.current()
+            with feed.subscribe(wanted, alerts=allows(user.role, "alerts:read")) as subscription:
                 await websocket.send_text(subscription.snapshot.decode())
                 tasks.create_task(_renewals(websocket, session))
                 while True:
                     try:
                         async with asyncio.timeout(session.wait()):
-                            batch = await subscription.next()
+                            messages = await subscription.next()
                     except TimeoutError:
                         await session.check()
                         continue
-                    await websocket.send_text(batch.text)
+                    for message in messages:
+                        await websocket.send_text(message)
     except* Refused as refused:
         first = cast(Refused, refused.exceptions[0])
         await websocket.close(first.code, first.reason)

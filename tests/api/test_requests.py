@@ -534,17 +534,26 @@ async def test_the_live_map_shows_a_dispatched_and_an_in_service_vehicle_with_re
         await ok(client, dispatcher, request_id, "dispatch", {"vehicle_id": vehicle, "driver_id": driver})
     await ok(client, dispatcher, requests[1], "depart")
 
-    def state(features: dict[str, Json], vehicle: str) -> tuple[str, int | None, int | None]:
-        properties = features[vehicle]["properties"]
-        return properties["state"], properties["request_id"], properties["driver_id"]
-
     for headers in (clerk.headers, dispatcher.headers):
-        features = await live(client, headers, organisation_id=a.organisation)
-        assert state(features, a.vehicles[0]) == ("dispatched", requests[0], drivers[0])
-        assert state(features, a.vehicles[1]) == ("in_service", requests[1], drivers[1])
+        await map_shows(client, headers, a.organisation, a.vehicles[0], ("dispatched", requests[0], drivers[0]))
+        await map_shows(client, headers, a.organisation, a.vehicles[1], ("in_service", requests[1], drivers[1]))
 
     await ok(client, dispatcher, requests[1], "return")
     await ok(client, clerk, requests[0], "cancel", {"note": "不用了"})
-    features = await live(client, dispatcher.headers, organisation_id=a.organisation)
-    assert state(features, a.vehicles[0]) == ("available", None, None)
-    assert state(features, a.vehicles[1]) == ("available", None, None)
+    for vehicle in a.vehicles:
+        await map_shows(client, dispatcher.headers, a.organisation, vehicle, ("available", None, None))
+
+
+async def map_shows(
+    client: httpx.AsyncClient, headers: dict[str, str], organisation: str, vehicle: str, expected: tuple[object, ...]
+) -> None:
+    """Wait until GET /positions/live shows the vehicle's (state, request, driver): every API process hears of a
+    request's step from the database (a notification), within a look of its live map."""
+    deadline = asyncio.get_running_loop().time() + 5
+    while True:
+        properties = (await live(client, headers, organisation_id=organisation))[vehicle]["properties"]
+        found = (properties["state"], properties["request_id"], properties["driver_id"])
+        if found == expected:
+            return
+        assert asyncio.get_running_loop().time() < deadline, found
+        await asyncio.sleep(0.05)

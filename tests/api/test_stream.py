@@ -8,10 +8,11 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import orjson
+import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -19,8 +20,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api.access import Scope
-from api.live import Batch, Filter, Fix, Key, LiveFeed, Subscription, stored
-from api.positions import LiveFeature
+from api.alerts import AlertPublic
+from api.live import Batch, Filter, Fix, Key, Live, LiveFeed, Subscription, Vehicle
 from api.routes import stream
 from collector.topics import topic
 from tests.api.conftest import Units, audit_rows, login
@@ -120,8 +121,8 @@ def fix(
 
 async def on_map(app: FastAPI, *vehicles: str) -> None:
     """Wait until the feed's refresh has loaded these vehicles (placed in the database after it started)."""
-    feed: LiveFeed = app.state.live
-    await eventually(lambda: all(v in feed._registry for v in vehicles), 10)
+    live: Live = app.state.live
+    await eventually(lambda: all(v in live.feed._map for v in vehicles), 10)
 
 
 @pytest.mark.usefixtures("collector")  # the map shows what the collector committed
@@ -188,6 +189,48 @@ async def test_a_unit_user_never_receives_another_units_vehicle(
             await receive(asking_for_b, 0.5)
 
 
+async def next_alerts(ws: ClientConnection, seconds: float = SECOND) -> dict[str, Any]:
+    """The next alerts message (changes of vehicles may come first)."""
+    async with asyncio.timeout(seconds):
+        while (message := orjson.loads(await ws.recv()))["type"] != "alerts":
+            pass
+    return cast(dict[str, Any], message)
+
+
+def raise_alert(url: str, vehicle: str, organisation: str, detail: str) -> int:
+    """An alert committed and announced as the supervisor does it (collector/supervise.py)."""
+    now = datetime.now(UTC)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            """INSERT INTO alert (vehicle_id, organisation_id, kind, level, time, received_at, detail)
+               VALUES (%s, %s, 'speeding', 'red', %s, %s, %s) RETURNING id""",
+            (vehicle, organisation, now, now, detail),
+        ).fetchone()
+        assert row is not None
+        conn.execute("SELECT pg_notify('yiwang_alert', %s)", (orjson.dumps([row[0]]).decode(),))
+    return int(row[0])
+
+
+async def test_alerts_are_pushed_to_the_dispatchers_and_the_unit_concerned_as_they_are_committed(
+    port: int, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    url, a, b = api_settings.database_url, units.a, units.b
+    async with (
+        opened(port, token_of(await as_user("dispatcher"))) as dispatcher,
+        opened(port, token_of(await as_user("unit_user", a.organisation))) as unit_a,
+        opened(port, token_of(await as_user("unit_user", b.organisation))) as unit_b,
+    ):
+        for ws in (dispatcher, unit_a, unit_b):
+            assert (await receive(ws))["type"] == "FeatureCollection"
+        alert_id = raise_alert(url, a.vehicles[0], a.organisation, "128 km/h where 120 is allowed")
+        for ws in (dispatcher, unit_a):
+            [alert] = (await next_alerts(ws))["alerts"]
+            assert (alert["id"], alert["vehicle_id"], alert["kind"]) == (alert_id, a.vehicles[0], "speeding")
+            assert alert["detail"] == "128 km/h where 120 is allowed"
+        with pytest.raises(TimeoutError):  # B's user never hears of A's alert
+            await next_alerts(unit_b, 0.5)
+
+
 @pytest.mark.usefixtures("collector")  # the map shows what the collector committed
 async def test_the_box_and_state_filters_hold_and_a_vehicle_leaving_them_is_removed(
     app: FastAPI, port: int, units: Units, as_user: AsUser, api_settings: Settings
@@ -246,8 +289,10 @@ async def test_an_older_fix_arriving_late_does_not_move_a_vehicle_back(
         await publish(api_settings.mqtt_port, [fix(other, api_settings, 29.31, 117.22)])
         seen = await changes_until(ws, lambda m: other in m["features"])
         assert moving not in seen["features"]
-    feed: LiveFeed = app.state.live
-    assert feed._map[moving].longitude == 117.21  # and the next database refresh (an older fix) did not move it
+    live: Live = app.state.live
+    assert (
+        live.feed._map[moving].fix.longitude == 117.21
+    )  # and the next database refresh (an older fix) did not move it
 
 
 @pytest.mark.usefixtures("collector")  # the map shows what the collector committed
@@ -359,40 +404,29 @@ async def test_an_auditors_stream_is_recorded_before_any_data_leaves(
 # ---- the feed and its mailboxes, as plain data ---------------------------------------------------------------
 
 
-def feature(vehicle: str, organisation: str, lon: float, lat: float, time: datetime) -> LiveFeature:
-    return LiveFeature.model_validate(
-        {
-            "id": vehicle,
-            "geometry": {"coordinates": (lon, lat)},
-            "properties": {
-                "vehicle_id": vehicle,
-                "plate": f"P-{vehicle}",
-                "organisation_id": organisation,
-                "time": time,
-                "speed": 0.0,
-                "heading": 0.0,
-                "ignition": False,
-                "soc": None,
-                "fuel": None,
-                "age_seconds": 0.0,
-                "online": True,
-                "state": "available",
-                "request_id": None,
-                "driver_id": None,
-            },
-        }
-    )
+def vehicle(vehicle_id: str, organisation: str, lon: float, lat: float, time: datetime) -> Vehicle:
+    """A vehicle as the map's query gives it: available, with a fix."""
+    fix = Fix(vehicle_id, time, lat, lon, 0.0, 0.0, False, None, None, time)
+    return Vehicle(vehicle_id, organisation, f"P-{vehicle_id}", "active", None, None, None, fix)
 
 
 def moved(feed: LiveFeed, vehicle: str, time: datetime, lon: float) -> None:
     assert feed.take([Fix(vehicle, time, 29.3, lon, 1.0, 0.0, True, None, None, time)]) == 1
 
 
+async def changes(subscription: Subscription) -> dict[str, Any]:
+    """The one message waiting: the changes."""
+    [message] = await subscription.next()
+    parsed: dict[str, Any] = orjson.loads(message)
+    assert parsed["type"] == "changes"
+    return parsed
+
+
 async def test_a_slow_subscriber_holds_the_newest_fix_per_vehicle_and_never_more_than_its_vehicles() -> None:
     start = datetime.now(UTC)
     feed = LiveFeed(offline_after=600)
     vehicles = [f"v{i}" for i in range(50)]
-    feed.load(stored([feature(v, "org", 117.0, 29.3, start - timedelta(seconds=1)) for v in vehicles]))
+    feed.load([vehicle(v, "org", 117.0, 29.3, start - timedelta(seconds=1)) for v in vehicles])
     feed.tick(start)
     with feed.subscribe(Filter()) as slow, feed.subscribe(Filter()) as fast:
         for round_ in range(1, 101):
@@ -400,11 +434,10 @@ async def test_a_slow_subscriber_holds_the_newest_fix_per_vehicle_and_never_more
             for v in vehicles:
                 moved(feed, v, at, 117.0 + round_ / 1000)
             feed.tick(at)
-            taken = await fast.next()  # the fast one reads every batch: the slow one does not hold it up
-            assert len(taken.changes) == len(vehicles)
+            taken = await changes(fast)  # the fast one reads every batch: the slow one does not hold it up
+            assert len(taken["features"]) == len(vehicles)
             assert slow.pending == len(vehicles)  # one entry per vehicle, whatever the backlog
-        pending = await slow.next()
-    message = orjson.loads(pending.text)
+        message = await changes(slow)
     assert sorted(f["id"] for f in message["features"]) == sorted(vehicles)
     assert {f["geometry"]["coordinates"][0] for f in message["features"]} == {117.1}
     assert slow.pending == 0
@@ -418,31 +451,28 @@ async def test_the_mailbox_keeps_the_newest_entry_of_each_vehicle_and_removals()
     mailbox.offer(Batch({"a": b'{"n":2}', "c": b'{"n":2}'}))
     mailbox.offer(Batch({"c": None}))
     assert mailbox.pending == 3
-    assert orjson.loads((await mailbox.next()).text) == {
-        "type": "changes",
-        "features": [{"n": 2}, {"n": 1}],
-        "removed": ["c"],
-    }
-    assert (await other.next()) is first  # merging into one mailbox left the shared batch as it was
+    assert await changes(mailbox) == {"type": "changes", "features": [{"n": 2}, {"n": 1}], "removed": ["c"]}
+    # Merging into one mailbox left the shared batch as it was.
+    assert await changes(other) == {"type": "changes", "features": [{"n": 1}, {"n": 1}], "removed": []}
     assert first.changes == {"a": b'{"n":1}', "b": b'{"n":1}'}
 
 
 async def test_a_vehicle_going_silent_is_sent_as_offline_and_a_late_database_row_does_not_move_it_back() -> None:
     start = datetime.now(UTC)
     feed = LiveFeed(offline_after=60)
-    feed.load(stored([feature("v", "org", 117.0, 29.3, start)]))
+    feed.load([vehicle("v", "org", 117.0, 29.3, start)])
     feed.tick(start)
     with feed.subscribe(Filter(states=frozenset({"offline"}))) as offline, feed.subscribe(Filter()) as everything:
         assert orjson.loads(offline.snapshot)["features"] == []
         assert feed.tick(start + timedelta(seconds=61)) == 1
-        [went] = orjson.loads((await offline.next()).text)["features"]
+        [went] = (await changes(offline))["features"]
         assert (went["properties"]["online"], went["properties"]["state"]) == (False, "offline")
         await everything.next()
         moved(feed, "v", start + timedelta(seconds=62), 117.5)
-        feed.load(stored([feature("v", "org", 117.0, 29.3, start)]))  # the database has not got it yet
+        feed.load([vehicle("v", "org", 117.0, 29.3, start)])  # the database has not got it yet
         feed.tick(start + timedelta(seconds=62))
-        assert orjson.loads((await offline.next()).text) == {"type": "changes", "features": [], "removed": ["v"]}
-        [back] = orjson.loads((await everything.next()).text)["features"]
+        assert await changes(offline) == {"type": "changes", "features": [], "removed": ["v"]}
+        [back] = (await changes(everything))["features"]
         assert back["geometry"]["coordinates"] == [117.5, 29.3]
 
 
@@ -461,21 +491,55 @@ def test_a_filter_joins_the_scope_and_the_unit_asked_for() -> None:
 async def test_a_vehicle_that_leaves_the_registry_leaves_every_map() -> None:
     start = datetime.now(UTC)
     feed = LiveFeed(offline_after=600)
-    feed.load(stored([feature("kept", "org", 117.0, 29.3, start), feature("retired", "org", 117.0, 29.3, start)]))
+    feed.load([vehicle("kept", "org", 117.0, 29.3, start), vehicle("retired", "org", 117.0, 29.3, start)])
     feed.tick(start)
     with feed.subscribe(Filter()) as everything:
         assert len(orjson.loads(everything.snapshot)["features"]) == 2
-        feed.keep_only({"kept"})  # the next load no longer has it
+        feed.load([], only={"retired"})  # reloaded after the registry said it changed: no longer on the map
         feed.tick(start)
-        assert orjson.loads((await everything.next()).text)["removed"] == ["retired"]
+        assert (await changes(everything))["removed"] == ["retired"]
         moved_at = start + timedelta(seconds=1)
         fix = Fix("retired", moved_at, 29.3, 117.0, 0.0, 0.0, False, None, None, moved_at)
-        assert feed.take([fix]) == 0  # its fixes are not taken
+        assert feed.take([fix]) == 0  # its fixes are not taken, nor is it read again at every look
+        assert feed.dirty == set()
 
 
-def test_a_refresh_goes_in_parts_of_about_the_same_number_of_vehicles() -> None:
+async def test_a_new_vehicle_is_read_at_the_next_look_and_a_request_changes_its_state_on_every_map() -> None:
+    start = datetime.now(UTC)
     feed = LiveFeed(offline_after=600)
-    now = datetime.now(UTC)
-    feed.load(stored([feature(f"v{i}", f"org{i % 4}", 117.0, 29.3, now) for i in range(40)]))  # 10 per unit
-    parts = list(feed.parts(["org0", "org1", "org2", "org3", "new"], 20))
-    assert parts == [frozenset({"org0", "org1"}), frozenset({"org2", "org3"}), frozenset({"new"})]
+    feed.load([vehicle("old", "org", 117.0, 29.3, start)])
+    feed.tick(start)
+    with feed.subscribe(Filter(states=frozenset({"dispatched"}))) as dispatched:
+        new = Fix("new", start, 29.3, 117.1, 0.0, 0.0, False, None, None, start)
+        assert feed.take([new]) == 0
+        assert feed.dirty == {"new"}  # its unit and plate come with the next look
+        on_request = vehicle("old", "org", 117.0, 29.3, start)._replace(request_id=7, request_state="dispatched")
+        feed.load([vehicle("new", "org", 117.1, 29.3, start), on_request], only={"new", "old"})
+        body = orjson.loads(feed.snapshot(Filter(), start))
+        assert [f["id"] for f in body["features"]] == ["new", "old"]  # in id order
+        assert body["features"][1]["properties"]["request_id"] == 7
+        feed.tick(start)
+        [went] = (await changes(dispatched))["features"]
+        assert (went["id"], went["properties"]["state"]) == ("old", "dispatched")
+
+
+async def test_an_alert_goes_to_the_subscribers_of_its_unit_that_may_read_alerts() -> None:
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    alert = AlertPublic(
+        id=1, vehicle_id="v", organisation_id="a", kind="speeding", level="red", time=start, received_at=start,
+        raised_at=start, latitude=29.3, longitude=117.0, speed=130.0, detail="130 km/h where 120 is allowed",
+        acknowledged_at=None, acknowledged_by=None, note=None,
+    )  # fmt: skip
+    with (
+        feed.subscribe(Filter(frozenset({"a"}), bbox=(0, 0, 1, 1)), alerts=True) as unit_a,
+        feed.subscribe(Filter(frozenset({"b"})), alerts=True) as unit_b,
+        feed.subscribe(Filter(), alerts=False) as not_allowed,
+    ):
+        assert feed.push_alerts([alert]) == 1
+        [message] = await unit_a.next()  # whatever its box: an alert is news wherever the vehicle is
+        assert orjson.loads(message) == {"type": "alerts", "alerts": [alert.model_dump(mode="json")]}
+        for box in (unit_b, not_allowed):
+            with pytest.raises(TimeoutError):
+                async with asyncio.timeout(0.05):
+                    await box.next()

@@ -21,6 +21,7 @@ from api.dispatch.track import (
     TrackRules,
     clean,
     distance_m,
+    path_m,
     simplify,
     stops,
 )
@@ -175,6 +176,27 @@ def test_out_of_order_input_gives_the_sorted_result(order: list[int]) -> None:
         DropReason.FUTURE: 1,
         DropReason.ZERO: 1,
     }
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(1, 120), st.floats(-1, 1), st.floats(-1, 1), st.booleans()), min_size=2, max_size=60)
+)
+def test_judging_a_track_in_arrays_gives_what_judging_fix_by_fix_gives(
+    steps: list[tuple[float, float, float, bool]],
+) -> None:
+    """In time order a track is judged in arrays at once; reversed, the same fixes go fix by fix. A step may go
+    up to twice the speed limit, so some tracks have jumps to drop and take the slow way in both orders."""
+    track, t, north, east = [], 0.0, 0.0, 0.0
+    for seconds, dn, de, fast in steps:
+        reach = RULES.max_speed_kmh / 3.6 * seconds * (2.0 if fast else 0.7)
+        t, north, east = t + seconds, north + dn * reach, east + de * reach
+        track.append(fix(t, north, east_m=east))
+    in_order, reversed_ = clean(track, RULES), clean(track[::-1], RULES)
+    assert in_order.kept == reversed_.kept
+    assert in_order.dropped == reversed_.dropped
+    assert in_order.distance_m == pytest.approx(reversed_.distance_m, rel=1e-9, abs=1e-6)
+    assert in_order.distance_m == pytest.approx(path_m(in_order.kept), rel=1e-9, abs=1e-6)
 
 
 def drive_park_drive(park_seconds: float) -> list[Fix]:

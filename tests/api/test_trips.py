@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -114,14 +113,14 @@ def test_a_working_day_is_three_trips_between_four_stops(
 def test_without_ignition_the_same_day_is_three_trips_ending_on_arrival() -> None:
     day = working_day()
     # Terminals without the ignition wire report it off all day.
-    fixes = [dataclasses.replace(f, ignition=False) for f in day.fixes]
+    fixes = [f._replace(ignition=False) for f in day.fixes]
     found = trips(fixes, TripRules(use_ignition=False))
     assert km(found) == pytest.approx([12.0, 4.5, 16.5], abs=0.1)
     assert [t.end_time - t.start_time for t in found] == [timedelta(seconds=s) for s in (1210, 310, 910)]
 
 
 def test_with_ignition_motion_with_the_ignition_off_is_not_a_trip() -> None:
-    towed = [dataclasses.replace(f, ignition=False) for f in working_day().fixes]
+    towed = [f._replace(ignition=False) for f in working_day().fixes]
     assert trips(towed, RULES) == []
 
 
@@ -186,8 +185,8 @@ def test_distance_from_the_odometer_when_plausible_else_from_the_track(
     fixes = Day(odometer_km=None).idle(10).drive(10_000, 36).park(600).fixes
     first_moving = next(i for i, f in enumerate(fixes) if f.speed > 0)
     off = next(i for i, f in enumerate(fixes) if not f.ignition)
-    fixes[first_moving] = dataclasses.replace(fixes[first_moving], odometer=start)
-    fixes[off] = dataclasses.replace(fixes[off], odometer=end)
+    fixes[first_moving] = fixes[first_moving]._replace(odometer=start)
+    fixes[off] = fixes[off]._replace(odometer=end)
     [trip] = trips(fixes, RULES)
     assert (trip.distance_km, trip.distance_source) == (pytest.approx(distance, abs=0.001), source)
     assert trip.fix_count == off - first_moving + 1
