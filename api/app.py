@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 
 from api.audit import AuditMiddleware
 from api.background import running
+from api.dispatch import mileage
 from api.energy import rollup
 from api.live import open_feed
 from api.routes import (
@@ -26,6 +27,7 @@ from api.routes import (
     organisations,
     positions,
     quotas,
+    reports,
     requests,
     stream,
     tracks,
@@ -57,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         factors,
         quotas,
         exports,
+        reports,
         audit,
     )
 )
@@ -79,10 +82,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.settings = settings
             app.state.tokens = tokens
             # The live map follows what collectors commit (api/live.py); the consumption roll-up follows new and
-            # late readings (api/energy/rollup.py).
+            # late readings (api/energy/rollup.py), the mileage roll-up new and late positions
+            # (api/dispatch/mileage.py).
             async with (
                 open_feed(pool, settings) as live,
-                running(rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds)),
+                running(
+                    rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds),
+                    mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
+                ),
             ):
                 app.state.live = live
                 yield

@@ -107,8 +107,28 @@ _MARK_STALE = sql.SQL(
 
 
 async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:
-    """Store positions, skipping any (vehicle_id, time) already stored. Rows must have unique keys."""
-    return await _insert_new(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
+    """Store positions, skipping any (vehicle_id, time) already stored, and mark their vehicles' mileage roll-up
+    stale from the earliest of them on. Rows must have unique keys."""
+    stored = await _insert_new(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
+    if stored == 0:
+        return 0
+    earliest: dict[str, Any] = {}
+    for row in rows:
+        vehicle_id, time = row[0], row[1]
+        if vehicle_id not in earliest or time < earliest[vehicle_id]:
+            earliest[vehicle_id] = time
+    vehicles = sorted(earliest)  # one lock order for every collector, as for the readings
+    await conn.execute(_MARK_MILEAGE_STALE, (vehicles, [earliest[v] for v in vehicles]))
+    return stored
+
+
+# The arrays go in binary (%b): as text, dumping a thousand timestamps costs more than the statement itself.
+_MARK_MILEAGE_STALE = sql.SQL(
+    """INSERT INTO mileage_stale (vehicle_id, since)
+       SELECT * FROM unnest(%b::text[], %b::timestamptz[])
+       ON CONFLICT (vehicle_id) DO UPDATE
+       SET since = least(mileage_stale.since, EXCLUDED.since), version = mileage_stale.version + 1"""
+)
 
 
 _LIVE_UPDATE = sql.SQL(", ").join(

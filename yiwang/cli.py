@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -85,6 +85,27 @@ async def _energy_async(settings: Settings, action: str) -> int:
         total = 0
         while await rollup.pending(pool):
             total += await rollup.refresh(pool, settings.zone)
+            await asyncio.sleep(0.1)  # what is left, if anything, another refresher is recounting
+        return total
+
+
+def _mileage(settings: Settings, args: argparse.Namespace) -> int:
+    count: int = asyncio.run(_mileage_async(settings, args.action))
+    print(f"mileage roll-up: {count} vehicle(s) recounted in {settings.energy_zone}")
+    return 0
+
+
+async def _mileage_async(settings: Settings, action: str) -> int:
+    from api.dispatch import mileage  # noqa: PLC0415
+    from db.pool import open_pool  # noqa: PLC0415
+
+    basis = mileage.Basis.of(settings)
+    async with open_pool(settings.database_url, max_size=1, name="yiwang-mileage") as pool:
+        if action == "rebuild":
+            return await mileage.rebuild(pool, basis)
+        total = 0
+        while await mileage.pending(pool):
+            total += await mileage.refresh(pool, basis)
             await asyncio.sleep(0.1)  # what is left, if anything, another refresher is recounting
         return total
 
@@ -419,6 +440,20 @@ def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 
     raise SystemExit(f"the collector was not healthy within {seconds:.0f} s ({url})")
 
 
+def _roll_up(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    what: str,
+    rebuild: str,
+    func: Callable[[Settings, argparse.Namespace], int],
+) -> None:
+    roll_up = sub.add_parser(name, help=f"{what} (the API keeps it up to date by itself)")
+    roll_up.add_argument(
+        "action", choices=["refresh", "rebuild"], help=f"refresh: count what is pending; rebuild: {rebuild}"
+    )
+    roll_up.set_defaults(func=func)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="yiwang", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
@@ -451,11 +486,8 @@ def parser() -> argparse.ArgumentParser:
     broker.add_argument("--acl", help="ACL file to write (default: the local stack's)")
     broker.set_defaults(func=_broker)
 
-    energy = sub.add_parser("energy", help="the consumption roll-up (the API keeps it up to date by itself)")
-    energy.add_argument(
-        "action", choices=["refresh", "rebuild"], help="refresh: count what is pending; rebuild: recount everything"
-    )
-    energy.set_defaults(func=_energy)
+    _roll_up(sub, "energy", "the consumption roll-up", "recount everything", _energy)
+    _roll_up(sub, "mileage", "the mileage roll-up of trips", "recount every vehicle (a zone or rule change)", _mileage)
 
     from api.access import ROLES  # noqa: PLC0415
 

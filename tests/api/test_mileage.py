@@ -1,0 +1,344 @@
+"""The mileage roll-up: kilometres per vehicle and local day from positions, the same whatever order they arrive in.
+
+Days are driven by hand along a street that runs due north (tests/api/test_trips.py's `Day`): the odometer comes in
+0.1 km and every drive is a whole number of kilometres, so the figures below are exact.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import itertools
+import os
+import random
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Sequence
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+import hypothesis
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from api.dispatch import mileage
+from api.dispatch.mileage import Basis, BasisMismatch, rest_points
+from api.dispatch.track import Fix, TrackRules, clean, stops
+from api.dispatch.trips import TripRules, trips
+from db import ingest
+from db.pool import open_pool
+from tests.api.test_trips import Day, working_day
+from tests.support import register_devices
+from yiwang.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+MONDAY = date(2025, 3, 10)  # test_track's T0, 2025-03-10 00:00 UTC, is 08:00 of this day in Beijing
+
+Row = tuple[object, ...]
+
+
+def rows(vehicle: str, fixes: Sequence[Fix]) -> list[Row]:
+    """Position rows as the collector writes them (db/ingest.py's column order)."""
+    return [
+        (vehicle, f.time, f.latitude, f.longitude, f.speed, f.heading, f.odometer, f.ignition,
+         None, 10, None, None, None, None, None, f.blind, f.received_at)
+        for f in fixes
+    ]  # fmt: skip
+
+
+def two_drives() -> Day:
+    """Parked from 08:00, 12 km out at 36 km/h, two hours there, 12 km back at 54 km/h, parked."""
+    return (
+        Day()
+        .park(3600)
+        .idle(60)
+        .drive(12_000, 36)
+        .idle(60)
+        .park(2 * 3600)
+        .idle(30)
+        .drive(-12_000, 54)
+        .idle(30)
+        .park(2 * 3600)
+    )
+
+
+def two_days() -> list[Fix]:
+    """A working day, an evening drive of 20 km that leaves at 23:55 and arrives after midnight, a silent night
+    (the terminal sleeps), and a morning's two drives."""
+    day = working_day()
+    # Parked from 16:45:30, when the working day ends, to 23:50:30; moving off at 23:55:30, arriving at 00:15:40.
+    day.park(25_500).idle(300).drive(20_000, 60).idle(60).park(1800)
+    day.silent(5 * 3600)
+    day.idle(60).drive(8_000, 36).idle(60).park(3600).idle(60).drive(-8_000, 36).idle(60).park(1800)
+    return day.fixes
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rest points: where a recount may start, checked against trips.py itself
+
+
+def _assert_restarts_agree(fixes: Sequence[Fix], rules: TripRules) -> list[int]:
+    kept = clean(fixes, TrackRules()).kept
+    whole = trips(kept, rules)
+    index = {f.time: i for i, f in enumerate(kept)}
+    rests = rest_points(kept, rules)
+    for rest in rests:
+        before = [t for t in whole if t.start_time < rest]
+        assert all(t.end_time <= rest for t in before), rest
+        assert before + trips(kept[index[rest] :], rules) == whole, rest
+    return [index[r] for r in rests]
+
+
+@pytest.mark.parametrize("use_ignition", [True, False], ids=["ignition", "motion"])
+def test_reading_a_track_again_from_any_rest_point_finds_the_same_trips(use_ignition: bool) -> None:
+    rules = TripRules(use_ignition=use_ignition)
+    fixes = two_days()
+    rests = _assert_restarts_agree(fixes, rules)
+    kept = clean(fixes, TrackRules()).kept
+    # Rest points are standing fixes, never one on the move; every stop of the days has some, and with the ignition
+    # every fix with it off is one.
+    assert all(kept[i].speed == 0 for i in rests)
+    times = [kept[i].time for i in rests]
+    assert all(any(stay.start <= t <= stay.end for t in times) for stay in stops(kept, TrackRules()))
+    if use_ignition:
+        assert {i for i, f in enumerate(kept) if not f.ignition} <= set(rests)
+    # Read again from a fix on the move, the trips are not those of the track: restarting there would be wrong.
+    moving = next(i for i, f in enumerate(kept) if f.speed > 0) + 5
+    assert trips(kept[moving:], rules)[0] != trips(kept, rules)[0]
+
+
+_STEP = st.one_of(
+    st.tuples(st.just("park"), st.integers(1, 24).map(lambda n: n * 300.0)),
+    st.tuples(st.just("idle"), st.integers(1, 40).map(lambda n: n * 10.0)),
+    st.tuples(st.just("drive"), st.integers(-60, 60).map(lambda n: n * 100.0), st.sampled_from([6.0, 36.0, 54.0])),
+    st.tuples(st.just("silent"), st.sampled_from([600.0, 3500.0, 3700.0, 7200.0])),
+)
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@given(steps=st.lists(_STEP, min_size=1, max_size=25), use_ignition=st.booleans())
+def test_any_day_read_again_from_its_rest_points_finds_the_same_trips(
+    steps: list[tuple[object, ...]], use_ignition: bool
+) -> None:
+    day = Day()
+    for step in steps:
+        match step:
+            case ("park", float(seconds)):
+                day.park(seconds)
+            case ("idle", float(seconds)):
+                day.idle(seconds)
+            case ("drive", float(metres), float(kmh)) if metres:
+                day.drive(metres, kmh)
+            case ("silent", float(seconds)):
+                day.silent(seconds)
+    _assert_restarts_agree(day.fixes, TripRules(use_ignition=use_ignition))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The roll-up in the database
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
+    async with open_pool(settings.database_url, max_size=2, configure=ingest.prepare_connection) as p:
+        yield p
+
+
+@pytest.fixture
+def basis(settings: Settings) -> Basis:
+    return Basis.of(settings)
+
+
+async def insert(pool: AsyncConnectionPool[AsyncConnection], batch: Sequence[Row]) -> None:
+    async with pool.connection() as conn, conn.transaction():
+        await ingest.insert_positions(conn, batch)
+
+
+async def settle_mileage(pool: AsyncConnectionPool[AsyncConnection], basis: Basis, vehicles: Sequence[str]) -> None:
+    """Refresh until none of these vehicles is marked stale (another refresher may hold one meanwhile)."""
+    for _ in range(400):
+        await mileage.refresh(pool, basis)
+        async with pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM mileage_stale WHERE vehicle_id = ANY(%s)", (list(vehicles),))
+            row = await cur.fetchone()
+        if row is not None and row[0] == 0:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the mileage roll-up did not settle")
+
+
+async def stored(pool: AsyncConnectionPool[AsyncConnection], vehicle: str) -> tuple[list[Row], list[Row]]:
+    """The vehicle's trips and days, without its id."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT start_time, end_time, day, distance_km, distance_source, max_speed, fixes
+               FROM mileage_trip WHERE vehicle_id = %s ORDER BY start_time""",
+            (vehicle,),
+        )
+        found = list(await cur.fetchall())
+        cur = await conn.execute(
+            """SELECT day, km, odometer_km, trips, moving_seconds, max_speed, fixes, first_fix, last_fix, first_rest,
+                      last_rest
+               FROM mileage_day WHERE vehicle_id = %s ORDER BY day""",
+            (vehicle,),
+        )
+        return found, list(await cur.fetchall())
+
+
+async def test_a_day_with_two_drives_is_24_km_in_two_trips(
+    pool: AsyncConnectionPool[AsyncConnection], basis: Basis, settings: Settings, tag: str
+) -> None:
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    fixes = two_drives().fixes
+    await insert(pool, rows(vehicle, fixes))
+    await settle_mileage(pool, basis, [vehicle])
+    found, days = await stored(pool, vehicle)
+    # Out: moving off at 09:01 to the ignition going off 60 s after arriving, 1,200 s on the road, 10 s rolling in
+    # (1,270 s); back: 800 s + 10 s + 30 s (840 s). The odometer, in 0.1 km, reads 52,731.0, 52,743.0, 52,755.0.
+    assert [(t[3], t[4], t[5]) for t in found] == [(12.0, "odometer", 36), (12.0, "odometer", 54)]
+    assert [(t[1] - t[0]).total_seconds() for t in found] == [1270, 840]
+    assert [t[2] for t in found] == [MONDAY, MONDAY]
+    [(day, km, odometer_km, count, moving, top, received, first_fix, last_fix, first_rest, last_rest)] = days
+    assert (day, km, odometer_km, count, moving, top) == (MONDAY, 24.0, 24.0, 2, 2110, 54)
+    # 12 parked reports, 6 idle, 121 driving, 6, 24 parked, 3, 81 driving, 3, 24 parked
+    assert received == len(fixes) == 280
+    assert (first_fix, last_fix) == (fixes[0].time, fixes[-1].time)
+    assert (first_rest, last_rest) == (fixes[0].time, fixes[-1].time)  # parked with the ignition off
+
+
+async def test_a_trip_over_midnight_counts_on_the_day_it_set_out(
+    pool: AsyncConnectionPool[AsyncConnection], basis: Basis, settings: Settings, tag: str
+) -> None:
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    await insert(pool, rows(vehicle, two_days()))
+    await settle_mileage(pool, basis, [vehicle])
+    found, days = await stored(pool, vehicle)
+    # The working day's 12 + 4.5 + 16.5 km and the evening's 20 km; the next morning 8 km out and back.
+    assert [(t[2], t[3]) for t in found] == [
+        (MONDAY, pytest.approx(12.0, abs=0.1)),
+        (MONDAY, pytest.approx(4.5, abs=0.1)),
+        (MONDAY, pytest.approx(16.5, abs=0.1)),
+        (MONDAY, pytest.approx(20.0, abs=0.1)),
+        (MONDAY + timedelta(days=1), pytest.approx(8.0, abs=0.1)),
+        (MONDAY + timedelta(days=1), pytest.approx(8.0, abs=0.1)),
+    ]
+    evening = found[3]
+    assert evening[1].astimezone(SHANGHAI).date() == MONDAY + timedelta(days=1)  # it arrived on Tuesday
+    assert [(d[0], d[3]) for d in days] == [(MONDAY, 4), (MONDAY + timedelta(days=1), 2)]
+    assert days[0][1] == pytest.approx(sum(t[3] for t in found[:4]))
+    # Tuesday's fixes include the evening drive's after midnight.
+    assert sum(d[6] for d in days) == len(two_days())
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_late_and_out_of_order_batches_leave_what_the_rules_say_over_the_whole_track(
+    pool: AsyncConnectionPool[AsyncConnection], basis: Basis, settings: Settings, tag: str, seed: int
+) -> None:
+    rng = random.Random(seed)
+    in_order, shuffled, late, at_once = (
+        await register_devices(settings.database_url, f"{tag}{seed}", meters=0, vehicles=4)
+    ).vehicles
+    fixes = two_days()
+    cuts = [0, *sorted(rng.sample(range(1, len(fixes)), 30)), len(fixes)]
+    batches = [fixes[a:b] for a, b in itertools.pairwise(cuts)]
+    # Live: batch after batch, each counted before the next comes.
+    for batch in batches:
+        await insert(pool, rows(in_order, batch))
+        await mileage.refresh(pool, basis)
+    # A shared subscription's collectors committing in any order, two refreshers at once.
+    for batch in rng.sample(batches, len(batches)):
+        await insert(pool, rows(shuffled, batch))
+        await asyncio.gather(mileage.refresh(pool, basis), mileage.refresh(pool, basis))
+    # A blind-zone upload: the evening drive and the night (around the midnight trip) come last, after the morning.
+    hole = [f for f in fixes if f.time.astimezone(SHANGHAI).hour in (23, 0)]
+    for batch in batches:
+        await insert(pool, rows(late, [f for f in batch if f.time.astimezone(SHANGHAI).hour not in (23, 0)]))
+        await mileage.refresh(pool, basis)
+    await insert(pool, rows(late, hole))
+    await insert(pool, rows(at_once, fixes))
+    await settle_mileage(pool, basis, [in_order, shuffled, late, at_once])
+
+    kept = clean(fixes, TrackRules()).kept
+    expected = [
+        (t.start_time, t.end_time, t.start_time.astimezone(SHANGHAI).date(), t.distance_km, t.distance_source,
+         t.max_speed, t.fix_count)
+        for t in trips(kept, basis.trip)
+    ]  # fmt: skip
+    found, days = await stored(pool, at_once)
+    assert found == expected
+    for vehicle in (in_order, shuffled, late):
+        assert await stored(pool, vehicle) == (found, days), vehicle
+
+
+async def test_a_recount_longer_than_a_chunk_goes_on_from_each_chunks_last_rest_point(
+    pool: AsyncConnectionPool[AsyncConnection], basis: Basis, settings: Settings, tag: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    whole, chunked = (await register_devices(settings.database_url, tag, meters=0, vehicles=2)).vehicles
+    fixes = two_days()
+    await insert(pool, rows(whole, fixes))
+    await settle_mileage(pool, basis, [whole])
+    # A chunk of 37 fixes ends inside drives and parkings alike; one of 5 holds no rest point after its first fix.
+    monkeypatch.setattr(mileage, "_CHUNK", 37)
+    await insert(pool, rows(chunked, fixes))
+    await settle_mileage(pool, basis, [chunked])
+    assert await stored(pool, chunked) == await stored(pool, whole)
+    monkeypatch.setattr(mileage, "_CHUNK", 5)
+    async with pool.connection() as conn:
+        await conn.execute("INSERT INTO mileage_stale (vehicle_id, since) VALUES (%s, '1900-01-01')", (chunked,))
+        await conn.commit()
+    await settle_mileage(pool, basis, [chunked])
+    assert await stored(pool, chunked) == await stored(pool, whole)
+
+
+async def test_a_batch_marks_its_vehicles_stale_from_its_earliest_fix(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    first, second = (await register_devices(settings.database_url, tag, meters=0, vehicles=2)).vehicles
+    fixes = two_drives().fixes
+
+    async def marks() -> dict[str, tuple[object, int]]:
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT vehicle_id, since, version FROM mileage_stale WHERE vehicle_id = ANY(%s)", ([first, second],)
+            )
+            return {v: (since, version) for v, since, version in await cur.fetchall()}
+
+    await insert(pool, rows(first, fixes[100:120]) + rows(second, fixes[10:20]))
+    assert await marks() == {first: (fixes[100].time, 1), second: (fixes[10].time, 1)}
+    await insert(pool, rows(first, fixes[50:60]))  # earlier: the mark moves back
+    await insert(pool, rows(second, fixes[200:210]))  # later: the mark stays where it was
+    assert await marks() == {first: (fixes[50].time, 2), second: (fixes[10].time, 2)}
+    await insert(pool, rows(first, fixes[50:60]))  # nothing new: no new mark
+    assert (await marks())[first] == (fixes[50].time, 2)
+
+
+async def test_a_roll_up_counted_with_other_rules_is_refused_until_rebuilt(
+    pool: AsyncConnectionPool[AsyncConnection], basis: Basis
+) -> None:
+    await mileage.refresh(pool, basis)  # the basis of the session's roll-up: the default settings
+    for other in (
+        dataclasses.replace(basis, zone=ZoneInfo("Asia/Urumqi")),
+        dataclasses.replace(basis, trip=dataclasses.replace(basis.trip, min_trip_distance_m=500.0)),
+    ):
+        with pytest.raises(BasisMismatch, match="yiwang mileage rebuild"):
+            await mileage.refresh(pool, other)
+
+
+def test_yiwang_mileage_refresh_counts_what_is_pending(settings: Settings) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_")}
+    env["YIWANG_DATABASE_URL"] = settings.database_url
+    done = subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "mileage", "refresh"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "mileage roll-up:" in done.stdout
+    assert "recounted in Asia/Shanghai" in done.stdout
