@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
 
+from api import pages
 from api.audit import AuditMiddleware
 from api.background import running
 from api.dispatch import mileage
@@ -98,4 +99,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(AuditMiddleware)
     for router in ROUTERS:
         app.include_router(router)
+    # The web pages: public static files (not in ROUTERS: they need no permission); their data comes from the routes.
+    app.include_router(pages.router)
+    pages.mount(app, settings)
     return app

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything Yiwang needs on Debian or Ubuntu; safe to run again (each step checks first).
-#   system packages: PostgreSQL with its server headers, Mosquitto, a compiler, Python venv
+#   system packages: PostgreSQL with its server headers, Mosquitto, a compiler, Python venv; with --tests also
+#                    Chromium and a CJK font for the page tests
 #   TimescaleDB:     built from Debian trixie's source package (Apache edition), see DEVELOPERS.md
 #   Python:          .venv with the project and its development tools
 set -euo pipefail
@@ -15,8 +16,12 @@ export DEBIAN_FRONTEND=noninteractive
 
 # ---- system packages -------------------------------------------------------------------------
 need=()
-for pkg in postgresql mosquitto mosquitto-clients build-essential cmake libssl-dev dpkg-dev \
-           python3-venv python3-dev debian-archive-keyring curl ca-certificates xz-utils; do
+packages=(postgresql mosquitto mosquitto-clients build-essential cmake libssl-dev dpkg-dev
+          python3-venv python3-dev debian-archive-keyring curl ca-certificates xz-utils)
+# The page tests drive Debian's Chromium with Playwright (no browser download); Chinese text needs a CJK font.
+# Only the test command needs them (running the system does not).
+if [ "${1:-}" = "--tests" ]; then packages+=(chromium fonts-noto-cjk); fi
+for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -3,7 +3,7 @@
 # a real TimescaleDB and Mosquitto that the test fixtures start on free ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 echo "== ruff";  .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy";  .venv/bin/mypy
 echo "== pytest"; .venv/bin/pytest "$@"

@@ -1,0 +1,97 @@
+"""The web pages: the login, the dispatch map and the energy dashboard, served as static files by the API.
+
+The pages are public files (HTML, JavaScript, CSS and the vendored libraries of `static/vendor/`, see its README);
+every figure they show comes from the JSON API with the bearer token the login page obtains and keeps in the
+tab's sessionStorage. Nothing is fetched from outside the API's origin unless YIWANG_PAGES_TILE_URL names a tile
+server, and nothing needs building: the files are served as they are in the repository.
+
+    GET /                    -> /pages/
+    GET /pages/              the start page: the map or the dashboard for the role, or the login
+    GET /pages/config.json   what the pages need of the settings (tile URL, where the map opens)
+    GET /pages/<file>        the files of static/ (login.html, map.html, energy.html, institution.html, js/, css/)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from yiwang.settings import Settings
+
+STATIC: Final = Path(__file__).parent / "static"
+PREFIX: Final = "/pages"
+
+router = APIRouter(include_in_schema=False)
+
+
+def config(settings: Settings) -> dict[str, object]:
+    """What the pages read of the settings: public, nothing secret."""
+    return {
+        "tile_url": settings.pages_tile_url,
+        "tile_attribution": settings.pages_tile_attribution,
+        "tile_max_zoom": settings.pages_tile_max_zoom,
+        "tile_coordinates": settings.pages_tile_coordinates,
+        "center": [settings.pages_map_latitude, settings.pages_map_longitude],
+        "zoom": settings.pages_map_zoom,
+        "offline_seconds": settings.vehicle_offline_seconds,
+        "zone": settings.energy_zone,
+    }
+
+
+def security_headers(settings: Settings) -> dict[str, str]:
+    """The pages' Content-Security-Policy: scripts only from the API's origin, images also from the tile server."""
+    images = "'self' data: blob:"
+    if settings.pages_tile_url:
+        parts = urlsplit(settings.pages_tile_url.replace("{s}", "a"))
+        # A template's subdomains ({s}.tiles...) are one host pattern for the policy.
+        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in settings.pages_tile_url else parts.netloc
+        images += f" {parts.scheme}://{host}"
+    return {
+        "Content-Security-Policy": (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src {images}; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+    }
+
+
+@router.get("/")
+async def root() -> RedirectResponse:
+    """The API's root leads people to the pages."""
+    return RedirectResponse(f"{PREFIX}/", status_code=307)
+
+
+@router.get(f"{PREFIX}/config.json")
+async def page_config(request: Request) -> JSONResponse:
+    """The settings the pages need (public)."""
+    settings: Settings = request.app.state.settings
+    return JSONResponse(config(settings), headers={"Cache-Control": "no-cache"})
+
+
+class PageFiles(StaticFiles):
+    """The static files, each answered with the pages' security headers; `/pages/` is `index.html`."""
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        super().__init__(directory=STATIC, html=True)
+        self._headers = headers
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers.update(self._headers)
+        if path.endswith(".html") or path in ("", "."):
+            # Pages change with a deployment; their scripts are revalidated by ETag as well.
+            response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def mount(app: FastAPI, settings: Settings) -> None:
+    """Serve the pages from `app`: the routes of `router` first (include it before), then the files."""
+    app.mount(PREFIX, PageFiles(security_headers(settings)), name="pages")

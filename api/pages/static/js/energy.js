@@ -1,0 +1,162 @@
+// The energy dashboard: the city's indicators against quotas, by category, the ranking, data quality, exports.
+
+import { allPages, api, el, lang, number, showError, start, t } from "./common.js";
+import { INDICATOR_UNITS, chart, exportButton, kpiCards, periodControls, quotaOption } from "./energy-parts.js";
+
+await start("energy");
+const errorBox = document.getElementById("energy-error");
+const quotaChart = chart("quota-chart");
+const categoryChart = chart("category-chart");
+const rankingIndicator = document.getElementById("ranking-indicator");
+const rankingCategory = document.getElementById("ranking-category");
+const rankingSearch = document.getElementById("ranking-search");
+const CATEGORIES = ["agency", "public_institution", "school", "hospital", "community", "venue"];
+for (const category of CATEGORIES) rankingCategory.append(el("option", { value: category }, t(`category.${category}`)));
+
+let period = null;
+// Institution names for the quality table (the ranking has them too, but may come later).
+const institutionNames = allPages("/institutions").then((items) => new Map(items.map((i) => [i.id, i.name])), () => new Map());
+let ranking = [];
+const loaded = { city: false, ranking: false, quality: false };
+
+const current = periodControls((p) => {
+  period = p;
+  loadAll();
+});
+
+function loadAll() {
+  errorBox.hidden = true;
+  for (const key of Object.keys(loaded)) loaded[key] = false;
+  loadCity();
+  loadRanking();
+  loadQuality();
+}
+
+async function loadCity() {
+  const q = new URLSearchParams({ start: period.start, end: period.end });
+  try {
+    const [city, byCategory] = await Promise.all([
+      api(`/energy/indicators?${q}&group=city`),
+      api(`/energy/indicators?${q}&group=category`),
+    ]);
+    const row = city.rows[0] ?? null;
+    kpiCards(document.getElementById("city-kpis"), row);
+    if (row) quotaChart.setOption(quotaOption(row), true);
+    const rows = byCategory.rows.filter((r) => r.category);
+    categoryChart.setOption(
+      {
+        tooltip: { trigger: "axis" },
+        legend: { top: 0 },
+        grid: { left: 60, right: 60, top: 40, bottom: 40 },
+        xAxis: { type: "category", data: rows.map((r) => t(`category.${r.category}`)) },
+        yAxis: [
+          { type: "value", name: INDICATOR_UNITS.energy_per_capita },
+          { type: "value", name: INDICATOR_UNITS.energy_per_area },
+        ],
+        series: [
+          { type: "bar", name: t("indicator.energy_per_capita"), data: rows.map((r) => num(r.current.energy_per_capita)) },
+          { type: "bar", name: t("indicator.energy_per_area"), yAxisIndex: 1, data: rows.map((r) => num(r.current.energy_per_area)) },
+          { type: "line", name: `${t("indicator.energy_per_capita")} ${t("kpi.last_year")}`, data: rows.map((r) => num(r.last_year.energy_per_capita)), lineStyle: { type: "dashed" } },
+        ],
+      },
+      true,
+    );
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    loaded.city = true;
+  }
+}
+
+function num(value) {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+async function loadRanking() {
+  const q = new URLSearchParams({ start: period.start, end: period.end, indicator: rankingIndicator.value });
+  if (rankingCategory.value) q.set("category", rankingCategory.value);
+  try {
+    ranking = (await api(`/energy/rankings?${q}`)).items;
+    renderRanking();
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    loaded.ranking = true;
+  }
+}
+
+function institutionLink(id, name) {
+  const q = new URLSearchParams({ id, year: String(period.year) });
+  if (period.month) q.set("month", String(period.month));
+  return el("a", { href: `institution.html?${q}`, class: "institution-link", "data-institution": id }, name);
+}
+
+function renderRanking() {
+  const wanted = rankingSearch.value.trim();
+  const unit = INDICATOR_UNITS[rankingIndicator.value];
+  const rows = ranking
+    .filter((r) => !wanted || r.institution_name.includes(wanted) || r.institution_id.includes(wanted))
+    .slice(0, 300)
+    .map((r) =>
+      el(
+        "tr",
+        {},
+        el("td", {}, r.rank ?? "–"),
+        el("td", {}, institutionLink(r.institution_id, r.institution_name)),
+        el("td", {}, t(`category.${r.category}`)),
+        el("td", { class: "num" }, r.value === null ? "–" : `${number(r.value, 2)} ${unit}`),
+      ),
+    );
+  document.querySelector("#ranking-table tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "hint" }, t("energy.no_data")))]));
+}
+
+rankingIndicator.addEventListener("change", loadRanking);
+rankingCategory.addEventListener("change", loadRanking);
+rankingSearch.addEventListener("input", renderRanking);
+
+async function loadQuality() {
+  const q = new URLSearchParams({ start: period.start, end: period.end });
+  try {
+    const report = await api(`/energy/quality?${q}`);
+    const institutions = report.institutions;
+    const meters = report.meters.length;
+    const silent = report.meters.filter((m) => m.silent).length;
+    const readings = institutions.reduce((sum, i) => sum + i.readings, 0);
+    const expected = institutions.reduce((sum, i) => sum + i.expected, 0);
+    document.getElementById("quality-kpis").replaceChildren(
+      el("div", { class: "kpi" }, el("div", { class: "label" }, t("quality.meters")), el("div", { class: "value" }, number(meters, 0))),
+      el("div", { class: "kpi" }, el("div", { class: "label" }, t("quality.completeness")), el("div", { class: "value" }, expected ? `${((readings / expected) * 100).toFixed(1)}%` : "–")),
+      el("div", { class: `kpi${silent ? " quota-over" : ""}` }, el("div", { class: "label" }, t("quality.silent")), el("div", { class: "value" }, number(silent, 0))),
+    );
+    const names = await institutionNames;
+    // The worst first: least complete, then most silent meters.
+    const worst = [...institutions].sort((a, b) => Number(a.completeness ?? 0) - Number(b.completeness ?? 0) || b.silent_meters - a.silent_meters).slice(0, 50);
+    document.querySelector("#quality-table tbody").replaceChildren(
+      ...worst.map((i) =>
+        el(
+          "tr",
+          {},
+          el("td", {}, institutionLink(i.institution_id, names.get(i.institution_id) ?? i.institution_id)),
+          el("td", { class: "num" }, i.meters),
+          el("td", { class: "num" }, i.completeness === null ? "–" : `${(Number(i.completeness) * 100).toFixed(1)}%`),
+          el("td", { class: "num" }, i.silent_meters),
+          el("td", { class: "num" }, i.implausible),
+        ),
+      ),
+    );
+  } catch (error) {
+    showError(errorBox, error);
+  } finally {
+    loaded.quality = true;
+  }
+}
+
+const exportParams = (extra = {}) => () => {
+  const p = current();
+  return { start: p.start, end: p.end, ...extra };
+};
+exportButton("export-xlsx", "/exports/energy.xlsx", exportParams({ language: "zh" }), "energy.xlsx", errorBox);
+exportButton("export-xlsx-en", "/exports/energy.xlsx", exportParams({ language: "en" }), "energy.xlsx", errorBox);
+exportButton("export-csv", "/exports/energy.csv", () => ({ ...exportParams({ header: lang(), bom: "true" })(), view: document.getElementById("csv-view").value }), "energy.csv", errorBox);
+
+window.yiwang = { loaded };

@@ -1,0 +1,209 @@
+// The request queue: submitted requests to approve or reject, approved ones with the suggested vehicles
+// (GET /requests/{id}/suggestions, best first) and dispatch in one click (POST /requests/{id}/dispatch).
+
+import { ApiError, allPages, api, dateTime, el, number, t } from "./common.js";
+
+const REFRESH_MS = 15_000;
+const SUGGESTIONS_SHOWN = 5;
+
+export class Requests {
+  constructor({ layer, names, focus, shown, map, canDispatch }) {
+    this.layer = layer;
+    this.names = names;
+    this.focus = focus;
+    this.shown = shown;
+    this.map = map;
+    this.canDispatch = canDispatch;
+    this.list = document.getElementById("request-list");
+    this.error = document.getElementById("requests-error");
+    this.count = document.getElementById("request-count");
+    this.driverSelect = document.getElementById("driver-select");
+    this.items = [];
+    this.suggestions = new Map(); // request id -> {at, items, local}
+    this.busy = false; // a step is being taken: a refresh waits
+  }
+
+  start() {
+    this.load();
+    setInterval(() => this.load(), REFRESH_MS);
+  }
+
+  async load() {
+    if (this.busy) return;
+    try {
+      const [submitted, approved] = await Promise.all([
+        api("/requests?state=submitted&limit=100"),
+        api("/requests?state=approved&limit=100"),
+      ]);
+      this.items = [...approved.items, ...submitted.items];
+      if (this.canDispatch) await this.loadDrivers();
+      this.error.hidden = true;
+    } catch (error) {
+      this.error.textContent = error instanceof ApiError && error.status === 403 ? t("requests.forbidden") : `${t("error")}: ${error.message}`;
+      this.error.hidden = false;
+      return;
+    }
+    this.count.textContent = this.items.length ? String(this.items.length) : "";
+    if (!this.busy) this.render();
+  }
+
+  /** Active drivers, those on no open request first; the choice made stays chosen. */
+  async loadDrivers() {
+    const [drivers, dispatched, underWay] = await Promise.all([
+      allPages("/drivers", { active: "true" }),
+      api("/requests?state=dispatched&limit=1000"),
+      api("/requests?state=under_way&limit=1000"),
+    ]);
+    const busy = new Set([...dispatched.items, ...underWay.items].map((r) => r.driver_id));
+    const chosen = this.driverSelect.value;
+    const free = drivers.filter((d) => !busy.has(d.id));
+    const options = free.map((d) => el("option", { value: d.id }, `${d.name} · ${this.names.get(d.organisation_id) ?? d.organisation_id}`));
+    if (options.length === 0) options.push(el("option", { value: "" }, t("requests.no_driver")));
+    this.driverSelect.replaceChildren(...options);
+    if (chosen && free.some((d) => String(d.id) === chosen)) this.driverSelect.value = chosen;
+  }
+
+  render() {
+    if (this.items.length === 0) {
+      this.list.replaceChildren(el("li", { class: "hint" }, t("requests.none")));
+      return;
+    }
+    this.list.replaceChildren(...this.items.map((request) => this.item(request)));
+  }
+
+  item(request) {
+    const li = el(
+      "li",
+      { class: `request state-${request.state}`, "data-request": request.id },
+      el("div", { class: "line" }, el("strong", {}, `#${request.id} ${request.purpose}`), el("span", { class: "pill" }, t(`request.${request.state}`))),
+      el("div", {}, `${request.origin} → ${request.destination}`),
+      el("div", { class: "small" }, `${this.names.get(request.organisation_id) ?? request.organisation_id} · ${t("requests.passengers", { n: request.passengers })} · ${dateTime(request.wanted_start)}`),
+    );
+    if (request.origin_location) {
+      li.addEventListener("click", (event) => {
+        if (event.target.closest("button")) return;
+        this.map.setView(this.shown(request.origin_location.latitude, request.origin_location.longitude), Math.max(this.map.getZoom(), 14));
+      });
+    }
+    if (!this.canDispatch) return li;
+    const message = el("p", { class: "error", hidden: true });
+    if (request.state === "submitted") {
+      const approve = el("button", { type: "button", class: "approve" }, t("requests.approve"));
+      approve.addEventListener("click", () => this.step(request, "approve", {}, message));
+      const reject = el("button", { type: "button", class: "reject" }, t("requests.reject"));
+      reject.addEventListener("click", () => {
+        const note = prompt(t("requests.reject_reason"));
+        if (note && note.trim()) this.step(request, "reject", { note: note.trim() }, message);
+      });
+      li.append(el("div", { class: "buttons" }, approve, reject), message);
+    } else {
+      const box = el("div", { class: "suggestions" }, el("p", { class: "hint" }, t("requests.loading")));
+      li.append(box, message);
+      this.showSuggestions(request, box, message);
+    }
+    return li;
+  }
+
+  async step(request, action, body, message) {
+    this.busy = true;
+    try {
+      await api(`/requests/${request.id}/${action}`, { method: "POST", body });
+    } catch (error) {
+      message.textContent = `${t("error")}: ${error.message}`;
+      message.hidden = false;
+      return;
+    } finally {
+      this.busy = false;
+    }
+    await this.load();
+  }
+
+  async suggestionsOf(request) {
+    const cached = this.suggestions.get(request.id);
+    if (cached && Date.now() - cached.at < 30_000) return cached;
+    let found;
+    try {
+      const body = await api(`/requests/${request.id}/suggestions`);
+      found = { at: Date.now(), items: body.items, local: false };
+    } catch (error) {
+      // Before the server suggests (404 Not Found for the route itself), the nearest available vehicles here.
+      if (!(error instanceof ApiError && error.status === 404 && error.message === "Not Found")) throw error;
+      found = { at: Date.now(), items: this.nearest(request), local: true };
+    }
+    this.suggestions.set(request.id, found);
+    return found;
+  }
+
+  /** Available vehicles nearest the request's origin, straight-line (the fallback when the server has none). */
+  nearest(request) {
+    const origin = request.origin_location;
+    const items = [];
+    for (const v of this.layer.vehicles.values()) {
+      if (v.state !== "available") continue;
+      const distance = origin ? haversineKm(origin.latitude, origin.longitude, v.lat, v.lon) : null;
+      items.push({ vehicle_id: v.id, plate: v.properties.plate, organisation_id: v.organisation, distance_km: distance, eta_minutes: distance === null ? null : (distance / 30) * 60, seats: null });
+    }
+    items.sort((a, b) => (a.distance_km ?? 0) - (b.distance_km ?? 0));
+    return items.slice(0, SUGGESTIONS_SHOWN);
+  }
+
+  async showSuggestions(request, box, message) {
+    let found;
+    try {
+      found = await this.suggestionsOf(request);
+    } catch (error) {
+      box.replaceChildren(el("p", { class: "error" }, `${t("error")}: ${error.message}`));
+      return;
+    }
+    const rows = found.items.slice(0, SUGGESTIONS_SHOWN).map((s) => {
+      const button = el("button", { type: "button", class: "dispatch", "data-vehicle": s.vehicle_id }, t("requests.dispatch"));
+      button.addEventListener("click", () => this.dispatch(request, s, message));
+      const plate = el("a", { href: "#", class: "plate" }, s.plate);
+      plate.addEventListener("click", (event) => {
+        event.preventDefault();
+        this.focus(s.vehicle_id, s.latitude ?? this.layer.get(s.vehicle_id)?.lat, s.longitude ?? this.layer.get(s.vehicle_id)?.lon);
+      });
+      const facts = [
+        s.distance_km !== null && s.distance_km !== undefined ? `${number(s.distance_km, 1)} km` : null,
+        s.eta_minutes !== null && s.eta_minutes !== undefined ? t("requests.eta", { n: Math.round(s.eta_minutes) }) : null,
+        s.seats ? t("requests.seats", { n: s.seats }) : null,
+        s.energy ? t(`energy.${s.energy}`) : null,
+      ].filter(Boolean);
+      return el("li", {}, plate, el("span", { class: "small" }, facts.join(" · ")), button);
+    });
+    box.replaceChildren(
+      el("p", { class: "small" }, found.local ? t("requests.suggested_local") : t("requests.suggested")),
+      rows.length ? el("ul", { class: "suggested" }, rows) : el("p", { class: "hint" }, t("requests.no_vehicle")),
+    );
+  }
+
+  async dispatch(request, suggestion, message) {
+    const driverId = Number(this.driverSelect.value);
+    if (!driverId) {
+      message.textContent = t("requests.no_driver");
+      message.hidden = false;
+      return;
+    }
+    this.busy = true;
+    try {
+      const done = await api(`/requests/${request.id}/dispatch`, { method: "POST", body: { vehicle_id: suggestion.vehicle_id, driver_id: driverId } });
+      const li = this.list.querySelector(`[data-request="${request.id}"]`);
+      li?.replaceWith(el("li", { class: "done", "data-dispatched": request.id }, t("requests.done", { id: request.id, plate: done.vehicle_plate ?? suggestion.plate, driver: done.driver_name ?? driverId })));
+      this.items = this.items.filter((r) => r.id !== request.id);
+      this.count.textContent = this.items.length ? String(this.items.length) : "";
+      this.suggestions.delete(request.id);
+    } catch (error) {
+      message.textContent = `${t("error")}: ${error.message}`;
+      message.hidden = false;
+      this.suggestions.delete(request.id); // a vehicle just taken: ask again next time
+    } finally {
+      this.busy = false;
+    }
+  }
+}
+
+function haversineKm(lat1, lon1, lat2, lon2) {
+  const rad = Math.PI / 180;
+  const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
+  return 12742 * Math.asin(Math.sqrt(a));
+}
