@@ -541,12 +541,6 @@ async def _refresh_forever(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnec
             log.warning("live map: the database did not answer (%s); the map holds what it has", exc)
 
 
-async def _tick_forever(feed: LiveFeed, every: float) -> None:
-    while True:
-        await asyncio.sleep(every)
-        feed.tick(datetime.now(UTC))
-
-
 # How far back each look at live_position reaches before the newest receipt time it saw: a collector's batch
 # commits after its messages' receipt, so a row may appear later than a newer one. What the overlap misses, the
 # next refresh brings.
@@ -594,12 +588,15 @@ class _Follower:
             self.newest = max(self.newest, await self.feed.look(conn, self.newest - OVERLAP))
 
     async def forever(self, every: float) -> None:
+        """Look, then send what the look brought at once: a fix waits for at most one turn, not for a look and
+        then for a tick out of step with it."""
         while True:
             await asyncio.sleep(every)
             try:
                 await self.look()
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 log.warning("live map: the database did not answer (%s); retrying", str(exc).strip()[:200])
+            self.feed.tick(datetime.now(UTC))
 
 
 async def _listen_forever(feed: LiveFeed, url: str) -> None:
@@ -660,6 +657,5 @@ async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settin
         _listen_forever(feed, settings.database_url),
         _refresh_forever(feed, pool, settings.live_refresh_seconds),
         follower.forever(settings.live_batch_ms / 1000),
-        _tick_forever(feed, settings.live_batch_ms / 1000),
     ):
         yield Live(feed, follower)
