@@ -6,7 +6,7 @@ One `LiveFeed` per API process, opened in the lifespan with `open_feed`. It
 - loads the whole map (every vehicle with a fix that is not retired: unit, plate, lifecycle, open request and
   driver, newest fix) in one query at start and every `live_refresh_seconds`, a safety net for anything missed;
 - reads the rows of `live_position` that collectors changed since its last look, every `live_batch_ms`, in one
-  query for all its clients (a little overlap, since a batch may commit after a later one's receipt time), so
+  query for all its clients (by the transaction that changed them: migration 0015 and `poll`), so
   the map shows what was accepted and stored, nothing the collector refused, and the API needs no broker
   account and no copy of the device contract (the collector and the API do not import each other);
 - LISTENs for `yiwang_vehicle` (a trigger names each vehicle whose registry row or open request changed:
@@ -499,10 +499,10 @@ class LiveFeed:
 
     # ---- looking at the database -----------------------------------------------------------------------
 
-    async def look(self, conn: AsyncConnection, since: datetime) -> datetime:
-        """One look at the database: fixes received after `since`, vehicles marked dirty, alerts announced.
-        Returns the newest receipt time seen (or `since`)."""
-        newest = await poll(self, conn, since)
+    async def look(self, conn: AsyncConnection, mark: int) -> int:
+        """One look at the database: positions changed by transactions from `mark` on, vehicles marked dirty,
+        alerts announced. Returns the mark of the next look."""
+        mark = await poll(self, conn, mark)
         if self.dirty:
             dirty, self.dirty = self.dirty, set()
             try:
@@ -513,7 +513,7 @@ class LiveFeed:
         if self.alert_ids:
             ids, self.alert_ids = self.alert_ids, []
             self.push_alerts(await alerts_db.by_ids(conn, ids))
-        return newest
+        return mark
 
 
 async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) -> None:
@@ -541,32 +541,42 @@ async def _refresh_forever(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnec
             log.warning("live map: the database did not answer (%s); the map holds what it has", exc)
 
 
-# How far back each look at live_position reaches before the newest receipt time it saw: a collector's batch
-# commits after its messages' receipt, so a row may appear later than a newer one. What the overlap misses, the
-# next refresh brings.
-OVERLAP = timedelta(seconds=2)
+async def first_mark(conn: AsyncConnection) -> int:
+    """The mark of a first look, taken before the map is first loaded: nothing committed after the load escapes."""
+    cur = await conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text")
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
 
 
-async def poll(feed: LiveFeed, conn: AsyncConnection, since: datetime) -> datetime:
-    """Take the live_position rows received after `since`; returns the newest receipt time seen (or `since`)."""
+async def poll(feed: LiveFeed, conn: AsyncConnection, mark: int) -> int:
+    """Take the live_position rows changed by transactions from `mark` on; returns the next look's mark.
+
+    The mark is the oldest transaction still running when the rows were read (the xmin of the statement's
+    snapshot): whatever that snapshot could not see was changed by it or by a later one, so the next look finds
+    it, however late it commits. Rows of transactions committed at or above the mark are read twice; taking a fix
+    twice changes nothing.
+    """
     cur = await conn.execute(
-        """SELECT vehicle_id, time, latitude, longitude, speed, heading, ignition, soc, fuel, received_at
-           FROM live_position WHERE received_at > %s""",
-        (since,),
+        """WITH look AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark)
+           SELECT look.mark, p.vehicle_id, p.time, p.latitude, p.longitude, p.speed, p.heading, p.ignition, p.soc,
+                  p.fuel, p.received_at
+           FROM look LEFT JOIN live_position p ON p.changed_xact >= %s::text::xid8""",
+        (str(mark),),
     )
-    fixes = [Fix(row[0], row[1].astimezone(UTC), *row[2:]) for row in await cur.fetchall()]
-    feed.take(fixes)
-    return max((f.received_at for f in fixes), default=since)
+    rows = await cur.fetchall()
+    feed.take([Fix(row[1], row[2].astimezone(UTC), *row[3:]) for row in rows if row[1] is not None])
+    return int(rows[0][0])
 
 
 @dataclass
 class _Follower:
-    """The feed's looks at the database, by the clock and when a request asks, one at a time, from one moving
-    mark of receipt time."""
+    """The feed's looks at the database, by the clock and when a request asks, one at a time, each from the mark
+    the one before left."""
 
     feed: LiveFeed
     pool: AsyncConnectionPool[AsyncConnection]
-    newest: datetime = field(default_factory=lambda: datetime.now(UTC))
+    mark: int
     _begun: int = 0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -585,7 +595,7 @@ class _Follower:
     async def _look(self) -> None:
         self._begun += 1
         async with self.pool.connection() as conn:
-            self.newest = max(self.newest, await self.feed.look(conn, self.newest - OVERLAP))
+            self.mark = await self.feed.look(conn, self.mark)
 
     async def forever(self, every: float) -> None:
         """Look, then send what the look brought at once: a fix waits for at most one turn, not for a look and
@@ -650,7 +660,8 @@ async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settin
         psycopg.OperationalError: the database does not answer the first load.
     """
     feed = LiveFeed(settings.vehicle_offline_seconds)
-    follower = _Follower(feed, pool)
+    async with pool.connection() as conn:
+        follower = _Follower(feed, pool, await first_mark(conn))
     await refresh(feed, pool)
     feed.tick(datetime.now(UTC))  # what was loaded counts as sent: subscribers start from snapshots
     async with running(

@@ -249,11 +249,11 @@ async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) 
         AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool,
     ):
         feed = LiveFeed(offline_after=600)
+        mark = [await live.first_mark(conn)]
         await live.refresh(feed, pool)
-        newest = [datetime.now(UTC)]
 
         async def answer() -> None:
-            newest[0] = max(newest[0], await feed.look(conn, newest[0] - live.OVERLAP))
+            mark[0] = await feed.look(conn, mark[0])
             feed.tick(datetime.now(UTC))
             feed.snapshot(Filter(), datetime.now(UTC))
 

@@ -72,8 +72,10 @@ async def _insert_new(
 
 async def prepare_connection(conn: AsyncConnection) -> None:
     """Create the connection's staging tables, once: the writes below need them (pool `configure`)."""
+    # The live positions' staging table is shaped like `position`: live_position's own columns (0015) are set by
+    # the upsert, not copied.
     for staging, table in (("_staging_reading", "reading"), ("_staging_position", "position"),
-                           ("_staging_live", "live_position")):  # fmt: skip
+                           ("_staging_live", "position")):  # fmt: skip
         await conn.execute(
             sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (LIKE {}) ON COMMIT DELETE ROWS").format(
                 sql.Identifier(staging), sql.Identifier(table)
@@ -131,8 +133,12 @@ _MARK_MILEAGE_STALE = sql.SQL(
 )
 
 
+# A moved position also records the transaction that moved it: the live map reads by it (0015).
 _LIVE_UPDATE = sql.SQL(", ").join(
-    sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in POSITION_COLUMNS[1:]
+    [
+        *(sql.SQL("{} = EXCLUDED.{}").format(sql.Identifier(c), sql.Identifier(c)) for c in POSITION_COLUMNS[1:]),
+        sql.SQL("changed_xact = pg_current_xact_id()"),
+    ]
 )
 
 

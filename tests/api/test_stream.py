@@ -21,9 +21,10 @@ from websockets.exceptions import ConnectionClosed
 
 from api.access import Scope
 from api.alerts import AlertPublic
-from api.live import Batch, Filter, Fix, Key, Live, LiveFeed, Subscription, Vehicle
+from api.live import Batch, Filter, Fix, Key, Live, LiveFeed, Subscription, Vehicle, first_mark, vehicles
 from api.routes import stream
 from collector.topics import topic
+from db.ingest import prepare_connection, update_live
 from tests.api.conftest import Units, audit_rows, login
 from tests.api.test_positions import place
 from tests.conftest import settings_for
@@ -399,6 +400,42 @@ async def test_an_auditors_stream_is_recorded_before_any_data_leaves(
     assert [(r["role"], r["action"], r["status"], r["outcome"]) for r in rows] == [
         ("auditor", "vehicles:read", 101, "ok")
     ]
+
+
+def live_row(vehicle: str, latitude: float, at: datetime) -> tuple[object, ...]:
+    """A live position as the collector's writer hands it to db.ingest.update_live (POSITION_COLUMNS)."""
+    return (vehicle, at, latitude, 117.2, 30.0, 90.0, 1000.0, True, None, 9, None, 60.0, None, None, None, False, at)
+
+
+async def test_a_position_committed_late_by_a_transaction_begun_early_is_read_at_the_next_look(
+    units: Units, api_settings: Settings
+) -> None:
+    """A collector's batch may commit after a later one: the look between them must not lose it."""
+    url, a = api_settings.database_url, units.a
+    early, other = a.vehicles
+    for vehicle in a.vehicles:
+        place(url, vehicle, 29.27, 117.18, timedelta(seconds=30))
+    feed = LiveFeed(offline_after=600)
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as looker,
+        await psycopg.AsyncConnection.connect(url) as slow,
+        await psycopg.AsyncConnection.connect(url) as fast,
+    ):
+        mark = await first_mark(looker)
+        feed.load(await vehicles(looker, a.vehicles))
+        for writer in (slow, fast):
+            await prepare_connection(writer)
+        now = datetime.now(UTC)
+        # Received five seconds before the other: a look by receipt time would have to reach that far back.
+        await update_live(slow, [live_row(early, 29.5, now - timedelta(seconds=5))])  # begun first, still open
+        await update_live(fast, [live_row(other, 29.6, now)])
+        await fast.commit()
+        mark = await feed.look(looker, mark)
+        assert feed._map[other].fix.latitude == 29.6
+        assert feed._map[early].fix.latitude == 29.27  # not committed yet
+        await slow.commit()  # received before the other, committed after it
+        await feed.look(looker, mark)
+        assert feed._map[early].fix.latitude == 29.5
 
 
 # ---- the feed and its mailboxes, as plain data ---------------------------------------------------------------
