@@ -267,8 +267,19 @@ class _OnMap:
 
     facts: tuple[str, str, str, int | None, str | None, int | None]  # organisation, plate, lifecycle, request
     fix: Fix
+    stamp: float = 0.0  # the fix time in seconds since the epoch: set from `fix`, compared with the clock
     online: bool = True  # as last sent
-    _json: bytes | None = None
+    _json: bytes | None = None  # the feature up to its age
+    _tails: tuple[bytes, bytes] | None = None  # what follows the age when offline, and when online
+
+    def __post_init__(self) -> None:
+        self.stamp = self.fix.time.timestamp()
+
+    def move(self, fix: Fix) -> None:
+        self.fix, self.stamp, self._json = fix, fix.time.timestamp(), None
+
+    def change(self, facts: tuple[str, str, str, int | None, str | None, int | None]) -> None:
+        self.facts, self._json, self._tails = facts, None, None
 
     @property
     def organisation_id(self) -> str:
@@ -289,8 +300,9 @@ class _OnMap:
     def key(self, online: bool) -> Key:
         return Key(self.facts[0], self.fix.longitude, self.fix.latitude, self.state(online))
 
-    def feature(self, vehicle_id: str, now: datetime, online: bool) -> bytes:
-        """The feature as GeoJSON; all but the clock's fields (age, online, state) encoded once."""
+    def parts(self, vehicle_id: str, now: float, online: bool) -> tuple[bytes, bytes, bytes]:
+        """The feature as GeoJSON in three parts: up to its age (encoded once), the age as of `now` (seconds since
+        the epoch), and the rest (online and state: one of two, kept). Twenty thousand of them make a map."""
         if self._json is None:
             organisation_id, plate, _, request_id, _, driver_id = self.facts
             fix = self.fix
@@ -312,14 +324,16 @@ class _OnMap:
                     "driver_id": driver_id,
                 },
             }
-            self._json = orjson.dumps(feature, option=_JSON)[:-2]  # open: the clock's fields follow
-        age = max((now - self.fix.time).total_seconds(), 0.0)
-        return b'%s,"age_seconds":%.3f,"online":%s,"state":"%s"}}' % (
-            self._json,
-            age,
-            b"true" if online else b"false",
-            self.state(online).encode(),
-        )
+            self._json = orjson.dumps(feature, option=_JSON)[:-2] + b',"age_seconds":'  # the clock's fields follow
+        if self._tails is None:
+            self._tails = (
+                b',"online":false,"state":"%s"}}' % self.state(False).encode(),
+                b',"online":true,"state":"%s"}}' % self.state(True).encode(),
+            )
+        return self._json, b"%.3f" % max(now - self.stamp, 0.0), self._tails[online]
+
+    def feature(self, vehicle_id: str, now: float, online: bool) -> bytes:
+        return b"".join(self.parts(vehicle_id, now, online))
 
 
 @dataclass
@@ -356,7 +370,7 @@ class LiveFeed:
                 if fix.vehicle_id not in self._absent:
                     self.dirty.add(fix.vehicle_id)  # its first fix: the next look reads its unit and plate
             elif fix.time > shown.fix.time:  # else a blind-zone resend, a duplicate: the map keeps the newer fix
-                shown.fix, shown._json = fix, None
+                shown.move(fix)
                 self._changed.add(fix.vehicle_id)
                 moved += 1
         if moved:
@@ -375,9 +389,10 @@ class LiveFeed:
                 self._map[row.vehicle_id] = _OnMap(facts, row.fix)
                 self._order = None
             elif facts != shown.facts or row.fix.time > shown.fix.time:
-                shown.facts = facts
-                shown.fix = max(shown.fix, row.fix, key=lambda fix: fix.time)
-                shown._json = None
+                if facts != shown.facts:
+                    shown.change(facts)
+                if row.fix.time > shown.fix.time:
+                    shown.move(row.fix)
             else:
                 continue
             self._changed.add(row.vehicle_id)
@@ -418,17 +433,22 @@ class LiveFeed:
         """
         found = self._snapshots.get(filter)
         if found is None:
-            cutoff = now - timedelta(seconds=self.offline_after)
+            clock = now.timestamp()
+            cutoff = clock - self.offline_after
             if self._order is None:
                 self._order = sorted(self._map)
-            parts = []
+            parts: list[bytes] = []
+            add = parts.extend
             everything = filter.everything
             for vehicle_id in self._order:
                 shown = self._map[vehicle_id]
-                online = shown.fix.time > cutoff
+                online = shown.stamp > cutoff
                 if everything or filter.matches(shown.key(online)):
-                    parts.append(shown.feature(vehicle_id, now, online))
-            found = b'{"type":"FeatureCollection","features":[' + b",".join(parts) + b"]}"
+                    add(shown.parts(vehicle_id, clock, online))
+                    parts.append(b",")
+            if parts:
+                parts.pop()  # the last comma
+            found = b'{"type":"FeatureCollection","features":[' + b"".join(parts) + b"]}"
             self._snapshots[filter] = found
         return found
 
@@ -436,12 +456,13 @@ class LiveFeed:
         """Send what changed since the last tick (and vehicles that just went offline) to every subscriber;
         returns the vehicles that changed."""
         self._snapshots.clear()
-        cutoff = now - timedelta(seconds=self.offline_after)
+        clock = now.timestamp()
+        cutoff = clock - self.offline_after
         for vehicle_id, on_map in self._map.items():
-            if on_map.online != (on_map.fix.time > cutoff):
+            if on_map.online != (on_map.stamp > cutoff):
                 self._changed.add(vehicle_id)
         changed, self._changed = self._changed, set()
-        batch = [change for vehicle_id in changed if (change := self._change(vehicle_id, now, cutoff)) is not None]
+        batch = [change for vehicle_id in changed if (change := self._change(vehicle_id, clock, cutoff)) is not None]
         for filter_, group in self._subscribers.items():
             changes: dict[str, Encoded] = {}
             for vehicle_id, old, new, data in batch:
@@ -456,16 +477,16 @@ class LiveFeed:
         return len(batch)
 
     def _change(
-        self, vehicle_id: str, now: datetime, cutoff: datetime
+        self, vehicle_id: str, clock: float, cutoff: float
     ) -> tuple[str, Key | None, Key | None, Encoded] | None:
         """A vehicle's change: what subscribers were told of it before and now, and its feature (if any)."""
         before = self._sent.pop(vehicle_id, None)
         shown = self._map.get(vehicle_id)
         if shown is None:
             return None if before is None else (vehicle_id, before, None, None)
-        shown.online = shown.fix.time > cutoff
+        shown.online = shown.stamp > cutoff
         after = self._sent[vehicle_id] = shown.key(shown.online)
-        data = shown.feature(vehicle_id, now, shown.online) if self._subscribers else None
+        data = shown.feature(vehicle_id, clock, shown.online) if self._subscribers else None
         return vehicle_id, before, after, data
 
     def idle(self, now: datetime) -> list[Idle]:
