@@ -1,6 +1,6 @@
 // What the energy dashboard and the institution page share: the period chosen, the indicator cards, charts.
 
-import { download, el, isoDay, number, percent, showError, t } from "./common.js";
+import { download, el, isoDay, lang, number, percent, showError, t } from "./common.js";
 
 export const INDICATOR_UNITS = { energy_per_capita: "kgce/人", energy_per_area: "kgce/m²", water_per_capita: "m³/人" };
 
@@ -38,24 +38,73 @@ export function periodControls(changed) {
   return period;
 }
 
+/** The assessed indicators (考核指标), in the order the pages show them. */
+export const ASSESSED = ["energy_per_capita", "energy_per_area", "water_per_capita"];
+const SEVERITY = { unknown: 0, ok: 1, near: 2, over: 3 };
+
 function quotaOf(row, indicator) {
   return row.quotas.find((q) => q.indicator === indicator) ?? null;
 }
 
-function card(key, value, unit, change, quota) {
+/** The worst status of a row's quota checks: over, near, ok, unknown (no check can be computed), or null (no quota). */
+export function worstStatus(checks) {
+  if (!checks?.length) return null;
+  return checks.reduce((worst, q) => ((SEVERITY[q.status ?? "unknown"] > SEVERITY[worst]) ? q.status : worst), "unknown");
+}
+
+/** A value in % of its quota (null when the quota is nil: a tiny year's quota pro rata for a few days). */
+export function percentOfQuota(check) {
+  const limit = Number(check.limit);
+  return check.value === null || !(limit > 0) ? null : (Number(check.value) / limit) * 100;
+}
+
+/** "indicator value / quota · status", a line per check: the title of a badge or cell. */
+export function quotaDetails(checks) {
+  return checks
+    .map((q) => `${t(`indicator.${q.indicator}`)}: ${number(q.value, 2)} / ${number(q.limit, 4)} ${INDICATOR_UNITS[q.indicator]} · ${t(`quota.${q.status ?? "unknown"}`)}`)
+    .join("\n");
+}
+
+/** A badge of an institution's quota status (its worst indicator), its checks in the title. */
+export function quotaBadge(checks) {
+  const status = worstStatus(checks);
+  if (!status) return el("span", { class: "quota-badge quota-none", "data-status": "none", title: t("kpi.no_quota") }, t("quota.none"));
+  return el("span", { class: `quota-badge quota-${status}`, "data-status": status, title: quotaDetails(checks) }, t(`quota.${status}`));
+}
+
+/** How many rows are over, near, ok, unknown (worst status) and without quota; per indicator too. */
+export function quotaCounts(rows) {
+  const counts = { over: 0, near: 0, ok: 0, unknown: 0, none: 0, indicators: {} };
+  for (const key of ASSESSED) counts.indicators[key] = { over: 0, near: 0, ok: 0, unknown: 0, assessed: 0 };
+  for (const row of rows) {
+    counts[worstStatus(row.quotas) ?? "none"] += 1;
+    for (const q of row.quotas) {
+      const c = counts.indicators[q.indicator];
+      c.assessed += 1;
+      c[q.status ?? "unknown"] += 1;
+    }
+  }
+  return counts;
+}
+
+function card(key, value, unit, change, quota, note) {
   const status = quota?.status ?? null;
+  let quotaLine = el("div", { class: "small quota" }, t("kpi.no_quota"));
+  if (note) quotaLine = el("div", { class: "small quota" }, note);
+  else if (quota) quotaLine = el("div", { class: "small quota" }, `${t("kpi.quota")} ${number(quota.limit, 2)} · ${t(`quota.${status ?? "unknown"}`)}`);
   return el(
     "div",
     { class: `kpi${status ? ` quota-${status}` : ""}`, "data-kpi": key },
     el("div", { class: "label" }, t(`indicator.${key}`)),
     el("div", { class: "value" }, number(value, 2), el("span", { class: "unit" }, ` ${unit}`)),
     el("div", { class: "small" }, `${t("kpi.vs_last_year")} ${percent(change)}`),
-    quota ? el("div", { class: "small quota" }, `${t("kpi.quota")} ${number(quota.limit, 2)} · ${t(`quota.${status ?? "unknown"}`)}`) : el("div", { class: "small quota" }, t("kpi.no_quota")),
+    quotaLine,
   );
 }
 
-/** The indicator cards of one row of GET /energy/indicators (city, category or institution). */
-export function kpiCards(box, row) {
+/** The indicator cards of one row of GET /energy/indicators (city, category or institution). A row that carries no
+ * quota checks of its own (the city) may be given `notes`: a quota line per indicator, e.g. how many are over. */
+export function kpiCards(box, row, notes = {}) {
   if (!row) {
     box.replaceChildren(el("p", { class: "hint" }, t("energy.no_data")));
     return;
@@ -63,40 +112,72 @@ export function kpiCards(box, row) {
   const c = row.current;
   const change = row.change_last_year;
   box.replaceChildren(
-    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null),
-    card("energy_per_capita", c.energy_per_capita, INDICATOR_UNITS.energy_per_capita, change.energy_per_capita, quotaOf(row, "energy_per_capita")),
-    card("energy_per_area", c.energy_per_area, INDICATOR_UNITS.energy_per_area, change.energy_per_area, quotaOf(row, "energy_per_area")),
-    card("water_per_capita", c.water_per_capita, INDICATOR_UNITS.water_per_capita, change.water_per_capita, quotaOf(row, "water_per_capita")),
-    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null),
+    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null, null),
+    ...ASSESSED.map((key) => card(key, c[key], INDICATOR_UNITS[key], change[key], quotaOf(row, key), notes[key] ?? null)),
+    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null, null),
   );
 }
 
-/** The three assessed indicators against their quotas (bars of value and quota, in % of the quota). */
-export function quotaOption(row) {
-  const indicators = ["energy_per_capita", "energy_per_area", "water_per_capita"];
-  const values = indicators.map((key) => {
-    const quota = quotaOf(row, key);
-    const value = Number(row.current[key] ?? 0);
-    return quota ? Math.round((value / Number(quota.limit)) * 1000) / 10 : null;
-  });
-  if (values.every((v) => v === null)) {
-    return { title: { text: t("kpi.no_quotas"), left: "center", top: "middle", textStyle: { fontSize: 13, color: "#868e96" } }, series: [] };
+function shareText(share) {
+  if (share === null) return "–";
+  if (share > 0 && share < 0.1) return "<0.1%";
+  return `${number(share, share >= 1000 ? 0 : 1)}%`;
+}
+
+function quotaCell(check) {
+  if (!check) return el("td", { class: "quota-cell", "data-status": "none" }, el("span", { class: "hint" }, t("kpi.no_quota")));
+  const status = check.status ?? "unknown";
+  const share = percentOfQuota(check);
+  const fill = el("span", { class: "fill" });
+  // The track is 0-120% of the quota; its tick marks 100%.
+  fill.style.width = `${share === null ? (status === "over" ? 100 : 0) : Math.min(share, 120) / 1.2}%`;
+  return el(
+    "td",
+    { class: `quota-cell quota-${status}`, "data-indicator": check.indicator, "data-status": status, title: quotaDetails([check]) },
+    el("div", { class: "quota-line" }, el("span", { class: "share" }, shareText(share)), el("span", { class: `quota-badge quota-${status}` }, t(`quota.${status}`))),
+    el("div", { class: "quota-bar" }, fill),
+    el("div", { class: "small" }, `${number(check.value, 2)} / ${number(check.limit, 2)} ${INDICATOR_UNITS[check.indicator]}`),
+  );
+}
+
+/** The quota panel: institutions over and near quota, and each category's assessed indicators in % of its quota,
+ * from the category and institution rows of GET /energy/indicators (the city row carries no quota checks). */
+export function quotaPanel(box, { categories, institutions, year }) {
+  const counts = quotaCounts(institutions);
+  const withQuota = categories.filter((r) => r.category && r.quotas.length);
+  if (!withQuota.length && counts.none === institutions.length) {
+    box.replaceChildren(
+      el("p", { class: "quota-none-set", id: "quota-none" }, t("quota.none_set", { year })),
+      el("p", { class: "small" }, t("quota.how_to_set")),
+    );
+    return;
   }
-  return {
-    tooltip: { trigger: "axis", valueFormatter: (v) => (v === null ? "–" : `${v}%`) },
-    grid: { left: 110, right: 30, top: 20, bottom: 30 },
-    xAxis: { type: "value", axisLabel: { formatter: "{value}%" }, max: (extent) => Math.max(110, Math.ceil(extent.max / 10) * 10) },
-    yAxis: { type: "category", data: indicators.map((key) => t(`indicator.${key}`)) },
-    series: [
-      {
-        type: "bar",
-        name: t("kpi.of_quota"),
-        data: values.map((v) => ({ value: v, itemStyle: { color: v === null ? "#adb5bd" : v >= 100 ? "#e03131" : v >= 90 ? "#f08c00" : "#2f9e44" } })),
-        label: { show: true, position: "right", formatter: (p) => (p.value === null ? t("kpi.no_quota") : `${p.value}%`) },
-        markLine: { symbol: "none", data: [{ xAxis: 100 }], lineStyle: { color: "#e03131", type: "dashed" }, label: { formatter: t("kpi.quota") } },
-      },
-    ],
-  };
+  const chip = (status, n) =>
+    el("span", { class: `quota-chip quota-${status}`, "data-status": status }, el("span", { class: "label" }, t(`quota.${status}`)), " ", el("b", { class: "count" }, String(n)), t("quota.institutions_unit"));
+  const summary = el(
+    "div",
+    { class: "quota-summary", id: "quota-summary" },
+    chip("over", counts.over),
+    chip("near", counts.near),
+    chip("ok", counts.ok),
+    counts.unknown ? chip("unknown", counts.unknown) : null,
+    counts.none ? chip("none", counts.none) : null,
+  );
+  const table = withQuota.length
+    ? el(
+        "table",
+        { id: "quota-table" },
+        el("thead", {}, el("tr", {}, el("th", {}, t("ranking.category")), ...ASSESSED.map((key) => el("th", {}, t(`indicator.${key}`))))),
+        el(
+          "tbody",
+          {},
+          withQuota.map((row) => el("tr", { "data-category": row.category }, el("td", {}, t(`category.${row.category}`)), ...ASSESSED.map((key) => quotaCell(quotaOf(row, key))))),
+        ),
+      )
+    : el("p", { class: "hint" }, t("quota.no_category_quotas"));
+  const without = categories.filter((r) => r.category && !r.quotas.length).map((r) => t(`category.${r.category}`));
+  const notes = [without.length ? t("quota.categories_without", { list: without.join(lang() === "zh" ? "、" : ", ") }) : null, t("quota.pro_rata")];
+  box.replaceChildren(el("div", { class: "small" }, t("quota.counted", { year })), summary, table, el("p", { class: "small" }, notes.filter(Boolean).join(" ")));
 }
 
 /** An ECharts chart in `id`, resized with the window. */

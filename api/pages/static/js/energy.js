@@ -1,11 +1,11 @@
-// The energy dashboard: the city's indicators against quotas, by category, the ranking, data quality, exports.
+// The energy dashboard: the city's indicators, quotas by category and institution, by category, the ranking with each
+// institution's quota status, data quality, exports.
 
 import { allPages, api, el, lang, number, showError, start, t } from "./common.js";
-import { INDICATOR_UNITS, chart, exportButton, kpiCards, periodControls, quotaOption } from "./energy-parts.js";
+import { ASSESSED, INDICATOR_UNITS, chart, exportButton, kpiCards, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
 
 await start("energy");
 const errorBox = document.getElementById("energy-error");
-const quotaChart = chart("quota-chart");
 const categoryChart = chart("category-chart");
 const rankingIndicator = document.getElementById("ranking-indicator");
 const rankingCategory = document.getElementById("ranking-category");
@@ -17,6 +17,8 @@ let period = null;
 // Institution names for the quality table (the ranking has them too, but may come later).
 const institutionNames = allPages("/institutions").then((items) => new Map(items.map((i) => [i.id, i.name])), () => new Map());
 let ranking = [];
+// Each institution's quota checks of the period (GET /energy/indicators?group=institution), for the ranking's badges.
+let institutionQuotas = null;
 const loaded = { city: false, ranking: false, quality: false };
 
 const current = periodControls((p) => {
@@ -34,14 +36,20 @@ function loadAll() {
 
 async function loadCity() {
   const q = new URLSearchParams({ start: period.start, end: period.end });
+  institutionQuotas = null;
   try {
-    const [city, byCategory] = await Promise.all([
+    // Quotas are set per category or institution: the city row carries no quota checks, its groups do.
+    const [city, byCategory, byInstitution] = await Promise.all([
       api(`/energy/indicators?${q}&group=city`),
       api(`/energy/indicators?${q}&group=category`),
+      api(`/energy/indicators?${q}&group=institution`),
     ]);
     const row = city.rows[0] ?? null;
-    kpiCards(document.getElementById("city-kpis"), row);
-    if (row) quotaChart.setOption(quotaOption(row), true);
+    const counts = quotaCounts(byInstitution.rows);
+    kpiCards(document.getElementById("city-kpis"), row, Object.fromEntries(ASSESSED.map((key) => [key, cityQuotaNote(counts.indicators[key])])));
+    quotaPanel(document.getElementById("quota-panel"), { categories: byCategory.rows, institutions: byInstitution.rows, year: period.year });
+    institutionQuotas = new Map(byInstitution.rows.map((r) => [r.institution_id, r.quotas]));
+    if (loaded.ranking) renderRanking();
     const rows = byCategory.rows.filter((r) => r.category);
     categoryChart.setOption(
       {
@@ -66,6 +74,11 @@ async function loadCity() {
   } finally {
     loaded.city = true;
   }
+}
+
+/** The quota line of a city card: how many institutions are over and near the quota of that indicator. */
+function cityQuotaNote(c) {
+  return c.assessed ? t("kpi.institutions_over", { over: c.over, near: c.near, assessed: c.assessed }) : t("kpi.no_quota");
 }
 
 function num(value) {
@@ -105,9 +118,10 @@ function renderRanking() {
         el("td", {}, institutionLink(r.institution_id, r.institution_name)),
         el("td", {}, t(`category.${r.category}`)),
         el("td", { class: "num" }, r.value === null ? "–" : `${number(r.value, 2)} ${unit}`),
+        el("td", { class: "quota-status" }, institutionQuotas ? quotaBadge(institutionQuotas.get(r.institution_id) ?? []) : "…"),
       ),
     );
-  document.querySelector("#ranking-table tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 4, class: "hint" }, t("energy.no_data")))]));
+  document.querySelector("#ranking-table tbody").replaceChildren(...(rows.length ? rows : [el("tr", {}, el("td", { colspan: 5, class: "hint" }, t("energy.no_data")))]));
 }
 
 rankingIndicator.addEventListener("change", loadRanking);
