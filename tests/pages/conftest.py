@@ -113,7 +113,9 @@ def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
         time.sleep(0.5)
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and asyncio tests after these (tests/simulators) cannot start theirs beside it.
+@pytest.fixture(scope="package")
 def system() -> Iterator[System]:
     """`yiwang run` with a small simulated city, two days of meter history, and the test vehicle's last 20 minutes."""
     home = make_stack_home("pages")
@@ -241,13 +243,13 @@ def _on_map(system: System) -> bool:
     return any(feature["id"] == TEST_VEHICLE for feature in live["features"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: run scripts/setup.sh (apt-get install chromium fonts-noto-cjk)")
