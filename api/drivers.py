@@ -62,6 +62,11 @@ class DriverRefused(ValueError):
     """A driver that cannot be added or changed as asked; the message says why."""
 
 
+class DriverBusy(ValueError):
+    """A driver on an open trip request (dispatched or under way) cannot be made inactive until it is returned or
+    cancelled: the request would keep a driver the centre no longer dispatches (409)."""
+
+
 _SELECT = sql.SQL(
     "SELECT d.id, d.organisation_id, d.name, d.phone, d.licence_class, d.active, d.created_at FROM driver d"
 )
@@ -159,6 +164,7 @@ async def update_driver(
 
     Raises:
         DriverRefused: the changed driver does not fit, or their new organisation is not one in the scope.
+        DriverBusy: made inactive while on an open trip request.
     """
     async with conn.transaction():
         current = (await drivers_to_change(conn, scope, [driver_id])).get(driver_id)
@@ -172,8 +178,31 @@ async def update_driver(
             conn, scope, [changed.organisation_id]
         ):
             raise DriverRefused(_no_organisation(changed.organisation_id))
+        if current.active and not changed.active:
+            busy = (await open_requests(conn, [driver_id])).get(driver_id)
+            if busy is not None:
+                raise DriverBusy(busy_problem(driver_id, current.name, busy))
         await write_drivers(conn, changed={driver_id: changed})
     return await driver(conn, scope, driver_id)
+
+
+async def open_requests(conn: AsyncConnection, driver_ids: Collection[int]) -> dict[int, int]:
+    """The open trip request (dispatched or under way) of each of these drivers that has one. Lock the drivers
+    first (`drivers_to_change`): a dispatch locks its driver before it opens the request."""
+    # Here, not at the top: api.requests imports this module.
+    from api.requests import OPEN_STATES  # noqa: PLC0415
+
+    if not driver_ids:
+        return {}
+    cur = await conn.execute(
+        "SELECT driver_id, id FROM trip_request WHERE driver_id = ANY(%s) AND state = ANY(%s)",
+        [sorted(set(driver_ids)), sorted(OPEN_STATES)],
+    )
+    return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+
+
+def busy_problem(driver_id: int, name: str, request_id: int) -> str:
+    return f"driver {driver_id} ({name}) is on request {request_id}: return or cancel it before making them inactive"
 
 
 async def write_drivers(

@@ -953,6 +953,10 @@ async def import_drivers(
             if item.organisation_id not in organisations:
                 reason = f"no organisation {item.organisation_id}: give the id of an existing organisation"
                 file.problem(number, "organisation_id", reason)
+        leaving = {i for i, (_, item) in changed.items() if current[i].active and not item.active}
+        for driver_id, request_id in (await drivers.open_requests(conn, leaving)).items():
+            name = current[driver_id].name
+            file.problem(changed[driver_id][0], "active", drivers.busy_problem(driver_id, name, request_id))
         file.refuse_if_wrong()
         await drivers.write_drivers(
             conn, changed={driver_id: item for driver_id, (_, item) in changed.items()}, new=[item for _, item in new]

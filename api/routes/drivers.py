@@ -13,7 +13,15 @@ from starlette.concurrency import run_in_threadpool
 from api import drivers, registry_io
 from api.audit import audit_entry
 from api.deps import PoolDep, ScopeDep, require
-from api.drivers import BIGINT_MAX, DriverCreate, DriverOfOrganisation, DriverPublic, DriverRefused, DriverUpdate
+from api.drivers import (
+    BIGINT_MAX,
+    DriverBusy,
+    DriverCreate,
+    DriverOfOrganisation,
+    DriverPublic,
+    DriverRefused,
+    DriverUpdate,
+)
 from api.errors import AUTHENTICATED, Text, responses
 from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
 from api.paging import Page
@@ -79,14 +87,14 @@ async def add_driver(request: Request, pool: PoolDep, scope: ScopeDep, body: Dri
 @router.patch(
     "/drivers/{driver_id}",
     dependencies=[Depends(require("drivers:write"))],
-    responses=responses(401, 403, 404, 422),
+    responses=responses(401, 403, 404, 409, 422),
 )
 async def change_driver(
     request: Request, pool: PoolDep, scope: ScopeDep, driver_id: DriverId, body: DriverUpdate
 ) -> DriverPublic:
     """Change fields of a driver (those sent; null clears the phone), e.g. {"active": false} for one who left or is
-    not to be dispatched: 404 when there is none of this id among those you may see, 422 when their new
-    organisation is not one you may see."""
+    not to be dispatched: 404 when there is none of this id among those you may see, 409 when made inactive while
+    on a dispatched or under-way request, 422 when their new organisation is not one you may see."""
     changes = body.model_dump(exclude_unset=True)
     entry = audit_entry(request)
     entry.resource_ids.append(str(driver_id))
@@ -96,6 +104,8 @@ async def change_driver(
             changed = await drivers.update_driver(conn, scope, driver_id, changes)
         except DriverRefused as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(exc)) from exc
+        except DriverBusy as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, detail=str(exc)) from exc
     if changed is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no driver {driver_id}")
     return changed

@@ -557,3 +557,38 @@ async def map_shows(
             return
         assert asyncio.get_running_loop().time() < deadline, found
         await asyncio.sleep(0.05)
+
+
+async def test_a_driver_on_an_open_request_cannot_be_made_inactive_until_it_is_returned(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser
+) -> None:
+    a = units.a
+    clerk = await person(client, as_user, "unit_user", a.organisation)
+    dispatcher = await person(client, as_user, "dispatcher")
+    driver = await add_driver(client, dispatcher, a.organisation)
+    request_id = (await submit(client, clerk, a.organisation))["id"]
+    await ok(client, dispatcher, request_id, "approve")
+    await ok(client, dispatcher, request_id, "dispatch", {"vehicle_id": a.vehicles[0], "driver_id": driver})
+
+    refused = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=dispatcher.headers)
+    assert refused.status_code == 409
+    assert f"request {request_id}" in refused.json()["detail"]
+    # Nor through the drivers table: the row says why, and nothing is written.
+    table = (await client.get("/registry/drivers.csv", headers=dispatcher.headers)).text.splitlines()
+    header = table[0]
+    [row] = [line for line in table[1:] if line.startswith(f"{driver},")]
+    cells = row.split(",")
+    cells[header.split(",").index("在岗")] = "否"  # Chinese headers by default
+    upload = "\n".join([header, ",".join(cells)]).encode()
+    imported = await client.post(
+        "/registry/drivers", headers=dispatcher.headers, files={"file": ("drivers.csv", upload, "text/csv")}
+    )
+    assert imported.status_code == 422, imported.text
+    assert f"request {request_id}" in imported.text
+    assert (await client.get(f"/drivers/{driver}", headers=dispatcher.headers)).json()["active"] is True
+
+    await ok(client, dispatcher, request_id, "depart", {"odometer_km": 1000})
+    await ok(client, dispatcher, request_id, "return", {"odometer_km": 1020})
+    changed = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=dispatcher.headers)
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["active"] is False
