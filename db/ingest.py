@@ -125,11 +125,14 @@ async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:
 
 
 # The arrays go in binary (%b): as text, dumping a thousand timestamps costs more than the statement itself.
+# A vehicle already marked from an earlier fix is left as it is: no write for it (most vehicles of most batches).
+# A mark being claimed by a refresher (deleted in its open transaction) makes this wait for it, then insert anew.
 _MARK_MILEAGE_STALE = sql.SQL(
-    """INSERT INTO mileage_stale (vehicle_id, since)
-       SELECT * FROM unnest(%b::text[], %b::timestamptz[])
-       ON CONFLICT (vehicle_id) DO UPDATE
-       SET since = least(mileage_stale.since, EXCLUDED.since), version = mileage_stale.version + 1"""
+    """WITH batch (vehicle_id, since) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
+            earlier AS (UPDATE mileage_stale s SET since = b.since FROM batch b
+                        WHERE s.vehicle_id = b.vehicle_id AND s.since > b.since)
+       INSERT INTO mileage_stale (vehicle_id, since) SELECT vehicle_id, since FROM batch
+       ON CONFLICT (vehicle_id) DO NOTHING"""
 )
 
 

@@ -123,14 +123,12 @@ async def refresh(pool: AsyncConnectionPool, basis: Basis, *, limit: int = 10_00
     """
     async with pool.connection() as conn:
         await _check_basis(conn, basis)
-        cur = await conn.execute(
-            "SELECT vehicle_id, since, version FROM mileage_stale ORDER BY since LIMIT %s", (limit,)
-        )
+        cur = await conn.execute("SELECT vehicle_id FROM mileage_stale ORDER BY since LIMIT %s", (limit,))
         stale = await cur.fetchall()
         await conn.commit()
         done = 0
-        for vehicle_id, since, version in stale:
-            done += await _refresh_vehicle(conn, basis, vehicle_id, since, version)
+        for (vehicle_id,) in stale:
+            done += await _refresh_vehicle(conn, basis, vehicle_id)
         return done
 
 
@@ -158,7 +156,7 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
         )
         await conn.execute(
             """INSERT INTO mileage_stale (vehicle_id, since) SELECT id, %(since)s FROM vehicle
-               ON CONFLICT (vehicle_id) DO UPDATE SET since = %(since)s, version = mileage_stale.version + 1""",
+               ON CONFLICT (vehicle_id) DO UPDATE SET since = %(since)s""",
             {"since": _BEFORE_ALL},
         )
     total = 0
@@ -198,19 +196,25 @@ async def _check_basis(conn: AsyncConnection, basis: Basis) -> None:
         )
 
 
-async def _refresh_vehicle(conn: AsyncConnection, basis: Basis, vehicle_id: str, since: datetime, version: int) -> int:
+async def _refresh_vehicle(conn: AsyncConnection, basis: Basis, vehicle_id: str) -> int:
     async with conn.transaction():
         cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, vehicle_id))
         locked = await cur.fetchone()
         if locked is None or not locked[0]:
             return 0  # another refresher is recounting it
+        # The claim: the mark goes with this transaction. A batch of the vehicle stored meanwhile waits for the
+        # transaction, then marks it anew (db/ingest.py); if the recount fails, the mark comes back with the rollback.
+        cur = await conn.execute("DELETE FROM mileage_stale WHERE vehicle_id = %s RETURNING since", (vehicle_id,))
+        claimed = await cur.fetchone()
+        if claimed is None:
+            return 0  # recounted by another refresher since it was listed
+        since = claimed[0]
         cur = await conn.execute("SELECT 1 FROM vehicle WHERE id = %s", (vehicle_id,))
         if await cur.fetchone() is None:  # no longer registered: nothing of it is counted
             await conn.execute("DELETE FROM mileage_trip WHERE vehicle_id = %s", (vehicle_id,))
             await conn.execute("DELETE FROM mileage_day WHERE vehicle_id = %s", (vehicle_id,))
         else:
             await _recount(conn, basis, vehicle_id, since)
-        await conn.execute("DELETE FROM mileage_stale WHERE vehicle_id = %s AND version = %s", (vehicle_id, version))
     return 1
 
 

@@ -300,20 +300,36 @@ async def test_a_batch_marks_its_vehicles_stale_from_its_earliest_fix(
     first, second = (await register_devices(settings.database_url, tag, meters=0, vehicles=2)).vehicles
     fixes = two_drives().fixes
 
-    async def marks() -> dict[str, tuple[object, int]]:
+    async def marks() -> dict[str, object]:
         async with pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT vehicle_id, since, version FROM mileage_stale WHERE vehicle_id = ANY(%s)", ([first, second],)
+                "SELECT vehicle_id, since FROM mileage_stale WHERE vehicle_id = ANY(%s)", ([first, second],)
             )
-            return {v: (since, version) for v, since, version in await cur.fetchall()}
+            return dict(await cur.fetchall())
 
     await insert(pool, rows(first, fixes[100:120]) + rows(second, fixes[10:20]))
-    assert await marks() == {first: (fixes[100].time, 1), second: (fixes[10].time, 1)}
+    assert await marks() == {first: fixes[100].time, second: fixes[10].time}
     await insert(pool, rows(first, fixes[50:60]))  # earlier: the mark moves back
     await insert(pool, rows(second, fixes[200:210]))  # later: the mark stays where it was
-    assert await marks() == {first: (fixes[50].time, 2), second: (fixes[10].time, 2)}
-    await insert(pool, rows(first, fixes[50:60]))  # nothing new: no new mark
-    assert (await marks())[first] == (fixes[50].time, 2)
+    assert await marks() == {first: fixes[50].time, second: fixes[10].time}
+
+
+async def test_positions_stored_while_their_vehicle_is_recounted_mark_it_again(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    fixes = two_drives().fixes
+    await insert(pool, rows(vehicle, fixes[:100]))
+    async with await AsyncConnection.connect(settings.database_url) as refresher:
+        # A refresher's claim, its recount still running (its transaction open).
+        await refresher.execute("DELETE FROM mileage_stale WHERE vehicle_id = %s", (vehicle,))
+        meanwhile = asyncio.create_task(insert(pool, rows(vehicle, fixes[100:200])))
+        await asyncio.sleep(0.3)
+        await refresher.commit()
+        await meanwhile
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT since FROM mileage_stale WHERE vehicle_id = %s", (vehicle,))
+        assert await cur.fetchall() == [(fixes[100].time,)]  # the next turn counts them
 
 
 async def test_a_roll_up_counted_with_other_rules_is_refused_until_rebuilt(
