@@ -72,6 +72,11 @@ class Figures(BaseModel):
     km: float = Field(description="kilometres of its vehicles' trips that started in the period")
     new_energy_km: float
     new_energy_km_share: float | None = Field(description="new-energy km / km (null: no km)")
+    purchased: int = Field(description="vehicles put into service in the period (in_service_on)")
+    new_energy_purchased: int
+    new_energy_purchase_share: float | None = Field(
+        description="new-energy vehicles / vehicles put into service (the 2024 rules: at least 30% of each year's)"
+    )
     trips: int
     vehicle_days_used: int = Field(description="days with at least one trip, summed over its vehicles")
     utilisation: float | None = Field(description="vehicle_days_used / (vehicles x days) (null: no vehicles)")
@@ -115,6 +120,8 @@ class VehicleRow(BaseModel):
     new_energy: bool
     vehicle_type: str | None
     lifecycle: str
+    in_service_on: date | None
+    purchased: bool = Field(description="put into service in the period")
     km: float = Field(description="its trips that started in the period")
     odometer_km: float = Field(description="of which from the odometer (the rest from the cleaned track)")
     trips: int
@@ -153,7 +160,7 @@ async def vehicles(
     and vehicle order. Retired vehicles appear only if they drove in the period."""
     moment_start, moment_end = period.moments
     query = sql.SQL(
-        """SELECT v.id, v.plate, v.organisation_id, o.name, v.energy, v.vehicle_type, v.lifecycle,
+        """SELECT v.id, v.plate, v.organisation_id, o.name, v.energy, v.vehicle_type, v.lifecycle, v.in_service_on,
                   coalesce(d.km, 0) AS km, coalesce(d.odometer_km, 0) AS odometer_km, coalesce(d.trips, 0) AS trips,
                   coalesce(d.days_used, 0) AS days_used, coalesce(d.days_reporting, 0) AS days_reporting,
                   coalesce(d.moving_seconds, 0) AS moving_seconds, d.max_speed,
@@ -195,11 +202,12 @@ async def vehicles(
     }
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query, params)
-        return [_vehicle_row(row, period.days) for row in await cur.fetchall()]
+        return [_vehicle_row(row, period) for row in await cur.fetchall()]
 
 
-def _vehicle_row(row: dict[str, Any], days: int) -> VehicleRow:
-    km, used = float(row["km"]), int(row["days_used"])
+def _vehicle_row(row: dict[str, Any], period: Period) -> VehicleRow:
+    km, used, days = float(row["km"]), int(row["days_used"]), period.days
+    in_service_on = row["in_service_on"]
     return VehicleRow(
         vehicle_id=row["id"],
         plate=row["plate"],
@@ -209,6 +217,8 @@ def _vehicle_row(row: dict[str, Any], days: int) -> VehicleRow:
         new_energy=row["energy"] in NEW_ENERGY,
         vehicle_type=row["vehicle_type"],
         lifecycle=row["lifecycle"],
+        in_service_on=in_service_on,
+        purchased=in_service_on is not None and period.start <= in_service_on < period.end,
         km=round(km, 3),
         odometer_km=round(float(row["odometer_km"]), 3),
         trips=int(row["trips"]),
@@ -288,6 +298,8 @@ def _figures(
     new_energy = [v for v in vehicle_rows if v.new_energy]
     new_energy_km = sum(v.km for v in new_energy)
     used = sum(v.days_used for v in vehicle_rows)
+    purchased = [v for v in vehicle_rows if v.purchased]
+    new_energy_purchased = sum(v.new_energy for v in purchased)
     return Figures(
         dispatches=sum(d.dispatches for d in orders),
         completed=sum(d.completed for d in orders),
@@ -300,6 +312,9 @@ def _figures(
         km=round(km, 3),
         new_energy_km=round(new_energy_km, 3),
         new_energy_km_share=_share(new_energy_km, km),
+        purchased=len(purchased),
+        new_energy_purchased=new_energy_purchased,
+        new_energy_purchase_share=_share(new_energy_purchased, len(purchased)),
         trips=sum(v.trips for v in vehicle_rows),
         vehicle_days_used=used,
         utilisation=_share(used, len(vehicle_rows) * days),

@@ -159,6 +159,10 @@ async def fleet(api_settings: Settings, tag: str) -> Fleet:
         await import_document(conn, document)
         requester = await create_user(conn, f"requester-{tag}", PASSWORD, "unit_user", [fleet.a])
     async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        # Put into service: a0 and b0 (new energy) and b1 (diesel) in June, a1 the year before.
+        for vehicle, day in ((fleet.a0, "2025-06-12"), (fleet.a1, "2024-03-01"), (fleet.b0, "2025-06-20"),
+                             (fleet.b1, "2025-06-05")):  # fmt: skip
+            await conn.execute("UPDATE vehicle SET in_service_on = %s WHERE id = %s", (day, vehicle))
         await _requests(conn, fleet, requester)
         await _alerts(conn, fleet, requester)
         await conn.commit()
@@ -197,6 +201,9 @@ UNIT_A = {
     "km": 40.0,  # a0 30 + a1 10
     "new_energy_km": 30.0,
     "new_energy_km_share": 0.75,
+    "purchased": 1,  # a0
+    "new_energy_purchased": 1,
+    "new_energy_purchase_share": 1.0,
     "trips": 4,
     "vehicle_days_used": 3,
     "utilisation": 0.05,  # 3 / (2 x 30)
@@ -216,6 +223,9 @@ UNIT_B = {
     "km": 20.0,
     "new_energy_km": 20.0,
     "new_energy_km_share": 1.0,
+    "purchased": 2,  # b0, b1
+    "new_energy_purchased": 1,
+    "new_energy_purchase_share": 0.5,
     "trips": 1,
     "vehicle_days_used": 1,
     "utilisation": 0.0167,  # 1 / 60
@@ -235,6 +245,9 @@ TOTAL = {
     "km": 60.0,
     "new_energy_km": 50.0,
     "new_energy_km_share": 0.8333,
+    "purchased": 3,
+    "new_energy_purchased": 2,
+    "new_energy_purchase_share": 0.6667,
     "trips": 5,
     "vehicle_days_used": 4,
     "utilisation": 0.0333,  # 4 / 120
@@ -357,6 +370,7 @@ async def test_the_xlsx_and_csv_hold_the_apis_figures(client: httpx.AsyncClient,
     assert (a["派车次数"], a["已还车"], a["派车里程（km，里程表）"], a["行驶里程（km）"]) == (4, 2, 24, 40)
     assert (a["新能源车辆占比"], a["新能源里程占比"], a["车辆使用率"], a["告警数"]) == (0.5, 0.75, 0.05, 3)
     assert (b["派车里程（km，里程表）"], b["新能源里程占比"], b["类型"]) == (20.5, 1, "单位")
+    assert (total["新增车辆"], total["新增新能源车辆"], total["新增新能源占比"]) == (3, 2, 0.6667)
     assert (total["单位名称"], total["派车次数"], total["行驶里程（km）"], total["新能源里程占比"]) == (
         "合计",
         5,
@@ -366,11 +380,11 @@ async def test_the_xlsx_and_csv_hold_the_apis_figures(client: httpx.AsyncClient,
     assert sheet.cell(2, header.index("新能源里程占比") + 1).number_format == "0.0%"
     assert sheet.freeze_panes == "A2"
     vehicles = list(book["车辆里程与使用率"].iter_rows(min_row=2, values_only=True))
-    assert [(v[0], v[4], v[5], v[7]) for v in vehicles] == [
-        (fleet.a0, "纯电动", "是", 30),
-        (fleet.a1, "汽油", "否", 10),
-        (fleet.b0, "插电式混合动力", "是", 20),
-        (fleet.b1, "柴油", "否", 0),
+    assert [(v[0], v[4], v[5], v[7].date().isoformat(), v[8]) for v in vehicles] == [
+        (fleet.a0, "纯电动", "是", "2025-06-12", 30),
+        (fleet.a1, "汽油", "否", "2024-03-01", 10),
+        (fleet.b0, "插电式混合动力", "是", "2025-06-20", 20),
+        (fleet.b1, "柴油", "否", "2025-06-05", 0),
     ]
     alerts = list(book["单位告警统计"].iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[2], r[5]) for r in alerts] == [(fleet.a, "非工作时间用车", 1), (fleet.a, "超速", 2),
