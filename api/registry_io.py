@@ -1041,11 +1041,6 @@ CSV_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 }
 
 
-def attachment(name: str) -> dict[str, str]:
-    """The header that has a browser save the response as `name`."""
-    return {"Content-Disposition": f'attachment; filename="{name}"'}
-
-
 # The request body of an import, for the OpenAPI schema: the route reads the body itself (`read_upload`), after
 # checking the user and no further than the limit, so FastAPI does not describe it.
 UPLOAD_BODY: Final[dict[str, Any]] = {

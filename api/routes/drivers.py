@@ -8,7 +8,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import run_in_threadpool
 
 from api import drivers, registry_io
 from api.audit import audit_entry
@@ -23,7 +22,7 @@ from api.drivers import (
     DriverUpdate,
 )
 from api.errors import AUTHENTICATED, Text, responses
-from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
+from api.exports.responses import csv_download, xlsx_download
 from api.paging import Page
 from api.registry_io import ImportResult, RegistryCsvQuery, RegistryFileQuery
 
@@ -133,10 +132,7 @@ async def export_drivers_xlsx(
     """The drivers you may see, inactive ones included, with their organisations' names, as an XLSX workbook with
     Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers."""
     sheet = registry_io.drivers_sheet(await _drivers(pool, scope), query.language)
-    spool = await run_in_threadpool(spool_xlsx, [sheet], language=query.language)
-    return StreamingResponse(
-        file_chunks(spool), media_type=XLSX_MEDIA_TYPE, headers=registry_io.attachment("drivers.xlsx")
-    )
+    return await xlsx_download([sheet], language=query.language, name="drivers.xlsx")
 
 
 @router.get(
@@ -151,11 +147,7 @@ async def export_drivers_csv(
 ) -> StreamingResponse:
     """The drivers you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
     sheet = registry_io.drivers_sheet(await _drivers(pool, scope), query.language)
-    return StreamingResponse(
-        csv_chunks(sheet, header=query.language, bom=query.bom),
-        media_type=CSV_MEDIA_TYPE,
-        headers=registry_io.attachment("drivers.csv"),
-    )
+    return csv_download(sheet, header=query.language, bom=query.bom, name="drivers.csv")
 
 
 @router.post(

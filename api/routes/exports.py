@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import series, workbook
-from api.errors import responses
+from api.exports.responses import REPORT_RESPONSES, csv_download, period_name, xlsx_download
 from api.exports.table import Sheet
-from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
 from api.routes.energy import IndicatorQuery, chosen_factors, indicator_report, quality_report
 
 router = APIRouter(tags=["exports"])
-
-_FILE_RESPONSES = {
-    **responses(401, 403, 422),
-    200: {"content": {XLSX_MEDIA_TYPE: {}, CSV_MEDIA_TYPE: {}}, "description": "the file"},
-}
 
 
 class ExportQuery(IndicatorQuery):
@@ -50,14 +42,10 @@ async def _sheets(
     return workbook.sheets(result, months, checked, query.language, only)
 
 
-def _filename(stem: str, start: date, end: date, suffix: str) -> str:
-    return f'attachment; filename="{stem}-{start.isoformat()}-{end.isoformat()}.{suffix}"'
-
-
 @router.get(
     "/exports/energy.xlsx",
     dependencies=[Depends(require("exports:read"))],
-    responses=_FILE_RESPONSES,
+    responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def energy_xlsx(
@@ -66,21 +54,15 @@ async def energy_xlsx(
     """The energy report of a period as XLSX: a sheet per view (institutions x indicators, by month with a
     chart, rankings within categories, key energy-using units, data quality), Chinese headers by default."""
     sheets = await _sheets(pool, scope, settings, query, None)
-    try:
-        spool = await run_in_threadpool(spool_xlsx, sheets, language=query.language)
-    except ValueError as exc:  # a value the sheet cannot hold: our bug, but say which
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
-    return StreamingResponse(
-        file_chunks(spool),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": _filename("energy", query.start, query.end, "xlsx")},
+    return await xlsx_download(
+        sheets, language=query.language, name=period_name("energy", query.start, query.end, "xlsx")
     )
 
 
 @router.get(
     "/exports/energy.csv",
     dependencies=[Depends(require("exports:read"))],
-    responses=_FILE_RESPONSES,
+    responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def energy_csv(
@@ -88,8 +70,9 @@ async def energy_csv(
 ) -> StreamingResponse:
     """One view of the energy report as CSV (UTF-8), for systems: plain numbers, ISO dates, stable keys."""
     [sheet] = await _sheets(pool, scope, settings, query, query.view)
-    return StreamingResponse(
-        csv_chunks(sheet, header=query.header, bom=query.bom),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": _filename(f"energy-{query.view}", query.start, query.end, "csv")},
+    return csv_download(
+        sheet,
+        header=query.header,
+        bom=query.bom,
+        name=period_name(f"energy-{query.view}", query.start, query.end, "csv"),
     )

@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from api import registry, registry_io
 from api.audit import audit_entry
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import AUTHENTICATED, PathId, Text, responses
-from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
+from api.exports.responses import csv_download, xlsx_download
 from api.paging import Page, PageQuery
 from api.registry import (
     YEARS,
@@ -162,10 +161,7 @@ async def export_institutions_xlsx(
     POST /registry/institutions."""
     year, items = await _institutions_in_year(pool, scope, settings, query)
     sheet = registry_io.institutions_sheet(items, query.language)
-    spool = await run_in_threadpool(spool_xlsx, [sheet], language=query.language)
-    return StreamingResponse(
-        file_chunks(spool), media_type=XLSX_MEDIA_TYPE, headers=registry_io.attachment(f"institutions-{year}.xlsx")
-    )
+    return await xlsx_download([sheet], language=query.language, name=f"institutions-{year}.xlsx")
 
 
 @router.get(
@@ -181,11 +177,7 @@ async def export_institutions_csv(
     and labels of the XLSX; it imports back as it is."""
     year, items = await _institutions_in_year(pool, scope, settings, query)
     sheet = registry_io.institutions_sheet(items, query.language)
-    return StreamingResponse(
-        csv_chunks(sheet, header=query.language, bom=query.bom),
-        media_type=CSV_MEDIA_TYPE,
-        headers=registry_io.attachment(f"institutions-{year}.csv"),
-    )
+    return csv_download(sheet, header=query.language, bom=query.bom, name=f"institutions-{year}.csv")
 
 
 async def _institutions_in_year(

@@ -6,25 +6,19 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
-from starlette.concurrency import run_in_threadpool
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.dispatch import reports, workbook
 from api.dispatch.reports import DispatchReport, Period, VehicleReport
 from api.errors import Text, responses
+from api.exports.responses import REPORT_RESPONSES, csv_download, period_name, xlsx_download
 from api.exports.table import Sheet
-from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
 from api.routes.energy import PeriodQuery
 
 router = APIRouter(tags=["reports"])
-
-_FILE_RESPONSES = {
-    **responses(401, 403, 422),
-    200: {"content": {XLSX_MEDIA_TYPE: {}, CSV_MEDIA_TYPE: {}}, "description": "the file"},
-}
 
 
 class ReportQuery(PeriodQuery):
@@ -98,14 +92,10 @@ async def _sheets(
     return workbook.sheets(result, rows, query.language, only)
 
 
-def _filename(stem: str, query: ReportQuery, suffix: str) -> str:
-    return f'attachment; filename="{stem}-{query.start.isoformat()}-{query.end.isoformat()}.{suffix}"'
-
-
 @router.get(
     "/exports/dispatch.xlsx",
     dependencies=[Depends(require("reports:read"))],
-    responses=_FILE_RESPONSES,
+    responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
     tags=["exports"],
 )
@@ -115,21 +105,15 @@ async def dispatch_xlsx(
     """The dispatch report of a period as XLSX: units (with the total line), vehicles, and alerts per unit and
     kind; Chinese headers by default. The figures are those of GET /reports/dispatch and GET /reports/vehicles."""
     sheets = await _sheets(pool, scope, settings, query, None)
-    try:
-        spool = await run_in_threadpool(spool_xlsx, sheets, language=query.language)
-    except ValueError as exc:  # a value the sheet cannot hold: our bug, but say which
-        raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
-    return StreamingResponse(
-        file_chunks(spool),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": _filename("dispatch", query, "xlsx")},
+    return await xlsx_download(
+        sheets, language=query.language, name=period_name("dispatch", query.start, query.end, "xlsx")
     )
 
 
 @router.get(
     "/exports/dispatch.csv",
     dependencies=[Depends(require("reports:read"))],
-    responses=_FILE_RESPONSES,
+    responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
     tags=["exports"],
 )
@@ -139,8 +123,9 @@ async def dispatch_csv(
     """One view of the dispatch report as CSV (UTF-8), for systems: plain numbers, stable keys. The units view ends
     with the total line (no unit id)."""
     [sheet] = await _sheets(pool, scope, settings, query, query.view)
-    return StreamingResponse(
-        csv_chunks(sheet, header=query.header, bom=query.bom),
-        media_type=CSV_MEDIA_TYPE,
-        headers={"Content-Disposition": _filename(f"dispatch-{query.view}", query, "csv")},
+    return csv_download(
+        sheet,
+        header=query.header,
+        bom=query.bom,
+        name=period_name(f"dispatch-{query.view}", query.start, query.end, "csv"),
     )

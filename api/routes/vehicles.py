@@ -8,13 +8,12 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse, StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from api import registry, registry_io
 from api.audit import audit_entry
 from api.deps import PoolDep, ScopeDep, require
 from api.errors import AUTHENTICATED, PathId, Text, responses
-from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, csv_chunks, file_chunks, spool_xlsx
+from api.exports.responses import csv_download, xlsx_download
 from api.paging import Page, PageQuery
 from api.registry import Conflict, IdTaken, RegistryRefused, VehicleCreate, VehiclePublic, VehicleUpdate
 from api.registry_io import ImportResult, RegistryCsvQuery, RegistryFileQuery
@@ -130,10 +129,7 @@ async def export_vehicles_xlsx(
     """The vehicles you may see, retired ones included, with their organisations' names, as an XLSX workbook with
     Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles."""
     sheet = registry_io.vehicles_sheet(await _vehicles(pool, scope), query.language)
-    spool = await run_in_threadpool(spool_xlsx, [sheet], language=query.language)
-    return StreamingResponse(
-        file_chunks(spool), media_type=XLSX_MEDIA_TYPE, headers=registry_io.attachment("vehicles.xlsx")
-    )
+    return await xlsx_download([sheet], language=query.language, name="vehicles.xlsx")
 
 
 @router.get(
@@ -147,11 +143,7 @@ async def export_vehicles_csv(
 ) -> StreamingResponse:
     """The vehicles you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
     sheet = registry_io.vehicles_sheet(await _vehicles(pool, scope), query.language)
-    return StreamingResponse(
-        csv_chunks(sheet, header=query.language, bom=query.bom),
-        media_type=CSV_MEDIA_TYPE,
-        headers=registry_io.attachment("vehicles.csv"),
-    )
+    return csv_download(sheet, header=query.language, bom=query.bom, name="vehicles.csv")
 
 
 @router.post(
