@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from api.access import Scope
 from api.errors import Text
 from api.paging import Page
+from db import ingest
 from db.registry import Institution, InstitutionYear, Meter, RegistryDocument, Vehicle, import_document
 
 T = TypeVar("T", bound=BaseModel)
@@ -700,14 +701,12 @@ async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
     which psycopg cannot load as a datetime when the roll-up reads the marks."""
     if not meter_ids:
         return
-    await conn.execute(
-        """INSERT INTO consumption_stale (meter_id, since)
-           SELECT m.id, first.time FROM unnest(%s::text[]) AS m (id)
-           CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first
-           ON CONFLICT (meter_id) DO UPDATE
-           SET since = least(consumption_stale.since, EXCLUDED.since), version = consumption_stale.version + 1""",
+    cur = await conn.execute(
+        """SELECT m.id, first.time FROM unnest(%s::text[]) AS m (id)
+           CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first""",
         [sorted(set(meter_ids))],
     )
+    await ingest.mark_stale(conn, "consumption_stale", "meter_id", dict(await cur.fetchall()))
 
 
 async def write(

@@ -6,7 +6,8 @@ has prepared. Rows are plain tuples in column order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -87,53 +88,53 @@ async def prepare_connection(conn: AsyncConnection) -> None:
 async def insert_readings(conn: AsyncConnection, rows: Sequence[Any]) -> int:
     """Store readings, skipping any (meter_id, time) already stored, and mark their meters' consumption
     roll-up stale from the earliest of them on. Rows must have unique keys."""
-    stored = await _insert_new(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
-    if stored == 0:
-        return 0
-    earliest: dict[str, Any] = {}
-    for row in rows:
-        meter_id, time = row[0], row[1]
-        if meter_id not in earliest or time < earliest[meter_id]:
-            earliest[meter_id] = time
-    meters = sorted(earliest)  # one lock order for every collector: no deadlock between two of them
-    await conn.execute(_MARK_STALE, (meters, [earliest[m] for m in meters]))
-    return stored
-
-
-_MARK_STALE = sql.SQL(
-    """INSERT INTO consumption_stale (meter_id, since)
-       SELECT * FROM unnest(%s::text[], %s::timestamptz[])
-       ON CONFLICT (meter_id) DO UPDATE
-       SET since = least(consumption_stale.since, EXCLUDED.since), version = consumption_stale.version + 1"""
-)
+    return await _insert_and_mark(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
 
 
 async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:
     """Store positions, skipping any (vehicle_id, time) already stored, and mark their vehicles' mileage roll-up
     stale from the earliest of them on. Rows must have unique keys."""
-    stored = await _insert_new(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
-    if stored == 0:
-        return 0
-    earliest: dict[str, Any] = {}
-    for row in rows:
-        vehicle_id, time = row[0], row[1]
-        if vehicle_id not in earliest or time < earliest[vehicle_id]:
-            earliest[vehicle_id] = time
-    vehicles = sorted(earliest)  # one lock order for every collector, as for the readings
-    await conn.execute(_MARK_MILEAGE_STALE, (vehicles, [earliest[v] for v in vehicles]))
+    return await _insert_and_mark(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
+
+
+# The roll-up each table's rows feed: its marks and their key.
+_STALE = {"reading": ("consumption_stale", "meter_id"), "position": ("mileage_stale", "vehicle_id")}
+
+
+async def _insert_and_mark(
+    conn: AsyncConnection, table: str, columns: Sequence[str], types: Sequence[str], rows: Sequence[Any]
+) -> int:
+    stored = await _insert_new(conn, table, columns, types, rows)
+    if stored:
+        earliest: dict[str, datetime] = {}
+        for row in rows:
+            device, time = row[0], row[1]
+            if device not in earliest or time < earliest[device]:
+                earliest[device] = time
+        await mark_stale(conn, *_STALE[table], earliest)
     return stored
 
 
-# The arrays go in binary (%b): as text, dumping a thousand timestamps costs more than the statement itself.
-# A vehicle already marked from an earlier fix is left as it is: no write for it (most vehicles of most batches).
-# A mark being claimed by a refresher (deleted in its open transaction) makes this wait for it, then insert anew.
-_MARK_MILEAGE_STALE = sql.SQL(
-    """WITH batch (vehicle_id, since) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
-            earlier AS (UPDATE mileage_stale s SET since = b.since FROM batch b
-                        WHERE s.vehicle_id = b.vehicle_id AND s.since > b.since)
-       INSERT INTO mileage_stale (vehicle_id, since) SELECT vehicle_id, since FROM batch
-       ON CONFLICT (vehicle_id) DO NOTHING"""
-)
+async def mark_stale(conn: AsyncConnection, table: str, key: str, earliest: Mapping[str, datetime]) -> None:
+    """Mark devices for their roll-up to recount from these times on (consumption_stale by meter_id,
+    mileage_stale by vehicle_id), in the caller's transaction.
+
+    A device already marked from an earlier time is left as it is: no write for it, which is most devices of most
+    batches. A refresher claims a mark by deleting it in its recount's transaction (api/energy/rollup.py,
+    api/dispatch/mileage.py): a batch of that device waits for the recount and then marks it anew, so nothing
+    stored after the recount read its data goes uncounted. Devices in one order for every writer: no deadlock.
+    """
+    if not earliest:
+        return
+    devices = sorted(earliest)
+    # The arrays go in binary (%b): as text, dumping a thousand timestamps costs more than the statement itself.
+    query = sql.SQL(
+        """WITH batch (device, since) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
+                earlier AS (UPDATE {table} s SET since = b.since FROM batch b
+                            WHERE s.{key} = b.device AND s.since > b.since)
+           INSERT INTO {table} ({key}, since) SELECT device, since FROM batch ON CONFLICT ({key}) DO NOTHING"""
+    ).format(table=sql.Identifier(table), key=sql.Identifier(key))
+    await conn.execute(query, (devices, [earliest[d] for d in devices]))
 
 
 # A moved position also records the transaction that moved it: the live map reads by it (0015).

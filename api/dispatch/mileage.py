@@ -26,7 +26,6 @@ hand): a vehicle is recounted under a transaction-scoped advisory lock, which a 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from api.background import drain, periodically
 from api.dispatch import track, trips
 from api.dispatch.track import Fix, TrackRules
 from api.dispatch.trips import Trip, TripRules
@@ -159,27 +159,12 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
                ON CONFLICT (vehicle_id) DO UPDATE SET since = %(since)s""",
             {"since": _BEFORE_ALL},
         )
-    total = 0
-    while True:
-        total += await refresh(pool, basis)
-        if not await pending(pool):
-            return total
-        await asyncio.sleep(0.2)  # what is left is being recounted by another refresher
+    return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
 
 
 async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    while True:
-        try:
-            done = await refresh(pool, basis)
-            if done:
-                log.info("mileage roll-up: %d vehicles brought up to date", done)
-        except BasisMismatch as exc:
-            log.error("%s", exc)
-        except Exception:
-            # The API must keep serving while the database is away: the next turn retries.
-            log.exception("mileage roll-up refresh failed")
-        await asyncio.sleep(every)
+    await periodically(lambda: refresh(pool, basis), every, "mileage roll-up (vehicles)", refusals=(BasisMismatch,))
 
 
 async def _check_basis(conn: AsyncConnection, basis: Basis) -> None:

@@ -13,7 +13,6 @@ which a cancelled refresher cannot leave behind.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from api.background import drain, periodically
 from api.energy.consumption import Day, Delta, Meter, Reading, State, days, decimal
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,12 @@ async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_
     """
     async with pool.connection() as conn:
         await _check_zone(conn, zone)
-        cur = await conn.execute(
-            "SELECT meter_id, since, version FROM consumption_stale ORDER BY since LIMIT %s", (limit,)
-        )
+        cur = await conn.execute("SELECT meter_id FROM consumption_stale ORDER BY since LIMIT %s", (limit,))
         stale = await cur.fetchall()
         await conn.commit()
         done = 0
-        for meter_id, since, version in stale:
-            done += await _refresh_meter(conn, zone, meter_id, since, version)
+        for (meter_id,) in stale:
+            done += await _refresh_meter(conn, zone, meter_id)
         return done
 
 
@@ -86,30 +84,15 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
         # every meter is then recounted whole. Not '-infinity', which Python's datetime cannot hold.
         await conn.execute(
             """INSERT INTO consumption_stale (meter_id, since) SELECT id, %(since)s FROM meter
-               ON CONFLICT (meter_id) DO UPDATE SET since = %(since)s, version = consumption_stale.version + 1""",
+               ON CONFLICT (meter_id) DO UPDATE SET since = %(since)s""",
             {"since": _BEFORE_ALL},
         )
-    total = 0
-    while True:
-        total += await refresh(pool, zone)
-        if not await pending(pool):
-            return total
-        await asyncio.sleep(0.2)  # what is left is being recounted by another refresher
+    return await drain(lambda: refresh(pool, zone), lambda: pending(pool))
 
 
 async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    while True:
-        try:
-            done = await refresh(pool, zone)
-            if done:
-                log.info("consumption roll-up: %d meters brought up to date", done)
-        except ZoneMismatch as exc:
-            log.error("%s", exc)
-        except Exception:
-            # The API must keep serving while the database is away: the next turn retries.
-            log.exception("consumption roll-up refresh failed")
-        await asyncio.sleep(every)
+    await periodically(lambda: refresh(pool, zone), every, "consumption roll-up (meters)", refusals=(ZoneMismatch,))
 
 
 async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
@@ -126,12 +109,19 @@ async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
         )
 
 
-async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, version: int) -> int:
+async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -> int:
     async with conn.transaction():
         cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, meter_id))
         locked = await cur.fetchone()
         if locked is None or not locked[0]:
             return 0  # another refresher is recounting it
+        # The claim (db/ingest.py mark_stale): readings stored meanwhile wait for this transaction and mark anew;
+        # a failed recount rolls the claim back.
+        cur = await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s RETURNING since", (meter_id,))
+        claimed = await cur.fetchone()
+        if claimed is None:
+            return 0  # recounted by another refresher since it was listed
+        since = claimed[0]
         cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
         facts = await cur.fetchone()
         if facts is None:  # no longer registered: nothing of it is counted
@@ -141,7 +131,6 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, s
                 )
         else:
             await _recount(conn, zone, meter_id, since, Meter(*facts))
-        await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s AND version = %s", (meter_id, version))
     return 1
 
 
