@@ -236,7 +236,9 @@ async def test_a_cancelled_dispatch_frees_its_vehicle_and_driver(
 # Refusals
 
 
-async def _in_state(client: httpx.AsyncClient, admin: Person, organisation: str, state: State, order: Json) -> int:
+async def request_in_state(
+    client: httpx.AsyncClient, admin: Person, organisation: str, state: State, order: Json
+) -> int:
     """A new request brought to `state` by an admin (who holds every permission and sees every unit)."""
     paths: dict[State, list[Action]] = {
         "submitted": [],
@@ -262,7 +264,7 @@ async def test_a_step_not_allowed_from_the_state_is_a_409_that_changes_nothing(
     a = units.a
     drivers = [await add_driver(client, admin, a.organisation, f"司机{i}") for i in range(2)]
     order = {"vehicle_id": a.vehicles[0], "driver_id": drivers[0]}
-    request_id = await _in_state(client, admin, a.organisation, state, order)
+    request_id = await request_in_state(client, admin, a.organisation, state, order)
     before = await get(client, admin, request_id)
     assert before["state"] == state
     refused = [action for action in ACTIONS if action != "submit" and next_state(state, action) is None]
@@ -563,32 +565,30 @@ async def test_a_driver_on_an_open_request_cannot_be_made_inactive_until_it_is_r
     client: httpx.AsyncClient, units: Units, as_user: AsUser
 ) -> None:
     a = units.a
-    clerk = await person(client, as_user, "unit_user", a.organisation)
-    dispatcher = await person(client, as_user, "dispatcher")
-    driver = await add_driver(client, dispatcher, a.organisation)
-    request_id = (await submit(client, clerk, a.organisation))["id"]
-    await ok(client, dispatcher, request_id, "approve")
-    await ok(client, dispatcher, request_id, "dispatch", {"vehicle_id": a.vehicles[0], "driver_id": driver})
+    admin = await person(client, as_user, "admin")
+    driver = await add_driver(client, admin, a.organisation)
+    order = {"vehicle_id": a.vehicles[0], "driver_id": driver}
+    request_id = await request_in_state(client, admin, a.organisation, "dispatched", order)
 
-    refused = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=dispatcher.headers)
+    refused = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=admin.headers)
     assert refused.status_code == 409
     assert f"request {request_id}" in refused.json()["detail"]
     # Nor through the drivers table: the row says why, and nothing is written.
-    table = (await client.get("/registry/drivers.csv", headers=dispatcher.headers)).text.splitlines()
+    table = (await client.get("/registry/drivers.csv", headers=admin.headers)).text.splitlines()
     header = table[0]
     [row] = [line for line in table[1:] if line.startswith(f"{driver},")]
     cells = row.split(",")
     cells[header.split(",").index("在岗")] = "否"  # Chinese headers by default
     upload = "\n".join([header, ",".join(cells)]).encode()
     imported = await client.post(
-        "/registry/drivers", headers=dispatcher.headers, files={"file": ("drivers.csv", upload, "text/csv")}
+        "/registry/drivers", headers=admin.headers, files={"file": ("drivers.csv", upload, "text/csv")}
     )
     assert imported.status_code == 422, imported.text
     assert f"request {request_id}" in imported.text
-    assert (await client.get(f"/drivers/{driver}", headers=dispatcher.headers)).json()["active"] is True
+    assert (await client.get(f"/drivers/{driver}", headers=admin.headers)).json()["active"] is True
 
-    await ok(client, dispatcher, request_id, "depart", {"odometer_km": 1000})
-    await ok(client, dispatcher, request_id, "return", {"odometer_km": 1020})
-    changed = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=dispatcher.headers)
+    await ok(client, admin, request_id, "depart", {"odometer_km": 1000})
+    await ok(client, admin, request_id, "return", {"odometer_km": 1020})
+    changed = await client.patch(f"/drivers/{driver}", json={"active": False}, headers=admin.headers)
     assert changed.status_code == 200, changed.text
     assert changed.json()["active"] is False

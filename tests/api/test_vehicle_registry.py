@@ -21,7 +21,7 @@ from api.registry_io import RowsRefused
 from db.registry import Organisation, RegistryDocument, import_document
 from tests.api.conftest import Units, audit_rows
 from tests.api.test_registry import sheet_rows, upload
-from tests.api.test_requests import add_driver, ok, person, submit
+from tests.api.test_requests import add_driver, ok, person, request_in_state
 from yiwang.settings import Settings
 
 AsUser = Callable[..., Awaitable[dict[str, str]]]
@@ -136,12 +136,10 @@ async def test_a_vehicle_on_an_open_request_is_not_retired(
     client: httpx.AsyncClient, units: Units, as_user: AsUser, tag: str
 ) -> None:
     a = units.a
-    unit = await person(client, as_user, "unit_user", a.organisation)
-    dispatcher = await person(client, as_user, "dispatcher")
-    driver = await add_driver(client, dispatcher, a.organisation)
-    request_id = (await submit(client, unit, a.organisation))["id"]
-    await ok(client, dispatcher, request_id, "approve")
-    await ok(client, dispatcher, request_id, "dispatch", {"vehicle_id": a.vehicles[0], "driver_id": driver})
+    admin = await person(client, as_user, "admin")
+    driver = await add_driver(client, admin, a.organisation)
+    order = {"vehicle_id": a.vehicles[0], "driver_id": driver}
+    request_id = await request_in_state(client, admin, a.organisation, "dispatched", order)
     path = f"/vehicles/{a.vehicles[0]}"
     name = f"vehicle {a.vehicles[0]} ({fixture_plate(tag, 'a', 0)})"
 
@@ -151,19 +149,19 @@ async def test_a_vehicle_on_an_open_request_is_not_retired(
             "cancel the request or record its return first"
         )
 
-    refused = await client.patch(path, headers=dispatcher.headers, json=RETIRE)
+    refused = await client.patch(path, headers=admin.headers, json=RETIRE)
     assert (await _json(refused, 409))["detail"] == refusal("dispatched")
-    await ok(client, dispatcher, request_id, "depart", {"odometer_km": 1000})
-    refused = await client.patch(path, headers=dispatcher.headers, json=RETIRE)
+    await ok(client, admin, request_id, "depart", {"odometer_km": 1000})
+    refused = await client.patch(path, headers=admin.headers, json=RETIRE)
     assert (await _json(refused, 409))["detail"] == refusal("under way")
     # A file that retires it is refused in the same words, at its row.
     text = f"车辆编号,车辆状态,处置日期,处置方式\n{a.vehicles[0]},已处置,2026-03-02,报废\n"
-    by_file = await upload(client, "/registry/vehicles", dispatcher.headers, text.encode(), "vehicles.csv")
+    by_file = await upload(client, "/registry/vehicles", admin.headers, text.encode(), "vehicles.csv")
     assert (await _json(by_file, 422))["problems"] == [{"row": 2, "column": "车辆状态", "reason": refusal("under way")}]
-    assert (await _json(await client.get(path, headers=dispatcher.headers)))["lifecycle"] == "active"
+    assert (await _json(await client.get(path, headers=admin.headers)))["lifecycle"] == "active"
 
-    await ok(client, dispatcher, request_id, "return", {"odometer_km": 1042.5})
-    retired = await client.patch(path, headers=dispatcher.headers, json=RETIRE)
+    await ok(client, admin, request_id, "return", {"odometer_km": 1042.5})
+    retired = await client.patch(path, headers=admin.headers, json=RETIRE)
     assert (await _json(retired))["lifecycle"] == "retired"
 
 
