@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -31,12 +30,11 @@ import secrets
 import shutil
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event
@@ -51,12 +49,11 @@ from websockets.asyncio.client import connect
 
 from api import live, tracks
 from api.live import Filter, LiveFeed
-from api.users import create_user
 from bench import loadgen
 from bench.baselines import peak_rss_mb
+from bench.services import DISPATCHER, collector_and_api, register_fleet
 from collector.topics import topic
 from db.migrate import migrate
-from db.registry import Organisation, RegistryDocument, Vehicle, import_document
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"
@@ -125,20 +122,6 @@ def _history(url: str, vehicles: int, history_fixes: int, track_vehicles: int, e
         conn.execute("ANALYZE live_position")
         row = conn.execute("SELECT count(*) FROM position").fetchone()
     return int(row[0]) if row else 0
-
-
-async def _register(url: str, vehicles: int, password: str) -> None:
-    units = max(1, vehicles // VEHICLES_PER_UNIT)
-    document = RegistryDocument(
-        organisations=[Organisation(id=f"u{u}", name=f"单位 {u}") for u in range(units)],
-        vehicles=[
-            Vehicle(id=f"v{i}", organisation_id=f"u{i % units}", plate=f"赣H{i:05d}", energy="gasoline")
-            for i in range(vehicles)
-        ],
-    )
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        await import_document(conn, document)
-        await create_user(conn, "bench-dispatcher", password, "dispatcher")
 
 
 # ---- the WebSocket clients: their own processes, so that reading them does not slow the API's measure -------
@@ -284,33 +267,6 @@ async def _naive(url: str, times: int) -> Figures:
         return Figures("live: naive DISTINCT ON over position (SQL only)", await _timed_async(naive, times))
 
 
-@contextlib.contextmanager
-def _process(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log.open("ab") as out:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=out)
-    try:
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def _wait_http(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer")
-
-
 QUICK = {
     "vehicles": 2000,
     "clients": 10,
@@ -352,32 +308,15 @@ def main(argv: list[str] | None = None) -> int:
         url = stack.postgres.url
         migrate(url)
         password = secrets.token_urlsafe(16)
-        asyncio.run(_register(url, args.vehicles, password))
+        units = max(1, args.vehicles // VEHICLES_PER_UNIT)
+        asyncio.run(register_fleet(url, args.vehicles, units, energy="gasoline", password=password))
         end = datetime.now(UTC) - timedelta(seconds=30)
         started = time.monotonic()
         rows = _history(url, args.vehicles, int(args.history_minutes * 60 / INTERVAL_S), args.track_vehicles, end)
         print(f"  history: {rows:,} fixes in {time.monotonic() - started:.0f} s", flush=True)
-        api_port = free_port()
-        env = {
-            **os.environ,
-            "YIWANG_DATABASE_URL": url,
-            "YIWANG_MQTT_PORT": str(stack.mosquitto.port),
-            "YIWANG_MQTT_TOPIC_ROOT": ROOT,
-            "YIWANG_METRICS_PORT": str(free_port()),
-            "YIWANG_API_PORT": str(api_port),
-            "YIWANG_API_TOKEN_SECRET": secrets.token_urlsafe(48),
-            "YIWANG_API_ACCESS_TOKEN_MINUTES": "120",
-            "YIWANG_LOG_LEVEL": "WARNING",
-        }
-        cli = [sys.executable, "-m", "yiwang.cli"]
-        base = f"http://127.0.0.1:{api_port}"
-        with (
-            _process([*cli, "collect"], env, home / "collector.log"),
-            _process([*cli, "api"], env, home / "api.log") as api,
-        ):
-            _wait_http(f"{base}/health", api)
+        with collector_and_api(stack, ROOT, home) as (base, api):
             http = httpx.Client(base_url=base, timeout=60)
-            login = http.post("/auth/token", data={"username": "bench-dispatcher", "password": password})
+            login = http.post("/auth/token", data={"username": DISPATCHER, "password": password})
             login.raise_for_status()
             token = login.json()["access_token"]
             headers = {"Authorization": f"Bearer {token}"}
@@ -387,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             reports: mp.Queue[ClientReport] = ctx.Queue()
             stop = ctx.Event()
             since = end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            run = _Run(f"ws://127.0.0.1:{api_port}/positions/stream", token, since, args.deflate)
+            run = _Run(base.replace("http://", "ws://") + "/positions/stream", token, since, args.deflate)
             readies = []
             workers = []
             # The measuring clients have a process of their own: the others' reading does not delay their clock.

@@ -39,17 +39,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.synchronize import Event
 from pathlib import Path
-from typing import Any
 
 import psycopg
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from api.users import create_user
 from bench import loadgen
-from bench.dispatch import _process, _wait_http
+from bench.services import DISPATCHER, collector_and_api, register_fleet
 from collector.topics import topic
 from db.migrate import migrate
-from db.registry import Organisation, RegistryDocument, Vehicle, import_document
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"
@@ -70,19 +67,6 @@ def _where(vehicle: int, at: float) -> tuple[float, float]:
     centre_lon = WEST + (EAST - WEST) * (vehicle % columns + 0.5) / columns
     angle = 2 * math.pi * (at / PERIOD_S + vehicle / 7.0)
     return centre_lat + RADIUS_DEG * math.sin(angle), centre_lon + RADIUS_DEG * math.cos(angle)
-
-
-async def _register(url: str, vehicles: int, password: str) -> None:
-    document = RegistryDocument(
-        organisations=[Organisation(id=f"u{u:03d}", name=f"单位 {u}") for u in range(UNITS)],
-        vehicles=[
-            Vehicle(id=f"v{i}", organisation_id=f"u{i % UNITS:03d}", plate=f"赣H{i:05d}", energy="battery_electric")
-            for i in range(vehicles)
-        ],
-    )
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        await import_document(conn, document)
-        await create_user(conn, "bench-dispatcher", password, "dispatcher")
 
 
 def _first_fixes(url: str, vehicles: int) -> None:
@@ -215,7 +199,7 @@ def _open(site: Site) -> tuple[Page, float]:
     """A fresh tab, logged in through the login page, once the map has every vehicle; and how long that took."""
     page = site.browser.new_page(viewport={"width": 1400, "height": 860})
     page.goto(f"{site.base}/pages/login.html")
-    page.fill("#username", "bench-dispatcher")
+    page.fill("#username", DISPATCHER)
     page.fill("#password", site.password)
     started = time.monotonic()
     page.click("#login-submit")
@@ -315,29 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         url = stack.postgres.url
         migrate(url)
         password = secrets.token_urlsafe(16)
-        asyncio.run(_register(url, args.vehicles, password))
+        asyncio.run(register_fleet(url, args.vehicles, UNITS, energy="battery_electric", password=password))
         _first_fixes(url, args.vehicles)
-        api_port = free_port()
-        env: dict[str, Any] = {
-            **os.environ,
-            "YIWANG_DATABASE_URL": url,
-            "YIWANG_MQTT_PORT": str(stack.mosquitto.port),
-            "YIWANG_MQTT_TOPIC_ROOT": ROOT,
-            "YIWANG_METRICS_PORT": str(free_port()),
-            "YIWANG_API_PORT": str(api_port),
-            "YIWANG_API_TOKEN_SECRET": secrets.token_urlsafe(48),
-            "YIWANG_API_ACCESS_TOKEN_MINUTES": "120",
-            "YIWANG_LOG_LEVEL": "WARNING",
-        }
-        cli = [sys.executable, "-m", "yiwang.cli"]
-        base = f"http://127.0.0.1:{api_port}"
         ctx = mp.get_context("fork")
         stop = ctx.Event()
-        with (
-            _process([*cli, "collect"], env, home / "collector.log"),
-            _process([*cli, "api"], env, home / "api.log") as api,
-        ):
-            _wait_http(f"{base}/health", api)
+        with collector_and_api(stack, ROOT, home) as (base, _api):
             driver = ctx.Process(
                 target=_drive, args=(stack.mosquitto.port, args.vehicles, args.vehicles / INTERVAL_S, stop), daemon=True
             )
