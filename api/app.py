@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI
 from api import pages
 from api.audit import AuditMiddleware
 from api.background import running
-from api.dispatch import mileage
+from api.dispatch import mileage, packed
 from api.energy import rollup
 from api.live import open_feed
 from api.routes import (
@@ -85,12 +85,14 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.tokens = tokens
             # The live map follows what collectors commit (api/live.py); the consumption roll-up follows new and
             # late readings (api/energy/rollup.py), the mileage roll-up new and late positions
-            # (api/dispatch/mileage.py).
+            # (api/dispatch/mileage.py); the hours of fixes that are over are packed for tracks
+            # (api/dispatch/packed.py).
             async with (
                 open_feed(pool, settings) as live,
                 running(
                     rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds),
                     mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
+                    packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
                 ),
             ):
                 app.state.live = live

@@ -9,13 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Literal
 
+import numpy as np
 import orjson
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
 from api.access import Scope
-from api.dispatch import track, trips
-from api.dispatch.track import Fix, TrackRules
+from api.dispatch import packed, track, trips
+from api.dispatch.track import Columns, TrackRules
 from api.dispatch.trips import TripRules
 from yiwang.settings import Settings
 
@@ -116,34 +117,28 @@ async def vehicle_visible(conn: AsyncConnection, scope: Scope, vehicle_id: str) 
     return await cur.fetchone() is not None
 
 
-async def fixes(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> list[Fix]:
-    # Binary results: timestamps and floats arrive as numbers to copy, not text to parse (a day is 8,640 rows).
-    async with conn.cursor(binary=True) as cur:
-        await cur.execute(
-            """SELECT time, latitude, longitude, speed, heading, odometer, ignition, received_at, blind
-               FROM position WHERE vehicle_id = %s AND time >= %s AND time < %s ORDER BY time""",
-            (vehicle_id, start, end),
-        )
-        return [Fix(*row) for row in await cur.fetchall()]
+async def fixes(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> Columns:
+    """The vehicle's fixes with start <= time < end, in time order: packed hours and the rest (api/dispatch/packed)."""
+    return await packed.read(conn, vehicle_id, start, end)
 
 
-def shaped(vehicle_id: str, raw: list[Fix], rules: TrackRules, tolerance_m: float) -> bytes:
-    """The track as `Track`'s JSON, written by orjson straight from the fixes: a day is 8,640 coordinates, times
-    and speeds, which pydantic would take four times as long to write (the route states `Track` as its model)."""
-    cleaned = track.clean(raw, rules)
+def shaped(vehicle_id: str, raw: Columns, rules: TrackRules, tolerance_m: float) -> bytes:
+    """The track as `Track`'s JSON, written by orjson straight from the arrays: a day is 8,640 coordinates, times
+    and speeds, which pydantic would take many times as long to write (the route states `Track` as its model)."""
+    cleaned = track.clean_columns(raw, rules)
     kept = cleaned.kept
-    found = track.stops(kept, rules)
-    shown = track.simplify(kept, tolerance_m, found) if tolerance_m > 0 else kept
+    found = track.stops_in(kept, rules)
+    shown = Columns.of(track.simplify(kept.fixes(), tolerance_m, found)) if tolerance_m > 0 else kept
     line = {
         "type": "Feature",
-        "geometry": {"type": "LineString", "coordinates": [(f.longitude, f.latitude) for f in shown]},
+        "geometry": {"type": "LineString", "coordinates": np.column_stack((shown.longitude, shown.latitude))},
         "properties": {
             "vehicle_id": vehicle_id,
-            "times": [f.time for f in shown],
-            "speeds": [f.speed for f in shown],
+            "times": shown.time.astype("datetime64[us]"),
+            "speeds": shown.speed,
             "fixes": len(raw),
             "kept": len(kept),
-            "dropped": {reason.value: n for reason, n in cleaned.reasons().items()},
+            "dropped": {reason.value: n for reason, n in cleaned.reasons.items()},
             "simplified_m": tolerance_m,
             "distance_km": round(cleaned.distance_m / 1000, 3),
         },
@@ -161,11 +156,15 @@ def shaped(vehicle_id: str, raw: list[Fix], rules: TrackRules, tolerance_m: floa
         }
         for s in found
     ]
-    return orjson.dumps({"type": "FeatureCollection", "features": [line, *stop_features]}, option=orjson.OPT_UTC_Z)
+    # Times in UTC with Z, as pydantic writes the API's other answers; the arrays as JSON arrays.
+    return orjson.dumps(
+        {"type": "FeatureCollection", "features": [line, *stop_features]},
+        option=orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC | orjson.OPT_SERIALIZE_NUMPY,
+    )
 
 
-def trip_list(vehicle_id: str, start: datetime, end: datetime, raw: list[Fix], settings: Settings) -> TripList:
-    kept = track.clean(raw, track_rules(settings)).kept
+def trip_list(vehicle_id: str, start: datetime, end: datetime, raw: Columns, settings: Settings) -> TripList:
+    kept = track.clean(raw.fixes(), track_rules(settings)).kept
     found = trips.trips(kept, trip_rules(settings))
     return TripList(
         vehicle_id=vehicle_id,

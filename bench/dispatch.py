@@ -14,7 +14,8 @@ stamped with the moment it is sent. Meanwhile it times:
   answer built in-process without HTTP (a look at live_position, a turn, the snapshot), the feed's whole-map
   query (what it reads at start and every refresh), and the naive baseline: the same answer from the `position`
   hypertable with DISTINCT ON (timed after the load: its scans of seconds would slow what is measured beside it);
-- a one-day track: GET /vehicles/{id}/track over a day of fixes every 10 s, and its SQL alone;
+- a one-day track: GET /vehicles/{id}/track over a day of fixes every 10 s, its read alone (packed hours and the
+  rest: api/dispatch/packed.py), and the baseline: the day's rows straight from `position`;
 - the fan-out lag: from the moment a fix is published to the moment a client has it (every tenth vehicle
   sampled on every client), and how long a client waits for its snapshot.
 """
@@ -48,12 +49,14 @@ from psycopg_pool import AsyncConnectionPool
 from websockets.asyncio.client import connect
 
 from api import live, tracks
+from api.dispatch import packed
 from api.live import Filter, LiveFeed
 from bench import loadgen
 from bench.baselines import peak_rss_mb
 from bench.services import DISPATCHER, collector_and_api, register_fleet
 from collector.topics import topic
 from db.migrate import migrate
+from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"
@@ -223,10 +226,17 @@ async def _timed_async(fn: Callable[[], Any], times: int) -> list[float]:
     return samples
 
 
+async def _pack(url: str) -> int:
+    """Pack the history's hours that are over, as the API's packer does each turn (the backfill went straight into
+    `position`, so no turn has seen it yet)."""
+    async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
+        return await packed.pack(pool, Settings(database_url=url).track_settle)
+
+
 async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) -> list[Figures]:
     """Timed beside the load, in this process: the API's own answer to GET /positions/live without HTTP (a feed
     loaded as the API loads it, then for each answer a look at live_position, a turn and the snapshot of every
-    vehicle), the feed's whole-map query, and a day's fixes."""
+    vehicle), the feed's whole-map query, and a day's fixes, packed and as rows."""
     async with (
         await psycopg.AsyncConnection.connect(url, autocommit=True) as conn,
         AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool,
@@ -249,11 +259,23 @@ async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) 
             vehicle = f"v{next(turn) % max(track_vehicles, 1)}"
             await tracks.fixes(conn, vehicle, end - timedelta(days=1), end)
 
+        async def track_rows() -> None:
+            vehicle = f"v{next(turn) % max(track_vehicles, 1)}"
+            async with conn.cursor(binary=True) as cur:
+                await cur.execute(_ROWS, (vehicle, end - timedelta(days=1), end))
+                await cur.fetchall()
+
         return [
             Figures("live: the API's answer in-process (look + snapshot, no HTTP)", await _timed_async(answer, times)),
             Figures("live: the feed's whole-map query in-process (SQL + rows)", await _timed_async(whole_map, times)),
-            Figures("track: a day's fixes, SQL only (8,640 rows)", await _timed_async(track, times)),
+            Figures("track: a day's fixes read (packed hours + the rest)", await _timed_async(track, times)),
+            Figures("track: the day's 8,640 rows from position (baseline)", await _timed_async(track_rows, times)),
         ]
+
+
+# The baseline of a day's track: its fixes as rows of the hypertable, each on its own page among the fleet's.
+_ROWS = """SELECT time, latitude, longitude, speed, heading, odometer, ignition, received_at, blind
+           FROM position WHERE vehicle_id = %s AND time >= %s AND time < %s ORDER BY time"""
 
 
 async def _naive(url: str, times: int) -> Figures:
@@ -314,6 +336,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         rows = _history(url, args.vehicles, int(args.history_minutes * 60 / INTERVAL_S), args.track_vehicles, end)
         print(f"  history: {rows:,} fixes in {time.monotonic() - started:.0f} s", flush=True)
+        started = time.monotonic()
+        hours = asyncio.run(_pack(url))
+        print(f"  packed {hours:,} vehicle-hours of it for tracks in {time.monotonic() - started:.0f} s", flush=True)
         with collector_and_api(stack, ROOT, home) as (base, api):
             http = httpx.Client(base_url=base, timeout=60)
             login = http.post("/auth/token", data={"username": DISPATCHER, "password": password})

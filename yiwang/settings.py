@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -135,6 +136,15 @@ class Settings(BaseSettings):
     # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of
     # a track_* or trip_* setting needs `yiwang mileage rebuild`.
     mileage_refresh_seconds: float = Field(default=300.0, gt=0)
+    # How often the API packs each vehicle's hours of fixes that are over (api/dispatch/packed.py): tracks read a
+    # packed hour as one row. An hour is packed once it ended this turn plus the mileage refresher's ago.
+    track_pack_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def track_settle(self) -> timedelta:
+        """How long after its end an hour is packed: past the mileage refresher's turn (which, claiming the marks
+        of an hour's last live fixes, would have it packed again) and a few minutes of late live batches."""
+        return timedelta(seconds=self.mileage_refresh_seconds + self.track_pack_seconds + 300)
 
     # Energy statistics
     # The zone whose local days, months and years consumption is counted in (a change needs

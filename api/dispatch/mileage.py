@@ -36,7 +36,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from api.background import drain, periodically
-from api.dispatch import track, trips
+from api.dispatch import packed, track, trips
 from api.dispatch.track import Fix, TrackRules
 from api.dispatch.trips import Trip, TripRules
 from api.tracks import track_rules, trip_rules
@@ -194,6 +194,7 @@ async def _refresh_vehicle(conn: AsyncConnection, basis: Basis, vehicle_id: str)
         if claimed is None:
             return 0  # recounted by another refresher since it was listed
         since = claimed[0]
+        await packed.unpack_from(conn, vehicle_id, since)  # the packed hours of the track follow the same mark
         cur = await conn.execute("SELECT 1 FROM vehicle WHERE id = %s", (vehicle_id,))
         if await cur.fetchone() is None:  # no longer registered: nothing of it is counted
             await conn.execute("DELETE FROM mileage_trip WHERE vehicle_id = %s", (vehicle_id,))

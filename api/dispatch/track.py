@@ -33,7 +33,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -57,6 +57,63 @@ class Fix(NamedTuple):
     ignition: bool
     received_at: datetime  # when the server received it, timezone-aware
     blind: bool = False  # a blind-zone resend (JT/T 808 0x0704 type 1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+class Columns(NamedTuple):
+    """Fixes as arrays, one entry per fix: how a track read for the map is judged and written (a day is 8,640
+    fixes; a `Fix` each would cost more than the rest of the request). Times are exact: whole microseconds."""
+
+    time: np.ndarray  # int64 microseconds since the Unix epoch: `Fix.time`
+    latitude: np.ndarray  # float64
+    longitude: np.ndarray
+    speed: np.ndarray
+    heading: np.ndarray
+    odometer: np.ndarray  # float64, NaN where none
+    ignition: np.ndarray  # bool
+    received_at: np.ndarray  # int64 microseconds since the Unix epoch
+    blind: np.ndarray  # bool
+
+    def __len__(self) -> int:
+        return len(self.time)
+
+    @classmethod
+    def of(cls, fixes: Sequence[Fix]) -> Columns:
+        def micros(at: datetime) -> int:
+            return (at - _EPOCH) // _MICROSECOND
+
+        return cls(
+            np.array([micros(f.time) for f in fixes], dtype=np.int64),
+            np.array([f.latitude for f in fixes], dtype=np.float64),
+            np.array([f.longitude for f in fixes], dtype=np.float64),
+            np.array([f.speed for f in fixes], dtype=np.float64),
+            np.array([f.heading for f in fixes], dtype=np.float64),
+            np.array([math.nan if f.odometer is None else f.odometer for f in fixes], dtype=np.float64),
+            np.array([f.ignition for f in fixes], dtype=np.bool_),
+            np.array([micros(f.received_at) for f in fixes], dtype=np.int64),
+            np.array([f.blind for f in fixes], dtype=np.bool_),
+        )
+
+    def fixes(self) -> list[Fix]:
+        def times(micros: np.ndarray) -> list[datetime]:
+            return [_EPOCH + timedelta(microseconds=m) for m in micros.tolist()]
+
+        odometers = [None if math.isnan(o) else o for o in self.odometer.tolist()]
+        return [
+            Fix(*row)
+            for row in zip(
+                times(self.time), self.latitude.tolist(), self.longitude.tolist(), self.speed.tolist(),
+                self.heading.tolist(), odometers, self.ignition.tolist(), times(self.received_at),
+                self.blind.tolist(), strict=True,
+            )
+        ]  # fmt: skip
+
+    def take(self, which: np.ndarray | slice) -> Columns:
+        """The fixes at these positions (indices, a mask or a slice), in that order."""
+        return Columns(*(column[which] for column in self))
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,15 +259,22 @@ def clean(fixes: Sequence[Fix], rules: TrackRules) -> Cleaned:
 
 
 def _clean_as_is(fixes: Sequence[Fix], rules: TrackRules) -> Cleaned | None:
-    """The usual track, judged in arrays at once: in strict time order, every fix valid, none from the future,
-    each reachable from the one before. Then every rule keeps every fix (reachability from each fix to the next
-    implies it to any later one, by the triangle inequality, so the first fix's look ahead holds too), and the
-    result is what the rules give one fix at a time. None: some rule may drop a fix; judge them one by one."""
-    n = len(fixes)
-    if n < 2:
+    """`_as_is` for a list of fixes: their Cleaned, or None: judge them one by one."""
+    if len(fixes) < 2:
         return None
     columns = np.array([(f.time.timestamp(), f.latitude, f.longitude, f.received_at.timestamp()) for f in fixes])
     seconds, lat, lon, received = columns.T
+    distance = _as_is(seconds, lat, lon, received, rules)
+    return None if distance is None else Cleaned(list(fixes), [], distance)
+
+
+def _as_is(
+    seconds: np.ndarray, lat: np.ndarray, lon: np.ndarray, received: np.ndarray, rules: TrackRules
+) -> float | None:
+    """The usual track, judged in arrays at once: in strict time order, every fix valid, none from the future,
+    each reachable from the one before. Then every rule keeps every fix (reachability from each fix to the next
+    implies it to any later one, by the triangle inequality, so the first fix's look ahead holds too), and the
+    result is what the rules give one fix at a time: the metres along the fixes. None: some rule may drop a fix."""
     gaps = np.diff(seconds)
     with np.errstate(invalid="ignore"):  # NaN compares false: such a fix goes the slow way and is dropped there
         valid = (np.abs(lat) <= 90) & (np.abs(lon) <= 180) & ((lat != 0) | (lon != 0))
@@ -222,7 +286,27 @@ def _clean_as_is(fixes: Sequence[Fix], rules: TrackRules) -> Cleaned | None:
     halves = np.arcsin(np.minimum(1.0, np.sqrt(h)))
     if not np.all(halves <= rules.max_speed_kmh / 3.6 / (2 * EARTH_RADIUS_M) * gaps):
         return None
-    return Cleaned(list(fixes), [], 2 * EARTH_RADIUS_M * float(halves.sum()))
+    return 2 * EARTH_RADIUS_M * float(halves.sum())
+
+
+@dataclass(frozen=True, slots=True)
+class CleanedColumns:
+    """`Cleaned` for a track in arrays: the fixes kept, how many each rule dropped, the metres along the kept."""
+
+    kept: Columns
+    reasons: dict[DropReason, int]
+    distance_m: float
+
+
+def clean_columns(track: Columns, rules: TrackRules) -> CleanedColumns:
+    """`clean` for a track in arrays, with the same result: the usual track is judged in arrays; one where some rule
+    may drop a fix goes through `clean` fix by fix."""
+    if len(track) >= 2:
+        distance = _as_is(track.time / 1e6, track.latitude, track.longitude, track.received_at / 1e6, rules)
+        if distance is not None:
+            return CleanedColumns(track, {}, distance)
+    cleaned = clean(track.fixes(), rules)
+    return CleanedColumns(Columns.of(cleaned.kept), cleaned.reasons(), cleaned.distance_m)
 
 
 def _refused(fix: Fix, rules: TrackRules) -> DropReason | None:
@@ -237,54 +321,60 @@ def _refused(fix: Fix, rules: TrackRules) -> DropReason | None:
 
 
 def stops(fixes: Sequence[Fix], rules: TrackRules) -> list[Stop]:
+    """`stops_in` for a list of fixes."""
+    return stops_in(Columns.of(fixes), rules)
+
+
+def stops_in(track: Columns, rules: TrackRules) -> list[Stop]:
     """Where the vehicle stayed within `rules.stop_radius_m` for at least `rules.min_stop_seconds`.
 
     A stay is measured from the fix where the vehicle halted, so slow GNSS drift while parked cannot
     walk it away; a drift beyond the radius splits a stay in two.
 
     Args:
-        fixes: a cleaned track in time order (`clean(...).kept`).
+        track: a cleaned track in time order (`clean_columns(...).kept`).
         rules: the radius and minimal duration.
     """
     found: list[Stop] = []
-    n = len(fixes)
+    n = len(track)
     if n == 0:
         return found
     # Within a stop radius, metres on the local plane equal great-circle metres to a few parts per million, and
     # cost a fraction: each fix is compared with every later one within the radius of it.
-    xs, ys = _plane(fixes)
+    east, north = _plane(track.latitude, track.longitude)
     radius2 = rules.stop_radius_m**2
-    i = 0
-    while i < n:
-        anchor = fixes[i]
+    # A stay can begin only where the next fix is within the radius: on a drive, that is at few fixes.
+    begins = np.flatnonzero(np.diff(east) ** 2 + np.diff(north) ** 2 <= radius2).tolist()
+    xs, ys, micros = east.tolist(), north.tolist(), track.time.tolist()
+    least = rules.min_stop_seconds * 1e6
+    resume = 0
+    for i in begins:
+        if i < resume:
+            continue
         ax, ay = xs[i], ys[i]
-        j = i
+        j = i + 1
         while j + 1 < n and (xs[j + 1] - ax) ** 2 + (ys[j + 1] - ay) ** 2 <= radius2:
             j += 1
-        if (fixes[j].time - anchor.time).total_seconds() >= rules.min_stop_seconds:
-            stay = fixes[i : j + 1]
+        if micros[j] - micros[i] >= least:
             found.append(
                 Stop(
-                    anchor.time,
-                    fixes[j].time,
-                    sum(f.latitude for f in stay) / len(stay),
-                    sum(f.longitude for f in stay) / len(stay),
+                    _EPOCH + timedelta(microseconds=micros[i]),
+                    _EPOCH + timedelta(microseconds=micros[j]),
+                    float(track.latitude[i : j + 1].mean()),
+                    float(track.longitude[i : j + 1].mean()),
                 )
             )
-            i = j + 1
-        else:
-            i += 1
+            resume = j + 1
     return found
 
 
-def _plane(fixes: Sequence[Fix]) -> tuple[list[float], list[float]]:
+def _plane(lat: np.ndarray, lon: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Metres east and north of the first fix on a local equirectangular plane: within a province the error is a
     few per cent at most and within a stop radius a few parts per million, and it makes distances plane geometry."""
-    lat0 = math.radians(sum(f.latitude for f in fixes) / len(fixes))
+    lat0 = math.radians(float(lat.mean()))
     east = EARTH_RADIUS_M * math.cos(lat0) * math.pi / 180
     north = EARTH_RADIUS_M * math.pi / 180
-    lon0, lat_0 = fixes[0].longitude, fixes[0].latitude
-    return [east * (f.longitude - lon0) for f in fixes], [north * (f.latitude - lat_0) for f in fixes]
+    return east * (lon - lon[0]), north * (lat - lat[0])
 
 
 def simplify(fixes: Sequence[Fix], tolerance_m: float, stops: Sequence[Stop] = ()) -> list[Fix]:
@@ -300,7 +390,8 @@ def simplify(fixes: Sequence[Fix], tolerance_m: float, stops: Sequence[Stop] = (
     if n <= 2:
         return list(fixes)
     # A few per cent of error at most: far below what a display tolerance notices.
-    xs, ys = _plane(fixes)
+    east, north = _plane(np.array([f.latitude for f in fixes]), np.array([f.longitude for f in fixes]))
+    xs, ys = east.tolist(), north.tolist()
 
     boundaries = {s.start for s in stops} | {s.end for s in stops}
     keep = [i == 0 or i == n - 1 or f.time in boundaries for i, f in enumerate(fixes)]

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from api import tracks
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
-from api.dispatch.track import Fix
+from api.dispatch.track import Columns
 from api.errors import PathId, responses
 from api.tracks import Track, TripList
 
@@ -43,7 +43,7 @@ class TrackQuery(RangeQuery):
     )
 
 
-async def _fixes(pool: PoolDep, scope: ScopeDep, vehicle_id: str, query: RangeQuery) -> list[Fix]:
+async def _fixes(pool: PoolDep, scope: ScopeDep, vehicle_id: str, query: RangeQuery) -> Columns:
     async with pool.connection() as conn:
         if not await tracks.vehicle_visible(conn, scope, vehicle_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no vehicle {vehicle_id}")

@@ -14,16 +14,19 @@ from hypothesis import strategies as st
 
 from api.dispatch.track import (
     EARTH_RADIUS_M,
+    Columns,
     Dropped,
     DropReason,
     Fix,
     Stop,
     TrackRules,
     clean,
+    clean_columns,
     distance_m,
     path_m,
     simplify,
     stops,
+    stops_in,
 )
 
 T0 = datetime(2025, 3, 10, 0, 0, tzinfo=UTC)  # 08:00 in Beijing, a Monday
@@ -197,6 +200,13 @@ def test_judging_a_track_in_arrays_gives_what_judging_fix_by_fix_gives(
     assert in_order.dropped == reversed_.dropped
     assert in_order.distance_m == pytest.approx(reversed_.distance_m, rel=1e-9, abs=1e-6)
     assert in_order.distance_m == pytest.approx(path_m(in_order.kept), rel=1e-9, abs=1e-6)
+    # A track read as arrays (what GET /vehicles/{id}/track judges) keeps the same fixes for the same reasons.
+    for read in (track, track[::-1]):
+        as_columns = clean_columns(Columns.of(read), RULES)
+        assert as_columns.kept.fixes() == in_order.kept
+        assert as_columns.reasons == in_order.reasons()
+        assert as_columns.distance_m == pytest.approx(in_order.distance_m, rel=1e-9, abs=1e-6)
+        assert stops_in(as_columns.kept, RULES) == stops(in_order.kept, RULES)
 
 
 def drive_park_drive(park_seconds: float) -> list[Fix]:
