@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import numpy as np
 import orjson
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -337,6 +338,47 @@ class _OnMap:
 
 
 @dataclass
+class _Whole:
+    """The whole map as the parts of its JSON in id order: per vehicle its feature up to the age, the age, what
+    follows it, a comma. Ages and online states change with the clock alone, so they are arrays filled at once."""
+
+    order: list[str]
+    at: dict[str, int]  # a vehicle's place in `order`
+    parts: list[bytes]
+    stamps: np.ndarray  # the fix times, seconds since the epoch
+    tails: tuple[np.ndarray, np.ndarray]  # what follows the age: offline, online (object arrays of bytes)
+
+    @classmethod
+    def of(cls, order: list[str], shown: dict[str, _OnMap], clock: float) -> _Whole:
+        n = len(order)
+        whole = cls(order, {v: i for i, v in enumerate(order)}, [b","] * (4 * n), np.zeros(n), (
+            np.empty(n, dtype=object), np.empty(n, dtype=object)))  # fmt: skip
+        for vehicle_id in order:
+            whole.rewrite(vehicle_id, shown[vehicle_id], clock)
+        return whole
+
+    def rewrite(self, vehicle_id: str, shown: _OnMap, clock: float) -> None:
+        i = self.at[vehicle_id]
+        head, _, _ = shown.parts(vehicle_id, clock, True)
+        assert shown._tails is not None  # written by parts()
+        self.parts[4 * i] = head
+        self.stamps[i] = shown.stamp
+        self.tails[0][i], self.tails[1][i] = shown._tails
+
+    def join(self, clock: float, cutoff: float) -> bytes:
+        if not self.order:
+            return b'{"type":"FeatureCollection","features":[]}'
+        parts = self.parts
+        parts[1::4] = [b"%.3f" % age for age in np.maximum(clock - self.stamps, 0.0).tolist()]
+        parts[2::4] = np.where(self.stamps > cutoff, self.tails[1], self.tails[0]).tolist()
+        parts[-1] = b"]}"
+        try:
+            return b'{"type":"FeatureCollection","features":[' + b"".join(parts)
+        finally:
+            parts[-1] = b","
+
+
+@dataclass
 class LiveFeed:
     """The live map of every vehicle and the subscriptions to it. Not thread-safe: one event loop owns it.
 
@@ -352,6 +394,8 @@ class LiveFeed:
     _sent: dict[str, Key] = field(default_factory=dict)  # what subscribers were last told of each vehicle
     _subscribers: dict[Filter, set[Subscription]] = field(default_factory=dict)
     _snapshots: dict[Filter, bytes] = field(default_factory=dict)  # valid until anything changes
+    _whole: _Whole | None = None  # the whole map in id order, for snapshots of every vehicle; None: to build
+    _rewrite: set[str] = field(default_factory=set)  # vehicles whose entries in `_whole` are out of date
     # Vehicles to read again at the next look: new to the map, or their registry row or request changed.
     dirty: set[str] = field(default_factory=set)
     # Vehicles the database has no map entry for (retired): their fixes are not taken until the next full load.
@@ -372,6 +416,7 @@ class LiveFeed:
             elif fix.time > shown.fix.time:  # else a blind-zone resend, a duplicate: the map keeps the newer fix
                 shown.move(fix)
                 self._changed.add(fix.vehicle_id)
+                self._rewrite.add(fix.vehicle_id)
                 moved += 1
         if moved:
             self._snapshots.clear()
@@ -396,6 +441,7 @@ class LiveFeed:
             else:
                 continue
             self._changed.add(row.vehicle_id)
+            self._rewrite.add(row.vehicle_id)
             self._snapshots.clear()
         gone = (self._map.keys() if only is None else set(only) & self._map.keys()) - seen
         for vehicle_id in gone:
@@ -432,6 +478,8 @@ class LiveFeed:
         subscriber at the next tick anyway.
         """
         found = self._snapshots.get(filter)
+        if found is None and filter.everything:
+            found = self._snapshots[filter] = self._whole_map(now.timestamp())
         if found is None:
             clock = now.timestamp()
             cutoff = clock - self.offline_after
@@ -451,6 +499,21 @@ class LiveFeed:
             found = b'{"type":"FeatureCollection","features":[' + b"".join(parts) + b"]}"
             self._snapshots[filter] = found
         return found
+
+    def _whole_map(self, clock: float) -> bytes:
+        """Every vehicle's feature, from the whole map kept in arrays: only vehicles that changed are written
+        again, and each request fills in the ages and the online state at once (a third of the time of feature by
+        feature for a city's 20,000 vehicles)."""
+        if self._order is None or self._whole is None or self._whole.order is not self._order:
+            if self._order is None:
+                self._order = sorted(self._map)
+            self._whole = _Whole.of(self._order, self._map, clock)
+            self._rewrite.clear()
+        whole = self._whole
+        for vehicle_id in self._rewrite:
+            whole.rewrite(vehicle_id, self._map[vehicle_id], clock)
+        self._rewrite.clear()
+        return whole.join(clock, clock - self.offline_after)
 
     def tick(self, now: datetime) -> int:
         """Send what changed since the last tick (and vehicles that just went offline) to every subscriber;

@@ -8,7 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any, cast, get_args
 
 import httpx
 import orjson
@@ -22,6 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from api.access import Scope
 from api.alerts import AlertPublic
 from api.live import Batch, Filter, Fix, Key, Live, LiveFeed, Subscription, Vehicle, first_mark, vehicles
+from api.positions import LiveState
 from api.routes import stream
 from collector.topics import topic
 from db.ingest import prepare_connection, update_live
@@ -580,3 +581,40 @@ async def test_an_alert_goes_to_the_subscribers_of_its_unit_that_may_read_alerts
             with pytest.raises(TimeoutError):
                 async with asyncio.timeout(0.05):
                     await box.next()
+
+
+def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature() -> None:
+    """GET /positions/live of every vehicle comes from the whole map kept in arrays (only changed vehicles written
+    again); a filter that keeps every vehicle goes feature by feature. Both say the same through moves, the clock
+    taking vehicles offline, registry changes, and vehicles coming and going."""
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=60)
+    every_state = Filter(states=frozenset(get_args(LiveState)))
+
+    def same(now: datetime) -> int:
+        whole = feed.snapshot(Filter(), now)
+        assert whole == feed.snapshot(every_state, now)
+        return len(orjson.loads(whole)["features"])
+
+    assert same(start) == 0
+    feed.load([vehicle(f"v{i}", f"org{i % 3}", 117.0 + i / 100, 29.3, start - timedelta(seconds=i)) for i in range(30)])
+    assert same(start) == 30
+    moved(feed, "v3", start + timedelta(seconds=1), 117.9)
+    assert same(start + timedelta(seconds=2)) == 30
+    # v25 and older go offline with the clock alone; v7 goes to the workshop; v12 is dispatched.
+    workshop = vehicle("v7", "org1", 117.07, 29.3, start - timedelta(seconds=7))._replace(lifecycle="maintenance")
+    dispatched = vehicle("v12", "org0", 117.12, 29.3, start - timedelta(seconds=12))._replace(
+        request_id=5, request_state="dispatched", driver_id=2
+    )
+    feed.load([workshop, dispatched], only={"v7", "v12"})
+    assert same(start + timedelta(seconds=35)) == 30
+    # One leaves the registry, one joins the map.
+    feed.load([vehicle("v40", "org2", 117.4, 29.3, start)], only={"v29", "v40"})
+    now = start + timedelta(seconds=36)
+    assert same(now) == 30
+    properties = {f["id"]: f["properties"] for f in orjson.loads(feed.snapshot(Filter(), now))["features"]}
+    assert "v29" not in properties
+    assert (properties["v7"]["state"], properties["v12"]["state"], properties["v3"]["state"]) == (
+        "maintenance", "dispatched", "available"
+    )  # fmt: skip
+    assert (properties["v26"]["online"], properties["v26"]["age_seconds"]) == (False, 62.0)
