@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from api.access import Scope
 from api.errors import Text
 from api.paging import Page
-from db import ingest
+from db import marks
 from db.registry import Institution, InstitutionYear, Meter, RegistryDocument, Vehicle, import_document
 
 T = TypeVar("T", bound=BaseModel)
@@ -697,7 +697,7 @@ async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
     """Mark meters for the roll-up to recount from their first reading: their multiplier, register maximum or
     most per hour changed, and every day counted with the old ones is wrong (a meter without readings has none).
 
-    The mark is the first reading's time, as the collector marks new readings (db/ingest.py), not '-infinity',
+    The mark is the first reading's time, as the collector marks new readings (db/marks.py), not '-infinity',
     which psycopg cannot load as a datetime when the roll-up reads the marks."""
     if not meter_ids:
         return
@@ -706,7 +706,7 @@ async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
            CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first""",
         [sorted(set(meter_ids))],
     )
-    await ingest.mark_stale(conn, "consumption_stale", "meter_id", dict(await cur.fetchall()))
+    await marks.CONSUMPTION.mark(conn, dict(await cur.fetchall()))
 
 
 async def write(

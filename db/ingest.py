@@ -6,12 +6,14 @@ has prepared. Rows are plain tuples in column order.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, sql
+
+from db import marks
 
 READING_COLUMNS = ("meter_id", "time", "register", "received_at")
 READING_TYPES = ("text", "timestamptz", "float8", "timestamptz")
@@ -97,8 +99,8 @@ async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:
     return await _insert_and_mark(conn, "position", POSITION_COLUMNS, POSITION_TYPES, rows)
 
 
-# The roll-up each table's rows feed: its marks and their key.
-_STALE = {"reading": ("consumption_stale", "meter_id"), "position": ("mileage_stale", "vehicle_id")}
+# The roll-up each table's rows feed (db/marks.py).
+_MARKS = {"reading": marks.CONSUMPTION, "position": marks.MILEAGE}
 
 
 async def _insert_and_mark(
@@ -111,30 +113,8 @@ async def _insert_and_mark(
             device, time = row[0], row[1]
             if device not in earliest or time < earliest[device]:
                 earliest[device] = time
-        await mark_stale(conn, *_STALE[table], earliest)
+        await _MARKS[table].mark(conn, earliest)
     return stored
-
-
-async def mark_stale(conn: AsyncConnection, table: str, key: str, earliest: Mapping[str, datetime]) -> None:
-    """Mark devices for their roll-up to recount from these times on (consumption_stale by meter_id,
-    mileage_stale by vehicle_id), in the caller's transaction.
-
-    A device already marked from an earlier time is left as it is: no write for it, which is most devices of most
-    batches. A refresher claims a mark by deleting it in its recount's transaction (api/energy/rollup.py,
-    api/dispatch/mileage.py): a batch of that device waits for the recount and then marks it anew, so nothing
-    stored after the recount read its data goes uncounted. Devices in one order for every writer: no deadlock.
-    """
-    if not earliest:
-        return
-    devices = sorted(earliest)
-    # The arrays go in binary (%b): as text, dumping a thousand timestamps costs more than the statement itself.
-    query = sql.SQL(
-        """WITH batch (device, since) AS (SELECT * FROM unnest(%b::text[], %b::timestamptz[])),
-                earlier AS (UPDATE {table} s SET since = b.since FROM batch b
-                            WHERE s.{key} = b.device AND s.since > b.since)
-           INSERT INTO {table} ({key}, since) SELECT device, since FROM batch ON CONFLICT ({key}) DO NOTHING"""
-    ).format(table=sql.Identifier(table), key=sql.Identifier(key))
-    await conn.execute(query, (devices, [earliest[d] for d in devices]))
 
 
 # A moved position also records the transaction that moved it: the live map reads by it (0015).

@@ -9,7 +9,7 @@ roll-up counts consumption (api/energy/rollup.py), and reports read the results:
   odometer, trips, seconds on the move, top speed), the fixes received, and the day's first and last rest point.
 
 The collector marks a vehicle stale from its earliest new fix on, in the transaction that stores the fixes
-(db/ingest.py). `refresh` recounts a stale vehicle from its last stored rest point before that fix: a fix after
+(db/marks.py). `refresh` recounts a stale vehicle from its last stored rest point before that fix: a fix after
 which no trip can be open, whatever the fixes before it (`rest_points`). Trips before a rest point end at or
 before it and depend on nothing after it, so they stay as stored; the trips after it are found again from the
 positions and replace the stored ones, and the days from the rest point's day on are summed again. A late or
@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
@@ -40,13 +40,11 @@ from api.dispatch import packed, track, trips
 from api.dispatch.track import Fix, TrackRules
 from api.dispatch.trips import Trip, TripRules
 from api.tracks import track_rules, trip_rules
+from db.marks import BEFORE_ALL, MILEAGE
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# The first key of the refreshers' per-vehicle advisory locks (the energy roll-up's meters use ..._0001).
-_LOCK_CLASS = 0x7977_0002
-_BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
 # Fixes read at once by a recount: a week or more of a vehicle's reports. A longer recount (a rebuild, a batch
 # months late) goes on from the last rest point of each such chunk, so memory stays bounded.
 _CHUNK = 100_000
@@ -123,11 +121,10 @@ async def refresh(pool: AsyncConnectionPool, basis: Basis, *, limit: int = 10_00
     """
     async with pool.connection() as conn:
         await _check_basis(conn, basis)
-        cur = await conn.execute("SELECT vehicle_id FROM mileage_stale ORDER BY since LIMIT %s", (limit,))
-        stale = await cur.fetchall()
+        stale = await MILEAGE.listed(conn, limit)
         await conn.commit()
         done = 0
-        for (vehicle_id,) in stale:
+        for vehicle_id in stale:
             done += await _refresh_vehicle(conn, basis, vehicle_id)
         return done
 
@@ -135,9 +132,7 @@ async def refresh(pool: AsyncConnectionPool, basis: Basis, *, limit: int = 10_00
 async def pending(pool: AsyncConnectionPool) -> int:
     """How many vehicles are marked stale."""
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*) FROM mileage_stale")
-        row = await cur.fetchone()
-        return int(row[0]) if row is not None else 0
+        return await MILEAGE.pending(conn)
 
 
 async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
@@ -154,11 +149,7 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
                ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone, rules = EXCLUDED.rules""",
             (basis.zone.key, basis.rules),
         )
-        await conn.execute(
-            """INSERT INTO mileage_stale (vehicle_id, since) SELECT id, %(since)s FROM vehicle
-               ON CONFLICT (vehicle_id) DO UPDATE SET since = %(since)s""",
-            {"since": _BEFORE_ALL},
-        )
+        await MILEAGE.mark_all(conn)
     return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
 
 
@@ -183,17 +174,11 @@ async def _check_basis(conn: AsyncConnection, basis: Basis) -> None:
 
 async def _refresh_vehicle(conn: AsyncConnection, basis: Basis, vehicle_id: str) -> int:
     async with conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, vehicle_id))
-        locked = await cur.fetchone()
-        if locked is None or not locked[0]:
-            return 0  # another refresher is recounting it
-        # The claim: the mark goes with this transaction. A batch of the vehicle stored meanwhile waits for the
-        # transaction, then marks it anew (db/ingest.py); if the recount fails, the mark comes back with the rollback.
-        cur = await conn.execute("DELETE FROM mileage_stale WHERE vehicle_id = %s RETURNING since", (vehicle_id,))
-        claimed = await cur.fetchone()
-        if claimed is None:
-            return 0  # recounted by another refresher since it was listed
-        since = claimed[0]
+        # The claim (db/marks.py): positions stored meanwhile wait for this transaction and mark anew; a failed
+        # recount rolls the claim back.
+        since = await MILEAGE.claim(conn, vehicle_id)
+        if since is None:
+            return 0  # another refresher is recounting it, or has since it was listed
         await packed.unpack_from(conn, vehicle_id, since)  # the packed hours of the track follow the same mark
         cur = await conn.execute("SELECT 1 FROM vehicle WHERE id = %s", (vehicle_id,))
         if await cur.fetchone() is None:  # no longer registered: nothing of it is counted
@@ -252,7 +237,7 @@ async def _fixes(conn: AsyncConnection, vehicle_id: str, start: datetime | None,
         await cur.execute(
             """SELECT time, latitude, longitude, speed, heading, odometer, ignition, received_at, blind
                FROM position WHERE vehicle_id = %s AND time >= %s ORDER BY time LIMIT %s""",
-            (vehicle_id, start if start is not None else _BEFORE_ALL, limit),
+            (vehicle_id, start if start is not None else BEFORE_ALL, limit),
         )
         return [Fix(*row) for row in await cur.fetchall()]
 

@@ -1,10 +1,10 @@
 """The consumption roll-up: `consumption_day` kept equal to api/energy/consumption.py over all readings.
 
 The collector marks a meter stale from its earliest new reading on, in the transaction that stores
-the readings (db/ingest.py). `refresh` recomputes each stale meter from the last reading before that
-point: the day holding that reading starts from the state stored with the day (the last reading before
-its midnight and the baseline after it), so a late batch costs the days from its place onward, not
-the meter's history. A mark is cleared only if no newer one arrived while the meter was recomputed.
+the readings (db/marks.py). `refresh` claims each mark and recomputes its meter from the last reading before
+that point, in one transaction: the day holding that reading starts from the state stored with the day (the
+last reading before its midnight and the baseline after it), so a late batch costs the days from its place
+onward, not the meter's history.
 
 Refreshers may run side by side (each API process runs `maintain`; `yiwang energy refresh|rebuild` runs one
 by hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection, sql
@@ -23,14 +23,9 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.background import drain, periodically
 from api.energy.consumption import Day, Delta, Meter, Reading, State, days, decimal
+from db.marks import CONSUMPTION
 
 log = logging.getLogger(__name__)
-
-# The first key of the refreshers' per-meter advisory locks (the second is the meter id's hash).
-_LOCK_CLASS = 0x7977_0001
-
-
-_BEFORE_ALL = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class ZoneMismatch(RuntimeError):
@@ -51,11 +46,10 @@ async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_
     """
     async with pool.connection() as conn:
         await _check_zone(conn, zone)
-        cur = await conn.execute("SELECT meter_id FROM consumption_stale ORDER BY since LIMIT %s", (limit,))
-        stale = await cur.fetchall()
+        stale = await CONSUMPTION.listed(conn, limit)
         await conn.commit()
         done = 0
-        for (meter_id,) in stale:
+        for meter_id in stale:
             done += await _refresh_meter(conn, zone, meter_id)
         return done
 
@@ -63,9 +57,7 @@ async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_
 async def pending(pool: AsyncConnectionPool) -> int:
     """How many meters are marked stale."""
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*) FROM consumption_stale")
-        row = await cur.fetchone()
-        return int(row[0]) if row is not None else 0
+        return await CONSUMPTION.pending(conn)
 
 
 async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
@@ -80,13 +72,7 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
                ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone""",
             (zone.key,),
         )
-        # From before any reading the collector accepts (YIWANG_OLDEST_TIME is 2000 at the earliest sensible):
-        # every meter is then recounted whole. Not '-infinity', which Python's datetime cannot hold.
-        await conn.execute(
-            """INSERT INTO consumption_stale (meter_id, since) SELECT id, %(since)s FROM meter
-               ON CONFLICT (meter_id) DO UPDATE SET since = %(since)s""",
-            {"since": _BEFORE_ALL},
-        )
+        await CONSUMPTION.mark_all(conn)
     return await drain(lambda: refresh(pool, zone), lambda: pending(pool))
 
 
@@ -111,17 +97,9 @@ async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
 
 async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -> int:
     async with conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_LOCK_CLASS, meter_id))
-        locked = await cur.fetchone()
-        if locked is None or not locked[0]:
-            return 0  # another refresher is recounting it
-        # The claim (db/ingest.py mark_stale): readings stored meanwhile wait for this transaction and mark anew;
-        # a failed recount rolls the claim back.
-        cur = await conn.execute("DELETE FROM consumption_stale WHERE meter_id = %s RETURNING since", (meter_id,))
-        claimed = await cur.fetchone()
-        if claimed is None:
-            return 0  # recounted by another refresher since it was listed
-        since = claimed[0]
+        since = await CONSUMPTION.claim(conn, meter_id)
+        if since is None:
+            return 0  # another refresher is recounting it, or has since it was listed
         cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
         facts = await cur.fetchone()
         if facts is None:  # no longer registered: nothing of it is counted
