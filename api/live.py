@@ -326,12 +326,16 @@ class _OnMap:
                 },
             }
             self._json = orjson.dumps(feature, option=_JSON)[:-2] + b',"age_seconds":'  # the clock's fields follow
+        return self._json, b"%.3f" % max(now - self.stamp, 0.0), self.tails()[online]
+
+    def tails(self) -> tuple[bytes, bytes]:
+        """What follows the age in the feature: offline, online."""
         if self._tails is None:
             self._tails = (
                 b',"online":false,"state":"%s"}}' % self.state(False).encode(),
                 b',"online":true,"state":"%s"}}' % self.state(True).encode(),
             )
-        return self._json, b"%.3f" % max(now - self.stamp, 0.0), self._tails[online]
+        return self._tails
 
     def feature(self, vehicle_id: str, now: float, online: bool) -> bytes:
         return b"".join(self.parts(vehicle_id, now, online))
@@ -359,11 +363,9 @@ class _Whole:
 
     def rewrite(self, vehicle_id: str, shown: _OnMap, clock: float) -> None:
         i = self.at[vehicle_id]
-        head, _, _ = shown.parts(vehicle_id, clock, True)
-        assert shown._tails is not None  # written by parts()
-        self.parts[4 * i] = head
+        self.parts[4 * i], _, _ = shown.parts(vehicle_id, clock, True)
         self.stamps[i] = shown.stamp
-        self.tails[0][i], self.tails[1][i] = shown._tails
+        self.tails[0][i], self.tails[1][i] = shown.tails()
 
     def join(self, clock: float, cutoff: float) -> bytes:
         if not self.order:

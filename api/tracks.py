@@ -15,7 +15,7 @@ from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
 from api.access import Scope
-from api.dispatch import packed, track, trips
+from api.dispatch import track, trips
 from api.dispatch.track import Columns, TrackRules
 from api.dispatch.trips import TripRules
 from yiwang.settings import Settings
@@ -115,11 +115,6 @@ async def vehicle_visible(conn: AsyncConnection, scope: Scope, vehicle_id: str) 
         (vehicle_id,),
     )
     return await cur.fetchone() is not None
-
-
-async def fixes(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> Columns:
-    """The vehicle's fixes with start <= time < end, in time order: packed hours and the rest (api/dispatch/packed)."""
-    return await packed.read(conn, vehicle_id, start, end)
 
 
 def shaped(vehicle_id: str, raw: Columns, rules: TrackRules, tolerance_m: float) -> bytes:

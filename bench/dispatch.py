@@ -48,7 +48,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from websockets.asyncio.client import connect
 
-from api import live, tracks
+from api import live
 from api.dispatch import packed
 from api.live import Filter, LiveFeed
 from bench import loadgen
@@ -257,7 +257,7 @@ async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) 
 
         async def track() -> None:
             vehicle = f"v{next(turn) % max(track_vehicles, 1)}"
-            await tracks.fixes(conn, vehicle, end - timedelta(days=1), end)
+            await packed.read(conn, vehicle, end - timedelta(days=1), end)
 
         async def track_rows() -> None:
             vehicle = f"v{next(turn) % max(track_vehicles, 1)}"

@@ -22,6 +22,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from api.background import periodically
+from api.dispatch import track
 from api.dispatch.track import Columns
 
 # The layout of track_fix (0018): PostgreSQL's send formats, big-endian; timestamps in microseconds since 2000.
@@ -66,7 +67,7 @@ async def read(conn: AsyncConnection, vehicle_id: str, start: datetime, end: dat
     fixes = np.frombuffer(b"".join(parts), dtype=PACKED)
     micros = fixes["time"].astype(np.int64) + _POSTGRES_EPOCH_US
     # The first packed hour may begin before `start`, and the last end after `end`.
-    inside = (micros >= _micros(start)) & (micros < _micros(end))
+    inside = (micros >= track.micros(start)) & (micros < track.micros(end))
     return Columns(
         micros,
         fixes["latitude"].astype(np.float64),
@@ -80,10 +81,6 @@ async def read(conn: AsyncConnection, vehicle_id: str, start: datetime, end: dat
     ).take(inside)
 
 
-def _micros(at: datetime) -> int:
-    return (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-
-
 async def pack(pool: AsyncConnectionPool[AsyncConnection], settle: timedelta, *, now: datetime | None = None) -> int:
     """Pack every vehicle's hours that ended `settle` ago or earlier and are not packed; returns the hours packed.
 
@@ -93,8 +90,12 @@ async def pack(pool: AsyncConnectionPool[AsyncConnection], settle: timedelta, *,
     packable = _hour(((now or datetime.now(UTC)) - settle).astimezone(UTC))
     packed = 0
     async with pool.connection() as conn:
+        # Vehicles new to the registry (a turn's anti-join, not an attempt per vehicle of the fleet).
         await conn.execute(
-            "INSERT INTO track_packed (vehicle_id, until) SELECT id, '-infinity' FROM vehicle ON CONFLICT DO NOTHING"
+            """INSERT INTO track_packed (vehicle_id, until)
+               SELECT id, '-infinity' FROM vehicle v
+               WHERE NOT EXISTS (SELECT FROM track_packed t WHERE t.vehicle_id = v.id)
+               ON CONFLICT DO NOTHING"""
         )
         await conn.commit()
         while True:

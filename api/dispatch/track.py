@@ -63,6 +63,11 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
 
+def micros(at: datetime) -> int:
+    """A timezone-aware time as whole microseconds since the Unix epoch: `Columns`' times."""
+    return (at - _EPOCH) // _MICROSECOND
+
+
 class Columns(NamedTuple):
     """Fixes as arrays, one entry per fix: how a track read for the map is judged and written (a day is 8,640
     fixes; a `Fix` each would cost more than the rest of the request). Times are exact: whole microseconds."""
@@ -82,9 +87,6 @@ class Columns(NamedTuple):
 
     @classmethod
     def of(cls, fixes: Sequence[Fix]) -> Columns:
-        def micros(at: datetime) -> int:
-            return (at - _EPOCH) // _MICROSECOND
-
         return cls(
             np.array([micros(f.time) for f in fixes], dtype=np.int64),
             np.array([f.latitude for f in fixes], dtype=np.float64),
@@ -98,8 +100,8 @@ class Columns(NamedTuple):
         )
 
     def fixes(self) -> list[Fix]:
-        def times(micros: np.ndarray) -> list[datetime]:
-            return [_EPOCH + timedelta(microseconds=m) for m in micros.tolist()]
+        def times(column: np.ndarray) -> list[datetime]:
+            return [_EPOCH + timedelta(microseconds=m) for m in column.tolist()]
 
         odometers = [None if math.isnan(o) else o for o in self.odometer.tolist()]
         return [

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from api import tracks
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.dispatch import packed
 from api.dispatch.track import Columns
 from api.errors import PathId, responses
 from api.tracks import Track, TripList
@@ -47,7 +48,7 @@ async def _fixes(pool: PoolDep, scope: ScopeDep, vehicle_id: str, query: RangeQu
     async with pool.connection() as conn:
         if not await tracks.vehicle_visible(conn, scope, vehicle_id):
             raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no vehicle {vehicle_id}")
-        return await tracks.fixes(conn, vehicle_id, query.start, query.end)
+        return await packed.read(conn, vehicle_id, query.start, query.end)
 
 
 @router.get(
