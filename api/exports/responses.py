@@ -8,11 +8,29 @@ from typing import Any, Final
 
 from fastapi import HTTPException, status
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import responses
 from api.exports.table import Language, Sheet
 from api.exports.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Header, csv_chunks, file_chunks, spool_xlsx
+
+
+class ReportForm(BaseModel):
+    """How a report is written: the language of its headers and texts. A mixin: first among the bases, so that
+    the report's own parameters come first."""
+
+    language: Language = Field(default="zh", description="headers and texts: Chinese (default) or English")
+
+
+class CsvForm(BaseModel):
+    """How a report's CSV is written, on top of `ReportForm`; a mixin as it is."""
+
+    header: Header = Field(
+        default="key", description="stable column keys for systems (default), or headers people read"
+    )
+    bom: bool = Field(default=False, description="start with a byte-order mark, for Excel to read UTF-8")
+
 
 # The OpenAPI answers of a report's download: the file, or the usual refusals.
 REPORT_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {

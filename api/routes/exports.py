@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
-from pydantic import Field
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import series, workbook
-from api.exports.responses import REPORT_RESPONSES, csv_download, period_name, xlsx_download
+from api.exports.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.exports.table import Sheet
 from api.routes.energy import IndicatorQuery, chosen_factors, indicator_report, quality_report
 
 router = APIRouter(tags=["exports"])
 
 
-class ExportQuery(IndicatorQuery):
-    language: Literal["zh", "en"] = Field(default="zh", description="headers and texts: Chinese (default) or English")
+class ExportQuery(ReportForm, IndicatorQuery):
+    pass
 
 
-class CsvQuery(ExportQuery):
+class CsvQuery(CsvForm, ExportQuery):
     view: workbook.View = "institutions"
-    header: Literal["key", "zh", "en"] = Field(
-        default="key", description="stable column keys for systems (default), or headers people read"
-    )
-    bom: bool = Field(default=False, description="start with a byte-order mark, for Excel to read UTF-8")
 
 
 async def _sheets(

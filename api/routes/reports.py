@@ -4,7 +4,7 @@ each figure counts)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
@@ -14,7 +14,7 @@ from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.dispatch import reports, workbook
 from api.dispatch.reports import DispatchReport, Period, VehicleReport
 from api.errors import Text, responses
-from api.exports.responses import REPORT_RESPONSES, csv_download, period_name, xlsx_download
+from api.exports.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.exports.table import Sheet
 from api.routes.energy import PeriodQuery
 
@@ -27,16 +27,12 @@ class ReportQuery(PeriodQuery):
     organisation_id: Text | None = Field(default=None, description="only this unit (one you may see)")
 
 
-class ExportQuery(ReportQuery):
-    language: Literal["zh", "en"] = Field(default="zh", description="headers and texts: Chinese (default) or English")
+class ExportQuery(ReportForm, ReportQuery):
+    pass
 
 
-class CsvQuery(ExportQuery):
+class CsvQuery(CsvForm, ExportQuery):
     view: workbook.View = "units"
-    header: Literal["key", "zh", "en"] = Field(
-        default="key", description="stable column keys for systems (default), or headers people read"
-    )
-    bom: bool = Field(default=False, description="start with a byte-order mark, for Excel to read UTF-8")
 
 
 def _period(settings: SettingsDep, query: ReportQuery) -> Period:
