@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
@@ -61,6 +62,28 @@ _LOAD_PART = 2_000
 _ALERTS_KEPT = 1_000
 VEHICLE_CHANNEL = "yiwang_vehicle"
 ALERT_CHANNEL = "yiwang_alert"
+_BEYOND_ASCII = re.compile("[^\x00-\x7f]")
+
+
+def ascii_json(data: bytes) -> bytes:
+    """The same JSON with every character beyond ASCII written as a \\u escape (two, as UTF-16, beyond the BMP).
+
+    What the map sends goes out as WebSocket text, which the server encodes again for every client. A plate's 赣
+    makes Python's string of a whole batch one of 2-byte characters, encoded character by character (~180 µs for
+    a quarter second of a city's fixes, per client); an ASCII one is a copy (~3 µs). So features and alerts are
+    escaped once, when they are encoded.
+    """
+    if data.isascii():
+        return data
+    return _BEYOND_ASCII.sub(_escaped, data.decode()).encode()
+
+
+def _escaped(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    high, low = divmod(code - 0x10000, 0x400)
+    return f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}"
 
 
 class Key(NamedTuple):
@@ -325,7 +348,8 @@ class _OnMap:
                     "driver_id": driver_id,
                 },
             }
-            self._json = orjson.dumps(feature, option=_JSON)[:-2] + b',"age_seconds":'  # the clock's fields follow
+            # The clock's fields follow.
+            self._json = ascii_json(orjson.dumps(feature, option=_JSON)[:-2]) + b',"age_seconds":'
         return self._json, b"%.3f" % max(now - self.stamp, 0.0), self.tails()[online]
 
     def tails(self) -> tuple[bytes, bytes]:
@@ -574,7 +598,7 @@ class LiveFeed:
         """Offer alerts to the subscribers that may read them and whose units they concern; returns the offers."""
         offered = 0
         for alert in alerts:
-            data = alert.model_dump_json().encode()
+            data = ascii_json(alert.model_dump_json().encode())
             for filter_, group in self._subscribers.items():
                 if filter_.concerns(alert.organisation_id):
                     for subscription in group:
@@ -608,13 +632,14 @@ async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) ->
     Raises:
         psycopg.OperationalError, psycopg_pool.PoolTimeout: the database cannot be reached.
     """
+    found: list[Vehicle] = []
     async with pool.connection() as conn:
         cur = await conn.execute(sql.SQL(_MAP_QUERY).format(only=sql.SQL("")), {"open": sorted(OPEN_STATES)})
-        rows = await cur.fetchall()
-    found: list[Vehicle] = []
-    for start in range(0, len(rows), _LOAD_PART):
-        found += [_vehicle(row) for row in rows[start : start + _LOAD_PART]]
-        await asyncio.sleep(0)  # let the map's clients be served between parts
+        # Rows are made from the result as they are fetched: in parts, so that the map's clients are served
+        # between them rather than wait for a whole city's rows.
+        while rows := await cur.fetchmany(_LOAD_PART):
+            found += map(_vehicle, rows)
+            await asyncio.sleep(0)
     feed.load(found)
 
 

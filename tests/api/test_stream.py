@@ -16,12 +16,26 @@ import psycopg
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from hypothesis import given
+from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from api.access import Scope
 from api.alerts import AlertPublic
-from api.live import Batch, Filter, Fix, Key, Live, LiveFeed, Subscription, Vehicle, first_mark, vehicles
+from api.live import (
+    Batch,
+    Filter,
+    Fix,
+    Key,
+    Live,
+    LiveFeed,
+    Subscription,
+    Vehicle,
+    ascii_json,
+    first_mark,
+    vehicles,
+)
 from api.positions import LiveState
 from api.routes import stream
 from collector.topics import topic
@@ -618,3 +632,42 @@ def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature(
         "maintenance", "dispatched", "available"
     )  # fmt: skip
     assert (properties["v26"]["online"], properties["v26"]["age_seconds"]) == (False, 62.0)
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_JSON_VALUES)
+def test_json_escaped_to_ascii_reads_as_the_same_value(value: object) -> None:
+    escaped = ascii_json(orjson.dumps(value))
+    assert escaped.isascii()
+    assert orjson.loads(escaped) == value
+
+
+async def test_a_plate_and_an_alert_in_chinese_reach_clients_as_written_in_ascii_messages() -> None:
+    """Messages go out as WebSocket text, encoded again per client: ASCII makes that a copy (see ascii_json)."""
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    feed.load([vehicle("v", "a", 117.0, 29.3, start)._replace(plate="赣H·12345😀")])
+    feed.tick(start)
+    alert = AlertPublic(
+        id=1, vehicle_id="v", organisation_id="a", kind="area_exit", level="red", time=start, received_at=start,
+        raised_at=start, latitude=29.3, longitude=117.0, speed=30.0, detail="驶出允许区域「市区」",
+        acknowledged_at=None, acknowledged_by=None, note=None,
+    )  # fmt: skip
+    with feed.subscribe(Filter(), alerts=True) as subscription:
+        assert subscription.snapshot.isascii()
+        [snapshot] = orjson.loads(subscription.snapshot)["features"]
+        assert snapshot["properties"]["plate"] == "赣H·12345😀"
+        feed.push_alerts([alert])
+        moved(feed, "v", start + timedelta(seconds=1), 117.1)
+        feed.tick(start + timedelta(seconds=1))
+        alerts, changed = await subscription.next()
+    assert alerts.isascii()
+    assert changed.isascii()
+    assert orjson.loads(alerts)["alerts"][0]["detail"] == "驶出允许区域「市区」"
+    assert orjson.loads(changed)["features"][0]["properties"]["plate"] == "赣H·12345😀"
