@@ -606,9 +606,9 @@ def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature(
     every_state = Filter(states=frozenset(get_args(LiveState)))
 
     def same(now: datetime) -> int:
-        whole = feed.snapshot(Filter(), now)
-        assert whole == feed.snapshot(every_state, now)
-        return len(orjson.loads(whole)["features"])
+        whole = orjson.loads(feed.snapshot(Filter(), now))
+        assert whole == orjson.loads(feed.snapshot(every_state, now))
+        return len(whole["features"])
 
     assert same(start) == 0
     feed.load([vehicle(f"v{i}", f"org{i % 3}", 117.0 + i / 100, 29.3, start - timedelta(seconds=i)) for i in range(30)])
@@ -632,6 +632,39 @@ def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature(
         "maintenance", "dispatched", "available"
     )  # fmt: skip
     assert (properties["v26"]["online"], properties["v26"]["age_seconds"]) == (False, 62.0)
+
+    # Moves written again where the feature was (one as long as before, one a little longer), one that outgrows
+    # the room its feature had; an offline vehicle back online, and one sending a fix newer than its last but
+    # still too old to be online.
+    def like(vehicle_id: str, time: datetime, lat: float, lon: float) -> Fix:  # as `vehicle` writes them
+        return Fix(vehicle_id, time, lat, lon, 0.0, 0.0, False, None, None, time)
+
+    slightly_longer = like("v6", now, 29.3, 117.0612)
+    back, too_old = like("v26", now, 29.3, 117.26), like("v27", now - timedelta(seconds=61), 29.3, 117.27)
+    assert feed.take([like("v4", now, 29.3, 117.05), slightly_longer, back, too_old]) == 4
+    later = now + timedelta(seconds=0.25)
+    assert same(later) == 30
+    assert feed.take([Fix("v5", now, 29.312345678901, 117.123456789012, 12.5, 359.5, True, 87.5, 40.25, now)]) == 1
+    assert same(later) == 30
+    properties = {f["id"]: f["properties"] for f in orjson.loads(feed.snapshot(Filter(), later))["features"]}
+    assert [(properties[v]["online"], properties[v]["age_seconds"]) for v in ("v4", "v26", "v27")] == [
+        (True, 0.25), (True, 0.25), (False, 61.25)
+    ]  # fmt: skip
+
+
+@given(st.lists(st.floats(-1_000, 9e9) | st.sampled_from([0.0, 0.0005, 0.0015, 59.9995, 1e9]), max_size=20))
+def test_every_age_is_written_to_the_millisecond_on_the_whole_map_and_feature_by_feature(ages: list[float]) -> None:
+    """Ages of fixes from the future (clock skew, shown as 0) to centuries old, halves of milliseconds included:
+    the whole map writes them as arrays, feature by feature one at a time; both say the same."""
+    now = datetime(2026, 11, 30, tzinfo=UTC)
+    clock = now.timestamp()
+    feed = LiveFeed(offline_after=60)
+    feed.load([vehicle(f"v{i:02d}", "org", 117.0, 29.3, now - timedelta(seconds=age)) for i, age in enumerate(ages)])
+    whole = orjson.loads(feed.snapshot(Filter(), now))
+    assert whole == orjson.loads(feed.snapshot(Filter(states=frozenset(get_args(LiveState))), now))
+    written = [f["properties"]["age_seconds"] for f in whole["features"]]
+    stamps = [(now - timedelta(seconds=age)).timestamp() for age in ages]
+    assert written == [max(round((clock - stamp) * 1000), 0) / 1000 for stamp in stamps]
 
 
 _JSON_VALUES = st.recursive(
