@@ -63,8 +63,8 @@ _ALERTS_KEPT = 1_000
 VEHICLE_CHANNEL = "yiwang_vehicle"
 ALERT_CHANNEL = "yiwang_alert"
 _BEYOND_ASCII = re.compile("[^\x00-\x7f]")
-# A feature's age and what follows it are written at fixed widths (JSON allows the spaces that pad them), so that
-# the whole map keeps one buffer and each request writes only these fields in place (see _Whole).
+# On the whole map, a feature's age and what follows it are written at fixed widths (JSON allows the spaces that
+# pad them), so that it is kept in one buffer and each request writes only these fields in place (see _Whole).
 _AGE_DIGITS = 10  # whole seconds: 317 years, beyond any fix the collector takes (none before 2000)
 _AGE_WIDTH = _AGE_DIGITS + 4  # and a point and milliseconds
 _AGE_MAX_MS = 10 ** (_AGE_DIGITS + 3) - 1
@@ -382,9 +382,10 @@ class _OnMap:
 
 
 def _age(seconds: float) -> bytes:
-    """An age in seconds as the map writes it: milliseconds, right-aligned in _AGE_WIDTH (as `_ages` writes them)."""
+    """An age in seconds to the millisecond, as the whole map's `_ages` rounds it, but not padded: a feature sent
+    on its own (a stream's change, a filtered map) has no slot to keep."""
     milliseconds = min(max(round(seconds * 1000), 0), _AGE_MAX_MS)
-    return b"%*d.%03d" % (_AGE_DIGITS, *divmod(milliseconds, 1000))
+    return b"%d.%03d" % divmod(milliseconds, 1000)
 
 
 # The digits of an age from the right, past the point: each one divided off the rest (a third of the time of
@@ -397,7 +398,7 @@ _TAIL_COLUMNS = np.arange(_TAIL_WIDTH)
 
 
 def _ages(seconds: np.ndarray) -> np.ndarray:
-    """Ages as `_age` writes them, as rows of bytes (uint8, _AGE_WIDTH per row)."""
+    """Ages rounded as `_age` rounds them, right-aligned in rows of _AGE_WIDTH bytes (uint8)."""
     milliseconds = np.clip(np.rint(seconds * 1000), 0, _AGE_MAX_MS).astype(np.int64)
     written = np.empty((len(seconds), _AGE_WIDTH), dtype=np.uint8)
     rest = milliseconds
@@ -542,6 +543,10 @@ class LiveFeed:
     def load(self, rows: Iterable[Vehicle], *, only: Collection[str] | None = None) -> None:
         """Take what the database says of vehicles: all of them, or `only` these (any of them not among the rows
         left the map). A fix of ours newer than the row's stays (its row may not have committed yet)."""
+        self.keep(self.merge(rows), only=only)
+
+    def merge(self, rows: Iterable[Vehicle]) -> set[str]:
+        """Take what the database says of these vehicles (part of a load); returns their ids."""
         seen = set()
         for row in rows:
             seen.add(row.vehicle_id)
@@ -560,6 +565,10 @@ class LiveFeed:
             self._changed.add(row.vehicle_id)
             self._rewrite.add(row.vehicle_id)
             self._snapshots.clear()
+        return seen
+
+    def keep(self, seen: set[str], *, only: Collection[str] | None = None) -> None:
+        """End a load: the vehicles it did not see leave the map, of all of them or of `only` these."""
         gone = (self._map.keys() if only is None else set(only) & self._map.keys()) - seen
         for vehicle_id in gone:
             del self._map[vehicle_id]
@@ -722,15 +731,17 @@ async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) ->
     Raises:
         psycopg.OperationalError, psycopg_pool.PoolTimeout: the database cannot be reached.
     """
-    found: list[Vehicle] = []
+    seen: set[str] = set()
     async with pool.connection() as conn:
         cur = await conn.execute(sql.SQL(_MAP_QUERY).format(only=sql.SQL("")), {"open": sorted(OPEN_STATES)})
-        # Rows are made from the result as they are fetched: in parts, so that the map's clients are served
-        # between them rather than wait for a whole city's rows.
+        # Rows are made from the result and taken in parts: the map's clients are served between them, and each
+        # part is freed before the next is made. A whole city's rows held at once made the garbage collector walk
+        # them all, a pause of 16-34 ms every refresh.
         while rows := await cur.fetchmany(_LOAD_PART):
-            found += map(_vehicle, rows)
+            seen |= feed.merge(map(_vehicle, rows))
+            del rows
             await asyncio.sleep(0)
-    feed.load(found)
+    feed.keep(seen)
 
 
 async def _refresh_forever(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection], every: float) -> None:
