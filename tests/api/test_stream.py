@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast, get_args
 
 import httpx
+import numpy as np
 import orjson
 import psycopg
 import pytest
@@ -32,6 +33,8 @@ from api.live import (
     LiveFeed,
     Subscription,
     Vehicle,
+    _age,
+    _ages,
     ascii_json,
     first_mark,
     vehicles,
@@ -597,8 +600,8 @@ async def test_an_alert_goes_to_the_subscribers_of_its_unit_that_may_read_alerts
                     await box.next()
 
 
-def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature() -> None:
-    """GET /positions/live of every vehicle comes from the whole map kept in arrays (only changed vehicles written
+def test_the_whole_map_kept_in_one_buffer_says_what_the_map_says_feature_by_feature() -> None:
+    """GET /positions/live of every vehicle comes from the whole map kept in one buffer (only changed vehicles written
     again); a filter that keeps every vehicle goes feature by feature. Both say the same through moves, the clock
     taking vehicles offline, registry changes, and vehicles coming and going."""
     start = datetime.now(UTC)
@@ -641,11 +644,16 @@ def test_the_whole_map_kept_in_arrays_says_what_the_map_says_feature_by_feature(
 
     slightly_longer = like("v6", now, 29.3, 117.0612)
     back, too_old = like("v26", now, 29.3, 117.26), like("v27", now - timedelta(seconds=61), 29.3, 117.27)
+    laid_out = feed._whole.layout if feed._whole is not None else None
+    assert laid_out is not None
     assert feed.take([like("v4", now, 29.3, 117.05), slightly_longer, back, too_old]) == 4
     later = now + timedelta(seconds=0.25)
     assert same(later) == 30
+    assert feed._whole is not None
+    assert feed._whole.layout is laid_out  # written in place: the fast path of 20,000 vehicles a request
     assert feed.take([Fix("v5", now, 29.312345678901, 117.123456789012, 12.5, 359.5, True, 87.5, 40.25, now)]) == 1
     assert same(later) == 30
+    assert feed._whole.layout is not laid_out  # v5 outgrew its slot: laid out again
     properties = {f["id"]: f["properties"] for f in orjson.loads(feed.snapshot(Filter(), later))["features"]}
     assert [(properties[v]["online"], properties[v]["age_seconds"]) for v in ("v4", "v26", "v27")] == [
         (True, 0.25), (True, 0.25), (False, 61.25)
@@ -665,6 +673,58 @@ def test_every_age_is_written_to_the_millisecond_on_the_whole_map_and_feature_by
     written = [f["properties"]["age_seconds"] for f in whole["features"]]
     stamps = [(now - timedelta(seconds=age)).timestamp() for age in ages]
     assert written == [max(round((clock - stamp) * 1000), 0) / 1000 for stamp in stamps]
+
+
+def test_ages_round_halves_to_even_alike_on_the_whole_map_and_alone_and_stop_at_their_width() -> None:
+    halves = [0.0005, 0.0015, 0.0025, 1.0005, 59.9995]  # exact halves of a millisecond once multiplied by 1000
+    beyond = [2e10, 1e300]  # wider than 317 years: written as the widest age
+    seconds = np.array([*halves, *beyond, -5.0])
+    padded = [row.tobytes() for row in _ages(seconds)]
+    assert [_age(s) for s in seconds] == [
+        b"0.000",
+        b"0.002",
+        b"0.002",
+        b"1.000",
+        b"60.000",
+        *[b"9999999999.999"] * 2,
+        b"0.000",
+    ]
+    assert [row.lstrip(b" ") for row in padded] == [_age(s) for s in seconds]
+    assert {len(row) for row in padded} == {14}
+
+
+async def test_a_load_in_parts_keeps_what_looks_read_meanwhile_and_reads_it_again() -> None:
+    """The full refresh is taken in parts while looks go on: a look's rows may be newer than the load's."""
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    feed.load([vehicle(v, "org", 117.0, 29.3, start) for v in ("a", "sent", "retired", "gone")])
+    feed.tick(start)
+    with feed.subscribe(Filter()) as everything:
+        with feed.loading() as take:  # its snapshot: all four available, nothing new
+            take([vehicle("a", "org", 117.0, 29.3, start)])
+            # A look, from a later snapshot: one sent on a request, one retired, one new.
+            on_request = vehicle("sent", "org", 117.0, 29.3, start)._replace(request_id=3, request_state="dispatched")
+            feed.load([on_request, vehicle("new", "org", 117.2, 29.3, start)], only={"sent", "retired", "new"})
+            take([vehicle(v, "org", 117.0, 29.3, start) for v in ("sent", "retired")])  # older than the look's
+        assert sorted(feed._map) == ["a", "new", "sent"]  # "gone" was in no part: it left
+        assert feed._map["sent"].state(True) == "dispatched"
+        assert feed.dirty == {"sent", "retired", "new"}  # read again at the next look
+        feed.tick(start)
+        message = await changes(everything)
+    assert sorted(message["removed"]) == ["gone", "retired"]
+    assert {f["id"]: f["properties"]["state"] for f in message["features"]} == {
+        "sent": "dispatched",
+        "new": "available",
+    }
+
+    def failing() -> None:
+        with feed.loading() as take:
+            take([vehicle("a", "org", 117.0, 29.3, start)])
+            raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        failing()
+    assert sorted(feed._map) == ["a", "new", "sent"]  # a load that failed midway removed nothing
 
 
 _JSON_VALUES = st.recursive(
