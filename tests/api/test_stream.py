@@ -764,3 +764,6 @@ async def test_a_plate_and_an_alert_in_chinese_reach_clients_as_written_in_ascii
     assert changed.isascii()
     assert orjson.loads(alerts)["alerts"][0]["detail"] == "驶出允许区域「市区」"
     assert orjson.loads(changed)["features"][0]["properties"]["plate"] == "赣H·12345😀"
+    removal = Batch({"车1": None}).text
+    assert removal.isascii()
+    assert orjson.loads(removal)["removed"] == ["车1"]
