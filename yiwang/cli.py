@@ -83,11 +83,7 @@ async def _energy_async(settings: Settings, action: str) -> int:
     async with open_pool(settings.database_url, max_size=1, name="yiwang-energy") as pool:
         if action == "rebuild":
             return await rollup.rebuild(pool, settings.zone)
-        total = 0
-        while await rollup.pending(pool):
-            total += await rollup.refresh(pool, settings.zone)
-            await asyncio.sleep(0.1)  # what is left, if anything, another refresher is recounting
-        return total
+        return await rollup.catch_up(pool, settings.zone)
 
 
 def _mileage(settings: Settings, args: argparse.Namespace) -> int:
@@ -104,11 +100,7 @@ async def _mileage_async(settings: Settings, action: str) -> int:
     async with open_pool(settings.database_url, max_size=1, name="yiwang-mileage") as pool:
         if action == "rebuild":
             return await mileage.rebuild(pool, basis)
-        total = 0
-        while await mileage.pending(pool):
-            total += await mileage.refresh(pool, basis)
-            await asyncio.sleep(0.1)  # what is left, if anything, another refresher is recounting
-        return total
+        return await mileage.catch_up(pool, basis)
 
 
 def _broker(settings: Settings, args: argparse.Namespace) -> int:

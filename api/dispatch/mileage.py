@@ -150,6 +150,12 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
             (basis.zone.key, basis.rules),
         )
         await MILEAGE.mark_all(conn)
+    return await catch_up(pool, basis)
+
+
+async def catch_up(pool: AsyncConnectionPool, basis: Basis) -> int:
+    """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
+    vehicles this process recounted."""
     return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
 
 

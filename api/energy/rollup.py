@@ -73,6 +73,12 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
             (zone.key,),
         )
         await CONSUMPTION.mark_all(conn)
+    return await catch_up(pool, zone)
+
+
+async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
+    """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
+    meters this process recounted."""
     return await drain(lambda: refresh(pool, zone), lambda: pending(pool))
 
 
