@@ -81,9 +81,8 @@ def ascii_json(data: bytes) -> bytes:
     """The same JSON with every character beyond ASCII written as a \\u escape (two, as UTF-16, beyond the BMP).
 
     What the map sends goes out as WebSocket text, which the server encodes again for every client. A plate's 赣
-    makes Python's string of a whole batch one of 2-byte characters, encoded character by character (~180 µs for
-    a quarter second of a city's fixes, per client); an ASCII one is a copy (~3 µs). So features and alerts are
-    escaped once, when they are encoded.
+    makes Python's string of a whole batch one of 2-byte characters, encoded character by character for every
+    client; an ASCII one is copied. So features, alerts and removed ids are escaped once, when they are encoded.
     """
     if data.isascii():
         return data
@@ -784,8 +783,8 @@ async def refresh(feed: LiveFeed, pool: AsyncConnectionPool[AsyncConnection]) ->
         with feed.loading() as take:
             cur = await conn.execute(sql.SQL(_MAP_QUERY).format(only=sql.SQL("")), {"open": sorted(OPEN_STATES)})
             # Rows are made from the result and taken in parts: the map's clients are served between them, and
-            # each part is freed before the next is made. A whole city's rows held at once made the garbage
-            # collector walk them all, a pause of 16-34 ms every refresh.
+            # each part is freed before the next is made. A whole city's rows held at once set off a collection
+            # of the garbage collector's youngest generation (yiwang/cli.py's thresholds) that walked them all.
             while rows := await cur.fetchmany(_LOAD_PART):
                 take(map(_vehicle, rows))
                 del rows
