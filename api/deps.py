@@ -17,32 +17,38 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
+from starlette.requests import HTTPConnection
 
-from api.access import Permission, Principal, Role, Scope, allows, audited
-from api.audit import audit_entry
-from api.tokens import AccessTokens, TokenError
+from api import resources
+from api.access.audit import audit_entry
+from api.access.rules import Permission, Principal, Role, allows, audited, scope_of
+from api.access.tokens import AccessTokens, TokenError
+from api.live.follower import Live
 from db import access as access_db
+from db.scope import Scope
 from yiwang.settings import Settings
 
 
-def get_pool(request: Request) -> AsyncConnectionPool[AsyncConnection]:
-    pool: AsyncConnectionPool[AsyncConnection] = request.app.state.pool
-    return pool
+def get_pool(connection: HTTPConnection) -> AsyncConnectionPool[AsyncConnection]:
+    return resources.of(connection).pool
 
 
-def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+def get_settings(connection: HTTPConnection) -> Settings:
+    return resources.of(connection).settings
 
 
-def get_tokens(request: Request) -> AccessTokens:
-    tokens: AccessTokens = request.app.state.tokens
-    return tokens
+def get_tokens(connection: HTTPConnection) -> AccessTokens:
+    return resources.of(connection).tokens
+
+
+def get_live(connection: HTTPConnection) -> Live:
+    return resources.of(connection).live
 
 
 PoolDep = Annotated[AsyncConnectionPool[AsyncConnection], Depends(get_pool)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
+LiveDep = Annotated[Live, Depends(get_live)]
 
 # Where the docs' "Authorize" button logs in; the token itself is checked by current_user.
 bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -104,7 +110,7 @@ class require:  # a verb at the route: Depends(require("institutions:read"))
 
 def current_scope(user: CurrentUser) -> Scope:
     """The organisations the request's user may see."""
-    return Scope.of(user)
+    return scope_of(user)
 
 
 ScopeDep = Annotated[Scope, Depends(current_scope)]

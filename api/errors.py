@@ -1,24 +1,62 @@
-"""The error bodies of the API and the `responses=` that declare them in the OpenAPI schema."""
+"""The API's refusals: one root for the errors its services raise, each subclass one HTTP status, mapped to a
+response once (`install`), and the `responses=` that declare them in the OpenAPI schema.
+
+A service raises `NotFound("no meter m1")`, `Conflict(...)` or `Refused(...)` with a sentence that says why and
+what to do; the route does not catch it. The body is `{"detail": "<the sentence>"}`, as FastAPI's own refusals are.
+"""
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Annotated, Any
+from typing import Any, ClassVar
 
-from fastapi import Path
-from pydantic import BaseModel, Field, WithJsonSchema
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
-# PostgreSQL text cannot hold NUL characters: text that reaches a query refuses them up front (422).
-NO_NUL = r"^[^\x00]*$"
-Text = Annotated[str, Field(pattern=NO_NUL)]
-PathId = Annotated[str, Path(pattern=NO_NUL)]
-# A positive amount as a decimal string ("0.5703"): the schema states what the validator takes, so that a
-# client (and the schemathesis run) knows that "" or "0" is refused. JSON numbers are accepted too.
-PositiveDecimal = Annotated[
-    Decimal,
-    Field(gt=0, max_digits=20, decimal_places=10),
-    WithJsonSchema({"type": "string", "pattern": r"^(?=.*[1-9])[0-9]{1,10}(\.[0-9]{1,10})?$"}),
-]
+
+class Refused(Exception):
+    """A request that cannot be done as asked: what it asks for does not fit (422: an unknown organisation, a value
+    the rules refuse) unless a subclass says otherwise. The message says why and what to do."""
+
+    status: ClassVar[int] = status.HTTP_422_UNPROCESSABLE_CONTENT
+
+    def body(self) -> dict[str, Any]:
+        """The response's body."""
+        return {"detail": str(self)}
+
+
+class NotFound(Refused):
+    """No such item among those the user may see (404)."""
+
+    status = status.HTTP_404_NOT_FOUND
+
+
+class Conflict(Refused):
+    """It conflicts with what exists: an id taken, a step not allowed from the state, a vehicle on a request (409)."""
+
+    status = status.HTTP_409_CONFLICT
+
+
+class Forbidden(Refused):
+    """The user's role does not have the permission (403)."""
+
+    status = status.HTTP_403_FORBIDDEN
+
+
+class TooLarge(Refused):
+    """The request is larger than the API takes (413)."""
+
+    status = status.HTTP_413_CONTENT_TOO_LARGE
+
+
+async def _refused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Refused)
+    return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every Refused raised by a route or a dependency with its status and body."""
+    app.add_exception_handler(Refused, _refused)
 
 
 class Problem(BaseModel):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import Text
+from api.fields import Text
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -25,3 +25,10 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     next_after: str | None
+
+
+def page_of(model: type[T], items: list[T], next_after: str | None) -> Page[T]:
+    """A page of items of `model`, a Page of the model itself: pydantic writes the fields of the type a Page is of,
+    and a Page of a parent class would leave the model's own out."""
+    concrete = cast("type[Page[T]]", Page.__class_getitem__(model))
+    return concrete(items=items, next_after=next_after)

@@ -49,14 +49,15 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool
 from websockets.asyncio.client import connect
 
-from api import live
-from api.dispatch import packed
-from api.live import Filter, LiveFeed
+from api.live.feed import LiveFeed
+from api.live.follower import refresh
+from api.live.subscriptions import Filter
 from bench import loadgen
 from bench.baselines import peak_rss_mb
 from bench.services import DISPATCHER, collector_and_api, register_fleet
-from collector.topics import topic
+from db import live, tracks
 from db.migrate import migrate
+from domain.topics import topic
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
@@ -231,7 +232,8 @@ async def _pack(url: str) -> int:
     """Pack the history's hours that are over, as the API's packer does each turn (the backfill went straight into
     `position`, so no turn has seen it yet)."""
     async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
-        return await packed.pack(pool, Settings(database_url=url).track_settle)
+        packed: int = await tracks.pack(pool, Settings(database_url=url).track_settle)
+        return packed
 
 
 async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) -> list[Figures]:
@@ -244,7 +246,7 @@ async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) 
     ):
         feed = LiveFeed(offline_after=600)
         mark = [await live.first_mark(conn)]
-        await live.refresh(feed, pool)
+        await refresh(feed, pool)
 
         async def answer() -> None:
             mark[0] = await feed.look(conn, mark[0])
@@ -258,7 +260,7 @@ async def _in_process(url: str, times: int, track_vehicles: int, end: datetime) 
 
         async def track() -> None:
             vehicle = f"v{next(turn) % max(track_vehicles, 1)}"
-            await packed.read(conn, vehicle, end - timedelta(days=1), end)
+            await tracks.read(conn, vehicle, end - timedelta(days=1), end)
 
         async def track_rows() -> None:
             vehicle = f"v{next(turn) % max(track_vehicles, 1)}"

@@ -13,7 +13,7 @@ It then times, after a warm-up, as the median of several interleaved repetitions
 
 - the year's indicators of the whole city (api/energy/indicators.py, group "city"), and of each institution;
 - one institution's consumption per month over the year (api/energy/series.py);
-- the XLSX export (the calls of api/routes/exports.py: the per-institution report, the months, data quality,
+- the XLSX export (the calls of api/exports/routes.py: the per-institution report, the months, data quality,
   the sheets and the workbook, written to memory);
 
 each beside the same figures computed straight from the `reading` hypertable in SQL (a window over each
@@ -47,17 +47,19 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from api.access import Scope
 from api.energy import factors as factor_data
 from api.energy import indicators, quality, rollup, series, workbook
 from api.energy.factors import Factors
-from api.energy.indicators import IN_TOTAL, Filters, IndicatorReport, Period
-from api.exports.workbook import write_xlsx
+from api.energy.indicators import IN_TOTAL, Filters, IndicatorReport
+from api.files.workbook import write_xlsx
 from bench.ingest import BATCH, COMMITTED, _load, _metrics, _stop, _tail
 from db.migrate import migrate
 from db.pool import open_pool
-from db.registry import RegistryDocument, import_document
-from db.units import to_report_unit
+from db.registry import import_document
+from db.scope import Scope
+from domain.measures import to_report_unit
+from domain.periods import Period
+from domain.registry import RegistryDocument
 from simulators.city import build_city
 from simulators.publisher import Tally, backfill
 from yiwang.settings import Settings
@@ -304,7 +306,7 @@ async def rollup_months(conn: AsyncConnection, institution_id: str, period: Peri
 
 
 async def export_xlsx(conn: AsyncConnection, period: Period) -> int:
-    """What GET /exports/energy.xlsx computes (api/routes/exports.py), written to memory; returns its size."""
+    """What GET /exports/energy.xlsx computes (api/exports/routes.py), written to memory; returns its size."""
     result = await rollup_indicators(conn, period, "institution")
     chosen = await _factors(conn, period)
     months = await series.monthly(conn, SCOPE, Filters(), start=period.start, end=period.end, factors=chosen)
@@ -647,7 +649,7 @@ def report(loaded: Load, timings: list[Timing], agreement: list[str], size: int,
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
 
 
-_MEASURED = ("api/energy", "api/exports", "api/routes/exports.py", "db", "collector", "simulators")
+_MEASURED = ("api/energy", "api/exports", "api/files", "domain", "db", "collector", "simulators")
 
 
 def _code() -> str:

@@ -42,9 +42,10 @@ from paho.mqtt.properties import Properties
 
 from bench import loadgen
 from bench.baselines import WINDOW_START, peak_rss_mb, window_start
-from collector.topics import subscriptions, topic
 from db.migrate import migrate
-from db.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle, import_document
+from db.registry import import_document
+from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
+from domain.topics import subscriptions, topic
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"

@@ -45,8 +45,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from bench import loadgen
 from bench.services import DISPATCHER, collector_and_api, register_fleet
-from collector.topics import topic
 from db.migrate import migrate
+from domain.topics import topic
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"

@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import psycopg
 
-from api.users import create_user
-from db.registry import Organisation, RegistryDocument, Vehicle, import_document
+from api.access.users import create_user
+from db.registry import import_document
+from domain.registry import Organisation, RegistryDocument, Vehicle
 from yiwang.stack import Stack, free_port
 
 DISPATCHER = "bench-dispatcher"

@@ -10,10 +10,11 @@ from typing import Annotated, Any, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, PlainValidator, ValidationError, WithJsonSchema
 
-from collector.invalid import InvalidMessage, Reason
+from collector.invalid import InvalidMessage
+from domain.dead_letter import Reason
+from domain.ids import ID_PATTERN
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 
 
 def to_utc(value: object) -> datetime:
@@ -62,7 +63,7 @@ Timestamp = Annotated[
         }
     ),
 ]
-DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+DeviceId = Annotated[str, Field(pattern=ID_PATTERN)]
 
 PAYLOAD_CONFIG = ConfigDict(strict=True, extra="forbid", frozen=True, allow_inf_nan=False)
 

@@ -22,9 +22,10 @@ from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY, PUBACK, MQTTMessage
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from broker.tls import tls_params
 from collector.inbox import Inbox, Received
 from collector.metrics import Metrics
-from collector.topics import subscriptions
+from domain.topics import subscriptions
 from yiwang.settings import Settings
 
 _NEVER_EXPIRE = 0xFFFFFFFF
@@ -95,13 +96,6 @@ class Session:
                 pass
         except aiomqtt.MqttError:
             return
-
-
-def tls_params(settings: Settings) -> aiomqtt.TLSParameters | None:
-    """TLS to the broker when a CA is configured: the broker's certificate and host name are checked."""
-    if settings.mqtt_tls_ca_file is None:
-        return None
-    return aiomqtt.TLSParameters(ca_certs=str(settings.mqtt_tls_ca_file), cert_reqs=ssl.CERT_REQUIRED)
 
 
 @asynccontextmanager

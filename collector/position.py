@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from collector.contract import PAYLOAD_CONFIG, DeviceId, Limits, Rejected, Timestamp, decode_items, parse_items
-from collector.invalid import Reason
+from domain.dead_letter import Reason
+from domain.position import Position
+from domain.topics import POSITION
 
-DEVICE = "vehicle"
-NAME = "position"
 _UINT32 = 2**32 - 1
 _NO_FIX = "no_fix"
 
@@ -55,28 +54,6 @@ class PositionPayload(BaseModel):
         return self
 
 
-class Position(NamedTuple):
-    """A row of the `position` hypertable (and, for the newest per vehicle, of `live_position`)."""
-
-    vehicle_id: str
-    time: datetime
-    latitude: float
-    longitude: float
-    speed: float
-    heading: float
-    odometer: float
-    ignition: bool
-    altitude: float | None
-    satellites: int | None
-    accuracy: float | None
-    soc: float | None
-    fuel: float | None
-    alarm: int | None
-    status: int | None
-    blind: bool
-    received_at: datetime
-
-
 def _classify(exc: ValidationError) -> Reason:
     for error in exc.errors(include_url=False):
         if error["type"] == _NO_FIX:
@@ -106,19 +83,21 @@ def parse(
         PositionPayload,
         decode_items(payload, limits),
         device_id=vehicle_id,
-        device_field=DEVICE,
+        device_field=POSITION.device,
         received_at=received_at,
         limits=limits,
         classify=_classify,
         to_row=lambda p: Position(
             vehicle_id,
             p.time,
+            received_at,
             p.latitude,
             p.longitude,
             p.speed,
             p.heading,
-            p.odometer,
             p.ignition,
+            p.odometer,
+            p.blind,
             p.altitude,
             p.satellites,
             p.accuracy,
@@ -126,7 +105,5 @@ def parse(
             p.fuel,
             p.alarm,
             p.status,
-            p.blind,
-            received_at,
         ),
     )

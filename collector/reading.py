@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
 
 from pydantic import BaseModel, Field
 
 from collector.contract import PAYLOAD_CONFIG, DeviceId, Limits, Rejected, Timestamp, decode_items, parse_items
-
-DEVICE = "meter"
-NAME = "reading"
+from domain.reading import Reading
+from domain.topics import READING
 
 
 class ReadingPayload(BaseModel):
@@ -24,15 +22,6 @@ class ReadingPayload(BaseModel):
     value: float = Field(alias="register", ge=0, description="Cumulative register value in the meter's unit.")
 
 
-class Reading(NamedTuple):
-    """A row of the `reading` hypertable."""
-
-    meter_id: str
-    time: datetime
-    register: float
-    received_at: datetime
-
-
 def parse(meter_id: str, payload: bytes, received_at: datetime, limits: Limits) -> tuple[list[Reading], list[Rejected]]:
     """Turn one MQTT payload into reading rows and the items that were refused.
 
@@ -43,7 +32,7 @@ def parse(meter_id: str, payload: bytes, received_at: datetime, limits: Limits) 
         ReadingPayload,
         decode_items(payload, limits),
         device_id=meter_id,
-        device_field=DEVICE,
+        device_field=READING.device,
         received_at=received_at,
         limits=limits,
         to_row=lambda p: Reading(meter_id, p.time, p.value, received_at),

@@ -22,6 +22,7 @@ from pydantic import BaseModel
 
 from collector import position, reading
 from collector.contract import Limits
+from domain.topics import POSITION, READING
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
 # A name, not a location: change to the published address once the schemas are served somewhere.
@@ -52,8 +53,8 @@ class FamilySchema:
 
 FAMILIES: tuple[FamilySchema, ...] = (
     FamilySchema(
-        device=reading.DEVICE,
-        name=reading.NAME,
+        device=READING.device,
+        name=READING.name,
         model=reading.ReadingPayload,
         title="Yiwang meter reading",
         description=(
@@ -69,8 +70,8 @@ FAMILIES: tuple[FamilySchema, ...] = (
         ),
     ),
     FamilySchema(
-        device=position.DEVICE,
-        name=position.NAME,
+        device=POSITION.device,
+        name=POSITION.name,
         model=position.PositionPayload,
         title="Yiwang vehicle position",
         description=(

@@ -16,17 +16,21 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from collector import position, reading
 from collector.contract import Limits
+from collector.families import PARSERS, route
 from collector.inbox import Received
-from collector.invalid import InvalidMessage, Reason
+from collector.invalid import InvalidMessage
 from collector.metrics import Metrics
-from collector.topics import route
 from db import ingest
+from domain.dead_letter import Reason
+from domain.position import Position
+from domain.reading import Reading
+from domain.topics import FAMILIES, READING
 
 log = logging.getLogger(__name__)
 
-_DEVICE_TABLES = {reading.DEVICE: "meter", position.DEVICE: "vehicle"}
+# A device kind is named as the registry table its devices are in.
+_DEVICE_TABLES: dict[str, str] = {family.device: family.device for family in FAMILIES}
 
 
 class KnownDevices:
@@ -61,8 +65,8 @@ class KnownDevices:
 class _Prepared:
     """A batch sorted into what each table gets."""
 
-    readings: dict[tuple[str, datetime], reading.Reading] = field(default_factory=dict)
-    positions: dict[tuple[str, datetime], position.Position] = field(default_factory=dict)
+    readings: dict[tuple[str, datetime], Reading] = field(default_factory=dict)
+    positions: dict[tuple[str, datetime], Position] = field(default_factory=dict)
     dead: list[tuple[datetime, str, bytes, str, str]] = field(default_factory=list)
     received: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
@@ -190,7 +194,7 @@ class Writer:
             received_at = datetime.fromtimestamp(item.at, UTC)
             payload = item.payload
             try:
-                rows, rejected = family.parse(device_id, payload, received_at, self._limits)
+                rows, rejected = PARSERS[family](device_id, payload, received_at, self._limits)
             except InvalidMessage as exc:
                 self._dead(prepared, item, exc.reason, exc.detail)
                 continue
@@ -202,7 +206,7 @@ class Writer:
                 continue
             for bad in rejected:
                 self._dead(prepared, item, bad.reason, bad.detail)
-            target = prepared.readings if family.name == reading.NAME else prepared.positions
+            target = prepared.readings if family is READING else prepared.positions
             for row in rows:
                 # The first of two rows with one key wins, as it does against stored rows.
                 target.setdefault((row[0], row[1]), row)
@@ -221,7 +225,7 @@ class Writer:
         if prepared.positions:
             rows = list(prepared.positions.values())
             stored["position"] = await ingest.insert_positions(conn, rows)
-            newest: dict[str, position.Position] = {}
+            newest: dict[str, Position] = {}
             for row in rows:
                 current = newest.get(row.vehicle_id)
                 if current is None or row.time > current.time:
@@ -248,7 +252,7 @@ class Writer:
         m.lag.observe(now - batch[0].at)
         for family, count in outcome.received.items():
             m.received.labels(family).inc(count)
-        for family in (reading.NAME, position.NAME):
+        for family in (f.name for f in FAMILIES):
             m.stored.labels(family).inc(outcome.stored.get(family, 0))
             m.duplicates.labels(family).inc(outcome.duplicates.get(family, 0))
         for reason, count in outcome.rejected.items():

@@ -14,16 +14,16 @@ import psycopg
 from psycopg import AsyncConnection, sql
 
 from db import marks
+from domain.position import Position
+from domain.reading import Reading
 
-READING_COLUMNS = ("meter_id", "time", "register", "received_at")
+# Rows are the domain's readings and positions: their fields are the columns, in their order.
+READING_COLUMNS = Reading._fields
 READING_TYPES = ("text", "timestamptz", "float8", "timestamptz")
-POSITION_COLUMNS = (
-    "vehicle_id", "time", "latitude", "longitude", "speed", "heading", "odometer", "ignition",
-    "altitude", "satellites", "accuracy", "soc", "fuel", "alarm", "status", "blind", "received_at",
-)  # fmt: skip
+POSITION_COLUMNS = Position._fields
 POSITION_TYPES = (
-    "text", "timestamptz", "float8", "float8", "float4", "float4", "float8", "bool",
-    "float4", "int2", "float4", "float4", "float4", "int8", "int8", "bool", "timestamptz",
+    "text", "timestamptz", "timestamptz", "float8", "float8", "float4", "float4", "bool", "float8", "bool",
+    "float4", "int2", "float4", "float4", "float4", "int8", "int8",
 )  # fmt: skip
 DEAD_LETTER_COLUMNS = ("received_at", "topic", "payload", "reason", "detail")
 DEAD_LETTER_TYPES = ("timestamptz", "text", "bytea", "text", "text")

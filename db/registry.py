@@ -1,94 +1,272 @@
-"""The registry document (organisations, institutions, meters, vehicles) and its import."""
+"""SQL of the registry tables: organisations, institutions and their years, meters, vehicles, vehicle quotas.
+
+Reads take the row type to make (a model with a field per selected column: the API's answer) and a Scope; writes
+take the domain's items. The registry document's import (`import_document`) upserts them all in one transaction.
+"""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Literal
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, sql
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from psycopg.rows import class_row
+from pydantic import BaseModel
 
-from db.units import unit_problem
+from db.scope import Scope
+from domain.registry import RegistryDocument
 
-Id = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
-
-
-class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+Row = TypeVar("Row")
 
 
-class Organisation(_Row):
-    id: str = Id
-    name: str
-    kind: Literal["unit", "service_company", "rental_company"] = "unit"
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One kind of registry item as the reads see it: its SELECT, its key column and its organisation column (for
+    the Scope); the key's column is the item's field that a page starts after."""
+
+    select: sql.Composable
+    key: str
+    organisation: str
+
+    @property
+    def key_field(self) -> str:
+        return self.key.rsplit(".", 1)[-1]
 
 
-class Institution(_Row):
-    id: str = Id
-    organisation_id: str
-    name: str
-    category: Literal["agency", "public_institution", "school", "hospital", "community", "venue"]
-    district: str | None = None
-    latitude: float | None = Field(default=None, ge=-90, le=90)
-    longitude: float | None = Field(default=None, ge=-180, le=180)
-    key_energy_unit: bool = False
-    in_assessment: bool = False
+ORGANISATIONS = Table(sql.SQL("SELECT o.id, o.name, o.kind FROM organisation o"), "o.id", "o.id")
+_INSTITUTION_COLUMNS = sql.SQL(
+    """i.id, i.organisation_id, i.name, i.category, i.district, i.latitude, i.longitude,
+       i.key_energy_unit, i.in_assessment"""
+)
+INSTITUTIONS = Table(
+    sql.SQL("SELECT {columns} FROM institution i").format(columns=_INSTITUTION_COLUMNS), "i.id", "i.organisation_id"
+)
+_METER_COLUMNS = sql.SQL(
+    """m.id, m.institution_id, i.organisation_id, m.energy_type, m.unit, m.sub_item, m.multiplier,
+       m.register_max, m.max_rate, m.installed_on, m.replaced_on"""
+)
+METERS = Table(
+    sql.SQL("SELECT {columns} FROM meter m JOIN institution i ON i.id = m.institution_id").format(
+        columns=_METER_COLUMNS
+    ),
+    "m.id",
+    "i.organisation_id",
+)
+_VEHICLE_COLUMNS = sql.SQL(
+    """v.id, v.organisation_id, v.plate, v.vin, v.vehicle_type, v.energy, v.seats, v.battery_kwh, v.terminal_id,
+       v.home_institution_id, v.lifecycle, v.in_service_on, v.retired_on, v.retired_how"""
+)
+VEHICLES = Table(
+    sql.SQL("SELECT {columns} FROM vehicle v").format(columns=_VEHICLE_COLUMNS), "v.id", "v.organisation_id"
+)
+# Each organisation with its quota (编制) and its vehicles not retired (the index vehicle_organisation counts them).
+VEHICLE_QUOTAS = Table(
+    sql.SQL(
+        """SELECT * FROM (
+               SELECT o.id AS organisation_id, o.name AS organisation_name, q.allowed, held.vehicles,
+                      coalesce(held.vehicles > q.allowed, false) AS over_quota
+               FROM organisation o
+               LEFT JOIN vehicle_quota q ON q.organisation_id = o.id
+               CROSS JOIN LATERAL (SELECT count(*) AS vehicles FROM vehicle v
+                                   WHERE v.organisation_id = o.id AND v.lifecycle <> 'retired') AS held
+           ) AS quota"""
+    ),
+    "quota.organisation_id",
+    "quota.organisation_id",
+)
 
 
-class InstitutionYear(_Row):
-    """An institution's floor area and energy-using headcount in one year."""
-
-    institution_id: str
-    year: int = Field(ge=2000, le=2100)
-    floor_area_m2: float | None = Field(default=None, gt=0)
-    headcount: int | None = Field(default=None, gt=0)
+def _column(name: str) -> sql.Identifier:
+    return sql.Identifier(*name.split("."))
 
 
-class Meter(_Row):
-    id: str = Id
-    institution_id: str
-    energy_type: Literal["electricity", "water", "natural_gas", "heat", "raw_coal", "gasoline", "diesel", "lpg"]
-    unit: str
-    sub_item: Literal["lighting_socket", "air_conditioning", "power", "special"] | None = None
-    multiplier: float = Field(default=1.0, gt=0)
-    register_max: float | None = Field(default=None, gt=0)
-    max_rate: float | None = Field(default=None, gt=0)  # the most it can consume in an hour: faster is implausible
-    installed_on: date | None = None
-
-    @model_validator(mode="after")
-    def _unit_fits_energy(self) -> Meter:
-        problem = unit_problem(self.energy_type, self.unit)
-        if problem is not None:
-            raise ValueError(problem)
-        return self
-
-
-class Vehicle(_Row):
-    id: str = Id
-    organisation_id: str
-    plate: str
-    vin: str | None = None
-    vehicle_type: str | None = None
-    energy: Literal["gasoline", "diesel", "battery_electric", "plug_in_hybrid"]
-    seats: int | None = Field(default=None, gt=0)
-    battery_kwh: float | None = Field(default=None, gt=0)
-    terminal_id: str | None = None
-    home_institution_id: str | None = None
+async def page(
+    conn: AsyncConnection,
+    table: Table,
+    scope: Scope,
+    row: type[Row],
+    *,
+    after: str | None,
+    limit: int,
+    filters: Mapping[str, Any],
+) -> list[Row]:
+    """Up to `limit` items in the scope in key order after `after`, with the columns of `filters` (those not None)
+    equal to their values."""
+    conditions: list[sql.Composable] = [scope.condition(table.organisation)]
+    params: list[Any] = []
+    for column, value in filters.items():
+        if value is not None:
+            conditions.append(sql.SQL("{} = %s").format(_column(column)))
+            params.append(value)
+    if after is not None:
+        conditions.append(sql.SQL("{} > %s").format(_column(table.key)))
+        params.append(after)
+    query = sql.SQL("{select} WHERE {where} ORDER BY {key} LIMIT %s").format(
+        select=table.select, where=sql.SQL(" AND ").join(conditions), key=_column(table.key)
+    )
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, [*params, limit])
+        return await cur.fetchall()
 
 
-class RegistryDocument(BaseModel):
-    """What `yiwang registry import` reads: the whole registry or a part of it, as JSON."""
+async def some(
+    conn: AsyncConnection, table: Table, scope: Scope, row: type[Row], ids: Collection[str], *, lock: bool = False
+) -> list[Row]:
+    """Those of `ids` that are items in the scope, in key order; with `lock`, the rows of the table's own table are
+    locked until the transaction ends (not the joined ones)."""
+    query = sql.SQL("{select} WHERE {key} = ANY(%s) AND {scope} ORDER BY {key}{lock}").format(
+        select=table.select,
+        key=_column(table.key),
+        scope=scope.condition(table.organisation),
+        lock=sql.SQL(" FOR UPDATE OF {}").format(sql.Identifier(table.key.split(".")[0])) if lock else sql.SQL(""),
+    )
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, [sorted(set(ids))])
+        return await cur.fetchall()
 
-    model_config = ConfigDict(extra="forbid")
 
-    organisations: list[Organisation] = []
-    institutions: list[Institution] = []
-    institution_years: list[InstitutionYear] = []
-    meters: list[Meter] = []
-    vehicles: list[Vehicle] = []
+async def vehicle_in_scope(conn: AsyncConnection, scope: Scope, vehicle_id: str) -> bool:
+    """Whether the vehicle is one in the scope (one row of one index: a track asks before it reads)."""
+    cur = await conn.execute(
+        sql.SQL("SELECT 1 FROM vehicle v WHERE v.id = %s AND {}").format(scope.condition("v.organisation_id")),
+        (vehicle_id,),
+    )
+    return await cur.fetchone() is not None
 
 
-async def _upsert(conn: AsyncConnection, table: str, rows: list[_Row], key: tuple[str, ...] = ("id",)) -> int:
+async def taken(conn: AsyncConnection, table: str, ids: Collection[str]) -> set[str]:
+    """Those of `ids` that are ids of the table (`organisation`, `institution`, `meter`, `vehicle`), in any scope."""
+    query = sql.SQL("SELECT id FROM {} WHERE id = ANY(%s)").format(sql.Identifier(table))
+    cur = await conn.execute(query, [sorted(set(ids))])
+    return {found for (found,) in await cur.fetchall()}
+
+
+async def institution_years(conn: AsyncConnection, institution_id: str, row: type[Row]) -> list[Row]:
+    """The yearly figures (year, floor_area_m2, headcount) of an institution, in year order."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            "SELECT year, floor_area_m2, headcount FROM institution_year WHERE institution_id = %s ORDER BY year",
+            [institution_id],
+        )
+        return await cur.fetchall()
+
+
+async def institutions_in_year(conn: AsyncConnection, scope: Scope, year: int, row: type[Row]) -> list[Row]:
+    """Every institution in the scope with its floor area and headcount of `year` (null where not given), in id
+    order."""
+    query = sql.SQL(
+        """SELECT {columns}, %s AS year, y.floor_area_m2, y.headcount
+           FROM institution i LEFT JOIN institution_year y ON y.institution_id = i.id AND y.year = %s
+           WHERE {scope} ORDER BY i.id"""
+    ).format(columns=_INSTITUTION_COLUMNS, scope=scope.condition("i.organisation_id"))
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, [year, year])
+        return await cur.fetchall()
+
+
+async def meters_of_institutions(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row]:
+    """Every meter in the scope with its institution's name (institution_name), in id order."""
+    query = sql.SQL(
+        """SELECT {columns}, i.name AS institution_name
+           FROM meter m JOIN institution i ON i.id = m.institution_id WHERE {scope} ORDER BY m.id"""
+    ).format(columns=_METER_COLUMNS, scope=scope.condition("i.organisation_id"))
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
+async def vehicles_of_organisations(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row]:
+    """Every vehicle in the scope, retired ones included, with its organisation's name (organisation_name), in id
+    order."""
+    query = sql.SQL(
+        """SELECT {columns}, o.name AS organisation_name
+           FROM vehicle v JOIN organisation o ON o.id = v.organisation_id WHERE {scope} ORDER BY v.id"""
+    ).format(columns=_VEHICLE_COLUMNS, scope=scope.condition("v.organisation_id"))
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query)
+        return await cur.fetchall()
+
+
+async def years_to_change(
+    conn: AsyncConnection, keys: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], tuple[float | None, int | None]]:
+    """The stored floor area and headcount of these (institution id, year) pairs, locked until the transaction
+    ends."""
+    if not keys:
+        return {}
+    ids, years = zip(*sorted(set(keys)), strict=True)
+    cur = await conn.execute(
+        """SELECT y.institution_id, y.year, y.floor_area_m2, y.headcount
+           FROM institution_year y JOIN unnest(%s::text[], %s::integer[]) AS k (institution_id, year)
+                USING (institution_id, year)
+           FOR UPDATE OF y""",
+        [list(ids), list(years)],
+    )
+    return {(row[0], row[1]): (row[2], row[3]) for row in await cur.fetchall()}
+
+
+async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) -> None:
+    """Delete the figures of these (institution id, year) pairs: none of them is known."""
+    if not keys:
+        return
+    ids, years = zip(*sorted(set(keys)), strict=True)
+    await conn.execute(
+        """DELETE FROM institution_year y USING unnest(%s::text[], %s::integer[]) AS k (institution_id, year)
+           WHERE y.institution_id = k.institution_id AND y.year = k.year""",
+        [list(ids), list(years)],
+    )
+
+
+async def insert_new(conn: AsyncConnection, table: str, item: BaseModel) -> bool:
+    """Insert an item with all its fields unless its id is taken; returns whether it was inserted."""
+    columns = list(type(item).model_fields)
+    query = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING").format(
+        table=sql.Identifier(table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        values=sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+    )
+    cur = await conn.execute(query, [getattr(item, column) for column in columns])
+    return cur.rowcount == 1
+
+
+async def first_readings(conn: AsyncConnection, meter_ids: Collection[str]) -> dict[str, datetime]:
+    """The time of each of these meters' first reading (a meter without readings has none)."""
+    cur = await conn.execute(
+        """SELECT m.id, first.time FROM unnest(%s::text[]) AS m (id)
+           CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first""",
+        [sorted(set(meter_ids))],
+    )
+    return dict(await cur.fetchall())
+
+
+async def fleet_holders(
+    conn: AsyncConnection, exclude: Collection[str], plates: Collection[str], terminals: Collection[str]
+) -> list[tuple[str, str, str, str | None]]:
+    """The vehicles not retired (and not among `exclude`) that hold one of these plates or terminals: (id,
+    organisation id, plate, terminal id)."""
+    cur = await conn.execute(
+        """SELECT id, organisation_id, plate, terminal_id FROM vehicle
+           WHERE lifecycle <> 'retired' AND id <> ALL(%s) AND (plate = ANY(%s) OR terminal_id = ANY(%s))""",
+        [sorted(set(exclude)), sorted(set(plates)), sorted(set(terminals))],
+    )
+    return list(await cur.fetchall())
+
+
+async def set_vehicle_quota(conn: AsyncConnection, organisation_id: str, allowed: int | None) -> None:
+    """Set an organisation's allocation quota of vehicles; None removes it."""
+    if allowed is None:
+        await conn.execute("DELETE FROM vehicle_quota WHERE organisation_id = %s", [organisation_id])
+    else:
+        await conn.execute(
+            """INSERT INTO vehicle_quota (organisation_id, allowed) VALUES (%s, %s)
+               ON CONFLICT (organisation_id) DO UPDATE SET allowed = EXCLUDED.allowed, updated_at = now()""",
+            [organisation_id, allowed],
+        )
+
+
+async def _upsert(conn: AsyncConnection, table: str, rows: Sequence[BaseModel], key: tuple[str, ...] = ("id",)) -> int:
     if not rows:
         return 0
     columns = list(type(rows[0]).model_fields)

@@ -7,20 +7,17 @@ import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Any
 
+from domain.energy import CATEGORIES, Category, EnergyType, SubItem
+from domain.registry import OrganisationKind
+from domain.vehicles import NEW_ENERGY, VehicleEnergy
 from simulators import names
 from simulators.seeds import stream
 from simulators.streets import EAST, NORTH, SOUTH, WEST, Streets, build_streets
 
-Category = Literal["agency", "public_institution", "school", "hospital", "community", "venue"]
-CATEGORIES: tuple[Category, ...] = ("agency", "public_institution", "school", "hospital", "community", "venue")
-EnergyType = Literal["electricity", "water", "natural_gas", "heat"]
+# What the simulated city meters, in the units of its meters' dials.
 UNITS: dict[EnergyType, str] = {"electricity": "kWh", "water": "m3", "natural_gas": "m3", "heat": "GJ"}
-SubItem = Literal["lighting_socket", "air_conditioning", "power", "special"]
-VehicleEnergy = Literal["gasoline", "diesel", "battery_electric", "plug_in_hybrid"]
-NEW_ENERGY: frozenset[str] = frozenset({"battery_electric", "plug_in_hybrid"})
-OrganisationKind = Literal["unit", "service_company", "rental_company"]
 
 # Registers are sized to hold HEADROOM times the mean consumption from installation to this day, so that
 # a wrap is always an injected fault; meters.py keeps its trends inside that (at most +42% by 2045).

@@ -18,8 +18,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from collector import position, reading
-from collector.invalid import Reason
+from domain.dead_letter import Reason
+from domain.topics import POSITION, READING
 from simulators.messages import CST, Message, message
 from simulators.meters import DAY, Register
 from simulators.seeds import stream
@@ -68,7 +68,7 @@ _VERDICTS: dict[Malformation, Reason] = {
 
 def verdict(family: str, malformation: Malformation) -> Reason:
     """The dead-letter reason the collector gives a message broken this way."""
-    if family == position.NAME and malformation is Malformation.IMPOSSIBLE:
+    if family == POSITION.name and malformation is Malformation.IMPOSSIBLE:
         return Reason.IMPOSSIBLE_COORDINATES
     return _VERDICTS[malformation]
 
@@ -281,13 +281,13 @@ class MessageFaults:
 
     @property
     def _numeric(self) -> str:
-        return "register" if self._family == reading.NAME else "speed"
+        return "register" if self._family == READING.name else "speed"
 
     def _spoil(self, device_id: str, item: dict[str, object], how: Malformation) -> str:
         """Change the item's fields the way `how` says; returns the device id of the topic."""
         rng = self._rng
-        is_reading = self._family == reading.NAME
-        device_field = reading.DEVICE if is_reading else position.DEVICE
+        is_reading = self._family == READING.name
+        device_field = READING.device if is_reading else POSITION.device
         spoilt: dict[Malformation, dict[str, object]] = {
             Malformation.NAN_TEXT: {self._numeric: "NaN"},
             Malformation.WRONG_TYPE: {"register": str(item.get("register"))} if is_reading else {"ignition": "on"},

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 
-from collector import position, reading
+from domain.topics import POSITION, READING
 from simulators.city import City
 from simulators.faults import Faults, Injected, MessageFaults, MeterFaults, registers_faulty
 from simulators.messages import (
@@ -67,7 +67,7 @@ class MeterFeed:
             else None
         )
         self._messages = MessageFaults(
-            faults, seed=seed, family=reading.NAME, devices=self._ids, start=start, injected=self.injected
+            faults, seed=seed, family=READING.name, devices=self._ids, start=start, injected=self.injected
         )
         self._late: list[list[dict[str, object]]] = [[] for _ in self.models]
 
@@ -117,7 +117,7 @@ class MeterFeed:
             return []
         out: list[Message] = []
         faults = self._faults
-        step = BATCH_ITEMS[reading.NAME]
+        step = BATCH_ITEMS[READING.name]
         # Every meter reads at the same times: stamp them once in each format.
         stamps = ([stamp(t, epoch_ms=False) for t in times], [stamp(t, epoch_ms=True) for t in times])
         for i, model in enumerate(self.models):
@@ -142,7 +142,7 @@ class MeterFeed:
     def _send(self, i: int, items: list[dict[str, object]], *, single: bool) -> list[Message]:
         if self._messages.active:
             return self._messages.apply(self.root, self._ids[i], items, single=single)
-        return [message(self.root, reading.NAME, self._ids[i], items, single=single)]
+        return [message(self.root, READING.name, self._ids[i], items, single=single)]
 
 
 class VehicleFeed:
@@ -166,7 +166,7 @@ class VehicleFeed:
         self._ids = [v.id for v in city.vehicles]
         self._habits = [habits(seed, i, epoch_ms_share=_VEHICLE_EPOCH_MS) for i in self._ids]
         self._messages = MessageFaults(
-            faults, seed=seed, family=position.NAME, devices=self._ids, start=start, injected=self.injected
+            faults, seed=seed, family=POSITION.name, devices=self._ids, start=start, injected=self.injected
         )
         self._history: list[list[dict[str, object]]] = [[] for _ in self._ids]
 
@@ -184,7 +184,7 @@ class VehicleFeed:
     def history(self, until: float, *, flush: bool) -> list[Message]:
         """History: advance to `until`, keeping each vehicle's fixes; send full arrays (and, with `flush`,
         every vehicle's remainder) as messages. Blind-zone fixes keep their `blind` mark."""
-        step = BATCH_ITEMS[position.NAME]
+        step = BATCH_ITEMS[POSITION.name]
         out: list[Message] = []
         for upload in self.fleet.step(until):
             kept = self._history[upload.vehicle]
@@ -206,4 +206,4 @@ class VehicleFeed:
     def _send(self, vehicle: int, items: list[dict[str, object]], *, single: bool) -> list[Message]:
         if self._messages.active:
             return self._messages.apply(self.root, self._ids[vehicle], items, single=single)
-        return [message(self.root, position.NAME, self._ids[vehicle], items, single=single)]
+        return [message(self.root, POSITION.name, self._ids[vehicle], items, single=single)]

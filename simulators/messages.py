@@ -8,16 +8,15 @@ from datetime import datetime, timedelta, timezone
 
 import orjson
 
-from collector import position, reading
-from collector.invalid import Reason
-from collector.topics import topic
+from domain.dead_letter import Reason
+from domain.position import Position
+from domain.topics import POSITION, READING, topic
 from simulators.seeds import key
-from simulators.vehicles import Fix
 
 CST = timezone(timedelta(hours=8), "CST")
 # Items per array in a backfill: well inside the contract's limits (1000 items, 64 KiB) even with the
 # longest item of each family (~75 and ~270 bytes); tests check the bytes.
-BATCH_ITEMS = {reading.NAME: 500, position.NAME: 200}
+BATCH_ITEMS = {READING.name: 500, POSITION.name: 200}
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,10 +90,10 @@ def reading_items(
     return [{"time": t, "register": int(r * 100 + 0.5) / 100} for t, r in zip(times, registers, strict=True)]
 
 
-def position_item(vehicle_id: str, fix: Fix, style: Habits) -> dict[str, object]:
+def position_item(vehicle_id: str, fix: Position, style: Habits) -> dict[str, object]:
     """One position as the contract names its fields; optional ones left out when the terminal lacks them."""
     item: dict[str, object] = {
-        "time": stamp(fix.time, epoch_ms=style.epoch_ms),
+        "time": stamp(fix.time.timestamp(), epoch_ms=style.epoch_ms),
         "latitude": fix.latitude,
         "longitude": fix.longitude,
         "speed": fix.speed,
@@ -120,6 +119,6 @@ def position_item(vehicle_id: str, fix: Fix, style: Habits) -> dict[str, object]
 
 def message(root: str, family: str, device_id: str, items: list[dict[str, object]], *, single: bool) -> Message:
     """A good message: a single object for a live report, an array for anything buffered or historical."""
-    device = reading.DEVICE if family == reading.NAME else position.DEVICE
+    device = READING.device if family == READING.name else POSITION.device
     body = items[0] if single and len(items) == 1 else items
     return Message(topic(root, device, device_id, family), orjson.dumps(body), family, len(items))

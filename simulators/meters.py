@@ -18,9 +18,10 @@ import random
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
-from typing import NamedTuple
 
-from simulators.city import Category, City, Meter
+from domain.energy import Category
+from domain.reading import Reading
+from simulators.city import City, Meter
 from simulators.holidays import is_rest_day, is_school_vacation
 from simulators.seeds import key, stream, unit
 
@@ -33,14 +34,6 @@ _TREND_REFERENCE = (date(2024, 1, 1) - date(1970, 1, 1)).days
 _NOISE = 0.3  # day-to-day noise amplitude (see the module docstring)
 _VARIANTS = 8  # noisy intraday profiles per shape and day type
 _INTRADAY_NOISE = 0.10
-
-
-class Reading(NamedTuple):
-    """One clean reading: what the meter's register showed at that time."""
-
-    meter_id: str
-    time: datetime
-    register: float
 
 
 def local_day(t: float) -> int:
@@ -311,7 +304,8 @@ def sample_times(day: int, interval: float) -> tuple[float, ...]:
 
 
 def readings(city: City, seed: int, start: datetime, end: datetime, interval: float = 900.0) -> Iterator[Reading]:
-    """Every meter's clean reading at each multiple of `interval` seconds in [start, end), in time order.
+    """Every meter's clean reading (received as it is read) at each multiple of `interval` seconds in [start, end),
+    in time order.
 
     Args:
         city: whose meters.
@@ -337,4 +331,4 @@ def readings(city: City, seed: int, start: datetime, end: datetime, interval: fl
             stamp = datetime.fromtimestamp(t, UTC)
             for meter_id, installed, values in columns:
                 if t >= installed:
-                    yield Reading(meter_id, stamp, values[j])
+                    yield Reading(meter_id, stamp, values[j], stamp)  # a meter sends what it reads at once

@@ -21,7 +21,7 @@ from typing import Literal
 import aiomqtt
 from aiomqtt import ProtocolVersion
 
-from collector.mqtt import tls_params
+from broker.tls import tls_params
 from simulators.city import City
 from simulators.clock import SimClock
 from simulators.faults import Faults, Injected

@@ -7,6 +7,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from domain.geo import bearing_deg
 from simulators import names
 
 # The central area the grid covers (WGS-84): Zhushan east of the Chang river, Changjiang west of it.
@@ -23,11 +24,6 @@ M_PER_DEG_LON = 111412.84 * math.cos(_MID_LAT) - 93.5 * math.cos(3 * _MID_LAT)
 def metres(lat1: float, lon1: float, lat2: float, lon2: float) -> tuple[float, float]:
     """East and north offsets in metres from the first point to the second."""
     return (lon2 - lon1) * M_PER_DEG_LON, (lat2 - lat1) * M_PER_DEG_LAT
-
-
-def bearing(east: float, north: float) -> float:
-    """Degrees clockwise from north of a displacement, in [0, 360)."""
-    return math.degrees(math.atan2(east, north)) % 360.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +106,8 @@ def build_streets(rng: random.Random) -> Streets:
         east, north = metres(lats[a[0]], lons[a[1]], lats[b[0]], lons[b[1]])
         length = math.hypot(east, north)
         v = speed_of(street, arterial)
-        links[na].append(Link(nb, length, v, bearing(east, north), street, arterial))
-        links[nb].append(Link(na, length, v, bearing(-east, -north), street, arterial))
+        links[na].append(Link(nb, length, v, bearing_deg(east, north), street, arterial))
+        links[nb].append(Link(na, length, v, bearing_deg(-east, -north), street, arterial))
 
     for r in range(rows):
         for c in range(cols - 1):

@@ -12,9 +12,10 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import NamedTuple
 
+from domain.position import Position
 from simulators.city import City, Vehicle
 from simulators.holidays import is_rest_day
 from simulators.meters import day_start, local_day
@@ -27,31 +28,12 @@ _HOUR = 3600
 _NORMAL = math.sqrt(6) / 255  # two bytes summed and centred, scaled to unit variance
 
 
-class Fix(NamedTuple):
-    """One position report, in the contract's units (degrees, km/h, km, L, %)."""
-
-    time: int  # epoch seconds of the GNSS fix
-    latitude: float
-    longitude: float
-    speed: float
-    heading: float
-    altitude: float
-    odometer: float
-    ignition: bool
-    satellites: int
-    accuracy: float
-    soc: float | None
-    fuel: float | None
-    alarm: int
-    status: int
-    blind: bool
-
-
 class Upload(NamedTuple):
-    """What a terminal sends at once: one live fix, or the fixes it buffered out of coverage."""
+    """What a terminal sends at once: one live fix, or the fixes it buffered out of coverage (each with the time it
+    is sent as its receipt time)."""
 
     vehicle: int  # index in the city's vehicles
-    fixes: list[Fix]
+    fixes: list[Position]
     blind: bool
 
 
@@ -140,7 +122,7 @@ class _Car:
         self.plan: list[tuple[int, list[tuple[int, int]]]] = []
         self.queue: deque[_Segment] = deque()
         self.blind: deque[tuple[int, int]] = deque()
-        self.buffer: list[Fix] = []
+        self.buffer: list[Position] = []
         self.day = -1
         self.seg = _Segment(PARK, 0, 0, home)
         self.next_report = 0
@@ -199,7 +181,8 @@ class Fleet:
                 fix = self._fix(car, t, blind=not covered)
                 if covered:
                     if car.buffer:
-                        out.append(Upload(car.index, car.buffer, True))
+                        sent = fix.received_at
+                        out.append(Upload(car.index, [f._replace(received_at=sent) for f in car.buffer], True))
                         car.buffer = []
                     out.append(Upload(car.index, [fix], False))
                 else:
@@ -351,7 +334,7 @@ class Fleet:
             return min(100.0, car.soc + car.charger * (t - seg.t0) / _HOUR / car.battery * 100)
         return car.soc
 
-    def _fix(self, car: _Car, t: int, *, blind: bool) -> Fix:
+    def _fix(self, car: _Car, t: int, *, blind: bool) -> Position:
         seg = car.seg
         # Four roughly normal draws (sums of two bytes) from one hash of (vehicle, time).
         noise = bits(car.noise, t)
@@ -377,8 +360,11 @@ class Fleet:
         altitude = 35 + 250 * (lat - 29.25) + 12 * math.sin((lon - 117.15) * 60) + 0.8 * n3
         # To the units JT/T 808 sends (1e-6 degree, 0.1 km/h, 0.1 km...). Every value here is positive,
         # so rounding half up by hand is exact enough at a fraction of round()'s cost, which shows here.
-        return Fix(
-            time=t,
+        time = datetime.fromtimestamp(t, UTC)
+        return Position(
+            vehicle_id=car.id,
+            time=time,
+            received_at=time,  # a live report goes out as it is taken; a buffered one gets its time of upload
             latitude=int(lat * 1e6 + 0.5) / 1e6,
             longitude=int(lon * 1e6 + 0.5) / 1e6,
             speed=int(speed * 10 + 0.5) / 10,

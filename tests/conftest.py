@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,16 +14,12 @@ import pytest
 from collector.metrics import Metrics
 from collector.run import run as run_collector
 from db.migrate import migrate
-from tests.support import TESTER, TESTER_PASSWORD, Devices, open_broker_from_database, register_devices
+from tests.support.broker import open_broker_from_database
+from tests.support.registry import Devices, register_devices
+from tests.support.stack import make_stack_home, settings_for
+from tests.support.waiting import eventually
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
-
-
-def make_stack_home(name: str) -> Path:
-    # pytest's own tmp folders are private to root; the postgres user must reach the cluster folder.
-    home = Path(tempfile.mkdtemp(prefix=f"yiwang-{name}-"))
-    home.chmod(0o755)
-    return home
 
 
 @pytest.fixture(scope="session")
@@ -50,23 +44,6 @@ def tag() -> str:
     return uuid.uuid4().hex[:8]
 
 
-def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "database_url": s.postgres.url,
-        "mqtt_port": s.mosquitto.port,
-        "mqtt_topic_root": f"t{tag}",
-        "mqtt_client_id": f"collector-{tag}",
-        "metrics_port": 0,
-        "batch_size": 200,
-        "batch_wait_ms": 20,
-        "home": s.postgres.home.parent,
-        "mqtt_username": TESTER,
-        "mqtt_password": TESTER_PASSWORD,
-        **overrides,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
-
-
 @pytest.fixture
 def settings(stack: Stack, tag: str) -> Settings:
     return settings_for(stack, tag)
@@ -84,21 +61,14 @@ async def collector(settings: Settings, devices: Devices) -> AsyncIterator[Metri
     stop = asyncio.Event()
     metrics = Metrics()
     task = asyncio.create_task(run_collector(settings, stop=stop, metrics=metrics))
-    await _until(lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done(), 15)
+    await eventually(
+        lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done(), 15
+    )
     if task.done():
         task.result()
     yield metrics
     stop.set()
     await asyncio.wait_for(task, 30)
-
-
-async def _until(predicate: object, seconds: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + seconds
-    while not predicate():  # type: ignore[operator]
-        if loop.time() > deadline:
-            raise TimeoutError("condition not met")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

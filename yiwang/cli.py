@@ -52,7 +52,7 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
-    from db.registry import RegistryDocument  # noqa: PLC0415
+    from domain.registry import RegistryDocument  # noqa: PLC0415
 
     document = RegistryDocument.model_validate_json(Path(args.file).read_bytes())
     counts = asyncio.run(_import(settings, document))
@@ -63,7 +63,8 @@ def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
 async def _import(settings: Settings, document: object) -> dict[str, int]:
     import psycopg  # noqa: PLC0415
 
-    from db.registry import RegistryDocument, import_document  # noqa: PLC0415
+    from db.registry import import_document  # noqa: PLC0415
+    from domain.registry import RegistryDocument  # noqa: PLC0415
 
     assert isinstance(document, RegistryDocument)
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
@@ -72,7 +73,7 @@ async def _import(settings: Settings, document: object) -> dict[str, int]:
 
 def _energy(settings: Settings, args: argparse.Namespace) -> int:
     count: int = asyncio.run(_energy_async(settings, args.action))
-    print(f"consumption roll-up: {count} meter(s) recounted in {settings.energy_zone}")
+    print(f"consumption roll-up: {count} meter(s) recounted in {settings.time_zone}")
     return 0
 
 
@@ -88,12 +89,12 @@ async def _energy_async(settings: Settings, action: str) -> int:
 
 def _mileage(settings: Settings, args: argparse.Namespace) -> int:
     count: int = asyncio.run(_mileage_async(settings, args.action))
-    print(f"mileage roll-up: {count} vehicle(s) recounted in {settings.energy_zone}")
+    print(f"mileage roll-up: {count} vehicle(s) recounted in {settings.time_zone}")
     return 0
 
 
 async def _mileage_async(settings: Settings, action: str) -> int:
-    from api.dispatch import mileage  # noqa: PLC0415
+    from api.fleet import mileage  # noqa: PLC0415
     from db.pool import open_pool  # noqa: PLC0415
 
     basis = mileage.Basis.of(settings)
@@ -111,7 +112,7 @@ def _broker(settings: Settings, args: argparse.Namespace) -> int:
 async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
     import psycopg  # noqa: PLC0415
 
-    from collector import access  # noqa: PLC0415
+    from broker import access  # noqa: PLC0415
 
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         if args.action == "account":
@@ -145,7 +146,7 @@ async def _sync_broker(
     conn: AsyncConnection, settings: Settings, passwords: Path | None = None, acl: Path | None = None, mode: int = 0o600
 ) -> None:
     """Write the broker's password and ACL files from the database (default: the local stack's) and reload it."""
-    from collector import access  # noqa: PLC0415
+    from broker import access  # noqa: PLC0415
     from yiwang.stack import Stack  # noqa: PLC0415
 
     broker = Stack.from_settings(settings).mosquitto
@@ -215,7 +216,7 @@ def _collect(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _supervise_stream(settings: Settings, _args: argparse.Namespace) -> int:
-    from collector.supervise import run  # noqa: PLC0415
+    from collector.supervisor import run  # noqa: PLC0415
 
     asyncio.run(run(settings))
     return 0
@@ -244,7 +245,7 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
 
 def _user(settings: Settings, args: argparse.Namespace) -> int:
     """Add a user of the API; the password comes from a prompt (typed twice) or one line of stdin, never argv."""
-    from api.users import UserRefused  # noqa: PLC0415
+    from api.access.users import UserRefused  # noqa: PLC0415
 
     role = "admin" if args.action == "create-admin" else args.role
     password = _new_password()
@@ -272,7 +273,7 @@ async def _add_user(settings: Settings, args: argparse.Namespace, role: str, pas
 
     import psycopg  # noqa: PLC0415
 
-    from api.users import create_user  # noqa: PLC0415
+    from api.access.users import create_user  # noqa: PLC0415
     from db.access import append_audit  # noqa: PLC0415
 
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn, conn.transaction():
@@ -364,7 +365,7 @@ def _local_secret(path: Path, size: int) -> str:
 
 def _local_admin(settings: Settings) -> str:
     """The local API's first admin, `admin`, with a password kept under the local home."""
-    from api.users import UserRefused  # noqa: PLC0415
+    from api.access.users import UserRefused  # noqa: PLC0415
 
     path = settings.home / "admin_password"
     fresh = not path.exists()
@@ -382,7 +383,7 @@ _RUN_ACCOUNTS = {"collector": ["collector"], "simulator": ["gateway"], "observer
 async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict[str, str]:
     import psycopg  # noqa: PLC0415
 
-    from collector import access  # noqa: PLC0415
+    from broker import access  # noqa: PLC0415
 
     passwords = {name: access.new_secret() for name in roles}
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
@@ -413,14 +414,7 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, log
                     stopping = True
             time.sleep(0.5)
     finally:
-        for child in children.values():
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        for child in children.values():
-            try:
-                child.wait(20)
-            except subprocess.TimeoutExpired:
-                child.kill()
+        _stop(children)
 
 
 def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 60) -> None:
@@ -436,6 +430,18 @@ def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 
             pass
         time.sleep(0.3)
     raise SystemExit(f"the collector was not healthy within {seconds:.0f} s ({url})")
+
+
+def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:
+    """SIGTERM every child still running, then wait for each (killing one that hangs)."""
+    for child in children.values():
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    for child in children.values():
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 def _roll_up(
@@ -487,7 +493,7 @@ def parser() -> argparse.ArgumentParser:
     _roll_up(sub, "energy", "the consumption roll-up", "recount everything", _energy)
     _roll_up(sub, "mileage", "the mileage roll-up of trips", "recount every vehicle (a zone or rule change)", _mileage)
 
-    from api.access import ROLES  # noqa: PLC0415
+    from api.access.rules import ROLES  # noqa: PLC0415
 
     user = sub.add_parser("user", help="people who use the API; passwords come from a prompt or stdin, never argv")
     user_actions = user.add_subparsers(dest="action", required=True)

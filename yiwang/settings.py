@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import os
+import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Environment names renamed in this release -> the setting now read; dropped in the next release.
+RENAMED = {"YIWANG_ENERGY_ZONE": "time_zone"}
 
 
 class Settings(BaseSettings):
@@ -30,7 +34,8 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://yiwang@127.0.0.1:55432/yiwang"
     db_pool_min: int = 1
     db_pool_max: int = 8
-    # Local stack only: the memory PostgreSQL keeps hot. Size it with the active chunks (db/README).
+    # Local stack only: the memory PostgreSQL keeps hot: enough for the active chunks (the current day of
+    # reading and position, with their indexes) to stay in memory.
     db_shared_buffers: str = "2GB"
 
     # MQTT
@@ -43,7 +48,7 @@ class Settings(BaseSettings):
     mqtt_client_id: str = "yiwang-collector"
     # Several collectors with the same group split one stream ($share/<group>/...).
     mqtt_shared_group: str | None = None
-    # Messages the broker may send before we acknowledge: at least twice the batch (see README).
+    # Messages the broker may send before we acknowledge: at least twice the batch (DEVELOPERS.md, the local stack).
     mqtt_receive_maximum: int = 4000
     mqtt_keepalive: int = 30
     # Connect over TLS, trusting this CA (PEM); None: plain TCP (the local stack's loopback listener).
@@ -92,7 +97,8 @@ class Settings(BaseSettings):
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
 
-    # Supervision (collector/supervise.py): its own persistent MQTT session, the rules' thresholds and calendar.
+    # Supervision (collector/supervisor.py, rules in domain/supervision.py): its own persistent MQTT session, the
+    # rules' thresholds and calendar.
     supervisor_client_id: str = "yiwang-supervisor"
     supervision_speed_limit_kmh: float = Field(default=120.0, gt=0)
     supervision_moved_m: float = Field(default=50.0, gt=0)  # moved this far without a dispatch: an alert
@@ -105,7 +111,7 @@ class Settings(BaseSettings):
     supervision_silent_ignition_seconds: float = Field(default=300.0, gt=0)
     supervision_silence_check_seconds: float = Field(default=30.0, gt=0)
 
-    # Tracks and trips (api/dispatch): thresholds as Traccar's filter.* and report.trip.* settings.
+    # Tracks and trips (domain/track.py, domain/trips.py): thresholds as Traccar's filter.* and report.trip.* settings.
     # Fixes implying a faster jump are dropped; fixes this far after their receipt are dropped.
     track_max_speed_kmh: float = Field(default=250.0, gt=0)
     track_future_seconds: float = Field(default=86_400.0, gt=0)
@@ -122,7 +128,7 @@ class Settings(BaseSettings):
     trip_max_gap_seconds: float = Field(default=3_600.0, gt=0)
     trip_use_ignition: bool = True
     trip_moving_kmh: float = Field(default=5.0, ge=0)
-    # Dispatch suggestions (api/dispatch/suggest.py): arrival at this average speed over great-circle distance times
+    # Dispatch suggestions (domain/suggestions.py): arrival at this average speed over great-circle distance times
     # the detour, plus minutes of preference for what makes a vehicle a worse choice.
     suggest_speed_kmh: float = Field(default=30.0, gt=0)
     suggest_detour: float = Field(default=1.3, ge=1)
@@ -131,12 +137,12 @@ class Settings(BaseSettings):
     suggest_spare_seat_minutes: float = Field(default=1.0, ge=0)
     suggest_silent_minutes: float = Field(default=15.0, ge=0)
     suggest_min_soc: float = Field(default=20.0, ge=0, le=100)
-    # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the zone of
-    # YIWANG_ENERGY_ZONE) up to date with new and late positions. Reports are of days, not of minutes: a city's
+    # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the city's
+    # time_zone) up to date with new and late positions. Reports are of days, not of minutes: a city's
     # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of
     # a track_* or trip_* setting needs `yiwang mileage rebuild`.
     mileage_refresh_seconds: float = Field(default=300.0, gt=0)
-    # How often the API packs each vehicle's hours of fixes that are over (api/dispatch/packed.py): tracks read a
+    # How often the API packs each vehicle's hours of fixes that are over (api/fleet/packed.py): tracks read a
     # packed hour as one row. An hour is packed once it ended this turn plus the mileage refresher's ago.
     track_pack_seconds: float = Field(default=60.0, gt=0)
 
@@ -146,10 +152,11 @@ class Settings(BaseSettings):
         of an hour's last live fixes, would have it packed again) and a few minutes of late live batches."""
         return timedelta(seconds=self.mileage_refresh_seconds + self.track_pack_seconds + 300)
 
+    # The city's time zone: the local days, months and years that consumption and mileage are counted in, and the
+    # hours of supervision rules (a change needs `yiwang energy rebuild` and `yiwang mileage rebuild`).
+    time_zone: str = "Asia/Shanghai"
+
     # Energy statistics
-    # The zone whose local days, months and years consumption is counted in (a change needs
-    # `yiwang energy rebuild`).
-    energy_zone: str = "Asia/Shanghai"
     # How often the API brings the consumption roll-up up to date with new and late readings.
     energy_refresh_seconds: float = Field(default=10.0, gt=0)
     # An indicator at this share of its quota or more is flagged near-quota.
@@ -187,7 +194,22 @@ class Settings(BaseSettings):
     api_login_max_failures: int = Field(default=5, ge=1)
     api_login_window_seconds: float = Field(default=300.0, gt=0)
 
-    @field_validator("energy_zone")
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, values: Any) -> Any:
+        """Old environment names still work for one release, with a warning naming the new one."""
+        if isinstance(values, dict):
+            for old, new in RENAMED.items():
+                if old in os.environ and f"YIWANG_{new.upper()}" not in os.environ and new not in values:
+                    warnings.warn(
+                        f"{old} is renamed YIWANG_{new.upper()}; the old name goes in the next release",
+                        FutureWarning,
+                        stacklevel=2,
+                    )
+                    values = {**values, new: os.environ[old]}
+        return values
+
+    @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
         try:
@@ -199,12 +221,12 @@ class Settings(BaseSettings):
     @classmethod
     def unknown_environment(cls) -> list[str]:
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
-        known = {f"YIWANG_{name.upper()}" for name in cls.model_fields}
+        known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.energy_zone)
+        return ZoneInfo(self.time_zone)
 
     @property
     def topic_root(self) -> str:

@@ -216,7 +216,7 @@ class Mosquitto:
     queued: int = 2_000_000
     message_size: int = 262144
     autosave: int = 5
-    # Only for a private benchmark broker: everything else logs in (collector/access.py).
+    # Only for a private benchmark broker: everything else logs in (broker/access.py).
     anonymous: bool = False
     # Devices, collectors and simulators of a city: thousands, not unbounded.
     max_connections: int = 50_000

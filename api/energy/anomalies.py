@@ -22,9 +22,9 @@ from typing import Literal
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
-from api.access import Scope
 from api.energy.indicators import IN_TOTAL, Filters
-from db.units import to_report_unit
+from db.scope import Scope
+from domain.measures import to_report_unit
 
 AnomalyKind = Literal["night_base_load", "weekend_load", "night_water_flow"]
 _NIGHT = range(0, 6)

@@ -15,10 +15,11 @@ from typing import Literal
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.errors import NO_NUL, PositiveDecimal
+from api.errors import Conflict, Refused
+from api.fields import NO_NUL, PositiveDecimal
+from domain.energy import EnergyType
 
 FactorKind = Literal["standard_coal", "carbon"]
-EnergyType = Literal["electricity", "natural_gas", "heat", "raw_coal", "gasoline", "diesel", "lpg", "water"]
 
 
 class FactorVersion(BaseModel):
@@ -65,8 +66,8 @@ class Factors:
     electricity_year: int | None
 
 
-class UnknownFactorVersion(LookupError):
-    """No factor version of that name and kind."""
+class UnknownFactorVersion(Refused):
+    """No factor version of that name and kind (422)."""
 
 
 async def versions(conn: AsyncConnection) -> list[FactorVersion]:
@@ -185,8 +186,8 @@ class FactorSetCreate(BaseModel):
         return self
 
 
-class VersionTaken(ValueError):
-    """A factor version of that name exists (versions are immutable)."""
+class VersionTaken(Conflict):
+    """A factor version of that name exists (versions are immutable) (409)."""
 
 
 # The unit a factor of each energy type is per: what db/units.py converts meters' units into.

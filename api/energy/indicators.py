@@ -1,7 +1,7 @@
 """The assessed indicators of institutions and their groups for a period, from the consumption roll-up.
 
 For a period of local days [start, end):
-- consumption per energy type in its report unit (db/units.py), electricity per sub-item, and what
+- consumption per energy type in its report unit (domain/measures.py), electricity per sub-item, and what
   implausible deltas would have added (excluded, shown so that nothing is dropped silently);
 - comprehensive energy (综合能耗): each energy times its standard-coal factor, in kgce and tce; water
   is a resource, not energy, and counts in water only;
@@ -20,60 +20,25 @@ import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
-from api.access import Scope
 from api.energy.factors import Factors, FactorsUsed
-from db.units import REPORT_UNIT, to_report_unit
+from db.scope import Scope
+from domain.energy import INDICATORS, Indicator, QuotaStatus
+from domain.measures import REPORT_UNIT, to_report_unit
+from domain.periods import Period, next_month
 
 Group = Literal["institution", "category", "district", "city"]
-Indicator = Literal["water_per_capita", "energy_per_capita", "energy_per_area"]
-INDICATORS: tuple[Indicator, ...] = ("water_per_capita", "energy_per_capita", "energy_per_area")
-QuotaStatus = Literal["over", "near", "ok"]
 Comparison = Literal["current", "last_year", "previous"]
 
 _KG = Decimal("0.001")
 _MICRO = Decimal("0.000001")
 _RATIO = Decimal("0.0001")
-
-
-@dataclass(frozen=True, slots=True)
-class Period:
-    """Local days [start, end)."""
-
-    start: date
-    end: date
-
-    @property
-    def days(self) -> int:
-        return (self.end - self.start).days
-
-    def last_year(self) -> Period:
-        return Period(_years_before(self.start, 1), _years_before(self.end, 1))
-
-    def previous(self) -> Period:
-        """The period just before: as many whole months when it is whole months, else as many days."""
-        if self.start.day == 1 and self.end.day == 1:
-            months = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month
-            return Period(_months_before(self.start, months), self.start)
-        return Period(self.start - timedelta(days=self.days), self.start)
-
-
-def _years_before(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year - years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - years, day=28)
-
-
-def _months_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 class EnergyAmount(BaseModel):
@@ -445,7 +410,7 @@ def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
     days: list[tuple[str, date, date]] = []
     months: list[tuple[str, date, date]] = []
     for label, p in periods:
-        first = p.start if p.start.day == 1 else _months_before(p.start, -1)
+        first = p.start if p.start.day == 1 else next_month(p.start)
         last = p.end.replace(day=1)
         if first < last:
             months.append((label, first, last))

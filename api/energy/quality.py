@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
-from api.access import Scope
 from api.energy.indicators import Filters
+from db.scope import Scope
 
 
 class MeterQuality(BaseModel):

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import psycopg
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from api.access import Scope
-from api.energy.indicators import Indicator
-from api.errors import NO_NUL, PositiveDecimal
-
-Category = Literal["agency", "public_institution", "school", "hospital", "community", "venue"]
+from api.errors import NotFound
+from api.fields import NO_NUL, PositiveDecimal
+from db.scope import Scope
+from domain.energy import Category, Indicator
 
 
 class QuotaSet(BaseModel):
@@ -37,8 +34,8 @@ class QuotaPublic(QuotaSet):
     id: int
 
 
-class UnknownInstitution(LookupError):
-    pass
+class UnknownInstitution(NotFound):
+    """No institution of that id (404)."""
 
 
 _COLUMNS = sql.SQL("id, year, indicator, category, institution_id, limit_value")

@@ -1,4 +1,4 @@
-"""The consumption roll-up: `consumption_day` kept equal to api/energy/consumption.py over all readings.
+"""The consumption roll-up: `consumption_day` kept equal to domain/counters.py over all readings.
 
 The collector marks a meter stale from its earliest new reading on, in the transaction that stores
 the readings (db/marks.py). `refresh` claims each mark and recomputes its meter from the last reading before
@@ -16,14 +16,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection, sql
+from psycopg.rows import namedtuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.background import drain, periodically
-from api.energy.consumption import Day, Delta, Meter, Reading, State, days, decimal
 from db.marks import CONSUMPTION
+from domain.counters import Day, Delta, Meter, Registered, State, days, decimal
 
 log = logging.getLogger(__name__)
 
@@ -121,11 +123,13 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -
 async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter) -> None:
     start = await _restart_point(conn, zone, meter_id, since)
     first_day, state = start if start is not None else (None, None)
-    cur = await conn.execute(
-        "SELECT time, register FROM reading WHERE meter_id = %s AND time >= %s ORDER BY time",
-        (meter_id, state.time if state is not None else "-infinity"),
-    )
-    readings = [Reading(t, r) for t, r in await cur.fetchall()]
+    # Rows of their time and register: what the counters read of a reading.
+    async with conn.cursor(row_factory=namedtuple_row) as cur:
+        await cur.execute(
+            "SELECT time, register FROM reading WHERE meter_id = %s AND time >= %s ORDER BY time",
+            (meter_id, state.time if state is not None else "-infinity"),
+        )
+        readings = cast("list[Registered]", await cur.fetchall())
     counted, events = days(readings, meter, zone, state)
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]

@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection, sql
 from pydantic import BaseModel, Field
 
-from api.access import Scope
 from api.energy.factors import Factors
-from api.energy.indicators import IN_TOTAL, Filters, Period, period_rows
-from db.units import REPORT_UNIT, to_report_unit
+from api.energy.indicators import IN_TOTAL, Filters, period_rows
+from db.scope import Scope
+from domain.measures import REPORT_UNIT, to_report_unit
+from domain.periods import Period
 
 Step = Literal["hour", "day", "month", "year"]
 

@@ -1,6 +1,6 @@
 """The energy report as sheets: institutions x indicators, monthly breakdown, rankings, key units, data quality.
 
-Headers are Chinese by default and English on request (api/exports); every sheet is built from the
+Headers are Chinese by default and English on request (api/files); every sheet is built from the
 same reports the API returns, so a figure in the file is the figure of the API.
 """
 
@@ -13,20 +13,11 @@ from typing import Literal
 
 from api.energy.indicators import IndicatorReport, IndicatorRow
 from api.energy.quality import QualityReport
-from api.exports.table import Chart, Column, Sheet
+from api.files.table import Chart, Column, Sheet
+from domain import labels
 
 View = Literal["institutions", "monthly", "rankings", "key_units", "quality"]
 VIEWS: tuple[View, ...] = ("institutions", "monthly", "rankings", "key_units", "quality")
-
-_CATEGORY_ZH = {
-    "agency": "党政机关",
-    "public_institution": "事业单位",
-    "school": "学校",
-    "hospital": "医院",
-    "community": "社区",
-    "venue": "场馆",
-}
-_STATUS_ZH = {"over": "超定额", "near": "接近定额", "ok": "未超定额"}
 
 _INSTITUTION = (
     Column("institution_id", "单位编号", "Institution id"),
@@ -183,7 +174,7 @@ def _figures_energy(row: IndicatorRow) -> tuple[object, ...]:
 
 
 def _institution_cells(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
-    category = _CATEGORY_ZH.get(row.category or "", row.category) if zh else row.category
+    category = labels.CATEGORY.get(row.category or "", row.category) if zh else row.category
     return (row.institution_id, row.institution_name, category, row.district)
 
 
@@ -192,7 +183,7 @@ def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
     quota = next((q for q in row.quotas if q.indicator == "energy_per_capita"), None)
     status = None
     if quota is not None and quota.status is not None:
-        status = _STATUS_ZH[quota.status] if zh else quota.status
+        status = labels.QUOTA_STATUS[quota.status] if zh else quota.status
     return (
         *_institution_cells(row, zh),
         *_figures_energy(row),
@@ -223,7 +214,7 @@ def _rankings(rows: Sequence[IndicatorRow], zh: bool) -> Iterator[tuple[object, 
             value = row.current.energy_per_capita
             position += value is not None
             yield (
-                _CATEGORY_ZH.get(category, category) if zh else category,
+                labels.CATEGORY.get(category, category) if zh else category,
                 position if value is not None else None,
                 row.institution_id,
                 row.institution_name,

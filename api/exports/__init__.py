@@ -1,1 +1,1 @@
-"""Exports of reports: tables with bilingual headers, streamed to XLSX for staff and to CSV for systems."""
+"""The /exports routes: the energy and dispatch reports as XLSX and CSV files (the formats are api/files)."""

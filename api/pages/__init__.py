@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from api import resources
 from yiwang.settings import Settings
 
 STATIC: Final = Path(__file__).parent / "static"
@@ -41,7 +42,7 @@ def config(settings: Settings) -> dict[str, object]:
         "center": [settings.pages_map_latitude, settings.pages_map_longitude],
         "zoom": settings.pages_map_zoom,
         "offline_seconds": settings.vehicle_offline_seconds,
-        "zone": settings.energy_zone,
+        "zone": settings.time_zone,
     }
 
 
@@ -72,8 +73,7 @@ async def root() -> RedirectResponse:
 @router.get(f"{PREFIX}/config.json")
 async def page_config(request: Request) -> JSONResponse:
     """The settings the pages need (public)."""
-    settings: Settings = request.app.state.settings
-    return JSONResponse(config(settings), headers={"Cache-Control": "no-cache"})
+    return JSONResponse(config(resources.of(request).settings), headers={"Cache-Control": "no-cache"})
 
 
 class PageFiles(StaticFiles):

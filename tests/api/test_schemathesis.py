@@ -21,12 +21,12 @@ from schemathesis.generation.case import Case
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.access import Role
+from api.access.rules import Role
+from api.access.users import create_user
 from api.app import create_app
-from api.users import create_user
-from tests.api.conftest import PASSWORD
-from tests.conftest import settings_for
-from tests.support import register_devices
+from tests.support.api import PASSWORD
+from tests.support.registry import register_devices
+from tests.support.stack import settings_for
 from yiwang.stack import Stack
 
 MAX_EXAMPLES = 25

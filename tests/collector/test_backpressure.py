@@ -8,8 +8,11 @@ import psycopg
 
 from collector.metrics import Metrics
 from collector.run import run as run_collector
-from tests.conftest import settings_for
-from tests.support import Devices, eventually, publish, reading_messages, register_devices, wait_for_count
+from tests.support.broker import publish
+from tests.support.messages import reading_messages
+from tests.support.registry import Devices, register_devices
+from tests.support.stack import settings_for
+from tests.support.waiting import eventually, wait_for_count
 from yiwang.stack import Stack
 
 

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 
 from collector import position, reading
 from collector.contract import EPOCH, Limits, decode_items, to_utc
-from collector.invalid import InvalidMessage, Reason
-from collector.topics import route
+from collector.families import route
+from collector.invalid import InvalidMessage
+from domain.dead_letter import Reason
 
 RECEIVED = datetime(2026, 3, 2, 8, 30, tzinfo=UTC)
 LIMITS = Limits()

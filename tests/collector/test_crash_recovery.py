@@ -17,18 +17,11 @@ import pytest
 from collector.metrics import Metrics
 from collector.run import run as run_collector
 from db.migrate import migrate
-from tests.conftest import make_stack_home, settings_for
-from tests.support import (
-    Devices,
-    Message,
-    eventually,
-    open_broker_from_database,
-    position_messages,
-    publish_steadily,
-    reading_messages,
-    register_devices,
-    wait_for_count,
-)
+from tests.support.broker import open_broker_from_database, publish_steadily
+from tests.support.messages import Message, position_messages, reading_messages
+from tests.support.registry import Devices, register_devices
+from tests.support.stack import make_stack_home, settings_for
+from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port, port_open
 
@@ -182,8 +175,6 @@ async def test_broker_kill_9_mid_stream_loses_nothing_it_delivered(
 
 
 def _stored_now(settings: Settings) -> int:
-    from tests.support import count  # noqa: PLC0415
-
     try:
         return count(settings.database_url, STORED)
     except psycopg.OperationalError:  # while the database is down there is simply no answer yet

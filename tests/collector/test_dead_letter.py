@@ -9,8 +9,11 @@ import psycopg
 import pytest
 
 from collector.metrics import Metrics
-from collector.topics import topic
-from tests.support import Devices, position_payload, publish, reading_payload, wait_for_count
+from domain.topics import topic
+from tests.support.broker import publish
+from tests.support.messages import position_payload, reading_payload
+from tests.support.registry import Devices
+from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 
 DEAD_OF = "SELECT count(*) FROM dead_letter WHERE topic LIKE %s"

@@ -6,18 +6,11 @@ import orjson
 import psycopg
 
 from collector.metrics import Metrics
-from collector.topics import topic
-from tests.support import (
-    Devices,
-    count,
-    eventually,
-    position_messages,
-    position_payload,
-    publish,
-    reading_messages,
-    reading_payload,
-    wait_for_count,
-)
+from domain.topics import topic
+from tests.support.broker import publish
+from tests.support.messages import position_messages, position_payload, reading_messages, reading_payload
+from tests.support.registry import Devices
+from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
 
 READINGS_OF = "SELECT count(*) FROM reading WHERE meter_id = ANY(%s)"

@@ -8,8 +8,11 @@ import orjson
 import psycopg
 
 from collector.metrics import Metrics
-from collector.topics import topic
-from tests.support import Devices, position_payload, publish, wait_for_count
+from domain.topics import topic
+from tests.support.broker import publish
+from tests.support.messages import position_payload
+from tests.support.registry import Devices
+from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 
 

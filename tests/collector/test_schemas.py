@@ -19,10 +19,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from jsonschema import Draft202012Validator, FormatChecker
 
-from collector import schemas, topics
+from collector import schemas
 from collector.contract import Limits
-from collector.invalid import InvalidMessage, Reason
+from collector.families import PARSERS, route
+from collector.invalid import InvalidMessage
 from collector.run import limits_from
+from domain import topics
+from domain.dead_letter import Reason
 from yiwang.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,8 +85,8 @@ def collect(topic: str, payload: bytes) -> tuple[int, list[Reason]]:
     """What the collector makes of one message, as its writer does before it touches the database:
     the rows it would store and the reasons of what it refuses."""
     try:
-        family, device_id = topics.route(ROOT, topic)
-        rows, rejected = family.parse(device_id, payload, RECEIVED, LIMITS)
+        family, device_id = route(ROOT, topic)
+        rows, rejected = PARSERS[family](device_id, payload, RECEIVED, LIMITS)
     except InvalidMessage as exc:
         return 0, [exc.reason]
     return len(rows), [r.reason for r in rejected]

@@ -6,7 +6,10 @@ import asyncio
 
 from collector.metrics import Metrics
 from collector.run import run as run_collector
-from tests.support import Devices, eventually, position_messages, publish, reading_messages, wait_for_count
+from tests.support.broker import publish
+from tests.support.messages import position_messages, reading_messages
+from tests.support.registry import Devices
+from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
 
 

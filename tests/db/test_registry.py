@@ -8,7 +8,8 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from db.registry import Institution, InstitutionYear, Organisation, RegistryDocument, import_document
+from db.registry import import_document
+from domain.registry import Institution, InstitutionYear, Organisation, RegistryDocument
 from yiwang.stack import Stack
 
 

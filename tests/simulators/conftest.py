@@ -3,32 +3,19 @@
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from simulators.city import City, build_city
-from tests.support import open_broker
-from yiwang.stack import Mosquitto, free_port
-
-SEED = 20260101
+from tests.support.simulators import SEED, start_broker
+from yiwang.stack import Mosquitto
 
 
 @pytest.fixture(scope="session")
 def city() -> City:
     """A small Jingdezhen: enough of every category for the profiles, few enough to be quick."""
     return build_city(SEED, 24, 40)
-
-
-def start_broker() -> Mosquitto:
-    home = Path(tempfile.mkdtemp(prefix="yiwang-sim-"))
-    home.chmod(0o755)
-    broker = Mosquitto(home / "mosquitto", free_port())
-    open_broker(broker)
-    broker.start()
-    return broker
 
 
 @pytest.fixture(scope="session")

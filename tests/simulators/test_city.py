@@ -7,10 +7,10 @@ from collections import Counter
 
 import orjson
 
-from db.registry import RegistryDocument
+from domain.registry import RegistryDocument
 from simulators.city import CATEGORIES, REGISTER_HORIZON, UNITS, build_city
 from simulators.meters import Register, day_start
-from tests.simulators.conftest import SEED
+from tests.support.simulators import SEED
 
 ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
 HAN = re.compile(r"[\u4e00-\u9fff]")

@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 
 from collector.metrics import Metrics
-from db.registry import RegistryDocument, import_document
+from db.registry import import_document
+from domain.registry import RegistryDocument
 from simulators.city import build_city
 from simulators.faults import Faults
 from simulators.publisher import Tally, run_meters, run_vehicles
-from tests.simulators.conftest import SEED
-from tests.support import wait_for_count
+from tests.support.simulators import SEED
+from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 
 

@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from collector.invalid import Reason
+from domain.dead_letter import Reason
 from simulators.city import City
 from simulators.faults import FaultKind, Faults, Malformation
 from simulators.feeds import MeterFeed, VehicleFeed
 from simulators.messages import Message
-from tests.simulators.collector_view import items, parse
-from tests.simulators.conftest import SEED
+from tests.support.simulators import SEED, items, parse
 
 ROOT = "sim"
 START = datetime(2025, 3, 3, tzinfo=UTC).timestamp()

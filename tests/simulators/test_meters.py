@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from simulators.city import City, Meter, build_city
 from simulators.meters import Register, readings, registers
-from tests.simulators.conftest import SEED
+from tests.support.simulators import SEED
 
 CST = timezone(timedelta(hours=8))
 

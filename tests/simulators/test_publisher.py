@@ -21,8 +21,8 @@ from simulators.feeds import MeterFeed, VehicleFeed
 from simulators.messages import Message
 from simulators.meters import local_day
 from simulators.publisher import backfill, run_meters, run_vehicles
-from tests.simulators.conftest import SEED, start_broker
-from tests.support import TESTER, TESTER_PASSWORD
+from tests.support.broker import TESTER, TESTER_PASSWORD
+from tests.support.simulators import SEED, start_broker
 from yiwang.settings import Settings
 from yiwang.stack import Mosquitto
 

@@ -3,38 +3,35 @@
 from __future__ import annotations
 
 import itertools
-import math
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from domain.geo import distance_m, initial_bearing_deg
+from domain.position import Position
 from simulators.city import City, build_city
 from simulators.faults import Faults
 from simulators.feeds import VehicleFeed
-from simulators.vehicles import Fix, Fleet, Upload
-from tests.simulators.collector_view import items
-from tests.simulators.conftest import SEED
+from simulators.vehicles import Fleet, Upload
+from tests.support.simulators import SEED, items
 
 CST = timezone(timedelta(hours=8))
 MONDAY = datetime(2025, 3, 10, tzinfo=CST).timestamp()  # no holiday that week
-EARTH = 6371008.8
 
 
-def distance(a: Fix, b: Fix) -> float:
-    """Great-circle metres (haversine), independent of the simulator's flat projection."""
-    p1, p2 = math.radians(a.latitude), math.radians(b.latitude)
-    dp, dl = p2 - p1, math.radians(b.longitude - a.longitude)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH * math.asin(math.sqrt(h))
+def distance(a: Position, b: Position) -> float:
+    """Great-circle metres, independent of the simulator's flat projection."""
+    return distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
 
 
-def bearing(a: Fix, b: Fix) -> float:
-    p1, p2 = math.radians(a.latitude), math.radians(b.latitude)
-    dl = math.radians(b.longitude - a.longitude)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(y, x)) % 360
+def bearing(a: Position, b: Position) -> float:
+    """The great circle's bearing, independent of the simulator's flat projection."""
+    return initial_bearing_deg(a.latitude, a.longitude, b.latitude, b.longitude)
+
+
+def seconds(a: Position, b: Position) -> float:
+    return (b.time - a.time).total_seconds()
 
 
 def run(city: City, start: float, hours: float, step: float = 3600.0, seed: int = SEED) -> list[Upload]:
@@ -47,25 +44,25 @@ def run(city: City, start: float, hours: float, step: float = 3600.0, seed: int 
     return out
 
 
-def tracks(uploads: list[Upload]) -> dict[int, list[Fix]]:
+def tracks(uploads: list[Upload]) -> dict[int, list[Position]]:
     """Each vehicle's fixes in time order, blind ones included."""
-    by: dict[int, list[Fix]] = defaultdict(list)
+    by: dict[int, list[Position]] = defaultdict(list)
     for upload in uploads:
         by[upload.vehicle] += upload.fixes
     return {v: sorted(fixes) for v, fixes in by.items()}
 
 
 @pytest.fixture(scope="module")
-def week() -> tuple[City, dict[int, list[Fix]]]:
+def week() -> tuple[City, dict[int, list[Position]]]:
     city = build_city(SEED, 30, 60)
     return city, tracks(run(city, MONDAY, 7 * 24))
 
 
-def moving_pairs(track: list[Fix]) -> list[tuple[Fix, Fix]]:
-    return [(a, b) for a, b in itertools.pairwise(track) if b.time - a.time == 10 and a.ignition and b.ignition]
+def moving_pairs(track: list[Position]) -> list[tuple[Position, Position]]:
+    return [(a, b) for a, b in itertools.pairwise(track) if seconds(a, b) == 10 and a.ignition and b.ignition]
 
 
-def test_vehicles_stay_inside_the_city(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_vehicles_stay_inside_the_city(week: tuple[City, dict[int, list[Position]]]) -> None:
     city, by = week
     south, west, north, east = city.bounds
     fixes = [f for track in by.values() for f in track]
@@ -74,7 +71,7 @@ def test_vehicles_stay_inside_the_city(week: tuple[City, dict[int, list[Fix]]]) 
     assert len({(round(f.latitude, 3), round(f.longitude, 3)) for f in fixes}) > 500, "they go places"
 
 
-def test_heading_points_where_the_vehicle_goes(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_heading_points_where_the_vehicle_goes(week: tuple[City, dict[int, list[Position]]]) -> None:
     _, by = week
     errors = [
         abs((b.heading - bearing(a, b) + 180) % 360 - 180)
@@ -88,7 +85,7 @@ def test_heading_points_where_the_vehicle_goes(week: tuple[City, dict[int, list[
     assert sorted(errors)[len(errors) // 2] < 3
 
 
-def test_reported_speed_matches_the_movement(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_reported_speed_matches_the_movement(week: tuple[City, dict[int, list[Position]]]) -> None:
     _, by = week
     pairs = [(a, b, distance(a, b) / 10 * 3.6) for track in by.values() for a, b in moving_pairs(track)]
     assert len(pairs) > 2000
@@ -104,7 +101,7 @@ def test_reported_speed_matches_the_movement(week: tuple[City, dict[int, list[Fi
     assert sorted(speeds)[len(speeds) // 2] > 25, "most of the time they move at city speeds"
 
 
-def test_vehicles_stop_at_lights_with_the_engine_running(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_vehicles_stop_at_lights_with_the_engine_running(week: tuple[City, dict[int, list[Position]]]) -> None:
     _, by = week
     standing = [
         b for track in by.values() for a, b, c in zip(track, track[1:], track[2:], strict=False)
@@ -113,7 +110,7 @@ def test_vehicles_stop_at_lights_with_the_engine_running(week: tuple[City, dict[
     assert len(standing) > 100
 
 
-def test_the_odometer_grows_by_the_distance_driven(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_the_odometer_grows_by_the_distance_driven(week: tuple[City, dict[int, list[Position]]]) -> None:
     _, by = week
     checked = 0
     for track in by.values():
@@ -127,11 +124,11 @@ def test_the_odometer_grows_by_the_distance_driven(week: tuple[City, dict[int, l
 
 
 def test_parked_vehicles_report_every_five_minutes_with_the_ignition_off(
-    week: tuple[City, dict[int, list[Fix]]],
+    week: tuple[City, dict[int, list[Position]]],
 ) -> None:
     _, by = week
     gaps = [
-        b.time - a.time for track in by.values() for a, b in itertools.pairwise(track)
+        seconds(a, b) for track in by.values() for a, b in itertools.pairwise(track)
         if not a.ignition and not b.ignition
     ]  # fmt: skip
     assert gaps
@@ -149,7 +146,7 @@ def test_parked_vehicles_report_every_five_minutes_with_the_ignition_off(
                 assert f.speed == 0
 
 
-def test_batteries_drain_on_the_road_and_charge_at_home(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_batteries_drain_on_the_road_and_charge_at_home(week: tuple[City, dict[int, list[Position]]]) -> None:
     city, by = week
     drained = charged = 0
     for index, track in by.items():
@@ -175,10 +172,10 @@ def test_batteries_drain_on_the_road_and_charge_at_home(week: tuple[City, dict[i
     assert charged > 50
 
 
-def test_driving_is_mostly_in_working_hours_but_not_only(week: tuple[City, dict[int, list[Fix]]]) -> None:
+def test_driving_is_mostly_in_working_hours_but_not_only(week: tuple[City, dict[int, list[Position]]]) -> None:
     _, by = week
     moving = [f for track in by.values() for f in track if f.speed > 0]
-    local = [datetime.fromtimestamp(f.time, CST) for f in moving]
+    local = [f.time.astimezone(CST) for f in moving]
     working = sum(t.weekday() < 5 and 8 <= t.hour < 19 for t in local)
     assert working / len(local) > 0.85
     assert working < len(local), "now and then a trip outside working hours"
@@ -226,8 +223,9 @@ def test_the_same_seed_drives_the_same_way(city: City) -> None:
 def test_where_a_vehicle_drives_does_not_depend_on_when_the_run_started(city: City) -> None:
     early, late = tracks(run(city, MONDAY, 14)), tracks(run(city, MONDAY + 10 * 3600, 4))
 
-    def driving(by: dict[int, list[Fix]]) -> set[tuple[int, Fix]]:
-        return {(v, f) for v, track in by.items() for f in track if f.ignition and f.time > MONDAY + 11 * 3600}
+    def driving(by: dict[int, list[Position]]) -> set[tuple[int, Position]]:
+        after = datetime.fromtimestamp(MONDAY + 11 * 3600, CST)
+        return {(v, f) for v, track in by.items() for f in track if f.ignition and f.time > after}
 
     assert driving(late)
     assert driving(late) == driving(early)

@@ -1,0 +1,1 @@
+"""Access's routers: /auth (logging in, refreshing, logging out), /users, /audit."""

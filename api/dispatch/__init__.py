@@ -1,1 +1,0 @@
-"""Dispatch and supervision of official vehicles: cleaned tracks, stops and trips from their fixes."""

@@ -1,0 +1,159 @@
+"""Energy statistics: indicators, rankings, consumption series and data quality of the institutions you may see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import model_validator
+
+from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.energy import anomalies, quality, series
+from api.energy.indicators import IndicatorReport
+from api.energy.rankings import Ranking, RankingQuery, rank
+from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indicator_report, quality_report
+from api.errors import NotFound, responses
+from api.fields import Text
+from api.queries import PeriodQuery
+
+router = APIRouter(prefix="/energy", tags=["energy"])
+
+
+@router.get(
+    "/indicators",
+    dependencies=[Depends(require("indicators:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_indicators(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
+) -> IndicatorReport:
+    """Consumption, comprehensive energy, the assessed indicators, carbon, changes and quota status for a
+    period, per institution or group, with the factor versions used."""
+    async with pool.connection() as conn:
+        return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
+
+
+@router.get(
+    "/rankings",
+    dependencies=[Depends(require("indicators:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_rankings(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
+) -> Ranking:
+    """Institutions ranked by an indicator, lowest first (within a category when one is given)."""
+    async with pool.connection() as conn:
+        per_institution = query.model_copy(update={"group": "institution"})
+        result = await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
+    return Ranking(
+        indicator=query.indicator,
+        start=query.start,
+        end=query.end,
+        category=query.category,
+        items=rank(result, query.indicator),
+    )
+
+
+class SeriesQuery(PeriodQuery):
+    institution_id: Text | None = None
+    meter_id: Text | None = None
+    step: series.Step = "day"
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> SeriesQuery:
+        if (self.institution_id is None) == (self.meter_id is None):
+            raise ValueError("give institution_id or meter_id, one of them")
+        if self.step == "hour" and self.end - self.start > timedelta(days=92):
+            raise ValueError("hourly series cover at most 92 days")
+        return self
+
+
+@router.get(
+    "/consumption",
+    dependencies=[Depends(require("readings:read"))],
+    responses=responses(401, 403, 404, 422),
+)
+async def get_consumption(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[SeriesQuery, Query()]
+) -> series.ConsumptionSeries:
+    """Consumption of an institution or a meter per local hour, day, month or year, per energy type and
+    electricity sub-item, in report units (kWh, m³, MJ, kg). 404 when it is not among those you may see."""
+    async with pool.connection() as conn:
+        found = await series.consumption(
+            conn,
+            scope,
+            institution_id=query.institution_id,
+            meter_id=query.meter_id,
+            start=query.start,
+            end=query.end,
+            step=query.step,
+            zone=settings.zone,
+        )
+    if found is None:
+        subject = f"institution {query.institution_id}" if query.institution_id else f"meter {query.meter_id}"
+        raise NotFound(f"no {subject}")
+    return found
+
+
+@router.get(
+    "/quality",
+    dependencies=[Depends(require("readings:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_quality(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
+) -> quality.QualityReport:
+    """Per meter: completeness, silence, rollovers, resets, jitter and implausible deltas in the period."""
+    async with pool.connection() as conn:
+        return await quality_report(conn, scope, settings, query)
+
+
+@router.get(
+    "/anomalies",
+    dependencies=[Depends(require("indicators:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_anomalies(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
+) -> anomalies.AnomalyReport:
+    """High night or weekend base load against working hours, and water meters whose night flow never stops
+    (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*)."""
+    async with pool.connection() as conn:
+        return await anomalies.report(
+            conn,
+            scope,
+            query.filters,
+            start=query.start,
+            end=query.end,
+            night_ratio=Decimal(str(settings.energy_night_load_ratio)),
+            weekend_ratio=Decimal(str(settings.energy_weekend_load_ratio)),
+            leak_nights=settings.energy_leak_nights,
+        )
+
+
+class FlaggedQuery(FilterQuery):
+    meter_id: Text | None = None
+
+
+@router.get(
+    "/flagged",
+    dependencies=[Depends(require("readings:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_flagged(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
+) -> list[quality.FlaggedDelta]:
+    """The deltas that were not plain rises (rollovers, jitter, resets and replacements, implausible ones), each
+    with its registers and the rule that applied: what data quality counts, one by one."""
+    zone = settings.zone
+    async with pool.connection() as conn:
+        return await quality.flagged(
+            conn,
+            scope,
+            query.filters,
+            meter_id=query.meter_id,
+            start=datetime(query.start.year, query.start.month, query.start.day, tzinfo=zone),
+            end=datetime(query.end.year, query.end.month, query.end.day, tzinfo=zone),
+        )

@@ -1,0 +1,28 @@
+"""Field types of bodies, queries and paths: what the storage cannot hold is refused in the schema (422)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated
+
+from fastapi import Path
+from pydantic import Field, WithJsonSchema
+
+# PostgreSQL text cannot hold NUL characters: text that reaches a query refuses them up front (422).
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(pattern=NO_NUL)]
+PathId = Annotated[str, Path(pattern=NO_NUL)]
+# A positive amount as a decimal string ("0.5703"): the schema states what the validator takes, so that a
+# client (and the schemathesis run) knows that "" or "0" is refused. JSON numbers are accepted too.
+PositiveDecimal = Annotated[
+    Decimal,
+    Field(gt=0, max_digits=20, decimal_places=10),
+    WithJsonSchema({"type": "string", "pattern": r"^(?=.*[1-9])[0-9]{1,10}(\.[0-9]{1,10})?$"}),
+]
+# PostgreSQL's `integer` (int4), the column type of headcounts and years, and `bigint`, of the ids of drivers and
+# requests: larger numbers are refused in the schema, not by the database.
+INTEGER_MAX = 2**31 - 1
+Integer = Annotated[int, Field(ge=-INTEGER_MAX - 1, le=INTEGER_MAX)]
+BIGINT_MAX = 2**63 - 1
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]

@@ -1,0 +1,2 @@
+"""The fleet's routers, one per path prefix: /requests, /vehicles/{id}/track and /trips, /alerts, /areas,
+/reports."""

@@ -1,0 +1,49 @@
+"""Dispatch reports: dispatches and kilometres per unit, mileage and utilisation per vehicle, new-energy shares and
+alerts per unit for a period of local days (api/fleet/reports.py says what each figure counts; the /exports router
+writes them as XLSX and CSV)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+
+from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.errors import responses
+from api.fleet import reports
+from api.fleet.reports import DispatchReport, ReportQuery, VehicleReport
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+
+@router.get("/dispatch", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+async def dispatch_report(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
+) -> DispatchReport:
+    """Per unit you may see, and a total line: dispatches (派车) and their kilometres, its vehicles' kilometres,
+    fleet, new-energy shares of vehicles and of kilometres, utilisation, and alerts by kind.
+
+    Dispatches are the unit's trip requests dispatched in the period, whatever came next (completed: returned
+    since; dispatch km: return minus departure odometer of those with both readings). Kilometres are those of
+    its vehicles' trips that started in the period, from the odometer where plausible, else from the cleaned
+    track; they are brought up to date every YIWANG_MILEAGE_REFRESH_SECONDS. The fleet is its vehicles not
+    retired, and retired ones that drove. New energy is battery_electric and plug_in_hybrid. Utilisation is
+    vehicle-days with a trip / (vehicles x days of the period). Alerts are counted by fix time.
+    """
+    async with pool.connection() as conn:
+        result, _ = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
+    return result
+
+
+@router.get("/vehicles", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+async def vehicle_report(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
+) -> VehicleReport:
+    """Per vehicle you may see: kilometres of its trips that started in the period (and how many of them by
+    odometer), trips, days used (with a trip) and reporting (with a position), utilisation (days used / days of
+    the period), moving hours, top speed, and the requests dispatched to it with their odometer kilometres.
+    Retired vehicles appear only if they drove in the period."""
+    period = query.period
+    async with pool.connection() as conn:
+        rows = await reports.vehicles(conn, scope, period, settings.zone, query.organisation_id)
+    return VehicleReport(start=period.start, end=period.end, days=period.days, zone=settings.zone.key, vehicles=rows)

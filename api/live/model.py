@@ -1,0 +1,45 @@
+"""The live map as the API documents it: GeoJSON features of vehicles with their state (api/live/feed.py writes
+them)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from domain.vehicles import LiveState
+
+
+class Point(BaseModel):
+    type: Literal["Point"] = "Point"
+    coordinates: tuple[float, float]  # GeoJSON order: longitude, latitude (WGS-84, as the terminals send)
+
+
+class LiveProperties(BaseModel):
+    vehicle_id: str
+    plate: str
+    organisation_id: str
+    time: datetime  # the fix time
+    speed: float  # km/h
+    heading: float
+    ignition: bool
+    soc: float | None
+    fuel: float | None
+    age_seconds: float  # since the fix, when the map was asked for
+    online: bool  # reported within YIWANG_VEHICLE_OFFLINE_SECONDS
+    state: LiveState  # maintenance first, then offline, then in_service, dispatched or available
+    request_id: int | None  # its open (dispatched or under way) trip request
+    driver_id: int | None  # the driver of that request
+
+
+class LiveFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: Point
+    properties: LiveProperties
+
+
+class LiveCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[LiveFeature]

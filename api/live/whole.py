@@ -1,0 +1,126 @@
+"""The whole live map kept in one buffer: every vehicle's feature in id order, each in a slot with room to spare,
+its age and tail at fixed widths, so that a request writes what changed in place and copies the buffer once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from api.live.encoding import (
+    AGE_BLANK,
+    AGE_COLUMNS,
+    COLLECTION,
+    SLOT_SPARE,
+    TAIL_COLUMNS,
+    TAIL_WIDTH,
+    ages,
+)
+from api.live.vehicle import OnMap
+
+
+@dataclass
+class Layout:
+    """Where the whole map's features lie in its buffer: each in a slot of its own with room to spare."""
+
+    buffer: bytearray
+    starts: np.ndarray  # of the slots
+    sizes: np.ndarray  # of the slots
+    ages: np.ndarray  # (vehicles, AGE_WIDTH): where each age's bytes are
+    online: np.ndarray  # the tail each slot holds: online, or offline
+
+    @classmethod
+    def of(cls, features: list[bytes], heads: np.ndarray, sizes: np.ndarray) -> Layout:
+        """Features in slots of the `sizes` given (at least each feature's length and the spare), comma-separated."""
+        spans = sizes + 1
+        starts = len(COLLECTION) + np.cumsum(spans) - spans
+        buffer = bytearray(b",").join(
+            [feature.ljust(size) for feature, size in zip(features, sizes.tolist(), strict=True)]
+        )
+        buffer[:0] = COLLECTION
+        buffer += b"]}"
+        ages = (starts + heads)[:, None] + AGE_COLUMNS
+        return cls(buffer, starts, sizes.copy(), ages, np.ones(len(features), dtype=bool))  # its own slots' sizes
+
+    def put(self, i: int, feature: bytes, head: int) -> bool:
+        """Write a feature (with its online tail) in its slot if it fits; returns whether it did."""
+        start, size = int(self.starts[i]), int(self.sizes[i])
+        if len(feature) > size:
+            return False
+        self.buffer[start : start + size] = feature.ljust(size)
+        self.ages[i] = start + head + AGE_COLUMNS
+        self.online[i] = True
+        return True
+
+
+def _padded(tail: bytes) -> bytes:
+    return tail[:-2].ljust(TAIL_WIDTH - 2) + tail[-2:]
+
+
+@dataclass
+class Whole:
+    """The whole map's JSON in one buffer, in id order, each vehicle's feature in a slot of its own with room to
+    spare, and its age and tail (online and state) at fixed widths: padded with spaces, which JSON allows, some
+    8% of the map's bytes.
+
+    A vehicle that moves is written again in its slot; a request writes every age, and the tails of vehicles whose
+    online state changed, in place as arrays, and copies the buffer once. Only a feature outgrowing its slot has
+    the buffer laid out again, at the next request, its slot grown for good (slots never shrink, so a feature that
+    changes length back and forth does not lay the map out again each time).
+    """
+
+    order: list[str]
+    at: dict[str, int]  # a vehicle's place in `order`
+    features: list[bytes]  # with the age blank and the online tail
+    stamps: np.ndarray  # the fix times, seconds since the epoch
+    tails: np.ndarray  # (vehicles, 2, TAIL_WIDTH) uint8: offline, online
+    heads: np.ndarray  # where each age begins within its feature
+    sizes: np.ndarray  # of the slots: at least each feature's length and the spare
+    layout: Layout | None = None  # None: to lay out at the next request
+
+    @classmethod
+    def of(cls, order: list[str], shown: dict[str, OnMap]) -> Whole:
+        on_map = [shown[vehicle_id] for vehicle_id in order]
+        heads = [vehicle.head(vehicle_id) for vehicle_id, vehicle in zip(order, on_map, strict=True)]
+        tails = [tuple(map(_padded, vehicle.tails())) for vehicle in on_map]
+        features = [head + AGE_BLANK + online for head, (_, online) in zip(heads, tails, strict=True)]
+        return cls(
+            order,
+            {vehicle_id: i for i, vehicle_id in enumerate(order)},
+            features,
+            np.array([vehicle.stamp for vehicle in on_map], dtype=np.float64),
+            np.frombuffer(b"".join(offline + online for offline, online in tails), dtype=np.uint8)
+            .reshape(len(order), 2, TAIL_WIDTH)
+            .copy(),
+            np.fromiter(map(len, heads), dtype=np.int64, count=len(heads)),
+            np.fromiter(map(len, features), dtype=np.int64, count=len(features)) + SLOT_SPARE,
+        )
+
+    def rewrite(self, vehicle_id: str, shown: OnMap) -> None:
+        i = self.at[vehicle_id]
+        head = shown.head(vehicle_id)
+        offline, online = map(_padded, shown.tails())
+        feature = self.features[i] = head + AGE_BLANK + online
+        self.stamps[i] = shown.stamp
+        self.tails[i] = np.frombuffer(offline + online, dtype=np.uint8).reshape(2, TAIL_WIDTH)
+        self.heads[i] = len(head)
+        if len(feature) > self.sizes[i]:
+            self.sizes[i] = len(feature) + SLOT_SPARE
+        if self.layout is not None and not self.layout.put(i, feature, len(head)):
+            self.layout = None
+
+    def join(self, clock: float, cutoff: float) -> bytes:
+        if not self.order:
+            return COLLECTION + b"]}"
+        if self.layout is None:
+            self.layout = Layout.of(self.features, self.heads, self.sizes)
+        layout = self.layout
+        written = np.frombuffer(layout.buffer, dtype=np.uint8)
+        written[layout.ages] = ages(clock - self.stamps)
+        online = self.stamps > cutoff
+        flipped = np.flatnonzero(online != layout.online)
+        if flipped.size:
+            tails = layout.ages[flipped, -1:] + 1 + TAIL_COLUMNS
+            written[tails] = self.tails[flipped, online[flipped].astype(np.intp)]
+            layout.online[flipped] = online[flipped]
+        return bytes(layout.buffer)

@@ -1,0 +1,300 @@
+"""The registry's tables as files staff keep: institutions (with a year's floor area and headcount), meters,
+vehicles and drivers exported as XLSX (Chinese headers and labels by default) or CSV, edited in Excel, and imported
+back all or nothing (api/registry/imports.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.errors import responses
+from api.files.responses import csv_download, xlsx_download
+from api.files.workbook import XLSX_MEDIA_TYPE
+from api.registry import drivers, imports, service, tables
+from api.registry.models import (
+    DriverOfOrganisation,
+    ImportResult,
+    InstitutionInYear,
+    MeterOfInstitution,
+    VehicleOfOrganisation,
+)
+from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, import_upload
+from domain.labels import Language
+from domain.registry import FIRST_YEAR, LAST_YEAR
+
+router = APIRouter(prefix="/registry", tags=["registry"])
+
+
+class RegistryFileQuery(BaseModel):
+    """The query of a registry export."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    language: Language = Field(
+        default="zh", description="headers and labels: Chinese (default), or English headers with codes"
+    )
+
+
+class RegistryCsvQuery(RegistryFileQuery):
+    bom: bool = Field(
+        default=True, description="start with a byte-order mark, for Excel to read the UTF-8 (default: yes)"
+    )
+
+
+class _OfYear(BaseModel):
+    year: int | None = Field(
+        default=None,
+        ge=FIRST_YEAR,
+        le=LAST_YEAR,
+        description="the year of the floor area and headcount (default: the current year)",
+    )
+
+
+class InstitutionsFileQuery(RegistryFileQuery, _OfYear):
+    """The query of the institutions export."""
+
+
+class InstitutionsCsvQuery(RegistryCsvQuery, _OfYear):
+    """The query of the institutions export as CSV."""
+
+
+XLSX_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    **responses(401, 403, 422),
+    200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "the XLSX workbook"},
+}
+CSV_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
+    **responses(401, 403, 422),
+    200: {"content": {"text/csv": {}}, "description": "the CSV file"},
+}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Institutions
+
+
+@router.get(
+    "/institutions.xlsx",
+    dependencies=[Depends(require("institutions:read"))],
+    responses=XLSX_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_institutions_xlsx(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[InstitutionsFileQuery, Query()]
+) -> StreamingResponse:
+    """The institutions you may see with their floor area and headcount of a year (default: this year), as an XLSX
+    workbook with Chinese headers and labels (language=en: English): edit it in Excel and send it back to
+    POST /registry/institutions."""
+    year, items = await _institutions_in_year(pool, scope, settings, query)
+    sheet = tables.institutions_sheet(items, query.language)
+    return await xlsx_download([sheet], language=query.language, name=f"institutions-{year}.xlsx")
+
+
+@router.get(
+    "/institutions.csv",
+    dependencies=[Depends(require("institutions:read"))],
+    responses=CSV_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_institutions_csv(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[InstitutionsCsvQuery, Query()]
+) -> StreamingResponse:
+    """The institutions you may see with their floor area and headcount of a year, as CSV (UTF-8) with the headers
+    and labels of the XLSX; it imports back as it is."""
+    year, items = await _institutions_in_year(pool, scope, settings, query)
+    sheet = tables.institutions_sheet(items, query.language)
+    return csv_download(sheet, header=query.language, bom=query.bom, name=f"institutions-{year}.csv")
+
+
+async def _institutions_in_year(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: InstitutionsFileQuery | InstitutionsCsvQuery
+) -> tuple[int, list[InstitutionInYear]]:
+    year = query.year if query.year is not None else datetime.now(settings.zone).year
+    async with pool.connection() as conn:
+        return year, await service.institutions_in_year(conn, scope, year)
+
+
+@router.post(
+    "/institutions",
+    dependencies=[Depends(require("registry:write"))],
+    response_model=ImportResult,
+    responses=IMPORT_RESPONSES,
+    openapi_extra=UPLOAD_BODY,
+)
+async def import_institutions(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
+    """Import institutions and their floor area and headcount from an XLSX workbook (its first sheet) or a CSV file,
+    sent as the multipart field `file`: headers in Chinese, English or as keys, as GET /registry/institutions.xlsx
+    writes them; only the id column is needed. A row adds or changes an institution (and its figures of the row's
+    year); a column left out keeps what is stored, an empty cell sets the default. All rows are checked first: if
+    any does not fit, the 422 lists each with its row number (the header is row 1), column and reason, and nothing
+    is written; else all are written in one transaction."""
+    return await import_upload(request, pool, scope, imports.import_institutions)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Meters
+
+
+async def _meters(pool: PoolDep, scope: ScopeDep) -> list[MeterOfInstitution]:
+    async with pool.connection() as conn:
+        return await service.meters_of_institutions(conn, scope)
+
+
+@router.get(
+    "/meters.xlsx",
+    dependencies=[Depends(require("meters:read"))],
+    responses=XLSX_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_meters_xlsx(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+) -> StreamingResponse:
+    """The meters you may see, with their institutions' names, as an XLSX workbook with Chinese headers and labels
+    (language=en: English): edit it in Excel and send it back to POST /registry/meters."""
+    sheet = tables.meters_sheet(await _meters(pool, scope), query.language)
+    return await xlsx_download([sheet], language=query.language, name="meters.xlsx")
+
+
+@router.get(
+    "/meters.csv",
+    dependencies=[Depends(require("meters:read"))],
+    responses=CSV_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_meters_csv(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+) -> StreamingResponse:
+    """The meters you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    sheet = tables.meters_sheet(await _meters(pool, scope), query.language)
+    return csv_download(sheet, header=query.language, bom=query.bom, name="meters.csv")
+
+
+@router.post(
+    "/meters",
+    dependencies=[Depends(require("registry:write"))],
+    response_model=ImportResult,
+    responses=IMPORT_RESPONSES,
+    openapi_extra=UPLOAD_BODY,
+)
+async def import_meters(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
+    """Import meters from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
+    headers in Chinese, English or as keys, as GET /registry/meters.xlsx writes them (the institution's name is
+    not read); only the id column is needed. A row adds or changes a meter; a column left out keeps what is
+    stored, an empty cell sets the default. All rows are checked first: if any does not fit, the 422 lists each
+    with its row number (the header is row 1), column and reason, and nothing is written; else all are written in
+    one transaction, and meters with a new multiplier, register maximum or most per hour are recounted."""
+    return await import_upload(request, pool, scope, imports.import_meters)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Vehicles
+
+
+async def _vehicles(pool: PoolDep, scope: ScopeDep) -> list[VehicleOfOrganisation]:
+    async with pool.connection() as conn:
+        return await service.vehicles_of_organisations(conn, scope)
+
+
+@router.get(
+    "/vehicles.xlsx",
+    dependencies=[Depends(require("vehicles:read"))],
+    responses=XLSX_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_vehicles_xlsx(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+) -> StreamingResponse:
+    """The vehicles you may see, retired ones included, with their organisations' names, as an XLSX workbook with
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles."""
+    sheet = tables.vehicles_sheet(await _vehicles(pool, scope), query.language)
+    return await xlsx_download([sheet], language=query.language, name="vehicles.xlsx")
+
+
+@router.get(
+    "/vehicles.csv",
+    dependencies=[Depends(require("vehicles:read"))],
+    responses=CSV_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_vehicles_csv(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+) -> StreamingResponse:
+    """The vehicles you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    sheet = tables.vehicles_sheet(await _vehicles(pool, scope), query.language)
+    return csv_download(sheet, header=query.language, bom=query.bom, name="vehicles.csv")
+
+
+@router.post(
+    "/vehicles",
+    dependencies=[Depends(require("vehicles:write"))],
+    response_model=ImportResult,
+    responses=IMPORT_RESPONSES,
+    openapi_extra=UPLOAD_BODY,
+)
+async def import_vehicles(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
+    """Import vehicles from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
+    headers in Chinese, English or as keys, as GET /registry/vehicles.xlsx writes them (the organisation's name is
+    not read); only the id column is needed. A row adds or changes a vehicle, its lifecycle among them, under the
+    rules of PATCH /vehicles/{id}; a column left out keeps what is stored, an empty cell sets the default. All rows
+    are checked first: if any does not fit, the 422 lists each with its row number (the header is row 1), column
+    and reason, and nothing is written; else all are written in one transaction."""
+    return await import_upload(request, pool, scope, imports.import_vehicles)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Drivers
+
+
+async def _drivers(pool: PoolDep, scope: ScopeDep) -> list[DriverOfOrganisation]:
+    async with pool.connection() as conn:
+        return await drivers.drivers_of_organisations(conn, scope)
+
+
+@router.get(
+    "/drivers.xlsx",
+    dependencies=[Depends(require("drivers:read"))],
+    responses=XLSX_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_drivers_xlsx(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+) -> StreamingResponse:
+    """The drivers you may see, inactive ones included, with their organisations' names, as an XLSX workbook with
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers."""
+    sheet = tables.drivers_sheet(await _drivers(pool, scope), query.language)
+    return await xlsx_download([sheet], language=query.language, name="drivers.xlsx")
+
+
+@router.get(
+    "/drivers.csv",
+    dependencies=[Depends(require("drivers:read"))],
+    responses=CSV_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def export_drivers_csv(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+) -> StreamingResponse:
+    """The drivers you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    sheet = tables.drivers_sheet(await _drivers(pool, scope), query.language)
+    return csv_download(sheet, header=query.language, bom=query.bom, name="drivers.csv")
+
+
+@router.post(
+    "/drivers",
+    dependencies=[Depends(require("drivers:write"))],
+    response_model=ImportResult,
+    responses=IMPORT_RESPONSES,
+    openapi_extra=UPLOAD_BODY,
+)
+async def import_drivers(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
+    """Import drivers from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
+    headers in Chinese, English or as keys, as GET /registry/drivers.xlsx writes them (the organisation's name is
+    not read). A row with a driver id changes that driver; a row without one (or a file without the column) adds a
+    driver, numbered by the registry. A column left out keeps what is stored, an empty cell sets the default. All
+    rows are checked first: if any does not fit, the 422 lists each with its row number (the header is row 1),
+    column and reason, and nothing is written; else all are written in one transaction."""
+    return await import_upload(request, pool, scope, imports.import_drivers)

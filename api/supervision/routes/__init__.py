@@ -1,0 +1,1 @@
+"""Supervision's routers: /alerts and /areas."""

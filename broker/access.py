@@ -1,0 +1,128 @@
+"""Who may publish and subscribe to which topic: Mosquitto's password and ACL files.
+
+A device's MQTT username is its registry id and it may publish only to its own topic; it may
+subscribe to nothing. Service accounts hold roles: a collector reads every device topic (also
+through a $share group), a gateway publishes for many devices (a JT/T 808 gateway, a meter
+concentrator's uplink, the simulators), the API reads positions, an observer reads everything.
+Mosquitto reloads both files on SIGHUP, so access changes without dropping a connection.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import secrets
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from psycopg import AsyncConnection
+
+from db import broker_accounts
+from db.broker_accounts import DeviceAccount, ServiceAccount
+from domain.topics import FAMILIES, Family, topic
+
+ROLES: dict[str, tuple[str, Sequence[str]]] = {
+    # role: (access, the families it applies to; "#" for everything under the root)
+    "collector": ("read", [f.name for f in FAMILIES]),
+    "gateway": ("write", [f.name for f in FAMILIES]),
+    "api": ("read", ["position"]),
+    # A person watching the traffic (`mosquitto_sub -t '<root>/#'`), or a test.
+    "observer": ("read", ["#"]),
+}
+# Mosquitto's default. Device secrets are 144 random bits, which no iteration count protects
+# further; a high count would only cost the broker CPU at every reconnect of thousands of devices.
+_ITERATIONS = 101
+
+
+def new_secret() -> str:
+    """A device or service password: 144 random bits, URL- and config-safe."""
+    return secrets.token_urlsafe(18)
+
+
+def mosquitto_hash(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    """The password as Mosquitto 2 stores it: `$7$iterations$salt$PBKDF2-SHA512` in base64."""
+    salt = salt if salt is not None else os.urandom(12)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def _grants(root: str, roles: Iterable[str]) -> list[str]:
+    everything = [f"topic {ROLES[role][0]} {root}/#" for role in roles if "#" in ROLES[role][1]]
+    return everything + [
+        f"topic {ROLES[role][0]} {topic(root, family.device, '+', family.name)}"
+        for role in roles
+        for family in FAMILIES
+        if family.name in ROLES[role][1]
+    ]
+
+
+def render(root: str, services: Sequence[ServiceAccount], devices: Sequence[DeviceAccount]) -> tuple[str, str]:
+    """The password file and the ACL file for these accounts.
+
+    Raises:
+        ValueError: a service account and a device share a username.
+    """
+    taken = {s.username for s in services} & {d.device_id for d in devices}
+    if taken:
+        raise ValueError(f"service accounts and devices share usernames: {sorted(taken)}")
+    passwords = [f"{s.username}:{s.password_hash}" for s in services]
+    passwords += [f"{d.device_id}:{d.password_hash}" for d in devices]
+    # Lines before the first `user` would apply to anonymous clients; there are none, and
+    # anonymous access is off.
+    acl = ["# Written by `yiwang broker sync` from the database; edits are overwritten."]
+    for s in services:
+        acl += ["", f"user {s.username}", *_grants(root, s.roles)]
+    family: dict[str, Family] = {f.device: f for f in FAMILIES}
+    for d in devices:
+        f = family[d.device_kind]
+        acl += ["", f"user {d.device_id}", f"topic write {topic(root, f.device, d.device_id, f.name)}"]
+    return "\n".join(passwords) + "\n", "\n".join(acl) + "\n"
+
+
+def write_files(passwords_file: Path, acl_file: Path, passwords: str, acl: str, *, mode: int = 0o600) -> None:
+    """Replace both files whole, so that Mosquitto never reads half of one. Only hashes are in them, but
+    they stay private (0600) unless a broker running as another user must read them."""
+    for path, text in ((passwords_file, passwords), (acl_file, acl)):
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.chmod(mode)
+        tmp.replace(path)
+
+
+async def sync(
+    conn: AsyncConnection, root: str, passwords_file: Path, acl_file: Path, mode: int = 0o600
+) -> tuple[int, int]:
+    """Write both files from the database; returns (service accounts, devices). The caller reloads."""
+    services, devices = await broker_accounts.accounts(conn)
+    write_files(passwords_file, acl_file, *render(root, services, devices), mode=mode)
+    return len(services), len(devices)
+
+
+async def add_service_account(conn: AsyncConnection, username: str, roles: Sequence[str], password: str) -> None:
+    unknown = set(roles) - set(ROLES)
+    if unknown or not roles:
+        raise ValueError(f"roles are {sorted(ROLES)}, not {sorted(unknown) or 'none'}")
+    if await broker_accounts.registered_kind(conn, username) is not None:
+        raise ValueError(f"{username!r} is a device id: a service account needs a name of its own")
+    await broker_accounts.set_service_account(conn, username, roles, mosquitto_hash(password))
+
+
+async def issue_device_credentials(conn: AsyncConnection, renew: Sequence[str] = ()) -> list[tuple[str, str, str]]:
+    """New secrets for every registered device without one, and for the `renew` ids.
+
+    Returns:
+        (kind, device id, secret) for each: the only time a secret is seen; provision it to the device.
+    """
+    wanted = await broker_accounts.devices_without_credential(conn)
+    for device_id in renew:
+        kind = await broker_accounts.registered_kind(conn, device_id)
+        if kind is None:
+            raise ValueError(f"{device_id!r} is not a registered meter or vehicle")
+        wanted.append((kind, device_id))
+    issued = []
+    for kind, device_id in wanted:
+        secret = new_secret()
+        await broker_accounts.set_device_credential(conn, kind, device_id, mosquitto_hash(secret))
+        issued.append((kind, device_id, secret))
+    return issued

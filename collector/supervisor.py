@@ -1,0 +1,179 @@
+"""The supervisor process: the rules of domain/supervision.py on the position stream, alerts into the database.
+
+It is a consumer of its own (a persistent MQTT session `YIWANG_SUPERVISOR_CLIENT_ID`, not the collectors'
+shared group): the collectors' hot path stays parse-validate-COPY, and one supervisor sees each vehicle's
+reports in the order the terminal sent them. It acknowledges a batch after its alerts are committed, so a
+crash loses no judgement; a redelivered position raises nothing twice (alert is unique per vehicle, kind
+and fix time). Messages the collector would refuse are left to the collector's dead letters.
+
+What the rules remember (where a vehicle stood, inside or outside its area) lives in memory: after a
+restart the first fix of each vehicle sets it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+import time
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from collector import position
+from collector.contract import Limits
+from collector.families import route
+from collector.inbox import Received
+from collector.invalid import InvalidMessage
+from collector.metrics import Metrics
+from collector.run import consume, limits_from
+from db import alerts as db_alerts
+from db import trip_requests
+from db.pool import open_pool
+from domain.position import Position
+from domain.supervision import Alert, Area, Rules, Watch
+from domain.topics import POSITION
+from yiwang.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def rules_from(settings: Settings) -> Rules:
+    def dates(text: str) -> frozenset[date]:
+        return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
+
+    start, end = (datetime.strptime(part, "%H:%M").time() for part in settings.supervision_work_hours.split("-"))
+    return Rules(
+        zone=settings.zone,
+        speed_limit_kmh=settings.supervision_speed_limit_kmh,
+        moved_m=settings.supervision_moved_m,
+        work_start=start,
+        work_end=end,
+        workdays=frozenset(int(d) - 1 for d in settings.supervision_workdays.split(",")),
+        holidays=dates(settings.supervision_holidays),
+        extra_workdays=dates(settings.supervision_extra_workdays),
+        repeat_seconds=settings.supervision_repeat_seconds,
+        silent_ignition_seconds=settings.supervision_silent_ignition_seconds,
+    )
+
+
+class Supervisor:
+    """Judges batches of received messages and stores the alerts; the `consume` loop acknowledges them."""
+
+    def __init__(
+        self, pool: AsyncConnectionPool[AsyncConnection], *, root: str, limits: Limits, rules: Rules, refresh: float
+    ) -> None:
+        self._pool = pool
+        self._root = root
+        self._limits = limits
+        self._rules = rules
+        self._refresh = refresh
+        self._loaded_at = -float("inf")
+        self._organisation: dict[str, str] = {}
+        self._areas: list[Area] = []
+        self.watches: dict[str, Watch] = {}
+
+    async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> int | None:
+        """Judge the batch and commit its alerts, retrying while the database is away.
+
+        Returns:
+            How many alerts were stored, or None if `abandon` was set first (the broker sends the batch again).
+        """
+        fixes = self._fixes(batch)
+        delay = 0.2
+        while True:
+            try:
+                return await self._judge_and_store(fixes)
+            except (psycopg.OperationalError, PoolTimeout) as exc:
+                log.warning("database unavailable (%s); retrying in %.1f s", str(exc).strip()[:200], delay)
+                try:
+                    await asyncio.wait_for(abandon.wait(), delay)
+                except TimeoutError:
+                    delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.0)
+                    continue
+                return None
+
+    async def check_silence(self, now: datetime | None = None) -> int:
+        """Raise `silent` for terminals that went quiet with the ignition on; returns how many were raised."""
+        now = now or datetime.now(UTC)
+        alerts = [a for v, w in self.watches.items() if (a := w.silent(v, now, self._rules)) is not None]
+        if not alerts:
+            return 0
+        async with self._pool.connection() as conn, conn.transaction():
+            return await self._store(conn, alerts)
+
+    def _fixes(self, batch: Sequence[Received]) -> list[Position]:
+        out: list[Position] = []
+        for item in batch:
+            try:
+                family, vehicle_id = route(self._root, item.topic)
+                if family is not POSITION:
+                    continue
+                rows, _ = position.parse(vehicle_id, item.payload, datetime.fromtimestamp(item.at, UTC), self._limits)
+            except InvalidMessage:
+                continue  # the collector records why
+            out.extend(rows)
+        return out
+
+    async def _judge_and_store(self, fixes: list[Position]) -> int:
+        async with self._pool.connection() as conn, conn.transaction():
+            await self._load(conn)
+            dispatched = await trip_requests.dispatched_vehicles(conn, {f.vehicle_id for f in fixes})
+            alerts: list[Alert] = []
+            for fix in fixes:
+                organisation = self._organisation.get(fix.vehicle_id)
+                if organisation is None:
+                    continue  # not registered: the collector refuses it
+                areas = [a for a in self._areas if a.organisation_id in (None, organisation)]
+                watch = self.watches.setdefault(fix.vehicle_id, Watch())
+                alerts += watch.judge(fix, dispatched=fix.vehicle_id in dispatched, areas=areas, rules=self._rules)
+            return await self._store(conn, alerts)
+
+    async def _load(self, conn: AsyncConnection) -> None:
+        if time.monotonic() - self._loaded_at < self._refresh:
+            return
+        self._organisation = await db_alerts.organisations_of_vehicles(conn)
+        self._areas = await db_alerts.all_areas(conn)
+        self._loaded_at = time.monotonic()
+
+    async def _store(self, conn: AsyncConnection, alerts: list[Alert]) -> int:
+        if not alerts:
+            return 0
+        return len(await db_alerts.store(conn, alerts, self._organisation))
+
+
+async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
+    """Run until `stop` is set (SIGTERM and SIGINT set it); `metrics` shows whether it is connected."""
+    stop = stop or asyncio.Event()
+    metrics = metrics or Metrics()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
+    async with open_pool(settings.database_url, max_size=2, name="yiwang-supervisor", check=False) as pool:
+        supervisor = Supervisor(
+            pool,
+            root=settings.topic_root,
+            limits=limits_from(settings),
+            rules=rules_from(settings),
+            refresh=settings.registry_refresh_seconds,
+        )
+
+        async def watch_silence() -> None:
+            while not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.supervision_silence_check_seconds)
+                try:
+                    await supervisor.check_silence()
+                except (psycopg.OperationalError, PoolTimeout) as exc:
+                    log.warning("silence check skipped: database unavailable (%s)", str(exc).strip()[:200])
+
+        async with asyncio.TaskGroup() as tasks:
+            tasks.create_task(watch_silence())
+            await consume(own, supervisor, metrics, stop)

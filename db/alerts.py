@@ -1,0 +1,181 @@
+"""SQL of supervision: alerts (raised by the supervisor, acknowledged by people) and the areas they are judged
+against (permitted areas and parking places, GeoJSON).
+
+The supervisor stores alerts and announces them (NOTIFY yiwang_alert, on commit); the API reads them, lists them
+within a Scope and records acknowledgements. Reads take the row type to make; rows of alerts have the columns of
+`ALERT_COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import class_row, dict_row
+from psycopg.types.json import Jsonb
+
+from db.scope import Scope
+from domain.supervision import Alert, Area
+
+Row = TypeVar("Row")
+
+ALERT_CHANNEL: Final = "yiwang_alert"
+ALERT_COLUMNS: Final = (
+    "id", "vehicle_id", "organisation_id", "kind", "level", "time", "received_at", "raised_at", "latitude",
+    "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
+)  # fmt: skip
+_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
+
+
+async def alerts(
+    conn: AsyncConnection,
+    scope: Scope,
+    row: type[Row],
+    *,
+    before: int | None,
+    limit: int,
+    filters: Mapping[str, Any],
+    open_only: bool,
+    since: datetime | None,
+) -> list[Row]:
+    """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
+    (those not None) equal to their values."""
+    conditions: list[sql.Composable] = [scope.condition("a.organisation_id")]
+    params: list[Any] = []
+    for column, value in filters.items():
+        if value is not None:
+            conditions.append(sql.SQL("a.{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    if before is not None:
+        conditions.append(sql.SQL("a.id < %s"))
+        params.append(before)
+    if open_only:
+        conditions.append(sql.SQL("a.acknowledged_at IS NULL"))
+    if since is not None:
+        conditions.append(sql.SQL("a.time >= %s"))
+        params.append(since)
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            sql.SQL("SELECT {} FROM alert a WHERE {} ORDER BY a.id DESC LIMIT %s").format(
+                _COLUMNS, sql.SQL(" AND ").join(conditions)
+            ),
+            [*params, limit],
+        )
+        return await cur.fetchall()
+
+
+async def by_ids(conn: AsyncConnection, row: type[Row], ids: Collection[int]) -> list[Row]:
+    """These alerts, in id order (whoever may see them is for the caller to decide)."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM alert a WHERE a.id = ANY(%s) ORDER BY a.id").format(_COLUMNS), [ids])
+        return await cur.fetchall()
+
+
+async def lock(conn: AsyncConnection, scope: Scope, alert_id: int) -> tuple[datetime | None, int | None] | None:
+    """An alert in scope, locked until the transaction ends: when and by whom it was acknowledged (None, None: not
+    yet); None when there is no such alert in scope."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            sql.SQL("SELECT acknowledged_at, acknowledged_by FROM alert a WHERE a.id = %s AND {} FOR UPDATE").format(
+                scope.condition("a.organisation_id")
+            ),
+            (alert_id,),
+        )
+        found = await cur.fetchone()
+    return None if found is None else (found["acknowledged_at"], found["acknowledged_by"])
+
+
+async def acknowledge(conn: AsyncConnection, row: type[Row], alert_id: int, *, user_id: int, note: str) -> Row:
+    """Record an acknowledgement of an alert, now; the alert as it is then."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            sql.SQL(
+                "UPDATE alert SET acknowledged_at = now(), acknowledged_by = %s, note = %s WHERE id = %s RETURNING {}"
+            ).format(_COLUMNS),
+            (user_id, note, alert_id),
+        )
+        found = await cur.fetchone()
+    assert found is not None  # locked by the caller
+    return found
+
+
+async def store(conn: AsyncConnection, alerts: Sequence[Alert], organisation_of: Mapping[str, str]) -> list[int]:
+    """Store alerts of these vehicles (of the organisations given), none twice (an alert is unique per vehicle,
+    kind and fix time), and announce the ids stored on commit; returns them."""
+    ids: list[int] = []
+    async with conn.cursor() as cur:
+        for a in alerts:
+            await cur.execute(
+                """INSERT INTO alert (vehicle_id, organisation_id, kind, level, time, received_at, latitude,
+                                      longitude, speed, detail)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                   ON CONFLICT (vehicle_id, kind, time) DO NOTHING RETURNING id""",
+                (a.vehicle_id, organisation_of.get(a.vehicle_id, ""), a.kind, a.level, a.time, a.received_at,
+                 a.latitude, a.longitude, a.speed, a.detail),
+            )  # fmt: skip
+            found = await cur.fetchone()
+            if found is not None:
+                ids.append(found[0])
+    if ids:
+        # Pushed to live clients by whoever LISTENs (the API); delivered on commit, never before.
+        await conn.execute("SELECT pg_notify(%s, %s)", (ALERT_CHANNEL, json.dumps(ids)))
+    return ids
+
+
+async def organisations_of_vehicles(conn: AsyncConnection) -> dict[str, str]:
+    """Every registered vehicle's organisation."""
+    cur = await conn.execute("SELECT id, organisation_id FROM vehicle")
+    return dict(await cur.fetchall())
+
+
+async def areas(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row]:
+    """The city's areas and those of the organisations in scope, in id order."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            sql.SQL(
+                """SELECT id, name, kind, organisation_id, geometry, created_at FROM area a
+                   WHERE a.organisation_id IS NULL OR {} ORDER BY id"""
+            ).format(scope.condition("a.organisation_id"))
+        )
+        return await cur.fetchall()
+
+
+async def all_areas(conn: AsyncConnection) -> list[Area]:
+    """Every area, in id order, as the supervision rules judge them."""
+    cur = await conn.execute("SELECT id, kind, organisation_id, geometry FROM area ORDER BY id")
+    return [Area.from_geojson(*row) for row in await cur.fetchall()]
+
+
+async def organisation_exists(conn: AsyncConnection, organisation_id: str) -> bool:
+    found = await conn.execute("SELECT 1 FROM organisation WHERE id = %s", (organisation_id,))
+    return await found.fetchone() is not None
+
+
+async def insert_area(
+    conn: AsyncConnection,
+    row: type[Row],
+    *,
+    name: str,
+    kind: str,
+    organisation_id: str | None,
+    geometry: Mapping[str, Any],
+) -> Row:
+    """A new area; the area as stored."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            """INSERT INTO area (name, kind, organisation_id, geometry) VALUES (%s, %s, %s, %s)
+               RETURNING id, name, kind, organisation_id, geometry, created_at""",
+            (name, kind, organisation_id, Jsonb(dict(geometry))),
+        )
+        found = await cur.fetchone()
+    assert found is not None
+    return found
+
+
+async def delete_area(conn: AsyncConnection, area_id: int) -> bool:
+    """Remove an area; whether there was one."""
+    cur = await conn.execute("DELETE FROM area WHERE id = %s", (area_id,))
+    return cur.rowcount > 0

@@ -1,0 +1,28 @@
+"""The domain core: the words of the product and the rules that are pure functions, with no I/O and no import of
+any other package of the project (an import contract in pyproject.toml checks it). collector/, db/, api/ and
+simulators/ all import it.
+
+The vocabulary:
+    ids           the registry's ids (also MQTT user names and topic levels)
+    topics        MQTT topics: `<root>/<device>/<id>/<family>`, the families
+    dead_letter   why a message was refused
+    energy        energy types, sub-items, categories of institutions, the assessed indicators
+    measures      units of measure of meters and reports
+    vehicles      vehicle energies, lifecycle, live states, licence classes
+    labels        the Chinese words for every code list
+    periods       periods of local days
+
+The things:
+    position      a vehicle's position report
+    reading       a meter's register reading
+    registry      organisations, institutions, meters, vehicles and their rules
+
+The rules:
+    geo           great-circle distances, bearings, points in polygons (plain and in arrays)
+    counters      consumption from cumulative registers, exactly, per local hour and day
+    track         cleaning a track, its stops, simplifying it
+    trips         trips of a cleaned track, and where a recount may start
+    suggestions   which vehicle to send for a trip request
+    supervision   alerts from positions, as each arrives
+    trip_requests the trip request's state machine
+"""

@@ -1,0 +1,312 @@
+"""Consumption from cumulative meter registers, per local-time hour and day, exactly.
+
+The rules are the bureau's (shared/domain.md), applied to one meter's readings in time order:
+- a register that rises counts its rise;
+- a register near its maximum that comes back small has rolled over: it counts the way round;
+- a small dip (under 10%) is jitter: it counts nothing, and the earlier, higher value stays the
+  baseline so that nothing is counted twice when the register recovers;
+- any other drop is a reset or a replaced meter: consumption restarts from the new value (as Home
+  Assistant treats a `total_increasing` sensor);
+- a delta faster than the meter's plausible maximum rate (`max_rate`, per hour) is implausible: it is
+  flagged and excluded from consumption, never silently, and the new value becomes the baseline.
+
+Amounts are integers of a millionth of the unit (registers are resolved to that), so that the
+arithmetic is exact and fast. A delta is shared between the local hours it spans in proportion to
+time, by cumulative rounding: the shares of a delta sum to the delta exactly, hours to days, days to
+months and years. This module is the definition; the roll-up tables in the database are built with it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+from typing import Literal, NamedTuple, Protocol
+from zoneinfo import ZoneInfo
+
+SCALE = 1_000_000  # amounts are in millionths of the meter's unit
+# A dip smaller than this share of the baseline is jitter, not a reset.
+JITTER = Fraction(1, 10)
+# A rollover: the baseline in the top tenth of the register's range, the new value in the bottom tenth.
+ROLLOVER_BAND = Fraction(1, 10)
+_HOUR_US = 3_600_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+Period = Literal["hour", "day", "month", "year"]
+
+
+class Registered(Protocol):
+    """What the arithmetic reads of a reading (domain/reading.py's Reading, or a row of its time and register)."""
+
+    @property
+    def time(self) -> datetime: ...  # timezone-aware
+
+    @property
+    def register(self) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Meter:
+    """What the registry says about a meter that the arithmetic needs."""
+
+    multiplier: float = 1.0  # CT/PT ratio: register units to consumption units
+    register_max: float | None = None  # where the register rolls over, if known
+    max_rate: float | None = None  # the most it can plausibly consume in an hour (consumption units)
+
+
+class Change(StrEnum):
+    RISE = "rise"
+    ROLLOVER = "rollover"
+    JITTER = "jitter"
+    RESET = "reset"
+    IMPLAUSIBLE = "implausible"
+
+
+class Delta(NamedTuple):
+    """Consumption between two readings, in millionths of the consumption unit (multiplier applied).
+
+    An implausible delta carries the amount it would have counted; it is excluded from consumption.
+    """
+
+    start: datetime
+    end: datetime
+    amount: int
+    change: Change
+    before: int  # the baseline it was measured from, millionths of the register unit
+    after: int  # the register at its end
+
+
+class State(NamedTuple):
+    """Where the arithmetic stands after a reading: its time and the baseline for the next one."""
+
+    time: datetime
+    baseline: int
+
+
+def micro(register: float) -> int:
+    """A register value in millionths of its unit (what the arithmetic resolves)."""
+    return round(register * SCALE)
+
+
+def decimal(amount: int) -> Decimal:
+    """Millionths as an exact decimal of the unit."""
+    return Decimal(amount).scaleb(-6)
+
+
+def deltas(readings: Iterable[Registered], meter: Meter = Meter(), state: State | None = None) -> list[Delta]:
+    """The consumption between each reading and the next, in time order (arrival order does not matter).
+
+    Args:
+        readings: the meter's readings; with `state`, those after state.time (earlier ones are ignored).
+        meter: the registry's facts about the meter.
+        state: where an earlier run stopped, to continue from it.
+    """
+    ordered = sorted(readings, key=lambda r: r.time)
+    if state is not None:
+        ordered = [r for r in ordered if r.time > state.time]
+    elif ordered:
+        state = State(ordered[0].time, micro(ordered[0].register))
+        ordered = ordered[1:]
+    return list(_walk(ordered, meter, state)) if state is not None else []
+
+
+def _walk(ordered: Sequence[Registered], meter: Meter, state: State) -> Iterator[Delta]:
+    multiplier = Fraction(repr(meter.multiplier))
+    whole = multiplier.numerator if multiplier.denominator == 1 else None
+    top = micro(meter.register_max) if meter.register_max is not None else None
+    # amount * hour > max_rate * span, in integers
+    max_rate = micro(meter.max_rate) if meter.max_rate is not None else None
+    baseline, previous = state.baseline, state.time
+    for reading in ordered:
+        value = micro(reading.register)
+        if value >= baseline:
+            raw, change, next_baseline = value - baseline, Change.RISE, value
+        elif top is not None and baseline * 10 >= top * 9 and value * 10 <= top:
+            raw, change, next_baseline = top - baseline + value, Change.ROLLOVER, value
+        elif (baseline - value) * 10 < baseline:
+            raw, change, next_baseline = 0, Change.JITTER, baseline  # the baseline stays where it was
+        else:
+            raw, change, next_baseline = value, Change.RESET, value
+        amount = raw * whole if whole is not None else round(raw * multiplier)
+        if max_rate is not None and amount * _HOUR_US > max_rate * _micros(reading.time - previous):
+            change = Change.IMPLAUSIBLE
+        yield Delta(previous, reading.time, amount, change, baseline, value)
+        baseline, previous = next_baseline, reading.time
+
+
+def counted(delta: Delta) -> int:
+    """What a delta adds to consumption: nothing when it is implausible."""
+    return 0 if delta.change is Change.IMPLAUSIBLE else delta.amount
+
+
+@dataclass(slots=True)
+class Day:
+    """One local day of one meter: its hours from local midnight (23 to 25 of them), what they sum to,
+    what implausible deltas would have added, and the readings made in it."""
+
+    day: date
+    hours: list[int]
+    excluded: int = 0
+    readings: int = 0
+    start: State | None = None  # the last reading before the day's midnight: a recompute of the day starts there
+
+    @property
+    def amount(self) -> int:
+        return sum(self.hours)
+
+
+@dataclass(slots=True)
+class _Calendar:
+    """Local midnights of one zone, cached: a meter's readings fall on few days in a row."""
+
+    zone: ZoneInfo
+    _days: dict[date, tuple[int, int]] = field(default_factory=dict)
+
+    def bounds(self, day: date) -> tuple[int, int]:
+        """The day's local midnight and the next, in epoch microseconds."""
+        found = self._days.get(day)
+        if found is None:
+            start = datetime(day.year, day.month, day.day, tzinfo=self.zone)
+            after = day + timedelta(days=1)
+            end = datetime(after.year, after.month, after.day, tzinfo=self.zone)
+            found = self._days[day] = (_epoch_us(start), _epoch_us(end))
+        return found
+
+    def day_of(self, moment_us: int) -> date:
+        return (_EPOCH + timedelta(microseconds=moment_us)).astimezone(self.zone).date()
+
+
+def days(
+    readings: Sequence[Registered], meter: Meter, zone: ZoneInfo, state: State | None = None
+) -> tuple[list[Day], list[Delta]]:
+    """A meter's local days from its readings: every day from the first delta's to the last reading's.
+
+    Args:
+        readings: in any order; with `state`, only those after state.time count.
+        meter: the registry's facts about the meter.
+        zone: the zone whose calendar days and hours the consumption is counted in.
+        state: where an earlier run stopped (a recompute from the middle of the history).
+
+    Returns:
+        The days, in order, and the deltas that were not plain rises (rollovers, jitter, resets and
+        implausible ones: what the data-quality view lists).
+    """
+    found = deltas(readings, meter, state)
+    calendar = _Calendar(zone)
+    out: dict[date, Day] = {}
+
+    def day(d: date) -> Day:
+        got = out.get(d)
+        if got is None:
+            start, end = calendar.bounds(d)
+            got = out[d] = Day(d, [0] * -(-(end - start) // _HOUR_US))
+        return got
+
+    if not found:
+        return [], []
+    d = calendar.day_of(_epoch_us(found[0].start))
+    midnight, next_midnight = calendar.bounds(d)
+    day(d).readings += state is None  # the first reading of a fresh start is one of its day's
+    for delta in found:
+        start_us, end_us = _epoch_us(delta.start), _epoch_us(delta.end)
+        span = end_us - start_us
+        if not midnight <= start_us < next_midnight:
+            d = calendar.day_of(start_us)
+            midnight, next_midnight = calendar.bounds(d)
+        cursor, done = start_us, 0
+        while True:
+            target = day(d)
+            while cursor < end_us and cursor < next_midnight:
+                index = (cursor - midnight) // _HOUR_US
+                upto = min(end_us, next_midnight, midnight + (index + 1) * _HOUR_US)
+                # Cumulative rounding: the shares of a delta add up to the delta exactly.
+                reached = delta.amount * (upto - start_us) // span
+                if delta.change is Change.IMPLAUSIBLE:
+                    target.excluded += reached - done
+                else:
+                    target.hours[index] += reached - done
+                done, cursor = reached, upto
+            if end_us < next_midnight:
+                break
+            d += timedelta(days=1)
+            midnight, next_midnight = calendar.bounds(d)
+        day(d).readings += 1
+    _fill_starts(out, found, calendar)
+    return [out[d] for d in sorted(out)], [d for d in found if d.change is not Change.RISE]
+
+
+def _fill_starts(out: dict[date, Day], found: list[Delta], calendar: _Calendar) -> None:
+    """Set each day's start state: the last reading before its midnight and the baseline after it."""
+    ordered = sorted(out)
+    if not ordered or not found:
+        return
+    index = 0
+    state: State | None = None
+    # The baseline after a delta's end reading: the reading itself, unless it was jitter.
+    for d in ordered:
+        midnight = calendar.bounds(d)[0]
+        while index < len(found) and _epoch_us(found[index].end) < midnight:
+            delta = found[index]
+            state = State(delta.end, delta.before if delta.change is Change.JITTER else delta.after)
+            index += 1
+        if state is None and _epoch_us(found[0].start) < midnight:
+            first = found[0]
+            state = State(first.start, first.before)
+        out[d].start = state
+
+
+def hourly(items: Iterable[Delta], zone: ZoneInfo) -> dict[datetime, int]:
+    """Each delta's counted amount shared between the local hours it spans (keys: local hour starts).
+
+    An hour that no delta touches is absent; implausible deltas add nothing.
+    """
+    out: dict[datetime, int] = defaultdict(int)
+    calendar = _Calendar(zone)
+    for delta in items:
+        start_us, end_us = _epoch_us(delta.start), _epoch_us(delta.end)
+        span, amount = end_us - start_us, counted(delta)
+        if span == 0 or amount == 0:
+            continue
+        cursor, done = start_us, 0
+        while cursor < end_us:
+            midnight, next_midnight = calendar.bounds(calendar.day_of(cursor))
+            index = (cursor - midnight) // _HOUR_US
+            upto = min(end_us, next_midnight, midnight + (index + 1) * _HOUR_US)
+            reached = amount * (upto - start_us) // span
+            hour = (_EPOCH + timedelta(microseconds=midnight + index * _HOUR_US)).astimezone(zone)
+            out[hour] += reached - done
+            done, cursor = reached, upto
+    return dict(out)
+
+
+def rollup(hours: Mapping[datetime, int], period: Period) -> dict[datetime, int]:
+    """Sum local hours into local days, months or years (keys: the local start of each)."""
+    out: dict[datetime, int] = defaultdict(int)
+    for hour, amount in hours.items():
+        out[period_start(hour, period)] += amount
+    return dict(out)
+
+
+def period_start(moment: datetime, period: Period) -> datetime:
+    """The local start of the hour, day, month or year holding a local moment."""
+    if period == "hour":
+        return moment.replace(minute=0, second=0, microsecond=0)
+    day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period == "day":
+        return day
+    if period == "month":
+        return day.replace(day=1)
+    return day.replace(month=1, day=1)
+
+
+def _epoch_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // _US
+
+
+def _micros(span: timedelta) -> int:
+    return span // _US

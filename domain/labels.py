@@ -1,0 +1,63 @@
+"""The Chinese words staff read for the product's codes (类别 学校 for `school`); the codes themselves are what
+the API, CSV for systems and English files use. One table per code list, so that a file, a sheet and a page name
+each code alike (the web pages' own table, api/pages/static/js/texts.js, follows these). Each table is keyed by
+the codes of its list in domain/energy.py, domain/vehicles.py, domain/registry.py or domain/supervision.py."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final, Literal
+
+Language = Literal["zh", "en"]
+
+CATEGORY: Final[Mapping[str, str]] = {
+    "agency": "党政机关",
+    "public_institution": "事业单位",
+    "school": "学校",
+    "hospital": "医院",
+    "community": "社区",
+    "venue": "场馆",
+}
+ENERGY_TYPE: Final[Mapping[str, str]] = {
+    "electricity": "电力",
+    "water": "水",
+    "natural_gas": "天然气",
+    "heat": "热力",
+    "raw_coal": "原煤",
+    "gasoline": "汽油",
+    "diesel": "柴油",
+    "lpg": "液化石油气",
+}
+SUB_ITEM: Final[Mapping[str, str]] = {
+    "lighting_socket": "照明插座",
+    "air_conditioning": "空调",
+    "power": "动力",
+    "special": "特殊用电",
+}
+QUOTA_STATUS: Final[Mapping[str, str]] = {"over": "超定额", "near": "接近定额", "ok": "未超定额"}
+ORGANISATION_KIND: Final[Mapping[str, str]] = {
+    "unit": "单位",
+    "service_company": "服务企业",
+    "rental_company": "租赁企业",
+}
+VEHICLE_ENERGY: Final[Mapping[str, str]] = {
+    "gasoline": "汽油",
+    "diesel": "柴油",
+    "battery_electric": "纯电动",
+    "plug_in_hybrid": "插电式混合动力",
+}
+LIFECYCLE: Final[Mapping[str, str]] = {"active": "在用", "maintenance": "维修", "retired": "已处置"}
+RETIRED_HOW: Final[Mapping[str, str]] = {"auctioned": "拍卖", "scrapped": "报废"}
+ALERT_KIND: Final[Mapping[str, str]] = {
+    "speeding": "超速",
+    "off_hours": "非工作时间用车",
+    "no_dispatch": "无派车单行驶",
+    "area_exit": "驶出允许区域",
+    "parking": "未按规定停放",
+    "silent": "终端失联",
+}
+
+
+def label(labels: Mapping[str, str], code: str, language: Language) -> str:
+    """A code as a file in `language` shows it: its Chinese label (the code itself if it has none), or the code."""
+    return labels.get(code, code) if language == "zh" else code

@@ -1,0 +1,180 @@
+"""Supervision rules (督车): positions in, alerts out, judged as each fix arrives, never by rescanning history.
+
+Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are judged by their fix time):
+- `speeding` (yellow; red 20 km/h over): speed above `speed_limit_kmh`.
+- `off_hours` (red): moving with the ignition on outside working hours (weekdays and hours of the settings,
+  holidays off, make-up workdays on) without an open dispatch (a request dispatched or under way).
+- `no_dispatch` (yellow): moved more than `moved_m` from where it stood, with no open dispatch. Deployed
+  platforms use about 50 m.
+- `area_exit` (red): left every permitted area that applies to it (its unit's and the city's). Raised on the
+  crossing, not on every fix outside.
+- `parking` (yellow): came to rest with the ignition off outside working hours outside every parking area
+  (vehicles return to designated parking: 节假日封存停驶). Raised once per rest.
+- `silent` (yellow): no report for `silent_ignition_seconds` while the last report had the ignition on
+  (a terminal unplugged on the road), checked by `Watch.silent`.
+A rule does not raise the same kind for a vehicle again within `repeat_seconds` (transitions excepted).
+Only fixes newer than the vehicle's newest move its state (anchor, inside/outside, at rest): a late resend
+is judged for speed and hours only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final, Literal, get_args
+from zoneinfo import ZoneInfo
+
+from domain.geo import distance_m, in_polygon
+from domain.position import Position
+
+AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent"]
+ALERT_KINDS: Final[tuple[AlertKind, ...]] = get_args(AlertKind)
+# Deployed platforms grade warnings green (compliant), yellow (a reminder) and red (an alarm).
+Level = Literal["yellow", "red"]
+AreaKind = Literal["permitted", "parking"]
+_RED_OVER_KMH = 20.0
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """Thresholds and calendar; the supervisor fills them from the settings."""
+
+    zone: ZoneInfo
+    speed_limit_kmh: float = 120.0
+    moved_m: float = 50.0
+    moving_kmh: float = 5.0
+    work_start: time = time(8, 0)
+    work_end: time = time(18, 0)
+    workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
+    holidays: frozenset[date] = frozenset()
+    extra_workdays: frozenset[date] = frozenset()  # 调休: a weekend day worked in exchange for a holiday
+    repeat_seconds: float = 600.0
+    silent_ignition_seconds: float = 300.0
+
+    def working(self, moment: datetime) -> bool:
+        local = moment.astimezone(self.zone)
+        day = local.date()
+        workday = day in self.extra_workdays or (day.weekday() in self.workdays and day not in self.holidays)
+        return workday and self.work_start <= local.time() < self.work_end
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A GeoJSON Polygon or MultiPolygon: rings of [lon, lat]; the first ring of each polygon is its outline."""
+
+    id: int
+    kind: AreaKind
+    organisation_id: str | None  # None: the whole city's
+    polygons: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+
+    @classmethod
+    def from_geojson(cls, id_: int, kind: AreaKind, organisation_id: str | None,
+                     geometry: dict[str, Any]) -> Area:  # fmt: skip
+        """An area from a GeoJSON geometry as stored (the API validated it)."""
+        coordinates = geometry["coordinates"]
+        polygons = coordinates if geometry["type"] == "MultiPolygon" else [coordinates]
+        shaped = tuple(
+            tuple(tuple((float(p[0]), float(p[1])) for p in ring) for ring in polygon) for polygon in polygons
+        )
+        points = [p for polygon in shaped for ring in polygon for p in ring]
+        box = (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
+               max(p[1] for p in points))  # fmt: skip
+        return cls(id_, kind, organisation_id, shaped, box)
+
+    def contains(self, longitude: float, latitude: float) -> bool:
+        west, south, east, north = self.bbox
+        if not (west <= longitude <= east and south <= latitude <= north):
+            return False
+        return any(in_polygon(polygon, longitude, latitude) for polygon in self.polygons)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    vehicle_id: str
+    kind: AlertKind
+    level: Level
+    time: datetime  # the fix time it was judged at
+    received_at: datetime
+    latitude: float
+    longitude: float
+    speed: float
+    detail: str
+
+
+@dataclass(slots=True)
+class Watch:
+    """What the rules remember of one vehicle."""
+
+    newest: datetime | None = None
+    received_at: datetime | None = None
+    position: tuple[float, float] = (math.nan, math.nan)  # (lat, lon) of the newest fix
+    ignition: bool = False
+    anchor: tuple[float, float] | None = None  # (lat, lon) where it stood while not dispatched
+    outside: bool | None = None  # outside every permitted area, as of the newest fix
+    resting: bool = False  # ignition off and still, as of the newest fix
+    silent_raised: bool = False
+    last: dict[str, datetime] = field(default_factory=dict)
+
+    def judge(self, fix: Position, *, dispatched: bool, areas: Iterable[Area], rules: Rules) -> list[Alert]:
+        """The alerts this fix raises; updates what is remembered."""
+        out: list[Alert] = []
+        newer = self.newest is None or fix.time > self.newest
+
+        def raise_(kind: AlertKind, level: Level, detail: str, *, transition: bool = False) -> None:
+            last = self.last.get(kind)
+            if transition or last is None or abs((fix.time - last).total_seconds()) >= rules.repeat_seconds:
+                self.last[kind] = fix.time
+                out.append(Alert(fix.vehicle_id, kind, level, fix.time, fix.received_at, fix.latitude,
+                                 fix.longitude, fix.speed, detail))  # fmt: skip
+
+        if fix.speed > rules.speed_limit_kmh:
+            level: Level = "red" if fix.speed > rules.speed_limit_kmh + _RED_OVER_KMH else "yellow"
+            raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {rules.speed_limit_kmh:.0f}")
+        moving = fix.ignition and fix.speed >= rules.moving_kmh
+        working = rules.working(fix.time)
+        if moving and not working and not dispatched:
+            raise_("off_hours", "red", "in use outside working hours without a dispatched request")
+        if not newer:
+            return out
+        self.newest, self.received_at, self.ignition, self.silent_raised = (
+            fix.time,
+            fix.received_at,
+            fix.ignition,
+            False,
+        )
+        self.position = (fix.latitude, fix.longitude)
+        if dispatched:
+            self.anchor = None
+        elif self.anchor is None:
+            self.anchor = (fix.latitude, fix.longitude)
+        elif distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
+            raise_("no_dispatch", "yellow", f"moved over {rules.moved_m:.0f} m without a dispatched request")
+            self.anchor = (fix.latitude, fix.longitude)
+        applicable = list(areas)
+        permitted = [a for a in applicable if a.kind == "permitted"]
+        if permitted:
+            outside = not any(a.contains(fix.longitude, fix.latitude) for a in permitted)
+            if outside and self.outside is False:
+                raise_("area_exit", "red", "left the permitted area", transition=True)
+            self.outside = outside
+        resting = not fix.ignition and fix.speed < rules.moving_kmh
+        parking = [a for a in applicable if a.kind == "parking"]
+        arrived = resting and not self.resting and not working
+        if arrived and parking and not any(a.contains(fix.longitude, fix.latitude) for a in parking):
+            raise_("parking", "yellow", "parked outside designated places outside working hours", transition=True)
+        self.resting = resting
+        return out
+
+    def silent(self, vehicle_id: str, now: datetime, rules: Rules) -> Alert | None:
+        """An alert when the terminal went quiet with the ignition on (once per silence)."""
+        if self.silent_raised or not self.ignition or self.received_at is None or self.newest is None:
+            return None
+        if (now - self.received_at).total_seconds() < rules.silent_ignition_seconds:
+            return None
+        self.silent_raised = True
+        quiet = timedelta(seconds=round((now - self.received_at).total_seconds()))
+        return Alert(vehicle_id, "silent", "yellow", self.newest, self.received_at, *self.position, 0.0,
+                     f"no report for {quiet} with the ignition on")  # fmt: skip

@@ -1,0 +1,157 @@
+"""The energy dashboard and an institution's page in headless Chromium against the running system, and its XLSX."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+from decimal import Decimal
+from io import BytesIO
+from pathlib import Path
+
+from openpyxl import load_workbook
+from playwright.sync_api import Page
+
+from tests.support.pages import SCREENSHOTS, System, login, screenshot, until
+
+LOADED = "window.yiwang && Object.values(window.yiwang.loaded).every(Boolean)"
+
+
+def test_the_dashboard_shows_the_citys_indicators_ranking_and_data_quality(page: Page, system: System) -> None:
+    login(page, system)
+    page.click("header.top nav a[data-page=energy]")
+    page.wait_for_url("**/energy.html")
+    until(page, LOADED, seconds=60)
+    assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
+    # The city's figures of the year so far: comprehensive energy, the three assessed indicators, carbon.
+    assert page.locator("#city-kpis .kpi").count() == 5
+    city = system.api("GET", f"/energy/indicators?group=city&start={date.today().year}-01-01&end={_tomorrow()}")
+    tce = float(city["rows"][0]["current"]["energy_tce"])
+    assert tce > 0
+    shown = (page.text_content("#city-kpis [data-kpi=energy_tce] .value") or "").replace("tce", "").replace(",", "")
+    assert abs(float(shown) - tce) <= 0.01
+    # Every institution of the simulated city is ranked, each a link to its page.
+    assert page.locator("#ranking-table tbody a.institution-link").count() == 8
+    assert page.locator("#quality-table tbody tr").count() == 8
+    assert page.locator("#category-chart canvas").count() >= 1
+    # Quotas are set per category or institution (the city has none): without any, the panel says so plainly.
+    rows = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
+    if not any(row["quotas"] for row in rows):
+        assert page.locator("#quota-none").is_visible()
+        assert str(date.today().year) in (page.text_content("#quota-none") or "")
+    screenshot(page, "energy", full_page=True)
+
+
+def test_an_institutions_page_with_its_charts_and_its_xlsx_export(page: Page, system: System) -> None:
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html")
+    until(page, LOADED, seconds=60)
+    link = page.locator("#ranking-table tbody a.institution-link").first
+    name = link.text_content()
+    institution_id = link.get_attribute("data-institution")
+    link.click()
+    page.wait_for_url("**/institution.html?*")
+    until(page, LOADED, seconds=60)
+    assert page.text_content("#institution-name") == name
+    assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
+    assert page.locator("#institution-kpis .kpi").count() == 5
+    # Two days of history: the daily chart has its days, electricity first; the meters' quality is listed.
+    assert page.input_value("#energy-type") == "electricity"
+    assert page.locator("#meter-quality tbody tr").count() >= 2
+    screenshot(page, "institution", full_page=True)
+    page.click("#step button[data-step=month]")
+    page.wait_for_timeout(1000)
+    screenshot(page, "institution-month", full_page=True)
+
+    with page.expect_download() as download:
+        page.click("#export-xlsx")
+    saved = download.value.path()
+    assert download.value.suggested_filename.endswith(".xlsx")
+    content = Path(saved).read_bytes()
+    (SCREENSHOTS / f"institution-{institution_id}.xlsx").write_bytes(content)
+    workbook = load_workbook(BytesIO(content), read_only=True)
+    cells = {str(value) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for value in row}
+    assert name in cells  # the institution's own report, Chinese headers by default
+    assert not any(other in cells for other in _other_institutions(system, institution_id))
+
+
+def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, system: System) -> None:
+    """Last in the file: the quotas it sets stay for the later tests of the session."""
+    year = date.today().year
+    before = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
+    # The simulated schools far over a tiny quota of energy per capita, the hospitals well within a huge one.
+    for category, limit in (("school", "0.1"), ("hospital", "100000")):
+        quota = {"year": year, "indicator": "energy_per_capita", "category": category, "limit_value": limit}
+        system.api("PUT", "/quotas", json=quota)
+    # One institution of another category near a quota of its own: its value is 95% of it, pro rata for the days.
+    near = next(r for r in before if r["category"] not in ("school", "hospital") and r["current"]["energy_per_capita"])
+    days = (date.today() + timedelta(days=1) - date(year, 1, 1)).days
+    share = min(Decimal(days) / (366 if calendar.isleap(year) else 365), Decimal(1))
+    limit = Decimal(near["current"]["energy_per_capita"]) / Decimal("0.95") / share
+    quota = {
+        "year": year,
+        "indicator": "energy_per_capita",
+        "institution_id": near["institution_id"],
+        "limit_value": str(limit.quantize(Decimal("0.0001"))),
+    }
+    system.api("PUT", "/quotas", json=quota)
+
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html")
+    until(page, LOADED, seconds=60)
+    assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
+    assert page.locator("#quota-none").count() == 0
+    # Each category with a quota, its indicator in % of it, coloured as the API assesses it.
+    school = page.locator("#quota-table tr[data-category=school] td[data-indicator=energy_per_capita]")
+    assert school.get_attribute("data-status") == "over"
+    assert "超定额" in (school.text_content() or "")
+    hospital = page.locator("#quota-table tr[data-category=hospital] td[data-indicator=energy_per_capita]")
+    assert hospital.get_attribute("data-status") == "ok"
+    assert "达标" in (hospital.text_content() or "")
+    assert page.locator("#quota-table tr[data-category=school] td[data-status=none]").count() == 2  # no quota
+
+    # How many institutions are over and near, as GET /energy/indicators?group=institution says.
+    rows = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
+    statuses = {r["institution_id"]: _worst(r["quotas"]) for r in rows}
+    assert {statuses[r["institution_id"]] for r in rows if r["category"] == "school"} == {"over"}
+    assert {statuses[r["institution_id"]] for r in rows if r["category"] == "hospital"} == {"ok"}
+    assert statuses[near["institution_id"]] == "near"
+    for status in ("over", "near", "ok"):
+        shown = page.text_content(f"#quota-summary [data-status={status}] .count")
+        assert shown == str(list(statuses.values()).count(status)), status
+    # The ranking: each institution's quota status as a badge.
+    badges = page.eval_on_selector_all(
+        "#ranking-table tbody tr",
+        "rows => rows.map((r) => [r.querySelector('a').dataset.institution,"
+        " r.querySelector('.quota-badge').dataset.status])",
+    )
+    assert dict(badges) == {i: s or "none" for i, s in statuses.items()}
+    # The city's cards count the institutions over and near each indicator's quota.
+    card = page.text_content("#city-kpis [data-kpi=energy_per_capita] .quota") or ""
+    assert f"超定额 {list(statuses.values()).count('over')} 家" in card
+    screenshot(page, "energy-quotas", full_page=True)
+    # The same in English.
+    with page.expect_navigation():
+        page.click("#lang-switch")
+    until(page, LOADED, seconds=60)
+    assert "over" in (school.text_content() or "")
+    assert "within" in (hospital.text_content() or "")
+    screenshot(page, "energy-quotas-en", full_page=True)
+
+
+def _worst(checks: list[dict[str, str | None]]) -> str | None:
+    """The worst status of an institution's quota checks, as the dashboard counts it (None: no quota)."""
+    found = {check["status"] for check in checks}
+    return next((s for s in ("over", "near", "ok") if s in found), "unknown" if checks else None)
+
+
+def _this_year() -> str:
+    return f"start={date.today().year}-01-01&end={_tomorrow()}"
+
+
+def _tomorrow() -> str:
+    return (date.today() + timedelta(days=1)).isoformat()
+
+
+def _other_institutions(system: System, institution_id: str | None) -> list[str]:
+    items = system.api("GET", "/institutions?limit=1000")["items"]
+    return [i["name"] for i in items if i["id"] != institution_id]

@@ -1,0 +1,178 @@
+"""The dispatch map in headless Chromium against the running system: live vehicles, a card, replay, alerts, dispatch."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from playwright.sync_api import Page
+
+from tests.support.pages import TEST_PLATE, TEST_VEHICLE, System, fix, login, screenshot, until
+
+
+def _click_vehicle(page: Page, vehicle_id: str) -> None:
+    """Click where the map draws the vehicle, as a person would (the page finds what is under the pointer)."""
+    page.evaluate(
+        """([id]) => { const v = window.yiwang.layer.get(id); window.yiwang.map.setView([v.lat, v.lon], 17,
+           { animate: false }); }""",
+        [vehicle_id],
+    )
+    point = until(page, f"window.yiwang.layer.drawn.singles.length > 0 && window.yiwang.layer.pointOf('{vehicle_id}')")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
+
+
+def test_log_in_and_see_vehicles_appear_and_move_then_open_a_card(page: Page, system: System) -> None:
+    page.goto(f"{system.url}/")
+    page.wait_for_url("**/login.html*")
+    assert page.text_content("#login-submit") == "登录"  # Chinese by default
+    screenshot(page, "login")
+    login(page, system)
+
+    # Every vehicle the API has on its live map appears: in the stream's snapshot, or in the changes after it for
+    # the simulated vehicles whose first report comes later (a parked terminal reports every 5 minutes).
+    until(page, "window.yiwang && window.yiwang.stream.snapshotAt")
+    live = system.api("GET", "/positions/live")["features"]
+    until(page, f"window.yiwang.layer.vehicles.size >= {len(live)}")
+    assert page.evaluate(f"() => Boolean(window.yiwang.layer.get('{TEST_VEHICLE}'))")
+    assert page.text_content("#stream-status") == "实时"
+    until(page, "document.querySelector('#vehicle-total').textContent.startsWith('共 ')")
+    screenshot(page, "map")
+
+    # The test vehicle's terminal reports it further east: the map moves it without a reload.
+    before = page.evaluate(f"() => window.yiwang.layer.get('{TEST_VEHICLE}').lon")
+    now = datetime.now(UTC)
+    system.drive([fix(now + timedelta(seconds=i), 130 + i) for i in range(3)])
+    until(page, f"window.yiwang.layer.get('{TEST_VEHICLE}').lon > {before} + 0.004")
+
+    # A click on it opens its card: plate, unit, speed, battery, how old the last report is.
+    _click_vehicle(page, TEST_VEHICLE)
+    until(page, f"document.querySelector('#card-plate')?.textContent === '{TEST_PLATE}'")
+    assert "km/h" in (page.text_content("#card-speed") or "")
+    assert "%" in (page.text_content("#card-battery") or "")
+    assert "秒前" in (page.text_content("#card-age") or "") or "分钟前" in (page.text_content("#card-age") or "")
+    screenshot(page, "map-card")
+
+
+def test_filters_by_state_and_unit(page: Page, system: System) -> None:
+    login(page, system)
+    until(page, "window.yiwang && window.yiwang.stream.snapshotAt")
+    page.evaluate("() => window.yiwang.map.setZoom(10, { animate: false })")  # the whole city in view
+    page.select_option("#unit-filter", system.organisation)
+    count = page.evaluate("() => window.yiwang.layer.counts()")
+    assert sum(count.values()) == len(
+        system.api("GET", f"/positions/live?organisation_id={system.organisation}")["features"]
+    )
+    # What the map draws (single vehicles and those in clusters) is what the filters keep.
+    drawn = "(d => d.singles.length + d.clusters.reduce((n, c) => n + c.n, 0))(window.yiwang.layer.drawn)"
+    until(page, f"{drawn} === {sum(count.values())}")
+    page.uncheck("input[data-state=available]")
+    until(page, f"{drawn} === {sum(count.values()) - count['available']}")
+    screenshot(page, "map-filtered")
+
+
+def test_replay_a_track_with_the_time_slider(page: Page, system: System) -> None:
+    login(page, system)
+    until(page, f"window.yiwang && window.yiwang.layer.get('{TEST_VEHICLE}')")
+    _click_vehicle(page, TEST_VEHICLE)
+    until(page, "document.querySelector('#replay-open')")
+    page.select_option("#replay-hours", "1")
+    page.click("#replay-open")
+    # Twenty minutes of fixes every 10 s (the fixture's history): the slider has a step per fix kept.
+    slider = "document.querySelector('#replay-slider')"
+    steps = until(page, f"!document.querySelector('#replay').hidden && Number({slider}.max)")
+    assert steps >= 100
+    first_time = page.text_content("#replay-time")
+    page.locator("#replay-slider").fill(str(steps // 2))
+    until(page, f"document.querySelector('#replay-time').textContent !== {first_time!r}")
+    middle = page.evaluate("() => window.yiwang.replay.marker.getLatLng().lng")
+    page.click("#replay-play")
+    until(page, f"window.yiwang.replay.marker.getLatLng().lng > {middle}", seconds=10)
+    screenshot(page, "map-replay")
+    page.click("#replay-play")  # pause
+    page.click("#replay-close")
+    assert page.locator("#replay").is_hidden()
+
+
+def test_acknowledge_an_alert_with_a_note(page: Page, system: System) -> None:
+    # The fixture's speeding fixes raised an alert of the test vehicle (at any hour).
+    until_alert = datetime.now(UTC) + timedelta(seconds=60)
+    while not system.api("GET", f"/alerts?open=true&vehicle_id={TEST_VEHICLE}"):
+        assert datetime.now(UTC) < until_alert, "the supervisor raised no alert of the test vehicle"
+        page.wait_for_timeout(500)
+    login(page, system)
+    page.click("[data-tab=alerts]")
+    first = page.locator("#alert-list li.alert").first
+    first.wait_for()
+    alert_id = first.get_attribute("data-alert")
+    assert alert_id is not None
+    screenshot(page, "map-alerts")
+    first.locator("button.acknowledge").click()
+    first.locator("textarea").fill("已电话核实：测试车辆，驾驶员已提醒")
+    first.locator("button[type=submit]").click()
+    page.locator(f"[data-acknowledged='{alert_id}']").wait_for()
+    screenshot(page, "map-alert-acknowledged")
+    found = [a for a in system.api("GET", "/alerts?limit=1000") if str(a["id"]) == alert_id]
+    assert found
+    assert found[0]["acknowledged_at"] is not None
+    assert found[0]["note"] == "已电话核实：测试车辆，驾驶员已提醒"
+
+
+def test_approve_a_request_and_dispatch_a_suggested_vehicle_in_one_click(page: Page, system: System) -> None:
+    driver = system.api(
+        "POST",
+        "/drivers",
+        json={"organisation_id": system.organisation, "name": "王建国", "phone": "13800138000", "licence_class": "C1"},
+    )
+    start = datetime.now(UTC) + timedelta(hours=1)
+    request = system.api(
+        "POST",
+        "/requests",
+        json={
+            "organisation_id": system.organisation,
+            "purpose": "市政府会议接送",
+            "passengers": 2,
+            "origin": "市政府",
+            "origin_location": {"latitude": 29.2900, "longitude": 117.2000},
+            "destination": "景德镇北站",
+            "wanted_start": start.isoformat(),
+            "wanted_end": (start + timedelta(hours=2)).isoformat(),
+        },
+    )
+    login(page, system)
+    page.click("[data-tab=requests]")
+    item = page.locator(f"li[data-request='{request['id']}']")
+    item.locator("button.approve").click()
+    # Approved: the suggested vehicles come, each with a dispatch button.
+    item.locator("button.dispatch").first.wait_for(timeout=20_000)
+    served = httpx.get(
+        f"{system.url}/requests/{request['id']}/suggestions",
+        headers={"Authorization": f"Bearer {system.token()}"},
+        timeout=30,
+    )
+    # GET /requests/{id}/suggestions is being built beside the pages: until it is there the page says that it
+    # estimates the nearest available vehicles itself. Either way one click dispatches.
+    label = item.locator(".suggestions p.small").text_content() or ""
+    assert ("本地估算" in label) == (served.status_code == 404), (served.status_code, label)
+    page.select_option("#driver-select", str(driver["id"]))
+    screenshot(page, "map-requests")
+    vehicle = item.locator("button.dispatch").first.get_attribute("data-vehicle")
+    item.locator("button.dispatch").first.click()
+    page.locator(f"[data-dispatched='{request['id']}']").wait_for()
+    screenshot(page, "map-request-dispatched")
+    done = system.api("GET", f"/requests/{request['id']}")
+    assert done["state"] == "dispatched"
+    assert done["vehicle_id"] == vehicle
+    assert done["driver_id"] == driver["id"]
+
+
+def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:
+    page.goto(f"{system.url}/pages/login.html")
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    until(page, "document.querySelector('#login-submit').textContent === 'Log in'")
+    login(page, system)
+    until(page, "document.querySelector('#stream-status').textContent === 'live'")
+    assert page.text_content("header.top nav a[data-page=map]") == "Dispatch map"
+    screenshot(page, "map-english")

@@ -1,0 +1,180 @@
+"""Supervision end to end: positions through the broker, the supervisor's alerts, the API's scope and acknowledgement.
+
+The scenarios of the dispatch issue: a 2 a.m. drive raises an off-hours alert, a drive out of the city
+raises an area alert, a drive under a dispatched request raises none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import orjson
+import psycopg
+import pytest
+from psycopg.types.json import Jsonb
+
+from api.access.users import create_user
+from collector.metrics import Metrics
+from collector.supervisor import run as run_supervisor
+from domain.topics import topic
+from tests.support.api import Units
+from tests.support.broker import publish
+from tests.support.messages import Message
+from tests.support.waiting import wait_for_count
+from yiwang.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TUESDAY = datetime(2026, 3, 3, tzinfo=SHANGHAI)
+CITY = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
+AsUser = Callable[..., Awaitable[dict[str, str]]]
+
+
+def drive(root: str, vehicle: str, start: datetime, *, minutes: int, lon0: float = 117.2005) -> list[Message]:
+    """A fix a minute heading east at 40 km/h, ~670 m a minute, ignition on."""
+    return [
+        (
+            topic(root, "vehicle", vehicle, "position"),
+            orjson.dumps(
+                {
+                    "time": (start + timedelta(minutes=m)).isoformat(),
+                    "latitude": 29.3005,
+                    "longitude": lon0 + m * 0.007,
+                    "speed": 40.0,
+                    "heading": 90.0,
+                    "odometer": 1000 + m * 0.67,
+                    "ignition": True,
+                }
+            ),
+        )
+        for m in range(minutes + 1)
+    ]
+
+
+@pytest.fixture
+async def supervisor(api_settings: Settings) -> AsyncIterator[None]:
+    stop, metrics = asyncio.Event(), Metrics()
+    task = asyncio.create_task(run_supervisor(api_settings, stop=stop, metrics=metrics))
+    for _ in range(300):
+        if metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done():
+            break
+        await asyncio.sleep(0.05)
+    if task.done():
+        task.result()
+    yield
+    stop.set()
+    await asyncio.wait_for(task, 30)
+
+
+async def dispatch(url: str, organisation: str, vehicle: str) -> None:
+    """A request of the unit, dispatched with this vehicle (as the dispatch workflow leaves it)."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        user = await create_user(
+            conn, f"req-{organisation}", "correct horse battery staple", "unit_user", [organisation]
+        )
+        cur = await conn.execute(
+            "INSERT INTO driver (organisation_id, name, licence_class) VALUES (%s, '司机', 'C1') RETURNING id",
+            (organisation,),
+        )
+        driver = (await cur.fetchone() or [0])[0]
+        await conn.execute(
+            """INSERT INTO trip_request (organisation_id, requested_by, purpose, passengers, origin, destination,
+                                         wanted_start, wanted_end, state, vehicle_id, driver_id)
+               VALUES (%s, %s, '检查', 2, '机关', '乐平', %s, %s, 'dispatched', %s, %s)""",
+            (organisation, user, TUESDAY, TUESDAY + timedelta(days=1), vehicle, driver),
+        )
+        await conn.commit()
+
+
+async def test_the_three_scenarios_and_who_sees_and_acknowledges_the_alerts(
+    api_settings: Settings,
+    supervisor: None,
+    client: httpx.AsyncClient,
+    as_user: AsUser,
+    units: Units,
+) -> None:
+    url, root, port = api_settings.database_url, api_settings.topic_root, api_settings.mqtt_port
+    night_driver, leaver, dispatched = units.a.vehicles[0], units.a.vehicles[1], units.b.vehicles[0]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO area (name, kind, organisation_id, geometry) VALUES ('景德镇市区', 'permitted', %s, %s)",
+            (units.a.organisation, Jsonb(CITY)),
+        )
+    await dispatch(url, units.b.organisation, dispatched)
+    messages = [
+        *drive(root, night_driver, TUESDAY + timedelta(hours=2), minutes=5),  # 2 a.m., no request
+        *drive(root, leaver, TUESDAY + timedelta(hours=10), minutes=20),  # crosses 117.3 east in minute 15
+        *drive(root, dispatched, TUESDAY + timedelta(hours=2), minutes=20),  # 2 a.m., dispatched, leaves the city
+    ]
+    await publish(port, messages)
+    query = "SELECT count(*) FROM alert WHERE vehicle_id = ANY(%s)"
+    vehicles = [night_driver, leaver, dispatched]
+    assert await wait_for_count(url, query, (vehicles,), 5) == 5
+
+    staff = await as_user("dispatcher")
+    listed = (await client.get("/alerts", params={"open": True}, headers=staff)).json()
+    raised = sorted((a["vehicle_id"], a["kind"]) for a in listed if a["vehicle_id"] in vehicles)
+    # The leaver moves without a dispatch in working hours: at the first minute, and again ten minutes on.
+    assert raised == sorted(
+        [(night_driver, "off_hours"), (night_driver, "no_dispatch"), (leaver, "no_dispatch"), (leaver, "no_dispatch"),
+         (leaver, "area_exit")]
+    )  # fmt: skip
+    exit_alert = next(a for a in listed if a["vehicle_id"] == leaver and a["kind"] == "area_exit")
+    assert exit_alert["level"] == "red"
+    assert datetime.fromisoformat(exit_alert["time"]) == TUESDAY + timedelta(hours=10, minutes=15)
+
+    # Unit B sees none of unit A's alerts; unit A sees its own.
+    unit_b = await as_user("unit_user", units.b.organisation)
+    assert [a for a in (await client.get("/alerts", headers=unit_b)).json() if a["vehicle_id"] in vehicles] == []
+    unit_a = await as_user("unit_user", units.a.organisation)
+    assert {a["vehicle_id"] for a in (await client.get("/alerts", headers=unit_a)).json()} >= {night_driver, leaver}
+
+    # Acknowledged with a note, once; a unit user may not acknowledge; another unit's alert is 404 to them.
+    path = f"/alerts/{exit_alert['id']}/acknowledge"
+    assert (await client.post(path, json={"note": "核实"}, headers=unit_a)).status_code == 403
+    done = await client.post(path, json={"note": "核实: 经批准的外出"}, headers=staff)
+    assert done.status_code == 200, done.text
+    assert done.json()["note"] == "核实: 经批准的外出"
+    assert done.json()["acknowledged_at"] is not None
+    again = await client.post(path, json={"note": "again"}, headers=staff)
+    assert again.status_code == 409
+    assert "was acknowledged" in again.text
+    still_open = (await client.get("/alerts", params={"open": True, "vehicle_id": leaver}, headers=staff)).json()
+    assert [a["kind"] for a in still_open] == ["no_dispatch", "no_dispatch"]
+
+
+async def test_a_redelivered_position_raises_nothing_twice(
+    api_settings: Settings, supervisor: None, units: Units
+) -> None:
+    url, root, port = api_settings.database_url, api_settings.topic_root, api_settings.mqtt_port
+    vehicle = units.a.vehicles[0]
+    messages = drive(root, vehicle, TUESDAY + timedelta(hours=3), minutes=1)
+    await publish(port, messages)
+    query = "SELECT count(*) FROM alert WHERE vehicle_id = %s"
+    first = await wait_for_count(url, query, (vehicle,), 2)
+    await publish(port, messages)
+    await asyncio.sleep(1.0)
+    assert await wait_for_count(url, query, (vehicle,), first) == first == 2
+
+
+async def test_areas_are_managed_by_dispatchers_and_checked(
+    client: httpx.AsyncClient, as_user: AsUser, units: Units
+) -> None:
+    staff = await as_user("dispatcher")
+    created = await client.post(
+        "/areas", json={"name": "停车场", "kind": "parking", "organisation_id": units.a.organisation, "geometry": CITY},
+        headers=staff,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    open_ring = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4]]]}
+    bad = await client.post("/areas", json={"name": "x", "kind": "parking", "geometry": open_ring}, headers=staff)
+    assert bad.status_code == 422
+    assert "must end where it starts" in bad.text
+    unit_b = await as_user("unit_user", units.b.organisation)
+    assert all(a["id"] != created.json()["id"] for a in (await client.get("/areas", headers=unit_b)).json())
+    assert (await client.post("/areas", json={"name": "x", "kind": "parking", "geometry": CITY},
+                              headers=unit_b)).status_code == 403  # fmt: skip
+    assert (await client.delete(f"/areas/{created.json()['id']}", headers=staff)).status_code == 204

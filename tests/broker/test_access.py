@@ -1,0 +1,154 @@
+"""Who may speak to the broker: nobody anonymous, each device only for itself, nobody subscribing as a device."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiomqtt
+import orjson
+import psycopg
+import pytest
+
+from broker import access
+from collector.metrics import Metrics
+from db.broker_accounts import DeviceAccount, ServiceAccount
+from domain.topics import topic
+from tests.support.broker import ANY_ROOT, publish, wait_until_admitted
+from tests.support.messages import reading_payload
+from tests.support.registry import Devices
+from tests.support.waiting import wait_for_count
+from yiwang.settings import Settings
+from yiwang.stack import Stack
+
+
+async def issue(stack: Stack, device_id: str) -> str:
+    """A new secret for one registered device, in force at the broker (sync and reload, no restart)."""
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        issued = await access.issue_device_credentials(conn, renew=[device_id])
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, stack.mosquitto.passwords_file, stack.mosquitto.acl_file)
+    stack.mosquitto.reload()
+    secret = {d: p for _, d, p in issued}[device_id]
+    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.port, device_id, secret)
+    return secret
+
+
+async def test_anonymous_and_wrong_passwords_are_refused(stack: Stack, devices: Devices) -> None:
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port):
+            pass
+    await issue(stack, devices.meters[0])
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port, username=devices.meters[0], password="guess"):
+            pass
+
+
+async def test_a_device_publishes_only_to_its_own_topic(
+    stack: Stack, settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    meter, other = devices.meters[0], devices.meters[1]
+    secret = await issue(stack, meter)
+    root = settings.topic_root
+    as_meter = {"username": meter, "password": secret}
+    # Speaking for another meter and for a vehicle: the broker drops both (MQTT 3.1.1 has no refusal code).
+    await publish(
+        stack.mosquitto.port, [(topic(root, "meter", other, "reading"), orjson.dumps(reading_payload(1)))], **as_meter
+    )
+    await publish(
+        stack.mosquitto.port,
+        [(topic(root, "vehicle", devices.vehicles[0], "position"), orjson.dumps(reading_payload(1)))],
+        **as_meter,
+    )
+    await publish(
+        stack.mosquitto.port, [(topic(root, "meter", meter, "reading"), orjson.dumps(reading_payload(2)))], **as_meter
+    )
+    url = settings.database_url
+    assert await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [meter], 1) == 1
+    assert await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [other], 0) == 0
+    assert await wait_for_count(url, "SELECT count(*) FROM dead_letter WHERE topic LIKE %s", [f"{root}/%"], 0) == 0
+
+
+async def test_a_device_receives_nothing_even_from_its_own_topic(
+    stack: Stack, settings: Settings, devices: Devices
+) -> None:
+    vehicle = devices.vehicles[0]
+    secret = await issue(stack, vehicle)
+    own = topic(settings.topic_root, "vehicle", vehicle, "position")
+    got: list[str] = []
+    async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port, username=vehicle, password=secret) as device:
+        # Mosquitto grants the SUBSCRIBE but checks read access for every delivery: none reaches a device.
+        await device.subscribe(own, qos=1)
+        await device.subscribe(f"{settings.topic_root}/#", qos=1)
+
+        async def listen() -> None:
+            async for message in device.messages:
+                got.append(message.topic.value)  # noqa: PERF401 - as they arrive, until cancelled
+
+        listening = asyncio.create_task(listen())
+        await publish(stack.mosquitto.port, [(own, orjson.dumps(reading_payload(1)))])
+        await asyncio.sleep(1.0)
+        listening.cancel()
+    assert got == []
+
+
+def test_the_acl_grants_each_role_and_device_what_it_needs_and_nothing_else() -> None:
+    services = [
+        ServiceAccount("collector", ["collector"], "$7$x"),
+        ServiceAccount("sim", ["gateway"], "$7$y"),
+        ServiceAccount("api", ["api"], "$7$z"),
+    ]
+    devices = [DeviceAccount("m1", "meter", "$7$a"), DeviceAccount("v1", "vehicle", "$7$b")]
+    passwords, acl = access.render("yiwang", services, devices)
+    assert passwords.splitlines() == ["collector:$7$x", "sim:$7$y", "api:$7$z", "m1:$7$a", "v1:$7$b"]
+    blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in acl.split("\n\n")[1:]}
+    assert blocks == {
+        "user collector": ["topic read yiwang/meter/+/reading", "topic read yiwang/vehicle/+/position"],
+        "user sim": ["topic write yiwang/meter/+/reading", "topic write yiwang/vehicle/+/position"],
+        "user api": ["topic read yiwang/vehicle/+/position"],
+        "user m1": ["topic write yiwang/meter/m1/reading"],
+        "user v1": ["topic write yiwang/vehicle/v1/position"],
+    }
+    with pytest.raises(ValueError, match="share usernames"):
+        access.render("yiwang", [ServiceAccount("m1", ["gateway"], "$7$x")], devices)
+
+
+async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
+    stack: Stack, settings: Settings, devices: Devices, tmp_path: Path
+) -> None:
+    env = {
+        **os.environ,
+        "YIWANG_DATABASE_URL": settings.database_url,
+        "YIWANG_HOME": str(settings.home),
+        "YIWANG_MQTT_PORT": str(settings.mqtt_port),
+        "YIWANG_MQTT_TOPIC_ROOT": ANY_ROOT,  # as the tests' own ACL, which this rewrites
+    }
+    out = tmp_path / "credentials.csv"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "yiwang.cli", "broker", "devices", "--out", str(out)],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert oct(out.stat().st_mode & 0o777) == "0o600"
+    rows = {row["device_id"]: row for row in csv.DictReader(out.read_text().splitlines())}
+    vehicle = rows[devices.vehicles[1]]
+    assert vehicle["kind"] == "vehicle"
+    assert vehicle["username"] == devices.vehicles[1]
+    own = topic(settings.topic_root, "vehicle", devices.vehicles[1], "position")
+    got: list[bytes] = []
+    async with aiomqtt.Client(
+        "127.0.0.1", settings.mqtt_port, username=settings.mqtt_username, password=settings.mqtt_password
+    ) as observer:
+        await observer.subscribe(own, qos=1)
+        await asyncio.to_thread(wait_until_admitted, settings.mqtt_port, vehicle["username"], vehicle["password"])
+        await publish(settings.mqtt_port, [(own, b"{}")], username=vehicle["username"], password=vehicle["password"])
+        async with asyncio.timeout(5):
+            async for message in observer.messages:
+                got.append(bytes(message.payload))  # type: ignore[arg-type]
+                break
+    assert got == [b"{}"]

@@ -1,0 +1,147 @@
+"""Packed hours of fixes (db/tracks.py): a track read from them holds exactly the stored fixes, late ones
+included, before, while and after their hours are packed again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from api.fleet.mileage import Basis
+from db import ingest, tracks
+from db.pool import open_pool
+from domain.position import Position
+from tests.support.registry import register_devices
+from tests.support.rollups import settle_mileage
+from tests.support.tracks import two_days
+from yiwang.settings import Settings
+
+SETTLE = timedelta(minutes=10)
+
+
+@pytest.fixture
+async def pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
+    async with open_pool(settings.database_url, max_size=3, configure=ingest.prepare_connection) as p:
+        yield p
+
+
+async def store(pool: AsyncConnectionPool[AsyncConnection], vehicle: str, fixes: Sequence[Position]) -> None:
+    """As the collector stores them: the positions and their vehicle's mark, in one transaction."""
+    async with pool.connection() as conn, conn.transaction():
+        await ingest.insert_positions(conn, [f._replace(vehicle_id=vehicle) for f in fixes])
+
+
+async def track(
+    pool: AsyncConnectionPool[AsyncConnection], vehicle: str, start: datetime, end: datetime
+) -> list[Position]:
+    async with pool.connection() as conn:
+        return (await tracks.read(conn, vehicle, start, end)).fixes()
+
+
+async def packed_hours(pool: AsyncConnectionPool[AsyncConnection], vehicle: str) -> tuple[int, datetime | None]:
+    """How many hours of the vehicle are packed, and up to when."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT (SELECT count(*) FROM track_hour WHERE vehicle_id = %(v)s),
+                      (SELECT until FROM track_packed WHERE vehicle_id = %(v)s)""",
+            {"v": vehicle},
+        )
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0]), row[1]
+
+
+def expected(vehicle: str, fixes: Sequence[Position], start: datetime, end: datetime) -> list[Position]:
+    """What the terminal sent with start <= time < end, in time order, as stored (times in UTC)."""
+    return sorted(
+        (
+            f._replace(vehicle_id=vehicle, time=f.time.astimezone(UTC), received_at=f.received_at.astimezone(UTC))
+            for f in fixes
+        ),
+        key=lambda f: f.time,
+    )
+
+
+async def test_a_track_holds_the_stored_fixes_whether_its_hours_are_packed_or_not(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    fixes = two_days()
+    await store(pool, vehicle, fixes)
+    first, last = fixes[0].time, fixes[-1].time
+    # Ranges that begin and end inside hours, and one that holds the whole.
+    ranges = [(first, last + timedelta(seconds=1)), (first + timedelta(minutes=97), last - timedelta(minutes=611))]
+    unpacked = [await track(pool, vehicle, start, end) for start, end in ranges]
+    for (start, end), found in zip(ranges, unpacked, strict=True):
+        assert found == expected(vehicle, [f for f in fixes if start <= f.time < end], start, end)
+    assert await packed_hours(pool, vehicle) == (0, None)
+
+    assert await tracks.pack(pool, SETTLE) > 0
+    hours, until = await packed_hours(pool, vehicle)
+    # Every hour with a fix, up to the last whole hour before now less the settling time.
+    assert hours == len({f.time.astimezone(UTC).replace(minute=0, second=0, microsecond=0) for f in fixes})
+    assert until is not None
+    assert until > last
+    assert [await track(pool, vehicle, start, end) for start, end in ranges] == unpacked
+
+
+async def test_a_late_fix_in_a_packed_hour_is_in_the_track_at_once_and_its_hour_is_packed_again(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    fixes = two_days()
+    await store(pool, vehicle, fixes)
+    await settle_mileage(pool, Basis.of(settings), [vehicle])  # the mark of the days' own positions is claimed
+    await tracks.pack(pool, SETTLE)
+    _, until = await packed_hours(pool, vehicle)
+    start, end = fixes[0].time, fixes[-1].time + timedelta(seconds=1)
+
+    # A blind-zone resend of a fix the terminal could not send at the time, five seconds after one stored.
+    late = fixes[400]._replace(time=fixes[400].time + timedelta(seconds=5), blind=True, received_at=datetime.now(UTC))
+    await store(pool, vehicle, [late])
+    whole = expected(vehicle, [*fixes, late], start, end)
+    # Its mark (written with it) keeps its hour and those after it out of the packed ones until they are packed again.
+    assert await track(pool, vehicle, start, end) == whole
+
+    # The mileage refresher claims the mark: the packed hours from the late fix's on are to be packed again.
+    await settle_mileage(pool, Basis.of(settings), [vehicle])
+    _, moved_back = await packed_hours(pool, vehicle)
+    assert moved_back == late.time.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    assert await track(pool, vehicle, start, end) == whole
+
+    await tracks.pack(pool, SETTLE)
+    assert (await packed_hours(pool, vehicle))[1] == until
+    assert await track(pool, vehicle, start, end) == whole
+
+
+async def test_a_claim_waits_for_the_packer_holding_its_vehicle_and_moves_back_what_it_packed(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    """A packer reads a vehicle's positions after locking it; a mark claimed meanwhile (of positions its read may
+    have missed) must move `until` back after the packer has moved it forward, not before."""
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    fixes = two_days()
+    await store(pool, vehicle, fixes)
+    await tracks.pack(pool, SETTLE)
+    late_hour = fixes[400].time.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    async with await AsyncConnection.connect(settings.database_url) as packer:
+        # What a packer does: lock the vehicle, then (having read its positions) move its `until` forward.
+        await packer.execute("SELECT until FROM track_packed WHERE vehicle_id = %s FOR NO KEY UPDATE", (vehicle,))
+        await packer.execute(
+            "UPDATE track_packed SET until = until + interval '1 hour' WHERE vehicle_id = %s", (vehicle,)
+        )
+
+        async def claim() -> None:
+            async with pool.connection() as conn, conn.transaction():
+                await tracks.unpack_from(conn, vehicle, fixes[400].time)
+
+        claiming = asyncio.create_task(claim())
+        await asyncio.sleep(0.5)
+        assert not claiming.done()  # waiting for the packer
+        await packer.commit()
+        await asyncio.wait_for(claiming, 10)
+    assert (await packed_hours(pool, vehicle))[1] == late_hour

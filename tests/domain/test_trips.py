@@ -1,0 +1,200 @@
+"""Trips from ignition and motion, on days driven by hand along a street that runs due north."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import hypothesis
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from domain.geo import distance_m
+from domain.position import Position
+from domain.track import TrackRules, clean, stops
+from domain.trips import Trip, TripRules, rest_points, trips
+from tests.support.tracks import T0, Day, fix, two_days, working_day
+
+RULES = TripRules()
+
+
+def km(found: list[Trip]) -> list[float]:
+    return [t.distance_km for t in found]
+
+
+@pytest.mark.parametrize(
+    ("odometer_km", "source", "tolerance_km"),
+    [(52_731.0, "odometer", 0.1), (None, "track", 0.001)],  # the odometer comes in 0.1 km
+)
+def test_a_working_day_is_three_trips_between_four_stops(
+    odometer_km: float | None, source: str, tolerance_km: float
+) -> None:
+    fixes = working_day(odometer_km).fixes
+    found = trips(fixes, RULES)
+    assert km(found) == pytest.approx([12.0, 4.5, 16.5], abs=tolerance_km)
+    assert {t.distance_source for t in found} == {source}
+    assert [t.max_speed for t in found] == [36, 54, 66]
+    ends = [fix(0, north) for north in (12_000, 16_500, 0)]
+    for trip, end in zip(found, ends, strict=True):
+        assert distance_m(trip.end_latitude, trip.end_longitude, end.latitude, end.longitude) < 1
+    # A trip runs from moving off to the ignition-off report, which here comes 30-60 s after arriving.
+    departures = [3660, 3660 + 1210 + 60 + 7200 + 30, 3660 + 1210 + 60 + 7200 + 30 + 310 + 30 + 10800 + 60]
+    assert [t.start_time for t in found] == [T0 + timedelta(seconds=s) for s in departures]
+    assert [t.end_time - t.start_time for t in found] == [timedelta(seconds=s) for s in (1270, 340, 970)]
+
+    stays = stops(clean(fixes, TrackRules()).kept, TrackRules())
+    assert len(stays) == 4
+    # The day alternates: a stop ends as a trip starts, the next stop begins before the ignition goes off.
+    for trip, before, after in zip(found, stays, stays[1:], strict=False):
+        assert before.end == trip.start_time
+        assert trip.start_time < after.start <= trip.end_time
+
+
+def test_without_ignition_the_same_day_is_three_trips_ending_on_arrival() -> None:
+    day = working_day()
+    # Terminals without the ignition wire report it off all day.
+    fixes = [f._replace(ignition=False) for f in day.fixes]
+    found = trips(fixes, TripRules(use_ignition=False))
+    assert km(found) == pytest.approx([12.0, 4.5, 16.5], abs=0.1)
+    assert [t.end_time - t.start_time for t in found] == [timedelta(seconds=s) for s in (1210, 310, 910)]
+
+
+def test_with_ignition_motion_with_the_ignition_off_is_not_a_trip() -> None:
+    towed = [f._replace(ignition=False) for f in working_day().fixes]
+    assert trips(towed, RULES) == []
+
+
+@pytest.mark.parametrize(
+    ("day", "count"),
+    [
+        (Day().idle(60).drive(100, 6).idle(100).drive(50, 6).park(600), 0),  # 150 m in 3 min: a car park
+        (Day().idle(60).drive(150, 6).idle(100).drive(100, 6).park(600), 1),  # 250 m in 3.5 min
+        (Day().idle(10).drive(800, 36).park(600), 0),  # 800 m in 80 s, then off
+    ],
+    ids=["150m-190s", "250m-210s", "800m-80s"],
+)
+def test_a_short_hop_is_not_a_trip(day: Day, count: int) -> None:
+    assert len(trips(day.fixes, RULES)) == count
+
+
+def test_a_traffic_light_does_not_split_a_trip_but_a_long_idle_does() -> None:
+    light = Day().idle(10).drive(3000, 36).idle(90).drive(3000, 36).park(600)
+    assert km(trips(light.fixes, RULES)) == pytest.approx([6.0], abs=0.1)
+    waiting = Day().idle(10).drive(3000, 36).idle(1800).drive(3000, 36).park(600)  # engine on for half an hour
+    assert km(trips(waiting.fixes, RULES)) == pytest.approx([3.0, 3.0], abs=0.1)
+
+
+@pytest.mark.parametrize(("silence", "expected"), [(3590, [10.0]), (3610, [5.0, 5.0])])
+def test_a_gap_of_over_an_hour_splits_a_trip(silence: float, expected: list[float]) -> None:
+    day = Day(odometer_km=None).idle(10).drive(5000, 36)
+    before_gap = day.fixes[-1].time
+    day.silent(silence).drive(5000, 36).park(600)
+    found = trips(day.fixes, RULES)
+    assert km(found) == pytest.approx(expected, abs=0.001)
+    if len(found) == 2:
+        assert found[0].end_time == before_gap
+
+
+def test_a_trip_is_kept_when_the_terminal_falls_silent_with_the_ignition_on() -> None:
+    day = Day().park(1800).idle(10).drive(8000, 36)
+    last = day.fixes[-1]
+    found = trips(day.fixes, RULES)
+    assert km(found) == pytest.approx([8.0], abs=0.1)
+    assert found[0].end_time == last.time
+    # Next morning it wakes up parked where it went silent: the trip still ends where the data stopped.
+    day.silent(14 * 3600).park(600)
+    assert trips(day.fixes, RULES) == found
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "distance", "source"),
+    [
+        (1000.0, 1010.4, 10.4, "odometer"),  # the road is longer than the sampled track
+        (1000.0, 1009.8, 9.8, "odometer"),
+        (1000.0, 1014.0, 14.0, "odometer"),  # within half the track distance more
+        (1000.0, 1016.0, 10.0, "track"),  # 60 % more: a unit error or a swapped terminal
+        (1000.0, 1004.0, 10.0, "track"),  # stuck, or counting from the middle of the trip
+        (1000.0, 3.0, 10.0, "track"),  # reset on the way
+        (None, 1010.4, 10.0, "track"),
+        (1000.0, None, 10.0, "track"),
+    ],
+)
+def test_distance_from_the_odometer_when_plausible_else_from_the_track(
+    start: float | None, end: float | None, distance: float, source: str
+) -> None:
+    fixes = Day(odometer_km=None).idle(10).drive(10_000, 36).park(600).fixes
+    first_moving = next(i for i, f in enumerate(fixes) if f.speed > 0)
+    off = next(i for i, f in enumerate(fixes) if not f.ignition)
+    fixes[first_moving] = fixes[first_moving]._replace(odometer=start)
+    fixes[off] = fixes[off]._replace(odometer=end)
+    [trip] = trips(fixes, RULES)
+    assert (trip.distance_km, trip.distance_source) == (pytest.approx(distance, abs=0.001), source)
+    assert trip.fix_count == off - first_moving + 1
+
+
+def test_trips_of_a_shuffled_blind_zone_upload_are_the_trips_of_the_day() -> None:
+    fixes = working_day().fixes
+    shuffled = fixes[1::2] + fixes[::2]
+    assert trips(clean(shuffled, TrackRules()).kept, RULES) == trips(fixes, RULES)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rest points: where a recount may start, checked against `trips` itself
+
+
+def _assert_restarts_agree(fixes: Sequence[Position], rules: TripRules) -> list[int]:
+    kept = clean(fixes, TrackRules()).kept
+    whole = trips(kept, rules)
+    index = {f.time: i for i, f in enumerate(kept)}
+    rests = rest_points(kept, rules)
+    for rest in rests:
+        before = [t for t in whole if t.start_time < rest]
+        assert all(t.end_time <= rest for t in before), rest
+        assert before + trips(kept[index[rest] :], rules) == whole, rest
+    return [index[r] for r in rests]
+
+
+@pytest.mark.parametrize("use_ignition", [True, False], ids=["ignition", "motion"])
+def test_reading_a_track_again_from_any_rest_point_finds_the_same_trips(use_ignition: bool) -> None:
+    rules = TripRules(use_ignition=use_ignition)
+    fixes = two_days()
+    rests = _assert_restarts_agree(fixes, rules)
+    kept = clean(fixes, TrackRules()).kept
+    # Rest points are standing fixes, never one on the move; every stop of the days has some, and with the ignition
+    # every fix with it off is one.
+    assert all(kept[i].speed == 0 for i in rests)
+    times = [kept[i].time for i in rests]
+    assert all(any(stay.start <= t <= stay.end for t in times) for stay in stops(kept, TrackRules()))
+    if use_ignition:
+        assert {i for i, f in enumerate(kept) if not f.ignition} <= set(rests)
+    # Read again from a fix on the move, the trips are not those of the track: restarting there would be wrong.
+    moving = next(i for i, f in enumerate(kept) if f.speed > 0) + 5
+    assert trips(kept[moving:], rules)[0] != trips(kept, rules)[0]
+
+
+_STEP = st.one_of(
+    st.tuples(st.just("park"), st.integers(1, 24).map(lambda n: n * 300.0)),
+    st.tuples(st.just("idle"), st.integers(1, 40).map(lambda n: n * 10.0)),
+    st.tuples(st.just("drive"), st.integers(-60, 60).map(lambda n: n * 100.0), st.sampled_from([6.0, 36.0, 54.0])),
+    st.tuples(st.just("silent"), st.sampled_from([600.0, 3500.0, 3700.0, 7200.0])),
+)
+
+
+@hypothesis.settings(max_examples=60, deadline=None)
+@given(steps=st.lists(_STEP, min_size=1, max_size=25), use_ignition=st.booleans())
+def test_any_day_read_again_from_its_rest_points_finds_the_same_trips(
+    steps: list[tuple[object, ...]], use_ignition: bool
+) -> None:
+    day = Day()
+    for step in steps:
+        match step:
+            case ("park", float(seconds)):
+                day.park(seconds)
+            case ("idle", float(seconds)):
+                day.idle(seconds)
+            case ("drive", float(metres), float(kmh)) if metres:
+                day.drive(metres, kmh)
+            case ("silent", float(seconds)):
+                day.silent(seconds)
+    _assert_restarts_agree(day.fixes, TripRules(use_ignition=use_ignition))

@@ -1,0 +1,133 @@
+"""The tests' broker account and what they do through the broker: publish, at a rate, surviving restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+import aiomqtt
+import paho.mqtt.client as paho
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+
+from broker import access
+from db.broker_accounts import ServiceAccount
+from tests.support.messages import Message
+from yiwang.stack import Mosquitto
+
+# The tests' own broker account: collector, gateway and observer under any topic root (tests use a
+# root per test, so the ACL is written for the root "+"). Anonymous access is off, as in production.
+TESTER = "tester"
+TESTER_PASSWORD = access.new_secret()
+TESTER_ROLES = ["collector", "gateway", "observer"]
+ANY_ROOT = "+"
+
+
+def open_broker(broker: Mosquitto) -> None:
+    """Let the tester in to a broker that has no database behind it (started or not)."""
+    tester = ServiceAccount(TESTER, TESTER_ROLES, access.mosquitto_hash(TESTER_PASSWORD))
+    broker.home.mkdir(parents=True, exist_ok=True)
+    access.write_files(broker.passwords_file, broker.acl_file, *access.render(ANY_ROOT, [tester], []))
+    if broker.running():
+        broker.reload()
+        wait_until_admitted(broker.port)
+
+
+def wait_until_admitted(port: int, username: str = TESTER, password: str = TESTER_PASSWORD) -> None:
+    """A reload is a signal that the broker acts on a moment later: wait until it lets the account in."""
+    deadline = time.monotonic() + 10
+    while True:
+        client = paho.Client(CallbackAPIVersion.VERSION2)
+        client.username_pw_set(username, password)
+        try:
+            client.connect("127.0.0.1", port)
+            client.loop_start()
+            connected = client.is_connected() or _wait(client.is_connected, 1.0)
+        finally:
+            client.disconnect()
+            client.loop_stop()
+        if connected:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the broker on {port} does not let {username} in")
+        time.sleep(0.1)
+
+
+def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
+    """Let the tester in through the database, as `yiwang broker sync` does, with every device credential."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await access.add_service_account(conn, TESTER, TESTER_ROLES, TESTER_PASSWORD)
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, broker.passwords_file, broker.acl_file)
+    broker.reload()
+    await asyncio.to_thread(wait_until_admitted, broker.port)
+
+
+async def publish(
+    port: int,
+    messages: Iterable[Message],
+    *,
+    window: int = 500,
+    client_id: str | None = None,
+    username: str = TESTER,
+    password: str = TESTER_PASSWORD,
+) -> int:
+    """Publish at QoS 1 through the broker, `window` at a time, each confirmed by the broker."""
+    sent = 0
+    async with aiomqtt.Client(
+        "127.0.0.1", port, identifier=client_id, max_inflight_messages=window, username=username, password=password
+    ) as client:
+        client.pending_calls_threshold = 2 * window
+        chunk: list[Message] = []
+        for message in messages:
+            chunk.append(message)
+            if len(chunk) >= window:
+                await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+                sent += len(chunk)
+                chunk = []
+        if chunk:
+            await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+            sent += len(chunk)
+    return sent
+
+
+async def publish_steadily(
+    port: int, messages: Sequence[Message], *, rate: float, window: int = 200, client_id: str = "test-publisher"
+) -> int:
+    """Publish at about `rate` messages/s, surviving broker restarts: a window not confirmed by the
+    broker is published again after reconnecting (the collector's writes are idempotent)."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    done = 0
+    while done < len(messages):
+        try:
+            async with aiomqtt.Client(
+                "127.0.0.1",
+                port,
+                identifier=client_id,
+                max_inflight_messages=window,
+                timeout=5,
+                username=TESTER,
+                password=TESTER_PASSWORD,
+            ) as client:
+                client.pending_calls_threshold = 2 * window
+                while done < len(messages):
+                    chunk = messages[done : done + window]
+                    await asyncio.gather(*(client.publish(t, p, qos=1) for t, p in chunk))
+                    done += len(chunk)
+                    ahead = started + done / rate - loop.time()
+                    if ahead > 0:
+                        await asyncio.sleep(ahead)
+        except aiomqtt.MqttError:
+            await asyncio.sleep(0.2)
+    return done

@@ -1,0 +1,274 @@
+"""The whole system running for the page tests (`yiwang run` with simulators, in a home of its own), the test
+vehicle it drives, and what the page tests do in a page: log in, wait for a script, keep a screenshot.
+
+The system is the README's first command in a home of its own (its own TimescaleDB and Mosquitto on free ports,
+collector, supervisor, API and the meter and vehicle simulators), not the session's shared stack: the simulated
+city it imports would otherwise be among what other tests see as admins. On top of the simulators the tests drive
+one vehicle of their own through the broker, as a terminal would, so that what they watch moves whatever the
+hour (the simulated fleet keeps office hours).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiomqtt
+import httpx
+import orjson
+import psycopg
+from playwright.sync_api import Page
+
+from db.registry import import_document
+from domain.registry import RegistryDocument, Vehicle
+from domain.topics import topic
+from tests.support.broker import publish
+from tests.support.stack import make_stack_home
+from yiwang.stack import free_port
+
+CHROMIUM = os.environ.get("YIWANG_TEST_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+VIEWPORT = {"width": 1400, "height": 860}
+TEST_VEHICLE = "v-pagetest"
+TEST_PLATE = "赣H·TEST1"
+START_SECONDS = 300
+T = TypeVar("T")
+
+
+@dataclass
+class System:
+    """The running system: where its API answers, its admin, its settings as environment, and a broker account."""
+
+    url: str
+    admin_password: str
+    env: dict[str, str]
+    home: Path
+    root: str
+    mqtt_port: int
+    gateway: tuple[str, str]  # user name, password: publishes as a terminal gateway does
+    organisation: str  # a simulated unit, which the test vehicle joins
+
+    def token(self) -> str:
+        response = httpx.post(
+            f"{self.url}/auth/token", data={"username": "admin", "password": self.admin_password}, timeout=10
+        )
+        response.raise_for_status()
+        token: str = response.json()["access_token"]
+        return token
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Call the API as the admin; the JSON answer."""
+        response = httpx.request(
+            method, f"{self.url}{path}", headers={"Authorization": f"Bearer {self.token()}"}, timeout=30, **kwargs
+        )
+        assert response.is_success, f"{method} {path}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def drive(self, fixes: list[dict[str, object]]) -> None:
+        """Publish positions of the test vehicle through the broker (QoS 1), as its terminal would."""
+        messages = [(topic(self.root, "vehicle", TEST_VEHICLE, "position"), orjson.dumps(fix)) for fix in fixes]
+        user, password = self.gateway
+        _run(publish(self.mqtt_port, messages, username=user, password=password))
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to its end from sync code, in a thread of its own: Playwright's sync API keeps an event loop
+    running in the test's thread, where asyncio.run refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
+def fix(at: datetime, step: int, *, speed: float = 18.0) -> dict[str, object]:
+    """A fix of the test vehicle, driving east across the simulated city (about 50 m a step)."""
+    return {
+        "time": int(at.timestamp() * 1000),
+        "latitude": 29.2900,
+        "longitude": 117.1800 + step * 0.0005,
+        "speed": speed,
+        "heading": 90.0,
+        "odometer": 5000.0 + step * 0.05,
+        "ignition": True,
+        "soc": 80.0 - step * 0.05,
+    }
+
+
+def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {seconds:.0f} s")
+        time.sleep(0.5)
+
+
+@contextmanager
+def running_system() -> Iterator[System]:
+    """`yiwang run` with a small simulated city, two days of meter history, and the test vehicle's last 20 minutes."""
+    home = make_stack_home("pages")
+    mqtt_port = free_port()
+    api_port = free_port()
+    env = {
+        **os.environ,
+        "YIWANG_HOME": str(home),
+        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
+        "YIWANG_MQTT_PORT": str(mqtt_port),
+        "YIWANG_METRICS_PORT": str(free_port()),
+        "YIWANG_API_PORT": str(api_port),
+        "YIWANG_DB_SHARED_BUFFERS": "128MB",
+        "YIWANG_SIM_INSTITUTIONS": "8",
+        "YIWANG_SIM_VEHICLES": "40",
+        # New vehicles and states reach the map within this (default 10 s), and the collector and supervisor know
+        # a new vehicle within this (default 60 s: until then its reports are dead letters).
+        "YIWANG_LIVE_REFRESH_SECONDS": "2",
+        "YIWANG_REGISTRY_REFRESH_SECONDS": "2",
+        # The API counts the meter history into the consumption roll-up within this (default 10 s).
+        "YIWANG_ENERGY_REFRESH_SECONDS": "2",
+    }
+    run = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.cli", "run", "--history-days", "2"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert run.stdout is not None
+    try:
+        printed: list[str] = []
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline:
+            line = run.stdout.readline()
+            if not line:
+                break
+            printed.append(line)
+            if line.startswith("Stop with Ctrl-C"):
+                break
+        assert "Yiwang is running" in "".join(printed), "".join(printed)
+        url = f"http://127.0.0.1:{api_port}"
+        database_url = env["YIWANG_DATABASE_URL"]
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT organisation_id FROM vehicle ORDER BY id LIMIT 1").fetchone()
+        assert row is not None
+        organisation = row[0]
+        document = RegistryDocument(
+            vehicles=[
+                Vehicle(
+                    id=TEST_VEHICLE,
+                    organisation_id=organisation,
+                    plate=TEST_PLATE,
+                    energy="battery_electric",
+                    seats=5,
+                )
+            ]
+        )
+        _run(_import(database_url, document))
+        account = subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", "broker", "account", "pagetest", "--role", "gateway"],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        user, password = account.stdout.split("\n")[0].split()
+        found = System(
+            url=url,
+            admin_password=(home / "admin_password").read_text().strip(),
+            env=env,
+            home=home,
+            root="yiwang",
+            mqtt_port=mqtt_port,
+            gateway=(user, password),
+            organisation=organisation,
+        )
+        # Twenty minutes of history, the last two fixes fast enough to be speeding (an alert at any hour).
+        now = datetime.now(UTC)
+        history = [fix(now - timedelta(seconds=10 * (120 - i)), i) for i in range(118)]
+        history += [fix(now - timedelta(seconds=10 * (120 - i)), i, speed=135.0) for i in (118, 119)]
+        _wait_for(lambda: _stored(found, database_url, history), 60, "the test vehicle's history stored")
+        _wait_for(lambda: _on_map(found), 60, "the test vehicle on the live map")
+        _wait_for(lambda: _counted(database_url), 120, "the meter history counted into the roll-up")
+        yield found
+    finally:
+        run.send_signal(signal.SIGINT)
+        try:
+            run.wait(60)
+        except subprocess.TimeoutExpired:
+            run.kill()
+        run.stdout.close()
+        subprocess.run([sys.executable, "-m", "yiwang.cli", "stack", "down"], env=env, check=False, timeout=60)
+        if not os.environ.get("YIWANG_KEEP_TEST_STACK"):
+            shutil.rmtree(home, ignore_errors=True)
+
+
+async def _import(url: str, document: RegistryDocument) -> None:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_document(conn, document)
+
+
+def _stored(system: System, database_url: str, fixes: list[dict[str, object]]) -> bool:
+    """Publish the fixes (again: stored once, by key) until all are stored. The broker takes the new account, and
+    the collector the new vehicle, a moment after they are made."""
+    try:
+        system.drive(fixes)
+    except aiomqtt.MqttError:
+        return False
+    time.sleep(1.0)
+    with psycopg.connect(database_url) as conn:
+        row = conn.execute("SELECT count(*) FROM position WHERE vehicle_id = %s", (TEST_VEHICLE,)).fetchone()
+    return row is not None and row[0] >= len(fixes)
+
+
+def _counted(database_url: str) -> bool:
+    with psycopg.connect(database_url) as conn:
+        stale = conn.execute("SELECT count(*) FROM consumption_stale").fetchone()
+        days = conn.execute("SELECT count(*) FROM consumption_day").fetchone()
+    return stale == (0,) and days is not None and days[0] > 0
+
+
+def _on_map(system: System) -> bool:
+    live = system.api("GET", "/positions/live")
+    return any(feature["id"] == TEST_VEHICLE for feature in live["features"])
+
+
+def login(page: Page, system: System, landing: str = "map.html") -> None:
+    """Log in through the login page as the admin; the admin lands on the map."""
+    page.goto(f"{system.url}/")
+    page.wait_for_url("**/login.html*")
+    page.fill("#username", "admin")
+    page.fill("#password", system.admin_password)
+    page.click("#login-submit")
+    page.wait_for_url(f"**/{landing}*")
+
+
+def until(page: Page, script: str, seconds: float = 20.0) -> Any:
+    """Poll a JavaScript expression in the page until it is truthy; its value.
+
+    Not Playwright's wait_for_function: that evaluates a string in the page, which the pages' Content-Security-Policy
+    (no eval) refuses; page.evaluate runs through the DevTools protocol, which the policy does not govern.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        value = page.evaluate(f"() => {script}")
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{script}: still {value!r} after {seconds:.0f} s")
+        time.sleep(0.2)
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = False) -> Path:
+    """Keep a picture of the page for people to look at (test-artifacts/screenshots/NAME.png)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    return path

@@ -1,0 +1,37 @@
+"""Devices registered for one test: an organisation with an institution, its meters and vehicles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import psycopg
+
+from db.registry import import_document
+from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
+
+
+@dataclass(frozen=True)
+class Devices:
+    organisation: str
+    meters: list[str]
+    vehicles: list[str]
+
+
+async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) -> Devices:
+    """Register an organisation with one institution, its meters and vehicles, through the registry import."""
+    org = f"org-{tag}"
+    inst = f"inst-{tag}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name=f"测试单位 {tag}")],
+        institutions=[Institution(id=inst, organisation_id=org, name=f"测试机关 {tag}", category="agency")],
+        meters=[
+            Meter(id=f"m-{tag}-{i}", institution_id=inst, energy_type="electricity", unit="kWh") for i in range(meters)
+        ],
+        vehicles=[
+            Vehicle(id=f"v-{tag}-{i}", organisation_id=org, plate=f"赣H·{tag}{i}", energy="battery_electric")
+            for i in range(vehicles)
+        ],
+    )
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_document(conn, document)
+    return Devices(org, [m.id for m in document.meters], [v.id for v in document.vehicles])

@@ -1,0 +1,39 @@
+"""Settings: the city's time zone under its new name, the old environment name still read for one release."""
+
+from __future__ import annotations
+
+import warnings
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from yiwang.settings import Settings
+
+
+def test_the_time_zone_is_read_from_its_own_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIWANG_TIME_ZONE", "Asia/Urumqi")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the new name warns of nothing
+        settings = Settings()
+    assert settings.zone == ZoneInfo("Asia/Urumqi")
+
+
+def test_the_old_name_still_sets_the_time_zone_and_warns_of_the_new_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("YIWANG_TIME_ZONE", raising=False)
+    monkeypatch.setenv("YIWANG_ENERGY_ZONE", "Asia/Urumqi")
+    with pytest.warns(FutureWarning, match="YIWANG_TIME_ZONE"):
+        settings = Settings()
+    assert settings.zone == ZoneInfo("Asia/Urumqi")
+    assert "YIWANG_ENERGY_ZONE" not in Settings.unknown_environment()  # not reported as a typo
+
+
+def test_the_new_name_wins_over_the_old(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIWANG_TIME_ZONE", "Asia/Shanghai")
+    monkeypatch.setenv("YIWANG_ENERGY_ZONE", "Asia/Urumqi")
+    assert Settings().zone == ZoneInfo("Asia/Shanghai")
+
+
+def test_an_unknown_zone_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("YIWANG_ENERGY_ZONE", "Asia/Shangai")
+    with pytest.warns(FutureWarning), pytest.raises(ValueError, match="Asia/Shangai"):
+        Settings()
