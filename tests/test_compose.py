@@ -1,13 +1,24 @@
-"""docker-compose.yml, the Dockerfile and docker/mosquitto.conf, checked without Docker.
+"""docker-compose.yml, the Dockerfile, .dockerignore and docker/mosquitto.conf, checked without Docker.
 
-Each check returns what is wrong (an empty list when nothing is). The real files must give no
-problems, and the `test_*_catches` tests break each promise on a copy to show that its check notices.
+Whether Compose can read docker-compose.yml at all is the Compose Specification's question: its published JSON
+Schema (as the maintained check-jsonschema package ships it, unchanged from compose-spec/compose-spec) checked with
+jsonschema. Every other check
+is a promise of Yiwang's own: each container runs a `yiwang` subcommand that exists, its YIWANG_* environment is
+valid Settings that reach this file's database and broker with this file's credentials, the services start in the
+order the data needs, the broker is configured as `yiwang stack` configures its own, and the image holds what
+`pip install .` installs.
+
+Each check returns what is wrong (an empty list when nothing is). The real files must give no problems, and the
+`test_*_catches` tests break each promise on a copy to show that its check notices.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
+import importlib.resources
+import json
 import os
 import re
 import shlex
@@ -16,8 +27,12 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pathspec
 import pytest
 import yaml
+from jsonschema.exceptions import best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
 from psycopg.conninfo import conninfo_to_dict
 from pydantic import ValidationError
 
@@ -29,12 +44,21 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
+# The Compose Specification's schema/compose-spec.json, which check-jsonschema (a dev extra) vendors byte for byte.
+COMPOSE_SCHEMA = importlib.resources.files("check_jsonschema.builtin_schemas.vendor") / "compose-spec.json"
 
 PREFIX = "YIWANG_"
-CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 MOSQUITTO_CONF_TARGET = "/mosquitto/config/mosquitto.conf"
 TIMESCALEDB_IMAGE = "timescale/timescaledb"
 PYTHON_BASE = "python:3.11-slim"
+# What the header of docker-compose.yml tells people to set in .env.
+SECRETS = (
+    "POSTGRES_PASSWORD",
+    "MQTT_COLLECTOR_PASSWORD",
+    "MQTT_SIMULATOR_PASSWORD",
+    "MQTT_OBSERVER_PASSWORD",
+    "YIWANG_API_TOKEN_SECRET",
+)
 
 Compose = dict[str, Any]
 Reader = Callable[[Path], str | None]
@@ -42,12 +66,15 @@ Reader = Callable[[Path], str | None]
 
 # ---- reading the files ---------------------------------------------------------------------------
 
+# Compose's own interpolation (https://docs.docker.com/reference/compose-file/interpolation/), kept to the forms it
+# documents: no maintained Python package does it (docker-compose 1.x is unmaintained and pins jsonschema<4;
+# python-dotenv and the shell-expansion packages know neither `$$` nor `${VAR:?error}` the way Compose reads them).
 _VARIABLE = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[A-Za-z_][A-Za-z0-9_]*))")
 _BRACED = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<word>.*))?", re.DOTALL)
 
 
 def interpolate(text: str, env: Mapping[str, str]) -> str:
-    """Compose's variable substitution: $$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}."""
+    """$$, $VAR, ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error} and ${VAR?error}; anything else raises."""
 
     def value(match: re.Match[str]) -> str:
         if match["escaped"]:
@@ -79,7 +106,7 @@ def _interpolated(node: Any, env: Mapping[str, str]) -> Any:
 
 
 def load_compose(env: Mapping[str, str] | None = None) -> Compose:
-    """docker-compose.yml as Compose sees it with no .env file: anchors merged, variables substituted."""
+    """docker-compose.yml as Compose sees it with this .env (none by default): anchors merged, variables substituted."""
     document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     assert isinstance(document, dict), "docker-compose.yml is not a mapping"
     result: Compose = _interpolated(document, env or {})
@@ -233,34 +260,22 @@ def dockerfile_instructions(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def _ignore_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for piece in re.split(r"(\*\*/?|\*|\?|\[[^\]]*\])", pattern.strip("/")):
-        if piece.startswith("["):
-            parts.append(piece)
-        elif piece.startswith("**"):
-            parts.append("(?:.*/)?" if piece.endswith("/") else ".*")
-        elif piece == "*":
-            parts.append("[^/]*")
-        elif piece == "?":
-            parts.append("[^/]")
-        else:
-            parts.append(re.escape(piece))
-    return re.compile("".join(parts))
-
-
 def ignored(path: str, dockerignore: str) -> bool:
-    """Whether `docker build` leaves `path` out of the context (last matching pattern wins)."""
-    prefixes = ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1)]
+    """Whether `docker build` leaves `path` out of the context.
+
+    The globs (`*`, `?`, `[...]`, `**`) are matched by pathspec, whose gitignore syntax reads them as Docker does;
+    the rest is Docker's documented rules: patterns start at the context's root, a pattern that matches a folder
+    leaves out everything in it, and the last line that matches decides (`!` lets back in).
+    """
+    lines = [line.strip() for line in dockerignore.splitlines()]
+    patterns = [line for line in lines if line and not line.startswith("#")]
+    rooted = ["!/" + p[1:].lstrip("/") if p.startswith("!") else "/" + p.lstrip("/") for p in patterns]
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
     result = False
-    for raw in dockerignore.splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        negate = line.startswith("!")
-        regex = _ignore_regex(line.removeprefix("!").strip())
-        if any(regex.fullmatch(prefix) for prefix in prefixes):
-            result = not negate
+    for pattern in pathspec.PathSpec.from_lines("gitignore", rooted).patterns:
+        if pattern.include is not None and any(pattern.match_file(prefix) for prefix in prefixes):
+            result = pattern.include
     return result
 
 
@@ -279,21 +294,34 @@ def project_files() -> Iterator[str]:
                     yield file.relative_to(ROOT).as_posix()
 
 
-# ---- the checks ----------------------------------------------------------------------------------
+# ---- what Compose itself would refuse ------------------------------------------------------------
 
 
-def check_top_level(compose: Compose) -> list[str]:
+@functools.cache
+def compose_validator() -> Validator:
+    """A validator of the schema's own draft (2020-12 today), the schema checked first."""
+    schema = json.loads(COMPOSE_SCHEMA.read_text(encoding="utf-8"))
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def check_schema(compose: Compose) -> list[str]:
+    """The Compose Specification's JSON Schema, after interpolation (as `docker compose` validates)."""
     problems = []
+    for error in compose_validator().iter_errors(compose):
+        deepest = best_match([error])  # the alternative of a oneOf that came closest, not the whole oneOf
+        problems.append(f"{deepest.json_path}: {deepest.message}")
     if "version" in compose:
-        problems.append("`version:` is obsolete in the Compose specification")
-    if not services(compose):
-        problems.append("no services")
-    known = {"name", "services", "volumes", "networks", "configs", "secrets", "include"}
-    problems.extend(f"unknown top-level key {k!r}" for k in compose if k not in known and not str(k).startswith("x-"))
+        problems.append("$.version: obsolete (the schema only marks it deprecated)")
     return problems
 
 
+# ---- Yiwang's own promises -----------------------------------------------------------------------
+
+
 def check_depends_on(compose: Compose) -> list[str]:
+    """What the schema cannot see: the services waited for exist and can reach the state waited for."""
     problems = []
     known = services(compose)
     for name, service in known.items():
@@ -301,8 +329,6 @@ def check_depends_on(compose: Compose) -> list[str]:
             if target not in known:
                 problems.append(f"{name} depends on {target}, which is no service")
                 continue
-            if condition not in CONDITIONS:
-                problems.append(f"{name} waits for {target} with unknown condition {condition!r}")
             if condition == "service_healthy":
                 check = known[target].get("healthcheck") or {}
                 if not check.get("test") or check.get("disable") or command_argv(check["test"])[:1] == ["NONE"]:
@@ -375,7 +401,25 @@ def check_env_targets(compose: Compose, read: Reader = read_from_disk) -> list[s
     return problems
 
 
+def check_accounts(compose: Compose) -> list[str]:
+    """Who logs in to the broker does so as an account that `yiwang broker account` writes, with its password."""
+    written: dict[str, str | None] = {}
+    for service in services(compose).values():
+        for args in yiwang_args(service):
+            if args[:2] == ["broker", "account"] and len(args) > 2 and "--password-env" in args:
+                written[args[2]] = environment(service).get(args[args.index("--password-env") + 1])
+    problems = []
+    for name, settings in service_settings(compose).items():
+        user = settings.mqtt_username
+        if user is not None and user not in written:
+            problems.append(f"{name} logs in as {user!r}, an account no service writes")
+        elif user is not None and (not settings.mqtt_password or settings.mqtt_password != written[user]):
+            problems.append(f"{name} logs in as {user!r} with another password than the account was written with")
+    return problems
+
+
 def check_commands(compose: Compose) -> list[str]:
+    """Every container runs `yiwang` subcommands that yiwang's own argument parser accepts."""
     problems = []
     for name, service in python_services(compose).items():
         steps = invocations(service.get("command"))
@@ -462,6 +506,7 @@ def check_same_city(compose: Compose) -> list[str]:
 
 
 def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    """docker/mosquitto.conf is yiwang/stack.py's broker, and holds what the collector's batches need."""
     conf = mosquitto_conf_source(compose)
     if conf is None:
         return [f"no eclipse-mosquitto service mounts a project file at {MOSQUITTO_CONF_TARGET}"]
@@ -478,6 +523,8 @@ def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> lis
     problems = []
     if options.get("persistence") != ["true"]:
         problems.append(f"{path.name}: persistence is not true")
+    if options.get("allow_anonymous") != ["false"]:
+        problems.append(f"{path.name}: allow_anonymous is not false (everyone logs in)")
     location = (options.get("persistence_location") or [""])[-1]
     if not any(location.startswith(t.rstrip("/") + "/") for t in volume_targets(services(compose)[broker])):
         problems.append(f"{path.name}: persistence_location {location!r} is on no volume of {broker}")
@@ -500,6 +547,7 @@ def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> lis
         "autosave_interval": "autosave",
         "max_queued_messages": "queued",
         "message_size_limit": "message_size",
+        "max_connections": "max_connections",
     }.items():
         if number(key) != stack[field]:
             problems.append(f"{path.name}: {key} {number(key)} differs from yiwang/stack.py's {stack[field]}")
@@ -619,11 +667,12 @@ def compose() -> Compose:
 
 
 COMPOSE_CHECKS: list[Callable[[Compose], list[str]]] = [
-    check_top_level,
+    check_schema,
     check_depends_on,
     check_env_names,
     check_env_values,
     check_env_targets,
+    check_accounts,
     check_commands,
     check_one_image,
     check_startup,
@@ -660,16 +709,21 @@ def test_every_python_service_is_checked(compose: Compose) -> None:
     }
 
 
-def test_password_from_dot_env() -> None:
-    """A POSTGRES_PASSWORD in .env reaches both the database and the services' URL."""
-    changed = load_compose({"POSTGRES_PASSWORD": "s3cret"})
+def test_secrets_from_dot_env(compose: Compose) -> None:
+    """Each secret the header names, set in .env, replaces its development default wherever it is used."""
+    env = {name: f"{name.lower()}-from-dot-env-{'x' * 32}" for name in SECRETS}
+    changed = load_compose(env)
+    for name in SECRETS:
+        assert load_compose({name: env[name]}) != compose, f"{name} is used nowhere"
     assert check_env_targets(changed) == []
-    assert environment(services(changed)["timescaledb"])["POSTGRES_PASSWORD"] == "s3cret"
-    passwords = {
-        name: conninfo_to_dict(s.database_url).get("password") for name, s in service_settings(changed).items()
+    assert check_accounts(changed) == []
+    settings = service_settings(changed)
+    assert {conninfo_to_dict(s.database_url).get("password") for s in settings.values()} == {env["POSTGRES_PASSWORD"]}
+    assert {s.mqtt_password for s in settings.values()} - {None} == {
+        env["MQTT_COLLECTOR_PASSWORD"],
+        env["MQTT_SIMULATOR_PASSWORD"],
     }
-    assert passwords
-    assert set(passwords.values()) == {"s3cret"}, passwords
+    assert {s.api_token_secret for s in settings.values()} - {None} == {env["YIWANG_API_TOKEN_SECRET"]}
 
 
 # ---- each check can fail -------------------------------------------------------------------------
@@ -710,13 +764,16 @@ def _script(*steps: str) -> list[str]:
 
 
 BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], None]]] = [
-    ("version key", check_top_level, lambda c: c.update(version="3.9")),
+    ("misspelt top-level key", check_schema, lambda c: c.update(service=c.pop("services"))),
+    ("version key", check_schema, lambda c: c.update(version="3.9")),
+    ("misspelt service key", check_schema, _set("api/depends_no", {"migrate": {"condition": "service_started"}})),
+    ("unknown condition", check_schema, _set("collector/depends_on/mosquitto/condition", "service_ready")),
+    ("duration not a string", check_schema, _set("api/healthcheck/interval", 10)),
     (
         "depends on a missing service",
         check_depends_on,
         _set("api/depends_on/postgres", {"condition": "service_started"}),
     ),
-    ("unknown condition", check_depends_on, _set("collector/depends_on/mosquitto/condition", "service_ready")),
     ("healthy target without healthcheck", check_depends_on, _set("timescaledb/healthcheck", None)),
     ("disabled healthcheck", check_depends_on, _set("mosquitto/healthcheck/disable", True)),
     ("one-shot restarted forever", check_depends_on, _set("migrate/restart", "unless-stopped")),
@@ -732,6 +789,8 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
     ("wrong password", check_env_targets, _set("timescaledb/environment/POSTGRES_PASSWORD", "other")),
     ("broker on loopback", check_env_targets, _set("vehicles/environment/YIWANG_MQTT_HOST", "127.0.0.1")),
     ("broker port of the local stack", check_env_targets, _set("collector/environment/YIWANG_MQTT_PORT", "11883")),
+    ("unknown account", check_accounts, _set("supervisor/environment/YIWANG_MQTT_USERNAME", "supervisor")),
+    ("another password", check_accounts, _set("meters/environment/YIWANG_MQTT_PASSWORD", "guess")),
     ("unknown subcommand", check_commands, _set("api/command", ["yiwang", "serve"])),
     ("unknown simulator", check_commands, _set("meters/command", ["yiwang", "simulate", "trucks"])),
     ("not yiwang", check_commands, _set("collector/command", ["python", "-m", "collector.run"])),
@@ -799,6 +858,7 @@ CONF_BREAKAGES: list[tuple[str, Callable[[Compose, Reader], list[str]], str, str
     ("persistence false", check_mosquitto_conf, r"^persistence true", "persistence false"),
     ("persistence unset", check_mosquitto_conf, r"^persistence true", "#"),
     ("persistence elsewhere", check_mosquitto_conf, r"^persistence_location .*", "persistence_location /tmp/"),
+    ("anonymous allowed", check_mosquitto_conf, r"^allow_anonymous .*", "allow_anonymous true"),
     ("window under two batches", check_mosquitto_conf, r"^max_inflight_messages .*", "max_inflight_messages 1999"),
     (
         "window not the receive maximum",
@@ -810,6 +870,7 @@ CONF_BREAKAGES: list[tuple[str, Callable[[Compose, Reader], list[str]], str, str
     ("byte-limited queue", check_mosquitto_conf, r"^max_queued_bytes .*", "max_queued_bytes 1000000"),
     ("autosave unlike the stack", check_mosquitto_conf, r"^autosave_interval .*", "autosave_interval 1800"),
     ("size limit unlike the stack", check_mosquitto_conf, r"^message_size_limit .*", "message_size_limit 1024"),
+    ("connections unlike the stack", check_mosquitto_conf, r"^max_connections .*", "max_connections 100"),
     ("another listener", check_env_targets, r"^listener .*", "listener 1884"),
 ]
 
@@ -853,8 +914,20 @@ def test_dockerignore_check_catches(package: str) -> None:
     assert not ignored(f"{package}/__init__.py", ignore)
 
 
+def test_dockerignore_rules() -> None:
+    """Docker's rules, not gitignore's: rooted patterns, a left-out folder's files left out, the last line decides."""
+    assert ignored("docs/a/b.md", "docs")
+    assert not ignored("api/docs/b.md", "docs")  # gitignore would leave this out too
+    assert ignored("api/x.py", "*\n!api/\napi/x.py")
+    assert not ignored("api/x.py", "api/\n!api/x.py")
+    assert ignored("bench/results/r.json", "*\n!bench/\nbench/results/")
+    assert ignored("a/b/c.pyc", "**/*.py[cod]")
+
+
 def test_interpolation() -> None:
     env = {"SET": "v", "EMPTY": ""}
     assert interpolate("$$SYS/# ${SET} $SET ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d}", env) == "$SYS/# v v d d  d"
     with pytest.raises(ValueError, match="needs"):
         interpolate("${UNSET:?set it}", env)
+    with pytest.raises(ValueError, match="unsupported"):
+        interpolate("${SET:+alternative}", env)
