@@ -30,7 +30,7 @@ from collector.contract import Limits
 from collector.families import route
 from collector.inbox import Received
 from collector.invalid import InvalidMessage
-from collector.metrics import Metrics
+from collector.metrics import Metrics, serve
 from collector.run import consume, limits_from
 from db import alerts as db_alerts
 from db import trip_requests
@@ -156,7 +156,13 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
-    async with open_pool(settings.database_url, max_size=2, name="yiwang-supervisor", check=False) as pool:
+    async with (
+        open_pool(settings.database_url, max_size=2, name="yiwang-supervisor", check=False) as pool,
+        serve(metrics, settings.metrics_host, settings.supervisor_metrics_port) as server,
+    ):
+        address = server.sockets[0].getsockname()
+        log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
+        metrics.db_ok.set(1)
         supervisor = Supervisor(
             pool,
             root=settings.topic_root,

@@ -640,12 +640,14 @@ def check_timescaledb(compose: Compose) -> list[str]:
 
 
 def check_http_health(compose: Compose) -> list[str]:
-    """The collector's and API's healthchecks ask their own port, which they listen on for everyone."""
+    """The collector's, supervisor's and API's healthchecks ask their own port, which they listen on for everyone."""
     known = services(compose)
     problems = []
     for name, settings in service_settings(compose).items():
         if runs(known[name], "collect"):
             host, port = settings.metrics_host, settings.metrics_port
+        elif runs(known[name], "supervise"):
+            host, port = settings.metrics_host, settings.supervisor_metrics_port
         elif runs(known[name], "api"):
             host, port = settings.api_host, settings.api_port
         else:
@@ -841,6 +843,11 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
     ("no password", check_timescaledb, _set("timescaledb/environment/POSTGRES_PASSWORD", None)),
     ("database off a volume", check_timescaledb, _set("timescaledb/volumes", [])),
     ("collector health on another port", check_http_health, _set("collector/environment/YIWANG_METRICS_PORT", "9109")),
+    (
+        "supervisor health on another port",
+        check_http_health,
+        _set("supervisor/environment/YIWANG_SUPERVISOR_METRICS_PORT", "9110"),
+    ),
     ("api on loopback", check_http_health, _set("api/environment/YIWANG_API_HOST", "127.0.0.1")),
 ]
 

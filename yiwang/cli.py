@@ -327,7 +327,16 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     start("collector", "collector", "collect")
     start("supervisor", "collector", "supervise")
     start("api", None, "api")
-    _wait_for_health(f"http://{settings.metrics_host}:{settings.metrics_port}/health", children["collector"])
+    health = {
+        "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
+        "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
+        "api": f"http://{settings.api_host}:{settings.api_port}/health",
+    }
+    try:
+        _wait_until_healthy(children, health, logs)
+    except SystemExit:
+        _stop(children)
+        raise
     if args.history_days > 0:
         # Meters report every 15 minutes: without some history an energy view would start empty.
         print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
@@ -342,6 +351,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
+  supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
   database            psql {settings.database_url}
                       {_SQL_HINT}
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
@@ -417,19 +427,31 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, log
         _stop(children)
 
 
-def _wait_for_health(url: str, child: subprocess.Popen[bytes], seconds: float = 60) -> None:
+def _wait_until_healthy(
+    children: dict[str, subprocess.Popen[bytes]], health: dict[str, str], logs: Path, seconds: float = 120
+) -> None:
+    """Until every service answers its health check with 200; names the first that exits and those not healthy in
+    time (a loaded machine starts them slowly: saying "running" before the API listens would be a lie)."""
+    waiting = dict(health)
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            raise SystemExit(f"the collector exited with {child.returncode} before it was healthy")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback endpoint
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit(f"the collector was not healthy within {seconds:.0f} s ({url})")
+    while waiting and time.monotonic() < deadline:
+        for name, url in list(waiting.items()):
+            child = children[name]
+            if child.poll() is not None:
+                raise SystemExit(
+                    f"the {name} exited with {child.returncode} before it was healthy: see {logs}/{name}.log"
+                )
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback endpoint
+                    if response.status == 200:
+                        del waiting[name]
+            except OSError:
+                pass
+        if waiting:
+            time.sleep(0.3)
+    if waiting:
+        names = ", ".join(f"the {name} ({url})" for name, url in waiting.items())
+        raise SystemExit(f"not healthy within {seconds:.0f} s: {names}; see {logs}/")
 
 
 def _stop(children: dict[str, subprocess.Popen[bytes]]) -> None:

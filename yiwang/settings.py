@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     db_retry_max_seconds: float = 10.0
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9108
+    # The supervisor's own metrics and health (on metrics_host).
+    supervisor_metrics_port: int = 9109
 
     # API
     api_host: str = "127.0.0.1"

@@ -124,6 +124,7 @@ def running_system() -> Iterator[System]:
         "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
         "YIWANG_MQTT_PORT": str(mqtt_port),
         "YIWANG_METRICS_PORT": str(free_port()),
+        "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
         "YIWANG_API_PORT": str(api_port),
         "YIWANG_DB_SHARED_BUFFERS": "128MB",
         "YIWANG_SIM_INSTITUTIONS": "8",

@@ -25,6 +25,7 @@ def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
         "mqtt_topic_root": f"t{tag}",
         "mqtt_client_id": f"collector-{tag}",
         "metrics_port": 0,
+        "supervisor_metrics_port": 0,
         "batch_size": 200,
         "batch_wait_ms": 20,
         "home": s.postgres.home.parent,

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -27,6 +29,7 @@ def run_env() -> Iterator[dict[str, str]]:
         "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
         "YIWANG_MQTT_PORT": str(free_port()),
         "YIWANG_METRICS_PORT": str(free_port()),
+        "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
         "YIWANG_API_PORT": str(free_port()),
         "YIWANG_DB_SHARED_BUFFERS": "128MB",
         "YIWANG_SIM_INSTITUTIONS": "6",
@@ -71,8 +74,8 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         token = login.json()["access_token"]
         units = httpx.get(f"{api}/organisations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert units.status_code == 200, units.text
-        metrics = f"http://127.0.0.1:{run_env['YIWANG_METRICS_PORT']}"
-        assert httpx.get(f"{metrics}/health", timeout=5).status_code == 200
+        for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT"):
+            assert httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5).status_code == 200
         url = run_env["YIWANG_DATABASE_URL"]
         with psycopg.connect(url) as conn:
             meters = conn.execute("SELECT count(*) FROM meter").fetchone()
@@ -98,3 +101,30 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "meters.log",
         "vehicles.log",
     }
+
+
+@pytest.mark.slow
+def test_yiwang_run_names_the_service_that_failed_and_leaves_nothing_running(run_env: dict[str, str]) -> None:
+    """The API cannot listen (its port is taken): `yiwang run` says so, and says nothing runs, instead of
+    "Yiwang is running" with the API's address that would answer "connection refused"."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", int(run_env["YIWANG_API_PORT"])))
+        taken.listen()
+        done = subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", "run", "--history-days", "0"],
+            env=run_env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert "Yiwang is running" not in done.stdout
+    logs = Path(run_env["YIWANG_HOME"]) / "logs"
+    api_log = logs / "api.log"
+    assert re.search(rf"the api exited with \d+ before it was healthy: see {re.escape(str(api_log))}", done.stderr)
+    assert "address already in use" in api_log.read_text()
+    # The collector and supervisor it had started are stopped: their health ports no longer answer.
+    for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5)
