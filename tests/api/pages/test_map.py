@@ -95,6 +95,22 @@ def test_replay_a_track_with_the_time_slider(page: Page, system: System) -> None
     assert page.locator("#replay").is_hidden()
 
 
+def test_a_tab_clicked_as_soon_as_the_page_shows_it_is_taken_on_a_slow_link(page: Page, system: System) -> None:
+    """On a slow link the page shows its tabs long before its scripts have loaded and asked the API who the user
+    is: a click on a tab then must not be lost."""
+    login(page, system)
+    link = page.context.new_cdp_session(page)
+    link.send("Network.enable")
+    link.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 400, "downloadThroughput": -1, "uploadThroughput": -1},
+    )
+    page.reload(wait_until="commit")
+    page.click("[data-tab=requests]")
+    assert page.locator("#tab-requests").is_visible()
+    assert page.locator("#tab-card").is_hidden()
+
+
 def test_acknowledge_an_alert_with_a_note(page: Page, system: System) -> None:
     # The fixture's speeding fixes raised an alert of the test vehicle (at any hour).
     until_alert = datetime.now(UTC) + timedelta(seconds=60)

@@ -9,6 +9,18 @@ import { Alerts } from "./alerts.js";
 import { Requests } from "./requests.js";
 
 const L = window.L;
+
+// The tabs are in the page from the start, disabled until wired here, before the awaits below (the user and the
+// settings): a click on a tab is taken at once, never lost while those answer.
+function showTab(name) {
+  for (const button of document.querySelectorAll(".tabs button")) button.classList.toggle("active", button.dataset.tab === name);
+  for (const tab of document.querySelectorAll("section.tab")) tab.hidden = tab.id !== `tab-${name}`;
+}
+for (const button of document.querySelectorAll(".tabs button")) {
+  button.addEventListener("click", () => showTab(button.dataset.tab));
+  button.disabled = false;
+}
+
 const me = await start("map");
 const settings = await config();
 const display = displayOf(settings);
@@ -283,12 +295,6 @@ function ageText(seconds) {
 }
 
 // ---- tabs, replay, alerts, requests -------------------------------------------------------------------------
-
-function showTab(name) {
-  for (const button of document.querySelectorAll(".tabs button")) button.classList.toggle("active", button.dataset.tab === name);
-  for (const tab of document.querySelectorAll("section.tab")) tab.hidden = tab.id !== `tab-${name}`;
-}
-for (const button of document.querySelectorAll(".tabs button")) button.addEventListener("click", () => showTab(button.dataset.tab));
 
 const replay = new Replay(map, { shown, onError: (e) => showError("#card-empty", e) });
 const focus = (vehicleId, lat, lon) => {
