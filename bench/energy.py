@@ -50,9 +50,10 @@ from psycopg_pool import AsyncConnectionPool
 from api.energy import factors as factor_data
 from api.energy import indicators, quality, rollup, series, workbook
 from api.energy.factors import Factors
-from api.energy.indicators import IN_TOTAL, Filters, IndicatorReport
+from api.energy.indicators import IndicatorReport
 from api.files.workbook import write_xlsx
 from bench.ingest import BATCH, COMMITTED, _load, _metrics, _stop, _tail
+from db.energy_reports import IN_TOTAL, Filters
 from db.migrate import migrate
 from db.pool import open_pool
 from db.registry import import_document

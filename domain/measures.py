@@ -33,7 +33,7 @@ UNITS_BY_ENERGY: Final[dict[str, frozenset[str]]] = {
     "lpg": frozenset({"kg", "t"}),
 }
 
-# What indicators report each energy type in.
+# What indicators report each energy type in, and what its standard-coal and carbon factors are per.
 REPORT_UNIT: Final[dict[str, str]] = {
     "electricity": "kWh",
     "water": "m³",

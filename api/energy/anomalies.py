@@ -19,10 +19,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
-from api.energy.indicators import IN_TOTAL, Filters
+from db import energy_reports
+from db.energy_reports import Filters
 from db.scope import Scope
 from domain.measures import to_report_unit
 
@@ -102,25 +103,11 @@ async def report(
     weekend_ratio: Decimal,
     leak_nights: int,
 ) -> AnomalyReport:
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT i.id, i.name, m.id, m.energy_type, m.unit, d.day, d.hours
-               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE m.energy_type IN ('electricity', 'water') AND d.readings >= {hourly} AND {in_total}
-                 AND d.day >= {start} AND d.day < {end} AND {conditions}
-               ORDER BY m.id, d.day"""
-        ).format(
-            hourly=sql.Literal(_HOURLY),
-            start=sql.Literal(start),
-            end=sql.Literal(end),
-            conditions=filters.conditions(scope),
-            in_total=IN_TOTAL,
-        )
-    )
+    rows = await energy_reports.hourly_days(conn, scope, filters, start=start, end=end, hourly=_HOURLY)
     names: dict[str, str] = {}
     loads: dict[str, _Load] = defaultdict(_Load)
     nights: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
-    for institution_id, name, meter_id, energy_type, unit, day, hours in await cur.fetchall():
+    for institution_id, name, meter_id, energy_type, unit, day, hours in rows:
         names[institution_id] = name
         scale = to_report_unit(energy_type, unit)
         if energy_type == "water":

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.errors import Conflict, Refused
 from api.fields import NO_NUL, PositiveDecimal
+from db import factors as factors_db
 from domain.energy import EnergyType
+from domain.measures import REPORT_UNIT
 
 FactorKind = Literal["standard_coal", "carbon"]
 
@@ -71,22 +73,15 @@ class UnknownFactorVersion(Refused):
 
 
 async def versions(conn: AsyncConnection) -> list[FactorVersion]:
-    cur = await conn.execute(
-        "SELECT version, kind, title, source, published_on FROM factor_version ORDER BY kind, created_at, version"
-    )
-    rows = await cur.fetchall()
-    return [FactorVersion(version=v, kind=k, title=t, source=s, published_on=p) for v, k, t, s, p in rows]
+    return await factors_db.versions(conn, FactorVersion)
 
 
 async def latest(conn: AsyncConnection, kind: FactorKind) -> str:
     """The newest version of a kind (the default of every computation)."""
-    cur = await conn.execute(
-        "SELECT version FROM factor_version WHERE kind = %s ORDER BY created_at DESC, version DESC LIMIT 1", (kind,)
-    )
-    row = await cur.fetchone()
-    if row is None:
+    found = await factors_db.latest(conn, kind)
+    if found is None:
         raise UnknownFactorVersion(f"no {kind} factors in the database")
-    return str(row[0])
+    return found
 
 
 async def choose(
@@ -100,26 +95,14 @@ async def choose(
     coal_version = coal_version or await latest(conn, "standard_coal")
     carbon_version = carbon_version or await latest(conn, "carbon")
     for version, kind in ((coal_version, "standard_coal"), (carbon_version, "carbon")):
-        cur = await conn.execute("SELECT 1 FROM factor_version WHERE version = %s AND kind = %s", (version, kind))
-        if await cur.fetchone() is None:
+        if not await factors_db.exists(conn, version, kind):
             raise UnknownFactorVersion(f"no {kind} factor version {version!r} (GET /factors lists them)")
-    cur = await conn.execute(
-        "SELECT energy_type, unit, kgce_per_unit FROM coal_factor WHERE version = %s", (coal_version,)
-    )
-    coal = {e: (u, Decimal(f)) for e, u, f in await cur.fetchall()}
-    # Per energy type: this region's factor of the newest year not after `year`, else one for any year,
-    # else the oldest of later years (a factor published for a later year beats none).
-    cur = await conn.execute(
-        """SELECT DISTINCT ON (energy_type) energy_type, unit, kgco2_per_unit, year
-           FROM carbon_factor WHERE version = %(version)s AND region = %(region)s
-           ORDER BY energy_type,
-                    CASE WHEN year <= %(year)s THEN 0 WHEN year IS NULL THEN 1 ELSE 2 END,
-                    CASE WHEN year <= %(year)s THEN -year ELSE year END""",
-        {"version": carbon_version, "region": region, "year": year},
-    )
+    coal = {e: (u, Decimal(f)) for e, u, f in await factors_db.coal_per_unit(conn, coal_version)}
     carbon: dict[str, tuple[str, Decimal]] = {}
     electricity_year = None
-    for energy_type, unit, value, factor_year in await cur.fetchall():
+    for energy_type, unit, value, factor_year in await factors_db.carbon_for_year(
+        conn, carbon_version, region=region, year=year
+    ):
         carbon[energy_type] = (unit, Decimal(value))
         if energy_type == "electricity":
             electricity_year = factor_year
@@ -180,7 +163,7 @@ class FactorSetCreate(BaseModel):
         for energy_type, unit in units:
             if energy_type == "water":
                 raise ValueError("water is a resource, not energy: it has no standard-coal or carbon factor")
-            expected = _UNIT_OF_FACTOR[energy_type]
+            expected = REPORT_UNIT[energy_type]  # a factor is per the unit consumption is reported in
             if unit != expected:
                 raise ValueError(f"{energy_type} factors are per {expected}, not per {unit}")
         return self
@@ -190,40 +173,12 @@ class VersionTaken(Conflict):
     """A factor version of that name exists (versions are immutable) (409)."""
 
 
-# The unit a factor of each energy type is per: what db/units.py converts meters' units into.
-_UNIT_OF_FACTOR = {
-    "electricity": "kWh",
-    "natural_gas": "m³",
-    "heat": "MJ",
-    "raw_coal": "kg",
-    "gasoline": "kg",
-    "diesel": "kg",
-    "lpg": "kg",
-    "water": "m³",
-}
-
-
 async def factor_set(conn: AsyncConnection, version: str) -> FactorSet | None:
-    cur = await conn.execute(
-        "SELECT version, kind, title, source, published_on FROM factor_version WHERE version = %s", (version,)
-    )
-    row = await cur.fetchone()
-    if row is None:
+    head = await factors_db.version(conn, FactorVersion, version)
+    if head is None:
         return None
-    head = FactorVersion(version=row[0], kind=row[1], title=row[2], source=row[3], published_on=row[4])
-    cur = await conn.execute(
-        "SELECT energy_type, unit, kgce_per_unit FROM coal_factor WHERE version = %s ORDER BY energy_type", (version,)
-    )
-    coal = [CoalFactor(energy_type=e, unit=u, kgce_per_unit=f) for e, u, f in await cur.fetchall()]
-    cur = await conn.execute(
-        """SELECT energy_type, region, year, unit, kgco2_per_unit FROM carbon_factor WHERE version = %s
-           ORDER BY energy_type, region, year NULLS FIRST""",
-        (version,),
-    )
-    carbon = [
-        CarbonFactor(energy_type=e, region=r, year=y, unit=u, kgco2_per_unit=f)
-        for e, r, y, u, f in await cur.fetchall()
-    ]
+    coal = await factors_db.coal_factors(conn, CoalFactor, version)
+    carbon = await factors_db.carbon_factors(conn, CarbonFactor, version)
     return FactorSet(version=head, coal=coal, carbon=carbon)
 
 
@@ -234,20 +189,14 @@ async def create(conn: AsyncConnection, new: FactorSetCreate) -> None:
         VersionTaken: the version exists.
     """
     async with conn.transaction():
-        cur = await conn.execute(
-            """INSERT INTO factor_version (version, kind, title, source, published_on)
-               VALUES (%s, %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING""",
-            (new.version, new.kind, new.title, new.source, new.published_on),
+        added = await factors_db.add_version(
+            conn, new.version, kind=new.kind, title=new.title, source=new.source, published_on=new.published_on
         )
-        if cur.rowcount == 0:
+        if not added:
             raise VersionTaken(f"factor version {new.version!r} exists; versions are never changed: name a new one")
-        async with conn.cursor() as c:
-            await c.executemany(
-                "INSERT INTO coal_factor (version, energy_type, unit, kgce_per_unit) VALUES (%s, %s, %s, %s)",
-                [(new.version, f.energy_type, f.unit, f.kgce_per_unit) for f in new.coal],
-            )
-            await c.executemany(
-                """INSERT INTO carbon_factor (version, energy_type, region, year, unit, kgco2_per_unit)
-                   VALUES (%s, %s, %s, %s, %s, %s)""",
-                [(new.version, f.energy_type, f.region, f.year, f.unit, f.kgco2_per_unit) for f in new.carbon],
-            )
+        await factors_db.add_values(
+            conn,
+            new.version,
+            coal=[(f.energy_type, f.unit, f.kgce_per_unit) for f in new.coal],
+            carbon=[(f.energy_type, f.region, f.year, f.unit, f.kgco2_per_unit) for f in new.carbon],
+        )

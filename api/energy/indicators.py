@@ -24,14 +24,17 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.energy.factors import Factors, FactorsUsed
+from db import energy_reports
+from db import quotas as quotas_db
+from db.energy_reports import Filters
 from db.scope import Scope
 from domain.energy import INDICATORS, Indicator, QuotaStatus
 from domain.measures import REPORT_UNIT, to_report_unit
-from domain.periods import Period, next_month
+from domain.periods import Period
 
 Group = Literal["institution", "category", "district", "city"]
 Comparison = Literal["current", "last_year", "previous"]
@@ -149,32 +152,6 @@ class _Institution:
     category: str
     district: str | None
     key_energy_unit: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    institution_id: str | None = None
-    organisation_id: str | None = None
-    category: str | None = None
-    district: str | None = None
-    key_energy_unit: bool | None = None
-    in_assessment: bool | None = None
-
-    def conditions(self, scope: Scope) -> sql.Composable:
-        """The scope and filters on `institution i` as SQL literals: a query holding them takes no %s
-        parameters (a '%' in a value would read as one)."""
-        parts: list[sql.Composable] = [scope.condition("i.organisation_id")]
-        for column, value in (
-            ("id", self.institution_id),
-            ("organisation_id", self.organisation_id),
-            ("category", self.category),
-            ("district", self.district),
-            ("key_energy_unit", self.key_energy_unit),
-            ("in_assessment", self.in_assessment),
-        ):
-            if value is not None:
-                parts.append(sql.SQL("{} = {}").format(sql.Identifier("i", column), sql.Literal(value)))
-        return sql.SQL(" AND ").join(parts)
 
 
 def kgce(totals: _Totals, factors: Factors) -> Decimal:
@@ -372,93 +349,22 @@ def _quota_checks(
 
 
 async def _institutions(conn: AsyncConnection, scope: Scope, filters: Filters) -> list[_Institution]:
-    cur = await conn.execute(
-        sql.SQL(
-            "SELECT i.id, i.name, i.organisation_id, i.category, i.district, i.key_energy_unit "
-            "FROM institution i WHERE {} ORDER BY i.name, i.id"
-        ).format(filters.conditions(scope))
-    )
-    return [_Institution(*row) for row in await cur.fetchall()]
+    return [_Institution(*row) for row in await energy_reports.institutions(conn, scope, filters)]
 
 
 async def _denominators(
     conn: AsyncConnection, ids: list[str], years: Iterable[int]
 ) -> dict[tuple[str, int], tuple[Decimal | None, int | None]]:
-    cur = await conn.execute(
-        """SELECT institution_id, year, floor_area_m2::numeric, headcount FROM institution_year
-           WHERE institution_id = ANY(%s) AND year = ANY(%s)""",
-        (ids, sorted(years)),
-    )
-    return {(i, y): (area, heads) for i, y, area, heads in await cur.fetchall()}
-
-
-# Whether a meter's consumption counts in its institution's total of its energy type. Sub-item meters
-# (分项计量: lighting and sockets, air conditioning...) measure parts of what the main meter measures: they are
-# the breakdown, and count in the total only where the institution has no main meter of that energy.
-IN_TOTAL = sql.SQL(
-    """(m.sub_item IS NULL OR NOT EXISTS (
-          SELECT 1 FROM meter main
-          WHERE main.institution_id = m.institution_id AND main.energy_type = m.energy_type
-            AND main.sub_item IS NULL))"""
-)
-
-
-def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
-    """A subquery of (meter_id, label, day, amount, excluded) covering each labelled period exactly: its whole
-    local months from consumption_month (`day` their first day), the days before its first and after its
-    last whole month from consumption_day. A year is 12 rows a meter, not 365."""
-    days: list[tuple[str, date, date]] = []
-    months: list[tuple[str, date, date]] = []
-    for label, p in periods:
-        first = p.start if p.start.day == 1 else next_month(p.start)
-        last = p.end.replace(day=1)
-        if first < last:
-            months.append((label, first, last))
-            days += [(label, p.start, first), (label, last, p.end)]
-        else:
-            days.append((label, p.start, p.end))
-    parts: list[sql.Composable] = []
-    for table, column, ranges in (("consumption_day", "day", days), ("consumption_month", "month", months)):
-        kept = [r for r in ranges if r[1] < r[2]]
-        if not kept:
-            continue
-        values = sql.SQL(", ").join(
-            sql.SQL("({}, {}::date, {}::date)").format(sql.Literal(label), sql.Literal(a), sql.Literal(b))
-            for label, a, b in kept
-        )
-        # The ranges again as a WHERE: the planner then reads them by index instead of the whole table.
-        within = sql.SQL(" OR ").join(
-            sql.SQL("(t.{c} >= {} AND t.{c} < {})").format(sql.Literal(a), sql.Literal(b), c=sql.Identifier(column))
-            for _, a, b in kept
-        )
-        parts.append(
-            sql.SQL(
-                """SELECT t.meter_id, r.label, t.{column} AS day, t.amount, t.excluded
-                   FROM {table} t JOIN (VALUES {values}) AS r (label, start, stop)
-                   ON t.{column} >= r.start AND t.{column} < r.stop
-                   WHERE {within}"""
-            ).format(column=sql.Identifier(column), table=sql.Identifier(table), values=values, within=within)
-        )
-    return sql.SQL(" UNION ALL ").join(parts)
+    return {(i, y): (area, heads) for i, y, area, heads in await energy_reports.denominators(conn, ids, years)}
 
 
 async def _sums(
     conn: AsyncConnection, scope: Scope, filters: Filters, periods: dict[Comparison, Period]
 ) -> dict[tuple[str, Comparison], _Totals]:
     """Sums per institution and period, in one pass over the roll-up."""
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT m.institution_id, s.label, m.energy_type, m.sub_item, m.unit, {in_total},
-                      sum(s.amount), sum(s.excluded)
-               FROM ({rows}) s
-               JOIN meter m ON m.id = s.meter_id
-               JOIN institution i ON i.id = m.institution_id
-               WHERE {conditions}
-               GROUP BY 1, 2, 3, 4, 5, 6"""
-        ).format(rows=period_rows(periods.items()), conditions=filters.conditions(scope), in_total=IN_TOTAL)
-    )
+    rows = await energy_reports.sums(conn, scope, filters, periods.items())
     out: dict[tuple[str, Comparison], _Totals] = {}
-    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded in await cur.fetchall():
+    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded in rows:
         totals = out.setdefault((institution_id, label), _Totals())
         scale = to_report_unit(energy_type, unit)
         if in_total:
@@ -471,10 +377,4 @@ async def _sums(
 
 async def _quotas(conn: AsyncConnection, year: int) -> dict[tuple[str, str], Decimal]:
     """The year's quotas keyed by ('institution:<id>' or 'category:<category>', indicator)."""
-    cur = await conn.execute(
-        """SELECT CASE WHEN institution_id IS NULL THEN 'category:' || category
-                       ELSE 'institution:' || institution_id END,
-                  indicator, limit_value FROM quota WHERE year = %s""",
-        (year,),
-    )
-    return {(holder, indicator): limit for holder, indicator, limit in await cur.fetchall()}
+    return {(holder, indicator): limit for holder, indicator, limit in await quotas_db.limits(conn, year)}

@@ -13,10 +13,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
-from api.energy.indicators import Filters
+from db import energy_reports
+from db.energy_reports import Filters
 from db.scope import Scope
 
 
@@ -97,37 +98,15 @@ async def report(
     now = datetime.now(UTC)
     begin = datetime(start.year, start.month, start.day, tzinfo=zone)
     stop = min(datetime(end.year, end.month, end.day, tzinfo=zone), now)
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT m.id, m.institution_id, m.energy_type, m.unit, m.installed_on,
-                      coalesce(d.readings, 0), coalesce(d.excluded, 0), d.last_day,
-                      coalesce(e.rollovers, 0), coalesce(e.resets, 0), coalesce(e.jitter, 0),
-                      coalesce(e.implausible, 0), r.recent IS NOT NULL
-               FROM meter m JOIN institution i ON i.id = m.institution_id
-               LEFT JOIN (SELECT meter_id, sum(readings) AS readings, sum(excluded) AS excluded,
-                                 max(day) FILTER (WHERE readings > 0) AS last_day
-                          FROM consumption_day WHERE day >= {start} AND day < {end} GROUP BY meter_id) d
-                      ON d.meter_id = m.id
-               LEFT JOIN (SELECT meter_id,
-                                 count(*) FILTER (WHERE change = 'rollover') AS rollovers,
-                                 count(*) FILTER (WHERE change = 'reset') AS resets,
-                                 count(*) FILTER (WHERE change = 'jitter') AS jitter,
-                                 count(*) FILTER (WHERE change = 'implausible') AS implausible
-                          FROM consumption_event WHERE "end" >= {begin} AND "end" < {stop} GROUP BY meter_id) e
-                      ON e.meter_id = m.id
-               LEFT JOIN (SELECT DISTINCT meter_id AS recent FROM reading WHERE time > {silent_since}) r
-                      ON r.recent = m.id
-               WHERE {conditions}
-               ORDER BY m.institution_id, m.id"""
-        ).format(
-            # Literals, not parameters: the filters are literals, and a '%' in one would read as a placeholder.
-            conditions=filters.conditions(scope),
-            start=sql.Literal(start),
-            end=sql.Literal(end),
-            begin=sql.Literal(begin),
-            stop=sql.Literal(stop),
-            silent_since=sql.Literal(now - timedelta(seconds=silent_seconds)),
-        )
+    rows = await energy_reports.meter_quality(
+        conn,
+        scope,
+        filters,
+        start=start,
+        end=end,
+        begin=begin,
+        stop=stop,
+        silent_since=now - timedelta(seconds=silent_seconds),
     )
     meters = []
     for (
@@ -144,7 +123,7 @@ async def report(
         jitter,
         implausible,
         recent,
-    ) in await cur.fetchall():
+    ) in rows:
         first = begin
         if installed_on is not None:
             first = max(first, datetime(installed_on.year, installed_on.month, installed_on.day, tzinfo=zone))
@@ -203,18 +182,10 @@ async def flagged(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, start: datetime, end: datetime
 ) -> list[FlaggedDelta]:
     """The deltas of [start, end) (by their end) that were not plain rises, oldest first, at most 10,000."""
-    meter = sql.SQL("TRUE") if meter_id is None else sql.SQL("m.id = {}").format(sql.Literal(meter_id))
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT e.meter_id, m.institution_id, e.start, e."end", e.change, e.before, e.after, e.amount
-               FROM consumption_event e JOIN meter m ON m.id = e.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE e."end" >= {start} AND e."end" < {end} AND {meter} AND {conditions}
-               ORDER BY e."end", e.meter_id LIMIT 10000"""
-        ).format(start=sql.Literal(start), end=sql.Literal(end), meter=meter, conditions=filters.conditions(scope))
-    )
+    rows = await energy_reports.flagged(conn, scope, filters, meter_id=meter_id, start=start, end=end)
     return [
         FlaggedDelta(
             meter_id=m, institution_id=i, start=s, end=e, change=c, before=b, after=a, amount=amount, reason=_REASONS[c]
         )
-        for m, i, s, e, c, b, a, amount in await cur.fetchall()
+        for m, i, s, e, c, b, a, amount in rows
     ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import psycopg
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.errors import NotFound
 from api.fields import NO_NUL, PositiveDecimal
+from db import quotas as quotas_db
 from db.scope import Scope
 from domain.energy import Category, Indicator
 
@@ -38,24 +39,9 @@ class UnknownInstitution(NotFound):
     """No institution of that id (404)."""
 
 
-_COLUMNS = sql.SQL("id, year, indicator, category, institution_id, limit_value")
-
-
 async def quotas(conn: AsyncConnection, scope: Scope, year: int | None) -> list[QuotaPublic]:
     """Category quotas, and the institution quotas of institutions in scope."""
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT {cols} FROM quota q
-               WHERE ({year} IS NULL OR q.year = {year})
-                 AND (q.institution_id IS NULL OR EXISTS (
-                      SELECT 1 FROM institution i WHERE i.id = q.institution_id AND {scope}))
-               ORDER BY year, indicator, category NULLS LAST, institution_id"""
-        ).format(cols=_COLUMNS, year=sql.Literal(year), scope=scope.condition("i.organisation_id"))
-    )
-    return [QuotaPublic(**dict(zip(_FIELDS, row, strict=True))) for row in await cur.fetchall()]
-
-
-_FIELDS = ("id", "year", "indicator", "category", "institution_id", "limit_value")
+    return await quotas_db.quotas(conn, scope, QuotaPublic, year)
 
 
 async def set_quota(conn: AsyncConnection, quota: QuotaSet) -> QuotaPublic:
@@ -65,18 +51,14 @@ async def set_quota(conn: AsyncConnection, quota: QuotaSet) -> QuotaPublic:
         UnknownInstitution: no such institution.
     """
     try:
-        cur = await conn.execute(
-            sql.SQL(
-                """INSERT INTO quota (year, indicator, category, institution_id, limit_value)
-                   VALUES (%s, %s, %s, %s, %s)
-                   ON CONFLICT (year, indicator, category, institution_id)
-                   DO UPDATE SET limit_value = EXCLUDED.limit_value
-                   RETURNING {}"""
-            ).format(_COLUMNS),
-            (quota.year, quota.indicator, quota.category, quota.institution_id, quota.limit_value),
+        return await quotas_db.set_quota(
+            conn,
+            QuotaPublic,
+            year=quota.year,
+            indicator=quota.indicator,
+            category=quota.category,
+            institution_id=quota.institution_id,
+            limit_value=quota.limit_value,
         )
     except psycopg.errors.ForeignKeyViolation:
         raise UnknownInstitution(f"no institution {quota.institution_id}") from None
-    row = await cur.fetchone()
-    assert row is not None
-    return QuotaPublic(**dict(zip(_FIELDS, row, strict=True)))

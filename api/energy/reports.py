@@ -11,9 +11,10 @@ from pydantic import Field
 from api.energy import factors as factor_data
 from api.energy import indicators, quality
 from api.energy.factors import Factors
-from api.energy.indicators import Filters, Group, IndicatorReport
+from api.energy.indicators import Group, IndicatorReport
 from api.fields import Text
 from api.queries import PeriodQuery
+from db.energy_reports import Filters
 from db.scope import Scope
 from domain.energy import Category
 from yiwang.settings import Settings

@@ -14,18 +14,16 @@ which a cancelled refresher cannot leave behind.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from datetime import date, datetime
-from typing import cast
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection, sql
-from psycopg.rows import namedtuple_row
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 from api.background import drain, periodically
+from db import consumption
 from db.marks import CONSUMPTION
-from domain.counters import Day, Delta, Meter, Registered, State, days, decimal
+from domain.counters import Meter, State, days
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +67,7 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
         How many meters were recomputed.
     """
     async with pool.connection() as conn, conn.transaction():
-        await conn.execute(
-            """INSERT INTO consumption_zone (zone) VALUES (%s)
-               ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone""",
-            (zone.key,),
-        )
+        await consumption.set_zone(conn, zone.key)
         await CONSUMPTION.mark_all(conn)
     return await catch_up(pool, zone)
 
@@ -90,15 +84,10 @@ async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float) -> N
 
 
 async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
-    cur = await conn.execute(
-        """INSERT INTO consumption_zone (zone) VALUES (%s) ON CONFLICT (only_row) DO UPDATE
-           SET zone = consumption_zone.zone RETURNING zone""",
-        (zone.key,),
-    )
-    row = await cur.fetchone()
-    if row is not None and row[0] != zone.key:
+    stored = await consumption.stored_zone(conn, zone.key)
+    if stored != zone.key:
         raise ZoneMismatch(
-            f"the consumption roll-up counts local days of {row[0]}, the setting says {zone.key}: "
+            f"the consumption roll-up counts local days of {stored}, the setting says {zone.key}: "
             f"run `yiwang energy rebuild` to recount it in {zone.key}"
         )
 
@@ -108,49 +97,28 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -
         since = await CONSUMPTION.claim(conn, meter_id)
         if since is None:
             return 0  # another refresher is recounting it, or has since it was listed
-        cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
-        facts = await cur.fetchone()
-        if facts is None:  # no longer registered: nothing of it is counted
-            for table in ("consumption_day", "consumption_month", "consumption_event"):
-                await conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE meter_id = %s").format(sql.Identifier(table)), (meter_id,)
-                )
+        meter = await consumption.meter(conn, meter_id)
+        if meter is None:  # no longer registered: nothing of it is counted
+            await consumption.forget(conn, meter_id)
         else:
-            await _recount(conn, zone, meter_id, since, Meter(*facts))
+            await _recount(conn, zone, meter_id, since, meter)
     return 1
 
 
 async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter) -> None:
     start = await _restart_point(conn, zone, meter_id, since)
     first_day, state = start if start is not None else (None, None)
-    # Rows of their time and register: what the counters read of a reading.
-    async with conn.cursor(row_factory=namedtuple_row) as cur:
-        await cur.execute(
-            "SELECT time, register FROM reading WHERE meter_id = %s AND time >= %s ORDER BY time",
-            (meter_id, state.time if state is not None else "-infinity"),
-        )
-        readings = cast("list[Registered]", await cur.fetchall())
+    readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
     counted, events = days(readings, meter, zone, state)
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]
-    await conn.execute(
-        "DELETE FROM consumption_day WHERE meter_id = %s AND day >= %s",
-        (meter_id, first_day if first_day is not None else date.min),
-    )
-    await conn.execute(
-        'DELETE FROM consumption_event WHERE meter_id = %s AND "end" > %s',
-        (meter_id, state.time if state is not None else "-infinity"),
-    )
-    await _write_days(conn, meter_id, counted)
-    await _write_events(conn, meter_id, events)
-    # Months from the first one touched: sums of the days just written and of the untouched days before them.
-    month = first_day.replace(day=1) if first_day is not None else date.min
-    await conn.execute("DELETE FROM consumption_month WHERE meter_id = %s AND month >= %s", (meter_id, month))
-    await conn.execute(
-        """INSERT INTO consumption_month (meter_id, month, amount, excluded, readings)
-           SELECT meter_id, date_trunc('month', day)::date, sum(amount), sum(excluded), sum(readings)
-           FROM consumption_day WHERE meter_id = %s AND day >= %s GROUP BY 1, 2""",
-        (meter_id, month),
+    await consumption.replace(
+        conn,
+        meter_id,
+        first_day=first_day,
+        start=state.time if state is not None else None,
+        counted=counted,
+        events=events,
     )
 
 
@@ -162,57 +130,11 @@ async def _restart_point(
     New readings from `since` on change the delta that ends at the first of them, whose start is the
     last reading before `since`: its day is recounted from that day's stored start.
     """
-    cur = await conn.execute(
-        "SELECT time FROM reading WHERE meter_id = %s AND time < %s ORDER BY time DESC LIMIT 1", (meter_id, since)
-    )
-    before = await cur.fetchone()
+    before = await consumption.last_reading_before(conn, meter_id, since)
     if before is None:
         return None
-    first_day = before[0].astimezone(zone).date()
-    cur = await conn.execute(
-        "SELECT start_time, start_baseline FROM consumption_day WHERE meter_id = %s AND day = %s",
-        (meter_id, first_day),
-    )
-    stored = await cur.fetchone()
-    if stored is None:
-        return None  # never counted (or counted in pieces): count it all
-    start_time, baseline = stored
-    return first_day, (State(start_time, baseline) if start_time is not None else None)
-
-
-async def _write_days(conn: AsyncConnection, meter_id: str, counted: Sequence[Day]) -> None:
+    first_day = before.astimezone(zone).date()
+    counted, state = await consumption.day_start(conn, meter_id, first_day)
     if not counted:
-        return
-    async with (
-        conn.cursor() as cur,
-        cur.copy(
-            "COPY consumption_day (meter_id, day, amount, hours, excluded, readings, start_time, start_baseline) "
-            "FROM STDIN"
-        ) as copy,
-    ):
-        for d in counted:
-            await copy.write_row(
-                (
-                    meter_id,
-                    d.day,
-                    decimal(d.amount),
-                    [decimal(h) for h in d.hours],
-                    decimal(d.excluded),
-                    d.readings,
-                    d.start.time if d.start is not None else None,
-                    d.start.baseline if d.start is not None else None,
-                )
-            )
-
-
-async def _write_events(conn: AsyncConnection, meter_id: str, events: Sequence[Delta]) -> None:
-    if not events:
-        return
-    async with (
-        conn.cursor() as cur,
-        cur.copy('COPY consumption_event (meter_id, start, "end", change, before, after, amount) FROM STDIN') as copy,
-    ):
-        for e in events:
-            await copy.write_row(
-                (meter_id, e.start, e.end, e.change.value, decimal(e.before), decimal(e.after), decimal(e.amount))
-            )
+        return None  # never counted (or counted in pieces): count it all
+    return first_day, state

@@ -8,14 +8,14 @@ from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection, sql
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.energy.factors import Factors
-from api.energy.indicators import IN_TOTAL, Filters, period_rows
+from db import energy_reports
+from db.energy_reports import Filters
 from db.scope import Scope
 from domain.measures import REPORT_UNIT, to_report_unit
-from domain.periods import Period
 
 Step = Literal["hour", "day", "month", "year"]
 
@@ -63,32 +63,16 @@ async def consumption(
 ) -> ConsumptionSeries | None:
     """The series per energy type (and electricity sub-item); None when the institution or meter is not
     among those the scope may see. Buckets without readings are absent."""
-    conditions: list[sql.Composable] = [scope.condition("i.organisation_id")]
-    if institution_id is not None:
-        conditions.append(sql.SQL("i.id = {}").format(sql.Literal(institution_id)))
-    if meter_id is not None:
-        conditions.append(sql.SQL("m.id = {}").format(sql.Literal(meter_id)))
-    where = sql.SQL(" AND ").join(conditions)
-    cur = await conn.execute(
-        sql.SQL("SELECT count(*) FROM meter m RIGHT JOIN institution i ON i.id = m.institution_id WHERE {}").format(
-            where
-        )
-    )
-    found = await cur.fetchone()
-    if found is None or found[0] == 0:
+    if not await energy_reports.visible(conn, scope, institution_id=institution_id, meter_id=meter_id):
         return None
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours, {in_total}
-               FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE d.day >= {} AND d.day < {} AND {}"""
-        ).format(sql.Literal(start), sql.Literal(end), where, in_total=IN_TOTAL)
+    rows = await energy_reports.days(
+        conn, scope, institution_id=institution_id, meter_id=meter_id, start=start, end=end
     )
     sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for energy_type, sub_item, unit, day, amount, hours, in_total in await cur.fetchall():
+    for energy_type, sub_item, unit, day, amount, hours, in_total in rows:
         scale = to_report_unit(energy_type, unit)
         # One meter's series is its own total; an institution's total leaves out sub-items its main meter has.
-        keys = [(energy_type, None)] if in_total or meter_id is not None else []
+        keys: list[tuple[str, str | None]] = [(energy_type, None)] if in_total or meter_id is not None else []
         keys += [(energy_type, sub_item)] if sub_item is not None else []
         if step == "hour":
             midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
@@ -126,16 +110,8 @@ async def monthly(
 ) -> list[tuple[date, dict[str, Decimal], Decimal]]:
     """Per local month of [start, end): the amounts per energy type (report units) of the institutions
     selected, and their comprehensive energy in kgce."""
-    cur = await conn.execute(
-        sql.SQL(
-            """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount)
-               FROM ({}) s JOIN meter m ON m.id = s.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE {} AND {}
-               GROUP BY 1, 2, 3 ORDER BY 1"""
-        ).format(period_rows([("period", Period(start, end))]), filters.conditions(scope), IN_TOTAL)
-    )
     months: dict[date, dict[str, Decimal]] = {}
-    for month, energy_type, unit, amount in await cur.fetchall():
+    for month, energy_type, unit, amount in await energy_reports.months(conn, scope, filters, start=start, end=end):
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
     out = []

@@ -1,0 +1,159 @@
+"""SQL of the consumption roll-up: `consumption_day` (per meter and local day: amount, hours, excluded, readings and
+the state a recount of the day starts from), `consumption_month` (the days' sums per local month),
+`consumption_event` (the deltas that were not plain rises) and `consumption_zone` (the zone of the local days), with
+the meter facts and readings a recount reads. api/energy/rollup.py keeps them up to date; the stale marks are
+db/marks.py's `CONSUMPTION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import cast
+
+from psycopg import AsyncConnection, sql
+from psycopg.rows import namedtuple_row
+
+from domain.counters import Day, Delta, Meter, Registered, State, decimal
+
+
+async def stored_zone(conn: AsyncConnection, zone: str) -> str:
+    """The zone the roll-up counts local days in; this one, stored, when none was yet."""
+    cur = await conn.execute(
+        """INSERT INTO consumption_zone (zone) VALUES (%s) ON CONFLICT (only_row) DO UPDATE
+           SET zone = consumption_zone.zone RETURNING zone""",
+        (zone,),
+    )
+    row = await cur.fetchone()
+    assert row is not None  # inserted or updated: returned either way
+    stored: str = row[0]
+    return stored
+
+
+async def set_zone(conn: AsyncConnection, zone: str) -> None:
+    """Count the roll-up in this zone from now on (a rebuild)."""
+    await conn.execute(
+        """INSERT INTO consumption_zone (zone) VALUES (%s)
+           ON CONFLICT (only_row) DO UPDATE SET zone = EXCLUDED.zone""",
+        (zone,),
+    )
+
+
+async def meter(conn: AsyncConnection, meter_id: str) -> Meter | None:
+    """What the counters need of a registered meter; None when it is no longer registered."""
+    cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
+    facts = await cur.fetchone()
+    return None if facts is None else Meter(*facts)
+
+
+async def forget(conn: AsyncConnection, meter_id: str) -> None:
+    """Delete whatever is counted of a meter (no longer registered)."""
+    for table in ("consumption_day", "consumption_month", "consumption_event"):
+        await conn.execute(sql.SQL("DELETE FROM {} WHERE meter_id = %s").format(sql.Identifier(table)), (meter_id,))
+
+
+async def last_reading_before(conn: AsyncConnection, meter_id: str, before: datetime) -> datetime | None:
+    """The time of the meter's last reading before `before`."""
+    cur = await conn.execute(
+        "SELECT time FROM reading WHERE meter_id = %s AND time < %s ORDER BY time DESC LIMIT 1", (meter_id, before)
+    )
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    time: datetime = row[0]
+    return time
+
+
+async def day_start(conn: AsyncConnection, meter_id: str, day: date) -> tuple[bool, State | None]:
+    """Whether the meter's day is counted, and the state stored with it: the last reading before its midnight and
+    the baseline after it (None when there is no reading before the day, or the day is not counted)."""
+    cur = await conn.execute(
+        "SELECT start_time, start_baseline FROM consumption_day WHERE meter_id = %s AND day = %s",
+        (meter_id, day),
+    )
+    stored = await cur.fetchone()
+    if stored is None:
+        return False, None
+    start_time, baseline = stored
+    return True, (State(start_time, baseline) if start_time is not None else None)
+
+
+async def readings(conn: AsyncConnection, meter_id: str, start: datetime | None) -> list[Registered]:
+    """The meter's readings from `start` on (None: all of them), in time order."""
+    # Rows of their time and register: what the counters read of a reading.
+    async with conn.cursor(row_factory=namedtuple_row) as cur:
+        await cur.execute(
+            "SELECT time, register FROM reading WHERE meter_id = %s AND time >= %s ORDER BY time",
+            (meter_id, start if start is not None else "-infinity"),
+        )
+        return cast("list[Registered]", await cur.fetchall())
+
+
+async def replace(
+    conn: AsyncConnection,
+    meter_id: str,
+    *,
+    first_day: date | None,
+    start: datetime | None,
+    counted: Sequence[Day],
+    events: Sequence[Delta],
+) -> None:
+    """Replace the meter's days from `first_day` on and its events ending after `start` (None: all of either) with
+    `counted` and `events`, and its months from `first_day`'s month on with the sums of its days."""
+    await conn.execute(
+        "DELETE FROM consumption_day WHERE meter_id = %s AND day >= %s",
+        (meter_id, first_day if first_day is not None else date.min),
+    )
+    await conn.execute(
+        'DELETE FROM consumption_event WHERE meter_id = %s AND "end" > %s',
+        (meter_id, start if start is not None else "-infinity"),
+    )
+    await _write_days(conn, meter_id, counted)
+    await _write_events(conn, meter_id, events)
+    # Months from the first one touched: sums of the days just written and of the untouched days before them.
+    month = first_day.replace(day=1) if first_day is not None else date.min
+    await conn.execute("DELETE FROM consumption_month WHERE meter_id = %s AND month >= %s", (meter_id, month))
+    await conn.execute(
+        """INSERT INTO consumption_month (meter_id, month, amount, excluded, readings)
+           SELECT meter_id, date_trunc('month', day)::date, sum(amount), sum(excluded), sum(readings)
+           FROM consumption_day WHERE meter_id = %s AND day >= %s GROUP BY 1, 2""",
+        (meter_id, month),
+    )
+
+
+async def _write_days(conn: AsyncConnection, meter_id: str, counted: Sequence[Day]) -> None:
+    if not counted:
+        return
+    async with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY consumption_day (meter_id, day, amount, hours, excluded, readings, start_time, start_baseline) "
+            "FROM STDIN"
+        ) as copy,
+    ):
+        for d in counted:
+            await copy.write_row(
+                (
+                    meter_id,
+                    d.day,
+                    decimal(d.amount),
+                    [decimal(h) for h in d.hours],
+                    decimal(d.excluded),
+                    d.readings,
+                    d.start.time if d.start is not None else None,
+                    d.start.baseline if d.start is not None else None,
+                )
+            )
+
+
+async def _write_events(conn: AsyncConnection, meter_id: str, events: Sequence[Delta]) -> None:
+    if not events:
+        return
+    async with (
+        conn.cursor() as cur,
+        cur.copy('COPY consumption_event (meter_id, start, "end", change, before, after, amount) FROM STDIN') as copy,
+    ):
+        for e in events:
+            await copy.write_row(
+                (meter_id, e.start, e.end, e.change.value, decimal(e.before), decimal(e.after), decimal(e.amount))
+            )
