@@ -35,8 +35,7 @@ from db.registry import import_document
 from domain.registry import RegistryDocument, Vehicle
 from domain.topics import topic
 from tests.support.broker import publish
-from tests.support.stack import make_stack_home
-from yiwang.stack import free_port
+from tests.support.stack import make_stack_home, run_environment, start_run
 
 CHROMIUM = os.environ.get("YIWANG_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -116,45 +115,23 @@ def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
 def running_system() -> Iterator[System]:
     """`yiwang run` with a small simulated city, two days of meter history, and the test vehicle's last 20 minutes."""
     home = make_stack_home("pages")
-    mqtt_port = free_port()
-    api_port = free_port()
-    env = {
-        **os.environ,
-        "YIWANG_HOME": str(home),
-        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
-        "YIWANG_MQTT_PORT": str(mqtt_port),
-        "YIWANG_METRICS_PORT": str(free_port()),
-        "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
-        "YIWANG_API_PORT": str(api_port),
-        "YIWANG_DB_SHARED_BUFFERS": "128MB",
-        "YIWANG_SIM_INSTITUTIONS": "8",
-        "YIWANG_SIM_VEHICLES": "40",
+    env = run_environment(
+        home,
+        sim_institutions="8",
+        sim_vehicles="40",
         # New vehicles and states reach the map within this (default 10 s), and the collector and supervisor know
         # a new vehicle within this (default 60 s: until then its reports are dead letters).
-        "YIWANG_LIVE_REFRESH_SECONDS": "2",
-        "YIWANG_REGISTRY_REFRESH_SECONDS": "2",
+        live_refresh_seconds="2",
+        registry_refresh_seconds="2",
         # The API counts the meter history into the consumption roll-up within this (default 10 s).
-        "YIWANG_ENERGY_REFRESH_SECONDS": "2",
-    }
-    run = subprocess.Popen(
-        [sys.executable, "-m", "yiwang.cli", "run", "--history-days", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+        energy_refresh_seconds="2",
     )
+    mqtt_port = int(env["YIWANG_MQTT_PORT"])
+    api_port = int(env["YIWANG_API_PORT"])
+    run, printed = start_run(env, history_days=2, seconds=START_SECONDS)
     assert run.stdout is not None
     try:
-        printed: list[str] = []
-        deadline = time.monotonic() + START_SECONDS
-        while time.monotonic() < deadline:
-            line = run.stdout.readline()
-            if not line:
-                break
-            printed.append(line)
-            if line.startswith("Stop with Ctrl-C"):
-                break
-        assert "Yiwang is running" in "".join(printed), "".join(printed)
+        assert "Yiwang is running" in printed, printed
         url = f"http://127.0.0.1:{api_port}"
         database_url = env["YIWANG_DATABASE_URL"]
         with psycopg.connect(database_url) as conn:

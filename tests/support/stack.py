@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 from tests.support.broker import TESTER, TESTER_PASSWORD
 from yiwang.settings import Settings
-from yiwang.stack import Stack
+from yiwang.stack import Stack, free_port
 
 
 def make_stack_home(name: str) -> Path:
@@ -15,6 +19,44 @@ def make_stack_home(name: str) -> Path:
     home = Path(tempfile.mkdtemp(prefix=f"yiwang-{name}-"))
     home.chmod(0o755)
     return home
+
+
+def run_environment(home: Path, **settings: str) -> dict[str, str]:
+    """The environment of a `yiwang run` of its own in `home`: every port free, a small PostgreSQL; `settings` are
+    more YIWANG_* variables, by setting name (sim_vehicles="8")."""
+    return {
+        **os.environ,
+        "YIWANG_HOME": str(home),
+        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
+        "YIWANG_MQTT_PORT": str(free_port()),
+        "YIWANG_METRICS_PORT": str(free_port()),
+        "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
+        "YIWANG_API_PORT": str(free_port()),
+        "YIWANG_DB_SHARED_BUFFERS": "128MB",
+    } | {f"YIWANG_{name.upper()}": value for name, value in settings.items()}
+
+
+def start_run(env: dict[str, str], history_days: int, seconds: float) -> tuple[subprocess.Popen[str], str]:
+    """`yiwang run` started with this environment: its process, and what it printed until it said how to stop it
+    (or ended, or `seconds` passed). The caller stops the process."""
+    run = subprocess.Popen(
+        [sys.executable, "-m", "yiwang.cli", "run", "--history-days", str(history_days)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert run.stdout is not None
+    printed: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        line = run.stdout.readline()
+        if not line:
+            break
+        printed.append(line)
+        if line.startswith("Stop with Ctrl-C"):
+            break
+    return run, "".join(printed)
 
 
 def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,25 +14,13 @@ import httpx
 import psycopg
 import pytest
 
-from tests.support.stack import make_stack_home
-from yiwang.stack import free_port
+from tests.support.stack import make_stack_home, run_environment, start_run
 
 
 @pytest.fixture
 def run_env() -> Iterator[dict[str, str]]:
     home = make_stack_home("run")
-    env = {
-        **os.environ,
-        "YIWANG_HOME": str(home),
-        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
-        "YIWANG_MQTT_PORT": str(free_port()),
-        "YIWANG_METRICS_PORT": str(free_port()),
-        "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
-        "YIWANG_API_PORT": str(free_port()),
-        "YIWANG_DB_SHARED_BUFFERS": "128MB",
-        "YIWANG_SIM_INSTITUTIONS": "6",
-        "YIWANG_SIM_VEHICLES": "8",
-    }
+    env = run_environment(home, sim_institutions="6", sim_vehicles="8")
     yield env
     subprocess.run([sys.executable, "-m", "yiwang.cli", "stack", "down"], env=env, check=False, timeout=60)
     subprocess.run(["rm", "-rf", str(home)], check=False)
@@ -42,25 +28,9 @@ def run_env() -> Iterator[dict[str, str]]:
 
 @pytest.mark.slow
 def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env: dict[str, str]) -> None:
-    run = subprocess.Popen(
-        [sys.executable, "-m", "yiwang.cli", "run", "--history-days", "1"],
-        env=run_env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    run, text = start_run(run_env, history_days=1, seconds=180)
     assert run.stdout is not None
-    printed: list[str] = []
     try:
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            line = run.stdout.readline()
-            if not line:
-                break
-            printed.append(line)
-            if line.startswith("Stop with Ctrl-C"):
-                break
-        text = "".join(printed)
         assert "Yiwang is running" in text, text
         # It says where to look, and those places answer.
         api = f"http://127.0.0.1:{run_env['YIWANG_API_PORT']}"

@@ -4,35 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import psycopg
 
 from tests.support.api import Units
+from tests.support.fleet import live, place
 from yiwang.settings import Settings
 
 AsUser = Callable[..., Awaitable[dict[str, str]]]
-
-
-def place(url: str, vehicle: str, lat: float, lon: float, age: timedelta) -> None:
-    """A vehicle's newest fix, made `age` ago and received now, as the collector leaves it in the live table."""
-    time = datetime.now(UTC) - age
-    with psycopg.connect(url) as conn:
-        conn.execute(
-            """INSERT INTO live_position (vehicle_id, time, latitude, longitude, speed, heading, odometer, ignition,
-                                          soc, received_at)
-               VALUES (%s, %s, %s, %s, 42.5, 90, 1000, true, 71, now())""",
-            (vehicle, time, lat, lon),
-        )
-
-
-async def live(client: httpx.AsyncClient, headers: dict[str, str], **params: str) -> dict[str, dict[str, object]]:
-    response = await client.get("/positions/live", headers=headers, params=params)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["type"] == "FeatureCollection"
-    return {feature["id"]: feature for feature in body["features"]}
 
 
 async def test_each_unit_sees_its_own_vehicles_on_the_live_map_and_dispatchers_see_all(

@@ -18,12 +18,12 @@ import openpyxl
 from db import ingest
 from db.pool import open_pool
 from tests.support.api import Units, audit_rows
+from tests.support.files import XLSX, sheet_rows, upload, workbook
 from tests.support.messages import BASE_TIME
 from tests.support.rollups import settle
 from yiwang.settings import Settings
 
 AsUser = Callable[..., Awaitable[dict[str, str]]]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def institution(tag: str, organisation: str, n: int = 1, **fields: Any) -> dict[str, Any]:
@@ -42,26 +42,6 @@ def meter(tag: str, institution_id: str, n: int = 1, **fields: Any) -> dict[str,
         "energy_type": "electricity",
         "unit": "kWh",
     } | fields
-
-
-def workbook(rows: list[list[Any]]) -> bytes:
-    book = openpyxl.Workbook()
-    for row in rows:
-        book.active.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def sheet_rows(content: bytes) -> list[list[Any]]:
-    book = openpyxl.load_workbook(io.BytesIO(content))
-    return [list(row) for row in book.worksheets[0].iter_rows(values_only=True)]
-
-
-async def upload(
-    client: httpx.AsyncClient, path: str, headers: dict[str, str], content: bytes, name: str = "registry.xlsx"
-) -> httpx.Response:
-    return await client.post(path, headers=headers, files={"file": (name, content, "application/octet-stream")})
 
 
 async def test_institutions_are_created_read_changed_and_listed(
