@@ -29,19 +29,21 @@ from db.scope import Scope
 from yiwang.settings import Settings
 
 
-def get_pool(connection: HTTPConnection) -> AsyncConnectionPool[AsyncConnection]:
+# The getters are coroutines though they do no I/O: FastAPI runs a plain function dependency in its thread pool,
+# a hop to a thread and back for every request and every such dependency.
+async def get_pool(connection: HTTPConnection) -> AsyncConnectionPool[AsyncConnection]:
     return resources.of(connection).pool
 
 
-def get_settings(connection: HTTPConnection) -> Settings:
+async def get_settings(connection: HTTPConnection) -> Settings:
     return resources.of(connection).settings
 
 
-def get_tokens(connection: HTTPConnection) -> AccessTokens:
+async def get_tokens(connection: HTTPConnection) -> AccessTokens:
     return resources.of(connection).tokens
 
 
-def get_live(connection: HTTPConnection) -> Live:
+async def get_live(connection: HTTPConnection) -> Live:
     return resources.of(connection).live
 
 
@@ -108,7 +110,7 @@ class require:  # a verb at the route: Depends(require("institutions:read"))
         return user
 
 
-def current_scope(user: CurrentUser) -> Scope:
+async def current_scope(user: CurrentUser) -> Scope:
     """The organisations the request's user may see."""
     return scope_of(user)
 
