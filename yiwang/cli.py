@@ -324,29 +324,30 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             )
         return children[name]
 
-    start("collector", "collector", "collect")
-    start("supervisor", "collector", "supervise")
-    start("api", None, "api")
-    health = {
-        "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
-        "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
-        "api": f"http://{settings.api_host}:{settings.api_port}/health",
-    }
+    # Whatever ends the run (Ctrl-C, a service that fails its health check, a failed backfill, a child's exit,
+    # --seconds), every child started is stopped: none outlives it.
     try:
+        start("collector", "collector", "collect")
+        start("supervisor", "collector", "supervise")
+        start("api", None, "api")
+        health = {
+            "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
+            "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
+            "api": f"http://{settings.api_host}:{settings.api_port}/health",
+        }
         _wait_until_healthy(children, health, logs)
-    except SystemExit:
-        _stop(children)
-        raise
-    if args.history_days > 0:
-        # Meters report every 15 minutes: without some history an energy view would start empty.
-        print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
-        history = [*me, "simulate", "backfill", "--days", str(args.history_days), "--kinds", "meters"]
-        with (logs / "backfill.log").open("ab") as log_file:
-            subprocess.run(history, stdout=log_file, stderr=subprocess.STDOUT, check=True, env=as_account("simulator"))
-    start("meters", "simulator", "simulate", "meters")
-    start("vehicles", "simulator", "simulate", "vehicles")
-    print(
-        f"""
+        if args.history_days > 0:
+            # Meters report every 15 minutes: without some history an energy view would start empty.
+            print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
+            history = [*me, "simulate", "backfill", "--days", str(args.history_days), "--kinds", "meters"]
+            with (logs / "backfill.log").open("ab") as log_file:
+                subprocess.run(
+                    history, stdout=log_file, stderr=subprocess.STDOUT, check=True, env=as_account("simulator")
+                )
+        start("meters", "simulator", "simulate", "meters")
+        start("vehicles", "simulator", "simulate", "vehicles")
+        print(
+            f"""
 Yiwang is running with {settings.sim_institutions} simulated institutions and {settings.sim_vehicles} vehicles.
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
@@ -358,9 +359,11 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
                         -u observer -P {passwords["observer"]}
   logs                {logs}/
 Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
-        flush=True,
-    )
-    _supervise(children, args.seconds, logs)
+            flush=True,
+        )
+        _supervise(children, args.seconds, logs)
+    finally:
+        _stop(children)
     return 0
 
 
@@ -405,26 +408,22 @@ async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict
 
 
 def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, logs: Path) -> None:
-    """Until Ctrl-C, SIGTERM, `seconds` or a child's exit; then stop every child."""
+    """Until Ctrl-C, SIGTERM, `seconds` or a child's exit (the caller stops the children)."""
     stopping = False
 
-    def _stop(*_: object) -> None:
+    def request_stop(*_: object) -> None:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    if seconds:
-        deadline = time.monotonic() + seconds
-    try:
-        while not stopping and (not seconds or time.monotonic() < deadline):
-            for name, child in children.items():
-                if child.poll() is not None:
-                    print(f"{name} exited with {child.returncode}; see {logs}/{name}.log", file=sys.stderr)
-                    stopping = True
-            time.sleep(0.5)
-    finally:
-        _stop(children)
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    deadline = time.monotonic() + seconds if seconds else None
+    while not stopping and (deadline is None or time.monotonic() < deadline):
+        for name, child in children.items():
+            if child.poll() is not None:
+                print(f"{name} exited with {child.returncode}; see {logs}/{name}.log", file=sys.stderr)
+                stopping = True
+        time.sleep(0.5)
 
 
 def _wait_until_healthy(

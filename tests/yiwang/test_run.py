@@ -71,6 +71,10 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "meters.log",
         "vehicles.log",
     }
+    # Ctrl-C stopped what it started: the collector, the supervisor and the API no longer answer.
+    for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT", "YIWANG_API_PORT"):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5)
 
 
 @pytest.mark.slow
