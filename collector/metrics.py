@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,8 @@ from contextlib import asynccontextmanager
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+log = logging.getLogger(__name__)
 
 _BATCH_BUCKETS = (1, 5, 10, 50, 100, 250, 500, 1000, 2000, 5000)
 _SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
@@ -91,6 +94,8 @@ async def serve(metrics: Metrics, host: str, port: int) -> AsyncIterator[asyncio
         writer.close()
 
     server = await asyncio.start_server(handle, host, port)
+    address = server.sockets[0].getsockname()
+    log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
     try:
         yield server
     finally:

@@ -33,6 +33,14 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def stop_on_signals(stop: asyncio.Event) -> None:
+    """SIGTERM and SIGINT set `stop` (where the loop can take signals: not in a thread, not on Windows)."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+
 async def run(
     settings: Settings,
     *,
@@ -48,10 +56,7 @@ async def run(
     """
     stop = stop or asyncio.Event()
     metrics = metrics or Metrics()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     async with (
         open_pool(
             settings.database_url,
@@ -62,10 +67,8 @@ async def run(
             check=False,
             configure=ingest.prepare_connection,
         ) as pool,
-        serve(metrics, settings.metrics_host, settings.metrics_port) as server,
+        serve(metrics, settings.metrics_host, settings.metrics_port),
     ):
-        address = server.sockets[0].getsockname()
-        log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
         metrics.db_ok.set(1)
         writer = writer_type(
             pool,

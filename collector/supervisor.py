@@ -16,7 +16,6 @@ import asyncio
 import contextlib
 import logging
 import random
-import signal
 import time
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -31,7 +30,7 @@ from collector.families import route
 from collector.inbox import Received
 from collector.invalid import InvalidMessage
 from collector.metrics import Metrics, serve
-from collector.run import consume, limits_from
+from collector.run import consume, limits_from, stop_on_signals
 from db import alerts as db_alerts
 from db import trip_requests
 from db.pool import open_pool
@@ -66,9 +65,17 @@ class Supervisor:
     """Judges batches of received messages and stores the alerts; the `consume` loop acknowledges them."""
 
     def __init__(
-        self, pool: AsyncConnectionPool[AsyncConnection], *, root: str, limits: Limits, rules: Rules, refresh: float
+        self,
+        pool: AsyncConnectionPool[AsyncConnection],
+        *,
+        root: str,
+        limits: Limits,
+        rules: Rules,
+        refresh: float,
+        metrics: Metrics | None = None,
     ) -> None:
         self._pool = pool
+        self._metrics = metrics or Metrics()
         self._root = root
         self._limits = limits
         self._rules = rules
@@ -88,8 +95,9 @@ class Supervisor:
         delay = 0.2
         while True:
             try:
-                return await self._judge_and_store(fixes)
+                stored = await self._judge_and_store(fixes)
             except (psycopg.OperationalError, PoolTimeout) as exc:
+                self.database_failed()
                 log.warning("database unavailable (%s); retrying in %.1f s", str(exc).strip()[:200], delay)
                 try:
                     await asyncio.wait_for(abandon.wait(), delay)
@@ -97,6 +105,14 @@ class Supervisor:
                     delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.0)
                     continue
                 return None
+            self._metrics.db_ok.set(1)
+            self._metrics.last_commit.set(time.time())
+            return stored
+
+    def database_failed(self) -> None:
+        """What /health and /metrics say while the database refuses: unhealthy until a write succeeds."""
+        self._metrics.db_errors.inc()
+        self._metrics.db_ok.set(0)
 
     async def check_silence(self, now: datetime | None = None) -> int:
         """Raise `silent` for terminals that went quiet with the ignition on; returns how many were raised."""
@@ -151,17 +167,12 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
     """Run until `stop` is set (SIGTERM and SIGINT set it); `metrics` shows whether it is connected."""
     stop = stop or asyncio.Event()
     metrics = metrics or Metrics()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
     async with (
         open_pool(settings.database_url, max_size=2, name="yiwang-supervisor", check=False) as pool,
-        serve(metrics, settings.metrics_host, settings.supervisor_metrics_port) as server,
+        serve(metrics, settings.metrics_host, settings.supervisor_metrics_port),
     ):
-        address = server.sockets[0].getsockname()
-        log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
         metrics.db_ok.set(1)
         supervisor = Supervisor(
             pool,
@@ -169,6 +180,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
             limits=limits_from(settings),
             rules=rules_from(settings),
             refresh=settings.registry_refresh_seconds,
+            metrics=metrics,
         )
 
         async def watch_silence() -> None:
@@ -178,6 +190,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
                 try:
                     await supervisor.check_silence()
                 except (psycopg.OperationalError, PoolTimeout) as exc:
+                    supervisor.database_failed()
                     log.warning("silence check skipped: database unavailable (%s)", str(exc).strip()[:200])
 
         async with asyncio.TaskGroup() as tasks:
