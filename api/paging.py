@@ -27,8 +27,9 @@ class Page(BaseModel, Generic[T]):
     next_after: str | None
 
 
-def page_of(model: type[T], items: list[T], next_after: str | None) -> Page[T]:
-    """A page of items of `model`, a Page of the model itself: pydantic writes the fields of the type a Page is of,
-    and a Page of a parent class would leave the model's own out."""
+def page_of(model: type[T], items: list[T], limit: int, key: str = "id") -> Page[T]:
+    """A page of items of `model` as a list read them (at most `limit`, in `key` order): a full page says where the
+    next starts. A Page of the model itself: pydantic writes the fields of the type a Page is of, and a Page of a
+    parent class would leave the model's own out."""
     concrete = cast("type[Page[T]]", Page.__class_getitem__(model))
-    return concrete(items=items, next_after=next_after)
+    return concrete(items=items, next_after=str(getattr(items[-1], key)) if len(items) == limit else None)

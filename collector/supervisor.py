@@ -139,7 +139,7 @@ class Supervisor:
     async def _judge_and_store(self, fixes: list[Position]) -> int:
         async with self._pool.connection() as conn, conn.transaction():
             await self._load(conn)
-            dispatched = await trip_requests.dispatched_vehicles(conn, {f.vehicle_id for f in fixes})
+            dispatched = await trip_requests.open_requests(conn, "vehicle_id", {f.vehicle_id for f in fixes})
             alerts: list[Alert] = []
             for fix in fixes:
                 organisation = self._organisation.get(fix.vehicle_id)

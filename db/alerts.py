@@ -70,7 +70,9 @@ async def alerts(
 async def by_ids(conn: AsyncConnection, row: type[Row], ids: Collection[int]) -> list[Row]:
     """These alerts, in id order (whoever may see them is for the caller to decide)."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
-        await cur.execute(sql.SQL("SELECT {} FROM alert a WHERE a.id = ANY(%s) ORDER BY a.id").format(_COLUMNS), [ids])
+        await cur.execute(
+            sql.SQL("SELECT {} FROM alert a WHERE a.id = ANY(%s) ORDER BY a.id").format(_COLUMNS), [list(ids)]
+        )
         return await cur.fetchall()
 
 
@@ -147,11 +149,6 @@ async def all_areas(conn: AsyncConnection) -> list[Area]:
     """Every area, in id order, as the supervision rules judge them."""
     cur = await conn.execute("SELECT id, kind, organisation_id, geometry FROM area ORDER BY id")
     return [Area.from_geojson(*row) for row in await cur.fetchall()]
-
-
-async def organisation_exists(conn: AsyncConnection, organisation_id: str) -> bool:
-    found = await conn.execute("SELECT 1 FROM organisation WHERE id = %s", (organisation_id,))
-    return await found.fetchone() is not None
 
 
 async def insert_area(

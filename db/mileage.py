@@ -37,12 +37,6 @@ async def set_basis(conn: AsyncConnection, zone: str, rules: str) -> None:
     )
 
 
-async def registered(conn: AsyncConnection, vehicle_id: str) -> bool:
-    """Whether the vehicle is in the registry."""
-    cur = await conn.execute("SELECT 1 FROM vehicle WHERE id = %s", (vehicle_id,))
-    return await cur.fetchone() is not None
-
-
 async def forget(conn: AsyncConnection, vehicle_id: str) -> None:
     """Delete whatever is counted of a vehicle (no longer registered)."""
     await conn.execute("DELETE FROM mileage_trip WHERE vehicle_id = %s", (vehicle_id,))

@@ -37,6 +37,3 @@ class Scope:
         if not self.organisations:
             return sql.SQL("FALSE")
         return sql.SQL("{} = ANY({}::text[])").format(identifier, sql.Literal(sorted(self.organisations)))
-
-
-EVERYTHING = Scope(None)

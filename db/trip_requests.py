@@ -7,13 +7,14 @@ Rows come back as dicts of their columns; the API makes its answers of them.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from db.scope import Scope
+from db.table import Table, some
 from domain.trip_requests import OPEN_STATES, Action, State
 
 # The column that records when each action was taken.
@@ -28,8 +29,9 @@ TAKEN_AT: Final[dict[Action, str]] = {
     "evaluate": "evaluated_at",
 }
 
-_SELECT = sql.SQL(
-    """SELECT r.id, r.organisation_id, r.requested_by, u.name AS requested_by_name, r.purpose, r.passengers,
+TRIP_REQUESTS = Table(
+    sql.SQL(
+        """SELECT r.id, r.organisation_id, r.requested_by, u.name AS requested_by_name, r.purpose, r.passengers,
               r.origin, r.origin_latitude, r.origin_longitude,
               r.destination, r.destination_latitude, r.destination_longitude, r.wanted_start, r.wanted_end,
               r.state, r.vehicle_id, v.plate AS vehicle_plate, r.driver_id, d.name AS driver_name,
@@ -40,45 +42,16 @@ _SELECT = sql.SQL(
        JOIN app_user u ON u.id = r.requested_by
        LEFT JOIN vehicle v ON v.id = r.vehicle_id
        LEFT JOIN driver d ON d.id = r.driver_id"""
+    ),
+    "r.id",
+    "r.organisation_id",
 )
-
-
-async def requests(
-    conn: AsyncConnection,
-    scope: Scope,
-    *,
-    after: int | None,
-    limit: int,
-    state: State | None = None,
-    organisation_id: str | None = None,
-) -> list[dict[str, Any]]:
-    """The requests of the organisations in the scope after `after`, oldest first, optionally in one state or of
-    one organisation."""
-    conditions: list[sql.Composable] = [scope.condition("r.organisation_id")]
-    params: list[object] = []
-    for column, value in (("state", state), ("organisation_id", organisation_id)):
-        if value is not None:
-            conditions.append(sql.SQL("{} = %s").format(sql.Identifier("r", column)))
-            params.append(value)
-    if after is not None:
-        conditions.append(sql.SQL("r.id > %s"))
-        params.append(after)
-    query = sql.SQL("{select} WHERE {where} ORDER BY r.id LIMIT %s").format(
-        select=_SELECT, where=sql.SQL(" AND ").join(conditions)
-    )
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, [*params, limit])
-        return await cur.fetchall()
 
 
 async def request(conn: AsyncConnection, scope: Scope, request_id: int) -> dict[str, Any] | None:
     """One request in the scope, or None."""
-    query = sql.SQL("{select} WHERE r.id = %s AND {scope}").format(
-        select=_SELECT, scope=scope.condition("r.organisation_id")
-    )
-    async with conn.cursor(row_factory=dict_row) as cur:
-        await cur.execute(query, [request_id])
-        return await cur.fetchone()
+    found: list[dict[str, Any]] = await some(conn, TRIP_REQUESTS, scope, dict, [request_id])
+    return found[0] if found else None
 
 
 async def history(conn: AsyncConnection, request_id: int) -> list[dict[str, Any]]:
@@ -177,40 +150,22 @@ async def lock_driver(conn: AsyncConnection, scope: Scope, driver_id: int) -> tu
     return None if row is None else (row[0], row[1])
 
 
-async def open_request(conn: AsyncConnection, column: str, value: object) -> int | None:
-    """The open request (dispatched or under way) of a vehicle (`vehicle_id`) or driver (`driver_id`), if any.
+async def open_requests(
+    conn: AsyncConnection, column: Literal["vehicle_id", "driver_id"], ids: Collection[Any]
+) -> dict[Any, tuple[int, str]]:
+    """The open trip request (dispatched or under way) of each of these vehicles (`vehicle_id`) or drivers
+    (`driver_id`) that has one: its id and state, by vehicle or driver.
 
-    Asked in a statement of its own after the vehicle or driver was locked: under READ COMMITTED a statement that
-    waited for the lock would still read with the snapshot taken before it waited."""
-    query = sql.SQL("SELECT id FROM trip_request WHERE {} = %s AND state = ANY(%s)").format(sql.Identifier(column))
-    row = await (await conn.execute(query, [value, sorted(OPEN_STATES)])).fetchone()
-    return None if row is None else int(row[0])
-
-
-async def open_requests_of_vehicles(conn: AsyncConnection, vehicle_ids: Collection[str]) -> dict[str, tuple[int, str]]:
-    """The open trip request of each of these vehicles that has one: its id and state.
-
-    Lock the vehicles first, and ask in a statement of its own: a dispatch locks its vehicle before it opens the
-    request, so this sees every request opened before the lock was had."""
-    if not vehicle_ids:
+    Lock the vehicles or drivers first, and ask in a statement of its own: a dispatch locks its vehicle and driver
+    before it opens the request, and under READ COMMITTED a statement that waited for a lock would still read with
+    the snapshot taken before it waited."""
+    if not ids:
         return {}
-    cur = await conn.execute(
-        "SELECT vehicle_id, id, state FROM trip_request WHERE vehicle_id = ANY(%s) AND state = ANY(%s)",
-        [sorted(set(vehicle_ids)), sorted(OPEN_STATES)],
+    query = sql.SQL("SELECT {}, id, state FROM trip_request WHERE {} = ANY(%s) AND state = ANY(%s)").format(
+        sql.Identifier(column), sql.Identifier(column)
     )
-    return {row[0]: (row[1], row[2]) for row in await cur.fetchall()}
-
-
-async def open_requests_of_drivers(conn: AsyncConnection, driver_ids: Collection[int]) -> dict[int, int]:
-    """The open trip request of each of these drivers that has one. Lock the drivers first: a dispatch locks its
-    driver before it opens the request."""
-    if not driver_ids:
-        return {}
-    cur = await conn.execute(
-        "SELECT driver_id, id FROM trip_request WHERE driver_id = ANY(%s) AND state = ANY(%s)",
-        [sorted(set(driver_ids)), sorted(OPEN_STATES)],
-    )
-    return {int(row[0]): int(row[1]) for row in await cur.fetchall()}
+    cur = await conn.execute(query, [sorted(set(ids)), sorted(OPEN_STATES)])
+    return {row[0]: (int(row[1]), row[2]) for row in await cur.fetchall()}
 
 
 async def free_vehicles(
@@ -227,12 +182,3 @@ async def free_vehicles(
         [list(vehicle_ids), sorted(OPEN_STATES)],
     )
     return [(row[0], row[1], row[2]) for row in await cur.fetchall()]
-
-
-async def dispatched_vehicles(conn: AsyncConnection, vehicle_ids: Collection[str]) -> set[str]:
-    """Those of these vehicles on an open request: out on an approved dispatch."""
-    cur = await conn.execute(
-        "SELECT vehicle_id FROM trip_request WHERE state = ANY(%s) AND vehicle_id = ANY(%s)",
-        (sorted(OPEN_STATES), sorted(set(vehicle_ids))),
-    )
-    return {row[0] for row in await cur.fetchall()}

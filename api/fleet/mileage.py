@@ -39,6 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.background import drain, periodically
 from api.fleet.tracks import track_rules, trip_rules
 from db import mileage as mileage_db
+from db import registry as registry_db
 from db import tracks
 from db.marks import MILEAGE
 from domain import track, trips
@@ -145,7 +146,7 @@ async def _refresh_vehicle(conn: AsyncConnection, basis: Basis, vehicle_id: str)
         if since is None:
             return 0  # another refresher is recounting it, or has since it was listed
         await tracks.unpack_from(conn, vehicle_id, since)  # the packed hours of the track follow the same mark
-        if not await mileage_db.registered(conn, vehicle_id):  # no longer registered: nothing of it is counted
+        if not await registry_db.taken(conn, "vehicle", [vehicle_id]):  # no longer registered: nothing of it is counted
             await mileage_db.forget(conn, vehicle_id)
         else:
             await _recount(conn, basis, vehicle_id, since)

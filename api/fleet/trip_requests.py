@@ -21,9 +21,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 from api.access.rules import Permission, Principal, allows
 from api.errors import Conflict, Forbidden, NotFound, Refused
 from api.fields import NO_NUL, RowId, Text
-from api.paging import Page
+from api.paging import Page, page_of
 from db import trip_requests as requests_db
 from db.scope import Scope
+from db.table import page
+from db.trip_requests import TRIP_REQUESTS
 from domain.trip_requests import START, Action, State, next_state, refusal
 
 # What each action needs: the unit asks, cancels and evaluates its own requests (the Scope limits which);
@@ -216,11 +218,10 @@ async def requests(
 ) -> Page[TripRequestPublic]:
     """The requests of the organisations in the scope, oldest first (a queue), optionally in one state or of one
     organisation."""
-    rows = await requests_db.requests(
-        conn, scope, after=after, limit=limit, state=state, organisation_id=organisation_id
-    )
+    filters = {"r.state": state, "r.organisation_id": organisation_id}
+    rows = await page(conn, TRIP_REQUESTS, scope, dict, after=after, limit=limit, filters=filters)
     items = [_public(row) for row in rows]
-    return Page[TripRequestPublic](items=items, next_after=str(items[-1].id) if len(items) == limit else None)
+    return page_of(TripRequestPublic, items, limit)
 
 
 async def request(conn: AsyncConnection, scope: Scope, request_id: int) -> TripRequestDetail:
@@ -473,10 +474,10 @@ async def _vehicle_available(conn: AsyncConnection, scope: Scope, vehicle_id: st
         raise Conflict(
             f"vehicle {vehicle_id} ({plate}) has {seats} seats: too few for {passengers} passengers and the driver"
         )
-    open_request = await requests_db.open_request(conn, "vehicle_id", vehicle_id)
+    open_request = (await requests_db.open_requests(conn, "vehicle_id", [vehicle_id])).get(vehicle_id)
     if open_request is not None:
         raise Conflict(
-            f"vehicle {vehicle_id} ({plate}) is on request {open_request}: choose another, or return that one first"
+            f"vehicle {vehicle_id} ({plate}) is on request {open_request[0]}: choose another, or return that one first"
         )
 
 
@@ -487,8 +488,8 @@ async def _driver_available(conn: AsyncConnection, scope: Scope, driver_id: int)
     name, active = found
     if not active:
         raise Conflict(f"driver {driver_id} ({name}) is not active: choose another")
-    open_request = await requests_db.open_request(conn, "driver_id", driver_id)
+    open_request = (await requests_db.open_requests(conn, "driver_id", [driver_id])).get(driver_id)
     if open_request is not None:
         raise Conflict(
-            f"driver {driver_id} ({name}) is on request {open_request}: choose another, or return that one first"
+            f"driver {driver_id} ({name}) is on request {open_request[0]}: choose another, or return that one first"
         )

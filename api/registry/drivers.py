@@ -11,12 +11,14 @@ from psycopg import AsyncConnection
 from pydantic import ValidationError
 
 from api.errors import Conflict, NotFound, Refused
-from api.paging import Page
+from api.paging import Page, page_of
 from api.registry.models import DriverCreate, DriverOfOrganisation, DriverPublic
 from api.registry.service import problem_of, visible_organisations
 from db import drivers as drivers_db
 from db import trip_requests
+from db.drivers import DRIVERS
 from db.scope import Scope
+from db.table import page, some
 
 
 async def drivers(
@@ -29,10 +31,9 @@ async def drivers(
     active: bool | None = None,
 ) -> Page[DriverPublic]:
     """The drivers of the organisations in the scope, in id order, optionally of one organisation or activity."""
-    items = await drivers_db.page(
-        conn, scope, DriverPublic, after=after, limit=limit, organisation_id=organisation_id, active=active
-    )
-    return Page[DriverPublic](items=items, next_after=str(items[-1].id) if len(items) == limit else None)
+    filters = {"d.organisation_id": organisation_id, "d.active": active}
+    items = await page(conn, DRIVERS, scope, DriverPublic, after=after, limit=limit, filters=filters)
+    return page_of(DriverPublic, items, limit)
 
 
 async def driver(conn: AsyncConnection, scope: Scope, driver_id: int) -> DriverPublic:
@@ -41,7 +42,7 @@ async def driver(conn: AsyncConnection, scope: Scope, driver_id: int) -> DriverP
     Raises:
         NotFound: there is none of this id in the scope.
     """
-    found = await drivers_db.some(conn, scope, DriverPublic, [driver_id])
+    found = await some(conn, DRIVERS, scope, DriverPublic, [driver_id])
     if not found:
         raise NotFound(f"no driver {driver_id}")
     return found[0]
@@ -67,7 +68,7 @@ def _no_organisation(organisation_id: str) -> str:
 async def drivers_to_change(conn: AsyncConnection, scope: Scope, ids: Collection[int]) -> dict[int, DriverPublic]:
     """Those of `ids` that are drivers in the scope, by id, locked until the transaction ends (a dispatch of them
     waits)."""
-    return {item.id: item for item in await drivers_db.some(conn, scope, DriverPublic, sorted(ids), lock=True)}
+    return {item.id: item for item in await some(conn, DRIVERS, scope, DriverPublic, ids, lock=True)}
 
 
 def changed_driver(current: DriverPublic, changes: Mapping[str, Any]) -> DriverCreate:
@@ -103,17 +104,11 @@ async def update_driver(
         ):
             raise Refused(_no_organisation(changed.organisation_id))
         if current.active and not changed.active:
-            busy = (await open_requests(conn, [driver_id])).get(driver_id)
+            busy = (await trip_requests.open_requests(conn, "driver_id", [driver_id])).get(driver_id)
             if busy is not None:
-                raise Conflict(busy_problem(driver_id, current.name, busy))
+                raise Conflict(busy_problem(driver_id, current.name, busy[0]))
         await write_drivers(conn, changed={driver_id: changed})
     return await driver(conn, scope, driver_id)
-
-
-async def open_requests(conn: AsyncConnection, driver_ids: Collection[int]) -> dict[int, int]:
-    """The open trip request (dispatched or under way) of each of these drivers that has one. Lock the drivers
-    first (`drivers_to_change`): a dispatch locks its driver before it opens the request."""
-    return await trip_requests.open_requests_of_drivers(conn, driver_ids)
 
 
 def busy_problem(driver_id: int, name: str, request_id: int) -> str:
@@ -126,6 +121,7 @@ async def write_drivers(
     """Write drivers with all their fields: `changed` over the drivers of those ids, `new` as new drivers."""
     await drivers_db.write(
         conn,
+        list(DriverCreate.model_fields),  # every field a driver is created with: a new one is written too
         changed={driver_id: item.model_dump() for driver_id, item in (changed or {}).items()},
         new=[item.model_dump() for item in new],
     )

@@ -34,6 +34,7 @@ from api.registry.models import (
 from api.registry.spreadsheets import FileRefused, RowsRefused, is_blank
 from api.registry.tables import DRIVERS, INSTITUTIONS, METERS, VEHICLES, YEAR_FIGURES, Table, read_text
 from db import registry as registry_db
+from db import trip_requests
 from db.scope import Scope
 from domain.labels import Language
 from domain.registry import (
@@ -345,7 +346,9 @@ async def import_vehicles(
         organisations = await service.visible_organisations(conn, scope, {v.organisation_id for v in vehicles})
         homes = {v.home_institution_id for v in vehicles if v.home_institution_id is not None}
         institutions = await service.visible_institutions(conn, scope, homes)
-        open_requests = await service.open_requests(conn, [v.id for v in vehicles if v.id in current])
+        open_requests = await trip_requests.open_requests(
+            conn, "vehicle_id", [v.id for v in vehicles if v.id in current]
+        )
         for number, item in items.values():
             if item.organisation_id not in organisations:
                 reason = f"no organisation {item.organisation_id}: give the id of an existing organisation"
@@ -428,7 +431,7 @@ async def import_drivers(
                 reason = f"no organisation {item.organisation_id}: give the id of an existing organisation"
                 file.problem(number, "organisation_id", reason)
         leaving = {i for i, (_, item) in changed.items() if current[i].active and not item.active}
-        for driver_id, request_id in (await drivers.open_requests(conn, leaving)).items():
+        for driver_id, (request_id, _) in (await trip_requests.open_requests(conn, "driver_id", leaving)).items():
             name = current[driver_id].name
             file.problem(changed[driver_id][0], "active", drivers.busy_problem(driver_id, name, request_id))
         file.refuse_if_wrong()

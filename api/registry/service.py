@@ -35,8 +35,9 @@ from api.registry.models import (
 )
 from db import marks, trip_requests
 from db import registry as registry_db
-from db.registry import INSTITUTIONS, METERS, ORGANISATIONS, VEHICLE_QUOTAS, VEHICLES, Table
+from db.registry import INSTITUTIONS, METERS, ORGANISATIONS, VEHICLE_QUOTAS, VEHICLES
 from db.scope import Scope
+from db.table import Table, page, some
 from domain.registry import (
     Institution,
     InstitutionYear,
@@ -61,12 +62,11 @@ def problem_of(error: ValidationError) -> str:
 
 
 def _paged(row: type[T], items: list[T], table: Table, limit: int) -> Page[T]:
-    next_after = getattr(items[-1], table.key_field) if len(items) == limit else None
-    return page_of(row, items, next_after)
+    return page_of(row, items, limit, table.key_field)
 
 
 async def _one(conn: AsyncConnection, table: Table, scope: Scope, row: type[T], id_: str, *, what: str) -> T:
-    found = await registry_db.some(conn, table, scope, row, [id_])
+    found = await some(conn, table, scope, row, [id_])
     if not found:
         raise NotFound(f"no {what} {id_}")
     return found[0]
@@ -80,7 +80,7 @@ async def organisations(
     conn: AsyncConnection, scope: Scope, *, after: str | None, limit: int
 ) -> Page[OrganisationPublic]:
     """The organisations in the scope."""
-    items = await registry_db.page(conn, ORGANISATIONS, scope, OrganisationPublic, after=after, limit=limit, filters={})
+    items = await page(conn, ORGANISATIONS, scope, OrganisationPublic, after=after, limit=limit, filters={})
     return _paged(OrganisationPublic, items, ORGANISATIONS, limit)
 
 
@@ -95,9 +95,7 @@ async def institutions(
 ) -> Page[InstitutionPublic]:
     """The institutions in the scope, optionally of one organisation or category."""
     filters = {"i.organisation_id": organisation_id, "i.category": category}
-    items = await registry_db.page(
-        conn, INSTITUTIONS, scope, InstitutionPublic, after=after, limit=limit, filters=filters
-    )
+    items = await page(conn, INSTITUTIONS, scope, InstitutionPublic, after=after, limit=limit, filters=filters)
     return _paged(InstitutionPublic, items, INSTITUTIONS, limit)
 
 
@@ -136,7 +134,7 @@ async def meters(
 ) -> Page[MeterPublic]:
     """The meters of the institutions in the scope."""
     filters = {"m.institution_id": institution_id, "m.energy_type": energy_type}
-    items = await registry_db.page(conn, METERS, scope, MeterPublic, after=after, limit=limit, filters=filters)
+    items = await page(conn, METERS, scope, MeterPublic, after=after, limit=limit, filters=filters)
     return _paged(MeterPublic, items, METERS, limit)
 
 
@@ -166,7 +164,7 @@ async def vehicles(
 ) -> Page[VehiclePublic]:
     """The vehicles of the organisations in the scope, optionally of one organisation, energy or lifecycle."""
     filters = {"v.organisation_id": organisation_id, "v.energy": energy, "v.lifecycle": lifecycle}
-    items = await registry_db.page(conn, VEHICLES, scope, VehiclePublic, after=after, limit=limit, filters=filters)
+    items = await page(conn, VEHICLES, scope, VehiclePublic, after=after, limit=limit, filters=filters)
     return _paged(VehiclePublic, items, VEHICLES, limit)
 
 
@@ -188,9 +186,7 @@ async def vehicle_quotas(
     conn: AsyncConnection, scope: Scope, *, after: str | None, limit: int
 ) -> Page[VehicleQuotaPublic]:
     """The organisations in the scope, each with its allocation quota (编制) and its vehicles not retired."""
-    items = await registry_db.page(
-        conn, VEHICLE_QUOTAS, scope, VehicleQuotaPublic, after=after, limit=limit, filters={}
-    )
+    items = await page(conn, VEHICLE_QUOTAS, scope, VehicleQuotaPublic, after=after, limit=limit, filters={})
     return _paged(VehicleQuotaPublic, items, VEHICLE_QUOTAS, limit)
 
 
@@ -209,12 +205,12 @@ async def vehicle_quota(conn: AsyncConnection, scope: Scope, organisation_id: st
 
 async def visible_organisations(conn: AsyncConnection, scope: Scope, ids: Collection[str]) -> set[str]:
     """Those of `ids` that are organisations in the scope."""
-    return {item.id for item in await registry_db.some(conn, ORGANISATIONS, scope, OrganisationPublic, ids)}
+    return {item.id for item in await some(conn, ORGANISATIONS, scope, OrganisationPublic, ids)}
 
 
 async def visible_institutions(conn: AsyncConnection, scope: Scope, ids: Collection[str]) -> set[str]:
     """Those of `ids` that are institutions in the scope."""
-    return {item.id for item in await registry_db.some(conn, INSTITUTIONS, scope, InstitutionPublic, ids)}
+    return {item.id for item in await some(conn, INSTITUTIONS, scope, InstitutionPublic, ids)}
 
 
 Changed = TypeVar("Changed", InstitutionPublic, MeterPublic, VehiclePublic)
@@ -223,7 +219,7 @@ Changed = TypeVar("Changed", InstitutionPublic, MeterPublic, VehiclePublic)
 async def _to_change(
     conn: AsyncConnection, scope: Scope, ids: Collection[str], *, table: Table, name: str, row: type[Changed]
 ) -> tuple[dict[str, Changed], set[str]]:
-    visible = {item.id: item for item in await registry_db.some(conn, table, scope, row, ids, lock=True)}
+    visible = {item.id: item for item in await some(conn, table, scope, row, ids, lock=True)}
     return visible, await registry_db.taken(conn, name, ids) - set(visible)
 
 
@@ -293,12 +289,6 @@ async def fleet_holders(
                 "first"
             )
     return found
-
-
-async def open_requests(conn: AsyncConnection, vehicle_ids: Collection[str]) -> dict[str, tuple[int, str]]:
-    """The open trip request (dispatched or under way) of each of these vehicles that has one: its id and state.
-    Lock the vehicles first (`vehicles_to_change`)."""
-    return await trip_requests.open_requests_of_vehicles(conn, vehicle_ids)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -471,7 +461,8 @@ async def update_vehicle(
         if current is None:
             raise NotFound(f"no vehicle {vehicle_id}")
         lifecycle = changes.get("lifecycle", current.lifecycle)
-        problem = lifecycle_problem(current, lifecycle, (await open_requests(conn, [vehicle_id])).get(vehicle_id))
+        open_request = (await trip_requests.open_requests(conn, "vehicle_id", [vehicle_id])).get(vehicle_id)
+        problem = lifecycle_problem(current, lifecycle, open_request)
         if problem is not None:
             raise Conflict(problem)
         changed = _validated(VehicleCreate, VehicleRecord, current, changes)

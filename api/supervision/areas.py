@@ -12,6 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from api.errors import NotFound, Refused
 from api.fields import NO_NUL
 from db import alerts as alerts_db
+from db import registry as registry_db
 from db.scope import Scope
 from domain.supervision import AreaKind
 
@@ -71,7 +72,7 @@ async def create_area(conn: AsyncConnection, area: AreaCreate) -> AreaPublic:
     Raises:
         Refused: no such organisation.
     """
-    if area.organisation_id is not None and not await alerts_db.organisation_exists(conn, area.organisation_id):
+    if area.organisation_id is not None and not await registry_db.taken(conn, "organisation", [area.organisation_id]):
         raise Refused(f"no organisation {area.organisation_id} (GET /organisations)")
     return await alerts_db.insert_area(
         conn,

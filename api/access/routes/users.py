@@ -12,7 +12,7 @@ from api.access.rules import Principal
 from api.access.users import UserCreate, UserPublic, UserUpdate, create_user, update_user
 from api.deps import PoolDep, require
 from api.errors import AUTHENTICATED, NotFound, responses
-from api.paging import Page
+from api.paging import Page, page_of
 from db import access as access_db
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -41,7 +41,7 @@ async def list_users(pool: PoolDep, query: Annotated[UserQuery, Query()]) -> Pag
     async with pool.connection() as conn:
         rows = await access_db.users(conn, after=query.after, limit=query.limit)
     items = [UserPublic.model_validate(row) for row in rows]
-    return Page[UserPublic](items=items, next_after=str(items[-1].id) if len(items) == query.limit else None)
+    return page_of(UserPublic, items, query.limit)
 
 
 @router.post(

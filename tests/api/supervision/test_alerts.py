@@ -18,8 +18,10 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from api.access.users import create_user
+from api.supervision.alerts import AlertPublic
 from collector.metrics import Metrics
 from collector.supervisor import run as run_supervisor
+from db.alerts import ALERT_COLUMNS
 from domain.topics import topic
 from tests.support.api import Units
 from tests.support.broker import publish
@@ -178,3 +180,9 @@ async def test_areas_are_managed_by_dispatchers_and_checked(
     assert (await client.post("/areas", json={"name": "x", "kind": "parking", "geometry": CITY},
                               headers=unit_b)).status_code == 403  # fmt: skip
     assert (await client.delete(f"/areas/{created.json()['id']}", headers=staff)).status_code == 204
+
+
+def test_an_alert_as_the_api_shows_it_has_every_column_the_database_reads_and_no_other() -> None:
+    """db/alerts.py reads ALERT_COLUMNS into the API's AlertPublic: a field added to one and not the other would
+    fail every read of alerts, or go unread."""
+    assert list(AlertPublic.model_fields) == list(ALERT_COLUMNS)
