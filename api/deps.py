@@ -23,6 +23,7 @@ from api import resources
 from api.access.audit import audit_entry
 from api.access.rules import Permission, Principal, Role, allows, audited, scope_of
 from api.access.tokens import AccessTokens, TokenError
+from api.errors import Forbidden
 from api.live.follower import Live
 from db import access as access_db
 from db.scope import Scope
@@ -104,9 +105,7 @@ class require:  # a verb at the route: Depends(require("institutions:read"))
         entry.user_id, entry.user_name, entry.role = user.id, user.name, user.role
         entry.wanted = entry.wanted or audited(user.role, self.permission, request.method, allowed=allowed)
         if not allowed:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail=f"the role {user.role} does not have the permission {self.permission}"
-            )
+            raise Forbidden(f"the role {user.role} does not have the permission {self.permission}")
         return user
 
 

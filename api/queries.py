@@ -6,13 +6,13 @@ from datetime import date, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from domain.periods import Period
+from domain.periods import FIRST_YEAR, LAST_YEAR, Period
 
 _LONGEST = timedelta(days=366 * 10)
 
 
 class PeriodQuery(BaseModel):
-    """Local days [start, end) in the city's zone (YIWANG_ZONE)."""
+    """Local days [start, end) in the city's time zone (YIWANG_TIME_ZONE)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -25,8 +25,8 @@ class PeriodQuery(BaseModel):
             raise ValueError("end must be after start (end is exclusive: a year is 2026-01-01 to 2027-01-01)")
         if self.end - self.start > _LONGEST:
             raise ValueError("a period is at most ten years")
-        if self.start.year < 2000 or self.end.year > 2101:
-            raise ValueError("periods lie between 2000 and 2100")
+        if self.start.year < FIRST_YEAR or self.end.year > LAST_YEAR + 1:
+            raise ValueError(f"periods lie between {FIRST_YEAR} and {LAST_YEAR}")
         return self
 
     @property

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Final
 from zoneinfo import ZoneInfo
+
+# The years the platform keeps figures of: institutions' yearly figures, quotas, factors.
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2100
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,13 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.energy import Category, EnergyType, SubItem
 from domain.ids import ID_PATTERN
 from domain.measures import unit_problem
+from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, VehicleEnergy
 
 OrganisationKind = Literal["unit", "service_company", "rental_company"]
 
-# The years an institution's figures may be given for.
-FIRST_YEAR: Final = 2000
-LAST_YEAR: Final = 2100
 
 Id = Field(pattern=ID_PATTERN)
 

@@ -20,6 +20,7 @@ from api.fields import NO_NUL, PositiveDecimal
 from db import factors as factors_db
 from domain.energy import EnergyType
 from domain.measures import REPORT_UNIT
+from domain.periods import FIRST_YEAR, LAST_YEAR
 
 FactorKind = Literal["standard_coal", "carbon"]
 
@@ -130,7 +131,7 @@ class NewCarbonFactor(BaseModel):
 
     energy_type: EnergyType
     region: str = Field(default="national", pattern=NO_NUL, min_length=1, max_length=64)
-    year: int | None = Field(default=None, ge=2000, le=2100)
+    year: int | None = Field(default=None, ge=FIRST_YEAR, le=LAST_YEAR)
     unit: str = Field(pattern=NO_NUL, max_length=16)
     kgco2_per_unit: PositiveDecimal
 

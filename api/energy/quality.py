@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from db import energy_reports
 from db.energy_reports import Filters
 from db.scope import Scope
+from domain.periods import Period
 
 
 class MeterQuality(BaseModel):
@@ -96,8 +97,8 @@ async def report(
     silent_seconds: float,
 ) -> QualityReport:
     now = datetime.now(UTC)
-    begin = datetime(start.year, start.month, start.day, tzinfo=zone)
-    stop = min(datetime(end.year, end.month, end.day, tzinfo=zone), now)
+    begin, stop = Period(start, end).moments(zone)
+    stop = min(stop, now)
     rows = await energy_reports.meter_quality(
         conn,
         scope,
@@ -179,9 +180,11 @@ _REASONS = {
 
 
 async def flagged(
-    conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, start: datetime, end: datetime
+    conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, period: Period, zone: ZoneInfo
 ) -> list[FlaggedDelta]:
-    """The deltas of [start, end) (by their end) that were not plain rises, oldest first, at most 10,000."""
+    """The deltas of the period's local days (by their end) that were not plain rises, oldest first, at most
+    10,000."""
+    start, end = period.moments(zone)
     rows = await energy_reports.flagged(conn, scope, filters, meter_id=meter_id, start=start, end=end)
     return [
         FlaggedDelta(

@@ -11,6 +11,7 @@ from api.fields import NO_NUL, PositiveDecimal
 from db import quotas as quotas_db
 from db.scope import Scope
 from domain.energy import Category, Indicator
+from domain.periods import FIRST_YEAR, LAST_YEAR
 
 
 class QuotaSet(BaseModel):
@@ -18,7 +19,7 @@ class QuotaSet(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     indicator: Indicator
     category: Category | None = None
     institution_id: str | None = Field(default=None, pattern=NO_NUL, max_length=64)

@@ -28,7 +28,6 @@ hand): a vehicle is recounted under a transaction-scoped advisory lock, which a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -238,9 +237,9 @@ async def _count(conn: AsyncConnection, basis: Basis, vehicle_id: str, restart: 
     return _Count(begin, found, by_day)
 
 
-def _write(
+async def _write(
     conn: AsyncConnection, zone: ZoneInfo, vehicle_id: str, counted: _Count, restart: _Restart | None
-) -> Awaitable[None]:
+) -> None:
     """Replace the trips after the restart point and the days from its day on with what was counted."""
     first_day = counted.start.astimezone(zone).date()
     rests = dict(counted.rests)
@@ -249,4 +248,4 @@ def _write(
         rests[first_day] = (restart.day_first_rest, rests[first_day][1])
     # From the restart point on (no trip starts at a rest point), or from the first fix when counting from the
     # beginning.
-    return mileage_db.replace(conn, zone, vehicle_id, start=counted.start, trips=counted.trips, rests=rests)
+    await mileage_db.replace(conn, zone, vehicle_id, start=counted.start, trips=counted.trips, rests=rests)

@@ -3,7 +3,7 @@ shares of the fleet and of kilometres, and alerts per unit, within a Scope.
 
 What each figure counts (the API descriptions and the export headers say the same):
 
-- A period is local days [start, end) in the zone the mileage roll-up counts in (YIWANG_ZONE).
+- A period is local days [start, end) in the zone the mileage roll-up counts in (YIWANG_TIME_ZONE).
 - Dispatches (派车) of a unit: its trip requests (the unit that asked) dispatched in the period, whatever came next.
   Of those, completed: since returned (还车, evaluated or not); cancelled: cancelled after the dispatch. Dispatch
   kilometres: return minus departure odometer of the completed ones with both readings; the completed ones
@@ -41,7 +41,7 @@ from domain.vehicles import NEW_ENERGY
 
 
 class ReportQuery(PeriodQuery):
-    """Local days [start, end) in the city's zone (YIWANG_ZONE), optionally of one unit."""
+    """Local days [start, end) in the city's zone (YIWANG_TIME_ZONE), optionally of one unit."""
 
     organisation_id: Text | None = Field(default=None, description="only this unit (one you may see)")
 

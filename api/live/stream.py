@@ -58,7 +58,7 @@ UNAUTHENTICATED, FORBIDDEN, INVALID = 4401, 4403, 4422
 _ACCEPTED = 101
 
 
-class Refused(Exception):
+class Closed(Exception):
     """Ends a stream with a WebSocket close code and a reason the client can act on."""
 
     def __init__(self, code: int, reason: str) -> None:
@@ -73,15 +73,15 @@ async def _verify(
     """The user of an access token, checked as every request's is (api/deps.py), and when the token expires.
 
     Raises:
-        Refused: the token is not valid, or its session has ended, or its user is disabled (4401).
+        Closed: the token is not valid, or its session has ended, or its user is disabled (4401).
     """
     try:
         expires_at = tokens.read(token).expires_at.timestamp()
         return await current_user(pool, tokens, token), expires_at
     except TokenError as exc:
-        raise Refused(UNAUTHENTICATED, str(exc)) from None
+        raise Closed(UNAUTHENTICATED, str(exc)) from None
     except HTTPException as exc:
-        raise Refused(UNAUTHENTICATED, str(exc.detail)) from None
+        raise Closed(UNAUTHENTICATED, str(exc.detail)) from None
 
 
 class _Session:
@@ -98,11 +98,11 @@ class _Session:
         """Take a token of this stream's user (the first one sets the user).
 
         Raises:
-            Refused: the token is not valid, of another user, or its session has ended.
+            Closed: the token is not valid, of another user, or its session has ended.
         """
         user, expires_at = await _verify(self._pool, self._tokens, token)
         if self.user is not None and self.user.id != user.id:
-            raise Refused(UNAUTHENTICATED, "a stream's token must stay of the user who opened it")
+            raise Closed(UNAUTHENTICATED, "a stream's token must stay of the user who opened it")
         self.user, self.expires_at, self._checked_at = user, expires_at, time.time()
         return user
 
@@ -111,17 +111,15 @@ class _Session:
         return max(min(self.expires_at, self._checked_at + SESSION_CHECK_SECONDS) - time.time(), 0.0)
 
     async def check(self) -> None:
-        """Raises Refused when the token has expired or the session has ended."""
+        """Raises Closed when the token has expired or the session has ended."""
         now = time.time()
         if now >= self.expires_at:
-            raise Refused(
-                UNAUTHENTICATED, "the access token has expired: send a fresh one before it does, or reconnect"
-            )
+            raise Closed(UNAUTHENTICATED, "the access token has expired: send a fresh one before it does, or reconnect")
         if now >= self._checked_at + SESSION_CHECK_SECONDS and self.user is not None:
             async with self._pool.connection() as conn:
                 found = await access_db.session_user(conn, self.user.session_id, self.user.id)
             if found is None or not found.active or found.disabled:
-                raise Refused(UNAUTHENTICATED, "the session has ended (logged out, revoked or expired): log in again")
+                raise Closed(UNAUTHENTICATED, "the session has ended (logged out, revoked or expired): log in again")
             self._checked_at = now
 
 
@@ -148,8 +146,8 @@ async def converse(
                         continue
                     for message in messages:
                         await websocket.send_text(message)
-    except* Refused as refused:
-        first = cast(Refused, refused.exceptions[0])
+    except* Closed as closed:
+        first = cast(Closed, closed.exceptions[0])
         await websocket.close(first.code, first.reason)
     except* WebSocketDisconnect:
         pass  # the client left: nothing to answer, and its subscription has ended
@@ -160,7 +158,7 @@ async def _first_token(websocket: WebSocket) -> str:
         async with asyncio.timeout(AUTH_SECONDS):
             return _token(await _receive(websocket))
     except TimeoutError:
-        raise Refused(
+        raise Closed(
             UNAUTHENTICATED, f'send {{"type": "auth", "token": ...}} first, within {AUTH_SECONDS:.0f} s'
         ) from None
 
@@ -169,17 +167,17 @@ async def _admit(websocket: WebSocket, pool: AsyncConnectionPool[AsyncConnection
     """The user's filter, once the role's permission and the filter are checked; the audit log gets its record
     (an auditor's stream, a refusal) before any data leaves, as AuditMiddleware does for HTTP."""
     allowed = allows(user.role, PERMISSION)
-    refused: Refused | None = None
+    closed: Closed | None = None
     wanted = None
     if not allowed:
-        refused = Refused(FORBIDDEN, f"the role {user.role} does not have the permission {PERMISSION}")
+        closed = Closed(FORBIDDEN, f"the role {user.role} does not have the permission {PERMISSION}")
     else:
         try:
             wanted = stream_filter(websocket.query_params, scope_of(user))
-        except Refused as exc:
-            refused = exc
+        except Closed as exc:
+            closed = exc
     if audited(user.role, PERMISSION, "GET", allowed=allowed):
-        status = _ACCEPTED if refused is None else 403 if refused.code == FORBIDDEN else 422
+        status = _ACCEPTED if closed is None else 403 if closed.code == FORBIDDEN else 422
         async with pool.connection() as conn:
             await access_db.append_audit(
                 conn,
@@ -195,8 +193,8 @@ async def _admit(websocket: WebSocket, pool: AsyncConnectionPool[AsyncConnection
                 status=status,
                 outcome=outcome(status),
             )
-    if refused is not None:
-        raise refused
+    if closed is not None:
+        raise closed
     assert wanted is not None
     return wanted
 
@@ -205,21 +203,21 @@ def stream_filter(params: QueryParams, scope: Scope) -> Filter:
     """The filter of a stream's query: GET /positions/live's parameters, checked alike.
 
     Raises:
-        Refused: a parameter is not valid (4422).
+        Closed: a parameter is not valid (4422).
     """
     organisation_id = params.get("organisation_id")
     if organisation_id is not None and "\x00" in organisation_id:
-        raise Refused(INVALID, "organisation_id may not contain NUL")
+        raise Closed(INVALID, "organisation_id may not contain NUL")
     box = None
     if (text := params.get("bbox")) is not None:
         try:
             box = parse_bbox(text)
         except ValueError as exc:
-            raise Refused(INVALID, str(exc)) from None
+            raise Closed(INVALID, str(exc)) from None
     states: Collection[str] = params.getlist("state")
     unknown = set(states) - set(LIVE_STATES)
     if unknown:
-        raise Refused(INVALID, f"state is one of {', '.join(LIVE_STATES)}; not {', '.join(sorted(unknown))[:40]}")
+        raise Closed(INVALID, f"state is one of {', '.join(LIVE_STATES)}; not {', '.join(sorted(unknown))[:40]}")
     return Filter.of(scope, organisation_id=organisation_id, bbox=box, states=states)
 
 
@@ -243,7 +241,7 @@ async def _receive(websocket: WebSocket) -> str:
         raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
     text = message.get("text")
     if text is None:
-        raise Refused(INVALID, "send JSON text messages")
+        raise Closed(INVALID, "send JSON text messages")
     return cast(str, text)
 
 
@@ -253,5 +251,5 @@ def _token(text: str) -> str:
     except orjson.JSONDecodeError:
         body = None
     if not isinstance(body, dict) or body.get("type") != "auth" or not isinstance(body.get("token"), str):
-        raise Refused(UNAUTHENTICATED, 'send {"type": "auth", "token": "<access token from POST /auth/token>"}')
+        raise Closed(UNAUTHENTICATED, 'send {"type": "auth", "token": "<access token from POST /auth/token>"}')
     return cast(str, body["token"])

@@ -8,12 +8,11 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import ValidationError
 
 from api.errors import Conflict, NotFound, Refused
 from api.paging import Page, page_of
 from api.registry.models import DriverCreate, DriverOfOrganisation, DriverPublic
-from api.registry.service import problem_of, visible_organisations
+from api.registry.service import validated, visible_organisations
 from db import drivers as drivers_db
 from db import trip_requests
 from db.drivers import DRIVERS
@@ -71,16 +70,6 @@ async def drivers_to_change(conn: AsyncConnection, scope: Scope, ids: Collection
     return {item.id: item for item in await some(conn, DRIVERS, scope, DriverPublic, ids, lock=True)}
 
 
-def changed_driver(current: DriverPublic, changes: Mapping[str, Any]) -> DriverCreate:
-    """A driver with some fields changed, validated as a whole.
-
-    Raises:
-        ValidationError: the changed driver does not fit.
-    """
-    fields = {name: getattr(current, name) for name in DriverCreate.model_fields}
-    return DriverCreate.model_validate({**fields, **changes})
-
-
 async def update_driver(
     conn: AsyncConnection, scope: Scope, driver_id: int, changes: Mapping[str, Any]
 ) -> DriverPublic:
@@ -95,10 +84,7 @@ async def update_driver(
         current = (await drivers_to_change(conn, scope, [driver_id])).get(driver_id)
         if current is None:
             raise NotFound(f"no driver {driver_id}")
-        try:
-            changed = changed_driver(current, changes)
-        except ValidationError as exc:
-            raise Refused(problem_of(exc)) from exc
+        changed = validated(DriverCreate, DriverCreate, current, changes)
         if changed.organisation_id != current.organisation_id and not await visible_organisations(
             conn, scope, [changed.organisation_id]
         ):

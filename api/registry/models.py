@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.fields import NO_NUL, Finite, Integer, Text
 from domain.energy import Category, EnergyType, SubItem
+from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.registry import Institution, InstitutionYear, MeterRecord, VehicleRecord
 from domain.vehicles import VIN_PATTERN, LicenceClass, Lifecycle, RetiredHow, VehicleEnergy
 
@@ -161,7 +162,7 @@ class InstitutionYearRecord(InstitutionYear):
     """An institution's floor area and headcount in one year, as the registry import reads them."""
 
     institution_id: Text
-    year: Integer = Field(ge=2000, le=2100)
+    year: Integer = Field(ge=FIRST_YEAR, le=LAST_YEAR)
     floor_area_m2: Finite | None = Field(default=None, gt=0)
     headcount: Integer | None = Field(default=None, gt=0)
 

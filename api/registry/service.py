@@ -358,7 +358,7 @@ async def update_institution(
         current = (await institutions_to_change(conn, scope, [institution_id]))[0].get(institution_id)
         if current is None:
             raise NotFound(f"no institution {institution_id}")
-        changed = _validated(InstitutionCreate, Institution, current, changes)
+        changed = validated(InstitutionCreate, Institution, current, changes)
         if changed.organisation_id != current.organisation_id:
             await _organisation_in_scope(conn, scope, changed.organisation_id)
         await write(conn, institutions=[changed])
@@ -410,7 +410,7 @@ async def update_meter(conn: AsyncConnection, scope: Scope, meter_id: str, chang
         current = (await meters_to_change(conn, scope, [meter_id]))[0].get(meter_id)
         if current is None:
             raise NotFound(f"no meter {meter_id}")
-        changed = _validated(MeterCreate, MeterRecord, current, changes)
+        changed = validated(MeterCreate, MeterRecord, current, changes)
         if changed.institution_id != current.institution_id:
             await _institution_in_scope(conn, scope, changed.institution_id)
         await write(conn, meters=[changed])
@@ -465,7 +465,7 @@ async def update_vehicle(
         problem = lifecycle_problem(current, lifecycle, open_request)
         if problem is not None:
             raise Conflict(problem)
-        changed = _validated(VehicleCreate, VehicleRecord, current, changes)
+        changed = validated(VehicleCreate, VehicleRecord, current, changes)
         if changed.organisation_id != current.organisation_id:
             await _organisation_in_scope(conn, scope, changed.organisation_id)
         home = changed.home_institution_id
@@ -504,7 +504,7 @@ async def put_vehicle_quota(
 M = TypeVar("M", bound=BaseModel)
 
 
-def _validated(body: type[M], model: type[BaseModel], current: BaseModel, changes: Mapping[str, Any]) -> M:
+def validated(body: type[M], model: type[BaseModel], current: BaseModel, changes: Mapping[str, Any]) -> M:
     """The item as the changes leave it (the fields of `model` from `current`), validated whole as `body`.
 
     Raises:

@@ -30,10 +30,6 @@ class FileRefused(errors.Refused):
     """The file as a whole cannot be imported; the message says why and what to do (422)."""
 
 
-class TooLarge(errors.TooLarge):
-    """The file is larger, or holds more rows, than one import takes (413)."""
-
-
 class RowsRefused(FileRefused):
     """Rows of the file do not fit: `problems` says which and why (422, listing them)."""
 
@@ -71,7 +67,7 @@ def read_rows(content: bytes, *, max_rows: int = MAX_ROWS) -> list[tuple[int, Se
             if all(is_blank(value) for value in row):
                 continue
             if len(rows) > max_rows:  # the header and max_rows rows of data are in
-                raise TooLarge(f"the file has more than {max_rows:,} rows: split it into several files")
+                raise errors.TooLarge(f"the file has more than {max_rows:,} rows: split it into several files")
             rows.append((number, row))
     if not rows:
         raise FileRefused("the file is empty: its first row names the columns, the rows below it hold the items")
@@ -85,7 +81,7 @@ def _xlsx_rows(content: bytes) -> Generator[Sequence[object], None, None]:
     except zipfile.BadZipFile as exc:
         raise FileRefused(f"the file is neither an XLSX workbook nor CSV text ({exc})") from exc
     if unpacked > MAX_UNPACKED_BYTES:
-        raise TooLarge(f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB: split it")
+        raise errors.TooLarge(f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB: split it")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # a file from outside may break the reader in any way: say so, with its words

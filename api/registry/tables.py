@@ -77,10 +77,6 @@ class Table:
         return Sheet(self.key, self.zh, self.en, [f.column for f in self.fields], rows)
 
 
-def _is_blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
 def read_text(value: object) -> str:
     """A cell as text: numbers as written (1001, not 1001.0), dates as ISO dates; no NUL characters."""
     if isinstance(value, float) and value.is_integer():

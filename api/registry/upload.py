@@ -15,9 +15,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.access.audit import audit_entry
-from api.errors import Problem, responses
+from api.errors import Problem, TooLarge, responses
 from api.registry.models import ImportRefused, ImportResult
-from api.registry.spreadsheets import MAX_UPLOAD_BYTES, FileRefused, RowsRefused, TooLarge, fingerprint, read_rows
+from api.registry.spreadsheets import MAX_UPLOAD_BYTES, FileRefused, RowsRefused, fingerprint, read_rows
 from db.scope import Scope
 
 # Room for the multipart envelope around the file.

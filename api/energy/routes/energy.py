@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated
 
@@ -147,13 +147,7 @@ async def get_flagged(
 ) -> list[quality.FlaggedDelta]:
     """The deltas that were not plain rises (rollovers, jitter, resets and replacements, implausible ones), each
     with its registers and the rule that applied: what data quality counts, one by one."""
-    zone = settings.zone
     async with pool.connection() as conn:
         return await quality.flagged(
-            conn,
-            scope,
-            query.filters,
-            meter_id=query.meter_id,
-            start=datetime(query.start.year, query.start.month, query.start.day, tzinfo=zone),
-            end=datetime(query.end.year, query.end.month, query.end.day, tzinfo=zone),
+            conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )

@@ -12,6 +12,7 @@ from api.deps import PoolDep, ScopeDep, require
 from api.energy import quotas
 from api.energy.quotas import QuotaPublic, QuotaSet
 from api.errors import AUTHENTICATED, responses
+from domain.periods import FIRST_YEAR, LAST_YEAR
 
 router = APIRouter(prefix="/quotas", tags=["energy"])
 
@@ -19,7 +20,7 @@ router = APIRouter(prefix="/quotas", tags=["energy"])
 class QuotaQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    year: int | None = Field(default=None, ge=2000, le=2100)
+    year: int | None = Field(default=None, ge=FIRST_YEAR, le=LAST_YEAR)
 
 
 @router.get("", dependencies=[Depends(require("quotas:read"))], responses=AUTHENTICATED)

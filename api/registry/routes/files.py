@@ -25,7 +25,7 @@ from api.registry.models import (
 )
 from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, import_upload
 from domain.labels import Language
-from domain.registry import FIRST_YEAR, LAST_YEAR
+from domain.periods import FIRST_YEAR, LAST_YEAR
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 

@@ -21,7 +21,7 @@ from api.registry.models import (
     YearFigures,
 )
 from domain.energy import Category
-from domain.registry import FIRST_YEAR, LAST_YEAR
+from domain.periods import FIRST_YEAR, LAST_YEAR
 
 router = APIRouter(prefix="/institutions", tags=["registry"])
 
