@@ -29,8 +29,8 @@ from domain.topics import FAMILIES, READING
 
 log = logging.getLogger(__name__)
 
-# A device kind is named as the registry table its devices are in.
-_DEVICE_TABLES: dict[str, str] = {family.device: family.device for family in FAMILIES}
+# A device kind is named as the registry table its devices are in (meter, vehicle).
+_DEVICES = tuple(family.device for family in FAMILIES)
 
 
 class KnownDevices:
@@ -39,7 +39,7 @@ class KnownDevices:
 
     def __init__(self, refresh_seconds: float) -> None:
         self._refresh_seconds = refresh_seconds
-        self._ids: dict[str, set[str]] = {table: set() for table in _DEVICE_TABLES.values()}
+        self._ids: dict[str, set[str]] = {device: set() for device in _DEVICES}
         self._loaded_at = -float("inf")
 
     async def unknown(self, conn: AsyncConnection, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
@@ -51,11 +51,10 @@ class KnownDevices:
             self._loaded_at = time.monotonic()
         result: dict[str, set[str]] = {}
         for device, ids in wanted.items():
-            table = _DEVICE_TABLES[device]
-            missing = ids - self._ids[table]
+            missing = ids - self._ids[device]
             if missing:
-                found = await ingest.known_devices(conn, table, sorted(missing))
-                self._ids[table] |= found
+                found = await ingest.known_devices(conn, device, sorted(missing))
+                self._ids[device] |= found
                 missing -= found
             result[device] = missing
         return result
@@ -168,7 +167,7 @@ class Writer:
     async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received]) -> _Prepared:
         prepared = _Prepared()
         routed: list[tuple[Received, Any, str] | None] = []
-        wanted: dict[str, set[str]] = {device: set() for device in _DEVICE_TABLES}
+        wanted: dict[str, set[str]] = {device: set() for device in _DEVICES}
         for item in batch:
             topic = item.topic
             try:

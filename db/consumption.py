@@ -15,6 +15,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import namedtuple_row
 
 from domain.counters import Day, Delta, Meter, Registered, State, decimal
+from domain.registry import COUNTING_FIELDS
 
 
 async def stored_zone(conn: AsyncConnection, zone: str) -> str:
@@ -41,7 +42,8 @@ async def set_zone(conn: AsyncConnection, zone: str) -> None:
 
 async def meter(conn: AsyncConnection, meter_id: str) -> Meter | None:
     """What the counters need of a registered meter; None when it is no longer registered."""
-    cur = await conn.execute("SELECT multiplier, register_max, max_rate FROM meter WHERE id = %s", (meter_id,))
+    columns = sql.SQL(", ").join(map(sql.Identifier, COUNTING_FIELDS))
+    cur = await conn.execute(sql.SQL("SELECT {} FROM meter WHERE id = %s").format(columns), (meter_id,))
     facts = await cur.fetchone()
     return None if facts is None else Meter(*facts)
 

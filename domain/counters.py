@@ -25,8 +25,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
-from typing import Literal, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 from zoneinfo import ZoneInfo
+
+from domain.periods import Step
 
 SCALE = 1_000_000  # amounts are in millionths of the meter's unit
 # A dip smaller than this share of the baseline is jitter, not a reset.
@@ -36,8 +38,6 @@ ROLLOVER_BAND = Fraction(1, 10)
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
-
-Period = Literal["hour", "day", "month", "year"]
 
 
 class Registered(Protocol):
@@ -284,7 +284,7 @@ def hourly(items: Iterable[Delta], zone: ZoneInfo) -> dict[datetime, int]:
     return dict(out)
 
 
-def rollup(hours: Mapping[datetime, int], period: Period) -> dict[datetime, int]:
+def rollup(hours: Mapping[datetime, int], period: Step) -> dict[datetime, int]:
     """Sum local hours into local days, months or years (keys: the local start of each)."""
     out: dict[datetime, int] = defaultdict(int)
     for hour, amount in hours.items():
@@ -292,7 +292,7 @@ def rollup(hours: Mapping[datetime, int], period: Period) -> dict[datetime, int]
     return dict(out)
 
 
-def period_start(moment: datetime, period: Period) -> datetime:
+def period_start(moment: datetime, period: Step) -> datetime:
     """The local start of the hour, day, month or year holding a local moment."""
     if period == "hour":
         return moment.replace(minute=0, second=0, microsecond=0)

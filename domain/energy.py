@@ -8,11 +8,9 @@ from typing import Final, Literal, get_args
 # What a meter measures. Water is a resource, not energy: it counts in water indicators only, never in
 # comprehensive energy.
 EnergyType = Literal["electricity", "water", "natural_gas", "heat", "raw_coal", "gasoline", "diesel", "lpg"]
-ENERGY_TYPES: Final[tuple[EnergyType, ...]] = get_args(EnergyType)
 
 # Sub-item metering (分项计量) of electricity in public buildings.
 SubItem = Literal["lighting_socket", "air_conditioning", "power", "special"]
-SUB_ITEMS: Final[tuple[SubItem, ...]] = get_args(SubItem)
 
 # The categories of the registry of energy-using institutions (能耗统计名录库); quotas and rankings are per category.
 Category = Literal["agency", "public_institution", "school", "hospital", "community", "venue"]

@@ -80,15 +80,6 @@ def half_angles(latitude: np.ndarray, longitude: np.ndarray) -> np.ndarray:
     return halves
 
 
-def initial_bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Degrees clockwise from north, in [0, 360), of the great circle from the first point towards the second."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dl = math.radians(lon2 - lon1)
-    y = math.sin(dl) * math.cos(p2)
-    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
-    return math.degrees(math.atan2(y, x)) % 360
-
-
 def bearing_deg(east_m: float, north_m: float) -> float:
     """Degrees clockwise from north of a displacement on a local plane, in [0, 360): a heading as terminals send
     it (JT/T 808: 0-359)."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Final
+from typing import Final, Literal
 from zoneinfo import ZoneInfo
+
+# The steps a series of consumption is counted in.
+Step = Literal["hour", "day", "month", "year"]
 
 # The years the platform keeps figures of: institutions' yearly figures, quotas, factors.
 FIRST_YEAR: Final = 2000

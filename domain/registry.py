@@ -8,11 +8,13 @@ Rules that need the rest of the registry (another vehicle's plate, an open trip 
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Final, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain import counters
 from domain.energy import Category, EnergyType, SubItem
 from domain.ids import ID_PATTERN
 from domain.measures import unit_problem
@@ -124,8 +126,9 @@ class MeterRecord(Meter):
         return self
 
 
-# What the consumption roll-up counts a meter's readings with: a change recounts the meter's history.
-COUNTING_FIELDS: Final = ("multiplier", "register_max", "max_rate")
+# What the consumption roll-up counts a meter's readings with (domain/counters.py's Meter): a change recounts the
+# meter's history.
+COUNTING_FIELDS: Final = tuple(field.name for field in dataclasses.fields(counters.Meter))
 
 
 def counting_changed(before: BaseModel, after: BaseModel) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
@@ -16,8 +15,7 @@ from db import energy_reports
 from db.energy_reports import Filters
 from db.scope import Scope
 from domain.measures import REPORT_UNIT, to_report_unit
-
-Step = Literal["hour", "day", "month", "year"]
+from domain.periods import Step
 
 
 class Point(BaseModel):

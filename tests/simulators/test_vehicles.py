@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import math
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.geo import distance_m, initial_bearing_deg
+from domain.geo import distance_m
 from domain.position import Position
 from simulators.city import City, build_city
 from simulators.faults import Faults
@@ -26,8 +27,13 @@ def distance(a: Position, b: Position) -> float:
 
 
 def bearing(a: Position, b: Position) -> float:
-    """The great circle's bearing, independent of the simulator's flat projection."""
-    return initial_bearing_deg(a.latitude, a.longitude, b.latitude, b.longitude)
+    """The great circle's initial bearing from a towards b, in [0, 360): independent of the simulator's flat
+    projection."""
+    p1, p2 = math.radians(a.latitude), math.radians(b.latitude)
+    dl = math.radians(b.longitude - a.longitude)
+    y = math.sin(dl) * math.cos(p2)
+    x = math.cos(p1) * math.sin(p2) - math.sin(p1) * math.cos(p2) * math.cos(dl)
+    return math.degrees(math.atan2(y, x)) % 360
 
 
 def seconds(a: Position, b: Position) -> float:

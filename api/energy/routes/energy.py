@@ -17,6 +17,7 @@ from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indi
 from api.errors import NotFound, responses
 from api.fields import Text
 from api.queries import PeriodQuery
+from domain.periods import Step
 
 router = APIRouter(prefix="/energy", tags=["energy"])
 
@@ -59,7 +60,7 @@ async def get_rankings(
 class SeriesQuery(PeriodQuery):
     institution_id: Text | None = None
     meter_id: Text | None = None
-    step: series.Step = "day"
+    step: Step = "day"
 
     @model_validator(mode="after")
     def _one_subject(self) -> SeriesQuery:
