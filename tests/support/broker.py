@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import aiomqtt
 import paho.mqtt.client as paho
@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from broker import access
 from db.broker_accounts import ServiceAccount
 from tests.support.messages import Message
+from tests.support.waiting import wait_until
 from yiwang.stack import Mosquitto
 
 # The tests' own broker account: collector, gateway and observer under any topic root (tests use a
@@ -43,7 +44,11 @@ def wait_until_admitted(port: int, username: str = TESTER, password: str = TESTE
         try:
             client.connect("127.0.0.1", port)
             client.loop_start()
-            connected = client.is_connected() or _wait(client.is_connected, 1.0)
+            try:
+                wait_until(client.is_connected, 1.0, "connected", every=0.01)
+                connected = True
+            except TimeoutError:
+                connected = False
         finally:
             client.disconnect()
             client.loop_stop()
@@ -52,15 +57,6 @@ def wait_until_admitted(port: int, username: str = TESTER, password: str = TESTE
         if time.monotonic() > deadline:
             raise TimeoutError(f"the broker on {port} does not let {username} in")
         time.sleep(0.1)
-
-
-def _wait(predicate: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 async def open_broker_from_database(url: str, broker: Mosquitto) -> None:

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,11 +31,12 @@ import orjson
 import psycopg
 from playwright.sync_api import Page
 
-from db.registry import import_document
 from domain.registry import RegistryDocument, Vehicle
 from domain.topics import topic
 from tests.support.broker import publish
+from tests.support.registry import import_registry
 from tests.support.stack import make_stack_home, run_environment, start_run
+from tests.support.waiting import wait_until
 
 CHROMIUM = os.environ.get("YIWANG_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -48,12 +49,10 @@ T = TypeVar("T")
 
 @dataclass
 class System:
-    """The running system: where its API answers, its admin, its settings as environment, and a broker account."""
+    """The running system: where its API answers, its admin, and a broker account."""
 
     url: str
     admin_password: str
-    env: dict[str, str]
-    home: Path
     root: str
     mqtt_port: int
     gateway: tuple[str, str]  # user name, password: publishes as a terminal gateway does
@@ -103,14 +102,6 @@ def fix(at: datetime, step: int, *, speed: float = 18.0) -> dict[str, object]:
     }
 
 
-def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {seconds:.0f} s")
-        time.sleep(0.5)
-
-
 @contextmanager
 def running_system() -> Iterator[System]:
     """`yiwang run` with a small simulated city, two days of meter history, and the test vehicle's last 20 minutes."""
@@ -149,7 +140,7 @@ def running_system() -> Iterator[System]:
                 )
             ]
         )
-        _run(_import(database_url, document))
+        _run(import_registry(database_url, document))
         account = subprocess.run(
             [sys.executable, "-m", "yiwang.cli", "broker", "account", "pagetest", "--role", "gateway"],
             env=env,
@@ -161,8 +152,6 @@ def running_system() -> Iterator[System]:
         found = System(
             url=url,
             admin_password=(home / "admin_password").read_text().strip(),
-            env=env,
-            home=home,
             root="yiwang",
             mqtt_port=mqtt_port,
             gateway=(user, password),
@@ -172,10 +161,15 @@ def running_system() -> Iterator[System]:
         now = datetime.now(UTC)
         history = [fix(now - timedelta(seconds=10 * (120 - i)), i) for i in range(118)]
         history += [fix(now - timedelta(seconds=10 * (120 - i)), i, speed=135.0) for i in (118, 119)]
-        _wait_for(lambda: _stored(found, database_url, history), 60, "the test vehicle's history stored")
-        _wait_for(lambda: _on_map(found), 60, "the test vehicle on the live map")
-        _wait_for(lambda: _alerted(found, history[-2:]), 60, "the supervisor's alert of the test vehicle's speeding")
-        _wait_for(lambda: _counted(database_url), 120, "the meter history counted into the roll-up")
+        wait_until(lambda: _stored(found, database_url, history), 60, "the test vehicle's history stored", every=0.5)
+        wait_until(lambda: _on_map(found), 60, "the test vehicle on the live map", every=0.5)
+        wait_until(
+            lambda: _alerted(found, history[-2:]),
+            60,
+            "the supervisor's alert of the test vehicle's speeding",
+            every=0.5,
+        )
+        wait_until(lambda: _counted(database_url), 120, "the meter history counted into the roll-up", every=0.5)
         yield found
     finally:
         run.send_signal(signal.SIGINT)
@@ -189,22 +183,25 @@ def running_system() -> Iterator[System]:
             shutil.rmtree(home, ignore_errors=True)
 
 
-async def _import(url: str, document: RegistryDocument) -> None:
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        await import_document(conn, document)
-
-
 def _stored(system: System, database_url: str, fixes: list[dict[str, object]]) -> bool:
-    """Publish the fixes (again: stored once, by key) until all are stored. The broker takes the new account, and
-    the collector the new vehicle, a moment after they are made."""
+    """Publish the fixes (again: stored once, by key), then whether they are all stored within a few seconds. The
+    broker takes the new account, and the collector the new vehicle, a moment after they are made: until then a
+    publish is refused or its fixes are dead letters, and only publishing again stores them."""
     try:
         system.drive(fixes)
     except aiomqtt.MqttError:
         return False
-    time.sleep(1.0)
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT count(*) FROM position WHERE vehicle_id = %s", (TEST_VEHICLE,)).fetchone()
-    return row is not None and row[0] >= len(fixes)
+
+    def stored() -> bool:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM position WHERE vehicle_id = %s", (TEST_VEHICLE,)).fetchone()
+        return row is not None and row[0] >= len(fixes)
+
+    try:
+        wait_until(stored, 3, "the fixes stored", every=0.2)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _counted(database_url: str) -> bool:

@@ -17,6 +17,12 @@ class Devices:
     vehicles: list[str]
 
 
+async def import_registry(url: str, document: RegistryDocument) -> None:
+    """Import a registry document, as `yiwang registry import` does."""
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_document(conn, document)
+
+
 async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) -> Devices:
     """Register an organisation with one institution, its meters and vehicles, through the registry import."""
     org = f"org-{tag}"
@@ -32,6 +38,5 @@ async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) ->
             for i in range(vehicles)
         ],
     )
-    async with await psycopg.AsyncConnection.connect(url) as conn:
-        await import_document(conn, document)
+    await import_registry(url, document)
     return Devices(org, [m.id for m in document.meters], [v.id for v in document.vehicles])

@@ -3,39 +3,46 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from zoneinfo import ZoneInfo
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from api.energy import rollup
 from api.fleet import mileage
 from api.fleet.mileage import Basis
+from yiwang.settings import Settings
+
+# The zone the tests' settings count in (the default of the setting).
+ZONE = ZoneInfo(Settings.model_fields["time_zone"].default)
 
 
-async def settle(pool: AsyncConnectionPool[AsyncConnection], meters: list[str]) -> None:
-    """Refresh the consumption roll-up until none of these meters is marked stale (the API's own
-    refresher may hold the lock meanwhile)."""
-    for _ in range(400):
-        await rollup.refresh(pool, ZoneInfo("Asia/Shanghai"))
-        async with pool.connection() as conn:
-            cur = await conn.execute("SELECT count(*) FROM consumption_stale WHERE meter_id = ANY(%s)", (meters,))
-            row = await cur.fetchone()
-        if row is not None and row[0] == 0:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("the consumption roll-up did not settle")
+async def settle(pool: AsyncConnectionPool[AsyncConnection], meters: list[str], zone: ZoneInfo = ZONE) -> None:
+    """Refresh the consumption roll-up until none of these meters is marked stale."""
+    await _settle(pool, lambda: rollup.refresh(pool, zone), "consumption_stale", "meter_id", meters)
 
 
 async def settle_mileage(pool: AsyncConnectionPool[AsyncConnection], basis: Basis, vehicles: Sequence[str]) -> None:
-    """Refresh until none of these vehicles is marked stale (another refresher may hold one meanwhile)."""
+    """Refresh the mileage roll-up until none of these vehicles is marked stale."""
+    await _settle(pool, lambda: mileage.refresh(pool, basis), "mileage_stale", "vehicle_id", vehicles)
+
+
+async def _settle(
+    pool: AsyncConnectionPool[AsyncConnection],
+    refresh: Callable[[], Awaitable[int]],
+    marks: str,
+    column: str,
+    ids: Sequence[str],
+) -> None:
+    """Refresh until none of `ids` is marked in the table of marks (the API's own refresher, holding a device's
+    mark meanwhile, may leave it marked for a moment)."""
+    query = sql.SQL("SELECT count(*) FROM {} WHERE {} = ANY(%s)").format(sql.Identifier(marks), sql.Identifier(column))
     for _ in range(400):
-        await mileage.refresh(pool, basis)
+        await refresh()
         async with pool.connection() as conn:
-            cur = await conn.execute("SELECT count(*) FROM mileage_stale WHERE vehicle_id = ANY(%s)", (list(vehicles),))
-            row = await cur.fetchone()
+            row = await (await conn.execute(query, (list(ids),))).fetchone()
         if row is not None and row[0] == 0:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("the mileage roll-up did not settle")
+    raise AssertionError(f"{marks}: the roll-up did not settle")

@@ -31,6 +31,15 @@ async def wait_for_count(
     return await asyncio.to_thread(count, url, query, params)
 
 
+def wait_until(predicate: Callable[[], bool], seconds: float, what: str, *, every: float = 0.05) -> None:
+    """Poll `predicate` from sync code until it holds; TimeoutError naming `what` if it does not in time."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: not within {seconds:.0f} s")
+        time.sleep(every)
+
+
 async def eventually(predicate: Callable[[], bool], seconds: float = 15.0) -> None:
     deadline = time.monotonic() + seconds
     while not predicate():

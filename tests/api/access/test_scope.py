@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
@@ -14,10 +13,8 @@ from api.access.rules import ROLE_PERMISSIONS, ROLES, Principal, scope_of
 from api.app import ROUTERS
 from api.deps import require
 from db.scope import Scope
-from tests.support.api import Units, audit_rows
+from tests.support.api import AsUser, Units, audit_rows
 from yiwang.settings import Settings
-
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 
 async def _ids(client: httpx.AsyncClient, path: str, headers: dict[str, str], **params: str) -> set[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -24,6 +23,7 @@ from db import ingest
 from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
+from tests.support.api import AsUser
 from tests.support.rollups import settle
 from yiwang.settings import Settings
 
@@ -146,7 +146,6 @@ async def city(api_settings: Settings, tag: str) -> dict[str, str]:
 
 
 Headers = dict[str, str]
-AsUser = Callable[..., Awaitable[Headers]]
 
 
 async def indicators(client: httpx.AsyncClient, headers: Headers, **params: Any) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,7 +36,7 @@ from db.pool import open_pool
 from db.registry import import_document
 from domain.position import Position
 from domain.registry import Organisation, RegistryDocument, Vehicle
-from tests.support.api import PASSWORD, audit_rows
+from tests.support.api import PASSWORD, AsUser, audit_rows
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import SHANGHAI, T0, Day, of_vehicle, two_drives
 from yiwang.settings import Settings
@@ -44,7 +44,6 @@ from yiwang.settings import Settings
 JUNE = {"start": "2025-06-01", "end": "2025-07-01"}
 
 Headers = dict[str, str]
-AsUser = Callable[..., Awaitable[Headers]]
 
 
 def local(month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:

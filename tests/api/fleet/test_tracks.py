@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import httpx
@@ -13,7 +12,7 @@ from db import ingest
 from db.pool import open_pool
 from domain.geo import EARTH_RADIUS_M
 from domain.position import Position
-from tests.support.api import Units
+from tests.support.api import AsUser, Units
 from tests.support.tracks import SHANGHAI
 from yiwang.settings import Settings
 
@@ -65,7 +64,6 @@ def at(text: str) -> datetime:
 
 
 RANGE = {"start": DAY.isoformat(), "end": (DAY + timedelta(days=1)).isoformat()}
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 
 async def test_a_track_comes_back_without_its_spikes_and_with_its_stops(

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 import httpx
 import psycopg
 
-from tests.support.api import Units
+from tests.support.api import AsUser, Units
 from tests.support.fleet import live, place
 from yiwang.settings import Settings
-
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 
 async def test_each_unit_sees_its_own_vehicles_on_the_live_map_and_dispatchers_see_all(

@@ -34,7 +34,7 @@ from db.scope import Scope
 from domain.position import Position
 from domain.topics import topic
 from domain.vehicles import LiveState
-from tests.support.api import Units, audit_rows, login
+from tests.support.api import AsUser, Units, audit_rows, login
 from tests.support.broker import publish
 from tests.support.fleet import place
 from tests.support.stack import settings_for
@@ -42,7 +42,6 @@ from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 SECOND = 1.0
 
 
@@ -209,7 +208,7 @@ async def next_alerts(ws: ClientConnection, seconds: float = SECOND) -> dict[str
 
 
 def raise_alert(url: str, vehicle: str, organisation: str, detail: str) -> int:
-    """An alert committed and announced as the supervisor does it (collector/supervise.py)."""
+    """An alert committed and announced as the supervisor does it (collector/supervisor.py)."""
     now = datetime.now(UTC)
     with psycopg.connect(url) as conn:
         row = conn.execute(

@@ -7,7 +7,7 @@ import csv
 import hashlib
 import io
 import zipfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -17,13 +17,11 @@ import openpyxl
 
 from db import ingest
 from db.pool import open_pool
-from tests.support.api import Units, audit_rows
+from tests.support.api import AsUser, Units, audit_rows
 from tests.support.files import XLSX, sheet_rows, upload, workbook
 from tests.support.messages import BASE_TIME
 from tests.support.rollups import settle
 from yiwang.settings import Settings
-
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 
 def institution(tag: str, organisation: str, n: int = 1, **fields: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +20,10 @@ from api.registry.spreadsheets import RowsRefused
 from db.registry import import_document
 from db.scope import Scope
 from domain.registry import Organisation, RegistryDocument
-from tests.support.api import Units, audit_rows, person
+from tests.support.api import AsUser, Units, audit_rows, person
 from tests.support.files import sheet_rows, upload
 from tests.support.fleet import add_driver, ok, request_in_state
 from yiwang.settings import Settings
-
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 RETIRE = {"lifecycle": "retired", "retired_on": "2026-03-02", "retired_how": "scrapped"}
 
@@ -41,7 +38,7 @@ def vehicle(tag: str, organisation: str, n: int = 1, **fields: Any) -> dict[str,
 
 
 def fixture_plate(tag: str, unit: str, n: int) -> str:
-    """The plate tests/support.py's register_devices gives a unit's vehicle."""
+    """The plate tests/support/registry.py's register_devices gives a unit's vehicle."""
     return f"赣H·{tag}{unit}{n}"
 
 

@@ -7,7 +7,7 @@ raises an area alert, a drive under a dispatched request raises none.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,16 +23,15 @@ from collector.metrics import Metrics
 from collector.supervisor import run as run_supervisor
 from db.alerts import ALERT_COLUMNS
 from domain.topics import topic
-from tests.support.api import Units
+from tests.support.api import AsUser, Units
 from tests.support.broker import publish
 from tests.support.messages import Message
-from tests.support.waiting import wait_for_count
+from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY = datetime(2026, 3, 3, tzinfo=SHANGHAI)
 CITY = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
-AsUser = Callable[..., Awaitable[dict[str, str]]]
 
 
 def drive(root: str, vehicle: str, start: datetime, *, minutes: int, lon0: float = 117.2005) -> list[Message]:
@@ -60,10 +59,9 @@ def drive(root: str, vehicle: str, start: datetime, *, minutes: int, lon0: float
 async def supervisor(api_settings: Settings) -> AsyncIterator[None]:
     stop, metrics = asyncio.Event(), Metrics()
     task = asyncio.create_task(run_supervisor(api_settings, stop=stop, metrics=metrics))
-    for _ in range(300):
-        if metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done():
-            break
-        await asyncio.sleep(0.05)
+    await eventually(
+        lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done(), 15
+    )
     if task.done():
         task.result()
     yield

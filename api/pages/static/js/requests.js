@@ -19,7 +19,7 @@ export class Requests {
     this.count = document.getElementById("request-count");
     this.driverSelect = document.getElementById("driver-select");
     this.items = [];
-    this.suggestions = new Map(); // request id -> {at, items, local}
+    this.suggestions = new Map(); // request id -> {at, items}
     this.busy = false; // a step is being taken: a refresh waits
   }
 
@@ -121,30 +121,10 @@ export class Requests {
   async suggestionsOf(request) {
     const cached = this.suggestions.get(request.id);
     if (cached && Date.now() - cached.at < 30_000) return cached;
-    let found;
-    try {
-      const body = await api(`/requests/${request.id}/suggestions`);
-      found = { at: Date.now(), items: body.items, local: false };
-    } catch (error) {
-      // Before the server suggests (404 Not Found for the route itself), the nearest available vehicles here.
-      if (!(error instanceof ApiError && error.status === 404 && error.message === "Not Found")) throw error;
-      found = { at: Date.now(), items: this.nearest(request), local: true };
-    }
+    const body = await api(`/requests/${request.id}/suggestions`);
+    const found = { at: Date.now(), items: body.items };
     this.suggestions.set(request.id, found);
     return found;
-  }
-
-  /** Available vehicles nearest the request's origin, straight-line (the fallback when the server has none). */
-  nearest(request) {
-    const origin = request.origin_location;
-    const items = [];
-    for (const v of this.layer.vehicles.values()) {
-      if (v.state !== "available") continue;
-      const distance = origin ? haversineKm(origin.latitude, origin.longitude, v.lat, v.lon) : null;
-      items.push({ vehicle_id: v.id, plate: v.properties.plate, organisation_id: v.organisation, distance_km: distance, eta_minutes: distance === null ? null : (distance / 30) * 60, seats: null });
-    }
-    items.sort((a, b) => (a.distance_km ?? 0) - (b.distance_km ?? 0));
-    return items.slice(0, SUGGESTIONS_SHOWN);
   }
 
   async showSuggestions(request, box, message) {
@@ -172,7 +152,7 @@ export class Requests {
       return el("li", {}, plate, el("span", { class: "small" }, facts.join(" · ")), button);
     });
     box.replaceChildren(
-      el("p", { class: "small" }, found.local ? t("requests.suggested_local") : t("requests.suggested")),
+      el("p", { class: "small" }, t("requests.suggested")),
       rows.length ? el("ul", { class: "suggested" }, rows) : el("p", { class: "hint" }, t("requests.no_vehicle")),
     );
   }
@@ -200,10 +180,4 @@ export class Requests {
       this.busy = false;
     }
   }
-}
-
-function haversineKm(lat1, lon1, lat2, lon2) {
-  const rad = Math.PI / 180;
-  const a = Math.sin(((lat2 - lat1) * rad) / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(((lon2 - lon1) * rad) / 2) ** 2;
-  return 12742 * Math.asin(Math.sqrt(a));
 }
