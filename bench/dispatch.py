@@ -16,7 +16,7 @@ stamped with the moment it is sent. Meanwhile it times:
   query (what it reads at start and every refresh), and the naive baseline: the same answer from the `position`
   hypertable with DISTINCT ON (timed after the load: its scans of seconds would slow what is measured beside it);
 - a one-day track: GET /vehicles/{id}/track over a day of fixes every 10 s, its read alone (packed hours and the
-  rest: api/dispatch/packed.py), and the baseline: the day's rows straight from `position`;
+  rest: db/tracks.py), and the baseline: the day's rows straight from `position`;
 - the fan-out lag: from the moment a fix is published to the moment a client has it (every tenth vehicle
   sampled on every client), and how long a client waits for its snapshot.
 """

@@ -122,7 +122,7 @@ class Timing:
 # The baseline: consumption straight from the readings. Each meter's readings in time order; a rise
 # from one reading to the next, times the meter's multiplier, is consumption, counted in the period
 # where it starts (exact here: readings fall on local hours, so no rise spans two days). It ignores
-# the roll-up's rules for rollovers, jitter, resets and implausible deltas (api/energy/consumption.py),
+# the roll-up's rules for rollovers, jitter, resets and implausible deltas (domain/counters.py),
 # which only makes it cheaper than the real thing. `last` is the end of the latest period, included so
 # that the rise into it is seen.
 _RAW_SUMS = """
