@@ -226,20 +226,14 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
     from api.app import create_app  # noqa: PLC0415
+    from api.server import server_options  # noqa: PLC0415
 
     # A full collection walks every object of the process, the live map's tens of thousands included, and the
     # default thresholds start one every 70,000 allocations: about once per one-day track or whole-network map
     # asked for, tens of milliseconds each. Cyclic garbage is rare here (reference counting frees the rest), so
     # the youngest generation is collected after 20,000 allocations and the oldest after some 50 million.
     gc.set_threshold(20_000, 50, 50)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.api_host,
-        port=settings.api_port,
-        log_level=settings.log_level.lower(),
-        # Browsers always offer compression; for a whole-network map stream it would cost more CPU than it saves.
-        ws_per_message_deflate=False,
-    )
+    uvicorn.run(create_app(settings), **server_options(settings))
     return 0
 
 

@@ -195,6 +195,11 @@ class Settings(BaseSettings):
     # Failed logins allowed per user name and per client address within the window, then 429.
     api_login_max_failures: int = Field(default=5, ge=1)
     api_login_window_seconds: float = Field(default=300.0, gt=0)
+    # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the API believes: addresses or networks,
+    # comma-separated ("10.0.0.5,10.1.0.0/16"). Empty (the default): none, so the address the login limit and
+    # the audit log see is the connection's, whatever headers a client sends. No "*": uvicorn would then believe
+    # the first address of X-Forwarded-For, which the client writes.
+    api_trusted_proxies: str = Field(default="", pattern=r"^[^*]*$")
 
     @model_validator(mode="before")
     @classmethod

@@ -3,6 +3,7 @@ audit log read straight from its table."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -10,10 +11,15 @@ from dataclasses import dataclass
 
 import httpx
 import psycopg
+import uvicorn
 from fastapi import FastAPI
 from psycopg.rows import dict_row
 
+from api.server import server_options
 from tests.support.registry import Devices
+from tests.support.waiting import eventually
+from yiwang.settings import Settings
+from yiwang.stack import free_port
 
 PASSWORD = "correct horse battery staple"
 
@@ -29,6 +35,22 @@ async def client_at(app: FastAPI, address: str) -> AsyncIterator[httpx.AsyncClie
     transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://yiwang.test") as client:
         yield client
+
+
+@asynccontextmanager
+async def serving(app: FastAPI, settings: Settings) -> AsyncIterator[int]:
+    """The app (its lifespan already running) behind a real uvicorn on a free loopback port, with the options of
+    `yiwang api` (api/server.py): its port."""
+    port = free_port()
+    options = {**server_options(settings), "host": "127.0.0.1", "port": port, "log_level": "warning"}
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", **options))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started or task.done(), 10)
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import numpy as np
 import orjson
 import psycopg
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from hypothesis import given
 from hypothesis import strategies as st
@@ -34,13 +33,13 @@ from db.scope import Scope
 from domain.position import Position
 from domain.topics import topic
 from domain.vehicles import LiveState
-from tests.support.api import AsUser, Units, audit_rows, login
+from tests.support.api import AsUser, Units, audit_rows, login, serving
 from tests.support.broker import publish
 from tests.support.fleet import place
 from tests.support.stack import settings_for
 from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
-from yiwang.stack import Stack, free_port
+from yiwang.stack import Stack
 
 SECOND = 1.0
 
@@ -57,23 +56,9 @@ def settings(api_settings: Settings) -> Settings:
     return api_settings
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[int]:
-    """The app (its lifespan already running) behind a real uvicorn on a free loopback port."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: server.started or task.done(), 10)
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-
-
 @pytest.fixture
-async def port(app: FastAPI) -> AsyncIterator[int]:
-    async with serving(app) as p:
+async def port(app: FastAPI, api_settings: Settings) -> AsyncIterator[int]:
+    async with serving(app, api_settings) as p:
         yield p
 
 

@@ -1,0 +1,28 @@
+"""How uvicorn serves the API: `yiwang api` and the tests that start a real server use the same options."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from yiwang.settings import Settings
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options (`uvicorn.Config`'s keyword arguments) for the API under these settings.
+
+    uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: then any local process (or a proxy on
+    the machine that passes the header on as the client sent it) chooses the address that the login limit
+    counts and the audit log records. So proxy headers are read only from settings.api_trusted_proxies, and not
+    at all when it is empty.
+    """
+    proxies = [p.strip() for p in settings.api_trusted_proxies.split(",") if p.strip()]
+    return {
+        "host": settings.api_host,
+        "port": settings.api_port,
+        "log_level": settings.log_level.lower(),
+        # Browsers always offer compression; for a whole-network map stream it would cost more CPU than it saves.
+        "ws_per_message_deflate": False,
+        "proxy_headers": bool(proxies),
+        # Never None: uvicorn would then read FORWARDED_ALLOW_IPS from the environment, or trust 127.0.0.1.
+        "forwarded_allow_ips": proxies,
+    }
