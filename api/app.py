@@ -86,7 +86,10 @@ def create_app(settings: Settings) -> FastAPI:
             gc.freeze()
             yield
 
-    app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan)
+    # No body larger than the limit is read whole (413): JSON is parsed on the event loop, before the route
+    # checks the user, so one anonymous upload of megabytes would hold every request. The imports take more
+    # (their routes' max_body_size).
+    app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     app.add_middleware(AuditMiddleware)
     errors.install(app)
     for router in ROUTERS:

@@ -7,9 +7,11 @@ what to do; the route does not catch it. The body is `{"detail": "<the sentence>
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -54,9 +56,36 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
+# A 422 lists at most this many of a request's problems, each part of a field's location at most this long: a
+# small body of many wrong items (or one long unknown key) must not make a large answer.
+MAX_PROBLEMS = 50
+MAX_LOCATION_CHARS = 100
+
+
+def invalid_fields(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """A 422's list of what does not fit (FastAPI's validation errors): where, what and why in words, never the
+    input itself. Pydantic puts the input (`input`) and often parts of it (`ctx`: the exception's message, the
+    pattern's match) in each error: a 422 would send back whatever was sent, megabytes included."""
+    return [
+        {
+            "loc": [part if not isinstance(part, str) else part[:MAX_LOCATION_CHARS] for part in error["loc"]],
+            "msg": error["msg"],
+            "type": error["type"],
+        }
+        for error in errors[:MAX_PROBLEMS]
+    ]
+
+
+async def _invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": invalid_fields(exc.errors())}, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+
+
 def install(app: FastAPI) -> None:
-    """Answer every Refused raised by a route or a dependency with its status and body."""
+    """Answer every Refused raised by a route or a dependency with its status and body, and a request that does
+    not validate with where and why, without its input."""
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(RequestValidationError, _invalid)
 
 
 class Problem(BaseModel):

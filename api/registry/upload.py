@@ -22,6 +22,9 @@ from db.scope import Scope
 
 # Room for the multipart envelope around the file.
 _ENVELOPE_BYTES = 64 * 1024
+# The request body an import route takes (`max_body_size=`), above the API's limit for every other body
+# (YIWANG_API_MAX_BODY_BYTES): the largest file and its envelope.
+UPLOAD_BODY_BYTES: Final = MAX_UPLOAD_BYTES + _ENVELOPE_BYTES
 
 
 async def read_upload(request: Request, *, limit: int = MAX_UPLOAD_BYTES) -> tuple[str, bytes]:

@@ -23,7 +23,7 @@ from api.registry.models import (
     MeterOfInstitution,
     VehicleOfOrganisation,
 )
-from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, import_upload
+from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, UPLOAD_BODY_BYTES, import_upload
 from domain.labels import Language
 from domain.periods import FIRST_YEAR, LAST_YEAR
 
@@ -124,6 +124,7 @@ async def _institutions_in_year(
     response_model=ImportResult,
     responses=IMPORT_RESPONSES,
     openapi_extra=UPLOAD_BODY,
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def import_institutions(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
     """Import institutions and their floor area and headcount from an XLSX workbook (its first sheet) or a CSV file,
@@ -179,6 +180,7 @@ async def export_meters_csv(
     response_model=ImportResult,
     responses=IMPORT_RESPONSES,
     openapi_extra=UPLOAD_BODY,
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def import_meters(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
     """Import meters from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
@@ -234,6 +236,7 @@ async def export_vehicles_csv(
     response_model=ImportResult,
     responses=IMPORT_RESPONSES,
     openapi_extra=UPLOAD_BODY,
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def import_vehicles(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
     """Import vehicles from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
@@ -289,6 +292,7 @@ async def export_drivers_csv(
     response_model=ImportResult,
     responses=IMPORT_RESPONSES,
     openapi_extra=UPLOAD_BODY,
+    max_body_size=UPLOAD_BODY_BYTES,
 )
 async def import_drivers(request: Request, pool: PoolDep, scope: ScopeDep) -> ImportResult:
     """Import drivers from an XLSX workbook (its first sheet) or a CSV file, sent as the multipart field `file`:
