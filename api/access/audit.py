@@ -8,6 +8,7 @@ cannot be written the client gets a 500 instead of the data.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import resources
 from db.access import append_audit
+
+# What one request may write into the append-only audit log, whatever the client sent: each text at most
+# MAX_TEXT_CHARS characters, each list or object at most MAX_ITEMS entries (the cut ones counted in a marker),
+# and the parameters (query and what a write changed) at most MAX_PARAMS_BYTES of JSON.
+MAX_TEXT_CHARS = 500
+MAX_ITEMS = 100
+MAX_PARAMS_BYTES = 16 * 1024
 
 _OUTCOMES = {401: "unauthenticated", 403: "denied", 404: "not_found", 409: "conflict", 422: "invalid", 429: "limited"}
 
@@ -81,6 +89,39 @@ class AuditMiddleware:
             raise
 
 
+def bounded_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """The text, or its first `limit` characters and a marker saying how many more there were."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…[{len(text) - limit} more characters]"
+
+
+def bounded(value: Any) -> Any:
+    """A JSON-like value with every text, list and object cut to the audit log's bounds, each cut marked."""
+    if isinstance(value, str):
+        return bounded_text(value)
+    if isinstance(value, list | tuple):
+        items = [bounded(item) for item in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            items.append(f"…[{len(value) - MAX_ITEMS} more items]")
+        return items
+    if isinstance(value, dict):
+        kept = {bounded_text(str(key)): bounded(item) for key, item in list(value.items())[:MAX_ITEMS]}
+        if len(value) > MAX_ITEMS:
+            kept["…"] = f"{len(value) - MAX_ITEMS} more keys"
+        return kept
+    return value
+
+
+def bounded_params(params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters cut to the audit log's bounds; left out (and their size said) if still over MAX_PARAMS_BYTES."""
+    kept: dict[str, Any] = bounded(params)
+    size = len(json.dumps(kept, default=str).encode())
+    if size > MAX_PARAMS_BYTES:
+        return {"…": f"{size} bytes of parameters left out"}
+    return kept
+
+
 async def _record(scope: Scope, entry: AuditEntry, status: int) -> None:
     request = Request(scope)
     route = scope.get("route")
@@ -90,19 +131,20 @@ async def _record(scope: Scope, entry: AuditEntry, status: int) -> None:
     for key, value in request.query_params.multi_items():
         previous = query.get(key)
         query[key] = value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
+    address = request.client.host if request.client else None
     pool = resources.of(request).pool
     async with pool.connection() as conn:
         await append_audit(
             conn,
             user_id=entry.user_id,
-            user_name=entry.user_name,
+            user_name=None if entry.user_name is None else bounded_text(entry.user_name),
             role=entry.role,
-            action=entry.action or f"{request.method} {endpoint}",
-            method=request.method,
-            endpoint=endpoint,
-            resource_ids=list(dict.fromkeys([*path_ids, *entry.resource_ids])),
-            params={**query, **entry.params},
-            address=request.client.host if request.client else None,
+            action=bounded_text(entry.action or f"{request.method} {endpoint}"),
+            method=bounded_text(request.method),
+            endpoint=bounded_text(endpoint),
+            resource_ids=bounded(list(dict.fromkeys([*path_ids, *entry.resource_ids]))),
+            params=bounded_params({**query, **entry.params}),
+            address=None if address is None else bounded_text(address),
             status=status,
             outcome=outcome(status),
         )

@@ -16,7 +16,9 @@ from api.errors import Conflict, Refused
 from api.fields import Text
 from db import access as access_db
 
-NAME_PATTERN = r"^[^\s\x00]{1,64}$"
+# No user's name is longer: login refuses a longer one before it is looked up, counted or recorded.
+NAME_MAX_LENGTH = 64
+NAME_PATTERN = rf"^[^\s\x00]{{1,{NAME_MAX_LENGTH}}}$"
 
 
 class UserRefused(Refused):

@@ -21,6 +21,7 @@ from api.access.audit import audit_entry
 from api.access.passwords import check_password, hash_password, needs_rehash
 from api.access.rules import Principal
 from api.access.tokens import new_refresh_token, refresh_digest
+from api.access.users import NAME_MAX_LENGTH
 from api.deps import PoolDep, SettingsDep, TokensDep, require, unauthorized
 from api.errors import AUTHENTICATED, responses
 from db import access as access_db
@@ -60,6 +61,9 @@ async def login(
     the address within the window (YIWANG_API_LOGIN_MAX_FAILURES in YIWANG_API_LOGIN_WINDOW_SECONDS).
     """
     if "\x00" in form.username:  # no user has such a name, and PostgreSQL text cannot hold it
+        raise unauthorized("wrong user name or password")
+    # No user has a longer name either: refused before it costs a lookup, a password check or a record.
+    if len(form.username) > NAME_MAX_LENGTH:
         raise unauthorized("wrong user name or password")
     address = _address(request)
     window = timedelta(seconds=settings.api_login_window_seconds)
