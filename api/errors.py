@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.middleware.body_limit import MAX_BODY_SIZE_SCOPE_KEY
 
 
 class Refused(Exception):
@@ -56,6 +57,18 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status)
 
 
+async def _body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    """413 from the body limit (the app's or a route's max_body_size, counted before the body is read whole).
+
+    The connection stays open: uvicorn reads and drops the rest of the body, so that a client that sends it all
+    before it reads the answer sees the 413 (closing at once would reset the connection under it)."""
+    limit = request.scope.get(MAX_BODY_SIZE_SCOPE_KEY)
+    most = f"{limit:,} bytes" if isinstance(limit, int) else "what this route takes"
+    return JSONResponse(
+        {"detail": f"the request body is larger than {most}: send less"}, status_code=status.HTTP_413_CONTENT_TOO_LARGE
+    )
+
+
 # A 422 lists at most this many of a request's problems, each part of a field's location at most this long: a
 # small body of many wrong items (or one long unknown key) must not make a large answer.
 MAX_PROBLEMS = 50
@@ -82,9 +95,10 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Answer every Refused raised by a route or a dependency with its status and body, and a request that does
-    not validate with where and why, without its input."""
+    """Answer every Refused raised by a route or a dependency with its status and body, a body over the limit
+    with 413 and the limit, and a request that does not validate with where and why, without its input."""
     app.add_exception_handler(Refused, _refused)
+    app.add_exception_handler(status.HTTP_413_CONTENT_TOO_LARGE, _body_too_large)
     app.add_exception_handler(RequestValidationError, _invalid)
 
 
