@@ -22,6 +22,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "log_level": settings.log_level.lower(),
         # Browsers always offer compression; for a whole-network map stream it would cost more CPU than it saves.
         "ws_per_message_deflate": False,
+        # A client's WebSocket messages are tokens: one larger than a body may be is refused (1009) before it is
+        # parsed, and at most ws_max_queue of them wait (uvicorn's default: 32 of 16 MB each).
+        "ws_max_size": settings.api_max_body_bytes,
         "proxy_headers": bool(proxies),
         # Never None: uvicorn would then read FORWARDED_ALLOW_IPS from the environment, or trust 127.0.0.1.
         "forwarded_allow_ips": proxies,

@@ -195,9 +195,9 @@ class Settings(BaseSettings):
     # Failed logins allowed per user name and per client address within the window, then 429.
     api_login_max_failures: int = Field(default=5, ge=1)
     api_login_window_seconds: float = Field(default=300.0, gt=0)
-    # The largest request body the API reads, in bytes: a larger one gets 413 before it is read whole (the
-    # registry's file imports have their own limit, api/registry/upload.py). The largest other body is an
-    # area's GeoJSON outline: 64 KiB holds some 2,500 points.
+    # The largest request body (and WebSocket message) the API reads, in bytes: a larger one gets 413 (1009)
+    # before it is read whole (the registry's file imports have their own limit, api/registry/upload.py). The
+    # largest other body is an area's GeoJSON outline: 64 KiB holds some 2,500 points.
     api_max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     # The reverse proxies whose X-Forwarded-For and X-Forwarded-Proto the API believes: addresses or networks,
     # comma-separated ("10.0.0.5,10.1.0.0/16"). Empty (the default): none, so the address the login limit and

@@ -38,7 +38,7 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from starlette.datastructures import QueryParams
 
-from api.access.audit import outcome
+from api.access.audit import bounded_params, outcome
 from api.access.rules import Permission, Principal, allows, audited, scope_of
 from api.access.tokens import AccessTokens, TokenError
 from api.deps import current_user
@@ -188,7 +188,7 @@ async def _admit(websocket: WebSocket, pool: AsyncConnectionPool[AsyncConnection
                 method="GET",
                 endpoint=PATH,
                 resource_ids=[],
-                params=_params(websocket.query_params),
+                params=bounded_params(_params(websocket.query_params)),
                 address=websocket.client.host if websocket.client else None,
                 status=status,
                 outcome=outcome(status),

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.api import AsUser, Units, serving
 from tests.support.files import upload
@@ -130,3 +132,15 @@ async def test_a_422_does_not_send_the_input_back(client: httpx.AsyncClient) -> 
     )
     assert broken.status_code == 422
     assert marker not in broken.text
+
+
+async def test_a_websocket_message_over_the_limit_is_refused_before_it_is_parsed(
+    port: int, api_settings: Settings
+) -> None:
+    # Before authentication: uvicorn's default took 32 queued messages of up to 16 MB each, parsed one by one.
+    async with connect(f"ws://127.0.0.1:{port}/positions/stream", compression=None) as ws:
+        await ws.send('{"type": "auth", "token": "' + "t" * (2 * api_settings.api_max_body_bytes) + '"}')
+        with pytest.raises(ConnectionClosed) as closed:
+            await ws.recv()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1009  # message too big

@@ -7,10 +7,13 @@ import json
 import secrets
 
 import httpx
+from fastapi import FastAPI
+from websockets.asyncio.client import connect
 
 from api.access.audit import MAX_ITEMS, MAX_PARAMS_BYTES, MAX_TEXT_CHARS, bounded, bounded_params, bounded_text
 from api.access.users import NAME_MAX_LENGTH
-from tests.support.api import AsUser, Units, address_for, audit_rows, person
+from tests.support.api import AsUser, Units, address_for, audit_rows, person, serving
+from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
 
@@ -57,6 +60,30 @@ async def test_a_recorded_request_writes_a_bounded_record_whatever_it_sends(
     assert flooded["params"]["…"].endswith("bytes of parameters left out")
     for record in (cut, flooded):
         assert len(json.dumps(record["params"])) <= MAX_PARAMS_BYTES
+
+
+async def test_a_recorded_stream_writes_a_bounded_record_whatever_its_query(
+    app: FastAPI, client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings
+) -> None:
+    # An auditor's live stream is recorded with its query, as an HTTP read is.
+    auditor = await person(client, as_user, "auditor")
+    token = auditor.headers["Authorization"].removeprefix("Bearer ")
+    query = str(httpx.QueryParams([("note", "v" * 2_000), *[("tag", str(n)) for n in range(3 * MAX_ITEMS)]]))
+
+    def records() -> list[dict[str, object]]:
+        return audit_rows(api_settings.database_url, "user_id = %s AND endpoint = '/positions/stream'", (auditor.id,))
+
+    async with (
+        serving(app, api_settings) as port,
+        connect(f"ws://127.0.0.1:{port}/positions/stream?{query}", compression=None) as ws,
+    ):
+        await ws.send(json.dumps({"type": "auth", "token": token}))
+        await eventually(lambda: bool(records()))
+    [record] = records()
+    params = record["params"]
+    assert isinstance(params, dict)
+    assert params["note"] == "v" * MAX_TEXT_CHARS + f"…[{2_000 - MAX_TEXT_CHARS} more characters]"
+    assert params["tag"] == [str(n) for n in range(MAX_ITEMS)] + [f"…[{2 * MAX_ITEMS} more items]"]
 
 
 def test_bounded_cuts_texts_lists_and_objects_and_says_how_much() -> None:
