@@ -15,6 +15,7 @@ from typing import Any, Final
 from openpyxl import load_workbook
 
 from api import errors
+from api.files.workbook import csv_cell
 from api.registry.models import ImportRefused, RowProblem
 
 # What one import may hold: a city's registry is ~1,000 institutions and a few thousand meters; a province's ten times.
@@ -116,7 +117,9 @@ def _csv_rows(content: bytes) -> Generator[Sequence[object], None, None]:
             ) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        yield from reader
+        # The apostrophe an export put before text that a spreadsheet would run as a formula is not the value.
+        for row in reader:
+            yield [csv_cell(cell) for cell in row]
     except csv.Error as exc:
         raise FileRefused(f"record {reader.line_num} of the CSV cannot be read: {exc}") from exc
 
