@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from fastapi import APIRouter, FastAPI
+from starlette.types import ASGIApp
 
 from api import errors, health, pages
 from api.access.audit import AuditMiddleware
@@ -20,8 +21,10 @@ from api.energy.routes import energy, factors, quotas
 from api.exports import routes as exports
 from api.fleet import mileage, packed
 from api.fleet.routes import reports, tracks, trip_requests
+from api.headers import SecurityHeaders
 from api.live import routes as positions
 from api.live.follower import open_feed
+from api.pages import docs
 from api.registry.routes import drivers, files, institutions, meters, organisations, vehicle_quotas, vehicles
 from api.resources import Resources
 from api.supervision.routes import alerts, areas
@@ -58,6 +61,14 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
 )
 
 
+class App(FastAPI):
+    """FastAPI with the security headers around everything, Starlette's error middleware included: a 500 carries
+    them too (middleware added with add_middleware runs inside that one)."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack())
+
+
 def create_app(settings: Settings) -> FastAPI:
     """Build the app; the pool and the live map open when the app starts and close when it stops.
 
@@ -88,13 +99,22 @@ def create_app(settings: Settings) -> FastAPI:
 
     # No body larger than the limit is read whole (413): JSON is parsed on the event loop, before the route
     # checks the user, so one anonymous upload of megabytes would hold every request. The imports take more
-    # (their routes' max_body_size).
-    app = FastAPI(title="Yiwang", version="0.1.0", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
+    # (their routes' max_body_size). /docs and /redoc are served from the vendored files (api/pages/docs.py),
+    # not FastAPI's CDN pages.
+    app = App(
+        title="Yiwang",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        max_body_size=settings.api_max_body_bytes,
+    )
     app.add_middleware(AuditMiddleware)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)
     # The web pages: public static files (not in ROUTERS: they need no permission); their data comes from the routes.
     app.include_router(pages.router)
+    app.include_router(docs.router)
     pages.mount(app, settings)
     return app

@@ -151,8 +151,8 @@ def write_csv(sheet: Sheet, target: IO[str], *, header: Header = "key", bom: boo
 
     Values are written for machines: ISO dates ('2024-03-01'), months as '2024-03', numbers plain with a
     '.' and no thousands separators or exponent, percentages as the fraction given (0.125), empty for None.
-    Text is written as given; a CSV opened in a spreadsheet shows text starting with '=' as a formula, which
-    is one more reason staff get XLSX.
+    Text is written as given, except that text a spreadsheet would run as a formula gets a leading apostrophe
+    (`csv_text`); numbers are never changed, so -3.5 stays a number.
 
     Args:
         sheet: the sheet; its chart is ignored.
@@ -190,6 +190,26 @@ def csv_chunks(
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
+
+
+# What makes a spreadsheet read a CSV cell as a formula (OWASP, "CSV Injection"): =, +, - and @, and a tab or
+# carriage return before one of them. A cell already starting with apostrophes before one is guarded too, so that
+# `csv_cell` undoes exactly what `csv_text` did and any text makes the round trip.
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+
+
+def csv_text(text: str) -> str:
+    """`text` as a CSV cell that a spreadsheet shows as text, never runs: with an apostrophe before it when it starts
+    (after any apostrophes) with = + - @, a tab or a carriage return. Excel and LibreOffice take a leading apostrophe
+    as "this is text" and do not show it. Only text goes through here: numbers, typed by their column, are data,
+    and a negative one is no formula."""
+    return "'" + text if _FORMULA.match(text) else text
+
+
+def csv_cell(text: str) -> str:
+    """A CSV cell as `csv_text` had it: its guarding apostrophe removed, for an import of an export to read back the
+    values exported."""
+    return text[1:] if text.startswith("'") and _FORMULA.match(text, 1) else text
 
 
 def sheet_name(title: str, taken: Iterable[str] = ()) -> str:
@@ -372,7 +392,7 @@ def _discard(workbook: Any) -> None:
 
 
 def _csv_rows(sheet: Sheet, header: Header) -> Iterator[list[str]]:
-    yield [column.key if header == "key" else column.header(header) for column in sheet.columns]
+    yield [csv_text(column.key if header == "key" else column.header(header)) for column in sheet.columns]
     for number, row in enumerate(sheet.rows, start=1):
         values = _coerce_row(sheet, row, number)
         yield [_csv_value(column, value) for column, value in zip(sheet.columns, values, strict=True)]
@@ -382,7 +402,7 @@ def _csv_value(column: Column, value: Cell) -> str:
     if value is None:
         return ""
     if isinstance(value, str):
-        return value
+        return csv_text(value)
     if isinstance(value, date):
         return _iso(column, value)
     if isinstance(value, float):

@@ -8,20 +8,32 @@ import csv
 import hashlib
 import io
 import zipfile
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from contextlib import closing
 from typing import Any, Final
+from xml.parsers import expat
 
 from openpyxl import load_workbook
+from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
 
 from api import errors
+from api.files.workbook import csv_cell
 from api.registry.models import ImportRefused, RowProblem
 
 # What one import may hold: a city's registry is ~1,000 institutions and a few thousand meters; a province's ten times.
 MAX_UPLOAD_BYTES: Final = 10 * 1024 * 1024
 MAX_ROWS: Final = 50_000
-# An XLSX is a zip: what it may unpack to, so that a small file cannot expand into gigabytes of XML.
-MAX_UNPACKED_BYTES: Final = 40 * MAX_UPLOAD_BYTES
+# An XLSX is a zip, and a small one can unpack into gigabytes of XML (a 373 KB file of shared strings cost 76 s of CPU
+# and 500 MB): what it may hold is checked before it is parsed (`check_workbook`). Sizes are those the zip declares,
+# which Python's zipfile holds each part to when it is read. The bounds are several times what MAX_ROWS rows take:
+# the registry's institutions export of 50,000 rows unpacks to 34 MB, its sheet at 9 to 1, and parses in 7 s of CPU.
+MAX_UNPACKED_BYTES: Final = 128 * 1024 * 1024
+MAX_PARTS: Final = 1000  # a workbook of one sheet has about ten
+MAX_RATIO: Final = 100  # unpacked to packed, for parts larger than RATIO_FROM: XML of real cells zips at 5 to 20
+RATIO_FROM: Final = 1024 * 1024
+# Shared strings are all held in memory by the reader: each distinct text of the file once.
+MAX_SHARED_STRINGS: Final = 500_000
+_MANIFEST_BYTES: Final = 1024 * 1024
 # The problems a refusal lists (it counts them all).
 MAX_LISTED_PROBLEMS: Final = 1000
 
@@ -74,14 +86,106 @@ def read_rows(content: bytes, *, max_rows: int = MAX_ROWS) -> list[tuple[int, Se
     return rows
 
 
+def check_workbook(archive: zipfile.ZipFile) -> None:
+    """Refuse a workbook that would cost more to read than the largest import: too many parts, more unpacked bytes
+    than MAX_UNPACKED_BYTES, a large part packed more tightly than XML of real cells packs (a zip bomb), or more
+    than MAX_SHARED_STRINGS shared strings. Reads only the manifest and the shared strings' part, streamed.
+
+    Raises:
+        TooLarge: the workbook holds more than an import takes (413), saying which bound.
+        FileRefused: the manifest or the shared strings cannot be read (422).
+    """
+    parts = archive.infolist()
+    if len(parts) > MAX_PARTS:
+        raise errors.TooLarge(f"the workbook has {len(parts):,} parts, more than {MAX_PARTS:,}: save it as .xlsx again")
+    unpacked = sum(part.file_size for part in parts)
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise errors.TooLarge(
+            f"the workbook unpacks to {unpacked / 2**20:,.0f} MB, more than {MAX_UNPACKED_BYTES // 2**20} MB: split it"
+        )
+    for part in parts:
+        if part.file_size > RATIO_FROM and part.file_size > MAX_RATIO * part.compress_size:
+            raise errors.TooLarge(
+                f"the workbook's part {part.filename} unpacks {part.file_size // max(part.compress_size, 1):,} times "
+                f"its packed size, more than the {MAX_RATIO} times of a real sheet: save it as .xlsx again"
+            )
+    strings = _shared_strings_part(archive)
+    if strings is not None:
+        count = _count_elements(archive, strings, "si", MAX_SHARED_STRINGS)
+        if count > MAX_SHARED_STRINGS:
+            raise errors.TooLarge(
+                f"the workbook has more than {MAX_SHARED_STRINGS:,} distinct texts (shared strings): split it"
+            )
+
+
+def _shared_strings_part(archive: zipfile.ZipFile) -> str | None:
+    # Found as openpyxl finds it (ExcelReader.read_strings): the first Override of the manifest with that content
+    # type, whatever the part's name or the element's namespace.
+    try:
+        manifest = archive.getinfo(ARC_CONTENT_TYPES)
+    except KeyError:
+        return None  # not a workbook: load_workbook says so
+    if manifest.file_size > _MANIFEST_BYTES:
+        raise errors.TooLarge(f"the workbook's {ARC_CONTENT_TYPES} is larger than {_MANIFEST_BYTES // 1024} KB")
+    found: list[str] = []
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        if tag == "Override" and attributes.get("ContentType") == SHARED_STRINGS:
+            found.append(attributes.get("PartName", "").removeprefix("/"))
+            raise _Enough
+
+    _parse_part(archive, ARC_CONTENT_TYPES, start)
+    return found[0] if found else None
+
+
+def _count_elements(archive: zipfile.ZipFile, name: str, local: str, most: int) -> int:
+    """How many elements named `local` (in any namespace: a prefix cannot hide one) the part holds, counting no
+    further than `most` + 1."""
+    count = 0
+
+    def start(tag: str, attributes: dict[str, str]) -> None:
+        nonlocal count
+        if tag == local:
+            count += 1
+            if count > most:
+                raise _Enough
+
+    _parse_part(archive, name, start)
+    return count
+
+
+class _Enough(Exception):
+    """Raised by a handler of `_parse_part` that has seen what it needed."""
+
+
+def _parse_part(archive: zipfile.ZipFile, name: str, start: Callable[[str, dict[str, str]], None]) -> None:
+    """Stream a part through expat, calling `start` with each element's local name and attributes, in memory that
+    does not grow with the part. A DOCTYPE (entities that expand) is refused: no workbook has one. A part that the
+    zip lacks is left to load_workbook to report."""
+    parser = expat.ParserCreate(namespace_separator=" ")
+    parser.StartElementHandler = lambda tag, attributes: start(tag.rpartition(" ")[2], attributes)
+
+    def doctype(*args: object) -> None:
+        raise FileRefused(f"the workbook's part {name} declares a DOCTYPE, which no workbook has: save it as .xlsx")
+
+    parser.StartDoctypeDeclHandler = doctype
+    try:
+        with archive.open(name) as part:
+            while chunk := part.read(1024 * 1024):
+                parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+    except (_Enough, KeyError):
+        pass
+    except (expat.ExpatError, zipfile.BadZipFile) as exc:
+        raise FileRefused(f"the workbook's part {name} cannot be read ({exc}): save it as .xlsx") from exc
+
+
 def _xlsx_rows(content: bytes) -> Generator[Sequence[object], None, None]:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(item.file_size for item in archive.infolist())
+            check_workbook(archive)
     except zipfile.BadZipFile as exc:
         raise FileRefused(f"the file is neither an XLSX workbook nor CSV text ({exc})") from exc
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise errors.TooLarge(f"the workbook unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB: split it")
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # a file from outside may break the reader in any way: say so, with its words
@@ -116,7 +220,9 @@ def _csv_rows(content: bytes) -> Generator[Sequence[object], None, None]:
             ) from exc
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        yield from reader
+        # The apostrophe an export put before text that a spreadsheet would run as a formula is not the value.
+        for row in reader:
+            yield [csv_cell(cell) for cell in row]
     except csv.Error as exc:
         raise FileRefused(f"record {reader.line_num} of the CSV cannot be read: {exc}") from exc
 

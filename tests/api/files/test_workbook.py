@@ -314,7 +314,7 @@ def test_csv_round_trips_with_stable_keys_iso_dates_and_plain_numbers() -> None:
         ["市机关事务管理局", "12500.5", "320", "1234567.89", "151728.3", "-0.052", "2025-01-15", "2025-02"],
         ["第一人民医院", "86000", "2100", "9876543.21", "1213827.16", "0.031", "2025-01-20", "2025-02"],
         ["实验小学", "", "95", "0.5", "0.061", "", "", "2025-02"],
-        ["=1+1", "1000", "7", "0.0000001", "0.333", "0.125", "2025-03-01", ""],
+        ["'=1+1", "1000", "7", "0.0000001", "0.333", "0.125", "2025-03-01", ""],  # text, never a formula
     ]
     assert "\r\n" in text
 
@@ -445,3 +445,24 @@ def test_a_sheet_refuses_columns_and_charts_that_do_not_fit() -> None:
         Sheet("s", "表", "S", [name, kwh], [], Chart("bar", "month", ["kwh"], "图", "Chart"))
     with pytest.raises(ValueError, match="decimals apply"):
         Column("name", "名称", "Name", decimals=2)
+
+
+def test_csv_text_a_spreadsheet_would_run_gets_an_apostrophe_and_numbers_stay_numbers() -> None:
+    columns = [Column("name", "名称", "Name"), Column("change", "同比", "Change", "decimal", decimals=1)]
+    rows = [["=1+1", Decimal("-3.5")], ["-3.5", -0.25], ["@SUM(A1)", None], ["\t=cmd", 2], ["'=x", 0], ["a-b", 1]]
+    target = io.StringIO(newline="")
+    write_csv(Sheet("t", "表", "Table", columns, rows), target)
+    assert list(csv.reader(io.StringIO(target.getvalue()))) == [
+        ["name", "change"],
+        ["'=1+1", "-3.5"],  # a number of a numeric column is data, never guarded
+        ["'-3.5", "-0.25"],  # the same characters as text are guarded: the column's kind decides, not the look
+        ["'@SUM(A1)", ""],
+        ["'\t=cmd", "2"],
+        ["''=x", "0"],  # an apostrophe already there gets one more, so that reading back removes one
+        ["a-b", "1"],
+    ]
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+cmd", "-3.5", "@x", "\tx", "\rx", "'=x", "''+x", "'x", "x=1", "", "'"])
+def test_csv_cell_reads_back_what_csv_text_wrote(text: str) -> None:
+    assert workbook.csv_cell(workbook.csv_text(text)) == text

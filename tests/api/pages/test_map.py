@@ -184,3 +184,40 @@ def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:
     until(page, "document.querySelector('#stream-status').textContent === 'live'")
     assert page.text_content("header.top nav a[data-page=map]") == "Dispatch map"
     screenshot(page, "map-english")
+
+
+def test_an_area_name_is_shown_as_text_never_as_markup(page: Page, system: System) -> None:
+    # Areas are made by dispatchers; their names reach every map. This one would be markup, and a script where the
+    # CSP did not stop it.
+    name = '<b id="area-markup">bold</b><img id="area-img" src="x" onerror="window.areaPwned = 1">'
+    # Permitted for the test vehicle's unit and larger than the city: no vehicle leaves it, so no alert follows.
+    china = [[[70.0, 15.0], [140.0, 15.0], [140.0, 55.0], [70.0, 55.0], [70.0, 15.0]]]
+    area = {"name": name, "kind": "permitted", "organisation_id": system.organisation}
+    created = system.api("POST", "/areas", json=area | {"geometry": {"type": "Polygon", "coordinates": china}})
+    try:
+        login(page, system)
+        until(page, "window.yiwang && window.yiwang.stream.snapshotAt")
+        # Open every tooltip on the map; the area's is the one that mentions "bold", as text or as markup.
+        shown = until(
+            page,
+            """(() => {
+                const found = [];
+                window.yiwang.map.eachLayer((layer) => {
+                  const tooltip = layer.getTooltip && layer.getTooltip();
+                  if (!tooltip) return;
+                  layer.openTooltip(window.yiwang.map.getCenter());
+                  const node = tooltip.getElement();
+                  if (node && node.textContent.includes("bold")) found.push(node.textContent);
+                });
+                return found.length ? found : null;
+            })()""",
+        )
+        assert shown == [name]
+        made = page.evaluate(
+            "() => [document.getElementById('area-markup'), document.getElementById('area-img'),"
+            " document.querySelector('.leaflet-tooltip *'), window.areaPwned ?? null]"
+        )
+        assert made == [None, None, None, None]
+        screenshot(page, "map-area-name")
+    finally:
+        system.api("DELETE", f"/areas/{created['id']}")

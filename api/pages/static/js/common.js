@@ -216,6 +216,12 @@ export async function start(active) {
 
 // ---- small things -------------------------------------------------------------------------------------------
 
+/** Leaflet content (a tooltip's or popup's) that shows `text` as text: Leaflet puts a string in as HTML, so a name
+ * from the server goes through here, never as a string. A function, so that each opening gets its own node. */
+export function plain(text) {
+  return () => document.createTextNode(String(text));
+}
+
 /** An element with attributes and children (strings become text: never HTML). */
 export function el(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);

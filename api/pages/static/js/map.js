@@ -1,7 +1,7 @@
 // The dispatch map: every vehicle live over WS /positions/stream, filters, a vehicle's card, track replay,
 // the alert panel and the request queue.
 
-import { allPages, api, config, el, freshToken, keepAuth, auth, showError, start, t, toLogin } from "./common.js";
+import { allPages, api, config, el, freshToken, keepAuth, auth, plain, showError, start, t, toLogin } from "./common.js";
 import { displayOf } from "./geo.js";
 import { STATES, STATE_COLOURS, VehicleLayer } from "./vehicle-layer.js";
 import { Replay } from "./replay.js";
@@ -66,7 +66,7 @@ api("/areas")
         coordsToLatLng: ([lon, lat]) => shown(lat, lon),
         style: { color: area.kind === "parking" ? "#2b8a3e" : "#1971c2", weight: 1.5, fillOpacity: 0.06, dashArray: area.kind === "parking" ? "" : "6 4" },
       })
-        .bindTooltip(area.name)
+        .bindTooltip(plain(area.name)) // a name, never markup
         .addTo(map);
     }
   })

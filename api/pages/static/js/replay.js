@@ -1,7 +1,7 @@
 // Track replay: GET /vehicles/{id}/track for a period, drawn as a line with its stops, and a marker that moves
 // along it in fix time, with a slider to seek and a choice of speed.
 
-import { api, dateTime, number, t } from "./common.js";
+import { api, dateTime, number, plain, t } from "./common.js";
 
 const L = window.L;
 
@@ -57,7 +57,7 @@ export class Replay {
     for (const stop of stops) {
       const [lon, lat] = stop.geometry.coordinates;
       L.circleMarker(this.shown(lat, lon), { pane: "track", radius: 4, color: "#495057", fillColor: "#fff", fillOpacity: 1, weight: 2 })
-        .bindTooltip(`${t("replay.stop")} ${dateTime(stop.properties.start)} · ${Math.round(stop.properties.seconds / 60)} min`)
+        .bindTooltip(plain(`${t("replay.stop")} ${dateTime(stop.properties.start)} · ${Math.round(stop.properties.seconds / 60)} min`))
         .addTo(this.group);
     }
     this.marker = L.circleMarker(points[0], { pane: "replay", radius: 8, color: "#fff", weight: 3, fillColor: "#d6336c", fillOpacity: 1 }).addTo(this.group);
