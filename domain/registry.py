@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain import counters
 from domain.energy import Category, EnergyType, SubItem
-from domain.ids import ID_PATTERN
+from domain.ids import DEVICE_ID_PATTERN, ID_PATTERN
 from domain.measures import unit_problem
 from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, VehicleEnergy
@@ -25,6 +25,8 @@ OrganisationKind = Literal["unit", "service_company", "rental_company"]
 
 
 Id = Field(pattern=ID_PATTERN)
+# A meter's or vehicle's id is also its broker user name: no `:` (domain/ids.py).
+DeviceId = Field(pattern=DEVICE_ID_PATTERN)
 
 
 class _Item(BaseModel):
@@ -65,7 +67,7 @@ class InstitutionYear(_Item):
 class Meter(_Item):
     """A meter of an institution, as the registry document gives it."""
 
-    id: str = Id
+    id: str = DeviceId
     institution_id: str
     energy_type: EnergyType
     unit: str
@@ -86,7 +88,7 @@ class Meter(_Item):
 class Vehicle(_Item):
     """A vehicle of an organisation, as the registry document gives it."""
 
-    id: str = Id
+    id: str = DeviceId
     organisation_id: str
     plate: str
     vin: str | None = None

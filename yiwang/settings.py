@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     mqtt_keepalive: int = 30
     # Connect over TLS, trusting this CA (PEM); None: plain TCP (the local stack's loopback listener).
     mqtt_tls_ca_file: Path | None = None
-    # Local stack only: a TLS listener on all interfaces, for devices outside the machine (PEM files).
+    # Local stack only: the devices' listener on loopback, apart from the services' (mqtt_port), where the client id
+    # is the device's user name, so that no device can take a service's session (docs/access.md).
+    mqtt_device_port: int | None = 11884
+    # Local stack only: a devices' TLS listener on all interfaces, for devices outside the machine (PEM files).
     mqtt_tls_listener_port: int | None = None
     mqtt_tls_certfile: Path | None = None
     mqtt_tls_keyfile: Path | None = None
