@@ -160,3 +160,68 @@ async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
                 got.append(bytes(message.payload))  # type: ignore[arg-type]
                 break
     assert got == [b"{}"]
+
+
+def _yiwang_broker(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "YIWANG_DATABASE_URL": settings.database_url,
+        "YIWANG_HOME": str(settings.home),
+        "YIWANG_MQTT_TOPIC_ROOT": ANY_ROOT,  # as the tests' own ACL, which this rewrites
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "broker", *args],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+async def test_broker_sync_leaves_out_a_bad_entry_and_provisions_every_other(
+    stack: Stack, settings: Settings, devices: Devices, tag: str
+) -> None:
+    # Registered before ids were checked: one with ':' and one with a service account's name.
+    service, colon = f"svc-{tag}", f"m:{tag}"
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await access.add_service_account(conn, service, ["gateway"], access.new_secret())
+        for bad in (service, colon):
+            await conn.execute(
+                "INSERT INTO meter (id, institution_id, energy_type, unit) "
+                "SELECT %s, institution_id, energy_type, unit FROM meter WHERE id = %s",
+                (bad, devices.meters[0]),
+            )
+        await access.issue_device_credentials(conn)
+        await conn.commit()
+    done = await asyncio.to_thread(_yiwang_broker, settings, "devices", "--renew", devices.meters[2])
+    assert done.returncode == 0, done.stderr
+    assert f"left out device {service!r}" in done.stderr
+    assert f"left out device {colon!r}" in done.stderr
+    secret = next(
+        row.split(",")[3] for row in done.stdout.splitlines() if row.startswith(f"meter,{devices.meters[2]},")
+    )
+    await asyncio.to_thread(wait_until_admitted, device_port(stack), devices.meters[2], secret)
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await conn.execute("DELETE FROM device_credential WHERE device_id = ANY(%s)", [[service, colon]])
+        await conn.execute("DELETE FROM meter WHERE id = ANY(%s)", [[service, colon]])
+        await conn.execute("DELETE FROM service_account WHERE username = %s", [service])
+        await conn.commit()
+
+
+@pytest.mark.parametrize("existing", ["file", "symlink"])
+async def test_broker_devices_out_never_writes_over_a_file_or_through_a_link(
+    settings: Settings, devices: Devices, tmp_path: Path, existing: str
+) -> None:
+    target = tmp_path / "readable-by-all.txt"
+    target.write_text("kept\n")
+    target.chmod(0o644)
+    out = tmp_path / "credentials.csv"
+    if existing == "file":
+        out = target
+    else:
+        out.symlink_to(target)
+    done = await asyncio.to_thread(
+        _yiwang_broker, settings, "devices", "--renew", devices.vehicles[2], "--out", str(out)
+    )
+    assert done.returncode != 0
+    assert "exists" in done.stderr
+    assert target.read_text() == "kept\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    assert devices.vehicles[2] not in done.stdout

@@ -1,0 +1,42 @@
+"""A meter's or vehicle's id is also its broker user name: one with `:` (which ends the name in the password file)
+or a service account's name (which `broker sync` could not write) is refused at creation, by the API and the import."""
+
+from __future__ import annotations
+
+import httpx
+import psycopg
+import pytest
+
+from broker import access
+from db.registry import ReservedId
+from domain.registry import Meter, RegistryDocument
+from tests.api.registry.test_institutions import meter
+from tests.api.registry.test_vehicles import vehicle
+from tests.support.api import AsUser, Units
+from tests.support.registry import import_registry
+from yiwang.settings import Settings
+
+
+async def test_a_device_id_with_a_colon_or_a_service_accounts_name_is_refused(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser, tag: str, api_settings: Settings
+) -> None:
+    service = f"svc-{tag}"
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        await access.add_service_account(conn, service, ["gateway"], access.new_secret())
+        await conn.commit()
+    staff, dispatcher = await as_user("energy_staff"), await as_user("dispatcher")
+    for device_id in (f"m:{tag}", service):
+        refused = await client.post("/meters", headers=staff, json=meter(tag, units.a.institution, id=device_id))
+        assert refused.status_code == 422, refused.text
+        refused = await client.post(
+            "/vehicles", headers=dispatcher, json=vehicle(tag, units.a.organisation, id=device_id)
+        )
+        assert refused.status_code == 422, refused.text
+    assert (await client.get(f"/meters/{service}", headers=staff)).status_code == 404
+    document = RegistryDocument(
+        meters=[Meter(id=service, institution_id=units.a.institution, energy_type="electricity", unit="kWh")]
+    )
+    with pytest.raises(ReservedId):
+        await import_registry(api_settings.database_url, document)
+    with pytest.raises(ValueError, match="pattern"):
+        Meter(id=f"m:{tag}", institution_id=units.a.institution, energy_type="electricity", unit="kWh")
