@@ -552,17 +552,21 @@ def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> lis
                 f"max_inflight_messages {inflight} is not {name}'s mqtt_receive_maximum "
                 f"{settings.mqtt_receive_maximum} (what `yiwang stack` uses)"
             )
-        size = number("message_size_limit")
-        if size and size < settings.max_payload_bytes:
-            problems.append(f"message_size_limit {size} drops what {name} would dead-letter (max_payload_bytes)")
+        size = number("max_packet_size")
+        if not size or size <= settings.max_payload_bytes:
+            problems.append(f"max_packet_size {size} refuses what {name} would dead-letter (max_payload_bytes)")
     for key, field in {
         "autosave_interval": "autosave",
         "max_queued_messages": "queued",
-        "message_size_limit": "message_size",
+        "max_packet_size": "max_packet",
         "max_connections": "max_connections",
     }.items():
         if number(key) != stack[field]:
             problems.append(f"{path.name}: {key} {number(key)} differs from yiwang/stack.py's {stack[field]}")
+    if "message_size_limit" in options:
+        problems.append(
+            f"{path.name}: message_size_limit acknowledges (MQTT 3.1.1) a message it drops; use max_packet_size"
+        )
     if number("max_queued_bytes") != stack["queued_bytes"]:
         problems.append(f"{path.name}: max_queued_bytes differs from yiwang/stack.py's {stack['queued_bytes']}")
     return problems
@@ -978,7 +982,16 @@ CONF_BREAKAGES: list[tuple[str, Callable[[Compose, Reader], list[str]], str, str
     ),
     ("plain devices' listener published", check_published_ports, r"^certfile .*", "#"),
     ("autosave unlike the stack", check_mosquitto_conf, r"^autosave_interval .*", "autosave_interval 1800"),
-    ("size limit unlike the stack", check_mosquitto_conf, r"^message_size_limit .*", "message_size_limit 1024"),
+    ("size limit unlike the stack", check_mosquitto_conf, r"^max_packet_size .*", "max_packet_size 300000"),
+    ("size limit under the collector's", check_mosquitto_conf, r"^max_packet_size .*", "max_packet_size 1024"),
+    ("no size limit", check_mosquitto_conf, r"^max_packet_size .*", "#"),
+    (
+        "both size limits",
+        check_mosquitto_conf,
+        r"^max_packet_size .*",
+        "max_packet_size 262144\nmessage_size_limit 262144",
+    ),
+    ("a PUBACK for a dropped message", check_mosquitto_conf, r"^max_packet_size .*", "message_size_limit 262144"),
     ("connections unlike the stack", check_mosquitto_conf, r"^max_connections .*", "max_connections 100"),
     ("another listener", check_env_targets, r"^listener .*", "listener 1884"),
 ]

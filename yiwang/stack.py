@@ -188,12 +188,15 @@ max_queued_messages {queued}
 # ... but one device sending large messages must not fill the broker's memory and disk either: a
 # session's queue also stops at this many bytes (docs/device-protocol.md, "Sizes").
 max_queued_bytes {queued_bytes}
-# Larger payloads are dropped by the broker (logged); smaller ones that the collector refuses
-# become dead letters (max_payload_bytes, below this).
-message_size_limit {message_size}
+# A device that sends a larger packet is disconnected without a PUBACK (at MQTT 3.1.1 too, unlike
+# message_size_limit, whose PUBACK says "taken" of a message it drops) and the log names it; a
+# smaller payload that the collector refuses (max_payload_bytes, well below) becomes a dead letter.
+max_packet_size {max_packet}
 log_dest file {home}/mosquitto.log
 log_type error
 log_type warning
+# Who connected from where, takeovers, and "disconnected due to oversize packet".
+log_type notice
 pid_file {home}/mosquitto.pid
 {user}
 
@@ -230,9 +233,9 @@ class Mosquitto:
     # Mosquitto keeps queued messages in memory: 2,000,000 positions of ~250 B fit, while 2,000,000 messages
     # of 256 KiB from one device (500 GB) would take the broker down with every session in it.
     queued_bytes: int = 512 * 1024 * 1024
-    # Above the collector's max_payload_bytes (64 KiB), so that an oversize message up to this size
-    # still reaches the collector and leaves a dead letter; beyond it the broker drops it.
-    message_size: int = 262144
+    # Whole packets (payload, topic, header): above the collector's max_payload_bytes (64 KiB), so that an
+    # oversize message up to this size still reaches the collector and leaves a dead letter.
+    max_packet: int = 262144
     autosave: int = 5
     # Only for a private benchmark broker: everything else logs in (broker/access.py).
     anonymous: bool = False
@@ -297,7 +300,7 @@ class Mosquitto:
                 inflight=self.inflight,
                 queued=self.queued,
                 queued_bytes=self.queued_bytes,
-                message_size=self.message_size,
+                max_packet=self.max_packet,
                 autosave=self.autosave,
                 service_access=_ANONYMOUS if self.anonymous else _SERVICE_ACCESS.format(home=self.home.resolve()),
                 max_connections=self.max_connections,

@@ -29,6 +29,7 @@ def run_environment(home: Path, **settings: str) -> dict[str, str]:
         "YIWANG_HOME": str(home),
         "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
         "YIWANG_MQTT_PORT": str(free_port()),
+        "YIWANG_MQTT_DEVICE_PORT": str(free_port()),
         "YIWANG_METRICS_PORT": str(free_port()),
         "YIWANG_SUPERVISOR_METRICS_PORT": str(free_port()),
         "YIWANG_API_PORT": str(free_port()),
