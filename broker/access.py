@@ -25,7 +25,7 @@ from psycopg import AsyncConnection
 
 from db import broker_accounts
 from db.broker_accounts import DeviceAccount, ServiceAccount
-from domain.ids import is_device_id
+from domain.ids import device_id_problem, is_user_name
 from domain.topics import FAMILIES, Family, topic
 
 ROLES: dict[str, tuple[str, Sequence[str]]] = {
@@ -80,17 +80,14 @@ class Rendered(NamedTuple):
 
 
 def render(root: str, services: Sequence[ServiceAccount], devices: Sequence[DeviceAccount]) -> Rendered:
-    """The password files and the ACL file for these accounts, without those that would break them.
-
-    Service account names obey the rule of device ids: both are user names of one broker.
-    """
-    skipped = [f"service account {s.username!r}: not a valid name" for s in services if not is_device_id(s.username)]
-    services = [s for s in services if is_device_id(s.username)]
+    """The password files and the ACL file for these accounts, without those that would break them."""
+    skipped = [f"service account {s.username!r}: not a user name" for s in services if not is_user_name(s.username)]
+    services = [s for s in services if is_user_name(s.username)]
     names = {s.username for s in services}
     kept = []
     for d in devices:
-        if not is_device_id(d.device_id):
-            skipped.append(f"device {d.device_id!r}: not a valid MQTT user name (a letter or digit, then _ . -)")
+        if (problem := device_id_problem(d.device_id)) is not None:
+            skipped.append(f"device {d.device_id!r}: {problem}")
         elif d.device_id in names:
             skipped.append(f"device {d.device_id!r}: a service account has this name")
         else:
@@ -137,7 +134,7 @@ async def add_service_account(conn: AsyncConnection, username: str, roles: Seque
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"roles are {sorted(ROLES)}, not {sorted(unknown) or 'none'}")
-    if not is_device_id(username):
+    if not is_user_name(username):
         raise ValueError(f"{username!r}: a service account's name is a letter or digit, then letters, digits, _ . -")
     if await broker_accounts.registered_kind(conn, username) is not None:
         raise ValueError(f"{username!r} is a device id: a service account needs a name of its own")

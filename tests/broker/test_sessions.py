@@ -87,3 +87,33 @@ async def test_a_devices_password_does_not_open_the_services_listener(
             "127.0.0.1", settings.mqtt_port, identifier=settings.mqtt_client_id, username=meter, password=secret
         ):
             pass
+
+
+async def test_a_device_named_as_a_services_client_id_cannot_log_in(
+    stack: Stack, settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    # Registered before ids were checked, with the collector's client id, which a device's session would take.
+    named = settings.mqtt_client_id
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        await conn.execute(
+            "INSERT INTO meter (id, institution_id, energy_type, unit) "
+            "SELECT %s, institution_id, energy_type, unit FROM meter WHERE id = %s",
+            (named, devices.meters[2]),
+        )
+        issued = await access.issue_device_credentials(conn, renew=[named])
+        await conn.commit()
+        synced = await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
+        await conn.execute("DELETE FROM device_credential WHERE device_id = %s", [named])
+        await conn.execute("DELETE FROM meter WHERE id = %s", [named])
+        await conn.commit()
+    stack.mosquitto.reload()
+    assert any(repr(named) in reason for reason in synced.skipped)
+    secret = {d: p for _, d, p in issued}[named]
+    assert stack.mosquitto.device_port is not None
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", stack.mosquitto.device_port, username=named, password=secret):
+            pass
+    vehicle = devices.vehicles[1]
+    assert await publish(settings.mqtt_port, position_messages(settings.topic_root, vehicle, 20)) == 20
+    stored = "SELECT count(*) FROM position WHERE vehicle_id = %s"
+    assert await wait_for_count(settings.database_url, stored, [vehicle], 20) == 20

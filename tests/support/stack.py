@@ -66,7 +66,7 @@ def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
         "database_url": s.postgres.url,
         "mqtt_port": s.mosquitto.port,
         "mqtt_topic_root": f"t{tag}",
-        "mqtt_client_id": f"collector-{tag}",
+        "mqtt_client_id": f"yiwang-collector-{tag}",
         "metrics_port": 0,
         "supervisor_metrics_port": 0,
         "batch_size": 200,

@@ -1,5 +1,6 @@
-"""A meter's or vehicle's id is also its broker user name: one with `:` (which ends the name in the password file)
-or a service account's name (which `broker sync` could not write) is refused at creation, by the API and the import."""
+"""A meter's or vehicle's id is also its broker user name and client id: one with `:` (which ends the name in the
+password file), a service account's name (which `broker sync` could not write) or one starting with `yiwang-` (the
+services' client ids, whose sessions it would take) is refused at creation, by the API and the import."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ async def test_a_device_id_with_a_colon_or_a_service_accounts_name_is_refused(
         await access.add_service_account(conn, service, ["gateway"], access.new_secret())
         await conn.commit()
     staff, dispatcher = await as_user("energy_staff"), await as_user("dispatcher")
-    for device_id in (f"m:{tag}", service):
+    for device_id in (f"m:{tag}", service, "yiwang-collector", f"Yiwang-{tag}"):
         refused = await client.post("/meters", headers=staff, json=meter(tag, units.a.institution, id=device_id))
         assert refused.status_code == 422, refused.text
         refused = await client.post(
@@ -38,5 +39,5 @@ async def test_a_device_id_with_a_colon_or_a_service_accounts_name_is_refused(
     )
     with pytest.raises(ReservedId):
         await import_registry(api_settings.database_url, document)
-    with pytest.raises(ValueError, match="pattern"):
+    with pytest.raises(ValueError, match="no :"):
         Meter(id=f"m:{tag}", institution_id=units.a.institution, energy_type="electricity", unit="kWh")
