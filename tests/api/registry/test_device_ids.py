@@ -4,6 +4,8 @@ services' client ids, whose sessions it would take) is refused at creation, by t
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import psycopg
 import pytest
@@ -11,11 +13,17 @@ import pytest
 from broker import access
 from db.registry import ReservedId
 from domain.registry import Meter, RegistryDocument
-from tests.api.registry.test_institutions import meter
-from tests.api.registry.test_vehicles import vehicle
 from tests.support.api import AsUser, Units
 from tests.support.registry import import_registry
 from yiwang.settings import Settings
+
+
+def meter(tag: str, institution_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": f"m-{tag}", "institution_id": institution_id, "energy_type": "electricity", "unit": "kWh"} | fields
+
+
+def vehicle(tag: str, organisation_id: str, **fields: Any) -> dict[str, Any]:
+    return {"id": f"v-{tag}", "organisation_id": organisation_id, "plate": f"赣H·{tag}", "energy": "gasoline"} | fields
 
 
 async def test_a_device_id_with_a_colon_or_a_service_accounts_name_is_refused(
