@@ -328,12 +328,12 @@ def _settings(stack: Stack, *, metrics_port: int = 0) -> Settings:
         database_url=stack.postgres.url,
         mqtt_port=stack.mosquitto.port,
         mqtt_topic_root=ROOT,
-        mqtt_client_id="bench-energy-collector",
+        mqtt_client_id="yiwang-bench-energy-collector",
         metrics_port=metrics_port,
         sim_seed=SEED,
         sim_meter_interval_s=INTERVAL,
         sim_faults=0.0,
-        sim_client_id="bench-energy",
+        sim_client_id="yiwang-bench-energy",
     )
 
 

@@ -243,7 +243,7 @@ class Bench:
 
     def collector(self, name: str, messages: list[loadgen.Message], rows: int, *, protocol: str = "3.1.1") -> Result:
         self.reset_tables()
-        client_id = "collector-" + "".join(c if c.isalnum() else "-" for c in name)
+        client_id = "yiwang-collector-" + "".join(c if c.isalnum() else "-" for c in name)
         v5 = protocol == "5"
         fill = self.fill(client_id, messages, v5=v5)
         metrics_port = free_port()
@@ -267,7 +267,7 @@ class Bench:
 
     def latency(self, rate: float, seconds: float) -> Latency:
         self.reset_tables()
-        client_id = "collector-latency"
+        client_id = "yiwang-collector-latency"
         metrics_port = free_port()
         out = self.log / "latency.json"
         env = self._env(client_id, metrics_port, "3.1.1")

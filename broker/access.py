@@ -4,7 +4,11 @@ A device's MQTT username is its registry id and it may publish only to its own t
 subscribe to nothing. Service accounts hold roles: a collector reads every device topic (also
 through a $share group), a gateway publishes for many devices (a JT/T 808 gateway, a meter
 concentrator's uplink, the simulators), the API reads positions, an observer reads everything.
-Mosquitto reloads both files on SIGHUP, so access changes without dropping a connection.
+Mosquitto reloads the files on SIGHUP, so access changes without dropping a connection.
+
+Devices and services log in at different listeners, each with a password file of its own: at the devices'
+listener the client id is the user name, so a device can take no other client's session, and a device's
+password does not work at the services' listener (docs/access.md, "Broker accounts and sessions").
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ import os
 import secrets
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from psycopg import AsyncConnection
 
 from db import broker_accounts
 from db.broker_accounts import DeviceAccount, ServiceAccount
+from domain.ids import device_id_problem, is_user_name
 from domain.topics import FAMILIES, Family, topic
 
 ROLES: dict[str, tuple[str, Sequence[str]]] = {
@@ -57,52 +63,79 @@ def _grants(root: str, roles: Iterable[str]) -> list[str]:
     ]
 
 
-def render(root: str, services: Sequence[ServiceAccount], devices: Sequence[DeviceAccount]) -> tuple[str, str]:
-    """The password file and the ACL file for these accounts.
+class Files(NamedTuple):
+    """Where the broker reads its accounts: one password file per listener kind, one ACL for both."""
 
-    Raises:
-        ValueError: a service account and a device share a username.
-    """
-    taken = {s.username for s in services} & {d.device_id for d in devices}
-    if taken:
-        raise ValueError(f"service accounts and devices share usernames: {sorted(taken)}")
-    passwords = [f"{s.username}:{s.password_hash}" for s in services]
-    passwords += [f"{d.device_id}:{d.password_hash}" for d in devices]
+    passwords: Path  # service accounts
+    device_passwords: Path
+    acl: Path
+
+
+class Rendered(NamedTuple):
+    passwords: str
+    device_passwords: str
+    acl: str
+    # Why each account was left out: one bad entry must not stop every other device's provisioning.
+    skipped: list[str]
+
+
+def render(root: str, services: Sequence[ServiceAccount], devices: Sequence[DeviceAccount]) -> Rendered:
+    """The password files and the ACL file for these accounts, without those that would break them."""
+    skipped = [f"service account {s.username!r}: not a user name" for s in services if not is_user_name(s.username)]
+    services = [s for s in services if is_user_name(s.username)]
+    names = {s.username for s in services}
+    kept = []
+    for d in devices:
+        if (problem := device_id_problem(d.device_id)) is not None:
+            skipped.append(f"device {d.device_id!r}: {problem}")
+        elif d.device_id in names:
+            skipped.append(f"device {d.device_id!r}: a service account has this name")
+        else:
+            kept.append(d)
+    passwords = "".join(f"{s.username}:{s.password_hash}\n" for s in services)
+    device_passwords = "".join(f"{d.device_id}:{d.password_hash}\n" for d in kept)
     # Lines before the first `user` would apply to anonymous clients; there are none, and
     # anonymous access is off.
     acl = ["# Written by `yiwang broker sync` from the database; edits are overwritten."]
     for s in services:
         acl += ["", f"user {s.username}", *_grants(root, s.roles)]
     family: dict[str, Family] = {f.device: f for f in FAMILIES}
-    for d in devices:
+    for d in kept:
         f = family[d.device_kind]
         acl += ["", f"user {d.device_id}", f"topic write {topic(root, f.device, d.device_id, f.name)}"]
-    return "\n".join(passwords) + "\n", "\n".join(acl) + "\n"
+    return Rendered(passwords, device_passwords, "\n".join(acl) + "\n", skipped)
 
 
-def write_files(passwords_file: Path, acl_file: Path, passwords: str, acl: str, *, mode: int = 0o600) -> None:
-    """Replace both files whole, so that Mosquitto never reads half of one. Only hashes are in them, but
+def write_files(files: Files, rendered: Rendered, *, mode: int = 0o600) -> None:
+    """Replace each file whole, so that Mosquitto never reads half of one. Only hashes are in them, but
     they stay private (0600) unless a broker running as another user must read them."""
-    for path, text in ((passwords_file, passwords), (acl_file, acl)):
+    for path, text in zip(files, rendered[:3], strict=True):
         tmp = path.with_suffix(".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.chmod(mode)
         tmp.replace(path)
 
 
-async def sync(
-    conn: AsyncConnection, root: str, passwords_file: Path, acl_file: Path, mode: int = 0o600
-) -> tuple[int, int]:
-    """Write both files from the database; returns (service accounts, devices). The caller reloads."""
+class Synced(NamedTuple):
+    services: int
+    devices: int
+    skipped: list[str]
+
+
+async def sync(conn: AsyncConnection, root: str, files: Files, mode: int = 0o600) -> Synced:
+    """Write the files from the database; bad entries are left out and said. The caller reloads."""
     services, devices = await broker_accounts.accounts(conn)
-    write_files(passwords_file, acl_file, *render(root, services, devices), mode=mode)
-    return len(services), len(devices)
+    rendered = render(root, services, devices)
+    write_files(files, rendered, mode=mode)
+    return Synced(rendered.passwords.count("\n"), rendered.device_passwords.count("\n"), rendered.skipped)
 
 
 async def add_service_account(conn: AsyncConnection, username: str, roles: Sequence[str], password: str) -> None:
     unknown = set(roles) - set(ROLES)
     if unknown or not roles:
         raise ValueError(f"roles are {sorted(ROLES)}, not {sorted(unknown) or 'none'}")
+    if not is_user_name(username):
+        raise ValueError(f"{username!r}: a service account's name is a letter or digit, then letters, digits, _ . -")
     if await broker_accounts.registered_kind(conn, username) is not None:
         raise ValueError(f"{username!r} is a device id: a service account needs a name of its own")
     await broker_accounts.set_service_account(conn, username, roles, mosquitto_hash(password))

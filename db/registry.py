@@ -156,8 +156,26 @@ async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) 
     )
 
 
+class ReservedId(ValueError):
+    """A meter's or vehicle's id that is a broker service account's name: as a user name it would be both."""
+
+
+async def refuse_service_names(conn: AsyncConnection, device_ids: Collection[str]) -> None:
+    """Raises ReservedId when one of these device ids is a service account's name (`broker sync` would skip it)."""
+    cur = await conn.execute("SELECT username FROM service_account WHERE username = ANY(%s)", [sorted(set(device_ids))])
+    names = sorted(name for (name,) in await cur.fetchall())
+    if names:
+        raise ReservedId(f"{', '.join(names)}: the name of a broker service account, not free for a meter or vehicle")
+
+
 async def insert_new(conn: AsyncConnection, table: str, item: BaseModel) -> bool:
-    """Insert an item with all its fields unless its id is taken; returns whether it was inserted."""
+    """Insert an item with all its fields unless its id is taken; returns whether it was inserted.
+
+    Raises:
+        ReservedId: a meter's or vehicle's id is a service account's name.
+    """
+    if table in {"meter", "vehicle"}:
+        await refuse_service_names(conn, [str(item.model_dump()["id"])])
     columns = list(type(item).model_fields)
     query = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING").format(
         table=sql.Identifier(table),
@@ -228,7 +246,11 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
 
     Returns:
         How many rows of each kind were written.
+
+    Raises:
+        ReservedId: a meter's or vehicle's id is a service account's name.
     """
+    await refuse_service_names(conn, [m.id for m in document.meters] + [v.id for v in document.vehicles])
     async with conn.transaction():
         return {
             "organisations": await _upsert(conn, "organisation", list(document.organisations)),

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import Final, Literal, Protocol
+from typing import Annotated, Final, Literal, Protocol
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from domain import counters
 from domain.energy import Category, EnergyType, SubItem
-from domain.ids import ID_PATTERN
+from domain.ids import ID_PATTERN, device_id_problem
 from domain.measures import unit_problem
 from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, VehicleEnergy
@@ -25,6 +25,17 @@ OrganisationKind = Literal["unit", "service_company", "rental_company"]
 
 
 Id = Field(pattern=ID_PATTERN)
+
+
+def _device_id(value: str) -> str:
+    problem = device_id_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# A meter's or vehicle's id is also its broker user name and client id (domain/ids.py).
+DeviceId = Annotated[str, AfterValidator(_device_id)]
 
 
 class _Item(BaseModel):
@@ -65,7 +76,7 @@ class InstitutionYear(_Item):
 class Meter(_Item):
     """A meter of an institution, as the registry document gives it."""
 
-    id: str = Id
+    id: DeviceId
     institution_id: str
     energy_type: EnergyType
     unit: str
@@ -86,7 +97,7 @@ class Meter(_Item):
 class Vehicle(_Item):
     """A vehicle of an organisation, as the registry document gives it."""
 
-    id: str = Id
+    id: DeviceId
     organisation_id: str
     plate: str
     vin: str | None = None

@@ -26,7 +26,7 @@ from yiwang.stack import Stack, free_port
 def stack() -> Iterator[Stack]:
     """The session's database and broker; tests isolate themselves by topic root and device ids."""
     home = make_stack_home("test")
-    s = Stack.at(home, free_port(), free_port(), shared_buffers="256MB")
+    s = Stack.at(home, free_port(), free_port(), shared_buffers="256MB", device_port=free_port())
     s.up()
     try:
         migrate(s.postgres.url)

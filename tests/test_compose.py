@@ -55,10 +55,16 @@ PYTHON_BASE = "python:3.11-slim"
 SECRETS = (
     "POSTGRES_PASSWORD",
     "MQTT_COLLECTOR_PASSWORD",
+    "MQTT_SUPERVISOR_PASSWORD",
     "MQTT_SIMULATOR_PASSWORD",
     "MQTT_OBSERVER_PASSWORD",
     "YIWANG_API_TOKEN_SECRET",
 )
+
+# A .env that sets every secret (compose refuses to start without one).
+DOT_ENV = {name: f"{name.lower()}-{'s' * 40}" for name in SECRETS}
+# Variables that hold a secret: none may have a default (`${VAR:-x}`) or be left empty (`${VAR}`).
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
 
 Compose = dict[str, Any]
 Reader = Callable[[Path], str | None]
@@ -105,11 +111,17 @@ def _interpolated(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
-def load_compose(env: Mapping[str, str] | None = None) -> Compose:
-    """docker-compose.yml as Compose sees it with this .env (none by default): anchors merged, variables substituted."""
+def load_raw() -> Compose:
+    """docker-compose.yml with anchors merged and variables as written."""
     document = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
     assert isinstance(document, dict), "docker-compose.yml is not a mapping"
-    result: Compose = _interpolated(document, env or {})
+    return document
+
+
+def load_compose(env: Mapping[str, str] | None = None) -> Compose:
+    """docker-compose.yml as Compose sees it with this .env (DOT_ENV by default): anchors merged, variables
+    substituted."""
+    result: Compose = _interpolated(load_raw(), DOT_ENV if env is None else env)
     return result
 
 
@@ -523,7 +535,7 @@ def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> lis
     problems = []
     if options.get("persistence") != ["true"]:
         problems.append(f"{path.name}: persistence is not true")
-    if options.get("allow_anonymous") != ["false"]:
+    if not options.get("allow_anonymous") or set(options["allow_anonymous"]) != {"false"}:
         problems.append(f"{path.name}: allow_anonymous is not false (everyone logs in)")
     location = (options.get("persistence_location") or [""])[-1]
     if not any(location.startswith(t.rstrip("/") + "/") for t in volume_targets(services(compose)[broker])):
@@ -540,19 +552,77 @@ def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> lis
                 f"max_inflight_messages {inflight} is not {name}'s mqtt_receive_maximum "
                 f"{settings.mqtt_receive_maximum} (what `yiwang stack` uses)"
             )
-        size = number("message_size_limit")
-        if size and size < settings.max_payload_bytes:
-            problems.append(f"message_size_limit {size} drops what {name} would dead-letter (max_payload_bytes)")
+        size = number("max_packet_size")
+        if not size or size <= settings.max_payload_bytes:
+            problems.append(f"max_packet_size {size} refuses what {name} would dead-letter (max_payload_bytes)")
     for key, field in {
         "autosave_interval": "autosave",
         "max_queued_messages": "queued",
-        "message_size_limit": "message_size",
+        "max_packet_size": "max_packet",
         "max_connections": "max_connections",
     }.items():
         if number(key) != stack[field]:
             problems.append(f"{path.name}: {key} {number(key)} differs from yiwang/stack.py's {stack[field]}")
-    if options.get("max_queued_bytes") != ["0"]:
-        problems.append(f"{path.name}: max_queued_bytes is not 0 (unlimited), as in yiwang/stack.py")
+    if "message_size_limit" in options:
+        problems.append(
+            f"{path.name}: message_size_limit acknowledges (MQTT 3.1.1) a message it drops; use max_packet_size"
+        )
+    if number("max_queued_bytes") != stack["queued_bytes"]:
+        problems.append(f"{path.name}: max_queued_bytes differs from yiwang/stack.py's {stack['queued_bytes']}")
+    return problems
+
+
+def check_secrets(raw: Compose) -> list[str]:
+    """No secret has a default or may be empty: each is `${VAR:?message}`, set in .env, or compose refuses to start."""
+    problems = []
+
+    def visit(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if isinstance(value, (str, int)) and SECRET_NAME.search(str(key)) and "${" not in str(value):
+                    problems.append(f"{where}/{key}: a secret written in the file")
+                visit(value, f"{where}/{key}")
+        elif isinstance(node, list):
+            for index, item in enumerate(node):
+                visit(item, f"{where}/{index}")
+        elif isinstance(node, str):
+            for match in _VARIABLE.finditer(node):
+                braced = _BRACED.fullmatch(match["braced"] or "")
+                name = match["named"] or (braced["name"] if braced else "")
+                if SECRET_NAME.search(name) and (braced is None or braced["op"] != ":?"):
+                    problems.append(f"{where}: ${name} has a default or may be empty; write ${{{name}:?...}}")
+
+    visit(raw.get("services") or {}, "services")
+    return problems
+
+
+def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    """Off this host, only the broker's TLS listener is reachable: every other published port is on loopback."""
+    conf = mosquitto_conf_source(compose)
+    tls_ports: set[str] = set()
+    if conf is not None and (text := read(conf[1])) is not None:
+        listener = None
+        for raw in text.splitlines():
+            key, _, value = raw.strip().partition(" ")
+            if key == "listener":
+                listener = value.split()[0]
+            elif key == "certfile" and listener is not None:
+                tls_ports.add(listener)
+    problems = []
+    for name, service in services(compose).items():
+        for port in service.get("ports") or []:
+            spec = (
+                str(port)
+                if not isinstance(port, dict)
+                else f"{port.get('host_ip', '')}:{port.get('published', '')}:{port.get('target', '')}"
+            )
+            parts = spec.split(":")
+            host, target = (parts[0] if len(parts) == 3 else ""), parts[-1].split("/")[0]
+            if host in {"127.0.0.1", "::1", "[::1]"}:
+                continue
+            if conf is not None and name == conf[0] and target in tls_ports:
+                continue
+            problems.append(f"{name}: port {spec} is published on every interface without TLS (bind it to 127.0.0.1)")
     return problems
 
 
@@ -682,6 +752,7 @@ COMPOSE_CHECKS: list[Callable[[Compose], list[str]]] = [
     check_mosquitto_conf,
     check_timescaledb,
     check_http_health,
+    check_published_ports,
 ]
 
 
@@ -712,17 +783,21 @@ def test_every_python_service_is_checked(compose: Compose) -> None:
 
 
 def test_secrets_from_dot_env(compose: Compose) -> None:
-    """Each secret the header names, set in .env, replaces its development default wherever it is used."""
+    """Each secret the header names is taken from .env wherever it is used, and compose refuses to start without."""
     env = {name: f"{name.lower()}-from-dot-env-{'x' * 32}" for name in SECRETS}
     changed = load_compose(env)
     for name in SECRETS:
-        assert load_compose({name: env[name]}) != compose, f"{name} is used nowhere"
+        assert load_compose(DOT_ENV | {name: env[name]}) != compose, f"{name} is used nowhere"
+        with pytest.raises(ValueError, match="needs"):
+            load_compose({other: value for other, value in DOT_ENV.items() if other != name})
+    assert check_secrets(load_raw()) == []
     assert check_env_targets(changed) == []
     assert check_accounts(changed) == []
     settings = service_settings(changed)
     assert {conninfo_to_dict(s.database_url).get("password") for s in settings.values()} == {env["POSTGRES_PASSWORD"]}
     assert {s.mqtt_password for s in settings.values()} - {None} == {
         env["MQTT_COLLECTOR_PASSWORD"],
+        env["MQTT_SUPERVISOR_PASSWORD"],
         env["MQTT_SIMULATOR_PASSWORD"],
     }
     assert {s.api_token_secret for s in settings.values()} - {None} == {env["YIWANG_API_TOKEN_SECRET"]}
@@ -791,7 +866,7 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
     ("wrong password", check_env_targets, _set("timescaledb/environment/POSTGRES_PASSWORD", "other")),
     ("broker on loopback", check_env_targets, _set("vehicles/environment/YIWANG_MQTT_HOST", "127.0.0.1")),
     ("broker port of the local stack", check_env_targets, _set("collector/environment/YIWANG_MQTT_PORT", "11883")),
-    ("unknown account", check_accounts, _set("supervisor/environment/YIWANG_MQTT_USERNAME", "supervisor")),
+    ("unknown account", check_accounts, _set("supervisor/environment/YIWANG_MQTT_USERNAME", "nobody")),
     ("another password", check_accounts, _set("meters/environment/YIWANG_MQTT_PASSWORD", "guess")),
     ("unknown subcommand", check_commands, _set("api/command", ["yiwang", "serve"])),
     ("unknown simulator", check_commands, _set("meters/command", ["yiwang", "simulate", "trucks"])),
@@ -849,7 +924,31 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
         _set("supervisor/environment/YIWANG_SUPERVISOR_METRICS_PORT", "9110"),
     ),
     ("api on loopback", check_http_health, _set("api/environment/YIWANG_API_HOST", "127.0.0.1")),
+    ("api published on every interface", check_published_ports, _set("api/ports", ["8000:8000"])),
+    ("plain broker port published", check_published_ports, _set("mosquitto/ports", ["1883:1883", "8883:8883"])),
+    ("metrics published", check_published_ports, _set("collector/ports", [{"published": 9108, "target": 9108}])),
 ]
+
+
+SECRET_BREAKAGES: list[tuple[str, Callable[[Compose], None]]] = [
+    (
+        "token secret with a default",
+        _set("api/environment/YIWANG_API_TOKEN_SECRET", "${YIWANG_API_TOKEN_SECRET:-dev-secret-" + "x" * 40 + "}"),
+    ),
+    (
+        "observer password with a default",
+        _set("mosquitto/environment/MQTT_OBSERVER_PASSWORD", "${MQTT_OBSERVER_PASSWORD:-observer-dev}"),
+    ),
+    ("gateway password written in", _set("meters/environment/YIWANG_MQTT_PASSWORD", "simulator-dev")),
+    ("password that may be empty", _set("supervisor/environment/YIWANG_MQTT_PASSWORD", "${MQTT_SUPERVISOR_PASSWORD}")),
+]
+
+
+@pytest.mark.parametrize("breakage", [b[1] for b in SECRET_BREAKAGES], ids=[b[0] for b in SECRET_BREAKAGES])
+def test_secret_check_catches(breakage: Callable[[Compose], None]) -> None:
+    broken = load_raw()
+    breakage(broken)
+    assert check_secrets(broken) != []
 
 
 @pytest.mark.parametrize(("check", "breakage"), [(b[1], b[2]) for b in BREAKAGES], ids=[b[0] for b in BREAKAGES])
@@ -874,9 +973,25 @@ CONF_BREAKAGES: list[tuple[str, Callable[[Compose, Reader], list[str]], str, str
         "max_inflight_messages 6000",
     ),
     ("queue unlike the stack", check_mosquitto_conf, r"^max_queued_messages .*", "max_queued_messages 1000"),
-    ("byte-limited queue", check_mosquitto_conf, r"^max_queued_bytes .*", "max_queued_bytes 1000000"),
+    ("queue unbounded in bytes", check_mosquitto_conf, r"^max_queued_bytes .*", "max_queued_bytes 0"),
+    (
+        "anonymous devices",
+        check_mosquitto_conf,
+        r"^allow_anonymous false\n(?=password_file /mosquitto/access/device)",
+        "allow_anonymous true\n",
+    ),
+    ("plain devices' listener published", check_published_ports, r"^certfile .*", "#"),
     ("autosave unlike the stack", check_mosquitto_conf, r"^autosave_interval .*", "autosave_interval 1800"),
-    ("size limit unlike the stack", check_mosquitto_conf, r"^message_size_limit .*", "message_size_limit 1024"),
+    ("size limit unlike the stack", check_mosquitto_conf, r"^max_packet_size .*", "max_packet_size 300000"),
+    ("size limit under the collector's", check_mosquitto_conf, r"^max_packet_size .*", "max_packet_size 1024"),
+    ("no size limit", check_mosquitto_conf, r"^max_packet_size .*", "#"),
+    (
+        "both size limits",
+        check_mosquitto_conf,
+        r"^max_packet_size .*",
+        "max_packet_size 262144\nmessage_size_limit 262144",
+    ),
+    ("a PUBACK for a dropped message", check_mosquitto_conf, r"^max_packet_size .*", "message_size_limit 262144"),
     ("connections unlike the stack", check_mosquitto_conf, r"^max_connections .*", "max_connections 100"),
     ("another listener", check_env_targets, r"^listener .*", "listener 1884"),
 ]

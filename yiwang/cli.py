@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from yiwang.settings import Settings
 
@@ -52,10 +52,14 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
+    from db.registry import ReservedId  # noqa: PLC0415
     from domain.registry import RegistryDocument  # noqa: PLC0415
 
     document = RegistryDocument.model_validate_json(Path(args.file).read_bytes())
-    counts = asyncio.run(_import(settings, document))
+    try:
+        counts = asyncio.run(_import(settings, document))
+    except ReservedId as exc:
+        raise SystemExit(f"nothing imported: {exc}") from None
     print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
 
@@ -127,39 +131,50 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
                 print(f"{args.name} {password}")
             await access.add_service_account(conn, args.name, args.role, password)
         elif args.action == "devices":
+            # Opened first: a refused file costs no device its secret.
+            out = _create_private(Path(args.out)) if args.out else None
             issued = await access.issue_device_credentials(conn, args.renew)
             lines = ["kind,device_id,username,password", *(f"{k},{d},{d},{p}" for k, d, p in issued)]
-            if args.out:
-                _write_private(Path(args.out), "\n".join(lines) + "\n")
+            if out is not None:
+                with out:
+                    out.write("\n".join(lines) + "\n")
                 print(f"{len(issued)} device credential(s) in {args.out}: provision them, then delete the file")
             else:
                 print("\n".join(lines))
         await conn.commit()
         # Every action ends with the broker's files up to date.
-        passwords = Path(args.passwords) if args.passwords else None
-        acl = Path(args.acl) if args.acl else None
-        await _sync_broker(conn, settings, passwords, acl, int(args.file_mode, 8))
+        given = [Path(p) if p else None for p in (args.passwords, args.device_passwords, args.acl)]
+        await _sync_broker(conn, settings, given, int(args.file_mode, 8))
     return 0
 
 
 async def _sync_broker(
-    conn: AsyncConnection, settings: Settings, passwords: Path | None = None, acl: Path | None = None, mode: int = 0o600
+    conn: AsyncConnection, settings: Settings, given: list[Path | None] | None = None, mode: int = 0o600
 ) -> None:
     """Write the broker's password and ACL files from the database (default: the local stack's) and reload it."""
     from broker import access  # noqa: PLC0415
     from yiwang.stack import Stack  # noqa: PLC0415
 
     broker = Stack.from_settings(settings).mosquitto
-    passwords = passwords or broker.passwords_file
-    acl = acl or broker.acl_file
-    services, devices = await access.sync(conn, settings.topic_root, passwords, acl, mode)
+    local = (broker.passwords_file, broker.device_passwords_file, broker.acl_file)
+    files = access.Files(*(path or default for path, default in zip(given or [None] * 3, local, strict=True)))
+    synced = await access.sync(conn, settings.topic_root, files, mode)
     broker.reload()  # a local broker reads them at once; another is told by its operator (SIGHUP)
-    print(f"broker access: {services} service account(s), {devices} device(s) in {passwords} and {acl}")
+    for reason in synced.skipped:
+        print(f"broker access: left out {reason}", file=sys.stderr)
+    print(
+        f"broker access: {synced.services} service account(s) in {files.passwords}, {synced.devices} device(s) in "
+        f"{files.device_passwords}, ACL in {files.acl}"
+    )
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(text, encoding="utf-8")
+def _create_private(path: Path) -> TextIO:
+    """A new file only this user reads: never an existing file (whose mode would stay) nor a symlink's target."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise SystemExit(f"{path} exists (or is a link): name a new file; secrets are never written over one") from None
+    return os.fdopen(fd, "w", encoding="utf-8")
 
 
 def _city(settings: Settings) -> City:
@@ -322,7 +337,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     # --seconds), every child started is stopped: none outlives it.
     try:
         start("collector", "collector", "collect")
-        start("supervisor", "collector", "supervise")
+        start("supervisor", "supervisor", "supervise")
         start("api", None, "api")
         health = {
             "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
@@ -366,7 +381,8 @@ def _local_secret(path: Path, size: int) -> str:
     import secrets  # noqa: PLC0415
 
     if not path.exists():
-        _write_private(path, secrets.token_urlsafe(size))
+        with _create_private(path) as f:
+            f.write(secrets.token_urlsafe(size))
     return path.read_text(encoding="utf-8").strip()
 
 
@@ -384,7 +400,13 @@ def _local_admin(settings: Settings) -> str:
     return password
 
 
-_RUN_ACCOUNTS = {"collector": ["collector"], "simulator": ["gateway"], "observer": ["observer"]}
+# One account per service: none shares another's password (the supervisor reads what the collector reads).
+_RUN_ACCOUNTS = {
+    "collector": ["collector"],
+    "supervisor": ["collector"],
+    "simulator": ["gateway"],
+    "observer": ["observer"],
+}
 
 
 async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict[str, str]:
@@ -501,7 +523,8 @@ def parser() -> argparse.ArgumentParser:
     )
     broker.add_argument("--renew", nargs="*", default=[], help="devices: new secrets for these ids too")
     broker.add_argument("--out", help="devices: write the new credentials (CSV) here instead of stdout")
-    broker.add_argument("--passwords", help="password file to write (default: the local stack's)")
+    broker.add_argument("--passwords", help="service accounts' password file to write (default: the local stack's)")
+    broker.add_argument("--device-passwords", help="devices' password file to write (default: the local stack's)")
     broker.add_argument("--acl", help="ACL file to write (default: the local stack's)")
     broker.set_defaults(func=_broker)
 

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.ids import SERVICE_CLIENT_ID_PREFIX
+
 # Environment names renamed in this release -> the setting now read; dropped in the next release.
 RENAMED = {"YIWANG_ENERGY_ZONE": "time_zone"}
 
@@ -45,7 +47,9 @@ class Settings(BaseSettings):
     mqtt_password: str | None = None
     mqtt_protocol: Literal["3.1.1", "5"] = "3.1.1"
     mqtt_topic_root: str = "yiwang"
-    mqtt_client_id: str = "yiwang-collector"
+    # A service's client id starts with `yiwang-`, which no device id may (domain/ids.py): else a device could be
+    # named so as to take over the service's session.
+    mqtt_client_id: str = Field(default="yiwang-collector", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
     # Several collectors with the same group split one stream ($share/<group>/...).
     mqtt_shared_group: str | None = None
     # Messages the broker may send before we acknowledge: at least twice the batch (DEVELOPERS.md, the local stack).
@@ -53,7 +57,10 @@ class Settings(BaseSettings):
     mqtt_keepalive: int = 30
     # Connect over TLS, trusting this CA (PEM); None: plain TCP (the local stack's loopback listener).
     mqtt_tls_ca_file: Path | None = None
-    # Local stack only: a TLS listener on all interfaces, for devices outside the machine (PEM files).
+    # Local stack only: the devices' listener on loopback, apart from the services' (mqtt_port), where the client id
+    # is the device's user name, so that no device can take a service's session (docs/access.md).
+    mqtt_device_port: int | None = 11884
+    # Local stack only: a devices' TLS listener on all interfaces, for devices outside the machine (PEM files).
     mqtt_tls_listener_port: int | None = None
     mqtt_tls_certfile: Path | None = None
     mqtt_tls_keyfile: Path | None = None
@@ -94,14 +101,14 @@ class Settings(BaseSettings):
     sim_vehicle_interval_s: float = 10.0
     sim_acceleration: float = 1.0
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
-    sim_client_id: str = "yiwang-simulator"
+    sim_client_id: str = Field(default="yiwang-simulator", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
 
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
 
     # Supervision (collector/supervisor.py, rules in domain/supervision.py): its own persistent MQTT session, the
     # rules' thresholds and calendar.
-    supervisor_client_id: str = "yiwang-supervisor"
+    supervisor_client_id: str = Field(default="yiwang-supervisor", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
     supervision_speed_limit_kmh: float = Field(default=120.0, gt=0)
     supervision_moved_m: float = Field(default=50.0, gt=0)  # moved this far without a dispatch: an alert
     supervision_work_hours: str = Field(default="08:00-18:00", pattern=r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$")

@@ -174,11 +174,8 @@ class Postgres:
 
 MOSQUITTO_CONF = """\
 # Written by yiwang/stack.py.
-per_listener_settings false
-{access}
-listener {port} 127.0.0.1
-max_connections {max_connections}
-{tls}
+# Each listener has its own accounts: devices never log in where services do (docs/access.md).
+per_listener_settings true
 persistence true
 persistence_location {home}/
 # Sessions and queued messages reach disk every {autosave} s and on shutdown: a kill -9 of the broker
@@ -186,23 +183,42 @@ persistence_location {home}/
 autosave_interval {autosave}
 # Acks after commit: the window must hold at least two batches (Mosquitto 2.0.11 bug #2301).
 max_inflight_messages {inflight}
-# A collector that is away (or a database that is down) must not cost us messages.
+# A collector that is away (or a database that is down) must not cost us messages ...
 max_queued_messages {queued}
-max_queued_bytes 0
-message_size_limit {message_size}
+# ... but one device sending large messages must not fill the broker's memory and disk either: a
+# session's queue also stops at this many bytes (docs/device-protocol.md, "Sizes").
+max_queued_bytes {queued_bytes}
+# A device that sends a larger packet is disconnected without a PUBACK (at MQTT 3.1.1 too, unlike
+# message_size_limit, whose PUBACK says "taken" of a message it drops) and the log names it; a
+# smaller payload that the collector refuses (max_payload_bytes, well below) becomes a dead letter.
+max_packet_size {max_packet}
 log_dest file {home}/mosquitto.log
 log_type error
 log_type warning
+# Who connected from where, takeovers, and "disconnected due to oversize packet".
+log_type notice
 pid_file {home}/mosquitto.pid
 {user}
-"""
+
+# Services (collectors, the supervisor, simulators, gateways): loopback only, service accounts only.
+listener {port} 127.0.0.1
+max_connections {max_connections}
+{service_access}
+{device_listeners}"""
 
 
-_ACCOUNTS = """\
-# Every device and service has an account; `yiwang broker sync` writes both files and reloads.
+_SERVICE_ACCESS = """\
+# Every service has an account; `yiwang broker sync` writes the files and reloads.
 allow_anonymous false
 password_file {home}/passwords
 acl_file {home}/acl"""
+# The client id is the user name (the device id): no device can take another client's session,
+# and a service's password never works here.
+_DEVICE_ACCESS = """\
+allow_anonymous false
+password_file {home}/device-passwords
+acl_file {home}/acl
+use_username_as_clientid true"""
 _ANONYMOUS = "# A private benchmark broker: no accounts, no ACL.\nallow_anonymous true"
 
 
@@ -214,13 +230,20 @@ class Mosquitto:
     port: int
     inflight: int = 4000
     queued: int = 2_000_000
-    message_size: int = 262144
+    # Mosquitto keeps queued messages in memory: 2,000,000 positions of ~250 B fit, while 2,000,000 messages
+    # of 256 KiB from one device (500 GB) would take the broker down with every session in it.
+    queued_bytes: int = 512 * 1024 * 1024
+    # Whole packets (payload, topic, header): above the collector's max_payload_bytes (64 KiB), so that an
+    # oversize message up to this size still reaches the collector and leaves a dead letter.
+    max_packet: int = 262144
     autosave: int = 5
     # Only for a private benchmark broker: everything else logs in (broker/access.py).
     anonymous: bool = False
     # Devices, collectors and simulators of a city: thousands, not unbounded.
     max_connections: int = 50_000
-    # A second listener speaking TLS (devices outside the machine use it), with this PEM pair.
+    # The devices' listener on loopback (None: services only); the client id is the user name there.
+    device_port: int | None = None
+    # A devices' listener speaking TLS (devices outside the machine use it), with this PEM pair.
     tls_port: int | None = None
     certfile: Path | None = None
     keyfile: Path | None = None
@@ -236,6 +259,10 @@ class Mosquitto:
     @property
     def passwords_file(self) -> Path:
         return self.home / "passwords"
+
+    @property
+    def device_passwords_file(self) -> Path:
+        return self.home / "device-passwords"
 
     @property
     def acl_file(self) -> Path:
@@ -263,7 +290,7 @@ class Mosquitto:
 
     def write_conf(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
-        for path in (self.passwords_file, self.acl_file):
+        for path in (self.passwords_file, self.device_passwords_file, self.acl_file):
             if not path.exists():
                 path.touch(mode=0o600)
         self.conf.write_text(
@@ -272,25 +299,34 @@ class Mosquitto:
                 home=self.home.resolve(),
                 inflight=self.inflight,
                 queued=self.queued,
-                message_size=self.message_size,
+                queued_bytes=self.queued_bytes,
+                max_packet=self.max_packet,
                 autosave=self.autosave,
-                access=_ANONYMOUS if self.anonymous else _ACCOUNTS.format(home=self.home.resolve()),
+                service_access=_ANONYMOUS if self.anonymous else _SERVICE_ACCESS.format(home=self.home.resolve()),
                 max_connections=self.max_connections,
-                tls=self._tls_listener(),
+                device_listeners=self._device_listeners(),
                 # As root Mosquitto would switch to the `mosquitto` user, who cannot write our folder.
                 user="user root" if os.geteuid() == 0 else "",
             )
         )
 
-    def _tls_listener(self) -> str:
-        if self.tls_port is None:
-            return ""
-        if self.certfile is None or self.keyfile is None:
-            raise StackError("a TLS listener needs a certfile and a keyfile")
-        return (
-            f"listener {self.tls_port}\nmax_connections {self.max_connections}\n"
-            f"certfile {self.certfile.resolve()}\nkeyfile {self.keyfile.resolve()}\ntls_version tlsv1.2"
-        )
+    def _device_listeners(self) -> str:
+        access = _ANONYMOUS if self.anonymous else _DEVICE_ACCESS.format(home=self.home.resolve())
+        listeners = []
+        if self.device_port is not None:
+            listeners.append(
+                f"# Devices: device accounts only.\nlistener {self.device_port} 127.0.0.1\n"
+                f"max_connections {self.max_connections}\n{access}"
+            )
+        if self.tls_port is not None:
+            if self.certfile is None or self.keyfile is None:
+                raise StackError("a TLS listener needs a certfile and a keyfile")
+            listeners.append(
+                f"# Devices outside the machine, over TLS: device accounts only.\nlistener {self.tls_port}\n"
+                f"max_connections {self.max_connections}\n"
+                f"certfile {self.certfile.resolve()}\nkeyfile {self.keyfile.resolve()}\ntls_version tlsv1.2\n{access}"
+            )
+        return "\n\n".join(listeners) + "\n"
 
     def start(self) -> None:
         if self.running():
@@ -335,10 +371,11 @@ class Stack:
         shared_buffers: str = "1GB",
         inflight: int = 4000,
         anonymous: bool = False,
+        device_port: int | None = None,
     ) -> Stack:
         return cls(
             Postgres(home / "postgres", db_port, shared_buffers=shared_buffers),
-            Mosquitto(home / "mosquitto", mqtt_port, inflight=inflight, anonymous=anonymous),
+            Mosquitto(home / "mosquitto", mqtt_port, inflight=inflight, anonymous=anonymous, device_port=device_port),
         )
 
     @classmethod
@@ -357,6 +394,7 @@ class Stack:
                 settings.home / "mosquitto",
                 settings.mqtt_port,
                 inflight=settings.mqtt_receive_maximum,
+                device_port=settings.mqtt_device_port,
                 tls_port=settings.mqtt_tls_listener_port,
                 certfile=settings.mqtt_tls_certfile,
                 keyfile=settings.mqtt_tls_keyfile,

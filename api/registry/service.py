@@ -323,6 +323,8 @@ async def write(
     )
     try:
         await registry_db.import_document(conn, document)
+    except registry_db.ReservedId as exc:
+        raise Refused(str(exc)) from exc
     except psycopg.errors.UniqueViolation as exc:
         # Checked before writing (`fleet_holders`); this is a race with another write, or a swap of two plates.
         raise Conflict(
@@ -393,7 +395,11 @@ async def create_meter(conn: AsyncConnection, scope: Scope, item: MeterRecord) -
     """
     async with conn.transaction():
         await _institution_in_scope(conn, scope, item.institution_id)
-        if not await registry_db.insert_new(conn, "meter", item):
+        try:
+            inserted = await registry_db.insert_new(conn, "meter", item)
+        except registry_db.ReservedId as exc:
+            raise Refused(str(exc)) from exc
+        if not inserted:
             raise Conflict(f"there is already a meter {item.id}: change it with PATCH /meters/{item.id}")
     return await meter(conn, scope, item.id)
 
@@ -437,6 +443,8 @@ async def create_vehicle(conn: AsyncConnection, scope: Scope, item: VehicleRecor
         await _refuse_holders(conn, scope, item)
         try:
             inserted = await registry_db.insert_new(conn, "vehicle", item)
+        except registry_db.ReservedId as exc:
+            raise Refused(str(exc)) from exc
         except psycopg.errors.UniqueViolation as exc:
             raise Conflict(f"another vehicle was just given plate {item.plate} or its terminal: send it again") from exc
         if not inserted:

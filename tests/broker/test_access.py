@@ -18,7 +18,7 @@ from broker import access
 from collector.metrics import Metrics
 from db.broker_accounts import DeviceAccount, ServiceAccount
 from domain.topics import topic
-from tests.support.broker import ANY_ROOT, publish, wait_until_admitted
+from tests.support.broker import ANY_ROOT, files_of, publish, wait_until_admitted
 from tests.support.messages import reading_payload
 from tests.support.registry import Devices
 from tests.support.waiting import wait_for_count
@@ -31,20 +31,27 @@ async def issue(stack: Stack, device_id: str) -> str:
     async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
         issued = await access.issue_device_credentials(conn, renew=[device_id])
         await conn.commit()
-        await access.sync(conn, ANY_ROOT, stack.mosquitto.passwords_file, stack.mosquitto.acl_file)
+        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
     stack.mosquitto.reload()
     secret = {d: p for _, d, p in issued}[device_id]
-    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.port, device_id, secret)
+    await asyncio.to_thread(wait_until_admitted, device_port(stack), device_id, secret)
     return secret
 
 
+def device_port(stack: Stack) -> int:
+    """The devices' listener, where the client id is the user name."""
+    assert stack.mosquitto.device_port is not None
+    return stack.mosquitto.device_port
+
+
 async def test_anonymous_and_wrong_passwords_are_refused(stack: Stack, devices: Devices) -> None:
-    with pytest.raises(aiomqtt.MqttError):
-        async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port):
-            pass
+    for port in (stack.mosquitto.port, device_port(stack)):
+        with pytest.raises(aiomqtt.MqttError):
+            async with aiomqtt.Client("127.0.0.1", port):
+                pass
     await issue(stack, devices.meters[0])
     with pytest.raises(aiomqtt.MqttError):
-        async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port, username=devices.meters[0], password="guess"):
+        async with aiomqtt.Client("127.0.0.1", device_port(stack), username=devices.meters[0], password="guess"):
             pass
 
 
@@ -57,15 +64,15 @@ async def test_a_device_publishes_only_to_its_own_topic(
     as_meter = {"username": meter, "password": secret}
     # Speaking for another meter and for a vehicle: the broker drops both (MQTT 3.1.1 has no refusal code).
     await publish(
-        stack.mosquitto.port, [(topic(root, "meter", other, "reading"), orjson.dumps(reading_payload(1)))], **as_meter
+        device_port(stack), [(topic(root, "meter", other, "reading"), orjson.dumps(reading_payload(1)))], **as_meter
     )
     await publish(
-        stack.mosquitto.port,
+        device_port(stack),
         [(topic(root, "vehicle", devices.vehicles[0], "position"), orjson.dumps(reading_payload(1)))],
         **as_meter,
     )
     await publish(
-        stack.mosquitto.port, [(topic(root, "meter", meter, "reading"), orjson.dumps(reading_payload(2)))], **as_meter
+        device_port(stack), [(topic(root, "meter", meter, "reading"), orjson.dumps(reading_payload(2)))], **as_meter
     )
     url = settings.database_url
     assert await wait_for_count(url, "SELECT count(*) FROM reading WHERE meter_id = %s", [meter], 1) == 1
@@ -80,7 +87,7 @@ async def test_a_device_receives_nothing_even_from_its_own_topic(
     secret = await issue(stack, vehicle)
     own = topic(settings.topic_root, "vehicle", vehicle, "position")
     got: list[str] = []
-    async with aiomqtt.Client("127.0.0.1", stack.mosquitto.port, username=vehicle, password=secret) as device:
+    async with aiomqtt.Client("127.0.0.1", device_port(stack), username=vehicle, password=secret) as device:
         # Mosquitto grants the SUBSCRIBE but checks read access for every delivery: none reaches a device.
         await device.subscribe(own, qos=1)
         await device.subscribe(f"{settings.topic_root}/#", qos=1)
@@ -103,8 +110,10 @@ def test_the_acl_grants_each_role_and_device_what_it_needs_and_nothing_else() ->
         ServiceAccount("api", ["api"], "$7$z"),
     ]
     devices = [DeviceAccount("m1", "meter", "$7$a"), DeviceAccount("v1", "vehicle", "$7$b")]
-    passwords, acl = access.render("yiwang", services, devices)
-    assert passwords.splitlines() == ["collector:$7$x", "sim:$7$y", "api:$7$z", "m1:$7$a", "v1:$7$b"]
+    passwords, device_passwords, acl, skipped = access.render("yiwang", services, devices)
+    assert passwords.splitlines() == ["collector:$7$x", "sim:$7$y", "api:$7$z"]
+    assert device_passwords.splitlines() == ["m1:$7$a", "v1:$7$b"]
+    assert skipped == []
     blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in acl.split("\n\n")[1:]}
     assert blocks == {
         "user collector": ["topic read yiwang/meter/+/reading", "topic read yiwang/vehicle/+/position"],
@@ -113,8 +122,6 @@ def test_the_acl_grants_each_role_and_device_what_it_needs_and_nothing_else() ->
         "user m1": ["topic write yiwang/meter/m1/reading"],
         "user v1": ["topic write yiwang/vehicle/v1/position"],
     }
-    with pytest.raises(ValueError, match="share usernames"):
-        access.render("yiwang", [ServiceAccount("m1", ["gateway"], "$7$x")], devices)
 
 
 async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
@@ -145,10 +152,76 @@ async def test_yiwang_broker_devices_issues_credentials_that_work_at_once(
         "127.0.0.1", settings.mqtt_port, username=settings.mqtt_username, password=settings.mqtt_password
     ) as observer:
         await observer.subscribe(own, qos=1)
-        await asyncio.to_thread(wait_until_admitted, settings.mqtt_port, vehicle["username"], vehicle["password"])
-        await publish(settings.mqtt_port, [(own, b"{}")], username=vehicle["username"], password=vehicle["password"])
+        login = {"username": vehicle["username"], "password": vehicle["password"]}
+        await asyncio.to_thread(wait_until_admitted, device_port(stack), *login.values())
+        await publish(device_port(stack), [(own, b"{}")], **login)
         async with asyncio.timeout(5):
             async for message in observer.messages:
                 got.append(bytes(message.payload))  # type: ignore[arg-type]
                 break
     assert got == [b"{}"]
+
+
+def _yiwang_broker(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "YIWANG_DATABASE_URL": settings.database_url,
+        "YIWANG_HOME": str(settings.home),
+        "YIWANG_MQTT_TOPIC_ROOT": ANY_ROOT,  # as the tests' own ACL, which this rewrites
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "broker", *args],
+        env=env, capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+async def test_broker_sync_leaves_out_a_bad_entry_and_provisions_every_other(
+    stack: Stack, settings: Settings, devices: Devices, tag: str
+) -> None:
+    # Registered before ids were checked: one with ':' and one with a service account's name.
+    service, colon = f"svc-{tag}", f"m:{tag}"
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await access.add_service_account(conn, service, ["gateway"], access.new_secret())
+        for bad in (service, colon):
+            await conn.execute(
+                "INSERT INTO meter (id, institution_id, energy_type, unit) "
+                "SELECT %s, institution_id, energy_type, unit FROM meter WHERE id = %s",
+                (bad, devices.meters[0]),
+            )
+        await access.issue_device_credentials(conn)
+        await conn.commit()
+    done = await asyncio.to_thread(_yiwang_broker, settings, "devices", "--renew", devices.meters[2])
+    assert done.returncode == 0, done.stderr
+    assert f"left out device {service!r}" in done.stderr
+    assert f"left out device {colon!r}" in done.stderr
+    secret = next(
+        row.split(",")[3] for row in done.stdout.splitlines() if row.startswith(f"meter,{devices.meters[2]},")
+    )
+    await asyncio.to_thread(wait_until_admitted, device_port(stack), devices.meters[2], secret)
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await conn.execute("DELETE FROM device_credential WHERE device_id = ANY(%s)", [[service, colon]])
+        await conn.execute("DELETE FROM meter WHERE id = ANY(%s)", [[service, colon]])
+        await conn.execute("DELETE FROM service_account WHERE username = %s", [service])
+        await conn.commit()
+
+
+@pytest.mark.parametrize("existing", ["file", "symlink"])
+async def test_broker_devices_out_never_writes_over_a_file_or_through_a_link(
+    settings: Settings, devices: Devices, tmp_path: Path, existing: str
+) -> None:
+    target = tmp_path / "readable-by-all.txt"
+    target.write_text("kept\n")
+    target.chmod(0o644)
+    out = tmp_path / "credentials.csv"
+    if existing == "file":
+        out = target
+    else:
+        out.symlink_to(target)
+    done = await asyncio.to_thread(
+        _yiwang_broker, settings, "devices", "--renew", devices.vehicles[2], "--out", str(out)
+    )
+    assert done.returncode != 0
+    assert "exists" in done.stderr
+    assert target.read_text() == "kept\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o644"
+    assert devices.vehicles[2] not in done.stdout

@@ -27,7 +27,9 @@ async def test_stored_rows_and_dead_letters_match_what_the_simulators_counted(
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
         await import_document(conn, document)
 
-    sim = settings.model_copy(update={"sim_acceleration": 86400.0, "sim_client_id": f"sim-{settings.topic_root}"})
+    sim = settings.model_copy(
+        update={"sim_acceleration": 86400.0, "sim_client_id": f"yiwang-sim-{settings.topic_root}"}
+    )
     # In the past: the collector refuses times more than ten minutes ahead of its own clock.
     start = (datetime.now(UTC) - timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
     faults = Faults(level=1.0, malformed=0.05, duplicate=0.05, gaps_per_day=2, lates_per_day=2, resets_per_day=1)

@@ -37,7 +37,7 @@ def sim_settings(broker: Mosquitto, **overrides: object) -> Settings:
         "mqtt_username": TESTER,
         "mqtt_password": TESTER_PASSWORD,
         "mqtt_topic_root": f"sim{tag}",
-        "sim_client_id": f"sim-{tag}",
+        "sim_client_id": f"yiwang-sim-{tag}",
         "sim_seed": SEED,
         "sim_acceleration": 86400.0,  # a simulated day per second
         **overrides,

@@ -12,7 +12,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from broker import access
-from db.broker_accounts import ServiceAccount
+from db.broker_accounts import DeviceAccount, ServiceAccount
 from tests.support.messages import Message
 from tests.support.waiting import wait_until
 from yiwang.stack import Mosquitto
@@ -25,11 +25,15 @@ TESTER_ROLES = ["collector", "gateway", "observer"]
 ANY_ROOT = "+"
 
 
-def open_broker(broker: Mosquitto) -> None:
-    """Let the tester in to a broker that has no database behind it (started or not)."""
+def files_of(broker: Mosquitto) -> access.Files:
+    return access.Files(broker.passwords_file, broker.device_passwords_file, broker.acl_file)
+
+
+def open_broker(broker: Mosquitto, devices: Sequence[DeviceAccount] = ()) -> None:
+    """Let the tester (and these devices) in to a broker that has no database behind it (started or not)."""
     tester = ServiceAccount(TESTER, TESTER_ROLES, access.mosquitto_hash(TESTER_PASSWORD))
     broker.home.mkdir(parents=True, exist_ok=True)
-    access.write_files(broker.passwords_file, broker.acl_file, *access.render(ANY_ROOT, [tester], []))
+    access.write_files(files_of(broker), access.render(ANY_ROOT, [tester], devices))
     if broker.running():
         broker.reload()
         wait_until_admitted(broker.port)
@@ -64,7 +68,7 @@ async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await access.add_service_account(conn, TESTER, TESTER_ROLES, TESTER_PASSWORD)
         await conn.commit()
-        await access.sync(conn, ANY_ROOT, broker.passwords_file, broker.acl_file)
+        await access.sync(conn, ANY_ROOT, files_of(broker))
     broker.reload()
     await asyncio.to_thread(wait_until_admitted, broker.port)
 
