@@ -308,22 +308,30 @@ async def store_login_counters(
 
 async def forgive_login_attempt(conn: AsyncConnection, user_name: str, address: str) -> None:
     """A successful login takes its attempt back from the name and the address, empties its pair and makes the
-    pair known (its owner is judged there on the pair alone from now on)."""
+    pair known (its owner is judged there on the pair alone from now on).
+
+    One row at a time, in lock_login_counters' order, so that it never waits in a circle with an attempt."""
     await conn.execute(
-        f"""UPDATE login_counter AS c
-            SET level = CASE WHEN c.kind = 'pair' THEN 0 ELSE greatest(c.level - 1, 0) END,
-                succeeded_at = CASE WHEN c.kind = 'pair' THEN now() ELSE c.succeeded_at END
-            FROM {_ATTEMPT_KEYS}
-            WHERE (c.kind, c.name, c.address) = (k.kind, k.name, k.address)""",  # noqa: S608 - no input in the text
-        {"name": user_name, "address": address},
+        """UPDATE login_counter SET level = 0, succeeded_at = now()
+           WHERE kind = 'pair' AND name = lower(%s) AND address = %s""",
+        (user_name, address),
     )
+    for kind, name, counter_address in (("name", user_name, ""), ("address", "", address)):
+        await conn.execute(
+            """UPDATE login_counter SET level = greatest(level - 1, 0)
+               WHERE kind = %s AND name = lower(%s) AND address = %s""",
+            (kind, name, counter_address),
+        )
 
 
 async def prune_login_counters(conn: AsyncConnection, *, idle: timedelta, known_for: timedelta) -> None:
     """Forget counters idle this long (leaked empty) that remember no login still making their pair known."""
     await conn.execute(
         """DELETE FROM login_counter
-           WHERE (at IS NULL OR at < now() - %s) AND (succeeded_at IS NULL OR succeeded_at < now() - %s)""",
+           WHERE (kind, name, address) IN (
+               SELECT kind, name, address FROM login_counter
+               WHERE (at IS NULL OR at < now() - %s) AND (succeeded_at IS NULL OR succeeded_at < now() - %s)
+               FOR UPDATE SKIP LOCKED)""",  # an attempt holding a counter keeps it, and nobody waits for anybody
         (idle, known_for),
     )
 
