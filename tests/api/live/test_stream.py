@@ -428,6 +428,30 @@ async def test_a_dispatcher_moved_to_a_narrower_role_cannot_keep_their_stream_wi
     assert [(r["role"], r["status"], r["outcome"]) for r in rows] == [(role, 403, "denied")]
 
 
+async def test_a_dispatcher_made_an_auditor_keeps_their_stream_which_is_recorded_at_the_renewal(  # noqa: PLR0917
+    port: int,
+    client: httpx.AsyncClient,
+    add_user: Callable[..., Awaitable[str]],
+    as_user: AsUser,
+    units: Units,
+    api_settings: Settings,
+) -> None:
+    url, admin, name = api_settings.database_url, await as_user("admin"), await add_user("dispatcher")
+    first = await login(client, name)
+    me = (await client.get("/users/me", headers=bearer(first["access_token"]))).json()
+    async with opened(port, first["access_token"]) as ws:
+        assert (await receive(ws, 3))["type"] == "FeatureCollection"
+        changed = await client.patch(f"/users/{me['id']}", json={"role": "auditor"}, headers=admin)
+        assert changed.status_code == 200, changed.text
+        again = await login(client, name)
+        await ws.send(orjson.dumps({"type": "auth", "token": again["access_token"]}).decode())
+        # An auditor sees no less than a dispatcher: the stream goes on, and from now on it is an auditor's read.
+        query = "SELECT count(*) FROM audit_log WHERE endpoint = %s AND user_id = %s AND role = 'auditor'"
+        assert await wait_for_count(url, query, ("/positions/stream", me["id"]), 1) == 1
+        alert_id = raise_alert(url, units.a.vehicles[0], units.a.organisation, "130 km/h where 120 is allowed")
+        assert [a["id"] for a in (await next_alerts(ws))["alerts"]] == [alert_id]
+
+
 async def test_an_auditors_stream_is_recorded_before_any_data_leaves(
     port: int, as_user: AsUser, api_settings: Settings, units: Units
 ) -> None:
