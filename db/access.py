@@ -1,15 +1,17 @@
-"""SQL of the access tables: users, their organisations, sessions, refresh tokens, failed logins, the audit log."""
+"""SQL of the access tables: users, their organisations, sessions, refresh tokens, login counters, the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
+
+from domain.login_limit import Counter, Kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,39 +247,93 @@ async def revoke_user_sessions(conn: AsyncConnection, user_id: int, reason: str)
     )
 
 
-# ---- failed logins ---------------------------------------------------------------------------------
+# ---- login counters (the login limit, domain/login_limit.py) ---------------------------------------
+
+# One attempt's counters: (kind, name, address), the name lower-cased (one name whatever its case).
+_ATTEMPT_KEYS = """(VALUES ('pair', lower(%(name)s), %(address)s), ('name', lower(%(name)s), ''),
+                          ('address', '', %(address)s)) AS k (kind, name, address)"""
 
 
-async def login_block(
-    conn: AsyncConnection, user_name: str, address: str, *, window: timedelta, max_failures: int
-) -> float | None:
-    """Seconds until a login may be tried again for this name or from this address, or None when it may now."""
+@dataclass(frozen=True, slots=True)
+class LoginCounters:
+    """An attempt's counters as locked, with the pair's last successful login and the time they were read."""
+
+    counters: dict[Kind, Counter]
+    succeeded_at: datetime | None
+    now: datetime
+
+
+async def lock_login_counters(conn: AsyncConnection, user_name: str, address: str) -> LoginCounters:
+    """The counters of a login attempt, made if missing and locked until the transaction ends, so that
+    concurrent attempts of the same name or address are judged one after the other.
+
+    The rows are locked in one order (pair, name, address), so two attempts never wait for each other in a
+    circle."""
     cur = await conn.execute(
-        """SELECT max(wait) FROM (
-               SELECT %(window)s - (now() - min(at)) AS wait, count(*) AS n FROM login_failure
-               WHERE lower(user_name) = lower(%(name)s) AND at > now() - %(window)s
-               UNION ALL
-               SELECT %(window)s - (now() - min(at)), count(*) FROM login_failure
-               WHERE address = %(address)s AND at > now() - %(window)s
-           ) AS f WHERE n >= %(max)s""",
-        {"window": window, "name": user_name, "address": address, "max": max_failures},
+        f"""INSERT INTO login_counter AS c (kind, name, address)
+            SELECT kind, name, address FROM {_ATTEMPT_KEYS}
+            ON CONFLICT (kind, name, address) DO UPDATE SET level = c.level
+            RETURNING kind, level, at, succeeded_at, clock_timestamp()""",  # noqa: S608 - no input in the text
+        {"name": user_name, "address": address},
     )
-    row = await cur.fetchone()
-    if row is None or row[0] is None:
-        return None
-    wait: timedelta = row[0]
-    return max(wait.total_seconds(), 1.0)
+    rows = await cur.fetchall()
+    counters = {cast(Kind, kind): Counter(level, at) for kind, level, at, _, _ in rows}
+    succeeded_at = next((row[3] for row in rows if row[0] == "pair"), None)
+    return LoginCounters(counters, succeeded_at, max(row[4] for row in rows))
 
 
-async def record_login_failure(conn: AsyncConnection, user_name: str, address: str, *, window: timedelta) -> None:
-    """Count a failed login; forget those that left the window."""
-    await conn.execute("DELETE FROM login_failure WHERE at < now() - %s", (window,))
-    await conn.execute("INSERT INTO login_failure (user_name, address) VALUES (%s, %s)", (user_name, address))
+async def store_login_counters(
+    conn: AsyncConnection, user_name: str, address: str, counters: dict[Kind, Counter]
+) -> None:
+    """Write back counters that lock_login_counters locked, with an attempt counted."""
+    await conn.execute(
+        f"""UPDATE login_counter AS c SET level = v.level, at = v.at
+            FROM {_ATTEMPT_KEYS}
+            JOIN (VALUES ('pair', %(pair)s::double precision, %(pair_at)s::timestamptz),
+                         ('name', %(name_level)s, %(name_at)s), ('address', %(address_level)s, %(address_at)s))
+                 AS v (kind, level, at) ON v.kind = k.kind
+            WHERE (c.kind, c.name, c.address) = (k.kind, k.name, k.address)""",  # noqa: S608 - no input in the text
+        {
+            "name": user_name,
+            "address": address,
+            "pair": counters["pair"].level,
+            "pair_at": counters["pair"].at,
+            "name_level": counters["name"].level,
+            "name_at": counters["name"].at,
+            "address_level": counters["address"].level,
+            "address_at": counters["address"].at,
+        },
+    )
 
 
-async def clear_login_failures(conn: AsyncConnection, user_name: str) -> None:
-    """A successful login forgives the name's earlier failures (not the address's)."""
-    await conn.execute("DELETE FROM login_failure WHERE lower(user_name) = lower(%s)", (user_name,))
+async def forgive_login_attempt(conn: AsyncConnection, user_name: str, address: str) -> None:
+    """A successful login takes its attempt back from the name and the address, empties its pair and makes the
+    pair known (its owner is judged there on the pair alone from now on).
+
+    One row at a time, in lock_login_counters' order, so that it never waits in a circle with an attempt."""
+    await conn.execute(
+        """UPDATE login_counter SET level = 0, succeeded_at = now()
+           WHERE kind = 'pair' AND name = lower(%s) AND address = %s""",
+        (user_name, address),
+    )
+    for kind, name, counter_address in (("name", user_name, ""), ("address", "", address)):
+        await conn.execute(
+            """UPDATE login_counter SET level = greatest(level - 1, 0)
+               WHERE kind = %s AND name = lower(%s) AND address = %s""",
+            (kind, name, counter_address),
+        )
+
+
+async def prune_login_counters(conn: AsyncConnection, *, idle: timedelta, known_for: timedelta) -> None:
+    """Forget counters idle this long (leaked empty) that remember no login still making their pair known."""
+    await conn.execute(
+        """DELETE FROM login_counter
+           WHERE (kind, name, address) IN (
+               SELECT kind, name, address FROM login_counter
+               WHERE (at IS NULL OR at < now() - %s) AND (succeeded_at IS NULL OR succeeded_at < now() - %s)
+               FOR UPDATE SKIP LOCKED)""",  # an attempt holding a counter keeps it, and nobody waits for anybody
+        (idle, known_for),
+    )
 
 
 # ---- audit log --------------------------------------------------------------------------------------

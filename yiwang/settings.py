@@ -199,9 +199,20 @@ class Settings(BaseSettings):
     # A refresh token unused this long expires (idle end); a login ends after api_session_hours whatever.
     api_refresh_token_hours: float = Field(default=12.0, gt=0)
     api_session_hours: float = Field(default=168.0, gt=0)
-    # Failed logins allowed per user name and per client address within the window, then 429.
+    # Login limit (docs/access.md, "Login limit"): failed logins fill counters per (user name, client address)
+    # pair, per name and per address, each leaking its limit per window; once one is full the next attempt waits
+    # (429 with Retry-After), from api_login_delay_seconds doubling up to api_login_max_delay_seconds.
+    # Failures per (name, address) pair within the window before delays start.
     api_login_max_failures: int = Field(default=5, ge=1)
-    api_login_window_seconds: float = Field(default=300.0, gt=0)
+    api_login_window_seconds: float = Field(default=3600.0, gt=0)
+    # Failures per name from all the addresses where it has not logged in lately (a botnet guessing one name).
+    api_login_name_max_failures: int = Field(default=20, ge=1)
+    # Failures per address across names (a spray): above an office NAT's typing errors.
+    api_login_address_max_failures: int = Field(default=30, ge=1)
+    api_login_delay_seconds: float = Field(default=1.0, gt=0)
+    api_login_max_delay_seconds: float = Field(default=900.0, gt=0)
+    # A name that logged in from an address within this many days is judged there on its own pair alone.
+    api_login_known_days: float = Field(default=90.0, gt=0)
     # The largest request body (and WebSocket message) the API reads, in bytes: a larger one gets 413 (1009)
     # before it is read whole (the registry's file imports have their own limit, api/registry/upload.py). The
     # largest other body is an area's GeoJSON outline: 64 KiB holds some 2,500 points.

@@ -14,10 +14,13 @@ The conversation, in JSON text messages:
    may read alerts also gets `{"type": "alerts", "alerts": [...]}` as the supervisor commits them (each as
    GET /alerts gives it), for the units its filter holds (whatever the box or state).
 3. Before its token expires the client sends `{"type": "auth", "token": "<a fresh one>"}` (same user, from
-   POST /auth/refresh); otherwise the server closes at the expiry.
+   POST /auth/refresh or a new login); otherwise the server closes at the expiry. Each fresh token's session is
+   judged anew: if the user's role or units changed so that they may now see less than the stream sends (a
+   dispatcher made a unit user, or energy staff), the server closes with 4403 and the client reconnects.
 
 The server closes with 4401 (no valid token, the session ended: log in or refresh, then reconnect), 4403 (the
-role lacks vehicles:read), 4422 (a bad filter or message; the reason says which).
+role lacks vehicles:read, or a renewed session sees less than the stream), 4422 (a bad filter or message; the
+reason says which).
 
 Why the token travels in the first message and not in the URL: browsers cannot set headers on a WebSocket, and a
 URL is written to access logs (uvicorn logs each WebSocket's path with its query), proxies and browser history,
@@ -133,10 +136,11 @@ async def converse(
         user = await session.renew(await _first_token(websocket))
         async with asyncio.TaskGroup() as tasks:
             wanted = await _admit(websocket, pool, user)
+            alerts = allows(user.role, "alerts:read")
             feed = await live.current()
-            with feed.subscribe(wanted, alerts=allows(user.role, "alerts:read")) as subscription:
+            with feed.subscribe(wanted, alerts=alerts) as subscription:
                 await websocket.send_text(subscription.snapshot.decode())
-                tasks.create_task(_renewals(websocket, session))
+                tasks.create_task(_renewals(websocket, pool, session, wanted, alerts=alerts))
                 while True:
                     try:
                         async with asyncio.timeout(session.wait()):
@@ -177,26 +181,50 @@ async def _admit(websocket: WebSocket, pool: AsyncConnectionPool[AsyncConnection
         except Closed as exc:
             closed = exc
     if audited(user.role, PERMISSION, "GET", allowed=allowed):
-        status = _ACCEPTED if closed is None else 403 if closed.code == FORBIDDEN else 422
-        async with pool.connection() as conn:
-            await access_db.append_audit(
-                conn,
-                user_id=user.id,
-                user_name=user.name,
-                role=user.role,
-                action=PERMISSION,
-                method="GET",
-                endpoint=PATH,
-                resource_ids=[],
-                params=bounded_params(_params(websocket.query_params)),
-                address=websocket.client.host if websocket.client else None,
-                status=status,
-                outcome=outcome(status),
-            )
+        await _record(websocket, pool, user, _ACCEPTED if closed is None else 403 if closed.code == FORBIDDEN else 422)
     if closed is not None:
         raise closed
     assert wanted is not None
     return wanted
+
+
+async def _record(
+    websocket: WebSocket, pool: AsyncConnectionPool[AsyncConnection], user: Principal, status: int
+) -> None:
+    """The stream's record in the audit log, as AuditMiddleware writes an HTTP request's."""
+    async with pool.connection() as conn:
+        await access_db.append_audit(
+            conn,
+            user_id=user.id,
+            user_name=user.name,
+            role=user.role,
+            action=PERMISSION,
+            method="GET",
+            endpoint=PATH,
+            resource_ids=[],
+            params=bounded_params(_params(websocket.query_params)),
+            address=websocket.client.host if websocket.client else None,
+            status=status,
+            outcome=outcome(status),
+        )
+
+
+def narrowed(params: QueryParams, user: Principal, admitted: Filter, *, alerts: bool) -> Closed | None:
+    """Why a stream admitted with `admitted` (and alerts or not) must end now that its session is `user`'s, or
+    None when the user may still see all that it sends.
+
+    A role or units changed since the stream opened (an admin's change ends the user's sessions, and the user
+    logs in again and renews the stream with the new token) are judged here, as _admit judged the first ones.
+    """
+    if not allows(user.role, PERMISSION):
+        return Closed(FORBIDDEN, f"the role {user.role} does not have the permission {PERMISSION}")
+    try:
+        allowed = stream_filter(params, scope_of(user))
+    except Closed as exc:
+        return exc
+    if not allowed.covers(admitted) or (alerts and not allows(user.role, "alerts:read")):
+        return Closed(FORBIDDEN, "your role or units changed and see less than this stream: reconnect")
+    return None
 
 
 def stream_filter(params: QueryParams, scope: Scope) -> Filter:
@@ -229,10 +257,27 @@ def _params(params: QueryParams) -> dict[str, str | list[str]]:
     return found
 
 
-async def _renewals(websocket: WebSocket, session: _Session) -> None:
-    """Take fresh tokens from the client until it leaves (WebSocketDisconnect) or sends one that is not valid."""
+async def _renewals(
+    websocket: WebSocket,
+    pool: AsyncConnectionPool[AsyncConnection],
+    session: _Session,
+    admitted: Filter,
+    *,
+    alerts: bool,
+) -> None:
+    """Take fresh tokens from the client until it leaves (WebSocketDisconnect), sends one that is not valid, or
+    one whose session may see less than the stream sends (4403, recorded in the audit log). A user whose role is
+    now audited (made an auditor) gets the stream's record then, as at its start."""
+    recorded = session.user is not None and audited(session.user.role, PERMISSION, "GET", allowed=True)
     while True:
-        await session.renew(_token(await _receive(websocket)))
+        user = await session.renew(_token(await _receive(websocket)))
+        if (closed := narrowed(websocket.query_params, user, admitted, alerts=alerts)) is not None:
+            if closed.code == FORBIDDEN:  # a refused permission is recorded, as at the start
+                await _record(websocket, pool, user, 403)
+            raise closed
+        if not recorded and audited(user.role, PERMISSION, "GET", allowed=True):
+            await _record(websocket, pool, user, _ACCEPTED)
+            recorded = True
 
 
 async def _receive(websocket: WebSocket) -> str:

@@ -87,6 +87,21 @@ class Filter:
                 return False
         return self.states is None or key.state in self.states
 
+    def covers(self, other: Filter) -> bool:
+        """Whether this filter lets through every vehicle that `other` lets through (it is as wide or wider)."""
+        if self.organisations is not None and (
+            other.organisations is None or not other.organisations <= self.organisations
+        ):
+            return False
+        if self.bbox is not None:
+            if other.bbox is None:
+                return False
+            west, south, east, north = self.bbox
+            other_west, other_south, other_east, other_north = other.bbox
+            if not (west <= other_west and south <= other_south and other_east <= east and other_north <= north):
+                return False
+        return self.states is None or (other.states is not None and other.states <= self.states)
+
     def concerns(self, organisation_id: str) -> bool:
         """Whether an alert of this unit is for this subscriber (the unit alone decides: an alert is news
         wherever the vehicle is)."""

@@ -8,16 +8,19 @@ which refuses its access and refresh tokens from then on.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import uuid
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
-from api.access.audit import audit_entry
+from api.access.audit import audit_entry, outcome
 from api.access.passwords import check_password, hash_password, needs_rehash
 from api.access.rules import Principal
 from api.access.tokens import new_refresh_token, refresh_digest
@@ -25,8 +28,17 @@ from api.access.users import NAME_MAX_LENGTH
 from api.deps import PoolDep, SettingsDep, TokensDep, require, unauthorized
 from api.errors import AUTHENTICATED, responses
 from db import access as access_db
+from domain import login_limit
+from domain.login_limit import Kind, Limit, Policy
+from yiwang.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+logger = logging.getLogger(__name__)
+
+# The audit log's action of a failed login that filled a login counter (the alert of docs/access.md).
+LIMIT_ACTION: Final = "auth:login_limit"
+# Counters idle this long are forgotten: leaking their limit per window, they are empty by then.
+_IDLE: Final = timedelta(days=1)
 
 
 class TokenPair(BaseModel):
@@ -42,8 +54,8 @@ class RefreshRequest(BaseModel):
 
 
 def _address(request: Request) -> str:
-    # Behind a reverse proxy, run uvicorn with --proxy-headers and --forwarded-allow-ips so that this is
-    # the client's address and not the proxy's.
+    # The connection's address, or the client's as a trusted proxy says (YIWANG_API_TRUSTED_PROXIES, applied
+    # by api/server.py): never a header from anyone else.
     return request.client.host if request.client else "unknown"
 
 
@@ -57,8 +69,8 @@ async def login(
 ) -> TokenPair:
     """Log in with a user name and password (form fields `username`, `password`).
 
-    401 for a wrong name or password; 429 with Retry-After after too many failures for the name or from
-    the address within the window (YIWANG_API_LOGIN_MAX_FAILURES in YIWANG_API_LOGIN_WINDOW_SECONDS).
+    401 for a wrong name or password; 429 with Retry-After while too many failures wait (docs/access.md, "Login
+    limit": per name and address, per name, per address, with growing delays).
     """
     if "\x00" in form.username:  # no user has such a name, and PostgreSQL text cannot hold it
         raise unauthorized("wrong user name or password")
@@ -66,14 +78,17 @@ async def login(
     if len(form.username) > NAME_MAX_LENGTH:
         raise unauthorized("wrong user name or password")
     address = _address(request)
-    window = timedelta(seconds=settings.api_login_window_seconds)
-    async with pool.connection() as conn:
-        wait = await access_db.login_block(
-            conn, form.username, address, window=window, max_failures=settings.api_login_max_failures
-        )
-    if wait is not None:
+    policy = login_policy(settings)
+    # Counted before the password is checked, under the counters' row locks: concurrent guesses wait for each
+    # other here, so no more of them are checked than the limit lets through.
+    async with pool.connection() as conn, conn.transaction():
+        counters = await access_db.lock_login_counters(conn, form.username, address)
+        admission = login_limit.admit(counters.counters, counters.succeeded_at, policy, counters.now)
+        if not admission.wait:
+            await access_db.store_login_counters(conn, form.username, address, admission.counted)
+    if admission.wait:
         # Not recorded: the failures that led here are, and a flood of refusals would fill the log.
-        seconds = math.ceil(wait)
+        seconds = math.ceil(admission.wait)
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=f"too many failed logins for this user or from this address: try again in {seconds} s",
@@ -85,7 +100,9 @@ async def login(
         found = await access_db.credentials(conn, form.username)
     if not await check_password(found.password_hash if found else None, form.password):
         async with pool.connection() as conn:
-            await access_db.record_login_failure(conn, form.username, address, window=window)
+            if admission.filled:
+                await _alert(conn, request, form.username, address, filled=admission.filled, policy=policy)
+            await access_db.prune_login_counters(conn, idle=_IDLE, known_for=policy.known_for)
         raise unauthorized("wrong user name or password")
     assert found is not None
     entry.user_id, entry.user_name, entry.role = found.id, found.name, found.role
@@ -95,7 +112,7 @@ async def login(
     refresh, digest = new_refresh_token()
     refresh_lifetime = timedelta(hours=settings.api_refresh_token_hours)
     async with pool.connection() as conn, conn.transaction():
-        await access_db.clear_login_failures(conn, form.username)
+        await access_db.forgive_login_attempt(conn, form.username, address)
         if needs_rehash(found.password_hash):
             await access_db.set_password_hash(conn, found.id, await asyncio.to_thread(hash_password, form.password))
         await access_db.start_session(conn, session_id, found.id, timedelta(hours=settings.api_session_hours), address)
@@ -108,6 +125,51 @@ async def login(
         refresh_token=refresh,
         refresh_expires_in=int(refresh_lifetime.total_seconds()),
     )
+
+
+def login_policy(settings: Settings) -> Policy:
+    """The login limit of YIWANG_API_LOGIN_*."""
+    window = timedelta(seconds=settings.api_login_window_seconds)
+    delay = timedelta(seconds=settings.api_login_delay_seconds)
+    longest = timedelta(seconds=settings.api_login_max_delay_seconds)
+    return Policy(
+        pair=Limit(settings.api_login_max_failures, window, delay, longest),
+        name=Limit(settings.api_login_name_max_failures, window, delay, longest),
+        address=Limit(settings.api_login_address_max_failures, window, delay, longest),
+        known_for=timedelta(days=settings.api_login_known_days),
+    )
+
+
+async def _alert(
+    conn: AsyncConnection, request: Request, user_name: str, address: str, *, filled: Sequence[Kind], policy: Policy
+) -> None:
+    """A failed login filled counters: from now on attempts wait. Said in the log and in the audit log (an admin
+    finds it with GET /audit?action=auth:login_limit, or by user_name), once per counter filled."""
+    for kind in filled:
+        limit = policy.limit(kind)
+        window = limit.window.total_seconds()
+        logger.warning(
+            "login limit: %d failed logins within %.0f s for the %s of user name %r and address %s; attempts wait",
+            limit.failures,
+            window,
+            {"pair": "pair", "name": "name (from every address)", "address": "address (every name)"}[kind],
+            user_name,
+            address,
+        )
+        await access_db.append_audit(
+            conn,
+            user_id=None,
+            user_name=user_name,
+            role=None,
+            action=LIMIT_ACTION,
+            method=request.method,
+            endpoint=request.url.path,
+            resource_ids=[],
+            params={"counter": kind, "failures": limit.failures, "window_seconds": window},
+            address=address,
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            outcome=outcome(status.HTTP_429_TOO_MANY_REQUESTS),
+        )
 
 
 @router.post("/refresh", responses=responses(401))

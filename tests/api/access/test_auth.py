@@ -65,34 +65,6 @@ async def test_a_login_without_its_form_fields_is_422(client: httpx.AsyncClient)
     assert "password" in response.text
 
 
-async def test_failed_logins_of_one_user_are_limited_whatever_the_address(
-    app: FastAPI, tag: str, add_user: AddUser
-) -> None:
-    name = await add_user("energy_staff")
-    for attempt in range(5):
-        async with client_at(app, address_for(tag, attempt)) as client:
-            wrong = await client.post("/auth/token", data={"username": name, "password": f"guess number {attempt}"})
-            assert wrong.status_code == 401
-    async with client_at(app, address_for(tag, 99)) as client:
-        # Blocked even with the right password: guessing stops, whatever the guess.
-        blocked = await client.post("/auth/token", data={"username": name, "password": PASSWORD})
-    assert blocked.status_code == 429
-    assert 1 <= int(blocked.headers["retry-after"]) <= 300
-    assert "try again in" in blocked.json()["detail"]
-
-
-async def test_failed_logins_from_one_address_are_limited_whatever_the_user(
-    client: httpx.AsyncClient, add_user: AddUser
-) -> None:
-    for attempt in range(5):
-        wrong = await client.post("/auth/token", data={"username": f"someone-{attempt}", "password": "guessing!!"})
-        assert wrong.status_code == 401
-    name = await add_user("auditor")
-    blocked = await client.post("/auth/token", data={"username": name, "password": PASSWORD})
-    assert blocked.status_code == 429
-    assert int(blocked.headers["retry-after"]) >= 1
-
-
 async def test_a_successful_login_forgives_the_users_earlier_failures(
     app: FastAPI, tag: str, add_user: AddUser
 ) -> None:

@@ -33,7 +33,7 @@ from db.scope import Scope
 from domain.position import Position
 from domain.topics import topic
 from domain.vehicles import LiveState
-from tests.support.api import AsUser, Units, audit_rows, login, serving
+from tests.support.api import AsUser, Units, audit_rows, bearer, login, serving
 from tests.support.broker import publish
 from tests.support.fleet import place
 from tests.support.stack import settings_for
@@ -381,6 +381,62 @@ async def test_a_stream_ends_with_its_session_and_its_token_can_be_renewed(
         assert await until_closed(ws) == 4401
 
 
+@pytest.mark.parametrize(
+    ("role", "reason"),
+    [("unit_user", "see less than this stream"), ("energy_staff", "does not have the permission vehicles:read")],
+)
+async def test_a_dispatcher_moved_to_a_narrower_role_cannot_keep_their_stream_with_a_new_login(  # noqa: PLR0917
+    port: int,
+    client: httpx.AsyncClient,
+    add_user: Callable[..., Awaitable[str]],
+    as_user: AsUser,
+    units: Units,
+    api_settings: Settings,
+    role: str,
+    reason: str,
+) -> None:
+    admin = await as_user("admin")
+    name = await add_user("dispatcher")
+    first = await login(client, name)
+    me = (await client.get("/users/me", headers=bearer(first["access_token"]))).json()
+    async with opened(port, first["access_token"]) as ws:  # every unit's vehicles, B's included
+        assert (await receive(ws, 3))["type"] == "FeatureCollection"
+        change = {"role": role, "organisations": [units.a.organisation] if role == "unit_user" else []}
+        changed = await client.patch(f"/users/{me['id']}", json=change, headers=admin)
+        assert changed.status_code == 200, changed.text
+        # The change ended their session; they log in again and hand the old socket the new token.
+        again = await login(client, name)
+        await ws.send(orjson.dumps({"type": "auth", "token": again["access_token"]}).decode())
+        assert await until_closed(ws) == 4403
+        assert reason in (ws.close_reason or "")
+    rows = audit_rows(api_settings.database_url, "endpoint = %s AND user_id = %s", ("/positions/stream", me["id"]))
+    assert [(r["role"], r["status"], r["outcome"]) for r in rows] == [(role, 403, "denied")]
+
+
+async def test_a_dispatcher_made_an_auditor_keeps_their_stream_which_is_recorded_at_the_renewal(  # noqa: PLR0917
+    port: int,
+    client: httpx.AsyncClient,
+    add_user: Callable[..., Awaitable[str]],
+    as_user: AsUser,
+    units: Units,
+    api_settings: Settings,
+) -> None:
+    url, admin, name = api_settings.database_url, await as_user("admin"), await add_user("dispatcher")
+    first = await login(client, name)
+    me = (await client.get("/users/me", headers=bearer(first["access_token"]))).json()
+    async with opened(port, first["access_token"]) as ws:
+        assert (await receive(ws, 3))["type"] == "FeatureCollection"
+        changed = await client.patch(f"/users/{me['id']}", json={"role": "auditor"}, headers=admin)
+        assert changed.status_code == 200, changed.text
+        again = await login(client, name)
+        await ws.send(orjson.dumps({"type": "auth", "token": again["access_token"]}).decode())
+        # An auditor sees no less than a dispatcher: the stream goes on, and from now on it is an auditor's read.
+        query = "SELECT count(*) FROM audit_log WHERE endpoint = %s AND user_id = %s AND role = 'auditor'"
+        assert await wait_for_count(url, query, ("/positions/stream", me["id"]), 1) == 1
+        alert_id = raise_alert(url, units.a.vehicles[0], units.a.organisation, "130 km/h where 120 is allowed")
+        assert [a["id"] for a in (await next_alerts(ws))["alerts"]] == [alert_id]
+
+
 async def test_an_auditors_stream_is_recorded_before_any_data_leaves(
     port: int, as_user: AsUser, api_settings: Settings, units: Units
 ) -> None:
@@ -517,6 +573,24 @@ def test_a_filter_joins_the_scope_and_the_unit_asked_for() -> None:
     assert Filter.of(Scope(None), bbox=(117.0, 29.0, 117.0, 29.0)).matches(key)  # the edges belong to the box
     assert not Filter.of(Scope(None), bbox=(117.1, 29.0, 118.0, 30.0)).matches(key)
     assert not Filter.of(Scope(None), states=["offline"]).matches(key)
+
+
+async def test_a_filter_covers_another_only_when_it_lets_through_all_that_the_other_does() -> None:
+    everything, a, ab = Filter.of(Scope(None)), Filter.of(Scope(frozenset({"a"}))), Filter.of(Scope(frozenset("ab")))
+    assert everything.covers(a)
+    assert ab.covers(a)
+    assert a.covers(a)
+    assert not a.covers(everything)
+    assert not a.covers(ab)
+    assert a.covers(Filter.of(Scope(frozenset({"a"})), organisation_id="b"))  # a unit asked for and not seen: nothing
+    box, inner = (117.0, 29.0, 118.0, 30.0), (117.2, 29.2, 117.4, 29.4)
+    assert Filter.of(Scope(None), bbox=box).covers(Filter.of(Scope(None), bbox=inner))
+    assert not Filter.of(Scope(None), bbox=inner).covers(Filter.of(Scope(None), bbox=box))
+    assert not Filter.of(Scope(None), bbox=box).covers(everything)
+    assert everything.covers(Filter.of(Scope(None), states=["offline"]))
+    assert not Filter.of(Scope(None), states=["offline"]).covers(
+        Filter.of(Scope(None), states=["offline", "available"])
+    )
 
 
 async def test_a_vehicle_that_leaves_the_registry_leaves_every_map() -> None:
