@@ -26,7 +26,7 @@ from tests.support.registry import Devices
 from tests.support.waiting import eventually
 from yiwang.cli import main
 from yiwang.settings import Settings
-from yiwang.stack import Stack
+from yiwang.stack import Postgres, Stack, StackError, free_port
 
 SERVICES = ("api", "collector", "supervisor")
 Denied = psycopg.errors.InsufficientPrivilege
@@ -235,3 +235,13 @@ def test_yiwang_db_roles_then_migrate_give_each_process_its_role(
         pytest.raises(Denied),
     ):
         collector.execute("SELECT * FROM app_user")
+
+
+def test_a_local_cluster_that_trusts_local_connections_is_refused(tmp_path: Path) -> None:
+    """A `.yiwang/postgres` made by an older Yiwang (initdb --auth=trust, no password file) is not started as it
+    is: the message says how to start one that asks for passwords."""
+    home = tmp_path / "postgres"
+    (home / "data").mkdir(parents=True)
+    (home / "data" / "PG_VERSION").write_text("15\n")
+    with pytest.raises(StackError, match="trusts local connections"):
+        Postgres(home, free_port()).start()
