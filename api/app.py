@@ -83,7 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
         # readings (api/energy/rollup.py), the mileage roll-up new and late positions (api/fleet/mileage.py); the
         # hours of fixes that are over are packed for tracks (api/fleet/packed.py).
         async with (
-            open_pool(settings.database_url, min_size=1, max_size=settings.db_pool_max, name="yiwang-api") as pool,
+            open_pool(
+                settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
+            ) as pool,
             open_feed(pool, settings) as live,
             running(
                 rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds),

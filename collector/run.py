@@ -59,7 +59,7 @@ async def run(
     stop_on_signals(stop)
     async with (
         open_pool(
-            settings.database_url,
+            settings.database_url_of("collector"),
             min_size=settings.db_pool_min,
             max_size=2,
             name="yiwang-collector",

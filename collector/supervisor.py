@@ -170,7 +170,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
     stop_on_signals(stop)
     own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
     async with (
-        open_pool(settings.database_url, max_size=2, name="yiwang-supervisor", check=False) as pool,
+        open_pool(settings.database_url_of("supervisor"), max_size=2, name="yiwang-supervisor", check=False) as pool,
         serve(metrics, settings.metrics_host, settings.supervisor_metrics_port),
     ):
         metrics.db_ok.set(1)

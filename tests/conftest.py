@@ -30,6 +30,7 @@ def stack() -> Iterator[Stack]:
     s.up()
     try:
         migrate(s.postgres.url)
+        s.postgres.grant()
         asyncio.run(open_broker_from_database(s.postgres.url, s.mosquitto))
         yield s
     finally:

@@ -51,9 +51,19 @@ PREFIX = "YIWANG_"
 MOSQUITTO_CONF_TARGET = "/mosquitto/config/mosquitto.conf"
 TIMESCALEDB_IMAGE = "timescale/timescaledb"
 PYTHON_BASE = "python:3.11-slim"
+# The database's passwords, which have no default: Compose refuses to start until .env sets each.
+DB_SECRETS = (
+    "POSTGRES_PASSWORD",
+    "DB_OWNER_PASSWORD",
+    "DB_API_PASSWORD",
+    "DB_COLLECTOR_PASSWORD",
+    "DB_SUPERVISOR_PASSWORD",
+)
+# The process each database setting serves, and the subcommand that runs it.
+DB_SERVICES = {"api": ("api",), "collector": ("collect",), "supervisor": ("supervise",)}
 # What the header of docker-compose.yml tells people to set in .env.
 SECRETS = (
-    "POSTGRES_PASSWORD",
+    *DB_SECRETS,
     "MQTT_COLLECTOR_PASSWORD",
     "MQTT_SUPERVISOR_PASSWORD",
     "MQTT_SIMULATOR_PASSWORD",
@@ -388,28 +398,64 @@ def check_env_targets(compose: Compose, read: Reader = read_from_disk) -> list[s
     if conf is not None and (text := read(conf[1])) is not None:
         ports = [value.split()[0] for value in parse_mosquitto_conf(text).get("listener", [])]
         listener = int(ports[0]) if ports else None
+    made = _roles_made(compose)
     for name, settings in service_settings(compose).items():
-        db = conninfo_to_dict(settings.database_url)
-        target = databases.get(str(db.get("host")))
-        if target is None:
-            problems.append(f"{name}: database host {db.get('host')!r} is not the TimescaleDB service")
-        else:
-            env = environment(target)
-            user = env.get("POSTGRES_USER") or "postgres"
-            expected = {
-                "port": "5432",
-                "user": user,
-                "password": env.get("POSTGRES_PASSWORD"),
-                "dbname": env.get("POSTGRES_DB") or user,
-            }
-            actual = {"port": "5432", **{key: str(value) for key, value in db.items()}}
-            for key, value in expected.items():
-                if actual.get(key) != value:
-                    problems.append(f"{name}: database {key} {actual.get(key)!r} is not the service's {value!r}")
+        problems.extend(_database_problems(name, known[name], settings, databases, made))
         if conf is not None and settings.mqtt_host != conf[0]:
             problems.append(f"{name}: YIWANG_MQTT_HOST {settings.mqtt_host!r} is not the broker service {conf[0]!r}")
         if listener is not None and settings.mqtt_port != listener:
             problems.append(f"{name}: YIWANG_MQTT_PORT {settings.mqtt_port} is not the broker's listener {listener}")
+    return problems
+
+
+def _database_urls(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in env.items() if k.endswith(("DATABASE_URL", "DATABASE_ADMIN_URL"))}
+
+
+def _roles_made(compose: Compose) -> dict[str, str]:
+    """Setting -> URL, of the service that runs `yiwang db roles`: the roles it makes, with their passwords."""
+    for service in services(compose).values():
+        if runs(service, "db", "roles"):
+            return _database_urls(yiwang_env(service))
+    return {}
+
+
+def _database_problems(
+    name: str, service: Mapping[str, Any], settings: Settings, databases: Mapping[str, Any], made: Mapping[str, str]
+) -> list[str]:
+    """Each database URL the service sets reaches the TimescaleDB service's database: the superuser's with the
+    service's own credentials, the others as roles that `yiwang db roles` makes with these passwords. A process
+    connects as its own role, and only the service that makes the roles knows the superuser's password."""
+    problems = []
+    env = yiwang_env(service)
+    urls = _database_urls(env)
+    for process, command in DB_SERVICES.items():
+        if runs(service, *command) and f"{PREFIX}{process.upper()}_DATABASE_URL" not in urls:
+            problems.append(f"{name}: runs the {process} without a database role of its own")
+    if f"{PREFIX}DATABASE_ADMIN_URL" in urls and not runs(service, "db", "roles"):
+        problems.append(f"{name}: holds the database superuser's URL but does not make the roles")
+    for variable, url in urls.items():
+        db = conninfo_to_dict(url)
+        target = databases.get(str(db.get("host")))
+        if target is None:
+            problems.append(f"{name}: {variable} host {db.get('host')!r} is not the TimescaleDB service")
+            continue
+        target_env = environment(target)
+        superuser = target_env.get("POSTGRES_USER") or "postgres"
+        expected = {"port": "5432", "dbname": target_env.get("POSTGRES_DB") or superuser}
+        if variable == f"{PREFIX}DATABASE_ADMIN_URL":
+            expected |= {"user": superuser, "password": target_env.get("POSTGRES_PASSWORD")}
+        elif variable not in made:
+            problems.append(f"{name}: {variable} names a role that no `yiwang db roles` makes")
+        else:
+            role = conninfo_to_dict(made[variable])
+            expected |= {"user": str(role.get("user")), "password": str(role.get("password"))}
+            if role.get("user") == superuser:
+                problems.append(f"{name}: {variable} is the superuser")
+        actual = {"port": "5432", **{key: str(value) for key, value in db.items()}}
+        for key, value in expected.items():
+            if actual.get(key) != value:
+                problems.append(f"{name}: {variable} {key} {actual.get(key)!r} is not the service's {value!r}")
     return problems
 
 
@@ -794,7 +840,12 @@ def test_secrets_from_dot_env(compose: Compose) -> None:
     assert check_env_targets(changed) == []
     assert check_accounts(changed) == []
     settings = service_settings(changed)
-    assert {conninfo_to_dict(s.database_url).get("password") for s in settings.values()} == {env["POSTGRES_PASSWORD"]}
+    for process in DB_SERVICES:
+        urls = {s.database_url_of(process) for s in settings.values() if getattr(s, f"{process}_database_url")}  # type: ignore[arg-type]
+        password = env[f"DB_{process.upper()}_PASSWORD"]
+        assert {conninfo_to_dict(url).get("password") for url in urls} == {password}, process
+    admins = {s.database_admin_url for s in settings.values()} - {None}
+    assert {conninfo_to_dict(url).get("password") for url in admins} == {env["POSTGRES_PASSWORD"]}  # type: ignore[arg-type]
     assert {s.mqtt_password for s in settings.values()} - {None} == {
         env["MQTT_COLLECTOR_PASSWORD"],
         env["MQTT_SUPERVISOR_PASSWORD"],
@@ -861,7 +912,21 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
     (
         "database on loopback",
         check_env_targets,
-        _set("api/environment/YIWANG_DATABASE_URL", "postgresql://yiwang@127.0.0.1/yiwang"),
+        _set("api/environment/YIWANG_API_DATABASE_URL", "postgresql://yiwang_api@127.0.0.1/yiwang"),
+    ),
+    ("api as the owner", check_env_targets, _set("api/environment/YIWANG_API_DATABASE_URL", None)),
+    (
+        "collector as the superuser",
+        check_env_targets,
+        _set(
+            "collector/environment/YIWANG_COLLECTOR_DATABASE_URL",
+            "postgresql://postgres:postgres-password-of-dot-env@timescaledb:5432/yiwang",
+        ),
+    ),
+    (
+        "superuser's URL in the API",
+        check_env_targets,
+        _set("api/environment/YIWANG_DATABASE_ADMIN_URL", "postgresql://postgres:x@timescaledb:5432/yiwang"),
     ),
     ("wrong password", check_env_targets, _set("timescaledb/environment/POSTGRES_PASSWORD", "other")),
     ("broker on loopback", check_env_targets, _set("vehicles/environment/YIWANG_MQTT_HOST", "127.0.0.1")),
@@ -1044,6 +1109,13 @@ def test_dockerignore_rules() -> None:
     assert not ignored("api/x.py", "api/\n!api/x.py")
     assert ignored("bench/results/r.json", "*\n!bench/\nbench/results/")
     assert ignored("a/b/c.pyc", "**/*.py[cod]")
+
+
+@pytest.mark.parametrize("secret", DB_SECRETS)
+def test_no_database_password_has_a_default(secret: str) -> None:
+    """Compose refuses to start without each database password: none is known to an attacker."""
+    with pytest.raises(ValueError, match=f"docker compose needs \\${secret}"):
+        load_compose({k: v for k, v in DOT_ENV.items() if k != secret})
 
 
 def test_interpolation() -> None:

@@ -24,6 +24,7 @@ from yiwang.settings import Settings
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
 
+    from db.roles import Login
     from simulators.city import City
 
 log = logging.getLogger("yiwang")
@@ -43,11 +44,70 @@ def _stack(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _db(settings: Settings, args: argparse.Namespace) -> int:
+    return _roles(settings) if args.action == "roles" else _migrate(settings, args)
+
+
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    """The migrations, as the owner, then each process's role gets its grants."""
+    import psycopg  # noqa: PLC0415
+
+    from db import roles  # noqa: PLC0415
     from db.migrate import migrate  # noqa: PLC0415
 
     applied = migrate(settings.database_url)
     print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d} {m.name}" for m in applied))
+    own = {service: login.name for service, login in _service_logins(settings, passwords=False).items()}
+    with psycopg.connect(settings.database_url, autocommit=True) as conn:
+        roles.grant(conn, own)
+    print("granted: " + (", ".join(f"{s} to {r}" for s, r in own.items()) or "no process has a role of its own"))
+    return 0
+
+
+def _service_logins(settings: Settings, *, passwords: bool) -> dict[str, Login]:
+    """The processes whose URLs name a role other than the owner's, with those roles (and their passwords)."""
+    from psycopg.conninfo import conninfo_to_dict  # noqa: PLC0415
+
+    from db.roles import SERVICES, Login  # noqa: PLC0415
+
+    owner = conninfo_to_dict(settings.database_url).get("user")
+    logins = {}
+    for service in SERVICES:
+        url = conninfo_to_dict(settings.database_url_of(service))  # type: ignore[arg-type]
+        if url.get("user") and url.get("user") != owner:
+            password = str(url.get("password") or "")
+            if passwords and not password:
+                raise SystemExit(f"YIWANG_{service.upper()}_DATABASE_URL has no password to give its role")
+            logins[service] = Login(str(url["user"]), password)
+    return logins
+
+
+def _roles(settings: Settings) -> int:
+    """As YIWANG_DATABASE_ADMIN_URL's superuser: the owner's and the processes' roles, with the passwords of their
+    URLs, and the database (and an older installation's tables) given to the owner."""
+    import psycopg  # noqa: PLC0415
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo  # noqa: PLC0415
+
+    from db import roles  # noqa: PLC0415
+
+    if not settings.database_admin_url:
+        raise SystemExit("yiwang db roles: set YIWANG_DATABASE_ADMIN_URL to a superuser's URL")
+    owner_url = conninfo_to_dict(settings.database_url)
+    if not owner_url.get("user") or not owner_url.get("password"):
+        raise SystemExit("yiwang db roles: YIWANG_DATABASE_URL must name the owner's role and its password")
+    owner = roles.Login(str(owner_url["user"]), str(owner_url["password"]))
+    database = str(owner_url.get("dbname") or "yiwang")
+    services = _service_logins(settings, passwords=True)
+    try:
+        with psycopg.connect(settings.database_admin_url, autocommit=True) as admin:
+            roles.ensure_roles(admin, database, owner, services.values())
+        with psycopg.connect(make_conninfo(settings.database_admin_url, dbname=database), autocommit=True) as admin:
+            given = roles.give_to_owner(admin, owner.name)
+    except roles.RoleError as exc:
+        raise SystemExit(f"yiwang db roles: {exc}") from exc
+    print(f"roles: {owner.name} owns {database} ({given} object(s) given to it)")
+    for service, login in services.items():
+        print(f"  {service:10} {login.name}")
     return 0
 
 
@@ -307,7 +367,18 @@ async def _add_user(settings: Settings, args: argparse.Namespace, role: str, pas
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Everything together: the stack, the schema, the simulated city, collector, API and simulators."""
+    from yiwang.stack import Stack  # noqa: PLC0415
+
     _stack(settings, argparse.Namespace(action="up"))
+    _local_passwords(settings)
+    # Each process connects as its own role of the local stack (unless its URL names another); grants follow.
+    postgres = Stack.from_settings(settings).postgres
+    own_urls = {f"{s}_database_url": settings.database_url_of(s) for s in postgres.roles}  # type: ignore[arg-type]
+    own_urls = {
+        name: url if url != settings.database_url else postgres.service_url(name.removesuffix("_database_url"))
+        for name, url in own_urls.items()
+    }
+    settings = settings.model_copy(update=own_urls)
     _migrate(settings, args)
     city_file = settings.home / "city.json"
     _simulate(settings, argparse.Namespace(what="city", out=str(city_file)))
@@ -321,10 +392,17 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     logs.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
 
+    database = {f"YIWANG_{name.upper()}": url for name, url in own_urls.items()}
+
     def as_account(username: str | None) -> dict[str, str]:
         if username is None:
-            return {**os.environ, "YIWANG_API_TOKEN_SECRET": token_secret}
-        return {**os.environ, "YIWANG_MQTT_USERNAME": username, "YIWANG_MQTT_PASSWORD": passwords[username]}
+            return {**os.environ, **database, "YIWANG_API_TOKEN_SECRET": token_secret}
+        return {
+            **os.environ,
+            **database,
+            "YIWANG_MQTT_USERNAME": username,
+            "YIWANG_MQTT_PASSWORD": passwords[username],
+        }
 
     def start(name: str, account: str | None, *argv: str) -> subprocess.Popen[bytes]:
         with (logs / f"{name}.log").open("ab") as log_file:
@@ -362,7 +440,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
   supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
-  database            psql {settings.database_url}
+  database            psql '{postgres.url}'  (the owner; passwords in {postgres.passfile})
                       {_SQL_HINT}
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
                         -u observer -P {passwords["observer"]}
@@ -374,6 +452,15 @@ Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
     finally:
         _stop(children)
     return 0
+
+
+def _local_passwords(settings: Settings) -> None:
+    """URLs without a password find theirs in the local stack's password file, unless PGPASSFILE names another."""
+    from yiwang.stack import Stack  # noqa: PLC0415
+
+    passfile = Stack.from_settings(settings).postgres.passfile
+    if passfile.exists():
+        os.environ.setdefault("PGPASSFILE", str(passfile.resolve()))
 
 
 def _local_secret(path: Path, size: int) -> str:
@@ -503,9 +590,14 @@ def parser() -> argparse.ArgumentParser:
     stack.add_argument("action", choices=["up", "down", "status"])
     stack.set_defaults(func=_stack)
 
-    db = sub.add_parser("db", help="database schema")
-    db.add_argument("action", choices=["migrate"])
-    db.set_defaults(func=_migrate)
+    db = sub.add_parser("db", help="database schema and roles")
+    db.add_argument(
+        "action",
+        choices=["migrate", "roles"],
+        help="migrate: the schema, as the owner, then the processes' grants; "
+        "roles: as YIWANG_DATABASE_ADMIN_URL's superuser, the roles of the URLs, with their passwords",
+    )
+    db.set_defaults(func=_db)
 
     registry = sub.add_parser("registry", help="the registry of organisations, institutions, meters, vehicles")
     registry.add_argument("action", choices=["import"])
@@ -568,6 +660,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
+    _local_passwords(settings)
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in Settings.unknown_environment():
         log.warning("%s is not a setting (yiwang/settings.py) and is ignored", name)

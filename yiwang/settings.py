@@ -33,7 +33,18 @@ class Settings(BaseSettings):
     home: Path = Path(".yiwang")
 
     # TimescaleDB
+    # The owner of the tables (db/roles.py): migrations, imports and the other `yiwang` administration commands.
+    # Never a superuser. A URL without a password finds it in libpq's password file (PGPASSFILE; the local stack's
+    # is YIWANG_HOME/postgres/pgpass).
     database_url: str = "postgresql://yiwang@127.0.0.1:55432/yiwang"
+    # Each process's own role, holding only its grants (db/roles.py GRANTS); unset: database_url's role (one role
+    # for every process, as before this setting: the API could then change the audit log's table).
+    api_database_url: str | None = Field(default=None, repr=False)
+    collector_database_url: str | None = Field(default=None, repr=False)
+    supervisor_database_url: str | None = Field(default=None, repr=False)
+    # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
+    # the database to database_url's role. No process connects as it.
+    database_admin_url: str | None = Field(default=None, repr=False)
     db_pool_min: int = 1
     db_pool_max: int = 8
     # Local stack only: the memory PostgreSQL keeps hot: enough for the active chunks (the current day of
@@ -252,6 +263,11 @@ class Settings(BaseSettings):
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
+
+    def database_url_of(self, service: Literal["api", "collector", "supervisor"]) -> str:
+        """The URL a process connects with: its own role's, else the owner's."""
+        own: str | None = getattr(self, f"{service}_database_url")
+        return own or self.database_url
 
     @property
     def zone(self) -> ZoneInfo:

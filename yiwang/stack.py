@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -12,10 +13,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
-from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+
+from db import roles
 
 
 class StackError(RuntimeError):
@@ -77,21 +80,37 @@ def _give_to(path: Path, user: str | None) -> None:
             raise StackError(f"{parent} is not traversable by {user}; choose YIWANG_HOME elsewhere")
 
 
+# The local stack's superuser: it makes the roles below and nothing else connects as it.
+SUPERUSER = "postgres"
+# The role each process connects as in the local stack (db/roles.py); the owner of the tables is the database URL's.
+SERVICE_ROLES: dict[str, str] = {
+    "api": "yiwang_api",
+    "collector": "yiwang_collector",
+    "supervisor": "yiwang_supervisor",
+}
+
+
 @dataclass
 class Postgres:
     """A PostgreSQL cluster with TimescaleDB preloaded, listening on loopback only.
 
+    Every role logs in with a password (SCRAM): the cluster trusts no connection, not even a local one. The
+    passwords are made on first start and kept in libpq's password file `passfile` (mode 600), which the URLs
+    name; no URL carries a password.
+
     Args:
         home: folder of the cluster (created on first start).
         port: TCP port on 127.0.0.1.
-        database: the database created for Yiwang, owned by `user` (a trusting local role).
+        database: the database created for Yiwang, owned by `owner` (not a superuser).
+        roles: each process's role (SERVICE_ROLES).
         shared_buffers: PostgreSQL's cache; size it together with the active chunks.
     """
 
     home: Path
     port: int
     database: str = "yiwang"
-    user: str = "yiwang"
+    owner: str = "yiwang"
+    roles: dict[str, str] = field(default_factory=lambda: dict(SERVICE_ROLES))
     shared_buffers: str = "1GB"
     extra_conf: dict[str, str] = field(default_factory=dict)
 
@@ -104,8 +123,27 @@ class Postgres:
         return self.home / "postgres.log"
 
     @property
+    def passfile(self) -> Path:
+        return self.home / "pgpass"
+
+    def url_of(self, role: str, database: str | None = None) -> str:
+        """A role's URL; its password is in `passfile`."""
+        passfile = quote(str(self.passfile.resolve()))
+        return f"postgresql://{role}@127.0.0.1:{self.port}/{database or self.database}?passfile={passfile}"
+
+    @property
     def url(self) -> str:
-        return f"postgresql://{self.user}@127.0.0.1:{self.port}/{self.database}"
+        """The owner's URL: migrations, imports, test fixtures."""
+        return self.url_of(self.owner)
+
+    @property
+    def admin_url(self) -> str:
+        """The superuser's URL: only for making roles and databases (the stack, test fixtures)."""
+        return self.url_of(SUPERUSER, "postgres")
+
+    def service_url(self, service: str) -> str:
+        """The URL of a process's own role (`api`, `collector`, `supervisor`)."""
+        return self.url_of(self.roles[service])
 
     def _ctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         argv = [str(pg_bindir() / "pg_ctl"), "-D", str(self.data), *args]
@@ -117,19 +155,49 @@ class Postgres:
     def running(self) -> bool:
         return self.initialised() and self._ctl("status", check=False).returncode == 0
 
+    def passwords(self) -> dict[str, str]:
+        """Every role's password, made (and written to `passfile`) for any role that has none yet."""
+        known: dict[str, str] = {}
+        if self.passfile.exists():
+            for line in self.passfile.read_text(encoding="utf-8").splitlines():
+                _host, _port, _db, role, password = line.split(":", 4)
+                known[role] = password
+        wanted = [SUPERUSER, self.owner, *self.roles.values()]
+        if not all(role in known for role in wanted):
+            # URL-safe base64 holds no colon or backslash, which the file's format would need escaped.
+            known |= {role: secrets.token_urlsafe(24) for role in wanted if role not in known}
+            self.home.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.passfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.writelines(f"127.0.0.1:{self.port}:*:{role}:{password}\n" for role, password in known.items())
+        return known
+
     def init(self) -> None:
         user = _service_user()
         self.home.mkdir(parents=True, exist_ok=True)
         _give_to(self.home, user)
+        # initdb reads the superuser's password from a file (as the server's user), removed once it is set.
+        pwfile = self.home / "initdb-password"
+        fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(self.passwords()[SUPERUSER] + "\n")
+        if user is not None:
+            entry = pwd.getpwnam(user)
+            os.chown(pwfile, entry.pw_uid, entry.pw_gid)
         argv = [
             str(pg_bindir() / "initdb"),
             "-D", str(self.data),
-            "-U", self.user,
-            "--auth=trust",
+            "-U", SUPERUSER,
+            f"--pwfile={pwfile}",
+            # Every connection, local ones too, logs in with a password: no trust line in pg_hba.conf.
+            "--auth=scram-sha-256",
             "--encoding=UTF8",
             "--locale=C.UTF-8",
         ]  # fmt: skip
-        result = subprocess.run(_as_user(argv, user), capture_output=True, text=True, check=False)
+        try:
+            result = subprocess.run(_as_user(argv, user), capture_output=True, text=True, check=False)
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise StackError(f"initdb failed: {result.stderr.strip()}")
         conf = {
@@ -144,6 +212,7 @@ class Postgres:
             "checkpoint_timeout": "'15min'",
             "max_locks_per_transaction": "256",
             "log_min_messages": "warning",
+            "password_encryption": "'scram-sha-256'",
             **self.extra_conf,
         }
         with (self.data / "postgresql.conf").open("a") as f:
@@ -151,25 +220,35 @@ class Postgres:
             f.writelines(f"{key} = {value}\n" for key, value in conf.items())
 
     def start(self) -> None:
-        """Start the cluster (initialising it the first time) and make sure the database exists."""
+        """Start the cluster (initialising it the first time) and make sure its roles and database exist."""
         if not self.initialised():
             self.init()
+        elif not self.passfile.exists():
+            raise StackError(
+                f"the cluster in {self.data} trusts local connections (made by an older Yiwang) and has no password "
+                f"file: stop it (`yiwang stack down`) and remove {self.home} to start one that asks for passwords"
+            )
         if not self.running():
             result = self._ctl("start", "-w", "-t", "60", "-l", str(self.log), check=False)
             if result.returncode != 0:
                 raise StackError(f"PostgreSQL did not start: {result.stderr.strip()} (log: {self.log})")
-        self._create_database()
+        self._provision()
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the cluster; mode `immediate` is a crash as far as the data is concerned."""
         if self.running():
             self._ctl("stop", "-w", "-m", mode, check=False)
 
-    def _create_database(self) -> None:
-        admin = f"postgresql://{self.user}@127.0.0.1:{self.port}/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (self.database,)).fetchone() is None:
-                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.database)))
+    def _provision(self) -> None:
+        passwords = self.passwords()
+        services = [roles.Login(role, passwords[role]) for role in self.roles.values()]
+        with psycopg.connect(self.admin_url, autocommit=True) as admin:
+            roles.ensure_roles(admin, self.database, roles.Login(self.owner, passwords[self.owner]), services)
+
+    def grant(self) -> None:
+        """After the migrations: each process's role gets its grants (db/roles.py)."""
+        with psycopg.connect(self.url, autocommit=True) as owner:
+            roles.grant(owner, self.roles)
 
 
 MOSQUITTO_CONF = """\
@@ -382,12 +461,16 @@ class Stack:
     def from_settings(cls, settings: Any) -> Stack:
         """The stack that the settings' database URL and broker port point at."""
         db = conninfo_to_dict(settings.database_url)
+        # A process's role is the one its own URL names, if it has one.
+        named = {s: conninfo_to_dict(settings.database_url_of(s)).get("user") for s in SERVICE_ROLES}
+        own = {s: str(named[s] or r) if named[s] != db.get("user") else r for s, r in SERVICE_ROLES.items()}
         return cls(
             Postgres(
                 settings.home / "postgres",
                 int(db.get("port") or 5432),
                 database=str(db.get("dbname") or "yiwang"),
-                user=str(db.get("user") or "yiwang"),
+                owner=str(db.get("user") or "yiwang"),
+                roles=own,
                 shared_buffers=settings.db_shared_buffers,
             ),
             Mosquitto(

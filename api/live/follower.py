@@ -152,7 +152,7 @@ async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settin
     await refresh(feed, pool)
     feed.tick(datetime.now(UTC))  # what was loaded counts as sent: subscribers start from snapshots
     async with running(
-        _listen_forever(feed, settings.database_url),
+        _listen_forever(feed, settings.database_url_of("api")),
         _refresh_forever(feed, pool, settings.live_refresh_seconds),
         follower.forever(settings.live_batch_ms / 1000),
     ):

@@ -76,3 +76,22 @@ def test_bench_dispatch_quick_run_reports_every_figure() -> None:
         "every client kept up",
     ):
         assert line in done.stdout, f"missing {line!r} in:\n{done.stdout[-3000:]}"
+
+
+@pytest.mark.slow
+def test_bench_rls_quick_run_times_every_query_both_ways() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.rls", "--quick", "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    for query in ("a track", "a report", "the live map", "one meter's readings", "a roll-up"):
+        lines = [line for line in out.splitlines() if query in line]
+        assert [line.split()[-5] for line in lines] == ["unit", "all"], out
+    # The policies hold: a unit user sees its own 2 of the 100 vehicles, whoever sees every unit sees all 100.
+    report = [line.split() for line in out.splitlines() if "a report" in line]
+    assert [row[-4] for row in report] == ["2", "100"], out

@@ -37,6 +37,7 @@ def own_stack() -> Iterator[Stack]:
     s = Stack.at(home, free_port(), free_port(), shared_buffers="128MB")
     s.up()
     migrate(s.postgres.url)
+    s.postgres.grant()
     asyncio.run(open_broker_from_database(s.postgres.url, s.mosquitto))
     try:
         yield s
@@ -73,6 +74,7 @@ def spawn_collector(settings: Settings) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "YIWANG_DATABASE_URL": settings.database_url,
+        "YIWANG_COLLECTOR_DATABASE_URL": settings.database_url_of("collector"),
         "YIWANG_MQTT_PORT": str(settings.mqtt_port),
         "YIWANG_MQTT_USERNAME": str(settings.mqtt_username),
         "YIWANG_MQTT_PASSWORD": str(settings.mqtt_password),

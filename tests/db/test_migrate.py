@@ -15,15 +15,15 @@ from yiwang.stack import Stack
 
 @pytest.fixture
 def empty_db(stack: Stack) -> Iterator[str]:
-    """A fresh database in the session's cluster, dropped afterwards."""
+    """A fresh database in the session's cluster, owned by the owner role that migrates it (not a superuser: the
+    migrations create TimescaleDB, a trusted extension, as it), dropped afterwards."""
     name = f"m{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(stack.postgres.url, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    base = stack.postgres.url.rsplit("/", 1)[0]
+    with psycopg.connect(stack.postgres.admin_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} OWNER {stack.postgres.owner}")
     try:
-        yield f"{base}/{name}"
+        yield stack.postgres.url_of(stack.postgres.owner, name)
     finally:
-        with psycopg.connect(stack.postgres.url, autocommit=True) as conn:
+        with psycopg.connect(stack.postgres.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 

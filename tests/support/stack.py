@@ -27,7 +27,8 @@ def run_environment(home: Path, **settings: str) -> dict[str, str]:
     return {
         **os.environ,
         "YIWANG_HOME": str(home),
-        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang",
+        # The password is in the file the stack writes on its first start (yiwang/stack.py).
+        "YIWANG_DATABASE_URL": f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang?passfile={home}/postgres/pgpass",
         "YIWANG_MQTT_PORT": str(free_port()),
         "YIWANG_MQTT_DEVICE_PORT": str(free_port()),
         "YIWANG_METRICS_PORT": str(free_port()),
@@ -61,9 +62,12 @@ def start_run(env: dict[str, str], history_days: int, seconds: float) -> tuple[s
 
 
 def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
-    """Settings of one test: its own topic root and client id, small batches, the tester's broker account."""
+    """Settings of one test: its own topic root and client id, small batches, the tester's broker account, the
+    processes' own database roles (database_url, the owner's, is for the test's own setup)."""
     values: dict[str, object] = {
         "database_url": s.postgres.url,
+        # Each process as its own role: the tests exercise the grants (db/roles.py).
+        **{f"{service}_database_url": s.postgres.service_url(service) for service in s.postgres.roles},
         "mqtt_port": s.mosquitto.port,
         "mqtt_topic_root": f"t{tag}",
         "mqtt_client_id": f"yiwang-collector-{tag}",

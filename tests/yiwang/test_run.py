@@ -53,6 +53,16 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
                 "SELECT count(DISTINCT meter_id) FROM reading WHERE time > now() - interval '1 day'"
             ).fetchone()
             dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
+            connected = conn.execute(
+                """SELECT DISTINCT application_name, usename FROM pg_stat_activity
+                   WHERE application_name IN ('yiwang-api', 'yiwang-collector', 'yiwang-supervisor')"""
+            ).fetchall()
+        # Each process as its own role (db/roles.py), none as the owner or a superuser.
+        assert sorted(connected) == [
+            ("yiwang-api", "yiwang_api"),
+            ("yiwang-collector", "yiwang_collector"),
+            ("yiwang-supervisor", "yiwang_supervisor"),
+        ]
         # The backfill went through the broker and the collector: every registered meter has its day.
         assert meters is not None
         assert meters[0] > 0

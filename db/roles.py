@@ -1,0 +1,175 @@
+"""The database roles of Yiwang and what each may do.
+
+No process connects as a superuser: a superuser runs programs on the server (`COPY ... TO PROGRAM`), reads its
+files, and switches triggers off (`SET session_replication_role = replica`), the audit log's append-only trigger
+included. The tables belong to an owner role that migrations, imports and the `yiwang` administration commands use;
+the API, the collector and the supervisor each connect as a role of their own that holds only the grants below,
+taken from the statements each one runs. A superuser is needed once per database, to make the roles
+(`ensure_roles`); the owner grants (`grant`) after every migration, so a new table is granted where it is listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from psycopg import Connection, sql
+
+# The processes that connect with roles of their own.
+SERVICES = ("api", "collector", "supervisor")
+
+# What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
+# their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
+# stages rows in its own).
+GRANTS: Mapping[str, Mapping[str, str]] = {
+    "api": {
+        # The registry: edited through the API and its spreadsheet imports (upserts), never deleted there.
+        "organisation": "SELECT, INSERT, UPDATE",
+        "institution": "SELECT, INSERT, UPDATE",
+        "institution_year": "SELECT, INSERT, UPDATE, DELETE",
+        "meter": "SELECT, INSERT, UPDATE",
+        "vehicle": "SELECT, INSERT, UPDATE",
+        "vehicle_quota": "SELECT, INSERT, UPDATE, DELETE",
+        "driver": "SELECT, INSERT, UPDATE",
+        # What devices sent is the collector's to write: the API reads it.
+        "reading": "SELECT",
+        "position": "SELECT",
+        "live_position": "SELECT",
+        # Energy: factors and quotas, and the consumption roll-up the API keeps up to date.
+        "factor_version": "SELECT, INSERT",
+        "coal_factor": "SELECT, INSERT",
+        "carbon_factor": "SELECT, INSERT",
+        "quota": "SELECT, INSERT, UPDATE",
+        "consumption_zone": "SELECT, INSERT, UPDATE",
+        "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "consumption_day": "SELECT, INSERT, DELETE",
+        "consumption_month": "SELECT, INSERT, DELETE",
+        "consumption_event": "SELECT, INSERT, DELETE",
+        # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
+        "mileage_basis": "SELECT, INSERT, UPDATE",
+        "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "mileage_trip": "SELECT, INSERT, DELETE",
+        "mileage_day": "SELECT, INSERT, DELETE",
+        "track_hour": "SELECT, INSERT, UPDATE",
+        "track_packed": "SELECT, INSERT, UPDATE",
+        "trip_request": "SELECT, INSERT, UPDATE",
+        "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
+        # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
+        "area": "SELECT, INSERT, DELETE",
+        "alert": "SELECT, UPDATE",
+        # Access: users, sessions, the login limit, and the audit log, which is only ever added to and read.
+        "app_user": "SELECT, INSERT, UPDATE",
+        "user_organisation": "SELECT, INSERT, DELETE",
+        "user_session": "SELECT, INSERT, UPDATE",
+        "refresh_token": "SELECT, INSERT, UPDATE",
+        "login_failure": "SELECT, INSERT, DELETE",
+        "audit_log": "SELECT, INSERT",
+    },
+    "collector": {
+        # Which devices are registered.
+        "meter": "SELECT",
+        "vehicle": "SELECT",
+        # SELECT as well: the staging tables of a redelivered batch are made LIKE these (db/ingest.py).
+        "reading": "SELECT, INSERT",
+        "position": "SELECT, INSERT",
+        "live_position": "SELECT, INSERT, UPDATE",
+        # The roll-ups' marks, written with the rows that made them stale (db/marks.py).
+        "consumption_stale": "SELECT, INSERT, UPDATE",
+        "mileage_stale": "SELECT, INSERT, UPDATE",
+        "dead_letter": "INSERT",
+    },
+    "supervisor": {
+        "vehicle": "SELECT",
+        "area": "SELECT",
+        "trip_request": "SELECT",
+        "alert": "SELECT, INSERT",
+    },
+}
+
+# Tables only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
+OWNER_ONLY = frozenset({"schema_migration", "device_credential", "service_account"})
+
+
+@dataclass(frozen=True)
+class Login:
+    """A role that logs in with a password."""
+
+    name: str
+    password: str
+
+
+# Every role of ours lacks these; the owner owns the tables and the database, nothing more.
+_NO_POWERS = sql.SQL("NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+
+
+class RoleError(RuntimeError):
+    """A role cannot be made as asked (e.g. it exists and is a superuser)."""
+
+
+def ensure_roles(admin: Connection, database: str, owner: Login, services: Iterable[Login]) -> None:
+    """As a superuser: make (or update) the owner and the services' roles, none of them a superuser, with these
+    passwords, and give the database and every table, view and function of its schema `public` to the owner.
+
+    Passwords reach the server as SCRAM verifiers, never in plain text. Safe to run again.
+
+    Raises:
+        RoleError: a role named exists and is a superuser (e.g. the first user of an older installation): name
+            another one; this one keeps its power, and its tables are given to the new owner.
+    """
+    for login in (owner, *services):
+        row = admin.execute("SELECT rolsuper FROM pg_roles WHERE rolname = %s", (login.name,)).fetchone()
+        if row is not None and row[0]:
+            raise RoleError(f"role {login.name} is a superuser: name another role for it (e.g. {login.name}_owner)")
+        verifier = admin.pgconn.encrypt_password(login.password.encode(), login.name.encode(), b"scram-sha-256")
+        verb = "CREATE" if row is None else "ALTER"
+        admin.execute(
+            sql.SQL(
+                "{} ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+            ).format(sql.SQL(verb), sql.Identifier(login.name), sql.Literal(verifier.decode()))
+        )
+    if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(owner.name))
+        )
+    else:
+        admin.execute(
+            sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(database), sql.Identifier(owner.name))
+        )
+
+
+def give_to_owner(admin_in_database: Connection, owner: str) -> int:
+    """As a superuser connected to the database: give the owner every table, view, sequence and function of schema
+    `public` that another role owns (an older installation's superuser); returns how many. Extensions keep theirs.
+    A hypertable passes its new owner on to its chunks."""
+    objects = admin_in_database.execute(
+        """SELECT 'TABLE', c.oid::regclass::text FROM pg_class c
+           WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+             AND c.relowner <> %(owner)s::regrole
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype IN ('e', 'i', 'a'))
+           UNION ALL
+           SELECT 'FUNCTION', p.oid::regprocedure::text FROM pg_proc p
+           WHERE p.pronamespace = 'public'::regnamespace AND p.proowner <> %(owner)s::regrole
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')""",
+        {"owner": owner},
+    ).fetchall()
+    for kind, name in objects:
+        admin_in_database.execute(
+            sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(kind), sql.SQL(name), sql.Identifier(owner))
+        )
+    return len(objects)
+
+
+def grant(owner: Connection, roles: Mapping[str, str]) -> None:
+    """As the owner, after the migrations: each service's role (`roles`: service -> role name) gets exactly its
+    grants of GRANTS on the tables of schema `public`, whatever it held before. Safe to run again."""
+    tables = {name for (name,) in owner.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    for service, role in roles.items():
+        grants = GRANTS[service]
+        missing = set(grants) - tables
+        if missing:
+            raise RoleError(f"{service}: no table {', '.join(sorted(missing))} (migrate first)")
+        for table in sorted(tables):
+            names = sql.Identifier(table), sql.Identifier(role)
+            owner.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(*names))
+            if table in grants:
+                owner.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(sql.SQL(grants[table]), *names))
