@@ -62,7 +62,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "user_organisation": "SELECT, INSERT, DELETE",
         "user_session": "SELECT, INSERT, UPDATE",
         "refresh_token": "SELECT, INSERT, UPDATE",
-        "login_failure": "SELECT, INSERT, DELETE",
+        "login_counter": "SELECT, INSERT, UPDATE, DELETE",
         "audit_log": "SELECT, INSERT",
     },
     "collector": {
