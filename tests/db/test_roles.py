@@ -125,6 +125,7 @@ REFUSED = [
     ("supervisor", "UPDATE vehicle SET plate = plate WHERE false"),
     ("api", "SELECT * FROM device_credential"),
     ("api", "SELECT * FROM service_account"),
+    ("api", "SELECT password_hash FROM service_account"),
     ("api", "DELETE FROM position WHERE false"),
     ("api", "UPDATE reading SET register = 0 WHERE false"),
     ("api", "DELETE FROM app_user WHERE false"),
