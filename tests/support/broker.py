@@ -15,7 +15,7 @@ from broker import access
 from db.broker_accounts import ServiceAccount
 from tests.support.messages import Message
 from tests.support.waiting import wait_until
-from yiwang.stack import Mosquitto
+from yiwang.stack import Mosquitto, Stack
 
 # The tests' own broker account: collector, gateway and observer under any topic root (tests use a
 # root per test, so the ACL is written for the root "+"). Anonymous access is off, as in production.
@@ -67,6 +67,18 @@ async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
         await access.sync(conn, ANY_ROOT, broker.passwords_file, broker.acl_file)
     broker.reload()
     await asyncio.to_thread(wait_until_admitted, broker.port)
+
+
+async def issue(stack: Stack, device_id: str) -> str:
+    """A new secret for one registered device, in force at the broker (sync and reload, no restart)."""
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        issued = await access.issue_device_credentials(conn, renew=[device_id])
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, stack.mosquitto.passwords_file, stack.mosquitto.acl_file)
+    stack.mosquitto.reload()
+    secret = {d: p for _, d, p in issued}[device_id]
+    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.port, device_id, secret)
+    return secret
 
 
 async def publish(
