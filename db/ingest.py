@@ -164,9 +164,10 @@ async def count_dead_letters(conn: AsyncConnection, rows: Sequence[Any]) -> None
     the same three gets the count added; otherwise the row is inserted.
 
     Two collectors of one shared group may each insert a row for the same period: the sum of `refused` is right.
+    They update rows in one order (as `update_live` does), so that they cannot deadlock.
     """
     new = []
-    for row in rows:
+    for row in sorted(rows, key=lambda r: (r[3], r[0], r[5] or "")):
         received_at, reason, device_id, refused = row[0], row[3], row[5], row[8]
         cur = await conn.execute(
             "UPDATE dead_letter SET refused = refused + %s "
