@@ -51,6 +51,11 @@ class Metrics:
         self.paused = Gauge(
             "yiwang_collector_paused", "1 while reading is paused because the inbox is full.", registry=r
         )
+        self.pruned = Counter(
+            "yiwang_collector_dead_letters_pruned",
+            "Dead letters deleted past their retention or their device's bound.",
+            registry=r,
+        )
         self.db_errors = Counter("yiwang_collector_db_errors", "Failed write attempts (retried).", registry=r)
         self.mqtt_connected = Gauge("yiwang_collector_mqtt_connected", "1 while connected to the broker.", registry=r)
         self.db_ok = Gauge("yiwang_collector_db_ok", "1 while the last write succeeded.", registry=r)

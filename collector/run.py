@@ -8,10 +8,13 @@ import logging
 import random
 import signal
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 import aiomqtt
+import psycopg
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from collector import mqtt
 from collector.contract import Limits
@@ -20,6 +23,7 @@ from collector.metrics import Metrics, serve
 from collector.writer import KnownDevices, Writer
 from db import ingest
 from db.pool import open_pool
+from domain.device_rate import Allowance, DeviceRate
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +34,12 @@ def limits_from(settings: Settings) -> Limits:
         max_payload_bytes=settings.max_payload_bytes,
         max_future=timedelta(seconds=settings.max_future_seconds),
         oldest=datetime.fromisoformat(settings.oldest_time),
+    )
+
+
+def rate_from(settings: Settings) -> DeviceRate:
+    return DeviceRate(
+        Allowance(settings.device_messages_per_minute, settings.device_bytes_per_minute, settings.device_burst_minutes)
     )
 
 
@@ -77,8 +87,38 @@ async def run(
             devices=KnownDevices(settings.registry_refresh_seconds),
             metrics=metrics,
             retry_max=settings.db_retry_max_seconds,
+            rate=rate_from(settings),
+            prefix_bytes=settings.dead_letter_prefix_bytes,
         )
-        await consume(settings, writer, metrics, stop)
+        async with asyncio.TaskGroup() as tasks:
+            pruning = tasks.create_task(prune_dead_letters(pool, settings, metrics, stop))
+            await consume(settings, writer, metrics, stop)
+            pruning.cancel()
+
+
+async def prune_dead_letters(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, metrics: Metrics, stop: asyncio.Event
+) -> None:
+    """Until `stop`, now and every `dead_letter_prune_seconds`: delete dead letters past their retention and each
+    device's beyond its newest `dead_letter_max_per_device`. Every collector of a group does it; deleting what
+    another deleted costs nothing. A failed turn is logged and tried again at the next."""
+    while not stop.is_set():
+        try:
+            async with pool.connection(timeout=5) as conn, conn.transaction():
+                deleted = await ingest.prune_dead_letters(
+                    conn,
+                    before=datetime.now(UTC) - timedelta(days=settings.dead_letter_retention_days),
+                    per_device=settings.dead_letter_max_per_device,
+                )
+            metrics.pruned.inc(deleted)
+            if deleted:
+                log.info("deleted %d dead letters past their retention or their device's bound", deleted)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            log.warning("dead letters not pruned: database unavailable (%s)", str(exc).strip()[:200])
+        except psycopg.Error:
+            log.exception("dead letters not pruned")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.dead_letter_prune_seconds)
 
 
 class BatchWriter(Protocol):

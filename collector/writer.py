@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import time
@@ -22,15 +23,23 @@ from collector.inbox import Received
 from collector.invalid import InvalidMessage
 from collector.metrics import Metrics
 from db import ingest
+from domain import topics
 from domain.dead_letter import Reason
+from domain.device_rate import DeviceRate
 from domain.position import Position
 from domain.reading import Reading
-from domain.topics import FAMILIES, READING
+from domain.topics import FAMILIES, READING, Family
 
 log = logging.getLogger(__name__)
 
 # A device kind is named as the registry table its devices are in (meter, vehicle).
 _DEVICES = tuple(family.device for family in FAMILIES)
+# The one allowance shared by every sender that is not a registered device (unknown ids, unknown topics): a
+# gateway inventing ids gets no allowance per id, and the limiter's keys stay as many as the registry's.
+_UNREGISTERED = ""
+# Bounds of a dead letter's text fields: a topic from a service account may be 64 KiB, an item's field names too.
+_TOPIC_CHARS = 512
+_DETAIL_CHARS = 500
 
 
 class KnownDevices:
@@ -66,7 +75,11 @@ class _Prepared:
 
     readings: dict[tuple[str, datetime], Reading] = field(default_factory=dict)
     positions: dict[tuple[str, datetime], Position] = field(default_factory=dict)
-    dead: list[tuple[datetime, str, bytes, str, str]] = field(default_factory=list)
+    dead: list[tuple[Any, ...]] = field(default_factory=list)
+    # Rate-limited messages, one row per (device, minute), the count last: ingest.count_dead_letters adds them.
+    limited: dict[tuple[str | None, float], list[Any]] = field(default_factory=dict)
+    # Size and hash of each payload refused so far, by id(): its first dead letter alone keeps the prefix.
+    refused: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     received: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
 
@@ -91,6 +104,8 @@ class Writer:
         devices: the registry cache.
         metrics: counters to update after each commit.
         retry_max: the longest pause between attempts while the database is away.
+        rate: what each device may send; None: no limit.
+        prefix_bytes: how much of a refused payload a dead letter keeps.
     """
 
     def __init__(
@@ -102,6 +117,8 @@ class Writer:
         devices: KnownDevices,
         metrics: Metrics,
         retry_max: float = 10.0,
+        rate: DeviceRate | None = None,
+        prefix_bytes: int = 1024,
     ) -> None:
         self._pool = pool
         self._root = root
@@ -109,6 +126,8 @@ class Writer:
         self._devices = devices
         self._metrics = metrics
         self._retry_max = retry_max
+        self._rate = rate
+        self._prefix_bytes = prefix_bytes
 
     async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> Outcome | None:
         """Commit the batch, retrying with backoff while the database is away.
@@ -118,10 +137,12 @@ class Writer:
             (the messages stay unacknowledged and the broker sends them again).
         """
         delay = 0.2
+        # Each message is judged against its sender's allowance once, however often its batch is tried.
+        verdicts: dict[int, bool] = {}
         while True:
             started = time.monotonic()
             try:
-                outcome = await self._write_once(batch)
+                outcome = await self._write_once(batch, verdicts)
             except (psycopg.OperationalError, PoolTimeout) as exc:
                 self._metrics.db_errors.inc()
                 self._metrics.db_ok.set(0)
@@ -135,10 +156,10 @@ class Writer:
             self._observe(batch, outcome, time.monotonic() - started)
             return outcome
 
-    async def _write_once(self, batch: Sequence[Received]) -> Outcome:
+    async def _write_once(self, batch: Sequence[Received], verdicts: dict[int, bool]) -> Outcome:
         # A short wait: while the database is away the retry loop, not the pool, decides what next.
         async with self._pool.connection(timeout=5) as conn:
-            prepared = await self._prepare(conn, batch)
+            prepared = await self._prepare(conn, batch, verdicts)
             try:
                 async with conn.transaction():
                     stored = await self._store(conn, prepared)
@@ -161,33 +182,46 @@ class Writer:
                 )
         # Each half on a connection of its own, after this one went back: a write never holds two.
         half = len(batch) // 2
-        first = await self._write_once(batch[:half])
-        return _merge(first, await self._write_once(batch[half:]))
+        first = await self._write_once(batch[:half], verdicts)
+        return _merge(first, await self._write_once(batch[half:], verdicts))
 
-    async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received]) -> _Prepared:
+    async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received], verdicts: dict[int, bool]) -> _Prepared:
         prepared = _Prepared()
-        routed: list[tuple[Received, Any, str] | None] = []
+        routed: list[tuple[Received, Family | None, str | None, InvalidMessage | None]] = []
         wanted: dict[str, set[str]] = {device: set() for device in _DEVICES}
         for item in batch:
-            topic = item.topic
             try:
-                family, device_id = route(self._root, topic)
+                found, named = route(self._root, item.topic)
             except InvalidMessage as exc:
                 prepared.received["unknown"] += 1
-                self._dead(prepared, item, exc.reason, exc.detail)
-                routed.append(None)
+                routed.append((item, None, None, exc))
                 continue
-            wanted[family.device].add(device_id)
-            prepared.received[family.name] += 1
-            routed.append((item, family, device_id))
+            wanted[found.device].add(named)
+            prepared.received[found.name] += 1
+            routed.append((item, found, named, None))
         unknown = await self._devices.unknown(conn, wanted)
-        for entry in routed:
-            if entry is None:
+        for item, family, device_id, unroutable in routed:
+            registered = family is not None and device_id not in unknown[family.device]
+            # Before reading the payload: a device over its allowance costs a count, not a parse or a row.
+            if self._rate is not None:
+                within = verdicts.get(id(item))
+                if within is None:
+                    key = device_id if registered and device_id is not None else _UNREGISTERED
+                    within = verdicts[id(item)] = self._rate.allow(key, len(item.payload), item.at)
+                if not within:
+                    self._limited(prepared, item, device_id if registered else None)
+                    continue
+            if family is None or device_id is None:
+                assert unroutable is not None
+                self._dead(prepared, item, None, unroutable.reason, unroutable.detail)
                 continue
-            item, family, device_id = entry
-            if device_id in unknown[family.device]:
+            if not registered:
                 self._dead(
-                    prepared, item, Reason.UNKNOWN_DEVICE, f"{family.device} {device_id!r} is not in the registry"
+                    prepared,
+                    item,
+                    device_id,
+                    Reason.UNKNOWN_DEVICE,
+                    f"{family.device} {device_id!r} is not in the registry",
                 )
                 continue
             received_at = datetime.fromtimestamp(item.at, UTC)
@@ -195,27 +229,73 @@ class Writer:
             try:
                 rows, rejected = PARSERS[family](device_id, payload, received_at, self._limits)
             except InvalidMessage as exc:
-                self._dead(prepared, item, exc.reason, exc.detail)
+                self._dead(prepared, item, device_id, exc.reason, exc.detail)
                 continue
             except Exception as exc:
                 # A parser bug must not turn one message into a crash loop (it would be redelivered
                 # after every restart): keep it with its reason and go on.
                 log.exception("parser of %s failed on a message from %s", family.name, device_id)
-                self._dead(prepared, item, Reason.INVALID_FIELD, f"unreadable: {type(exc).__name__}: {exc}"[:500])
+                self._dead(prepared, item, device_id, Reason.INVALID_FIELD, f"unreadable: {type(exc).__name__}: {exc}")
                 continue
             for bad in rejected:
-                self._dead(prepared, item, bad.reason, bad.detail)
+                self._dead(prepared, item, device_id, bad.reason, bad.detail)
             target = prepared.readings if family is READING else prepared.positions
             for row in rows:
                 # The first of two rows with one key wins, as it does against stored rows.
                 target.setdefault((row[0], row[1]), row)
         return prepared
 
-    @staticmethod
-    def _dead(prepared: _Prepared, item: Received, reason: Reason, detail: str) -> None:
-        topic = item.topic
-        prepared.dead.append((datetime.fromtimestamp(item.at, UTC), topic, item.payload, reason.value, detail))
+    def _refusal(self, prepared: _Prepared, item: Received) -> tuple[bytes, int, bytes]:
+        """The prefix a dead letter of `item` keeps (empty after its first), the payload's size and SHA-256."""
+        payload = item.payload
+        known = prepared.refused.get(id(item))
+        if known is not None:
+            return b"", *known
+        size_and_hash = prepared.refused[id(item)] = (len(payload), hashlib.sha256(payload).digest())
+        return payload[: self._prefix_bytes], *size_and_hash
+
+    def _dead(self, prepared: _Prepared, item: Received, device_id: str | None, reason: Reason, detail: str) -> None:
+        prefix, size, digest = self._refusal(prepared, item)
+        prepared.dead.append(
+            (
+                datetime.fromtimestamp(item.at, UTC),
+                item.topic[:_TOPIC_CHARS],
+                prefix,
+                reason.value,
+                detail[:_DETAIL_CHARS],
+                device_id,
+                size,
+                digest,
+                1,
+            )
+        )
         prepared.rejected[reason.value] += 1
+
+    def _limited(self, prepared: _Prepared, item: Received, device_id: str | None) -> None:
+        """Count a message over its sender's allowance in the row of its device and minute."""
+        prepared.rejected[Reason.RATE_LIMITED.value] += 1
+        minute = item.at - item.at % 60
+        counted = prepared.limited.get((device_id, minute))
+        if counted is not None:
+            counted[-1] += 1
+            return
+        assert self._rate is not None
+        allowance = self._rate.allowance
+        prefix, size, digest = self._refusal(prepared, item)
+        prepared.limited[(device_id, minute)] = [
+            datetime.fromtimestamp(minute, UTC),
+            item.topic[:_TOPIC_CHARS],
+            prefix,
+            Reason.RATE_LIMITED.value,
+            f"over {allowance.messages_per_minute:g} messages or {allowance.bytes_per_minute:g} bytes a minute "
+            f"(burst {allowance.burst_minutes:g} minutes): `refused` counts the messages of the minute from "
+            "received_at, the payload is the first of them"
+            + ("" if device_id is not None else ", from senders that are not registered devices"),
+            device_id,
+            size,
+            digest,
+            1,
+        ]
 
     async def _store(self, conn: AsyncConnection, prepared: _Prepared) -> dict[str, int]:
         stored = {"reading": 0, "position": 0}
@@ -232,11 +312,14 @@ class Writer:
             await ingest.update_live(conn, list(newest.values()))
         if prepared.dead:
             await ingest.insert_dead_letters(conn, prepared.dead)
+        if prepared.limited:
+            await ingest.count_dead_letters(conn, list(prepared.limited.values()))
         return stored
 
     async def _refuse(self, conn: AsyncConnection, item: Received, exc: psycopg.Error) -> Outcome:
         prepared = _Prepared()
-        self._dead(prepared, item, Reason.DATABASE_REFUSED, str(exc).strip()[:500])
+        found = topics.route(self._root, item.topic)
+        self._dead(prepared, item, found and found[1], Reason.DATABASE_REFUSED, str(exc).strip())
         async with conn.transaction():
             await ingest.insert_dead_letters(conn, prepared.dead)
         return Outcome(dict(prepared.received), {}, {}, dict(prepared.rejected))

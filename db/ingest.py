@@ -25,8 +25,19 @@ POSITION_TYPES = (
     "text", "timestamptz", "timestamptz", "float8", "float8", "float4", "float4", "bool", "float8", "bool",
     "float4", "int2", "float4", "float4", "float4", "int8", "int8",
 )  # fmt: skip
-DEAD_LETTER_COLUMNS = ("received_at", "topic", "payload", "reason", "detail")
-DEAD_LETTER_TYPES = ("timestamptz", "text", "bytea", "text", "text")
+# `payload` holds a prefix of the payload; its whole size and hash are beside it (0020).
+DEAD_LETTER_COLUMNS = (
+    "received_at",
+    "topic",
+    "payload",
+    "reason",
+    "detail",
+    "device_id",
+    "payload_size",
+    "payload_sha256",
+    "refused",
+)
+DEAD_LETTER_TYPES = ("timestamptz", "text", "bytea", "text", "text", "text", "int4", "bytea", "int4")
 
 _KEYS = {"reading": ("meter_id", "time"), "position": ("vehicle_id", "time")}
 
@@ -143,8 +154,50 @@ async def update_live(conn: AsyncConnection, newest: Sequence[Any]) -> None:
 
 
 async def insert_dead_letters(conn: AsyncConnection, rows: Sequence[Any]) -> None:
-    """Record refused messages: (received_at, topic, payload, reason, detail)."""
+    """Record refused messages, rows in DEAD_LETTER_COLUMNS' order."""
     await _copy(conn, "dead_letter", DEAD_LETTER_COLUMNS, DEAD_LETTER_TYPES, rows)
+
+
+async def count_dead_letters(conn: AsyncConnection, rows: Sequence[Any]) -> None:
+    """Add refusals to the row that counts them: rows as for `insert_dead_letters`, each standing for `refused`
+    refusals of one reason, device and `received_at` (the start of the period counted). A row already there for
+    the same three gets the count added; otherwise the row is inserted.
+
+    Two collectors of one shared group may each insert a row for the same period: the sum of `refused` is right.
+    They update rows in one order (as `update_live` does), so that they cannot deadlock.
+    """
+    new = []
+    for row in sorted(rows, key=lambda r: (r[3], r[0], r[5] or "")):
+        received_at, reason, device_id, refused = row[0], row[3], row[5], row[8]
+        cur = await conn.execute(
+            "UPDATE dead_letter SET refused = refused + %s "
+            "WHERE reason = %s AND received_at = %s AND device_id IS NOT DISTINCT FROM %s",
+            (refused, reason, received_at, device_id),
+        )
+        if not cur.rowcount:
+            new.append(row)
+    if new:
+        await insert_dead_letters(conn, new)
+
+
+async def prune_dead_letters(conn: AsyncConnection, *, before: datetime, per_device: int) -> int:
+    """Delete dead letters received before `before`, and each device's beyond its newest `per_device` (rows whose
+    topic names no device count as one device). Returns how many were deleted."""
+    cur = await conn.execute("DELETE FROM dead_letter WHERE received_at < %s", (before,))
+    deleted = cur.rowcount
+    cur = await conn.execute("SELECT device_id FROM dead_letter GROUP BY device_id HAVING count(*) > %s", (per_device,))
+    for (device_id,) in await cur.fetchall():
+        # `=` rather than IS NOT DISTINCT FROM, which no index serves.
+        of = sql.SQL("device_id IS NULL" if device_id is None else "device_id = %(device)s")
+        cur = await conn.execute(
+            sql.SQL(
+                "DELETE FROM dead_letter WHERE {of} AND id <= "
+                "(SELECT id FROM dead_letter WHERE {of} ORDER BY id DESC OFFSET %(keep)s LIMIT 1)"
+            ).format(of=of),
+            {"device": device_id, "keep": per_device},
+        )
+        deleted += cur.rowcount
+    return deleted
 
 
 async def known_devices(conn: AsyncConnection, table: str, ids: Sequence[str]) -> set[str]:

@@ -78,7 +78,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # The roll-ups' marks, written with the rows that made them stale (db/marks.py).
         "consumption_stale": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE",
-        "dead_letter": "INSERT",
+        # Refusals kept as traces; a device's rate_limited row counts up; the collector prunes them (collector/run.py).
+        "dead_letter": "SELECT, INSERT, UPDATE, DELETE",
     },
     "supervisor": {
         "vehicle": "SELECT",

@@ -25,4 +25,5 @@ The rules:
     suggestions   which vehicle to send for a trip request
     supervision   alerts from positions, as each arrives
     trip_requests the trip request's state machine
+    device_rate   what one device may send to the collector: a token bucket of messages and bytes
 """

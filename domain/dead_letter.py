@@ -20,3 +20,6 @@ class Reason(StrEnum):
     DEVICE_MISMATCH = "device_mismatch"
     UNKNOWN_TOPIC = "unknown_topic"
     DATABASE_REFUSED = "database_refused"
+    # The sender exceeded its allowance of messages or bytes per minute (domain/device_rate.py): the message was
+    # not read. Recorded as one row per device and minute that counts them, not a row each.
+    RATE_LIMITED = "rate_limited"

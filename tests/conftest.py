@@ -12,12 +12,11 @@ import psycopg
 import pytest
 
 from collector.metrics import Metrics
-from collector.run import run as run_collector
 from db.migrate import migrate
 from tests.support.broker import open_broker_from_database
+from tests.support.collector import collecting
 from tests.support.registry import Devices, register_devices
 from tests.support.stack import make_stack_home, settings_for
-from tests.support.waiting import eventually
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
@@ -59,17 +58,8 @@ async def devices(settings: Settings, tag: str) -> Devices:
 @pytest.fixture
 async def collector(settings: Settings, devices: Devices) -> AsyncIterator[Metrics]:
     """A collector running in this event loop until the test ends, then stopped as by SIGTERM."""
-    stop = asyncio.Event()
-    metrics = Metrics()
-    task = asyncio.create_task(run_collector(settings, stop=stop, metrics=metrics))
-    await eventually(
-        lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done(), 15
-    )
-    if task.done():
-        task.result()
-    yield metrics
-    stop.set()
-    await asyncio.wait_for(task, 30)
+    async with collecting(settings) as metrics:
+        yield metrics
 
 
 @pytest.fixture

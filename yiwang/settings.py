@@ -92,6 +92,20 @@ class Settings(BaseSettings):
     metrics_port: int = 9108
     # The supervisor's own metrics and health (on metrics_host).
     supervisor_metrics_port: int = 9109
+    # What one device may send (docs/device-protocol.md, Limits): messages and payload bytes per minute, and a burst
+    # of this many minutes of both after a quiet spell or an outage. Beyond, a message is not read: it is counted in
+    # one `rate_limited` dead letter per device and minute. 0 turns a rate off. Each collector of a shared group
+    # counts its share of a device's messages.
+    device_messages_per_minute: float = Field(default=120.0, ge=0)
+    device_bytes_per_minute: float = Field(default=65_536.0, ge=0)
+    device_burst_minutes: float = Field(default=60.0, gt=0)
+    # A dead letter keeps this many first bytes of its payload, with the payload's size and SHA-256.
+    dead_letter_prefix_bytes: int = Field(default=1024, ge=0)
+    # The collector deletes dead letters older than this, and each device's beyond its newest this many, every
+    # dead_letter_prune_seconds.
+    dead_letter_retention_days: float = Field(default=30.0, gt=0)
+    dead_letter_max_per_device: int = Field(default=1000, ge=1)
+    dead_letter_prune_seconds: float = Field(default=300.0, gt=0)
 
     # API
     api_host: str = "127.0.0.1"

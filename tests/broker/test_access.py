@@ -18,30 +18,12 @@ from broker import access
 from collector.metrics import Metrics
 from db.broker_accounts import DeviceAccount, ServiceAccount
 from domain.topics import topic
-from tests.support.broker import ANY_ROOT, files_of, publish, wait_until_admitted
+from tests.support.broker import ANY_ROOT, device_port, issue, publish, wait_until_admitted
 from tests.support.messages import reading_payload
 from tests.support.registry import Devices
 from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 from yiwang.stack import Stack
-
-
-async def issue(stack: Stack, device_id: str) -> str:
-    """A new secret for one registered device, in force at the broker (sync and reload, no restart)."""
-    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
-        issued = await access.issue_device_credentials(conn, renew=[device_id])
-        await conn.commit()
-        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
-    stack.mosquitto.reload()
-    secret = {d: p for _, d, p in issued}[device_id]
-    await asyncio.to_thread(wait_until_admitted, device_port(stack), device_id, secret)
-    return secret
-
-
-def device_port(stack: Stack) -> int:
-    """The devices' listener, where the client id is the user name."""
-    assert stack.mosquitto.device_port is not None
-    return stack.mosquitto.device_port
 
 
 async def test_anonymous_and_wrong_passwords_are_refused(stack: Stack, devices: Devices) -> None:

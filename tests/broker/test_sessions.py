@@ -12,21 +12,12 @@ import pytest
 
 from broker import access
 from collector.metrics import Metrics
-from tests.support.broker import ANY_ROOT, files_of, publish, wait_until_admitted
+from tests.support.broker import ANY_ROOT, files_of, issue, publish
 from tests.support.messages import position_messages
 from tests.support.registry import Devices
 from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 from yiwang.stack import Stack
-
-
-async def _issue(stack: Stack, device_id: str) -> str:
-    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
-        issued = await access.issue_device_credentials(conn, renew=[device_id])
-        await conn.commit()
-        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
-    stack.mosquitto.reload()
-    return {d: p for _, d, p in issued}[device_id]
 
 
 async def _take_session(port: int, client_id: str, username: str, password: str, stop: asyncio.Event) -> int:
@@ -51,9 +42,7 @@ async def test_a_device_cannot_take_the_collectors_session(
     stack: Stack, settings: Settings, devices: Devices, collector: Metrics
 ) -> None:
     meter, vehicle = devices.meters[0], devices.vehicles[0]
-    secret = await _issue(stack, meter)
-    assert stack.mosquitto.device_port is not None
-    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.device_port, meter, secret)
+    secret = await issue(stack, meter)
     # Where devices log in, a meter with its own password and the collector's client id fights for the session
     # while 100 positions are published at QoS 1 (acknowledged by the broker).
     stop = asyncio.Event()
@@ -79,9 +68,7 @@ async def test_a_devices_password_does_not_open_the_services_listener(
     stack: Stack, settings: Settings, devices: Devices
 ) -> None:
     meter = devices.meters[1]
-    secret = await _issue(stack, meter)
-    assert stack.mosquitto.device_port is not None
-    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.device_port, meter, secret)
+    secret = await issue(stack, meter)
     with pytest.raises(aiomqtt.MqttError):
         async with aiomqtt.Client(
             "127.0.0.1", settings.mqtt_port, identifier=settings.mqtt_client_id, username=meter, password=secret

@@ -7,31 +7,18 @@ import asyncio
 import shutil
 
 import aiomqtt
-import psycopg
 import pytest
 
 from broker import access
 from collector.metrics import Metrics
 from db.broker_accounts import DeviceAccount
 from domain.topics import topic
-from tests.support.broker import ANY_ROOT, TESTER, TESTER_PASSWORD, files_of, open_broker, publish, wait_until_admitted
+from tests.support.broker import TESTER, TESTER_PASSWORD, issue, open_broker, publish, wait_until_admitted
 from tests.support.registry import Devices
 from tests.support.stack import make_stack_home
 from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
 from yiwang.stack import Mosquitto, Stack, free_port
-
-
-async def _issue(stack: Stack, device_id: str) -> str:
-    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
-        issued = await access.issue_device_credentials(conn, renew=[device_id])
-        await conn.commit()
-        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
-    stack.mosquitto.reload()
-    secret = {d: p for _, d, p in issued}[device_id]
-    assert stack.mosquitto.device_port is not None
-    await asyncio.to_thread(wait_until_admitted, stack.mosquitto.device_port, device_id, secret)
-    return secret
 
 
 def _log_says(stack: Stack, text: str) -> bool:
@@ -42,7 +29,7 @@ async def test_a_packet_over_the_brokers_limit_is_not_acknowledged_and_is_logged
     stack: Stack, settings: Settings, devices: Devices, collector: Metrics
 ) -> None:
     meter = devices.meters[0]
-    secret = await _issue(stack, meter)
+    secret = await issue(stack, meter)
     own = topic(settings.topic_root, "meter", meter, "reading")
     huge = b'{"time": "2026-03-02T08:00:00Z", "register": 1, "pad": "' + b"x" * stack.mosquitto.max_packet + b'"}'
     assert stack.mosquitto.device_port is not None
@@ -59,7 +46,7 @@ async def test_a_payload_over_the_collectors_limit_becomes_a_dead_letter(
     stack: Stack, settings: Settings, devices: Devices, collector: Metrics
 ) -> None:
     meter = devices.meters[1]
-    secret = await _issue(stack, meter)
+    secret = await issue(stack, meter)
     own = topic(settings.topic_root, "meter", meter, "reading")
     large = b'{"time": "2026-03-02T08:00:00Z", "register": 1, "pad": "' + b"x" * settings.max_payload_bytes + b'"}'
     assert settings.max_payload_bytes < len(large) < stack.mosquitto.max_packet

@@ -114,7 +114,6 @@ REFUSED = [
     ("collector", "SELECT * FROM user_session"),
     ("collector", "SELECT * FROM refresh_token"),
     ("collector", "SELECT * FROM device_credential"),
-    ("collector", "SELECT * FROM dead_letter"),
     ("collector", "UPDATE vehicle SET plate = plate WHERE false"),
     ("collector", "DELETE FROM reading WHERE false"),
     ("collector", "UPDATE position SET speed = 0 WHERE false"),

@@ -15,7 +15,7 @@ from broker import access
 from db.broker_accounts import DeviceAccount, ServiceAccount
 from tests.support.messages import Message
 from tests.support.waiting import wait_until
-from yiwang.stack import Mosquitto
+from yiwang.stack import Mosquitto, Stack
 
 # The tests' own broker account: collector, gateway and observer under any topic root (tests use a
 # root per test, so the ACL is written for the root "+"). Anonymous access is off, as in production.
@@ -71,6 +71,24 @@ async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
         await access.sync(conn, ANY_ROOT, files_of(broker))
     broker.reload()
     await asyncio.to_thread(wait_until_admitted, broker.port)
+
+
+async def issue(stack: Stack, device_id: str) -> str:
+    """A new secret for one registered device, in force at the broker (sync and reload, no restart)."""
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        issued = await access.issue_device_credentials(conn, renew=[device_id])
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
+    stack.mosquitto.reload()
+    secret = {d: p for _, d, p in issued}[device_id]
+    await asyncio.to_thread(wait_until_admitted, device_port(stack), device_id, secret)
+    return secret
+
+
+def device_port(stack: Stack) -> int:
+    """The devices' listener, where the client id is the user name."""
+    assert stack.mosquitto.device_port is not None
+    return stack.mosquitto.device_port
 
 
 async def publish(
