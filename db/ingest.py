@@ -163,15 +163,18 @@ async def count_dead_letters(conn: AsyncConnection, rows: Sequence[Any]) -> None
     refusals of one reason, device and `received_at` (the start of the period counted). A row already there for
     the same three gets the count added; otherwise the row is inserted.
 
-    Two collectors of one shared group may each insert a row for the same period: the sum of `refused` is right.
+    Two collectors of one shared group may each insert a row for the same period: the sum of `refused` is right,
+    since later counts go to the first of them only.
     They update rows in one order (as `update_live` does), so that they cannot deadlock.
     """
     new = []
     for row in sorted(rows, key=lambda r: (r[3], r[0], r[5] or "")):
         received_at, reason, device_id, refused = row[0], row[3], row[5], row[8]
+        # One row only: where two collectors each inserted one for the period, adding to both would count twice.
         cur = await conn.execute(
-            "UPDATE dead_letter SET refused = refused + %s "
-            "WHERE reason = %s AND received_at = %s AND device_id IS NOT DISTINCT FROM %s",
+            "UPDATE dead_letter SET refused = refused + %s WHERE id = ("
+            " SELECT id FROM dead_letter"
+            " WHERE reason = %s AND received_at = %s AND device_id IS NOT DISTINCT FROM %s ORDER BY id LIMIT 1)",
             (refused, reason, received_at, device_id),
         )
         if not cur.rowcount:

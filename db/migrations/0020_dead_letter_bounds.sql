@@ -9,9 +9,12 @@ ALTER TABLE dead_letter
     ADD COLUMN payload_sha256 bytea,
     ADD COLUMN refused        integer NOT NULL DEFAULT 1;
 
--- Rows of before keep their size and hash, and only the default prefix of their payload.
+-- Rows of before keep their size and hash, only the default prefix of their payload, and the device their topic
+-- names (<root>/<meter|vehicle>/<id>/<family>), so that the first pruning keeps each device's newest rows rather
+-- than 1,000 of all of them.
 UPDATE dead_letter
-   SET payload_size = length(payload), payload_sha256 = sha256(payload), payload = substring(payload FROM 1 FOR 1024);
+   SET payload_size = length(payload), payload_sha256 = sha256(payload), payload = substring(payload FROM 1 FOR 1024),
+       device_id = (regexp_match(topic, '/(?:meter|vehicle)/([^/]+)/[^/]+$'))[1];
 
 ALTER TABLE dead_letter
     ALTER COLUMN payload_size SET NOT NULL,
