@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from yiwang.settings import Settings
+from yiwang.settings import PUBLISHED_SECRETS, Settings
 
 if TYPE_CHECKING:
     from psycopg import AsyncConnection
@@ -189,6 +189,8 @@ async def _broker_async(settings: Settings, args: argparse.Namespace) -> int:
             else:
                 password = access.new_secret()
                 print(f"{args.name} {password}")
+            if password in PUBLISHED_SECRETS:
+                raise SystemExit(f"{args.name}: that password was a published default: choose your own")
             await access.add_service_account(conn, args.name, args.role, password)
         elif args.action == "devices":
             # Opened first: a refused file costs no device its secret.

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator, model_validator
@@ -14,8 +17,33 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
 
+_log = logging.getLogger(__name__)
+
 # Environment names renamed in this release -> the setting now read; dropped in the next release.
 RENAMED = {"YIWANG_ENERGY_ZONE": "time_zone"}
+
+# Secrets an earlier docker-compose.yml gave as defaults: published, so known to anyone. Refused wherever a secret
+# is set (the token secret, the broker and database passwords), so that an old .env cannot keep one in force.
+PUBLISHED_SECRETS = frozenset(
+    {"development-only-secret-change-me-in-dot-env", "collector-dev", "simulator-dev", "observer-dev", "yiwang"}
+)
+_DATABASE_URLS = (
+    "database_url",
+    "api_database_url",
+    "collector_database_url",
+    "supervisor_database_url",
+    "database_admin_url",
+)
+
+
+def _password_of(url: str) -> str | None:
+    """The password in a libpq URL (postgresql://user:password@host/db) or key=value string. Not psycopg's parser:
+    the simulators read these settings and must not import the database driver (the import contract)."""
+    if "://" in url:
+        password = urlsplit(url).password
+        return None if password is None else unquote(password)
+    found = re.search(r"(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))", url)
+    return None if found is None else (found.group(1) if found.group(1) is not None else found.group(2))
 
 
 class Settings(BaseSettings):
@@ -263,6 +291,17 @@ class Settings(BaseSettings):
                     values = {**values, new: os.environ[old]}
         return values
 
+    @model_validator(mode="after")
+    def _no_published_secret(self) -> Settings:
+        secrets: dict[str, object] = {"api_token_secret": self.api_token_secret, "mqtt_password": self.mqtt_password}
+        for name in _DATABASE_URLS:
+            url = getattr(self, name)
+            secrets[name] = _password_of(url) if url else None
+        for name, secret in secrets.items():
+            if secret in PUBLISHED_SECRETS:
+                raise ValueError(f"YIWANG_{name.upper()} uses a published default password or secret: choose your own")
+        return self
+
     @field_validator("time_zone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
@@ -281,6 +320,14 @@ class Settings(BaseSettings):
     def database_url_of(self, service: Literal["api", "collector", "supervisor"]) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
         own: str | None = getattr(self, f"{service}_database_url")
+        if own is None:
+            # Works (an installation of before the roles), but the owner can switch the audit log's trigger off.
+            _log.warning(
+                "YIWANG_%s_DATABASE_URL is not set: the %s connects as the owner of the tables; give it its own role "
+                "(docs/access.md, Database roles)",
+                service.upper(),
+                service,
+            )
         return own or self.database_url
 
     @property

@@ -1,4 +1,4 @@
-"""Settings: the city's time zone under its new name, the old environment name still read for one release."""
+"""Settings: the city's time zone under its new name (the old one read for one release); published secrets refused."""
 
 from __future__ import annotations
 
@@ -36,4 +36,22 @@ def test_the_new_name_wins_over_the_old(monkeypatch: pytest.MonkeyPatch) -> None
 def test_an_unknown_zone_is_refused_by_name(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("YIWANG_ENERGY_ZONE", "Asia/Shangai")
     with pytest.warns(FutureWarning), pytest.raises(ValueError, match="Asia/Shangai"):
+        Settings()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("YIWANG_API_TOKEN_SECRET", "development-only-secret-change-me-in-dot-env"),
+        ("YIWANG_MQTT_PASSWORD", "collector-dev"),
+        ("YIWANG_DATABASE_URL", "postgresql://yiwang:yiwang@timescaledb:5432/yiwang"),
+        ("YIWANG_API_DATABASE_URL", "postgresql://yiwang_api:observer-dev@db/yiwang"),
+    ],
+)
+def test_a_secret_an_earlier_compose_file_published_is_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """An old .env (or compose's old defaults) would otherwise keep a password everyone knows in force."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValueError, match=f"{variable} uses a published default"):
         Settings()
