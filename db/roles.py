@@ -126,9 +126,9 @@ def ensure_roles(admin: Connection, database: str, owner: Login, services: Itera
         verifier = admin.pgconn.encrypt_password(login.password.encode(), login.name.encode(), b"scram-sha-256")
         verb = "CREATE" if row is None else "ALTER"
         admin.execute(
-            sql.SQL(
-                "{} ROLE {} LOGIN PASSWORD {} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
-            ).format(sql.SQL(verb), sql.Identifier(login.name), sql.Literal(verifier.decode()))
+            sql.SQL("{} ROLE {} LOGIN PASSWORD {} {}").format(
+                sql.SQL(verb), sql.Identifier(login.name), sql.Literal(verifier.decode()), _NO_POWERS
+            )
         )
     if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone() is None:
         admin.execute(

@@ -29,11 +29,6 @@ def is_user_name(text: str) -> bool:
     return _DEVICE_ID.fullmatch(text) is not None
 
 
-def is_device_id(text: str) -> bool:
-    """Whether `text` can be a meter's or vehicle's id: also a broker user name and client id."""
-    return device_id_problem(text) is None
-
-
 def device_id_problem(text: str) -> str | None:
     """Why `text` cannot be a meter's or vehicle's id, or None."""
     if _DEVICE_ID.fullmatch(text) is None:
