@@ -20,19 +20,23 @@ Row = TypeVar("Row")
 
 
 async def versions(conn: AsyncConnection, row: type[Row]) -> list[Row]:
-    """Every version (version, kind, title, source, published_on), by kind and in the order they were added."""
+    """Every version (version, kind, title, source, published_on, intended_use, unconfirmed), by kind and in the
+    order they were added."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            "SELECT version, kind, title, source, published_on FROM factor_version ORDER BY kind, created_at, version"
+            """SELECT version, kind, title, source, published_on, intended_use, unconfirmed
+               FROM factor_version ORDER BY kind, created_at, version"""
         )
         return await cur.fetchall()
 
 
 async def version(conn: AsyncConnection, row: type[Row], name: str) -> Row | None:
-    """The version of that name (version, kind, title, source, published_on)."""
+    """The version of that name (version, kind, title, source, published_on, intended_use, unconfirmed)."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            "SELECT version, kind, title, source, published_on FROM factor_version WHERE version = %s", (name,)
+            """SELECT version, kind, title, source, published_on, intended_use, unconfirmed
+               FROM factor_version WHERE version = %s""",
+            (name,),
         )
         return await cur.fetchone()
 
@@ -86,11 +90,15 @@ async def carbon_for_year(
     """A version's carbon factors of a region for a period starting in `year`, one per energy type, as (energy type,
     unit, kgCO2 per unit, the year it is published for: None for any year)."""
     # Per energy type: this region's factor of the newest year not after `year`, else one for any year,
-    # else the oldest of later years (a factor published for a later year beats none).
+    # else the oldest of later years (a factor published for a later year beats none). A fuel burns the same in
+    # every region: without a factor of the region its national one applies. Electricity's is the grid's, and
+    # a region without one has none (the result names it missing) rather than quietly the national one.
     cur = await conn.execute(
         """SELECT DISTINCT ON (energy_type) energy_type, unit, kgco2_per_unit, year
-           FROM carbon_factor WHERE version = %(version)s AND region = %(region)s
-           ORDER BY energy_type,
+           FROM carbon_factor
+           WHERE version = %(version)s
+             AND (region = %(region)s OR (region = 'national' AND energy_type <> 'electricity'))
+           ORDER BY energy_type, region = %(region)s DESC,
                     CASE WHEN year <= %(year)s THEN 0 WHEN year IS NULL THEN 1 ELSE 2 END,
                     CASE WHEN year <= %(year)s THEN -year ELSE year END""",
         {"version": name, "region": region, "year": year},
@@ -99,14 +107,22 @@ async def carbon_for_year(
 
 
 async def add_version(
-    conn: AsyncConnection, name: str, *, kind: str, title: str, source: str, published_on: date | None
+    conn: AsyncConnection,
+    name: str,
+    *,
+    kind: str,
+    title: str,
+    source: str,
+    published_on: date | None,
+    intended_use: str | None = None,
+    unconfirmed: str | None = None,
 ) -> bool:
     """Add a version without values, in the caller's transaction; False when one of that name exists (versions are
     never changed)."""
     cur = await conn.execute(
-        """INSERT INTO factor_version (version, kind, title, source, published_on)
-           VALUES (%s, %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING""",
-        (name, kind, title, source, published_on),
+        """INSERT INTO factor_version (version, kind, title, source, published_on, intended_use, unconfirmed)
+           VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING""",
+        (name, kind, title, source, published_on, intended_use, unconfirmed),
     )
     return cur.rowcount != 0
 

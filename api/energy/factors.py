@@ -31,6 +31,8 @@ class FactorVersion(BaseModel):
     title: str
     source: str
     published_on: date | None
+    intended_use: str | None = Field(description="what the set is for (a set names its method, source and use)")
+    unconfirmed: str | None = Field(description="values or dates not checked against the source; null: all checked")
 
 
 class CoalFactor(BaseModel):
@@ -146,6 +148,10 @@ class FactorSetCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     source: str = Field(min_length=1, max_length=1000, pattern=NO_NUL, description="the standard or publication")
     published_on: date | None = None
+    intended_use: str | None = Field(default=None, min_length=1, max_length=1000, pattern=NO_NUL)
+    unconfirmed: str | None = Field(
+        default=None, min_length=1, max_length=1000, pattern=NO_NUL, description="what was not checked, if anything"
+    )
     coal: list[NewCoalFactor] = []
     carbon: list[NewCarbonFactor] = []
 
@@ -191,7 +197,14 @@ async def create(conn: AsyncConnection, new: FactorSetCreate) -> None:
     """
     async with conn.transaction():
         added = await factors_db.add_version(
-            conn, new.version, kind=new.kind, title=new.title, source=new.source, published_on=new.published_on
+            conn,
+            new.version,
+            kind=new.kind,
+            title=new.title,
+            source=new.source,
+            published_on=new.published_on,
+            intended_use=new.intended_use,
+            unconfirmed=new.unconfirmed,
         )
         if not added:
             raise VersionTaken(f"factor version {new.version!r} exists; versions are never changed: name a new one")

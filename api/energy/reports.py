@@ -44,7 +44,10 @@ class IndicatorQuery(FilterQuery):
     group: Group = Field(default="institution", description="one row per institution, category, district, or city")
     coal_version: Text | None = Field(default=None, description="standard-coal factor version (default: newest)")
     carbon_version: Text | None = Field(default=None, description="carbon factor version (default: newest)")
-    region: Text = Field(default="national", description="grid region of the electricity carbon factor")
+    region: Text = Field(
+        default="national",
+        description="region of the electricity carbon factor: national, a grid region or a province (docs/factors.md)",
+    )
 
 
 async def chosen_factors(conn: AsyncConnection, query: IndicatorQuery) -> Factors:

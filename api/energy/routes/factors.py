@@ -16,7 +16,8 @@ router = APIRouter(prefix="/factors", tags=["energy"])
 
 @router.get("", dependencies=[Depends(require("factors:read"))], responses=AUTHENTICATED)
 async def list_factor_versions(pool: PoolDep) -> list[FactorVersion]:
-    """Every factor version with its source; the newest of each kind is the default of computations."""
+    """Every factor version with its source, its intended use and what in it is unconfirmed; the newest of each
+    kind is the default of computations."""
     async with pool.connection() as conn:
         return await factors.versions(conn)
 

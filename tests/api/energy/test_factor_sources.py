@@ -1,0 +1,120 @@
+"""Which carbon factor a figure was made with, and what the factor set says it is (issue 15, point 8).
+
+Institution Z uses 100 kWh of electricity and 2 m³ of natural gas a day through 2025: 36,500 kWh and 730 m³.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from db import ingest
+from db.pool import open_pool
+from db.registry import import_document
+from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
+from tests.support.api import AsUser
+from tests.support.rollups import settle
+from yiwang.settings import Settings
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY0 = date(2025, 1, 1)
+DAYS = 366  # the midnights of 2025-01-01 .. 2026-01-01
+
+
+@pytest.fixture
+async def institution(api_settings: Settings, tag: str) -> str:
+    org, z = f"org-{tag}-f", f"z-{tag}"
+    meters = {f"{z}-e": ("electricity", "kWh", 100.0), f"{z}-g": ("natural_gas", "m3", 2.0)}
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name="丙单位")],
+        institutions=[
+            Institution(id=z, organisation_id=org, name=f"图书馆 {tag}", category="venue", district="珠山区")
+        ],
+        institution_years=[InstitutionYear(institution_id=z, year=2025, floor_area_m2=1000, headcount=20)],
+        meters=[Meter(id=m, institution_id=z, energy_type=e, unit=u) for m, (e, u, _) in meters.items()],
+    )
+    received = datetime.now(UTC)
+    async with open_pool(api_settings.database_url, max_size=2, configure=ingest.prepare_connection) as pool:
+        async with pool.connection() as conn:
+            await import_document(conn, document)
+            await conn.commit()
+        for meter_id, (_, _, per_day) in meters.items():
+            rows = []
+            for n in range(DAYS):
+                d = DAY0 + timedelta(days=n)
+                rows.append((meter_id, datetime(d.year, d.month, d.day, tzinfo=SHANGHAI), 10.0 + per_day * n, received))
+            async with pool.connection() as conn, conn.transaction():
+                await ingest.insert_readings(conn, rows)
+            await settle(pool, [meter_id])
+    return z
+
+
+async def year_2025(client: httpx.AsyncClient, headers: dict[str, str], z: str, **params: Any) -> dict[str, Any]:
+    response = await client.get(
+        "/energy/indicators", params={"start": "2025-01-01", "end": "2026-01-01", "institution_id": z, **params},
+        headers=headers,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_the_national_average_2022_version_gives_the_carbon_of_0_5366(
+    client: httpx.AsyncClient, as_user: AsUser, institution: str
+) -> None:
+    staff = await as_user("energy_staff")
+    body = await year_2025(client, staff, institution, carbon_version="cn-2022-average")
+    assert body["factors"]["carbon"] == "cn-2022-average"
+    assert body["factors"]["electricity_carbon_year"] == 2022  # the newest published year not after 2025
+    assert body["factors"]["carbon_missing"] == []
+    # 36,500 kWh x 0.5366 + 730 m³ x 2.1622 = 19,585.9 + 1,578.406 kg
+    assert Decimal(body["rows"][0]["current"]["carbon_tco2"]) == Decimal("21.164306")
+
+
+async def test_the_2023_version_applies_0_5306_to_2023_and_keeps_2022_for_last_year(
+    client: httpx.AsyncClient, as_user: AsUser, institution: str
+) -> None:
+    staff = await as_user("energy_staff")
+    body = await year_2025(client, staff, institution, carbon_version="cn-2023-average")
+    assert body["factors"]["electricity_carbon_year"] == 2023
+    # 36,500 x 0.5306 + 730 x 2.1622 = 19,366.9 + 1,578.406 kg
+    assert Decimal(body["rows"][0]["current"]["carbon_tco2"]) == Decimal("20.945306")
+
+
+async def test_a_provincial_electricity_factor_keeps_the_national_gas_factor(
+    client: httpx.AsyncClient, as_user: AsUser, institution: str
+) -> None:
+    staff = await as_user("energy_staff")
+    body = await year_2025(client, staff, institution, carbon_version="cn-2022-average", region="hebei")
+    assert body["factors"]["carbon_region"] == "hebei"
+    # Natural gas burns the same in Hebei: its national factor applies; before, it was named missing.
+    assert body["factors"]["carbon_missing"] == []
+    # 36,500 x 0.7252 + 730 x 2.1622 = 26,469.8 + 1,578.406 kg
+    assert Decimal(body["rows"][0]["current"]["carbon_tco2"]) == Decimal("28.048206")
+    # A region with no electricity factor gets none rather than the national one, and says so.
+    unknown = await year_2025(client, staff, institution, carbon_version="cn-2022-average", region="atlantis")
+    assert unknown["factors"]["carbon_missing"] == ["electricity"]
+
+
+async def test_the_listing_names_each_sets_source_use_and_what_is_unconfirmed(
+    client: httpx.AsyncClient, as_user: AsUser
+) -> None:
+    staff = await as_user("energy_staff")
+    response = await client.get("/factors", headers=staff)
+    assert response.status_code == 200, response.text
+    versions = {v["version"]: v for v in response.json()}
+    average = versions["cn-2022-average"]
+    assert average["published_on"] == "2024-12-20"
+    assert "关于发布2022年电力二氧化碳排放因子的公告" in average["source"]
+    assert "电力消费" in average["intended_use"]
+    grid = versions["cn-2022"]
+    assert "greenhouse-gas reports" in grid["title"]
+    assert "announcement of the 2022" not in grid["source"]
+    assert grid["unconfirmed"]  # its notice was not read: the listing says so
+    assert versions["gb2589-2020-equivalent"]["published_on"] == "2020-09-29"
+    assert "当量值" in versions["gb2589-2020-equivalent"]["title"]
