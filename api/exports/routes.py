@@ -3,13 +3,14 @@ is the figure of the API's report it comes from."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
-from api.energy import series
+from api.energy import factor_sheet, series
 from api.energy import workbook as energy_workbook
 from api.energy.reports import IndicatorQuery, chosen_factors, indicator_report, quality_report
 from api.files.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
@@ -26,7 +27,9 @@ class EnergyExportQuery(ReportForm, IndicatorQuery):
 
 
 class EnergyCsvQuery(CsvForm, EnergyExportQuery):
-    view: energy_workbook.View = "institutions"
+    view: energy_workbook.View | Literal["factors"] = Field(
+        default="institutions", description="a sheet of the workbook; 'factors': the factors applied, with sources"
+    )
 
 
 class DispatchExportQuery(ReportForm, ReportQuery):
@@ -46,16 +49,21 @@ async def _energy_sheets(
     scope: ScopeDep,
     settings: SettingsDep,
     query: EnergyExportQuery,
-    only: energy_workbook.View | None,
+    only: energy_workbook.View | Literal["factors"] | None,
 ) -> list[Sheet]:
     async with pool.connection() as conn:
         # One choice of factors for every sheet.
         factors = await chosen_factors(conn, query)
+        # The file says which factors made its figures, with their sources: a sheet of its own, and a CSV view.
+        applied = factor_sheet.sheet(await factor_sheet.applied(conn, factors), query.language)
+        if only == factor_sheet.VIEW:
+            return [applied]
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, factors)
         months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
         checked = await quality_report(conn, scope, settings, query)
-    return energy_workbook.sheets(result, months, checked, query.language, only)
+    sheets = energy_workbook.sheets(result, months, checked, query.language, only)
+    return sheets if only is not None else [*sheets, applied]
 
 
 @router.get(
@@ -68,7 +76,8 @@ async def energy_xlsx(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyExportQuery, Query()]
 ) -> StreamingResponse:
     """The energy report of a period as XLSX: a sheet per view (institutions x indicators, by month with a
-    chart, rankings within categories, key energy-using units, data quality), Chinese headers by default."""
+    chart, rankings within categories, key energy-using units, data quality, the factors applied with their
+    sources), Chinese headers by default."""
     sheets = await _energy_sheets(pool, scope, settings, query, None)
     return await xlsx_download(
         sheets, language=query.language, name=period_name("energy", query.start, query.end, "xlsx")

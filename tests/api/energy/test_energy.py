@@ -380,7 +380,7 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["单位能耗指标", "逐月能耗", "类别内排名", "重点用能单位能耗公示", "数据质量"]
+    assert book.sheetnames == ["单位能耗指标", "逐月能耗", "类别内排名", "重点用能单位能耗公示", "数据质量", "计算因子"]
     sheet = book["单位能耗指标"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))

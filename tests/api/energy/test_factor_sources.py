@@ -5,12 +5,15 @@ Institution Z uses 100 kWh of electricity and 2 m³ of natural gas a day through
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+import openpyxl
 import pytest
 
 from db import ingest
@@ -118,3 +121,43 @@ async def test_the_listing_names_each_sets_source_use_and_what_is_unconfirmed(
     assert grid["unconfirmed"]  # its notice was not read: the listing says so
     assert versions["gb2589-2020-equivalent"]["published_on"] == "2020-09-29"
     assert "当量值" in versions["gb2589-2020-equivalent"]["title"]
+
+
+async def test_the_workbook_and_the_csv_say_which_factors_made_the_figures_and_their_sources(
+    client: httpx.AsyncClient, as_user: AsUser, institution: str
+) -> None:
+    staff = await as_user("energy_staff")
+    period = {"start": "2025-01-01", "end": "2026-01-01", "institution_id": institution}
+    response = await client.get(
+        "/exports/energy.xlsx", params={**period, "carbon_version": "cn-2022-average"}, headers=staff
+    )
+    assert response.status_code == 200, response.text
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["计算因子"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)]
+    electricity = next(r for r in rows if r["因子类别"] == "碳排放因子" and r["能源品种"] == "electricity")
+    assert electricity["因子版本"] == "cn-2022-average"
+    assert Decimal(str(electricity["系数"])) == Decimal("0.5366")
+    assert electricity["系数单位"] == "kgCO2/kWh"
+    assert electricity["因子年份"] == 2022
+    assert electricity["地区"] == "national"
+    assert "关于发布2022年电力二氧化碳排放因子的公告" in electricity["来源"]
+    assert electricity["发布日期"] == datetime(2024, 12, 20)  # openpyxl reads a date cell back as a datetime
+    coal = next(r for r in rows if r["因子类别"] == "折标准煤系数" and r["能源品种"] == "electricity")
+    assert coal["因子版本"] == "gb2589-2020-equivalent"
+    assert "当量值" in coal["名称与方法"]
+    assert Decimal(str(coal["系数"])) == Decimal("0.1229")
+
+    listed = await client.get(
+        "/exports/energy.csv",
+        params={**period, "view": "factors", "language": "en", "carbon_version": "cn-2022"},
+        headers=staff,
+    )
+    assert listed.status_code == 200, listed.text
+    factors = list(csv.DictReader(io.StringIO(listed.text)))
+    grid = next(r for r in factors if r["kind"] == "carbon" and r["energy_type"] == "electricity")
+    assert grid["version"] == "cn-2022"  # the default (until another is added), named with what it is
+    assert Decimal(grid["factor"]) == Decimal("0.5703")
+    assert "greenhouse-gas reports" in grid["title"]
+    assert grid["unconfirmed"]
