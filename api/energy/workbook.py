@@ -57,7 +57,7 @@ _FIGURE_KEYS = [c.key for c in (*_ENERGY, *_INDICATORS) if c.key in Figures.mode
 
 def sheets(
     result: IndicatorReport,
-    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal]],
+    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None]],
     quality: QualityReport,
     language: Literal["zh", "en"],
     only: View | None = None,
