@@ -178,17 +178,26 @@ class RawFigures:
     kgce_per_head: Decimal = Decimal(0)
     kgce_per_area: Decimal = Decimal(0)
     kwh_per_area: Decimal = Decimal(0)
+    # denominators of institutions with readings of each ratio's numerator
+    water_heads: int = 0
+    energy_heads: int = 0
+    energy_area: Decimal = Decimal(0)
+    electricity_area: Decimal = Decimal(0)
 
     def ratios(self) -> dict[str, Decimal | None]:
         def ratio(numerator: Decimal, denominator: Decimal | int) -> Decimal | None:
             return numerator / denominator if denominator else None
 
         return {
-            "water_per_capita": ratio(self.water_per_head, self.headcount),
-            "energy_per_capita": ratio(self.kgce_per_head, self.headcount),
-            "energy_per_area": ratio(self.kgce_per_area, self.floor_area),
-            "electricity_per_area": ratio(self.kwh_per_area, self.floor_area),
+            "water_per_capita": ratio(self.water_per_head, self.water_heads),
+            "energy_per_capita": ratio(self.kgce_per_head, self.energy_heads),
+            "energy_per_area": ratio(self.kgce_per_area, self.energy_area),
+            "electricity_per_area": ratio(self.kwh_per_area, self.electricity_area),
         }
+
+    def counted(self, figure: Decimal) -> Decimal | None:
+        """An energy figure, None when no energy (water aside) has readings: what the report says then."""
+        return figure if any(e != "water" for e in self.amounts) else None
 
 
 async def raw_indicators(
@@ -246,7 +255,9 @@ def _add(group: RawFigures, mine: RawFigures, denominators: tuple[Decimal | None
         group.sub_items[sub_item] += amount
     group.kgce += kgce
     group.carbon_tco2 += carbon
+    # A ratio counts an institution only where it has readings of the numerator: missing is not zero.
     area, heads = denominators
+    energy = any(e in f.coal for e in mine.amounts)
     if heads:
         group.headcount += heads
         group.water_per_head += mine.amounts.get("water", Decimal(0))
@@ -255,6 +266,10 @@ def _add(group: RawFigures, mine: RawFigures, denominators: tuple[Decimal | None
         group.floor_area += area
         group.kgce_per_area += kgce
         group.kwh_per_area += mine.amounts.get("electricity", Decimal(0))
+    group.water_heads += heads if heads and "water" in mine.amounts else 0
+    group.energy_heads += heads if heads and energy else 0
+    group.energy_area += area if area and energy else Decimal(0)
+    group.electricity_area += area if area and "electricity" in mine.amounts else Decimal(0)
 
 
 async def raw_months(
@@ -545,11 +560,15 @@ async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list
     return [t for t, _, _ in figures], agreement, size
 
 
-def _differences(pairs: Iterable[tuple[Decimal, Decimal]]) -> tuple[int, str]:
-    """How many pairs, and the largest relative difference between the two of a pair, said in words."""
+def _differences(pairs: Iterable[tuple[Decimal | None, Decimal | None]]) -> tuple[int, str]:
+    """How many pairs, and the largest relative difference between the two of a pair, said in words (a figure
+    that one side has and the other says is missing is a whole difference)."""
     count, worst = 0, Decimal(0)
     for a, b in pairs:
         count += 1
+        if a is None or b is None:
+            worst = max(worst, Decimal(a is not b))
+            continue
         base = max(abs(a), abs(b))
         if base:
             worst = max(worst, abs(a - b) / base)
@@ -561,10 +580,11 @@ def _differences(pairs: Iterable[tuple[Decimal, Decimal]]) -> tuple[int, str]:
 def _agree_city(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> str:
     [row] = report.rows
     mine = raw["city"]["current"]
+    pairs: list[tuple[Decimal | None, Decimal | None]]
     pairs = [(c.amount, mine.amounts.get(c.energy_type, Decimal(0))) for c in row.current.consumption]
     # Rounded as the report rounds them.
-    pairs.append((row.current.energy_kgce, mine.kgce.quantize(Decimal("0.001"))))
-    pairs.append((row.current.carbon_tco2, mine.carbon_tco2.quantize(Decimal("0.000001"))))
+    pairs.append((row.current.energy_kgce, mine.counted(mine.kgce.quantize(Decimal("0.001")))))
+    pairs.append((row.current.carbon_tco2, mine.counted(mine.carbon_tco2.quantize(Decimal("0.000001")))))
     ratios = mine.ratios()
     for name in ("water_per_capita", "energy_per_capita", "energy_per_area", "electricity_per_area"):
         value, theirs = getattr(row.current, name), ratios[name]
@@ -575,11 +595,11 @@ def _agree_city(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigur
 
 
 def _agree_institutions(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> str:
-    pairs = []
+    pairs: list[tuple[Decimal | None, Decimal | None]] = []
     for row in report.rows:
         mine = raw[row.institution_id or ""]["current"]
         pairs += [(c.amount, mine.amounts.get(c.energy_type, Decimal(0))) for c in row.current.consumption]
-        pairs.append((row.current.energy_kgce, mine.kgce.quantize(Decimal("0.001"))))
+        pairs.append((row.current.energy_kgce, mine.counted(mine.kgce.quantize(Decimal("0.001")))))
     count, said = _differences(pairs)
     return f"each institution: {count} figures, {said}"
 

@@ -184,7 +184,8 @@ class _Calendar:
 def days(
     readings: Sequence[Registered], meter: Meter, zone: ZoneInfo, state: State | None = None
 ) -> tuple[list[Day], list[Delta]]:
-    """A meter's local days from its readings: every day from the first delta's to the last reading's.
+    """A meter's local days from its readings: every day from the first delta's to the last reading's, that
+    reading's own day only when it is not at midnight (a day is counted between readings that bracket it).
 
     Args:
         readings: in any order; with `state`, only those after state.time count.
@@ -212,6 +213,7 @@ def days(
     d = calendar.day_of(_epoch_us(found[0].start))
     midnight, next_midnight = calendar.bounds(d)
     day(d).readings += state is None  # the first reading of a fresh start is one of its day's
+    last = found[-1]
     for delta in found:
         start_us, end_us = _epoch_us(delta.start), _epoch_us(delta.end)
         span = end_us - start_us
@@ -233,9 +235,14 @@ def days(
                 done, cursor = reached, upto
             if end_us < next_midnight:
                 break
+            if end_us == next_midnight and delta is last:
+                # The last reading is at midnight: it closes its day and opens none. The next day is counted only
+                # once a later reading brackets it; a stored zero would say it consumed nothing.
+                break
             d += timedelta(days=1)
             midnight, next_midnight = calendar.bounds(d)
-        day(d).readings += 1
+        if end_us < next_midnight:
+            day(d).readings += 1
     _fill_starts(out, found, calendar)
     return [out[d] for d in sorted(out)], [d for d in found if d.change is not Change.RISE]
 

@@ -22,3 +22,8 @@ Indicator = Literal["water_per_capita", "energy_per_capita", "energy_per_area"]
 INDICATORS: Final[tuple[Indicator, ...]] = get_args(Indicator)
 # An indicator against its quota: over it, near it (at the near share or more), or within it.
 QuotaStatus = Literal["over", "near", "ok"]
+
+# Why a figure has no value. Missing is not zero: a period with no readings, an institution without the year's floor
+# area or headcount, or a period its data does not cover whole has no figure (null), and is never ranked as the best.
+NoFigure = Literal["no_readings", "no_floor_area", "no_headcount", "incomplete_period"]
+NO_FIGURE_REASONS: Final[tuple[NoFigure, ...]] = get_args(NoFigure)

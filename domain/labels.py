@@ -35,6 +35,12 @@ SUB_ITEM: Final[Mapping[str, str]] = {
     "special": "特殊用电",
 }
 QUOTA_STATUS: Final[Mapping[str, str]] = {"over": "超定额", "near": "接近定额", "ok": "未超定额"}
+NO_FIGURE: Final[Mapping[str, str]] = {
+    "no_readings": "无读数",
+    "no_floor_area": "无建筑面积",
+    "no_headcount": "无用能人数",
+    "incomplete_period": "统计期数据不完整",
+}
 ORGANISATION_KIND: Final[Mapping[str, str]] = {
     "unit": "单位",
     "service_company": "服务企业",

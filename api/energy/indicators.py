@@ -8,7 +8,9 @@ For a period of local days [start, end):
 - water per capita (m³/person), comprehensive energy per capita (kgce/person), per floor area
   (kgce/m²) and electricity per floor area (kWh/m²), with the headcount and floor area of the year the
   period starts in; a group's ratio is the sum of its institutions' numerators over the sum of their
-  denominators, counting only institutions that state the denominator;
+  denominators, counting only institutions that have readings of the numerator and state the denominator;
+- missing is not zero: a figure without readings in the period (no consumption counted of its energy), without
+  the year's floor area or headcount is null, and `reasons` says why (domain/energy.py's NoFigure);
 - carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
@@ -32,7 +34,7 @@ from db import energy_reports
 from db import quotas as quotas_db
 from db.energy_reports import Filters
 from db.scope import Scope
-from domain.energy import INDICATORS, Indicator, QuotaStatus
+from domain.energy import INDICATORS, Indicator, NoFigure, QuotaStatus
 from domain.measures import REPORT_UNIT, to_report_unit
 from domain.periods import Period
 
@@ -52,17 +54,22 @@ class EnergyAmount(BaseModel):
 
 
 class Figures(BaseModel):
-    consumption: list[EnergyAmount]
+    consumption: list[EnergyAmount] = Field(description="the energy types with readings in the period; others absent")
     electricity_sub_items: dict[str, Decimal] = Field(description="kWh per sub-item (分项); unmetered ones absent")
-    energy_kgce: Decimal
-    energy_tce: Decimal
-    carbon_tco2: Decimal
+    energy_kgce: Decimal | None = Field(description="null when no energy (water aside) has readings in the period")
+    energy_tce: Decimal | None
+    carbon_tco2: Decimal | None
     floor_area_m2: Decimal | None
     headcount: int | None
     water_per_capita: Decimal | None = Field(description="m³ per person")
     energy_per_capita: Decimal | None = Field(description="kgce per person")
     energy_per_area: Decimal | None = Field(description="kgce per m²")
     electricity_per_area: Decimal | None = Field(description="kWh per m²")
+    reasons: dict[str, NoFigure] = Field(
+        default_factory=dict,
+        description="why each null figure above has no value (no_readings, no_floor_area, no_headcount, "
+        "incomplete_period), keyed by the figure's name; never a zero in its place",
+    )
 
 
 class Changes(BaseModel):
@@ -75,6 +82,9 @@ class Changes(BaseModel):
     water_per_capita: Decimal | None
     energy_per_capita: Decimal | None
     energy_per_area: Decimal | None
+    reasons: dict[str, NoFigure] = Field(
+        default_factory=dict, description="why a change is null where either period has no figure"
+    )
 
 
 class QuotaCheck(BaseModel):
@@ -82,6 +92,7 @@ class QuotaCheck(BaseModel):
     limit: Decimal = Field(description="the year's quota, pro rata for a shorter period")
     value: Decimal | None
     status: QuotaStatus | None = Field(description="null when the value cannot be computed")
+    reason: NoFigure | None = Field(default=None, description="why the value is null")
 
 
 class IndicatorRow(BaseModel):
@@ -116,15 +127,15 @@ class _Totals:
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     excluded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     sub_items: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
-    # numerators of the ratios, counted only for institutions that state the denominator
+    # the stated denominators, shown as they are
     headcount: int = 0
     floor_area: Decimal = Decimal(0)
-    water_per_head: Decimal = Decimal(0)
-    kgce_per_head: Decimal = Decimal(0)
-    kgce_per_area: Decimal = Decimal(0)
-    kwh_per_area: Decimal = Decimal(0)
     has_headcount: bool = False
     has_area: bool = False
+    # each ratio's numerator and denominator, counted only for institutions that have readings of the numerator
+    # and state the denominator
+    numerators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    denominators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     def add(self, other: _Totals) -> None:
         for mine, theirs in (
@@ -136,12 +147,11 @@ class _Totals:
                 mine[key] += value
         self.headcount += other.headcount
         self.floor_area += other.floor_area
-        self.water_per_head += other.water_per_head
-        self.kgce_per_head += other.kgce_per_head
-        self.kgce_per_area += other.kgce_per_area
-        self.kwh_per_area += other.kwh_per_area
         self.has_headcount |= other.has_headcount
         self.has_area |= other.has_area
+        for ratio, value in other.numerators.items():
+            self.numerators[ratio] += value
+            self.denominators[ratio] += other.denominators[ratio]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,11 +164,25 @@ class _Institution:
     key_energy_unit: bool
 
 
-def kgce(totals: _Totals, factors: Factors) -> Decimal:
-    return sum((amount * factors.coal[e][1] for e, amount in totals.amounts.items() if e in factors.coal), Decimal(0))
+# Each ratio: the energy type its numerator needs readings of (None: any energy, water aside), and its denominator.
+_RATIOS: dict[str, tuple[str | None, Literal["headcount", "floor_area"]]] = {
+    "water_per_capita": ("water", "headcount"),
+    "energy_per_capita": (None, "headcount"),
+    "energy_per_area": (None, "floor_area"),
+    "electricity_per_area": ("electricity", "floor_area"),
+}
+_NO_DENOMINATOR: dict[str, NoFigure] = {"headcount": "no_headcount", "floor_area": "no_floor_area"}
 
 
-def _carbon_kg(totals: _Totals, factors: Factors) -> Decimal:
+def kgce(totals: _Totals, factors: Factors) -> Decimal | None:
+    """Comprehensive energy in kgce; None when no energy with a standard-coal factor has readings."""
+    counted = [amount * factors.coal[e][1] for e, amount in totals.amounts.items() if e in factors.coal]
+    return sum(counted, Decimal(0)) if counted else None
+
+
+def _carbon_kg(totals: _Totals, factors: Factors) -> Decimal | None:
+    if not any(e in factors.coal for e in totals.amounts):
+        return None
     return sum(
         (amount * factors.carbon[e][1] for e, amount in totals.amounts.items() if e in factors.carbon), Decimal(0)
     )
@@ -190,17 +214,17 @@ async def report(
         for label, p in periods.items():
             totals = sums.get((inst.id, label), _Totals())
             area, heads = denominators.get((inst.id, p.start.year), (None, None))
-            energy = kgce(totals, factors)
             if heads:
-                totals.has_headcount = True
-                totals.headcount = heads
-                totals.water_per_head = totals.amounts.get("water", Decimal(0))
-                totals.kgce_per_head = energy
+                totals.has_headcount, totals.headcount = True, heads
             if area:
-                totals.has_area = True
-                totals.floor_area = area
-                totals.kgce_per_area = energy
-                totals.kwh_per_area = totals.amounts.get("electricity", Decimal(0))
+                totals.has_area, totals.floor_area = True, area
+            stated = {"headcount": Decimal(heads or 0), "floor_area": area or Decimal(0)}
+            energy = kgce(totals, factors)
+            for ratio, (energy_type, denominator) in _RATIOS.items():
+                numerator = energy if energy_type is None else totals.amounts.get(energy_type)
+                if numerator is not None and stated[denominator]:
+                    totals.numerators[ratio] = numerator
+                    totals.denominators[ratio] = stated[denominator]
             per[(inst.id, label)] = totals
     quotas = await _quotas(conn, period.start.year)
     rows = [
@@ -282,6 +306,18 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
     energy = kgce(totals, factors)
     carbon = _carbon_kg(totals, factors)
     units = {e: REPORT_UNIT[e] for e in totals.amounts}
+    ratios = {ratio: _ratio(totals.numerators[ratio], totals.denominators[ratio]) for ratio in _RATIOS}
+    reasons: dict[str, NoFigure] = {}
+    if energy is None:
+        reasons |= dict.fromkeys(("energy_kgce", "energy_tce", "carbon_tco2"), "no_readings")
+    if not totals.has_area:
+        reasons["floor_area_m2"] = "no_floor_area"
+    if not totals.has_headcount:
+        reasons["headcount"] = "no_headcount"
+    for ratio, (energy_type, denominator) in _RATIOS.items():
+        if ratios[ratio] is None:
+            has_numerator = energy is not None if energy_type is None else energy_type in totals.amounts
+            reasons[ratio] = "no_readings" if not has_numerator else _NO_DENOMINATOR[denominator]
     return Figures(
         consumption=[
             EnergyAmount(
@@ -290,15 +326,16 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
             for e in sorted(totals.amounts)
         ],
         electricity_sub_items=dict(sorted(totals.sub_items.items())),
-        energy_kgce=energy.quantize(_KG),
-        energy_tce=(energy / 1000).quantize(_MICRO),
-        carbon_tco2=(carbon / 1000).quantize(_MICRO),
+        energy_kgce=energy.quantize(_KG) if energy is not None else None,
+        energy_tce=(energy / 1000).quantize(_MICRO) if energy is not None else None,
+        carbon_tco2=(carbon / 1000).quantize(_MICRO) if carbon is not None else None,
         floor_area_m2=totals.floor_area if totals.has_area else None,
         headcount=totals.headcount if totals.has_headcount else None,
-        water_per_capita=_ratio(totals.water_per_head, totals.headcount) if totals.has_headcount else None,
-        energy_per_capita=_ratio(totals.kgce_per_head, totals.headcount) if totals.has_headcount else None,
-        energy_per_area=_ratio(totals.kgce_per_area, totals.floor_area) if totals.has_area else None,
-        electricity_per_area=_ratio(totals.kwh_per_area, totals.floor_area) if totals.has_area else None,
+        water_per_capita=ratios["water_per_capita"],
+        energy_per_capita=ratios["energy_per_capita"],
+        energy_per_area=ratios["energy_per_area"],
+        electricity_per_area=ratios["electricity_per_area"],
+        reasons=reasons,
     )
 
 
@@ -306,8 +343,9 @@ def _ratio(numerator: Decimal, denominator: Decimal | int) -> Decimal | None:
     return (numerator / denominator).quantize(_RATIO) if denominator else None
 
 
-def _amount(figures: Figures, energy_type: str) -> Decimal:
-    return next((c.amount for c in figures.consumption if c.energy_type == energy_type), Decimal(0))
+def _amount(figures: Figures, energy_type: str) -> Decimal | None:
+    """An energy type's amount; None when it has no readings in the period (not zero)."""
+    return next((c.amount for c in figures.consumption if c.energy_type == energy_type), None)
 
 
 def _change(now: Decimal | None, then: Decimal | None) -> Decimal | None:
@@ -317,15 +355,22 @@ def _change(now: Decimal | None, then: Decimal | None) -> Decimal | None:
 
 
 def _changes(now: Figures, then: Figures) -> Changes:
-    return Changes(
-        energy_kgce=_change(now.energy_kgce, then.energy_kgce),
-        water_m3=_change(_amount(now, "water"), _amount(then, "water")),
-        electricity_kwh=_change(_amount(now, "electricity"), _amount(then, "electricity")),
-        carbon_tco2=_change(now.carbon_tco2, then.carbon_tco2),
-        water_per_capita=_change(now.water_per_capita, then.water_per_capita),
-        energy_per_capita=_change(now.energy_per_capita, then.energy_per_capita),
-        energy_per_area=_change(now.energy_per_area, then.energy_per_area),
-    )
+    pairs = {
+        "energy_kgce": (now.energy_kgce, then.energy_kgce),
+        "water_m3": (_amount(now, "water"), _amount(then, "water")),
+        "electricity_kwh": (_amount(now, "electricity"), _amount(then, "electricity")),
+        "carbon_tco2": (now.carbon_tco2, then.carbon_tco2),
+        "water_per_capita": (now.water_per_capita, then.water_per_capita),
+        "energy_per_capita": (now.energy_per_capita, then.energy_per_capita),
+        "energy_per_area": (now.energy_per_area, then.energy_per_area),
+    }
+    reasons: dict[str, NoFigure] = {}
+    for name, (a, b) in pairs.items():
+        if a is None or b is None:
+            # The figure of the period that has none says why; an absent energy type has no readings.
+            figures = now if a is None else then
+            reasons[name] = figures.reasons.get(name, "no_readings")
+    return Changes(**{name: _change(a, b) for name, (a, b) in pairs.items()}, reasons=reasons)
 
 
 def _quota_checks(
@@ -344,7 +389,8 @@ def _quota_checks(
         status: QuotaStatus | None = None
         if value is not None:
             status = "over" if value > limit else "near" if value >= limit * near else "ok"
-        out.append(QuotaCheck(indicator=indicator, limit=limit, value=value, status=status))
+        reason = figures.reasons.get(indicator) if value is None else None
+        out.append(QuotaCheck(indicator=indicator, limit=limit, value=value, status=status, reason=reason))
     return out
 
 

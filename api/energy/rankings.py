@@ -1,5 +1,6 @@
 """Rankings of institutions within a category by an assessed indicator, lowest first; an institution without the
-figure (no readings, no floor area, no headcount) is listed apart, unranked."""
+figure (no readings, no floor area, no headcount) is listed apart after the ranked ones, unranked: rank and value
+null, and the reason why. Missing is never zero, so never the best."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from api.energy.indicators import IndicatorReport, IndicatorRow
 from api.energy.reports import IndicatorQuery
-from domain.energy import Indicator
+from domain.energy import Indicator, NoFigure
 
 
 class RankingQuery(IndicatorQuery):
@@ -23,6 +24,7 @@ class Ranked(BaseModel):
     institution_name: str
     category: str
     value: Decimal | None
+    reason: NoFigure | None = Field(default=None, description="why the value is null and the institution unranked")
 
 
 class Ranking(BaseModel):
@@ -41,15 +43,16 @@ def rank(result: IndicatorReport, indicator: Indicator) -> list[Ranked]:
     for position, (value, row) in enumerate(known, start=1):
         shared = out[-1].rank if out and out[-1].value == value else position
         out.append(_ranked(row, shared, value))
-    out.extend(_ranked(row, None, None) for value, row in rows if value is None)
+    out.extend(_ranked(row, None, None, row.current.reasons.get(indicator)) for value, row in rows if value is None)
     return out
 
 
-def _ranked(row: IndicatorRow, position: int | None, value: Decimal | None) -> Ranked:
+def _ranked(row: IndicatorRow, position: int | None, value: Decimal | None, reason: NoFigure | None = None) -> Ranked:
     return Ranked(
         rank=position,
         institution_id=row.institution_id or "",
         institution_name=row.institution_name or "",
         category=row.category or "",
         value=value,
+        reason=reason,
     )

@@ -14,7 +14,7 @@ which a cancelled refresher cannot leave behind.
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
@@ -133,8 +133,14 @@ async def _restart_point(
     before = await consumption.last_reading_before(conn, meter_id, since)
     if before is None:
         return None
-    first_day = before.astimezone(zone).date()
+    local = before.astimezone(zone)
+    first_day = local.date()
     counted, state = await consumption.day_start(conn, meter_id, first_day)
+    if not counted and local.time() == time(0):
+        # A reading at midnight that was the last one closed the day before and opened no day of its own
+        # (domain/counters.py): that day is recounted from its stored start.
+        first_day -= timedelta(days=1)
+        counted, state = await consumption.day_start(conn, meter_id, first_day)
     if not counted:
         return None  # never counted (or counted in pieces): count it all
     return first_day, state

@@ -105,15 +105,17 @@ async def consumption(
 
 async def monthly(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date, factors: Factors
-) -> list[tuple[date, dict[str, Decimal], Decimal]]:
-    """Per local month of [start, end): the amounts per energy type (report units) of the institutions
-    selected, and their comprehensive energy in kgce."""
+) -> list[tuple[date, dict[str, Decimal], Decimal | None]]:
+    """Per local month of [start, end) with readings: the amounts per energy type (report units) of the institutions
+    selected, and their comprehensive energy in kgce (None when only water was read)."""
     months: dict[date, dict[str, Decimal]] = {}
     for month, energy_type, unit, amount in await energy_reports.months(conn, scope, filters, start=start, end=end):
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
-    out = []
+    out: list[tuple[date, dict[str, Decimal], Decimal | None]] = []
     for month, amounts in months.items():
-        kgce = sum((a * factors.coal[e][1] for e, a in amounts.items() if e in factors.coal), Decimal(0))
-        out.append((month, dict(amounts), kgce.quantize(Decimal("0.001"))))
+        counted = [a * factors.coal[e][1] for e, a in amounts.items() if e in factors.coal]
+        # A month with readings of water only has no comprehensive energy: null, not 0.
+        kgce = sum(counted, Decimal(0)).quantize(Decimal("0.001")) if counted else None
+        out.append((month, dict(amounts), kgce))
     return out

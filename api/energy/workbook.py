@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from api.energy.indicators import IndicatorReport, IndicatorRow
+from api.energy.indicators import Figures, IndicatorReport, IndicatorRow
 from api.energy.quality import QualityReport
 from api.files.table import Chart, Column, Sheet
 from domain import labels
+from domain.energy import NO_FIGURE_REASONS, NoFigure
 
 View = Literal["institutions", "monthly", "rankings", "key_units", "quality"]
 VIEWS: tuple[View, ...] = ("institutions", "monthly", "rankings", "key_units", "quality")
@@ -44,12 +45,19 @@ _INDICATORS = (
     Column("change_energy", "综合能耗同比", "Energy vs last year", "percent"),
     Column("change_water", "用水量同比", "Water vs last year", "percent"),
     Column("quota_energy_per_capita", "人均综合能耗定额", "Energy per capita quota", "text"),
+    # Missing is not zero: an empty figure says why here, in words (codes in English files and CSV).
+    Column("missing", "缺数原因", "Why figures are missing", "text"),
 )
+
+
+_COLUMNS = {c.key: c for c in (*_ENERGY, *_INDICATORS)}
+# The figures of a row that may be missing, in the order of the sheet's columns.
+_FIGURE_KEYS = [c.key for c in (*_ENERGY, *_INDICATORS) if c.key in Figures.model_fields]
 
 
 def sheets(
     result: IndicatorReport,
-    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal]],
+    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None]],
     quality: QualityReport,
     language: Literal["zh", "en"],
     only: View | None = None,
@@ -102,6 +110,7 @@ def sheets(
                     "decimal",
                     decimals=4,
                 ),
+                Column("unranked", "未排名原因", "Unranked because", "text"),
             ),
             _rankings(result.rows, zh),
         ),
@@ -158,15 +167,37 @@ def _amounts(row: IndicatorRow) -> dict[str, Decimal]:
     return {c.energy_type: c.amount for c in row.current.consumption}
 
 
-def _energy_cells(amounts: dict[str, Decimal], kgce: Decimal) -> tuple[object, ...]:
+def _energy_cells(amounts: dict[str, Decimal], kgce: Decimal | None) -> tuple[object, ...]:
+    """An energy without readings is an empty cell, never 0."""
     return (
         amounts.get("electricity"),
         amounts.get("water"),
         amounts.get("natural_gas"),
         amounts.get("heat"),
         kgce,
-        kgce / 1000,
+        kgce / 1000 if kgce is not None else None,
     )
+
+
+def _reason(reason: NoFigure | None, zh: bool) -> str | None:
+    if reason is None:
+        return None
+    return labels.label(labels.NO_FIGURE, reason, "zh" if zh else "en")
+
+
+def _missing(reasons: dict[str, NoFigure], zh: bool) -> str | None:
+    """Which of a row's figures are missing and why, reason by reason in the vocabulary's order: "无读数：人均用水量"
+    (in English files and CSV the codes: "no_readings: water_per_capita")."""
+    parts = []
+    for reason in NO_FIGURE_REASONS:
+        keys = [k for k in _FIGURE_KEYS if reasons.get(k) == reason]
+        if zh:
+            # The column's name without its unit: kgce and tce are one figure to a reader.
+            names = list(dict.fromkeys(_COLUMNS[k].zh.split("（")[0] for k in keys))
+            parts += [f"{_reason(reason, zh)}：{'、'.join(names)}"] if names else []
+        elif keys:
+            parts.append(f"{reason}: {', '.join(keys)}")
+    return ("；" if zh else "; ").join(parts) or None
 
 
 def _figures_energy(row: IndicatorRow) -> tuple[object, ...]:
@@ -197,6 +228,7 @@ def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
         row.change_last_year.energy_kgce,
         row.change_last_year.water_m3,
         status,
+        _missing(now.reasons, zh),
     )
 
 
@@ -220,4 +252,5 @@ def _rankings(rows: Sequence[IndicatorRow], zh: bool) -> Iterator[tuple[object, 
                 row.institution_name,
                 value,
                 row.current.energy_per_area,
+                _reason(row.current.reasons.get("energy_per_capita"), zh) if value is None else None,
             )

@@ -203,3 +203,17 @@ def test_a_day_counts_its_readings_and_each_day_knows_where_a_recount_starts() -
     assert counted[1].start.time == at(18)
     assert counted[1].start.baseline == micro(180.0)
     assert [len(d.hours) for d in counted] == [24, 24]
+
+
+def test_a_last_reading_at_midnight_closes_its_day_and_opens_none() -> None:
+    # Read at 12:00 and at the next local midnight: the day is bracketed, the next one is not (yet).
+    readings = [reading(at(12), 100.0), reading(at(24), 112.0)]
+    counted, _ = days(readings, Meter(), SHANGHAI)
+    assert [d.day for d in counted] == [T0.date()]
+    assert counted[0].amount == units(12)
+    # A later reading brackets the next day: it is counted then, with the midnight reading among its readings.
+    later, _ = days([*readings, reading(at(30), 118.0)], Meter(), SHANGHAI)
+    assert [(d.day, d.amount, d.readings) for d in later] == [
+        (T0.date(), units(12), 1),
+        ((T0 + timedelta(days=1)).date(), units(6), 2),
+    ]

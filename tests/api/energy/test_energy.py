@@ -479,3 +479,149 @@ async def test_quotas_are_set_by_energy_staff_and_an_institution_quota_overrides
     unit_b = await as_user("unit_user", city["b"])
     listed = await client.get("/quotas", params={"year": 2025}, headers=unit_b)
     assert all(q["institution_id"] != city["x"] for q in listed.json())
+
+
+@pytest.fixture
+async def idle(api_settings: Settings, city: dict[str, str]) -> str:
+    """Z, an agency of unit B beside Y, with a floor area, a headcount and a meter that never reported."""
+    z = f"z-{city['y']}"
+    document = RegistryDocument(
+        institutions=[
+            Institution(
+                id=z, organisation_id=city["b"], name=f"市档案馆 {city['y']}", category="agency", district="昌江区"
+            )
+        ],
+        institution_years=[InstitutionYear(institution_id=z, year=2025, floor_area_m2=1000, headcount=20)],
+        meters=[Meter(id=f"{z}-e", institution_id=z, energy_type="electricity", unit="kWh")],
+    )
+    async with (
+        open_pool(api_settings.database_url, max_size=1, configure=ingest.prepare_connection) as pool,
+        pool.connection() as conn,
+    ):
+        await import_document(conn, document)
+        await conn.commit()
+    return z
+
+
+YEAR_2025 = {"start": "2025-01-01", "end": "2026-01-01"}
+
+
+async def test_an_institution_without_readings_has_null_figures_with_the_reason_not_zeros(
+    client: httpx.AsyncClient, as_user: AsUser, city: dict[str, str], idle: str
+) -> None:
+    staff = await as_user("energy_staff")
+    rows = (await indicators(client, staff, **YEAR_2025, organisation_id=city["b"]))["rows"]
+    [z] = [r["current"] for r in rows if r["institution_id"] == idle]
+    assert z["consumption"] == []
+    assert (z["energy_kgce"], z["energy_tce"], z["carbon_tco2"]) == (None, None, None)
+    assert (z["energy_per_capita"], z["energy_per_area"], z["electricity_per_area"]) == (None, None, None)
+    # What the registry states stays shown.
+    assert Decimal(z["floor_area_m2"]) == 1000
+    assert z["headcount"] == 20
+    assert z["reasons"] == {
+        "energy_kgce": "no_readings",
+        "energy_tce": "no_readings",
+        "carbon_tco2": "no_readings",
+        "water_per_capita": "no_readings",
+        "energy_per_capita": "no_readings",
+        "energy_per_area": "no_readings",
+        "electricity_per_area": "no_readings",
+    }
+    # A group's ratio counts only the institutions with readings: Z's 20 people do not dilute Y's per capita
+    # (Y: 36,500 kWh x 0.1229 = 4,485.85 kgce over 50 people, not over 70).
+    [agencies] = (await indicators(client, staff, **YEAR_2025, organisation_id=city["b"], group="category"))["rows"]
+    assert Decimal(agencies["current"]["energy_per_capita"]) == Decimal("89.7170")
+    assert Decimal(agencies["current"]["energy_per_area"]) == Decimal("2.2429")
+
+
+async def test_an_institution_without_readings_is_unranked_with_the_reason_after_the_ranked(
+    client: httpx.AsyncClient, as_user: AsUser, city: dict[str, str], idle: str
+) -> None:
+    staff = await as_user("energy_staff")
+    for indicator, value in (("energy_per_capita", "89.7170"), ("energy_per_area", "2.2429")):
+        response = await client.get(
+            "/energy/rankings",
+            params={**YEAR_2025, "organisation_id": city["b"], "indicator": indicator},
+            headers=staff,
+        )
+        assert response.status_code == 200, response.text
+        items = response.json()["items"]
+        # Z, with nothing read, is not the best: Y is first, Z comes after it, unranked.
+        assert [(i["institution_id"], i["rank"], i["value"]) for i in items] == [
+            (city["y"], 1, value),
+            (idle, None, None),
+        ]
+        assert [i["reason"] for i in items] == [None, "no_readings"]
+
+
+async def test_the_xlsx_and_csv_leave_a_missing_figure_empty_and_say_why(
+    client: httpx.AsyncClient, as_user: AsUser, city: dict[str, str], idle: str
+) -> None:
+    staff = await as_user("energy_staff")
+    params = {**YEAR_2025, "organisation_id": city["b"]}
+    response = await client.get("/exports/energy.xlsx", params=params, headers=staff)
+    assert response.status_code == 200, response.text
+    book = openpyxl.load_workbook(io.BytesIO(response.content))
+    sheet = book["单位能耗指标"]
+    header = [c.value for c in sheet[1]]
+    rows = {
+        r["单位编号"]: r
+        for r in (dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True))
+    }
+    z, y = rows[idle], rows[city["y"]]
+    for column in (
+        "用电量（kWh）",
+        "综合能耗（kgce）",
+        "综合能耗（tce）",
+        "人均综合能耗（kgce/人）",
+        "单位建筑面积能耗（kgce/m²）",
+        "碳排放（tCO2）",
+    ):
+        assert z[column] is None, column
+    assert z["建筑面积（m²）"] == 1000
+    assert z["缺数原因"] == "无读数：综合能耗、人均用水量、人均综合能耗、单位建筑面积能耗、单位面积电耗、碳排放"
+    assert Decimal(str(y["综合能耗（kgce）"])) == Decimal("4485.85")
+    assert y["缺数原因"] == "无读数：人均用水量"  # Y has no water meter
+    ranking = book["类别内排名"]
+    header = [c.value for c in ranking[1]]
+    ranked = [dict(zip(header, row, strict=True)) for row in ranking.iter_rows(min_row=2, values_only=True)]
+    assert [(r["单位编号"], r["排名"], r["未排名原因"]) for r in ranked] == [
+        (city["y"], 1, None),
+        (idle, None, "无读数"),
+    ]
+
+    response = await client.get("/exports/energy.csv", params={**params, "language": "en"}, headers=staff)
+    assert response.status_code == 200, response.text
+    by_id = {r["institution_id"]: r for r in csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))}
+    assert (by_id[idle]["energy_kgce"], by_id[idle]["energy_per_capita"]) == ("", "")
+    assert by_id[idle]["missing"] == (
+        "no_readings: energy_kgce, energy_tce, water_per_capita, energy_per_capita, energy_per_area, "
+        "electricity_per_area, carbon_tco2"
+    )
+    response = await client.get("/exports/energy.csv", params={**params, "view": "rankings"}, headers=staff)
+    ranked_csv = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    assert [(r["institution_id"], r["rank"], r["unranked"]) for r in ranked_csv] == [
+        (city["y"], "1", ""),
+        (idle, "", "无读数"),
+    ]
+
+
+async def test_a_year_after_a_last_reading_at_midnight_has_no_figure_and_last_year_without_data_no_zero(
+    client: httpx.AsyncClient, as_user: AsUser, city: dict[str, str]
+) -> None:
+    staff = await as_user("energy_staff")
+    # Y's last reading is at 2026-01-01 00:00: it closes 2025; 2026 has no reading of its own.
+    [y] = (await indicators(client, staff, start="2026-01-01", end="2027-01-01", organisation_id=city["b"]))["rows"]
+    assert y["current"]["consumption"] == []
+    assert y["current"]["energy_kgce"] is None
+    assert y["current"]["reasons"]["energy_kgce"] == "no_readings"
+    # 2024 against 2023, when nothing was read: last year has no figure and the change none, each saying why.
+    [y] = (await indicators(client, staff, start="2024-01-01", end="2025-01-01", organisation_id=city["b"]))["rows"]
+    assert Decimal(y["current"]["energy_kgce"]) == Decimal("4498.14")  # 366 days x 100 kWh x 0.1229
+    assert y["last_year"]["energy_kgce"] is None
+    assert y["last_year"]["reasons"]["energy_kgce"] == "no_readings"
+    assert y["change_last_year"]["energy_kgce"] is None
+    assert y["change_last_year"]["reasons"]["energy_kgce"] == "no_readings"
+    # Y states no floor area or headcount for 2024: the indicators say so.
+    assert y["current"]["reasons"]["energy_per_area"] == "no_floor_area"
+    assert y["current"]["reasons"]["energy_per_capita"] == "no_headcount"

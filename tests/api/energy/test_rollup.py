@@ -184,3 +184,31 @@ async def test_a_rebuild_recounts_every_meter_and_leaves_the_roll_up_as_it_was(
     async with pool.connection() as conn:
         cur = await conn.execute("SELECT count(*) FROM consumption_stale WHERE meter_id = %s", (meter_id,))
         assert await cur.fetchone() == (0,)
+
+
+async def test_a_last_reading_at_midnight_stores_no_day_after_it_until_a_later_reading_brackets_it(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    devices = await register_devices(settings.database_url, f"{tag}mid", meters=1, vehicles=0)
+    meter_id = devices.meters[0]
+    day0 = datetime(2025, 12, 30, tzinfo=SHANGHAI)
+    # Read at every local midnight up to the new year's: the year 2026 has no reading after its first instant.
+    readings = [Reading(meter_id, day0 + timedelta(days=n), 100.0 + 10 * n, day0) for n in range(3)]
+    received = datetime.now(UTC)
+
+    async def store(batch: list[Reading]) -> None:
+        async with pool.connection() as conn, conn.transaction():
+            await ingest.insert_readings(conn, [(meter_id, r.time, r.register, received) for r in batch])
+        await settle(pool, [meter_id])
+
+    await store(readings)
+    stored = await stored_days(pool, meter_id)
+    assert [row[0] for row in stored] == [day0.date(), (day0 + timedelta(days=1)).date()]  # no 2026-01-01 of 0
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT month FROM consumption_month WHERE meter_id = %s ORDER BY month", (meter_id,))
+        assert [row[0].year for row in await cur.fetchall()] == [2025]
+    # The next reading brackets the new year's day: it is counted then, and the roll-up is the rules' count.
+    later = [*readings, Reading(meter_id, day0 + timedelta(days=2, hours=6), 125.0, day0)]
+    await store(later[-1:])
+    assert await stored_days(pool, meter_id) == expected_days(later, Meter())
+    assert (await stored_days(pool, meter_id))[-1][1] == Decimal(5)

@@ -74,6 +74,32 @@ def test_an_institutions_page_with_its_charts_and_its_xlsx_export(page: Page, sy
     assert not any(other in cells for other in _other_institutions(system, institution_id))
 
 
+def test_a_last_year_without_readings_shows_no_zero_but_why(page: Page, system: System) -> None:
+    """The simulated city states last year's floor areas and headcounts but has only this year's two days of
+    readings: last year has no figures, and the pages say so in words instead of drawing or writing 0."""
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html")
+    until(page, LOADED, seconds=60)
+    chart = "window.echarts.getInstanceByDom(document.getElementById('category-chart')).getOption().series"
+    last_year = until(page, f"{chart}.length === 3 && {chart}[2].data")
+    assert last_year, "the category chart has its categories"
+    assert all(value is None for value in last_year), last_year  # a gap, not a line at 0
+    link = page.locator("#ranking-table tbody a.institution-link").first
+    link.click()
+    page.wait_for_url("**/institution.html?*")
+    until(page, LOADED, seconds=60)
+    total = page.locator("#energy-table tr.total td").nth(2)
+    assert total.locator(".missing").get_attribute("data-reason") == "no_readings"
+    assert "0 kgce" not in (total.text_content() or "")
+    assert (total.text_content() or "").startswith("\u2013")  # the dash the pages write for no figure
+    for row in page.locator("#energy-table tbody tr:not(.total)").all():
+        assert row.locator("td").nth(2).locator(".missing").get_attribute("data-reason") == "no_readings"
+    sub_items = "window.echarts.getInstanceByDom(document.getElementById('sub-item-chart')).getOption().series"
+    series = page.evaluate(f"{sub_items}.map((s) => s.data)")
+    if series:  # the institution meters sub-items: last year's bars are gaps
+        assert all(value is None for value in series[1]), series
+
+
 def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, system: System) -> None:
     """Last in the file: the quotas it sets stay for the later tests of the session."""
     year = date.today().year

@@ -4,6 +4,16 @@ import { download, el, isoDay, lang, number, percent, showError, t } from "./com
 
 export const INDICATOR_UNITS = { energy_per_capita: "kgce/人", energy_per_area: "kgce/m²", water_per_capita: "m³/人" };
 
+/** A figure the API gives as null, in words: "–" and why (no readings, no floor area...), never 0. */
+export function missing(reason) {
+  return el("span", { class: "missing", "data-reason": reason ?? "" }, reason ? `– ${t(`reason.${reason}`)}` : "–");
+}
+
+/** A figure with its unit, or why it has none. */
+export function figure(value, unit, reason, digits = 1) {
+  return value === null || value === undefined ? missing(reason) : `${number(value, digits)} ${unit}`;
+}
+
 /** The year and month selects; calls `changed(period)` with {start, end, label} (end exclusive, to tomorrow). */
 export function periodControls(changed) {
   const yearSelect = document.getElementById("year");
@@ -87,7 +97,7 @@ export function quotaCounts(rows) {
   return counts;
 }
 
-function card(key, value, unit, change, quota, note) {
+function card(key, value, unit, change, quota, note, reason) {
   const status = quota?.status ?? null;
   let quotaLine = el("div", { class: "small quota" }, t("kpi.no_quota"));
   if (note) quotaLine = el("div", { class: "small quota" }, note);
@@ -96,7 +106,9 @@ function card(key, value, unit, change, quota, note) {
     "div",
     { class: `kpi${status ? ` quota-${status}` : ""}`, "data-kpi": key },
     el("div", { class: "label" }, t(`indicator.${key}`)),
-    el("div", { class: "value" }, number(value, 2), el("span", { class: "unit" }, ` ${unit}`)),
+    value === null || value === undefined
+      ? el("div", { class: "value" }, missing(reason))
+      : el("div", { class: "value" }, number(value, 2), el("span", { class: "unit" }, ` ${unit}`)),
     el("div", { class: "small" }, `${t("kpi.vs_last_year")} ${percent(change)}`),
     quotaLine,
   );
@@ -112,9 +124,9 @@ export function kpiCards(box, row, notes = {}) {
   const c = row.current;
   const change = row.change_last_year;
   box.replaceChildren(
-    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null, null),
-    ...ASSESSED.map((key) => card(key, c[key], INDICATOR_UNITS[key], change[key], quotaOf(row, key), notes[key] ?? null)),
-    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null, null),
+    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null, null, c.reasons?.energy_tce),
+    ...ASSESSED.map((key) => card(key, c[key], INDICATOR_UNITS[key], change[key], quotaOf(row, key), notes[key] ?? null, c.reasons?.[key])),
+    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null, null, c.reasons?.carbon_tco2),
   );
 }
 

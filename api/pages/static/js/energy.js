@@ -2,7 +2,7 @@
 // institution's quota status, data quality, exports.
 
 import { allPages, api, el, lang, number, showError, start, t } from "./common.js";
-import { ASSESSED, INDICATOR_UNITS, chart, exportButton, kpiCards, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
+import { ASSESSED, INDICATOR_UNITS, chart, exportButton, figure, kpiCards, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
 
 await start("energy");
 const errorBox = document.getElementById("energy-error");
@@ -117,7 +117,8 @@ function renderRanking() {
         el("td", {}, r.rank ?? "–"),
         el("td", {}, institutionLink(r.institution_id, r.institution_name)),
         el("td", {}, t(`category.${r.category}`)),
-        el("td", { class: "num" }, r.value === null ? "–" : `${number(r.value, 2)} ${unit}`),
+        // Unranked: no figure, and why (listed after the ranked ones).
+        el("td", { class: "num" }, figure(r.value, unit, r.reason, 2)),
         el("td", { class: "quota-status" }, institutionQuotas ? quotaBadge(institutionQuotas.get(r.institution_id) ?? []) : "…"),
       ),
     );

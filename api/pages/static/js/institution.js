@@ -2,7 +2,7 @@
 // period last year, per energy type and electricity sub-item, its meters' data quality, and its XLSX report.
 
 import { api, el, isoDay, number, percent, showError, start, t } from "./common.js";
-import { chart, exportButton, kpiCards, periodControls } from "./energy-parts.js";
+import { chart, exportButton, figure, kpiCards, periodControls } from "./energy-parts.js";
 
 await start("energy");
 const id = new URLSearchParams(location.search).get("id");
@@ -72,9 +72,17 @@ function energyTable(row) {
     ...row.current.consumption.map((c) => {
       const last = before.get(c.energy_type);
       const change = last ? (Number(c.amount) - last) / last : null;
-      return el("tr", {}, el("td", {}, t(`energy.${c.energy_type}`)), el("td", { class: "num" }, `${number(c.amount, 1)} ${c.unit}`), el("td", { class: "num" }, last === undefined ? "–" : `${number(last, 1)} ${c.unit}`), el("td", { class: "num" }, percent(change)));
+      // An energy type absent from last year's consumption had no readings then.
+      return el("tr", {}, el("td", {}, t(`energy.${c.energy_type}`)), el("td", { class: "num" }, `${number(c.amount, 1)} ${c.unit}`), el("td", { class: "num" }, figure(last, c.unit, "no_readings")), el("td", { class: "num" }, percent(change)));
     }),
-    el("tr", { class: "total" }, el("td", {}, t("indicator.energy_tce")), el("td", { class: "num" }, `${number(row.current.energy_kgce, 1)} kgce`), el("td", { class: "num" }, `${number(row.last_year.energy_kgce, 1)} kgce`), el("td", { class: "num" }, percent(row.change_last_year.energy_kgce))),
+    el(
+      "tr",
+      { class: "total" },
+      el("td", {}, t("indicator.energy_tce")),
+      el("td", { class: "num" }, figure(row.current.energy_kgce, "kgce", row.current.reasons?.energy_kgce)),
+      el("td", { class: "num" }, figure(row.last_year.energy_kgce, "kgce", row.last_year.reasons?.energy_kgce)),
+      el("td", { class: "num" }, percent(row.change_last_year.energy_kgce)),
+    ),
   );
 }
 
@@ -93,12 +101,17 @@ function subItems(row) {
       xAxis: { type: "category", data: items.map((item) => t(`sub_item.${item}`)) },
       yAxis: { type: "value", name: "kWh" },
       series: [
-        { type: "bar", name: t("institution.this_period"), data: items.map((item) => Number(row.current.electricity_sub_items[item] ?? 0)) },
-        { type: "bar", name: t("institution.last_year"), data: items.map((item) => Number(row.last_year.electricity_sub_items[item] ?? 0)), itemStyle: { color: "#adb5bd" } },
+        // A sub-item without readings in a period is a gap, not a bar of 0.
+        { type: "bar", name: t("institution.this_period"), data: items.map((item) => amountOrNull(row.current.electricity_sub_items[item])) },
+        { type: "bar", name: t("institution.last_year"), data: items.map((item) => amountOrNull(row.last_year.electricity_sub_items[item])), itemStyle: { color: "#adb5bd" } },
       ],
     },
     true,
   );
+}
+
+function amountOrNull(value) {
+  return value === null || value === undefined ? null : Number(value);
 }
 
 function yearBefore(day) {
@@ -141,7 +154,7 @@ async function loadConsumption() {
     if (choice) energySelect.value = choice;
     const current = pointsOf(now, choice);
     const labels = [...current.points.keys()].sort();
-    const series = [{ type: "bar", name: t("institution.this_period"), data: labels.map((label) => current.points.get(label) ?? 0) }];
+    const series = [{ type: "bar", name: t("institution.this_period"), data: labels.map((label) => current.points.get(label) ?? null) }];
     if (before) {
       const last = pointsOf(before, choice);
       // Last year's point of the same day or month: the label a year on.
