@@ -40,7 +40,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -501,7 +501,7 @@ async def _once(pool: AsyncConnectionPool[AsyncConnection], work: Callable[[Asyn
     return result
 
 
-async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list[str], int]:
+async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list[Agreement], int]:
     """Warm up, then time every figure `repeats` times, the roll-up and the raw query interleaved.
 
     Returns:
@@ -560,9 +560,16 @@ async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list
     return [t for t, _, _ in figures], agreement, size
 
 
-def _differences(pairs: Iterable[tuple[Decimal | None, Decimal | None]]) -> tuple[int, str]:
-    """How many pairs, and the largest relative difference between the two of a pair, said in words (a figure
-    that one side has and the other says is missing is a whole difference)."""
+class Agreement(NamedTuple):
+    """How one figure family of the roll-up compares with the same from raw readings."""
+
+    said: str
+    agree: bool
+
+
+def _differences(pairs: Iterable[tuple[Decimal | None, Decimal | None]]) -> tuple[int, str, bool]:
+    """How many pairs, the largest relative difference between the two of a pair said in words (a figure that one
+    side has and the other says is missing is a whole difference), and whether they agree."""
     count, worst = 0, Decimal(0)
     for a, b in pairs:
         count += 1
@@ -574,10 +581,10 @@ def _differences(pairs: Iterable[tuple[Decimal | None, Decimal | None]]) -> tupl
             worst = max(worst, abs(a - b) / base)
     # Both count millionths of a unit, rounded differently: beyond that, one of them is wrong.
     verdict = "agree" if worst < AGREE else "DIFFER: the roll-up or the raw query is wrong"
-    return count, f"largest relative difference {worst:.2e}: {verdict}"
+    return count, f"largest relative difference {worst:.2e}: {verdict}", worst < AGREE
 
 
-def _agree_city(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> str:
+def _agree_city(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> Agreement:
     [row] = report.rows
     mine = raw["city"]["current"]
     pairs: list[tuple[Decimal | None, Decimal | None]]
@@ -590,36 +597,39 @@ def _agree_city(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigur
         value, theirs = getattr(row.current, name), ratios[name]
         if value is not None and theirs is not None:
             pairs.append((value, theirs.quantize(Decimal("0.0001"))))
-    count, said = _differences(pairs)
-    return f"whole city: {count} figures, {said}"
+    count, said, agree = _differences(pairs)
+    return Agreement(f"whole city: {count} figures, {said}", agree)
 
 
-def _agree_institutions(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> str:
+def _agree_institutions(report: IndicatorReport, raw: Mapping[str, Mapping[str, RawFigures]]) -> Agreement:
     pairs: list[tuple[Decimal | None, Decimal | None]] = []
     for row in report.rows:
         mine = raw[row.institution_id or ""]["current"]
         pairs += [(c.amount, mine.amounts.get(c.energy_type, Decimal(0))) for c in row.current.consumption]
         pairs.append((row.current.energy_kgce, mine.counted(mine.kgce.quantize(Decimal("0.001")))))
-    count, said = _differences(pairs)
-    return f"each institution: {count} figures, {said}"
+    count, said, agree = _differences(pairs)
+    return Agreement(f"each institution: {count} figures, {said}", agree)
 
 
-def _agree_months(found: series.ConsumptionSeries, raw: Mapping[tuple[str, str | None], Mapping[date, Decimal]]) -> str:
+def _agree_months(
+    found: series.ConsumptionSeries, raw: Mapping[tuple[str, str | None], Mapping[date, Decimal]]
+) -> Agreement:
     pairs = []
     keys = set(raw)
     for s in found.series:
         keys.discard((s.energy_type, s.sub_item))
         theirs = raw.get((s.energy_type, s.sub_item), {})
         pairs += [(p.amount, theirs.get(p.start.date(), Decimal(0))) for p in s.points]
-    count, said = _differences(pairs)
+    count, said, agree = _differences(pairs)
     missing = f"; series only raw has: {sorted(keys)}" if keys else ""
-    return f"monthly series: {count} points, {said}{missing}"
+    return Agreement(f"monthly series: {count} points, {said}{missing}", agree and not keys)
 
 
 # --- report --------------------------------------------------------------------------------------------
 
 
-def report(loaded: Load, timings: list[Timing], agreement: list[str], size: int, repeats: int) -> None:
+def report(loaded: Load, timings: list[Timing], agreement: list[Agreement], size: int, repeats: int) -> bool:
+    """Print the figures and the verdicts; whether the roll-up agrees with the raw readings."""
     print()
     print(
         f"{loaded.institutions:,} institutions, {loaded.meters:,} meters ({loaded.meters / loaded.institutions:.2f}"
@@ -652,8 +662,8 @@ def report(loaded: Load, timings: list[Timing], agreement: list[str], size: int,
             line += f"  ({size / 1024:,.0f} KiB; no raw baseline: the export formats the figures above)"
         print(line)
     print("  roll-up and raw agree:")
-    for line in agreement:
-        print(f"    {line}")
+    for agreed in agreement:
+        print(f"  {'PASS' if agreed.agree else 'FAIL'}  {agreed.said}")
     print()
     by = {t.name: t for t in timings}
     city = by["annual indicators, whole city"]
@@ -668,6 +678,8 @@ def report(loaded: Load, timings: list[Timing], agreement: list[str], size: int,
     ]  # fmt: skip
     for text, ok in checks:
         print(f"  {'PASS' if ok else 'FAIL'}  {text}")
+    # A missed speed target is a figure to read; a roll-up that disagrees with the raw readings is a broken result.
+    return all(agreed.agree for agreed in agreement)
 
 
 _MEASURED = ("api/energy", "api/exports", "api/files", "domain", "db", "collector", "simulators")
@@ -733,9 +745,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stack.down()
             shutil.rmtree(home, ignore_errors=True)
-    report(loaded, timings, agreement, size, args.repeats)
+    passed = report(loaded, timings, agreement, size, args.repeats)
     print(f"\n({code}; whole run {time.monotonic() - began:.0f} s; load average now {_load()})")
-    return 0
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
