@@ -88,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
             ) as pool,
             open_feed(pool, settings) as live,
             running(
-                rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds),
+                rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds, max_gap=settings.energy_max_gap),
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
             ),
