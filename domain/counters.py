@@ -14,7 +14,7 @@ The rules are the bureau's (shared/domain.md), applied to one meter's readings i
   reading decides it (the roll-up recounts the drop's day when that reading arrives);
 - a delta faster than the meter's plausible maximum rate (`max_rate`, per hour) is implausible: it is
   flagged and excluded from consumption, never silently, and the new value becomes the baseline;
-- a delta over a gap longer than `max_gap` (when given) is not shared between the days it spans: it is held
+- a delta over a gap longer than `max_gap` (a month unless told) is not shared between the days it spans: it is held
   as a `gap`, unapportioned, for staff to decide (one bad clock would otherwise spread a meter's delta
   over decades), and the count goes on from its end.
 
@@ -43,6 +43,9 @@ SCALE = 1_000_000  # amounts are in millionths of the meter's unit
 JITTER = Fraction(1, 10)
 # A rollover: the baseline in the top tenth of the register's range, the new value in the bottom tenth.
 ROLLOVER_BAND = Fraction(1, 10)
+# Readings further apart than this: the delta between them is held as a gap, not shared out (the energy_max_gap_days
+# setting's default). A month: collectors buffer about 30 days, so a longer gap is data lost, or a wrong clock.
+MAX_GAP = timedelta(days=31)
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -120,7 +123,7 @@ def deltas(
     meter: Meter = Meter(),
     state: State | None = None,
     *,
-    max_gap: timedelta | None = None,
+    max_gap: timedelta | None = MAX_GAP,
 ) -> list[Delta]:
     """The consumption between each reading and the next, in time order (arrival order does not matter).
 
@@ -225,7 +228,7 @@ def days(
     zone: ZoneInfo,
     state: State | None = None,
     *,
-    max_gap: timedelta | None = None,
+    max_gap: timedelta | None = MAX_GAP,
 ) -> tuple[list[Day], list[Delta]]:
     """A meter's local days from its readings: every day from the first delta's to the last reading's, but
     for the days inside a held gap (no reading, nothing counted: none of them is made up).

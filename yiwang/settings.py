@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.counters import MAX_GAP
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
 
 _log = logging.getLogger(__name__)
@@ -226,7 +227,9 @@ class Settings(BaseSettings):
     # 2001) would otherwise spread a meter's delta over decades. A month: collectors buffer about 30 days, so a
     # longer gap is data that was lost, not late. A change needs `yiwang energy rebuild`.
     energy_max_gap_days: float = Field(
-        default=31.0, gt=0, description="readings further apart: their delta is held for staff, not shared out"
+        default=MAX_GAP / timedelta(days=1),
+        gt=0,
+        description="readings further apart: their delta is held for staff, not shared out",
     )
 
     @property

@@ -26,13 +26,9 @@ from psycopg_pool import AsyncConnectionPool
 from api.background import drain, periodically
 from db import consumption
 from db.marks import CONSUMPTION
-from domain.counters import Meter, State, days
-from yiwang.settings import Settings
+from domain.counters import MAX_GAP, Meter, State, days
 
 log = logging.getLogger(__name__)
-
-# The setting's default: what a refresher counts with unless told (the tests' and the bench's refreshes).
-MAX_GAP = timedelta(days=Settings.model_fields["energy_max_gap_days"].default)
 
 
 class ZoneMismatch(RuntimeError):
