@@ -27,7 +27,7 @@ months and years. This module is the definition; the roll-up tables in the datab
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -124,6 +124,7 @@ def deltas(
     state: State | None = None,
     *,
     max_gap: timedelta | None = MAX_GAP,
+    spread: Collection[tuple[datetime, datetime]] = (),
 ) -> list[Delta]:
     """The consumption between each reading and the next, in time order (arrival order does not matter).
 
@@ -132,6 +133,7 @@ def deltas(
         meter: the registry's facts about the meter.
         state: where an earlier run stopped, to continue from it.
         max_gap: a delta over a longer gap is held as a `gap`; None: every delta is shared out.
+        spread: the gaps (their start and end) that staff decided to share out as the rules would.
     """
     ordered = sorted(readings, key=lambda r: r.time)
     if state is not None:
@@ -139,10 +141,16 @@ def deltas(
     elif ordered:
         state = State(ordered[0].time, micro(ordered[0].register))
         ordered = ordered[1:]
-    return list(_walk(ordered, meter, state, max_gap)) if state is not None else []
+    return list(_walk(ordered, meter, state, max_gap, spread)) if state is not None else []
 
 
-def _walk(ordered: Sequence[Registered], meter: Meter, state: State, max_gap: timedelta | None) -> Iterator[Delta]:
+def _walk(
+    ordered: Sequence[Registered],
+    meter: Meter,
+    state: State,
+    max_gap: timedelta | None,
+    spread: Collection[tuple[datetime, datetime]],
+) -> Iterator[Delta]:
     multiplier = Fraction(repr(meter.multiplier))
     whole = multiplier.numerator if multiplier.denominator == 1 else None
     top = micro(meter.register_max) if meter.register_max is not None else None
@@ -165,7 +173,7 @@ def _walk(ordered: Sequence[Registered], meter: Meter, state: State, max_gap: ti
         amount = raw * whole if whole is not None else round(raw * multiplier)
         span = reading.time - previous
         # Only an amount is held: a gap that adds nothing (flat, jitter, a glitch) has nothing for staff to decide.
-        if max_gap is not None and span > max_gap and amount > 0:
+        if max_gap is not None and span > max_gap and amount > 0 and (previous, reading.time) not in spread:
             change = Change.GAP
         elif max_rate is not None and amount * _HOUR_US > max_rate * _micros(span):
             change = Change.IMPLAUSIBLE
@@ -229,6 +237,7 @@ def days(
     state: State | None = None,
     *,
     max_gap: timedelta | None = MAX_GAP,
+    spread: Collection[tuple[datetime, datetime]] = (),
 ) -> tuple[list[Day], list[Delta]]:
     """A meter's local days from its readings: every day from the first delta's to the last reading's, but
     for the days inside a held gap (no reading, nothing counted: none of them is made up).
@@ -239,12 +248,13 @@ def days(
         zone: the zone whose calendar days and hours the consumption is counted in.
         state: where an earlier run stopped (a recompute from the middle of the history).
         max_gap: a delta over a longer gap is held as a `gap`, in no day; None: every delta is shared out.
+        spread: the gaps (their start and end) that staff decided to share out as the rules would.
 
     Returns:
         The days, in order, and the deltas that were not plain rises (rollovers, jitter, glitches, resets,
         implausible ones and gaps: what the data-quality view lists).
     """
-    found = deltas(readings, meter, state, max_gap=max_gap)
+    found = deltas(readings, meter, state, max_gap=max_gap, spread=spread)
     calendar = _Calendar(zone)
     out: dict[date, Day] = {}
 

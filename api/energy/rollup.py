@@ -11,7 +11,8 @@ by hand): a meter is recounted under a transaction-scoped advisory lock, which a
 which a cancelled refresher cannot leave behind.
 
 A delta over a gap longer than `max_gap` (the energy_max_gap_days setting) is held, in no day: it is stored as a
-`gap` event for staff, with its start, end and amount (domain/counters.py).
+`gap` event for staff, with its start, end and amount (domain/counters.py), until staff decide it: a gap they
+decide to spread is shared out as the rules would (PUT /energy/gaps, api/energy/gaps.py).
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ async def _recount(
     start = await _restart_point(conn, zone, meter_id, since)
     first_day, state = start if start is not None else (None, None)
     readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
-    counted, events = days(readings, meter, zone, state, max_gap=max_gap)
+    spread = await consumption.spread_gaps(conn, meter_id)
+    counted, events = days(readings, meter, zone, state, max_gap=max_gap, spread=spread)
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]
     await consumption.replace(

@@ -143,3 +143,13 @@ def test_a_delta_over_a_long_gap_is_held_and_no_day_of_the_gap_is_made() -> None
     assert [d.day.year for d in counted_days] == [2001, 2026]
     assert sum(d.amount for d in counted_days) == units(5)
     assert [(e.change, e.amount) for e in events] == [(Change.GAP, units(1_070))]
+
+
+def test_a_gap_staff_decided_to_spread_is_shared_out_as_without_the_rule() -> None:
+    readings = [reading(at(0), 10.0), reading(at(24 * 40), 410.0), reading(at(24 * 40 + 1), 411.0)]
+    held, events = days(readings, Meter(), SHANGHAI)  # the default: a month
+    assert [e.change for e in events] == [Change.GAP]
+    spread, none = days(readings, Meter(), SHANGHAI, spread={(at(0), at(24 * 40))})
+    assert (spread, none) == days(readings, Meter(), SHANGHAI, max_gap=None)
+    assert sum(d.amount for d in spread) == units(401)
+    assert sum(d.amount for d in held) == units(1)

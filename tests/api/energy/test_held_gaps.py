@@ -17,7 +17,7 @@ from db.pool import open_pool
 from domain.topics import topic
 from tests.support.api import AsUser
 from tests.support.broker import publish
-from tests.support.registry import Devices
+from tests.support.registry import Devices, register_devices
 from tests.support.rollups import settle
 from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
@@ -109,3 +109,66 @@ async def test_a_reading_dated_2001_is_held_as_a_gap_for_staff_not_spread_over_e
     assert (flagged["change"], Decimal(flagged["amount"])) == ("gap", Decimal(1_070))
     assert datetime.fromisoformat(flagged["start"]) == times[0]
     assert "held unapportioned for staff" in flagged["reason"]
+
+
+async def test_staff_decide_a_held_gap_spread_or_left_out_and_the_audit_log_has_it(
+    api_settings: Settings, tag: str, client: httpx.AsyncClient, as_user: AsUser
+) -> None:
+    devices = await register_devices(api_settings.database_url, tag, meters=1, vehicles=0)
+    meter_id = devices.meters[0]
+    times = [datetime(2025, 1, 10, 8, tzinfo=SHANGHAI), datetime(2025, 3, 1, 8, tzinfo=SHANGHAI)]
+    async with open_pool(api_settings.database_url, max_size=1, configure=ingest.prepare_connection) as pool:
+
+        async def totals() -> tuple[Decimal, int, list[str]]:
+            await settle(pool, [meter_id])
+            async with pool.connection() as conn:
+                cur = await conn.execute(
+                    "SELECT coalesce(sum(amount), 0), count(*) FROM consumption_day WHERE meter_id = %s", (meter_id,)
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                cur = await conn.execute("SELECT change FROM consumption_event WHERE meter_id = %s", (meter_id,))
+                return row[0], row[1], [c for (c,) in await cur.fetchall()]
+
+        async with pool.connection() as conn, conn.transaction():
+            await ingest.insert_readings(
+                conn, [(meter_id, t, r, datetime.now(UTC)) for t, r in zip(times, [100.0, 1_516.0], strict=True)]
+            )
+        # 50 days apart: held, and only the two days with a reading are made.
+        assert await totals() == (Decimal(0), 2, ["gap"])
+
+        staff = await as_user("energy_staff")
+        url = f"/energy/gaps/{meter_id}"
+        body = {"start": times[0].isoformat(), "end": times[1].isoformat(), "decision": "spread", "note": "坏表修复"}
+        response = await client.put(url, json=body, headers=staff)
+        assert response.status_code == 200, response.text
+        assert (response.json()["decision"], Decimal(response.json()["amount"])) == ("spread", Decimal(1_416))
+        # Spread as the rules would: 1,416 over 50 days, every day of the gap made.
+        assert await totals() == (Decimal(1_416), 51, [])
+
+        response = await client.put(url, json={**body, "decision": "exclude", "note": "时钟错误"}, headers=staff)
+        assert response.status_code == 200, response.text
+        assert await totals() == (Decimal(0), 2, ["gap"])
+
+        listed = await client.get("/energy/gaps", params={"meter_id": meter_id}, headers=staff)
+        assert listed.status_code == 200, listed.text
+        assert [(d["decision"], d["note"]) for d in listed.json()] == [("exclude", "时钟错误")]
+
+        other = {**body, "end": datetime(2025, 3, 2, tzinfo=SHANGHAI).isoformat()}
+        response = await client.put(url, json=other, headers=staff)
+        assert response.status_code == 404, response.text
+        assert "no held gap" in response.json()["detail"]
+        unit = await as_user("unit_user", devices.organisation)
+        assert (await client.put(url, json=body, headers=unit)).status_code == 403
+
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT params->>'decision', outcome FROM audit_log WHERE %s = ANY(resource_ids) ORDER BY id",
+                (meter_id,),
+            )
+            assert await cur.fetchall() == [
+                ("spread", "ok"),
+                ("exclude", "ok"),
+                ("spread", "not_found"),
+                (None, "denied"),  # the unit user, refused before the body was read
+            ]
