@@ -184,8 +184,8 @@ _REASONS = {
     "reset": "a larger drop that the next reading continued from (or the last reading yet): a reset or a replaced "
     "meter, counted from the new value",
     "implausible": "faster than the meter's max_rate: flagged and left out of consumption and indicators",
-    "gap": "readings further apart than energy_max_gap_days: the delta is held unapportioned for staff to decide, "
-    "counted in no day, rather than spread over every day of the gap",
+    "gap": "readings further apart than energy_max_gap_days: the delta is held unapportioned for staff to decide "
+    "(PUT /energy/gaps/{meter_id}: spread or exclude), counted in no day, rather than spread over every day of the gap",
 }
 
 
