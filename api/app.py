@@ -17,7 +17,7 @@ from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
 from api.background import running
 from api.energy import rollup
-from api.energy.routes import energy, factors, quotas
+from api.energy.routes import energy, factors, gaps, quotas
 from api.exports import routes as exports
 from api.fleet import mileage, packed
 from api.fleet.routes import reports, tracks, trip_requests
@@ -53,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         areas,
         reports,
         energy,
+        gaps,
         factors,
         quotas,
         exports,
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             ) as pool,
             open_feed(pool, settings) as live,
             running(
-                rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds),
+                rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds, max_gap=settings.energy_max_gap),
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
             ),

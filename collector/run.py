@@ -84,7 +84,7 @@ async def run(
             pool,
             root=settings.topic_root,
             limits=limits_from(settings),
-            devices=KnownDevices(settings.registry_refresh_seconds),
+            devices=KnownDevices(settings.registry_refresh_seconds, settings.zone),
             metrics=metrics,
             retry_max=settings.db_retry_max_seconds,
             rate=rate_from(settings),

@@ -10,8 +10,9 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 from psycopg import AsyncConnection
@@ -43,13 +44,30 @@ _DETAIL_CHARS = 500
 
 
 class KnownDevices:
-    """The registry's device ids, cached; a miss is looked up once per batch before it is refused,
-    so a device registered a moment ago is accepted at once."""
+    """The registry's device ids, and its meters' installation dates, cached; a miss is looked up once per batch
+    before it is refused, so a device registered a moment ago is accepted at once.
 
-    def __init__(self, refresh_seconds: float) -> None:
+    Args:
+        refresh_seconds: how long the cache is trusted before it is loaded whole again.
+        zone: the city's zone: a meter's readings are accepted from the local midnight that starts the day it was
+            installed on.
+    """
+
+    def __init__(self, refresh_seconds: float, zone: ZoneInfo) -> None:
         self._refresh_seconds = refresh_seconds
+        self._zone = zone
         self._ids: dict[str, set[str]] = {device: set() for device in _DEVICES}
+        self._installed: dict[str, datetime] = {}
         self._loaded_at = -float("inf")
+
+    def installed(self, meter_id: str) -> datetime | None:
+        """The first moment of the day the meter was installed on (None: the registry has no date): a reading
+        before it is a wrong clock, not history."""
+        return self._installed.get(meter_id)
+
+    def _remember(self, installed: dict[str, date]) -> None:
+        for meter_id, day in installed.items():
+            self._installed[meter_id] = datetime(day.year, day.month, day.day, tzinfo=self._zone)
 
     async def unknown(self, conn: AsyncConnection, wanted: dict[str, set[str]]) -> dict[str, set[str]]:
         """Of the wanted ids per device kind, those the registry does not hold."""
@@ -57,6 +75,8 @@ class KnownDevices:
             # Reloading whole also forgets devices removed from the registry.
             for table in self._ids:
                 self._ids[table] = await ingest.all_devices(conn, table)
+            self._installed = {}
+            self._remember(await ingest.meter_installations(conn))
             self._loaded_at = time.monotonic()
         result: dict[str, set[str]] = {}
         for device, ids in wanted.items():
@@ -64,6 +84,8 @@ class KnownDevices:
             if missing:
                 found = await ingest.known_devices(conn, device, sorted(missing))
                 self._ids[device] |= found
+                if device == READING.device and found:
+                    self._remember(await ingest.meter_installations(conn, sorted(found)))
                 missing -= found
             result[device] = missing
         return result
@@ -239,11 +261,33 @@ class Writer:
                 continue
             for bad in rejected:
                 self._dead(prepared, item, device_id, bad.reason, bad.detail)
+            rows = self._installed_rows(prepared, item, device_id, rows) if family is READING else rows
             target = prepared.readings if family is READING else prepared.positions
             for row in rows:
                 # The first of two rows with one key wins, as it does against stored rows.
                 target.setdefault((row[0], row[1]), row)
         return prepared
+
+    def _installed_rows(self, prepared: _Prepared, item: Received, meter_id: str, rows: list[Any]) -> list[Any]:
+        """The readings of a meter from its installation date on; each earlier one is refused with its reason (a
+        wrong clock would otherwise open a gap of years in the meter's history)."""
+        installed = self._devices.installed(meter_id)
+        if installed is None:
+            return rows
+        kept = []
+        for row in rows:
+            if row.time < installed:
+                self._dead(
+                    prepared,
+                    item,
+                    meter_id,
+                    Reason.BEFORE_INSTALLATION,
+                    f"{row.time.isoformat()} is before the meter's installation on {installed.date()} "
+                    f"({installed.isoformat()})",
+                )
+            else:
+                kept.append(row)
+        return kept
 
     def _refusal(self, prepared: _Prepared, item: Received) -> tuple[bytes, int, bytes]:
         """The prefix a dead letter of `item` keeps (empty after its first), the payload's size and SHA-256."""

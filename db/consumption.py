@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import cast
+from decimal import Decimal
+from typing import Any, cast
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import namedtuple_row
 
+from db.marks import CONSUMPTION
+from db.scope import Scope
 from domain.counters import Day, Delta, Meter, Registered, State, decimal
 from domain.registry import COUNTING_FIELDS
 
@@ -159,3 +162,74 @@ async def _write_events(conn: AsyncConnection, meter_id: str, events: Sequence[D
             await copy.write_row(
                 (meter_id, e.start, e.end, e.change.value, decimal(e.before), decimal(e.after), decimal(e.amount))
             )
+
+
+async def spread_gaps(conn: AsyncConnection, meter_id: str) -> set[tuple[datetime, datetime]]:
+    """The meter's gaps (start, end) that staff decided to share out."""
+    cur = await conn.execute(
+        """SELECT start, "end" FROM consumption_gap_decision WHERE meter_id = %s AND decision = 'spread'""",
+        (meter_id,),
+    )
+    return {(start, end) for start, end in await cur.fetchall()}
+
+
+async def gap_amount(
+    conn: AsyncConnection, scope: Scope, meter_id: str, start: datetime, end: datetime
+) -> Decimal | None:
+    """What the meter's gap from `start` to `end` holds (or held when staff decided it); None when there is no such
+    gap of a meter in the scope."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT coalesce(
+                   (SELECT amount FROM consumption_event
+                    WHERE meter_id = %(m)s AND change = 'gap' AND start = %(s)s AND "end" = %(e)s),
+                   (SELECT amount FROM consumption_gap_decision
+                    WHERE meter_id = %(m)s AND start = %(s)s AND "end" = %(e)s))
+               FROM meter m JOIN institution i ON i.id = m.institution_id WHERE m.id = %(m)s AND {}"""
+        ).format(scope.condition("i.organisation_id")),
+        {"m": meter_id, "s": start, "e": end},
+    )
+    row = await cur.fetchone()
+    return None if row is None else cast("Decimal | None", row[0])
+
+
+async def decide_gap(
+    conn: AsyncConnection,
+    meter_id: str,
+    *,
+    start: datetime,
+    end: datetime,
+    amount: Decimal,
+    decision: str,
+    note: str,
+    user_id: int,
+) -> tuple[Any, ...]:
+    """Record (or replace) staff's decision on a gap and mark the meter to be recounted from the gap's end; returns
+    the decision's row (meter_id, start, end, amount, decision, note, decided_by, decided_at)."""
+    cur = await conn.execute(
+        """INSERT INTO consumption_gap_decision (meter_id, start, "end", amount, decision, note, decided_by)
+           VALUES (%s, %s, %s, %s, %s, %s, %s)
+           ON CONFLICT (meter_id, start, "end") DO UPDATE SET decision = EXCLUDED.decision, note = EXCLUDED.note,
+               decided_by = EXCLUDED.decided_by, decided_at = now()
+           RETURNING meter_id, start, "end", amount, decision, note, decided_by, decided_at""",
+        (meter_id, start, end, amount, decision, note, user_id),
+    )
+    row = await cur.fetchone()
+    assert row is not None  # inserted or updated: returned either way
+    await CONSUMPTION.mark(conn, {meter_id: end})
+    return row
+
+
+async def gap_decisions(conn: AsyncConnection, scope: Scope, meter_id: str | None) -> list[tuple[Any, ...]]:
+    """Staff's decisions on gaps of meters in the scope (of one meter, or all), latest first, at most 10,000: rows as
+    `decide_gap` returns them."""
+    meter = sql.SQL("TRUE") if meter_id is None else sql.SQL("d.meter_id = {}").format(sql.Literal(meter_id))
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT d.meter_id, d.start, d."end", d.amount, d.decision, d.note, d.decided_by, d.decided_at
+               FROM consumption_gap_decision d JOIN meter m ON m.id = d.meter_id
+               JOIN institution i ON i.id = m.institution_id
+               WHERE {} AND {} ORDER BY d.decided_at DESC, d.meter_id LIMIT 10000"""
+        ).format(meter, scope.condition("i.organisation_id"))
+    )
+    return list(await cur.fetchall())

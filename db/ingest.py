@@ -7,7 +7,7 @@ has prepared. Rows are plain tuples in column order.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import psycopg
@@ -219,3 +219,12 @@ async def all_devices(conn: AsyncConnection, table: str) -> set[str]:
         raise ValueError(f"no device table {table!r}")
     cur = await conn.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(table)))
     return {row[0] for row in await cur.fetchall()}
+
+
+async def meter_installations(conn: AsyncConnection, ids: Sequence[str] | None = None) -> dict[str, date]:
+    """The installation date of each meter that has one (of `ids`; None: of every meter)."""
+    cur = await conn.execute(
+        "SELECT id, installed_on FROM meter WHERE installed_on IS NOT NULL AND (%(all)s OR id = ANY(%(ids)s))",
+        {"all": ids is None, "ids": list(ids or ())},
+    )
+    return {row[0]: row[1] for row in await cur.fetchall()}

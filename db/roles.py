@@ -45,6 +45,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "consumption_day": "SELECT, INSERT, DELETE",
         "consumption_month": "SELECT, INSERT, DELETE",
         "consumption_event": "SELECT, INSERT, DELETE",
+        "consumption_gap_decision": "SELECT, INSERT, UPDATE",  # staff's decisions on held gaps
         # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
         "mileage_basis": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",

@@ -6,9 +6,17 @@ The rules are the bureau's (shared/domain.md), applied to one meter's readings i
 - a small dip (under 10%) is jitter: it counts nothing, and the earlier, higher value stays the
   baseline so that nothing is counted twice when the register recovers;
 - any other drop is a reset or a replaced meter: consumption restarts from the new value (as Home
-  Assistant treats a `total_increasing` sensor);
+  Assistant treats a `total_increasing` sensor), once the next reading confirms it by continuing from the
+  new value. A drop that the next reading does not confirm (it comes back to the old baseline: no lower
+  than the jitter band below it, and above it by less than the drop was deep) is a glitch, a transient
+  zero or a misread: it counts nothing and the old baseline stays, so 14,000 -> 0 -> 14,002 counts 2.
+  A drop at the end of the data, which no reading follows yet, counts as a reset for now; the next
+  reading decides it (the roll-up recounts the drop's day when that reading arrives);
 - a delta faster than the meter's plausible maximum rate (`max_rate`, per hour) is implausible: it is
-  flagged and excluded from consumption, never silently, and the new value becomes the baseline.
+  flagged and excluded from consumption, never silently, and the new value becomes the baseline;
+- a delta over a gap longer than `max_gap` (a month unless told) is not shared between the days it spans: it is held
+  as a `gap`, unapportioned, for staff to decide (one bad clock would otherwise spread a meter's delta
+  over decades), and the count goes on from its end.
 
 Amounts are integers of a millionth of the unit (registers are resolved to that), so that the
 arithmetic is exact and fast. A delta is shared between the local hours it spans in proportion to
@@ -19,7 +27,7 @@ months and years. This module is the definition; the roll-up tables in the datab
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -35,6 +43,9 @@ SCALE = 1_000_000  # amounts are in millionths of the meter's unit
 JITTER = Fraction(1, 10)
 # A rollover: the baseline in the top tenth of the register's range, the new value in the bottom tenth.
 ROLLOVER_BAND = Fraction(1, 10)
+# Readings further apart than this: the delta between them is held as a gap, not shared out (the energy_max_gap_days
+# setting's default). A month: collectors buffer about 30 days, so a longer gap is data lost, or a wrong clock.
+MAX_GAP = timedelta(days=31)
 _HOUR_US = 3_600_000_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -64,13 +75,22 @@ class Change(StrEnum):
     ROLLOVER = "rollover"
     JITTER = "jitter"
     RESET = "reset"
+    GLITCH = "glitch"  # a drop the next reading did not confirm: skipped, the old baseline stays
     IMPLAUSIBLE = "implausible"
+    GAP = "gap"  # a delta over a gap longer than max_gap: held unapportioned, counted in no day
+
+
+# What a delta adds to no day: implausible ones are excluded (days' `excluded`), gaps held apart for staff.
+UNCOUNTED = frozenset({Change.IMPLAUSIBLE, Change.GAP})
+# Changes after which the baseline stays where it was, not at the delta's end register.
+KEEPS_BASELINE = frozenset({Change.JITTER, Change.GLITCH})
 
 
 class Delta(NamedTuple):
     """Consumption between two readings, in millionths of the consumption unit (multiplier applied).
 
-    An implausible delta carries the amount it would have counted; it is excluded from consumption.
+    An implausible delta carries the amount it would have counted; it is excluded from consumption. A gap
+    carries the amount it holds for staff to decide; it is counted in no day.
     """
 
     start: datetime
@@ -98,13 +118,22 @@ def decimal(amount: int) -> Decimal:
     return Decimal(amount).scaleb(-6)
 
 
-def deltas(readings: Iterable[Registered], meter: Meter = Meter(), state: State | None = None) -> list[Delta]:
+def deltas(
+    readings: Iterable[Registered],
+    meter: Meter = Meter(),
+    state: State | None = None,
+    *,
+    max_gap: timedelta | None = MAX_GAP,
+    spread: Collection[tuple[datetime, datetime]] = (),
+) -> list[Delta]:
     """The consumption between each reading and the next, in time order (arrival order does not matter).
 
     Args:
         readings: the meter's readings; with `state`, those after state.time (earlier ones are ignored).
         meter: the registry's facts about the meter.
         state: where an earlier run stopped, to continue from it.
+        max_gap: a delta over a longer gap is held as a `gap`; None: every delta is shared out.
+        spread: the gaps (their start and end) that staff decided to share out as the rules would.
     """
     ordered = sorted(readings, key=lambda r: r.time)
     if state is not None:
@@ -112,17 +141,23 @@ def deltas(readings: Iterable[Registered], meter: Meter = Meter(), state: State 
     elif ordered:
         state = State(ordered[0].time, micro(ordered[0].register))
         ordered = ordered[1:]
-    return list(_walk(ordered, meter, state)) if state is not None else []
+    return list(_walk(ordered, meter, state, max_gap, spread)) if state is not None else []
 
 
-def _walk(ordered: Sequence[Registered], meter: Meter, state: State) -> Iterator[Delta]:
+def _walk(
+    ordered: Sequence[Registered],
+    meter: Meter,
+    state: State,
+    max_gap: timedelta | None,
+    spread: Collection[tuple[datetime, datetime]],
+) -> Iterator[Delta]:
     multiplier = Fraction(repr(meter.multiplier))
     whole = multiplier.numerator if multiplier.denominator == 1 else None
     top = micro(meter.register_max) if meter.register_max is not None else None
     # amount * hour > max_rate * span, in integers
     max_rate = micro(meter.max_rate) if meter.max_rate is not None else None
     baseline, previous = state.baseline, state.time
-    for reading in ordered:
+    for index, reading in enumerate(ordered):
         value = micro(reading.register)
         if value >= baseline:
             raw, change, next_baseline = value - baseline, Change.RISE, value
@@ -130,18 +165,32 @@ def _walk(ordered: Sequence[Registered], meter: Meter, state: State) -> Iterator
             raw, change, next_baseline = top - baseline + value, Change.ROLLOVER, value
         elif (baseline - value) * 10 < baseline:
             raw, change, next_baseline = 0, Change.JITTER, baseline  # the baseline stays where it was
+        elif index + 1 < len(ordered) and _returns(micro(ordered[index + 1].register), baseline, value):
+            raw, change, next_baseline = 0, Change.GLITCH, baseline  # the next reading came back: not a reset
         else:
+            # Confirmed by the next reading, or none yet: a reset until a later reading says otherwise.
             raw, change, next_baseline = value, Change.RESET, value
         amount = raw * whole if whole is not None else round(raw * multiplier)
-        if max_rate is not None and amount * _HOUR_US > max_rate * _micros(reading.time - previous):
+        span = reading.time - previous
+        # Only an amount is held: a gap that adds nothing (flat, jitter, a glitch) has nothing for staff to decide.
+        if max_gap is not None and span > max_gap and amount > 0 and (previous, reading.time) not in spread:
+            change = Change.GAP
+        elif max_rate is not None and amount * _HOUR_US > max_rate * _micros(span):
             change = Change.IMPLAUSIBLE
         yield Delta(previous, reading.time, amount, change, baseline, value)
         baseline, previous = next_baseline, reading.time
 
 
+def _returns(after: int, baseline: int, low: int) -> bool:
+    """Whether the reading after a drop to `low` came back to the old baseline: no lower than the jitter band
+    below it, and above it by less than the drop was deep (a reading far above both is no return: it is a
+    reset followed by a rise, which max_rate may find implausible)."""
+    return (baseline - after) * 10 < baseline and after - baseline < baseline - low
+
+
 def counted(delta: Delta) -> int:
-    """What a delta adds to consumption: nothing when it is implausible."""
-    return 0 if delta.change is Change.IMPLAUSIBLE else delta.amount
+    """What a delta adds to consumption: nothing when it is implausible or a gap held for staff."""
+    return 0 if delta.change in UNCOUNTED else delta.amount
 
 
 @dataclass(slots=True)
@@ -182,22 +231,31 @@ class _Calendar:
 
 
 def days(
-    readings: Sequence[Registered], meter: Meter, zone: ZoneInfo, state: State | None = None
+    readings: Sequence[Registered],
+    meter: Meter,
+    zone: ZoneInfo,
+    state: State | None = None,
+    *,
+    max_gap: timedelta | None = MAX_GAP,
+    spread: Collection[tuple[datetime, datetime]] = (),
 ) -> tuple[list[Day], list[Delta]]:
     """A meter's local days from its readings: every day from the first delta's to the last reading's, that
-    reading's own day only when it is not at midnight (a day is counted between readings that bracket it).
+    reading's own day only when it is not at midnight (a day is counted between readings that bracket it), but
+    for the days inside a held gap (no reading, nothing counted: none of them is made up).
 
     Args:
         readings: in any order; with `state`, only those after state.time count.
         meter: the registry's facts about the meter.
         zone: the zone whose calendar days and hours the consumption is counted in.
         state: where an earlier run stopped (a recompute from the middle of the history).
+        max_gap: a delta over a longer gap is held as a `gap`, in no day; None: every delta is shared out.
+        spread: the gaps (their start and end) that staff decided to share out as the rules would.
 
     Returns:
-        The days, in order, and the deltas that were not plain rises (rollovers, jitter, resets and
-        implausible ones: what the data-quality view lists).
+        The days, in order, and the deltas that were not plain rises (rollovers, jitter, glitches, resets,
+        implausible ones and gaps: what the data-quality view lists).
     """
-    found = deltas(readings, meter, state)
+    found = deltas(readings, meter, state, max_gap=max_gap, spread=spread)
     calendar = _Calendar(zone)
     out: dict[date, Day] = {}
 
@@ -217,6 +275,12 @@ def days(
     for delta in found:
         start_us, end_us = _epoch_us(delta.start), _epoch_us(delta.end)
         span = end_us - start_us
+        if delta.change is Change.GAP:
+            # Held for staff: shared into no day, and the days it spans are not made.
+            d = calendar.day_of(end_us)
+            midnight, next_midnight = calendar.bounds(d)
+            day(d).readings += 1
+            continue
         if not midnight <= start_us < next_midnight:
             d = calendar.day_of(start_us)
             midnight, next_midnight = calendar.bounds(d)
@@ -254,12 +318,12 @@ def _fill_starts(out: dict[date, Day], found: list[Delta], calendar: _Calendar) 
         return
     index = 0
     state: State | None = None
-    # The baseline after a delta's end reading: the reading itself, unless it was jitter.
+    # The baseline after a delta's end reading: the reading itself, unless it was jitter or a glitch.
     for d in ordered:
         midnight = calendar.bounds(d)[0]
         while index < len(found) and _epoch_us(found[index].end) < midnight:
             delta = found[index]
-            state = State(delta.end, delta.before if delta.change is Change.JITTER else delta.after)
+            state = State(delta.end, delta.before if delta.change in KEEPS_BASELINE else delta.after)
             index += 1
         if state is None and _epoch_us(found[0].start) < midnight:
             first = found[0]

@@ -16,6 +16,8 @@ class Reason(StrEnum):
     IMPOSSIBLE_COORDINATES = "impossible_coordinates"
     FUTURE_TIME = "future_time"
     TOO_OLD = "too_old"
+    # A reading dated before its meter's installation date (the registry's installed_on, from local midnight).
+    BEFORE_INSTALLATION = "before_installation"
     UNKNOWN_DEVICE = "unknown_device"
     DEVICE_MISMATCH = "device_mismatch"
     UNKNOWN_TOPIC = "unknown_topic"

@@ -147,8 +147,8 @@ async def _energy_async(settings: Settings, action: str) -> int:
 
     async with open_pool(settings.database_url, max_size=1, name="yiwang-energy") as pool:
         if action == "rebuild":
-            return await rollup.rebuild(pool, settings.zone)
-        return await rollup.catch_up(pool, settings.zone)
+            return await rollup.rebuild(pool, settings.zone, max_gap=settings.energy_max_gap)
+        return await rollup.catch_up(pool, settings.zone, max_gap=settings.energy_max_gap)
 
 
 def _mileage(settings: Settings, args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.counters import MAX_GAP
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
 
 _log = logging.getLogger(__name__)
@@ -221,6 +222,21 @@ class Settings(BaseSettings):
     # Energy statistics
     # How often the API brings the consumption roll-up up to date with new and late readings.
     energy_refresh_seconds: float = Field(default=10.0, gt=0)
+    # A delta between two readings further apart than this many days is not shared between the days it spans: it is
+    # held unapportioned (listed by /energy/flagged as a `gap`) for staff to decide. One wrong clock (a reading dated
+    # 2001) would otherwise spread a meter's delta over decades. A month: collectors buffer about 30 days, so a
+    # longer gap is data that was lost, not late. A change needs `yiwang energy rebuild`.
+    energy_max_gap_days: float = Field(
+        default=MAX_GAP / timedelta(days=1),
+        gt=0,
+        description="readings further apart: their delta is held for staff, not shared out",
+    )
+
+    @property
+    def energy_max_gap(self) -> timedelta:
+        """energy_max_gap_days as the span the roll-up compares a delta's with."""
+        return timedelta(days=self.energy_max_gap_days)
+
     # An indicator at this share of its quota or more is flagged near-quota.
     energy_quota_near: float = Field(default=0.9, gt=0, le=1)
     # Data quality: how often a meter is expected to report, and how long without a reading makes it silent.

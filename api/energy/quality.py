@@ -164,18 +164,28 @@ class FlaggedDelta(BaseModel):
     institution_id: str
     start: datetime
     end: datetime
-    change: str = Field(description="rollover, jitter, reset (or a replaced meter) or implausible")
+    change: str = Field(
+        description="rollover, jitter, glitch (a drop the next reading did not confirm), reset (or a replaced meter), "
+        "implausible, or gap (held for staff: counted in no day)"
+    )
     before: Decimal = Field(description="the baseline it was measured from, register units")
     after: Decimal = Field(description="the register at its end")
-    amount: Decimal = Field(description="what it counts, in the meter's unit; implausible: what it would have")
+    amount: Decimal = Field(
+        description="what it counts, in the meter's unit; implausible: what it would have; gap: what it holds"
+    )
     reason: str
 
 
 _REASONS = {
     "rollover": "the register passed its maximum and came round: counted the way round",
     "jitter": "a dip under 10% of the baseline: counts nothing, the higher value stays the baseline",
-    "reset": "a larger drop: a reset or a replaced meter, counted from the new value",
+    "glitch": "a larger drop that the next reading did not confirm (it came back to the old baseline): counts "
+    "nothing, the old value stays the baseline",
+    "reset": "a larger drop that the next reading continued from (or the last reading yet): a reset or a replaced "
+    "meter, counted from the new value",
     "implausible": "faster than the meter's max_rate: flagged and left out of consumption and indicators",
+    "gap": "readings further apart than energy_max_gap_days: the delta is held unapportioned for staff to decide "
+    "(PUT /energy/gaps/{meter_id}: spread or exclude), counted in no day, rather than spread over every day of the gap",
 }
 
 

@@ -9,6 +9,10 @@ onward, not the meter's history.
 Refreshers may run side by side (each API process runs `maintain`; `yiwang energy refresh|rebuild` runs one
 by hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and
 which a cancelled refresher cannot leave behind.
+
+A delta over a gap longer than `max_gap` (the energy_max_gap_days setting) is held, in no day: it is stored as a
+`gap` event for staff, with its start, end and amount (domain/counters.py), until staff decide it: a gap they
+decide to spread is shared out as the rules would (PUT /energy/gaps, api/energy/gaps.py).
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.background import drain, periodically
 from db import consumption
 from db.marks import CONSUMPTION
-from domain.counters import Meter, State, days
+from domain.counters import MAX_GAP, Meter, State, days
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,9 @@ class ZoneMismatch(RuntimeError):
     """The roll-up was built in another zone than the one configured."""
 
 
-async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_000) -> int:
+async def refresh(
+    pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_000, max_gap: timedelta = MAX_GAP
+) -> int:
     """Recount the meters marked stale (up to `limit` of them), each in its own transaction.
 
     A meter another refresher is recounting right now is left to it (a transaction-scoped advisory lock per
@@ -50,7 +56,7 @@ async def refresh(pool: AsyncConnectionPool, zone: ZoneInfo, *, limit: int = 10_
         await conn.commit()
         done = 0
         for meter_id in stale:
-            done += await _refresh_meter(conn, zone, meter_id)
+            done += await _refresh_meter(conn, zone, meter_id, max_gap)
         return done
 
 
@@ -60,7 +66,7 @@ async def pending(pool: AsyncConnectionPool) -> int:
         return await CONSUMPTION.pending(conn)
 
 
-async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
+async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP) -> int:
     """Recount every meter from its first reading, in `zone` (after a zone change, or to check).
 
     Returns:
@@ -69,18 +75,20 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
     async with pool.connection() as conn, conn.transaction():
         await consumption.set_zone(conn, zone.key)
         await CONSUMPTION.mark_all(conn)
-    return await catch_up(pool, zone)
+    return await catch_up(pool, zone, max_gap=max_gap)
 
 
-async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo) -> int:
+async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP) -> int:
     """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
     meters this process recounted."""
-    return await drain(lambda: refresh(pool, zone), lambda: pending(pool))
+    return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool))
 
 
-async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float) -> None:
+async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float, *, max_gap: timedelta = MAX_GAP) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    await periodically(lambda: refresh(pool, zone), every, "consumption roll-up (meters)", refusals=(ZoneMismatch,))
+    await periodically(
+        lambda: refresh(pool, zone, max_gap=max_gap), every, "consumption roll-up (meters)", refusals=(ZoneMismatch,)
+    )
 
 
 async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
@@ -92,7 +100,7 @@ async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
         )
 
 
-async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -> int:
+async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, max_gap: timedelta) -> int:
     async with conn.transaction():
         since = await CONSUMPTION.claim(conn, meter_id)
         if since is None:
@@ -101,15 +109,18 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str) -
         if meter is None:  # no longer registered: nothing of it is counted
             await consumption.forget(conn, meter_id)
         else:
-            await _recount(conn, zone, meter_id, since, meter)
+            await _recount(conn, zone, meter_id, since, meter, max_gap=max_gap)
     return 1
 
 
-async def _recount(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter) -> None:
+async def _recount(
+    conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter, *, max_gap: timedelta
+) -> None:
     start = await _restart_point(conn, zone, meter_id, since)
     first_day, state = start if start is not None else (None, None)
     readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
-    counted, events = days(readings, meter, zone, state)
+    spread = await consumption.spread_gaps(conn, meter_id)
+    counted, events = days(readings, meter, zone, state, max_gap=max_gap, spread=spread)
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]
     await consumption.replace(
