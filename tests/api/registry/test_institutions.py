@@ -94,6 +94,7 @@ async def test_meters_are_created_and_changed_and_a_new_multiplier_recounts_the_
         "register_max": None,
         "max_rate": None,
         "replaced_on": None,
+        "reading_interval_seconds": 900,
     }
     assert await consumed(api_settings, body["id"], registers=[100, 110, 125]) == 25
 
