@@ -313,7 +313,7 @@ async def export_xlsx(conn: AsyncConnection, period: Period) -> int:
     months = await series.monthly(conn, SCOPE, Filters(), start=period.start, end=period.end, factors=chosen)
     checked = await quality.report(
         conn, SCOPE, Filters(), start=period.start, end=period.end, zone=ZONE,
-        interval_seconds=INTERVAL, silent_seconds=86_400.0,
+        silent_seconds=86_400.0,
     )  # fmt: skip
     target = BytesIO()
     write_xlsx(workbook.sheets(result, months, checked, "zh"), target)
