@@ -201,7 +201,7 @@ class MeterUpdate(BaseModel):
     max_rate: Finite | None = Field(default=None, gt=0)
     installed_on: date | None = None
     replaced_on: date | None = None
-    reading_interval_seconds: Annotated[Integer, Field(default=None, ge=1, le=READING_INTERVAL_MAX)]
+    reading_interval_seconds: Annotated[int, Field(default=None, ge=1, le=READING_INTERVAL_MAX)]
 
 
 class VehicleCreate(VehicleRecord):
