@@ -46,13 +46,15 @@ _KEYS = {"reading": ("meter_id", "time"), "position": ("vehicle_id", "time")}
 # on the COPY path. Run after the rows' INSERT, whose snapshot is newer: it sees a copy that another collector
 # committed meanwhile (the INSERT waited for it), and the rows just stored match themselves. Staged rows of one key
 # (a batch's own later copies) count as that many resends.
+# The literal bounds, the batch's time span, leave the planner only the chunks the batch falls in: without them it
+# probed or scanned every chunk of the hypertable (300 ms instead of 10 for 1,000 rows against 25 chunks).
 _READING_CONFLICTS = sql.SQL(
     """INSERT INTO reading_conflict AS c (meter_id, time, stored_register, resent_register, resends,
                                           first_received_at, last_received_at)
        SELECT s.meter_id, s.time, min(r.register), (array_agg(s.register ORDER BY s.received_at DESC))[1],
               count(*), min(s.received_at), max(s.received_at)
        FROM {staging} s JOIN reading r ON r.meter_id = s.meter_id AND r.time = s.time
-       WHERE r.register <> s.register
+       WHERE r.register <> s.register AND r.time >= {first} AND r.time <= {last}
        GROUP BY s.meter_id, s.time
        ORDER BY s.meter_id, s.time
        ON CONFLICT (meter_id, time) DO UPDATE
@@ -80,7 +82,8 @@ async def _insert_new(
 
     The fast path COPYs straight into the hypertable. Only when a row is already there (a message
     redelivered after a crash, a device resending) does it fall back to COPY into a staging table
-    and INSERT ... ON CONFLICT DO NOTHING, which costs about twice as much per row.
+    and INSERT ... ON CONFLICT DO NOTHING, which costs about twice as much per row; readings are then compared with
+    their stored copies (_READING_CONFLICTS), some 1.3 times that again when the registers agree.
     """
     try:
         async with conn.transaction():
@@ -101,8 +104,18 @@ async def _insert_new(
         )
     )
     if table == "reading":
-        await conn.execute(_READING_CONFLICTS.format(staging=sql.Identifier(staging)))
+        await _record_conflicts(conn, staging, rows)
     return result.rowcount
+
+
+async def _record_conflicts(conn: AsyncConnection, staging: str, rows: Sequence[Any]) -> None:
+    """Record the staged readings (`rows`) whose key is stored with another register."""
+    times = [row[1] for row in rows]
+    query = _READING_CONFLICTS.format(
+        staging=sql.Identifier(staging), first=sql.Literal(min(times)), last=sql.Literal(max(times))
+    )
+    # Not prepared: its bounds differ every time.
+    await conn.execute(query, prepare=False)
 
 
 async def prepare_connection(conn: AsyncConnection) -> None:
@@ -129,7 +142,7 @@ async def insert_readings(conn: AsyncConnection, rows: Sequence[Any], resent: Se
         # The staging table may still hold `rows` (it empties at commit): compare only the resent copies.
         await conn.execute("DELETE FROM _staging_reading")
         await _copy(conn, "_staging_reading", READING_COLUMNS, READING_TYPES, resent)
-        await conn.execute(_READING_CONFLICTS.format(staging=sql.Identifier("_staging_reading")))
+        await _record_conflicts(conn, "_staging_reading", resent)
     return stored
 
 
