@@ -13,6 +13,7 @@ import httpx
 import orjson
 import psycopg
 
+from api.energy.quality import counted_from, expected_readings
 from collector.metrics import Metrics
 from db import ingest
 from db.pool import open_pool
@@ -219,3 +220,18 @@ async def test_two_registers_for_one_time_in_one_message_keep_the_first_and_reco
     assert await wait_for_count(settings.database_url, READINGS, [meter], 1) == 1
     [conflict] = await conflicts(client, staff, meter, day)
     assert (conflict["stored_register"], conflict["resent_register"], conflict["resends"]) == (500.0, 501.0, 1)
+
+
+def test_the_count_starts_at_the_later_of_the_period_start_and_the_connection() -> None:
+    begin = datetime(2026, 1, 1, tzinfo=ZONE)
+    reading = datetime(2026, 6, 1, 3, 30, tzinfo=UTC)
+    # The installation date, when the registry has one, whatever the first reading.
+    assert counted_from(begin, date(2026, 3, 1), reading, ZONE) == datetime(2026, 3, 1, tzinfo=ZONE)
+    assert counted_from(begin, date(2025, 3, 1), reading, ZONE) == begin
+    # Else the first reading of the period (none older: the query gives none when one is).
+    assert counted_from(begin, None, reading, ZONE) == reading
+    assert counted_from(begin, None, None, ZONE) == begin
+    # Whole intervals only, none after a stop before the start.
+    assert expected_readings(begin, begin + timedelta(days=1), 3600) == 24
+    assert expected_readings(begin, begin + timedelta(minutes=59), 3600) == 0
+    assert expected_readings(begin, begin - timedelta(days=1), 900) == 0
