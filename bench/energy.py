@@ -328,7 +328,7 @@ async def export_xlsx(conn: AsyncConnection, period: Period) -> int:
     months = await series.monthly(conn, SCOPE, Filters(), start=period.start, end=period.end, factors=chosen)
     checked = await quality.report(
         conn, SCOPE, Filters(), start=period.start, end=period.end, zone=ZONE,
-        interval_seconds=INTERVAL, silent_seconds=86_400.0,
+        silent_seconds=86_400.0,
     )  # fmt: skip
     target = BytesIO()
     write_xlsx(workbook.sheets(result, months, checked, "zh"), target)
@@ -405,7 +405,10 @@ def load(stack: Stack, home: Path, institutions: int, days: int, year: int) -> L
     end = min(start + timedelta(days=days), datetime(year + 1, 1, 1, tzinfo=ZONE))
     city = build_city(SEED, institutions, 0)
     done = Load(institutions, len(city.meters), (end - start).days, year)
-    asyncio.run(_import(stack.postgres.url, city.registry_document(years=[year - 1, year])))
+    document = city.registry_document(years=[year - 1, year])
+    for meter in document["meters"]:
+        meter["reading_interval_seconds"] = int(INTERVAL)  # as the meters report below: completeness counts by it
+    asyncio.run(_import(stack.postgres.url, document))
     metrics_port = free_port()
     settings = _settings(stack, metrics_port=metrics_port)
     log = home / "collector.log"

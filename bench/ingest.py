@@ -30,8 +30,10 @@ import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import orjson
 import paho.mqtt.client as paho
@@ -42,10 +44,13 @@ from paho.mqtt.properties import Properties
 
 from bench import loadgen
 from bench.baselines import WINDOW_START, peak_rss_mb, window_start
+from collector.contract import Limits
+from collector.families import PARSERS, route
+from db import ingest
 from db.migrate import migrate
 from db.registry import import_document
 from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
-from domain.topics import subscriptions, topic
+from domain.topics import POSITION, READING, Family, subscriptions, topic
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"
@@ -134,6 +139,20 @@ def single_messages(count: int) -> list[loadgen.Message]:
     return out
 
 
+def resent_messages(messages: list[loadgen.Message], *, changed: bool) -> list[loadgen.Message]:
+    """The same messages sent again (a QoS 1 redelivery, a blind-zone resend): as they were or, `changed`, each
+    reading with another register (a conflict the collector records, db/ingest.py)."""
+    if not changed:
+        return list(messages)
+    out: list[loadgen.Message] = []
+    for name, payload in messages:
+        body = orjson.loads(payload)
+        if isinstance(body, dict) and "register" in body:
+            body["register"] += 0.5
+        out.append((name, orjson.dumps(body)))
+    return out
+
+
 def batched_messages(count: int, items: int) -> list[loadgen.Message]:
     """Blind-zone uploads: `items` positions of one vehicle per message."""
     start_ms = 1_767_225_600_000
@@ -188,7 +207,7 @@ class Bench:
 
     def reset_tables(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
-            conn.execute("TRUNCATE reading, position, live_position, dead_letter")
+            conn.execute("TRUNCATE reading, position, live_position, dead_letter, reading_conflict")
 
     def fill(self, client_id: str, messages: list[loadgen.Message], *, v5: bool = False) -> loadgen.Published:
         """Register the consumer's session and queue every message in it while it is away."""
@@ -241,8 +260,20 @@ class Bench:
         rows = data["messages"] if stores_rows else 0
         return Result(name, data["messages"], data["seconds"], rows, data["peak_rss_mb"])
 
-    def collector(self, name: str, messages: list[loadgen.Message], rows: int, *, protocol: str = "3.1.1") -> Result:
+    def collector(
+        self,
+        name: str,
+        messages: list[loadgen.Message],
+        rows: int,
+        *,
+        protocol: str = "3.1.1",
+        preloaded: list[loadgen.Message] | None = None,
+    ) -> Result:
+        """Drain `messages` with the collector; `preloaded`: messages whose rows are in the tables beforehand, so
+        that every batch meets rows already there (the path of resends)."""
         self.reset_tables()
+        if preloaded is not None:
+            asyncio.run(_store(self.url, preloaded))
         client_id = "yiwang-collector-" + "".join(c if c.isalnum() else "-" for c in name)
         v5 = protocol == "5"
         fill = self.fill(client_id, messages, v5=v5)
@@ -446,6 +477,20 @@ def _result(r: Result) -> str:
     return f"{r.rate:,.0f} msg/s{rows} over {r.messages:,} messages in {r.seconds:.2f} s{short}"
 
 
+async def _store(url: str, messages: list[loadgen.Message]) -> None:
+    """Store the rows of `messages` as the collector would, without it (parsed by the collector's parsers)."""
+    received_at = datetime.now(UTC)
+    rows: dict[Family, list[Any]] = {READING: [], POSITION: []}
+    for name, payload in messages:
+        family, device_id = route(ROOT, name)
+        parsed, _ = PARSERS[family](device_id, payload, received_at, Limits())
+        rows[family].extend(parsed)
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await ingest.insert_readings(conn, rows[READING])
+        await ingest.insert_positions(conn, rows[POSITION])
+        await conn.commit()
+
+
 async def _register_devices(url: str) -> None:
     document = RegistryDocument(
         organisations=[Organisation(id="bench", name="benchmark unit")],
@@ -518,6 +563,12 @@ def main(argv: list[str] | None = None) -> int:
         for protocol in ("3.1.1", "5"):
             name = f"collector MQTT {protocol}"
             steps.append((name, partial(bench.collector, name, single, len(single), protocol=protocol)))
+        # Every message a resend of rows already stored: the staging path, with the same values and with readings
+        # whose registers differ (recorded as conflicts).
+        for changed in (False, True):
+            name = "collector MQTT 3.1.1, all resent" + (", readings changed" if changed else "")
+            resent = resent_messages(single, changed=changed)
+            steps.append((name, partial(bench.collector, name, resent, len(single), preloaded=single)))
         for protocol in ("3.1.1", "5"):
             name = f"collector MQTT {protocol}, {args.items} positions/message"
             rows = len(batched) * args.items

@@ -96,6 +96,8 @@ class _Prepared:
     """A batch sorted into what each table gets."""
 
     readings: dict[tuple[str, datetime], Reading] = field(default_factory=dict)
+    # Later readings of a key already in the batch with another register: not stored, recorded as conflicts.
+    resent: list[Reading] = field(default_factory=list)
     positions: dict[tuple[str, datetime], Position] = field(default_factory=dict)
     dead: list[tuple[Any, ...]] = field(default_factory=list)
     # Rate-limited messages, one row per (device, minute), the count last: ingest.count_dead_letters adds them.
@@ -262,10 +264,7 @@ class Writer:
             for bad in rejected:
                 self._dead(prepared, item, device_id, bad.reason, bad.detail)
             rows = self._installed_rows(prepared, item, device_id, rows) if family is READING else rows
-            target = prepared.readings if family is READING else prepared.positions
-            for row in rows:
-                # The first of two rows with one key wins, as it does against stored rows.
-                target.setdefault((row[0], row[1]), row)
+            _keep(prepared, family, rows)
         return prepared
 
     def _installed_rows(self, prepared: _Prepared, item: Received, meter_id: str, rows: list[Any]) -> list[Any]:
@@ -344,7 +343,7 @@ class Writer:
     async def _store(self, conn: AsyncConnection, prepared: _Prepared) -> dict[str, int]:
         stored = {"reading": 0, "position": 0}
         if prepared.readings:
-            stored["reading"] = await ingest.insert_readings(conn, list(prepared.readings.values()))
+            stored["reading"] = await ingest.insert_readings(conn, list(prepared.readings.values()), prepared.resent)
         if prepared.positions:
             rows = list(prepared.positions.values())
             stored["position"] = await ingest.insert_positions(conn, rows)
@@ -383,6 +382,19 @@ class Writer:
             m.duplicates.labels(family).inc(outcome.duplicates.get(family, 0))
         for reason, count in outcome.rejected.items():
             m.rejected.labels(reason).inc(count)
+
+
+def _keep(prepared: _Prepared, family: Family, rows: Sequence[Any]) -> None:
+    """Add a message's rows to the batch's. The first of two rows with one key wins, as it does against stored
+    rows; a later reading with another register is set aside to be recorded as a conflict."""
+    if family is READING:
+        for row in rows:
+            kept = prepared.readings.setdefault((row[0], row[1]), row)
+            if kept.register != row.register:
+                prepared.resent.append(row)
+    else:
+        for row in rows:
+            prepared.positions.setdefault((row[0], row[1]), row)
 
 
 def _merge(a: Outcome, b: Outcome) -> Outcome:

@@ -250,17 +250,29 @@ async def meter_quality(
     begin: datetime,
     stop: datetime,
     silent_since: datetime,
-) -> list[tuple[str, str, str, str, date | None, int, Decimal, date | None, int, int, int, int, bool]]:
+) -> list[
+    tuple[
+        str, str, str, str, date | None, int, datetime | None, int, Decimal, date | None, int, int, int, int, bool, int
+    ]
+]:
     """Per meter of the selected institutions, in institution and meter order: (meter_id, institution_id,
-    energy_type, unit, installed_on, readings and excluded amount of the days [start, end), the last of those days
-    with readings, rollovers, resets, jitter and implausible deltas ending in [begin, stop), whether it has a
-    reading after `silent_since`)."""
+    energy_type, unit, installed_on, reading_interval_seconds, the time of its first reading when it has no
+    installation date and its first reading is in [begin, stop), readings and excluded amount of the days
+    [start, end), the last of those days with readings, rollovers, resets, jitter and implausible deltas ending in
+    [begin, stop), whether it has a reading after `silent_since`, conflicting resends of readings in [begin, stop)
+    (reading_conflict))."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.id, m.institution_id, m.energy_type, m.unit, m.installed_on,
+            """SELECT m.id, m.institution_id, m.energy_type, m.unit, m.installed_on, m.reading_interval_seconds,
+                      -- Connected during the period: none of its readings is older. Only a meter without an
+                      -- installation date needs it; a meter with history finds an older reading at once.
+                      CASE WHEN m.installed_on IS NULL
+                                AND NOT EXISTS (SELECT 1 FROM reading o WHERE o.meter_id = m.id AND o.time < {begin})
+                           THEN (SELECT min(f.time) FROM reading f
+                                 WHERE f.meter_id = m.id AND f.time >= {begin} AND f.time < {stop}) END,
                       coalesce(d.readings, 0), coalesce(d.excluded, 0), d.last_day,
                       coalesce(e.rollovers, 0), coalesce(e.resets, 0), coalesce(e.jitter, 0),
-                      coalesce(e.implausible, 0), r.recent IS NOT NULL
+                      coalesce(e.implausible, 0), r.recent IS NOT NULL, coalesce(c.conflicts, 0)
                FROM meter m JOIN institution i ON i.id = m.institution_id
                LEFT JOIN (SELECT meter_id, sum(readings) AS readings, sum(excluded) AS excluded,
                                  max(day) FILTER (WHERE readings > 0) AS last_day
@@ -275,6 +287,9 @@ async def meter_quality(
                       ON e.meter_id = m.id
                LEFT JOIN (SELECT DISTINCT meter_id AS recent FROM reading WHERE time > {silent_since}) r
                       ON r.recent = m.id
+               LEFT JOIN (SELECT meter_id, count(*) AS conflicts FROM reading_conflict
+                          WHERE time >= {begin} AND time < {stop} GROUP BY meter_id) c
+                      ON c.meter_id = m.id
                WHERE {conditions}
                ORDER BY m.institution_id, m.id"""
         ).format(
@@ -303,6 +318,25 @@ async def flagged(
                FROM consumption_event e JOIN meter m ON m.id = e.meter_id JOIN institution i ON i.id = m.institution_id
                WHERE e."end" >= {start} AND e."end" < {end} AND {meter} AND {conditions}
                ORDER BY e."end", e.meter_id LIMIT 10000"""
+        ).format(start=sql.Literal(start), end=sql.Literal(end), meter=meter, conditions=filters.conditions(scope))
+    )
+    return await cur.fetchall()
+
+
+async def conflicts(
+    conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, start: datetime, end: datetime
+) -> list[tuple[str, str, datetime, float, float, int, datetime, datetime]]:
+    """The readings of [start, end) resent with another register, of the meter (None: any) of the selected
+    institutions, oldest first, at most 10,000: (meter_id, institution_id, time, stored_register, resent_register,
+    resends, first_received_at, last_received_at)."""
+    meter = sql.SQL("TRUE") if meter_id is None else sql.SQL("m.id = {}").format(sql.Literal(meter_id))
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT c.meter_id, m.institution_id, c.time, c.stored_register, c.resent_register, c.resends,
+                      c.first_received_at, c.last_received_at
+               FROM reading_conflict c JOIN meter m ON m.id = c.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE c.time >= {start} AND c.time < {end} AND {meter} AND {conditions}
+               ORDER BY c.time, c.meter_id LIMIT 10000"""
         ).format(start=sql.Literal(start), end=sql.Literal(end), meter=meter, conditions=filters.conditions(scope))
     )
     return await cur.fetchall()

@@ -31,7 +31,7 @@ INSTITUTIONS = Table(
 )
 _METER_COLUMNS = sql.SQL(
     """m.id, m.institution_id, i.organisation_id, m.energy_type, m.unit, m.sub_item, m.multiplier,
-       m.register_max, m.max_rate, m.installed_on, m.replaced_on"""
+       m.register_max, m.max_rate, m.installed_on, m.replaced_on, m.reading_interval_seconds"""
 )
 METERS = Table(
     sql.SQL("SELECT {columns} FROM meter m JOIN institution i ON i.id = m.institution_id").format(

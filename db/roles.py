@@ -35,6 +35,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "reading": "SELECT",
         "position": "SELECT",
         "live_position": "SELECT",
+        "reading_conflict": "SELECT",
         # Energy: factors and quotas, and the consumption roll-up the API keeps up to date.
         "factor_version": "SELECT, INSERT",
         "coal_factor": "SELECT, INSERT",
@@ -76,6 +77,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "reading": "SELECT, INSERT",
         "position": "SELECT, INSERT",
         "live_position": "SELECT, INSERT, UPDATE",
+        # A resend's other register, recorded and counted up (db/ingest.py).
+        "reading_conflict": "SELECT, INSERT, UPDATE",
         # The roll-ups' marks, written with the rows that made them stale (db/marks.py).
         "consumption_stale": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE",

@@ -23,6 +23,8 @@ from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, Vehi
 
 OrganisationKind = Literal["unit", "service_company", "rental_company"]
 
+READING_INTERVAL_MAX: Final = 31 * 86_400  # seconds: the meter table's check says the same (migration 0023)
+
 
 Id = Field(pattern=ID_PATTERN)
 
@@ -85,6 +87,8 @@ class Meter(_Item):
     register_max: float | None = Field(default=None, gt=0)
     max_rate: float | None = Field(default=None, gt=0)  # the most it can consume in an hour: faster is implausible
     installed_on: date | None = None
+    # How often it reports: data quality expects a reading each interval (a month at most: read by hand).
+    reading_interval_seconds: int = Field(default=900, ge=1, le=READING_INTERVAL_MAX)
 
     @model_validator(mode="after")
     def _unit_fits_energy(self) -> Meter:

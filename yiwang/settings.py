@@ -239,8 +239,7 @@ class Settings(BaseSettings):
 
     # An indicator at this share of its quota or more is flagged near-quota.
     energy_quota_near: float = Field(default=0.9, gt=0, le=1)
-    # Data quality: how often a meter is expected to report, and how long without a reading makes it silent.
-    energy_reading_interval_seconds: float = Field(default=900.0, gt=0)
+    # Data quality: how long without a reading makes a meter silent (how often each reports is in the registry).
     energy_silent_seconds: float = Field(default=86_400.0, gt=0)
     # Anomalies: night (00-06 h) and weekend daytime load per hour at or above these shares of the
     # working-hour load, and a water meter whose night flow never reached zero for this many nights in a row.

@@ -1,8 +1,10 @@
 """Data quality per meter for a period: completeness, silence, and the deltas the rules did not count as rises.
 
-- completeness: readings received of those expected at the reporting interval
-  (YIWANG_ENERGY_READING_INTERVAL_SECONDS) over the part of the period the meter was installed and
-  that has passed;
+- completeness: readings received of those expected at the meter's own reporting interval (the registry's
+  reading_interval_seconds, 900 by default) over the part of the period that has passed since the meter was
+  connected: from its installation date, or, without one, from its first reading (a meter whose first reading is
+  older than the period counts from the period's start; one that never reported, too);
+- conflicts: readings resent for a time already stored with another register (the first copy stays);
 - silent: no reading within YIWANG_ENERGY_SILENT_SECONDS before now;
 - rollovers, resets, jitter and implausible deltas in the period, and the amount excluded as implausible.
 """
@@ -27,6 +29,11 @@ class MeterQuality(BaseModel):
     institution_id: str
     energy_type: str
     unit: str
+    reading_interval_seconds: int = Field(description="how often the meter reports (registry): a reading due each")
+    counted_from: datetime = Field(
+        description="where the expected readings start: the period's start, or the meter's connection if later (its "
+        "installation date, or its first reading when the registry has no installation date)"
+    )
     readings: int
     expected: int
     completeness: Decimal | None = Field(description="readings over expected, at most 1; null when none expected")
@@ -37,6 +44,9 @@ class MeterQuality(BaseModel):
     jitter: int
     implausible: int
     excluded: Decimal = Field(description="what implausible deltas would have added, in the meter's unit")
+    conflicts: int = Field(
+        description="readings of the period resent with another register: the first copy stays (GET /energy/conflicts)"
+    )
 
 
 class InstitutionQuality(BaseModel):
@@ -49,15 +59,32 @@ class InstitutionQuality(BaseModel):
     completeness: Decimal | None
     silent_meters: int
     implausible: int
+    conflicts: int
 
 
 class QualityReport(BaseModel):
     start: date
     end: date = Field(description="exclusive")
-    interval_seconds: float
     silent_seconds: float
     institutions: list[InstitutionQuality]
     meters: list[MeterQuality]
+
+
+def counted_from(
+    begin: datetime, installed_on: date | None, first_reading: datetime | None, zone: ZoneInfo
+) -> datetime:
+    """Where a meter's expected readings start: the period's `begin`, or its connection if later. Its connection is
+    its installation date (local midnight) when the registry has one, else its first reading."""
+    if installed_on is not None:
+        return max(begin, datetime(installed_on.year, installed_on.month, installed_on.day, tzinfo=zone))
+    if first_reading is not None:
+        return max(begin, first_reading)
+    return begin
+
+
+def expected_readings(first: datetime, stop: datetime, interval_seconds: int) -> int:
+    """Readings expected in [first, stop) of a meter reporting every `interval_seconds`."""
+    return max(0, int((stop - first).total_seconds() // interval_seconds))
 
 
 def _completeness(readings: int, expected: int) -> Decimal | None:
@@ -80,6 +107,7 @@ def _institutions(meters: list[MeterQuality]) -> list[InstitutionQuality]:
                 completeness=_completeness(readings, expected),
                 silent_meters=sum(m.silent for m in members),
                 implausible=sum(m.implausible for m in members),
+                conflicts=sum(m.conflicts for m in members),
             )
         )
     return out
@@ -93,7 +121,6 @@ async def report(
     start: date,
     end: date,
     zone: ZoneInfo,
-    interval_seconds: float,
     silent_seconds: float,
 ) -> QualityReport:
     now = datetime.now(UTC)
@@ -116,6 +143,8 @@ async def report(
         energy_type,
         unit,
         installed_on,
+        interval,
+        first_reading,
         readings,
         excluded,
         last_day,
@@ -124,17 +153,18 @@ async def report(
         jitter,
         implausible,
         recent,
+        conflicts,
     ) in rows:
-        first = begin
-        if installed_on is not None:
-            first = max(first, datetime(installed_on.year, installed_on.month, installed_on.day, tzinfo=zone))
-        expected = max(0, int((stop - first).total_seconds() // interval_seconds))
+        first = counted_from(begin, installed_on, first_reading, zone)
+        expected = expected_readings(first, stop, interval)
         meters.append(
             MeterQuality(
                 meter_id=meter_id,
                 institution_id=institution_id,
                 energy_type=energy_type,
                 unit=unit,
+                reading_interval_seconds=interval,
+                counted_from=first,
                 readings=readings,
                 expected=expected,
                 completeness=_completeness(readings, expected),
@@ -145,12 +175,12 @@ async def report(
                 jitter=jitter,
                 implausible=implausible,
                 excluded=excluded,
+                conflicts=conflicts,
             )
         )
     return QualityReport(
         start=start,
         end=end,
-        interval_seconds=interval_seconds,
         silent_seconds=silent_seconds,
         institutions=_institutions(meters),
         meters=meters,
@@ -201,4 +231,40 @@ async def flagged(
             meter_id=m, institution_id=i, start=s, end=e, change=c, before=b, after=a, amount=amount, reason=_REASONS[c]
         )
         for m, i, s, e, c, b, a, amount in rows
+    ]
+
+
+class ConflictingResend(BaseModel):
+    """A reading resent for a time already stored, with another register: the stored one counts (the first copy
+    wins), the resent one is kept here for staff to judge. A resend with the same register (a QoS 1 redelivery)
+    leaves none."""
+
+    meter_id: str
+    institution_id: str
+    time: datetime = Field(description="the reading's time, which both copies carry")
+    stored_register: float = Field(description="the register stored and counted, the first copy's")
+    resent_register: float = Field(description="the latest other register received for the same time")
+    resends: int = Field(description="copies received with another register")
+    first_received_at: datetime
+    last_received_at: datetime
+
+
+async def conflicts(
+    conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, period: Period, zone: ZoneInfo
+) -> list[ConflictingResend]:
+    """The readings of the period's local days resent with another register, oldest first, at most 10,000."""
+    start, end = period.moments(zone)
+    rows = await energy_reports.conflicts(conn, scope, filters, meter_id=meter_id, start=start, end=end)
+    return [
+        ConflictingResend(
+            meter_id=m,
+            institution_id=i,
+            time=t,
+            stored_register=stored,
+            resent_register=resent,
+            resends=n,
+            first_received_at=first,
+            last_received_at=last,
+        )
+        for m, i, t, stored, resent, n, first, last in rows
     ]

@@ -92,6 +92,5 @@ async def quality_report(
         start=query.start,
         end=query.end,
         zone=settings.zone,
-        interval_seconds=settings.energy_reading_interval_seconds,
         silent_seconds=settings.energy_silent_seconds,
     )

@@ -133,6 +133,7 @@ def sheets(
                 Column("meter_id", "计量表编号", "Meter"),
                 Column("institution_id", "单位编号", "Institution id"),
                 Column("energy_type", "能源品种", "Energy type"),
+                Column("reading_interval_seconds", "上报间隔（秒）", "Reading interval (s)", "integer"),
                 Column("readings", "实收读数", "Readings", "integer"),
                 Column("expected", "应收读数", "Expected", "integer"),
                 Column("completeness", "完整率", "Completeness", "percent"),
@@ -141,12 +142,14 @@ def sheets(
                 Column("resets", "清零或换表", "Resets or replacements", "integer"),
                 Column("implausible", "异常增量", "Implausible deltas", "integer"),
                 Column("excluded", "剔除量", "Excluded", "decimal"),
+                Column("conflicts", "重发不一致", "Conflicting resends", "integer"),
             ),
             (
                 (
                     m.meter_id,
                     m.institution_id,
                     m.energy_type,
+                    m.reading_interval_seconds,
                     m.readings,
                     m.expected,
                     m.completeness,
@@ -155,6 +158,7 @@ def sheets(
                     m.resets,
                     m.implausible,
                     m.excluded,
+                    m.conflicts,
                 )
                 for m in quality.meters
             ),

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.fields import NO_NUL, Finite, Integer, Text
 from domain.energy import Category, EnergyType, SubItem
 from domain.periods import FIRST_YEAR, LAST_YEAR
-from domain.registry import Institution, InstitutionYear, MeterRecord, VehicleRecord
+from domain.registry import READING_INTERVAL_MAX, Institution, InstitutionYear, MeterRecord, VehicleRecord
 from domain.vehicles import VIN_PATTERN, LicenceClass, Lifecycle, RetiredHow, VehicleEnergy
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -69,6 +69,7 @@ class MeterPublic(BaseModel):
     max_rate: float | None
     installed_on: date | None
     replaced_on: date | None
+    reading_interval_seconds: int = Field(description="how often it reports: data quality expects one reading each")
 
 
 class MeterOfInstitution(MeterPublic):
@@ -200,6 +201,7 @@ class MeterUpdate(BaseModel):
     max_rate: Finite | None = Field(default=None, gt=0)
     installed_on: date | None = None
     replaced_on: date | None = None
+    reading_interval_seconds: Annotated[int, Field(default=None, ge=1, le=READING_INTERVAL_MAX)]
 
 
 class VehicleCreate(VehicleRecord):

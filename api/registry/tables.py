@@ -227,6 +227,9 @@ METERS = Table(
         TableField(Column("max_rate", "每小时最大用量", "Most per hour", "decimal"), read_number),
         TableField(Column("installed_on", "安装日期", "Installed on", "date"), read_date),
         TableField(Column("replaced_on", "更换日期", "Replaced on", "date"), read_date),
+        TableField(
+            Column("reading_interval_seconds", "上报间隔（秒）", "Reading interval (s)", "integer"), read_integer
+        ),
     ),
 )
 

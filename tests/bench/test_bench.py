@@ -27,6 +27,8 @@ def test_bench_ingest_quick_run_reports_every_consumer() -> None:
         "per-message INSERT",
         "collector MQTT 3.1.1 ",
         "collector MQTT 5 ",
+        "collector MQTT 3.1.1, all resent ",
+        "collector MQTT 3.1.1, all resent, readings changed",
         "positions/message",
         "publish -> commit at",
         "every fill outran its consumer's drain",

@@ -106,7 +106,8 @@ async def get_consumption(
 async def get_quality(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
 ) -> quality.QualityReport:
-    """Per meter: completeness, silence, rollovers, resets, jitter and implausible deltas in the period."""
+    """Per meter: completeness at its own reading interval from its connection, silence, rollovers, resets, jitter,
+    implausible deltas and conflicting resends in the period."""
     async with pool.connection() as conn:
         return await quality_report(conn, scope, settings, query)
 
@@ -150,5 +151,22 @@ async def get_flagged(
     with its registers and the rule that applied: what data quality counts, one by one."""
     async with pool.connection() as conn:
         return await quality.flagged(
+            conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
+        )
+
+
+@router.get(
+    "/conflicts",
+    dependencies=[Depends(require("readings:read"))],
+    responses=responses(401, 403, 422),
+)
+async def get_conflicts(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
+) -> list[quality.ConflictingResend]:
+    """Readings resent for a time already stored with another register: the stored (first) register counts; the
+    resent one is kept here, with how often it came, for staff to judge. A resend with the same register leaves
+    nothing."""
+    async with pool.connection() as conn:
+        return await quality.conflicts(
             conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )

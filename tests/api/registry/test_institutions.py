@@ -94,6 +94,7 @@ async def test_meters_are_created_and_changed_and_a_new_multiplier_recounts_the_
         "register_max": None,
         "max_rate": None,
         "replaced_on": None,
+        "reading_interval_seconds": 900,
     }
     assert await consumed(api_settings, body["id"], registers=[100, 110, 125]) == 25
 
@@ -268,11 +269,12 @@ async def test_the_xlsx_export_holds_what_the_api_says_in_chinese_or_english(
     meters = sheet_rows((await client.get("/registry/meters.xlsx", headers=unit)).content)
     assert meters[0] == [
         "表计编号", "单位编号", "单位名称", "能源品种", "计量单位", "用电分项",
-        "倍率", "表码上限", "每小时最大用量", "安装日期", "更换日期",
+        "倍率", "表码上限", "每小时最大用量", "安装日期", "更换日期", "上报间隔（秒）",
     ]  # fmt: skip
     row = {r[0]: r for r in meters[1:]}[f"m-{tag}-1"]
     assert row[:7] == [f"m-{tag}-1", body["id"], body["name"], "电力", "kWh", "照明插座", 1]
     assert row[9].date() == date(2024, 5, 1)
+    assert row[11] == 900  # the reading interval's default
     assert len(meters) == 1 + len(units.a.meters) + 1
 
 

@@ -194,7 +194,7 @@ async function loadQuality() {
           el("td", { class: "num" }, m.completeness === null ? "–" : `${(Number(m.completeness) * 100).toFixed(1)}%`),
           el("td", {}, m.last_day_with_readings ?? "–"),
           el("td", {}, m.silent ? t("quality.is_silent") : t("quality.reporting")),
-          el("td", { class: "num" }, `${m.rollovers} / ${m.resets} / ${m.jitter} / ${m.implausible}`),
+          el("td", { class: "num" }, `${m.rollovers} / ${m.resets} / ${m.jitter} / ${m.implausible} / ${m.conflicts}`),
         ),
       ),
     );
