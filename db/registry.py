@@ -14,9 +14,10 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
+from db import marks
 from db.scope import Scope
 from db.table import Table
-from domain.registry import RegistryDocument
+from domain.registry import COUNTING_FIELDS, RegistryDocument
 
 Row = TypeVar("Row")
 
@@ -252,7 +253,8 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
     """
     await refuse_service_names(conn, [m.id for m in document.meters] + [v.id for v in document.vehicles])
     async with conn.transaction():
-        return {
+        before = await counting_of(conn, [m.id for m in document.meters])
+        written = {
             "organisations": await _upsert(conn, "organisation", list(document.organisations)),
             "institutions": await _upsert(conn, "institution", list(document.institutions)),
             "institution years": await _upsert(
@@ -261,3 +263,30 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
             "meters": await _upsert(conn, "meter", list(document.meters)),
             "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
         }
+        # The same rule as a change through the API or a spreadsheet: what the roll-up counts with changed.
+        await recount(conn, [m.id for m in document.meters if m.id in before and before[m.id] != _counting(m)])
+        return written
+
+
+def _counting(meter: BaseModel) -> tuple[object, ...]:
+    return tuple(getattr(meter, name) for name in COUNTING_FIELDS)
+
+
+async def counting_of(conn: AsyncConnection, meter_ids: Collection[str]) -> dict[str, tuple[object, ...]]:
+    """What the consumption roll-up counts each of these stored meters with (COUNTING_FIELDS, in order)."""
+    columns = sql.SQL(", ").join(map(sql.Identifier, COUNTING_FIELDS))
+    cur = await conn.execute(
+        sql.SQL("SELECT id, {} FROM meter WHERE id = ANY(%s)").format(columns), [sorted(set(meter_ids))]
+    )
+    return {row[0]: tuple(row[1:]) for row in await cur.fetchall()}
+
+
+async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
+    """Mark meters for the roll-up to recount from their first reading: what it counts them with (multiplier,
+    register maximum, most per hour) changed, and every day counted with the old values is wrong (a meter without
+    readings has none). The one path for the API, the spreadsheets and `yiwang registry import`.
+
+    The mark is the first reading's time, as the collector marks new readings (db/marks.py), not '-infinity',
+    which psycopg cannot load as a datetime when the roll-up reads the marks."""
+    if meter_ids:
+        await marks.CONSUMPTION.mark(conn, await first_readings(conn, meter_ids))

@@ -305,7 +305,7 @@ async def import_meters(
         meters = [item for _, item in items.values()]
         await service.write(conn, meters=meters)
         changed = [m.id for m in meters if m.id in current and counting_changed(current[m.id], m)]
-        await service.recount(conn, changed)
+        await registry_db.recount(conn, changed)
     created = sum(1 for m in meters if m.id not in current)
     return ImportResult(rows=len(file.rows), created=created, updated=len(meters) - created)
 

@@ -33,8 +33,8 @@ from api.registry.models import (
     VehicleQuotaPublic,
     YearFigures,
 )
-from db import marks, trip_requests
 from db import registry as registry_db
+from db import trip_requests
 from db.registry import INSTITUTIONS, METERS, ORGANISATIONS, VEHICLE_QUOTAS, VEHICLES
 from db.scope import Scope
 from db.table import Table, page, some
@@ -295,16 +295,6 @@ async def fleet_holders(
 # Writes: each in one transaction, through the Scope (an item outside it is one that does not exist).
 
 
-async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
-    """Mark meters for the roll-up to recount from their first reading: their multiplier, register maximum or
-    most per hour changed, and every day counted with the old ones is wrong (a meter without readings has none).
-
-    The mark is the first reading's time, as the collector marks new readings (db/marks.py), not '-infinity',
-    which psycopg cannot load as a datetime when the roll-up reads the marks."""
-    if meter_ids:
-        await marks.CONSUMPTION.mark(conn, await registry_db.first_readings(conn, meter_ids))
-
-
 async def write(
     conn: AsyncConnection,
     *,
@@ -421,7 +411,7 @@ async def update_meter(conn: AsyncConnection, scope: Scope, meter_id: str, chang
             await _institution_in_scope(conn, scope, changed.institution_id)
         await write(conn, meters=[changed])
         if counting_changed(current, changed):
-            await recount(conn, [meter_id])
+            await registry_db.recount(conn, [meter_id])
     return await meter(conn, scope, meter_id)
 
 

@@ -17,9 +17,11 @@ import openpyxl
 
 from db import ingest
 from db.pool import open_pool
+from domain.registry import Meter, RegistryDocument
 from tests.support.api import AsUser, Units, audit_rows
 from tests.support.files import XLSX, sheet_rows, upload, workbook
 from tests.support.messages import BASE_TIME
+from tests.support.registry import import_registry
 from tests.support.rollups import settle
 from yiwang.settings import Settings
 
@@ -354,6 +356,20 @@ async def test_the_meters_csv_imports_back_and_a_changed_multiplier_recounts(
     assert first["multiplier"] == 1200.0
     assert second["replaced_on"] == "2025-07-01"
     assert await consumed(api_settings, units.a.meters[0]) == 2.5 * 1200
+
+
+async def test_a_multiplier_changed_through_the_registry_import_recounts_as_the_api_does(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser, api_settings: Settings
+) -> None:
+    """`yiwang registry import` is the third way to change a meter: it recounted nothing, so the figures kept the
+    old multiplier while the same change through PATCH /meters or a spreadsheet recounted."""
+    staff = await as_user("energy_staff")
+    meter_id = units.a.meters[1]
+    assert await consumed(api_settings, meter_id, registers=[10, 12.5]) == Decimal("2.5")
+    stored = (await client.get(f"/meters/{meter_id}", headers=staff)).json()
+    fields = {name: stored[name] for name in Meter.model_fields if name in stored}
+    await import_registry(api_settings.database_url, RegistryDocument(meters=[Meter(**fields | {"multiplier": 40})]))
+    assert await consumed(api_settings, meter_id) == Decimal("2.5") * 40
 
 
 async def test_a_csv_with_chinese_headers_adds_institutions_and_their_years(
