@@ -13,7 +13,18 @@ from fastapi import FastAPI
 from api.access.rules import Role
 from api.access.users import create_user
 from api.app import create_app
-from tests.support.api import PASSWORD, AddUser, AsUser, Units, address_for, bearer, client_at, login, unit_of
+from tests.support.api import (
+    PASSWORD,
+    AddUser,
+    AsUser,
+    Units,
+    address_for,
+    bearer,
+    client_at,
+    login,
+    serving,
+    unit_of,
+)
 from tests.support.registry import register_devices
 from tests.support.stack import settings_for
 from yiwang.settings import Settings
@@ -32,6 +43,13 @@ async def app(api_settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(api_settings)
     async with application.router.lifespan_context(application):
         yield application
+
+
+@pytest.fixture
+async def port(app: FastAPI, api_settings: Settings) -> AsyncIterator[int]:
+    """The app served by a real uvicorn on a free port, with the options `yiwang api` uses."""
+    async with serving(app, api_settings) as p:
+        yield p
 
 
 @pytest.fixture

@@ -8,21 +8,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.api import AsUser, Units, serving
+from tests.support.api import AsUser, Units
 from tests.support.files import upload
 from yiwang.settings import Settings
 
 MB = 1024 * 1024
-
-
-@pytest.fixture
-async def port(app: FastAPI, api_settings: Settings) -> AsyncIterator[int]:
-    async with serving(app, api_settings) as p:
-        yield p
 
 
 async def _post_big(port: int, path: str, size: int, events: list[str], started: asyncio.Event) -> int:

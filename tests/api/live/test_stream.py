@@ -33,7 +33,7 @@ from db.scope import Scope
 from domain.position import Position
 from domain.topics import topic
 from domain.vehicles import LiveState
-from tests.support.api import AsUser, Units, audit_rows, bearer, login, serving
+from tests.support.api import AsUser, Units, audit_rows, bearer, login
 from tests.support.broker import publish
 from tests.support.fleet import place
 from tests.support.stack import settings_for
@@ -54,12 +54,6 @@ def api_settings(stack: Stack, tag: str) -> Settings:
 def settings(api_settings: Settings) -> Settings:
     """The collector of these tests (tests/conftest.py's `collector`) runs with the API's settings."""
     return api_settings
-
-
-@pytest.fixture
-async def port(app: FastAPI, api_settings: Settings) -> AsyncIterator[int]:
-    async with serving(app, api_settings) as p:
-        yield p
 
 
 def token_of(headers: dict[str, str]) -> str:
