@@ -20,31 +20,33 @@ Row = TypeVar("Row")
 
 
 async def versions(conn: AsyncConnection, row: type[Row]) -> list[Row]:
-    """Every version (version, kind, title, source, published_on, intended_use, unconfirmed), by kind and in the
-    order they were added."""
+    """Every version (version, kind, method, title, source, published_on, intended_use, unconfirmed), by kind and
+    in the order they were added."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            """SELECT version, kind, title, source, published_on, intended_use, unconfirmed
+            """SELECT version, kind, method, title, source, published_on, intended_use, unconfirmed
                FROM factor_version ORDER BY kind, created_at, version"""
         )
         return await cur.fetchall()
 
 
 async def version(conn: AsyncConnection, row: type[Row], name: str) -> Row | None:
-    """The version of that name (version, kind, title, source, published_on, intended_use, unconfirmed)."""
+    """The version of that name (version, kind, method, title, source, published_on, intended_use, unconfirmed)."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            """SELECT version, kind, title, source, published_on, intended_use, unconfirmed
+            """SELECT version, kind, method, title, source, published_on, intended_use, unconfirmed
                FROM factor_version WHERE version = %s""",
             (name,),
         )
         return await cur.fetchone()
 
 
-async def latest(conn: AsyncConnection, kind: str) -> str | None:
-    """The newest version of a kind; None when there is none."""
+async def latest(conn: AsyncConnection, kind: str, method: str | None = None) -> str | None:
+    """The newest version of a kind, and of a method when one is named; None when there is none."""
     cur = await conn.execute(
-        "SELECT version FROM factor_version WHERE kind = %s ORDER BY created_at DESC, version DESC LIMIT 1", (kind,)
+        """SELECT version FROM factor_version WHERE kind = %s AND (%s::text IS NULL OR method = %s)
+           ORDER BY created_at DESC, version DESC LIMIT 1""",
+        (kind, method, method),
     )
     row = await cur.fetchone()
     return None if row is None else str(row[0])
@@ -54,6 +56,13 @@ async def exists(conn: AsyncConnection, name: str, kind: str) -> bool:
     """Whether there is a version of that name and kind."""
     cur = await conn.execute("SELECT 1 FROM factor_version WHERE version = %s AND kind = %s", (name, kind))
     return await cur.fetchone() is not None
+
+
+async def method(conn: AsyncConnection, name: str) -> str | None:
+    """A standard-coal version's method; None for a carbon version or an unknown name."""
+    cur = await conn.execute("SELECT method FROM factor_version WHERE version = %s", (name,))
+    row = await cur.fetchone()
+    return None if row is None else row[0]
 
 
 async def coal_factors(conn: AsyncConnection, row: type[Row], name: str) -> list[Row]:
@@ -111,6 +120,7 @@ async def add_version(
     name: str,
     *,
     kind: str,
+    method: str | None,
     title: str,
     source: str,
     published_on: date | None,
@@ -120,9 +130,9 @@ async def add_version(
     """Add a version without values, in the caller's transaction; False when one of that name exists (versions are
     never changed)."""
     cur = await conn.execute(
-        """INSERT INTO factor_version (version, kind, title, source, published_on, intended_use, unconfirmed)
-           VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING""",
-        (name, kind, title, source, published_on, intended_use, unconfirmed),
+        """INSERT INTO factor_version (version, kind, method, title, source, published_on, intended_use, unconfirmed)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (version) DO NOTHING""",
+        (name, kind, method, title, source, published_on, intended_use, unconfirmed),
     )
     return cur.rowcount != 0
 

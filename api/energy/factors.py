@@ -3,6 +3,10 @@
 A result names the versions it used, and for electricity's carbon factor also the year and region,
 because the authorities publish that one per year and grid two years late: a 2026 report uses the
 newest published year not after 2026.
+
+A standard-coal version names its method: calorific equivalent (当量值, electricity at 0.1229 kgce/kWh, what the
+public-institution statistics count and so the default) or equivalent value (等价值, electricity at the coal burned
+to supply a kWh in a given year), chosen by naming a version or a method.
 """
 
 from __future__ import annotations
@@ -23,11 +27,16 @@ from domain.measures import REPORT_UNIT
 from domain.periods import FIRST_YEAR, LAST_YEAR
 
 FactorKind = Literal["standard_coal", "carbon"]
+CoalMethod = Literal["calorific_equivalent", "equivalent_value"]
+DEFAULT_COAL_METHOD: CoalMethod = "calorific_equivalent"  # the public-institution statistics' (当量值)
 
 
 class FactorVersion(BaseModel):
     version: str
     kind: FactorKind
+    method: CoalMethod | None = Field(
+        description="standard coal: calorific_equivalent (当量值) or equivalent_value (等价值); null for carbon"
+    )
     title: str
     source: str
     published_on: date | None
@@ -52,7 +61,7 @@ class CarbonFactor(BaseModel):
 class FactorsUsed(BaseModel):
     """Which factors a result was computed with."""
 
-    standard_coal: str
+    standard_coal: str = Field(description="the standard-coal version; GET /factors gives its method (当量值/等价值)")
     carbon: str
     carbon_region: str
     electricity_carbon_year: int | None = Field(description="the year of the electricity factor applied")
@@ -75,31 +84,46 @@ class UnknownFactorVersion(Refused):
     """No factor version of that name and kind (422)."""
 
 
+class MethodMismatch(Refused):
+    """The standard-coal version named is not of the method named (422)."""
+
+
 async def versions(conn: AsyncConnection) -> list[FactorVersion]:
     return await factors_db.versions(conn, FactorVersion)
 
 
-async def latest(conn: AsyncConnection, kind: FactorKind) -> str:
-    """The newest version of a kind (the default of every computation)."""
-    found = await factors_db.latest(conn, kind)
+async def latest(conn: AsyncConnection, kind: FactorKind, method: CoalMethod | None = None) -> str:
+    """The newest version of a kind (and method): the default of every computation."""
+    found = await factors_db.latest(conn, kind, method)
     if found is None:
-        raise UnknownFactorVersion(f"no {kind} factors in the database")
+        of = f" of method {method}" if method else ""
+        raise UnknownFactorVersion(f"no {kind} factors{of} in the database")
     return found
 
 
 async def choose(
-    conn: AsyncConnection, *, year: int, coal_version: str | None, carbon_version: str | None, region: str
+    conn: AsyncConnection,
+    *,
+    year: int,
+    coal_version: str | None,
+    carbon_version: str | None,
+    region: str,
+    coal_method: CoalMethod | None = None,
 ) -> Factors:
-    """The factors for a period starting in `year`.
+    """The factors for a period starting in `year`. Without a standard-coal version named, the newest of
+    `coal_method` (default: calorific equivalent, so that a newer equivalent-value set never becomes the default).
 
     Raises:
-        UnknownFactorVersion: a version named that is not of its kind.
+        UnknownFactorVersion: a version named that is not of its kind, or no version of the method named.
+        MethodMismatch: the standard-coal version named is of another method than the one named.
     """
-    coal_version = coal_version or await latest(conn, "standard_coal")
+    coal_version = coal_version or await latest(conn, "standard_coal", coal_method or DEFAULT_COAL_METHOD)
     carbon_version = carbon_version or await latest(conn, "carbon")
     for version, kind in ((coal_version, "standard_coal"), (carbon_version, "carbon")):
         if not await factors_db.exists(conn, version, kind):
             raise UnknownFactorVersion(f"no {kind} factor version {version!r} (GET /factors lists them)")
+    if coal_method is not None and (found := await factors_db.method(conn, coal_version)) != coal_method:
+        raise MethodMismatch(f"standard_coal factor version {coal_version!r} is of method {found}, not {coal_method}")
     coal = {e: (u, Decimal(f)) for e, u, f in await factors_db.coal_per_unit(conn, coal_version)}
     carbon: dict[str, tuple[str, Decimal]] = {}
     electricity_year = None
@@ -145,6 +169,11 @@ class FactorSetCreate(BaseModel):
 
     version: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
     kind: FactorKind
+    method: CoalMethod | None = Field(
+        default=None,
+        description="standard coal only, and required there: calorific_equivalent (当量值) or equivalent_value "
+        "(等价值)",
+    )
     title: str = Field(min_length=1, max_length=200, pattern=NO_NUL)
     source: str = Field(min_length=1, max_length=1000, pattern=NO_NUL, description="the standard or publication")
     published_on: date | None = None
@@ -157,6 +186,8 @@ class FactorSetCreate(BaseModel):
 
     @model_validator(mode="after")
     def _values_fit_kind(self) -> FactorSetCreate:
+        if (self.kind == "standard_coal") != (self.method is not None):
+            raise ValueError("a standard_coal version names its method (当量值/等价值); a carbon version none")
         values = self.coal if self.kind == "standard_coal" else self.carbon
         other = self.carbon if self.kind == "standard_coal" else self.coal
         if not values or other:
@@ -200,6 +231,7 @@ async def create(conn: AsyncConnection, new: FactorSetCreate) -> None:
             conn,
             new.version,
             kind=new.kind,
+            method=new.method,
             title=new.title,
             source=new.source,
             published_on=new.published_on,

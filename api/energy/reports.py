@@ -10,7 +10,7 @@ from pydantic import Field
 
 from api.energy import factors as factor_data
 from api.energy import indicators, quality
-from api.energy.factors import Factors
+from api.energy.factors import CoalMethod, Factors
 from api.energy.indicators import Group, IndicatorReport
 from api.fields import Text
 from api.queries import PeriodQuery
@@ -42,7 +42,14 @@ class FilterQuery(PeriodQuery):
 
 class IndicatorQuery(FilterQuery):
     group: Group = Field(default="institution", description="one row per institution, category, district, or city")
-    coal_version: Text | None = Field(default=None, description="standard-coal factor version (default: newest)")
+    coal_version: Text | None = Field(
+        default=None, description="standard-coal factor version (default: the newest of coal_method)"
+    )
+    coal_method: CoalMethod | None = Field(
+        default=None,
+        description="standard-coal method: calorific_equivalent (当量值, the default: the public-institution "
+        "statistics') or equivalent_value (等价值); with coal_version, that version must be of it",
+    )
     carbon_version: Text | None = Field(default=None, description="carbon factor version (default: newest)")
     region: Text = Field(
         default="national",
@@ -55,6 +62,7 @@ async def chosen_factors(conn: AsyncConnection, query: IndicatorQuery) -> Factor
 
     Raises:
         UnknownFactorVersion: the query names a version there is none of (422).
+        MethodMismatch: the query names a standard-coal version of another method than it names (422).
     """
     return await factor_data.choose(
         conn,
@@ -62,6 +70,7 @@ async def chosen_factors(conn: AsyncConnection, query: IndicatorQuery) -> Factor
         coal_version=query.coal_version,
         carbon_version=query.carbon_version,
         region=query.region,
+        coal_method=query.coal_method,
     )
 
 

@@ -95,7 +95,7 @@ def test_the_national_average_electricity_factors_are_their_own_versions_with_so
         ("cn-2023-average", "hebei", 2022): Decimal("0.7252"),
     }
     assert heads["cn-2022-average"] == (date(2024, 12, 20), "carbon")
-    assert heads["cn-2023-average"] == (None, "carbon")  # its date was not read: unconfirmed, not invented
+    assert heads["cn-2023-average"] == (date(2025, 12, 31), "carbon")  # 公告2025年第47号
     # 389.31 GJ/10^4 m³ x 15.3 kgC/GJ x 0.99 x 44/12 = 2.16219 kgCO2/m³
     assert gas == [(Decimal("2.1622"),)]
 
@@ -106,7 +106,44 @@ def test_adding_the_national_averages_leaves_the_defaults_of_computations_as_the
     with psycopg.connect(stack.postgres.url) as conn:
         newer = conn.execute(
             """SELECT a.version FROM factor_version a, factor_version d
-               WHERE d.version = 'cn-2022' AND a.version IN ('cn-2022-average', 'cn-2023-average')
+               WHERE d.version = 'cn-2022'
+                 AND a.version IN ('cn-2022-average', 'cn-2023-average', 'cn-2023-average-provinces')
                  AND a.created_at >= d.created_at"""
         ).fetchall()
     assert newer == []
+
+
+def test_a_standard_coal_version_names_its_method_and_the_calorific_one_is_the_default(stack: Stack) -> None:
+    with psycopg.connect(stack.postgres.url) as conn:
+        methods = dict(
+            conn.execute("SELECT version, method FROM factor_version WHERE kind = 'standard_coal'").fetchall()
+        )
+        assert methods["gb2589-2020-equivalent"] == "calorific_equivalent"
+        assert methods["cec-2024-equivalent-value"] == "equivalent_value"
+        try:
+            conn.execute(
+                "INSERT INTO factor_version (version, kind, title, source)"
+                " VALUES ('no-method', 'standard_coal', 't', 's')"
+            )
+        except psycopg.errors.CheckViolation:
+            refused = True
+        else:
+            refused = False
+        conn.rollback()
+    assert refused
+
+
+def test_the_provincial_version_holds_thirty_provinces_and_the_2023_ones_read(stack: Stack) -> None:
+    with psycopg.connect(stack.postgres.url) as conn:
+        rows = conn.execute(
+            """SELECT year, count(*) FROM carbon_factor
+               WHERE version = 'cn-2023-average-provinces' AND energy_type = 'electricity'
+                 AND region <> 'national' AND region NOT LIKE '%_china'
+               GROUP BY year ORDER BY year"""
+        ).fetchall()
+        jiangsu = conn.execute(
+            """SELECT year, kgco2_per_unit FROM carbon_factor
+               WHERE version = 'cn-2023-average-provinces' AND region = 'jiangsu' ORDER BY year"""
+        ).fetchall()
+    assert rows == [(2021, 30), (2022, 30), (2023, 8)]
+    assert jiangsu == [(2021, Decimal("0.6451")), (2022, Decimal("0.5978")), (2023, Decimal("0.5827"))]

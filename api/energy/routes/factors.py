@@ -16,8 +16,9 @@ router = APIRouter(prefix="/factors", tags=["energy"])
 
 @router.get("", dependencies=[Depends(require("factors:read"))], responses=AUTHENTICATED)
 async def list_factor_versions(pool: PoolDep) -> list[FactorVersion]:
-    """Every factor version with its source, its intended use and what in it is unconfirmed; the newest of each
-    kind is the default of computations."""
+    """Every factor version with its method (standard coal: 当量值 or 等价值), source, intended use and what in it
+    is unconfirmed; the newest calorific-equivalent (当量值) standard-coal version and the newest carbon version are
+    the defaults of computations."""
     async with pool.connection() as conn:
         return await factors.versions(conn)
 
