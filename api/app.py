@@ -16,6 +16,7 @@ from api.access.audit import AuditMiddleware
 from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
 from api.background import running
+from api.calendar.routes import calendar
 from api.energy import rollup
 from api.energy.routes import energy, factors, gaps, quotas
 from api.exports import routes as exports
@@ -51,6 +52,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         trip_requests,
         alerts,
         areas,
+        calendar,
         reports,
         energy,
         gaps,

@@ -7,7 +7,9 @@ crash loses no judgement; a redelivered position raises nothing twice (alert is 
 and fix time). Messages the collector would refuse are left to the collector's dead letters.
 
 What the rules remember (where a vehicle stood, inside or outside its area) lives in memory: after a
-restart the first fix of each vehicle sets it again.
+restart the first fix of each vehicle sets it again. Vehicles and areas are read again every
+`YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendar (holidays and make-up workdays, domain/calendar.py) as soon as
+its change count moves, which each batch reads: an admin's edit applies to the next batch judged.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import logging
 import random
 import time
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import AsyncConnection
@@ -32,8 +35,10 @@ from collector.invalid import InvalidMessage
 from collector.metrics import Metrics, serve
 from collector.run import consume, limits_from, stop_on_signals
 from db import alerts as db_alerts
+from db import calendar as db_calendar
 from db import trip_requests
 from db.pool import open_pool
+from domain.calendar import WorkCalendar
 from domain.position import Position
 from domain.supervision import Alert, Area, Rules, Watch
 from domain.topics import POSITION
@@ -43,9 +48,7 @@ log = logging.getLogger(__name__)
 
 
 def rules_from(settings: Settings) -> Rules:
-    def dates(text: str) -> frozenset[date]:
-        return frozenset(date.fromisoformat(part.strip()) for part in text.split(",") if part.strip())
-
+    """The rules of the settings, with the usual week and no dated days yet (the supervisor reads them)."""
     start, end = (datetime.strptime(part, "%H:%M").time() for part in settings.supervision_work_hours.split("-"))
     return Rules(
         zone=settings.zone,
@@ -53,9 +56,7 @@ def rules_from(settings: Settings) -> Rules:
         moved_m=settings.supervision_moved_m,
         work_start=start,
         work_end=end,
-        workdays=frozenset(int(d) - 1 for d in settings.supervision_workdays.split(",")),
-        holidays=dates(settings.supervision_holidays),
-        extra_workdays=dates(settings.supervision_extra_workdays),
+        calendar=WorkCalendar(workdays=settings.week_workdays),
         repeat_seconds=settings.supervision_repeat_seconds,
         silent_ignition_seconds=settings.supervision_silent_ignition_seconds,
     )
@@ -81,6 +82,7 @@ class Supervisor:
         self._rules = rules
         self._refresh = refresh
         self._loaded_at = -float("inf")
+        self._calendar_version: int | None = None
         self._organisation: dict[str, str] = {}
         self._areas: list[Area] = []
         self.watches: dict[str, Watch] = {}
@@ -151,6 +153,12 @@ class Supervisor:
             return await self._store(conn, alerts)
 
     async def _load(self, conn: AsyncConnection) -> None:
+        # One row's read per batch: an edited calendar applies to the next fixes, whatever the refresh.
+        version = await db_calendar.version(conn)
+        if version != self._calendar_version:
+            calendar = await db_calendar.work_calendar(conn, self._rules.calendar.workdays)
+            self._rules = replace(self._rules, calendar=calendar)
+            self._calendar_version = version
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)

@@ -59,6 +59,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, DELETE",
         "alert": "SELECT, UPDATE",
+        # The working calendar's holidays and make-up workdays, kept by admins; its trigger counts the changes.
+        "calendar_day": "SELECT, INSERT, UPDATE, DELETE",
+        "calendar_version": "SELECT, UPDATE",
         # Access: users, sessions, the login limit, and the audit log, which is only ever added to and read.
         "app_user": "SELECT, INSERT, UPDATE",
         "user_organisation": "SELECT, INSERT, DELETE",
@@ -90,6 +93,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "area": "SELECT",
         "trip_request": "SELECT",
         "alert": "SELECT, INSERT",
+        # The working calendar, read again when its change count moves.
+        "calendar_day": "SELECT",
+        "calendar_version": "SELECT",
     },
 }
 

@@ -11,6 +11,7 @@ The vocabulary:
     vehicles      vehicle energies, lifecycle, live states, licence classes
     labels        the Chinese words for every code list
     periods       periods of local days
+    calendar      workdays: the week's, holidays and make-up workdays (调休)
 
 The things:
     position      a vehicle's position report

@@ -2,8 +2,9 @@
 
 Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are judged by their fix time):
 - `speeding` (yellow; red 20 km/h over): speed above `speed_limit_kmh`.
-- `off_hours` (red): moving with the ignition on outside working hours (weekdays and hours of the settings,
-  holidays off, make-up workdays on) without an open dispatch (a request dispatched or under way).
+- `off_hours` (red): moving with the ignition on outside working hours (the hours of the settings on the
+  workdays of domain/calendar.py: holidays off, make-up workdays on) without an open dispatch (a request
+  dispatched or under way).
 - `no_dispatch` (yellow): moved more than `moved_m` from where it stood, with no open dispatch. Deployed
   platforms use about 50 m.
 - `area_exit` (red): left every permitted area that applies to it (its unit's and the city's). Raised on the
@@ -22,10 +23,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from domain.calendar import WorkCalendar
 from domain.geo import distance_m, in_polygon
 from domain.position import Position
 
@@ -39,7 +41,7 @@ _RED_OVER_KMH = 20.0
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """Thresholds and calendar; the supervisor fills them from the settings."""
+    """Thresholds and calendar; the supervisor fills them from the settings and the calendar from the database."""
 
     zone: ZoneInfo
     speed_limit_kmh: float = 120.0
@@ -47,17 +49,13 @@ class Rules:
     moving_kmh: float = 5.0
     work_start: time = time(8, 0)
     work_end: time = time(18, 0)
-    workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday = 0
-    holidays: frozenset[date] = frozenset()
-    extra_workdays: frozenset[date] = frozenset()  # 调休: a weekend day worked in exchange for a holiday
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)
     repeat_seconds: float = 600.0
     silent_ignition_seconds: float = 300.0
 
     def working(self, moment: datetime) -> bool:
         local = moment.astimezone(self.zone)
-        day = local.date()
-        workday = day in self.extra_workdays or (day.weekday() in self.workdays and day not in self.holidays)
-        return workday and self.work_start <= local.time() < self.work_end
+        return self.calendar.workday(local.date()) and self.work_start <= local.time() < self.work_end
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.calendar import iso_workdays
 from domain.counters import MAX_GAP
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
 
 _log = logging.getLogger(__name__)
 
 # Environment names renamed in this release -> the setting now read; dropped in the next release.
-RENAMED = {"YIWANG_ENERGY_ZONE": "time_zone"}
+RENAMED = {"YIWANG_ENERGY_ZONE": "time_zone", "YIWANG_SUPERVISION_WORKDAYS": "workdays"}
+
+# Environment names no longer read, and where what they held lives now: refused when set, so that no holiday set there
+# is silently dropped.
+_CALENDAR_DAYS = (
+    "the working calendar's holidays and make-up workdays are data in the database now: import the year's days with "
+    "PUT /calendar/years/{year} or set each with PUT /calendar/days/{day} (admins; docs/calendar.md), then unset it"
+)
+RETIRED = {"YIWANG_SUPERVISION_HOLIDAYS": _CALENDAR_DAYS, "YIWANG_SUPERVISION_EXTRA_WORKDAYS": _CALENDAR_DAYS}
 
 # Secrets an earlier docker-compose.yml gave as defaults: published, so known to anyone. Refused wherever a secret
 # is set (the token secret, the broker and database passwords), so that an old .env cannot keep one in force.
@@ -166,10 +175,19 @@ class Settings(BaseSettings):
     supervision_speed_limit_kmh: float = Field(default=120.0, gt=0)
     supervision_moved_m: float = Field(default=50.0, gt=0)  # moved this far without a dispatch: an alert
     supervision_work_hours: str = Field(default="08:00-18:00", pattern=r"^[0-2][0-9]:[0-5][0-9]-[0-2][0-9]:[0-5][0-9]$")
-    supervision_workdays: str = Field(default="1,2,3,4,5", pattern=r"^[1-7](,[1-7])*$")  # ISO: Monday is 1
-    # Comma-separated ISO dates: public holidays off, and weekend days worked in exchange (调休).
-    supervision_holidays: str = ""
-    supervision_extra_workdays: str = ""
+    # The usual workdays of the week, for supervision's working hours and energy's working-hours baseline; the
+    # dated exceptions (holidays, make-up workdays) are the calendar_day table's (domain/calendar.py).
+    workdays: str = Field(
+        default="1,2,3,4,5",
+        pattern=r"^[1-7](,[1-7])*$",
+        description="the usual workdays of the week, ISO numbers (Monday 1); holidays and 调休 are /calendar/days",
+    )
+
+    @property
+    def week_workdays(self) -> frozenset[int]:
+        """`workdays` as date.weekday() numbers (Monday 0), as domain/calendar.py's WorkCalendar takes them."""
+        return iso_workdays(self.workdays)
+
     supervision_repeat_seconds: float = Field(default=600.0, ge=0)  # the same alert of a vehicle at most this often
     supervision_silent_ignition_seconds: float = Field(default=300.0, gt=0)
     supervision_silence_check_seconds: float = Field(default=30.0, gt=0)
@@ -304,6 +322,15 @@ class Settings(BaseSettings):
                         stacklevel=2,
                     )
                     values = {**values, new: os.environ[old]}
+        return values
+
+    @model_validator(mode="before")
+    @classmethod
+    def _retired(cls, values: Any) -> Any:
+        """A retired environment name that is set (not empty) stops the process with where its value goes now."""
+        for name, instead in RETIRED.items():
+            if os.environ.get(name, "").strip():
+                raise ValueError(f"{name} is no longer read: {instead}")
         return values
 
     @model_validator(mode="after")

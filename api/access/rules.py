@@ -41,13 +41,16 @@ Permission = Literal[
     "reports:read",  # dispatch reports: dispatches, kilometres, utilisation, new-energy shares, alerts per unit
     "areas:read",
     "areas:write",
+    "calendar:read",  # the working calendar: holidays and make-up workdays (调休)
+    "calendar:write",  # kept by admins only: it decides supervision's off hours and energy's working hours
     "users:read",
     "users:write",
     "audit:read",
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 
-_EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write"})
+# The working calendar decides figures everyone reads (off-hours alerts, weekend load): everyone may see it.
+_EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write", "calendar:read"})
 _REGISTRY: frozenset[Permission] = frozenset(
     {"organisations:read", "institutions:read", "meters:read", "vehicles:read"}
 )

@@ -1,9 +1,13 @@
 """Anomalies that energy staff act on, from the roll-up's local hours.
 
 - night base load: an institution's mean electricity per hour at night (00:00-06:00) against its mean per
-  working hour (weekdays 09:00-17:00); offices that switch off at night stay well under half;
-- weekend load: mean electricity per daytime hour (09:00-17:00) on Saturdays and Sundays against working
-  hours;
+  working hour (09:00-17:00 of workdays); offices that switch off at night stay well under half;
+- weekend load: mean electricity per daytime hour (09:00-17:00) of the days that are not workdays against working
+  hours.
+
+Workdays are the working calendar's (domain/calendar.py, the one supervision uses): the usual workdays of the week
+(YIWANG_WORKDAYS), a holiday (节假日) not one, a make-up workday (调休, a Saturday worked) one. A holiday's
+daytime load is weekend load, and a make-up Saturday's is working-hours load.
 - night water flow (a leak): a water meter whose smallest hourly flow between 01:00 and 05:00 stayed above
   zero on each of the last nights of the period, for at least `leak_nights` nights in a row.
 
@@ -22,9 +26,11 @@ from typing import Literal
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
+from db import calendar as db_calendar
 from db import energy_reports
 from db.energy_reports import Filters
 from db.scope import Scope
+from domain.calendar import WorkCalendar
 from domain.measures import to_report_unit
 
 AnomalyKind = Literal["night_base_load", "weekend_load", "night_water_flow"]
@@ -61,18 +67,18 @@ class _Load:
     weekend_hours: int = 0
     days: set[date] = field(default_factory=set)
 
-    def add(self, day: date, hours: list[Decimal]) -> None:
+    def add(self, day: date, hours: list[Decimal], *, workday: bool) -> None:
         self.days.add(day)
         for hour, value in enumerate(hours):
             if hour in _NIGHT:
                 self.night += value
                 self.night_hours += 1
-            elif hour in _WORK and day.weekday() >= 5:
-                self.weekend += value
-                self.weekend_hours += 1
-            elif hour in _WORK:
+            elif hour in _WORK and workday:
                 self.work += value
                 self.work_hours += 1
+            elif hour in _WORK:
+                self.weekend += value
+                self.weekend_hours += 1
 
     def ratios(self, night: Decimal, weekend: Decimal) -> list[tuple[AnomalyKind, Decimal, Decimal]]:
         """The loads at or above their thresholds, as shares of the load per working hour."""
@@ -102,8 +108,12 @@ async def report(
     night_ratio: Decimal,
     weekend_ratio: Decimal,
     leak_nights: int,
+    workdays: frozenset[int],
 ) -> AnomalyReport:
+    """`workdays`: the usual workdays of the week (Monday = 0); the period's holidays and make-up workdays are read
+    from the calendar."""
     rows = await energy_reports.hourly_days(conn, scope, filters, start=start, end=end, hourly=_HOURLY)
+    calendar: WorkCalendar = await db_calendar.work_calendar(conn, workdays, start, end)
     names: dict[str, str] = {}
     loads: dict[str, _Load] = defaultdict(_Load)
     nights: dict[tuple[str, str], list[tuple[date, Decimal]]] = defaultdict(list)
@@ -114,7 +124,7 @@ async def report(
             if len(hours) > max(_LEAK_HOURS):
                 nights[(institution_id, meter_id)].append((day, min(hours[h] for h in _LEAK_HOURS) * scale))
         else:
-            loads[institution_id].add(day, [h * scale for h in hours])
+            loads[institution_id].add(day, [h * scale for h in hours], workday=calendar.workday(day))
     found = [
         Anomaly(kind=kind, institution_id=i, institution_name=names[i], meter_id=None, value=ratio,
                 threshold=threshold, days=len(load.days))

@@ -95,6 +95,11 @@ _UNSTATED = {
     ("/drivers", "post"),
     ("/drivers/{driver_id}", "patch"),
     ("/requests/{request_id}/dispatch", "post"),
+    ("/calendar/years/{year}", "put"),
+}
+_CALENDAR_WRITES: dict[str, dict[str, object]] = {
+    "/calendar/days/{day}": {"day": "2999-06-15"},
+    "/calendar/years/{year}": {"year": 2999},
 }
 _REFERRING = {
     "/institutions",
@@ -120,6 +125,9 @@ def test_schema_holds(fuzzing: Fuzzing, role: Role) -> None:
         operations += 1
         # Changing a user ends their sessions: only the user made for it, never the run's own users or other tests'.
         path_parameters = {"user_id": fuzzing.victim_id} if operation.path == "/users/{user_id}" else None
+        # The working calendar is global: the run's edits stay in a year no test or figure uses.
+        if operation.method != "get":
+            path_parameters = _CALENDAR_WRITES.get(operation.path, path_parameters)
         # Adding or changing a user is refused (422, with the reason) when the role and organisations do not fit
         # (organisations for unit users only), the password is not 12-256 characters (the API says so in its own words)
         # or an organisation does not exist: rules the schema does not state.
@@ -131,7 +139,8 @@ def test_schema_holds(fuzzing: Fuzzing, role: Role) -> None:
         # or vehicle of an organisation or institution that does not exist or a meter whose unit does not fit its
         # energy type, an imported file that is no registry table, a trip request wanted to end before it starts or
         # for a unit the user may not see, a driver of such a unit or moved to one, and a dispatch of a vehicle or
-        # driver that does not exist (each a 422 that says so).
+        # driver that does not exist, and a calendar year listing a day of another year or a day twice (each a 422
+        # that says so).
         excluded = (
             [positive_data_acceptance]
             if (operation.path.startswith("/users") and operation.method != "get")

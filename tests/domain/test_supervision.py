@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.calendar import WorkCalendar
 from domain.position import Position
 from domain.supervision import Area, Rules, Watch
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY = datetime(2026, 3, 3, tzinfo=SHANGHAI)
-RULES = Rules(zone=SHANGHAI, holidays=frozenset({date(2026, 3, 4)}), extra_workdays=frozenset({date(2026, 3, 7)}))
+RULES = Rules(
+    zone=SHANGHAI,
+    calendar=WorkCalendar(holidays=frozenset({date(2026, 3, 4)}), extra_workdays=frozenset({date(2026, 3, 7)})),
+)
 # The city: a box of about 20 km around Jingdezhen; a car park inside it.
 CITY = Area.from_geojson(
     1, "permitted", None,

@@ -55,3 +55,23 @@ def test_a_secret_an_earlier_compose_file_published_is_refused(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValueError, match=f"{variable} uses a published default"):
         Settings()
+
+
+@pytest.mark.parametrize("variable", ["YIWANG_SUPERVISION_HOLIDAYS", "YIWANG_SUPERVISION_EXTRA_WORKDAYS"])
+def test_a_holiday_set_in_the_retired_environment_names_is_refused_with_where_it_goes(
+    monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    """The calendar's days are data now: an old .env's holidays must not be dropped without a word."""
+    monkeypatch.setenv(variable, "2026-10-01")
+    with pytest.raises(ValueError, match=rf"{variable} is no longer read: .*PUT /calendar/years/\{{year\}}"):
+        Settings()
+    monkeypatch.setenv(variable, "")  # set empty, as an old compose file passes it: nothing is lost
+    Settings()
+
+
+def test_the_old_workdays_name_still_sets_the_week_and_warns_of_the_new_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("YIWANG_WORKDAYS", raising=False)
+    monkeypatch.setenv("YIWANG_SUPERVISION_WORKDAYS", "1,2,3,4,5,6")
+    with pytest.warns(FutureWarning, match="YIWANG_WORKDAYS"):
+        settings = Settings()
+    assert settings.week_workdays == frozenset({0, 1, 2, 3, 4, 5})

@@ -121,7 +121,9 @@ async def get_anomalies(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
 ) -> anomalies.AnomalyReport:
     """High night or weekend base load against working hours, and water meters whose night flow never stops
-    (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*)."""
+    (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*). Working hours are those of
+    workdays as the working calendar has them (/calendar/days: a holiday is not one, a make-up Saturday is); the
+    weekend load is that of the other days."""
     async with pool.connection() as conn:
         return await anomalies.report(
             conn,
@@ -132,6 +134,7 @@ async def get_anomalies(
             night_ratio=Decimal(str(settings.energy_night_load_ratio)),
             weekend_ratio=Decimal(str(settings.energy_weekend_load_ratio)),
             leak_nights=settings.energy_leak_nights,
+            workdays=settings.week_workdays,
         )
 
 

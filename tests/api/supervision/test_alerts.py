@@ -160,6 +160,53 @@ async def test_a_redelivered_position_raises_nothing_twice(
     assert await wait_for_count(url, query, (vehicle,), first) == first == 2
 
 
+WEDNESDAY = datetime(2025, 3, 12, tzinfo=SHANGHAI)  # no test's calendar names it, nor this week's Saturday
+SATURDAY = WEDNESDAY + timedelta(days=3)
+
+
+@pytest.fixture
+async def calendar_days(api_settings: Settings) -> AsyncIterator[None]:
+    """The test's week ordinary again afterwards, whatever the test left."""
+    yield
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url, autocommit=True) as conn:
+        await conn.execute("DELETE FROM calendar_day WHERE day BETWEEN %s AND %s", (WEDNESDAY.date(), SATURDAY.date()))
+
+
+@pytest.mark.usefixtures("calendar_days")
+async def test_the_running_supervisor_follows_an_admins_calendar_edit(
+    api_settings: Settings, units: Units, supervisor: None, client: httpx.AsyncClient, as_user: AsUser
+) -> None:
+    """A Wednesday made a holiday: a drive that afternoon is off hours; a Saturday made a make-up workday (调休): a
+    drive that morning is not. The supervisor keeps running between the edit and the drives."""
+    url, root, port = api_settings.database_url, api_settings.topic_root, api_settings.mqtt_port
+    worker, weekender = units.a.vehicles[0], units.a.vehicles[1]
+    query = "SELECT count(*) FROM alert WHERE vehicle_id = %s AND kind = %s"
+    # Before the edit: an ordinary Wednesday morning is working hours (the drive raises only no_dispatch).
+    await publish(port, drive(root, worker, WEDNESDAY + timedelta(hours=10), minutes=3))
+    assert await wait_for_count(url, query, (worker, "no_dispatch"), 1) == 1
+    assert await wait_for_count(url, query, (worker, "off_hours"), 0) == 0
+
+    admin = await as_user("admin")
+    holiday = await client.put(
+        f"/calendar/days/{WEDNESDAY.date()}", json={"kind": "holiday", "name": "测试假日"}, headers=admin
+    )
+    assert holiday.status_code == 200, holiday.text
+    worked = await client.put(
+        f"/calendar/days/{SATURDAY.date()}", json={"kind": "workday", "name": "测试调休"}, headers=admin
+    )
+    assert worked.status_code == 200, worked.text
+
+    await publish(port, drive(root, worker, WEDNESDAY + timedelta(hours=14), minutes=3))
+    await publish(port, drive(root, weekender, SATURDAY + timedelta(hours=10), minutes=3))
+    assert await wait_for_count(url, query, (worker, "off_hours"), 1) == 1
+    alerts = (await client.get("/alerts", params={"vehicle_id": worker}, headers=admin)).json()
+    off_hours = [a for a in alerts if a["kind"] == "off_hours"]
+    assert [datetime.fromisoformat(a["time"]) for a in off_hours] == [WEDNESDAY + timedelta(hours=14)]
+    # The make-up Saturday's drive was judged (its no_dispatch stored) in working hours: no off_hours.
+    assert await wait_for_count(url, query, (weekender, "no_dispatch"), 1) == 1
+    assert await wait_for_count(url, query, (weekender, "off_hours"), 0) == 0
+
+
 async def test_areas_are_managed_by_dispatchers_and_checked(
     client: httpx.AsyncClient, as_user: AsUser, units: Units
 ) -> None:
