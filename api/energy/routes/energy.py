@@ -31,7 +31,9 @@ async def get_indicators(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
 ) -> IndicatorReport:
     """Consumption, comprehensive energy, the assessed indicators, carbon, changes and quota status for a
-    period, per institution or group, with the factor versions used."""
+    period, per institution or group, with the factor versions used. A figure without data is null with its reason;
+    one whose meters' readings do not cover the period whole is shown and named in `incomplete` (not final). Key
+    energy-using units: the registry's flag beside those proposed by the consumption threshold."""
     async with pool.connection() as conn:
         return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
 

@@ -149,6 +149,14 @@ async def test_each_assessed_indicator_is_ranked_lowest_first_with_ties_and_the_
 
     per_capita = await ranking(client, staff, **YEAR_2025, organisation_id=agencies["org"])
     assert per_capita["indicator"] == "energy_per_capita"
+    # The ranked first (today's code ranked G first, for want of data).
+    assert [(name[i["institution_id"]], i["rank"]) for i in per_capita["items"]][:5] == [
+        ("C", 1),
+        ("A", 2),
+        ("B", 2),
+        ("D", 4),
+        ("G", None),
+    ]
     assert per_capita["unit"] == "kgce/person"
     # C lowest; A and B tie at 897.17 and share rank 2 (by id within the tie), D is 4th. Then, apart and unranked:
     # G, whose readings stop at midsummer (its 44.49 is too low, shown but not ranked), E without a headcount (ranked
