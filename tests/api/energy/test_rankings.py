@@ -315,6 +315,25 @@ async def test_a_figure_whose_readings_do_not_cover_the_period_is_flagged_incomp
         "electricity_per_area",
     ]
     assert [(c["energy_type"], c["incomplete"]) for c in g["current"]["consumption"]] == [("electricity", True)]
+    # Its quota status is not final either.
+    quota = {"year": 2025, "indicator": "energy_per_capita", "institution_id": agencies["G"], "limit_value": "100"}
+    assert (await client.put("/quotas", json=quota, headers=staff)).status_code == 200
+    response = await client.get(
+        "/energy/indicators", params={**YEAR_2025, "institution_id": agencies["G"]}, headers=staff
+    )
+    [check] = response.json()["rows"][0]["quotas"]
+    assert (check["status"], check["reason"]) == ("ok", "incomplete_period")
+    # April to September against the six months before (read from 2025-01-01, when G was connected: whole): the
+    # change rests on an incomplete figure and says so.
+    response = await client.get(
+        "/energy/indicators", params={"start": "2025-04-01", "end": "2025-10-01", "institution_id": agencies["G"]},
+        headers=staff,
+    )  # fmt: skip
+    [row] = response.json()["rows"]
+    assert row["previous"]["incomplete"] == []
+    assert "energy_kgce" in row["current"]["incomplete"]
+    assert "energy_kgce" in row["change_previous"]["incomplete"]
+    assert "electricity_kwh" in row["change_previous"]["incomplete"]
     # Its first half year is whole.
     response = await client.get(
         "/energy/indicators", params={"start": "2025-01-01", "end": "2025-07-01", "institution_id": agencies["G"]},
