@@ -71,6 +71,7 @@ ZONE = ZoneInfo("Asia/Shanghai")
 INTERVAL = 3600.0  # s between readings: hourly history
 SEED = 20260101
 NEAR = Decimal("0.9")
+KEY_UNIT_TCE = Decimal(str(Settings.model_fields["energy_key_unit_threshold_tce"].default))
 SCOPE = Scope(None)  # everything: what the bureau's energy staff see
 STALL_SECONDS = 120.0  # a collector that commits nothing new for this long has failed
 PROGRESS_SECONDS = 60.0
@@ -300,7 +301,15 @@ async def rollup_indicators(conn: AsyncConnection, period: Period, group: indica
     """What GET /energy/indicators computes."""
     chosen = await _factors(conn, period)
     return await indicators.report(
-        conn, SCOPE, period=period, group=group, factors=chosen, filters=Filters(), zone=ZONE.key, near=NEAR
+        conn,
+        SCOPE,
+        period=period,
+        group=group,
+        factors=chosen,
+        filters=Filters(),
+        zone=ZONE.key,
+        near=NEAR,
+        key_unit_tce=KEY_UNIT_TCE,
     )
 
 

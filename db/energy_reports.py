@@ -150,6 +150,34 @@ async def sums(
     return await cur.fetchall()
 
 
+async def meter_spans(
+    conn: AsyncConnection, scope: Scope, filters: Filters
+) -> list[tuple[str, str, date | None, date | None, datetime | None, datetime | None, list[datetime], list[datetime]]]:
+    """Per meter of the selected institutions that counts in its institution's total: (institution_id, energy_type,
+    installed_on, replaced_on, its first and last reading ever, the starts and ends of its held gaps: `gap` deltas
+    that staff have not decided). Whether they cover a period is domain/coverage.py's rule."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT m.institution_id, m.energy_type, m.installed_on, m.replaced_on,
+                      (SELECT r.time FROM reading r WHERE r.meter_id = m.id ORDER BY r.time LIMIT 1),
+                      (SELECT r.time FROM reading r WHERE r.meter_id = m.id ORDER BY r.time DESC LIMIT 1),
+                      ARRAY(SELECT e.start FROM consumption_event e
+                            WHERE e.meter_id = m.id AND e.change = 'gap' AND NOT EXISTS (
+                                SELECT 1 FROM consumption_gap_decision g
+                                WHERE g.meter_id = e.meter_id AND g.start = e.start AND g."end" = e."end")
+                            ORDER BY e."end"),
+                      ARRAY(SELECT e."end" FROM consumption_event e
+                            WHERE e.meter_id = m.id AND e.change = 'gap' AND NOT EXISTS (
+                                SELECT 1 FROM consumption_gap_decision g
+                                WHERE g.meter_id = e.meter_id AND g.start = e.start AND g."end" = e."end")
+                            ORDER BY e."end")
+               FROM meter m JOIN institution i ON i.id = m.institution_id
+               WHERE {conditions} AND {in_total}"""
+        ).format(conditions=filters.conditions(scope), in_total=IN_TOTAL)
+    )
+    return await cur.fetchall()
+
+
 # --- series -----------------------------------------------------------------------------------------------
 
 

@@ -21,6 +21,8 @@ The things:
 The rules:
     geo           great-circle distances, bearings, points in polygons (plain and in arrays)
     counters      consumption from cumulative registers, exactly, per local hour and day
+    coverage      whether a meter's readings cover a period whole (incomplete_period)
+    ranking       ranks lowest first with ties (1, 2, 2, 4), the unranked apart after them
     track         cleaning a track, its stops, simplifying it
     trips         trips of a cleaned track, and where a recount may start
     suggestions   which vehicle to send for a trip request

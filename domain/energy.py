@@ -24,6 +24,7 @@ INDICATORS: Final[tuple[Indicator, ...]] = get_args(Indicator)
 QuotaStatus = Literal["over", "near", "ok"]
 
 # Why a figure has no value. Missing is not zero: a period with no readings, an institution without the year's floor
-# area or headcount, or a period its data does not cover whole has no figure (null), and is never ranked as the best.
+# area or headcount has no figure (null), and is never ranked as the best. A period its readings do not cover whole
+# (domain/coverage.py) has a figure that is too low for now: it is shown, flagged `incomplete_period`, and not ranked.
 NoFigure = Literal["no_readings", "no_floor_area", "no_headcount", "incomplete_period"]
 NO_FIGURE_REASONS: Final[tuple[NoFigure, ...]] = get_args(NoFigure)

@@ -257,6 +257,16 @@ class Settings(BaseSettings):
 
     # An indicator at this share of its quota or more is flagged near-quota.
     energy_quota_near: float = Field(default=0.9, gt=0, le=1)
+    # Key energy-using units (重点用能单位) proposed beside the registry's flag: an institution whose comprehensive
+    # energy of a year is at least this many tce (pro rata for a shorter period). 10,000 tce is the national criterion
+    # of 《重点用能单位节能管理办法》 (2018), article 2 (1); its (2) lets the authorities designate units of 5,000 to
+    # 10,000 tce, and a city may set its own threshold for public institutions here.
+    energy_key_unit_threshold_tce: float = Field(
+        default=10_000.0,
+        gt=0,
+        description="a year's comprehensive energy (tce) from which an institution is proposed as a key energy-using "
+        "unit (pro rata for a shorter period)",
+    )
     # Data quality: how long without a reading makes a meter silent (how often each reports is in the registry).
     energy_silent_seconds: float = Field(default=86_400.0, gt=0)
     # Anomalies: night (00-06 h) and weekend daytime load per hour at or above these shares of the

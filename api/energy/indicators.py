@@ -11,6 +11,11 @@ For a period of local days [start, end):
   denominators, counting only institutions that have readings of the numerator and state the denominator;
 - missing is not zero: a figure without readings in the period (no consumption counted of its energy), without
   the year's floor area or headcount is null, and `reasons` says why (domain/energy.py's NoFigure);
+- a figure whose meters' readings do not cover the period whole (domain/coverage.py: the period is not over, a
+  meter's readings stop before its end or start after its start, a gap is held for staff) is shown but named in
+  `incomplete` (incomplete_period): too low for now, not final, never ranked;
+- key energy-using units proposed from comprehensive energy against a threshold (a setting) beside the registry's
+  flag;
 - carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
@@ -22,9 +27,10 @@ import calendar
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
@@ -34,6 +40,8 @@ from db import energy_reports
 from db import quotas as quotas_db
 from db.energy_reports import Filters
 from db.scope import Scope
+from domain import coverage
+from domain.coverage import MeterSpan
 from domain.energy import INDICATORS, Indicator, NoFigure, QuotaStatus
 from domain.measures import REPORT_UNIT, to_report_unit
 from domain.periods import Period
@@ -51,6 +59,9 @@ class EnergyAmount(BaseModel):
     unit: str
     amount: Decimal
     excluded: Decimal = Field(description="what implausible deltas would have added: flagged, not counted")
+    incomplete: bool = Field(
+        default=False, description="its meters' readings do not cover the period whole (incomplete_period): not final"
+    )
 
 
 class Figures(BaseModel):
@@ -67,8 +78,14 @@ class Figures(BaseModel):
     electricity_per_area: Decimal | None = Field(description="kWh per m²")
     reasons: dict[str, NoFigure] = Field(
         default_factory=dict,
-        description="why each null figure above has no value (no_readings, no_floor_area, no_headcount, "
-        "incomplete_period), keyed by the figure's name; never a zero in its place",
+        description="why each null figure above has no value (no_readings, no_floor_area, no_headcount), keyed by "
+        "the figure's name; never a zero in its place",
+    )
+    incomplete: list[str] = Field(
+        default_factory=list,
+        description="the figures above that are shown but rest on readings that do not cover the period whole "
+        "(incomplete_period): the period is not over, a meter counted in them has no reading at or after its end, "
+        "none at or before its start (connected before it), or a gap held for staff; too low for now, not final",
     )
 
 
@@ -85,6 +102,9 @@ class Changes(BaseModel):
     reasons: dict[str, NoFigure] = Field(
         default_factory=dict, description="why a change is null where either period has no figure"
     )
+    incomplete: list[str] = Field(
+        default_factory=list, description="the changes above from a figure of either period that is incomplete"
+    )
 
 
 class QuotaCheck(BaseModel):
@@ -92,7 +112,11 @@ class QuotaCheck(BaseModel):
     limit: Decimal = Field(description="the year's quota, pro rata for a shorter period")
     value: Decimal | None
     status: QuotaStatus | None = Field(description="null when the value cannot be computed")
-    reason: NoFigure | None = Field(default=None, description="why the value is null")
+    reason: NoFigure | None = Field(
+        default=None,
+        description="why the value is null; incomplete_period: the value is shown but its readings do not cover the "
+        "period whole, so the status is not final",
+    )
 
 
 class IndicatorRow(BaseModel):
@@ -101,7 +125,12 @@ class IndicatorRow(BaseModel):
     organisation_id: str | None = None
     category: str | None = None
     district: str | None = None
-    key_energy_unit: bool | None = None
+    key_energy_unit: bool | None = Field(default=None, description="the registry's flag: a key energy-using unit")
+    key_energy_unit_proposed: bool | None = Field(
+        default=None,
+        description="an institution's comprehensive energy of the period is at least the key-unit threshold "
+        "(key_unit_threshold_tce); null without a figure, or when an incomplete figure is still below it",
+    )
     institutions: int
     current: Figures
     last_year: Figures
@@ -117,6 +146,9 @@ class IndicatorReport(BaseModel):
     group: Group
     zone: str
     factors: FactorsUsed
+    key_unit_threshold_tce: Decimal = Field(
+        description="YIWANG_ENERGY_KEY_UNIT_THRESHOLD_TCE, a year's tce, pro rata for a shorter period"
+    )
     rows: list[IndicatorRow]
 
 
@@ -136,6 +168,8 @@ class _Totals:
     # and state the denominator
     numerators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     denominators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # the energy types with a meter whose readings do not cover the period whole
+    incomplete: set[str] = field(default_factory=set)
 
     def add(self, other: _Totals) -> None:
         for mine, theirs in (
@@ -149,6 +183,7 @@ class _Totals:
         self.floor_area += other.floor_area
         self.has_headcount |= other.has_headcount
         self.has_area |= other.has_area
+        self.incomplete |= other.incomplete
         for ratio, value in other.numerators.items():
             self.numerators[ratio] += value
             self.denominators[ratio] += other.denominators[ratio]
@@ -198,8 +233,12 @@ async def report(
     filters: Filters,
     zone: str,
     near: Decimal,
+    key_unit_tce: Decimal,
 ) -> IndicatorReport:
-    """The indicator rows of a period, one per institution or group, in name order (institutions) or key order."""
+    """The indicator rows of a period, one per institution or group, in name order (institutions) or key order.
+
+    `key_unit_tce` is a year's comprehensive energy from which an institution is proposed as a key energy-using unit.
+    """
     periods: dict[Comparison, Period] = {
         "current": period,
         "last_year": period.last_year(),
@@ -209,10 +248,18 @@ async def report(
     years = {p.start.year for p in periods.values()}
     denominators = await _denominators(conn, [i.id for i in institutions], years)
     sums = await _sums(conn, scope, filters, periods)
+    spans = await _spans(conn, scope, filters, ZoneInfo(zone))
+    now = datetime.now(UTC)
     per: dict[tuple[str, Comparison], _Totals] = {}
     for inst in institutions:
         for label, p in periods.items():
             totals = sums.get((inst.id, label), _Totals())
+            begin, stop = p.moments(ZoneInfo(zone))
+            totals.incomplete = {
+                energy_type
+                for energy_type, meter in spans.get(inst.id, [])
+                if coverage.in_period(meter, begin, stop) and not coverage.covers(meter, begin, stop, now)
+            }
             area, heads = denominators.get((inst.id, p.start.year), (None, None))
             if heads:
                 totals.has_headcount, totals.headcount = True, heads
@@ -227,8 +274,9 @@ async def report(
                     totals.denominators[ratio] = stated[denominator]
             per[(inst.id, label)] = totals
     quotas = await _quotas(conn, period.start.year)
+    threshold = _pro_rata(key_unit_tce, period)
     rows = [
-        _row(key, members, per=per, factors=factors, quotas=quotas, period=period, near=near)
+        _row(key, members, per=per, factors=factors, quotas=quotas, period=period, near=near, key_unit_tce=threshold)
         for key, members in _grouped(institutions, group).items()
     ]
     used = FactorsUsed(
@@ -242,7 +290,33 @@ async def report(
             - {"water"}
         ),
     )
-    return IndicatorReport(start=period.start, end=period.end, group=group, zone=zone, factors=used, rows=rows)
+    return IndicatorReport(
+        start=period.start,
+        end=period.end,
+        group=group,
+        zone=zone,
+        factors=used,
+        key_unit_threshold_tce=threshold,
+        rows=rows,
+    )
+
+
+def _pro_rata(yearly: Decimal, period: Period) -> Decimal:
+    """A year's figure for a period shorter than a year, in proportion to its days (as quotas are)."""
+    if period.days >= 365:
+        return yearly
+    share = Decimal(period.days) / Decimal(366 if calendar.isleap(period.start.year) else 365)
+    return (yearly * share).quantize(_RATIO)
+
+
+def _proposed(figures: Figures, threshold: Decimal) -> bool | None:
+    """Whether the period's comprehensive energy proposes a key energy-using unit; None when it has no figure, or an
+    incomplete one still below the threshold (the missing readings could lift it over)."""
+    if figures.energy_tce is None:
+        return None
+    if figures.energy_tce >= threshold:
+        return True
+    return None if "energy_tce" in figures.incomplete else False
 
 
 def _grouped(institutions: list[_Institution], group: Group) -> dict[tuple[str | None, ...], list[_Institution]]:
@@ -271,6 +345,7 @@ def _row(
     quotas: dict[tuple[str, str], Decimal],
     period: Period,
     near: Decimal,
+    key_unit_tce: Decimal,
 ) -> IndicatorRow:
     figures: dict[Comparison, Figures] = {}
     for label in ("current", "last_year", "previous"):
@@ -291,6 +366,7 @@ def _row(
     if len(key) == 1 and key[0] == first.id:
         row.institution_id, row.institution_name, row.organisation_id = first.id, first.name, first.organisation_id
         row.category, row.district, row.key_energy_unit = first.category, first.district, first.key_energy_unit
+        row.key_energy_unit_proposed = _proposed(figures["current"], key_unit_tce)
         row.quotas = _quota_checks(
             figures["current"], quotas, (f"institution:{first.id}", f"category:{first.category}"), period, near
         )
@@ -318,10 +394,22 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
         if ratios[ratio] is None:
             has_numerator = energy is not None if energy_type is None else energy_type in totals.amounts
             reasons[ratio] = "no_readings" if not has_numerator else _NO_DENOMINATOR[denominator]
+    # Flagged, not hidden: a figure shown that rests on a meter whose readings do not cover the period.
+    energy_incomplete = bool(totals.incomplete - {"water"})
+    flagged = {
+        "energy_kgce": energy_incomplete,
+        "energy_tce": energy_incomplete,
+        "carbon_tco2": energy_incomplete,
+        **{ratio: (energy_incomplete if t is None else t in totals.incomplete) for ratio, (t, _) in _RATIOS.items()},
+    }
     return Figures(
         consumption=[
             EnergyAmount(
-                energy_type=e, unit=units[e], amount=totals.amounts[e], excluded=totals.excluded.get(e, Decimal(0))
+                energy_type=e,
+                unit=units[e],
+                amount=totals.amounts[e],
+                excluded=totals.excluded.get(e, Decimal(0)),
+                incomplete=e in totals.incomplete,
             )
             for e in sorted(totals.amounts)
         ],
@@ -336,6 +424,7 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
         energy_per_area=ratios["energy_per_area"],
         electricity_per_area=ratios["electricity_per_area"],
         reasons=reasons,
+        incomplete=[name for name, yes in flagged.items() if yes and name not in reasons],
     )
 
 
@@ -370,7 +459,20 @@ def _changes(now: Figures, then: Figures) -> Changes:
             # The figure of the period that has none says why; an absent energy type has no readings.
             figures = now if a is None else then
             reasons[name] = figures.reasons.get(name, "no_readings")
-    return Changes(**{name: _change(a, b) for name, (a, b) in pairs.items()}, reasons=reasons)
+    incomplete = [
+        name for name in pairs if name not in reasons and any(_is_incomplete(figures, name) for figures in (now, then))
+    ]
+    return Changes(**{name: _change(a, b) for name, (a, b) in pairs.items()}, reasons=reasons, incomplete=incomplete)
+
+
+_CHANGE_AMOUNTS = {"water_m3": "water", "electricity_kwh": "electricity"}
+
+
+def _is_incomplete(figures: Figures, name: str) -> bool:
+    """Whether a figure (or a change's amount of an energy type) is flagged incomplete."""
+    if name in _CHANGE_AMOUNTS:
+        return any(c.incomplete for c in figures.consumption if c.energy_type == _CHANGE_AMOUNTS[name])
+    return name in figures.incomplete
 
 
 def _quota_checks(
@@ -389,7 +491,9 @@ def _quota_checks(
         status: QuotaStatus | None = None
         if value is not None:
             status = "over" if value > limit else "near" if value >= limit * near else "ok"
-        reason = figures.reasons.get(indicator) if value is None else None
+        reason: NoFigure | None = figures.reasons.get(indicator) if value is None else None
+        if value is not None and indicator in figures.incomplete:
+            reason = "incomplete_period"
         out.append(QuotaCheck(indicator=indicator, limit=limit, value=value, status=status, reason=reason))
     return out
 
@@ -419,6 +523,36 @@ async def _sums(
         if sub_item is not None:
             totals.sub_items[sub_item] += amount * scale
     return out
+
+
+async def _spans(
+    conn: AsyncConnection, scope: Scope, filters: Filters, zone: ZoneInfo
+) -> dict[str, list[tuple[str, MeterSpan]]]:
+    """Per institution, its meters that count in its totals: (energy type, what is known of its readings)."""
+    out: dict[str, list[tuple[str, MeterSpan]]] = {}
+    for (
+        institution_id,
+        energy_type,
+        installed,
+        replaced,
+        earliest,
+        latest,
+        starts,
+        ends,
+    ) in await energy_reports.meter_spans(conn, scope, filters):
+        span = MeterSpan(
+            connected=_midnight(installed, zone),
+            replaced=_midnight(replaced, zone),
+            earliest=earliest,
+            latest=latest,
+            held=tuple(zip(starts, ends, strict=True)),
+        )
+        out.setdefault(institution_id, []).append((energy_type, span))
+    return out
+
+
+def _midnight(day: date | None, zone: ZoneInfo) -> datetime | None:
+    return datetime(day.year, day.month, day.day, tzinfo=zone) if day is not None else None
 
 
 async def _quotas(conn: AsyncConnection, year: int) -> dict[tuple[str, str], Decimal]:

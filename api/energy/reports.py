@@ -87,6 +87,7 @@ async def indicator_report(
         filters=query.filters,
         zone=settings.time_zone,
         near=Decimal(str(settings.energy_quota_near)),
+        key_unit_tce=Decimal(str(settings.energy_key_unit_threshold_tce)),
     )
 
 

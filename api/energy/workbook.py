@@ -1,4 +1,5 @@
-"""The energy report as sheets: institutions x indicators, monthly breakdown, rankings, key units, data quality.
+"""The energy report as sheets: institutions x indicators, monthly breakdown, a ranking per assessed indicator, key
+units, data quality.
 
 Headers are Chinese by default and English on request (api/files); every sheet is built from the
 same reports the API returns, so a figure in the file is the figure of the API.
@@ -13,12 +14,29 @@ from typing import Literal
 
 from api.energy.indicators import Figures, IndicatorReport, IndicatorRow
 from api.energy.quality import QualityReport
+from api.energy.rankings import FALLBACK, rank_rows
 from api.files.table import Chart, Column, Sheet
 from domain import labels
-from domain.energy import NO_FIGURE_REASONS, NoFigure
+from domain.energy import NO_FIGURE_REASONS, Indicator, NoFigure
 
-View = Literal["institutions", "monthly", "rankings", "key_units", "quality"]
-VIEWS: tuple[View, ...] = ("institutions", "monthly", "rankings", "key_units", "quality")
+View = Literal[
+    "institutions",
+    "monthly",
+    "rankings_energy_per_capita",
+    "rankings_energy_per_area",
+    "rankings_water_per_capita",
+    "key_units",
+    "quality",
+]
+VIEWS: tuple[View, ...] = (
+    "institutions",
+    "monthly",
+    "rankings_energy_per_capita",
+    "rankings_energy_per_area",
+    "rankings_water_per_capita",
+    "key_units",
+    "quality",
+)
 
 _INSTITUTION = (
     Column("institution_id", "单位编号", "Institution id"),
@@ -51,8 +69,26 @@ _INDICATORS = (
 
 
 _COLUMNS = {c.key: c for c in (*_ENERGY, *_INDICATORS)}
-# The figures of a row that may be missing, in the order of the sheet's columns.
-_FIGURE_KEYS = [c.key for c in (*_ENERGY, *_INDICATORS) if c.key in Figures.model_fields]
+# The energy amounts' columns by energy type: an amount may be incomplete.
+_AMOUNT_KEYS = {
+    "electricity": "electricity_kwh",
+    "water": "water_m3",
+    "natural_gas": "natural_gas_m3",
+    "heat": "heat_mj",
+}
+# The figures of a row that may be missing or incomplete, in the order of the sheet's columns.
+_FIGURE_KEYS = [
+    c.key for c in (*_ENERGY, *_INDICATORS) if c.key in Figures.model_fields or c.key in _AMOUNT_KEYS.values()
+]
+# Each assessed indicator's ranking sheet: its view, sheet names, and the numerator and denominator shown beside it.
+_RANKINGS: dict[Indicator, tuple[View, str, str, str, str]] = {
+    "energy_per_capita": ("rankings_energy_per_capita", "人均综合能耗排名", "Ranking energy per capita", "energy_kgce",
+                          "headcount"),
+    "energy_per_area": ("rankings_energy_per_area", "单位建筑面积能耗排名", "Ranking energy per area", "energy_kgce",
+                        "floor_area_m2"),
+    "water_per_capita": ("rankings_water_per_capita", "人均用水量排名", "Ranking water per capita", "water_m3",
+                         "headcount"),
+}  # fmt: skip
 
 
 def sheets(
@@ -88,41 +124,32 @@ def sheets(
             ((month, *_energy_cells(amounts, kgce)) for month, amounts, kgce in monthly),
             Chart("bar", "month", ["energy_tce"], "逐月综合能耗（tce）", "Comprehensive energy by month (tce)"),
         ),
-        "rankings": Sheet(
-            "rankings",
-            "类别内排名",
-            "Rankings",
-            (
-                Column("category", "类别", "Category"),
-                Column("rank", "排名", "Rank", "integer"),
-                *_INSTITUTION[:2],
-                Column(
-                    "energy_per_capita",
-                    "人均综合能耗（kgce/人）",
-                    "Energy per capita (kgce/person)",
-                    "decimal",
-                    decimals=4,
-                ),
-                Column(
-                    "energy_per_area",
-                    "单位建筑面积能耗（kgce/m²）",
-                    "Energy per floor area (kgce/m²)",
-                    "decimal",
-                    decimals=4,
-                ),
-                Column("unranked", "未排名原因", "Unranked because", "text"),
-            ),
-            _rankings(result.rows, zh),
-        ),
+        **{view: _ranking_sheet(indicator, result.rows, zh) for indicator, (view, *_) in _RANKINGS.items()},
         "key_units": Sheet(
             "key_units",
             "重点用能单位能耗公示",
             "Key energy-using units",
-            (*_INSTITUTION, *_ENERGY, Column("change_energy", "综合能耗同比", "Energy vs last year", "percent")),
             (
-                (*_institution_cells(r, zh), *_figures_energy(r), r.change_last_year.energy_kgce)
+                *_INSTITUTION,
+                *_ENERGY,
+                Column("change_energy", "综合能耗同比", "Energy vs last year", "percent"),
+                Column("key_energy_unit", "名录标记为重点用能单位", "Key unit in the registry"),
+                Column("key_energy_unit_proposed", "按能耗阈值建议", "Proposed by the threshold"),
+                Column("key_unit_threshold_tce", "建议阈值（tce）", "Threshold (tce)", "decimal", decimals=3),
+                _COLUMNS["missing"],
+            ),
+            (
+                (
+                    *_institution_cells(r, zh),
+                    *_figures_energy(r),
+                    r.change_last_year.energy_kgce,
+                    _yes_no(r.key_energy_unit, zh),
+                    _yes_no(r.key_energy_unit_proposed, zh),
+                    result.key_unit_threshold_tce,
+                    _missing(_flags(r.current), zh),
+                )
                 for r in result.rows
-                if r.key_energy_unit
+                if r.key_energy_unit or r.key_energy_unit_proposed
             ),
         ),
         "quality": Sheet(
@@ -167,6 +194,19 @@ def sheets(
     return [built[only]] if only is not None else [built[v] for v in VIEWS]
 
 
+def _yes_no(flag: bool | None, zh: bool) -> str | None:
+    """是/否 (yes/no); empty when it cannot be told."""
+    if flag is None:
+        return None
+    return ("是" if flag else "否") if zh else ("yes" if flag else "no")
+
+
+def _flags(figures: Figures) -> dict[str, NoFigure]:
+    """Why each figure of a row is missing, or incomplete (incomplete_period: shown, but not final)."""
+    incomplete = [*figures.incomplete, *(_AMOUNT_KEYS[c.energy_type] for c in figures.consumption if c.incomplete)]
+    return {**dict.fromkeys(incomplete, "incomplete_period"), **figures.reasons}
+
+
 def _amounts(row: IndicatorRow) -> dict[str, Decimal]:
     return {c.energy_type: c.amount for c in row.current.consumption}
 
@@ -190,8 +230,8 @@ def _reason(reason: NoFigure | None, zh: bool) -> str | None:
 
 
 def _missing(reasons: dict[str, NoFigure], zh: bool) -> str | None:
-    """Which of a row's figures are missing and why, reason by reason in the vocabulary's order: "无读数：人均用水量"
-    (in English files and CSV the codes: "no_readings: water_per_capita")."""
+    """Which of a row's figures are missing (or incomplete) and why, reason by reason in the vocabulary's order:
+    "无读数：人均用水量" (in English files and CSV the codes: "no_readings: water_per_capita")."""
     parts = []
     for reason in NO_FIGURE_REASONS:
         keys = [k for k in _FIGURE_KEYS if reasons.get(k) == reason]
@@ -232,29 +272,50 @@ def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
         row.change_last_year.energy_kgce,
         row.change_last_year.water_m3,
         status,
-        _missing(now.reasons, zh),
+        _missing(_flags(now), zh),
     )
 
 
-def _rankings(rows: Sequence[IndicatorRow], zh: bool) -> Iterator[tuple[object, ...]]:
+def _ranking_sheet(indicator: Indicator, rows: Sequence[IndicatorRow], zh: bool) -> Sheet:
+    """One assessed indicator's ranking within each category, by the API's rule (api/energy/rankings.py)."""
+    view, zh_name, en_name, numerator, denominator = _RANKINGS[indicator]
+    value = _COLUMNS[indicator]
+    columns = [
+        Column("category", "类别", "Category"),
+        Column("rank", "排名", "Rank", "integer"),
+        *_INSTITUTION[:2],
+        value,
+        _COLUMNS[numerator],
+        _COLUMNS[denominator],
+        Column("unranked", "未排名原因", "Unranked because", "text"),
+    ]
+    if indicator in FALLBACK:
+        # By floor area when headcount is missing: said beside the per-capita ranking's unranked.
+        columns.append(Column("floor_area_rank", "按建筑面积能耗排名", "Rank by energy per floor area", "integer"))
+    return Sheet(view, zh_name, en_name, tuple(columns), _ranking_rows(indicator, rows, zh))
+
+
+def _ranking_rows(indicator: Indicator, rows: Sequence[IndicatorRow], zh: bool) -> Iterator[tuple[object, ...]]:
     by_category: dict[str, list[IndicatorRow]] = {}
     for row in rows:
-        by_category.setdefault(row.category or "", []).append(row)
+        if row.institution_id is not None:
+            by_category.setdefault(row.category or "", []).append(row)
+    _, _, _, numerator, denominator = _RANKINGS[indicator]
     for category in sorted(by_category):
-        ranked = sorted(
-            by_category[category],
-            key=lambda r: (r.current.energy_per_capita is None, r.current.energy_per_capita or 0, r.institution_id),
-        )
-        position = 0
-        for row in ranked:
-            value = row.current.energy_per_capita
-            position += value is not None
-            yield (
+        members = {r.institution_id: r for r in by_category[category]}
+        for item in rank_rows(by_category[category], indicator):
+            figures = members[item.institution_id].current
+            amounts = {
+                _AMOUNT_KEYS[c.energy_type]: c.amount for c in figures.consumption if c.energy_type in _AMOUNT_KEYS
+            }
+            cells = (
                 labels.CATEGORY.get(category, category) if zh else category,
-                position if value is not None else None,
-                row.institution_id,
-                row.institution_name,
-                value,
-                row.current.energy_per_area,
-                _reason(row.current.reasons.get("energy_per_capita"), zh) if value is None else None,
+                item.rank,
+                item.institution_id,
+                item.institution_name,
+                item.value,
+                amounts.get(numerator, getattr(figures, numerator, None)),
+                getattr(figures, denominator),
+                _reason(item.reason, zh),
             )
+            yield (*cells, item.floor_area_rank) if indicator in FALLBACK else cells

@@ -76,8 +76,8 @@ async def energy_xlsx(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyExportQuery, Query()]
 ) -> StreamingResponse:
     """The energy report of a period as XLSX: a sheet per view (institutions x indicators, by month with a
-    chart, rankings within categories, key energy-using units, data quality, the factors applied with their
-    sources), Chinese headers by default."""
+    chart, a ranking per assessed indicator within categories, key energy-using units flagged or proposed, data
+    quality, the factors applied with their sources), Chinese headers by default."""
     sheets = await _energy_sheets(pool, scope, settings, query, None)
     return await xlsx_download(
         sheets, language=query.language, name=period_name("energy", query.start, query.end, "xlsx")

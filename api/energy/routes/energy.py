@@ -12,7 +12,7 @@ from pydantic import model_validator
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import anomalies, quality, series
 from api.energy.indicators import IndicatorReport
-from api.energy.rankings import Ranking, RankingQuery, rank
+from api.energy.rankings import UNITS, Ranking, RankingQuery, rank
 from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indicator_report, quality_report
 from api.errors import NotFound, responses
 from api.fields import Text
@@ -31,7 +31,9 @@ async def get_indicators(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
 ) -> IndicatorReport:
     """Consumption, comprehensive energy, the assessed indicators, carbon, changes and quota status for a
-    period, per institution or group, with the factor versions used."""
+    period, per institution or group, with the factor versions used. A figure without data is null with its reason;
+    one whose meters' readings do not cover the period whole is shown and named in `incomplete` (not final). Key
+    energy-using units: the registry's flag beside those proposed by the consumption threshold."""
     async with pool.connection() as conn:
         return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
 
@@ -44,12 +46,16 @@ async def get_indicators(
 async def get_rankings(
     pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
 ) -> Ranking:
-    """Institutions ranked by an indicator, lowest first (within a category when one is given)."""
+    """Institutions ranked by one assessed indicator (one ranking each), lowest first, within the institutions
+    selected (a category's when one is given): equal values share a rank (1, 2, 2, 4); those without the figure, or
+    whose figure rests on readings that do not cover the period (incomplete_period), come after, unranked, with the
+    reason. In the per-capita ranking an institution without a headcount says its rank by floor area."""
     async with pool.connection() as conn:
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
     return Ranking(
         indicator=query.indicator,
+        unit=UNITS[query.indicator],
         start=query.start,
         end=query.end,
         category=query.category,

@@ -264,7 +264,7 @@ async def test_rankings_put_the_lowest_first(client: httpx.AsyncClient, as_user:
         headers=staff,
     )
     assert response.status_code == 200, response.text
-    ranked = [i for i in response.json()["items"] if i["value"] is not None]
+    ranked = [i for i in response.json()["items"] if i["rank"] is not None]
     values = [Decimal(i["value"]) for i in ranked]
     assert values == sorted(values)  # the lowest first
     [mine] = [i for i in ranked if i["institution_id"] == city["y"]]
@@ -380,7 +380,16 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["单位能耗指标", "逐月能耗", "类别内排名", "重点用能单位能耗公示", "数据质量", "计算因子"]
+    assert book.sheetnames == [
+        "单位能耗指标",
+        "逐月能耗",
+        "人均综合能耗排名",
+        "单位建筑面积能耗排名",
+        "人均用水量排名",
+        "重点用能单位能耗公示",
+        "数据质量",
+        "计算因子",
+    ]
     sheet = book["单位能耗指标"]
     header = [c.value for c in sheet[1]]
     row = dict(zip(header, [c.value for c in sheet[2]], strict=True))
@@ -582,7 +591,7 @@ async def test_the_xlsx_and_csv_leave_a_missing_figure_empty_and_say_why(
     assert z["缺数原因"] == "无读数：综合能耗、人均用水量、人均综合能耗、单位建筑面积能耗、单位面积电耗、碳排放"
     assert Decimal(str(y["综合能耗（kgce）"])) == Decimal("4485.85")
     assert y["缺数原因"] == "无读数：人均用水量"  # Y has no water meter
-    ranking = book["类别内排名"]
+    ranking = book["人均综合能耗排名"]
     header = [c.value for c in ranking[1]]
     ranked = [dict(zip(header, row, strict=True)) for row in ranking.iter_rows(min_row=2, values_only=True)]
     assert [(r["单位编号"], r["排名"], r["未排名原因"]) for r in ranked] == [
@@ -598,7 +607,9 @@ async def test_the_xlsx_and_csv_leave_a_missing_figure_empty_and_say_why(
         "no_readings: energy_kgce, energy_tce, water_per_capita, energy_per_capita, energy_per_area, "
         "electricity_per_area, carbon_tco2"
     )
-    response = await client.get("/exports/energy.csv", params={**params, "view": "rankings"}, headers=staff)
+    response = await client.get(
+        "/exports/energy.csv", params={**params, "view": "rankings_energy_per_capita"}, headers=staff
+    )
     ranked_csv = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
     assert [(r["institution_id"], r["rank"], r["unranked"]) for r in ranked_csv] == [
         (city["y"], "1", ""),

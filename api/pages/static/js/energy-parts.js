@@ -97,7 +97,7 @@ export function quotaCounts(rows) {
   return counts;
 }
 
-function card(key, value, unit, change, quota, note, reason) {
+function card(key, value, unit, change, quota, note, reason, incomplete = false) {
   const status = quota?.status ?? null;
   let quotaLine = el("div", { class: "small quota" }, t("kpi.no_quota"));
   if (note) quotaLine = el("div", { class: "small quota" }, note);
@@ -109,6 +109,8 @@ function card(key, value, unit, change, quota, note, reason) {
     value === null || value === undefined
       ? el("div", { class: "value" }, missing(reason))
       : el("div", { class: "value" }, number(value, 2), el("span", { class: "unit" }, ` ${unit}`)),
+    // Shown, but its readings do not cover the period: not final, and never to look complete.
+    incomplete ? el("div", { class: "small incomplete" }, missing("incomplete_period")) : "",
     el("div", { class: "small" }, `${t("kpi.vs_last_year")} ${percent(change)}`),
     quotaLine,
   );
@@ -123,10 +125,11 @@ export function kpiCards(box, row, notes = {}) {
   }
   const c = row.current;
   const change = row.change_last_year;
+  const partial = (key) => (c.incomplete ?? []).includes(key);
   box.replaceChildren(
-    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null, null, c.reasons?.energy_tce),
-    ...ASSESSED.map((key) => card(key, c[key], INDICATOR_UNITS[key], change[key], quotaOf(row, key), notes[key] ?? null, c.reasons?.[key])),
-    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null, null, c.reasons?.carbon_tco2),
+    card("energy_tce", c.energy_tce, "tce", change.energy_kgce, null, null, c.reasons?.energy_tce, partial("energy_tce")),
+    ...ASSESSED.map((key) => card(key, c[key], INDICATOR_UNITS[key], change[key], quotaOf(row, key), notes[key] ?? null, c.reasons?.[key], partial(key))),
+    card("carbon_tco2", c.carbon_tco2, "tCO₂", change.carbon_tco2, null, null, c.reasons?.carbon_tco2, partial("carbon_tco2")),
   );
 }
 

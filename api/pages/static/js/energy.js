@@ -2,7 +2,7 @@
 // institution's quota status, data quality, exports.
 
 import { allPages, api, el, lang, number, showError, start, t } from "./common.js";
-import { ASSESSED, INDICATOR_UNITS, chart, exportButton, figure, kpiCards, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
+import { ASSESSED, INDICATOR_UNITS, chart, exportButton, figure, kpiCards, missing, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
 
 await start("energy");
 const errorBox = document.getElementById("energy-error");
@@ -117,8 +117,15 @@ function renderRanking() {
         el("td", {}, r.rank ?? "–"),
         el("td", {}, institutionLink(r.institution_id, r.institution_name)),
         el("td", {}, t(`category.${r.category}`)),
-        // Unranked: no figure, and why (listed after the ranked ones).
-        el("td", { class: "num" }, figure(r.value, unit, r.reason, 2)),
+        // Unranked: no figure, or one on incomplete data, and why (listed after the ranked ones); without a
+        // headcount, its rank by floor area.
+        el(
+          "td",
+          { class: "num" },
+          figure(r.value, unit, r.reason, 2),
+          r.value !== null && r.reason ? missing(r.reason) : "",
+          r.floor_area_rank ? el("div", { class: "small" }, t("ranking.by_floor_area", { rank: r.floor_area_rank })) : "",
+        ),
         el("td", { class: "quota-status" }, institutionQuotas ? quotaBadge(institutionQuotas.get(r.institution_id) ?? []) : "…"),
       ),
     );
