@@ -74,7 +74,7 @@ async def _energy_sheets(
             conn,
             user,
             settings,
-            what=("能源统计报表", "Energy report"),
+            what=_what(("能源统计报表", "Energy report"), only),
             start=query.start,
             end=query.end,
             filters=_energy_filters(query),
@@ -88,6 +88,12 @@ async def _energy_sheets(
         months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
     sheets = energy_workbook.sheets(result, months, checked, query.language, only)
     return (sheets if only is not None else [*sheets, applied]), made
+
+
+def _what(report: tuple[str, str], view: str | None) -> tuple[str, str]:
+    """What a file is: the report, and for a CSV its view."""
+    zh, en = report
+    return (zh, en) if view is None else (f"{zh}（{view}）", f"{en} ({view})")
 
 
 def _energy_filters(query: EnergyExportQuery) -> dict[str, object]:
@@ -174,7 +180,7 @@ async def _dispatch_sheets(
             conn,
             user,
             settings,
-            what=("公务用车派车统计", "Dispatch report"),
+            what=_what(("公务用车派车统计", "Dispatch report"), only),
             start=query.start,
             end=query.end,
             filters={"organisation_id": query.organisation_id},

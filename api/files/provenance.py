@@ -18,8 +18,8 @@ Values go through the same guards as any cell: in CSV text a spreadsheet would r
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from importlib import metadata
@@ -105,11 +105,7 @@ class QualitySummary:
 class Provenance:
     """The block of one file, in order."""
 
-    lines: Sequence[Line] = field(default_factory=tuple)
-
-    def values(self, key: str) -> list[str]:
-        """The English values of the lines with this key (some keys repeat)."""
-        return [line.value_en for line in self.lines if line.key == key]
+    lines: Sequence[Line]
 
 
 def _same(key: str, zh: str, en: str, value: object) -> Line:
@@ -149,7 +145,6 @@ async def made(
     filters: Mapping[str, object] | None = None,
     factors: Iterable[FactorUsed] = (),
     quality: QualitySummary | None = None,
-    now: datetime | None = None,
 ) -> Provenance:
     """The provenance of a file made now by `user`.
 
@@ -160,10 +155,11 @@ async def made(
         filters: the query's filters, by parameter name; those that are None are left out.
         factors: the factor versions applied.
         quality: the data-quality summary of the period.
-        now: the time of making (default: now), shown in the city's zone with its offset.
+
+    The time of making is shown in the city's zone with its offset, to the second.
     """
     zone = settings.zone
-    made_at = (now or datetime.now(UTC)).astimezone(zone).replace(microsecond=0)
+    made_at = datetime.now(zone).replace(microsecond=0)
     lines = [Line("file", "文件", "File", *what)]
     if start is not None and end is not None:
         lines += [

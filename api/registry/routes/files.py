@@ -194,7 +194,8 @@ async def export_meters_xlsx(
     query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The meters you may see, with their institutions' names, as an XLSX workbook with Chinese headers and labels
-    (language=en: English): edit it in Excel and send it back to POST /registry/meters."""
+    (language=en: English): edit it in Excel and send it back to POST /registry/meters.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.meters_sheet(await _meters(pool, scope), query.language)
     made = await _made(pool, user, settings, "meters")
     return await xlsx_download([sheet], language=query.language, name="meters.xlsx", provenance=made)
@@ -259,7 +260,8 @@ async def export_vehicles_xlsx(
     query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The vehicles you may see, retired ones included, with their organisations' names, as an XLSX workbook with
-    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles."""
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.vehicles_sheet(await _vehicles(pool, scope), query.language)
     made = await _made(pool, user, settings, "vehicles")
     return await xlsx_download([sheet], language=query.language, name="vehicles.xlsx", provenance=made)
@@ -324,7 +326,8 @@ async def export_drivers_xlsx(
     query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The drivers you may see, inactive ones included, with their organisations' names, as an XLSX workbook with
-    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers."""
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.drivers_sheet(await _drivers(pool, scope), query.language)
     made = await _made(pool, user, settings, "drivers")
     return await xlsx_download([sheet], language=query.language, name="drivers.xlsx", provenance=made)

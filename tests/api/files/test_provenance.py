@@ -235,6 +235,7 @@ async def test_the_energy_workbook_and_csv_say_how_they_were_made(
         )
         block, records = _csv_block(csv_response)
         assert records[0][0] in ("institution_id", "kind", "meter_id"), view
+        assert _only(block, "file") == f"Energy report ({view})"
         assert (_only(block, "period_start"), _only(block, "period_end")) == ("2025-01-01", "2025-04-01")
         assert _only(block, "time_zone") == "Asia/Shanghai (UTC+08:00)"
         assert _only(block, "made_by") == reader.name
