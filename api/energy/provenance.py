@@ -5,13 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from zoneinfo import ZoneInfo
+
+from psycopg import AsyncConnection
 
 from api.energy.factor_sheet import AppliedFactor
-
-# The one rule of completeness, that of each meter and institution of the quality report.
-from api.energy.quality import FlaggedDelta, QualityReport
-from api.energy.quality import _completeness as completeness
+from api.energy.quality import QualityReport
+from api.energy.quality import _completeness as completeness  # the quality report's own rule, one for all
 from api.files.provenance import FactorUsed, QualitySummary
+from db import energy_reports
+from db.energy_reports import Filters
+from db.scope import Scope
+from domain.periods import Period
 
 
 def factors_used(applied: Sequence[AppliedFactor]) -> list[FactorUsed]:
@@ -38,8 +43,14 @@ def factors_used(applied: Sequence[AppliedFactor]) -> list[FactorUsed]:
     return list(used.values())
 
 
-def quality_summary(report: QualityReport, flagged: Sequence[FlaggedDelta]) -> QualitySummary:
-    """The meters of `report` summed, with the gaps of `flagged` still held (GET /energy/quality and
+async def held_gaps(conn: AsyncConnection, scope: Scope, filters: Filters, *, period: Period, zone: ZoneInfo) -> int:
+    """The gaps held in the period's local days (by their end), as GET /energy/flagged lists them as `gap`."""
+    start, end = period.moments(zone)
+    return await energy_reports.held_gaps(conn, scope, filters, start=start, end=end)
+
+
+def quality_summary(report: QualityReport, held_gaps: int) -> QualitySummary:
+    """The meters of `report` summed, with the count of held gaps (GET /energy/quality, and the `gap`s of
     GET /energy/flagged of the same query)."""
     meters = report.meters
     readings, expected = sum(m.readings for m in meters), sum(m.expected for m in meters)
@@ -50,7 +61,7 @@ def quality_summary(report: QualityReport, flagged: Sequence[FlaggedDelta]) -> Q
         expected=expected,
         completeness=completeness(readings, expected),
         silent_meters=sum(m.silent for m in meters),
-        held_gaps=sum(f.change == "gap" for f in flagged),
+        held_gaps=held_gaps,
         implausible=sum(m.implausible for m in meters),
         conflicts=sum(m.conflicts for m in meters),
     )

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
-from api.energy import factor_sheet, quality, series
+from api.energy import factor_sheet, series
 from api.energy import provenance as energy_provenance
 from api.energy import workbook as energy_workbook
 from api.energy.reports import IndicatorQuery, chosen_factors, indicator_report, quality_report
@@ -67,9 +67,7 @@ async def _energy_sheets(
         used = await factor_sheet.applied(conn, factors)
         applied = factor_sheet.sheet(used, query.language)
         checked = await quality_report(conn, scope, settings, query)
-        flagged = await quality.flagged(
-            conn, scope, query.filters, meter_id=None, period=query.period, zone=settings.zone
-        )
+        held = await energy_provenance.held_gaps(conn, scope, query.filters, period=query.period, zone=settings.zone)
         made = await provenance.made(
             conn,
             user,
@@ -79,7 +77,7 @@ async def _energy_sheets(
             end=query.end,
             filters=_energy_filters(query),
             factors=energy_provenance.factors_used(used),
-            quality=energy_provenance.quality_summary(checked, flagged),
+            quality=energy_provenance.quality_summary(checked, held),
         )
         if only == factor_sheet.VIEW:
             return [applied], made
