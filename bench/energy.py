@@ -48,7 +48,7 @@ from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from api.energy import factors as factor_data
-from api.energy import indicators, quality, rollup, series, workbook
+from api.energy import indicators, provenance, quality, rollup, series, workbook
 from api.energy.factors import Factors
 from api.energy.indicators import IndicatorReport
 from api.files.workbook import write_xlsx
@@ -339,6 +339,8 @@ async def export_xlsx(conn: AsyncConnection, period: Period) -> int:
         conn, SCOPE, Filters(), start=period.start, end=period.end, zone=ZONE,
         silent_seconds=86_400.0,
     )  # fmt: skip
+    # The provenance sheet's one query of its own: the held gaps of the quality summary.
+    await provenance.held_gaps(conn, SCOPE, Filters(), period=period, zone=ZONE)
     target = BytesIO()
     write_xlsx(workbook.sheets(result, months, checked, "zh"), target)
     return target.tell()

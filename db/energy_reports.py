@@ -351,6 +351,22 @@ async def flagged(
     return await cur.fetchall()
 
 
+async def held_gaps(conn: AsyncConnection, scope: Scope, filters: Filters, *, start: datetime, end: datetime) -> int:
+    """How many of the deltas `flagged` lists for [start, end) are held gaps (change 'gap'), counted without its
+    10,000-row bound."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT count(*)
+               FROM consumption_event e JOIN meter m ON m.id = e.meter_id JOIN institution i ON i.id = m.institution_id
+               WHERE e.change = 'gap' AND e."end" >= {start} AND e."end" < {end} AND {conditions}"""
+        ).format(start=sql.Literal(start), end=sql.Literal(end), conditions=filters.conditions(scope))
+    )
+    row = await cur.fetchone()
+    assert row is not None  # count(*) always answers
+    count: int = row[0]
+    return count
+
+
 async def conflicts(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, meter_id: str | None, start: datetime, end: datetime
 ) -> list[tuple[str, str, datetime, float, float, int, datetime, datetime]]:

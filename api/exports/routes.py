@@ -9,10 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
+from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import factor_sheet, series
+from api.energy import provenance as energy_provenance
 from api.energy import workbook as energy_workbook
 from api.energy.reports import IndicatorQuery, chosen_factors, indicator_report, quality_report
+from api.files import provenance
+from api.files.provenance import Provenance
 from api.files.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.files.table import Sheet
 from api.fleet import reports
@@ -20,6 +24,9 @@ from api.fleet import workbook as dispatch_workbook
 from api.fleet.reports import ReportQuery
 
 router = APIRouter(prefix="/exports", tags=["exports"])
+
+EnergyReader = Annotated[Principal, Depends(require("exports:read"))]
+DispatchReader = Annotated[Principal, Depends(require("reports:read"))]
 
 
 class EnergyExportQuery(ReportForm, IndicatorQuery):
@@ -46,60 +53,110 @@ class DispatchCsvQuery(CsvForm, DispatchExportQuery):
 
 async def _energy_sheets(
     pool: PoolDep,
+    user: Principal,
     scope: ScopeDep,
     settings: SettingsDep,
     query: EnergyExportQuery,
+    *,
     only: energy_workbook.View | Literal["factors"] | None,
-) -> list[Sheet]:
+) -> tuple[list[Sheet], Provenance]:
     async with pool.connection() as conn:
         # One choice of factors for every sheet.
         factors = await chosen_factors(conn, query)
         # The file says which factors made its figures, with their sources: a sheet of its own, and a CSV view.
-        applied = factor_sheet.sheet(await factor_sheet.applied(conn, factors), query.language)
+        used = await factor_sheet.applied(conn, factors)
+        applied = factor_sheet.sheet(used, query.language)
+        checked = await quality_report(conn, scope, settings, query)
+        held = await energy_provenance.held_gaps(conn, scope, query.filters, period=query.period, zone=settings.zone)
+        made = await provenance.made(
+            conn,
+            user,
+            settings,
+            what=_what(("能源统计报表", "Energy report"), only),
+            start=query.start,
+            end=query.end,
+            filters=_energy_filters(query),
+            factors=energy_provenance.factors_used(used),
+            quality=energy_provenance.quality_summary(checked, held),
+        )
         if only == factor_sheet.VIEW:
-            return [applied]
+            return [applied], made
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, factors)
         months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
-        checked = await quality_report(conn, scope, settings, query)
     sheets = energy_workbook.sheets(result, months, checked, query.language, only)
-    return sheets if only is not None else [*sheets, applied]
+    return (sheets if only is not None else [*sheets, applied]), made
+
+
+def _what(report: tuple[str, str], view: str | None) -> tuple[str, str]:
+    """What a file is: the report, and for a CSV its view."""
+    zh, en = report
+    return (zh, en) if view is None else (f"{zh}（{view}）", f"{en} ({view})")
+
+
+def _energy_filters(query: EnergyExportQuery) -> dict[str, object]:
+    """The query's choices besides its period and form, as the provenance lists them."""
+    return query.model_dump(
+        include={
+            "institution_id",
+            "organisation_id",
+            "category",
+            "district",
+            "key_energy_unit",
+            "in_assessment",
+            "coal_version",
+            "coal_method",
+            "carbon_version",
+            "region",
+        }
+    )
 
 
 @router.get(
     "/energy.xlsx",
-    dependencies=[Depends(require("exports:read"))],
     responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def energy_xlsx(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyExportQuery, Query()]
+    pool: PoolDep,
+    user: EnergyReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[EnergyExportQuery, Query()],
 ) -> StreamingResponse:
     """The energy report of a period as XLSX: a sheet per view (institutions x indicators, by month with a
     chart, a ranking per assessed indicator within categories, key energy-using units flagged or proposed, data
-    quality, the factors applied with their sources), Chinese headers by default."""
-    sheets = await _energy_sheets(pool, scope, settings, query, None)
+    quality, the factors applied with their sources), Chinese headers by default; last, how the file was made (说明 /
+    About this file): the period (end exclusive), the time zone, the filters, the factor versions with their sources
+    and use, the data-quality summary (as GET /energy/quality and the held gaps of GET /energy/flagged give it), the
+    user and unit, the time made, the Yiwang version."""
+    sheets, made = await _energy_sheets(pool, user, scope, settings, query, only=None)
     return await xlsx_download(
-        sheets, language=query.language, name=period_name("energy", query.start, query.end, "xlsx")
+        sheets,
+        language=query.language,
+        name=period_name("energy", query.start, query.end, "xlsx"),
+        provenance=made,
     )
 
 
 @router.get(
     "/energy.csv",
-    dependencies=[Depends(require("exports:read"))],
     responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def energy_csv(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyCsvQuery, Query()]
+    pool: PoolDep, user: EnergyReader, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyCsvQuery, Query()]
 ) -> StreamingResponse:
-    """One view of the energy report as CSV (UTF-8), for systems: plain numbers, ISO dates, stable keys."""
-    [sheet] = await _energy_sheets(pool, scope, settings, query, query.view)
+    """One view of the energy report as CSV (UTF-8), for systems: plain numbers, ISO dates, stable keys. It starts
+    with '#' comment lines saying how it was made, as the XLSX's last sheet does (`#key,label,value`; pandas:
+    `read_csv(..., comment="#")`); provenance=false leaves them out."""
+    [sheet], made = await _energy_sheets(pool, user, scope, settings, query, only=query.view)
     return csv_download(
         sheet,
         header=query.header,
         bom=query.bom,
         name=period_name(f"energy-{query.view}", query.start, query.end, "csv"),
+        provenance=made if query.provenance else None,
     )
 
 
@@ -109,48 +166,72 @@ async def energy_csv(
 
 async def _dispatch_sheets(
     pool: PoolDep,
+    user: Principal,
     scope: ScopeDep,
     settings: SettingsDep,
     query: DispatchExportQuery,
+    *,
     only: dispatch_workbook.View | None,
-) -> list[Sheet]:
+) -> tuple[list[Sheet], Provenance]:
     async with pool.connection() as conn:
         result, rows = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
-    return dispatch_workbook.sheets(result, rows, query.language, only)
+        made = await provenance.made(
+            conn,
+            user,
+            settings,
+            what=_what(("公务用车派车统计", "Dispatch report"), only),
+            start=query.start,
+            end=query.end,
+            filters={"organisation_id": query.organisation_id},
+        )
+    return dispatch_workbook.sheets(result, rows, query.language, only), made
 
 
 @router.get(
     "/dispatch.xlsx",
-    dependencies=[Depends(require("reports:read"))],
     responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def dispatch_xlsx(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[DispatchExportQuery, Query()]
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[DispatchExportQuery, Query()],
 ) -> StreamingResponse:
     """The dispatch report of a period as XLSX: units (with the total line), vehicles, and alerts per unit and
-    kind; Chinese headers by default. The figures are those of GET /reports/dispatch and GET /reports/vehicles."""
-    sheets = await _dispatch_sheets(pool, scope, settings, query, None)
+    kind; Chinese headers by default. The figures are those of GET /reports/dispatch and GET /reports/vehicles.
+    Last, how the file was made (说明 / About this file): the period (end exclusive), the time zone, the unit
+    filter, the user and unit, the time made, the Yiwang version."""
+    sheets, made = await _dispatch_sheets(pool, user, scope, settings, query, only=None)
     return await xlsx_download(
-        sheets, language=query.language, name=period_name("dispatch", query.start, query.end, "xlsx")
+        sheets,
+        language=query.language,
+        name=period_name("dispatch", query.start, query.end, "xlsx"),
+        provenance=made,
     )
 
 
 @router.get(
     "/dispatch.csv",
-    dependencies=[Depends(require("reports:read"))],
     responses=REPORT_RESPONSES,
     response_class=StreamingResponse,
 )
 async def dispatch_csv(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[DispatchCsvQuery, Query()]
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[DispatchCsvQuery, Query()],
 ) -> StreamingResponse:
     """One view of the dispatch report as CSV (UTF-8), for systems: plain numbers, stable keys. The units view ends
-    with the total line (no unit id)."""
-    [sheet] = await _dispatch_sheets(pool, scope, settings, query, query.view)
+    with the total line (no unit id). It starts with '#' comment lines saying how it was made (`#key,label,value`);
+    provenance=false leaves them out."""
+    [sheet], made = await _dispatch_sheets(pool, user, scope, settings, query, only=query.view)
     return csv_download(
         sheet,
         header=query.header,
         bom=query.bom,
         name=period_name(f"dispatch-{query.view}", query.start, query.end, "csv"),
+        provenance=made if query.provenance else None,
     )

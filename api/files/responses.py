@@ -12,6 +12,8 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.errors import responses
+from api.files import provenance as made
+from api.files.provenance import Provenance, ProvenanceForm
 from api.files.table import Sheet
 from api.files.workbook import CSV_MEDIA_TYPE, XLSX_MEDIA_TYPE, Header, csv_chunks, file_chunks, spool_xlsx
 from domain.labels import Language
@@ -24,7 +26,7 @@ class ReportForm(BaseModel):
     language: Language = Field(default="zh", description="headers and texts: Chinese (default) or English")
 
 
-class CsvForm(BaseModel):
+class CsvForm(ProvenanceForm):
     """How a report's CSV is written, on top of `ReportForm`; a mixin as it is."""
 
     header: Header = Field(
@@ -50,18 +52,27 @@ def attachment(name: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{name}"'}
 
 
-async def xlsx_download(sheets: Sequence[Sheet], *, language: Language, name: str) -> StreamingResponse:
-    """The workbook of `sheets`, written to a spooled file (in a worker thread) before the response starts, so that
-    a row that does not fit is an error response naming it (our bug: 500), not a broken download."""
+async def xlsx_download(
+    sheets: Sequence[Sheet], *, language: Language, name: str, provenance: Provenance
+) -> StreamingResponse:
+    """The workbook of `sheets` and, last, the sheet of its `provenance` (说明), written to a spooled file (in a worker
+    thread) before the response starts, so that a row that does not fit is an error response naming it (our bug:
+    500), not a broken download."""
     try:
-        spool = await run_in_threadpool(spool_xlsx, sheets, language=language)
+        spool = await run_in_threadpool(spool_xlsx, [*sheets, made.sheet(provenance, language)], language=language)
     except ValueError as exc:
         raise HTTPException(status.HTTP_500_INTERNAL_SERVER_ERROR, detail=str(exc)) from exc
     return StreamingResponse(file_chunks(spool), media_type=XLSX_MEDIA_TYPE, headers=attachment(name))
 
 
-def csv_download(sheet: Sheet, *, header: Header, bom: bool, name: str) -> StreamingResponse:
-    """One sheet as CSV (UTF-8), streamed."""
+def csv_download(
+    sheet: Sheet, *, header: Header, bom: bool, name: str, provenance: Provenance | None
+) -> StreamingResponse:
+    """One sheet as CSV (UTF-8), streamed, after the '#' lines of its `provenance` (None: without them), labelled
+    in the language of the headers (English with keys)."""
+    comments = made.comment_records(provenance, "en" if header == "key" else header) if provenance else ()
     return StreamingResponse(
-        csv_chunks(sheet, header=header, bom=bom), media_type=CSV_MEDIA_TYPE, headers=attachment(name)
+        csv_chunks(sheet, header=header, bom=bom, comments=comments),
+        media_type=CSV_MEDIA_TYPE,
+        headers=attachment(name),
     )

@@ -18,7 +18,6 @@ they do not block the event loop.
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 import unicodedata
@@ -146,7 +145,14 @@ def xlsx_chunks(sheets: Iterable[Sheet], *, language: Language = "zh", chunk_siz
     yield from file_chunks(spool_xlsx(sheets, language=language), chunk_size)
 
 
-def write_csv(sheet: Sheet, target: IO[str], *, header: Header = "key", bom: bool = False) -> None:
+def write_csv(
+    sheet: Sheet,
+    target: IO[str],
+    *,
+    header: Header = "key",
+    bom: bool = False,
+    comments: Iterable[Sequence[str]] = (),
+) -> None:
     """Write `sheet` as CSV (RFC 4180, CRLF line ends) to a text stream, reading its rows once, one at a time.
 
     Values are written for machines: ISO dates ('2024-03-01'), months as '2024-03', numbers plain with a
@@ -156,20 +162,28 @@ def write_csv(sheet: Sheet, target: IO[str], *, header: Header = "key", bom: boo
 
     Args:
         sheet: the sheet; its chart is ignored.
-        target: a UTF-8 text stream opened with newline='' (as the csv module requires); it is not closed.
+        target: a UTF-8 text stream opened with newline=''; it is not closed.
         header: 'key' (the default) for the columns' stable keys, which systems read; 'zh' or 'en' for
             headers people read.
         bom: start with a byte-order mark. Excel reads a CSV as UTF-8, and so shows Chinese correctly, only
             when it starts with one; other systems often take it for part of the first header, hence off by
             default. Do not set it on a stream whose codec writes one itself ('utf-8-sig').
+        comments: records written before the header, each starting with a cell that starts with '#' (the
+            file's provenance, api/files/provenance.py); their other cells are guarded as text is.
     """
     if bom:
         target.write("\ufeff")
-    csv.writer(target).writerows(_csv_rows(sheet, header))
+    for line in _csv_lines(sheet, header, comments):
+        target.write(line)
 
 
 def csv_chunks(
-    sheet: Sheet, *, header: Header = "key", bom: bool = False, chunk_size: int = CHUNK_SIZE
+    sheet: Sheet,
+    *,
+    header: Header = "key",
+    bom: bool = False,
+    comments: Iterable[Sequence[str]] = (),
+    chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[bytes]:
     """`write_csv`'s output as UTF-8 bytes, produced as the rows are read, in chunks of `chunk_size` bytes or
     a row more.
@@ -181,15 +195,32 @@ def csv_chunks(
     text = TextIOWrapper(buffer, encoding="utf-8", newline="", write_through=True)
     if bom:
         text.write("\ufeff")
-    writer = csv.writer(text)
-    for row in _csv_rows(sheet, header):
-        writer.writerow(row)
+    for line in _csv_lines(sheet, header, comments):
+        text.write(line)
         if buffer.tell() >= chunk_size:
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue()
+
+
+# What a CSV cell is quoted for: the separator, the quote, a line break (RFC 4180), and '#', which readers that skip
+# comment lines (pandas' comment='#') take for the start of a comment anywhere outside quotes.
+_QUOTED = re.compile(r'[,"\r\n#]')
+
+
+def csv_line(cells: Sequence[str], *, comment: bool = False) -> str:
+    """One CSV record (RFC 4180) ending in CRLF: a cell is quoted when it holds a comma, a quote, a line break or a
+    '#', its quotes doubled; a record of one empty cell is written '""', so that it is not a blank line. A
+    `comment` record's first cell ('#key' of the provenance) is left unquoted: the line starts with its '#'."""
+    if len(cells) == 1 and cells[0] == "":
+        return '""\r\n'
+    out = [
+        cell if (comment and number == 0) or not _QUOTED.search(cell) else '"' + cell.replace('"', '""') + '"'
+        for number, cell in enumerate(cells)
+    ]
+    return ",".join(out) + "\r\n"
 
 
 # What makes a spreadsheet read a CSV cell as a formula (OWASP, "CSV Injection"): =, +, - and @, and a tab or
@@ -391,11 +422,15 @@ def _discard(workbook: Any) -> None:
                 writer.cleanup()
 
 
-def _csv_rows(sheet: Sheet, header: Header) -> Iterator[list[str]]:
-    yield [csv_text(column.key if header == "key" else column.header(header)) for column in sheet.columns]
+def _csv_lines(sheet: Sheet, header: Header, comments: Iterable[Sequence[str]]) -> Iterator[str]:
+    for first, *rest in comments:
+        if not first.startswith("#") or _QUOTED.search(first, 1):
+            raise ValueError(f"a comment record starts with '#' and a plain key, not {first!r}")
+        yield csv_line([first, *(csv_text(cell) for cell in rest)], comment=True)
+    yield csv_line([csv_text(column.key if header == "key" else column.header(header)) for column in sheet.columns])
     for number, row in enumerate(sheet.rows, start=1):
         values = _coerce_row(sheet, row, number)
-        yield [_csv_value(column, value) for column, value in zip(sheet.columns, values, strict=True)]
+        yield csv_line([_csv_value(column, value) for column, value in zip(sheet.columns, values, strict=True)])
 
 
 def _csv_value(column: Column, value: Cell) -> str:

@@ -1,6 +1,6 @@
 """Imports of the registry's tables: every row of a file read into an item of the registry, validated with the
 domain's rules and the registry's (an organisation in the scope, one vehicle per plate), every bad row reported with
-its number as Excel shows it (the header is row 1); one bad row and nothing is written, else every row is written in
+its number as Excel shows it ('#' lines counted); one bad row and nothing is written, else every row is written in
 one transaction.
 
 A row changes the columns the file has: a column left out of the file keeps what the registry holds, an empty

@@ -288,7 +288,7 @@ class DriverUpdate(BaseModel):
 class RowProblem(BaseModel):
     """Why a row of an imported file does not fit."""
 
-    row: int  # as Excel numbers it: the header is row 1
+    row: int  # as Excel numbers it: the header is row 1 unless '#' comment lines come first
     column: str | None  # the column's header as the file has it, when the problem is of one column
     reason: str
 

@@ -17,6 +17,7 @@ from openpyxl import load_workbook
 from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
 
 from api import errors
+from api.files.provenance import COMMENT
 from api.files.workbook import csv_cell
 from api.registry.models import ImportRefused, RowProblem
 
@@ -64,10 +65,17 @@ def is_blank(value: object) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def is_comment(row: Sequence[object]) -> bool:
+    """Whether a row before the header is a comment: its first cell starts with '#', as the lines saying how an
+    export was made do (api/files/provenance.py), in a CSV and in a workbook Excel saved from one. Only rows before
+    the header are comments: after it, a row starting with '#' is data."""
+    return bool(row) and isinstance(row[0], str) and row[0].startswith(COMMENT)
+
+
 def read_rows(content: bytes, *, max_rows: int = MAX_ROWS) -> list[tuple[int, Sequence[object]]]:
     """The rows of the file that hold something, each with its number as Excel shows it: those of the first sheet of
     an XLSX workbook (a zip, starting with b"PK"), or those of a CSV file (UTF-8, with or without a byte-order mark,
-    or GB18030). The first is the header.
+    or GB18030). Comment rows before the header (`is_comment`) are skipped. The first row returned is the header.
 
     Raises:
         TooLarge: more than `max_rows` rows of data, or an XLSX that unpacks to more than MAX_UNPACKED_BYTES.
@@ -76,7 +84,7 @@ def read_rows(content: bytes, *, max_rows: int = MAX_ROWS) -> list[tuple[int, Se
     rows: list[tuple[int, Sequence[object]]] = []
     with closing(_xlsx_rows(content) if content.startswith(b"PK") else _csv_rows(content)) as read:
         for number, row in enumerate(read, start=1):
-            if all(is_blank(value) for value in row):
+            if all(is_blank(value) for value in row) or (not rows and is_comment(row)):
                 continue
             if len(rows) > max_rows:  # the header and max_rows rows of data are in
                 raise errors.TooLarge(f"the file has more than {max_rows:,} rows: split it into several files")

@@ -23,6 +23,13 @@ def workbook(rows: list[list[Any]]) -> bytes:
     return out.getvalue()
 
 
+def csv_body(text: str) -> str:
+    """A CSV export's text after its byte-order mark and its '#' lines (how it was made, api/files/provenance.py): the
+    header and the rows, as a reader that skips comment lines (pandas' comment='#') reads them."""
+    lines = text.lstrip("\ufeff").splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("#"))
+
+
 def sheet_rows(content: bytes) -> list[list[Any]]:
     """The rows of a workbook's first sheet."""
     book = openpyxl.load_workbook(io.BytesIO(content))

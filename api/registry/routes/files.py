@@ -11,8 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import responses
+from api.files import provenance
+from api.files.provenance import Provenance, ProvenanceForm
 from api.files.responses import csv_download, xlsx_download
 from api.files.workbook import XLSX_MEDIA_TYPE
 from api.registry import drivers, imports, service, tables
@@ -26,6 +29,7 @@ from api.registry.models import (
 from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, UPLOAD_BODY_BYTES, import_upload
 from domain.labels import Language
 from domain.periods import FIRST_YEAR, LAST_YEAR
+from yiwang.settings import Settings
 
 router = APIRouter(prefix="/registry", tags=["registry"])
 
@@ -40,7 +44,7 @@ class RegistryFileQuery(BaseModel):
     )
 
 
-class RegistryCsvQuery(RegistryFileQuery):
+class RegistryCsvQuery(ProvenanceForm, RegistryFileQuery):
     bom: bool = Field(
         default=True, description="start with a byte-order mark, for Excel to read the UTF-8 (default: yes)"
     )
@@ -67,6 +71,28 @@ XLSX_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     **responses(401, 403, 422),
     200: {"content": {XLSX_MEDIA_TYPE: {}}, "description": "the XLSX workbook"},
 }
+InstitutionsReader = Annotated[Principal, Depends(require("institutions:read"))]
+MetersReader = Annotated[Principal, Depends(require("meters:read"))]
+VehiclesReader = Annotated[Principal, Depends(require("vehicles:read"))]
+DriversReader = Annotated[Principal, Depends(require("drivers:read"))]
+
+# What each registry file is, as its provenance says.
+_WHAT = {
+    "institutions": (
+        "公共机构名录（含年度建筑面积与用能人数）",
+        "Institutions, with a year's floor area and headcount",
+    ),
+    "meters": ("计量表名录", "Meters"),
+    "vehicles": ("公务用车名录", "Vehicles"),
+    "drivers": ("驾驶员名录", "Drivers"),
+}
+
+
+async def _made(pool: PoolDep, user: Principal, settings: Settings, table: str, year: int | None = None) -> Provenance:
+    async with pool.connection() as conn:
+        return await provenance.made(conn, user, settings, what=_WHAT[table], year=year)
+
+
 CSV_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
     **responses(401, 403, 422),
     200: {"content": {"text/csv": {}}, "description": "the CSV file"},
@@ -79,35 +105,45 @@ CSV_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
 
 @router.get(
     "/institutions.xlsx",
-    dependencies=[Depends(require("institutions:read"))],
     responses=XLSX_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_institutions_xlsx(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[InstitutionsFileQuery, Query()]
+    pool: PoolDep,
+    user: InstitutionsReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[InstitutionsFileQuery, Query()],
 ) -> StreamingResponse:
     """The institutions you may see with their floor area and headcount of a year (default: this year), as an XLSX
     workbook with Chinese headers and labels (language=en: English): edit it in Excel and send it back to
-    POST /registry/institutions."""
+    POST /registry/institutions. Its last sheet (说明 / About this file) says how it was made: the year, the time
+    zone, the user and unit, the time made, the Yiwang version; an import reads the first sheet only."""
     year, items = await _institutions_in_year(pool, scope, settings, query)
     sheet = tables.institutions_sheet(items, query.language)
-    return await xlsx_download([sheet], language=query.language, name=f"institutions-{year}.xlsx")
+    made = await _made(pool, user, settings, "institutions", year)
+    return await xlsx_download([sheet], language=query.language, name=f"institutions-{year}.xlsx", provenance=made)
 
 
 @router.get(
     "/institutions.csv",
-    dependencies=[Depends(require("institutions:read"))],
     responses=CSV_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_institutions_csv(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[InstitutionsCsvQuery, Query()]
+    pool: PoolDep,
+    user: InstitutionsReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[InstitutionsCsvQuery, Query()],
 ) -> StreamingResponse:
     """The institutions you may see with their floor area and headcount of a year, as CSV (UTF-8) with the headers
-    and labels of the XLSX; it imports back as it is."""
+    and labels of the XLSX, after '#' comment lines saying how it was made (provenance=false: without); it imports
+    back as it is, the comment lines skipped."""
     year, items = await _institutions_in_year(pool, scope, settings, query)
     sheet = tables.institutions_sheet(items, query.language)
-    return csv_download(sheet, header=query.language, bom=query.bom, name=f"institutions-{year}.csv")
+    made = await _made(pool, user, settings, "institutions", year) if query.provenance else None
+    return csv_download(sheet, header=query.language, bom=query.bom, name=f"institutions-{year}.csv", provenance=made)
 
 
 async def _institutions_in_year(
@@ -131,7 +167,7 @@ async def import_institutions(request: Request, pool: PoolDep, scope: ScopeDep) 
     sent as the multipart field `file`: headers in Chinese, English or as keys, as GET /registry/institutions.xlsx
     writes them; only the id column is needed. A row adds or changes an institution (and its figures of the row's
     year); a column left out keeps what is stored, an empty cell sets the default. All rows are checked first: if
-    any does not fit, the 422 lists each with its row number (the header is row 1), column and reason, and nothing
+    any does not fit, the 422 lists each with its row number (as Excel numbers it), column and reason, and nothing
     is written; else all are written in one transaction."""
     return await import_upload(request, pool, scope, imports.import_institutions)
 
@@ -147,31 +183,41 @@ async def _meters(pool: PoolDep, scope: ScopeDep) -> list[MeterOfInstitution]:
 
 @router.get(
     "/meters.xlsx",
-    dependencies=[Depends(require("meters:read"))],
     responses=XLSX_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_meters_xlsx(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+    pool: PoolDep,
+    user: MetersReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The meters you may see, with their institutions' names, as an XLSX workbook with Chinese headers and labels
-    (language=en: English): edit it in Excel and send it back to POST /registry/meters."""
+    (language=en: English): edit it in Excel and send it back to POST /registry/meters.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.meters_sheet(await _meters(pool, scope), query.language)
-    return await xlsx_download([sheet], language=query.language, name="meters.xlsx")
+    made = await _made(pool, user, settings, "meters")
+    return await xlsx_download([sheet], language=query.language, name="meters.xlsx", provenance=made)
 
 
 @router.get(
     "/meters.csv",
-    dependencies=[Depends(require("meters:read"))],
     responses=CSV_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_meters_csv(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+    pool: PoolDep,
+    user: MetersReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryCsvQuery, Query()],
 ) -> StreamingResponse:
-    """The meters you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    """The meters you may see as CSV (UTF-8) with the headers and labels of the XLSX, after
+    '#' comment lines saying how it was made (provenance=false: without); it imports back as it is."""
     sheet = tables.meters_sheet(await _meters(pool, scope), query.language)
-    return csv_download(sheet, header=query.language, bom=query.bom, name="meters.csv")
+    made = await _made(pool, user, settings, "meters") if query.provenance else None
+    return csv_download(sheet, header=query.language, bom=query.bom, name="meters.csv", provenance=made)
 
 
 @router.post(
@@ -187,7 +233,7 @@ async def import_meters(request: Request, pool: PoolDep, scope: ScopeDep) -> Imp
     headers in Chinese, English or as keys, as GET /registry/meters.xlsx writes them (the institution's name is
     not read); only the id column is needed. A row adds or changes a meter; a column left out keeps what is
     stored, an empty cell sets the default. All rows are checked first: if any does not fit, the 422 lists each
-    with its row number (the header is row 1), column and reason, and nothing is written; else all are written in
+    with its row number (as Excel numbers it), column and reason, and nothing is written; else all are written in
     one transaction, and meters with a new multiplier, register maximum or most per hour are recounted."""
     return await import_upload(request, pool, scope, imports.import_meters)
 
@@ -203,31 +249,41 @@ async def _vehicles(pool: PoolDep, scope: ScopeDep) -> list[VehicleOfOrganisatio
 
 @router.get(
     "/vehicles.xlsx",
-    dependencies=[Depends(require("vehicles:read"))],
     responses=XLSX_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_vehicles_xlsx(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+    pool: PoolDep,
+    user: VehiclesReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The vehicles you may see, retired ones included, with their organisations' names, as an XLSX workbook with
-    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles."""
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/vehicles.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.vehicles_sheet(await _vehicles(pool, scope), query.language)
-    return await xlsx_download([sheet], language=query.language, name="vehicles.xlsx")
+    made = await _made(pool, user, settings, "vehicles")
+    return await xlsx_download([sheet], language=query.language, name="vehicles.xlsx", provenance=made)
 
 
 @router.get(
     "/vehicles.csv",
-    dependencies=[Depends(require("vehicles:read"))],
     responses=CSV_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_vehicles_csv(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+    pool: PoolDep,
+    user: VehiclesReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryCsvQuery, Query()],
 ) -> StreamingResponse:
-    """The vehicles you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    """The vehicles you may see as CSV (UTF-8) with the headers and labels of the XLSX, after
+    '#' comment lines saying how it was made (provenance=false: without); it imports back as it is."""
     sheet = tables.vehicles_sheet(await _vehicles(pool, scope), query.language)
-    return csv_download(sheet, header=query.language, bom=query.bom, name="vehicles.csv")
+    made = await _made(pool, user, settings, "vehicles") if query.provenance else None
+    return csv_download(sheet, header=query.language, bom=query.bom, name="vehicles.csv", provenance=made)
 
 
 @router.post(
@@ -243,7 +299,7 @@ async def import_vehicles(request: Request, pool: PoolDep, scope: ScopeDep) -> I
     headers in Chinese, English or as keys, as GET /registry/vehicles.xlsx writes them (the organisation's name is
     not read); only the id column is needed. A row adds or changes a vehicle, its lifecycle among them, under the
     rules of PATCH /vehicles/{id}; a column left out keeps what is stored, an empty cell sets the default. All rows
-    are checked first: if any does not fit, the 422 lists each with its row number (the header is row 1), column
+    are checked first: if any does not fit, the 422 lists each with its row number (as Excel numbers it), column
     and reason, and nothing is written; else all are written in one transaction."""
     return await import_upload(request, pool, scope, imports.import_vehicles)
 
@@ -259,31 +315,41 @@ async def _drivers(pool: PoolDep, scope: ScopeDep) -> list[DriverOfOrganisation]
 
 @router.get(
     "/drivers.xlsx",
-    dependencies=[Depends(require("drivers:read"))],
     responses=XLSX_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_drivers_xlsx(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryFileQuery, Query()]
+    pool: PoolDep,
+    user: DriversReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryFileQuery, Query()],
 ) -> StreamingResponse:
     """The drivers you may see, inactive ones included, with their organisations' names, as an XLSX workbook with
-    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers."""
+    Chinese headers and labels (language=en: English): edit it in Excel and send it back to POST /registry/drivers.
+    Its last sheet (说明 / About this file) says how it was made; an import reads the first sheet only."""
     sheet = tables.drivers_sheet(await _drivers(pool, scope), query.language)
-    return await xlsx_download([sheet], language=query.language, name="drivers.xlsx")
+    made = await _made(pool, user, settings, "drivers")
+    return await xlsx_download([sheet], language=query.language, name="drivers.xlsx", provenance=made)
 
 
 @router.get(
     "/drivers.csv",
-    dependencies=[Depends(require("drivers:read"))],
     responses=CSV_RESPONSES,
     response_class=StreamingResponse,
 )
 async def export_drivers_csv(
-    pool: PoolDep, scope: ScopeDep, query: Annotated[RegistryCsvQuery, Query()]
+    pool: PoolDep,
+    user: DriversReader,
+    settings: SettingsDep,
+    scope: ScopeDep,
+    query: Annotated[RegistryCsvQuery, Query()],
 ) -> StreamingResponse:
-    """The drivers you may see as CSV (UTF-8) with the headers and labels of the XLSX; it imports back as it is."""
+    """The drivers you may see as CSV (UTF-8) with the headers and labels of the XLSX, after
+    '#' comment lines saying how it was made (provenance=false: without); it imports back as it is."""
     sheet = tables.drivers_sheet(await _drivers(pool, scope), query.language)
-    return csv_download(sheet, header=query.language, bom=query.bom, name="drivers.csv")
+    made = await _made(pool, user, settings, "drivers") if query.provenance else None
+    return csv_download(sheet, header=query.language, bom=query.bom, name="drivers.csv", provenance=made)
 
 
 @router.post(
@@ -299,6 +365,6 @@ async def import_drivers(request: Request, pool: PoolDep, scope: ScopeDep) -> Im
     headers in Chinese, English or as keys, as GET /registry/drivers.xlsx writes them (the organisation's name is
     not read). A row with a driver id changes that driver; a row without one (or a file without the column) adds a
     driver, numbered by the registry. A column left out keeps what is stored, an empty cell sets the default. All
-    rows are checked first: if any does not fit, the 422 lists each with its row number (the header is row 1),
+    rows are checked first: if any does not fit, the 422 lists each with its row number (as Excel numbers it),
     column and reason, and nothing is written; else all are written in one transaction."""
     return await import_upload(request, pool, scope, imports.import_drivers)

@@ -24,6 +24,7 @@ from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser
+from tests.support.files import csv_body
 from tests.support.rollups import settle
 from yiwang.settings import Settings
 
@@ -389,6 +390,7 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
         "重点用能单位能耗公示",
         "数据质量",
         "计算因子",
+        "说明",  # how the file was made
     ]
     sheet = book["单位能耗指标"]
     header = [c.value for c in sheet[1]]
@@ -426,7 +428,7 @@ async def test_the_csv_gives_systems_stable_keys_and_plain_numbers(
         "/exports/energy.csv", params={"start": "2025-01-01", "end": "2026-01-01"}, headers=unit
     )
     assert response.status_code == 200, response.text
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    rows = list(csv.DictReader(io.StringIO(csv_body(response.text))))
     assert [r["institution_id"] for r in rows] == [city["y"]]  # unit B sees Y only
     assert Decimal(rows[0]["electricity_kwh"]) == Decimal(36_500)
 
@@ -601,7 +603,7 @@ async def test_the_xlsx_and_csv_leave_a_missing_figure_empty_and_say_why(
 
     response = await client.get("/exports/energy.csv", params={**params, "language": "en"}, headers=staff)
     assert response.status_code == 200, response.text
-    by_id = {r["institution_id"]: r for r in csv.DictReader(io.StringIO(response.text.lstrip("\ufeff")))}
+    by_id = {r["institution_id"]: r for r in csv.DictReader(io.StringIO(csv_body(response.text)))}
     assert (by_id[idle]["energy_kgce"], by_id[idle]["energy_per_capita"]) == ("", "")
     assert by_id[idle]["missing"] == (
         "no_readings: energy_kgce, energy_tce, water_per_capita, energy_per_capita, energy_per_area, "
@@ -610,7 +612,7 @@ async def test_the_xlsx_and_csv_leave_a_missing_figure_empty_and_say_why(
     response = await client.get(
         "/exports/energy.csv", params={**params, "view": "rankings_energy_per_capita"}, headers=staff
     )
-    ranked_csv = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    ranked_csv = list(csv.DictReader(io.StringIO(csv_body(response.text))))
     assert [(r["institution_id"], r["rank"], r["unranked"]) for r in ranked_csv] == [
         (city["y"], "1", ""),
         (idle, "", "无读数"),

@@ -38,6 +38,7 @@ from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser
+from tests.support.files import csv_body
 from tests.support.rollups import settle
 from tests.support.stack import settings_for
 from yiwang.settings import Settings
@@ -240,7 +241,7 @@ async def test_the_xlsx_has_a_ranking_sheet_per_indicator_with_the_apis_ranks(
         "/exports/energy.csv", params={**params, "view": "rankings_energy_per_area", "language": "en"}, headers=staff
     )
     assert response.status_code == 200, response.text
-    csv_rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    csv_rows = list(csv.DictReader(io.StringIO(csv_body(response.text))))
     assert [(name[r["institution_id"]], r["rank"], r["unranked"]) for r in csv_rows] == [
         ("A", "1", ""),
         ("C", "1", ""),

@@ -37,6 +37,7 @@ from db.registry import import_document
 from domain.position import Position
 from domain.registry import Organisation, RegistryDocument, Vehicle
 from tests.support.api import PASSWORD, AsUser, audit_rows
+from tests.support.files import csv_body
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import SHANGHAI, T0, Day, of_vehicle, two_drives
 from yiwang.settings import Settings
@@ -319,7 +320,7 @@ async def test_a_unit_user_sees_only_their_units_figures(
     assert (await get(client, "/reports/vehicles", unit_a, organisation_id=fleet.b))["vehicles"] == []
     response = await client.get("/exports/dispatch.csv", params={**JUNE, "view": "vehicles"}, headers=unit_a)
     assert response.status_code == 200, response.text
-    assert [r["vehicle_id"] for r in csv.DictReader(io.StringIO(response.text))] == [fleet.a0, fleet.a1]
+    assert [r["vehicle_id"] for r in csv.DictReader(io.StringIO(csv_body(response.text)))] == [fleet.a0, fleet.a1]
     # Unit B's b1 served A's request r2: B does not see A's request in b1's count.
     unit_b = await as_user("unit_user", fleet.b)
     b1 = next(v for v in (await get(client, "/reports/vehicles", unit_b))["vehicles"] if v["vehicle_id"] == fleet.b1)
@@ -355,7 +356,7 @@ async def test_the_xlsx_and_csv_hold_the_apis_figures(client: httpx.AsyncClient,
     assert response.headers["content-type"].startswith("application/vnd.openxmlformats")
     assert "dispatch-2025-06-01-2025-07-01.xlsx" in response.headers["content-disposition"]
     book = openpyxl.load_workbook(io.BytesIO(response.content))
-    assert book.sheetnames == ["单位用车统计", "车辆里程与使用率", "单位告警统计"]
+    assert book.sheetnames == ["单位用车统计", "车辆里程与使用率", "单位告警统计", "说明"]
     sheet = book["单位用车统计"]
     header = [c.value for c in sheet[1]]
     lines = [dict(zip(header, row, strict=True)) for row in sheet.iter_rows(min_row=2, values_only=True)]
@@ -386,14 +387,14 @@ async def test_the_xlsx_and_csv_hold_the_apis_figures(client: httpx.AsyncClient,
 
     english = await client.get("/exports/dispatch.xlsx", params={**JUNE, "language": "en"}, headers=both)
     book = openpyxl.load_workbook(io.BytesIO(english.content))
-    assert book.sheetnames == ["Units", "Vehicles", "Alerts"]
+    assert book.sheetnames == ["Units", "Vehicles", "Alerts", "About this file"]
     assert [c.value for c in book["Units"][1]][:4] == ["Unit id", "Unit", "Kind", "Dispatches"]
     assert book["Units"].cell(4, 2).value == "Total"
 
     units = await client.get("/exports/dispatch.csv", params=JUNE, headers=both)
     assert units.status_code == 200, units.text
     assert units.headers["content-type"].startswith("text/csv")
-    table = list(csv.DictReader(io.StringIO(units.text)))
+    table = list(csv.DictReader(io.StringIO(csv_body(units.text))))
     assert [(r["organisation_id"], r["dispatches"], r["km"], r["new_energy_km_share"]) for r in table] == [
         (fleet.a, "4", "40.0", "0.75"),
         (fleet.b, "1", "20.0", "1.0"),

@@ -12,6 +12,7 @@ import pytest
 
 from domain.trip_requests import ACTIONS, STATES, State, next_state, refusal
 from tests.support.api import AsUser, Person, Units, audit_rows, person
+from tests.support.files import csv_body
 from tests.support.fleet import BODIES, Json, add_driver, live, ok, place, request_in_state, step, submit, trip
 from yiwang.settings import Settings
 
@@ -454,7 +455,7 @@ async def test_a_driver_on_an_open_request_cannot_be_made_inactive_until_it_is_r
     assert refused.status_code == 409
     assert f"request {request_id}" in refused.json()["detail"]
     # Nor through the drivers table: the row says why, and nothing is written.
-    table = (await client.get("/registry/drivers.csv", headers=admin.headers)).text.splitlines()
+    table = csv_body((await client.get("/registry/drivers.csv", headers=admin.headers)).text).splitlines()
     header = table[0]
     [row] = [line for line in table[1:] if line.startswith(f"{driver},")]
     cells = row.split(",")

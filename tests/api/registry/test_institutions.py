@@ -19,7 +19,7 @@ from db import ingest
 from db.pool import open_pool
 from domain.registry import Meter, RegistryDocument
 from tests.support.api import AsUser, Units, audit_rows
-from tests.support.files import XLSX, sheet_rows, upload, workbook
+from tests.support.files import XLSX, csv_body, sheet_rows, upload, workbook
 from tests.support.messages import BASE_TIME
 from tests.support.registry import import_registry
 from tests.support.rollups import settle
@@ -213,12 +213,12 @@ async def test_a_unit_user_cannot_write_and_exports_only_its_units_institutions(
     xlsx = await client.get("/registry/institutions.xlsx", headers=headers)
     assert [row[0] for row in sheet_rows(xlsx.content)[1:]] == [units.a.institution]
     text = (await client.get("/registry/meters.csv", headers=headers)).content.decode("utf-8-sig")
-    assert sorted(row["表计编号"] for row in csv.DictReader(io.StringIO(text))) == sorted(units.a.meters)
+    assert sorted(row["表计编号"] for row in csv.DictReader(io.StringIO(csv_body(text)))) == sorted(units.a.meters)
     # For systems: English headers, codes, no byte-order mark.
     params = {"language": "en", "bom": "false", "year": "2025"}
     english = await client.get("/registry/institutions.csv", headers=headers, params=params)
     assert english.headers["content-disposition"] == 'attachment; filename="institutions-2025.csv"'
-    [row] = list(csv.DictReader(io.StringIO(english.content.decode())))
+    [row] = list(csv.DictReader(io.StringIO(csv_body(english.content.decode()))))
     assert (row["Institution id"], row["Category"], row["Key energy-using unit"], row["Year"]) == (
         units.a.institution,
         "agency",
@@ -339,7 +339,7 @@ async def test_the_meters_csv_imports_back_and_a_changed_multiplier_recounts(
     assert await consumed(api_settings, units.a.meters[0], registers=[10, 12.5]) == Decimal("2.5")
     unit = await as_user("unit_user", units.a.organisation)
     text = (await client.get("/registry/meters.csv", headers=unit)).content.decode("utf-8-sig")
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = list(csv.DictReader(io.StringIO(csv_body(text))))
     assert [r["能源品种"] for r in rows] == ["电力", "电力"]
     rows[0]["倍率"] = "1,200"  # as Excel writes a number it shows with a thousands separator
     rows[1]["更换日期"] = "2025/7/1"  # as Excel writes a date into a CSV on Chinese Windows

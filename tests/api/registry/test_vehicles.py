@@ -21,7 +21,7 @@ from db.registry import import_document
 from db.scope import Scope
 from domain.registry import Organisation, RegistryDocument
 from tests.support.api import AsUser, Units, audit_rows, person
-from tests.support.files import sheet_rows, upload
+from tests.support.files import csv_body, sheet_rows, upload
 from tests.support.fleet import add_driver, ok, request_in_state
 from yiwang.settings import Settings
 
@@ -174,9 +174,9 @@ async def test_a_unit_sees_only_its_own_vehicles_and_drivers_and_writes_none(
     for path in (f"/vehicles/{a.vehicles[0]}", f"/drivers/{driver_a}", f"/vehicle-quotas/{a.organisation}"):
         assert (await client.get(path, headers=unit_b)).status_code == 404, path
     text = (await client.get("/registry/vehicles.csv", headers=unit_b)).content.decode("utf-8-sig")
-    assert sorted(row["车辆编号"] for row in csv.DictReader(io.StringIO(text))) == sorted(b.vehicles)
+    assert sorted(row["车辆编号"] for row in csv.DictReader(io.StringIO(csv_body(text)))) == sorted(b.vehicles)
     drivers_file = (await client.get("/registry/drivers.csv", headers=unit_b)).content.decode("utf-8-sig")
-    assert list(csv.DictReader(io.StringIO(drivers_file))) == []
+    assert list(csv.DictReader(io.StringIO(csv_body(drivers_file)))) == []
 
     # Unit users keep no registry, not even their own unit's.
     writes = {
@@ -329,7 +329,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
     assert await _json(await client.get("/vehicles", headers=unit)) == before
 
     english = await client.get("/registry/vehicles.csv", headers=unit, params={"language": "en", "bom": "false"})
-    rows_en = {row["Vehicle id"]: row for row in csv.DictReader(io.StringIO(english.content.decode()))}
+    rows_en = {row["Vehicle id"]: row for row in csv.DictReader(io.StringIO(csv_body(english.content.decode())))}
     assert (rows_en[hybrid["id"]]["Energy"], rows_en[scrapped["id"]]["Retired how"]) == ("plug_in_hybrid", "scrapped")
     again = await upload(client, "/registry/vehicles", dispatcher, english.content, "vehicles.csv")
     assert await _json(again) == {"rows": 4, "created": 0, "updated": 4, "years": 0}
