@@ -59,5 +59,12 @@ def registration_response(to: Header, serial: int, result: RegistrationResult, c
 
 def _answer(message_id: int, to: Header, serial: int, body: bytes) -> bytes:
     return frame(
-        build_packet(message_id, to.phone_digits, serial, body, to.version, protocol_version=to.protocol_version or 1)
+        build_packet(
+            message_id,
+            to.phone_digits,
+            serial,
+            body,
+            to.version,
+            protocol_version=1 if to.protocol_version is None else to.protocol_version,
+        )
     )
