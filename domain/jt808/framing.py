@@ -125,6 +125,17 @@ class Framer:
             at = end + 1
         return out
 
+    def close(self) -> BadFrame | None:
+        """What the connection's end leaves unread: a frame without its end flag is `truncated`, bytes outside a
+        frame `unframed`; None when the stream ended between frames."""
+        raw, inside, skipping = bytes(self._buffer), self._inside, self._skipping
+        self._close()
+        if skipping or not raw:  # an oversize frame was reported when it went over the limit
+            return None
+        if inside:
+            return BadFrame(Reason.TRUNCATED, f"the connection ended {len(raw)} bytes into a frame", raw)
+        return BadFrame(Reason.UNFRAMED, f"{len(raw)} bytes before the connection ended", raw)
+
     def _collect(self, chunk: bytes, out: list[Frame | BadFrame]) -> None:
         if self._skipping:
             return

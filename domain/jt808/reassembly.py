@@ -110,6 +110,12 @@ class Reassembler:
         dropped, self._dropped = self._dropped, []
         return dropped
 
+    def close(self) -> list[Incomplete]:
+        """Drops every unfinished message, at the connection's end, and returns all those dropped."""
+        for key in list(self._pending):
+            self._drop(key, "the connection ended")
+        return self.expire(now=float("-inf"))
+
     def _drop_old(self, now: float) -> None:
         for key in [key for key, pending in self._pending.items() if now - pending.started > self._max_age]:
             self._drop(key, f"not complete after {self._max_age:g} s")

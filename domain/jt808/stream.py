@@ -11,7 +11,7 @@ from domain.jt808.errors import InvalidFrame
 from domain.jt808.framing import MAX_FRAME_BYTES, BadFrame, Framer
 from domain.jt808.header import Header, parse_packet
 from domain.jt808.messages import Message, decode
-from domain.jt808.reassembly import Reassembler
+from domain.jt808.reassembly import Incomplete, Reassembler
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +90,26 @@ class TerminalStream:
         events += self.expire(now)
         return events
 
+    def close(self) -> list[Event]:
+        """What the connection's end leaves unread: a frame cut short, and every unfinished multi-packet message."""
+        events: list[Event] = []
+        cut = self._framer.close()
+        if cut is not None:
+            events.append(Refused(cut.reason, cut.detail, cut.raw))
+        return events + self._refused(self._reassembler.close())
+
     def expire(self, now: float) -> list[Event]:
         """The multi-packet messages given up on (too old, or pushed out by newer ones) since the last call."""
+        return self._refused(self._reassembler.expire(now))
+
+    @staticmethod
+    def _refused(dropped: list[Incomplete]) -> list[Event]:
         return [
             Refused(
-                dropped.reason,
-                f"0x{dropped.message_id:04x} from {dropped.phone}, serial {dropped.first_serial}: {dropped.detail}, "
-                f"missing packets {list(dropped.missing)} of {dropped.total}",
+                message.reason,
+                f"0x{message.message_id:04x} from {message.phone}, serial {message.first_serial}: {message.detail}, "
+                f"missing packets {list(message.missing)} of {message.total}",
                 b"",
             )
-            for dropped in self._reassembler.expire(now)
+            for message in dropped
         ]

@@ -86,6 +86,20 @@ def test_an_unfinished_frame_waits_for_its_end_flag() -> None:
     assert [type(item) for item in framer.feed(HEARTBEAT[7:])] == [Frame]
 
 
+def test_a_frame_cut_by_the_end_of_the_connection_is_truncated() -> None:
+    framer = Framer()
+    assert framer.feed(HEARTBEAT[:9]) == []
+    cut = framer.close()
+    assert cut == BadFrame(Reason.TRUNCATED, "the connection ended 8 bytes into a frame", HEARTBEAT[1:9])
+    assert framer.close() is None
+
+
+def test_a_connection_that_ends_between_frames_leaves_nothing() -> None:
+    framer = Framer()
+    framer.feed(HEARTBEAT + b"\x7e")  # the next frame's start flag
+    assert framer.close() is None
+
+
 STREAM = st.lists(
     st.one_of(
         st.binary(max_size=40).map(frame),  # a good frame

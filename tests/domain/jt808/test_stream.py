@@ -91,6 +91,17 @@ def test_a_batch_missing_a_packet_is_refused_when_it_expires() -> None:
     assert event.detail == ("0x0704 from 13912344323, serial 40: not complete after 60 s, missing packets [2, 3] of 3")
 
 
+def test_closing_reports_the_cut_frame_and_every_unfinished_message() -> None:
+    stream = TerminalStream()
+    stream.feed(subpackage(1, 2, b"ab") + LOCATION[:20], now=0)
+    cut, unfinished = stream.close()
+    assert isinstance(cut, Refused)
+    assert (cut.reason, cut.raw) == (Reason.TRUNCATED, LOCATION[1:20])
+    assert isinstance(unfinished, Refused)
+    assert unfinished.reason is Reason.INCOMPLETE_MESSAGE
+    assert "the connection ended, missing packets [2] of 2" in unfinished.detail
+
+
 @given(st.lists(st.integers(0, len(AUTHENTICATION + LOCATION)), max_size=10))
 def test_the_events_do_not_depend_on_where_tcp_cuts(cuts: list[int]) -> None:
     data = b"junk" + AUTHENTICATION + LOCATION
