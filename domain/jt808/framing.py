@@ -86,9 +86,11 @@ def unframe(raw: bytes) -> bytes:
 class Framer:
     """Splits one connection's byte stream into frames, whatever the TCP segments.
 
-    Every 0x7e delimits. An empty frame (7e 7e: one frame's end flag and the next one's start) is no frame. Bytes
-    before a start flag are reported as `unframed`; a frame longer than `max_frame_bytes` as `oversize` at once,
-    and the rest of it up to its end flag is skipped, so memory stays bounded by the limit whatever is sent.
+    Every 0x7e delimits: what lies between two flags is a frame, so frames back to back (`7e A 7e 7e B 7e`) and
+    frames sharing a flag (`7e A 7e B 7e`, which some terminals send) are all read, and nothing between two flags
+    is an empty frame. Bytes before the connection's first flag are `unframed` (a connection joined mid-frame, or
+    not JT/T 808); a frame longer than `max_frame_bytes` is `oversize` at once and the rest of it, up to the next
+    flag, is skipped, so memory stays bounded by the limit whatever is sent.
 
     Args:
         max_frame_bytes: the most bytes between two flags, escaped, that make a frame.
@@ -96,8 +98,8 @@ class Framer:
 
     def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
         self._limit = max_frame_bytes
-        self._inside = False  # a start flag was seen and no end flag yet
-        self._skipping = False  # the current frame went over the limit: drop it up to its end flag
+        self._started = False  # the connection's first flag was seen
+        self._skipping = False  # the current frame went over the limit: drop it up to the next flag
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[Frame | BadFrame]:
@@ -107,34 +109,37 @@ class Framer:
         while at < len(data):
             flag = data.find(FLAG, at)
             end = len(data) if flag < 0 else flag
-            if self._inside:
+            if self._started:
                 self._collect(data[at:end], out)
-                if flag >= 0 and (self._buffer or self._skipping):
-                    if not self._skipping:
-                        out.append(_read(bytes(self._buffer)))
-                    self._close()
             else:
                 self._collect_unframed(data[at:end], out)
-                if flag >= 0:
-                    if self._buffer:
-                        out.append(
-                            BadFrame(Reason.UNFRAMED, f"{len(self._buffer)} bytes before a 0x7e", bytes(self._buffer))
-                        )
-                    self._buffer.clear()
-                    self._inside = True
+            if flag >= 0:
+                self._delimit(out)
             at = end + 1
         return out
 
     def close(self) -> BadFrame | None:
-        """What the connection's end leaves unread: a frame without its end flag is `truncated`, bytes outside a
-        frame `unframed`; None when the stream ended between frames."""
-        raw, inside, skipping = bytes(self._buffer), self._inside, self._skipping
-        self._close()
+        """What the connection's end leaves unread: a frame without its end flag is `truncated`, bytes before the
+        first flag `unframed`; None when the stream ended on a flag."""
+        raw = bytes(self._buffer)
+        started, skipping = self._started, self._skipping
+        self._buffer.clear()
+        self._started = self._skipping = False
         if skipping or not raw:  # an oversize frame was reported when it went over the limit
             return None
-        if inside:
+        if started:
             return BadFrame(Reason.TRUNCATED, f"the connection ended {len(raw)} bytes into a frame", raw)
         return BadFrame(Reason.UNFRAMED, f"{len(raw)} bytes before the connection ended", raw)
+
+    def _delimit(self, out: list[Frame | BadFrame]) -> None:
+        if not self._started:
+            if self._buffer:
+                out.append(BadFrame(Reason.UNFRAMED, f"{len(self._buffer)} bytes before a 0x7e", bytes(self._buffer)))
+            self._started = True
+        elif self._buffer and not self._skipping:
+            out.append(_read(bytes(self._buffer)))
+        self._buffer.clear()
+        self._skipping = False
 
     def _collect(self, chunk: bytes, out: list[Frame | BadFrame]) -> None:
         if self._skipping:
@@ -144,7 +149,7 @@ class Framer:
             out.append(
                 BadFrame(
                     Reason.OVERSIZE,
-                    f"more than {self._limit} bytes without an end flag",
+                    f"more than {self._limit} bytes without a 0x7e",
                     bytes(self._buffer[: self._limit]),
                 )
             )
@@ -158,11 +163,6 @@ class Framer:
                 BadFrame(Reason.UNFRAMED, f"{self._limit} bytes without a 0x7e", bytes(self._buffer[: self._limit]))
             )
             del self._buffer[: self._limit]
-
-    def _close(self) -> None:
-        self._inside = False
-        self._skipping = False
-        self._buffer.clear()
 
 
 def _read(raw: bytes) -> Frame | BadFrame:

@@ -52,6 +52,19 @@ def test_frames_back_to_back_and_sharing_nothing_are_all_found() -> None:
     assert [type(item) for item in items] == [Frame, Frame, Frame]
 
 
+def test_frames_sharing_one_flag_are_all_found() -> None:
+    items = Framer().feed(HEARTBEAT + HEARTBEAT[1:] + HEARTBEAT[1:])
+    assert [item.packet for item in items if isinstance(item, Frame)] == [HEARTBEAT[1:-2]] * 3
+    assert len(items) == 3
+
+
+def test_bytes_between_frames_are_a_bad_frame_and_the_next_frame_is_read() -> None:
+    items = Framer().feed(HEARTBEAT + b"\r\n" + HEARTBEAT)
+    assert [type(item) for item in items] == [Frame, BadFrame, Frame]
+    assert isinstance(items[1], BadFrame)
+    assert (items[1].reason, items[1].raw) == (Reason.BAD_CHECKSUM, b"\r\n")
+
+
 def test_bytes_before_a_start_flag_are_unframed_and_the_next_frame_is_read() -> None:
     items = Framer().feed(b"GET / HTTP/1.1\r\n" + HEARTBEAT)
     assert isinstance(items[0], BadFrame)
