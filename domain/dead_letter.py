@@ -25,3 +25,10 @@ class Reason(StrEnum):
     # The sender exceeded its allowance of messages or bytes per minute (domain/device_rate.py): the message was
     # not read. Recorded as one row per device and minute that counts them, not a row each.
     RATE_LIMITED = "rate_limited"
+    # A JT/T 808 frame or message the gateway could not read (domain/jt808): the reason its dead letter records.
+    BAD_CHECKSUM = "bad_checksum"
+    BAD_ESCAPE = "bad_escape"
+    TRUNCATED = "truncated"
+    UNFRAMED = "unframed"
+    UNSUPPORTED_MESSAGE = "unsupported_message"
+    INCOMPLETE_MESSAGE = "incomplete_message"
