@@ -137,3 +137,16 @@ async def test_a_websocket_message_over_the_limit_is_refused_before_it_is_parsed
             await ws.recv()
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1009  # message too big
+
+
+async def test_every_route_that_reads_a_body_declares_the_413(client: httpx.AsyncClient) -> None:
+    """A client generated from the schema (and the schema tests' oversized bodies) expects the limit's answer."""
+    schema = (await client.get("/openapi.json")).json()
+    with_body = [
+        (path, method, operation)
+        for path, item in schema["paths"].items()
+        for method, operation in item.items()
+        if "requestBody" in operation
+    ]
+    assert ("/areas", "post") in {(path, method) for path, method, _ in with_body}
+    assert [(path, method) for path, method, operation in with_body if "413" not in operation["responses"]] == []
