@@ -20,6 +20,7 @@ The things:
 The rules:
     geo           great-circle distances, bearings, points in polygons (plain and in arrays)
     counters      consumption from cumulative registers, exactly, per local hour and day
+    corrections   a day corrected by staff: its amount shared between its hours, exactly
     track         cleaning a track, its stops, simplifying it
     trips         trips of a cleaned track, and where a recount may start
     suggestions   which vehicle to send for a trip request

@@ -12,6 +12,8 @@ For a period of local days [start, end):
 - missing is not zero: a figure without readings in the period (no consumption counted of its energy), without
   the year's floor area or headcount is null, and `reasons` says why (domain/energy.py's NoFigure);
 - carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
+- staff's corrections of meters' days (api/energy/corrections.py) are in every figure, which says how many
+  corrected meter-days it holds (`corrected_days`);
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
 """
@@ -51,6 +53,11 @@ class EnergyAmount(BaseModel):
     unit: str
     amount: Decimal
     excluded: Decimal = Field(description="what implausible deltas would have added: flagged, not counted")
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days in `amount` whose figure is staff's correction, not what the readings counted "
+        "(GET /energy/corrections); 0: none",
+    )
 
 
 class Figures(BaseModel):
@@ -69,6 +76,11 @@ class Figures(BaseModel):
         default_factory=dict,
         description="why each null figure above has no value (no_readings, no_floor_area, no_headcount, "
         "incomplete_period), keyed by the figure's name; never a zero in its place",
+    )
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days among those these figures sum (sub-items included) whose figure is staff's "
+        "correction; every figure derived from them (kgce, carbon, ratios, quotas) holds the corrections",
     )
 
 
@@ -127,6 +139,9 @@ class _Totals:
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     excluded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     sub_items: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # corrected meter-days: of the meters in each energy type's total, and of sub-item meters outside it
+    corrected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    corrected_sub_items: int = 0
     # the stated denominators, shown as they are
     headcount: int = 0
     floor_area: Decimal = Decimal(0)
@@ -145,6 +160,9 @@ class _Totals:
         ):
             for key, value in theirs.items():
                 mine[key] += value
+        for key, days in other.corrected.items():
+            self.corrected[key] += days
+        self.corrected_sub_items += other.corrected_sub_items
         self.headcount += other.headcount
         self.floor_area += other.floor_area
         self.has_headcount |= other.has_headcount
@@ -321,7 +339,11 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
     return Figures(
         consumption=[
             EnergyAmount(
-                energy_type=e, unit=units[e], amount=totals.amounts[e], excluded=totals.excluded.get(e, Decimal(0))
+                energy_type=e,
+                unit=units[e],
+                amount=totals.amounts[e],
+                excluded=totals.excluded.get(e, Decimal(0)),
+                corrected_days=totals.corrected.get(e, 0),
             )
             for e in sorted(totals.amounts)
         ],
@@ -336,6 +358,7 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
         energy_per_area=ratios["energy_per_area"],
         electricity_per_area=ratios["electricity_per_area"],
         reasons=reasons,
+        corrected_days=sum(totals.corrected.values()) + totals.corrected_sub_items,
     )
 
 
@@ -410,12 +433,15 @@ async def _sums(
     """Sums per institution and period, in one pass over the roll-up."""
     rows = await energy_reports.sums(conn, scope, filters, periods.items())
     out: dict[tuple[str, Comparison], _Totals] = {}
-    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded in rows:
+    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded, corrected in rows:
         totals = out.setdefault((institution_id, label), _Totals())
         scale = to_report_unit(energy_type, unit)
         if in_total:
             totals.amounts[energy_type] += amount * scale
             totals.excluded[energy_type] += excluded * scale
+            totals.corrected[energy_type] += corrected
+        else:
+            totals.corrected_sub_items += corrected
         if sub_item is not None:
             totals.sub_items[sub_item] += amount * scale
     return out

@@ -25,6 +25,7 @@ class Ranked(BaseModel):
     category: str
     value: Decimal | None
     reason: NoFigure | None = Field(default=None, description="why the value is null and the institution unranked")
+    corrected_days: int = Field(default=0, description="meter-days in the value whose figure is staff's correction")
 
 
 class Ranking(BaseModel):
@@ -55,4 +56,5 @@ def _ranked(row: IndicatorRow, position: int | None, value: Decimal | None, reas
         category=row.category or "",
         value=value,
         reason=reason,
+        corrected_days=row.current.corrected_days,
     )

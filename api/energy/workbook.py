@@ -48,7 +48,8 @@ _INDICATORS = (
     # Missing is not zero: an empty figure says why here, in words (codes in English files and CSV).
     Column("missing", "缺数原因", "Why figures are missing", "text"),
 )
-
+# Staff's corrections of meters' days (api/energy/corrections.py) are in the figures: a row says how many it holds.
+_CORRECTED = Column("corrected_days", "人工修正（表·日）", "Corrected meter-days", "integer")
 
 _COLUMNS = {c.key: c for c in (*_ENERGY, *_INDICATORS)}
 # The figures of a row that may be missing, in the order of the sheet's columns.
@@ -57,7 +58,7 @@ _FIGURE_KEYS = [c.key for c in (*_ENERGY, *_INDICATORS) if c.key in Figures.mode
 
 def sheets(
     result: IndicatorReport,
-    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None]],
+    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None, int]],
     quality: QualityReport,
     language: Literal["zh", "en"],
     only: View | None = None,
@@ -66,7 +67,8 @@ def sheets(
 
     Args:
         result: the per-institution indicator report of the period.
-        monthly: per local month, the amounts per energy type in report units and the kgce.
+        monthly: per local month, the amounts per energy type in report units, the kgce and the corrected
+            meter-days.
         quality: the data-quality report of the period.
         language: the language of texts inside cells (categories, quota status).
         only: one view, for a CSV.
@@ -77,15 +79,15 @@ def sheets(
             "institutions",
             "单位能耗指标",
             "Institutions",
-            (*_INSTITUTION, *_ENERGY, *_INDICATORS),
+            (*_INSTITUTION, *_ENERGY, *_INDICATORS, _CORRECTED),
             (_institution_row(r, zh) for r in result.rows),
         ),
         "monthly": Sheet(
             "monthly",
             "逐月能耗",
             "By month",
-            (Column("month", "月份", "Month", "month"), *_ENERGY),
-            ((month, *_energy_cells(amounts, kgce)) for month, amounts, kgce in monthly),
+            (Column("month", "月份", "Month", "month"), *_ENERGY, _CORRECTED),
+            ((month, *_energy_cells(amounts, kgce), corrected) for month, amounts, kgce, corrected in monthly),
             Chart("bar", "month", ["energy_tce"], "逐月综合能耗（tce）", "Comprehensive energy by month (tce)"),
         ),
         "rankings": Sheet(
@@ -118,9 +120,19 @@ def sheets(
             "key_units",
             "重点用能单位能耗公示",
             "Key energy-using units",
-            (*_INSTITUTION, *_ENERGY, Column("change_energy", "综合能耗同比", "Energy vs last year", "percent")),
             (
-                (*_institution_cells(r, zh), *_figures_energy(r), r.change_last_year.energy_kgce)
+                *_INSTITUTION,
+                *_ENERGY,
+                Column("change_energy", "综合能耗同比", "Energy vs last year", "percent"),
+                _CORRECTED,
+            ),
+            (
+                (
+                    *_institution_cells(r, zh),
+                    *_figures_energy(r),
+                    r.change_last_year.energy_kgce,
+                    r.current.corrected_days,
+                )
                 for r in result.rows
                 if r.key_energy_unit
             ),
@@ -233,6 +245,7 @@ def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
         row.change_last_year.water_m3,
         status,
         _missing(now.reasons, zh),
+        now.corrected_days,
     )
 
 
