@@ -3,8 +3,10 @@
 The day's figure becomes the correction and every figure summed from it follows (months, years, comprehensive
 energy, carbon, indicators, rankings, quotas, series, exports), each marked with how many corrected meter-days it
 holds; what the readings counted stays beside it (`original`), a recount or a rebuild applies the correction again,
-and withdrawing it gives the day back what its readings counted. Who may: whoever may change the meter's registry
-(`registry:write`, within their scope), as for held gaps (api/energy/gaps.py); the audit log records each change.
+and withdrawing it gives the day back what its readings counted. The amount is what staff state: a later change of
+the meter's multiplier changes what the readings count (`original`), never the correction. Who may: whoever may
+change the meter's registry (`registry:write`, within their scope), as for held gaps (api/energy/gaps.py); the audit
+log records each change.
 """
 
 from __future__ import annotations

@@ -22,18 +22,17 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.energy import corrections
+from api.energy import corrections, rollup
 from api.energy.corrections import CorrectionSet
 from api.errors import NotFound
 from db import ingest
-from db.marks import BEFORE_ALL, CONSUMPTION
 from db.pool import open_pool
 from db.registry import import_document
 from db.scope import Scope
 from domain.registry import InstitutionYear, RegistryDocument
 from tests.support.api import AddUser, AsUser, Units, bearer, login
 from tests.support.registry import register_devices
-from tests.support.rollups import settle
+from tests.support.rollups import ZONE, settle
 from yiwang.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -177,16 +176,14 @@ async def test_a_spike_day_corrected_shows_everywhere_marked_survives_a_recount_
 
     async with open_pool(api_settings.database_url, max_size=1, configure=ingest.prepare_connection) as pool:
         assert await _day(pool, meter_id, SPIKE) == (Decimal(10), Decimal(5_010), Decimal(10))
-        # A late reading inside the day recounts it; a rebuild recounts the meter from its first reading (what
-        # `yiwang energy rebuild` does to every meter). The correction applies after both, the original beside it.
+        # A late reading inside the day recounts it from the day's start; `yiwang energy rebuild` recounts every
+        # meter from its first reading. The correction applies after both, the original beside it.
         async with pool.connection() as conn, conn.transaction():
             noon = midnight(SPIKE) + timedelta(hours=12)
             await ingest.insert_readings(conn, [(meter_id, noon, register(SPIKE) + 5.0, datetime.now(UTC))])
         await settle(pool, [meter_id])
         assert await _day(pool, meter_id, SPIKE) == (Decimal(10), Decimal(5_010), Decimal(10))
-        async with pool.connection() as conn, conn.transaction():
-            await CONSUMPTION.mark(conn, {meter_id: BEFORE_ALL})
-        await settle(pool, [meter_id])
+        assert await rollup.rebuild(pool, ZONE) >= 1
         assert await _day(pool, meter_id, SPIKE) == (Decimal(10), Decimal(5_010), Decimal(10))
     assert [(Decimal(p["amount"]), p["corrected_days"]) for p in await series("month", "2025-02-01", "2025-03-01")] == [
         (280, 1)
