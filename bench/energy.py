@@ -18,6 +18,11 @@ It then times, after a warm-up, as the median of several interleaved repetitions
 
 each beside the same figures computed straight from the `reading` hypertable in SQL (a window over each
 meter's readings in time order). The two must agree, and the run says by how much they do.
+
+Staff's corrections of meters' days (api/energy/corrections.py) are a declared difference between the two: the run
+makes one itself (the year's largest meter-day halved, as staff would a spike), and the raw side puts each correction
+that applies in place of what the readings of its day add up to, so the check still compares every other day with
+the readings and says how many corrections it declared.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import statistics
@@ -47,19 +53,21 @@ import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
+from api.access.users import create_user
 from api.energy import factors as factor_data
 from api.energy import indicators, provenance, quality, rollup, series, workbook
 from api.energy.factors import Factors
 from api.energy.indicators import IndicatorReport
 from api.files.workbook import write_xlsx
 from bench.ingest import BATCH, COMMITTED, _load, _metrics, _stop, _tail
+from db import corrections as corrections_db
 from db.energy_reports import IN_TOTAL, Filters
 from db.migrate import migrate
 from db.pool import open_pool
 from db.registry import import_document
 from db.scope import Scope
 from domain.measures import to_report_unit
-from domain.periods import Period
+from domain.periods import Period, next_month
 from domain.registry import RegistryDocument
 from simulators.city import build_city
 from simulators.publisher import Tally, backfill
@@ -67,6 +75,7 @@ from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 
 ROOT = "bench"
+CORRECTOR = "bench-energy-staff"  # the user the run's correction is made by
 ZONE = ZoneInfo("Asia/Shanghai")
 INTERVAL = 3600.0  # s between readings: hourly history
 SEED = 20260101
@@ -141,6 +150,34 @@ JOIN meter m ON m.id = s.meter_id
 JOIN institution i ON i.id = m.institution_id
 JOIN (VALUES {periods}) AS p (label, start, stop) ON s.start >= p.start AND s.start < p.stop
 WHERE s.rise > 0 AND {conditions}
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+# Staff's corrections in the raw figures: each correction that applies, less what the readings of its day add up to
+# (the rises that start in the day, as above), counted where the day's midnight falls. `periods` labels the day.
+_DECLARED = """
+WITH corrected AS (
+    SELECT c.meter_id, c.amount, c.day::timestamp AT TIME ZONE {zone} AS start,
+           (c.day + 1)::timestamp AT TIME ZONE {zone} AS stop
+    FROM consumption_correction c
+    WHERE c.withdrawn_at IS NULL AND c.day >= {first_day} AND c.day < {last_day}
+)
+SELECT m.institution_id, p.label, m.energy_type, m.sub_item, m.unit, {in_total},
+       sum(k.amount - coalesce(x.rises, 0) * m.multiplier::numeric), count(*)
+FROM corrected k
+JOIN meter m ON m.id = k.meter_id
+JOIN institution i ON i.id = m.institution_id
+JOIN (VALUES {periods}) AS p (label, start, stop) ON k.start >= p.start AND k.start < p.stop
+LEFT JOIN LATERAL (
+    SELECT sum(s.rise)::numeric AS rises FROM (
+        SELECT r.time, lead(r.register) OVER (ORDER BY r.time) - r.register AS rise
+        FROM reading r
+        WHERE r.meter_id = k.meter_id AND r.time >= k.start
+          AND r.time <= (SELECT min(n.time) FROM reading n WHERE n.meter_id = k.meter_id AND n.time >= k.stop)
+    ) s
+    WHERE s.time < k.stop AND s.rise > 0
+) x ON true
+WHERE {conditions}
 GROUP BY 1, 2, 3, 4, 5, 6
 """
 
@@ -225,7 +262,9 @@ async def raw_indicators(
         )
     )
     sums: dict[tuple[str, str], RawFigures] = {}
-    for institution_id, label, energy_type, sub_item, unit, in_total, amount in await cur.fetchall():
+    rows = [row[:7] for row in await cur.fetchall()]
+    rows += [row[:7] for row in await declared(conn, periods, Filters().conditions(SCOPE))]
+    for institution_id, label, energy_type, sub_item, unit, in_total, amount in rows:
         figures = sums.setdefault((institution_id, label), RawFigures())
         scaled = amount * to_report_unit(energy_type, unit)
         if in_total:  # sub-item meters are a breakdown of the main meter, as in the roll-up's figures
@@ -287,14 +326,90 @@ async def raw_months(
             in_total=IN_TOTAL,
         )
     )
+    rows = list(await cur.fetchall())
+    months: dict[str, Period] = {}
+    month = start.replace(day=1)
+    while month < end:
+        months[month.isoformat()] = Period(max(month, start), min(next_month(month), end))
+        month = next_month(month)
+    within = sql.SQL("i.id = {}").format(sql.Literal(institution_id))
+    for _, label, energy_type, sub_item, unit, in_total, amount, _ in await declared(conn, months, within):
+        rows.append((date.fromisoformat(label), energy_type, sub_item, unit, in_total, amount))
     out: dict[tuple[str, str | None], dict[date, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for month, energy_type, sub_item, unit, in_total, amount in await cur.fetchall():
+    for month, energy_type, sub_item, unit, in_total, amount in rows:
         scaled = amount * to_report_unit(energy_type, unit)
         if in_total:
             out[(energy_type, None)][month] += scaled
         if sub_item is not None:
             out[(energy_type, sub_item)][month] += scaled
     return out
+
+
+async def declared(
+    conn: AsyncConnection, periods: Mapping[str, Period], conditions: sql.Composable
+) -> list[tuple[str, str, str, str | None, str, bool, Decimal, int]]:
+    """Staff's corrections in the labelled periods of the institutions selected by `conditions` (on `institution
+    i`): per institution, label and meter kind, what they change against the readings, in the meters' unit (each
+    correction less what the readings of its day add up to), and how many there are."""
+    values = sql.SQL(", ").join(
+        sql.SQL("({}, {}::timestamptz, {}::timestamptz)").format(
+            sql.Literal(label), sql.Literal(_midnight(p.start)), sql.Literal(_midnight(p.end))
+        )
+        for label, p in periods.items()
+    )
+    cur = await conn.execute(
+        sql.SQL(_DECLARED).format(
+            zone=sql.Literal(ZONE.key),
+            first_day=sql.Literal(min(p.start for p in periods.values())),
+            last_day=sql.Literal(max(p.end for p in periods.values())),
+            periods=values,
+            conditions=conditions,
+            in_total=IN_TOTAL,
+        )
+    )
+    return await cur.fetchall()
+
+
+async def declare_correction(url: str, year: int) -> str:
+    """Correct one meter-day as staff would a spike: the year's largest counted meter-day of the institution with
+    most meters, halved (again on a kept stack: correcting a day again replaces its correction). Says which."""
+    async with open_pool(url, max_size=1, name="bench-energy-correction") as pool, pool.connection() as conn:
+        cur = await conn.execute("SELECT id FROM app_user WHERE name = %s", (CORRECTOR,))
+        found = await cur.fetchone()
+        user_id = (
+            found[0]
+            if found is not None
+            else await create_user(conn, CORRECTOR, secrets.token_urlsafe(24), "energy_staff")
+        )
+        await conn.commit()
+        cur = await conn.execute(
+            # Of the institution whose monthly series the run compares (the one with most meters): all three checks
+            # then hold the correction.
+            """SELECT meter_id, day, coalesce(original, amount) FROM consumption_day
+               WHERE day >= %s AND day < %s AND meter_id IN (
+                   SELECT id FROM meter WHERE institution_id = (
+                       SELECT institution_id FROM meter GROUP BY 1 ORDER BY count(*) DESC, institution_id LIMIT 1))
+               ORDER BY 3 DESC, 1, 2 LIMIT 1""",
+            (date(year, 1, 1), date(year + 1, 1, 1)),
+        )
+        largest = await cur.fetchone()
+        await conn.commit()
+        if largest is None:
+            return "no counted day to correct"
+        meter_id, day, counted = largest
+        half = (counted / 2).quantize(Decimal("0.000001"))
+        await corrections_db.correct(
+            conn, meter_id, day, amount=half, reason="bench/energy: a declared correction", user_id=user_id
+        )
+        cur = await conn.execute(
+            "SELECT count(*) FROM consumption_correction WHERE withdrawn_at IS NULL AND day >= %s AND day < %s",
+            (date(year, 1, 1), date(year + 1, 1, 1)),
+        )
+        applying = await cur.fetchone()
+    return (
+        f"{applying[0] if applying else 0} applying in {year}, this run's: meter {meter_id} on {day},"
+        f" {counted:f} corrected to {half:f}"
+    )
 
 
 async def rollup_indicators(conn: AsyncConnection, period: Period, group: indicators.Group) -> IndicatorReport:
@@ -642,8 +757,11 @@ def _agree_months(
 # --- report --------------------------------------------------------------------------------------------
 
 
-def report(loaded: Load, timings: list[Timing], agreement: list[Agreement], size: int, repeats: int) -> bool:
-    """Print the figures and the verdicts; whether the roll-up agrees with the raw readings."""
+def report(
+    loaded: Load, timings: list[Timing], agreement: list[Agreement], size: int, repeats: int, *, declared: str
+) -> bool:
+    """Print the figures and the verdicts; whether the roll-up agrees with the raw readings (with the corrections
+    `declared` in place of their days' readings)."""
     print()
     print(
         f"{loaded.institutions:,} institutions, {loaded.meters:,} meters ({loaded.meters / loaded.institutions:.2f}"
@@ -675,6 +793,7 @@ def report(loaded: Load, timings: list[Timing], agreement: list[Agreement], size
         else:
             line += f"  ({size / 1024:,.0f} KiB; no raw baseline: the export formats the figures above)"
         print(line)
+    print(f"  declared corrections (raw puts each in place of its day's readings): {declared}")
     print("  roll-up and raw agree:")
     for agreed in agreement:
         print(f"  {'PASS' if agreed.agree else 'FAIL'}  {agreed.said}")
@@ -752,6 +871,7 @@ def main(argv: list[str] | None = None) -> int:
             state = {"db_port": stack.postgres.port, "mqtt_port": stack.mosquitto.port, "load": vars(loaded)}
             (home / STATE).write_text(json.dumps(state))
         print(f"  queries: warm-up, then {args.repeats} rounds", flush=True)
+        declared = asyncio.run(declare_correction(stack.postgres.url, loaded.year))
         timings, agreement, size = asyncio.run(measure(stack.postgres.url, loaded.year, args.repeats))
     finally:
         if keep:
@@ -759,7 +879,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stack.down()
             shutil.rmtree(home, ignore_errors=True)
-    passed = report(loaded, timings, agreement, size, args.repeats)
+    passed = report(loaded, timings, agreement, size, args.repeats, declared=declared)
     print(f"\n({code}; whole run {time.monotonic() - began:.0f} s; load average now {_load()})")
     return 0 if passed else 1
 

@@ -1,8 +1,8 @@
-"""SQL of the consumption roll-up: `consumption_day` (per meter and local day: amount, hours, excluded, readings and
-the state a recount of the day starts from), `consumption_month` (the days' sums per local month),
-`consumption_event` (the deltas that were not plain rises) and `consumption_zone` (the zone of the local days), with
-the meter facts and readings a recount reads. api/energy/rollup.py keeps them up to date; the stale marks are
-db/marks.py's `CONSUMPTION`.
+"""SQL of the consumption roll-up: `consumption_day` (per meter and local day: amount, hours, excluded, readings, the
+state a recount of the day starts from, and what the readings counted of a day staff corrected: `apply_corrections`),
+`consumption_month` (the days' sums per local month), `consumption_event` (the deltas that were not plain rises) and
+`consumption_zone` (the zone of the local days), with the meter facts and readings a recount reads.
+api/energy/rollup.py keeps them up to date; the stale marks are db/marks.py's `CONSUMPTION`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from psycopg.rows import namedtuple_row
 
 from db.marks import CONSUMPTION
 from db.scope import Scope
+from domain.corrections import corrected_hours
 from domain.counters import Day, Delta, Meter, Registered, State, decimal
 from domain.registry import COUNTING_FIELDS
 
@@ -115,15 +116,55 @@ async def replace(
     )
     await _write_days(conn, meter_id, counted)
     await _write_events(conn, meter_id, events)
+    # Staff's corrections of the days just counted apply again: a recount never drops one.
+    await apply_corrections(conn, meter_id, first_day if first_day is not None else date.min, date.max)
     # Months from the first one touched: sums of the days just written and of the untouched days before them.
-    month = first_day.replace(day=1) if first_day is not None else date.min
-    await conn.execute("DELETE FROM consumption_month WHERE meter_id = %s AND month >= %s", (meter_id, month))
+    await sum_months(conn, meter_id, first_day.replace(day=1) if first_day is not None else date.min, date.max)
+
+
+async def sum_months(conn: AsyncConnection, meter_id: str, first: date, end: date) -> None:
+    """Make the meter's months [first, end) (first days of months) the sums of their days, with how many of those
+    days are corrected."""
     await conn.execute(
-        """INSERT INTO consumption_month (meter_id, month, amount, excluded, readings)
-           SELECT meter_id, date_trunc('month', day)::date, sum(amount), sum(excluded), sum(readings)
-           FROM consumption_day WHERE meter_id = %s AND day >= %s GROUP BY 1, 2""",
-        (meter_id, month),
+        "DELETE FROM consumption_month WHERE meter_id = %s AND month >= %s AND month < %s", (meter_id, first, end)
     )
+    await conn.execute(
+        """INSERT INTO consumption_month (meter_id, month, amount, excluded, readings, corrected)
+           SELECT meter_id, date_trunc('month', day)::date, sum(amount), sum(excluded), sum(readings), count(original)
+           FROM consumption_day WHERE meter_id = %s AND day >= %s AND day < %s GROUP BY 1, 2""",
+        (meter_id, first, end),
+    )
+
+
+async def apply_corrections(conn: AsyncConnection, meter_id: str, first: date, last: date) -> None:
+    """Make the meter's counted days from `first` to `last` (both included) carry the corrections that apply to them
+    (consumption_correction, not withdrawn): the correction in `amount` and `hours` (its hours in proportion to the
+    counted ones: domain/corrections.py), what the readings counted in `original` and `original_hours`; a day whose
+    correction was withdrawn gets back what its readings counted. A correction of a day not counted (no readings
+    bracket it) waits, stored, for the day. The months are the caller's to sum again (`sum_months`)."""
+    await conn.execute(
+        """UPDATE consumption_day SET amount = original, hours = original_hours, original = NULL, original_hours = NULL
+           WHERE meter_id = %s AND day >= %s AND day <= %s AND original IS NOT NULL""",
+        (meter_id, first, last),
+    )
+    cur = await conn.execute(
+        """SELECT d.day, d.amount, d.hours, c.amount FROM consumption_day d
+           JOIN consumption_correction c ON c.meter_id = d.meter_id AND c.day = d.day AND c.withdrawn_at IS NULL
+           WHERE d.meter_id = %s AND d.day >= %s AND d.day <= %s""",
+        (meter_id, first, last),
+    )
+    for day, amount, hours, corrected in await cur.fetchall():
+        shared = corrected_hours([_micros(h) for h in hours], _micros(corrected))
+        await conn.execute(
+            """UPDATE consumption_day SET original = %s, original_hours = %s, amount = %s, hours = %s
+               WHERE meter_id = %s AND day = %s""",
+            (amount, hours, corrected, [decimal(h) for h in shared], meter_id, day),
+        )
+
+
+def _micros(amount: Decimal) -> int:
+    """A stored amount (millionths at most: domain/counters.py) as an integer of millionths."""
+    return int(amount.scaleb(6))
 
 
 async def _write_days(conn: AsyncConnection, meter_id: str, counted: Sequence[Day]) -> None:

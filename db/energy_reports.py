@@ -64,9 +64,10 @@ IN_TOTAL = sql.SQL(
 
 
 def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
-    """A subquery of (meter_id, label, day, amount, excluded) covering each labelled period exactly: its whole
-    local months from consumption_month (`day` their first day), the days before its first and after its
-    last whole month from consumption_day. A year is 12 rows a meter, not 365."""
+    """A subquery of (meter_id, label, day, amount, excluded, corrected) covering each labelled period exactly: its
+    whole local months from consumption_month (`day` their first day), the days before its first and after its
+    last whole month from consumption_day. A year is 12 rows a meter, not 365. `corrected`: how many of the row's
+    days hold staff's correction (api/energy/corrections.py) in place of what the readings counted."""
     days: list[tuple[str, date, date]] = []
     months: list[tuple[str, date, date]] = []
     for label, p in periods:
@@ -78,7 +79,10 @@ def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
         else:
             days.append((label, p.start, p.end))
     parts: list[sql.Composable] = []
-    for table, column, ranges in (("consumption_day", "day", days), ("consumption_month", "month", months)):
+    for table, column, corrected, ranges in (
+        ("consumption_day", "day", "(t.original IS NOT NULL)::integer", days),
+        ("consumption_month", "month", "t.corrected", months),
+    ):
         kept = [r for r in ranges if r[1] < r[2]]
         if not kept:
             continue
@@ -93,11 +97,17 @@ def period_rows(periods: Iterable[tuple[str, Period]]) -> sql.Composable:
         )
         parts.append(
             sql.SQL(
-                """SELECT t.meter_id, r.label, t.{column} AS day, t.amount, t.excluded
+                """SELECT t.meter_id, r.label, t.{column} AS day, t.amount, t.excluded, {corrected} AS corrected
                    FROM {table} t JOIN (VALUES {values}) AS r (label, start, stop)
                    ON t.{column} >= r.start AND t.{column} < r.stop
                    WHERE {within}"""
-            ).format(column=sql.Identifier(column), table=sql.Identifier(table), values=values, within=within)
+            ).format(
+                column=sql.Identifier(column),
+                table=sql.Identifier(table),
+                values=values,
+                within=within,
+                corrected=sql.SQL(corrected),
+            )
         )
     return sql.SQL(" UNION ALL ").join(parts)
 
@@ -133,13 +143,14 @@ async def denominators(
 
 async def sums(
     conn: AsyncConnection, scope: Scope, filters: Filters, periods: Iterable[tuple[Label, Period]]
-) -> list[tuple[str, Label, str, str | None, str, bool, Decimal, Decimal]]:
+) -> list[tuple[str, Label, str, str | None, str, bool, Decimal, Decimal, int]]:
     """Per institution selected, labelled period and meter kind, in one pass over the roll-up: (institution_id,
-    label, energy_type, sub_item, unit, in_total, amount, excluded), amounts in the meters' unit."""
+    label, energy_type, sub_item, unit, in_total, amount, excluded, corrected meter-days), amounts in the meters'
+    unit."""
     cur = await conn.execute(
         sql.SQL(
             """SELECT m.institution_id, s.label, m.energy_type, m.sub_item, m.unit, {in_total},
-                      sum(s.amount), sum(s.excluded)
+                      sum(s.amount), sum(s.excluded), sum(s.corrected)::integer
                FROM ({rows}) s
                JOIN meter m ON m.id = s.meter_id
                JOIN institution i ON i.id = m.institution_id
@@ -209,12 +220,13 @@ async def days(
     meter_id: str | None,
     start: date,
     end: date,
-) -> list[tuple[str, str | None, str, date, Decimal, list[Decimal], bool]]:
+) -> list[tuple[str, str | None, str, date, Decimal, list[Decimal], bool, bool]]:
     """The counted local days of [start, end) of the institution's meters or of the meter (None: any), as
-    (energy_type, sub_item, unit, day, amount, hours, in_total), amounts in the meter's unit."""
+    (energy_type, sub_item, unit, day, amount, hours, in_total, corrected), amounts in the meter's unit, `corrected`
+    whether the day holds staff's correction."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours, {in_total}
+            """SELECT m.energy_type, m.sub_item, m.unit, d.day, d.amount, d.hours, {in_total}, d.original IS NOT NULL
                FROM consumption_day d JOIN meter m ON m.id = d.meter_id JOIN institution i ON i.id = m.institution_id
                WHERE d.day >= {} AND d.day < {} AND {}"""
         ).format(sql.Literal(start), sql.Literal(end), _subject(scope, institution_id, meter_id), in_total=IN_TOTAL)
@@ -224,12 +236,14 @@ async def days(
 
 async def months(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date
-) -> list[tuple[date, str, str, Decimal]]:
+) -> list[tuple[date, str, str, Decimal, int]]:
     """Per local month of [start, end) in month order, energy type and unit: what the selected institutions'
-    meters that count in their totals consumed, as (month, energy_type, unit, amount in that unit)."""
+    meters that count in their totals consumed, as (month, energy_type, unit, amount in that unit, corrected
+    meter-days)."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount)
+            """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount),
+                      sum(s.corrected)::integer
                FROM ({}) s JOIN meter m ON m.id = s.meter_id JOIN institution i ON i.id = m.institution_id
                WHERE {} AND {}
                GROUP BY 1, 2, 3 ORDER BY 1"""

@@ -73,6 +73,12 @@ class Marks:
         row = await cur.fetchone()
         return int(row[0]) if row is not None else 0
 
+    async def hold(self, conn: AsyncConnection, device: str) -> None:
+        """In the caller's transaction: wait for and take the lock a recount of the device holds, so that a change
+        to its counted rows (staff's corrections) and a recount never interleave; a refresher meanwhile skips the
+        device and finds its mark at the next turn."""
+        await conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (self.lock_class, device))
+
     async def claim(self, conn: AsyncConnection, device: str) -> datetime | None:
         """In the recount's transaction: the time the device is marked from, the mark now going with the
         transaction; None when another refresher is recounting it or has since recounted it."""

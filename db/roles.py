@@ -43,10 +43,11 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "quota": "SELECT, INSERT, UPDATE",
         "consumption_zone": "SELECT, INSERT, UPDATE",
         "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
-        "consumption_day": "SELECT, INSERT, DELETE",
+        "consumption_day": "SELECT, INSERT, UPDATE, DELETE",  # UPDATE: staff's corrections applied to a day
         "consumption_month": "SELECT, INSERT, DELETE",
         "consumption_event": "SELECT, INSERT, DELETE",
         "consumption_gap_decision": "SELECT, INSERT, UPDATE",  # staff's decisions on held gaps
+        "consumption_correction": "SELECT, INSERT, UPDATE",  # staff's corrections of days: withdrawn, never deleted
         # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
         "mileage_basis": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",

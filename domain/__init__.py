@@ -23,6 +23,7 @@ The rules:
     counters      consumption from cumulative registers, exactly, per local hour and day
     coverage      whether a meter's readings cover a period whole (incomplete_period)
     ranking       ranks lowest first with ties (1, 2, 2, 4), the unranked apart after them
+    corrections   a day corrected by staff: its amount shared between its hours, exactly
     track         cleaning a track, its stops, simplifying it
     trips         trips of a cleaned track, and where a recount may start
     suggestions   which vehicle to send for a trip request

@@ -17,6 +17,8 @@ For a period of local days [start, end):
 - key energy-using units proposed from comprehensive energy against a threshold (a setting) beside the registry's
   flag;
 - carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
+- staff's corrections of meters' days (api/energy/corrections.py) are in every figure, which says how many
+  corrected meter-days it holds (`corrected_days`);
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
 """
@@ -62,6 +64,11 @@ class EnergyAmount(BaseModel):
     incomplete: bool = Field(
         default=False, description="its meters' readings do not cover the period whole (incomplete_period): not final"
     )
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days in `amount` whose figure is staff's correction, not what the readings counted "
+        "(GET /energy/corrections); 0: none",
+    )
 
 
 class Figures(BaseModel):
@@ -86,6 +93,11 @@ class Figures(BaseModel):
         description="the figures above that are shown but rest on readings that do not cover the period whole "
         "(incomplete_period): the period is not over, a meter counted in them has no reading at or after its end, "
         "none at or before its start (connected before it), or a gap held for staff; too low for now, not final",
+    )
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days among those these figures sum (sub-items included) whose figure is staff's "
+        "correction; every figure derived from them (kgce, carbon, ratios, quotas) holds the corrections",
     )
 
 
@@ -159,6 +171,9 @@ class _Totals:
     amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     excluded: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     sub_items: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # corrected meter-days: of the meters in each energy type's total, and of sub-item meters outside it
+    corrected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    corrected_sub_items: int = 0
     # the stated denominators, shown as they are
     headcount: int = 0
     floor_area: Decimal = Decimal(0)
@@ -179,6 +194,9 @@ class _Totals:
         ):
             for key, value in theirs.items():
                 mine[key] += value
+        for key, days in other.corrected.items():
+            self.corrected[key] += days
+        self.corrected_sub_items += other.corrected_sub_items
         self.headcount += other.headcount
         self.floor_area += other.floor_area
         self.has_headcount |= other.has_headcount
@@ -410,6 +428,7 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
                 amount=totals.amounts[e],
                 excluded=totals.excluded.get(e, Decimal(0)),
                 incomplete=e in totals.incomplete,
+                corrected_days=totals.corrected.get(e, 0),
             )
             for e in sorted(totals.amounts)
         ],
@@ -425,6 +444,7 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
         electricity_per_area=ratios["electricity_per_area"],
         reasons=reasons,
         incomplete=[name for name, yes in flagged.items() if yes and name not in reasons],
+        corrected_days=sum(totals.corrected.values()) + totals.corrected_sub_items,
     )
 
 
@@ -514,12 +534,15 @@ async def _sums(
     """Sums per institution and period, in one pass over the roll-up."""
     rows = await energy_reports.sums(conn, scope, filters, periods.items())
     out: dict[tuple[str, Comparison], _Totals] = {}
-    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded in rows:
+    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded, corrected in rows:
         totals = out.setdefault((institution_id, label), _Totals())
         scale = to_report_unit(energy_type, unit)
         if in_total:
             totals.amounts[energy_type] += amount * scale
             totals.excluded[energy_type] += excluded * scale
+            totals.corrected[energy_type] += corrected
+        else:
+            totals.corrected_sub_items += corrected
         if sub_item is not None:
             totals.sub_items[sub_item] += amount * scale
     return out

@@ -61,6 +61,7 @@ class Ranked(BaseModel):
         description="in the energy-per-capita ranking, for an institution unranked for want of a headcount: its rank "
         "in the energy-per-floor-area ranking of the same institutions, by which it is assessed instead",
     )
+    corrected_days: int = Field(default=0, description="meter-days in the value whose figure is staff's correction")
 
 
 class Ranking(BaseModel):
@@ -101,6 +102,7 @@ def rank_rows(rows: Sequence[IndicatorRow], indicator: Indicator) -> list[Ranked
                 value=value,
                 reason=reason,
                 floor_area_rank=by_area.get(row.institution_id or "") if reason == "no_headcount" else None,
+                corrected_days=row.current.corrected_days,
             )
         )
     return out

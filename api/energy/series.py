@@ -21,6 +21,10 @@ from domain.periods import Step
 class Point(BaseModel):
     start: datetime = Field(description="local start of the hour, day, month or year")
     amount: Decimal
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days in the point whose figure is staff's correction (GET /energy/corrections); 0: none",
+    )
 
 
 class Series(BaseModel):
@@ -67,7 +71,8 @@ async def consumption(
         conn, scope, institution_id=institution_id, meter_id=meter_id, start=start, end=end
     )
     sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for energy_type, sub_item, unit, day, amount, hours, in_total in rows:
+    marked: dict[tuple[str, str | None], dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+    for energy_type, sub_item, unit, day, amount, hours, in_total, corrected in rows:
         scale = to_report_unit(energy_type, unit)
         # One meter's series is its own total; an institution's total leaves out sub-items its main meter has.
         keys: list[tuple[str, str | None]] = [(energy_type, None)] if in_total or meter_id is not None else []
@@ -78,17 +83,22 @@ async def consumption(
                 moment = (midnight + timedelta(hours=index)).astimezone(zone)
                 for key in keys:
                     sums[key][moment] += value * scale
+                    marked[key][moment] += corrected
         else:
             b = _bucket(day, step)
             moment = datetime(b.year, b.month, b.day, tzinfo=zone)
             for key in keys:
                 sums[key][moment] += amount * scale
+                marked[key][moment] += corrected
     series = [
         Series(
             energy_type=energy_type,
             sub_item=sub_item,
             unit=REPORT_UNIT[energy_type],
-            points=[Point(start=moment, amount=value) for moment, value in sorted(points.items())],
+            points=[
+                Point(start=moment, amount=value, corrected_days=marked[(energy_type, sub_item)][moment])
+                for moment, value in sorted(points.items())
+            ],
         )
         for (energy_type, sub_item), points in sorted(sums.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
     ]
@@ -105,17 +115,21 @@ async def consumption(
 
 async def monthly(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date, factors: Factors
-) -> list[tuple[date, dict[str, Decimal], Decimal | None]]:
+) -> list[tuple[date, dict[str, Decimal], Decimal | None, int]]:
     """Per local month of [start, end) with readings: the amounts per energy type (report units) of the institutions
-    selected, and their comprehensive energy in kgce (None when only water was read)."""
+    selected, their comprehensive energy in kgce (None when only water was read), and how many meter-days of the
+    month hold staff's correction."""
     months: dict[date, dict[str, Decimal]] = {}
-    for month, energy_type, unit, amount in await energy_reports.months(conn, scope, filters, start=start, end=end):
+    marked: dict[date, int] = defaultdict(int)
+    rows = await energy_reports.months(conn, scope, filters, start=start, end=end)
+    for month, energy_type, unit, amount, corrected in rows:
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
-    out: list[tuple[date, dict[str, Decimal], Decimal | None]] = []
+        marked[month] += corrected
+    out: list[tuple[date, dict[str, Decimal], Decimal | None, int]] = []
     for month, amounts in months.items():
         counted = [a * factors.coal[e][1] for e, a in amounts.items() if e in factors.coal]
         # A month with readings of water only has no comprehensive energy: null, not 0.
         kgce = sum(counted, Decimal(0)).quantize(Decimal("0.001")) if counted else None
-        out.append((month, dict(amounts), kgce))
+        out.append((month, dict(amounts), kgce, marked[month]))
     return out

@@ -66,7 +66,8 @@ _INDICATORS = (
     # Missing is not zero: an empty figure says why here, in words (codes in English files and CSV).
     Column("missing", "缺数原因", "Why figures are missing", "text"),
 )
-
+# Staff's corrections of meters' days (api/energy/corrections.py) are in the figures: a row says how many it holds.
+_CORRECTED = Column("corrected_days", "人工修正（表·日）", "Corrected meter-days", "integer")
 
 _COLUMNS = {c.key: c for c in (*_ENERGY, *_INDICATORS)}
 # The energy amounts' columns by energy type: an amount may be incomplete.
@@ -93,7 +94,7 @@ _RANKINGS: dict[Indicator, tuple[View, str, str, str, str]] = {
 
 def sheets(
     result: IndicatorReport,
-    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None]],
+    monthly: Sequence[tuple[date, dict[str, Decimal], Decimal | None, int]],
     quality: QualityReport,
     language: Literal["zh", "en"],
     only: View | None = None,
@@ -102,7 +103,8 @@ def sheets(
 
     Args:
         result: the per-institution indicator report of the period.
-        monthly: per local month, the amounts per energy type in report units and the kgce.
+        monthly: per local month, the amounts per energy type in report units, the kgce and the corrected
+            meter-days.
         quality: the data-quality report of the period.
         language: the language of texts inside cells (categories, quota status).
         only: one view, for a CSV.
@@ -113,15 +115,15 @@ def sheets(
             "institutions",
             "单位能耗指标",
             "Institutions",
-            (*_INSTITUTION, *_ENERGY, *_INDICATORS),
+            (*_INSTITUTION, *_ENERGY, *_INDICATORS, _CORRECTED),
             (_institution_row(r, zh) for r in result.rows),
         ),
         "monthly": Sheet(
             "monthly",
             "逐月能耗",
             "By month",
-            (Column("month", "月份", "Month", "month"), *_ENERGY),
-            ((month, *_energy_cells(amounts, kgce)) for month, amounts, kgce in monthly),
+            (Column("month", "月份", "Month", "month"), *_ENERGY, _CORRECTED),
+            ((month, *_energy_cells(amounts, kgce), corrected) for month, amounts, kgce, corrected in monthly),
             Chart("bar", "month", ["energy_tce"], "逐月综合能耗（tce）", "Comprehensive energy by month (tce)"),
         ),
         **{view: _ranking_sheet(indicator, result.rows, zh) for indicator, (view, *_) in _RANKINGS.items()},
@@ -137,6 +139,7 @@ def sheets(
                 Column("key_energy_unit_proposed", "按能耗阈值建议", "Proposed by the threshold"),
                 Column("key_unit_threshold_tce", "建议阈值（tce）", "Threshold (tce)", "decimal", decimals=3),
                 _COLUMNS["missing"],
+                _CORRECTED,
             ),
             (
                 (
@@ -147,6 +150,7 @@ def sheets(
                     _yes_no(r.key_energy_unit_proposed, zh),
                     result.key_unit_threshold_tce,
                     _missing(_flags(r.current), zh),
+                    r.current.corrected_days,
                 )
                 for r in result.rows
                 if r.key_energy_unit or r.key_energy_unit_proposed
@@ -273,6 +277,7 @@ def _institution_row(row: IndicatorRow, zh: bool) -> tuple[object, ...]:
         row.change_last_year.water_m3,
         status,
         _missing(_flags(now), zh),
+        now.corrected_days,
     )
 
 

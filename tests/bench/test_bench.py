@@ -54,6 +54,7 @@ def test_bench_energy_tiny_run_reports_every_figure() -> None:
         "monthly series of ",
         "XLSX export (whole city)",
         "roll-up build (refresh of every stale meter)",
+        "declared corrections (raw puts each in place of its day's readings): 1 applying",
         "roll-up and raw agree:",
     ):
         assert line in out, f"missing {line!r} in:\n{out[-3000:]}"

@@ -100,6 +100,34 @@ def test_a_last_year_without_readings_shows_no_zero_but_why(page: Page, system: 
         assert all(value is None for value in series[1]), series
 
 
+def test_an_institutions_page_marks_a_figure_that_holds_a_corrected_day(page: Page, system: System) -> None:
+    """Staff correct yesterday of an institution's electricity meter: its page marks the electricity and the
+    comprehensive energy of the period as holding a correction, and the mark goes with the withdrawal."""
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html")
+    until(page, LOADED, seconds=60)
+    link = page.locator("#ranking-table tbody a.institution-link").first
+    institution_id = link.get_attribute("data-institution")
+    meters = system.api("GET", f"/meters?institution_id={institution_id}&energy_type=electricity")["items"]
+    meter_id = next(m["id"] for m in meters if m["sub_item"] is None)
+    day = (date.today() - timedelta(days=1)).isoformat()  # counted: the history and the live readings bracket it
+    system.api("PUT", f"/energy/corrections/{meter_id}", json={"day": day, "amount": "1", "reason": "页面测试"})
+    try:
+        link.click()
+        page.wait_for_url("**/institution.html?*")
+        until(page, LOADED, seconds=60)
+        marks = page.locator("#energy-table .corrected")
+        assert marks.count() == 2, page.inner_html("#energy-table")  # electricity, and the comprehensive energy
+        assert {marks.nth(n).get_attribute("data-corrected") for n in range(2)} == {"1"}
+        assert "含修正" in (marks.first.text_content() or "")
+        screenshot(page, "institution-corrected", full_page=True)
+    finally:
+        system.api("DELETE", f"/energy/corrections/{meter_id}", json={"day": day, "reason": "测试结束"})
+    page.reload()
+    until(page, LOADED, seconds=60)
+    assert page.locator("#energy-table .corrected").count() == 0
+
+
 def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, system: System) -> None:
     """Last in the file: the quotas it sets stay for the later tests of the session."""
     year = date.today().year

@@ -14,6 +14,12 @@ export function figure(value, unit, reason, digits = 1) {
   return value === null || value === undefined ? missing(reason) : `${number(value, digits)} ${unit}`;
 }
 
+/** The mark of a figure that holds staff's corrections of meters' days (GET /energy/corrections): nothing when none. */
+export function correctedMark(days) {
+  if (!days) return null;
+  return el("span", { class: "corrected", "data-corrected": days, title: t("corrected.title", { n: days }) }, ` ${t("corrected.mark")}`);
+}
+
 /** The year and month selects; calls `changed(period)` with {start, end, label} (end exclusive, to tomorrow). */
 export function periodControls(changed) {
   const yearSelect = document.getElementById("year");

@@ -2,7 +2,7 @@
 // period last year, per energy type and electricity sub-item, its meters' data quality, and its XLSX report.
 
 import { api, el, isoDay, number, percent, showError, start, t } from "./common.js";
-import { chart, exportButton, figure, kpiCards, periodControls } from "./energy-parts.js";
+import { chart, correctedMark, exportButton, figure, kpiCards, periodControls } from "./energy-parts.js";
 
 await start("energy");
 const id = new URLSearchParams(location.search).get("id");
@@ -73,13 +73,13 @@ function energyTable(row) {
       const last = before.get(c.energy_type);
       const change = last ? (Number(c.amount) - last) / last : null;
       // An energy type absent from last year's consumption had no readings then.
-      return el("tr", {}, el("td", {}, t(`energy.${c.energy_type}`)), el("td", { class: "num" }, `${number(c.amount, 1)} ${c.unit}`), el("td", { class: "num" }, figure(last, c.unit, "no_readings")), el("td", { class: "num" }, percent(change)));
+      return el("tr", {}, el("td", {}, t(`energy.${c.energy_type}`)), el("td", { class: "num" }, `${number(c.amount, 1)} ${c.unit}`, correctedMark(c.corrected_days)), el("td", { class: "num" }, figure(last, c.unit, "no_readings")), el("td", { class: "num" }, percent(change)));
     }),
     el(
       "tr",
       { class: "total" },
       el("td", {}, t("indicator.energy_tce")),
-      el("td", { class: "num" }, figure(row.current.energy_kgce, "kgce", row.current.reasons?.energy_kgce)),
+      el("td", { class: "num" }, figure(row.current.energy_kgce, "kgce", row.current.reasons?.energy_kgce), correctedMark(row.current.corrected_days)),
       el("td", { class: "num" }, figure(row.last_year.energy_kgce, "kgce", row.last_year.reasons?.energy_kgce)),
       el("td", { class: "num" }, percent(row.change_last_year.energy_kgce)),
     ),
