@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 
 from api.energy.factor_sheet import AppliedFactor
-from api.energy.quality import QualityReport
-from api.energy.quality import _completeness as completeness  # the quality report's own rule, one for all
+from api.energy.quality import (
+    QualityReport,
+    completeness,  # the quality report's own rule, one for all
+)
 from api.files.provenance import FactorUsed, QualitySummary
 from db import energy_reports
 from db.energy_reports import Filters

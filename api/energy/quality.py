@@ -87,7 +87,8 @@ def expected_readings(first: datetime, stop: datetime, interval_seconds: int) ->
     return max(0, int((stop - first).total_seconds() // interval_seconds))
 
 
-def _completeness(readings: int, expected: int) -> Decimal | None:
+def completeness(readings: int, expected: int) -> Decimal | None:
+    """Readings received over those expected, at most 1, to four places; null when none were expected."""
     return min(Decimal(1), (Decimal(readings) / expected).quantize(Decimal("0.0001"))) if expected else None
 
 
@@ -104,7 +105,7 @@ def _institutions(meters: list[MeterQuality]) -> list[InstitutionQuality]:
                 meters=len(members),
                 readings=readings,
                 expected=expected,
-                completeness=_completeness(readings, expected),
+                completeness=completeness(readings, expected),
                 silent_meters=sum(m.silent for m in members),
                 implausible=sum(m.implausible for m in members),
                 conflicts=sum(m.conflicts for m in members),
@@ -167,7 +168,7 @@ async def report(
                 counted_from=first,
                 readings=readings,
                 expected=expected,
-                completeness=_completeness(readings, expected),
+                completeness=completeness(readings, expected),
                 last_day_with_readings=last_day,
                 silent=not recent,
                 rollovers=rollovers,
