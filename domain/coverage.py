@@ -10,7 +10,6 @@ recent period often completes later, when the late readings arrive. A period tha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -55,8 +54,3 @@ def covers(meter: MeterSpan, begin: datetime, stop: datetime, now: datetime) -> 
     if meter.connected is not None and meter.connected <= begin and meter.earliest > begin:
         return False
     return not any(start < stop and finish > begin for start, finish in meter.held)
-
-
-def incomplete(meters: Iterable[MeterSpan], begin: datetime, stop: datetime, now: datetime) -> bool:
-    """Whether any of the meters that count in the period leaves it uncovered."""
-    return any(in_period(m, begin, stop) and not covers(m, begin, stop, now) for m in meters)

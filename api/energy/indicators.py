@@ -266,13 +266,14 @@ async def report(
     years = {p.start.year for p in periods.values()}
     denominators = await _denominators(conn, [i.id for i in institutions], years)
     sums = await _sums(conn, scope, filters, periods)
-    spans = await _spans(conn, scope, filters, ZoneInfo(zone))
+    local = ZoneInfo(zone)
+    spans = await _spans(conn, scope, filters, local)
     now = datetime.now(UTC)
     per: dict[tuple[str, Comparison], _Totals] = {}
     for inst in institutions:
         for label, p in periods.items():
             totals = sums.get((inst.id, label), _Totals())
-            begin, stop = p.moments(ZoneInfo(zone))
+            begin, stop = p.moments(local)
             totals.incomplete = {
                 energy_type
                 for energy_type, meter in spans.get(inst.id, [])

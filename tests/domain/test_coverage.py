@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.coverage import MeterSpan, covers, in_period, incomplete
+from domain.coverage import MeterSpan, covers, in_period
 
 BEGIN = datetime(2025, 1, 1, tzinfo=UTC)
 STOP = datetime(2026, 1, 1, tzinfo=UTC)
@@ -53,8 +53,3 @@ def test_a_gap_held_for_staff_inside_the_period_leaves_it_incomplete() -> None:
     held = span(held=((BEGIN + DAY, BEGIN + 60 * DAY),))
     assert not covers(held, BEGIN, STOP, LATER)
     assert covers(held, BEGIN + 61 * DAY, STOP, LATER)
-
-
-def test_any_meter_uncovered_makes_the_period_incomplete() -> None:
-    assert incomplete([span(), span(latest=None, earliest=None)], BEGIN, STOP, LATER)
-    assert not incomplete([span(), span(connected=STOP)], BEGIN, STOP, LATER)
