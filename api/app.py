@@ -117,9 +117,9 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(AuditMiddleware)
     errors.install(app)
+    errors.declare_body_limit(ROUTERS)
     for router in ROUTERS:
         app.include_router(router)
-    errors.declare_body_limit(app)
     # The web pages: public static files (not in ROUTERS: they need no permission); their data comes from the routes.
     app.include_router(pages.router)
     app.include_router(docs.router)

@@ -7,10 +7,10 @@ what to do; the route does not catch it. The body is `{"detail": "<the sentence>
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request, status
+from fastapi import APIRouter, FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
@@ -131,12 +131,13 @@ def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Invalid if code == 422 else Problem, "description": _DESCRIPTIONS[code]} for code in codes}
 
 
-def declare_body_limit(app: FastAPI) -> None:
+def declare_body_limit(routers: Iterable[APIRouter]) -> None:
     """Every route that reads a body may answer 413 (the body limit, counted before the route runs): say so in its
     schema, so that a client generated from it, and the schema tests' oversized bodies, expect it."""
-    for route in app.routes:
-        if isinstance(route, APIRoute) and route.body_field is not None:
-            route.responses.setdefault(413, responses(413)[413])
+    for router in routers:
+        for route in router.routes:
+            if isinstance(route, APIRoute) and route.body_field is not None:
+                route.responses.setdefault(413, responses(413)[413])
 
 
 # The refusals of every route that requires a permission.

@@ -31,6 +31,7 @@ from db.registry import import_document
 from db.scope import Scope
 from domain.registry import InstitutionYear, RegistryDocument
 from tests.support.api import AddUser, AsUser, Units, bearer, login
+from tests.support.files import csv_body
 from tests.support.registry import register_devices
 from tests.support.rollups import ZONE, settle
 from yiwang.settings import Settings
@@ -167,7 +168,7 @@ async def test_a_spike_day_corrected_shows_everywhere_marked_survives_a_recount_
         "/exports/energy.csv", params={**YEAR, "institution_id": institution, "view": "monthly"}, headers=staff
     )
     assert response.status_code == 200, response.text
-    rows = list(csv.DictReader(io.StringIO(response.text.lstrip("\ufeff"))))
+    rows = list(csv.DictReader(io.StringIO(csv_body(response.text))))
     assert [(Decimal(r["electricity_kwh"]), r["corrected_days"]) for r in rows[:3]] == [
         (310, "0"),
         (280, "1"),

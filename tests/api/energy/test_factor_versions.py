@@ -22,6 +22,7 @@ from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser
+from tests.support.files import csv_body
 from tests.support.rollups import settle
 from yiwang.settings import Settings
 
@@ -210,5 +211,5 @@ async def test_the_workbook_and_csv_name_the_equivalent_value_set_and_its_method
     assert "中国电力行业年度发展报告2025" in coal["来源"]
     table = await client.get("/exports/energy.csv", params={**period, "coal_version": EQUIVALENT_VALUE}, headers=staff)
     assert table.status_code == 200, table.text
-    [row] = list(csv.DictReader(io.StringIO(table.text)))
+    [row] = list(csv.DictReader(io.StringIO(csv_body(table.text))))
     assert Decimal(row["energy_kgce"]) == KWH * Decimal("0.3024")
