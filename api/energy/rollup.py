@@ -120,7 +120,16 @@ async def _recount(
     first_day, state = start if start is not None else (None, None)
     readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
     spread = await consumption.spread_gaps(conn, meter_id)
-    counted, events = days(readings, meter, zone, state, max_gap=max_gap, spread=spread)
+    counted, events = days(
+        readings,
+        meter,
+        zone,
+        state,
+        max_gap=max_gap,
+        spread=spread,
+        replacements=await consumption.replacements(conn, meter_id),
+        multipliers=await consumption.multipliers(conn, meter_id),
+    )
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]
     await consumption.replace(
