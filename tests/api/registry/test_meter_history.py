@@ -126,6 +126,25 @@ async def test_a_multiplier_from_a_date_leaves_the_days_before_it_and_counts_the
     assert await by_day(pool, meter_id) == {first: Decimal(24 * 40), second: Decimal(23 * 80)}
 
 
+async def test_a_multiplier_changed_without_a_date_leaves_every_day_counted_before_it(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser, pool: Pool, tag: str
+) -> None:
+    """Old code recounted the whole history at the new multiplier: 40 -> 80 doubled every past day."""
+    staff = await as_user("energy_staff")
+    meter_id = await meter_of_40(client, staff, units, f"m-{tag}-ct")
+    await arrive(pool, meter_id, _readings())
+    before = await by_day(pool, meter_id)
+    assert (await client.patch(f"/meters/{meter_id}", headers=staff, json={"multiplier": 80})).status_code == 200
+    assert (
+        await by_day(pool, meter_id)
+        == before
+        == {
+            T0.date(): Decimal(24 * 40),
+            T0.date() + timedelta(days=1): Decimal(23 * 40),
+        }
+    )
+
+
 async def test_the_registry_import_dates_a_multiplier_as_patch_does(
     client: httpx.AsyncClient, *, units: Units, as_user: AsUser, api_settings: Settings, pool: Pool, tag: str
 ) -> None:
