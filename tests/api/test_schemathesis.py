@@ -95,6 +95,9 @@ _UNSTATED = {
     ("/drivers", "post"),
     ("/drivers/{driver_id}", "patch"),
     ("/requests/{request_id}/dispatch", "post"),
+    # A moment of a meter's history (a multiplier's start, a replacement) from 2000 to 2100.
+    ("/meters/{meter_id}", "patch"),
+    ("/meters/{meter_id}/replacements", "post"),
 }
 _REFERRING = {
     "/institutions",
