@@ -18,7 +18,7 @@ from psycopg.rows import namedtuple_row
 from db.marks import CONSUMPTION
 from db.scope import Scope
 from domain.corrections import corrected_hours
-from domain.counters import Day, Delta, Meter, Registered, State, decimal
+from domain.counters import Day, Delta, Meter, Multiplier, Registered, Replacement, State, decimal
 from domain.registry import COUNTING_FIELDS
 
 
@@ -50,6 +50,22 @@ async def meter(conn: AsyncConnection, meter_id: str) -> Meter | None:
     cur = await conn.execute(sql.SQL("SELECT {} FROM meter WHERE id = %s").format(columns), (meter_id,))
     facts = await cur.fetchone()
     return None if facts is None else Meter(*facts)
+
+
+async def replacements(conn: AsyncConnection, meter_id: str) -> list[Replacement]:
+    """The meter's recorded swaps (meter_replacement), in time order."""
+    cur = await conn.execute(
+        "SELECT time, old_final, new_first FROM meter_replacement WHERE meter_id = %s ORDER BY time", (meter_id,)
+    )
+    return [Replacement(*row) for row in await cur.fetchall()]
+
+
+async def multipliers(conn: AsyncConnection, meter_id: str) -> list[Multiplier]:
+    """The meter's multiplier history (meter_multiplier), in time order; none: meter.multiplier throughout."""
+    cur = await conn.execute(
+        "SELECT since, multiplier FROM meter_multiplier WHERE meter_id = %s ORDER BY since", (meter_id,)
+    )
+    return [Multiplier(*row) for row in await cur.fetchall()]
 
 
 async def forget(conn: AsyncConnection, meter_id: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
@@ -17,9 +17,16 @@ from pydantic import BaseModel
 from db import marks
 from db.scope import Scope
 from db.table import Table
-from domain.registry import COUNTING_FIELDS, RegistryDocument
+from domain.registry import COUNTING_FIELDS, Meter, RegistryDocument
 
 Row = TypeVar("Row")
+
+# Fields of the registry's items that are no column: a changed multiplier's moment dates its history (meter_multiplier).
+_NOT_COLUMNS = frozenset({"multiplier_from"})
+
+
+def _columns(model: type[BaseModel]) -> list[str]:
+    return [name for name in model.model_fields if name not in _NOT_COLUMNS]
 
 
 ORGANISATIONS = Table(sql.SQL("SELECT o.id, o.name, o.kind FROM organisation o"), "o.id", "o.id")
@@ -177,7 +184,7 @@ async def insert_new(conn: AsyncConnection, table: str, item: BaseModel) -> bool
     """
     if table in {"meter", "vehicle"}:
         await refuse_service_names(conn, [str(item.model_dump()["id"])])
-    columns = list(type(item).model_fields)
+    columns = _columns(type(item))
     query = sql.SQL("INSERT INTO {table} ({columns}) VALUES ({values}) ON CONFLICT (id) DO NOTHING").format(
         table=sql.Identifier(table),
         columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
@@ -225,7 +232,7 @@ async def set_vehicle_quota(conn: AsyncConnection, organisation_id: str, allowed
 async def _upsert(conn: AsyncConnection, table: str, rows: Sequence[BaseModel], key: tuple[str, ...] = ("id",)) -> int:
     if not rows:
         return 0
-    columns = list(type(rows[0]).model_fields)
+    columns = _columns(type(rows[0]))
     statement = sql.SQL(
         "INSERT INTO {table} ({cols}) VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {update}"
     ).format(
@@ -263,13 +270,107 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
             "meters": await _upsert(conn, "meter", list(document.meters)),
             "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
         }
-        # The same rule as a change through the API or a spreadsheet: what the roll-up counts with changed.
-        await recount(conn, [m.id for m in document.meters if m.id in before and before[m.id] != _counting(m)])
+        # The one path of the API, the spreadsheets and `yiwang registry import`: what the roll-up counts with changed.
+        await _recount_changed(conn, document.meters, before)
         return written
 
 
 def _counting(meter: BaseModel) -> tuple[object, ...]:
     return tuple(getattr(meter, name) for name in COUNTING_FIELDS)
+
+
+async def _recount_changed(
+    conn: AsyncConnection, meters: Sequence[Meter], before: dict[str, tuple[object, ...]]
+) -> None:
+    """Recount the stored meters whose counting fields changed: a new multiplier from the moment it holds from
+    (its `multiplier_from`, or now), which its history keeps; a new register maximum or most per hour, whole."""
+    whole: list[str] = []
+    for meter in meters:
+        if meter.id not in before or before[meter.id] == _counting(meter):
+            continue
+        old = dict(zip(COUNTING_FIELDS, before[meter.id], strict=True))
+        if old["multiplier"] != meter.multiplier:
+            since = await _date_multiplier(conn, meter.id, old["multiplier"], meter.multiplier, meter.multiplier_from)
+            await recount(conn, [meter.id], since=since)
+        if any(old[name] != getattr(meter, name) for name in COUNTING_FIELDS if name != "multiplier"):
+            whole.append(meter.id)
+    await recount(conn, whole)
+
+
+async def _date_multiplier(
+    conn: AsyncConnection, meter_id: str, old: object, new: float, since: datetime | None
+) -> datetime:
+    """Keep a multiplier change in the meter's history: `new` from `since` (None: now, the transaction's moment) on,
+    and, at the first change, `old` before it. Returns the moment it holds from."""
+    await conn.execute(
+        """INSERT INTO meter_multiplier (meter_id, since, multiplier) VALUES (%s, %s, %s)
+           ON CONFLICT (meter_id, since) DO NOTHING""",
+        (meter_id, marks.BEFORE_ALL, old),
+    )
+    cur = await conn.execute(
+        """INSERT INTO meter_multiplier (meter_id, since, multiplier) VALUES (%s, coalesce(%s, now()), %s)
+           ON CONFLICT (meter_id, since) DO UPDATE SET multiplier = EXCLUDED.multiplier, recorded_at = now()
+           RETURNING since""",
+        (meter_id, since, new),
+    )
+    row = await cur.fetchone()
+    assert row is not None  # inserted or updated: returned either way
+    moment: datetime = row[0]
+    return moment
+
+
+async def multipliers(conn: AsyncConnection, meter_id: str) -> list[tuple[Any, ...]]:
+    """The meter's multiplier history, in time order: (since, multiplier, recorded_at); the first row of a history
+    holds from marks.BEFORE_ALL."""
+    cur = await conn.execute(
+        "SELECT since, multiplier, recorded_at FROM meter_multiplier WHERE meter_id = %s ORDER BY since", (meter_id,)
+    )
+    return list(await cur.fetchall())
+
+
+_REPLACEMENT = "meter_id, time, old_final, new_first, note, recorded_by, recorded_at"
+
+
+async def add_replacement(
+    conn: AsyncConnection, meter_id: str, *, time: datetime, old_final: float, new_first: float, note: str, user_id: int
+) -> tuple[Any, ...] | None:
+    """Record a swap of the meter and have it recounted from the swap on; returns the row (meter_id, time, old_final,
+    new_first, note, recorded_by, recorded_at), None when one is recorded at that moment already."""
+    cur = await conn.execute(
+        sql.SQL(
+            """INSERT INTO meter_replacement (meter_id, time, old_final, new_first, note, recorded_by)
+               VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (meter_id, time) DO NOTHING RETURNING {}"""
+        ).format(sql.SQL(_REPLACEMENT)),
+        (meter_id, time, old_final, new_first, note, user_id),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        await recount(conn, [meter_id], since=time)
+    return row
+
+
+async def replacements(conn: AsyncConnection, meter_id: str) -> list[tuple[Any, ...]]:
+    """The meter's recorded swaps, in time order: rows as `add_replacement` returns them."""
+    cur = await conn.execute(
+        sql.SQL("SELECT {} FROM meter_replacement WHERE meter_id = %s ORDER BY time").format(sql.SQL(_REPLACEMENT)),
+        (meter_id,),
+    )
+    return list(await cur.fetchall())
+
+
+async def delete_replacement(conn: AsyncConnection, meter_id: str, time: datetime) -> tuple[Any, ...] | None:
+    """Delete the meter's swap recorded at `time` and have it recounted from there; returns the row deleted, None
+    when there was none."""
+    cur = await conn.execute(
+        sql.SQL("DELETE FROM meter_replacement WHERE meter_id = %s AND time = %s RETURNING {}").format(
+            sql.SQL(_REPLACEMENT)
+        ),
+        (meter_id, time),
+    )
+    row = await cur.fetchone()
+    if row is not None:
+        await recount(conn, [meter_id], since=time)
+    return row
 
 
 async def counting_of(conn: AsyncConnection, meter_ids: Collection[str]) -> dict[str, tuple[object, ...]]:
@@ -281,12 +382,17 @@ async def counting_of(conn: AsyncConnection, meter_ids: Collection[str]) -> dict
     return {row[0]: tuple(row[1:]) for row in await cur.fetchall()}
 
 
-async def recount(conn: AsyncConnection, meter_ids: Collection[str]) -> None:
-    """Mark meters for the roll-up to recount from their first reading: what it counts them with (multiplier,
-    register maximum, most per hour) changed, and every day counted with the old values is wrong (a meter without
-    readings has none). The one path for the API, the spreadsheets and `yiwang registry import`.
+async def recount(conn: AsyncConnection, meter_ids: Collection[str], *, since: datetime | None = None) -> None:
+    """Mark meters for the roll-up to recount: from `since` on (a multiplier dated from then, a swap recorded or
+    deleted there: the days before keep their figures), or from their first reading (None: a register maximum or
+    most per hour changed, and every day counted with the old values is wrong; a meter without readings has none).
+    The one path for the API, the spreadsheets, `yiwang registry import` and the meters' replacements.
 
-    The mark is the first reading's time, as the collector marks new readings (db/marks.py), not '-infinity',
-    which psycopg cannot load as a datetime when the roll-up reads the marks."""
-    if meter_ids:
+    The whole-history mark is the first reading's time, as the collector marks new readings (db/marks.py), not
+    '-infinity', which psycopg cannot load as a datetime when the roll-up reads the marks."""
+    if not meter_ids:
+        return
+    if since is not None:
+        await marks.CONSUMPTION.mark(conn, dict.fromkeys(meter_ids, since))
+    else:
         await marks.CONSUMPTION.mark(conn, await first_readings(conn, meter_ids))

@@ -48,6 +48,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "consumption_event": "SELECT, INSERT, DELETE",
         "consumption_gap_decision": "SELECT, INSERT, UPDATE",  # staff's decisions on held gaps
         "consumption_correction": "SELECT, INSERT, UPDATE",  # staff's corrections of days: withdrawn, never deleted
+        "meter_replacement": "SELECT, INSERT, DELETE",  # recorded swaps of meters
+        "meter_multiplier": "SELECT, INSERT, UPDATE",  # meters' multiplier history
         # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
         "mileage_basis": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",

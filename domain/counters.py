@@ -16,7 +16,17 @@ The rules are the bureau's (shared/domain.md), applied to one meter's readings i
   flagged and excluded from consumption, never silently, and the new value becomes the baseline;
 - a delta over a gap longer than `max_gap` (a month unless told) is not shared between the days it spans: it is held
   as a `gap`, unapportioned, for staff to decide (one bad clock would otherwise spread a meter's delta
-  over decades), and the count goes on from its end.
+  over decades), and the count goes on from its end;
+- a replacement that staff recorded (the moment of the swap, the old meter's final register and the new meter's
+  first) ends the old meter's count at its final, measured from its baseline by the rules above (a final under the
+  baseline counts nothing, never a reset), and starts the new meter's from its first: nothing is guessed across
+  the swap, and nothing is lost or invented. A reading stored at the swap's very moment is not counted: the
+  recorded registers are that moment's. The swap itself is a `replacement` delta of no time and no amount;
+- the multiplier (a CT/PT ratio) has a history, each value in force from a moment on (before the first, the
+  meter's own). A delta counts at the multiplier in force at its start: a CT changed at a visit where a reading
+  is taken changes exactly there (the delta up to that reading at the old ratio, the next at the new one). A
+  change inside a delta (no reading at it) shares the delta's register rise between the multipliers in proportion
+  to time, rounded once.
 
 Amounts are integers of a millionth of the unit (registers are resolved to that), so that the
 arithmetic is exact and fast. A delta is shared between the local hours it spans in proportion to
@@ -26,6 +36,7 @@ months and years. This module is the definition; the roll-up tables in the datab
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -78,6 +89,7 @@ class Change(StrEnum):
     GLITCH = "glitch"  # a drop the next reading did not confirm: skipped, the old baseline stays
     IMPLAUSIBLE = "implausible"
     GAP = "gap"  # a delta over a gap longer than max_gap: held unapportioned, counted in no day
+    REPLACEMENT = "replacement"  # a recorded swap: no time, no amount; from the old meter's final to the new's first
 
 
 # What a delta adds to no day: implausible ones are excluded (days' `excluded`), gaps held apart for staff.
@@ -99,6 +111,22 @@ class Delta(NamedTuple):
     change: Change
     before: int  # the baseline it was measured from, millionths of the register unit
     after: int  # the register at its end
+
+
+class Replacement(NamedTuple):
+    """A meter swapped for a new one, as staff recorded it: the moment, the old meter's final register and the new
+    meter's first (register units)."""
+
+    time: datetime
+    old_final: float
+    new_first: float
+
+
+class Multiplier(NamedTuple):
+    """A multiplier (CT/PT ratio) in force from a moment on, until the next one of the meter's history."""
+
+    since: datetime
+    multiplier: float
 
 
 class State(NamedTuple):
@@ -125,6 +153,8 @@ def deltas(
     *,
     max_gap: timedelta | None = MAX_GAP,
     spread: Collection[tuple[datetime, datetime]] = (),
+    replacements: Iterable[Replacement] = (),
+    multipliers: Iterable[Multiplier] = (),
 ) -> list[Delta]:
     """The consumption between each reading and the next, in time order (arrival order does not matter).
 
@@ -134,6 +164,8 @@ def deltas(
         state: where an earlier run stopped, to continue from it.
         max_gap: a delta over a longer gap is held as a `gap`; None: every delta is shared out.
         spread: the gaps (their start and end) that staff decided to share out as the rules would.
+        replacements: the meter's recorded swaps (those after the first reading, or after state.time, count).
+        multipliers: the meter's multiplier history; before the first of it, meter.multiplier.
     """
     ordered = sorted(readings, key=lambda r: r.time)
     if state is not None:
@@ -141,44 +173,100 @@ def deltas(
     elif ordered:
         state = State(ordered[0].time, micro(ordered[0].register))
         ordered = ordered[1:]
-    return list(_walk(ordered, meter, state, max_gap, spread)) if state is not None else []
+    if state is None:
+        return []
+    swaps = sorted((s for s in replacements if s.time > state.time), key=lambda s: s.time)
+    if swaps:
+        moments = {s.time for s in swaps}
+        ordered = [r for r in ordered if r.time not in moments]  # the swap's registers are that moment's
+    scale = _Scale(meter.multiplier, sorted(multipliers))
+    return list(_walk(_steps(ordered, swaps), meter, state, scale, max_gap=max_gap, spread=spread))
+
+
+class _Step(NamedTuple):
+    """A reading, or a swap (the old meter's final register at its moment, then the new one's first)."""
+
+    time: datetime
+    value: int
+    swap: Replacement | None = None
+
+
+def _steps(ordered: Sequence[Registered], swaps: Sequence[Replacement]) -> list[_Step]:
+    steps = [_Step(r.time, micro(r.register)) for r in ordered]
+    if not swaps:
+        return steps
+    steps += [_Step(s.time, micro(s.old_final), s) for s in swaps]
+    return sorted(steps, key=lambda step: step.time)
+
+
+class _Scale:
+    """Register units to consumption units for a delta: the multiplier in force at its start, and where the history
+    changes the multiplier inside the delta (no reading at the change), each part of it in proportion to time at its
+    own multiplier."""
+
+    def __init__(self, first: float, history: Sequence[Multiplier]) -> None:
+        self._since = [change.since for change in history]
+        self._values = [Fraction(repr(first))] + [Fraction(repr(change.multiplier)) for change in history]
+        only = self._values[0] if not history else None
+        self._whole = only.numerator if only is not None and only.denominator == 1 else None
+
+    def amount(self, raw: int, start: datetime, end: datetime) -> int:
+        if self._whole is not None:
+            return raw * self._whole
+        index = bisect_right(self._since, start)  # changes at or before the start: the last one is in force
+        inside = bisect_right(self._since, end - _US, lo=index) if end > start else index
+        if inside == index:
+            value = self._values[index]
+            return raw * value.numerator if value.denominator == 1 else round(raw * value)
+        weighted, cursor = Fraction(0), start
+        for position in range(index, inside):
+            weighted += self._values[position] * _micros(self._since[position] - cursor)
+            cursor = self._since[position]
+        weighted += self._values[inside] * _micros(end - cursor)
+        return round(raw * weighted / _micros(end - start))
 
 
 def _walk(
-    ordered: Sequence[Registered],
+    steps: Sequence[_Step],
     meter: Meter,
     state: State,
+    scale: _Scale,
+    *,
     max_gap: timedelta | None,
     spread: Collection[tuple[datetime, datetime]],
 ) -> Iterator[Delta]:
-    multiplier = Fraction(repr(meter.multiplier))
-    whole = multiplier.numerator if multiplier.denominator == 1 else None
     top = micro(meter.register_max) if meter.register_max is not None else None
     # amount * hour > max_rate * span, in integers
     max_rate = micro(meter.max_rate) if meter.max_rate is not None else None
     baseline, previous = state.baseline, state.time
-    for index, reading in enumerate(ordered):
-        value = micro(reading.register)
+    for index, step in enumerate(steps):
+        value = step.value
         if value >= baseline:
             raw, change, next_baseline = value - baseline, Change.RISE, value
         elif top is not None and baseline * 10 >= top * 9 and value * 10 <= top:
             raw, change, next_baseline = top - baseline + value, Change.ROLLOVER, value
         elif (baseline - value) * 10 < baseline:
             raw, change, next_baseline = 0, Change.JITTER, baseline  # the baseline stays where it was
-        elif index + 1 < len(ordered) and _returns(micro(ordered[index + 1].register), baseline, value):
-            raw, change, next_baseline = 0, Change.GLITCH, baseline  # the next reading came back: not a reset
+        elif step.swap is not None or (index + 1 < len(steps) and _returns(steps[index + 1].value, baseline, value)):
+            # The next reading came back (or the old meter's recorded final is below its baseline): not a reset.
+            raw, change, next_baseline = 0, Change.GLITCH, baseline
         else:
             # Confirmed by the next reading, or none yet: a reset until a later reading says otherwise.
             raw, change, next_baseline = value, Change.RESET, value
-        amount = raw * whole if whole is not None else round(raw * multiplier)
-        span = reading.time - previous
+        amount = scale.amount(raw, previous, step.time)
+        span = step.time - previous
         # Only an amount is held: a gap that adds nothing (flat, jitter, a glitch) has nothing for staff to decide.
-        if max_gap is not None and span > max_gap and amount > 0 and (previous, reading.time) not in spread:
+        if max_gap is not None and span > max_gap and amount > 0 and (previous, step.time) not in spread:
             change = Change.GAP
         elif max_rate is not None and amount * _HOUR_US > max_rate * _micros(span):
             change = Change.IMPLAUSIBLE
-        yield Delta(previous, reading.time, amount, change, baseline, value)
-        baseline, previous = next_baseline, reading.time
+        yield Delta(previous, step.time, amount, change, baseline, value)
+        baseline, previous = next_baseline, step.time
+        if step.swap is not None:
+            # The old meter's count ends at its final register; the new meter's starts from its first.
+            first = micro(step.swap.new_first)
+            yield Delta(step.time, step.time, 0, Change.REPLACEMENT, value, first)
+            baseline = first
 
 
 def _returns(after: int, baseline: int, low: int) -> bool:
@@ -238,6 +326,8 @@ def days(
     *,
     max_gap: timedelta | None = MAX_GAP,
     spread: Collection[tuple[datetime, datetime]] = (),
+    replacements: Collection[Replacement] = (),
+    multipliers: Iterable[Multiplier] = (),
 ) -> tuple[list[Day], list[Delta]]:
     """A meter's local days from its readings: every day from the first delta's to the last reading's, that
     reading's own day only when it is not at midnight (a day is counted between readings that bracket it), but
@@ -250,12 +340,17 @@ def days(
         state: where an earlier run stopped (a recompute from the middle of the history).
         max_gap: a delta over a longer gap is held as a `gap`, in no day; None: every delta is shared out.
         spread: the gaps (their start and end) that staff decided to share out as the rules would.
+        replacements: the meter's recorded swaps; a swap's moment is no reading of its day.
+        multipliers: the meter's multiplier history; before the first of it, meter.multiplier.
 
     Returns:
         The days, in order, and the deltas that were not plain rises (rollovers, jitter, glitches, resets,
-        implausible ones and gaps: what the data-quality view lists).
+        implausible ones, gaps and replacements: what the data-quality view lists).
     """
-    found = deltas(readings, meter, state, max_gap=max_gap, spread=spread)
+    found = deltas(
+        readings, meter, state, max_gap=max_gap, spread=spread, replacements=replacements, multipliers=multipliers
+    )
+    swapped = {_epoch_us(s.time) for s in replacements}
     calendar = _Calendar(zone)
     out: dict[date, Day] = {}
 
@@ -271,15 +366,19 @@ def days(
     d = calendar.day_of(_epoch_us(found[0].start))
     midnight, next_midnight = calendar.bounds(d)
     day(d).readings += state is None  # the first reading of a fresh start is one of its day's
-    last = found[-1]
+    last = _epoch_us(found[-1].end)
     for delta in found:
         start_us, end_us = _epoch_us(delta.start), _epoch_us(delta.end)
         span = end_us - start_us
+        if span == 0:
+            continue  # a replacement: no time, nothing to share
+        # A delta ends at a reading, or at a swap's moment (no reading of its day).
+        read = end_us not in swapped
         if delta.change is Change.GAP:
             # Held for staff: shared into no day, and the days it spans are not made.
             d = calendar.day_of(end_us)
             midnight, next_midnight = calendar.bounds(d)
-            day(d).readings += 1
+            day(d).readings += read
             continue
         if not midnight <= start_us < next_midnight:
             d = calendar.day_of(start_us)
@@ -299,14 +398,14 @@ def days(
                 done, cursor = reached, upto
             if end_us < next_midnight:
                 break
-            if end_us == next_midnight and delta is last:
+            if end_us == next_midnight == last:
                 # The last reading is at midnight: it closes its day and opens none. The next day is counted only
                 # once a later reading brackets it; a stored zero would say it consumed nothing.
                 break
             d += timedelta(days=1)
             midnight, next_midnight = calendar.bounds(d)
         if end_us < next_midnight:
-            day(d).readings += 1
+            day(d).readings += read
     _fill_starts(out, found, calendar)
     return [out[d] for d in sorted(out)], [d for d in found if d.change is not Change.RISE]
 

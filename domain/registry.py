@@ -9,10 +9,10 @@ Rules that need the rest of the registry (another vehicle's plate, an open trip 
 from __future__ import annotations
 
 import dataclasses
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Final, Literal, Protocol
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain import counters
 from domain.energy import Category, EnergyType, SubItem
@@ -38,6 +38,16 @@ def _device_id(value: str) -> str:
 
 # A meter's or vehicle's id is also its broker user name and client id (domain/ids.py).
 DeviceId = Annotated[str, AfterValidator(_device_id)]
+
+
+def _in_years(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"a moment from {FIRST_YEAR} to {LAST_YEAR}")
+    return value
+
+
+# A moment of a meter's history (a swap, a multiplier's start), with its offset: 2026-03-01T09:30:00+08:00.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_years)]
 
 
 class _Item(BaseModel):
@@ -84,6 +94,15 @@ class Meter(_Item):
     unit: str
     sub_item: SubItem | None = None
     multiplier: float = Field(default=1.0, gt=0)
+    # When a changed multiplier takes effect (a CT changed at a visit: the moment of the reading taken there). Not
+    # stored on the meter: it dates the multiplier's history; the days before keep their figures. None: from the
+    # moment of the change. Ignored unless the multiplier changes.
+    multiplier_from: Moment | None = Field(
+        default=None,
+        description="with a changed multiplier: the moment it holds from, e.g. 2026-03-01T09:30:00+08:00 (the "
+        "reading taken at the visit); left out: from the moment of the change. The consumption before it keeps its "
+        "figures",
+    )
     register_max: float | None = Field(default=None, gt=0)
     max_rate: float | None = Field(default=None, gt=0)  # the most it can consume in an hour: faster is implausible
     installed_on: date | None = None

@@ -197,7 +197,7 @@ class FlaggedDelta(BaseModel):
     end: datetime
     change: str = Field(
         description="rollover, jitter, glitch (a drop the next reading did not confirm), reset (or a replaced meter), "
-        "implausible, or gap (held for staff: counted in no day)"
+        "implausible, gap (held for staff: counted in no day), or replacement (a recorded swap of meters)"
     )
     before: Decimal = Field(description="the baseline it was measured from, register units")
     after: Decimal = Field(description="the register at its end")
@@ -215,6 +215,8 @@ _REASONS = {
     "reset": "a larger drop that the next reading continued from (or the last reading yet): a reset or a replaced "
     "meter, counted from the new value",
     "implausible": "faster than the meter's max_rate: flagged and left out of consumption and indicators",
+    "replacement": "the meter was replaced (POST /meters/{meter_id}/replacements): the old meter counted up to its "
+    "final register (`before`), the new one from its first (`after`)",
     "gap": "readings further apart than energy_max_gap_days: the delta is held unapportioned for staff to decide "
     "(PUT /energy/gaps/{meter_id}: spread or exclude), counted in no day, rather than spread over every day of the gap",
 }

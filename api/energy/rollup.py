@@ -13,6 +13,10 @@ which a cancelled refresher cannot leave behind.
 A delta over a gap longer than `max_gap` (the energy_max_gap_days setting) is held, in no day: it is stored as a
 `gap` event for staff, with its start, end and amount (domain/counters.py), until staff decide it: a gap they
 decide to spread is shared out as the rules would (PUT /energy/gaps, api/energy/gaps.py).
+
+A recount reads the meter's recorded replacements and its multiplier history with its readings; recording or
+deleting a replacement, or a multiplier dated from a moment, marks the meter from that moment (db/registry.py's
+`recount`), so the days before it keep their figures.
 """
 
 from __future__ import annotations
@@ -120,7 +124,16 @@ async def _recount(
     first_day, state = start if start is not None else (None, None)
     readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
     spread = await consumption.spread_gaps(conn, meter_id)
-    counted, events = days(readings, meter, zone, state, max_gap=max_gap, spread=spread)
+    counted, events = days(
+        readings,
+        meter,
+        zone,
+        state,
+        max_gap=max_gap,
+        spread=spread,
+        replacements=await consumption.replacements(conn, meter_id),
+        multipliers=await consumption.multipliers(conn, meter_id),
+    )
     if first_day is not None:
         counted = [d for d in counted if d.day >= first_day]
     await consumption.replace(

@@ -42,7 +42,6 @@ from domain.registry import (
     InstitutionYear,
     MeterRecord,
     VehicleRecord,
-    counting_changed,
     lifecycle_problem,
 )
 
@@ -303,9 +302,7 @@ async def import_meters(
                 file.problem(number, "institution_id", reason)
         file.refuse_if_wrong()
         meters = [item for _, item in items.values()]
-        await service.write(conn, meters=meters)
-        changed = [m.id for m in meters if m.id in current and counting_changed(current[m.id], m)]
-        await registry_db.recount(conn, changed)
+        await service.write(conn, meters=meters)  # recounts the meters whose counting fields changed
     created = sum(1 for m in meters if m.id not in current)
     return ImportResult(rows=len(file.rows), created=created, updated=len(meters) - created)
 

@@ -16,7 +16,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.fields import NO_NUL, Finite, Integer, Text
 from domain.energy import Category, EnergyType, SubItem
 from domain.periods import FIRST_YEAR, LAST_YEAR
-from domain.registry import READING_INTERVAL_MAX, Institution, InstitutionYear, MeterRecord, VehicleRecord
+from domain.registry import (
+    READING_INTERVAL_MAX,
+    Institution,
+    InstitutionYear,
+    Meter,
+    MeterRecord,
+    Moment,
+    VehicleRecord,
+)
 from domain.vehicles import VIN_PATTERN, LicenceClass, Lifecycle, RetiredHow, VehicleEnergy
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -197,6 +205,7 @@ class MeterUpdate(BaseModel):
     unit: Annotated[Text, Field(default=None)]
     sub_item: SubItem | None = None
     multiplier: Annotated[Finite, Field(default=None, gt=0)]
+    multiplier_from: Moment | None = Field(default=None, description=Meter.model_fields["multiplier_from"].description)
     register_max: Finite | None = Field(default=None, gt=0)
     max_rate: Finite | None = Field(default=None, gt=0)
     installed_on: date | None = None

@@ -44,7 +44,6 @@ from domain.registry import (
     MeterRecord,
     RegistryDocument,
     VehicleRecord,
-    counting_changed,
     lifecycle_problem,
 )
 
@@ -409,9 +408,7 @@ async def update_meter(conn: AsyncConnection, scope: Scope, meter_id: str, chang
         changed = validated(MeterCreate, MeterRecord, current, changes)
         if changed.institution_id != current.institution_id:
             await _institution_in_scope(conn, scope, changed.institution_id)
-        await write(conn, meters=[changed])
-        if counting_changed(current, changed):
-            await registry_db.recount(conn, [meter_id])
+        await write(conn, meters=[changed])  # recounts what the change touches (db/registry.py's import_document)
     return await meter(conn, scope, meter_id)
 
 
@@ -508,7 +505,7 @@ def validated(body: type[M], model: type[BaseModel], current: BaseModel, changes
     Raises:
         Refused: the changed item does not fit.
     """
-    fields = {name: getattr(current, name) for name in model.model_fields}
+    fields = {name: getattr(current, name) for name in model.model_fields if hasattr(current, name)}
     try:
         return body.model_validate({**fields, **changes})
     except ValidationError as exc:

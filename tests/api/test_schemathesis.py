@@ -96,6 +96,9 @@ _UNSTATED = {
     ("/drivers/{driver_id}", "patch"),
     ("/requests/{request_id}/dispatch", "post"),
     ("/calendar/years/{year}", "put"),
+    # A moment of a meter's history (a multiplier's start, a replacement) from 2000 to 2100.
+    ("/meters/{meter_id}", "patch"),
+    ("/meters/{meter_id}/replacements", "post"),
 }
 _CALENDAR_WRITES: dict[str, dict[str, object]] = {
     "/calendar/days/{day}": {"day": "2999-06-15"},

@@ -103,8 +103,9 @@ async def test_meters_are_created_and_changed_and_a_new_multiplier_recounts_the_
     changed = await client.patch(f"/meters/{body['id']}", headers=staff, json={"replaced_on": "2025-06-30"})
     assert changed.status_code == 200, changed.text
     assert changed.json() == created.json() | {"replaced_on": "2025-06-30"}
-    # The days counted with the old multiplier are counted again with the new one.
-    changed = await client.patch(f"/meters/{body['id']}", headers=staff, json={"multiplier": 40, "max_rate": 1000})
+    # A multiplier that held from before the readings (the registry had it wrong): they are counted again with it.
+    change = {"multiplier": 40, "multiplier_from": BASE_TIME.isoformat(), "max_rate": 1000}
+    changed = await client.patch(f"/meters/{body['id']}", headers=staff, json=change)
     assert (changed.json()["multiplier"], changed.json()["max_rate"]) == (40.0, 1000.0)
     assert await consumed(api_settings, body["id"]) == 25 * 40
 
@@ -355,20 +356,25 @@ async def test_the_meters_csv_imports_back_and_a_changed_multiplier_recounts(
     first, second = [(await client.get(f"/meters/{m}", headers=staff)).json() for m in units.a.meters]
     assert first["multiplier"] == 1200.0
     assert second["replaced_on"] == "2025-07-01"
-    assert await consumed(api_settings, units.a.meters[0]) == 2.5 * 1200
+    # The sheet dates no multiplier: the new one holds from the import on, and the days counted before keep theirs.
+    history = (await client.get(f"/meters/{units.a.meters[0]}/multipliers", headers=staff)).json()
+    assert [h["multiplier"] for h in history] == [1, 1200]
+    assert await consumed(api_settings, units.a.meters[0]) == Decimal("2.5")
 
 
 async def test_a_multiplier_changed_through_the_registry_import_recounts_as_the_api_does(
     client: httpx.AsyncClient, units: Units, as_user: AsUser, api_settings: Settings
 ) -> None:
     """`yiwang registry import` is the third way to change a meter: it recounted nothing, so the figures kept the
-    old multiplier while the same change through PATCH /meters or a spreadsheet recounted."""
+    old multiplier while the same change through PATCH /meters or a spreadsheet recounted. (A multiplier dated from
+    before the readings: they are counted again with it.)"""
     staff = await as_user("energy_staff")
     meter_id = units.a.meters[1]
     assert await consumed(api_settings, meter_id, registers=[10, 12.5]) == Decimal("2.5")
     stored = (await client.get(f"/meters/{meter_id}", headers=staff)).json()
     fields = {name: stored[name] for name in Meter.model_fields if name in stored}
-    await import_registry(api_settings.database_url, RegistryDocument(meters=[Meter(**fields | {"multiplier": 40})]))
+    changed = Meter(**fields | {"multiplier": 40, "multiplier_from": BASE_TIME})
+    await import_registry(api_settings.database_url, RegistryDocument(meters=[changed]))
     assert await consumed(api_settings, meter_id) == Decimal("2.5") * 40
 
 
