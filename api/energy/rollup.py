@@ -151,10 +151,14 @@ async def _restart_point(
 ) -> tuple[date, State | None] | None:
     """The first day to recount and the state it starts from; None: recount the whole history.
 
-    New readings from `since` on change the delta that ends at the first of them, whose start is the
-    last reading before `since`: its day is recounted from that day's stored start.
+    New readings from `since` on change the delta that ends at the first of them, and they may change how the
+    delta before it was judged: that one ends at the last reading before `since`, and when it was a drop the
+    reading after it decides whether it was a reset or a glitch (domain/counters.py). So the recount starts from
+    the start of that earlier delta, the reading before the last one before `since`: its day is recounted from
+    that day's stored start.
     """
-    before = await consumption.last_reading_before(conn, meter_id, since)
+    last = await consumption.last_reading_before(conn, meter_id, since)
+    before = await consumption.last_reading_before(conn, meter_id, last) if last is not None else None
     if before is None:
         return None
     local = before.astimezone(zone)

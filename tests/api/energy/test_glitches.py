@@ -3,6 +3,7 @@ the next reading comes back to the old baseline, and a reset for good when the n
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,6 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from db import ingest
 from db.pool import open_pool
+from domain.counters import Meter, days, decimal
 from tests.support.registry import register_devices
 from tests.support.rollups import settle
 from yiwang.settings import Settings
@@ -28,7 +30,7 @@ async def pool(settings: Settings) -> AsyncIterator[AsyncConnectionPool[AsyncCon
         yield p
 
 
-async def arrive(pool: AsyncConnectionPool[AsyncConnection], meter_id: str, *values: tuple[int, float]) -> None:
+async def arrive(pool: AsyncConnectionPool[AsyncConnection], meter_id: str, *values: tuple[float, float]) -> None:
     """Store readings (hours after T0, register) as one batch and bring the roll-up up to date."""
     received = datetime.now(UTC)
     async with pool.connection() as conn, conn.transaction():
@@ -80,3 +82,59 @@ async def test_a_late_reading_between_a_drop_and_its_return_decides_the_drop_aga
     # the rules count as a rise, 14,002 - 5).
     await arrive(pool, meter_id, (30, 5.0))
     assert await counted(pool, meter_id) == (Decimal(14_002), ["reset"])
+
+
+async def by_day(pool: AsyncConnectionPool[AsyncConnection], meter_id: str) -> dict[str, Decimal]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT day::text, amount FROM consumption_day WHERE meter_id = %s ORDER BY day", (meter_id,)
+        )
+        return {day: amount for day, amount in await cur.fetchall()}
+
+
+def counted_whole(values: list[tuple[float, float]]) -> dict[str, Decimal]:
+    """Each day as the rules count the whole history at once (domain/counters.py, the definition)."""
+
+    class Read:
+        def __init__(self, hours: float, register: float) -> None:
+            self.time = T0 + timedelta(hours=hours)
+            self.register = register
+
+    counted, _ = days([Read(h, v) for h, v in values], Meter(), SHANGHAI)
+    return {d.day.isoformat(): decimal(d.amount) for d in counted}
+
+
+async def test_a_drop_judged_a_glitch_by_the_next_reading_recounts_the_day_before_it(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    """The delta that ends at a drop can start the day before: when the next reading makes the drop a glitch, that
+    day loses what the drop had counted as a reset, though no new reading is in it."""
+    meter_id = (await register_devices(settings.database_url, tag, meters=1, vehicles=0)).meters[0]
+    # 12:00 990, 23:30 1,000 on 1 April; 00:30 400 on 2 April (a reset for now), then 01:30 1,001.
+    await arrive(pool, meter_id, (4, 990.0))
+    await arrive(pool, meter_id, (15.5, 1_000.0))
+    await arrive(pool, meter_id, (16.5, 400.0))
+    await arrive(pool, meter_id, (17.5, 1_001.0))
+    assert (await by_day(pool, meter_id))["2026-04-01"] == Decimal(10)
+
+
+async def test_readings_arriving_one_at_a_time_count_as_the_whole_history_does(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    """Rises, transient lows and resets a few hours apart across midnights, each reading settled as it arrives:
+    every day stored is the day the rules count from the whole history."""
+    meter_id = (await register_devices(settings.database_url, tag, meters=1, vehicles=0)).meters[0]
+    rng = random.Random(15)
+    register, hours, values = 10_000.0, 0.0, []
+    for _ in range(60):
+        hours += rng.choice((4.0, 9.5, 16.0))  # many deltas span a midnight
+        if rng.random() < 0.3:
+            values.append((hours, round(register * rng.uniform(0.2, 0.6), 1)))  # a transient low or a reset
+            if rng.random() < 0.5:
+                register = values[-1][1]  # the next readings continue from it: a reset
+            continue
+        register = round(register + rng.uniform(0, 30), 1)
+        values.append((hours, register))
+    for value in values:
+        await arrive(pool, meter_id, value)
+    assert await by_day(pool, meter_id) == counted_whole(values)
