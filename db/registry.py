@@ -164,8 +164,16 @@ async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) 
     )
 
 
-class ReservedId(ValueError):
+class Unfit(ValueError):
+    """What a registry write asks for does not fit what is stored: nothing of the write is kept."""
+
+
+class ReservedId(Unfit):
     """A meter's or vehicle's id that is a broker service account's name: as a user name it would be both."""
+
+
+class UndatableMultiplier(Unfit):
+    """A multiplier's `multiplier_from` that its history cannot take: before a later change, or dating no change."""
 
 
 async def refuse_service_names(conn: AsyncConnection, device_ids: Collection[str]) -> None:
@@ -286,9 +294,13 @@ async def _recount_changed(
     (its `multiplier_from`, or now), which its history keeps; a new register maximum or most per hour, whole."""
     whole: list[str] = []
     for meter in meters:
-        if meter.id not in before or before[meter.id] == _counting(meter):
+        if meter.id not in before:
             continue
         old = dict(zip(COUNTING_FIELDS, before[meter.id], strict=True))
+        if old["multiplier"] == meter.multiplier and meter.multiplier_from is not None:
+            await _refuse_undated(conn, meter.id, meter.multiplier, meter.multiplier_from)
+        if before[meter.id] == _counting(meter):
+            continue
         if old["multiplier"] != meter.multiplier:
             since = await _date_multiplier(conn, meter.id, old["multiplier"], meter.multiplier, meter.multiplier_from)
             await recount(conn, [meter.id], since=since)
@@ -297,11 +309,38 @@ async def _recount_changed(
     await recount(conn, whole)
 
 
+async def _refuse_undated(conn: AsyncConnection, meter_id: str, multiplier: float, since: datetime) -> None:
+    """A `multiplier_from` with an unchanged multiplier dates no change, unless it is the one already recorded (the
+    same document imported again): refused rather than ignored, so that a wrong date is not thought mended."""
+    cur = await conn.execute(
+        "SELECT 1 FROM meter_multiplier WHERE meter_id = %s AND since = %s AND multiplier = %s",
+        (meter_id, since, multiplier),
+    )
+    if await cur.fetchone() is None:
+        raise UndatableMultiplier(
+            f"meter {meter_id}: multiplier_from dates a change of the multiplier, and the multiplier {multiplier:g} is "
+            "unchanged: send the new multiplier with it"
+        )
+
+
 async def _date_multiplier(
     conn: AsyncConnection, meter_id: str, old: object, new: float, since: datetime | None
 ) -> datetime:
     """Keep a multiplier change in the meter's history: `new` from `since` (None: now, the transaction's moment) on,
-    and, at the first change, `old` before it. Returns the moment it holds from."""
+    and, at the first change, `old` before it. Returns the moment it holds from.
+
+    Raises:
+        UndatableMultiplier: a later change is recorded: the new multiplier would hold only until it, not now.
+    """
+    cur = await conn.execute(
+        "SELECT max(since) FROM meter_multiplier WHERE meter_id = %s AND since > coalesce(%s, now())", (meter_id, since)
+    )
+    later = await cur.fetchone()
+    if later is not None and later[0] is not None:
+        raise UndatableMultiplier(
+            f"meter {meter_id}: a multiplier holds from {later[0].isoformat()} already, after {since}: a change "
+            "from before it would not be the multiplier in force (GET /meters/{meter_id}/multipliers has its history)"
+        )
     await conn.execute(
         """INSERT INTO meter_multiplier (meter_id, since, multiplier) VALUES (%s, %s, %s)
            ON CONFLICT (meter_id, since) DO NOTHING""",

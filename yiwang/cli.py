@@ -112,13 +112,13 @@ def _roles(settings: Settings) -> int:
 
 
 def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
-    from db.registry import ReservedId  # noqa: PLC0415
+    from db.registry import Unfit  # noqa: PLC0415
     from domain.registry import RegistryDocument  # noqa: PLC0415
 
     document = RegistryDocument.model_validate_json(Path(args.file).read_bytes())
     try:
         counts = asyncio.run(_import(settings, document))
-    except ReservedId as exc:
+    except Unfit as exc:
         raise SystemExit(f"nothing imported: {exc}") from None
     print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0

@@ -312,7 +312,7 @@ async def write(
     )
     try:
         await registry_db.import_document(conn, document)
-    except registry_db.ReservedId as exc:
+    except registry_db.Unfit as exc:
         raise Refused(str(exc)) from exc
     except psycopg.errors.UniqueViolation as exc:
         # Checked before writing (`fleet_holders`); this is a race with another write, or a swap of two plates.

@@ -126,6 +126,39 @@ async def test_a_multiplier_from_a_date_leaves_the_days_before_it_and_counts_the
     assert await by_day(pool, meter_id) == {first: Decimal(24 * 40), second: Decimal(23 * 80)}
 
 
+async def test_a_multiplier_dated_before_a_later_change_or_dating_no_change_is_refused(
+    client: httpx.AsyncClient, units: Units, as_user: AsUser, pool: Pool, tag: str
+) -> None:
+    """A change dated before one already recorded would hold only until it, though the meter would show it: the
+    history and the figures would disagree. A date without a change would be taken for a mended date."""
+    staff = await as_user("energy_staff")
+    meter_id = await meter_of_40(client, staff, units, f"m-{tag}-back")
+    await arrive(pool, meter_id, _readings())
+    second_day = (T0 + timedelta(days=1)).isoformat()
+    changed = await client.patch(
+        f"/meters/{meter_id}", headers=staff, json={"multiplier": 80, "multiplier_from": second_day}
+    )
+    assert changed.status_code == 200, changed.text
+    counted = await by_day(pool, meter_id)
+    backdated = await client.patch(
+        f"/meters/{meter_id}", headers=staff, json={"multiplier": 120, "multiplier_from": T0.isoformat()}
+    )
+    assert backdated.status_code == 422, backdated.text
+    assert "holds from" in backdated.json()["detail"]
+    undated = await client.patch(f"/meters/{meter_id}", headers=staff, json={"multiplier_from": T0.isoformat()})
+    assert undated.status_code == 422, undated.text
+    assert "unchanged" in undated.json()["detail"]
+    # Nothing of either was kept; the same dated change sent again is no change at all.
+    again = await client.patch(
+        f"/meters/{meter_id}", headers=staff, json={"multiplier": 80, "multiplier_from": second_day}
+    )
+    assert again.status_code == 200, again.text
+    history = (await client.get(f"/meters/{meter_id}/multipliers", headers=staff)).json()
+    assert [h["multiplier"] for h in history] == [40, 80]
+    assert (await client.get(f"/meters/{meter_id}", headers=staff)).json()["multiplier"] == 80
+    assert await by_day(pool, meter_id) == counted
+
+
 async def test_a_multiplier_changed_without_a_date_leaves_every_day_counted_before_it(
     client: httpx.AsyncClient, units: Units, as_user: AsUser, pool: Pool, tag: str
 ) -> None:
