@@ -8,12 +8,12 @@ every registry change); the days before keep their figures.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.errors import Conflict, NotFound
+from api.errors import Conflict, NotFound, Refused
 from api.fields import Finite, Text
 from api.registry import service
 from db import registry as registry_db
@@ -63,7 +63,10 @@ async def record(
     Raises:
         NotFound: there is no meter of this id in the scope.
         Conflict: a swap is recorded at that moment already.
+        Refused: the swap's moment is still to come (a mistyped year would count the old meter on into it).
     """
+    if body.time > datetime.now(UTC):
+        raise Refused(f"a swap is recorded once it is made: {body.time.isoformat()} is still to come")
     async with conn.transaction():
         await _meter(conn, scope, meter_id)
         row = await registry_db.add_replacement(

@@ -72,8 +72,11 @@ async def test_a_recorded_swap_counts_up_to_the_old_final_and_on_from_the_new_fi
     assert [(f["change"], Decimal(f["before"]), Decimal(f["after"])) for f in flagged.json()] == [
         ("replacement", Decimal(14_500), Decimal(3))
     ]
-    # The same swap again is a conflict; a unit's user may not record one.
+    # The same swap again is a conflict; a unit's user may not record one; a swap still to come (a mistyped year) is
+    # refused, or the old meter would be counted on into days it never read.
     assert (await client.post(f"/meters/{meter_id}/replacements", headers=staff, json=swap)).status_code == 409
+    future = {**swap, "time": "2099-04-01T10:00:00+08:00"}
+    assert (await client.post(f"/meters/{meter_id}/replacements", headers=staff, json=future)).status_code == 422
     unit_user = await as_user("unit_user", units.a.organisation)
     assert (await client.post(f"/meters/{meter_id}/replacements", headers=unit_user, json=swap)).status_code == 403
     # Deleted (recorded by mistake): the meter is recounted without it, and the drop is judged by the rules again.
