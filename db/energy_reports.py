@@ -366,13 +366,15 @@ async def flagged(
 
 
 async def held_gaps(conn: AsyncConnection, scope: Scope, filters: Filters, *, start: datetime, end: datetime) -> int:
-    """How many of the deltas `flagged` lists for [start, end) are held gaps (change 'gap'), counted without its
-    10,000-row bound."""
+    """How many of the deltas `flagged` lists for [start, end) are gaps still held for staff (change 'gap', no
+    decision on it: one excluded keeps its event), counted without its 10,000-row bound."""
     cur = await conn.execute(
         sql.SQL(
             """SELECT count(*)
                FROM consumption_event e JOIN meter m ON m.id = e.meter_id JOIN institution i ON i.id = m.institution_id
-               WHERE e.change = 'gap' AND e."end" >= {start} AND e."end" < {end} AND {conditions}"""
+               WHERE e.change = 'gap' AND e."end" >= {start} AND e."end" < {end} AND {conditions}
+                 AND NOT EXISTS (SELECT 1 FROM consumption_gap_decision g
+                                 WHERE g.meter_id = e.meter_id AND g.start = e.start AND g."end" = e."end")"""
         ).format(start=sql.Literal(start), end=sql.Literal(end), conditions=filters.conditions(scope))
     )
     row = await cur.fetchone()

@@ -250,6 +250,24 @@ async def test_the_energy_workbook_and_csv_say_how_they_were_made(
     assert bare.status_code == 200, bare.text
     assert bare.text.startswith("institution_id,")
 
+    # Staff exclude the gap: it is no longer held for them, though its event stays listed as flagged.
+    [gap] = [
+        f
+        for f in (
+            await client.get("/energy/flagged", params={**PERIOD, "institution_id": z}, headers=reader.headers)
+        ).json()
+        if f["change"] == "gap"
+    ]
+    staff = await as_user("energy_staff")
+    decided = await client.put(
+        f"/energy/gaps/{gap['meter_id']}",
+        json={"start": gap["start"], "end": gap["end"], "decision": "exclude", "note": "时钟错误"},
+        headers=staff,
+    )
+    assert decided.status_code == 200, decided.text
+    response = await client.get("/exports/energy.xlsx", params=query, headers=reader.headers)
+    assert _only(_about_sheet(response.content), "held_gaps") == "0"
+
 
 async def test_the_dispatch_workbook_and_csv_say_how_they_were_made(
     client: httpx.AsyncClient, as_user: AsUser, unit: tuple[str, str, str]
