@@ -31,6 +31,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from fractions import Fraction
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -293,7 +294,7 @@ async def report(
                     totals.denominators[ratio] = stated[denominator]
             per[(inst.id, label)] = totals
     quotas = await _quotas(conn, period.start.year)
-    threshold = _pro_rata(key_unit_tce, period)
+    threshold = pro_rata(key_unit_tce, period)
     rows = [
         _row(key, members, per=per, factors=factors, quotas=quotas, period=period, near=near, key_unit_tce=threshold)
         for key, members in _grouped(institutions, group).items()
@@ -320,12 +321,15 @@ async def report(
     )
 
 
-def _pro_rata(yearly: Decimal, period: Period) -> Decimal:
-    """A year's figure for a period shorter than a year, in proportion to its days (as quotas are)."""
-    if period.days >= 365:
-        return yearly
-    share = Decimal(period.days) / Decimal(366 if calendar.isleap(period.start.year) else 365)
-    return (yearly * share).quantize(_RATIO)
+def pro_rata(yearly: Decimal, period: Period) -> Decimal:
+    """A year's figure for a period, in proportion to its days in each calendar year it spans: a whole year holds it
+    once, the first half of one about half of it, three whole years three times."""
+    share = Fraction(0)
+    for year in range(period.start.year, period.end.year + 1):
+        first, end = max(period.start, date(year, 1, 1)), min(period.end, date(year + 1, 1, 1))
+        if end > first:
+            share += Fraction((end - first).days, 366 if calendar.isleap(year) else 365)
+    return (yearly * share.numerator / share.denominator).quantize(_RATIO)
 
 
 def _proposed(figures: Figures, threshold: Decimal) -> bool | None:
