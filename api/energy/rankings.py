@@ -61,7 +61,11 @@ class Ranked(BaseModel):
         description="in the energy-per-capita ranking, for an institution unranked for want of a headcount: its rank "
         "in the energy-per-floor-area ranking of the same institutions, by which it is assessed instead",
     )
-    corrected_days: int = Field(default=0, description="meter-days in the value whose figure is staff's correction")
+    corrected_days: int = Field(
+        default=0,
+        description="meter-days whose figure is staff's correction among those the value sums (water's for water per "
+        "capita, the other energies' for energy)",
+    )
 
 
 class Ranking(BaseModel):
@@ -102,7 +106,13 @@ def rank_rows(rows: Sequence[IndicatorRow], indicator: Indicator) -> list[Ranked
                 value=value,
                 reason=reason,
                 floor_area_rank=by_area.get(row.institution_id or "") if reason == "no_headcount" else None,
-                corrected_days=row.current.corrected_days,
+                corrected_days=_corrected_days(row, indicator),
             )
         )
     return out
+
+
+def _corrected_days(row: IndicatorRow, indicator: Indicator) -> int:
+    """The corrected meter-days among those the indicator sums: a water meter's correction is in no energy figure."""
+    water = indicator == "water_per_capita"
+    return sum(c.corrected_days for c in row.current.consumption if (c.energy_type == "water") == water)

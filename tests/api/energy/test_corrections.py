@@ -149,6 +149,10 @@ async def test_a_spike_day_corrected_shows_everywhere_marked_survives_a_recount_
     assert response.status_code == 200, response.text
     [ranked] = response.json()["items"]
     assert (Decimal(ranked["value"]), ranked["corrected_days"]) == (Decimal(after["energy_per_area"]), 1)
+    # An electricity correction is in no water figure: the water ranking does not carry its mark.
+    response = await client.get("/energy/rankings", params={**ranking, "indicator": "water_per_capita"}, headers=staff)
+    assert response.status_code == 200, response.text
+    assert [item["corrected_days"] for item in response.json()["items"]] == [0]
 
     # The XLSX and the CSV: the corrected figures and the mark.
     response = await client.get("/exports/energy.xlsx", params={**YEAR, "institution_id": institution}, headers=staff)

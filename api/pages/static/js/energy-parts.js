@@ -20,6 +20,11 @@ export function correctedMark(days) {
   return el("span", { class: "corrected", "data-corrected": days, title: t("corrected.title", { n: days }) }, ` ${t("corrected.mark")}`);
 }
 
+/** The corrected meter-days in a period's comprehensive energy: its energies' but water's, which is no energy. */
+export function energyCorrected(figures) {
+  return figures.consumption.filter((c) => c.energy_type !== "water").reduce((n, c) => n + (c.corrected_days || 0), 0);
+}
+
 /** The year and month selects; calls `changed(period)` with {start, end, label} (end exclusive, to tomorrow). */
 export function periodControls(changed) {
   const yearSelect = document.getElementById("year");

@@ -2,7 +2,7 @@
 // period last year, per energy type and electricity sub-item, its meters' data quality, and its XLSX report.
 
 import { api, el, isoDay, number, percent, showError, start, t } from "./common.js";
-import { chart, correctedMark, exportButton, figure, kpiCards, periodControls } from "./energy-parts.js";
+import { chart, correctedMark, energyCorrected, exportButton, figure, kpiCards, periodControls } from "./energy-parts.js";
 
 await start("energy");
 const id = new URLSearchParams(location.search).get("id");
@@ -79,7 +79,7 @@ function energyTable(row) {
       "tr",
       { class: "total" },
       el("td", {}, t("indicator.energy_tce")),
-      el("td", { class: "num" }, figure(row.current.energy_kgce, "kgce", row.current.reasons?.energy_kgce), correctedMark(row.current.corrected_days)),
+      el("td", { class: "num" }, figure(row.current.energy_kgce, "kgce", row.current.reasons?.energy_kgce), correctedMark(energyCorrected(row.current))),
       el("td", { class: "num" }, figure(row.last_year.energy_kgce, "kgce", row.last_year.reasons?.energy_kgce)),
       el("td", { class: "num" }, percent(row.change_last_year.energy_kgce)),
     ),
