@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.counters import SCALE, Change, Meter, counted, days, deltas, micro
+from domain.counters import Change, Meter, counted, days, deltas, micro
 from domain.reading import Reading
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 1, 1, tzinfo=SHANGHAI)
-
-
-def reading(time: datetime, register: float) -> Reading:
-    return Reading("m1", time, register, time)
-
-
-def at(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def units(amount: float) -> int:
-    """An amount in the millionths the arithmetic counts in."""
-    return round(amount * SCALE)
+from tests.support.registers import SHANGHAI, at, reading
 
 
 @st.composite
@@ -58,33 +42,33 @@ def amounts(values: list[float], meter: Meter | None = None) -> list[tuple[int, 
 
 def test_a_transient_zero_that_the_next_reading_does_not_confirm_is_a_glitch() -> None:
     got = amounts([14_000.0, 0.0, 14_002.0])
-    assert got == [(0, Change.GLITCH), (units(2), Change.RISE)]
-    assert sum(a for a, _ in got) == units(2)
+    assert got == [(0, Change.GLITCH), (micro(2), Change.RISE)]
+    assert sum(a for a, _ in got) == micro(2)
 
 
 def test_a_drop_that_the_next_reading_continues_from_is_a_reset() -> None:
     # The reset counts the new value (0 here), then 3 and 4: 7 in all.
     got = amounts([14_000.0, 0.0, 3.0, 7.0])
-    assert got == [(0, Change.RESET), (units(3), Change.RISE), (units(4), Change.RISE)]
+    assert got == [(0, Change.RESET), (micro(3), Change.RISE), (micro(4), Change.RISE)]
 
 
 def test_a_glitch_of_a_misread_value_and_a_return_into_the_jitter_band_count_nothing() -> None:
     # 14,000 -> 700 (a misread) -> 13,990 (back, just under the baseline: jitter) -> 14,010: 10 in all.
     got = amounts([14_000.0, 700.0, 13_990.0, 14_010.0])
-    assert got == [(0, Change.GLITCH), (0, Change.JITTER), (units(10), Change.RISE)]
+    assert got == [(0, Change.GLITCH), (0, Change.JITTER), (micro(10), Change.RISE)]
 
 
 def test_a_reading_far_above_the_old_baseline_confirms_the_reset_and_max_rate_judges_the_rise() -> None:
     # Not a return: above the old baseline by more than the drop was deep.
     got = amounts([60.0, 3.0, 9_000.0], Meter(max_rate=100))
-    assert got == [(units(3), Change.RESET), (units(8_997), Change.IMPLAUSIBLE)]
+    assert got == [(micro(3), Change.RESET), (micro(8_997), Change.IMPLAUSIBLE)]
 
 
 def test_a_drop_at_the_end_of_the_data_counts_as_a_reset_until_the_next_reading_decides() -> None:
     assert amounts([14_000.0, 0.0]) == [(0, Change.RESET)]
-    assert amounts([14_000.0, 500.0]) == [(units(500), Change.RESET)]
+    assert amounts([14_000.0, 500.0]) == [(micro(500), Change.RESET)]
     # The next reading arrives: the same drop is now a glitch, and the 500 is no longer counted.
-    assert amounts([14_000.0, 500.0, 14_001.0]) == [(0, Change.GLITCH), (units(1), Change.RISE)]
+    assert amounts([14_000.0, 500.0, 14_001.0]) == [(0, Change.GLITCH), (micro(1), Change.RISE)]
 
 
 def test_a_recount_from_the_day_after_a_glitch_keeps_the_old_baseline() -> None:
@@ -181,8 +165,8 @@ def test_a_delta_over_a_long_gap_is_held_and_no_day_of_the_gap_is_made() -> None
     ]
     counted_days, events = days(readings, Meter(), SHANGHAI, max_gap=timedelta(days=31))
     assert [d.day.year for d in counted_days] == [2001, 2026]
-    assert sum(d.amount for d in counted_days) == units(5)
-    assert [(e.change, e.amount) for e in events] == [(Change.GAP, units(1_070))]
+    assert sum(d.amount for d in counted_days) == micro(5)
+    assert [(e.change, e.amount) for e in events] == [(Change.GAP, micro(1_070))]
 
 
 def test_a_gap_staff_decided_to_spread_is_shared_out_as_without_the_rule() -> None:
@@ -191,5 +175,5 @@ def test_a_gap_staff_decided_to_spread_is_shared_out_as_without_the_rule() -> No
     assert [e.change for e in events] == [Change.GAP]
     spread, none = days(readings, Meter(), SHANGHAI, spread={(at(0), at(24 * 40))})
     assert (spread, none) == days(readings, Meter(), SHANGHAI, max_gap=None)
-    assert sum(d.amount for d in spread) == units(401)
-    assert sum(d.amount for d in held) == units(1)
+    assert sum(d.amount for d in spread) == micro(401)
+    assert sum(d.amount for d in held) == micro(1)

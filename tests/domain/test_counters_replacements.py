@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.counters import SCALE, Change, Meter, Multiplier, Replacement, counted, days, deltas, hourly
+from domain.counters import Change, Meter, Multiplier, Replacement, counted, days, deltas, hourly, micro
 from domain.reading import Reading
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-T0 = datetime(2026, 1, 1, tzinfo=SHANGHAI)
-
-
-def reading(time: datetime, register: float) -> Reading:
-    return Reading("m1", time, register, time)
-
-
-def at(hours: float) -> datetime:
-    return T0 + timedelta(hours=hours)
-
-
-def units(amount: float) -> int:
-    """An amount in the millionths the arithmetic counts in."""
-    return round(amount * SCALE)
+from tests.support.registers import SHANGHAI, at, reading
 
 
 def test_a_recorded_swap_counts_up_to_the_old_final_and_on_from_the_new_first() -> None:
@@ -34,12 +18,12 @@ def test_a_recorded_swap_counts_up_to_the_old_final_and_on_from_the_new_first() 
     swap = Replacement(at(1), old_final=14_500.0, new_first=3.0)
     got = deltas(readings, replacements=[swap])
     assert [(d.start, d.end, d.amount, d.change) for d in got] == [
-        (at(0), at(1), units(100), Change.RISE),
+        (at(0), at(1), micro(100), Change.RISE),
         (at(1), at(1), 0, Change.REPLACEMENT),
-        (at(1), at(2), units(7), Change.RISE),
+        (at(1), at(2), micro(7), Change.RISE),
     ]
     # Without the record, the drop is guessed a reset: 10 counted where 107 were consumed.
-    assert sum(counted(d) for d in deltas(readings)) == units(10)
+    assert sum(counted(d) for d in deltas(readings)) == micro(10)
 
 
 def test_a_swap_counts_its_days_exactly_and_its_moment_is_no_reading() -> None:
@@ -47,22 +31,22 @@ def test_a_swap_counts_its_days_exactly_and_its_moment_is_no_reading() -> None:
     readings += [reading(at(h), 3.0 + 10 * (h - 13)) for h in range(13, 30)]  # 3 at 13:00 .. 163
     swap = Replacement(at(12.5), old_final=14_115.0, new_first=0.0)
     counted_days, events = days(readings, Meter(multiplier=2), SHANGHAI, replacements=[swap])
-    assert sum(d.amount for d in counted_days) == 2 * units(110 + 5 + 163)
+    assert sum(d.amount for d in counted_days) == 2 * micro(110 + 5 + 163)
     assert sum(d.readings for d in counted_days) == len(readings)
     assert [e.change for e in events] == [Change.REPLACEMENT]
-    assert (events[0].before, events[0].after) == (units(14_115), 0)
+    assert (events[0].before, events[0].after) == (micro(14_115), 0)
 
 
 def test_a_reading_at_the_swaps_moment_is_the_recorded_registers() -> None:
     readings = [reading(at(0), 100.0), reading(at(1), 3.0), reading(at(2), 5.0)]
     got = deltas(readings, replacements=[Replacement(at(1), old_final=120.0, new_first=3.0)])
-    assert sum(counted(d) for d in got) == units(20 + 2)
+    assert sum(counted(d) for d in got) == micro(20 + 2)
 
 
 def test_a_final_under_the_old_baseline_counts_nothing_and_is_never_a_reset() -> None:
     readings = [reading(at(0), 500.0), reading(at(2), 4.0)]
     got = deltas(readings, replacements=[Replacement(at(1), old_final=100.0, new_first=1.0)])
-    assert [(d.amount, d.change) for d in got] == [(0, Change.GLITCH), (0, Change.REPLACEMENT), (units(3), Change.RISE)]
+    assert [(d.amount, d.change) for d in got] == [(0, Change.GLITCH), (0, Change.REPLACEMENT), (micro(3), Change.RISE)]
 
 
 def test_the_old_finals_return_makes_a_transient_zero_before_the_swap_a_glitch() -> None:
@@ -70,29 +54,29 @@ def test_the_old_finals_return_makes_a_transient_zero_before_the_swap_a_glitch()
     got = deltas(readings, replacements=[Replacement(at(2), old_final=14_002.0, new_first=0.0)])
     assert [(d.amount, d.change) for d in got] == [
         (0, Change.GLITCH),
-        (units(2), Change.RISE),
+        (micro(2), Change.RISE),
         (0, Change.REPLACEMENT),
-        (units(2), Change.RISE),
+        (micro(2), Change.RISE),
     ]
 
 
 def test_a_multiplier_from_a_reading_counts_the_deltas_before_it_at_the_old_value() -> None:
     readings = [reading(at(h), 10.0 * h) for h in range(5)]
     got = deltas(readings, Meter(multiplier=40), multipliers=[Multiplier(at(2), 80)])
-    assert [d.amount for d in got] == [units(400), units(400), units(800), units(800)]
+    assert [d.amount for d in got] == [micro(400), micro(400), micro(800), micro(800)]
 
 
 def test_a_multiplier_changed_inside_a_delta_shares_it_in_proportion_to_time() -> None:
     readings = [reading(at(0), 0.0), reading(at(4), 10.0)]
     got = deltas(readings, Meter(multiplier=40), multipliers=[Multiplier(at(1), 80), Multiplier(at(3), 0.5)])
     # A quarter at 40, a half at 80, a quarter at 0.5.
-    assert [d.amount for d in got] == [units(10 * (40 / 4 + 80 / 2 + 0.5 / 4))]
+    assert [d.amount for d in got] == [micro(10 * (40 / 4 + 80 / 2 + 0.5 / 4))]
 
 
 def test_a_history_starting_before_the_data_replaces_the_meters_own_multiplier() -> None:
     readings = [reading(at(0), 0.0), reading(at(1), 1.0)]
     got = deltas(readings, Meter(multiplier=80), multipliers=[Multiplier(at(-100), 40)])
-    assert [d.amount for d in got] == [units(40)]
+    assert [d.amount for d in got] == [micro(40)]
 
 
 # --- generated streams with swaps and multiplier changes --------------------------------------------------------
