@@ -7,25 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
 import pytest
 
-from db import ingest
-from db.pool import open_pool
-from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser
 from tests.support.files import csv_body
-from tests.support.rollups import settle
+from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY0 = date(2025, 1, 1)
 DAYS = 366  # the midnights of 2025-01-01 .. 2026-01-01
 
@@ -42,19 +37,9 @@ async def institution(api_settings: Settings, tag: str) -> str:
         institution_years=[InstitutionYear(institution_id=z, year=2025, floor_area_m2=1000, headcount=20)],
         meters=[Meter(id=m, institution_id=z, energy_type=e, unit=u) for m, (e, u, _) in meters.items()],
     )
-    received = datetime.now(UTC)
-    async with open_pool(api_settings.database_url, max_size=2, configure=ingest.prepare_connection) as pool:
-        async with pool.connection() as conn:
-            await import_document(conn, document)
-            await conn.commit()
-        for meter_id, (_, _, per_day) in meters.items():
-            rows = []
-            for n in range(DAYS):
-                d = DAY0 + timedelta(days=n)
-                rows.append((meter_id, datetime(d.year, d.month, d.day, tzinfo=SHANGHAI), 10.0 + per_day * n, received))
-            async with pool.connection() as conn, conn.transaction():
-                await ingest.insert_readings(conn, rows)
-            await settle(pool, [meter_id])
+    await read_daily(
+        api_settings.database_url, document, {m: rise for m, (_, _, rise) in meters.items()}, first=DAY0, days=DAYS
+    )
     return z
 
 

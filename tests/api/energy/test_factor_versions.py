@@ -8,25 +8,20 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import openpyxl
 import pytest
 
-from db import ingest
-from db.pool import open_pool
-from db.registry import import_document
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser
 from tests.support.files import csv_body
-from tests.support.rollups import settle
+from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY0 = date(2025, 1, 1)
 DAYS = 366  # the midnights of 2025-01-01 .. 2026-01-01
 KWH = Decimal(36_500)
@@ -49,18 +44,7 @@ async def institution(api_settings: Settings, tag: str) -> str:
         institution_years=[InstitutionYear(institution_id=p, year=2025, floor_area_m2=1000, headcount=20)],
         meters=[Meter(id=f"{p}-e", institution_id=p, energy_type="electricity", unit="kWh")],
     )
-    received = datetime.now(UTC)
-    rows = []
-    for n in range(DAYS):
-        d = DAY0 + timedelta(days=n)
-        rows.append((f"{p}-e", datetime(d.year, d.month, d.day, tzinfo=SHANGHAI), 10.0 + 100.0 * n, received))
-    async with open_pool(api_settings.database_url, max_size=2, configure=ingest.prepare_connection) as pool:
-        async with pool.connection() as conn:
-            await import_document(conn, document)
-            await conn.commit()
-        async with pool.connection() as conn, conn.transaction():
-            await ingest.insert_readings(conn, rows)
-        await settle(pool, [f"{p}-e"])
+    await read_daily(api_settings.database_url, document, {f"{p}-e": 100.0}, first=DAY0, days=DAYS)
     return p
 
 
