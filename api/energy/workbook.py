@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, get_args
 
 from api.energy.indicators import Figures, IndicatorReport, IndicatorRow
 from api.energy.quality import QualityReport
@@ -28,15 +28,7 @@ View = Literal[
     "key_units",
     "quality",
 ]
-VIEWS: tuple[View, ...] = (
-    "institutions",
-    "monthly",
-    "rankings_energy_per_capita",
-    "rankings_energy_per_area",
-    "rankings_water_per_capita",
-    "key_units",
-    "quality",
-)
+VIEWS: tuple[View, ...] = get_args(View)
 
 _INSTITUTION = (
     Column("institution_id", "单位编号", "Institution id"),
