@@ -130,6 +130,8 @@ class Session:
         """Answer each event in order, then record what was refused."""
         try:
             for event in events:
+                if self._refused >= self._limits.max_refusals:
+                    return  # the connection is closed: what it sent after is not read
                 if isinstance(event, Kept):
                     self._metrics.frames.labels(f"0x{event.header.message_id:04x}").inc()
                 elif isinstance(event, Refused):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -192,3 +194,37 @@ async def test_a_fix_at_0_0_is_recorded_and_answered(
         await terminal.close()
     assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 2) == 2
     assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "impossible_coordinates"]) == 1
+
+
+async def test_a_thousand_malformed_frames_do_not_disturb_a_neighbour(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, metrics = gateway
+    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.jt808_port)
+    peer = "jt808/peer/{}:{}".format(*writer.get_extra_info("sockname"))
+    # Frames whose check code is wrong (no byte of them a flag or an escape): each a refusal with its bytes.
+    garbage = [b"\x7e" + bytes([0x02, 0x00, i % 100, 0x42, 0x13, 0xAC ^ i % 100]) + b"\x7e" for i in range(1000)]
+    track = fixes(20)
+    try:
+        await neighbour.log_in()
+
+        async def flood() -> bytes:
+            for start in range(0, len(garbage), 50):
+                writer.write(b"".join(garbage[start : start + 50]))
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+                await asyncio.sleep(0)
+            # The gateway closes a connection past jt808_max_refusals: the end of the stream, no answer.
+            return await reader.read()
+
+        flooding = asyncio.create_task(flood())
+        for fix in track:
+            assert await neighbour.report(fix) == Result.SUCCESS
+        assert await asyncio.wait_for(flooding, 30) == b""
+    finally:
+        await neighbour.close()
+        writer.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 20) == 20
+    assert count(s.database_url, DEAD, [peer, "bad_checksum"]) == s.jt808_max_refusals
+    assert metrics.registry.get_sample_value("yiwang_gateway_refused_total", {"reason": "bad_checksum"}) == 200
