@@ -96,6 +96,7 @@ class Session:
         # The terminal this connection authenticated as: its phone and vehicle; None before.
         self._phone: str | None = None
         self._vehicle: str | None = None
+        self._tick = min(_TICK_SECONDS, limits.idle_seconds)
         # The platform's own serial for this terminal's answers, 0..65535 (JT/T 808 section 4.4.3).
         self._serial = 0
 
@@ -105,7 +106,7 @@ class Session:
         try:
             while self._refused < self._limits.max_refusals:
                 try:
-                    data = await asyncio.wait_for(self._reader.read(_READ_BYTES), _TICK_SECONDS)
+                    data = await asyncio.wait_for(self._reader.read(_READ_BYTES), self._tick)
                 except TimeoutError:
                     now = time.monotonic()
                     if now - last >= self._limits.idle_seconds:
