@@ -61,6 +61,11 @@ ALERT_KIND: Final[Mapping[str, str]] = {
     "area_exit": "驶出允许区域",
     "parking": "未按规定停放",
     "silent": "终端失联",
+    "emergency": "紧急报警",
+    "gnss_antenna": "GNSS天线断开/短路",
+    "power_cut": "主电源断电（终端可能被拆除）",
+    "terminal_overspeed": "终端超速报警",
+    "fatigue": "疲劳驾驶报警",
 }
 
 

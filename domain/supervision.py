@@ -13,9 +13,13 @@ Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are ju
   (vehicles return to designated parking: 节假日封存停驶). Raised once per rest.
 - `silent` (yellow): no report for `silent_ignition_seconds` while the last report had the ignition on
   (a terminal unplugged on the road), checked by `Watch.silent`.
+- From the terminal's alarm word (domain/alarms.py, which says which bits and why): `emergency` (red) the
+  emergency button; `power_cut` (red) main power cut, the terminal may be being removed; `gnss_antenna` (yellow)
+  antenna cut or short; `terminal_overspeed` and `fatigue` (yellow) the terminal's own alarms. Raised when the
+  alarm rises, judged between the fixes before and after it in fix time; not again while it stays set.
 A rule does not raise the same kind for a vehicle again within `repeat_seconds` (transitions excepted).
 Only fixes newer than the vehicle's newest move its state (anchor, inside/outside, at rest): a late resend
-is judged for speed and hours only.
+is judged for speed, hours and alarms only.
 """
 
 from __future__ import annotations
@@ -27,14 +31,25 @@ from datetime import datetime, time, timedelta
 from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
+from domain.alarms import AlarmKind, AlarmMemory
 from domain.calendar import WorkCalendar
 from domain.geo import distance_m, in_polygon
 from domain.position import Position
 
-AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent"]
+AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent", AlarmKind]
 ALERT_KINDS: Final[tuple[AlertKind, ...]] = get_args(AlertKind)
 # Deployed platforms grade warnings green (compliant), yellow (a reminder) and red (an alarm).
 Level = Literal["yellow", "red"]
+# Red: someone may be in danger, or the vehicle is leaving supervision for good (a terminal removed). An antenna
+# fault or the terminal's own overspeed and fatigue alarms are yellow: the positions keep coming, and `speeding`
+# grades speed by the platform's limit.
+ALARM_LEVEL: Final[dict[AlarmKind, Level]] = {
+    "emergency": "red",
+    "power_cut": "red",
+    "gnss_antenna": "yellow",
+    "terminal_overspeed": "yellow",
+    "fatigue": "yellow",
+}
 AreaKind = Literal["permitted", "parking"]
 _RED_OVER_KMH = 20.0
 
@@ -115,6 +130,7 @@ class Watch:
     resting: bool = False  # ignition off and still, as of the newest fix
     silent_raised: bool = False
     last: dict[str, datetime] = field(default_factory=dict)
+    alarms: AlarmMemory = field(default_factory=AlarmMemory)
 
     def judge(self, fix: Position, *, dispatched: bool, areas: Iterable[Area], rules: Rules) -> list[Alert]:
         """The alerts this fix raises; updates what is remembered."""
@@ -128,6 +144,9 @@ class Watch:
                 out.append(Alert(fix.vehicle_id, kind, level, fix.time, fix.received_at, fix.latitude,
                                  fix.longitude, fix.speed, detail))  # fmt: skip
 
+        if fix.alarm is not None:  # no word: nothing known of the terminal's alarms (not "all clear")
+            for rise in self.alarms.judge(fix.time, fix.alarm):
+                raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.detail, transition=True)
         if fix.speed > rules.speed_limit_kmh:
             level: Level = "red" if fix.speed > rules.speed_limit_kmh + _RED_OVER_KMH else "yellow"
             raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {rules.speed_limit_kmh:.0f}")

@@ -19,14 +19,12 @@ from psycopg.types.json import Jsonb
 
 from api.access.users import create_user
 from api.supervision.alerts import AlertPublic
-from collector.metrics import Metrics
-from collector.supervisor import run as run_supervisor
 from db.alerts import ALERT_COLUMNS
 from domain.topics import topic
 from tests.support.api import AsUser, Units
 from tests.support.broker import publish
 from tests.support.messages import Message
-from tests.support.waiting import eventually, wait_for_count
+from tests.support.waiting import wait_for_count
 from yiwang.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -53,20 +51,6 @@ def drive(root: str, vehicle: str, start: datetime, *, minutes: int, lon0: float
         )
         for m in range(minutes + 1)
     ]
-
-
-@pytest.fixture
-async def supervisor(api_settings: Settings) -> AsyncIterator[None]:
-    stop, metrics = asyncio.Event(), Metrics()
-    task = asyncio.create_task(run_supervisor(api_settings, stop=stop, metrics=metrics))
-    await eventually(
-        lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1 or task.done(), 15
-    )
-    if task.done():
-        task.result()
-    yield
-    stop.set()
-    await asyncio.wait_for(task, 30)
 
 
 async def dispatch(url: str, organisation: str, vehicle: str) -> None:
