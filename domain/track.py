@@ -78,10 +78,11 @@ class Columns(NamedTuple):
             np.array([micros(f.time) for f in fixes], dtype=np.int64),
             np.array([f.latitude for f in fixes], dtype=np.float64),
             np.array([f.longitude for f in fixes], dtype=np.float64),
-            np.array([_number(f.speed) for f in fixes], dtype=np.float64),
-            np.array([_number(f.heading) for f in fixes], dtype=np.float64),
-            np.array([_number(f.odometer) for f in fixes], dtype=np.float64),
-            np.array([_number(f.ignition) for f in fixes], dtype=np.float64),
+            # A figure the terminal did not report is NaN (an ignition's True and False become 1 and 0).
+            np.array([math.nan if f.speed is None else f.speed for f in fixes], dtype=np.float64),
+            np.array([math.nan if f.heading is None else f.heading for f in fixes], dtype=np.float64),
+            np.array([math.nan if f.odometer is None else f.odometer for f in fixes], dtype=np.float64),
+            np.array([math.nan if f.ignition is None else f.ignition for f in fixes], dtype=np.float64),
             np.array([micros(f.received_at) for f in fixes], dtype=np.int64),
             np.array([f.blind for f in fixes], dtype=np.bool_),
         )
@@ -107,11 +108,6 @@ class Columns(NamedTuple):
     def take(self, which: np.ndarray | slice) -> Columns:
         """The fixes at these positions (indices, a mask or a slice), in that order."""
         return Columns(self.vehicle_id, *(column[which] for column in self[1:]))
-
-
-def _number(value: float | None) -> float:
-    """A figure a terminal may not report, as a column holds it: NaN where none (a boolean as 1 or 0)."""
-    return math.nan if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,10 @@ async def test_time_and_coordinates_only_give_trips_and_kilometres_marked_derive
         assert await wait_for_count(url, query, [vehicle], len(fixes)) == len(fixes)
 
     dispatcher = await as_user("dispatcher")
+    # The live map shows what was reported, and nothing made up: no speed, heading or ignition is null.
+    live = {f["id"]: f["properties"] for f in (await get(client, "/positions/live", dispatcher, {}))["features"]}
+    assert [live[taxi][k] for k in ("speed", "heading", "ignition")] == [None, None, None]
+    assert [live[zeroed][k] for k in ("speed", "heading", "ignition")] == [0, None, None]
     # Trips: the two drives of the coordinates, the whole of each, from motion.
     body = await get(client, f"/vehicles/{taxi}/trips", dispatcher, RANGE)
     assert [t["distance_km"] for t in body["trips"]] == pytest.approx([12.0, 4.5], abs=0.001)
