@@ -33,10 +33,13 @@ class PositionPayload(BaseModel):
     time: Timestamp = Field(description="GNSS fix time (RFC 3339 with offset, or epoch ms).")
     latitude: float = Field(ge=-90, le=90, description="WGS-84 degrees, as the receiver gives them.")
     longitude: float = Field(ge=-180, le=180, description="WGS-84 degrees.")
-    speed: float = Field(ge=0, le=400, description="km/h.")
-    heading: float = Field(ge=0, lt=360, description="Degrees clockwise from north, 0-359.")
-    odometer: float = Field(ge=0, description="Total distance in km (JT/T 808 item 0x01).")
-    ignition: bool = Field(description="ACC on (JT/T 808 status bit 0).")
+    # Optional: a terminal or a gateway that has no such figure leaves it out rather than making one up (a taxi
+    # log of time and coordinates has none of them). Trips and mileage then judge motion from the fixes
+    # themselves and say so (domain/trips.py).
+    speed: float | None = Field(default=None, ge=0, le=400, description="Optional; km/h.")
+    heading: float | None = Field(default=None, ge=0, lt=360, description="Optional; degrees clockwise from north.")
+    odometer: float | None = Field(default=None, ge=0, description="Optional; total km (JT/T 808 item 0x01).")
+    ignition: bool | None = Field(default=None, description="Optional; ACC on (JT/T 808 status bit 0).")
     altitude: float | None = Field(default=None, ge=-500, le=9000, description="Metres above sea level.")
     satellites: int | None = Field(default=None, ge=0, le=255, description="Satellites in the fix.")
     accuracy: float | None = Field(default=None, ge=0, le=100000, description="Estimated horizontal error, m.")

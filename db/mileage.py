@@ -1,6 +1,7 @@
 """SQL of the mileage roll-up: `mileage_trip` (every trip of a vehicle, on the local day it started), `mileage_day`
 (per vehicle and local day: kilometres, trips, time on the move, fixes received, the day's first and last rest
-point) and `mileage_basis` (the zone and rules they were counted with). api/fleet/mileage.py keeps them up to date.
+point, what of its trips was derived from motion) and `mileage_basis` (the zone and rules they were counted with).
+api/fleet/mileage.py keeps them up to date.
 """
 
 from __future__ import annotations
@@ -86,14 +87,14 @@ async def replace(
             conn.cursor() as cur,
             cur.copy(
                 """COPY mileage_trip (vehicle_id, start_time, end_time, day, distance_km, distance_source, max_speed,
-                   fixes, start_latitude, start_longitude, end_latitude, end_longitude) FROM STDIN"""
+                   fixes, start_latitude, start_longitude, end_latitude, end_longitude, derived) FROM STDIN"""
             ) as copy,
         ):
             for t in trips:
                 await copy.write_row(
                     (vehicle_id, t.start_time, t.end_time, t.start_time.astimezone(zone).date(), t.distance_km,
                      t.distance_source, t.max_speed, t.fix_count, t.start_latitude, t.start_longitude,
-                     t.end_latitude, t.end_longitude)
+                     t.end_latitude, t.end_longitude, list(t.derived))
                 )  # fmt: skip
     await conn.execute("DELETE FROM mileage_day WHERE vehicle_id = %s AND day >= %s", (vehicle_id, first_day))
     days = sorted(rests)
@@ -108,16 +109,21 @@ async def replace(
                       count(*) AS trips, sum(extract(epoch FROM end_time - start_time)) AS moving_seconds,
                       max(max_speed) AS max_speed
                FROM mileage_trip WHERE vehicle_id = %(vehicle)s AND day >= %(day)s GROUP BY day
+           ), derived AS (
+               SELECT t.day, array_agg(DISTINCT d) AS derived
+               FROM mileage_trip t CROSS JOIN LATERAL unnest(t.derived) AS d
+               WHERE t.vehicle_id = %(vehicle)s AND t.day >= %(day)s GROUP BY t.day
            ), rested AS (
                SELECT * FROM unnest(%(days)s::date[], %(firsts)s::timestamptz[], %(lasts)s::timestamptz[])
                    AS r (day, first_rest, last_rest)
            )
            INSERT INTO mileage_day (vehicle_id, day, km, odometer_km, trips, moving_seconds, max_speed, fixes,
-                                    first_fix, last_fix, first_rest, last_rest)
+                                    first_fix, last_fix, first_rest, last_rest, derived)
            SELECT %(vehicle)s, day, coalesce(t.km, 0), coalesce(t.odometer_km, 0), coalesce(t.trips, 0),
                   coalesce(t.moving_seconds, 0), t.max_speed, coalesce(f.fixes, 0), f.first_fix, f.last_fix,
-                  r.first_rest, r.last_rest
-           FROM received f FULL JOIN travelled t USING (day) LEFT JOIN rested r USING (day)""",
+                  r.first_rest, r.last_rest, coalesce(x.derived, '{}')
+           FROM received f FULL JOIN travelled t USING (day) LEFT JOIN rested r USING (day)
+                LEFT JOIN derived x USING (day)""",
         {
             "zone": zone.key,
             "vehicle": vehicle_id,

@@ -33,13 +33,14 @@ async def vehicles(
     organisation_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Per vehicle in the scope (and of one unit, if given), in unit and vehicle order: its registry facts, the sums
-    of its days (km, odometer_km, trips, days_used, days_reporting, moving_seconds, max_speed) and of the requests
-    dispatched to it (dispatches, dispatch_km). Retired vehicles only if they drove in the period."""
+    of its days (km, odometer_km, trips, days_used, days_reporting, moving_seconds, max_speed; derived: what its
+    days derived from motion, comma-separated, repeats included) and of the requests dispatched to it (dispatches,
+    dispatch_km). Retired vehicles only if they drove in the period."""
     query = sql.SQL(
         """SELECT v.id, v.plate, v.organisation_id, o.name, v.energy, v.vehicle_type, v.lifecycle, v.in_service_on,
                   coalesce(d.km, 0) AS km, coalesce(d.odometer_km, 0) AS odometer_km, coalesce(d.trips, 0) AS trips,
                   coalesce(d.days_used, 0) AS days_used, coalesce(d.days_reporting, 0) AS days_reporting,
-                  coalesce(d.moving_seconds, 0) AS moving_seconds, d.max_speed,
+                  coalesce(d.moving_seconds, 0) AS moving_seconds, d.max_speed, coalesce(d.derived, '') AS derived,
                   coalesce(r.dispatches, 0) AS dispatches, coalesce(r.dispatch_km, 0) AS dispatch_km
            FROM vehicle v
            JOIN organisation o ON o.id = v.organisation_id
@@ -47,7 +48,8 @@ async def vehicles(
                SELECT m.vehicle_id, sum(m.km) AS km, sum(m.odometer_km) AS odometer_km, sum(m.trips) AS trips,
                       count(*) FILTER (WHERE m.trips > 0) AS days_used,
                       count(*) FILTER (WHERE m.fixes > 0) AS days_reporting,
-                      sum(m.moving_seconds) AS moving_seconds, max(m.max_speed) AS max_speed
+                      sum(m.moving_seconds) AS moving_seconds, max(m.max_speed) AS max_speed,
+                      string_agg(array_to_string(m.derived, ','), ',') AS derived
                FROM mileage_day m JOIN vehicle mv ON mv.id = m.vehicle_id
                WHERE m.day >= %(start)s AND m.day < %(end)s AND {scope_m} AND {unit_m}
                GROUP BY m.vehicle_id

@@ -25,7 +25,8 @@ from psycopg_pool import AsyncConnectionPool
 from domain import track
 from domain.track import Columns
 
-# The layout of track_fix (0018): PostgreSQL's send formats, big-endian; timestamps in microseconds since 2000.
+# The layout of track_fix (0018, 0028): PostgreSQL's send formats, big-endian; timestamps in microseconds since 2000.
+# A figure the terminal did not report is NaN, an ignition not reported 2.
 PACKED = np.dtype(
     [
         ("time", ">i8"),
@@ -34,7 +35,7 @@ PACKED = np.dtype(
         ("speed", ">f4"),
         ("heading", ">f4"),
         ("odometer", ">f8"),
-        ("ignition", "?"),
+        ("ignition", "u1"),  # 0 off, 1 on, 2 none (migration 0028)
         ("received_at", ">i8"),
         ("blind", "?"),
     ]
@@ -76,7 +77,7 @@ async def read(conn: AsyncConnection, vehicle_id: str, start: datetime, end: dat
         fixes["speed"].astype(np.float64),
         fixes["heading"].astype(np.float64),
         fixes["odometer"].astype(np.float64),
-        fixes["ignition"],
+        np.where(fixes["ignition"] == 2, np.nan, fixes["ignition"]).astype(np.float64),
         fixes["received_at"].astype(np.int64) + _POSTGRES_EPOCH_US,
         fixes["blind"],
     ).take(inside)

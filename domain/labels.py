@@ -69,6 +69,10 @@ ALERT_KIND: Final[Mapping[str, str]] = {
 }
 
 
+# What of a trip was derived from motion rather than reported (domain/trips.py `Derived`).
+DERIVED: Final[Mapping[str, str]] = {"speed": "车速", "ignition": "点火", "odometer": "里程表"}
+
+
 def label(labels: Mapping[str, str], code: str, language: Language) -> str:
     """A code as a file in `language` shows it: its Chinese label (the code itself if it has none), or the code."""
     return labels.get(code, code) if language == "zh" else code

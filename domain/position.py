@@ -21,9 +21,9 @@ class Position(NamedTuple):
     received_at: datetime  # when the collector received it (a simulated terminal: when it sent it)
     latitude: float  # WGS-84 degrees, as the receiver gives them
     longitude: float
-    speed: float  # km/h, as the terminal reported it
-    heading: float  # degrees clockwise from north
-    ignition: bool  # ACC on (JT/T 808 status bit 0)
+    speed: float | None  # km/h, as the terminal reported it; None: it reports none
+    heading: float | None  # degrees clockwise from north; None: not reported
+    ignition: bool | None  # ACC on (JT/T 808 status bit 0); None: not reported
     odometer: float | None = None  # km, JT/T 808 item 0x01, when the terminal sends it
     blind: bool = False  # a blind-zone resend (JT/T 808 0x0704 type 1)
     altitude: float | None = None  # metres above sea level

@@ -18,6 +18,10 @@ Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are ju
   antenna cut or short; `terminal_overspeed` and `fatigue` (yellow) the terminal's own alarms. Raised when the
   alarm rises, judged between the fixes before and after it in fix time; not again while it stays set.
 A rule does not raise the same kind for a vehicle again within `repeat_seconds` (transitions excepted).
+A terminal may report no speed or ignition (the position contract leaves them optional): without a speed there
+is no `speeding`, and moving is judged from the displacement since the vehicle's newest fix (as trips do); an
+ignition not reported counts as on for `off_hours` (the vehicle moved) and `silent` is not judged; `parking`
+needs the ignition reported off.
 Only fixes newer than the vehicle's newest move its state (anchor, inside/outside, at rest): a late resend
 is judged for speed, hours and alarms only.
 """
@@ -113,7 +117,7 @@ class Alert:
     received_at: datetime
     latitude: float
     longitude: float
-    speed: float
+    speed: float | None  # as reported; None: the terminal reports none
     detail: str
 
 
@@ -147,10 +151,11 @@ class Watch:
         if fix.alarm is not None:  # no word: nothing known of the terminal's alarms (not "all clear")
             for rise in self.alarms.judge(fix.time, fix.alarm):
                 raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.detail, transition=True)
-        if fix.speed > rules.speed_limit_kmh:
+        if fix.speed is not None and fix.speed > rules.speed_limit_kmh:
             level: Level = "red" if fix.speed > rules.speed_limit_kmh + _RED_OVER_KMH else "yellow"
             raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {rules.speed_limit_kmh:.0f}")
-        moving = fix.ignition and fix.speed >= rules.moving_kmh
+        speed = fix.speed if fix.speed is not None else self._shifted_kmh(fix)
+        moving = fix.ignition is not False and speed >= rules.moving_kmh
         working = rules.working(fix.time)
         if moving and not working and not dispatched:
             raise_("off_hours", "red", "in use outside working hours without a dispatched request")
@@ -159,7 +164,7 @@ class Watch:
         self.newest, self.received_at, self.ignition, self.silent_raised = (
             fix.time,
             fix.received_at,
-            fix.ignition,
+            fix.ignition is True,
             False,
         )
         self.position = (fix.latitude, fix.longitude)
@@ -177,13 +182,20 @@ class Watch:
             if outside and self.outside is False:
                 raise_("area_exit", "red", "left the permitted area", transition=True)
             self.outside = outside
-        resting = not fix.ignition and fix.speed < rules.moving_kmh
+        resting = fix.ignition is False and speed < rules.moving_kmh
         parking = [a for a in applicable if a.kind == "parking"]
         arrived = resting and not self.resting and not working
         if arrived and parking and not any(a.contains(fix.longitude, fix.latitude) for a in parking):
             raise_("parking", "yellow", "parked outside designated places outside working hours", transition=True)
         self.resting = resting
         return out
+
+    def _shifted_kmh(self, fix: Position) -> float:
+        """km/h from the newest fix to this one; 0 without a newest fix before it."""
+        if self.newest is None or fix.time <= self.newest:
+            return 0.0
+        metres = distance_m(*self.position, fix.latitude, fix.longitude)
+        return metres / (fix.time - self.newest).total_seconds() * 3.6
 
     def silent(self, vehicle_id: str, now: datetime, rules: Rules) -> Alert | None:
         """An alert when the terminal went quiet with the ignition on (once per silence)."""

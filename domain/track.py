@@ -61,10 +61,10 @@ class Columns(NamedTuple):
     time: np.ndarray  # int64 microseconds since the Unix epoch: `Position.time`
     latitude: np.ndarray  # float64
     longitude: np.ndarray
-    speed: np.ndarray
-    heading: np.ndarray
+    speed: np.ndarray  # float64, NaN where none (as the other figures a terminal may not report)
+    heading: np.ndarray  # float64, NaN where none
     odometer: np.ndarray  # float64, NaN where none
-    ignition: np.ndarray  # bool
+    ignition: np.ndarray  # float64: 1 on, 0 off, NaN where none
     received_at: np.ndarray  # int64 microseconds since the Unix epoch
     blind: np.ndarray  # bool
 
@@ -78,10 +78,11 @@ class Columns(NamedTuple):
             np.array([micros(f.time) for f in fixes], dtype=np.int64),
             np.array([f.latitude for f in fixes], dtype=np.float64),
             np.array([f.longitude for f in fixes], dtype=np.float64),
-            np.array([f.speed for f in fixes], dtype=np.float64),
-            np.array([f.heading for f in fixes], dtype=np.float64),
+            # A figure the terminal did not report is NaN (an ignition's True and False become 1 and 0).
+            np.array([math.nan if f.speed is None else f.speed for f in fixes], dtype=np.float64),
+            np.array([math.nan if f.heading is None else f.heading for f in fixes], dtype=np.float64),
             np.array([math.nan if f.odometer is None else f.odometer for f in fixes], dtype=np.float64),
-            np.array([f.ignition for f in fixes], dtype=np.bool_),
+            np.array([math.nan if f.ignition is None else f.ignition for f in fixes], dtype=np.float64),
             np.array([micros(f.received_at) for f in fixes], dtype=np.int64),
             np.array([f.blind for f in fixes], dtype=np.bool_),
         )
@@ -90,13 +91,16 @@ class Columns(NamedTuple):
         def times(column: np.ndarray) -> list[datetime]:
             return [_EPOCH + timedelta(microseconds=m) for m in column.tolist()]
 
-        odometers = [None if math.isnan(o) else o for o in self.odometer.tolist()]
+        def known(column: np.ndarray) -> list[float | None]:
+            return [None if math.isnan(v) else v for v in column.tolist()]
+
+        ignitions = [None if math.isnan(v) else v == 1 for v in self.ignition.tolist()]
         vehicle_id = self.vehicle_id
         return [
             Position(vehicle_id, *row)
             for row in zip(
                 times(self.time), times(self.received_at), self.latitude.tolist(), self.longitude.tolist(),
-                self.speed.tolist(), self.heading.tolist(), self.ignition.tolist(), odometers, self.blind.tolist(),
+                known(self.speed), known(self.heading), ignitions, known(self.odometer), self.blind.tolist(),
                 strict=True,
             )
         ]  # fmt: skip

@@ -3,11 +3,13 @@
 Rules of `trips`:
 
 1. A trip starts at a moving fix (speed at least `TripRules.moving_kmh`) after a stop, a gap or the start
-   of the data; with `use_ignition` (the default, JT/T 808 terminals report ACC) its ignition must be on.
+   of the data; with `use_ignition` (the default, JT/T 808 terminals report ACC) its ignition must not be off.
    Motion with the ignition off is not a trip: that is an illegal-displacement alarm's business.
 2. It ends at the first fix of a standstill lasting at least `min_stop_seconds`: where and when the vehicle
    arrived. A shorter standstill (a traffic light, a gate) does not end it.
-3. With `use_ignition`, the first fix with the ignition off also ends it, at once, that fix included.
+3. With `use_ignition`, the first fix with the ignition off also ends it, at once, that fix included. A fix
+   without ignition (the terminal or source has none) neither starts nor ends a trip by it: the trip is
+   bounded by motion and stops alone (rules 1, 2 and 4).
 4. A gap without data longer than `max_gap_seconds` ends a trip at the last fix before the gap (or at the
    first fix of a standstill already begun). The trip is kept, not lost: terminals often fall silent before
    they report ignition off. The end of the data ends an open trip the same way.
@@ -18,10 +20,23 @@ Rules of `trips`:
    a sampled track cuts across, so it is preferred; a larger disagreement means a reset, a replaced
    terminal or a unit error, and the track distance is used. Track distance is the sum of great-circle
    distances between consecutive fixes of the trip.
-7. `max_speed` is the highest speed the terminal reported on the trip, the figure speeding alerts use.
+7. `max_speed` is the highest speed of the trip's fixes, as rule 8 reads them.
+8. Speed from motion. A fix's speed is the reported one, except where the terminal reports none, or where it
+   reports less than `moving_kmh` while the fix is at least `contradicted_kmh` from the fix before it in the
+   time between them: then it is that displacement's speed (great-circle metres over seconds). The first fix,
+   and a fix after a gap of more than `max_gap_seconds`, has no displacement: without a speed it is standing.
+   Why the second case: some terminals report speed 0 at every fix (a week of taxi fixes moved 441 km while
+   every speed said 0, and showed no trip). A vehicle that stands does not cover `contradicted_kmh` (20 km/h:
+   56 m in 10 s, beyond the stop radius of 50 m) between two fixes, while GNSS noise of a parked vehicle can
+   cover `moving_kmh` (14 m in 10 s); a reported speed is trusted up to that margin.
+9. `derived` names what of a trip came from motion rather than from the terminal: `speed` (some fix's speed by
+   rule 8, so rules 1-2 and `max_speed` lean on it), `ignition` (with `use_ignition`, some fix had none, so
+   the trip's bounds are those of motion) and `odometer` (the distance is the track's, rule 6).
 
 Starting at the first moving fix leaves out the metres before it (one report interval of a departing car);
-it keeps warm-up idling and parked reports, which may be far older, out of the trip's time.
+it keeps warm-up idling and parked reports, which may be far older, out of the trip's time. Where that fix's
+speed is its displacement's (rule 8), the trip starts at the fix before it, where the displacement began: the
+last fix of a stop, and then possibly the fix an earlier trip ended at.
 
 `rest_points` are the fixes after which no trip is open: where a recount of a vehicle's trips may start again
 (the mileage roll-up recounts from the last one before new fixes).
@@ -32,10 +47,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Final, Literal, get_args
 
-from domain.geo import path_m
+from domain.geo import distance_m, path_m
 from domain.position import Position
+
+Derived = Literal["speed", "ignition", "odometer"]
+DERIVED: Final[tuple[Derived, ...]] = get_args(Derived)
 
 _ODOMETER_SLACK_KM = 0.2  # JT/T 808 sends the odometer in 0.1 km: each end may be rounded by one step
 
@@ -51,6 +69,7 @@ class TripRules:
     moving_kmh: float = 5.0  # below it a reported speed is mostly GNSS noise of a standing vehicle
     min_stop_seconds: float = 180.0  # Traccar report.trip.minimalParkingDuration; as TrackRules'
     odometer_tolerance: float = 0.5  # the odometer may differ from the track by this fraction of it
+    contradicted_kmh: float = 20.0  # a reported standstill while the fixes move this fast is not believed (rule 8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +84,7 @@ class Trip:
     distance_source: Literal["odometer", "track"]
     max_speed: float  # km/h
     fix_count: int
+    derived: tuple[Derived, ...] = ()  # what came from motion (rule 9), in DERIVED's order
 
 
 def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
@@ -75,6 +95,7 @@ def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
         rules: the thresholds.
     """
     ordered = sorted(fixes, key=lambda f: f.time)
+    speeds, derived = motion(ordered, rules)
     spans: list[tuple[int, int]] = []  # first and last index of each candidate trip
     start: int | None = None  # first fix of the open trip
     halt: int | None = None  # first standstill fix since the open trip's last moving one
@@ -85,22 +106,57 @@ def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
             if gap or parked:
                 spans.append((start, i - 1 if halt is None else halt))
                 start = halt = None
-        if rules.use_ignition and not fix.ignition:
+        if rules.use_ignition and fix.ignition is False:
             if start is not None:
                 spans.append((start, i))
                 start = halt = None
-        elif fix.speed >= rules.moving_kmh:
+        elif speeds[i] >= rules.moving_kmh:
             if start is None:
-                start = i
+                # A displacement's speed is that of the interval from the fix before: the vehicle left from there.
+                start = i - 1 if derived[i] and i > 0 else i
             halt = None
         elif start is not None and halt is None:
             halt = i
     if start is not None:
         spans.append((start, len(ordered) - 1 if halt is None else halt))
-    return [trip for first, last in spans if (trip := _trip(ordered[first : last + 1], rules)) is not None]
+    return [
+        trip
+        for first, last in spans
+        if (trip := _trip(ordered[first : last + 1], speeds[first : last + 1], derived[first : last + 1], rules))
+        is not None
+    ]
 
 
-def _trip(fixes: Sequence[Position], rules: TripRules) -> Trip | None:
+def motion(ordered: Sequence[Position], rules: TripRules) -> tuple[list[float], list[bool]]:
+    """Each fix's speed as the rules read it (rule 8), km/h, and whether it came from the fixes' displacement.
+
+    Args:
+        ordered: fixes in time order.
+        rules: `moving_kmh`, `contradicted_kmh` and `max_gap_seconds`.
+    """
+    speeds: list[float] = []
+    derived: list[bool] = []
+    previous: Position | None = None
+    for fix in ordered:
+        reported = fix.speed
+        shifted: float | None = None  # km/h from the fix before, when there is one to measure from
+        # Measured only where the reported speed may be set aside: a moving report is believed as it is.
+        if previous is not None and (reported is None or reported < rules.moving_kmh):
+            seconds = (fix.time - previous.time).total_seconds()
+            if 0 < seconds <= rules.max_gap_seconds:
+                metres = distance_m(previous.latitude, previous.longitude, fix.latitude, fix.longitude)
+                shifted = metres / seconds * 3.6
+        if reported is not None and (shifted is None or shifted < rules.contradicted_kmh):
+            speeds.append(reported)
+            derived.append(False)
+        else:
+            speeds.append(0.0 if shifted is None else shifted)
+            derived.append(True)
+        previous = fix
+    return speeds, derived
+
+
+def _trip(fixes: Sequence[Position], speeds: Sequence[float], derived: Sequence[bool], rules: TripRules) -> Trip | None:
     first, last = fixes[0], fixes[-1]
     if (last.time - first.time).total_seconds() < rules.min_trip_seconds:
         return None
@@ -119,8 +175,21 @@ def _trip(fixes: Sequence[Position], rules: TripRules) -> Trip | None:
         end_longitude=last.longitude,
         distance_km=distance_km,
         distance_source=source,
-        max_speed=max(f.speed for f in fixes),
+        max_speed=max(speeds),
         fix_count=len(fixes),
+        derived=tuple(
+            d
+            for d, yes in zip(
+                DERIVED,
+                (
+                    any(derived),
+                    rules.use_ignition and any(f.ignition is None for f in fixes),
+                    source == "track",
+                ),
+                strict=True,
+            )
+            if yes
+        ),
     )
 
 
@@ -146,19 +215,20 @@ def rest_points(kept: Sequence[Position], rules: TripRules) -> list[datetime]:
         kept: a cleaned track in time order (`track.clean(...).kept`).
         rules: the thresholds of `trips`.
     """
+    speeds, _ = motion(kept, rules)
     found: list[datetime] = []
     open_trip = False
     halt: datetime | None = None  # first standstill fix since the open trip's last moving one
     previous: datetime | None = None
-    for fix in kept:
+    for fix, speed in zip(kept, speeds, strict=True):
         if open_trip and previous is not None:
             gap = (fix.time - previous).total_seconds() > rules.max_gap_seconds
             parked = halt is not None and (fix.time - halt).total_seconds() >= rules.min_stop_seconds
             if gap or parked:
                 open_trip, halt = False, None
-        if rules.use_ignition and not fix.ignition:
+        if rules.use_ignition and fix.ignition is False:
             open_trip, halt = False, None
-        elif fix.speed >= rules.moving_kmh:
+        elif speed >= rules.moving_kmh:
             open_trip, halt = True, None
         elif open_trip and halt is None:
             halt = fix.time

@@ -5,9 +5,11 @@ Kilometres of a city's months of positions cannot be counted per request, so the
 roll-up counts consumption (api/energy/rollup.py), and reports read the results:
 
 - `mileage_trip`: every trip `trips.trips` finds on the track `track.clean` keeps, whole, on the local day it
-  started (distance from the odometer when plausible, else from the track: trips.py's rule 6).
+  started (distance from the odometer when plausible, else from the track: trips.py's rule 6), with what of it
+  was derived from motion (`derived`: speed, ignition, odometer; trips.py's rules 8 and 9).
 - `mileage_day`: per vehicle and local day, the sum of those trips (kilometres, how many of them from the
-  odometer, trips, seconds on the move, top speed), the fixes received, and the day's first and last rest point.
+  odometer, trips, seconds on the move, top speed, what of them was derived), the fixes received, and the day's
+  first and last rest point.
 
 The collector marks a vehicle stale from its earliest new fix on, in the transaction that stores the fixes
 (db/marks.py). `refresh` recounts a stale vehicle from its last stored rest point before that fix: a fix after
@@ -246,6 +248,6 @@ async def _write(
     if restart is not None and first_day in rests:
         # The day of the restart point: its rest points before the restart point stay as they were.
         rests[first_day] = (restart.day_first_rest, rests[first_day][1])
-    # From the restart point on (no trip starts at a rest point), or from the first fix when counting from the
-    # beginning.
+    # From the restart point on (a trip may start at it: trips.py's rule 8 starts one where a displacement began,
+    # and the recount from it finds that trip again), or from the first fix when counting from the beginning.
     await mileage_db.replace(conn, zone, vehicle_id, start=counted.start, trips=counted.trips, rests=rests)

@@ -10,7 +10,9 @@ What each figure counts (the API descriptions and the export headers say the sam
   missing a reading are counted beside them, so that a low figure can be told from a missing one.
 - Kilometres of a vehicle: the distance of its trips that started in the period (api/fleet/mileage.py: from the
   odometer where plausible, else from the cleaned track), whoever the trips were for. A unit's kilometres are
-  those of its vehicles (the unit a vehicle belongs to now).
+  those of its vehicles (the unit a vehicle belongs to now). Where its terminal reports no speed, ignition or
+  odometer (or a speed its fixes contradict), trips are found from motion between fixes (domain/trips.py rules 8
+  and 9); `derived` names what of its figures was so derived.
 - Fleet of a unit: its vehicles not retired, and retired ones that drove in the period.
 - New energy: battery_electric and plug_in_hybrid; shares of the fleet (vehicles) and of kilometres.
 - Utilisation (使用率) of a vehicle: days with at least one trip / days in the period, the usual fleet measure
@@ -37,6 +39,7 @@ from db import reports as reports_db
 from db.scope import Scope
 from domain.periods import Period
 from domain.supervision import ALERT_KINDS, AlertKind
+from domain.trips import DERIVED, Derived
 from domain.vehicles import NEW_ENERGY
 
 
@@ -118,7 +121,12 @@ class VehicleRow(BaseModel):
     utilisation: float = Field(description="days_used / days of the period")
     moving_hours: float = Field(description="time in trips")
     km_per_day_used: float | None
-    max_speed: float | None = Field(description="km/h, the highest a trip reported")
+    max_speed: float | None = Field(description="km/h, the highest of its trips'")
+    derived: list[Derived] = Field(
+        description="what of its trips' figures came from motion between fixes rather than from its terminal: "
+        "speed (moving judged from displacement: none reported, or a standstill its fixes contradict), ignition "
+        "(none reported: trips bounded by motion and stops), odometer (distance from the track); empty: as reported"
+    )
     dispatches: int = Field(description="trip requests dispatched to it in the period")
     dispatch_km: float = Field(description="return minus departure odometer of those completed")
 
@@ -167,6 +175,7 @@ def _vehicle_row(row: dict[str, Any], period: Period) -> VehicleRow:
         moving_hours=round(float(row["moving_seconds"]) / 3600, 2),
         km_per_day_used=round(km / used, 3) if used else None,
         max_speed=row["max_speed"],
+        derived=[d for d in DERIVED if d in row["derived"].split(",")],
         dispatches=int(row["dispatches"]),
         dispatch_km=round(float(row["dispatch_km"]), 3),
     )

@@ -19,7 +19,7 @@ from db import registry, tracks
 from db.scope import Scope
 from domain import track, trips
 from domain.track import Columns, TrackRules
-from domain.trips import TripRules
+from domain.trips import Derived, TripRules
 from yiwang.settings import Settings
 
 
@@ -40,6 +40,7 @@ def trip_rules(settings: Settings) -> TripRules:
         use_ignition=settings.trip_use_ignition,
         moving_kmh=settings.trip_moving_kmh,
         min_stop_seconds=settings.track_stop_seconds,
+        contradicted_kmh=settings.trip_contradicted_kmh,
     )
 
 
@@ -51,7 +52,7 @@ class LineString(BaseModel):
 class TrackProperties(BaseModel):
     vehicle_id: str
     times: list[datetime] = Field(description="the fix time of each coordinate, for replay")
-    speeds: list[float] = Field(description="km/h at each coordinate")
+    speeds: list[float | None] = Field(description="km/h at each coordinate, as reported (null: none reported)")
     fixes: int = Field(description="fixes in the range, before cleaning")
     kept: int = Field(description="fixes that passed the rules (before simplification)")
     dropped: dict[str, int] = Field(
@@ -99,8 +100,14 @@ class TripPublic(BaseModel):
     end: tuple[float, float] = Field(description="[longitude, latitude]")
     distance_km: float
     distance_source: Literal["odometer", "track"]
-    max_speed: float
+    max_speed: float = Field(description="km/h, the highest of its fixes (derived from motion where `derived` says)")
     fixes: int
+    derived: list[Derived] = Field(
+        description="what of the trip came from motion between fixes rather than from the terminal: speed (moving "
+        "judged from displacement where none was reported, or where a reported standstill is contradicted by at "
+        "least YIWANG_TRIP_CONTRADICTED_KMH), ignition (none reported: the trip is bounded by motion and stops), "
+        "odometer (the distance is the track's); empty: all as reported"
+    )
 
 
 class TripList(BaseModel):
@@ -180,6 +187,7 @@ def trip_list(vehicle_id: str, start: datetime, end: datetime, raw: Columns, set
                 distance_source=t.distance_source,
                 max_speed=t.max_speed,
                 fixes=t.fix_count,
+                derived=list(t.derived),
             )
             for t in found
         ],

@@ -99,6 +99,7 @@ def sheets(
                 Column("moving_hours", "行驶时长（h）", "Moving hours", "decimal", decimals=1),
                 Column("km_per_day_used", "日均里程（km/使用日）", "km per day used", "decimal", decimals=1),
                 Column("max_speed", "最高车速（km/h）", "Top speed (km/h)", "decimal", decimals=0),
+                Column("derived", "由轨迹推算", "Derived from motion"),
                 Column("dispatches", "派车次数", "Dispatches", "integer"),
                 Column("dispatch_km", "派车里程（km，里程表）", "Dispatch km (odometer)", "decimal", decimals=1),
             ),
@@ -121,6 +122,7 @@ def sheets(
                     v.moving_hours,
                     v.km_per_day_used,
                     v.max_speed,
+                    ("、" if zh else " ").join(labels.label(labels.DERIVED, d, language) for d in v.derived),
                     v.dispatches,
                     v.dispatch_km,
                 )

@@ -21,9 +21,9 @@ class LiveProperties(BaseModel):
     plate: str
     organisation_id: str
     time: datetime  # the fix time
-    speed: float  # km/h
-    heading: float
-    ignition: bool
+    speed: float | None  # km/h; None: the terminal reports none
+    heading: float | None
+    ignition: bool | None
     soc: float | None
     fuel: float | None
     age_seconds: float  # since the fix, when the map was asked for

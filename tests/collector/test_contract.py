@@ -309,7 +309,7 @@ def test_the_byte_limit_is_checked_before_the_json() -> None:
 def test_one_bad_item_is_refused_alone_and_the_others_are_stored() -> None:
     items = [fix(time=f"2026-03-02T16:2{i}:00+08:00") for i in range(5)]
     items[1] = {**items[1], "latitude": 123.0}
-    items[3] = {**items[3], "speed": None}
+    items[3] = {**items[3], "speed": -5.0}
     rows, rejected = parse_position(items)
     assert [row.time.minute for row in rows] == [20, 22, 24]
     assert [(r.reason, r.detail.split(":")[0]) for r in rejected] == [

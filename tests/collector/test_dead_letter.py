@@ -99,7 +99,7 @@ async def test_one_bad_item_of_an_array_is_refused_alone(
     root = settings.topic_root
     items = [position_payload(i, blind=True) for i in range(10)]
     items[4] = {**items[4], "latitude": 123.0}
-    items[7] = {**items[7], "speed": None}
+    items[7] = {**items[7], "speed": -5.0}
     t = topic(root, "vehicle", devices.vehicles[2], "position")
     await publish(settings.mqtt_port, [(t, orjson.dumps(items))])
     url = settings.database_url

@@ -131,3 +131,20 @@ def test_a_polygon_with_a_hole() -> None:
     assert area.contains(117.2, 29.2)
     assert not area.contains(117.5, 29.5)
     assert not area.contains(118.5, 29.5)
+
+
+def test_a_terminal_of_time_and_coordinates_only_is_judged_by_its_motion() -> None:
+    # No speed, no ignition: the 2 am drive is still in use outside working hours (670 m a minute, 40 km/h from the
+    # displacement), nothing is speeding, and neither parking nor silence is judged without an ignition.
+    watch = Watch()
+    start = TUESDAY + timedelta(hours=2)
+    kinds = []
+    for m in range(10):
+        f = fix(start + timedelta(minutes=m), lon=117.2005 + m * 0.007)._replace(
+            speed=None, heading=None, ignition=None
+        )
+        kinds += [a.kind for a in watch.judge(f, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES)]
+    assert kinds == ["off_hours", "no_dispatch"]
+    still = fix(start + timedelta(minutes=30), lon=117.2005 + 9 * 0.007)._replace(speed=None, ignition=None)
+    assert watch.judge(still, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES) == []
+    assert watch.silent("v1", start + timedelta(hours=1), RULES) is None

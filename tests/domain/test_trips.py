@@ -19,6 +19,11 @@ from tests.support.tracks import T0, Day, fix, two_days, working_day
 RULES = TripRules()
 
 
+def coordinates_only(fixes: Sequence[Position]) -> list[Position]:
+    """The fixes as a source of time and coordinates only reports them (a taxi log, a phone)."""
+    return [f._replace(speed=None, heading=None, ignition=None, odometer=None) for f in fixes]
+
+
 def km(found: list[Trip]) -> list[float]:
     return [t.distance_km for t in found]
 
@@ -182,9 +187,13 @@ _STEP = st.one_of(
 
 
 @hypothesis.settings(max_examples=60, deadline=None)
-@given(steps=st.lists(_STEP, min_size=1, max_size=25), use_ignition=st.booleans())
+@given(
+    steps=st.lists(_STEP, min_size=1, max_size=25),
+    use_ignition=st.booleans(),
+    terminal=st.sampled_from(["reported", "coordinates_only", "speed_0"]),
+)
 def test_any_day_read_again_from_its_rest_points_finds_the_same_trips(
-    steps: list[tuple[object, ...]], use_ignition: bool
+    steps: list[tuple[object, ...]], use_ignition: bool, terminal: str
 ) -> None:
     day = Day()
     for step in steps:
@@ -197,4 +206,67 @@ def test_any_day_read_again_from_its_rest_points_finds_the_same_trips(
                 day.drive(metres, kmh)
             case ("silent", float(seconds)):
                 day.silent(seconds)
-    _assert_restarts_agree(day.fixes, TripRules(use_ignition=use_ignition))
+    fixes = {
+        "reported": day.fixes,
+        "coordinates_only": coordinates_only(day.fixes),
+        "speed_0": [f._replace(speed=0.0) for f in coordinates_only(day.fixes)],
+    }[terminal]
+    _assert_restarts_agree(fixes, TripRules(use_ignition=use_ignition))
+
+
+# --- motion from the fixes where the terminal reports no speed, ignition or odometer ------------------------------
+
+
+def test_a_track_of_time_and_coordinates_only_is_two_trips_from_its_motion() -> None:
+    # Parked, 12 km out at 36 km/h, two hours there, 4.5 km on at 54 km/h, parked; then stripped of everything but
+    # time and coordinates. Displacement tells the drives from the stops, the stop rule splits them.
+    day = Day().park(3600).idle(60).drive(12_000, 36).idle(60).park(2 * 3600).idle(30).drive(4_500, 54).idle(30)
+    fixes = coordinates_only(day.park(3600).fixes)
+    found = trips(fixes, RULES)
+    # Whole: a trip starts where the displacement began, the last fix of the stop.
+    assert km(found) == pytest.approx([12.0, 4.5], abs=0.001)
+    assert [t.distance_source for t in found] == ["track", "track"]
+    assert [t.derived for t in found] == [("speed", "ignition", "odometer")] * 2
+    assert [t.max_speed for t in found] == pytest.approx([36, 54])
+    departures = [3600 + 60, 3600 + 60 + 1210 + 60 + 7200 + 30]
+    assert [t.start_time for t in found] == [T0 + timedelta(seconds=s) for s in departures]
+
+
+def test_a_terminal_reporting_speed_0_while_its_fixes_drive_has_its_trip() -> None:
+    # The reported case: every fix says speed 0, the fixes cover the road. A standstill 20 km/h apart from the
+    # displacement is not believed; the drive is a trip of its length, and says its speed came from motion.
+    day = Day().park(3600).idle(60).drive(25_000, 40).idle(60).park(3600)
+    fixes = [f._replace(speed=0.0, ignition=None, odometer=None) for f in day.fixes]
+    found = trips(fixes, RULES)
+    assert km(found) == pytest.approx([25.0], abs=0.001)
+    assert found[0].derived == ("speed", "ignition", "odometer")
+    assert found[0].max_speed == pytest.approx(40)
+
+
+def test_a_reported_speed_0_is_believed_within_gnss_noise() -> None:
+    # Parked with the engine running: fixes wander 10 m every 10 s (3.6 km/h), more than `moving_kmh` of noise
+    # if it came from a speed-less track, but far below what would contradict the terminal's 0.
+    wander = [fix(i * 10.0, 0.0, east_m=10.0 * (i % 2), speed=0.0) for i in range(200)]
+    assert trips(wander, RULES) == []
+    fast_wander = [fix(i * 10.0, 0.0, east_m=40.0 * (i % 2), speed=0.0) for i in range(200)]
+    assert trips(fast_wander, RULES) == []  # 14 km/h: still below contradicted_kmh
+
+
+def test_with_speed_and_ignition_reported_nothing_but_the_odometer_is_derived() -> None:
+    reported = trips(working_day(odometer_km=None).fixes, RULES)
+    assert [t.derived for t in reported] == [("odometer",)] * 3
+    assert [t.derived for t in trips(working_day().fixes, RULES)] == [()] * 3
+    # Speed 0 everywhere, ignition and odometer reported: only the speed is derived.
+    zeroed = [f._replace(speed=0.0) for f in working_day().fixes]
+    found = trips(zeroed, RULES)
+    assert km(found) == pytest.approx([12.0, 4.5, 16.5], abs=0.1)
+    assert [(t.derived, t.distance_source) for t in found] == [(("speed",), "odometer")] * 3
+
+
+def test_ignition_missing_at_some_fixes_bounds_the_trip_by_motion() -> None:
+    fixes = [f._replace(ignition=None) if f.speed == 0 else f for f in working_day().fixes]
+    found = trips(fixes, RULES)
+    assert km(found) == pytest.approx([12.0, 4.5, 16.5], abs=0.1)
+    assert [t.derived for t in found] == [("ignition",)] * 3
+    # Without ignition, a trip ends at the first fix of the stop, not at an ignition-off report.
+    assert [t.end_time - t.start_time for t in found] == [timedelta(seconds=s) for s in (1210, 310, 910)]

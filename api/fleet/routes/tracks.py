@@ -88,6 +88,9 @@ async def get_trips(
     vehicle_id: PathId,
     query: Annotated[RangeQuery, Query()],
 ) -> TripList:
-    """The vehicle's trips from ignition and motion, with distance from the odometer where plausible."""
+    """The vehicle's trips from ignition and motion, with distance from the odometer where plausible.
+
+    Where the terminal reports no speed, ignition or odometer, or reports a standstill while its fixes move,
+    trips are found from motion between fixes and each trip's `derived` names what was so derived."""
     raw = await _fixes(pool, scope, vehicle_id, query)
     return tracks.trip_list(vehicle_id, query.start, query.end, raw, settings)

@@ -249,8 +249,9 @@ function renderCard() {
       row("card.unit", names.get(p.organisation_id) ?? p.organisation_id),
       row("card.driver", p.driver_id ? "…" : t("card.none"), "card-driver"),
       row("card.request", p.request_id ? `#${p.request_id} …` : t("card.none"), "card-request"),
-      row("card.speed", `${Math.round(p.speed)} km/h · ${Math.round(p.heading)}°`, "card-speed"),
-      row("card.ignition", p.ignition ? t("card.on") : t("card.off")),
+      // Speed, heading and ignition are optional in the position contract: "—" where the terminal reports none.
+      row("card.speed", `${p.speed == null ? "—" : Math.round(p.speed)} km/h · ${p.heading == null ? "—" : Math.round(p.heading)}°`, "card-speed"),
+      row("card.ignition", p.ignition == null ? "—" : p.ignition ? t("card.on") : t("card.off")),
       row("card.battery", charge, "card-battery"),
       row("card.age", "", "card-age"),
       row("card.position", `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)}`),

@@ -93,7 +93,8 @@ export class Replay {
     const position = L.latLng(points[i].lat + (points[j].lat - points[i].lat) * share, points[i].lng + (points[j].lng - points[i].lng) * share);
     this.marker.setLatLng(position);
     this.slider.value = String(i);
-    this.timeLabel.textContent = `${new Date(this.at).toLocaleString()} · ${Math.round(speeds[i] ?? 0)} km/h`;
+    // A speed the terminal did not report is null: shown as "—", not as a standstill.
+    this.timeLabel.textContent = `${new Date(this.at).toLocaleString()} · ${speeds[i] == null ? "—" : Math.round(speeds[i])} km/h`;
   }
 
   play() {
