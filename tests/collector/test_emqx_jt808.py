@@ -14,6 +14,7 @@ import pytest
 from collector import emqx_jt808
 from collector.contract import Limits
 from collector.invalid import InvalidMessage
+from collector.mqtt import emqx_subscriptions
 from domain.dead_letter import Reason
 from domain.jt808.framing import Frame, Framer
 from domain.jt808.header import parse_packet
@@ -28,6 +29,7 @@ from tests.support.emqx_jt808 import (
     LOCATION_REPORT,
     LOCATION_REPORT_FRAME,
 )
+from yiwang.settings import Settings
 
 PHONE = "018876638972"
 VEHICLE = "v-haikou-1"
@@ -280,3 +282,9 @@ def test_the_phone_is_the_third_level_of_emqxs_up_topic_only() -> None:
         "jt808/x//up",
     ):
         assert emqx_jt808.phone_of(topic) is None
+
+
+def test_the_collector_subscribes_to_emqxs_up_topic_only_when_told_and_in_its_shared_group() -> None:
+    assert emqx_subscriptions(Settings()) == []
+    assert emqx_subscriptions(Settings(emqx_jt808=True)) == ["jt808/+/+/up"]
+    assert emqx_subscriptions(Settings(emqx_jt808=True, mqtt_shared_group="city")) == ["$share/city/jt808/+/+/up"]
