@@ -26,7 +26,7 @@ from psycopg import AsyncConnection
 from db import broker_accounts
 from db.broker_accounts import DeviceAccount, ServiceAccount
 from domain.ids import device_id_problem, is_user_name
-from domain.topics import FAMILIES, Family, topic
+from domain.topics import EMQX_JT808_UP, FAMILIES, Family, topic
 
 ROLES: dict[str, tuple[str, Sequence[str]]] = {
     # role: (access, the families it applies to; "#" for everything under the root)
@@ -35,6 +35,15 @@ ROLES: dict[str, tuple[str, Sequence[str]]] = {
     "api": ("read", ["position"]),
     # A person watching the traffic (`mosquitto_sub -t '<root>/#'`), or a test.
     "observer": ("read", ["#"]),
+    # EMQX's JT/T 808 gateway where EMQX bridges into this broker, or a test standing for it: it publishes only on
+    # its own up topic, outside the root (_OUTSIDE_ROOT).
+    "emqx_gateway": ("write", []),
+}
+# Grants outside the root: EMQX's JT/T 808 up topic (domain/topics.py), which a collector reads when the deployment
+# turns on YIWANG_EMQX_JT808; the grant is harmless where nothing publishes there.
+_OUTSIDE_ROOT: dict[str, list[str]] = {
+    "collector": [f"topic read {EMQX_JT808_UP}"],
+    "emqx_gateway": [f"topic write {EMQX_JT808_UP}"],
 }
 # Mosquitto's default. Device secrets are 144 random bits, which no iteration count protects
 # further; a high count would only cost the broker CPU at every reconnect of thousands of devices.
@@ -55,12 +64,16 @@ def mosquitto_hash(password: str, *, salt: bytes | None = None, iterations: int 
 
 def _grants(root: str, roles: Iterable[str]) -> list[str]:
     everything = [f"topic {ROLES[role][0]} {root}/#" for role in roles if "#" in ROLES[role][1]]
-    return everything + [
-        f"topic {ROLES[role][0]} {topic(root, family.device, '+', family.name)}"
-        for role in roles
-        for family in FAMILIES
-        if family.name in ROLES[role][1]
-    ]
+    return (
+        everything
+        + [
+            f"topic {ROLES[role][0]} {topic(root, family.device, '+', family.name)}"
+            for role in roles
+            for family in FAMILIES
+            if family.name in ROLES[role][1]
+        ]
+        + [grant for role in roles for grant in _OUTSIDE_ROOT.get(role, [])]
+    )
 
 
 class Files(NamedTuple):

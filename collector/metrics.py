@@ -35,6 +35,12 @@ class Metrics:
         self.rejected = Counter(
             "yiwang_collector_rejected", "Messages or items sent to the dead-letter table.", ["reason"], registry=r
         )
+        self.ignored = Counter(
+            "yiwang_collector_ignored",
+            "Messages read that hold nothing to store (EMQX's JT/T 808 heartbeats, registrations, ...), by message.",
+            ["message"],
+            registry=r,
+        )
         self.batch_size = Histogram(
             "yiwang_collector_batch_messages", "Messages per committed batch.", buckets=_BATCH_BUCKETS, registry=r
         )

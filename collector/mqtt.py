@@ -25,7 +25,7 @@ from paho.mqtt.properties import Properties
 from broker.tls import tls_params
 from collector.inbox import Inbox, Received
 from collector.metrics import Metrics
-from domain.topics import subscriptions
+from domain.topics import EMQX_JT808_UP, subscriptions
 from yiwang.settings import Settings
 
 _NEVER_EXPIRE = 0xFFFFFFFF
@@ -98,6 +98,14 @@ class Session:
             return
 
 
+def emqx_subscriptions(settings: Settings) -> list[str]:
+    """EMQX's JT/T 808 up topic, when the deployment reads it (outside the topic root: EMQX's own layout)."""
+    if not settings.emqx_jt808:
+        return []
+    group = settings.mqtt_shared_group
+    return [f"$share/{group}/{EMQX_JT808_UP}" if group else EMQX_JT808_UP]
+
+
 @asynccontextmanager
 async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIterator[Session]:
     """Connect with a persistent session, subscribe at QoS 1, and deliver every message to `inbox`.
@@ -137,7 +145,8 @@ async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIt
     paho.on_message = on_message
     async with client:
         session = Session(client, metrics)
-        for topic_filter in subscriptions(settings.topic_root, settings.mqtt_shared_group):
+        filters = subscriptions(settings.topic_root, settings.mqtt_shared_group) + emqx_subscriptions(settings)
+        for topic_filter in filters:
             await client.subscribe(topic_filter, qos=1)
         # Only now may the inbox pause reading: Mosquitto sends a resumed session's first window of
         # messages before the SUBACK, and a paused reader would never see it.

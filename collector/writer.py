@@ -18,6 +18,7 @@ import psycopg
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from collector import emqx_jt808
 from collector.contract import Limits
 from collector.families import PARSERS, route
 from collector.inbox import Received
@@ -29,7 +30,7 @@ from domain.dead_letter import Reason
 from domain.device_rate import DeviceRate
 from domain.position import Position
 from domain.reading import Reading
-from domain.topics import FAMILIES, READING, Family
+from domain.topics import EMQX_JT808_UP, FAMILIES, POSITION, READING, Family
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,8 @@ _UNREGISTERED = ""
 # Bounds of a dead letter's text fields: a topic from a service account may be 64 KiB, an item's field names too.
 _TOPIC_CHARS = 512
 _DETAIL_CHARS = 500
+# The first level of EMQX's JT/T 808 up topics: only these are looked at for a phone number.
+_EMQX_PREFIX = EMQX_JT808_UP.split("/")[0] + "/"
 
 
 class KnownDevices:
@@ -59,6 +62,9 @@ class KnownDevices:
         self._ids: dict[str, set[str]] = {device: set() for device in _DEVICES}
         self._installed: dict[str, datetime] = {}
         self._loaded_at = -float("inf")
+        # Terminal id without its leading zeros -> vehicle id; loaded only by a collector that reads EMQX's topics.
+        self._terminals: dict[str, str] = {}
+        self._terminals_loaded_at = -float("inf")
 
     def installed(self, meter_id: str) -> datetime | None:
         """The first moment of the day the meter was installed on (None: the registry has no date): a reading
@@ -90,6 +96,19 @@ class KnownDevices:
             result[device] = missing
         return result
 
+    async def vehicles_of(self, conn: AsyncConnection, phones: set[str]) -> dict[str, str]:
+        """The vehicle (not retired) of each of these terminal phone numbers that the registry holds, keyed by
+        emqx_jt808.terminal_key; a miss is looked up before it is refused, as a device id is."""
+        if time.monotonic() - self._terminals_loaded_at > self._refresh_seconds:
+            # Whole, so that a terminal moved to another vehicle, or a vehicle retired, is seen.
+            self._terminals = await ingest.vehicle_terminals(conn)
+            self._terminals_loaded_at = time.monotonic()
+        keys = {emqx_jt808.terminal_key(phone) for phone in phones}
+        missing = keys - self._terminals.keys()
+        if missing:
+            self._terminals |= await ingest.vehicle_terminals(conn, sorted(missing))
+        return {key: self._terminals[key] for key in keys if key in self._terminals}
+
 
 @dataclass
 class _Prepared:
@@ -106,6 +125,8 @@ class _Prepared:
     refused: dict[int, tuple[int, bytes]] = field(default_factory=dict)
     received: Counter[str] = field(default_factory=Counter)
     rejected: Counter[str] = field(default_factory=Counter)
+    # Messages that hold nothing to store (EMQX's heartbeats, registrations, ...), by message id.
+    ignored: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -116,6 +137,12 @@ class Outcome:
     stored: dict[str, int]
     duplicates: dict[str, int]
     rejected: dict[str, int]
+    ignored: dict[str, int] = field(default_factory=dict)
+
+
+# A message of a batch: its family and device id, whether that is registered, why it cannot be routed, and the
+# phone number in the topic of an EMQX message.
+_Routed = tuple[Received, Family | None, str | None, bool, InvalidMessage | None, str | None]
 
 
 class Writer:
@@ -203,29 +230,53 @@ class Writer:
                         "position": len(prepared.positions) - stored["position"],
                     },
                     rejected=dict(prepared.rejected),
+                    ignored=dict(prepared.ignored),
                 )
         # Each half on a connection of its own, after this one went back: a write never holds two.
         half = len(batch) // 2
         first = await self._write_once(batch[:half], verdicts)
         return _merge(first, await self._write_once(batch[half:], verdicts))
 
-    async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received], verdicts: dict[int, bool]) -> _Prepared:
-        prepared = _Prepared()
-        routed: list[tuple[Received, Family | None, str | None, InvalidMessage | None]] = []
+    async def _route(self, conn: AsyncConnection, batch: Sequence[Received], prepared: _Prepared) -> list[_Routed]:
+        """Each message with its family, its device id, whether that is registered, why it cannot be routed, and the
+        phone number of an EMQX message (its device is the vehicle registered with that terminal id)."""
+        routed: list[tuple[Received, Family | None, str | None, InvalidMessage | None, str | None]] = []
         wanted: dict[str, set[str]] = {device: set() for device in _DEVICES}
+        phones = {
+            item.topic: phone
+            for item in batch
+            if item.topic.startswith(_EMQX_PREFIX) and (phone := emqx_jt808.phone_of(item.topic)) is not None
+        }
+        terminals = await self._devices.vehicles_of(conn, set(phones.values())) if phones else {}
         for item in batch:
+            phone = phones.get(item.topic)
+            if phone is not None:
+                prepared.received[emqx_jt808.NAME] += 1
+                vehicle = terminals.get(emqx_jt808.terminal_key(phone))
+                if vehicle is None:
+                    detail = f"no vehicle in service has terminal id {phone!r}"
+                    routed.append((item, None, None, InvalidMessage(Reason.UNKNOWN_DEVICE, detail), phone))
+                else:
+                    routed.append((item, POSITION, vehicle, None, phone))
+                continue
             try:
                 found, named = route(self._root, item.topic)
             except InvalidMessage as exc:
                 prepared.received["unknown"] += 1
-                routed.append((item, None, None, exc))
+                routed.append((item, None, None, exc, None))
                 continue
             wanted[found.device].add(named)
             prepared.received[found.name] += 1
-            routed.append((item, found, named, None))
+            routed.append((item, found, named, None, None))
         unknown = await self._devices.unknown(conn, wanted)
-        for item, family, device_id, unroutable in routed:
-            registered = family is not None and device_id not in unknown[family.device]
+        return [
+            (item, family, device_id, family is not None and device_id not in unknown[family.device], unroutable, phone)
+            for item, family, device_id, unroutable, phone in routed
+        ]
+
+    async def _prepare(self, conn: AsyncConnection, batch: Sequence[Received], verdicts: dict[int, bool]) -> _Prepared:
+        prepared = _Prepared()
+        for item, family, device_id, registered, unroutable, phone in await self._route(conn, batch, prepared):
             # Before reading the payload: a device over its allowance costs a count, not a parse or a row.
             if self._rate is not None:
                 within = verdicts.get(id(item))
@@ -251,7 +302,13 @@ class Writer:
             received_at = datetime.fromtimestamp(item.at, UTC)
             payload = item.payload
             try:
-                rows, rejected = PARSERS[family](device_id, payload, received_at, self._limits)
+                if phone is None:
+                    rows, rejected = PARSERS[family](device_id, payload, received_at, self._limits)
+                else:
+                    rows, rejected = emqx_jt808.parse(device_id, phone, payload, received_at, self._limits)
+            except emqx_jt808.Ignored as exc:
+                prepared.ignored[exc.message] += 1
+                continue
             except InvalidMessage as exc:
                 self._dead(prepared, item, device_id, exc.reason, exc.detail)
                 continue
@@ -382,6 +439,8 @@ class Writer:
             m.duplicates.labels(family).inc(outcome.duplicates.get(family, 0))
         for reason, count in outcome.rejected.items():
             m.rejected.labels(reason).inc(count)
+        for message, count in outcome.ignored.items():
+            m.ignored.labels(message).inc(count)
 
 
 def _keep(prepared: _Prepared, family: Family, rows: Sequence[Any]) -> None:
@@ -406,4 +465,5 @@ def _merge(a: Outcome, b: Outcome) -> Outcome:
         add(a.stored, b.stored),
         add(a.duplicates, b.duplicates),
         add(a.rejected, b.rejected),
+        add(a.ignored, b.ignored),
     )

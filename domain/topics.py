@@ -29,6 +29,9 @@ READING: Final = Family("meter", "reading")
 POSITION: Final = Family("vehicle", "position")
 FAMILIES: Final[tuple[Family, ...]] = (READING, POSITION)
 _BY_KEY: Final[dict[tuple[str, str], Family]] = {(f.device, f.name): f for f in FAMILIES}
+# Outside the root: where EMQX's JT/T 808 gateway publishes what each terminal sends, its default up topic
+# `jt808/${clientid}/${phone}/up` (collector/emqx_jt808.py reads it, when a deployment runs EMQX).
+EMQX_JT808_UP: Final = "jt808/+/+/up"
 
 
 def topic(root: str, device: str, device_id: str, family: str) -> str:

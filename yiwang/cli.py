@@ -623,7 +623,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
     broker = sub.add_parser("broker", help="who may speak to the broker: accounts, device credentials, ACL")
     broker.add_argument("action", choices=["account", "devices", "sync"])
     broker.add_argument("name", nargs="?", help="account: the service account's username")
-    broker.add_argument("--role", action="append", default=[], help="account: collector, gateway, api or observer")
+    broker.add_argument(
+        "--role", action="append", default=[], help="account: collector, gateway, api, observer or emqx_gateway"
+    )
     broker.add_argument("--password-stdin", action="store_true", help="account: read the password (else generated)")
     broker.add_argument("--password-env", metavar="VAR", help="account: take the password from this variable")
     broker.add_argument(

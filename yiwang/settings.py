@@ -146,6 +146,11 @@ class Settings(BaseSettings):
     dead_letter_retention_days: float = Field(default=30.0, gt=0)
     dead_letter_max_per_device: int = Field(default=1000, ge=1)
     dead_letter_prune_seconds: float = Field(default=300.0, gt=0)
+    # Also read the positions EMQX's JT/T 808 gateway publishes, where a deployment runs EMQX for its terminals: the
+    # collector subscribes to EMQX's default up topic `jt808/+/+/up` (outside the topic root) and maps each
+    # terminal's phone number to the vehicle registered with that terminal id (docs/device-protocol.md, "EMQX's
+    # JT/T 808 gateway"). Off: that topic is not read.
+    emqx_jt808: bool = False
 
     # API
     api_host: str = "127.0.0.1"

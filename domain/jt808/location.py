@@ -139,14 +139,14 @@ def decode_location(body: bytes, what: str = "0x0200") -> Location:
             that is not a BCD date, or a known item of the wrong length.
     """
     read = Reader(body, what)
-    alarm = Alarm(read.dword("alarm"))
-    status = Status(read.dword("status"))
-    latitude = read.dword("latitude") / 1e6
-    longitude = read.dword("longitude") / 1e6
+    alarm = read.dword("alarm")
+    status = read.dword("status")
+    latitude = read.dword("latitude")
+    longitude = read.dword("longitude")
     altitude = read.word("altitude")
-    speed = read.word("speed") / 10
+    speed = read.word("speed")
     direction = read.word("direction")
-    time = _beijing_time(read.bcd(6, "time"), what)
+    time = read.bcd(6, "time")
     items: dict[int, bytes] = {}
     extra: list[tuple[int, bytes]] = []
     while read.remaining:
@@ -161,25 +161,73 @@ def decode_location(body: bytes, what: str = "0x0200") -> Location:
         else:
             items[item] = value
     number = {item: int.from_bytes(value, "big") for item, value in items.items()}
-    return Location(
+    return location_of(
         alarm=alarm,
         status=status,
-        latitude=-latitude if Status.SOUTH in status else latitude,
-        longitude=-longitude if Status.WEST in status else longitude,
+        latitude=latitude,
+        longitude=longitude,
         altitude=altitude,
         speed=speed,
         direction=direction,
         time=time,
-        mileage=number[MILEAGE] / 10 if MILEAGE in number else None,
-        fuel=number[FUEL] / 10 if FUEL in number else None,
-        recorder_speed=number[RECORDER_SPEED] / 10 if RECORDER_SPEED in number else None,
+        mileage=number.get(MILEAGE),
+        fuel=number.get(FUEL),
+        recorder_speed=number.get(RECORDER_SPEED),
         signal=number.get(SIGNAL),
         satellites=number.get(SATELLITES),
         extra=tuple(extra),
+        what=what,
+    )
+
+
+def location_of(
+    *,
+    alarm: int,
+    status: int,
+    latitude: int,
+    longitude: int,
+    altitude: int,
+    speed: int,
+    direction: int,
+    time: str,
+    mileage: int | None = None,
+    fuel: int | None = None,
+    recorder_speed: int | None = None,
+    signal: int | None = None,
+    satellites: int | None = None,
+    extra: tuple[tuple[int, bytes], ...] = (),
+    what: str = "0x0200",
+) -> Location:
+    """A location from the numbers as the protocol carries them, the one place its units become the contract's:
+    unsigned millionths of a degree with the hemisphere in the status bits, tenths of km/h, tenths of km (item
+    0x01), tenths of L (item 0x02), the time as the 12 BCD digits YYMMDDhhmmss in GMT+8. Also what reads the JSON
+    of another gateway that passes these numbers on unscaled (EMQX's, collector/emqx_jt808.py).
+
+    Raises:
+        InvalidFrame: `invalid_field` for a time that is not 12 digits of a date.
+    """
+    flags = Status(status)
+    return Location(
+        alarm=Alarm(alarm),
+        status=flags,
+        latitude=-latitude / 1e6 if Status.SOUTH in flags else latitude / 1e6,
+        longitude=-longitude / 1e6 if Status.WEST in flags else longitude / 1e6,
+        altitude=altitude,
+        speed=speed / 10,
+        direction=direction,
+        time=_beijing_time(time, what),
+        mileage=mileage / 10 if mileage is not None else None,
+        fuel=fuel / 10 if fuel is not None else None,
+        recorder_speed=recorder_speed / 10 if recorder_speed is not None else None,
+        signal=signal,
+        satellites=satellites,
+        extra=extra,
     )
 
 
 def _beijing_time(digits: str, what: str) -> datetime:
+    if len(digits) != 12 or not digits.isascii() or not digits.isdigit():
+        raise InvalidFrame(Reason.INVALID_FIELD, f"{what}: time {digits[:24]!r} is not 12 digits")
     # YY is 20YY: strptime's %y would read 69-99 as 1969-1999.
     year, month, day, hour, minute, second = (int(digits[i : i + 2]) for i in range(0, 12, 2))
     try:

@@ -90,17 +90,25 @@ def test_the_acl_grants_each_role_and_device_what_it_needs_and_nothing_else() ->
         ServiceAccount("collector", ["collector"], "$7$x"),
         ServiceAccount("sim", ["gateway"], "$7$y"),
         ServiceAccount("api", ["api"], "$7$z"),
+        ServiceAccount("emqx", ["emqx_gateway"], "$7$w"),
     ]
     devices = [DeviceAccount("m1", "meter", "$7$a"), DeviceAccount("v1", "vehicle", "$7$b")]
     passwords, device_passwords, acl, skipped = access.render("yiwang", services, devices)
-    assert passwords.splitlines() == ["collector:$7$x", "sim:$7$y", "api:$7$z"]
+    assert passwords.splitlines() == ["collector:$7$x", "sim:$7$y", "api:$7$z", "emqx:$7$w"]
     assert device_passwords.splitlines() == ["m1:$7$a", "v1:$7$b"]
     assert skipped == []
     blocks = {b.splitlines()[0]: b.splitlines()[1:] for b in acl.split("\n\n")[1:]}
     assert blocks == {
-        "user collector": ["topic read yiwang/meter/+/reading", "topic read yiwang/vehicle/+/position"],
+        "user collector": [
+            "topic read yiwang/meter/+/reading",
+            "topic read yiwang/vehicle/+/position",
+            # EMQX's JT/T 808 up topic, outside the root: read when the collector's YIWANG_EMQX_JT808 is on.
+            "topic read jt808/+/+/up",
+        ],
         "user sim": ["topic write yiwang/meter/+/reading", "topic write yiwang/vehicle/+/position"],
         "user api": ["topic read yiwang/vehicle/+/position"],
+        # EMQX where it bridges into this broker: its own up topic, and nothing under the root.
+        "user emqx": ["topic write jt808/+/+/up"],
         "user m1": ["topic write yiwang/meter/m1/reading"],
         "user v1": ["topic write yiwang/vehicle/v1/position"],
     }

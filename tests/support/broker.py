@@ -23,6 +23,10 @@ TESTER = "tester"
 TESTER_PASSWORD = access.new_secret()
 TESTER_ROLES = ["collector", "gateway", "observer"]
 ANY_ROOT = "+"
+# The account that stands for EMQX's JT/T 808 gateway where EMQX bridges into this broker: it may publish on EMQX's
+# up topic (jt808/+/+/up) and nowhere else.
+EMQX_GATEWAY = "emqx-gateway"
+EMQX_GATEWAY_PASSWORD = access.new_secret()
 
 
 def files_of(broker: Mosquitto) -> access.Files:
@@ -67,6 +71,7 @@ async def open_broker_from_database(url: str, broker: Mosquitto) -> None:
     """Let the tester in through the database, as `yiwang broker sync` does, with every device credential."""
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await access.add_service_account(conn, TESTER, TESTER_ROLES, TESTER_PASSWORD)
+        await access.add_service_account(conn, EMQX_GATEWAY, ["emqx_gateway"], EMQX_GATEWAY_PASSWORD)
         await conn.commit()
         await access.sync(conn, ANY_ROOT, files_of(broker))
     broker.reload()
