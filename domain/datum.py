@@ -14,8 +14,9 @@ few centimetres a year (under a metre in 2026). Both are far below a terminal's 
 so no conversion is applied for CGCS2000 tiles (Tianditu): positions are drawn as received.
 
 The page's JavaScript (api/pages/static/js/geo.js) shifts what it draws with the same formula; this module is
-its reference (tests/api/pages check that both agree) and what Python code uses where it shows a position on such
-a map.
+its reference (tests/api/pages/test_coordinates.py checks that both agree). `gcj02_to_wgs84` turns a point given
+in GCJ-02 back into what is stored: a click on such a map, a GB/T 32960-2025 position flagged GCJ-02
+(docs/gbt32960.md).
 """
 
 from __future__ import annotations
@@ -73,9 +74,3 @@ def gcj02_to_wgs84(latitude: float, longitude: float, *, tolerance_deg: float = 
         if abs(d_lat) < tolerance_deg and abs(d_lon) < tolerance_deg:
             break
     return lat, lon
-
-
-def for_display(coordinates: Coordinates, latitude: float, longitude: float) -> tuple[float, float]:
-    """Where tiles in `coordinates` draw a WGS-84 point: shifted for GCJ-02; as it is for WGS-84 and for CGCS2000
-    (centimetres apart, see the module's text)."""
-    return wgs84_to_gcj02(latitude, longitude) if coordinates == "gcj02" else (latitude, longitude)

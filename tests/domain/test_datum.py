@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.datum import for_display, gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from domain.datum import gcj02_to_wgs84, in_china, wgs84_to_gcj02
 from domain.geo import distance_m
 
 # (WGS-84 latitude, longitude, GCJ-02 latitude, longitude), as published:
@@ -55,11 +55,3 @@ def test_outside_china_nothing_changes(lat: float, lon: float) -> None:
     assert not in_china(lat, lon)
     assert wgs84_to_gcj02(lat, lon) == (lat, lon)
     assert gcj02_to_wgs84(lat, lon) == (lat, lon)
-
-
-def test_only_gcj02_tiles_shift_what_is_drawn() -> None:
-    jingdezhen = (29.29, 117.20)
-    assert for_display("wgs84", *jingdezhen) == jingdezhen
-    # CGCS2000 (Tianditu) agrees with WGS-84 to well within a terminal's error: drawn as received.
-    assert for_display("cgcs2000", *jingdezhen) == jingdezhen
-    assert for_display("gcj02", *jingdezhen) == wgs84_to_gcj02(*jingdezhen) != jingdezhen
