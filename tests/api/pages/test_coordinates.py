@@ -8,7 +8,7 @@ from playwright.sync_api import Page
 
 from domain.datum import wgs84_to_gcj02
 from tests.domain.test_datum import PUBLISHED
-from tests.support.pages import System, login, screenshot, until
+from tests.support.pages import TEST_VEHICLE, System, login, screenshot, until
 
 # The test vectors' WGS-84 points (eviltransform's Shanghai, Shenzhen, Beijing; gcoord's 45° N 123° E), a point of
 # the simulated city, and two outside China (unchanged).
@@ -22,13 +22,21 @@ _DISPLAYED = """async ([settings, points]) => {
 }"""
 
 
-def test_the_map_states_its_coordinate_system_and_the_card_its_stored_one(page: Page, system: System) -> None:
+def test_the_map_states_its_coordinate_system_and_the_card_the_stored_one(page: Page, system: System) -> None:
     login(page, system)
     # The test system has no tile server: the map draws WGS-84 as stored, and says so.
     until(page, "document.querySelector('#map-coordinates').textContent === '坐标系：WGS-84'")
     assert page.get_attribute("#map-coordinates", "data-coordinates") == "wgs84"
     title = page.get_attribute("#map-coordinates", "title") or ""
     assert "WGS-84" in title
+    # A vehicle's card gives its position as stored, and says in which system.
+    until(page, f"window.yiwang.layer.get('{TEST_VEHICLE}')")
+    page.evaluate(f"() => window.yiwang.selectVehicle('{TEST_VEHICLE}')")
+    shown = until(page, "document.querySelector('#card-position')?.textContent")
+    lat, lon = page.evaluate(
+        f"() => [window.yiwang.layer.get('{TEST_VEHICLE}').lat, window.yiwang.layer.get('{TEST_VEHICLE}').lon]"
+    )
+    assert shown == f"{lat:.5f}, {lon:.5f} (WGS-84)"
     screenshot(page, "map-coordinates")
 
 
@@ -62,4 +70,3 @@ def test_each_system_is_stated_in_chinese_and_english(page: Page, system: System
     assert texts["en"]["coordinates.gcj02"] == "Coordinates: GCJ-02 (converted from WGS-84 for display)"
     for language in ("zh", "en"):
         assert "WGS-84" in texts[language]["coordinates.stored"]
-        assert "WGS-84" in texts[language]["card.position"]

@@ -258,7 +258,8 @@ function renderCard() {
       row("card.ignition", p.ignition ? t("card.on") : t("card.off")),
       row("card.battery", charge, "card-battery"),
       row("card.age", "", "card-age"),
-      row("card.position", `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)}`),
+      // As stored and answered by the API, whatever the tiles: a position to give to another map.
+      row("card.position", `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)} (WGS-84)`, "card-position"),
     ),
     el(
       "div",
