@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.calendar import iso_workdays
 from domain.counters import MAX_GAP
+from domain.datum import Coordinates
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
 
 _log = logging.getLogger(__name__)
@@ -313,12 +314,17 @@ class Settings(BaseSettings):
     energy_leak_nights: int = Field(default=3, ge=1)
 
     # Web pages (api/pages): the map's tile URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png; empty: no
-    # tiles (the map draws vehicles, areas and a grid on a plain background). Tiles of Chinese map services (AMap,
-    # Tencent) are drawn in GCJ-02: say so and the pages shift what they draw onto them (for display only).
+    # tiles (the map draws vehicles, areas and a grid on a plain background). What is stored, answered and exported
+    # stays WGS-84, as terminals send it; the pages shift what they draw onto GCJ-02 tiles (domain/datum.py).
     pages_tile_url: str = ""
     pages_tile_attribution: str = ""
     pages_tile_max_zoom: int = Field(default=18, ge=1, le=22)
-    pages_tile_coordinates: Literal["wgs84", "gcj02"] = "wgs84"
+    pages_tile_coordinates: Coordinates = Field(
+        default="wgs84",
+        description="the coordinate system the map's tiles are drawn in: wgs84 (OpenStreetMap and most "
+        "self-hosted tiles), gcj02 (AMap, Tencent and most commercial Chinese services: positions are shifted for "
+        "display only) or cgcs2000 (Tianditu: within a metre of WGS-84, drawn as received); the map states it",
+    )
     # Where the map opens (WGS-84; default: Jingdezhen, the simulated city) and at what zoom.
     pages_map_latitude: float = Field(default=29.29, ge=-90, le=90)
     pages_map_longitude: float = Field(default=117.20, ge=-180, le=180)

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from api.pages import config
 from yiwang.settings import Settings
 
 
@@ -75,3 +76,13 @@ def test_the_old_workdays_name_still_sets_the_week_and_warns_of_the_new_one(monk
     with pytest.warns(FutureWarning, match="YIWANG_WORKDAYS"):
         settings = Settings()
     assert settings.week_workdays == frozenset({0, 1, 2, 3, 4, 5})
+
+
+def test_the_tiles_coordinate_system_reaches_the_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tianditu's tiles are CGCS2000: named as such, and the map states it (drawn as received).
+    monkeypatch.setenv("YIWANG_PAGES_TILE_COORDINATES", "cgcs2000")
+    assert config(Settings())["tile_coordinates"] == "cgcs2000"
+    # Baidu's BD-09 is not supported: refused by name rather than drawn hundreds of metres off.
+    monkeypatch.setenv("YIWANG_PAGES_TILE_COORDINATES", "bd09")
+    with pytest.raises(ValueError, match="pages_tile_coordinates"):
+        Settings()

@@ -1,5 +1,7 @@
 // Coordinates for display. Positions are stored as the terminals send them (WGS-84); tiles of Chinese map
 // services are drawn in GCJ-02, so a map on such tiles shifts what it draws (never what it stores or sends).
+// The formula is domain/datum.py's (its reference; tests/api/pages/test_coordinates.py checks that both agree).
+// Tianditu's CGCS2000 tiles are drawn on as they are: within a metre of WGS-84, below a terminal's own error.
 
 const A = 6378245.0;
 const EE = 0.00669342162296594323;
@@ -36,7 +38,12 @@ export function wgs84ToGcj02(lat, lon) {
   return [lat + dLat, lon + dLon];
 }
 
-/** The display function of the pages' settings: identity for WGS-84 tiles (or none). */
+/** The coordinate system the map draws in: its tiles' (YIWANG_PAGES_TILE_COORDINATES); WGS-84 without tiles. */
+export function drawnIn(settings) {
+  return settings.tile_url ? settings.tile_coordinates : "wgs84";
+}
+
+/** The display function of the pages' settings: the GCJ-02 shift for GCJ-02 tiles, identity otherwise. */
 export function displayOf(settings) {
-  return settings.tile_coordinates === "gcj02" && settings.tile_url ? wgs84ToGcj02 : (lat, lon) => [lat, lon];
+  return drawnIn(settings) === "gcj02" ? wgs84ToGcj02 : (lat, lon) => [lat, lon];
 }

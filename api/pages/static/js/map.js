@@ -2,7 +2,7 @@
 // the alert panel and the request queue.
 
 import { allPages, api, config, el, freshToken, keepAuth, auth, plain, showError, start, t, toLogin } from "./common.js";
-import { displayOf } from "./geo.js";
+import { displayOf, drawnIn } from "./geo.js";
 import { STATES, STATE_COLOURS, VehicleLayer } from "./vehicle-layer.js";
 import { Replay } from "./replay.js";
 import { Alerts } from "./alerts.js";
@@ -46,6 +46,11 @@ if (settings.tile_url) {
   new Grid({ className: "grid-tiles" }).addTo(map);
   map.attributionControl.addAttribution(t("map.no_tiles"));
 }
+// The page states what the map draws in: a position read off it can then be compared with another map's.
+const coordinates = document.getElementById("map-coordinates");
+coordinates.textContent = t(`coordinates.${drawnIn(settings)}`);
+coordinates.title = t("coordinates.stored");
+coordinates.dataset.coordinates = drawnIn(settings);
 map.createPane("areas").style.zIndex = 350;
 map.createPane("track").style.zIndex = 460; // above the vehicles' canvas (450)
 map.createPane("replay").style.zIndex = 470;
@@ -254,7 +259,8 @@ function renderCard() {
       row("card.ignition", p.ignition == null ? "—" : p.ignition ? t("card.on") : t("card.off")),
       row("card.battery", charge, "card-battery"),
       row("card.age", "", "card-age"),
-      row("card.position", `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)}`),
+      // As stored and answered by the API, whatever the tiles: a position to give to another map.
+      row("card.position", `${v.lat.toFixed(5)}, ${v.lon.toFixed(5)} (WGS-84)`, "card-position"),
     ),
     el(
       "div",
