@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.counters import Change, Meter, Multiplier, Replacement, counted, days, deltas, hourly, micro
+from domain.counters import MAX_GAP, Change, Meter, Multiplier, Replacement, counted, days, deltas, hourly, micro
 from domain.reading import Reading
 from tests.support.registers import SHANGHAI, at, reading
 
@@ -109,6 +109,28 @@ def histories(draw: st.DrawFn) -> tuple[list[Reading], Meter, list[Replacement],
     return out, Meter(multiplier=draw(st.sampled_from([1.0, 40.0, 0.5]))), swaps, changes
 
 
+def _closes_at_midnight(readings: list[Reading]) -> int:
+    local = readings[-1].time.astimezone(SHANGHAI)
+    return int(len(readings) > 1 and local.time() == time(0) and readings[-1].time - readings[-2].time <= MAX_GAP)
+
+
+def test_a_last_reading_at_midnight_after_a_swap_closes_its_day_and_is_counted_once_a_later_one_comes() -> None:
+    """The case Hypothesis found: the stream ends exactly at local midnight, after a recorded swap."""
+    start = datetime(2025, 12, 20, tzinfo=UTC)
+    times = [0, 2, 4, 209, 251, 426, 606, 1376, 2144, 2148]
+    readings = [reading(start + timedelta(seconds=s), 1.0 if 209 <= s <= 426 else 0.0) for s in times]
+    swap = Replacement(start + timedelta(seconds=605), 1.0, 0.0)
+    midnight = reading(datetime(2025, 12, 22, tzinfo=SHANGHAI), 0.0)
+    whole, _ = days([*readings, midnight], Meter(), SHANGHAI, replacements=[swap])
+    assert [(d.day.isoformat(), d.amount, d.readings) for d in whole] == [
+        ("2025-12-20", micro(1), len(readings)),
+        ("2025-12-21", 0, 0),
+    ]
+    later = reading(datetime(2025, 12, 22, 1, tzinfo=SHANGHAI), 0.0)
+    whole, _ = days([*readings, midnight, later], Meter(), SHANGHAI, replacements=[swap])
+    assert [(d.day.isoformat(), d.readings) for d in whole][-1] == ("2025-12-22", 2)
+
+
 @settings(max_examples=150, deadline=None)
 @given(histories(), st.data())
 def test_with_swaps_and_multipliers_days_match_hours_and_a_recount_from_any_day_continues_exactly(
@@ -119,7 +141,8 @@ def test_with_swaps_and_multipliers_days_match_hours_and_a_recount_from_any_day_
     assert not any(d.change is Change.RESET for d in found)  # every drop was recorded: none is guessed
     whole, events = days(readings, meter, SHANGHAI, replacements=swaps, multipliers=changes)
     assert sum(d.amount for d in whole) == sum(hourly(found, SHANGHAI).values()) == sum(counted(d) for d in found)
-    assert sum(d.readings for d in whole) == len(readings)
+    # Every reading is one of its day's, but a last one at local midnight: it closes its day and opens none.
+    assert sum(d.readings for d in whole) == len(readings) - _closes_at_midnight(readings)
     assert sum(e.change is Change.REPLACEMENT for e in events) == len(swaps)
     if not whole:
         return

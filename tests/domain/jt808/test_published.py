@@ -25,10 +25,7 @@ from domain.jt808.header import Header, Packet, Version, parse_packet
 from domain.jt808.location import Alarm, Status
 from domain.jt808.messages import Authentication, Heartbeat, LocationBatch, LocationReport, Registration, decode
 from domain.jt808.responses import RegistrationResult, Result, general_response, registration_response
-
-
-def wire(text: str) -> bytes:
-    return bytes.fromhex(text.replace(" ", "").replace("\n", ""))
+from tests.support.jt808 import GO_0100, wire
 
 
 def one_packet(text: str) -> Packet:
@@ -169,15 +166,6 @@ def test_e_com_net_registration_response_is_built_byte_for_byte() -> None:
         header("040457103166", 0x0030, 0x0100), serial=0x0030, result=RegistrationResult.SUCCESS, code=b"shuangwei"
     )
     assert built == published
-
-
-GO_0100 = {
-    Version.V2013: "7e0100002c0123456789010000001f007363640000007777772e3830382e636f6d000000000000000000373635343332"
-    "3101b2e24131323334cc7e",
-    Version.V2019: "7e0100405301000000000172998417380000001f0073636400000000000000000077777"
-    "72e3830382e636f6d0000000000000000000000000000000000000037363534333231000000000000000000000000000000000000"
-    "000000000001b2e241313233343b7e",
-}
 
 
 @pytest.mark.parametrize("version", list(Version))

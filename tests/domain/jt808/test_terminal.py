@@ -23,7 +23,7 @@ from domain.jt808.terminal import (
     location_body,
     registration_body,
 )
-from tests.domain.jt808.test_published import GO_0100, wire
+from tests.support.jt808 import GO_0100, wire
 
 
 @pytest.mark.parametrize("version", list(Version))
