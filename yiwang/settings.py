@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     # the changes at most this often, one message each time.
     live_batch_ms: int = Field(default=250, gt=0)
 
+    # JT/T 808 gateway: where terminals connect (as agreed for issue 16; the gateway's branch defines them too).
+    jt808_host: str = "127.0.0.1"
+    jt808_port: int = 17808
+
     # Simulators
     sim_seed: int = 20260101
     sim_institutions: int = 30
@@ -165,6 +169,9 @@ class Settings(BaseSettings):
     sim_acceleration: float = 1.0
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
     sim_client_id: str = Field(default="yiwang-simulator", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
+    # The share of the simulated fleet whose terminals report over JT/T 808 through the gateway (jt808_host,
+    # jt808_port: simulators/terminal.py) instead of JSON over MQTT; which vehicles follows from the seed.
+    sim_jt808_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)
