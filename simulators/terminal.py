@@ -58,7 +58,7 @@ log = logging.getLogger(__name__)
 ANSWER_TIMEOUT = 10.0
 RETRIES = 3
 HEARTBEAT_SECONDS = 30.0
-# Fixes per blind-zone batch: 20 of the longest item this simulator sends (46 bytes with its length) fill 923 of
+# Fixes per blind-zone batch: 20 of the longest item this simulator sends (43 bytes with its length) fill 863 of
 # the 1023 bytes a packet's body holds, so a batch is never split into a multi-packet message.
 BATCH_FIXES = 20
 # Live reports unanswered at once: real terminals report every 10-30 s and never get near it; an accelerated
