@@ -151,6 +151,8 @@ class Terminal:
     def report(self, upload: Upload) -> None:
         """The vehicle's new fixes: reported live when authenticated, else kept for a blind-zone batch."""
         self.backlog.add(upload.fixes, blind=upload.blind, online=self.online)
+        if not self.online:
+            self.counts["fixes_offline"] += len(upload.fixes)
         self._settled.clear()
         self._wake.set()
 
@@ -186,6 +188,7 @@ class Terminal:
             group.create_task(self._talk())
 
     def _disconnected(self, writer: asyncio.StreamWriter) -> None:
+        self.counts["disconnections"] += 1
         self.online = False
         self._writer = None
         self.backlog.offline()
