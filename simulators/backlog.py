@@ -15,6 +15,8 @@ the broker holds the fix. The rules, as terminals follow the standard:
   blind-zone batches after the next authentication, in fix order with what was held already.
 - An answer of "failure" leaves the message to its timeout (the platform could not take it now); "message error"
   or "not supported" drops it, counted as refused: sending the same bytes again would only be refused again.
+- The held fixes are bounded, as a terminal's blind-zone memory is: beyond `capacity` the oldest are dropped and
+  counted, so a simulator left running without its gateway does not grow without end.
 """
 
 from __future__ import annotations
@@ -62,15 +64,18 @@ class Backlog:
         retries: how often a message is sent again before the connection counts as lost (parameter 0x0003).
         batch: fixes per 0x0704 at most (so that a batch fits one packet: see `simulators.terminal`).
         window: live reports unanswered at once, at most.
+        capacity: held fixes kept at most; older ones are dropped (`dropped` counts them).
     """
 
-    def __init__(self, *, timeout: float, retries: int, batch: int, window: int) -> None:
+    def __init__(self, *, timeout: float, retries: int, batch: int, window: int, capacity: int) -> None:
         if batch < 1 or window < 1:
             raise ValueError("a batch holds at least one fix, and the window lets one report out")
         self.timeout = timeout
         self.retries = retries
         self.batch = batch
         self.window = window
+        self.capacity = capacity
+        self.dropped = 0
         self.live: deque[Position] = deque()
         self.held: list[Position] = []  # in fix order
         self.sent: dict[int, Sent] = {}
@@ -145,3 +150,6 @@ class Backlog:
 
     def _hold(self, fixes: list[Position]) -> None:
         self.held = list(merge(self.held, sorted(fixes, key=_BY_TIME), key=_BY_TIME))
+        if len(self.held) > self.capacity:
+            self.dropped += len(self.held) - self.capacity
+            del self.held[: len(self.held) - self.capacity]

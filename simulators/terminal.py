@@ -64,6 +64,9 @@ BATCH_FIXES = 20
 # Live reports unanswered at once: real terminals report every 10-30 s and never get near it; an accelerated
 # simulation does, and would otherwise put thousands of reports on one connection at once.
 WINDOW = 16
+# Fixes a terminal holds for blind-zone batches, at most (terminals keep some days of them): 30 days of a car
+# parked all the time, a day and a half of one driving all the time.
+MEMORY_FIXES = 10_000
 _BACKOFF = (0.2, 30.0)  # s, first and longest wait before connecting again
 _V2019_SHARE = 0.4  # of the terminals: newer ones speak 2019, the rest are still 2013
 _PROVINCE, _CITY = 36, 200  # GB/T 2260 360200: Jingdezhen, Jiangxi
@@ -127,7 +130,9 @@ class Terminal:
         self.version = version
         self.host, self.port = host, port
         self.counts, self.items = counts, items
-        self.backlog = Backlog(timeout=ANSWER_TIMEOUT, retries=RETRIES, batch=BATCH_FIXES, window=WINDOW)
+        self.backlog = Backlog(
+            timeout=ANSWER_TIMEOUT, retries=RETRIES, batch=BATCH_FIXES, window=WINDOW, capacity=MEMORY_FIXES
+        )
         self.code: bytes | None = None  # the authentication code, in memory only
         self.online = False  # authenticated on a connection
         self._registration = registration_body(
@@ -150,9 +155,12 @@ class Terminal:
 
     def report(self, upload: Upload) -> None:
         """The vehicle's new fixes: reported live when authenticated, else kept for a blind-zone batch."""
+        dropped = self.backlog.dropped
         self.backlog.add(upload.fixes, blind=upload.blind, online=self.online)
         if not self.online:
             self.counts["fixes_offline"] += len(upload.fixes)
+        if self.backlog.dropped > dropped:
+            self.counts["dropped"] += self.backlog.dropped - dropped
         self._settled.clear()
         self._wake.set()
 
@@ -163,12 +171,21 @@ class Terminal:
     async def run(self) -> None:
         """Connect, register if need be, authenticate and report, reconnecting whenever the connection fails."""
         backoff = _BACKOFF[0]
+        told = False  # that the platform cannot be reached, since it last could
         while True:
             try:
                 reader, writer = await asyncio.open_connection(self.host, self.port)
             except OSError as exc:
-                log.debug("terminal %s: cannot connect to %s:%s (%s)", self.phone, self.host, self.port, exc)
+                (log.debug if told else log.warning)(
+                    "terminal %s: cannot connect to %s:%s (%s); keeping its fixes, trying again",
+                    self.phone,
+                    self.host,
+                    self.port,
+                    exc,
+                )
+                told = True
             else:
+                told = False
                 self.counts["connections"] += 1
                 try:
                     await self._session(reader, writer)

@@ -19,8 +19,8 @@ def fix(second: int) -> Position:
     return Position("v-1", T0 + timedelta(seconds=second), T0, 29.3, 117.2, 30.0, 90.0, True)
 
 
-def backlog(*, batch: int = 3, window: int = 4) -> Backlog:
-    return Backlog(timeout=10.0, retries=2, batch=batch, window=window)
+def backlog(*, batch: int = 3, window: int = 4, capacity: int = 1000) -> Backlog:
+    return Backlog(timeout=10.0, retries=2, batch=batch, window=window, capacity=capacity)
 
 
 def ack(serial: int, message_id: int = LOCATION_REPORT, result: int = Result.SUCCESS) -> GeneralResponse:
@@ -114,3 +114,11 @@ def test_a_blind_batch_does_not_hold_up_live_reports() -> None:
     batch = memory.next_batch()
     memory.record(1, LOCATION_BATCH, batch, now=0.0, blind=True)
     assert memory.next_live() == fix(20)
+
+
+def test_the_held_fixes_are_bounded_and_the_oldest_go_first() -> None:
+    memory = backlog(batch=10, capacity=3)
+    memory.add([fix(30), fix(10)], blind=False, online=False)
+    memory.add([fix(20), fix(0), fix(40)], blind=True, online=True)
+    assert memory.dropped == 2
+    assert memory.next_batch() == [fix(20), fix(30), fix(40)]
