@@ -103,6 +103,23 @@ def location_of(fix: Position) -> Location:
     )
 
 
+def registration(vehicle: Vehicle, version: Version) -> bytes:
+    """The 0x0100 body of a vehicle's terminal: Jingdezhen's division, the simulator as maker and model, the last
+    seven digits of the terminal id as the maker's own id (they fit both editions), the plate and its colour."""
+    plate = vehicle.plate.replace("·", "")  # the dot is for display; terminals send the characters
+    return registration_body(
+        version,
+        province=_PROVINCE,
+        city=_CITY,
+        maker=_MAKER,
+        model=_MODEL,
+        terminal_id=vehicle.terminal_id[-7:],
+        # Blue (1, JT/T 697.7), or green (5) for a new-energy plate: a letter and five digits after the city's.
+        plate_color=5 if len(plate) == 8 else 1,
+        plate=plate,
+    )
+
+
 class _Closed(Exception):
     """The platform closed the connection."""
 
@@ -135,16 +152,7 @@ class Terminal:
         )
         self.code: bytes | None = None  # the authentication code, in memory only
         self.online = False  # authenticated on a connection
-        self._registration = registration_body(
-            version,
-            province=_PROVINCE,
-            city=_CITY,
-            maker=_MAKER,
-            model=_MODEL,
-            terminal_id=self.phone[-7:],  # the maker's own id: 7 characters fit both editions
-            plate_color=5 if len(vehicle.plate) == 8 else 1,  # JT/T 697.7: green for new energy, else blue
-            plate=vehicle.plate,
-        )
+        self._registration = registration(vehicle, version)
         self._serial = 0
         self._last_sent = 0.0
         self._wake = asyncio.Event()

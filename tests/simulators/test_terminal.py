@@ -13,13 +13,13 @@ import pytest
 from collector.metrics import Metrics
 from domain.jt808.framing import Frame, Framer
 from domain.jt808.header import Version, parse_packet
-from domain.jt808.messages import LocationBatch, LocationReport, decode
-from domain.jt808.terminal import LOCATION_BATCH, LOCATION_REPORT, batch_body, frames, location_body
+from domain.jt808.messages import LocationBatch, LocationReport, Registration, decode
+from domain.jt808.terminal import LOCATION_BATCH, LOCATION_REPORT, REGISTRATION, batch_body, frames, location_body
 from simulators.city import City, build_city
 from simulators.faults import Faults
 from simulators.holidays import is_rest_day
 from simulators.publisher import Tally, run_vehicles
-from simulators.terminal import BATCH_FIXES, location_of, on_jt808, version_of
+from simulators.terminal import BATCH_FIXES, location_of, on_jt808, registration, version_of
 from simulators.vehicles import Fleet
 from tests.support.gateway import gateway_settings, gatewaying
 from tests.support.registry import Devices, register_devices, terminal_id
@@ -62,6 +62,22 @@ def test_the_platform_reads_each_report_as_the_fix_the_vehicle_made(city: City) 
         assert (read.speed, read.direction, read.ignition) == (fix.speed, round(fix.heading) % 360, fix.ignition)
         assert (read.mileage, read.fuel, read.satellites) == (fix.odometer, fix.fuel, fix.satellites)
         assert read.positioned
+
+
+def test_the_platform_reads_each_registration_in_both_editions(city: City) -> None:
+    for vehicle in city.vehicles:
+        for version in Version:
+            (wire,) = frames(REGISTRATION, vehicle.terminal_id, 0, registration(vehicle, version), version)
+            (item,) = Framer().feed(wire)
+            assert isinstance(item, Frame)
+            packet = parse_packet(item.packet)
+            assert packet.header.phone == vehicle.terminal_id.lstrip("0")
+            read = decode(packet.header, packet.body)
+            assert isinstance(read, Registration)
+            assert (read.province, read.city) == (36, 200)  # 360200, Jingdezhen
+            assert read.terminal_id == vehicle.terminal_id[-7:]
+            assert read.plate == vehicle.plate.replace("·", "")
+            assert read.plate_color == (5 if vehicle.energy in ("battery_electric", "plug_in_hybrid") else 1)
 
 
 def test_a_full_blind_zone_batch_fits_one_packet(city: City) -> None:
