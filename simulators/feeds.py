@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from collections.abc import Collection
 
 from domain.topics import POSITION, READING
 from simulators.city import City
@@ -146,7 +147,11 @@ class MeterFeed:
 
 
 class VehicleFeed:
-    """The city's vehicles over one run: each terminal's reports as it sends them, or arrays as history."""
+    """The city's vehicles over one run: each terminal's reports as it sends them, or arrays as history.
+
+    The vehicles in `jt808` (indexes in the city's vehicles) report over JT/T 808, not MQTT: `advance` hands their
+    uploads back as they are, for their terminals (simulators/terminal.py), and makes messages of the others'.
+    """
 
     def __init__(
         self,
@@ -159,8 +164,10 @@ class VehicleFeed:
         start: float,
         parked_interval: float = 300.0,
         injected: Injected | None = None,
+        jt808: Collection[int] = (),
     ) -> None:
         self.root = root
+        self.jt808 = frozenset(jt808)
         self.fleet = Fleet(city, seed, start, interval=interval, parked_interval=parked_interval)
         self.injected = injected if injected is not None else Injected()
         self._ids = [v.id for v in city.vehicles]
@@ -171,15 +178,23 @@ class VehicleFeed:
         self._history: list[list[dict[str, object]]] = [[] for _ in self._ids]
 
     def step(self, until: float) -> list[Message]:
-        """Advance to `until` and return what the terminals send: live fixes, and blind-zone arrays."""
+        """Advance to `until` and return what the MQTT terminals send: live fixes, and blind-zone arrays."""
+        return self.advance(until)[0]
+
+    def advance(self, until: float) -> tuple[list[Message], list[Upload]]:
+        """Advance to `until`: the MQTT terminals' messages (live fixes, blind-zone arrays) and the JT/T 808
+        terminals' uploads."""
         out: list[Message] = []
+        aside: list[Upload] = []
         for upload in self.fleet.step(until):
-            items = self._items(upload)
             if upload.blind:
                 self.injected.counts["blind_uploads"] += 1
-                self.injected.counts["blind_positions"] += len(items)
-            out += self._send(upload.vehicle, items, single=not upload.blind)
-        return out
+                self.injected.counts["blind_positions"] += len(upload.fixes)
+            if upload.vehicle in self.jt808:
+                aside.append(upload)
+                continue
+            out += self._send(upload.vehicle, self._items(upload), single=not upload.blind)
+        return out, aside
 
     def history(self, until: float, *, flush: bool) -> list[Message]:
         """History: advance to `until`, keeping each vehicle's fixes; send full arrays (and, with `flush`,

@@ -28,6 +28,7 @@ from simulators.faults import Faults, Injected
 from simulators.feeds import MeterFeed, VehicleFeed
 from simulators.messages import Message
 from simulators.meters import day_start, local_day
+from simulators.terminal import connected, on_jt808
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ class Tally:
     """What the broker confirmed, what the collector should make of it, and what was injected.
 
     `items` counts the readings and positions the collector should store: items of confirmed messages
-    that are neither duplicates nor malformed. `dead_letters` counts the malformed messages by the
-    reason the collector should record.
+    that are neither duplicates nor malformed, and fixes the JT/T 808 gateway acknowledged. `dead_letters` counts
+    the malformed messages by the reason the collector should record. `terminals` counts what the JT/T 808
+    terminals did (simulators/terminal.py).
     """
 
     messages: Counter[str] = field(default_factory=Counter)
@@ -56,6 +58,7 @@ class Tally:
     injected: Injected = field(default_factory=Injected)
     reconnects: int = 0
     resent: int = 0
+    terminals: Counter[str] = field(default_factory=Counter)
 
     def confirm(self, message: Message) -> None:
         self.messages[message.family] += 1
@@ -76,6 +79,7 @@ class Tally:
             "injected": {str(k): v for k, v in self.injected.counts.items()},
             "reconnects": self.reconnects,
             "resent": self.resent,
+            "jt808": dict(self.terminals),
         }
 
 
@@ -265,10 +269,13 @@ async def run_vehicles(
 
     The fleet advances every `sim_vehicle_interval_s` of sim time; terminals report at that interval
     with the ignition on, every 5 minutes parked, and upload blind-zone arrays when back in coverage.
+    A share of the fleet (`sim_jt808_share`) reports over JT/T 808 to the gateway at `jt808_host:jt808_port`
+    instead (simulators/terminal.py); faults are injected into the MQTT messages only.
     Args as `run_meters`.
     """
     tally = tally if tally is not None else Tally()
     clock = SimClock(start or datetime.now(UTC), settings.sim_acceleration)
+    jt808 = [i for i, v in enumerate(city.vehicles) if on_jt808(settings.sim_seed, v.id, settings.sim_jt808_share)]
     feed = VehicleFeed(
         city,
         seed=settings.sim_seed,
@@ -277,15 +284,29 @@ async def run_vehicles(
         interval=settings.sim_vehicle_interval_s,
         start=clock.start,
         injected=tally.injected,
+        jt808=jt808,
     )
     end = clock.start + stop_after if stop_after is not None else math.inf
-    async with publishing(settings, f"{settings.sim_client_id}-vehicles", tally=tally) as outbox:
+    async with (
+        publishing(settings, f"{settings.sim_client_id}-vehicles", tally=tally) as outbox,
+        connected(
+            city,
+            jt808,
+            seed=settings.sim_seed,
+            host=settings.jt808_host,
+            port=settings.jt808_port,
+            counts=tally.terminals,
+            items=tally.items,
+        ) as terminals,
+    ):
         t = clock.start
         while t < end:
             t = min(t + settings.sim_vehicle_interval_s, end)
             await clock.sleep_until(t)
-            # Stepping thousands of vehicles takes a while: off the loop, so the connection keeps talking.
-            await outbox.put_all(await asyncio.to_thread(feed.step, t))
+            # Stepping thousands of vehicles takes a while: off the loop, so the connections keep talking.
+            messages, uploads = await asyncio.to_thread(feed.advance, t)
+            terminals.report(uploads)
+            await outbox.put_all(messages)
     return tally
 
 

@@ -375,7 +375,8 @@ async def _add_user(settings: Settings, args: argparse.Namespace, role: str, pas
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything together: the stack, the schema, the simulated city, collector, API and simulators."""
+    """Everything together: the stack, the schema, the simulated city, collector, API, JT/T 808 gateway and
+    simulators."""
     from yiwang.stack import Stack  # noqa: PLC0415
 
     _stack(settings, argparse.Namespace(action="up"))
@@ -426,10 +427,12 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         start("collector", "collector", "collect")
         start("supervisor", "supervisor", "supervise")
         start("api", None, "api")
+        start("gateway", "gateway", "gateway", "jt808")
         health = {
             "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
             "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
             "api": f"http://{settings.api_host}:{settings.api_port}/health",
+            "gateway": f"http://{settings.metrics_host}:{settings.gateway_metrics_port}/health",
         }
         _wait_until_healthy(children, health, logs)
         if args.history_days > 0:
@@ -440,15 +443,19 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
                 subprocess.run(
                     history, stdout=log_file, stderr=subprocess.STDOUT, check=True, env=as_account("simulator")
                 )
+        # After the gateway is healthy: a share of the vehicles report through it (sim_jt808_share).
         start("meters", "simulator", "simulate", "meters")
         start("vehicles", "simulator", "simulate", "vehicles")
         print(
             f"""
-Yiwang is running with {settings.sim_institutions} simulated institutions and {settings.sim_vehicles} vehicles.
+Yiwang is running with {settings.sim_institutions} simulated institutions and {settings.sim_vehicles} vehicles \
+({settings.sim_jt808_share:.0%} of them over JT/T 808).
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
   supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
+  JT/T 808 gateway    terminals connect to {settings.jt808_host}:{settings.jt808_port}
+                      metrics http://{settings.metrics_host}:{settings.gateway_metrics_port}/metrics  (health: /health)
   database            psql '{postgres.url}'  (the owner; passwords in {postgres.passfile})
                       {_SQL_HINT}
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\

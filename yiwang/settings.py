@@ -196,6 +196,9 @@ class Settings(BaseSettings):
     sim_acceleration: float = 1.0
     sim_faults: float = Field(default=0.0, ge=0.0, le=1.0)
     sim_client_id: str = Field(default="yiwang-simulator", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
+    # The share of the simulated fleet whose terminals report over JT/T 808 through the gateway (jt808_host,
+    # jt808_port: simulators/terminal.py) instead of JSON over MQTT; which vehicles follows from the seed.
+    sim_jt808_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
     # A vehicle whose newest fix is older than this shows as offline on the live map.
     vehicle_offline_seconds: float = Field(default=600.0, gt=0)

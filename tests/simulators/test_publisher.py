@@ -40,6 +40,7 @@ def sim_settings(broker: Mosquitto, **overrides: object) -> Settings:
         "sim_client_id": f"yiwang-sim-{tag}",
         "sim_seed": SEED,
         "sim_acceleration": 86400.0,  # a simulated day per second
+        "sim_jt808_share": 0.0,  # every vehicle over MQTT: no gateway here (tests/simulators/test_terminal.py)
         **overrides,
     }
     return Settings(**values)  # type: ignore[arg-type]

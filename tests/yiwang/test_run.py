@@ -14,7 +14,11 @@ import httpx
 import psycopg
 import pytest
 
+from simulators.city import build_city
+from simulators.terminal import on_jt808
 from tests.support.stack import make_stack_home, run_environment, start_run
+from tests.support.waiting import wait_until
+from yiwang.settings import Settings
 
 
 @pytest.fixture
@@ -44,8 +48,9 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         token = login.json()["access_token"]
         units = httpx.get(f"{api}/organisations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert units.status_code == 200, units.text
-        for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT"):
+        for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT", "YIWANG_GATEWAY_METRICS_PORT"):
             assert httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5).status_code == 200
+        assert f"terminals connect to 127.0.0.1:{run_env['YIWANG_JT808_PORT']}" in text
         url = run_env["YIWANG_DATABASE_URL"]
         with psycopg.connect(url) as conn:
             meters = conn.execute("SELECT count(*) FROM meter").fetchone()
@@ -55,12 +60,14 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
             dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
             connected = conn.execute(
                 """SELECT DISTINCT application_name, usename FROM pg_stat_activity
-                   WHERE application_name IN ('yiwang-api', 'yiwang-collector', 'yiwang-supervisor')"""
+                   WHERE application_name IN ('yiwang-api', 'yiwang-collector', 'yiwang-supervisor',
+                                              'yiwang-gateway')"""
             ).fetchall()
         # Each process as its own role (db/roles.py), none as the owner or a superuser.
         assert sorted(connected) == [
             ("yiwang-api", "yiwang_api"),
             ("yiwang-collector", "yiwang_collector"),
+            ("yiwang-gateway", "yiwang_gateway"),
             ("yiwang-supervisor", "yiwang_supervisor"),
         ]
         # The backfill went through the broker and the collector: every registered meter has its day.
@@ -68,6 +75,22 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         assert meters[0] > 0
         assert with_history == meters
         assert dead == (0,)
+        # Both paths carry the fleet: the vehicles of the default share (20 %: two of the eight) through the JT/T 808
+        # gateway, the others over MQTT. Parked terminals report every 5 minutes, each at an offset of its own within
+        # them; with this seed one of each kind reports within the first minute.
+        city = build_city(Settings().sim_seed, 6, 8)
+        jt808 = {v.id for v in city.vehicles if on_jt808(city.seed, v.id, Settings().sim_jt808_share)}
+        assert 0 < len(jt808) < len(city.vehicles)
+
+        def reporting() -> set[str]:
+            with psycopg.connect(url) as conn:
+                return {row[0] for row in conn.execute("SELECT DISTINCT vehicle_id FROM position").fetchall()}
+
+        wait_until(lambda: bool(reporting() & jt808) and bool(reporting() - jt808), 150, "a fix by each path")
+        metrics = httpx.get(f"http://127.0.0.1:{run_env['YIWANG_GATEWAY_METRICS_PORT']}/metrics", timeout=5).text
+        published = re.search(r"^yiwang_gateway_positions_published_total (\S+)$", metrics, re.M)
+        assert published is not None
+        assert float(published.group(1)) > 0
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(60)
@@ -80,9 +103,16 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "api.log",
         "meters.log",
         "vehicles.log",
+        "gateway.log",
     }
-    # Ctrl-C stopped what it started: the collector, the supervisor and the API no longer answer.
-    for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT", "YIWANG_API_PORT"):
+    # Ctrl-C stopped what it started: the collector, the supervisor, the API and the gateway no longer answer.
+    for port in (
+        "YIWANG_METRICS_PORT",
+        "YIWANG_SUPERVISOR_METRICS_PORT",
+        "YIWANG_API_PORT",
+        "YIWANG_GATEWAY_METRICS_PORT",
+        "YIWANG_JT808_PORT",
+    ):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5)
 

@@ -20,11 +20,20 @@ from datetime import UTC, datetime
 import pytest
 
 from domain.dead_letter import Reason
+from domain.jt808.errors import InvalidFrame
 from domain.jt808.framing import BadFrame, Frame, Framer
 from domain.jt808.header import Header, Packet, Version, parse_packet
 from domain.jt808.location import Alarm, Status
 from domain.jt808.messages import Authentication, Heartbeat, LocationBatch, LocationReport, Registration, decode
-from domain.jt808.responses import RegistrationResult, Result, general_response, registration_response
+from domain.jt808.responses import (
+    GeneralResponse,
+    RegistrationResponse,
+    RegistrationResult,
+    Result,
+    general_response,
+    read_response,
+    registration_response,
+)
 from tests.support.jt808 import GO_0100, wire
 
 
@@ -299,3 +308,80 @@ def test_xtream_codec_responses_2019_are_built_byte_for_byte() -> None:
     assert registration_response(
         to_registration, serial=0, result=RegistrationResult.SUCCESS, code=b"ok..ok..ok"
     ) == wire("7e8100400d01000000000139123443290000006f006f6b2e2e6f6b2e2e6f6bd27e")
+
+
+# The platform's answers as a terminal reads them (the terminal simulator does): the same published frames.
+
+
+def test_huabao_general_response_is_read_field_by_field() -> None:
+    """Huabao's 0x8001: platform serial 0x0009 to terminal 002002604323, answering its 0x0200 of serial 0x00EE with
+    success. https://huabaotelematics.com/blog/jt808-common-message-parsing-of-gps-electronic-lock-huabaotelematics-com_b9
+    """
+    packet = one_packet("7E 80 01 00 05 00 20 02 60 43 23 00 09 00 EE 02 00 00 43 7E")
+    assert (packet.header.message_id, packet.header.phone, packet.header.serial) == (0x8001, "2002604323", 9)
+    response = read_response(packet.header, packet.body)
+    assert response == GeneralResponse(reply_serial=0x00EE, reply_id=0x0200, result=Result.SUCCESS)
+    assert isinstance(response, GeneralResponse)
+    assert response.accepted
+
+
+def test_go_jt808_failed_authentication_is_read_as_not_accepted() -> None:
+    """go-jt808's 2013 0x8001 answering a 0x0102 of serial 0 with failure (result 1):
+    https://github.com/cuteLittleDevil/go-jt808/blob/main/protocol/model/reply_test.go
+    """
+    packet = one_packet("7e80010005012345678901000000000102010e7e")
+    response = read_response(packet.header, packet.body)
+    assert response == GeneralResponse(reply_serial=0, reply_id=0x0102, result=Result.FAILURE)
+    assert isinstance(response, GeneralResponse)
+    assert not response.accepted
+
+
+def test_sheet_registration_response_is_read_field_by_field() -> None:
+    """The sheet's 0x8100: platform serial 00 01, answering serial 00 0A with success and the code 01 91 72 78 56 20.
+    https://docs.google.com/spreadsheets/d/1PySxMVfd5K1KfPZohZXD87q0l_3EPONb/edit
+    """
+    packet = one_packet("7E 81 00 00 09 01 91 72 78 56 20 00 01 00 0A 00 01 91 72 78 56 20 83 7E")
+    assert (packet.header.message_id, packet.header.serial) == (0x8100, 1)
+    assert read_response(packet.header, packet.body) == RegistrationResponse(
+        reply_serial=0x000A, result=RegistrationResult.SUCCESS, code=wire("019172785620")
+    )
+
+
+def test_e_com_net_registration_response_is_read_field_by_field() -> None:
+    """The published 0x8100 with the code "shuangwei" (reply serial 0x0030, result 0):
+    https://e-com-net.com/article/1727706242857644032.htm
+    """
+    packet = one_packet("7E 81 00 00 0C 04 04 57 10 31 66 00 30 00 30 00 73 68 75 61 6E 67 77 65 69 E0 7E")
+    assert read_response(packet.header, packet.body) == RegistrationResponse(
+        reply_serial=0x0030, result=RegistrationResult.SUCCESS, code=b"shuangwei"
+    )
+
+
+def test_xtream_codec_responses_2019_are_read_field_by_field() -> None:
+    """xtream-codec's 2019 0x8001 (reply serial 111, reply id 0x0200, result 0) and 0x8100 (reply serial 111,
+    result 0, code "ok..ok..ok"):
+    https://github.com/makeclan/xtream-codec/blob/main/debug/jt/jt-808-server-spring-boot-starter-debug-ui/src/utils/codec-utils.ts
+    """
+    general = one_packet("7e8001400501000000000139123443290000006f020000dc7e")
+    assert (general.header.version, general.header.phone) == (Version.V2019, "13912344329")
+    assert read_response(general.header, general.body) == GeneralResponse(111, 0x0200, Result.SUCCESS)
+    registration = one_packet("7e8100400d01000000000139123443290000006f006f6b2e2e6f6b2e2e6f6bd27e")
+    assert read_response(registration.header, registration.body) == RegistrationResponse(
+        111, RegistrationResult.SUCCESS, b"ok..ok..ok"
+    )
+
+
+def test_a_terminal_message_is_no_answer() -> None:
+    """Huabao's 0x0102 handed to the terminal's reader: refused, not misread as an answer."""
+    packet = one_packet("7E 01 02 00 0D 00 20 02 60 43 25 00 01 38 33 30 30 32 30 30 32 36 30 34 33 32 13 7E")
+    with pytest.raises(InvalidFrame) as refused:
+        read_response(packet.header, packet.body)
+    assert refused.value.reason is Reason.UNSUPPORTED_MESSAGE
+
+
+def test_a_general_response_cut_short_is_truncated() -> None:
+    """Huabao's 0x8001 without its result byte (length 4, check code recomputed): `truncated`, not a success."""
+    packet = one_packet("7E 80 01 00 04 00 20 02 60 43 23 00 09 00 EE 02 00 42 7E")
+    with pytest.raises(InvalidFrame) as refused:
+        read_response(packet.header, packet.body)
+    assert refused.value.reason is Reason.TRUNCATED
