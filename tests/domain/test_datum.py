@@ -7,21 +7,13 @@ import pytest
 
 from domain.datum import gcj02_to_wgs84, in_china, wgs84_to_gcj02
 from domain.geo import distance_m
+from tests.support.datum import PUBLISHED
 
-# (WGS-84 latitude, longitude, GCJ-02 latitude, longitude), as published:
-# - googollee/eviltransform, python/test.py and go/transform_test.go (TESTS: Shanghai, Shenzhen, Beijing), checked
-#   there to 6 decimals (0.1 m);
-# - hujiulong/gcoord, test/unit/crs/WGS84.spec.ts ("WGS84 to GCJ02": [123, 45], given to 8 decimals).
 # The page's JavaScript is checked against the same vectors (tests/api/pages/test_coordinates.py).
-PUBLISHED = [
-    pytest.param(31.1774276, 121.5272106, 31.17530398364597, 121.531541859215, 1e-12, id="eviltransform-shanghai"),
-    pytest.param(22.543847, 113.912316, 22.540796131694766, 113.9171764808363, 1e-12, id="eviltransform-shenzhen"),
-    pytest.param(39.911954, 116.377817, 39.91334545536069, 116.38404722455657, 1e-12, id="eviltransform-beijing"),
-    pytest.param(45.0, 123.0, 45.00197815, 123.00607541, 1e-8, id="gcoord-45n-123e"),
-]
+CASES = [pytest.param(*vector[1:], id=vector.name) for vector in PUBLISHED]
 
 
-@pytest.mark.parametrize(("lat", "lon", "gcj_lat", "gcj_lon", "within"), PUBLISHED)
+@pytest.mark.parametrize(("lat", "lon", "gcj_lat", "gcj_lon", "within"), CASES)
 def test_wgs84_to_gcj02_gives_the_published_values(
     lat: float, lon: float, gcj_lat: float, gcj_lon: float, within: float
 ) -> None:
@@ -31,7 +23,7 @@ def test_wgs84_to_gcj02_gives_the_published_values(
     assert 100 < distance_m(lat, lon, *shifted) < 1000
 
 
-@pytest.mark.parametrize(("lat", "lon", "gcj_lat", "gcj_lon", "within"), PUBLISHED)
+@pytest.mark.parametrize(("lat", "lon", "gcj_lat", "gcj_lon", "within"), CASES)
 def test_gcj02_to_wgs84_finds_the_point_back_within_a_millimetre(
     lat: float, lon: float, gcj_lat: float, gcj_lon: float, within: float
 ) -> None:

@@ -7,12 +7,12 @@ import pytest
 from playwright.sync_api import Page
 
 from domain.datum import wgs84_to_gcj02
-from tests.domain.test_datum import PUBLISHED
+from tests.support.datum import PUBLISHED
 from tests.support.pages import TEST_VEHICLE, System, login, screenshot, until
 
 # The test vectors' WGS-84 points (eviltransform's Shanghai, Shenzhen, Beijing; gcoord's 45° N 123° E), a point of
 # the simulated city, and two outside China (unchanged).
-POINTS = [(p.values[0], p.values[1]) for p in PUBLISHED] + [(29.29, 117.20), (45.0, 183.0), (48.8584, 2.2945)]
+POINTS = [(v.lat, v.lon) for v in PUBLISHED] + [(29.29, 117.20), (45.0, 183.0), (48.8584, 2.2945)]
 
 # The page's geo.js, as the map imports it, called with the settings a deployment would give config.json.
 _DISPLAYED = """async ([settings, points]) => {
