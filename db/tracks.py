@@ -25,7 +25,7 @@ from psycopg_pool import AsyncConnectionPool
 from domain import track
 from domain.track import Columns
 
-# The layout of track_fix (0018, 0028): PostgreSQL's send formats, big-endian; timestamps in microseconds since 2000.
+# The layout of track_fix (0018, 0030): PostgreSQL's send formats, big-endian; timestamps in microseconds since 2000.
 # A figure the terminal did not report is NaN, an ignition not reported 2.
 PACKED = np.dtype(
     [
@@ -35,7 +35,7 @@ PACKED = np.dtype(
         ("speed", ">f4"),
         ("heading", ">f4"),
         ("odometer", ">f8"),
-        ("ignition", "u1"),  # 0 off, 1 on, 2 none (migration 0028)
+        ("ignition", "u1"),  # 0 off, 1 on, 2 none (migration 0030)
         ("received_at", ">i8"),
         ("blind", "?"),
     ]
