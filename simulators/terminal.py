@@ -94,8 +94,9 @@ def location_of(fix: Position) -> Location:
         latitude=fix.latitude,
         longitude=fix.longitude,
         altitude=max(0, round(fix.altitude or 0)),
-        speed=fix.speed,
-        direction=round(fix.heading) % 360,
+        # The simulated fleet always has a speed and heading; a JT/T 808 terminal always sends both.
+        speed=fix.speed or 0.0,
+        direction=round(fix.heading or 0) % 360,
         time=fix.time,
         mileage=fix.odometer,
         fuel=fix.fuel,
