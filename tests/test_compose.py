@@ -58,14 +58,21 @@ DB_SECRETS = (
     "DB_API_PASSWORD",
     "DB_COLLECTOR_PASSWORD",
     "DB_SUPERVISOR_PASSWORD",
+    "DB_GATEWAY_PASSWORD",
 )
 # The process each database setting serves, and the subcommand that runs it.
-DB_SERVICES = {"api": ("api",), "collector": ("collect",), "supervisor": ("supervise",)}
+DB_SERVICES = {
+    "api": ("api",),
+    "collector": ("collect",),
+    "supervisor": ("supervise",),
+    "gateway": ("gateway", "jt808"),
+}
 # What the header of docker-compose.yml tells people to set in .env.
 SECRETS = (
     *DB_SECRETS,
     "MQTT_COLLECTOR_PASSWORD",
     "MQTT_SUPERVISOR_PASSWORD",
+    "MQTT_GATEWAY_PASSWORD",
     "MQTT_SIMULATOR_PASSWORD",
     "MQTT_OBSERVER_PASSWORD",
     "YIWANG_API_TOKEN_SECRET",
@@ -643,7 +650,9 @@ def check_secrets(raw: Compose) -> list[str]:
 
 
 def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> list[str]:
-    """Off this host, only the broker's TLS listener is reachable: every other published port is on loopback."""
+    """Off this host, only the devices' listeners are reachable: the broker's TLS listener, and the JT/T 808
+    gateway's port (the protocol has no TLS: a terminal proves itself with its authentication code, and a bureau puts
+    the port behind its operator's APN or VPN where it must). Every other published port is on loopback."""
     conf = mosquitto_conf_source(compose)
     tls_ports: set[str] = set()
     if conf is not None and (text := read(conf[1])) is not None:
@@ -667,6 +676,8 @@ def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> li
             if host in {"127.0.0.1", "::1", "[::1]"}:
                 continue
             if conf is not None and name == conf[0] and target in tls_ports:
+                continue
+            if runs(service, "gateway", "jt808") and target == yiwang_env(service).get(f"{PREFIX}JT808_PORT"):
                 continue
             problems.append(f"{name}: port {spec} is published on every interface without TLS (bind it to 127.0.0.1)")
     return problems
@@ -849,6 +860,7 @@ def test_secrets_from_dot_env(compose: Compose) -> None:
     assert {s.mqtt_password for s in settings.values()} - {None} == {
         env["MQTT_COLLECTOR_PASSWORD"],
         env["MQTT_SUPERVISOR_PASSWORD"],
+        env["MQTT_GATEWAY_PASSWORD"],
         env["MQTT_SIMULATOR_PASSWORD"],
     }
     assert {s.api_token_secret for s in settings.values()} - {None} == {env["YIWANG_API_TOKEN_SECRET"]}

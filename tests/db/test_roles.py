@@ -28,7 +28,7 @@ from yiwang.cli import main
 from yiwang.settings import Settings
 from yiwang.stack import Postgres, Stack, StackError, free_port
 
-SERVICES = ("api", "collector", "supervisor")
+SERVICES = ("api", "collector", "supervisor", "gateway")
 Denied = psycopg.errors.InsufficientPrivilege
 
 
