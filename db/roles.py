@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from psycopg import Connection, sql
 
 # The processes that connect with roles of their own.
-SERVICES = ("api", "collector", "supervisor")
+SERVICES = ("api", "collector", "supervisor", "gateway")
 
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
@@ -99,6 +99,14 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # The working calendar, read again when its change count moves.
         "calendar_day": "SELECT",
         "calendar_version": "SELECT",
+    },
+    "gateway": {
+        # Which vehicle a terminal's phone number is (its terminal id), and whether it is retired.
+        "vehicle": "SELECT",
+        # Registrations and their codes' hashes: made, replaced, voided at logout (db/terminals.py).
+        "terminal_registration": "SELECT, INSERT, UPDATE",
+        # Refused frames and messages; the collector prunes them.
+        "dead_letter": "INSERT",
     },
 }
 

@@ -32,3 +32,7 @@ class Reason(StrEnum):
     UNFRAMED = "unframed"
     UNSUPPORTED_MESSAGE = "unsupported_message"
     INCOMPLETE_MESSAGE = "incomplete_message"
+    # A JT/T 808 message the gateway will not take from this connection: sent before the terminal authenticated
+    # (or from another phone than the one that did), or an authentication whose code is not the terminal's current
+    # one (never issued, voided by a logout, or its vehicle retired or given another terminal since).
+    UNAUTHENTICATED = "unauthenticated"

@@ -299,6 +299,13 @@ def _supervise_stream(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway(settings: Settings, _args: argparse.Namespace) -> int:
+    from gateway.server import run  # noqa: PLC0415
+
+    asyncio.run(run(settings))
+    return 0
+
+
 def _api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
@@ -494,6 +501,7 @@ _RUN_ACCOUNTS = {
     "collector": ["collector"],
     "supervisor": ["collector"],
     "simulator": ["gateway"],
+    "gateway": ["gateway"],
     "observer": ["observer"],
 }
 
@@ -584,7 +592,13 @@ def _roll_up(
     roll_up.set_defaults(func=func)
 
 
-def parser() -> argparse.ArgumentParser:
+def _gateway_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gateway = sub.add_parser("gateway", help="run a gateway: devices' own protocols to the MQTT contract")
+    gateway.add_argument("protocol", choices=["jt808"], help="jt808: JT/T 808 vehicle terminals over TCP")
+    gateway.set_defaults(func=_gateway)
+
+
+def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two per command, all in one place)
     p = argparse.ArgumentParser(prog="yiwang", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -643,6 +657,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_parser("collect", help="run a collector (MQTT to TimescaleDB)").set_defaults(func=_collect)
     sub.add_parser("supervise", help="run the supervisor (positions to alerts)").set_defaults(func=_supervise_stream)
     sub.add_parser("api", help="run the HTTP API").set_defaults(func=_api)
+    _gateway_parser(sub)
 
     simulate = sub.add_parser("simulate", help="simulated city, meters and vehicles")
     simulate.add_argument("what", choices=["city", "meters", "vehicles", "backfill"])

@@ -42,6 +42,7 @@ _DATABASE_URLS = (
     "api_database_url",
     "collector_database_url",
     "supervisor_database_url",
+    "gateway_database_url",
     "database_admin_url",
 )
 
@@ -80,6 +81,7 @@ class Settings(BaseSettings):
     api_database_url: str | None = Field(default=None, repr=False)
     collector_database_url: str | None = Field(default=None, repr=False)
     supervisor_database_url: str | None = Field(default=None, repr=False)
+    gateway_database_url: str | None = Field(default=None, repr=False)
     # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
     # the database to database_url's role. No process connects as it.
     database_admin_url: str | None = Field(default=None, repr=False)
@@ -155,6 +157,29 @@ class Settings(BaseSettings):
     # The live map reads the positions committed since its last look this often, and a WebSocket client gets
     # the changes at most this often, one message each time.
     live_batch_ms: int = Field(default=250, gt=0)
+
+    # JT/T 808 gateway (`yiwang gateway jt808`, docs/device-protocol.md "JT/T 808 terminals"). It logs in to the
+    # broker with mqtt_username/mqtt_password, an account with the `gateway` role, as gateway_client_id.
+    # The address terminals connect to: 127.0.0.1 serves this machine only; 0.0.0.0 every interface.
+    jt808_host: str = "127.0.0.1"
+    jt808_port: int = Field(default=17808, ge=0, le=65535)
+    gateway_client_id: str = Field(default="yiwang-gateway-jt808", pattern=f"^{SERVICE_CLIENT_ID_PREFIX}")
+    # The gateway's metrics and health (on metrics_host).
+    gateway_metrics_port: int = 9110
+    # Bounds on what one terminal connection may cost. Connections beyond jt808_max_connections are closed as they
+    # open; a connection silent for jt808_idle_seconds is closed (terminals send a heartbeat every 60 s by default);
+    # a connection whose frames were refused jt808_max_refusals times is closed, so that one sender of garbage cannot
+    # fill the dead-letter table. A connection's buffering is bounded by the codec: one frame of at most 2090 bytes,
+    # and at most 8 unfinished multi-packet messages of at most 128 packets, each at most
+    # jt808_multipacket_seconds old.
+    jt808_max_connections: int = Field(default=30_000, ge=1)
+    jt808_idle_seconds: float = Field(default=180.0, gt=0)
+    jt808_max_refusals: int = Field(default=200, ge=1)
+    jt808_multipacket_seconds: float = Field(default=60.0, gt=0)
+    # The gateway's MQTT publications awaiting their PUBACK, at most (paho's in-flight window; beyond it paho queues
+    # them in order); and how long one may wait for its PUBACK before the terminal goes unanswered (it sends again).
+    gateway_max_inflight: int = Field(default=1000, ge=1)
+    gateway_publish_timeout_seconds: float = Field(default=10.0, gt=0)
 
     # Simulators
     sim_seed: int = 20260101
@@ -369,7 +394,7 @@ class Settings(BaseSettings):
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
 
-    def database_url_of(self, service: Literal["api", "collector", "supervisor"]) -> str:
+    def database_url_of(self, service: Literal["api", "collector", "supervisor", "gateway"]) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
         own: str | None = getattr(self, f"{service}_database_url")
         if own is None:

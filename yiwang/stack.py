@@ -87,6 +87,7 @@ SERVICE_ROLES: dict[str, str] = {
     "api": "yiwang_api",
     "collector": "yiwang_collector",
     "supervisor": "yiwang_supervisor",
+    "gateway": "yiwang_gateway",
 }
 
 

@@ -17,11 +17,13 @@ from domain.jt808.reassembly import Incomplete, Reassembler
 @dataclass(frozen=True, slots=True)
 class Received:
     """A message read whole. `header` is the message's (a multi-packet message's: its first packet's, serial
-    included); `last` is the header of the packet that completed it, the one a general response answers."""
+    included); `last` is the header of the packet that completed it, the one a general response answers. `raw` is
+    that packet's frame between its flags, as received, for a dead letter should the platform refuse the message."""
 
     header: Header
     last: Header
     message: Message
+    raw: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,7 @@ class TerminalStream:
                 if whole is None:
                     events.append(Kept(header))
                 else:
-                    events.append(Received(whole.header, header, decode(whole.header, whole.body)))
+                    events.append(Received(whole.header, header, decode(whole.header, whole.body), item.raw))
             except InvalidFrame as refused:
                 events.append(Refused(refused.reason, refused.detail, item.raw, header))
         events += self.expire(now)

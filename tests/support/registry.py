@@ -23,8 +23,15 @@ async def import_registry(url: str, document: RegistryDocument) -> None:
         await import_document(conn, document)
 
 
-async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) -> Devices:
-    """Register an organisation with one institution, its meters and vehicles, through the registry import."""
+def terminal_id(tag: str, index: int) -> str:
+    """The JT/T 808 terminal id (phone number) of a test's vehicle: 12 digits with a leading 0, as terminals pad
+    them (simulators/city.py), unique to the test's tag."""
+    return f"0{int(tag, 16) % 10**9:09d}{index:02d}"
+
+
+async def register_devices(url: str, tag: str, *, meters: int, vehicles: int, terminals: bool = False) -> Devices:
+    """Register an organisation with one institution, its meters and vehicles, through the registry import; with
+    `terminals`, each vehicle has a JT/T 808 terminal id (`terminal_id`)."""
     org = f"org-{tag}"
     inst = f"inst-{tag}"
     document = RegistryDocument(
@@ -34,7 +41,13 @@ async def register_devices(url: str, tag: str, *, meters: int, vehicles: int) ->
             Meter(id=f"m-{tag}-{i}", institution_id=inst, energy_type="electricity", unit="kWh") for i in range(meters)
         ],
         vehicles=[
-            Vehicle(id=f"v-{tag}-{i}", organisation_id=org, plate=f"赣H·{tag}{i}", energy="battery_electric")
+            Vehicle(
+                id=f"v-{tag}-{i}",
+                organisation_id=org,
+                plate=f"赣H·{tag}{i}",
+                energy="battery_electric",
+                terminal_id=terminal_id(tag, i) if terminals else None,
+            )
             for i in range(vehicles)
         ],
     )

@@ -1,0 +1,230 @@
+"""Terminals through the gateway to the database, against the real broker, collector and database."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import psycopg
+import pytest
+
+from collector.metrics import Metrics as CollectorMetrics
+from domain.jt808 import terminal as t
+from domain.jt808.header import Version
+from domain.jt808.location import Status
+from domain.jt808.responses import RegistrationResult, Result
+from gateway.metrics import Metrics
+from tests.support.gateway import gateway_settings, gatewaying
+from tests.support.registry import Devices, register_devices, terminal_id
+from tests.support.terminal import Terminal, fixes
+from tests.support.waiting import count, wait_for_count
+from yiwang.settings import Settings
+
+POSITIONS = "SELECT count(*) FROM position WHERE vehicle_id = %s"
+DEAD = "SELECT count(*) FROM dead_letter WHERE topic = %s AND reason = %s"
+
+
+@pytest.fixture
+async def fleet(settings: Settings, tag: str) -> Devices:
+    """Three vehicles with JT/T 808 terminal ids (the collector fixture's `devices` have none)."""
+    return await register_devices(settings.database_url, f"{tag}", meters=0, vehicles=3, terminals=True)
+
+
+@pytest.fixture
+async def devices(fleet: Devices) -> Devices:
+    # The collector fixture waits for `devices`: let it be this test's vehicles.
+    return fleet
+
+
+@pytest.fixture
+async def gateway(settings: Settings, tag: str, collector: CollectorMetrics) -> AsyncIterator[tuple[Settings, Metrics]]:
+    s = gateway_settings(settings, tag)
+    async with gatewaying(s) as metrics:
+        yield s, metrics
+
+
+@pytest.mark.parametrize("version", [Version.V2013, Version.V2019])
+async def test_a_terminal_registers_authenticates_reports_and_batches_a_blind_zone(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str, version: Version
+) -> None:
+    s, metrics = gateway
+    vehicle = fleet.vehicles[0]
+    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), version)
+    try:
+        await terminal.log_in()
+        track = fixes(41)
+        assert await terminal.report(track[0]) == Result.SUCCESS
+        # The blind zone: 40 fixes in one 0x0704, in packets of 200 bytes (a multi-packet message).
+        assert await terminal.batch(track[1:], packet_bytes=200) == Result.SUCCESS
+        # Sent again (the answer lost, say): stored once.
+        assert await terminal.batch(track[1:]) == Result.SUCCESS
+        assert await terminal.ask(t.HEARTBEAT, b"") is not None
+    finally:
+        await terminal.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [vehicle], 41) == 41
+    with psycopg.connect(s.database_url) as conn:
+        rows = conn.execute(
+            "SELECT time, latitude, longitude, speed, heading, ignition, odometer, blind, satellites, status"
+            " FROM position WHERE vehicle_id = %s ORDER BY time",
+            (vehicle,),
+        ).fetchall()
+    assert [r[0] for r in rows] == [f.time for f in track]
+    first = rows[0]
+    assert (first[1], first[2], first[3], first[4], first[5], first[6]) == (28.68, 115.89, 36.5, 45, True, 1000.0)
+    assert [r[7] for r in rows] == [False] + [True] * 40
+    assert rows[-1][6] == pytest.approx(1024.0)
+    assert rows[-1][8] == 9
+    assert metrics.registry.get_sample_value("yiwang_gateway_positions_published_total") == 81
+
+
+async def test_a_terminal_that_never_authenticated_stores_nothing(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, _ = gateway
+    phone = terminal_id(tag, 1)
+    stranger = await Terminal.connect(s.jt808_port, phone)
+    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 2))
+    try:
+        track = fixes(3)
+        assert await stranger.report(track[0]) == Result.FAILURE
+        assert await stranger.batch(track) == Result.FAILURE
+        assert await stranger.authenticate(b"guessed-code") == Result.FAILURE
+        assert await stranger.ask(t.HEARTBEAT, b"") is not None
+        # A terminal that did authenticate, meanwhile: its fix is stored, so the stranger's would have been by now.
+        await neighbour.log_in()
+        assert await neighbour.report(track[0]) == Result.SUCCESS
+        assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[2]], 1) == 1
+    finally:
+        await stranger.close()
+        await neighbour.close()
+    assert count(s.database_url, POSITIONS, [fleet.vehicles[1]]) == 0
+    # Each refusal is recorded, with the frame's bytes, under the terminal's number.
+    assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "unauthenticated"]) == 4
+    with psycopg.connect(s.database_url) as conn:
+        sizes = conn.execute(
+            "SELECT payload_size, length(payload) FROM dead_letter WHERE topic = %s", (f"jt808/{phone.lstrip('0')}",)
+        ).fetchall()
+    assert all(size > 0 and size == stored for size, stored in sizes)
+
+
+async def test_an_unknown_terminal_is_told_so(gateway: tuple[Settings, Metrics], tag: str) -> None:
+    s, _ = gateway
+    phone = f"09{int(tag, 16) % 10**9:09d}9"
+    terminal = await Terminal.connect(s.jt808_port, phone)
+    try:
+        result, code = await terminal.register()
+    finally:
+        await terminal.close()
+    assert (result, code) == (RegistrationResult.NO_SUCH_TERMINAL, b"")
+    assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "unknown_device"]) == 1
+
+
+async def test_a_retired_vehicle_or_a_moved_terminal_no_longer_authenticates(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, _ = gateway
+    moved, retired = terminal_id(tag, 0), terminal_id(tag, 1)
+    codes = {}
+    for phone in (moved, retired):
+        terminal = await Terminal.connect(s.jt808_port, phone)
+        try:
+            result, codes[phone] = await terminal.register()
+            assert result == RegistrationResult.SUCCESS
+        finally:
+            await terminal.close()
+    with psycopg.connect(s.database_url) as conn:
+        # The first vehicle's terminal is moved to the third vehicle (whose own is taken out); the second retires.
+        conn.execute("UPDATE vehicle SET terminal_id = NULL WHERE id = %s", (fleet.vehicles[2],))
+        conn.execute("UPDATE vehicle SET terminal_id = NULL WHERE id = %s", (fleet.vehicles[0],))
+        conn.execute("UPDATE vehicle SET terminal_id = %s WHERE id = %s", (moved, fleet.vehicles[2]))
+        conn.execute(
+            "UPDATE vehicle SET lifecycle = 'retired', retired_on = current_date, retired_how = 'scrapped'"
+            " WHERE id = %s",
+            (fleet.vehicles[1],),
+        )
+    for phone in (moved, retired):
+        terminal = await Terminal.connect(s.jt808_port, phone)
+        try:
+            assert await terminal.authenticate(codes[phone]) == Result.FAILURE
+            assert await terminal.report(fixes(1)[0]) == Result.FAILURE
+        finally:
+            await terminal.close()
+    # The moved terminal registers again, now for the vehicle it is in.
+    terminal = await Terminal.connect(s.jt808_port, moved)
+    try:
+        await terminal.log_in()
+        assert await terminal.report(fixes(1)[0]) == Result.SUCCESS
+    finally:
+        await terminal.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[2]], 1) == 1
+    assert count(s.database_url, POSITIONS, [fleet.vehicles[0]]) == 0
+    assert count(s.database_url, POSITIONS, [fleet.vehicles[1]]) == 0
+
+
+async def test_a_logout_voids_the_code(gateway: tuple[Settings, Metrics], fleet: Devices, tag: str) -> None:
+    s, _ = gateway
+    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+    try:
+        result, code = await terminal.register()
+        assert result == RegistrationResult.SUCCESS
+        assert await terminal.authenticate(code) == Result.SUCCESS
+        assert (await terminal.ask(t.LOGOUT, b"")).result == Result.SUCCESS
+        assert await terminal.report(fixes(1)[0]) == Result.FAILURE
+        assert await terminal.authenticate(code) == Result.FAILURE
+    finally:
+        await terminal.close()
+
+
+async def test_a_fix_at_0_0_is_recorded_and_answered(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, _ = gateway
+    phone = terminal_id(tag, 0)
+    track = fixes(3)
+    # What a terminal without a fix sends: 0, 0 and the positioned bit clear.
+    nowhere = replace(track[1], latitude=0.0, longitude=0.0, status=Status.ACC)
+    terminal = await Terminal.connect(s.jt808_port, phone)
+    try:
+        await terminal.log_in()
+        # Answered with success: sending it again would not make it a place.
+        assert await terminal.batch([track[0], nowhere, track[2]]) == Result.SUCCESS
+    finally:
+        await terminal.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 2) == 2
+    assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "impossible_coordinates"]) == 1
+
+
+async def test_a_thousand_malformed_frames_do_not_disturb_a_neighbour(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, metrics = gateway
+    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+    reader, writer = await asyncio.open_connection("127.0.0.1", s.jt808_port)
+    peer = "jt808/peer/{}:{}".format(*writer.get_extra_info("sockname"))
+    # Frames whose check code is wrong (no byte of them a flag or an escape): each a refusal with its bytes.
+    garbage = [b"\x7e" + bytes([0x02, 0x00, i % 100, 0x42, 0x13, 0xAC ^ i % 100]) + b"\x7e" for i in range(1000)]
+    track = fixes(20)
+    try:
+        await neighbour.log_in()
+
+        async def flood() -> bytes:
+            for start in range(0, len(garbage), 50):
+                writer.write(b"".join(garbage[start : start + 50]))
+                with contextlib.suppress(ConnectionError):
+                    await writer.drain()
+                await asyncio.sleep(0)
+            # The gateway closes a connection past jt808_max_refusals: the end of the stream, no answer.
+            return await reader.read()
+
+        flooding = asyncio.create_task(flood())
+        for fix in track:
+            assert await neighbour.report(fix) == Result.SUCCESS
+        assert await asyncio.wait_for(flooding, 30) == b""
+    finally:
+        await neighbour.close()
+        writer.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 20) == 20
+    assert count(s.database_url, DEAD, [peer, "bad_checksum"]) == s.jt808_max_refusals
+    assert metrics.registry.get_sample_value("yiwang_gateway_refused_total", {"reason": "bad_checksum"}) == 200
