@@ -114,6 +114,7 @@ class Memory:
     kernel_tcp_pages: int  # /proc/net/sockstat's TCP mem, both ends of every connection, after - before
     idle_cpu: float  # share of a core the gateway used while every terminal was idle
     idle_seconds: float  # over this window
+    resends: int  # log-in messages the terminals sent again for want of an answer
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -358,6 +359,7 @@ class Bench:
                 seen["pages"] = _tcp_pages() - pages
                 seen["files"] = terminals.open_files(gw.pid)
                 seen["seconds"] = max(h.seconds for h in held)
+                seen["resends"] = sum(h.resends for h in held)
                 cpu = loadgen.cpu_seconds(gw.pid)
                 time.sleep(idle_seconds)  # a window to measure over, not a wait for a condition
                 seen["cpu"] = (loadgen.cpu_seconds(gw.pid) - cpu) / idle_seconds
@@ -379,6 +381,7 @@ class Bench:
             seen["pages"],
             seen["cpu"],
             idle_seconds,
+            seen["resends"],
             problems,
         )
 
@@ -390,7 +393,7 @@ class Bench:
         for i in range(shares):
             ours, theirs = ctx.Pipe()
             part = vehicles[i * size : (i + 1) * size]
-            worker = ctx.Process(target=terminals.hold, args=(HOST, self.jt808_port, part, 50, theirs), daemon=True)
+            worker = ctx.Process(target=terminals.hold, args=(HOST, self.jt808_port, part, 25, theirs), daemon=True)
             worker.start()
             workers.append((ours, worker))
         try:
@@ -535,7 +538,8 @@ def report(runs: list[Run], memory: Memory, args: argparse.Namespace) -> bool:
     print()
     print(
         f"memory: {memory.terminals:,} idle terminals connected and authenticated in {memory.log_in_seconds:.1f} s"
-        f" (the gateway held {memory.gateway_files:,} open files, limit {memory.limit:,})"
+        f" ({memory.terminals / memory.log_in_seconds:,.0f}/s; {memory.resends:,} log-in messages sent again for"
+        f" want of an answer; the gateway held {memory.gateway_files:,} open files, limit {memory.limit:,})"
     )
     print(
         f"  gateway VmRSS {memory.before_kib / 1024:,.1f} MiB -> {memory.after_kib / 1024:,.1f} MiB:"

@@ -41,6 +41,11 @@ INTERVAL = timedelta(seconds=10)
 VERSION = Version.V2013
 CONNECT_TIMEOUT = 60.0
 ANSWER_TIMEOUT = 60.0
+# A terminal sends a message again when its answer does not come (JT/T 808 section 4.4.5; 3 times by default). The
+# gateway either answers a log-in within its database pool's wait (30 s) or never: waiting longer than that before
+# sending again means that no late answer to the first copy can follow.
+GIVE_UP_SECONDS = 45.0
+RESENDS = 3
 
 
 def phone(vehicle: int) -> str:
@@ -117,6 +122,7 @@ class Terminal:
         self.framer = Framer()
         self.serial = 0
         self.pending: list[Packet] = []
+        self.resends = 0  # messages sent again for want of an answer
 
     @classmethod
     async def connect(cls, host: str, port: int, vehicle: int) -> Terminal:
@@ -127,10 +133,10 @@ class Terminal:
         serial, self.serial = self.serial, (self.serial + 1) % 65536
         return serial
 
-    async def answer(self) -> Packet:
+    async def answer(self, within: float = ANSWER_TIMEOUT) -> Packet:
         """The next packet the gateway sends."""
         while not self.pending:
-            data = await asyncio.wait_for(self.reader.read(65536), ANSWER_TIMEOUT)
+            data = await asyncio.wait_for(self.reader.read(65536), within)
             if not data:
                 raise ConnectionError(f"{self.phone}: the gateway closed the connection")
             for item in self.framer.feed(data):
@@ -140,13 +146,21 @@ class Terminal:
         return self.pending.pop(0)
 
     async def ask(self, message_id: int, body: bytes) -> Packet:
+        """Send a message and wait for its answer, sending it again (same serial) when none comes."""
         serial = self.next_serial()
         (packet,) = frames(message_id, self.phone, serial, body, VERSION)
-        self.writer.write(packet)
-        answer = await self.answer()
-        if int.from_bytes(answer.body[:2], "big") != serial:
-            raise Refused(f"{self.phone}: answer to serial {int.from_bytes(answer.body[:2], 'big')}, sent {serial}")
-        return answer
+        for attempt in range(RESENDS + 1):
+            self.writer.write(packet)
+            try:
+                answer = await self.answer(GIVE_UP_SECONDS)
+            except TimeoutError:
+                if attempt < RESENDS:
+                    self.resends += 1
+                continue
+            if int.from_bytes(answer.body[:2], "big") != serial:
+                raise Refused(f"{self.phone}: answer to serial {int.from_bytes(answer.body[:2], 'big')}, sent {serial}")
+            return answer
+        raise TimeoutError(f"{self.phone}: 0x{message_id:04x} unanswered, sent {RESENDS + 1} times")
 
     async def log_in(self) -> None:
         """Register (0x0100 -> 0x8100 with the code), then authenticate with the code (0x0102 -> 0x8001)."""
@@ -278,6 +292,7 @@ class Held:
 
     connected: int
     seconds: float  # to connect and log in all of them
+    resends: int  # registrations and authentications sent again for want of an answer
     heartbeats: int = 0  # answered with success, after the gateway's memory was read
     errors: list[str] = field(default_factory=list)
 
@@ -285,7 +300,7 @@ class Held:
 async def _hold(host: str, port: int, vehicles: Sequence[int], concurrency: int, pipe: Connection) -> None:
     began = time.monotonic()
     terminals = await _log_in_all(host, port, vehicles, concurrency)
-    held = Held(len(terminals), time.monotonic() - began)
+    held = Held(len(terminals), time.monotonic() - began, sum(t.resends for t in terminals))
     pipe.send(held)
     # Idle: nothing is sent until the bench has read the gateway's memory; then one heartbeat each shows that
     # every connection is still open and authenticated.
