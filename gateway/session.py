@@ -47,6 +47,17 @@ _TICK_SECONDS = 5.0
 _CODE_BYTES = 16
 
 
+# The message ids the metrics name; a packet of any other (a multi-packet message's, kept until it is refused) is
+# "other", so that a terminal cannot make a label of each of 65,536 ids.
+_LABELLED = frozenset(
+    {m.TERMINAL_RESPONSE, m.HEARTBEAT, m.LOGOUT, m.REGISTRATION, m.AUTHENTICATION, m.LOCATION_REPORT, m.LOCATION_BATCH}
+)
+
+
+def _label(message_id: int) -> str:
+    return f"0x{message_id:04x}" if message_id in _LABELLED else "other"
+
+
 def code_hash(code: bytes) -> bytes:
     """What the database keeps of an authentication code (db/migrations/0028: why not the code, nor a keyed hash)."""
     return hashlib.sha256(code).digest()
@@ -62,6 +73,10 @@ class Limits:
     max_payload_bytes: int
     max_items: int
     prefix_bytes: int
+
+
+class _NotReading(Exception):
+    """The terminal has read none of the answers for the idle time: the connection is closed."""
 
 
 class Unfinished(Exception):
@@ -96,6 +111,7 @@ class Session:
         # The terminal this connection authenticated as: its phone and vehicle; None before.
         self._phone: str | None = None
         self._vehicle: str | None = None
+        self._tick = min(_TICK_SECONDS, limits.idle_seconds)
         # The platform's own serial for this terminal's answers, 0..65535 (JT/T 808 section 4.4.3).
         self._serial = 0
 
@@ -105,7 +121,7 @@ class Session:
         try:
             while self._refused < self._limits.max_refusals:
                 try:
-                    data = await asyncio.wait_for(self._reader.read(_READ_BYTES), _TICK_SECONDS)
+                    data = await asyncio.wait_for(self._reader.read(_READ_BYTES), self._tick)
                 except TimeoutError:
                     now = time.monotonic()
                     if now - last >= self._limits.idle_seconds:
@@ -122,6 +138,8 @@ class Session:
                 log.warning("%s: %d refusals, closed", self._peer, self._refused)
         except ConnectionError as exc:
             log.info("%s: %s", self._peer, exc)
+        except _NotReading:
+            log.info("%s: reads none of its answers, closed", self._peer)
         finally:
             await self._refusals.write()
             self._writer.close()
@@ -133,12 +151,12 @@ class Session:
                 if self._refused >= self._limits.max_refusals:
                     return  # the connection is closed: what it sent after is not read
                 if isinstance(event, Kept):
-                    self._metrics.frames.labels(f"0x{event.header.message_id:04x}").inc()
+                    self._metrics.frames.labels(_label(event.header.message_id)).inc()
                 elif isinstance(event, Refused):
                     self._metrics.frames.labels("refused").inc()
                     await self._refuse_frame(event)
                 else:
-                    self._metrics.frames.labels(f"0x{event.last.message_id:04x}").inc()
+                    self._metrics.frames.labels(_label(event.last.message_id)).inc()
                     await self._received(event)
         finally:
             await self._refusals.write()
@@ -258,7 +276,11 @@ class Session:
         # What was refused is recorded before the terminal hears of it.
         await self._refusals.write()
         self._writer.write(frame)
-        await self._writer.drain()
+        try:
+            # A terminal that sends and never reads would otherwise hold this connection (and its place) for ever.
+            await asyncio.wait_for(self._writer.drain(), self._limits.idle_seconds)
+        except TimeoutError:
+            raise _NotReading from None
 
     def _next_serial(self) -> int:
         serial = self._serial

@@ -16,10 +16,10 @@ from domain.jt808.header import Version
 from domain.jt808.location import Status
 from domain.jt808.responses import RegistrationResult, Result
 from gateway.metrics import Metrics
-from tests.support.gateway import gateway_settings, gatewaying
+from tests.support.gateway import gateway_settings, gatewaying, sample
 from tests.support.registry import Devices, register_devices, terminal_id
 from tests.support.terminal import Terminal, fixes
-from tests.support.waiting import count, wait_for_count
+from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
 
 POSITIONS = "SELECT count(*) FROM position WHERE vehicle_id = %s"
@@ -228,3 +228,29 @@ async def test_a_thousand_malformed_frames_do_not_disturb_a_neighbour(
     assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 20) == 20
     assert count(s.database_url, DEAD, [peer, "bad_checksum"]) == s.jt808_max_refusals
     assert metrics.registry.get_sample_value("yiwang_gateway_refused_total", {"reason": "bad_checksum"}) == 200
+
+
+async def test_connections_beyond_the_bound_and_idle_ones_are_closed(
+    settings: Settings, fleet: Devices, tag: str
+) -> None:
+    s = gateway_settings(settings, tag, jt808_max_connections=1, jt808_idle_seconds=1.0)
+    async with gatewaying(s) as metrics:
+        first = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+        try:
+            await first.log_in()
+            second = await Terminal.connect(s.jt808_port, terminal_id(tag, 1))
+            try:
+                assert await second.reader.read() == b""
+            finally:
+                await second.close()
+            assert metrics.registry.get_sample_value("yiwang_gateway_connections_refused_total") == 1
+            # Silent past jt808_idle_seconds: closed, and its place taken by the next terminal.
+            assert await asyncio.wait_for(first.reader.read(), 10) == b""
+        finally:
+            await first.close()
+        await eventually(lambda: sample(metrics, "yiwang_gateway_connections") == 0)
+        third = await Terminal.connect(s.jt808_port, terminal_id(tag, 1))
+        try:
+            await third.log_in()
+        finally:
+            await third.close()
