@@ -111,7 +111,6 @@ class Memory:
     gateway_files: int
     log_in_seconds: float
     heartbeats: int
-    kernel_tcp_pages: int  # /proc/net/sockstat's TCP mem, both ends of every connection, after - before
     idle_cpu: float  # share of a core the gateway used while every terminal was idle
     idle_seconds: float  # over this window
     resends: int  # log-in messages the terminals sent again for want of an answer
@@ -179,15 +178,6 @@ def _vm_rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for {pid}")
-
-
-def _tcp_pages() -> int:
-    """The kernel's TCP buffer memory, in pages (/proc/net/sockstat: `TCP: inuse n ... mem m`)."""
-    for line in Path("/proc/net/sockstat").read_text().splitlines():
-        if line.startswith("TCP:"):
-            words = line.split()
-            return int(words[words.index("mem") + 1])
-    return 0
 
 
 class Bench:
@@ -351,12 +341,10 @@ class Bench:
             self._hold(ctx, range(min(100, wanted)), lambda _: None)
             count = min(wanted, limit - terminals.open_files(gw.pid) - FILES_MARGIN)
             before = _vm_rss_kib(gw.pid)
-            pages = _tcp_pages()
             seen: dict[str, Any] = {}
 
             def measure(held: list[terminals.Held]) -> None:
                 seen["after"] = _vm_rss_kib(gw.pid)
-                seen["pages"] = _tcp_pages() - pages
                 seen["files"] = terminals.open_files(gw.pid)
                 seen["seconds"] = max(h.seconds for h in held)
                 seen["resends"] = sum(h.resends for h in held)
@@ -378,7 +366,6 @@ class Bench:
             seen["files"],
             seen["seconds"],
             heartbeats,
-            seen["pages"],
             seen["cpu"],
             idle_seconds,
             seen["resends"],
@@ -542,8 +529,8 @@ def report(runs: list[Run], memory: Memory, args: argparse.Namespace) -> bool:
     )
     print(
         f"  gateway VmRSS {memory.before_kib / 1024:,.1f} MiB -> {memory.after_kib / 1024:,.1f} MiB:"
-        f" {memory.per_connection / 1024:,.1f} KiB per idle connection;"
-        f" kernel TCP buffers (both ends) {memory.kernel_tcp_pages * os.sysconf('SC_PAGE_SIZE') // 1024:,} KiB more"
+        f" {memory.per_connection / 1024:,.1f} KiB per idle connection"
+        " (the kernel's socket buffers come on top: they are not in a process's resident set)"
     )
     print(f"  idle, the gateway used {memory.idle_cpu:.1%} of a core (over {memory.idle_seconds:.0f} s)")
     if memory.terminals < memory.wanted:
