@@ -1,8 +1,8 @@
 """bench/gateway: JT/T 808 terminals through the gateway to the database, beside the direct MQTT path of the same run;
 then the gateway's memory per idle connection.
 
-    .venv/bin/python -m bench.gateway            # the full run: 20,000 idle terminals; about 10 minutes on 2 cores
-    .venv/bin/python -m bench.gateway --quick    # a small run, under a minute (figures are rough)
+    .venv/bin/python -m bench.gateway            # the full run: 20,000 idle terminals; 3 to 11 minutes on 2 cores
+    .venv/bin/python -m bench.gateway --quick    # a small run, about a minute (figures are rough)
 
 Starts its own TimescaleDB and Mosquitto (as bench.ingest does), registers the vehicles v0.. with terminal ids,
 and runs `yiwang collect` and `yiwang gateway jt808` as their own processes, as the README's commands run them.
