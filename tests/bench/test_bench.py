@@ -98,3 +98,20 @@ def test_bench_rls_quick_run_times_every_query_both_ways() -> None:
     # The policies hold: a unit user sees its own 2 of the 100 vehicles, whoever sees every unit sees all 100.
     report = [line.split() for line in out.splitlines() if "a report" in line]
     assert [row[-4] for row in report] == ["2", "100"], out
+
+
+@pytest.mark.slow
+def test_bench_gateway_quick_run_stores_every_fix_once() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.gateway", "--quick"], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    # Both paths of both kinds of frame, side by side, then the idle connections' memory.
+    for path in ("0x0200 direct MQTT", "0x0200 gateway", "0x0704 direct MQTT", "0x0704 gateway"):
+        assert len(re.findall(rf"^{path} +[\d,]+ +[\d,]+ +[\d,]+ +[\d,]+ +[\d.]+ ", out, re.MULTILINE)) == 1, out
+    assert re.search(r"[\d.]+ KiB per idle connection", out), out
+    assert "PASS  every fix stored exactly once, nothing published twice, every frame answered success" in out
+    assert "PASS  every idle terminal answered a heartbeat (500)" in out
+    for target in ("frames/s answered and positions/s stored", "KiB of gateway memory per idle connection"):
+        assert out.count(target) == 1, f"no PASS/FAIL line for {target!r} in:\n{out[-3000:]}"
