@@ -66,6 +66,11 @@ class TerminalStream:
         self._framer = Framer(max_frame_bytes)
         self._reassembler = Reassembler(max_pending, max_age, max_packets)
 
+    @property
+    def pending(self) -> int:
+        """The multi-packet messages begun and not yet whole: while there are any, `expire` has work to do."""
+        return len(self._reassembler)
+
     def feed(self, data: bytes, now: float) -> list[Event]:
         """What `data` completes, in the order sent, then any multi-packet message given up on by then.
 

@@ -83,9 +83,12 @@ def test_a_batch_in_two_packets_is_one_message() -> None:
 
 def test_a_batch_missing_a_packet_is_refused_when_it_expires() -> None:
     stream = TerminalStream(max_age=60)
+    assert stream.pending == 0  # nothing to expire: the gateway need not wake a silent connection
     assert [type(event) for event in stream.feed(subpackage(1, 3, b"abc"), now=0)] == [Kept]
+    assert stream.pending == 1
     assert stream.expire(now=60) == []
     (event,) = stream.expire(now=61)
+    assert stream.pending == 0
     assert isinstance(event, Refused)
     assert event.reason is Reason.INCOMPLETE_MESSAGE
     assert event.detail == ("0x0704 from 13912344323, serial 40: not complete after 60 s, missing packets [2, 3] of 3")
