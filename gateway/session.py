@@ -54,6 +54,10 @@ _LABELLED = frozenset(
 )
 
 
+# 0x8001's result for a refused frame (table 5); any other reason is a "message error".
+_REFUSAL_RESULT = {Reason.UNSUPPORTED_MESSAGE: Result.NOT_SUPPORTED, Reason.UNAUTHENTICATED: Result.FAILURE}
+
+
 def _label(message_id: int) -> str:
     return f"0x{message_id:04x}" if message_id in _LABELLED else "other"
 
@@ -112,11 +116,12 @@ class Session:
         self._phone: str | None = None
         self._vehicle: str | None = None
         self._tick = min(_TICK_SECONDS, limits.idle_seconds)
+        self._stream = TerminalStream(max_age=limits.multipacket_seconds)
         # The platform's own serial for this terminal's answers, 0..65535 (JT/T 808 section 4.4.3).
         self._serial = 0
 
     async def run(self) -> None:
-        stream = TerminalStream(max_age=self._limits.multipacket_seconds)
+        stream = self._stream
         last = time.monotonic()
         try:
             while self._refused < self._limits.max_refusals:
@@ -167,12 +172,16 @@ class Session:
         finally:
             await self._refusals.write()
 
+    def _as(self, phone: str | None, vehicle: str | None) -> None:
+        """The terminal (and vehicle) the connection is authenticated as now; None, None: as no one."""
+        self._phone, self._vehicle = phone, vehicle
+        self._stream.holder = phone  # only its multi-packet messages are kept
+
     async def _refuse_frame(self, event: Refused) -> None:
         header = event.header
         self._refuse(header.phone if header else self._phone, event.raw, event.reason, event.detail)
         if header is not None:
-            unsupported = event.reason is Reason.UNSUPPORTED_MESSAGE
-            await self._answer(header, Result.NOT_SUPPORTED if unsupported else Result.MESSAGE_ERROR)
+            await self._answer(header, _REFUSAL_RESULT.get(event.reason, Result.MESSAGE_ERROR))
 
     async def _received(self, event: Received) -> None:
         message, header = event.message, event.last
@@ -203,7 +212,7 @@ class Session:
         header = event.last
         phone = header.phone
         # A new registration voids the connection's authentication: the terminal authenticates with the new code.
-        self._phone = self._vehicle = None
+        self._as(None, None)
         code = secrets.token_hex(_CODE_BYTES).encode()
         info = terminals.TerminalInfo(
             message.maker, message.model, message.terminal_id, message.plate_color, message.plate,
@@ -231,12 +240,12 @@ class Session:
         except (psycopg.Error, TimeoutError) as exc:
             raise Unfinished(f"database: {exc}") from exc
         if vehicle is None:
-            self._phone = self._vehicle = None
+            self._as(None, None)
             detail = f"0x0102: not the current code of terminal {header.phone}, or its vehicle is retired or moved"
             self._refuse(header.phone, event.raw, Reason.UNAUTHENTICATED, detail)
             await self._answer(header, Result.FAILURE)
             return
-        self._phone, self._vehicle = header.phone, vehicle
+        self._as(header.phone, vehicle)
         await self._answer(header, Result.SUCCESS)
 
     async def _log_out(self, header: Header) -> None:
@@ -245,7 +254,7 @@ class Session:
                 await terminals.log_out(conn, header.phone)
         except (psycopg.Error, TimeoutError) as exc:
             raise Unfinished(f"database: {exc}") from exc
-        self._phone = self._vehicle = None
+        self._as(None, None)
         await self._answer(header, Result.SUCCESS)
 
     async def _locations(self, event: Received, locations: tuple[Location, ...], *, blind: bool) -> None:
@@ -253,13 +262,20 @@ class Session:
         vehicle = self._vehicle
         assert vehicle is not None
         items = []
+        unplaced = []
         for index, location in enumerate(locations):
             if payload.impossible(location):
-                # Not published (the contract refuses it) but answered: resending it would not make it a place.
-                what = f"0x{event.header.message_id:04x} fix {index} at {location.time.isoformat()}"
-                self._refuse(self._phone, event.raw, Reason.IMPOSSIBLE_COORDINATES, f"{what}: 0, 0", vehicle)
+                unplaced.append(f"{index} at {location.time.isoformat()}")
             else:
                 items.append(payload.item(vehicle, location, blind=blind))
+        if unplaced:
+            # Not published (the contract refuses them) but answered: resending would not make them places. One
+            # dead letter for the message, not counted against the connection: a terminal in a garage, or a
+            # blind-zone batch without a fix, is honest, and closing it would only make it connect again.
+            detail = f"0x{event.header.message_id:04x}: {len(unplaced)} fix(es) at 0, 0: {', '.join(unplaced[:20])}"
+            self._refusals.add(
+                source(self._phone, self._peer), event.raw, Reason.IMPOSSIBLE_COORDINATES, detail, vehicle
+            )
         where = topic(self._root, POSITION.device, vehicle, POSITION.name)
         limits = self._limits
         chunks = list(payload.payloads(items, max_bytes=limits.max_payload_bytes, max_items=limits.max_items))

@@ -185,3 +185,5 @@ _DECODERS: dict[int, Callable[[bytes, Version], Message]] = {
     LOCATION_REPORT: _location_report,
     LOCATION_BATCH: _location_batch,
 }
+# The message ids the platform reads: a multi-packet message of any other is refused at its first packet.
+READABLE = frozenset(_DECODERS)

@@ -10,7 +10,7 @@ from domain.dead_letter import Reason
 from domain.jt808.errors import InvalidFrame
 from domain.jt808.framing import MAX_FRAME_BYTES, BadFrame, Framer
 from domain.jt808.header import Header, parse_packet
-from domain.jt808.messages import Message, decode
+from domain.jt808.messages import READABLE, Message, decode
 from domain.jt808.reassembly import Incomplete, Reassembler
 
 
@@ -62,9 +62,14 @@ class TerminalStream:
         max_pending: int = 8,
         max_age: float = 60.0,
         max_packets: int = 128,
+        holder: str | None = None,
     ) -> None:
         self._framer = Framer(max_frame_bytes)
         self._reassembler = Reassembler(max_pending, max_age, max_packets)
+        # Whose multi-packet messages are kept: the connection's authenticated terminal (its phone), set by the
+        # gateway. A packet of anyone else's is refused at once: up to a megabyte of parts held for a connection
+        # that proved nothing would let unauthenticated connections exhaust the gateway's memory.
+        self.holder = holder
 
     @property
     def pending(self) -> int:
@@ -87,6 +92,8 @@ class TerminalStream:
             try:
                 packet = parse_packet(item.packet)
                 header = packet.header
+                if header.subpackage is not None:
+                    self._may_keep(header)
                 whole = self._reassembler.add(packet, now)
                 if whole is None:
                     events.append(Kept(header))
@@ -96,6 +103,16 @@ class TerminalStream:
                 events.append(Refused(refused.reason, refused.detail, item.raw, header))
         events += self.expire(now)
         return events
+
+    def _may_keep(self, header: Header) -> None:
+        what = f"0x{header.message_id:04x} packet {header.subpackage.index if header.subpackage else 1}"
+        if header.message_id not in READABLE:
+            raise InvalidFrame(Reason.UNSUPPORTED_MESSAGE, f"{what}: message id not read, its packets not kept")
+        if header.phone != self.holder:
+            who = "no terminal" if self.holder is None else f"terminal {self.holder}"
+            raise InvalidFrame(
+                Reason.UNAUTHENTICATED, f"{what} from {header.phone}: the connection authenticated {who}"
+            )
 
     def close(self) -> list[Event]:
         """What the connection's end leaves unread: a frame cut short, and every unfinished multi-packet message."""

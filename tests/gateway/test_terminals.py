@@ -196,6 +196,46 @@ async def test_a_fix_at_0_0_is_recorded_and_answered(
     assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "impossible_coordinates"]) == 1
 
 
+async def test_a_terminal_without_a_fix_is_not_closed_for_it(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    """A terminal in a garage reports 0, 0 at every fix: more of them than a connection may have refused, and still
+    its connection stays and its next real fix is stored."""
+    s, _ = gateway
+    phone = terminal_id(tag, 0)
+    track = fixes(2)
+    nowhere = replace(track[0], latitude=0.0, longitude=0.0, status=Status.ACC)
+    terminal = await Terminal.connect(s.jt808_port, phone)
+    try:
+        await terminal.log_in()
+        for _ in range(s.jt808_max_refusals + 5):
+            assert await terminal.report(nowhere) == Result.SUCCESS
+        assert await terminal.report(track[1]) == Result.SUCCESS
+    finally:
+        await terminal.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 1) == 1
+    dead = [f"jt808/{phone.lstrip('0')}", "impossible_coordinates"]
+    assert count(s.database_url, DEAD, dead) == s.jt808_max_refusals + 5
+
+
+async def test_packets_of_a_terminal_that_did_not_authenticate_are_refused_not_kept(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    """A multi-packet message is kept only for the connection's authenticated terminal: before that, each packet is
+    refused at once (failure), so no connection that proved nothing holds the parts of up to a megabyte."""
+    s, _ = gateway
+    phone = terminal_id(tag, 0)
+    packets = t.frames(t.LOCATION_BATCH, phone, 7, t.batch_body(fixes(60), blind=True), Version.V2013, packet_bytes=300)
+    terminal = await Terminal.connect(s.jt808_port, phone)
+    try:
+        for packet in packets[:-1]:  # never the last: nothing would complete the message
+            terminal.writer.write(packet)
+            assert (await terminal.answer()).result == Result.FAILURE
+    finally:
+        await terminal.close()
+    assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "unauthenticated"]) == len(packets) - 1
+
+
 async def test_a_thousand_malformed_frames_do_not_disturb_a_neighbour(
     gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
 ) -> None:

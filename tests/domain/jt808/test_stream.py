@@ -15,6 +15,8 @@ from domain.jt808.stream import Kept, Received, Refused, TerminalStream
 
 # Huabao's 0x0102 and 0x0200, published with their breakdown (see test_published.py):
 # https://huabaotelematics.com/blog/jt808-common-message-parsing-of-gps-electronic-lock-huabaotelematics-com_b9
+# The terminal of subpackage(): a stream keeps multi-packet messages only for the one its connection authenticated.
+PHONE = "13912344323"
 AUTHENTICATION = bytes.fromhex("7E0102000D002002604325000138333030323030323630343332137E")
 LOCATION = bytes.fromhex(
     "7E 02 00 00 52 00 20 02 60 43 23 00 A4 00 02 00 00 00 0C 00 02 01 58 B9 1B 06 CB 70 61 00 46 00 00 00 59 21 09"
@@ -70,7 +72,7 @@ def test_a_batch_in_two_packets_is_one_message() -> None:
     item = huabao_location_body()
     body = (2).to_bytes(2, "big") + b"\x01" + (len(item).to_bytes(2, "big") + item) * 2
     half = len(body) // 2
-    stream = TerminalStream()
+    stream = TerminalStream(holder=PHONE)
     first = stream.feed(subpackage(2, 2, body[half:]), now=0)
     assert [type(event) for event in first] == [Kept]
     (event,) = stream.feed(subpackage(1, 2, body[:half]), now=1)
@@ -82,7 +84,7 @@ def test_a_batch_in_two_packets_is_one_message() -> None:
 
 
 def test_a_batch_missing_a_packet_is_refused_when_it_expires() -> None:
-    stream = TerminalStream(max_age=60)
+    stream = TerminalStream(max_age=60, holder=PHONE)
     assert stream.pending == 0  # nothing to expire: the gateway need not wake a silent connection
     assert [type(event) for event in stream.feed(subpackage(1, 3, b"abc"), now=0)] == [Kept]
     assert stream.pending == 1
@@ -94,8 +96,28 @@ def test_a_batch_missing_a_packet_is_refused_when_it_expires() -> None:
     assert event.detail == ("0x0704 from 13912344323, serial 40: not complete after 60 s, missing packets [2, 3] of 3")
 
 
+def test_packets_of_anyone_but_the_authenticated_terminal_are_refused_not_kept() -> None:
+    for holder in (None, "13800138000"):
+        stream = TerminalStream(holder=holder)
+        (event,) = stream.feed(subpackage(1, 3, b"abc"), now=0)
+        assert isinstance(event, Refused)
+        assert event.reason is Reason.UNAUTHENTICATED
+        assert event.header is not None  # so the gateway answers it (failure)
+        assert stream.pending == 0
+
+
+def test_packets_of_a_message_the_platform_does_not_read_are_refused_at_the_first() -> None:
+    packet = bytes.fromhex("0900") + ((1 << 13) | 3).to_bytes(2, "big") + bytes.fromhex("013912344323") + bytes.fromhex("0028 0003 0001")
+    packet += b"abc"
+    stream = TerminalStream(holder=PHONE)
+    (event,) = stream.feed(b"\x7e" + escape(packet + bytes([check_code(packet)])) + b"\x7e", now=0)
+    assert isinstance(event, Refused)
+    assert event.reason is Reason.UNSUPPORTED_MESSAGE
+    assert stream.pending == 0
+
+
 def test_closing_reports_the_cut_frame_and_every_unfinished_message() -> None:
-    stream = TerminalStream()
+    stream = TerminalStream(holder=PHONE)
     stream.feed(subpackage(1, 2, b"ab") + LOCATION[:20], now=0)
     cut, unfinished = stream.close()
     assert isinstance(cut, Refused)

@@ -115,7 +115,7 @@ def test_a_long_batch_is_split_into_packets_that_the_platform_joins(version: Ver
     ]
     sent = frames(LOCATION_BATCH, "13800138000", 65534, batch_body(fixes, blind=True), version, packet_bytes=300)
     assert len(sent) > 3
-    events = TerminalStream().feed(b"".join(sent), now=0)
+    events = TerminalStream(holder="13800138000").feed(b"".join(sent), now=0)
     assert all(isinstance(e, Kept) for e in events[:-1])
     last = events[-1]
     assert isinstance(last, Received)
