@@ -274,12 +274,16 @@ async def meter_installations(conn: AsyncConnection, ids: Sequence[str] | None =
 
 async def vehicle_terminals(conn: AsyncConnection, keys: Sequence[str] | None = None) -> dict[str, str]:
     """The vehicle (not retired) of each terminal id, keyed by the id without its leading zeros (of `keys`; None: of
-    every vehicle with a terminal): JT/T 808 pads a phone number to 12 or 20 digits, a registry may not."""
+    every vehicle with a terminal): JT/T 808 pads a phone number to 12 or 20 digits, a registry may not. A key that
+    two vehicles' ids share (`013800000000` and `13800000000`: the registry tells them apart) names neither: their
+    positions are refused as from an unknown terminal rather than stored on whichever row came last, as the
+    gateway's authentication refuses them (db/terminals.py)."""
     cur = await conn.execute(
-        """SELECT key, id FROM (
+        """SELECT key, min(id) FROM (
                SELECT COALESCE(NULLIF(ltrim(terminal_id, '0'), ''), '0') AS key, id FROM vehicle
                WHERE terminal_id IS NOT NULL AND lifecycle <> 'retired') AS terminal
-           WHERE %(all)s OR key = ANY(%(keys)s)""",
+           WHERE %(all)s OR key = ANY(%(keys)s)
+           GROUP BY key HAVING count(*) = 1""",
         {"all": keys is None, "keys": list(keys or ())},
     )
     return {row[0]: row[1] for row in await cur.fetchall()}

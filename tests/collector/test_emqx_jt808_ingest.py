@@ -125,3 +125,33 @@ async def test_emqxs_positions_are_stored_for_the_vehicle_with_that_terminal_id(
         password=EMQX_GATEWAY_PASSWORD,
     )
     assert await wait_for_count(url, POSITIONS_OF, [vehicle], 7) == 7
+
+
+async def test_a_phone_that_two_vehicles_terminal_ids_share_stores_on_neither(
+    settings: Settings, devices: Devices, collector: Metrics, tag: str
+) -> None:
+    """The registry tells `013…` and `13…` apart; without their zeros they are one phone, so neither vehicle gets its
+    positions (before: whichever registry row came last did) and the message is refused as from an unknown one."""
+    number = int(tag, 16) % 10**9
+    padded, bare = f"015{number:09d}", f"15{number:09d}"
+    vehicles = {terminal: f"v-{tag}-{terminal}" for terminal in (padded, bare)}
+    await import_registry(
+        settings.database_url,
+        RegistryDocument(
+            vehicles=[
+                Vehicle(id=vehicle, organisation_id=devices.organisation, plate=f"琼B·{tag[:4]}{len(terminal)}",
+                        energy="gasoline", terminal_id=terminal)
+                for terminal, vehicle in vehicles.items()
+            ]
+        ),
+    )  # fmt: skip
+    up = f"jt808/emqx-{tag}/{padded}/up"
+    await publish(
+        settings.mqtt_port, [(up, emqx(LOCATION_REPORT, padded))], username=EMQX_GATEWAY, password=EMQX_GATEWAY_PASSWORD
+    )
+    url = settings.database_url
+    dead = "SELECT count(*) FROM dead_letter WHERE topic = %s AND reason = 'unknown_device'"
+    assert await wait_for_count(url, dead, [up], 1) == 1
+    with psycopg.connect(url) as conn:
+        stored = conn.execute("SELECT count(*) FROM position WHERE vehicle_id = ANY(%s)", [list(vehicles.values())])
+        assert stored.fetchone() == (0,)
