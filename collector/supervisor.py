@@ -39,6 +39,7 @@ from db import calendar as db_calendar
 from db import trip_requests
 from db.pool import open_pool
 from domain.calendar import WorkCalendar
+from domain.motion import MotionRules
 from domain.position import Position
 from domain.supervision import Alert, Area, Rules, Watch
 from domain.topics import POSITION
@@ -59,6 +60,12 @@ def rules_from(settings: Settings) -> Rules:
         calendar=WorkCalendar(workdays=settings.week_workdays),
         repeat_seconds=settings.supervision_repeat_seconds,
         silent_ignition_seconds=settings.supervision_silent_ignition_seconds,
+        motion=MotionRules(  # as trips judge it (api/fleet/tracks.py)
+            moving_kmh=settings.trip_moving_kmh,
+            stop_radius_m=settings.track_stop_radius_m,
+            min_stop_seconds=settings.track_stop_seconds,
+            max_gap_seconds=settings.trip_max_gap_seconds,
+        ),
     )
 
 

@@ -5,8 +5,8 @@ Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are ju
 - `off_hours` (red): moving with the ignition on outside working hours (the hours of the settings on the
   workdays of domain/calendar.py: holidays off, make-up workdays on) without an open dispatch (a request
   dispatched or under way).
-- `no_dispatch` (yellow): moved more than `moved_m` from where it stood, with no open dispatch. Deployed
-  platforms use about 50 m.
+- `no_dispatch` (yellow): moving (domain/motion.py), more than `moved_m` from where it stood, with no open
+  dispatch. Deployed platforms use about 50 m. A parked vehicle's GNSS wander can reach that far; it is no motion.
 - `area_exit` (red): left every permitted area that applies to it (its unit's and the city's). Raised on the
   crossing, not on every fix outside.
 - `parking` (yellow): came to rest with the ignition off outside working hours outside every parking area
@@ -19,7 +19,8 @@ Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are ju
   alarm rises, judged between the fixes before and after it in fix time; not again while it stays set.
 A rule does not raise the same kind for a vehicle again within `repeat_seconds` (transitions excepted).
 A terminal may report no speed or ignition (the position contract leaves them optional): without a speed there
-is no `speeding`, and moving is judged from the displacement since the vehicle's newest fix (as trips do); an
+is no `speeding`, and moving is judged from the fixes by domain/motion.py (as trips do: a vehicle at rest moves
+once it leaves the stop radius of where it stood, so GNSS wander of a parked vehicle is no motion); an
 ignition not reported counts as on for `off_hours` (the vehicle moved) and `silent` is not judged; `parking`
 needs the ignition reported off.
 Only fixes newer than the vehicle's newest move its state (anchor, inside/outside, at rest): a late resend
@@ -38,6 +39,7 @@ from zoneinfo import ZoneInfo
 from domain.alarms import AlarmKind, AlarmMemory
 from domain.calendar import WorkCalendar
 from domain.geo import distance_m, in_polygon
+from domain.motion import Motion, MotionRules
 from domain.position import Position
 
 AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent", AlarmKind]
@@ -65,7 +67,7 @@ class Rules:
     zone: ZoneInfo
     speed_limit_kmh: float = 120.0
     moved_m: float = 50.0
-    moving_kmh: float = 5.0
+    motion: MotionRules = field(default_factory=MotionRules)
     work_start: time = time(8, 0)
     work_end: time = time(18, 0)
     calendar: WorkCalendar = field(default_factory=WorkCalendar)
@@ -135,6 +137,7 @@ class Watch:
     silent_raised: bool = False
     last: dict[str, datetime] = field(default_factory=dict)
     alarms: AlarmMemory = field(default_factory=AlarmMemory)
+    motion: Motion | None = None  # made with the rules at the first fix
 
     def judge(self, fix: Position, *, dispatched: bool, areas: Iterable[Area], rules: Rules) -> list[Alert]:
         """The alerts this fix raises; updates what is remembered."""
@@ -154,8 +157,8 @@ class Watch:
         if fix.speed is not None and fix.speed > rules.speed_limit_kmh:
             level: Level = "red" if fix.speed > rules.speed_limit_kmh + _RED_OVER_KMH else "yellow"
             raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {rules.speed_limit_kmh:.0f}")
-        speed = fix.speed if fix.speed is not None else self._shifted_kmh(fix)
-        moving = fix.ignition is not False and speed >= rules.moving_kmh
+        in_motion = self._moves(fix, newer, rules)
+        moving = fix.ignition is not False and in_motion
         working = rules.working(fix.time)
         if moving and not working and not dispatched:
             raise_("off_hours", "red", "in use outside working hours without a dispatched request")
@@ -172,7 +175,7 @@ class Watch:
             self.anchor = None
         elif self.anchor is None:
             self.anchor = (fix.latitude, fix.longitude)
-        elif distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
+        elif in_motion and distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
             raise_("no_dispatch", "yellow", f"moved over {rules.moved_m:.0f} m without a dispatched request")
             self.anchor = (fix.latitude, fix.longitude)
         applicable = list(areas)
@@ -182,7 +185,7 @@ class Watch:
             if outside and self.outside is False:
                 raise_("area_exit", "red", "left the permitted area", transition=True)
             self.outside = outside
-        resting = fix.ignition is False and speed < rules.moving_kmh
+        resting = fix.ignition is False and not in_motion
         parking = [a for a in applicable if a.kind == "parking"]
         arrived = resting and not self.resting and not working
         if arrived and parking and not any(a.contains(fix.longitude, fix.latitude) for a in parking):
@@ -190,12 +193,12 @@ class Watch:
         self.resting = resting
         return out
 
-    def _shifted_kmh(self, fix: Position) -> float:
-        """km/h from the newest fix to this one; 0 without a newest fix before it."""
-        if self.newest is None or fix.time <= self.newest:
-            return 0.0
-        metres = distance_m(*self.position, fix.latitude, fix.longitude)
-        return metres / (fix.time - self.newest).total_seconds() * 3.6
+    def _moves(self, fix: Position, newer: bool, rules: Rules) -> bool:
+        if not newer:  # a late resend: nothing to measure it from; its own speed, or standing
+            return fix.speed is not None and fix.speed >= rules.motion.moving_kmh
+        if self.motion is None:
+            self.motion = Motion(rules.motion)
+        return self.motion.judge(fix).moving
 
     def silent(self, vehicle_id: str, now: datetime, rules: Rules) -> Alert | None:
         """An alert when the terminal went quiet with the ignition on (once per silence)."""

@@ -21,35 +21,40 @@ Rules of `trips`:
    terminal or a unit error, and the track distance is used. Track distance is the sum of great-circle
    distances between consecutive fixes of the trip.
 7. `max_speed` is the highest speed of the trip's fixes, as rule 8 reads them.
-8. Speed from motion. A fix's speed is the reported one, except where the terminal reports none, or where it
-   reports less than `moving_kmh` while the fix is at least `contradicted_kmh` from the fix before it in the
-   time between them: then it is that displacement's speed (great-circle metres over seconds). The first fix,
-   and a fix after a gap of more than `max_gap_seconds`, has no displacement: without a speed it is standing.
-   Why the second case: some terminals report speed 0 at every fix (a week of taxi fixes moved 441 km while
-   every speed said 0, and showed no trip). A vehicle that stands does not cover `contradicted_kmh` (20 km/h:
-   56 m in 10 s, beyond the stop radius of 50 m) between two fixes, while GNSS noise of a parked vehicle can
-   cover `moving_kmh` (14 m in 10 s); a reported speed is trusted up to that margin.
+8. Speed from motion (domain/motion.py, shared with supervision). A reported speed of at least `moving_kmh`
+   is believed. Where the terminal reports none, or less, the vehicle is at rest while its fixes stay within
+   `stop_radius_m` of where it came to rest (a reported 0 is believed there); it moves once it has left that
+   radius and its displacement over at least a minute (or since it was last at rest) is at least `moving_kmh`,
+   and that displacement gives its speed; it is at rest again after `min_stop_seconds` without moving. The
+   first fix, and a fix after a gap of more than `max_gap_seconds`, has nothing to measure from: without a
+   speed it is standing. Why: some terminals report no speed, or 0 at every fix (a week of taxi fixes moved
+   441 km while every speed said 0, and showed no trip); and between fixes 1-10 s apart the GNSS wander of a
+   parked vehicle reads as 5-40 km/h, so motion is never judged from two neighbouring fixes alone.
 9. `derived` names what of a trip came from motion rather than from the terminal: `speed` (some fix's speed by
    rule 8, so rules 1-2 and `max_speed` lean on it), `ignition` (with `use_ignition`, some fix had none, so
    the trip's bounds are those of motion) and `odometer` (the distance is the track's, rule 6).
 
 Starting at the first moving fix leaves out the metres before it (one report interval of a departing car);
-it keeps warm-up idling and parked reports, which may be far older, out of the trip's time. Where that fix's
-speed is its displacement's (rule 8), the trip starts at the fix before it, where the displacement began: the
-last fix of a stop, and then possibly the fix an earlier trip ended at.
+it keeps warm-up idling and parked reports, which may be far older, out of the trip's time. Where that fix moves
+by its displacement (rule 8), the trip starts where the displacement began: the newest fix from the one it is
+measured from (the last at rest, or one a window before) that is still that far from it, where the vehicle set
+off; and then possibly the fix an earlier trip ended at, but never one with the ignition off (rule 1).
 
-`rest_points` are the fixes after which no trip is open: where a recount of a vehicle's trips may start again
-(the mileage roll-up recounts from the last one before new fixes).
+`rest_points` are the fixes after which no trip is open and motion (rule 8) is judged as if read from them
+first: where a recount of a vehicle's trips may start again (the mileage roll-up recounts from the last one
+before new fixes).
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal, get_args
 
 from domain.geo import distance_m, path_m
+from domain.motion import Judged, Motion, MotionRules
 from domain.position import Position
 
 Derived = Literal["speed", "ignition", "odometer"]
@@ -69,7 +74,16 @@ class TripRules:
     moving_kmh: float = 5.0  # below it a reported speed is mostly GNSS noise of a standing vehicle
     min_stop_seconds: float = 180.0  # Traccar report.trip.minimalParkingDuration; as TrackRules'
     odometer_tolerance: float = 0.5  # the odometer may differ from the track by this fraction of it
-    contradicted_kmh: float = 20.0  # a reported standstill while the fixes move this fast is not believed (rule 8)
+    stop_radius_m: float = 50.0  # as TrackRules': motion from the fixes leaves this radius of a place of rest (rule 8)
+
+    @property
+    def motion(self) -> MotionRules:
+        return MotionRules(
+            moving_kmh=self.moving_kmh,
+            stop_radius_m=self.stop_radius_m,
+            min_stop_seconds=self.min_stop_seconds,
+            max_gap_seconds=self.max_gap_seconds,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +109,7 @@ def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
         rules: the thresholds.
     """
     ordered = sorted(fixes, key=lambda f: f.time)
-    speeds, derived = motion(ordered, rules)
+    judged = motion(ordered, rules)
     spans: list[tuple[int, int]] = []  # first and last index of each candidate trip
     start: int | None = None  # first fix of the open trip
     halt: int | None = None  # first standstill fix since the open trip's last moving one
@@ -110,10 +124,10 @@ def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
             if start is not None:
                 spans.append((start, i))
                 start = halt = None
-        elif speeds[i] >= rules.moving_kmh:
+        elif judged[i].moving:
             if start is None:
-                # A displacement's speed is that of the interval from the fix before: the vehicle left from there.
-                start = i - 1 if derived[i] and i > 0 else i
+                since = judged[i].since
+                start = i if since is None else _departure(ordered, i, since, spans[-1][1] if spans else 0, rules)
             halt = None
         elif start is not None and halt is None:
             halt = i
@@ -122,41 +136,45 @@ def trips(fixes: Sequence[Position], rules: TripRules) -> list[Trip]:
     return [
         trip
         for first, last in spans
-        if (trip := _trip(ordered[first : last + 1], speeds[first : last + 1], derived[first : last + 1], rules))
-        is not None
+        if (trip := _trip(ordered[first : last + 1], judged[first : last + 1], rules)) is not None
     ]
 
 
-def motion(ordered: Sequence[Position], rules: TripRules) -> tuple[list[float], list[bool]]:
-    """Each fix's speed as the rules read it (rule 8), km/h, and whether it came from the fixes' displacement.
+def motion(ordered: Sequence[Position], rules: TripRules) -> list[Judged]:
+    """Each fix's speed and motion as the rules read them (rule 8, domain/motion.py).
 
     Args:
         ordered: fixes in time order.
-        rules: `moving_kmh`, `contradicted_kmh` and `max_gap_seconds`.
+        rules: the thresholds (`TripRules.motion`).
     """
-    speeds: list[float] = []
-    derived: list[bool] = []
-    previous: Position | None = None
-    for fix in ordered:
-        reported = fix.speed
-        shifted: float | None = None  # km/h from the fix before, when there is one to measure from
-        # Measured only where the reported speed may be set aside: a moving report is believed as it is.
-        if previous is not None and (reported is None or reported < rules.moving_kmh):
-            seconds = (fix.time - previous.time).total_seconds()
-            if 0 < seconds <= rules.max_gap_seconds:
-                metres = distance_m(previous.latitude, previous.longitude, fix.latitude, fix.longitude)
-                shifted = metres / seconds * 3.6
-        if reported is not None and (shifted is None or shifted < rules.contradicted_kmh):
-            speeds.append(reported)
-            derived.append(False)
-        else:
-            speeds.append(0.0 if shifted is None else shifted)
-            derived.append(True)
-        previous = fix
-    return speeds, derived
+    judge = Motion(rules.motion).judge
+    return [judge(fix) for fix in ordered]
 
 
-def _trip(fixes: Sequence[Position], speeds: Sequence[float], derived: Sequence[bool], rules: TripRules) -> Trip | None:
+def _departure(ordered: Sequence[Position], i: int, since: datetime, floor: int, rules: TripRules) -> int:
+    """The first fix of a trip that fix `i` opens, moving by its displacement from the fix at `since`.
+
+    That fix is the last at rest at its anchor, or one at least a window before (domain/motion.py rule 3): the trip
+    starts at the newest fix from it on that is still that far from fix `i` (`moving_kmh` over the window), where
+    the vehicle set off. Never at a fix with the ignition off (rule 1), nor before the end of the trip before.
+    """
+    origin = max(bisect.bisect_left(ordered, since, key=lambda f: f.time), floor)
+    far = rules.moving_kmh / 3.6 * rules.motion.window_seconds
+    to = ordered[i]
+    first = next(
+        (
+            j
+            for j in range(i - 1, origin, -1)
+            if distance_m(to.latitude, to.longitude, ordered[j].latitude, ordered[j].longitude) >= far
+        ),
+        origin,
+    )
+    if rules.use_ignition and ordered[first].ignition is False:
+        first += 1
+    return min(first, i)
+
+
+def _trip(fixes: Sequence[Position], judged: Sequence[Judged], rules: TripRules) -> Trip | None:
     first, last = fixes[0], fixes[-1]
     if (last.time - first.time).total_seconds() < rules.min_trip_seconds:
         return None
@@ -175,14 +193,14 @@ def _trip(fixes: Sequence[Position], speeds: Sequence[float], derived: Sequence[
         end_longitude=last.longitude,
         distance_km=distance_km,
         distance_source=source,
-        max_speed=max(speeds),
+        max_speed=max(j.speed for j in judged),
         fix_count=len(fixes),
         derived=tuple(
             d
             for d, yes in zip(
                 DERIVED,
                 (
-                    any(derived),
+                    any(j.derived for j in judged),
                     rules.use_ignition and any(f.ignition is None for f in fixes),
                     source == "track",
                 ),
@@ -209,18 +227,21 @@ def rest_points(kept: Sequence[Position], rules: TripRules) -> list[datetime]:
     from its first fix. This follows the rules of `trips`: a trip opens at a moving fix (rule 1) and is over at an
     ignition-off fix (rule 3, with `use_ignition`), at a fix after a gap of more than `max_gap_seconds` (rule 4),
     or at a fix `min_stop_seconds` after the first fix of a standstill (rule 2); a fix that opens a trip, or comes
-    while one may still go on, is no rest point.
+    while one may still go on, is no rest point. Motion from the fixes (rule 8) remembers where the vehicle came to
+    rest, so a rest point is also a fix at that very place (`Motion.settled_at`): on a track whose parked fixes
+    wander, the fix where the rest began.
 
     Args:
         kept: a cleaned track in time order (`track.clean(...).kept`).
         rules: the thresholds of `trips`.
     """
-    speeds, _ = motion(kept, rules)
+    motion_ = Motion(rules.motion)
     found: list[datetime] = []
     open_trip = False
     halt: datetime | None = None  # first standstill fix since the open trip's last moving one
     previous: datetime | None = None
-    for fix, speed in zip(kept, speeds, strict=True):
+    for fix in kept:
+        moves = motion_.judge(fix).moving
         if open_trip and previous is not None:
             gap = (fix.time - previous).total_seconds() > rules.max_gap_seconds
             parked = halt is not None and (fix.time - halt).total_seconds() >= rules.min_stop_seconds
@@ -228,11 +249,11 @@ def rest_points(kept: Sequence[Position], rules: TripRules) -> list[datetime]:
                 open_trip, halt = False, None
         if rules.use_ignition and fix.ignition is False:
             open_trip, halt = False, None
-        elif speed >= rules.moving_kmh:
+        elif moves:
             open_trip, halt = True, None
         elif open_trip and halt is None:
             halt = fix.time
-        if not open_trip:
+        if not open_trip and motion_.settled_at(fix):
             found.append(fix.time)
         previous = fix.time
     return found

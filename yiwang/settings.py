@@ -243,13 +243,6 @@ class Settings(BaseSettings):
     trip_max_gap_seconds: float = Field(default=3_600.0, gt=0)
     trip_use_ignition: bool = True
     trip_moving_kmh: float = Field(default=5.0, ge=0)
-    trip_contradicted_kmh: float = Field(
-        default=20.0,
-        gt=0,
-        description="A reported speed under trip_moving_kmh while the fixes moved at least this fast (km/h, distance"
-        " over time from the fix before) is taken for a terminal that measures no speed (some report 0 at every"
-        " fix) and treated as missing: trips judge motion from the fixes (domain/trips.py rule 8).",
-    )
     # Dispatch suggestions (domain/suggestions.py): arrival at this average speed over great-circle distance times
     # the detour, plus minutes of preference for what makes a vehicle a worse choice.
     suggest_speed_kmh: float = Field(default=30.0, gt=0)

@@ -40,7 +40,7 @@ def trip_rules(settings: Settings) -> TripRules:
         use_ignition=settings.trip_use_ignition,
         moving_kmh=settings.trip_moving_kmh,
         min_stop_seconds=settings.track_stop_seconds,
-        contradicted_kmh=settings.trip_contradicted_kmh,
+        stop_radius_m=settings.track_stop_radius_m,
     )
 
 
@@ -104,8 +104,9 @@ class TripPublic(BaseModel):
     fixes: int
     derived: list[Derived] = Field(
         description="what of the trip came from motion between fixes rather than from the terminal: speed (moving "
-        "judged from displacement where none was reported, or where a reported standstill is contradicted by at "
-        "least YIWANG_TRIP_CONTRADICTED_KMH), ignition (none reported: the trip is bounded by motion and stops), "
+        "judged from displacement where none was reported, or where a reported standstill is belied by the fixes "
+        "leaving YIWANG_TRACK_STOP_RADIUS_M of where the vehicle stood), ignition (none reported: the trip is "
+        "bounded by motion and stops), "
         "odometer (the distance is the track's); empty: all as reported"
     )
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from domain.calendar import WorkCalendar
 from domain.position import Position
 from domain.supervision import Area, Rules, Watch
+from tests.support.tracks import wander
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TUESDAY = datetime(2026, 3, 3, tzinfo=SHANGHAI)
@@ -148,3 +151,19 @@ def test_a_terminal_of_time_and_coordinates_only_is_judged_by_its_motion() -> No
     still = fix(start + timedelta(minutes=30), lon=117.2005 + 9 * 0.007)._replace(speed=None, ignition=None)
     assert watch.judge(still, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES) == []
     assert watch.silent("v1", start + timedelta(hours=1), RULES) is None
+
+
+@pytest.mark.parametrize(("every", "metres", "tau"), [(1, 5, 30), (5, 20, 120), (10, 20, 120)])
+def test_a_parked_vehicle_without_speed_raises_nothing_at_night_as_its_fixes_wander(
+    every: int, metres: float, tau: float
+) -> None:
+    # Parked in the car park from 1 am to 3 am, time and coordinates only, GNSS wander of `metres`: between fixes
+    # it reads as 5-40 km/h, but the vehicle never leaves where it stands, so it is not in use outside working hours.
+    watch = Watch()
+    start = TUESDAY + timedelta(hours=1)
+    kinds = []
+    for i, (north, east) in enumerate(wander(16, 2 * 3600 // every, every=every, metres=metres, tau=tau)):
+        f = fix(start + timedelta(seconds=i * every), lat=29.3005 + north / 111_195, lon=117.2005 + east / 96_900)
+        f = f._replace(speed=None, heading=None, ignition=None)
+        kinds += [a.kind for a in watch.judge(f, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES)]
+    assert kinds == []

@@ -14,7 +14,7 @@ from domain.geo import distance_m
 from domain.position import Position
 from domain.track import TrackRules, clean, stops
 from domain.trips import Trip, TripRules, rest_points, trips
-from tests.support.tracks import T0, Day, fix, two_days, working_day
+from tests.support.tracks import LAT0, LON0, T0, Day, fix, two_days, wander, working_day
 
 RULES = TripRules()
 
@@ -249,7 +249,66 @@ def test_a_reported_speed_0_is_believed_within_gnss_noise() -> None:
     wander = [fix(i * 10.0, 0.0, east_m=10.0 * (i % 2), speed=0.0) for i in range(200)]
     assert trips(wander, RULES) == []
     fast_wander = [fix(i * 10.0, 0.0, east_m=40.0 * (i % 2), speed=0.0) for i in range(200)]
-    assert trips(fast_wander, RULES) == []  # 14 km/h: still below contradicted_kmh
+    assert trips(fast_wander, RULES) == []  # 14 km/h between fixes, but never beyond the stop radius
+
+
+def standing(
+    seconds: float, *, every: float, metres: float, tau: float, seed: int, start: float = 0.0, north_m: float = 0.0
+) -> list[Position]:
+    """A vehicle standing `north_m` up the street, its GNSS fixes wandering (tests/support/tracks.py `wander`); it
+    reports time and coordinates only."""
+    offsets = wander(seed, round(seconds / every), every=every, metres=metres, tau=tau)
+    return coordinates_only([fix(start + i * every, north_m + n, east_m=e) for i, (n, e) in enumerate(offsets)])
+
+
+@pytest.mark.parametrize(
+    ("every", "metres", "tau"),
+    [(1.0, 5.0, 30.0), (5.0, 20.0, 120.0), (10.0, 20.0, 120.0), (1.0, 10.0, 1.0)],
+    ids=["1s-5m", "5s-20m", "10s-20m", "1s-10m-independent"],
+)
+def test_a_parked_vehicle_whose_fixes_wander_makes_no_trip(every: float, metres: float, tau: float) -> None:
+    # Two hours parked, reported every `every` s: the wander reads as 5-40 km/h between fixes (a review measured
+    # 6-127 km of trips from such tracks), but it never leaves the stop radius of where the vehicle stood.
+    kept = clean(standing(2 * 3600, every=every, metres=metres, tau=tau, seed=16), TrackRules()).kept
+    assert trips(kept, RULES) == []
+
+
+def test_an_idling_vehicle_reporting_speed_0_whose_fixes_wander_makes_no_trip() -> None:
+    # Ignition on, speed 0 every second, 10 m of wander: a reported 0 is believed while the vehicle stays near its
+    # place of rest, however fast the wander looks between two fixes a second apart.
+    idling = [f._replace(speed=0.0, ignition=True) for f in standing(2 * 3600, every=1, metres=10, tau=60, seed=8)]
+    assert trips(clean(idling, TrackRules()).kept, RULES) == []
+
+
+@pytest.mark.parametrize("every", [1.0, 5.0, 10.0])
+def test_a_drive_after_a_long_park_is_found_from_where_it_left(every: float) -> None:
+    # Two hours parked with 20 m of wander, 6 km up the street at 36 km/h, an hour parked there: time and
+    # coordinates only. One trip of the drive's length, starting where the vehicle left its place of rest.
+    park = standing(2 * 3600, every=every, metres=20, tau=120, seed=3)
+    steps = round(600 / every)
+    drive = coordinates_only([fix(2 * 3600 + i * every, 10.0 * every * i) for i in range(1, steps + 1)])
+    there = standing(3600, every=every, metres=20, tau=120, seed=4, start=2 * 3600 + (steps + 1) * every, north_m=6000)
+    (trip,) = trips(clean(park + drive + there, TrackRules()).kept, RULES)
+    assert trip.distance_km == pytest.approx(6.0, abs=0.2)
+    assert trip.derived == ("speed", "ignition", "odometer")
+    assert trip.max_speed == pytest.approx(36, abs=3)
+    # It leaves at 2 h: the trip starts at its last fix within the stop radius of where it stood (which wanders
+    # 20 m), within seconds of leaving.
+    assert distance_m(trip.start_latitude, trip.start_longitude, LAT0, LON0) < 100
+    assert abs((trip.start_time - (T0 + timedelta(hours=2))).total_seconds()) <= 10
+    # It ends near the end of the street, within a minute (the window of motion from fixes) of arriving.
+    assert distance_m(trip.end_latitude, trip.end_longitude, there[0].latitude, there[0].longitude) < 100
+    assert timedelta(0) <= trip.end_time - (T0 + timedelta(seconds=2 * 3600 + 600)) <= timedelta(seconds=70)
+
+
+def test_with_use_ignition_a_trip_from_motion_never_starts_at_an_ignition_off_fix() -> None:
+    # Parked with the ignition off, then the ignition on at the first fix already on the road: no speed reported.
+    # The vehicle left from the ignition-off fix, but a trip with the ignition rule starts where it was not off.
+    off = [fix(i * 10.0, 0.0, ignition=False)._replace(speed=None) for i in range(30)]
+    drive = [fix(300 + i * 10.0, 100.0 * i)._replace(speed=None) for i in range(1, 61)]
+    rest = [fix(900 + i * 10.0, 6000.0)._replace(speed=None) for i in range(1, 40)]
+    (trip,) = trips(off + drive + rest, RULES)
+    assert trip.start_time == T0 + timedelta(seconds=310)
 
 
 def test_with_speed_and_ignition_reported_nothing_but_the_odometer_is_derived() -> None:

@@ -4,6 +4,7 @@ distances are exact), and days of a vehicle written as what it did."""
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -52,6 +53,23 @@ def straight(count: int, *, every: float = 10.0, kmh: float = 50.0) -> list[Posi
 def spike(of: Position, east_m: float = 5000.0) -> Position:
     """The same report thrown `east_m` off the street, as a multipath fix is."""
     return of._replace(longitude=of.longitude + math.degrees(east_m / (EARTH_RADIUS_M * math.cos(math.radians(LAT0)))))
+
+
+def wander(seed: int, count: int, *, every: float, metres: float, tau: float) -> list[tuple[float, float]]:
+    """(north, east) offsets in metres of a standing GNSS receiver, `count` fixes `every` seconds apart.
+
+    Each axis is a first-order Gauss-Markov process (the usual model of GNSS position error): standard deviation
+    `metres`, correlated over `tau` seconds, so that neighbouring fixes drift together as a parked vehicle's do.
+    """
+    rng = random.Random(seed)
+    keep = math.exp(-every / tau)
+    step = metres * math.sqrt(1 - keep * keep)
+    north, east = rng.gauss(0, metres), rng.gauss(0, metres)
+    out = []
+    for _ in range(count):
+        out.append((north, east))
+        north, east = keep * north + rng.gauss(0, step), keep * east + rng.gauss(0, step)
+    return out
 
 
 class Day:
