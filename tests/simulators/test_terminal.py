@@ -22,7 +22,7 @@ from simulators.publisher import Tally, run_vehicles
 from simulators.terminal import BATCH_FIXES, location_of, on_jt808, registration, version_of
 from simulators.vehicles import Fleet
 from tests.support.gateway import gateway_settings, gatewaying
-from tests.support.registry import Devices, register_devices, terminal_id
+from tests.support.registry import Devices, plate, register_devices, terminal_id
 from tests.support.simulators import SEED
 from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
@@ -114,7 +114,8 @@ def terminal_city(tag: str, devices: Devices) -> City:
     with other tests' cities: every city numbers its vehicles from v00001)."""
     city = build_city(SEED, 6, REGISTERED)
     vehicles = [
-        replace(v, id=devices.vehicles[i], terminal_id=terminal_id(tag, i)) for i, v in enumerate(city.vehicles)
+        replace(v, id=devices.vehicles[i], terminal_id=terminal_id(tag, i), plate=plate(tag, i))
+        for i, v in enumerate(city.vehicles)
     ]
     chosen = [
         v for edition in Version for v in [v for v in vehicles if version_of(SEED, v.id) is edition][:PER_EDITION]
