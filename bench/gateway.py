@@ -202,6 +202,13 @@ class Bench:
     def reset_tables(self) -> None:
         with psycopg.connect(self.url, autocommit=True) as conn:
             conn.execute("TRUNCATE position, live_position, dead_letter")
+        self.forget_terminals()
+
+    def forget_terminals(self) -> None:
+        """Void every terminal's code, as `yiwang gateway forget` does: the bench's terminals are new devices each
+        run (they keep no code), and the gateway refuses a registration for a phone that holds one."""
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute("UPDATE terminal_registration SET code_sha256 = NULL")
 
     @contextlib.contextmanager
     def _process(self, name: str, argv: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
@@ -374,6 +381,7 @@ class Bench:
 
     def _hold(self, ctx: Any, vehicles: Sequence[int], measure: Any) -> list[terminals.Held]:
         """Hold `vehicles`' terminals connected and authenticated, `measure` them idle, heartbeat each, close."""
+        self.forget_terminals()
         shares = max(1, math.ceil(len(vehicles) / PER_PROCESS))
         size = math.ceil(len(vehicles) / shares)
         workers: list[tuple[Connection, Any]] = []

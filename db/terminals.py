@@ -10,7 +10,7 @@ from psycopg import AsyncConnection
 
 # The non-retired vehicle whose terminal id is this phone number: two vehicles whose ids differ only in leading
 # zeros ('012345' and '12345') are both unique to the registry but one phone here, and neither is chosen.
-_VEHICLE = """SELECT min(id), count(*) FROM vehicle
+_VEHICLE = """SELECT min(id), count(*), min(plate), min(vin) FROM vehicle
               WHERE lifecycle <> 'retired' AND ltrim(terminal_id, '0') = %s"""
 
 _PLATE_CHARS = 32
@@ -29,21 +29,35 @@ class TerminalInfo:
     city: int
 
 
-async def vehicle_of(conn: AsyncConnection, phone: str) -> str | None:
-    """The id of the one non-retired vehicle whose terminal id is `phone` (leading zeros ignored), else None."""
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """The vehicle a phone number is the terminal id of, as the registry has it."""
+
+    id: str
+    plate: str
+    vin: str | None
+
+
+async def vehicle_of(conn: AsyncConnection, phone: str) -> Holder | None:
+    """The one non-retired vehicle whose terminal id is `phone` (leading zeros ignored), else None."""
     cur = await conn.execute(_VEHICLE, (phone.lstrip("0") or "0",))
     row = await cur.fetchone()
     if row is None or row[1] != 1:
         return None
-    vehicle: str = row[0]
-    return vehicle
+    return Holder(row[0], row[2], row[3])
 
 
 async def register(
     conn: AsyncConnection, phone: str, vehicle_id: str, code_sha256: bytes, *, at: datetime, info: TerminalInfo
-) -> None:
-    """Keep a registration: the terminal's new code replaces any earlier one."""
-    await conn.execute(
+) -> bool:
+    """Keep a registration, unless the phone holds one already: False then, and the stored code is untouched.
+
+    A phone number is no secret (it is the terminal's SIM's), so a registration must not take the place of one a
+    terminal may still be using: only a voided one is replaced. A registration is void when its code is (a logout,
+    `yiwang gateway forget`), or when it is another vehicle's than the one this phone is now the terminal id of
+    (that vehicle retired, or given another terminal: authentication refuses its code already). One statement, so
+    that two registrations at once cannot both be taken."""
+    cur = await conn.execute(
         """INSERT INTO terminal_registration AS r (terminal_id, vehicle_id, code_sha256, registered_at, maker, model,
                                                    device_serial, plate_color, plate, province, city)
            VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
@@ -51,7 +65,9 @@ async def register(
               SET vehicle_id = EXCLUDED.vehicle_id, code_sha256 = EXCLUDED.code_sha256,
                   registered_at = EXCLUDED.registered_at, maker = EXCLUDED.maker, model = EXCLUDED.model,
                   device_serial = EXCLUDED.device_serial, plate_color = EXCLUDED.plate_color,
-                  plate = EXCLUDED.plate, province = EXCLUDED.province, city = EXCLUDED.city""",
+                  plate = EXCLUDED.plate, province = EXCLUDED.province, city = EXCLUDED.city
+              WHERE r.code_sha256 IS NULL OR r.vehicle_id <> EXCLUDED.vehicle_id
+           RETURNING 1""",
         (
             phone,
             vehicle_id,
@@ -66,6 +82,7 @@ async def register(
             info.city,
         ),
     )
+    return await cur.fetchone() is not None
 
 
 async def authenticate(conn: AsyncConnection, phone: str, code_sha256: bytes) -> str | None:
@@ -84,6 +101,21 @@ async def authenticate(conn: AsyncConnection, phone: str, code_sha256: bytes) ->
 async def log_out(conn: AsyncConnection, phone: str) -> None:
     """Void a terminal's code: it registers again before it can authenticate."""
     await conn.execute("UPDATE terminal_registration SET code_sha256 = NULL WHERE terminal_id = %s", (phone,))
+
+
+async def forget(conn: AsyncConnection, phones: list[str]) -> list[str]:
+    """Void the codes of these phones (leading zeros ignored), for terminals that lost theirs (replaced, reset):
+    each may register again. The phones whose code was voided, in the order given; one without a code is not."""
+    voided = []
+    for phone in phones:
+        cur = await conn.execute(
+            """UPDATE terminal_registration SET code_sha256 = NULL
+               WHERE terminal_id = %s AND code_sha256 IS NOT NULL RETURNING terminal_id""",
+            (phone.lstrip("0") or "0",),
+        )
+        if await cur.fetchone() is not None:
+            voided.append(phone)
+    return voided
 
 
 def _text(value: str) -> str:

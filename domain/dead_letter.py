@@ -36,3 +36,8 @@ class Reason(StrEnum):
     # (or from another phone than the one that did), or an authentication whose code is not the terminal's current
     # one (never issued, voided by a logout, or its vehicle retired or given another terminal since).
     UNAUTHENTICATED = "unauthenticated"
+    # A JT/T 808 registration (0x0100) for a phone that holds a registration not voided (by a logout, the vehicle's
+    # retirement or new terminal, or `yiwang gateway forget`): refused, the terminal's code untouched.
+    ALREADY_REGISTERED = "already_registered"
+    # A JT/T 808 registration whose plate (or VIN, plate colour 0) is not the registry's for the phone's vehicle.
+    PLATE_MISMATCH = "plate_mismatch"

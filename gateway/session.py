@@ -1,11 +1,12 @@
 """One terminal connection: its bytes through the codec, each message answered by what the platform made of it.
 
-A connection starts unauthenticated. It may register (0x0100: a code for a phone that is a vehicle's terminal id)
-and authenticate (0x0102 with that code); anything else before authentication is refused. Once authenticated,
-its locations (0x0200, 0x0704) are published, and answered with success only when the broker has acknowledged
-every publication of the message; heartbeats (0x0002) are answered; a logout (0x0003) voids the code and the
-connection is unauthenticated again. Messages are handled one at a time, in the order sent: while one waits for
-the broker the connection is not read, so a terminal cannot have the gateway hold more than one message of it.
+A connection starts unauthenticated. It may register (0x0100: a code for a phone that is a vehicle's terminal id,
+naming that vehicle's plate, and holding no registration that was not voided) and authenticate (0x0102 with that
+code); anything else before authentication is refused. Once authenticated, its locations (0x0200, 0x0704) are
+published, and answered with success only when the broker has acknowledged every publication of the message;
+heartbeats (0x0002) are answered; a logout (0x0003) voids the code and the connection is unauthenticated again.
+Messages are handled one at a time, in the order sent: while one waits for the broker the connection is not read,
+so a terminal cannot have the gateway hold more than one message of it.
 
 A message the gateway could not finish (the broker or the database away) goes unanswered: the terminal sends it
 again, and the collector stores a fix it already has once.
@@ -30,6 +31,7 @@ from domain.dead_letter import Reason
 from domain.jt808 import messages as m
 from domain.jt808.header import Header
 from domain.jt808.location import Location
+from domain.jt808.plates import UNPLATED, names_vehicle
 from domain.jt808.responses import RegistrationResult, Result, general_response, registration_response
 from domain.jt808.stream import Event, Kept, Received, Refused, TerminalStream
 from domain.topics import POSITION, topic
@@ -218,18 +220,37 @@ class Session:
             message.maker, message.model, message.terminal_id, message.plate_color, message.plate,
             message.province, message.city,
         )  # fmt: skip
+        registered = False
         try:
             async with self._pool.connection() as conn:
                 vehicle = await terminals.vehicle_of(conn, phone)
-                if vehicle is not None:
-                    await terminals.register(conn, phone, vehicle, code_hash(code), at=datetime.now(UTC), info=info)
+                named = vehicle is not None and names_vehicle(
+                    message.plate, message.plate_color, plate=vehicle.plate, vin=vehicle.vin
+                )
+                if vehicle is not None and named:
+                    at = datetime.now(UTC)
+                    registered = await terminals.register(conn, phone, vehicle.id, code_hash(code), at=at, info=info)
         except (psycopg.Error, TimeoutError) as exc:
             raise Unfinished(f"database: {exc}") from exc
         if vehicle is None:
             self._refuse(phone, event.raw, Reason.UNKNOWN_DEVICE, f"0x0100: no vehicle has terminal id {phone}")
             await self._send(registration_response(header, self._next_serial(), RegistrationResult.NO_SUCH_TERMINAL))
             return
-        log.info("%s: terminal %s registered for vehicle %s", self._peer, phone, vehicle)
+        if not named:
+            what = "VIN" if message.plate_color == UNPLATED else "plate"
+            detail = f"0x0100: {what} {message.plate!r} is not vehicle {vehicle.id}'s, whose terminal id is {phone}"
+            self._refuse(phone, event.raw, Reason.PLATE_MISMATCH, detail, vehicle.id)
+            await self._send(registration_response(header, self._next_serial(), RegistrationResult.NO_SUCH_VEHICLE))
+            return
+        if not registered:
+            # Phone numbers are no secret: a registration for one that holds a code would hand its vehicle to
+            # whoever sent it. The terminal keeps its code; one that lost it is let in by a logout or an operator.
+            detail = f"0x0100: terminal {phone} holds a registration (voided by a logout or `yiwang gateway forget`)"
+            self._refuse(phone, event.raw, Reason.ALREADY_REGISTERED, detail, vehicle.id)
+            result = RegistrationResult.TERMINAL_ALREADY_REGISTERED
+            await self._send(registration_response(header, self._next_serial(), result))
+            return
+        log.info("%s: terminal %s registered for vehicle %s", self._peer, phone, vehicle.id)
         await self._send(registration_response(header, self._next_serial(), RegistrationResult.SUCCESS, code))
 
     async def _authenticate(self, event: Received, message: m.Authentication) -> None:

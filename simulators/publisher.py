@@ -24,6 +24,7 @@ from aiomqtt import ProtocolVersion
 from broker.tls import tls_params
 from simulators.city import City
 from simulators.clock import SimClock
+from simulators.codes import JT808_CODES, Codes
 from simulators.faults import Faults, Injected
 from simulators.feeds import MeterFeed, VehicleFeed
 from simulators.messages import Message
@@ -297,6 +298,7 @@ async def run_vehicles(
             port=settings.jt808_port,
             counts=tally.terminals,
             items=tally.items,
+            codes=Codes(settings.home / JT808_CODES),
         ) as terminals,
     ):
         t = clock.start

@@ -1,9 +1,11 @@
 """Simulated JT/T 808 terminals: a share of the fleet reports through the gateway over TCP, as real terminals do.
 
 Each terminal is one TCP connection to `jt808_host:jt808_port`. It registers (0x0100) with its terminal id as the
-phone number and keeps the authentication code of the answer (0x8100) in memory only, so a restarted simulator
-registers again; it authenticates (0x0102), then reports each fix of the vehicle simulation (`simulators.vehicles`:
-the same motion as the MQTT vehicles, only the transport differs) as 0x0200, heartbeats (0x0002) when it has had
+phone number, once, and keeps the authentication code of the answer (0x8100) as real terminals keep theirs in flash
+(`simulators.codes`: a file under the home), so a restarted simulator is not refused as "already registered"; it
+forgets the code when authentication is refused, and registers again. It authenticates (0x0102), then reports each
+fix of the vehicle simulation (`simulators.vehicles`: the same motion as the MQTT vehicles, only the transport
+differs) as 0x0200, heartbeats (0x0002) when it has had
 nothing to say for a while, and keeps every fix until the platform has answered it (`simulators.backlog`): what is
 unanswered after a timeout goes again, and what was made or unanswered while disconnected goes as blind-zone
 batches (0x0704 type 1) after the next authentication, in fix order.
@@ -48,6 +50,7 @@ from domain.jt808.terminal import (
 from domain.position import Position
 from simulators.backlog import Backlog, Lost, Sent
 from simulators.city import City, Vehicle
+from simulators.codes import Codes
 from simulators.seeds import key
 from simulators.vehicles import Upload
 
@@ -138,10 +141,19 @@ class Terminal:
         host, port: the platform's address.
         counts: where the terminal counts what happened (connections, registrations, acknowledged fixes...).
         items: where acknowledged fixes are counted as `position` items, as the MQTT publisher counts its own.
+        codes: where the terminal keeps its authentication code.
     """
 
     def __init__(
-        self, vehicle: Vehicle, version: Version, *, host: str, port: int, counts: Counter[str], items: Counter[str]
+        self,
+        vehicle: Vehicle,
+        version: Version,
+        *,
+        host: str,
+        port: int,
+        counts: Counter[str],
+        items: Counter[str],
+        codes: Codes,
     ) -> None:
         self.vehicle_id = vehicle.id
         self.phone = vehicle.terminal_id
@@ -151,7 +163,7 @@ class Terminal:
         self.backlog = Backlog(
             timeout=ANSWER_TIMEOUT, retries=RETRIES, batch=BATCH_FIXES, window=WINDOW, capacity=MEMORY_FIXES
         )
-        self.code: bytes | None = None  # the authentication code, in memory only
+        self.codes = codes
         self.online = False  # authenticated on a connection
         self._registration = registration(vehicle, version)
         self._serial = 0
@@ -224,21 +236,30 @@ class Terminal:
         writer.close()
 
     async def _talk(self) -> None:
-        if self.code is None:
+        code = self.codes.get(self.phone)
+        if code is None:
             registered = await self._ask(REGISTRATION, self._registration)
             if not isinstance(registered, RegistrationResponse) or registered.result != RegistrationResult.SUCCESS:
                 self.counts["registrations_refused"] += 1
+                if isinstance(registered, RegistrationResponse) and (
+                    registered.result == RegistrationResult.TERMINAL_ALREADY_REGISTERED
+                ):
+                    log.warning(
+                        "terminal %s: the platform holds a registration whose code this simulator lost; "
+                        "`yiwang gateway forget %s` lets it register again",
+                        self.phone,
+                        self.phone,
+                    )
                 raise _Refused(f"registration refused: {registered}")
-            self.code = registered.code
+            code = registered.code
+            self.codes.put(self.phone, code)
             self.counts["registrations"] += 1
         authenticated = await self._ask(
             AUTHENTICATION,
-            authentication_body(
-                self.version, self.code, imei=f"86{self.phone[-13:]:0>13}", software_version="yiwang-sim"
-            ),
+            authentication_body(self.version, code, imei=f"86{self.phone[-13:]:0>13}", software_version="yiwang-sim"),
         )
         if not isinstance(authenticated, GeneralResponse) or not authenticated.accepted:
-            self.code = None  # void: register again
+            self.codes.put(self.phone, None)  # void: register again
             self.counts["authentications_refused"] += 1
             raise _Refused(f"authentication refused: {authenticated}")
         self.counts["authentications"] += 1
@@ -366,6 +387,7 @@ async def connected(
     port: int,
     counts: Counter[str],
     items: Counter[str],
+    codes: Codes | None = None,
 ) -> AsyncIterator[Terminals]:
     """The terminals of these vehicles (indexes in `city.vehicles`), running; on exit, waits until the platform has
     answered every fix reported, then disconnects them.
@@ -374,7 +396,9 @@ async def connected(
         seed: decides each terminal's edition of the protocol.
         host, port: the platform (the gateway).
         counts, items: see `Terminal`.
+        codes: where the terminals keep their codes; in memory only when None.
     """
+    codes = codes if codes is not None else Codes(None)
     terminals = Terminals(
         {
             index: Terminal(
@@ -384,6 +408,7 @@ async def connected(
                 port=port,
                 counts=counts,
                 items=items,
+                codes=codes,
             )
             for index in vehicles
         }

@@ -306,6 +306,23 @@ def _gateway(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _gateway_forget(settings: Settings, args: argparse.Namespace) -> int:
+    """Void JT/T 808 terminals' codes, as the tables' owner: a terminal that lost its code registers again."""
+    voided = asyncio.run(_forget(settings, args.phones))
+    for phone in args.phones:
+        print(f"{phone}: {'code voided, may register again' if phone in voided else 'no code held, nothing to void'}")
+    return 0
+
+
+async def _forget(settings: Settings, phones: list[str]) -> list[str]:
+    import psycopg  # noqa: PLC0415
+
+    from db.terminals import forget  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        return await forget(conn, phones)
+
+
 def _api(settings: Settings, _args: argparse.Namespace) -> int:
     import uvicorn  # noqa: PLC0415
 
@@ -601,8 +618,13 @@ def _roll_up(
 
 def _gateway_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gateway = sub.add_parser("gateway", help="run a gateway: devices' own protocols to the MQTT contract")
-    gateway.add_argument("protocol", choices=["jt808"], help="jt808: JT/T 808 vehicle terminals over TCP")
-    gateway.set_defaults(func=_gateway)
+    protocol = gateway.add_subparsers(dest="protocol", required=True)
+    protocol.add_parser("jt808", help="JT/T 808 vehicle terminals over TCP").set_defaults(func=_gateway)
+    forget = protocol.add_parser(
+        "forget", help="void JT/T 808 terminals' codes: a terminal that lost its own (replaced, reset) registers again"
+    )
+    forget.add_argument("phones", nargs="+", metavar="PHONE", help="a terminal's phone number (its terminal id)")
+    forget.set_defaults(func=_gateway_forget)
 
 
 def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two per command, all in one place)

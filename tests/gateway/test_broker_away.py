@@ -15,7 +15,7 @@ from domain.jt808.responses import Result
 from tests.support.broker import open_broker_from_database
 from tests.support.collector import collecting
 from tests.support.gateway import gateway_settings, gatewaying, sample
-from tests.support.registry import register_devices, terminal_id
+from tests.support.registry import plate, register_devices, terminal_id
 from tests.support.stack import make_stack_home, settings_for
 from tests.support.terminal import Terminal, fixes
 from tests.support.waiting import eventually, wait_for_count
@@ -48,7 +48,7 @@ async def test_while_the_broker_is_away_nothing_is_answered(own_stack: Stack, ta
     vehicle = devices.vehicles[0]
     first, second = fixes(2)
     async with collecting(settings), gatewaying(settings) as metrics:
-        terminal = await Terminal.connect(settings.jt808_port, terminal_id(tag, 0))
+        terminal = await Terminal.connect(settings.jt808_port, terminal_id(tag, 0), plate=plate(tag, 0))
         try:
             await terminal.log_in()
             assert await terminal.report(first) == Result.SUCCESS

@@ -17,7 +17,7 @@ from collector.metrics import Metrics as CollectorMetrics
 from domain.jt808 import terminal as t
 from domain.jt808.responses import RegistrationResult, Result
 from tests.support.gateway import gateway_settings
-from tests.support.registry import Devices, register_devices, terminal_id
+from tests.support.registry import Devices, plate, register_devices, terminal_id
 from tests.support.terminal import Answer, Terminal, fixes
 from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
@@ -70,7 +70,7 @@ async def test_the_gateway_killed_mid_batch_loses_nothing(
     first = spawn_gateway(s)
     try:
         await eventually(lambda: healthy(s.gateway_metrics_port), 20)
-        terminal = await Terminal.connect(s.jt808_port, phone)
+        terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
         result, code = await terminal.register()
         assert result == RegistrationResult.SUCCESS
         assert await terminal.authenticate(code) == Result.SUCCESS

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -13,11 +16,11 @@ import pytest
 from collector.metrics import Metrics as CollectorMetrics
 from domain.jt808 import terminal as t
 from domain.jt808.header import Version
-from domain.jt808.location import Status
+from domain.jt808.location import Alarm, Status
 from domain.jt808.responses import RegistrationResult, Result
 from gateway.metrics import Metrics
 from tests.support.gateway import gateway_settings, gatewaying, sample
-from tests.support.registry import Devices, register_devices, terminal_id
+from tests.support.registry import Devices, plate, register_devices, terminal_id
 from tests.support.terminal import Terminal, fixes
 from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
@@ -51,7 +54,7 @@ async def test_a_terminal_registers_authenticates_reports_and_batches_a_blind_zo
 ) -> None:
     s, metrics = gateway
     vehicle = fleet.vehicles[0]
-    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), version)
+    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), version, plate=plate(tag, 0))
     try:
         await terminal.log_in()
         track = fixes(41)
@@ -85,7 +88,7 @@ async def test_a_terminal_that_never_authenticated_stores_nothing(
     s, _ = gateway
     phone = terminal_id(tag, 1)
     stranger = await Terminal.connect(s.jt808_port, phone)
-    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 2))
+    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 2), plate=plate(tag, 2))
     try:
         track = fixes(3)
         assert await stranger.report(track[0]) == Result.FAILURE
@@ -127,8 +130,8 @@ async def test_a_retired_vehicle_or_a_moved_terminal_no_longer_authenticates(
     s, _ = gateway
     moved, retired = terminal_id(tag, 0), terminal_id(tag, 1)
     codes = {}
-    for phone in (moved, retired):
-        terminal = await Terminal.connect(s.jt808_port, phone)
+    for index, phone in enumerate((moved, retired)):
+        terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, index))
         try:
             result, codes[phone] = await terminal.register()
             assert result == RegistrationResult.SUCCESS
@@ -151,8 +154,8 @@ async def test_a_retired_vehicle_or_a_moved_terminal_no_longer_authenticates(
             assert await terminal.report(fixes(1)[0]) == Result.FAILURE
         finally:
             await terminal.close()
-    # The moved terminal registers again, now for the vehicle it is in.
-    terminal = await Terminal.connect(s.jt808_port, moved)
+    # The moved terminal registers again, now for the vehicle it is in (its registration still names the first: void).
+    terminal = await Terminal.connect(s.jt808_port, moved, plate=plate(tag, 2))
     try:
         await terminal.log_in()
         assert await terminal.report(fixes(1)[0]) == Result.SUCCESS
@@ -165,7 +168,7 @@ async def test_a_retired_vehicle_or_a_moved_terminal_no_longer_authenticates(
 
 async def test_a_logout_voids_the_code(gateway: tuple[Settings, Metrics], fleet: Devices, tag: str) -> None:
     s, _ = gateway
-    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+    terminal = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), plate=plate(tag, 0))
     try:
         result, code = await terminal.register()
         assert result == RegistrationResult.SUCCESS
@@ -177,6 +180,141 @@ async def test_a_logout_voids_the_code(gateway: tuple[Settings, Metrics], fleet:
         await terminal.close()
 
 
+async def test_a_registration_for_a_phone_that_holds_one_is_refused_and_takes_nothing(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    """Phone numbers are SIM numbers, no secret: whoever sends 0x0100 with a registered terminal's number and its
+    vehicle's plate (painted on the car) is told 3, "terminal already registered", gets no code, cannot report as
+    the vehicle, and the real terminal keeps its own code."""
+    s, _ = gateway
+    phone, vehicle = terminal_id(tag, 0), fleet.vehicles[0]
+    track = fixes(3)
+    real = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    attacker = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, code = await real.register()
+        assert result == RegistrationResult.SUCCESS
+        assert await real.authenticate(code) == Result.SUCCESS
+        assert await real.report(track[0]) == Result.SUCCESS
+
+        assert await attacker.register() == (RegistrationResult.TERMINAL_ALREADY_REGISTERED, b"")
+        assert await attacker.authenticate(b"guessed-code") == Result.FAILURE
+        emergency = replace(fixes(1, start=track[0].time)[0], alarm=Alarm.EMERGENCY)
+        assert await attacker.report(emergency) == Result.FAILURE
+
+        # The real terminal reports on, and on its next connection authenticates with the code it was given.
+        assert await real.report(track[1]) == Result.SUCCESS
+    finally:
+        await real.close()
+        await attacker.close()
+    again = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        assert await again.authenticate(code) == Result.SUCCESS
+        assert await again.report(track[2]) == Result.SUCCESS
+    finally:
+        await again.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [vehicle], 3) == 3
+    with psycopg.connect(s.database_url) as conn:
+        alarms = conn.execute("SELECT count(*) FROM position WHERE vehicle_id = %s AND alarm <> 0", (vehicle,))
+        assert alarms.fetchone() == (0,)
+    source = f"jt808/{phone.lstrip('0')}"
+    assert count(s.database_url, DEAD, [source, "already_registered"]) == 1
+    assert count(s.database_url, DEAD, [source, "unauthenticated"]) == 2
+
+
+async def test_after_its_logout_a_phone_registers_again(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, _ = gateway
+    phone = terminal_id(tag, 0)
+    first = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, old = await first.register()
+        assert result == RegistrationResult.SUCCESS
+        assert await first.authenticate(old) == Result.SUCCESS
+        assert (await first.ask(t.LOGOUT, b"")).result == Result.SUCCESS
+    finally:
+        await first.close()
+    # The terminal that replaced it (or the same one, after a logout it sent on being uninstalled).
+    second = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, new = await second.register()
+        assert result == RegistrationResult.SUCCESS
+        assert await second.authenticate(old) == Result.FAILURE
+        assert await second.authenticate(new) == Result.SUCCESS
+        assert await second.report(fixes(1)[0]) == Result.SUCCESS
+    finally:
+        await second.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 1) == 1
+
+
+def forget(settings: Settings, *phones: str) -> subprocess.CompletedProcess[str]:
+    """`yiwang gateway forget`, as an operator runs it: as the tables' owner."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YIWANG_")}
+    env["YIWANG_DATABASE_URL"] = settings.database_url
+    return subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "gateway", "forget", *phones],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_after_yiwang_gateway_forget_a_phone_registers_again(
+    settings: Settings, gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    """A terminal that lost its code (replaced, reset to its factory settings) is let in by an operator."""
+    s, _ = gateway
+    phone, other = terminal_id(tag, 0), terminal_id(tag, 1)
+    lost = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, old = await lost.register()
+        assert result == RegistrationResult.SUCCESS
+        # Reset: it has no code, and may not register again.
+        assert (await lost.register())[0] == RegistrationResult.TERMINAL_ALREADY_REGISTERED
+    finally:
+        await lost.close()
+
+    done = await asyncio.to_thread(forget, settings, phone, other)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        f"{phone}: code voided, may register again",
+        f"{other}: no code held, nothing to void",
+    ]
+
+    terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        assert await terminal.authenticate(old) == Result.FAILURE
+        result, new = await terminal.register()
+        assert result == RegistrationResult.SUCCESS
+        assert await terminal.authenticate(new) == Result.SUCCESS
+        assert await terminal.report(fixes(1)[0]) == Result.SUCCESS
+    finally:
+        await terminal.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [fleet.vehicles[0]], 1) == 1
+
+
+async def test_a_registration_naming_another_vehicle_is_refused(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    s, _ = gateway
+    phone = terminal_id(tag, 0)
+    terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        # The second vehicle's plate on the first's terminal id: a terminal configured with the wrong number.
+        assert await terminal.register(plate(tag, 1)) == (RegistrationResult.NO_SUCH_VEHICLE, b"")
+        # The plate as people type it, without the dot, with a space and in lower case, is the vehicle's.
+        typed = plate(tag, 0).replace("·", " ").lower()
+        result, code = await terminal.register(typed)
+        assert result == RegistrationResult.SUCCESS
+        assert await terminal.authenticate(code) == Result.SUCCESS
+    finally:
+        await terminal.close()
+    assert count(s.database_url, DEAD, [f"jt808/{phone.lstrip('0')}", "plate_mismatch"]) == 1
+
+
 async def test_a_fix_at_0_0_is_recorded_and_answered(
     gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
 ) -> None:
@@ -185,7 +323,7 @@ async def test_a_fix_at_0_0_is_recorded_and_answered(
     track = fixes(3)
     # What a terminal without a fix sends: 0, 0 and the positioned bit clear.
     nowhere = replace(track[1], latitude=0.0, longitude=0.0, status=Status.ACC)
-    terminal = await Terminal.connect(s.jt808_port, phone)
+    terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
     try:
         await terminal.log_in()
         # Answered with success: sending it again would not make it a place.
@@ -240,7 +378,7 @@ async def test_a_thousand_malformed_frames_do_not_disturb_a_neighbour(
     gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
 ) -> None:
     s, metrics = gateway
-    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+    neighbour = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), plate=plate(tag, 0))
     reader, writer = await asyncio.open_connection("127.0.0.1", s.jt808_port)
     peer = "jt808/peer/{}:{}".format(*writer.get_extra_info("sockname"))
     # Frames whose check code is wrong (no byte of them a flag or an escape): each a refusal with its bytes.
@@ -275,10 +413,10 @@ async def test_connections_beyond_the_bound_and_idle_ones_are_closed(
 ) -> None:
     s = gateway_settings(settings, tag, jt808_max_connections=1, jt808_idle_seconds=1.0)
     async with gatewaying(s) as metrics:
-        first = await Terminal.connect(s.jt808_port, terminal_id(tag, 0))
+        first = await Terminal.connect(s.jt808_port, terminal_id(tag, 0), plate=plate(tag, 0))
         try:
             await first.log_in()
-            second = await Terminal.connect(s.jt808_port, terminal_id(tag, 1))
+            second = await Terminal.connect(s.jt808_port, terminal_id(tag, 1), plate=plate(tag, 1))
             try:
                 assert await second.reader.read() == b""
             finally:
@@ -289,7 +427,7 @@ async def test_connections_beyond_the_bound_and_idle_ones_are_closed(
         finally:
             await first.close()
         await eventually(lambda: sample(metrics, "yiwang_gateway_connections") == 0)
-        third = await Terminal.connect(s.jt808_port, terminal_id(tag, 1))
+        third = await Terminal.connect(s.jt808_port, terminal_id(tag, 1), plate=plate(tag, 1))
         try:
             await third.log_in()
         finally:

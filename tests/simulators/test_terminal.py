@@ -4,8 +4,10 @@ fixes reach the database through the real gateway, broker and collector."""
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,13 +18,14 @@ from domain.jt808.header import Version, parse_packet
 from domain.jt808.messages import LocationBatch, LocationReport, Registration, decode
 from domain.jt808.terminal import LOCATION_BATCH, LOCATION_REPORT, REGISTRATION, batch_body, frames, location_body
 from simulators.city import City, build_city
+from simulators.codes import JT808_CODES, Codes
 from simulators.faults import Faults
 from simulators.holidays import is_rest_day
 from simulators.publisher import Tally, run_vehicles
 from simulators.terminal import BATCH_FIXES, location_of, on_jt808, registration, version_of
 from simulators.vehicles import Fleet
 from tests.support.gateway import gateway_settings, gatewaying
-from tests.support.registry import Devices, register_devices, terminal_id
+from tests.support.registry import Devices, plate, register_devices, terminal_id
 from tests.support.simulators import SEED
 from tests.support.waiting import eventually, wait_for_count
 from yiwang.settings import Settings
@@ -114,7 +117,8 @@ def terminal_city(tag: str, devices: Devices) -> City:
     with other tests' cities: every city numbers its vehicles from v00001)."""
     city = build_city(SEED, 6, REGISTERED)
     vehicles = [
-        replace(v, id=devices.vehicles[i], terminal_id=terminal_id(tag, i)) for i, v in enumerate(city.vehicles)
+        replace(v, id=devices.vehicles[i], terminal_id=terminal_id(tag, i), plate=plate(tag, i))
+        for i, v in enumerate(city.vehicles)
     ]
     chosen = [
         v for edition in Version for v in [v for v in vehicles if version_of(SEED, v.id) is edition][:PER_EDITION]
@@ -195,3 +199,43 @@ async def test_terminals_drive_through_the_gateway_and_lose_nothing_when_it_rest
     assert tally.terminals["authentications"] > len(city.vehicles)
     assert tally.terminals["blind_batches"] > 0
     assert sum(blind for _, _, blind in stored) >= tally.terminals["fixes_offline"] - offline
+
+
+async def test_a_restarted_simulator_authenticates_with_the_codes_it_kept(
+    settings: Settings, tag: str, devices: Devices, collector: Metrics, tmp_path: Path
+) -> None:
+    """The gateway refuses a registration for a phone that holds one, so the terminals keep their codes across the
+    simulator's restarts (as real ones keep theirs in flash): `yiwang run` started again is not refused."""
+    city = terminal_city(tag, devices)
+    s = gateway_settings(
+        settings, tag, sim_jt808_share=1.0, sim_acceleration=900.0, sim_client_id=f"yiwang-sim-{tag}", home=tmp_path
+    )
+    start = working_morning()
+    async with gatewaying(s):
+        first, second = Tally(), Tally()
+        await asyncio.wait_for(run_vehicles(s, city, start=start, stop_after=600.0, faults=Faults(), tally=first), 120)
+        assert first.terminals["registrations"] == len(city.vehicles)
+        codes = tmp_path / JT808_CODES
+        assert oct(codes.stat().st_mode & 0o777) == "0o600"
+        assert set(json.loads(codes.read_text())) == {v.terminal_id for v in city.vehicles}
+        # The simulator again, the next ten minutes: no terminal registers, each authenticates with its code.
+        later = start + timedelta(seconds=600)
+        await asyncio.wait_for(run_vehicles(s, city, start=later, stop_after=600.0, faults=Faults(), tally=second), 120)
+    assert second.terminals["registrations"] == 0
+    assert second.terminals["registrations_refused"] == 0
+    assert second.terminals["authentications"] == len(city.vehicles)
+    assert second.items["position"] > 0
+
+
+def test_codes_are_kept_in_a_private_file_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "home" / JT808_CODES
+    codes = Codes(path)
+    codes.put("013800000001", b"0123456789abcdef0123456789abcdef")
+    codes.put("013800000002", b"fedcba9876543210fedcba9876543210")
+    codes.put("013800000002", None)
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert Codes(path).get("013800000001") == b"0123456789abcdef0123456789abcdef"
+    assert Codes(path).get("013800000002") is None
+    assert [p.name for p in path.parent.iterdir()] == [JT808_CODES]  # no temporary file left
+    path.write_text("{not json")
+    assert Codes(path).get("013800000001") is None  # unreadable: the terminals register again

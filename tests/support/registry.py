@@ -29,6 +29,11 @@ def terminal_id(tag: str, index: int) -> str:
     return f"0{int(tag, 16) % 10**9:09d}{index:02d}"
 
 
+def plate(tag: str, index: int) -> str:
+    """The plate of a test's vehicle, as the registry writes it (a terminal sends it without the dot)."""
+    return f"赣H·{tag}{index}"
+
+
 async def register_devices(url: str, tag: str, *, meters: int, vehicles: int, terminals: bool = False) -> Devices:
     """Register an organisation with one institution, its meters and vehicles, through the registry import; with
     `terminals`, each vehicle has a JT/T 808 terminal id (`terminal_id`)."""
@@ -44,7 +49,7 @@ async def register_devices(url: str, tag: str, *, meters: int, vehicles: int, te
             Vehicle(
                 id=f"v-{tag}-{i}",
                 organisation_id=org,
-                plate=f"赣H·{tag}{i}",
+                plate=plate(tag, i),
                 energy="battery_electric",
                 terminal_id=terminal_id(tag, i) if terminals else None,
             )

@@ -54,21 +54,24 @@ def fixes(count: int, *, start: datetime | None = None, mileage: float = 1000.0)
 
 
 class Terminal:
-    """One terminal's connection to the gateway."""
+    """One terminal's connection to the gateway; `plate` is what its registration says of its vehicle."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, phone: str, version: Version):
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, phone: str, version: Version, plate: str
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.phone = phone
         self.version = version
+        self.plate = plate
         self.serial = 0
         self._framer = Framer()
         self._answers: list[Answer] = []
 
     @classmethod
-    async def connect(cls, port: int, phone: str, version: Version = Version.V2013) -> Terminal:
+    async def connect(cls, port: int, phone: str, version: Version = Version.V2013, *, plate: str = "") -> Terminal:
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        return cls(reader, writer, phone, version)
+        return cls(reader, writer, phone, version, plate)
 
     async def close(self) -> None:
         self.writer.close()
@@ -103,11 +106,13 @@ class Terminal:
         assert answer.reply_serial == serial, (answer, serial)
         return answer
 
-    async def register(self) -> tuple[int, bytes]:
-        """0x0100; the 0x8100's result and the authentication code."""
+    async def register(self, plate: str | None = None, plate_color: int = 2) -> tuple[int, bytes]:
+        """0x0100 naming `plate` (the terminal's own by default, sent without the display dot as terminals do);
+        the 0x8100's result and the authentication code."""
+        sent = (self.plate if plate is None else plate).replace("·", "")
         body = t.registration_body(
             self.version, province=36, city=100, maker="YW001", model="YW-T1", terminal_id="T000001",
-            plate_color=2, plate="赣A12345",
+            plate_color=plate_color, plate=sent,
         )  # fmt: skip
         answer = await self.ask(t.REGISTRATION, body)
         assert answer.header.message_id == REGISTRATION_RESPONSE
