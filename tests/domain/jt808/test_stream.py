@@ -107,7 +107,9 @@ def test_packets_of_anyone_but_the_authenticated_terminal_are_refused_not_kept()
 
 
 def test_packets_of_a_message_the_platform_does_not_read_are_refused_at_the_first() -> None:
-    packet = bytes.fromhex("0900") + ((1 << 13) | 3).to_bytes(2, "big") + bytes.fromhex("013912344323") + bytes.fromhex("0028 0003 0001")
+    # 0x0900 (data uplink, not read), packet 1 of 3, serial 40.
+    properties = ((1 << 13) | 3).to_bytes(2, "big")
+    packet = bytes.fromhex("0900") + properties + bytes.fromhex("013912344323") + bytes.fromhex("0028 0003 0001")
     packet += b"abc"
     stream = TerminalStream(holder=PHONE)
     (event,) = stream.feed(b"\x7e" + escape(packet + bytes([check_code(packet)])) + b"\x7e", now=0)
