@@ -55,8 +55,11 @@ async def register(
     A phone number is no secret (it is the terminal's SIM's), so a registration must not take the place of one a
     terminal may still be using: only a voided one is replaced. A registration is void when its code is (a logout,
     `yiwang gateway forget`), or when it is another vehicle's than the one this phone is now the terminal id of
-    (that vehicle retired, or given another terminal: authentication refuses its code already). One statement, so
-    that two registrations at once cannot both be taken."""
+    (that vehicle retired, or given another terminal: authentication refuses its code already), or when its code
+    was never presented: the 0x8100 that carried it may have been lost with the connection, and a terminal that
+    never received its code would otherwise be locked out until an operator steps in. The window this leaves an
+    impostor is the seconds between a terminal's first registration and its first authentication. One statement,
+    so that two registrations at once cannot both be taken."""
     cur = await conn.execute(
         """INSERT INTO terminal_registration AS r (terminal_id, vehicle_id, code_sha256, registered_at, maker, model,
                                                    device_serial, plate_color, plate, province, city)
@@ -65,8 +68,8 @@ async def register(
               SET vehicle_id = EXCLUDED.vehicle_id, code_sha256 = EXCLUDED.code_sha256,
                   registered_at = EXCLUDED.registered_at, maker = EXCLUDED.maker, model = EXCLUDED.model,
                   device_serial = EXCLUDED.device_serial, plate_color = EXCLUDED.plate_color,
-                  plate = EXCLUDED.plate, province = EXCLUDED.province, city = EXCLUDED.city
-              WHERE r.code_sha256 IS NULL OR r.vehicle_id <> EXCLUDED.vehicle_id
+                  plate = EXCLUDED.plate, province = EXCLUDED.province, city = EXCLUDED.city, authenticated_at = NULL
+              WHERE r.code_sha256 IS NULL OR r.vehicle_id <> EXCLUDED.vehicle_id OR r.authenticated_at IS NULL
            RETURNING 1""",
         (
             phone,
@@ -87,12 +90,20 @@ async def register(
 
 async def authenticate(conn: AsyncConnection, phone: str, code_sha256: bytes) -> str | None:
     """The vehicle a terminal speaks for, when `code_sha256` is the hash of its current code and the vehicle it
-    registered for is still not retired and still has this terminal id; else None."""
+    registered for is still not retired and still has this terminal id; else None. The first time, the code is
+    marked as received: the registration no longer gives way to a new one (`register`)."""
     cur = await conn.execute(
-        """SELECT v.id FROM terminal_registration r JOIN vehicle v ON v.id = r.vehicle_id
-           WHERE r.terminal_id = %s AND r.code_sha256 = %s
-             AND v.lifecycle <> 'retired' AND ltrim(v.terminal_id, '0') = r.terminal_id""",
-        (phone, code_sha256),
+        """WITH found AS (
+               SELECT v.id, r.authenticated_at FROM terminal_registration r JOIN vehicle v ON v.id = r.vehicle_id
+               WHERE r.terminal_id = %(phone)s AND r.code_sha256 = %(code)s
+                 AND v.lifecycle <> 'retired' AND ltrim(v.terminal_id, '0') = r.terminal_id
+           ), first AS (
+               UPDATE terminal_registration SET authenticated_at = now()
+               WHERE terminal_id = %(phone)s AND code_sha256 = %(code)s AND authenticated_at IS NULL
+                 AND EXISTS (SELECT FROM found)
+           )
+           SELECT id FROM found""",
+        {"phone": phone, "code": code_sha256},
     )
     row = await cur.fetchone()
     return None if row is None else str(row[0])

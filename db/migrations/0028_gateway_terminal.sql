@@ -10,6 +10,9 @@ CREATE TABLE terminal_registration (
     vehicle_id     text        NOT NULL REFERENCES vehicle (id),
     code_sha256    bytea       CHECK (octet_length(code_sha256) = 32),
     registered_at  timestamptz NOT NULL,
+    -- When the terminal first presented this code: until then the code may not have reached it (its 0x8100 lost
+    -- with the connection), and a new registration takes the place of this one (db/terminals.py register).
+    authenticated_at timestamptz,
     -- What the terminal said of itself and its vehicle in 0x0100, as sent (at most 30 bytes each; the plate
     -- cut to 32 characters): for a person checking a registration, never trusted for anything.
     maker          text        NOT NULL,

@@ -222,6 +222,34 @@ async def test_a_registration_for_a_phone_that_holds_one_is_refused_and_takes_no
     assert count(s.database_url, DEAD, [source, "unauthenticated"]) == 2
 
 
+async def test_a_terminal_whose_registration_answer_was_lost_registers_again(
+    gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
+) -> None:
+    """The 0x8100 carrying the code is lost with the connection (a mobile link drops): the terminal never saw its
+    code, so it registers again on its next connection and gets a new one, the lost one void. Once a code has been
+    presented, it has reached its terminal, and a registration no longer takes its place."""
+    s, _ = gateway
+    phone, vehicle = terminal_id(tag, 0), fleet.vehicles[0]
+    lost = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, never_seen = await lost.register()
+        assert result == RegistrationResult.SUCCESS
+    finally:
+        await lost.close()
+    again = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
+    try:
+        result, code = await again.register()
+        assert result == RegistrationResult.SUCCESS
+        assert code != never_seen
+        assert await again.authenticate(never_seen) == Result.FAILURE
+        assert await again.authenticate(code) == Result.SUCCESS
+        assert await again.report(fixes(1)[0]) == Result.SUCCESS
+        assert await again.register() == (RegistrationResult.TERMINAL_ALREADY_REGISTERED, b"")
+    finally:
+        await again.close()
+    assert await wait_for_count(s.database_url, POSITIONS, [vehicle], 1) == 1
+
+
 async def test_after_its_logout_a_phone_registers_again(
     gateway: tuple[Settings, Metrics], fleet: Devices, tag: str
 ) -> None:
@@ -272,6 +300,7 @@ async def test_after_yiwang_gateway_forget_a_phone_registers_again(
     try:
         result, old = await lost.register()
         assert result == RegistrationResult.SUCCESS
+        assert await lost.authenticate(old) == Result.SUCCESS  # the code reached it
         # Reset: it has no code, and may not register again.
         assert (await lost.register())[0] == RegistrationResult.TERMINAL_ALREADY_REGISTERED
     finally:
@@ -343,7 +372,7 @@ async def test_a_terminal_without_a_fix_is_not_closed_for_it(
     phone = terminal_id(tag, 0)
     track = fixes(2)
     nowhere = replace(track[0], latitude=0.0, longitude=0.0, status=Status.ACC)
-    terminal = await Terminal.connect(s.jt808_port, phone)
+    terminal = await Terminal.connect(s.jt808_port, phone, plate=plate(tag, 0))
     try:
         await terminal.log_in()
         for _ in range(s.jt808_max_refusals + 5):
