@@ -67,6 +67,9 @@ class LiveFeed:
     dirty: set[str] = field(default_factory=set)
     # Vehicles the database has no map entry for (retired): their fixes are not taken until the next full load.
     _absent: set[str] = field(default_factory=set)
+    # Vehicles off the map whose fix a look took, until they are read: one the database then has no entry for is
+    # absent. One read after the registry named it may just have no fix yet: it is not absent (see `load`).
+    _fixed: set[str] = field(default_factory=set)
     _reloaded: set[str] | None = None  # while a whole load runs: the vehicles looks read again meanwhile
     alert_ids: list[int] = field(default_factory=list)  # committed alerts to push at the next look
 
@@ -81,6 +84,7 @@ class LiveFeed:
             if shown is None:
                 if fix.vehicle_id not in self._absent:
                     self.dirty.add(fix.vehicle_id)  # its first fix: the next look reads its unit and plate
+                    self._fixed.add(fix.vehicle_id)
             elif fix.time > shown.fix.time:  # else a blind-zone resend, a duplicate: the map keeps the newer fix
                 shown.move(fix)
                 self._changed.add(fix.vehicle_id)
@@ -92,16 +96,22 @@ class LiveFeed:
 
     def load(self, rows: Iterable[LiveVehicle], *, only: Collection[str] | None = None) -> None:
         """Take what the database says of vehicles: all of them, or `only` these (any of them not among the rows
-        left the map). A fix of ours newer than the row's stays (its row may not have committed yet)."""
+        left the map). A fix of ours newer than the row's stays (its row may not have committed yet).
+
+        Of `only`, one not among the rows is absent (retired) if it had a fix: it was on the map, or a look took one.
+        One without (the registry named it before its terminal sent anything) is not: its first fix is read."""
         if only is None:
             with self.loading() as take:
                 take(rows)
             return
+        asked = set(only)
         if self._reloaded is not None:
-            self._reloaded |= set(only)
+            self._reloaded |= asked
+        fixed = {vehicle_id for vehicle_id in asked if vehicle_id in self._map or vehicle_id in self._fixed}
+        self._fixed -= asked
         seen = self._merge(rows)
-        self._drop((set(only) & self._map.keys()) - seen)
-        self._absent |= set(only) - seen
+        self._drop((asked & self._map.keys()) - seen)
+        self._absent |= fixed - seen
 
     @contextlib.contextmanager
     def loading(self) -> Iterator[Callable[[Iterable[LiveVehicle]], None]]:

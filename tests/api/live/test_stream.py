@@ -622,6 +622,27 @@ async def test_a_new_vehicle_is_read_at_the_next_look_and_a_request_changes_its_
         assert (went["id"], went["properties"]["state"]) == ("old", "dispatched")
 
 
+async def test_a_vehicle_read_when_registered_before_its_first_fix_shows_with_that_fix() -> None:
+    """The registry names a new vehicle and a look reads it before its terminal sent anything: not on the map yet,
+    but not retired either. Its first fix is read at the next look, not ignored until the next full load."""
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    feed.load([vehicle("old", "org", 117.0, 29.3, start)])
+    feed.load([], only={"new"})  # a look read it when the registry named it: no fix yet, so no map entry
+    first = Position("new", start, start, 29.3, 117.1, 0.0, 0.0, False)
+    assert feed.take([first]) == 0
+    assert feed.dirty == {"new"}
+    feed.load([vehicle("new", "org", 117.1, 29.3, start)], only={"new"})
+    assert [f["id"] for f in orjson.loads(feed.snapshot(Filter(), start))["features"]] == ["new", "old"]
+    # A retired vehicle read after its fix came is absent: its next fixes are not read at every look.
+    gone = Position("gone", start, start, 29.3, 117.2, 0.0, 0.0, False)
+    feed.take([gone])
+    feed.dirty.clear()  # the look that read it
+    feed.load([], only={"gone"})
+    assert feed.take([gone._replace(time=start + timedelta(seconds=1))]) == 0
+    assert feed.dirty == set()
+
+
 async def test_an_alert_goes_to_the_subscribers_of_its_unit_that_may_read_alerts() -> None:
     start = datetime.now(UTC)
     feed = LiveFeed(offline_after=600)
