@@ -1,17 +1,11 @@
-"""Prometheus metrics of the collector, and a tiny HTTP endpoint serving them and a health check."""
+"""Prometheus metrics of the collector and the supervisor, and their health (served by yiwang/probe.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 
-import orjson
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 log = logging.getLogger(__name__)
 
@@ -77,38 +71,3 @@ class Metrics:
             "database_ok": db_ok,
             "seconds_since_commit": round(time.time() - last, 3) if last else None,
         }
-
-
-@asynccontextmanager
-async def serve(metrics: Metrics, host: str, port: int) -> AsyncIterator[asyncio.Server]:
-    """Serve GET /metrics and GET /health until the block ends. Port 0 picks a free port."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
-        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
-            writer.close()
-            return
-        path = request.split(b" ", 2)[1] if request.count(b" ") >= 2 else b""
-        if path == b"/metrics":
-            status, ctype, body = "200 OK", CONTENT_TYPE_LATEST, generate_latest(metrics.registry)
-        elif path == b"/health":
-            ok, detail = metrics.health()
-            status = "200 OK" if ok else "503 Service Unavailable"
-            ctype, body = "application/json", orjson.dumps({"ok": ok, **detail})
-        else:
-            status, ctype, body = "404 Not Found", "text/plain", b"try /metrics or /health\n"
-        head = f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        writer.write(head.encode() + body)
-        with contextlib.suppress(ConnectionError):
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, host, port)
-    address = server.sockets[0].getsockname()
-    log.info("metrics and health at http://%s:%s/metrics and /health", address[0], address[1])
-    try:
-        yield server
-    finally:
-        server.close()
-        await server.wait_closed()

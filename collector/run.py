@@ -19,11 +19,12 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from collector import mqtt
 from collector.contract import Limits
 from collector.inbox import Inbox, Received
-from collector.metrics import Metrics, serve
+from collector.metrics import Metrics
 from collector.writer import KnownDevices, Writer
 from db import ingest
 from db.pool import open_pool
 from domain.device_rate import Allowance, DeviceRate
+from yiwang.probe import serve
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ async def run(
             check=False,
             configure=ingest.prepare_connection,
         ) as pool,
-        serve(metrics, settings.metrics_host, settings.metrics_port),
+        serve(metrics, settings.metrics_host, settings.metrics_port, "collector"),
     ):
         metrics.db_ok.set(1)
         writer = writer_type(

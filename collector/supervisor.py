@@ -32,7 +32,7 @@ from collector.contract import Limits
 from collector.families import route
 from collector.inbox import Received
 from collector.invalid import InvalidMessage
-from collector.metrics import Metrics, serve
+from collector.metrics import Metrics
 from collector.run import consume, limits_from, stop_on_signals
 from db import alerts as db_alerts
 from db import calendar as db_calendar
@@ -43,6 +43,7 @@ from domain.motion import MotionRules
 from domain.position import Position
 from domain.supervision import Alert, Area, Rules, Watch
 from domain.topics import POSITION
+from yiwang.probe import serve
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -186,7 +187,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
     own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
     async with (
         open_pool(settings.database_url_of("supervisor"), max_size=2, name="yiwang-supervisor", check=False) as pool,
-        serve(metrics, settings.metrics_host, settings.supervisor_metrics_port),
+        serve(metrics, settings.metrics_host, settings.supervisor_metrics_port, "supervisor"),
     ):
         metrics.db_ok.set(1)
         supervisor = Supervisor(

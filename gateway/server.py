@@ -10,8 +10,9 @@ import signal
 
 from db.pool import open_pool
 from gateway import broker as broker_module
-from gateway.metrics import Metrics, serve
+from gateway.metrics import Metrics
 from gateway.session import Limits, Session
+from yiwang.probe import serve
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
             loop.add_signal_handler(sig, stop.set)
     async with (
         open_pool(settings.database_url_of("gateway"), min_size=1, max_size=4, name="yiwang-gateway") as pool,
-        serve(metrics, settings.metrics_host, settings.gateway_metrics_port),
+        serve(metrics, settings.metrics_host, settings.gateway_metrics_port, "gateway"),
         broker_module.connected(settings, metrics) as broker,
     ):
         sessions: set[asyncio.Task[None]] = set()
