@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import Page
 
 from tests.support.pages import TEST_PLATE, TEST_VEHICLE, System, fix, login, screenshot, until
+from tests.support.waiting import wait_until
 
 
 def _click_vehicle(page: Page, vehicle_id: str) -> None:
@@ -59,15 +60,23 @@ def test_filters_by_state_and_unit(page: Page, system: System) -> None:
     until(page, "window.yiwang && window.yiwang.stream.snapshotAt")
     page.evaluate("() => window.yiwang.map.setZoom(10, { animate: false })")  # the whole city in view
     page.select_option("#unit-filter", system.organisation)
-    count = page.evaluate("() => window.yiwang.layer.counts()")
-    assert sum(count.values()) == len(
-        system.api("GET", f"/positions/live?organisation_id={system.organisation}")["features"]
+    # The city runs: a vehicle (a JT/T 808 terminal logging in, say) may report its first fix between two looks, so
+    # the page is compared with the API until both have seen it: the page follows the stream within 250 ms.
+    counted = "Object.values(window.yiwang.layer.counts()).reduce((a, b) => a + b, 0)"
+    wait_until(
+        lambda: (
+            page.evaluate(f"() => {counted}")
+            == len(system.api("GET", f"/positions/live?organisation_id={system.organisation}")["features"])
+        ),
+        20,
+        "the map's unit filter keeping what the API gives that unit",
+        every=0.25,
     )
-    # What the map draws (single vehicles and those in clusters) is what the filters keep.
+    # What the map draws (single vehicles and those in clusters) is what the filters keep, counted at the same moment.
     drawn = "(d => d.singles.length + d.clusters.reduce((n, c) => n + c.n, 0))(window.yiwang.layer.drawn)"
-    until(page, f"{drawn} === {sum(count.values())}")
+    until(page, f"{drawn} === {counted}")
     page.uncheck("input[data-state=available]")
-    until(page, f"{drawn} === {sum(count.values()) - count['available']}")
+    until(page, f"{drawn} === {counted} - window.yiwang.layer.counts().available")
     screenshot(page, "map-filtered")
 
 
