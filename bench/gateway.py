@@ -46,7 +46,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import orjson
 import psycopg
 
 from bench import loadgen, terminals
@@ -57,6 +56,7 @@ from db.registry import import_document
 from domain.jt808.location import Location
 from domain.registry import Organisation, RegistryDocument, Vehicle
 from domain.topics import subscriptions, topic
+from gateway import payload
 from yiwang.stack import Stack, free_port, port_open
 
 ROOT = "bench"
@@ -121,23 +121,11 @@ class Memory:
         return (self.after_kib - self.before_kib) * 1024 / self.terminals
 
 
-def payload(vehicle: str, location: Location, *, blind: bool) -> dict[str, object]:
-    """A fix in the device contract (collector/position.py), with the fields the gateway publishes."""
-    return {
-        "vehicle": vehicle,
-        "time": location.time.isoformat().replace("+00:00", "Z"),
-        "latitude": location.latitude,
-        "longitude": location.longitude,
-        "speed": location.speed,
-        "heading": location.direction,
-        "ignition": location.ignition,
-        "altitude": location.altitude,
-        "alarm": int(location.alarm),
-        "status": int(location.status),
-        "blind": blind,
-        "odometer": location.mileage,
-        "satellites": location.satellites,
-    }
+def published(vehicle: str, fixes: list[Location], *, blind: bool) -> bytes:
+    """The payload the gateway publishes for these fixes (gateway/payload.py), so both paths carry the same bytes."""
+    items = [payload.item(vehicle, fix, blind=blind) for fix in fixes]
+    (one,) = payload.payloads(items, max_bytes=1 << 24, max_items=len(items))
+    return one
 
 
 def direct_messages(vehicles: int, plan: Plan) -> list[loadgen.Message]:
@@ -149,9 +137,9 @@ def direct_messages(vehicles: int, plan: Plan) -> list[loadgen.Message]:
             fixes = per_vehicle[v][n]
             name = topic(ROOT, "vehicle", f"v{v}", "position")
             if n < plan.reports:
-                out.append((name, orjson.dumps(payload(f"v{v}", fixes[0], blind=False))))
+                out.append((name, published(f"v{v}", fixes[:1], blind=False)))
             else:
-                out.append((name, orjson.dumps([payload(f"v{v}", f, blind=True) for f in fixes])))
+                out.append((name, published(f"v{v}", fixes, blind=True)))
     return out
 
 
