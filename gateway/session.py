@@ -134,7 +134,11 @@ class Session:
                 if stream.pending:
                     wait = min(wait, self._tick)
                 try:
-                    data = await asyncio.wait_for(self._reader.read(_READ_BYTES), max(wait, 0.0))
+                    # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns a read that completes as the
+                    # task is cancelled and drops the cancellation, and the gateway's shutdown then waited for an
+                    # idle deadline minutes away.
+                    async with asyncio.timeout(max(wait, 0.0)):
+                        data = await self._reader.read(_READ_BYTES)
                 except TimeoutError:
                     now = time.monotonic()
                     if now - last >= self._limits.idle_seconds:
@@ -321,7 +325,8 @@ class Session:
         self._writer.write(frame)
         try:
             # A terminal that sends and never reads would otherwise hold this connection (and its place) for ever.
-            await asyncio.wait_for(self._writer.drain(), self._limits.idle_seconds)
+            async with asyncio.timeout(self._limits.idle_seconds):
+                await self._writer.drain()
         except TimeoutError:
             raise _NotReading from None
 
