@@ -98,8 +98,10 @@ class Inbox:
             remaining = self._pending[0].at + self.batch_wait - time.time()
             if remaining > 0:
                 self._full.clear()
+                # asyncio.timeout keeps a cancellation that arrives as the batch fills (3.11's wait_for drops it).
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._full.wait(), remaining)
+                    async with asyncio.timeout(remaining):
+                        await self._full.wait()
         batch = self._pending[: self.batch_size]
         del self._pending[: self.batch_size]
         if self._paused and len(self._pending) <= self.limit - self.batch_size and self.flow is not None:
