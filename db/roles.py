@@ -27,6 +27,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "organisation": "SELECT, INSERT, UPDATE",
         "institution": "SELECT, INSERT, UPDATE",
         "institution_year": "SELECT, INSERT, UPDATE, DELETE",
+        "department": "SELECT, INSERT, UPDATE",  # supervising departments (主管部门)
+        "data_centre_room": "SELECT, INSERT, UPDATE, DELETE",
         "meter": "SELECT, INSERT, UPDATE",
         "vehicle": "SELECT, INSERT, UPDATE",
         "vehicle_quota": "SELECT, INSERT, UPDATE, DELETE",
