@@ -1,13 +1,24 @@
 """What each institution consumed in a year, per energy or resource type and purpose, from the one source that
-counts: the reads the statistics survey and the cost reports are built on.
+counts: the reads the statistics survey, the cost reports and the energy statistics are built on.
 
-Today the only source is the meters' roll-up (`consumption_month`). Bills, delivery notes and manual entries, the
-declared source per institution, type and year, and vehicle fuel from fuel cards and charging join here, in this one
-function, so that no figure is counted twice and every report asks the same question.
+Two sources may know an institution's type in a year: the meters' roll-up (`consumption_month`, main meters, as every
+energy report counts them: db/energy_reports.py's IN_TOTAL) and entries from bills, delivery notes and manual figures
+(`consumption_entry`, shared between months by days: domain/entries.py). Exactly one counts (`counting_source`): the
+one staff declared (`declared_source`, PUT /energy/sources), else by default the meters where a main meter of the type
+has data that year, else the entries. The other is shown beside it (`compare`, GET /energy/sources), never added, so
+nothing is counted twice.
+
+Cost: meters know no prices, so a figure's cost is always that of the entries (bills) of the type in the year,
+whichever source counts its quantity: staff may enter cost-only bills beside metered consumption. None where no entry
+stated a cost, never zero.
+
+Vehicle fuel from fuel cards and charging joins here too (purpose "vehicle"), in these functions, so that every
+report asks the same question.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -15,7 +26,9 @@ from typing import Literal
 
 from psycopg import AsyncConnection, sql
 
+from db import entries as entries_db
 from db.energy_reports import IN_TOTAL
+from domain.entries import CountingSource, by_month, counting_source, share
 from domain.measures import to_report_unit
 
 # What a quantity was consumed for: the survey reports vehicle fuel (车辆用油量) apart from other fuel.
@@ -27,7 +40,9 @@ class Declared:
     """One institution's consumption of one type for one purpose in a year.
 
     `quantity` is in the type's report unit (domain/measures.py REPORT_UNIT), `cost` in yuan; None where nothing
-    was reported, never zero. `source` names what the figure came from ("meters", ...).
+    was reported, never zero. `source` names what the quantity came from ("meters", "entries"); `source_declared`
+    whether staff declared it (False: the default rule chose it). `heating_quantity` and `heating_cost` are the part
+    of the entries entered for heating (采暖), None where none was.
     """
 
     institution_id: str
@@ -36,11 +51,151 @@ class Declared:
     quantity: Decimal | None
     cost: Decimal | None
     source: str
+    source_declared: bool = False
+    heating_quantity: Decimal | None = None
+    heating_cost: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Compared:
+    """Both sources of an institution's type in a year, and which counts: `metered` and `entered` in the report unit
+    (None: that source has nothing), `difference` entered minus metered (None unless both have a figure)."""
+
+    institution_id: str
+    energy_type: str
+    metered: Decimal | None
+    entered: Decimal | None
+    cost: Decimal | None
+    heating_entered: Decimal | None
+    heating_cost: Decimal | None
+    source: CountingSource | None
+    source_declared: bool
+    declared_reason: str | None
+
+    @property
+    def difference(self) -> Decimal | None:
+        if self.metered is None or self.entered is None:
+            return None
+        return self.entered - self.metered
+
+
+@dataclass(frozen=True, slots=True)
+class Monthly:
+    """Consumption from entries that counts, of one institution's type in a local month, in the report unit."""
+
+    institution_id: str
+    energy_type: str
+    month: date
+    quantity: Decimal
 
 
 async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[Declared]:
     """The consumption of these institutions in this calendar year (local months), one row per institution, type
     and purpose that has any; a type with no row had nothing reported."""
+    out = []
+    for c in await compare(conn, year, institution_ids):
+        quantity = c.metered if c.source == "meters" else c.entered
+        if c.source is None or (quantity is None and c.cost is None):
+            continue  # a source declared for a type that nothing reported: no row, never a zero
+        heating = c.heating_entered if c.source == "entries" else None
+        out.append(
+            Declared(
+                c.institution_id,
+                c.energy_type,
+                "building",
+                quantity,
+                c.cost,
+                c.source,
+                c.source_declared,
+                heating,
+                c.heating_cost,
+            )
+        )
+    return out
+
+
+async def compare(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[Compared]:
+    """Both sources of each institution's type in the year that either knows, and the one that counts, in
+    institution and type order."""
+    start, end = date(year, 1, 1), date(year + 1, 1, 1)
+    metered = await _metered(conn, institution_ids, start, end)
+    entered: dict[tuple[str, str], dict[str, Decimal | None]] = defaultdict(
+        lambda: dict.fromkeys(("quantity", "cost", "heating_quantity", "heating_cost"))
+    )
+    for institution_id, energy_type, purpose, first, stop, quantity, unit, cost in await entries_db.counted_between(
+        conn, institution_ids, start, end
+    ):
+        sums = entered[(institution_id, energy_type)]
+        parts: list[tuple[str, Decimal | None]] = [
+            ("quantity", None if quantity is None or unit is None else quantity * to_report_unit(energy_type, unit)),
+            ("cost", cost),
+        ]
+        if purpose == "heating":
+            parts += [("heating_quantity", parts[0][1]), ("heating_cost", cost)]
+        for name, amount in parts:
+            if amount is not None:
+                sums[name] = (sums[name] or Decimal(0)) + share(amount, first, stop, start, end)
+    declared = {
+        (i, e): (source, reason)
+        for i, e, _, source, reason, _, _ in await entries_db.declared_sources(conn, institution_ids, [year])
+    }
+    out = []
+    for key in sorted(set(metered) | set(entered) | set(declared)):
+        sums = entered.get(key, {})
+        chosen, reason = declared.get(key, (None, None))
+        source = counting_source(chosen, key in metered, key in entered)  # type: ignore[arg-type]
+        out.append(
+            Compared(
+                *key,
+                metered=metered.get(key),
+                entered=sums.get("quantity"),
+                cost=sums.get("cost"),
+                heating_entered=sums.get("heating_quantity"),
+                heating_cost=sums.get("heating_cost"),
+                source=source,
+                source_declared=chosen is not None,
+                declared_reason=reason,
+            )
+        )
+    return out
+
+
+async def counting_sources(
+    conn: AsyncConnection, institution_ids: list[str], years: list[int]
+) -> dict[tuple[str, str, int], CountingSource]:
+    """Which source counts for each institution's type in each year that either source knows."""
+    out: dict[tuple[str, str, int], CountingSource] = {}
+    for year in sorted(set(years)):
+        for c in await compare(conn, year, institution_ids):
+            if c.source is not None:
+                out[(c.institution_id, c.energy_type, year)] = c.source
+    return out
+
+
+async def monthly(conn: AsyncConnection, institution_ids: list[str], start: date, end: date) -> list[Monthly]:
+    """Consumption from entries on the days [start, end) where entries are the counting source of the institution's
+    type in that year, per institution, type and local month (the first and last month holding only their days in
+    the range), in report units; what the meters count is the energy reports' own (they leave out the institution's
+    type and year where entries count)."""
+    if end <= start:
+        return []
+    counting = await counting_sources(conn, institution_ids, list(range(start.year, end.year + 1)))
+    sums: dict[tuple[str, str, date], Decimal] = defaultdict(Decimal)
+    for institution_id, energy_type, _, first, stop, quantity, unit, _ in await entries_db.counted_between(
+        conn, institution_ids, start, end
+    ):
+        if quantity is None or unit is None:
+            continue
+        amount = quantity * to_report_unit(energy_type, unit)
+        for month, part in by_month(amount, first, stop, start, end).items():
+            if counting.get((institution_id, energy_type, month.year)) == "entries":
+                sums[(institution_id, energy_type, month)] += part
+    return [Monthly(*key, quantity) for key, quantity in sorted(sums.items())]
+
+
+async def _metered(
+    conn: AsyncConnection, institution_ids: list[str], start: date, end: date
+) -> dict[tuple[str, str], Decimal]:
     cur = await conn.execute(
         sql.SQL(
             """SELECT m.institution_id, m.energy_type, m.unit, sum(c.amount)
@@ -48,13 +203,10 @@ async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -
                WHERE m.institution_id = ANY(%s) AND c.month >= %s AND c.month < %s AND {in_total}
                GROUP BY 1, 2, 3"""
         ).format(in_total=IN_TOTAL),
-        (institution_ids, date(year, 1, 1), date(year + 1, 1, 1)),
+        (institution_ids, start, end),
     )
     totals: dict[tuple[str, str], Decimal] = {}
     for institution_id, energy_type, unit, amount in await cur.fetchall():
         key = (institution_id, energy_type)
         totals[key] = totals.get(key, Decimal(0)) + Decimal(amount) * to_report_unit(energy_type, unit)
-    return [
-        Declared(institution_id, energy_type, "building", quantity, None, "meters")
-        for (institution_id, energy_type), quantity in sorted(totals.items())
-    ]
+    return totals

@@ -52,6 +52,10 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "consumption_correction": "SELECT, INSERT, UPDATE",  # staff's corrections of days: withdrawn, never deleted
         "meter_replacement": "SELECT, INSERT, DELETE",  # recorded swaps of meters
         "meter_multiplier": "SELECT, INSERT, UPDATE",  # meters' multiplier history
+        # Consumption from bills, delivery notes and manual entries: corrected by superseding, withdrawn, never
+        # deleted; and the declared source of each institution's type and year, set again by staff.
+        "consumption_entry": "SELECT, INSERT, UPDATE",
+        "declared_source": "SELECT, INSERT, UPDATE",
         # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
         "mileage_basis": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",

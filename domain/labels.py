@@ -27,7 +27,10 @@ ENERGY_TYPE: Final[Mapping[str, str]] = {
     "gasoline": "汽油",
     "diesel": "柴油",
     "lpg": "液化石油气",
+    "other": "其他能源",  # entered only (bills, in kgce): no meter counts it
 }
+ENTRY_SOURCE: Final[Mapping[str, str]] = {"bill": "账单", "delivery_note": "送货单", "manual": "手工录入"}
+ENTRY_PURPOSE: Final[Mapping[str, str]] = {"general": "一般", "heating": "采暖"}
 SUB_ITEM: Final[Mapping[str, str]] = {
     "lighting_socket": "照明插座",
     "air_conditioning": "空调",

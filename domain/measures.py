@@ -20,6 +20,9 @@ _UNITS: Final[dict[str, tuple[str, Decimal]]] = {
     "GJ": ("MJ", Decimal(1000)),
     "kg": ("kg", Decimal(1)),
     "t": ("kg", Decimal(1000)),
+    # Other energy (其他能源), entered from bills already converted into standard coal.
+    "kgce": ("kgce", Decimal(1)),
+    "tce": ("kgce", Decimal(1000)),
 }
 
 UNITS_BY_ENERGY: Final[dict[str, frozenset[str]]] = {
@@ -31,6 +34,7 @@ UNITS_BY_ENERGY: Final[dict[str, frozenset[str]]] = {
     "gasoline": frozenset({"kg", "t"}),
     "diesel": frozenset({"kg", "t"}),
     "lpg": frozenset({"kg", "t"}),
+    "other": frozenset({"kgce", "tce"}),
 }
 
 # What indicators report each energy type in, and what its standard-coal and carbon factors are per.
@@ -43,6 +47,7 @@ REPORT_UNIT: Final[dict[str, str]] = {
     "gasoline": "kg",
     "diesel": "kg",
     "lpg": "kg",
+    "other": "kgce",
 }
 
 

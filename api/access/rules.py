@@ -25,6 +25,7 @@ Permission = Literal[
     "vehicles:write",  # create and change vehicles and their lifecycle, and set units' allocation quotas (编制)
     "registry:write",  # create and change institutions, their yearly figures, and meters
     "readings:read",  # consumption series and data quality of meters
+    "entries:write",  # enter, correct and withdraw consumption from bills, delivery notes and manual entries
     "indicators:read",  # indicators, rankings, key units
     "exports:read",  # XLSX and CSV reports
     "factors:read",
@@ -83,12 +84,30 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     # Energy staff see every institution and meter, and keep the factors and quotas.
     "energy_staff": _EVERYONE
     | _ENERGY_READ
-    | {"organisations:read", "institutions:read", "meters:read", "registry:write", "factors:write", "quotas:write"},
+    | {
+        "organisations:read",
+        "institutions:read",
+        "meters:read",
+        "registry:write",
+        "factors:write",
+        "quotas:write",
+        "entries:write",
+    },
     # A unit sees its own buildings, meters, vehicles and their figures (the Scope limits which).
     "unit_user": _EVERYONE
     | _REGISTRY
     | _ENERGY_READ
-    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read", "reports:read"},
+    # A unit enters its own institutions' bills and delivery notes (entries:write); which source counts is energy
+    # staff's choice (registry:write).
+    | {
+        "requests:read",
+        "requests:submit",
+        "drivers:read",
+        "alerts:read",
+        "areas:read",
+        "reports:read",
+        "entries:write",
+    },
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
     "auditor": _EVERYONE
     | _REGISTRY

@@ -19,6 +19,10 @@ For a period of local days [start, end):
 - carbon (tCO2) from the carbon factors chosen for the period (api/energy/factors.py);
 - staff's corrections of meters' days (api/energy/corrections.py) are in every figure, which says how many
   corrected meter-days it holds (`corrected_days`);
+- consumption entered from bills, delivery notes and by hand (api/energy/entries.py) counts where entries are the
+  institution's source for the type and year (db/declared.py): the meters' figure of that type and year is then
+  left out, never added to it; each amount says which source it is from (`source`); other energy (其他能源) is
+  entered in kgce and counts in comprehensive energy as it is;
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
 """
@@ -32,20 +36,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from fractions import Fraction
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.energy.factors import Factors, FactorsUsed
-from db import energy_reports
+from db import declared, energy_reports
 from db import quotas as quotas_db
 from db.energy_reports import Filters
 from db.scope import Scope
 from domain import coverage
 from domain.coverage import MeterSpan
 from domain.energy import INDICATORS, Indicator, NoFigure, QuotaStatus
+from domain.entries import CountingSource
 from domain.measures import REPORT_UNIT, to_report_unit
 from domain.periods import Period
 
@@ -69,6 +74,11 @@ class EnergyAmount(BaseModel):
         default=0,
         description="meter-days in `amount` whose figure is staff's correction, not what the readings counted "
         "(GET /energy/corrections); 0: none",
+    )
+    source: str = Field(
+        default="meters",
+        description="where `amount` comes from: meters, entries (bills, delivery notes, manual: GET /energy/entries), "
+        "or meters and entries (a group, or a period over years of different sources); GET /energy/sources says why",
     )
 
 
@@ -186,6 +196,8 @@ class _Totals:
     denominators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     # the energy types with a meter whose readings do not cover the period whole
     incomplete: set[str] = field(default_factory=set)
+    # the sources each energy type's amount comes from ("meters", "entries")
+    sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, other: _Totals) -> None:
         for mine, theirs in (
@@ -203,6 +215,8 @@ class _Totals:
         self.has_headcount |= other.has_headcount
         self.has_area |= other.has_area
         self.incomplete |= other.incomplete
+        for key, names in other.sources.items():
+            self.sources[key] |= names
         for ratio, value in other.numerators.items():
             self.numerators[ratio] += value
             self.denominators[ratio] += other.denominators[ratio]
@@ -228,14 +242,25 @@ _RATIOS: dict[str, tuple[str | None, Literal["headcount", "floor_area"]]] = {
 _NO_DENOMINATOR: dict[str, NoFigure] = {"headcount": "no_headcount", "floor_area": "no_floor_area"}
 
 
+# Other energy (其他能源) is entered already in standard coal (kgce): its factor is 1.
+_OTHER = "other"
+
+
+def _coal(energy_type: str, factors: Factors) -> Decimal | None:
+    """kgce per report unit of the type; None where it has no standard-coal factor (water)."""
+    if energy_type == _OTHER:
+        return Decimal(1)
+    return factors.coal[energy_type][1] if energy_type in factors.coal else None
+
+
 def kgce(totals: _Totals, factors: Factors) -> Decimal | None:
     """Comprehensive energy in kgce; None when no energy with a standard-coal factor has readings."""
-    counted = [amount * factors.coal[e][1] for e, amount in totals.amounts.items() if e in factors.coal]
+    counted = [amount * coal for e, amount in totals.amounts.items() if (coal := _coal(e, factors)) is not None]
     return sum(counted, Decimal(0)) if counted else None
 
 
 def _carbon_kg(totals: _Totals, factors: Factors) -> Decimal | None:
-    if not any(e in factors.coal for e in totals.amounts):
+    if not any(_coal(e, factors) is not None for e in totals.amounts):
         return None
     return sum(
         (amount * factors.carbon[e][1] for e, amount in totals.amounts.items() if e in factors.carbon), Decimal(0)
@@ -266,7 +291,12 @@ async def report(
     institutions = await _institutions(conn, scope, filters)
     years = {p.start.year for p in periods.values()}
     denominators = await _denominators(conn, [i.id for i in institutions], years)
-    sums = await _sums(conn, scope, filters, periods)
+    ids = [i.id for i in institutions]
+    counting = await declared.counting_sources(
+        conn, ids, [y for p in periods.values() for y in range(p.start.year, p.end.year + 1)]
+    )
+    sums = await _sums(conn, scope, filters, periods, counting)
+    await _add_entries(conn, ids, periods, sums)
     local = ZoneInfo(zone)
     spans = await _spans(conn, scope, filters, local)
     now = datetime.now(UTC)
@@ -278,7 +308,9 @@ async def report(
             totals.incomplete = {
                 energy_type
                 for energy_type, meter in spans.get(inst.id, [])
-                if coverage.in_period(meter, begin, stop) and not coverage.covers(meter, begin, stop, now)
+                if coverage.in_period(meter, begin, stop)
+                and not coverage.covers(meter, begin, stop, now)
+                and counting.get((inst.id, energy_type, p.start.year)) != "entries"  # its meters do not count
             }
             area, heads = denominators.get((inst.id, p.start.year), (None, None))
             if heads:
@@ -434,6 +466,7 @@ def _figures(totals: _Totals, factors: Factors) -> Figures:
                 excluded=totals.excluded.get(e, Decimal(0)),
                 incomplete=e in totals.incomplete,
                 corrected_days=totals.corrected.get(e, 0),
+                source=" and ".join(sorted(totals.sources.get(e) or {"meters"})),
             )
             for e in sorted(totals.amounts)
         ],
@@ -533,16 +566,36 @@ async def _denominators(
     return {(i, y): (area, heads) for i, y, area, heads in await energy_reports.denominators(conn, ids, years)}
 
 
+def _by_year(periods: dict[Comparison, Period]) -> list[tuple[str, Period]]:
+    """Each period cut at the new years it spans, labelled "<label> <year>": which source counts is per year."""
+    out = []
+    for label, p in periods.items():
+        for year in range(p.start.year, p.end.year + 1):
+            first, end = max(p.start, date(year, 1, 1)), min(p.end, date(year + 1, 1, 1))
+            if first < end:
+                out.append((f"{label} {year}", Period(first, end)))
+    return out
+
+
 async def _sums(
-    conn: AsyncConnection, scope: Scope, filters: Filters, periods: dict[Comparison, Period]
+    conn: AsyncConnection,
+    scope: Scope,
+    filters: Filters,
+    periods: dict[Comparison, Period],
+    counting: dict[tuple[str, str, int], CountingSource],
 ) -> dict[tuple[str, Comparison], _Totals]:
-    """Sums per institution and period, in one pass over the roll-up."""
-    rows = await energy_reports.sums(conn, scope, filters, periods.items())
+    """The meters' sums per institution and period, in one pass over the roll-up, leaving out an institution's type in
+    a year where entries count instead."""
+    rows = await energy_reports.sums(conn, scope, filters, _by_year(periods))
     out: dict[tuple[str, Comparison], _Totals] = {}
-    for institution_id, label, energy_type, sub_item, unit, in_total, amount, excluded, corrected in rows:
-        totals = out.setdefault((institution_id, label), _Totals())
+    for institution_id, piece, energy_type, sub_item, unit, in_total, amount, excluded, corrected in rows:
+        label, year = piece.split(" ")
+        totals = out.setdefault((institution_id, cast(Comparison, label)), _Totals())
         scale = to_report_unit(energy_type, unit)
+        if in_total and counting.get((institution_id, energy_type, int(year))) == "entries":
+            continue  # the entries count for this type and year: the meters' figure is shown beside, never added
         if in_total:
+            totals.sources[energy_type].add("meters")
             totals.amounts[energy_type] += amount * scale
             totals.excluded[energy_type] += excluded * scale
             totals.corrected[energy_type] += corrected
@@ -551,6 +604,20 @@ async def _sums(
         if sub_item is not None:
             totals.sub_items[sub_item] += amount * scale
     return out
+
+
+async def _add_entries(
+    conn: AsyncConnection,
+    ids: list[str],
+    periods: dict[Comparison, Period],
+    sums: dict[tuple[str, Comparison], _Totals],
+) -> None:
+    """Add to the sums the entries' consumption where entries are the counting source (db/declared.py)."""
+    for label, p in periods.items():
+        for row in await declared.monthly(conn, ids, p.start, p.end):
+            totals = sums.setdefault((row.institution_id, label), _Totals())
+            totals.amounts[row.energy_type] += row.quantity
+            totals.sources[row.energy_type].add("entries")
 
 
 async def _spans(
