@@ -73,7 +73,11 @@ def by_month(amount: Decimal, start: date, end: date, lo: date, hi: date) -> dic
 def _cumulative(amount: Decimal, start: date, end: date, at: date) -> Decimal:
     """The amount of [start, end) counted up to the day `at` (clipped to the period), rounded to the millionth."""
     days = min(max((at - start).days, 0), (end - start).days)
-    return (amount * days / (end - start).days).quantize(MICRO, rounding=ROUND_HALF_EVEN)
+    exact = amount * days / (end - start).days
+    # Rounded only where it has more places than the millionth: an even share stays as it is (4700, not 4700.000000).
+    if int(exact.as_tuple().exponent) >= -6:
+        return exact
+    return exact.quantize(MICRO, rounding=ROUND_HALF_EVEN)
 
 
 def counting_source(declared: CountingSource | None, metered: bool, entered: bool) -> CountingSource | None:

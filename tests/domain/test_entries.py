@@ -13,7 +13,8 @@ from domain.entries import by_month, counting_source, share, unit_problem
 def test_a_bill_across_two_months_is_shared_by_days_and_the_shares_sum_to_it() -> None:
     # 15 January to 14 February: 17 days of January, 14 of February, 31 days in all.
     months = by_month(Decimal(310), date(2025, 1, 15), date(2025, 2, 15), date(2025, 1, 1), date(2026, 1, 1))
-    assert months == {date(2025, 1, 1): Decimal("170.000000"), date(2025, 2, 1): Decimal("140.000000")}
+    assert months == {date(2025, 1, 1): Decimal(170), date(2025, 2, 1): Decimal(140)}
+    assert str(months[date(2025, 1, 1)]) == "170"  # as stated, not 170.000000
 
 
 def test_shares_that_do_not_divide_evenly_still_sum_to_the_amount_at_every_cut() -> None:
@@ -31,7 +32,7 @@ def test_shares_that_do_not_divide_evenly_still_sum_to_the_amount_at_every_cut()
 
 def test_a_range_that_cuts_a_month_keeps_only_its_days() -> None:
     months = by_month(Decimal(31), date(2025, 1, 1), date(2025, 2, 1), date(2025, 1, 11), date(2025, 1, 21))
-    assert months == {date(2025, 1, 1): Decimal("10.000000")}
+    assert months == {date(2025, 1, 1): Decimal(10)}
     assert by_month(Decimal(31), date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)) == {}
 
 

@@ -1,0 +1,149 @@
+"""One source counts per institution, energy type and year, by hand:
+
+- P has an electricity meter read 100 kWh a day over ten days of March 2025 (1,000 kWh) and a bill of March for
+  1,240 kWh and 868 yuan (the meter misses an annex). By default the meters count (1,000 kWh, 122.9 kgce), the bill's
+  cost is the figure's cost, and GET /energy/sources shows 1,240 entered, 240 more than metered. Never 2,240.
+  Once staff declare the entries for P's electricity in 2025, 1,240 kWh count (152.396 kgce) everywhere.
+- Q has no meter: a gas bill of 15 January to 14 February (310 m³, 1,000 yuan: 170 m³ in January, 140 in February by
+  days) and a heating bill of 15 November 2025 to 14 March 2026 (12 GJ, 2,400 yuan; 47 of its 120 days in 2025:
+  4,700 MJ and 940 yuan) count: 310 x 1.2143 + 4,700 x 0.03412 = 376.433 + 160.364 = 536.797 kgce.
+- R has nothing: no row, and every figure null with its reason.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from db import declared
+from db.pool import open_pool
+from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
+from tests.support.api import AsUser, audit_rows
+from tests.support.rollups import read_daily
+from yiwang.settings import Settings
+
+YEAR = {"start": "2025-01-01", "end": "2026-01-01"}
+
+
+async def _register(settings: Settings, tag: str) -> tuple[str, str, str, str]:
+    org, p, q, r = f"org-{tag}-s", f"p-{tag}", f"q-{tag}", f"r-{tag}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name="来源单位")],
+        institutions=[
+            Institution(id=p, organisation_id=org, name=f"A 有表 {tag}", category="agency"),
+            Institution(id=q, organisation_id=org, name=f"B 无表 {tag}", category="agency"),
+            Institution(id=r, organisation_id=org, name=f"C 无数 {tag}", category="agency"),
+        ],
+        institution_years=[
+            InstitutionYear(institution_id=i, year=2025, floor_area_m2=1000, headcount=10) for i in (p, q, r)
+        ],
+        meters=[Meter(id=f"{p}-e", institution_id=p, energy_type="electricity", unit="kWh")],
+    )
+    await read_daily(settings.database_url, document, {f"{p}-e": 100.0}, first=date(2025, 3, 1), days=11)
+    return org, p, q, r
+
+
+def _by_institution(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {row["institution_id"]: row["current"] for row in report["rows"]}
+
+
+def _amounts(figures: dict[str, Any]) -> dict[str, tuple[Decimal, str]]:
+    return {c["energy_type"]: (Decimal(c["amount"]), c["source"]) for c in figures["consumption"]}
+
+
+def _number(text: str | None) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+async def test_one_source_counts_per_type_and_year_and_the_other_is_shown_beside_it(
+    client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    org, p, q, r = await _register(api_settings, tag)
+    unit = await as_user("unit_user", org)
+    staff = await as_user("energy_staff")
+    for body in (
+        {"institution_id": p, "energy_type": "electricity", "period_start": "2025-03-01", "period_end": "2025-04-01",
+         "quantity": "1240", "unit": "kWh", "cost": "868", "source": "bill", "reference": "E-03"},
+        {"institution_id": q, "energy_type": "natural_gas", "period_start": "2025-01-15", "period_end": "2025-02-15",
+         "quantity": "310", "unit": "m3", "cost": "1000", "source": "bill", "reference": "G-01"},
+        {"institution_id": q, "energy_type": "heat", "purpose": "heating", "period_start": "2025-11-15",
+         "period_end": "2026-03-15", "quantity": "12", "unit": "GJ", "cost": "2400", "source": "bill",
+         "reference": "H-25"},
+    ):  # fmt: skip
+        made = await client.post("/energy/entries", headers=unit, json=body)
+        assert made.status_code == 201, made.text
+
+    async with open_pool(api_settings.database_url, max_size=1) as pool, pool.connection() as conn:
+        rows = await declared.yearly(conn, 2025, [p, q, r])
+        months = await declared.monthly(conn, [p, q, r], date(2025, 1, 1), date(2025, 4, 1))
+    assert rows == [
+        declared.Declared(p, "electricity", "building", Decimal(1000), Decimal(868), "meters"),
+        declared.Declared(
+            q, "heat", "building", Decimal(4700), Decimal(940), "entries", False, Decimal(4700), Decimal(940)
+        ),
+        declared.Declared(q, "natural_gas", "building", Decimal(310), Decimal(1000), "entries"),
+    ]
+    # Only what counts: P's bill is not among the months while P's meters count.
+    assert [(m.institution_id, m.energy_type, m.month, m.quantity) for m in months] == [
+        (q, "natural_gas", date(2025, 1, 1), Decimal(170)),
+        (q, "natural_gas", date(2025, 2, 1), Decimal(140)),
+    ]
+
+    sources = await client.get("/energy/sources", headers=unit, params={"year": 2025, "organisation_id": org})
+    assert sources.status_code == 200, sources.text
+    assert [
+        (
+            s["institution_id"],
+            s["energy_type"],
+            _number(s["metered"]),
+            _number(s["entered"]),
+            _number(s["difference"]),
+            s["source"],
+            s["rule"],
+        )
+        for s in sources.json()["rows"]
+    ] == [
+        (p, "electricity", 1000, 1240, 240, "meters", "default: a main meter of the type has data this year"),
+        (q, "heat", None, 4700, None, "entries", "default: no main meter of the type has data this year"),
+        (q, "natural_gas", None, 310, None, "entries", "default: no main meter of the type has data this year"),
+    ]
+
+    report = await client.get("/energy/indicators", headers=unit, params={**YEAR, "organisation_id": org})
+    assert report.status_code == 200, report.text
+    figures = _by_institution(report.json())
+    assert _amounts(figures[p]) == {"electricity": (1000, "meters")}
+    assert (figures[p]["energy_kgce"], figures[p]["energy_per_area"]) == ("122.900", "0.1229")
+    assert _amounts(figures[q]) == {"heat": (4700, "entries"), "natural_gas": (310, "entries")}
+    assert (figures[q]["energy_kgce"], figures[q]["energy_per_capita"]) == ("536.797", "53.6797")
+    assert (figures[r]["consumption"], figures[r]["energy_kgce"], figures[r]["energy_per_area"]) == ([], None, None)
+    assert figures[r]["reasons"]["energy_kgce"] == figures[r]["reasons"]["energy_per_area"] == "no_readings"
+    city = await client.get(
+        "/energy/indicators", headers=unit, params={**YEAR, "organisation_id": org, "group": "city"}
+    )
+    assert city.json()["rows"][0]["current"]["energy_kgce"] == "659.697"  # 122.9 + 536.797: P's bill not added
+
+    # A unit does not choose its own figure; energy staff do, with the reason, and it is audited.
+    choice = {"energy_type": "electricity", "year": 2025, "source": "entries", "reason": "the meter misses the annex"}
+    assert (await client.put(f"/energy/sources/{p}", headers=unit, json=choice)).status_code == 403
+    declared_row = await client.put(f"/energy/sources/{p}", headers=staff, json=choice)
+    assert declared_row.status_code == 200, declared_row.text
+    assert (declared_row.json()["source"], declared_row.json()["source_declared"]) == ("entries", True)
+    assert declared_row.json()["rule"] == "declared by staff: the meter misses the annex"
+    audit = audit_rows(
+        api_settings.database_url, "endpoint = %s AND %s = ANY(resource_ids)", ("/energy/sources/{institution_id}", p)
+    )
+    assert [(a["action"], a["status"]) for a in audit] == [("registry:write", 403), ("registry:write", 200)]
+
+    async with open_pool(api_settings.database_url, max_size=1) as pool, pool.connection() as conn:
+        rows = await declared.yearly(conn, 2025, [p])
+        months = await declared.monthly(conn, [p], date(2025, 1, 1), date(2026, 1, 1))
+    assert rows == [declared.Declared(p, "electricity", "building", Decimal(1240), Decimal(868), "entries", True)]
+    assert [(m.month, m.quantity) for m in months] == [(date(2025, 3, 1), Decimal(1240))]
+    figures = _by_institution(
+        (await client.get("/energy/indicators", headers=unit, params={**YEAR, "organisation_id": org})).json()
+    )
+    assert _amounts(figures[p]) == {"electricity": (1240, "entries")}
+    assert figures[p]["energy_kgce"] == "152.396"  # 1,240 x 0.1229, the meters' 1,000 left out
