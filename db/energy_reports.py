@@ -236,17 +236,17 @@ async def days(
 
 async def months(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date
-) -> list[tuple[date, str, str, Decimal, int]]:
-    """Per local month of [start, end) in month order, energy type and unit: what the selected institutions'
-    meters that count in their totals consumed, as (month, energy_type, unit, amount in that unit, corrected
-    meter-days)."""
+) -> list[tuple[date, str, str, Decimal, int, str]]:
+    """Per local month of [start, end) in month order, energy type, unit and institution: what the selected
+    institutions' meters that count in their totals consumed, as (month, energy_type, unit, amount in that unit,
+    corrected meter-days, institution_id)."""
     cur = await conn.execute(
         sql.SQL(
             """SELECT date_trunc('month', s.day)::date, m.energy_type, m.unit, sum(s.amount),
-                      sum(s.corrected)::integer
+                      sum(s.corrected)::integer, m.institution_id
                FROM ({}) s JOIN meter m ON m.id = s.meter_id JOIN institution i ON i.id = m.institution_id
                WHERE {} AND {}
-               GROUP BY 1, 2, 3 ORDER BY 1"""
+               GROUP BY 1, 2, 3, 6 ORDER BY 1"""
         ).format(period_rows([("period", Period(start, end))]), filters.conditions(scope), IN_TOTAL)
     )
     return await cur.fetchall()

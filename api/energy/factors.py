@@ -79,6 +79,13 @@ class Factors:
     region: str
     electricity_year: int | None
 
+    def kgce_per_unit(self, energy_type: str) -> Decimal | None:
+        """kgce per report unit of the type; None where it has no standard-coal factor (water). Other energy
+        (其他能源) is entered already in kgce (api/energy/entries.py): its factor is 1."""
+        if energy_type == "other":
+            return Decimal(1)
+        return self.coal[energy_type][1] if energy_type in self.coal else None
+
 
 class UnknownFactorVersion(Refused):
     """No factor version of that name and kind (422)."""

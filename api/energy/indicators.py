@@ -242,25 +242,14 @@ _RATIOS: dict[str, tuple[str | None, Literal["headcount", "floor_area"]]] = {
 _NO_DENOMINATOR: dict[str, NoFigure] = {"headcount": "no_headcount", "floor_area": "no_floor_area"}
 
 
-# Other energy (其他能源) is entered already in standard coal (kgce): its factor is 1.
-_OTHER = "other"
-
-
-def _coal(energy_type: str, factors: Factors) -> Decimal | None:
-    """kgce per report unit of the type; None where it has no standard-coal factor (water)."""
-    if energy_type == _OTHER:
-        return Decimal(1)
-    return factors.coal[energy_type][1] if energy_type in factors.coal else None
-
-
 def kgce(totals: _Totals, factors: Factors) -> Decimal | None:
     """Comprehensive energy in kgce; None when no energy with a standard-coal factor has readings."""
-    counted = [amount * coal for e, amount in totals.amounts.items() if (coal := _coal(e, factors)) is not None]
+    counted = [amount * coal for e, amount in totals.amounts.items() if (coal := factors.kgce_per_unit(e)) is not None]
     return sum(counted, Decimal(0)) if counted else None
 
 
 def _carbon_kg(totals: _Totals, factors: Factors) -> Decimal | None:
-    if not any(_coal(e, factors) is not None for e in totals.amounts):
+    if not any(factors.kgce_per_unit(e) is not None for e in totals.amounts):
         return None
     return sum(
         (amount * factors.carbon[e][1] for e, amount in totals.amounts.items() if e in factors.carbon), Decimal(0)

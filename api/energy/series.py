@@ -11,7 +11,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.energy.factors import Factors
-from db import energy_reports
+from db import declared, energy_reports
 from db.energy_reports import Filters
 from db.scope import Scope
 from domain.measures import REPORT_UNIT, to_report_unit
@@ -64,7 +64,11 @@ async def consumption(
     zone: ZoneInfo,
 ) -> ConsumptionSeries | None:
     """The series per energy type (and electricity sub-item); None when the institution or meter is not
-    among those the scope may see. Buckets without readings are absent."""
+    among those the scope may see. Buckets without consumption are absent.
+
+    An institution's monthly and yearly series count its entries (bills...) in place of its meters for a type and
+    year where entries are the counting source (db/declared.py), as every energy report does; hourly and daily series
+    are what the meters measured (a bill says nothing of its days)."""
     if not await energy_reports.visible(conn, scope, institution_id=institution_id, meter_id=meter_id):
         return None
     rows = await energy_reports.days(
@@ -72,10 +76,20 @@ async def consumption(
     )
     sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     marked: dict[tuple[str, str | None], dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
+    entered = institution_id is not None and meter_id is None and step in ("month", "year")
+    counting = (
+        await declared.counting_sources(conn, [institution_id], list(range(start.year, end.year + 1)))
+        if entered and institution_id is not None
+        else {}
+    )
     for energy_type, sub_item, unit, day, amount, hours, in_total, corrected in rows:
         scale = to_report_unit(energy_type, unit)
-        # One meter's series is its own total; an institution's total leaves out sub-items its main meter has.
-        keys: list[tuple[str, str | None]] = [(energy_type, None)] if in_total or meter_id is not None else []
+        # One meter's series is its own total; an institution's total leaves out sub-items its main meter has, and
+        # (by month or year) the meters of a type and year where its entries count.
+        by_entries = counting.get((institution_id or "", energy_type, day.year)) == "entries"
+        keys: list[tuple[str, str | None]] = (
+            [(energy_type, None)] if (in_total and not by_entries) or meter_id is not None else []
+        )
         keys += [(energy_type, sub_item)] if sub_item is not None else []
         if step == "hour":
             midnight = datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
@@ -90,6 +104,10 @@ async def consumption(
             for key in keys:
                 sums[key][moment] += amount * scale
                 marked[key][moment] += corrected
+    if entered and institution_id is not None:
+        for row in await declared.monthly(conn, [institution_id], start, end):
+            b = _bucket(row.month, step)
+            sums[(row.energy_type, None)][datetime(b.year, b.month, b.day, tzinfo=zone)] += row.quantity
     series = [
         Series(
             energy_type=energy_type,
@@ -116,20 +134,27 @@ async def consumption(
 async def monthly(
     conn: AsyncConnection, scope: Scope, filters: Filters, *, start: date, end: date, factors: Factors
 ) -> list[tuple[date, dict[str, Decimal], Decimal | None, int]]:
-    """Per local month of [start, end) with readings: the amounts per energy type (report units) of the institutions
-    selected, their comprehensive energy in kgce (None when only water was read), and how many meter-days of the
-    month hold staff's correction."""
+    """Per local month of [start, end) with consumption: the amounts per energy type (report units) of the
+    institutions selected, their comprehensive energy in kgce (None when only water was read), and how many
+    meter-days of the month hold staff's correction. Where entries (bills...) are an institution's counting source
+    for a type and year (db/declared.py), the month holds the entries' share and not the meters'."""
+    ids = [row[0] for row in await energy_reports.institutions(conn, scope, filters)]
+    counting = await declared.counting_sources(conn, ids, list(range(start.year, end.year + 1)))
     months: dict[date, dict[str, Decimal]] = {}
     marked: dict[date, int] = defaultdict(int)
     rows = await energy_reports.months(conn, scope, filters, start=start, end=end)
-    for month, energy_type, unit, amount, corrected in rows:
+    for month, energy_type, unit, amount, corrected, institution_id in rows:
+        if counting.get((institution_id, energy_type, month.year)) == "entries":
+            continue  # the entries count for this type and year, never both
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
         marked[month] += corrected
+    for entered in await declared.monthly(conn, ids, start, end):
+        months.setdefault(entered.month, defaultdict(Decimal))[entered.energy_type] += entered.quantity
     out: list[tuple[date, dict[str, Decimal], Decimal | None, int]] = []
-    for month, amounts in months.items():
-        counted = [a * factors.coal[e][1] for e, a in amounts.items() if e in factors.coal]
+    for month, amounts in sorted(months.items()):
+        counted = [a * coal for e, a in amounts.items() if (coal := factors.kgce_per_unit(e)) is not None]
         # A month with readings of water only has no comprehensive energy: null, not 0.
         kgce = sum(counted, Decimal(0)).quantize(Decimal("0.001")) if counted else None
-        out.append((month, dict(amounts), kgce, marked[month]))
+        out.append((month, dict(amounts), kgce, marked.get(month, 0)))
     return out

@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,6 +24,7 @@ from db import declared
 from db.pool import open_pool
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser, audit_rows
+from tests.support.files import csv_body
 from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
@@ -147,3 +150,31 @@ async def test_one_source_counts_per_type_and_year_and_the_other_is_shown_beside
     )
     assert _amounts(figures[p]) == {"electricity": (1240, "entries")}
     assert figures[p]["energy_kgce"] == "152.396"  # 1,240 x 0.1229, the meters' 1,000 left out
+
+    # The monthly and yearly series and the report's monthly sheet count the same: P's March is the bill's 1,240 kWh.
+    p_series = await client.get(
+        "/energy/consumption", headers=unit, params={**YEAR, "institution_id": p, "step": "month"}
+    )
+    assert _points(p_series.json()) == {("electricity", "2025-03-01"): 1240}
+    q_series = await client.get(
+        "/energy/consumption", headers=unit, params={**YEAR, "institution_id": q, "step": "year"}
+    )
+    assert _points(q_series.json()) == {("heat", "2025-01-01"): 4700, ("natural_gas", "2025-01-01"): 310}
+    monthly = await client.get(
+        "/exports/energy.csv", headers=unit, params={**YEAR, "organisation_id": org, "view": "monthly"}
+    )
+    assert monthly.status_code == 200, monthly.text
+    rows = {r["month"][:7]: r for r in csv.DictReader(io.StringIO(csv_body(monthly.text)))}
+    assert sorted(rows) == ["2025-01", "2025-02", "2025-03", "2025-11", "2025-12"]
+    assert (Decimal(rows["2025-01"]["natural_gas_m3"]), Decimal(rows["2025-02"]["natural_gas_m3"])) == (170, 140)
+    assert Decimal(rows["2025-03"]["electricity_kwh"]) == 1240
+    assert (Decimal(rows["2025-11"]["heat_mj"]), Decimal(rows["2025-12"]["heat_mj"])) == (1600, 3100)
+
+
+def _points(body: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
+    return {
+        (s["energy_type"], point["start"][:10]): Decimal(point["amount"])
+        for s in body["series"]
+        if s["sub_item"] is None
+        for point in s["points"]
+    }
