@@ -18,7 +18,7 @@ from api.access.tokens import AccessTokens, check_secret
 from api.background import running
 from api.calendar.routes import calendar
 from api.energy import rollup
-from api.energy.routes import corrections, energy, entries, factors, gaps, quotas, sources
+from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
 from api.fleet import mileage, packed
 from api.fleet.routes import reports, tracks, trip_requests
@@ -59,6 +59,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         corrections,
         entries,
         sources,
+        costs,
         factors,
         quotas,
         exports,

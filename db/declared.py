@@ -193,6 +193,21 @@ async def monthly(conn: AsyncConnection, institution_ids: list[str], start: date
     return [Monthly(*key, quantity) for key, quantity in sorted(sums.items())]
 
 
+async def costs(
+    conn: AsyncConnection, institution_ids: list[str], start: date, end: date
+) -> dict[tuple[str, str], Decimal]:
+    """What the entries that count state these institutions paid per type for the days [start, end) (their costs
+    shared by days, as their quantities), whichever source counts the quantity; a type without a stated cost is
+    absent, never zero."""
+    out: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for institution_id, energy_type, _, first, stop, _, _, cost in await entries_db.counted_between(
+        conn, institution_ids, start, end
+    ):
+        if cost is not None:
+            out[(institution_id, energy_type)] += share(cost, first, stop, start, end)
+    return dict(out)
+
+
 async def _metered(
     conn: AsyncConnection, institution_ids: list[str], start: date, end: date
 ) -> dict[tuple[str, str], Decimal]:

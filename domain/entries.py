@@ -91,3 +91,7 @@ def counting_source(declared: CountingSource | None, metered: bool, entered: boo
     if entered:
         return "entries"
     return None
+
+
+# Why a cost figure is null: no entry stated a cost, or the year states no floor area or headcount.
+NoCost = Literal["no_cost", "no_floor_area", "no_headcount"]

@@ -22,31 +22,12 @@ import httpx
 
 from db import declared
 from db.pool import open_pool
-from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.api import AsUser, audit_rows
+from tests.support.bills import register_three
 from tests.support.files import csv_body
-from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
 YEAR = {"start": "2025-01-01", "end": "2026-01-01"}
-
-
-async def _register(settings: Settings, tag: str) -> tuple[str, str, str, str]:
-    org, p, q, r = f"org-{tag}-s", f"p-{tag}", f"q-{tag}", f"r-{tag}"
-    document = RegistryDocument(
-        organisations=[Organisation(id=org, name="来源单位")],
-        institutions=[
-            Institution(id=p, organisation_id=org, name=f"A 有表 {tag}", category="agency"),
-            Institution(id=q, organisation_id=org, name=f"B 无表 {tag}", category="agency"),
-            Institution(id=r, organisation_id=org, name=f"C 无数 {tag}", category="agency"),
-        ],
-        institution_years=[
-            InstitutionYear(institution_id=i, year=2025, floor_area_m2=1000, headcount=10) for i in (p, q, r)
-        ],
-        meters=[Meter(id=f"{p}-e", institution_id=p, energy_type="electricity", unit="kWh")],
-    )
-    await read_daily(settings.database_url, document, {f"{p}-e": 100.0}, first=date(2025, 3, 1), days=11)
-    return org, p, q, r
 
 
 def _by_institution(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -64,7 +45,7 @@ def _number(text: str | None) -> Decimal | None:
 async def test_one_source_counts_per_type_and_year_and_the_other_is_shown_beside_it(
     client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
 ) -> None:
-    org, p, q, r = await _register(api_settings, tag)
+    org, p, q, r = await register_three(api_settings, tag)
     unit = await as_user("unit_user", org)
     staff = await as_user("energy_staff")
     for body in (
