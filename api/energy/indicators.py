@@ -78,7 +78,7 @@ class EnergyAmount(BaseModel):
     source: str = Field(
         default="meters",
         description="where `amount` comes from: meters, entries (bills, delivery notes, manual: GET /energy/entries), "
-        "or meters and entries (a group, or a period over years of different sources); GET /energy/sources says why",
+        "or entries and meters (a group, or a period over years of different sources); GET /energy/sources says why",
     )
 
 

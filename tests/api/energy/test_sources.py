@@ -23,7 +23,7 @@ import httpx
 from db import declared
 from db.pool import open_pool
 from tests.support.api import AsUser, audit_rows
-from tests.support.bills import register_three
+from tests.support.bills import enter, register_three
 from tests.support.files import csv_body
 from yiwang.settings import Settings
 
@@ -159,3 +159,20 @@ def _points(body: dict[str, Any]) -> dict[tuple[str, str], Decimal]:
         if s["sub_item"] is None
         for point in s["points"]
     }
+
+
+async def test_other_energy_entered_in_tce_counts_in_comprehensive_energy_as_it_is(
+    client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    org, _, q, _ = await register_three(api_settings, tag)
+    unit = await as_user("unit_user", org)
+    other = {"institution_id": q, "energy_type": "other", "period_start": "2025-01-01", "period_end": "2026-01-01"}
+    await enter(client, unit, [{**other, "quantity": "1.5", "unit": "tce", "source": "manual"}])
+    report = await client.get("/energy/indicators", headers=unit, params={**YEAR, "institution_id": q})
+    [row] = report.json()["rows"]
+    assert [(c["energy_type"], c["unit"], Decimal(c["amount"])) for c in row["current"]["consumption"]] == [
+        ("other", "kgce", 1500)
+    ]
+    assert (row["current"]["energy_kgce"], row["current"]["energy_per_area"]) == ("1500.000", "1.5000")
+    # Other energy has no carbon factor: said so, not counted as zero silently.
+    assert report.json()["factors"]["carbon_missing"] == ["other"]
