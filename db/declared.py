@@ -172,14 +172,23 @@ async def counting_sources(
     return out
 
 
-async def monthly(conn: AsyncConnection, institution_ids: list[str], start: date, end: date) -> list[Monthly]:
+async def monthly(
+    conn: AsyncConnection,
+    institution_ids: list[str],
+    start: date,
+    end: date,
+    *,
+    counting: dict[tuple[str, str, int], CountingSource] | None = None,
+) -> list[Monthly]:
     """Consumption from entries on the days [start, end) where entries are the counting source of the institution's
     type in that year, per institution, type and local month (the first and last month holding only their days in
     the range), in report units; what the meters count is the energy reports' own (they leave out the institution's
-    type and year where entries count)."""
+    type and year where entries count). `counting`: the `counting_sources` of these institutions and years, when the
+    caller has them already."""
     if end <= start:
         return []
-    counting = await counting_sources(conn, institution_ids, list(range(start.year, end.year + 1)))
+    if counting is None:
+        counting = await counting_sources(conn, institution_ids, list(range(start.year, end.year + 1)))
     sums: dict[tuple[str, str, date], Decimal] = defaultdict(Decimal)
     for institution_id, energy_type, _, first, stop, quantity, unit, _ in await entries_db.counted_between(
         conn, institution_ids, start, end

@@ -105,6 +105,11 @@ class _Sums:
         if not self.has_heads:
             reasons["headcount"] = "no_headcount"
             reasons.setdefault("cost_per_capita", "no_headcount")
+        # A group whose members state a cost or a denominator, but none both.
+        if ratios["cost_per_area"] is None:
+            reasons.setdefault("cost_per_area", "no_floor_area")
+        if ratios["cost_per_capita"] is None:
+            reasons.setdefault("cost_per_capita", "no_headcount")
         return CostFigures(
             costs=[CostAmount(energy_type=e, cost=c.quantize(_YUAN)) for e, c in sorted(self.costs.items())],
             total_cost=total.quantize(_YUAN) if total is not None else None,
@@ -181,11 +186,16 @@ def _row(
     return row
 
 
+_ENGLISH = {"lpg": "LPG", "other": "Other energy"}
 _TYPE_COLUMNS = tuple(
-    Column(f"{e}_yuan", f"{labels.ENERGY_TYPE.get(e, e)}费用（元）", f"{e.replace('_', ' ').capitalize()} cost (yuan)",
-           "decimal")
+    Column(
+        f"{e}_yuan",
+        f"{labels.ENERGY_TYPE.get(e, e)}费用（元）",
+        f"{_ENGLISH.get(e, e.replace('_', ' ').capitalize())} cost (yuan)",
+        "decimal",
+    )
     for e in ENTRY_TYPES
-)  # fmt: skip
+)
 COLUMNS = (
     Column("institution_id", "单位编号", "Institution id"),
     Column("institution", "单位名称", "Institution"),

@@ -285,7 +285,7 @@ async def report(
         conn, ids, [y for p in periods.values() for y in range(p.start.year, p.end.year + 1)]
     )
     sums = await _sums(conn, scope, filters, periods, counting)
-    await _add_entries(conn, ids, periods, sums)
+    await _add_entries(conn, ids, periods, sums, counting)
     local = ZoneInfo(zone)
     spans = await _spans(conn, scope, filters, local)
     now = datetime.now(UTC)
@@ -600,10 +600,11 @@ async def _add_entries(
     ids: list[str],
     periods: dict[Comparison, Period],
     sums: dict[tuple[str, Comparison], _Totals],
+    counting: dict[tuple[str, str, int], CountingSource],
 ) -> None:
     """Add to the sums the entries' consumption where entries are the counting source (db/declared.py)."""
     for label, p in periods.items():
-        for row in await declared.monthly(conn, ids, p.start, p.end):
+        for row in await declared.monthly(conn, ids, p.start, p.end, counting=counting):
             totals = sums.setdefault((row.institution_id, label), _Totals())
             totals.amounts[row.energy_type] += row.quantity
             totals.sources[row.energy_type].add("entries")

@@ -105,7 +105,7 @@ async def consumption(
                 sums[key][moment] += amount * scale
                 marked[key][moment] += corrected
     if entered and institution_id is not None:
-        for row in await declared.monthly(conn, [institution_id], start, end):
+        for row in await declared.monthly(conn, [institution_id], start, end, counting=counting):
             b = _bucket(row.month, step)
             sums[(row.energy_type, None)][datetime(b.year, b.month, b.day, tzinfo=zone)] += row.quantity
     series = [
@@ -149,7 +149,7 @@ async def monthly(
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
         marked[month] += corrected
-    for entered in await declared.monthly(conn, ids, start, end):
+    for entered in await declared.monthly(conn, ids, start, end, counting=counting):
         months.setdefault(entered.month, defaultdict(Decimal))[entered.energy_type] += entered.quantity
     out: list[tuple[date, dict[str, Decimal], Decimal | None, int]] = []
     for month, amounts in sorted(months.items()):
