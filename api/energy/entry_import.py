@@ -10,6 +10,7 @@ Another unit's institution is named as one that does not exist.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Sequence
 from contextlib import closing
@@ -55,6 +56,10 @@ _CODES: Final[dict[str, dict[str, str]]] = {
     "purpose": {label: code for code, label in ENTRY_PURPOSE.items()},
     "source": {label: code for code, label in ENTRY_SOURCE.items()},
 }
+
+
+# A date as offices type it when the cell is text: 2025-01-31, 2025/1/31, 2025.1.31, 2025年1月31日.
+_DATE: Final = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 
 
 class RowProblem(BaseModel):
@@ -254,10 +259,13 @@ def _value(key: str, cell: object) -> object:
             return cell.date()
         if isinstance(cell, date):
             return cell
+        found = _DATE.match(str(cell).strip())
         try:
-            return date.fromisoformat(str(cell).strip().replace("/", "-"))
+            if found is None:
+                raise ValueError(cell)
+            return date(*(int(part) for part in found.groups()))
         except ValueError as exc:
-            raise ValueError("is not a date (2025-01-31)") from exc
+            raise ValueError("is not a date (2025-01-31, 2025/1/31 or 2025年1月31日)") from exc
     if key in ("quantity", "cost"):
         if isinstance(cell, bool):
             raise ValueError("is not a number")

@@ -151,7 +151,7 @@ async def test_a_bill_list_imports_all_or_names_every_bad_row_and_adds_nothing_t
         "采暖": [
             _HEADER,
             [inst, "热力", "采暖", "2025-11-15", "2026-03-14", 12, "GJ", 2400, "账单", "H-1"],
-            [inst, "原煤", "", "2025-12-01", "2025-12-01", 2, "t", None, "送货单", "C-7"],
+            [inst, "原煤", "", "2025/12/1", "2025年12月1日", 2, "t", None, "送货单", "C-7"],
         ],
     }
     bad = {
@@ -164,7 +164,7 @@ async def test_a_bill_list_imports_all_or_names_every_bad_row_and_adds_nothing_t
         "二月": [
             _HEADER,
             [other, "electricity", "", "2025-02-01", "2025-02-28", 5, "kWh", 10, "bill", "E-3"],
-            [inst, "electricity", "", "2025-02-01", "2025-02-28", "many", "kWh", 10, "bill", "E-4"],
+            [inst, "electricity", "", "2025-02-01", "2025-02-30", "many", "kWh", 10, "bill", "E-4"],
             [inst, "heat", "", "2025-02-01", "2025-02-28", 5, "kWh", None, "bill", "E-5"],
             [inst, "天然气", "", "2025-01-15", "2025-02-14", 310, "m3", 1000, "账单", "G-1"],
         ],
@@ -176,6 +176,7 @@ async def test_a_bill_list_imports_all_or_names_every_bad_row_and_adds_nothing_t
         ("一月", 3, "能源品种", problems[0][3]),
         ("一月", 4, None, "period_end is the day after the last day covered: it comes after period_start"),
         ("二月", 2, None, f"no institution {other}"),
+        ("二月", 3, "截止日期", "is not a date (2025-01-31, 2025/1/31 or 2025年1月31日)"),
         ("二月", 3, "数量", "is not a number"),
         ("二月", 4, None, "heat is entered in one of GJ, MJ, not 'kWh'"),
         ("二月", 5, None, "the same document as '一月' row 2"),
