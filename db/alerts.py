@@ -209,3 +209,16 @@ async def delete_area(conn: AsyncConnection, area_id: int) -> bool:
     """Remove an area; whether there was one."""
     cur = await conn.execute("DELETE FROM area WHERE id = %s", (area_id,))
     return cur.rowcount > 0
+
+
+async def vehicles_in(conn: AsyncConnection, scope: Scope, organisation_id: str | None) -> list[tuple[str, str, str]]:
+    """The vehicles of the organisations in scope (of one, if given): id, plate, organisation; in unit, id order."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT v.id, v.plate, v.organisation_id FROM vehicle v
+               WHERE {} AND (%(organisation)s::text IS NULL OR v.organisation_id = %(organisation)s)
+               ORDER BY v.organisation_id, v.id"""
+        ).format(scope.condition("v.organisation_id")),
+        {"organisation": organisation_id},
+    )
+    return [(str(i), str(p), str(o)) for i, p, o in await cur.fetchall()]

@@ -35,6 +35,8 @@ class CalendarSet(BaseModel):
 
     @model_validator(mode="after")
     def _hours_fit(self) -> Self:
+        if any(t is not None and t.tzinfo is not None for t in (self.work_start, self.work_end)):
+            raise ValueError("working hours are local times (the settings' time zone): no offset")
         if (self.work_start is None) != (self.work_end is None):
             raise ValueError("give work_start and work_end together (or neither: the setting's hours)")
         if self.work_start is not None and self.work_start == self.work_end:

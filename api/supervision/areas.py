@@ -82,9 +82,9 @@ class AreaCreate(BaseModel):
         description="WGS-84 [lon, lat]: a Polygon or MultiPolygon; a Point with radius_m (a circle); a LineString "
         "with width_m (a corridor along a route)",
     )
-    radius_m: float | None = Field(default=None, gt=0, le=1_000_000, description="a circle's radius (Point only)")
+    radius_m: float | None = Field(default=None, gt=0, le=100_000, description="a circle's radius (Point only)")
     width_m: float | None = Field(
-        default=None, gt=0, le=100_000, description="a corridor's full width: inside within width_m / 2 of the route"
+        default=None, gt=0, le=10_000, description="a corridor's full width: inside within width_m / 2 of the route"
     )
     speed_limit_kmh: float | None = Field(
         default=None, gt=0, le=300, description="speeding inside is judged against it (the lowest of the areas a "

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkCalendar
 from domain.geo import EARTH_RADIUS_M, distance_m, distance_to_line_m, in_circle, in_corridor
+from domain.geofences import visits
 from domain.position import Position
 from domain.supervision import Area, Rules, Watch
 
@@ -118,3 +119,33 @@ def test_a_corridor_permitted_area_raises_area_exit_on_leaving_the_route() -> No
                       rules=RULES)  # fmt: skip
     assert on == []
     assert [a.kind for a in off] == ["area_exit"]
+
+
+def test_visits_count_entries_exits_and_time_inside_and_nothing_across_a_silence() -> None:
+    # Fixes a minute apart along a line through the school's circle (300 m): out, in, in, out, in (then silent two
+    # hours), in, out.
+    metres = [1000, 200, 100, 600, 0, None, 50, 900]
+    at = TUESDAY + timedelta(hours=10)
+    times, points = [], []
+    for i, m in enumerate(metres):
+        if m is None:
+            at += timedelta(hours=2)
+            continue
+        times.append(at + timedelta(minutes=i))
+        points.append((north(m), LON))
+    seen = visits(times, points, SCHOOL, RULES, max_gap_seconds=3600)
+    assert (seen.entries, seen.exits, seen.inside_at_start, seen.fixes_inside) == (2, 2, False, 4)
+    # In from minute 1 to 3 (two minutes), then in at minute 4 but silent past the gap, then in from 6 to 7.
+    assert seen.seconds_inside == 3 * 60
+    started_inside = visits(times[1:], points[1:], SCHOOL, RULES, max_gap_seconds=3600)
+    assert (started_inside.entries, started_inside.inside_at_start) == (1, True)
+
+
+def test_visits_count_only_the_hours_an_area_applies_in() -> None:
+    after_hours = Area.from_geojson(
+        12, "forbidden", None, {"type": "Point", "coordinates": [LON, LAT]}, radius_m=300.0, hours="off_hours"
+    )
+    # Parked inside from 17:00 to 19:00, a fix every 30 minutes: inside (as judged) from 18:00 on.
+    times = [TUESDAY + timedelta(hours=17, minutes=30 * i) for i in range(5)]
+    seen = visits(times, [(LAT, LON)] * 5, after_hours, RULES, max_gap_seconds=3600)
+    assert (seen.entries, seen.exits, seen.seconds_inside) == (1, 0, 3600.0)
