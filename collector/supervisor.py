@@ -13,6 +13,8 @@ is judged on copies of the watches, which replace them once committed: a batch t
 from the same memory. Stored, not rebuilt from positions: the collectors store positions on their own schedule (a
 batch the supervisor judges may not be stored yet), the last alert of each kind would need the alerts read back, and
 a restart would read hours of every vehicle's track; a row per vehicle costs one upsert per vehicle per batch.
+`silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
+than the start: what came while the supervisor was down may still be queued at the broker.
 
 Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendars (the default one
 and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which each batch
@@ -103,6 +105,8 @@ class Supervisor:
         self._areas: list[Area] = []
         self.watches: dict[str, Watch] = {}
         self._restored = False
+        # Silence is measured from no earlier than the start: the broker may still hold what came while it was down.
+        self._started = datetime.now(UTC)
         # A batch and a silence check both write watches: one at a time, so neither stores an older memory.
         self._lock = asyncio.Lock()
 
@@ -145,7 +149,7 @@ class Supervisor:
             raised: list[Watch] = []
             alerts: list[Alert] = []
             for vehicle_id, watch in self.watches.items():
-                alert = watch.silent(vehicle_id, now, self._rules)
+                alert = watch.silent(vehicle_id, now, self._rules, since=self._started)
                 if alert is not None:
                     alerts.append(alert)
                     raised.append(watch)

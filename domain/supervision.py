@@ -293,13 +293,16 @@ class Watch:
             self.motion = Motion(rules.motion)
         return self.motion.judge(fix).moving
 
-    def silent(self, vehicle_id: str, now: datetime, rules: Rules) -> Alert | None:
-        """An alert when the terminal went quiet (once per silence): sooner when the vehicle was in use."""
+    def silent(self, vehicle_id: str, now: datetime, rules: Rules, *, since: datetime | None = None) -> Alert | None:
+        """An alert when the terminal went quiet (once per silence): sooner when the vehicle was in use. `since`: the
+        quiet counts from no earlier than this (a supervisor started then is still reading what came while it was
+        down, and a report it has not read yet is no silence)."""
         if self.silent_raised or self.received_at is None or self.newest is None:
             return None
         in_use = self.ignition is True or (self.ignition is None and self.moving)
         limit = rules.silent_ignition_seconds if in_use else rules.silent_seconds
-        if (now - self.received_at).total_seconds() < limit:
+        heard = self.received_at if since is None else max(self.received_at, since)
+        if (now - heard).total_seconds() < limit:
             return None
         self.silent_raised = True
         quiet = timedelta(seconds=round((now - self.received_at).total_seconds()))

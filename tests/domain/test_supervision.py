@@ -230,3 +230,14 @@ def test_a_parked_vehicle_without_speed_raises_nothing_at_night_as_its_fixes_wan
         f = f._replace(speed=None, heading=None, ignition=None)
         kinds += [a.kind for a in watch.judge(f, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES)]
     assert kinds == []
+
+
+def test_a_silence_counts_from_no_earlier_than_the_supervisors_start() -> None:
+    # Restored after a night down: the vehicle's reports of the night are still queued at the broker, so the quiet
+    # is counted from the restart, not from the last report read.
+    at = TUESDAY + timedelta(hours=10)
+    watch = Watch()
+    watch.judge(fix(at), dispatched=True, areas=[], rules=RULES)
+    restarted = at + timedelta(hours=8)
+    assert watch.silent("v1", restarted + timedelta(seconds=60), RULES, since=restarted) is None
+    assert watch.silent("v1", restarted + timedelta(seconds=400), RULES, since=restarted) is not None
