@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -135,22 +135,23 @@ class Area:
     ) -> Area:
         """An area from a GeoJSON geometry as stored (the API validated it)."""
         coordinates = geometry["coordinates"]
-        rules = {"speed_limit_kmh": speed_limit_kmh, "calendar_id": calendar_id, "hours": hours}
+        limit = None if speed_limit_kmh is None else float(speed_limit_kmh)
+        made = cls(id_, kind, organisation_id, (), speed_limit_kmh=limit, calendar_id=calendar_id, hours=hours)
         if geometry["type"] == "Point":
-            lon, lat = float(coordinates[0]), float(coordinates[1])
+            centre = (float(coordinates[0]), float(coordinates[1]))
             radius = float(radius_m or 0.0)
-            box = _padded([(lon, lat)], radius)
-            return cls(id_, kind, organisation_id, (), box, centre=(lon, lat), radius_m=radius, **rules)  # type: ignore[arg-type]
+            return replace(made, bbox=_padded([centre], radius), centre=centre, radius_m=radius)
         if geometry["type"] == "LineString":
             line = tuple((float(p[0]), float(p[1])) for p in coordinates)
             width = float(width_m or 0.0)
-            return cls(id_, kind, organisation_id, (), _padded(line, width / 2), line=line, width_m=width, **rules)  # type: ignore[arg-type]
+            return replace(made, bbox=_padded(line, width / 2), line=line, width_m=width)
         polygons = coordinates if geometry["type"] == "MultiPolygon" else [coordinates]
         shaped = tuple(
             tuple(tuple((float(p[0]), float(p[1])) for p in ring) for ring in polygon) for polygon in polygons
         )
-        box = _padded([p for polygon in shaped for ring in polygon for p in ring], 0.0)
-        return cls(id_, kind, organisation_id, shaped, box, **rules)  # type: ignore[arg-type]
+        return replace(
+            made, polygons=shaped, bbox=_padded([p for polygon in shaped for ring in polygon for p in ring], 0)
+        )
 
     def contains(self, longitude: float, latitude: float) -> bool:
         west, south, east, north = self.bbox

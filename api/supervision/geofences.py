@@ -16,6 +16,7 @@ from db import alerts as alerts_db
 from db import calendar as calendar_db
 from db import tracks
 from db.scope import Scope
+from domain import labels
 from domain.calendar import WorkCalendar, hours
 from domain.geofences import Visits, visits
 from domain.labels import Language
@@ -108,21 +109,16 @@ _COLUMNS = (
     Column("inside_at_start", "期初在区域内", "Inside at start"),
     Column("fixes_inside", "区域内定位点数", "Fixes inside", "integer"),
 )
-_KIND = {
-    "permitted": ("允许区域", "permitted"),
-    "parking": ("停车场", "parking"),
-    "forbidden": ("禁入区域", "forbidden"),
-}
 
 
 def sheet(result: GeofenceReport, language: Language) -> Sheet:
     """The report as one sheet; texts inside cells in `language`."""
+    return Sheet("geofences", "电子围栏统计", "Geofences", _COLUMNS, [_cells(r, language) for r in result.rows])
+
+
+def _cells(r: GeofenceRow, language: Language) -> tuple[object, ...]:
     zh = language == "zh"
-    return Sheet("geofences", "电子围栏统计", "Geofences", _COLUMNS, [_cells(r, zh) for r in result.rows])
-
-
-def _cells(r: GeofenceRow, zh: bool) -> tuple[object, ...]:
     inside = ("是" if zh else "yes") if r.inside_at_start else ("否" if zh else "no")
-    kind = _KIND[r.area_kind][0 if zh else 1]
+    kind = labels.label(labels.AREA_KIND, r.area_kind, language)
     return (r.vehicle_id, r.plate, r.organisation_id, r.area_id, r.area_name, kind, r.entries, r.exits,
             r.hours_inside, inside, r.fixes_inside)  # fmt: skip
