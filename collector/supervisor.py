@@ -6,10 +6,19 @@ reports in the order the terminal sent them. It acknowledges a batch after its a
 crash loses no judgement; a redelivered position raises nothing twice (alert is unique per vehicle, kind
 and fix time). Messages the collector would refuse are left to the collector's dead letters.
 
-What the rules remember (where a vehicle stood, inside or outside its area) lives in memory: after a
-restart the first fix of each vehicle sets it again. Vehicles and areas are read again every
-`YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendar (holidays and make-up workdays, domain/calendar.py) as soon as
-its change count moves, which each batch reads: an admin's edit applies to the next batch judged.
+What the rules remember of each vehicle (where it stood, inside or outside its areas, at rest, the last alert of
+each kind, the alarm runs: domain/supervision.py `Watch`) is stored in the transaction that stores the batch's
+alerts (table supervisor_watch), and read back at start: a restart neither repeats an alert nor misses one. A batch
+is judged on copies of the watches, which replace them once committed: a batch the database refused is judged again
+from the same memory. Stored, not rebuilt from positions: the collectors store positions on their own schedule (a
+batch the supervisor judges may not be stored yet), the last alert of each kind would need the alerts read back, and
+a restart would read hours of every vehicle's track; a row per vehicle costs one upsert per vehicle per batch.
+`silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
+than the start: what came while the supervisor was down may still be queued at the broker.
+
+Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendars (the default one
+and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which each batch
+reads: an admin's edit applies to the next batch judged.
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from db import alerts as db_alerts
 from db import calendar as db_calendar
 from db import trip_requests
 from db.pool import open_pool
-from domain.calendar import WorkCalendar
+from domain.calendar import WorkCalendar, hours
 from domain.motion import MotionRules
 from domain.position import Position
 from domain.supervision import Alert, Area, Rules, Watch
@@ -50,17 +59,17 @@ log = logging.getLogger(__name__)
 
 
 def rules_from(settings: Settings) -> Rules:
-    """The rules of the settings, with the usual week and no dated days yet (the supervisor reads them)."""
-    start, end = (datetime.strptime(part, "%H:%M").time() for part in settings.supervision_work_hours.split("-"))
+    """The rules of the settings, with the settings' week and hours and no dated days yet (the supervisor reads the
+    calendars, whose NULL hours and workdays are these)."""
+    start, end = hours(settings.supervision_work_hours)
     return Rules(
         zone=settings.zone,
         speed_limit_kmh=settings.supervision_speed_limit_kmh,
         moved_m=settings.supervision_moved_m,
-        work_start=start,
-        work_end=end,
-        calendar=WorkCalendar(workdays=settings.week_workdays),
+        calendar=WorkCalendar(workdays=settings.week_workdays, start=start, end=end),
         repeat_seconds=settings.supervision_repeat_seconds,
         silent_ignition_seconds=settings.supervision_silent_ignition_seconds,
+        silent_seconds=settings.supervision_silent_seconds,
         motion=MotionRules(  # as trips judge it (api/fleet/tracks.py)
             moving_kmh=settings.trip_moving_kmh,
             stop_radius_m=settings.track_stop_radius_m,
@@ -88,12 +97,18 @@ class Supervisor:
         self._root = root
         self._limits = limits
         self._rules = rules
+        self._settings_calendar = rules.calendar
         self._refresh = refresh
         self._loaded_at = -float("inf")
         self._calendar_version: int | None = None
         self._organisation: dict[str, str] = {}
         self._areas: list[Area] = []
         self.watches: dict[str, Watch] = {}
+        self._restored = False
+        # Silence is measured from no earlier than the start: the broker may still hold what came while it was down.
+        self._started = datetime.now(UTC)
+        # A batch and a silence check both write watches: one at a time, so neither stores an older memory.
+        self._lock = asyncio.Lock()
 
     async def write(self, batch: Sequence[Received], abandon: asyncio.Event) -> int | None:
         """Judge the batch and commit its alerts, retrying while the database is away.
@@ -125,13 +140,31 @@ class Supervisor:
         self._metrics.db_ok.set(0)
 
     async def check_silence(self, now: datetime | None = None) -> int:
-        """Raise `silent` for terminals that went quiet with the ignition on; returns how many were raised."""
+        """Raise `silent` for terminals that went quiet (sooner for a vehicle in use); returns how many were raised."""
         now = now or datetime.now(UTC)
-        alerts = [a for v, w in self.watches.items() if (a := w.silent(v, now, self._rules)) is not None]
-        if not alerts:
-            return 0
-        async with self._pool.connection() as conn, conn.transaction():
-            return await self._store(conn, alerts)
+        async with self._lock:
+            if not self._restored:
+                async with self._pool.connection() as conn, conn.transaction():
+                    await self._restore(conn)
+            raised: list[Watch] = []
+            alerts: list[Alert] = []
+            for vehicle_id, watch in self.watches.items():
+                alert = watch.silent(vehicle_id, now, self._rules, since=self._started)
+                if alert is not None:
+                    alerts.append(alert)
+                    raised.append(watch)
+            if not alerts:
+                return 0
+            try:
+                async with self._pool.connection() as conn, conn.transaction():
+                    stored = await self._store(conn, alerts)
+                    states = {a.vehicle_id: w.state() for a, w in zip(alerts, raised, strict=True)}
+                    await db_alerts.keep_watches(conn, states)
+            except BaseException:
+                for watch in raised:  # not committed: the next check raises them again
+                    watch.silent_raised = False
+                raise
+            return stored
 
     def _fixes(self, batch: Sequence[Received]) -> list[Position]:
         out: list[Position] = []
@@ -147,25 +180,43 @@ class Supervisor:
         return out
 
     async def _judge_and_store(self, fixes: list[Position]) -> int:
-        async with self._pool.connection() as conn, conn.transaction():
-            await self._load(conn)
-            dispatched = await trip_requests.open_requests(conn, "vehicle_id", {f.vehicle_id for f in fixes})
-            alerts: list[Alert] = []
-            for fix in fixes:
-                organisation = self._organisation.get(fix.vehicle_id)
-                if organisation is None:
-                    continue  # not registered: the collector refuses it
-                areas = [a for a in self._areas if a.organisation_id in (None, organisation)]
-                watch = self.watches.setdefault(fix.vehicle_id, Watch())
-                alerts += watch.judge(fix, dispatched=fix.vehicle_id in dispatched, areas=areas, rules=self._rules)
-            return await self._store(conn, alerts)
+        async with self._lock:
+            async with self._pool.connection() as conn, conn.transaction():
+                await self._restore(conn)
+                await self._load(conn)
+                dispatched = await trip_requests.open_requests(conn, "vehicle_id", {f.vehicle_id for f in fixes})
+                alerts: list[Alert] = []
+                judged: dict[str, Watch] = {}
+                for fix in fixes:
+                    organisation = self._organisation.get(fix.vehicle_id)
+                    if organisation is None:
+                        continue  # not registered: the collector refuses it
+                    areas = [a for a in self._areas if a.organisation_id in (None, organisation)]
+                    watch = judged.get(fix.vehicle_id)
+                    if watch is None:
+                        kept = self.watches.get(fix.vehicle_id)
+                        watch = Watch() if kept is None else Watch.restored(kept.state(), self._rules)
+                        judged[fix.vehicle_id] = watch
+                    alerts += watch.judge(fix, dispatched=fix.vehicle_id in dispatched, areas=areas, rules=self._rules)
+                stored = await self._store(conn, alerts)
+                await db_alerts.keep_watches(conn, {v: w.state() for v, w in judged.items()})
+            self.watches.update(judged)  # only once committed: a refused batch is judged again from the same memory
+            return stored
+
+    async def _restore(self, conn: AsyncConnection) -> None:
+        # Once per process: what the last run remembered, as of its last committed batch.
+        if self._restored:
+            return
+        await self._load(conn)
+        self.watches = {v: Watch.restored(state, self._rules) for v, state in (await db_alerts.watches(conn)).items()}
+        self._restored = True
 
     async def _load(self, conn: AsyncConnection) -> None:
         # One row's read per batch: an edited calendar applies to the next fixes, whatever the refresh.
         version = await db_calendar.version(conn)
         if version != self._calendar_version:
-            calendar = await db_calendar.work_calendar(conn, self._rules.calendar.workdays)
-            self._rules = replace(self._rules, calendar=calendar)
+            default, calendars = await db_calendar.work_calendars(conn, self._settings_calendar)
+            self._rules = replace(self._rules, calendar=default, calendars=calendars)
             self._calendar_version = version
         if time.monotonic() - self._loaded_at < self._refresh:
             return

@@ -1,5 +1,6 @@
-"""SQL of supervision: alerts (raised by the supervisor, acknowledged by people) and the areas they are judged
-against (permitted areas and parking places, GeoJSON).
+"""SQL of supervision: alerts (raised by the supervisor, acknowledged by people), the areas they are judged
+against (permitted areas, parking places and forbidden areas: GeoJSON polygons, circles, corridors) and what the
+supervisor remembers of each vehicle (`supervisor_watch`).
 
 The supervisor stores alerts and announces them (NOTIFY yiwang_alert, on commit); the API reads them, lists them
 within a Scope and records acknowledgements. Reads take the row type to make; rows of alerts have the columns of
@@ -28,6 +29,11 @@ ALERT_COLUMNS: Final = (
     "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
 )  # fmt: skip
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
+AREA_COLUMNS: Final = (
+    "id", "name", "kind", "organisation_id", "geometry", "radius_m", "width_m", "speed_limit_kmh", "calendar_id",
+    "hours", "created_at",
+)  # fmt: skip
+_AREA_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, AREA_COLUMNS))
 
 
 async def alerts(
@@ -138,41 +144,81 @@ async def areas(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
             sql.SQL(
-                """SELECT id, name, kind, organisation_id, geometry, created_at FROM area a
+                """SELECT {} FROM area a
                    WHERE a.organisation_id IS NULL OR {} ORDER BY id"""
-            ).format(scope.condition("a.organisation_id"))
+            ).format(_AREA_COLUMNS, scope.condition("a.organisation_id"))
         )
         return await cur.fetchall()
 
 
 async def all_areas(conn: AsyncConnection) -> list[Area]:
     """Every area, in id order, as the supervision rules judge them."""
-    cur = await conn.execute("SELECT id, kind, organisation_id, geometry FROM area ORDER BY id")
-    return [Area.from_geojson(*row) for row in await cur.fetchall()]
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """SELECT id, kind, organisation_id, geometry, radius_m, width_m, speed_limit_kmh, calendar_id, hours
+               FROM area ORDER BY id"""
+        )
+        rows = await cur.fetchall()
+    rules = ("radius_m", "width_m", "speed_limit_kmh", "calendar_id", "hours")
+    return [
+        Area.from_geojson(r["id"], r["kind"], r["organisation_id"], r["geometry"], **{k: r[k] for k in rules})
+        for r in rows
+    ]
 
 
-async def insert_area(
-    conn: AsyncConnection,
-    row: type[Row],
-    *,
-    name: str,
-    kind: str,
-    organisation_id: str | None,
-    geometry: Mapping[str, Any],
-) -> Row:
-    """A new area; the area as stored."""
+async def insert_area(conn: AsyncConnection, row: type[Row], values: Mapping[str, Any]) -> Row:
+    """A new area of these columns (those of AREA_COLUMNS but id and created_at; geometry GeoJSON); as stored."""
+    columns = [c for c in AREA_COLUMNS if c not in ("id", "created_at")]
+    params = [Jsonb(dict(values[c])) if c == "geometry" else values.get(c) for c in columns]
+    if params[columns.index("hours")] is None:
+        params[columns.index("hours")] = "always"
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            """INSERT INTO area (name, kind, organisation_id, geometry) VALUES (%s, %s, %s, %s)
-               RETURNING id, name, kind, organisation_id, geometry, created_at""",
-            (name, kind, organisation_id, Jsonb(dict(geometry))),
+            sql.SQL("INSERT INTO area ({}) VALUES ({}) RETURNING {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+                _AREA_COLUMNS,
+            ),
+            params,
         )
         found = await cur.fetchone()
     assert found is not None
     return found
 
 
+async def watches(conn: AsyncConnection) -> dict[str, dict[str, Any]]:
+    """What the supervisor remembered of each vehicle (Watch.state), by vehicle."""
+    cur = await conn.execute("SELECT vehicle_id, state FROM supervisor_watch")
+    return dict(await cur.fetchall())
+
+
+async def keep_watches(conn: AsyncConnection, states: Mapping[str, Mapping[str, Any]]) -> None:
+    """Store what the supervisor remembers of these vehicles, replacing what was; in the caller's transaction (the
+    one that stores the alerts the same judgement raised)."""
+    if not states:
+        return
+    async with conn.cursor() as cur:
+        await cur.executemany(
+            """INSERT INTO supervisor_watch (vehicle_id, state) VALUES (%s, %s)
+               ON CONFLICT (vehicle_id) DO UPDATE SET state = EXCLUDED.state, updated_at = now()""",
+            [(vehicle_id, Jsonb(dict(state))) for vehicle_id, state in sorted(states.items())],
+        )
+
+
 async def delete_area(conn: AsyncConnection, area_id: int) -> bool:
     """Remove an area; whether there was one."""
     cur = await conn.execute("DELETE FROM area WHERE id = %s", (area_id,))
     return cur.rowcount > 0
+
+
+async def vehicles_in(conn: AsyncConnection, scope: Scope, organisation_id: str | None) -> list[tuple[str, str, str]]:
+    """The vehicles of the organisations in scope (of one, if given): id, plate, organisation; in unit, id order."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT v.id, v.plate, v.organisation_id FROM vehicle v
+               WHERE {} AND (%(organisation)s::text IS NULL OR v.organisation_id = %(organisation)s)
+               ORDER BY v.organisation_id, v.id"""
+        ).format(scope.condition("v.organisation_id")),
+        {"organisation": organisation_id},
+    )
+    return [(str(i), str(p), str(o)) for i, p, o in await cur.fetchall()]

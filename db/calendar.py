@@ -1,16 +1,19 @@
-"""SQL of the working calendar: its dated days (holidays and make-up workdays, `calendar_day`) and the count of its
-changes (`calendar_version`, bumped by a trigger), which the supervisor watches to reload it."""
+"""SQL of the working calendars: the named calendars (`work_calendar`: hours and usual workdays, NULL for the
+settings'; one is the default), the city's dated days (holidays and make-up workdays, `calendar_day`, shared by every
+calendar) and the count of their changes (`calendar_version`, bumped by triggers), which the supervisor watches to
+reload them."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
-from typing import TypeVar
+from dataclasses import replace
+from datetime import date, time
+from typing import Any, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from domain.calendar import DayKind, WorkCalendar
+from domain.calendar import DayKind, WorkCalendar, iso_workdays
 
 Row = TypeVar("Row")
 
@@ -84,10 +87,103 @@ async def version(conn: AsyncConnection) -> int:
 async def work_calendar(
     conn: AsyncConnection, workdays: frozenset[int], start: date | None = None, end: date | None = None
 ) -> WorkCalendar:
-    """The calendar of these usual workdays (Monday = 0) with the dated days from `start` to before `end`."""
+    """The default calendar with the dated days from `start` to before `end`; `workdays` (Monday = 0, the setting)
+    where the calendar sets none. Its hours are the calendar's, or the domain's default where it sets none: callers
+    that care for hours use `work_calendars`."""
+    default, _ = await work_calendars(conn, WorkCalendar(workdays=workdays), start, end)
+    return default
+
+
+async def work_calendars(
+    conn: AsyncConnection, settings: WorkCalendar, start: date | None = None, end: date | None = None
+) -> tuple[WorkCalendar, dict[int, WorkCalendar]]:
+    """The default calendar and every calendar by id, with the dated days from `start` to before `end`; what a
+    calendar leaves NULL (hours, workdays) is `settings`' (the settings' week and hours)."""
     cur = await conn.execute(
         """SELECT day, kind FROM calendar_day
            WHERE (%(start)s::date IS NULL OR day >= %(start)s) AND (%(end)s::date IS NULL OR day < %(end)s)""",
         {"start": start, "end": end},
     )
-    return WorkCalendar.of(workdays, await cur.fetchall())
+    dated = WorkCalendar.of(settings.workdays, await cur.fetchall(), start=settings.start, end=settings.end)
+    cur = await conn.execute("SELECT id, is_default, work_start, work_end, workdays FROM work_calendar")
+    default, by_id = dated, {}
+    for calendar_id, is_default, work_start, work_end, workdays in await cur.fetchall():
+        calendar = _with(dated, work_start, work_end, workdays)
+        by_id[int(calendar_id)] = calendar
+        if is_default:
+            default = calendar
+    return default, by_id
+
+
+def _with(dated: WorkCalendar, start: time | None, end: time | None, workdays: list[int] | None) -> WorkCalendar:
+    changes: dict[str, Any] = {}
+    if start is not None and end is not None:
+        changes.update(start=start, end=end)
+    if workdays is not None:
+        changes["workdays"] = iso_workdays(",".join(map(str, workdays)))
+    return replace(dated, **changes)
+
+
+CALENDAR_COLUMNS = "id, name, is_default, work_start, work_end, workdays, updated_at"
+
+
+async def calendars(conn: AsyncConnection, row: type[Row]) -> list[Row]:
+    """The named calendars, in id order (the default one first: it is made by the migration)."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(f"SELECT {CALENDAR_COLUMNS} FROM work_calendar ORDER BY id")  # noqa: S608
+        return await cur.fetchall()
+
+
+async def calendar(conn: AsyncConnection, row: type[Row], calendar_id: int) -> Row | None:
+    """One named calendar, or None."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(f"SELECT {CALENDAR_COLUMNS} FROM work_calendar WHERE id = %s", (calendar_id,))  # noqa: S608
+        return await cur.fetchone()
+
+
+async def insert_calendar(
+    conn: AsyncConnection,
+    row: type[Row],
+    *,
+    name: str,
+    start: time | None,
+    end: time | None,
+    workdays: list[int] | None,
+) -> Row:
+    """A new (not default) calendar; the calendar as stored."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            f"""INSERT INTO work_calendar (name, work_start, work_end, workdays) VALUES (%s, %s, %s, %s)
+                RETURNING {CALENDAR_COLUMNS}""",  # noqa: S608
+            (name, start, end, workdays),
+        )
+        found = await cur.fetchone()
+    assert found is not None
+    return found
+
+
+async def update_calendar(
+    conn: AsyncConnection,
+    row: type[Row],
+    calendar_id: int,
+    *,
+    name: str,
+    start: time | None,
+    end: time | None,
+    workdays: list[int] | None,
+) -> Row | None:
+    """Replace a calendar's name, hours and workdays; the calendar as stored, or None when there is none."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            f"""UPDATE work_calendar SET name = %s, work_start = %s, work_end = %s, workdays = %s, updated_at = now()
+                WHERE id = %s RETURNING {CALENDAR_COLUMNS}""",  # noqa: S608
+            (name, start, end, workdays, calendar_id),
+        )
+        return await cur.fetchone()
+
+
+async def delete_calendar(conn: AsyncConnection, calendar_id: int) -> bool:
+    """Remove a calendar that is not the default; whether there was one. A calendar areas name raises
+    ForeignKeyViolation."""
+    cur = await conn.execute("DELETE FROM work_calendar WHERE id = %s AND NOT is_default", (calendar_id,))
+    return cur.rowcount > 0

@@ -71,6 +71,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # The working calendar's holidays and make-up workdays, kept by admins; its trigger counts the changes.
         "calendar_day": "SELECT, INSERT, UPDATE, DELETE",
         "calendar_version": "SELECT, UPDATE",
+        # Named working calendars (hours, workdays of the week), kept by admins.
+        "work_calendar": "SELECT, INSERT, UPDATE, DELETE",
         # Access: users, sessions, the login limit, and the audit log, which is only ever added to and read.
         "app_user": "SELECT, INSERT, UPDATE",
         "user_organisation": "SELECT, INSERT, DELETE",
@@ -105,6 +107,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # The working calendar, read again when its change count moves.
         "calendar_day": "SELECT",
         "calendar_version": "SELECT",
+        "work_calendar": "SELECT",
+        # What the rules remember of each vehicle, written with each batch's alerts (survives a restart).
+        "supervisor_watch": "SELECT, INSERT, UPDATE",
     },
     "gateway": {
         # Which vehicle a terminal's phone number is (its terminal id), and whether it is retired.

@@ -129,3 +129,14 @@ class AlarmMemory:
             for kind, bits in MEANINGS.items()
             if word & bits and not before & bits and not after & bits
         ]
+
+
+def alarm_state(memory: AlarmMemory) -> list[list[object]]:
+    """What an AlarmMemory remembers, as JSON-ready data: its runs as [first, last, word] (times ISO 8601)."""
+    return [[r.first.isoformat(), r.last.isoformat(), r.word] for r in memory.runs]
+
+
+def restored_alarms(state: list[list[object]]) -> AlarmMemory:
+    """An AlarmMemory with what `alarm_state` kept."""
+    return AlarmMemory([_Run(datetime.fromisoformat(str(f)), datetime.fromisoformat(str(la)), int(str(w)))
+                        for f, la, w in state])  # fmt: skip

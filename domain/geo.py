@@ -112,3 +112,31 @@ def in_polygon(polygon: Sequence[Ring], longitude: float, latitude: float) -> bo
     """Whether a point is inside a GeoJSON polygon: within its outline (the first ring) and in none of its holes."""
     outline, *holes = polygon
     return in_ring(outline, longitude, latitude) and not any(in_ring(h, longitude, latitude) for h in holes)
+
+
+def in_circle(centre: tuple[float, float], radius_m: float, longitude: float, latitude: float) -> bool:
+    """Whether a point is within `radius_m` great-circle metres of `centre` ([lon, lat]); the edge is inside."""
+    return distance_m(centre[1], centre[0], latitude, longitude) <= radius_m
+
+
+def distance_to_line_m(line: Ring, longitude: float, latitude: float) -> float:
+    """Metres from a point to the nearest point of a polyline ([lon, lat] positions, at least one), on the local plane
+    at the point's latitude (as `plane`): a corridor's width is tens of metres to a few km, over which the plane errs
+    by parts per million. At a bend the nearest point is the vertex, so a corridor's edge rounds the outside of a
+    bend (a buffer, as a road's is) rather than cutting a mitre."""
+    east = EARTH_RADIUS_M * math.cos(math.radians(latitude)) * math.pi / 180
+    north = EARTH_RADIUS_M * math.pi / 180
+    points = [((x - longitude) * east, (y - latitude) * north) for x, y in line]
+    best = math.hypot(*points[0])
+    for (x1, y1), (x2, y2) in itertools.pairwise(points):
+        dx, dy = x2 - x1, y2 - y1
+        length2 = dx * dx + dy * dy
+        # The segment's point nearest the origin (the point judged): its parameter clamped to the segment.
+        t = 0.0 if length2 == 0 else min(1.0, max(0.0, -(x1 * dx + y1 * dy) / length2))
+        best = min(best, math.hypot(x1 + t * dx, y1 + t * dy))
+    return best
+
+
+def in_corridor(line: Ring, width_m: float, longitude: float, latitude: float) -> bool:
+    """Whether a point is within a corridor: at most half its width from the route's polyline, the edge inside."""
+    return distance_to_line_m(line, longitude, latitude) <= width_m / 2

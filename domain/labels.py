@@ -69,7 +69,9 @@ ALERT_KIND: Final[Mapping[str, str]] = {
     "power_cut": "主电源断电（终端可能被拆除）",
     "terminal_overspeed": "终端超速报警",
     "fatigue": "疲劳驾驶报警",
+    "area_entry": "驶入禁入区域",
 }
+AREA_KIND: Final[Mapping[str, str]] = {"permitted": "允许区域", "parking": "停车场", "forbidden": "禁入区域"}
 
 
 # What of a trip was derived from motion rather than reported (domain/trips.py `Derived`).

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from domain.geo import distance_m
 from domain.position import Position
@@ -134,3 +134,38 @@ class Motion:
 
 def _metres(a: _Point, b: _Point) -> float:
     return distance_m(a.latitude, a.longitude, b.latitude, b.longitude)
+
+
+def motion_state(motion: Motion) -> dict[str, object]:
+    """What a Motion remembers, as JSON-ready data (times ISO 8601): the supervisor keeps it across restarts."""
+
+    def point(p: _Point | None) -> list[object] | None:
+        return None if p is None else [p.time.isoformat(), p.latitude, p.longitude]
+
+    return {
+        "anchor": point(motion.anchor),
+        "last_rest": point(motion.last_rest),
+        "previous": None if motion.previous is None else motion.previous.isoformat(),
+        "away": [point(p) for p in motion.away],
+        "halt": point(motion.halt),
+    }
+
+
+def restored_motion(rules: MotionRules, state: dict[str, Any]) -> Motion:
+    """A Motion with what `motion_state` kept."""
+
+    def point(raw: list[Any] | None) -> _Point | None:
+        if raw is None:
+            return None
+        return _Point(datetime.fromisoformat(str(raw[0])), float(raw[1]), float(raw[2]))
+
+    previous = state.get("previous")
+    away = state.get("away") or []
+    return Motion(
+        rules,
+        anchor=point(state.get("anchor")),
+        last_rest=point(state.get("last_rest")),
+        previous=None if previous is None else datetime.fromisoformat(str(previous)),
+        away=deque(p for raw in away for p in [point(raw)] if p is not None),
+        halt=point(state.get("halt")),
+    )

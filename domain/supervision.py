@@ -1,48 +1,59 @@
 """Supervision rules (督车): positions in, alerts out, judged as each fix arrives, never by rescanning history.
 
 Rules, per vehicle, on fixes in the order they arrive (blind-zone resends are judged by their fix time):
-- `speeding` (yellow; red 20 km/h over): speed above `speed_limit_kmh`.
-- `off_hours` (red): moving with the ignition on outside working hours (the hours of the settings on the
-  workdays of domain/calendar.py: holidays off, make-up workdays on) without an open dispatch (a request
-  dispatched or under way).
+- `speeding` (yellow; red 20 km/h over): speed above the limit: the lowest `speed_limit_kmh` of the areas that
+  apply and contain the fix (a school zone, a campus), `Rules.speed_limit_kmh` elsewhere.
+- `off_hours` (red): moving with the ignition on outside working hours (the default calendar's, domain/calendar.py:
+  its hours on its workdays, holidays off, make-up workdays on) without an open dispatch (a request dispatched or
+  under way).
 - `no_dispatch` (yellow): moving (domain/motion.py), more than `moved_m` from where it stood, with no open
   dispatch. Deployed platforms use about 50 m. A parked vehicle's GNSS wander can reach that far; it is no motion.
 - `area_exit` (red): left every permitted area that applies to it (its unit's and the city's). Raised on the
   crossing, not on every fix outside.
+- `area_entry` (red): entered a forbidden area that applies to it. Raised on the crossing (a fix inside after one
+  outside, or the vehicle's first fix), once for the areas entered at that fix; an area that starts to apply
+  (its hours begin) while the vehicle is inside counts as entered.
 - `parking` (yellow): came to rest with the ignition off outside working hours outside every parking area
   (vehicles return to designated parking: 节假日封存停驶). Raised once per rest.
-- `silent` (yellow): no report for `silent_ignition_seconds` while the last report had the ignition on
-  (a terminal unplugged on the road), checked by `Watch.silent`.
+- `silent` (yellow): no report for `silent_ignition_seconds` while the vehicle was in use at its last report
+  (ignition on, or not reported and moving: a terminal unplugged on the road), or for `silent_seconds` otherwise
+  (parked, ignition off or not reported: a terminal asleep still reports now and then, JT/T 808 parameter 0x0027,
+  and one removed from a parked car must not go unnoticed). Checked by `Watch.silent`, once per silence.
 - From the terminal's alarm word (domain/alarms.py, which says which bits and why): `emergency` (red) the
   emergency button; `power_cut` (red) main power cut, the terminal may be being removed; `gnss_antenna` (yellow)
   antenna cut or short; `terminal_overspeed` and `fatigue` (yellow) the terminal's own alarms. Raised when the
   alarm rises, judged between the fixes before and after it in fix time; not again while it stays set.
+Areas: a permitted area, a designated parking place or a forbidden area; a polygon (GeoJSON Polygon or
+MultiPolygon), a circle (centre and radius) or a corridor (a route's polyline and a width), domain/geo.py. An area
+with a calendar applies only within that calendar's working time (`hours` "working") or only outside it
+("off_hours": a forbidden zone after hours); otherwise always. An area that does not apply is as if absent.
 A rule does not raise the same kind for a vehicle again within `repeat_seconds` (transitions excepted).
 A terminal may report no speed or ignition (the position contract leaves them optional): without a speed there
 is no `speeding`, and moving is judged from the fixes by domain/motion.py (as trips do: a vehicle at rest moves
 once it leaves the stop radius of where it stood, so GNSS wander of a parked vehicle is no motion); an
-ignition not reported counts as on for `off_hours` (the vehicle moved) and `silent` is not judged; `parking`
-needs the ignition reported off.
+ignition not reported counts as on for `off_hours` (the vehicle moved); `parking` needs the ignition reported off.
 Only fixes newer than the vehicle's newest move its state (anchor, inside/outside, at rest): a late resend
 is judged for speed, hours and alarms only.
+What a Watch remembers is data (`Watch.state`, `Watch.restored`): the supervisor stores it with each batch's alerts,
+so that a restart neither repeats an alert nor misses one.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
-from domain.alarms import AlarmKind, AlarmMemory
+from domain.alarms import AlarmKind, AlarmMemory, alarm_state, restored_alarms
 from domain.calendar import WorkCalendar
-from domain.geo import distance_m, in_polygon
-from domain.motion import Motion, MotionRules
+from domain.geo import EARTH_RADIUS_M, distance_m, in_circle, in_corridor, in_polygon
+from domain.motion import Motion, MotionRules, motion_state, restored_motion
 from domain.position import Position
 
-AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent", AlarmKind]
+AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent", AlarmKind, "area_entry"]
 ALERT_KINDS: Final[tuple[AlertKind, ...]] = get_args(AlertKind)
 # Deployed platforms grade warnings green (compliant), yellow (a reminder) and red (an alarm).
 Level = Literal["yellow", "red"]
@@ -56,58 +67,122 @@ ALARM_LEVEL: Final[dict[AlarmKind, Level]] = {
     "terminal_overspeed": "yellow",
     "fatigue": "yellow",
 }
-AreaKind = Literal["permitted", "parking"]
+AreaKind = Literal["permitted", "parking", "forbidden"]
+# When an area applies: always, only in its calendar's working time, or only outside it.
+AreaHours = Literal["always", "working", "off_hours"]
 _RED_OVER_KMH = 20.0
+_STATE_VERSION: Final = 1
+_METRES_PER_DEGREE: Final = EARTH_RADIUS_M * math.pi / 180
 
 
 @dataclass(frozen=True, slots=True)
 class Rules:
-    """Thresholds and calendar; the supervisor fills them from the settings and the calendar from the database."""
+    """Thresholds and calendars; the supervisor fills them from the settings and the calendars from the database."""
 
     zone: ZoneInfo
     speed_limit_kmh: float = 120.0
     moved_m: float = 50.0
     motion: MotionRules = field(default_factory=MotionRules)
-    work_start: time = time(8, 0)
-    work_end: time = time(18, 0)
-    calendar: WorkCalendar = field(default_factory=WorkCalendar)
+    calendar: WorkCalendar = field(default_factory=WorkCalendar)  # the default calendar: `off_hours`, `parking`
+    calendars: Mapping[int, WorkCalendar] = field(default_factory=dict)  # by id: those areas name
     repeat_seconds: float = 600.0
     silent_ignition_seconds: float = 300.0
+    silent_seconds: float = 3600.0
 
     def working(self, moment: datetime) -> bool:
-        local = moment.astimezone(self.zone)
-        return self.calendar.workday(local.date()) and self.work_start <= local.time() < self.work_end
+        return self.calendar.working(moment.astimezone(self.zone))
+
+    def applies(self, area: Area, moment: datetime) -> bool:
+        """Whether an area applies at this moment (its calendar's hours; an unknown calendar: the default's)."""
+        if area.hours == "always":
+            return True
+        calendar = self.calendar if area.calendar_id is None else self.calendars.get(area.calendar_id, self.calendar)
+        working = calendar.working(moment.astimezone(self.zone))
+        return working if area.hours == "working" else not working
 
 
 @dataclass(frozen=True, slots=True)
 class Area:
-    """A GeoJSON Polygon or MultiPolygon: rings of [lon, lat]; the first ring of each polygon is its outline."""
+    """A polygon (GeoJSON Polygon or MultiPolygon: rings of [lon, lat], the first ring of each polygon its outline),
+    a circle (a GeoJSON Point and `radius_m`) or a corridor (a GeoJSON LineString and `width_m`, its full width)."""
 
     id: int
     kind: AreaKind
     organisation_id: str | None  # None: the whole city's
     polygons: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    centre: tuple[float, float] | None = None  # a circle's [lon, lat]
+    radius_m: float = 0.0
+    line: tuple[tuple[float, float], ...] = ()  # a corridor's route, [lon, lat]
+    width_m: float = 0.0
+    speed_limit_kmh: float | None = None  # None: the global limit
+    calendar_id: int | None = None  # None: the default calendar
+    hours: AreaHours = "always"
 
     @classmethod
-    def from_geojson(cls, id_: int, kind: AreaKind, organisation_id: str | None,
-                     geometry: dict[str, Any]) -> Area:  # fmt: skip
+    def from_geojson(
+        cls,
+        id_: int,
+        kind: AreaKind,
+        organisation_id: str | None,
+        geometry: dict[str, Any],
+        *,
+        radius_m: float | None = None,
+        width_m: float | None = None,
+        speed_limit_kmh: float | None = None,
+        calendar_id: int | None = None,
+        hours: AreaHours = "always",
+    ) -> Area:
         """An area from a GeoJSON geometry as stored (the API validated it)."""
         coordinates = geometry["coordinates"]
+        limit = None if speed_limit_kmh is None else float(speed_limit_kmh)
+        made = cls(id_, kind, organisation_id, (), speed_limit_kmh=limit, calendar_id=calendar_id, hours=hours)
+        if geometry["type"] == "Point":
+            centre = (float(coordinates[0]), float(coordinates[1]))
+            radius = float(radius_m or 0.0)
+            return replace(made, bbox=_padded([centre], radius), centre=centre, radius_m=radius)
+        if geometry["type"] == "LineString":
+            line = tuple((float(p[0]), float(p[1])) for p in coordinates)
+            width = float(width_m or 0.0)
+            return replace(made, bbox=_padded(line, width / 2), line=line, width_m=width)
         polygons = coordinates if geometry["type"] == "MultiPolygon" else [coordinates]
         shaped = tuple(
             tuple(tuple((float(p[0]), float(p[1])) for p in ring) for ring in polygon) for polygon in polygons
         )
-        points = [p for polygon in shaped for ring in polygon for p in ring]
-        box = (min(p[0] for p in points), min(p[1] for p in points), max(p[0] for p in points),
-               max(p[1] for p in points))  # fmt: skip
-        return cls(id_, kind, organisation_id, shaped, box)
+        return replace(
+            made, polygons=shaped, bbox=_padded([p for polygon in shaped for ring in polygon for p in ring], 0)
+        )
 
     def contains(self, longitude: float, latitude: float) -> bool:
         west, south, east, north = self.bbox
         if not (west <= longitude <= east and south <= latitude <= north):
             return False
+        if self.centre is not None:
+            return in_circle(self.centre, self.radius_m, longitude, latitude)
+        if self.line:
+            return in_corridor(self.line, self.width_m, longitude, latitude)
         return any(in_polygon(polygon, longitude, latitude) for polygon in self.polygons)
+
+
+def speed_limit(areas: Iterable[Area], longitude: float, latitude: float, default: float) -> tuple[float, str]:
+    """The speed limit at a point: the lowest of the areas (that apply) containing it, else `default`; and where
+    it comes from, for the alert's detail."""
+    limit, where = default, ""
+    for a in areas:
+        if a.speed_limit_kmh is not None and a.speed_limit_kmh < limit and a.contains(longitude, latitude):
+            limit, where = a.speed_limit_kmh, f" in area {a.id}"
+    return limit, where
+
+
+def _padded(points: Iterable[tuple[float, float]], metres: float) -> tuple[float, float, float, float]:
+    """The points' bounding box ([lon, lat]) grown by `metres` on every side (a little more, to be safe)."""
+    listed = list(points)
+    lats = [p[1] for p in listed]
+    north_deg = metres / _METRES_PER_DEGREE * 1.01
+    widest = max(abs(min(lats)), abs(max(lats))) + north_deg
+    east_deg = metres / (_METRES_PER_DEGREE * max(math.cos(math.radians(min(widest, 89.0))), 1e-6)) * 1.01
+    return (min(p[0] for p in listed) - east_deg, min(lats) - north_deg, max(p[0] for p in listed) + east_deg,
+            max(lats) + north_deg)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +205,7 @@ class Watch:
     newest: datetime | None = None
     received_at: datetime | None = None
     position: tuple[float, float] = (math.nan, math.nan)  # (lat, lon) of the newest fix
-    ignition: bool = False
+    ignition: bool | None = None  # as the newest fix reported it
     anchor: tuple[float, float] | None = None  # (lat, lon) where it stood while not dispatched
     outside: bool | None = None  # outside every permitted area, as of the newest fix
     resting: bool = False  # ignition off and still, as of the newest fix
@@ -138,11 +213,14 @@ class Watch:
     last: dict[str, datetime] = field(default_factory=dict)
     alarms: AlarmMemory = field(default_factory=AlarmMemory)
     motion: Motion | None = None  # made with the rules at the first fix
+    moving: bool = False  # as of the newest fix
+    forbidden: frozenset[int] = frozenset()  # the forbidden areas it is inside (that apply), as of the newest fix
 
     def judge(self, fix: Position, *, dispatched: bool, areas: Iterable[Area], rules: Rules) -> list[Alert]:
         """The alerts this fix raises; updates what is remembered."""
         out: list[Alert] = []
         newer = self.newest is None or fix.time > self.newest
+        applicable = [a for a in areas if rules.applies(a, fix.time)]
 
         def raise_(kind: AlertKind, level: Level, detail: str, *, transition: bool = False) -> None:
             last = self.last.get(kind)
@@ -154,9 +232,11 @@ class Watch:
         if fix.alarm is not None:  # no word: nothing known of the terminal's alarms (not "all clear")
             for rise in self.alarms.judge(fix.time, fix.alarm):
                 raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.detail, transition=True)
-        if fix.speed is not None and fix.speed > rules.speed_limit_kmh:
-            level: Level = "red" if fix.speed > rules.speed_limit_kmh + _RED_OVER_KMH else "yellow"
-            raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {rules.speed_limit_kmh:.0f}")
+        if fix.speed is not None:
+            limit, where = speed_limit(applicable, fix.longitude, fix.latitude, rules.speed_limit_kmh)
+            if fix.speed > limit:
+                level: Level = "red" if fix.speed > limit + _RED_OVER_KMH else "yellow"
+                raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {limit:.0f}{where}")
         in_motion = self._moves(fix, newer, rules)
         moving = fix.ignition is not False and in_motion
         working = rules.working(fix.time)
@@ -164,11 +244,12 @@ class Watch:
             raise_("off_hours", "red", "in use outside working hours without a dispatched request")
         if not newer:
             return out
-        self.newest, self.received_at, self.ignition, self.silent_raised = (
+        self.newest, self.received_at, self.ignition, self.silent_raised, self.moving = (
             fix.time,
             fix.received_at,
-            fix.ignition is True,
+            fix.ignition,
             False,
+            in_motion,
         )
         self.position = (fix.latitude, fix.longitude)
         if dispatched:
@@ -178,19 +259,32 @@ class Watch:
         elif in_motion and distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
             raise_("no_dispatch", "yellow", f"moved over {rules.moved_m:.0f} m without a dispatched request")
             self.anchor = (fix.latitude, fix.longitude)
-        applicable = list(areas)
-        permitted = [a for a in applicable if a.kind == "permitted"]
-        if permitted:
-            outside = not any(a.contains(fix.longitude, fix.latitude) for a in permitted)
-            if outside and self.outside is False:
-                raise_("area_exit", "red", "left the permitted area", transition=True)
-            self.outside = outside
+        for kind, detail in self._crossings(fix, applicable):
+            raise_(kind, "red", detail, transition=True)
         resting = fix.ignition is False and not in_motion
         parking = [a for a in applicable if a.kind == "parking"]
         arrived = resting and not self.resting and not working
         if arrived and parking and not any(a.contains(fix.longitude, fix.latitude) for a in parking):
             raise_("parking", "yellow", "parked outside designated places outside working hours", transition=True)
         self.resting = resting
+        return out
+
+    def _crossings(self, fix: Position, applicable: list[Area]) -> list[tuple[AlertKind, str]]:
+        """Leaving the permitted areas, entering forbidden ones, at a newer fix; updates inside and outside."""
+        out: list[tuple[AlertKind, str]] = []
+        permitted = [a for a in applicable if a.kind == "permitted"]
+        if permitted:
+            outside = not any(a.contains(fix.longitude, fix.latitude) for a in permitted)
+            if outside and self.outside is False:
+                out.append(("area_exit", "left the permitted area"))
+            self.outside = outside
+        inside = frozenset(
+            a.id for a in applicable if a.kind == "forbidden" and a.contains(fix.longitude, fix.latitude)
+        )
+        entered = sorted(inside - self.forbidden)
+        if entered:
+            out.append(("area_entry", f"entered forbidden area {', '.join(map(str, entered))}"))
+        self.forbidden = inside
         return out
 
     def _moves(self, fix: Position, newer: bool, rules: Rules) -> bool:
@@ -200,13 +294,70 @@ class Watch:
             self.motion = Motion(rules.motion)
         return self.motion.judge(fix).moving
 
-    def silent(self, vehicle_id: str, now: datetime, rules: Rules) -> Alert | None:
-        """An alert when the terminal went quiet with the ignition on (once per silence)."""
-        if self.silent_raised or not self.ignition or self.received_at is None or self.newest is None:
+    def silent(self, vehicle_id: str, now: datetime, rules: Rules, *, since: datetime | None = None) -> Alert | None:
+        """An alert when the terminal went quiet (once per silence): sooner when the vehicle was in use. `since`: the
+        quiet counts from no earlier than this (a supervisor started then is still reading what came while it was
+        down, and a report it has not read yet is no silence)."""
+        if self.silent_raised or self.received_at is None or self.newest is None:
             return None
-        if (now - self.received_at).total_seconds() < rules.silent_ignition_seconds:
+        in_use = self.ignition is True or (self.ignition is None and self.moving)
+        limit = rules.silent_ignition_seconds if in_use else rules.silent_seconds
+        heard = self.received_at if since is None else max(self.received_at, since)
+        if (now - heard).total_seconds() < limit:
             return None
         self.silent_raised = True
         quiet = timedelta(seconds=round((now - self.received_at).total_seconds()))
+        state = {True: "the ignition on", False: "the ignition off", None: "no ignition reported"}[self.ignition]
         return Alert(vehicle_id, "silent", "yellow", self.newest, self.received_at, *self.position, 0.0,
-                     f"no report for {quiet} with the ignition on")  # fmt: skip
+                     f"no report for {quiet} with {state}")  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """What is remembered, as JSON-ready data (times ISO 8601)."""
+
+        def when(moment: datetime | None) -> str | None:
+            return None if moment is None else moment.isoformat()
+
+        return {
+            "v": _STATE_VERSION,
+            "newest": when(self.newest),
+            "received_at": when(self.received_at),
+            "position": list(self.position) if self.newest is not None else None,
+            "ignition": self.ignition,
+            "anchor": None if self.anchor is None else list(self.anchor),
+            "outside": self.outside,
+            "resting": self.resting,
+            "silent_raised": self.silent_raised,
+            "last": {kind: at.isoformat() for kind, at in self.last.items()},
+            "alarms": alarm_state(self.alarms),
+            "motion": None if self.motion is None else motion_state(self.motion),
+            "moving": self.moving,
+            "forbidden": sorted(self.forbidden),
+        }
+
+    @classmethod
+    def restored(cls, state: Mapping[str, Any], rules: Rules) -> Watch:
+        """A Watch with what `state` kept; a state of another version: a new Watch (the first fix sets it)."""
+        if state.get("v") != _STATE_VERSION:
+            return cls()
+
+        def when(raw: str | None) -> datetime | None:
+            return None if raw is None else datetime.fromisoformat(raw)
+
+        position = state.get("position")
+        anchor = state.get("anchor")
+        motion = state.get("motion")
+        return cls(
+            newest=when(state.get("newest")),
+            received_at=when(state.get("received_at")),
+            position=(math.nan, math.nan) if position is None else (float(position[0]), float(position[1])),
+            ignition=state.get("ignition"),
+            anchor=None if anchor is None else (float(anchor[0]), float(anchor[1])),
+            outside=state.get("outside"),
+            resting=bool(state.get("resting")),
+            silent_raised=bool(state.get("silent_raised")),
+            last={kind: datetime.fromisoformat(at) for kind, at in (state.get("last") or {}).items()},
+            alarms=restored_alarms(state.get("alarms") or []),
+            motion=None if motion is None else restored_motion(rules.motion, motion),
+            moving=bool(state.get("moving")),
+            forbidden=frozenset(int(i) for i in state.get("forbidden") or ()),
+        )

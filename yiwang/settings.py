@@ -225,6 +225,12 @@ class Settings(BaseSettings):
     supervision_repeat_seconds: float = Field(default=600.0, ge=0)  # the same alert of a vehicle at most this often
     supervision_silent_ignition_seconds: float = Field(default=300.0, gt=0)
     supervision_silence_check_seconds: float = Field(default=30.0, gt=0)
+    supervision_silent_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="no report for this long from a parked vehicle (ignition off, or not reported and still) raises "
+        "`silent`; keep it above the terminals' sleep report interval (JT/T 808 parameter 0x0027)",
+    )
 
     # Tracks and trips (domain/track.py, domain/trips.py): thresholds as Traccar's filter.* and report.trip.* settings.
     # Fixes implying a faster jump are dropped; fixes this far after their receipt are dropped.

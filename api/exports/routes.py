@@ -22,6 +22,8 @@ from api.files.table import Sheet
 from api.fleet import reports
 from api.fleet import workbook as dispatch_workbook
 from api.fleet.reports import ReportQuery
+from api.supervision import geofences
+from api.supervision.geofences import GeofenceQuery
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -45,6 +47,14 @@ class DispatchExportQuery(ReportForm, ReportQuery):
 
 class DispatchCsvQuery(CsvForm, DispatchExportQuery):
     view: dispatch_workbook.View = "units"
+
+
+class GeofenceExportQuery(ReportForm, GeofenceQuery):
+    pass
+
+
+class GeofenceCsvQuery(CsvForm, GeofenceExportQuery):
+    pass
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -233,5 +243,61 @@ async def dispatch_csv(
         header=query.header,
         bom=query.bom,
         name=period_name(f"dispatch-{query.view}", query.start, query.end, "csv"),
+        provenance=made if query.provenance else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Geofences
+
+
+async def _geofence_sheet(
+    pool: PoolDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
+) -> tuple[Sheet, Provenance]:
+    async with pool.connection() as conn:
+        result = await geofences.report(conn, scope, query, settings)
+        made = await provenance.made(
+            conn,
+            user,
+            settings,
+            what=("电子围栏统计", "Geofence report"),
+            start=query.start,
+            end=query.end,
+            filters={"organisation_id": query.organisation_id, "area_id": query.area_id},
+        )
+    return geofences.sheet(result, query.language), made
+
+
+@router.get("/geofences.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+async def geofence_xlsx(
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[GeofenceExportQuery, Query()],
+) -> StreamingResponse:
+    """The geofence report of at most 31 days as XLSX (the figures of GET /reports/geofences), with how the file
+    was made last."""
+    sheet, made = await _geofence_sheet(pool, user, scope, settings, query)
+    return await xlsx_download(
+        [sheet], language=query.language, name=period_name("geofences", query.start, query.end, "xlsx"), provenance=made
+    )
+
+
+@router.get("/geofences.csv", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+async def geofence_csv(
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[GeofenceCsvQuery, Query()],
+) -> StreamingResponse:
+    """The geofence report as CSV (UTF-8), for systems; '#' comment lines first say how it was made."""
+    sheet, made = await _geofence_sheet(pool, user, scope, settings, query)
+    return csv_download(
+        sheet,
+        header=query.header,
+        bom=query.bom,
+        name=period_name("geofences", query.start, query.end, "csv"),
         provenance=made if query.provenance else None,
     )

@@ -96,6 +96,9 @@ _UNSTATED = {
     ("/drivers/{driver_id}", "patch"),
     ("/requests/{request_id}/dispatch", "post"),
     ("/calendar/years/{year}", "put"),
+    # A calendar's hours come in pairs, and its name is unique (409).
+    ("/calendar/calendars", "post"),
+    ("/calendar/calendars/{calendar_id}", "put"),
     # A moment of a meter's history (a multiplier's start, a replacement) from 2000 to 2100.
     ("/meters/{meter_id}", "patch"),
     ("/meters/{meter_id}/replacements", "post"),
@@ -103,6 +106,8 @@ _UNSTATED = {
 _CALENDAR_WRITES: dict[str, dict[str, object]] = {
     "/calendar/days/{day}": {"day": "2999-06-15"},
     "/calendar/years/{year}": {"year": 2999},
+    # Never the default calendar (every test's working hours): a calendar that does not exist (404).
+    "/calendar/calendars/{calendar_id}": {"calendar_id": 987654321},
 }
 _REFERRING = {
     "/institutions",

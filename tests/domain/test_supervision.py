@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -122,9 +123,71 @@ def test_a_terminal_silent_with_the_ignition_on_is_raised_once() -> None:
     assert alert is not None
     assert (alert.kind, alert.latitude) == ("silent", 29.3005)
     assert watch.silent("v1", at + timedelta(seconds=900), RULES) is None
+
+
+@pytest.mark.parametrize("ignition", [False, None])
+def test_a_parked_terminal_that_goes_silent_is_raised_too_later_whatever_its_ignition(ignition: bool | None) -> None:
+    # A terminal removed from a parked car, or one that reports no ignition at all, must still be watched: after
+    # `silent_seconds` (an hour by default, above a sleeping terminal's report interval) rather than 5 minutes.
+    at = TUESDAY + timedelta(hours=22)
     parked = Watch()
-    parked.judge(fix(at, speed=0, ignition=False), dispatched=True, areas=[], rules=RULES)
-    assert parked.silent("v1", at + timedelta(hours=5), RULES) is None
+    parked.judge(fix(at, speed=0, ignition=False)._replace(ignition=ignition), dispatched=True, areas=[], rules=RULES)
+    assert parked.silent("v1", at + timedelta(minutes=30), RULES) is None
+    alert = parked.silent("v1", at + timedelta(hours=5), RULES)
+    assert alert is not None
+    assert (alert.kind, alert.time) == ("silent", at)
+    assert parked.silent("v1", at + timedelta(hours=6), RULES) is None
+
+
+def test_an_ignition_not_reported_while_driving_is_watched_as_in_use() -> None:
+    at = TUESDAY + timedelta(hours=10)
+    watch = Watch()
+    for m in range(3):
+        f = fix(at + timedelta(minutes=m), lon=117.2005 + m * 0.007)._replace(ignition=None)
+        watch.judge(f, dispatched=True, areas=[], rules=RULES)
+    alert = watch.silent("v1", at + timedelta(minutes=2, seconds=400), RULES)
+    assert alert is not None
+    assert alert.detail.endswith("with no ignition reported")
+
+
+def stream() -> list[Position]:
+    """Two hours of one vehicle at night: parked, a drive out of the city speeding with the emergency button held a
+    while, a stop outside the car park, a drive back; a fix a minute."""
+    start = TUESDAY + timedelta(hours=1)
+    out: list[Position] = []
+    for m in range(120):
+        at = start + timedelta(minutes=m)
+        if m < 10:
+            f = fix(at, speed=0, ignition=False)
+        elif m < 50:
+            f = fix(at, lon=117.2005 + (m - 10) * 0.004, speed=130 if 20 <= m < 40 else 60)
+            if 25 <= m < 30:
+                f = f._replace(alarm=1)
+        elif m < 70:
+            f = fix(at, lon=117.2005 + 40 * 0.004, speed=0, ignition=False)
+        else:
+            f = fix(at, lon=117.2005 + (120 - m) * 0.0032, speed=50)
+        out.append(f._replace(alarm=f.alarm if f.alarm is not None else 0))
+    return out
+
+
+def judged(fixes: list[Position], watch: Watch) -> list[tuple[str, datetime]]:
+    return [(a.kind, a.time) for f in fixes for a in watch.judge(f, dispatched=False, areas=[CITY, CAR_PARK],
+                                                                 rules=RULES)]  # fmt: skip
+
+
+@pytest.mark.parametrize("cut", [5, 15, 22, 27, 45, 55, 60, 75, 119])
+def test_a_watch_restored_from_its_state_judges_the_rest_as_if_never_stopped(cut: int) -> None:
+    fixes = stream()
+    whole = judged(fixes, Watch())
+    assert {kind for kind, _ in whole} >= {"off_hours", "no_dispatch", "speeding", "area_exit", "emergency", "parking"}
+    first = Watch()
+    before = judged(fixes[:cut], first)
+    state = json.loads(json.dumps(first.state()))  # as the database keeps it
+    after = judged(fixes[cut:], Watch.restored(state, RULES))
+    assert before + after == whole
+    # Forgetting (what a restart did before the state was kept) repeats or misses some.
+    assert cut == 5 or before + judged(fixes[cut:], Watch()) != whole  # at 5 it was parked: nothing to forget
 
 
 def test_a_polygon_with_a_hole() -> None:
@@ -167,3 +230,14 @@ def test_a_parked_vehicle_without_speed_raises_nothing_at_night_as_its_fixes_wan
         f = f._replace(speed=None, heading=None, ignition=None)
         kinds += [a.kind for a in watch.judge(f, dispatched=False, areas=[CITY, CAR_PARK], rules=RULES)]
     assert kinds == []
+
+
+def test_a_silence_counts_from_no_earlier_than_the_supervisors_start() -> None:
+    # Restored after a night down: the vehicle's reports of the night are still queued at the broker, so the quiet
+    # is counted from the restart, not from the last report read.
+    at = TUESDAY + timedelta(hours=10)
+    watch = Watch()
+    watch.judge(fix(at), dispatched=True, areas=[], rules=RULES)
+    restarted = at + timedelta(hours=8)
+    assert watch.silent("v1", restarted + timedelta(seconds=60), RULES, since=restarted) is None
+    assert watch.silent("v1", restarted + timedelta(seconds=400), RULES, since=restarted) is not None

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request, status
 from pydantic import BaseModel, ConfigDict
 
 from api.access.audit import audit_entry
-from api.calendar import days
+from api.calendar import calendars, days
+from api.calendar.calendars import CalendarSet, WorkCalendarPublic
 from api.calendar.days import CalendarDay, CalendarDaySet, CalendarYear, CalendarYearResult
 from api.deps import PoolDep, require
 from api.errors import responses
@@ -76,3 +77,66 @@ async def put_year(request: Request, pool: PoolDep, year: Year, body: CalendarYe
     entry.params = body.model_dump(mode="json")
     async with pool.connection() as conn:
         return await days.replace_year(conn, year, body)
+
+
+@router.get("/calendars", dependencies=[Depends(require("calendar:read"))], responses=responses(401, 403))
+async def list_calendars(pool: PoolDep) -> list[WorkCalendarPublic]:
+    """The named working calendars: working hours and usual workdays (null: the settings'). The default one judges
+    off_hours, parking and energy anomalies; areas may name another."""
+    async with pool.connection() as conn:
+        return await calendars.calendars(conn)
+
+
+@router.get(
+    "/calendars/{calendar_id}",
+    dependencies=[Depends(require("calendar:read"))],
+    responses=responses(401, 403, 404, 422),
+)
+async def get_calendar(pool: PoolDep, calendar_id: int) -> WorkCalendarPublic:
+    """One calendar."""
+    async with pool.connection() as conn:
+        return await calendars.calendar(conn, calendar_id)
+
+
+@router.post(
+    "/calendars",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require("calendar:write"))],
+    responses=responses(401, 403, 409, 422),
+)
+async def add_calendar(request: Request, pool: PoolDep, body: CalendarSet) -> WorkCalendarPublic:
+    """Add a calendar for areas to apply by (409 when the name is taken)."""
+    entry = audit_entry(request)
+    entry.params = body.model_dump(mode="json")
+    async with pool.connection() as conn:
+        created = await calendars.create_calendar(conn, body)
+    entry.resource_ids.append(str(created.id))
+    return created
+
+
+@router.put(
+    "/calendars/{calendar_id}",
+    dependencies=[Depends(require("calendar:write"))],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def put_calendar(request: Request, pool: PoolDep, calendar_id: int, body: CalendarSet) -> WorkCalendarPublic:
+    """Replace a calendar's name, hours and workdays (null: the settings'); the supervisor applies it to the next
+    positions it judges."""
+    entry = audit_entry(request)
+    entry.resource_ids.append(str(calendar_id))
+    entry.params = body.model_dump(mode="json")
+    async with pool.connection() as conn:
+        return await calendars.set_calendar(conn, calendar_id, body)
+
+
+@router.delete(
+    "/calendars/{calendar_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Depends(require("calendar:write"))],
+    responses=responses(401, 403, 404, 409, 422),
+)
+async def delete_calendar(request: Request, pool: PoolDep, calendar_id: int) -> None:
+    """Remove a calendar no area applies by (409 otherwise); the default calendar stays (404)."""
+    audit_entry(request).resource_ids.append(str(calendar_id))
+    async with pool.connection() as conn:
+        await calendars.remove_calendar(conn, calendar_id)

@@ -12,6 +12,8 @@ from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import responses
 from api.fleet import reports
 from api.fleet.reports import DispatchReport, ReportQuery, VehicleReport
+from api.supervision import geofences
+from api.supervision.geofences import GeofenceQuery, GeofenceReport
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -47,3 +49,16 @@ async def vehicle_report(
     async with pool.connection() as conn:
         rows = await reports.vehicles(conn, scope, period, settings.zone, query.organisation_id)
     return VehicleReport(start=period.start, end=period.end, days=period.days, zone=settings.zone.key, vehicles=rows)
+
+
+@router.get("/geofences", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+async def geofence_report(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[GeofenceQuery, Query()]
+) -> GeofenceReport:
+    """Per vehicle you may see and area (the city's and its unit's, as supervision applies them), over at most 31
+    local days: entries, exits and hours inside, from the stored positions. A fix is inside when the area applies at
+    its time (its calendar's hours) and contains it; an entry is a fix inside after one not inside (the period's
+    first fix is `inside_at_start` instead); time inside runs from each fix inside to the next, except across a
+    silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed."""
+    async with pool.connection() as conn:
+        return await geofences.report(conn, scope, query, settings)

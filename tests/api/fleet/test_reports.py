@@ -185,7 +185,7 @@ async def get(client: httpx.AsyncClient, path: str, headers: Headers, **params: 
 
 NO_ALERTS = {
     "speeding": 0, "off_hours": 0, "no_dispatch": 0, "area_exit": 0, "parking": 0, "silent": 0, "emergency": 0,
-    "gnss_antenna": 0, "power_cut": 0, "terminal_overspeed": 0, "fatigue": 0,
+    "gnss_antenna": 0, "power_cut": 0, "terminal_overspeed": 0, "fatigue": 0, "area_entry": 0,
 }  # fmt: skip
 UNIT_A = {
     "dispatches": 4,  # r1-r4
