@@ -65,16 +65,60 @@ _UNCONFIRMED = (
 
 
 def form_sheets(fields: FieldList, year: int, filled: Sequence[InstitutionForms], language: Language) -> list[Sheet]:
-    """A sheet per institution form, then the sheet of what is not confirmed."""
+    """A sheet per institution form, under its caption (the form's title and year, who filled it), then the sheet of
+    what is not confirmed."""
+    if len(filled) == 1:
+        one = filled[0].institution
+        credit_code = one.credit_code or _text(language, "未填", "not given")
+        who = _text(language, f"填报单位：{one.name}　统一社会信用代码：{credit_code}", f"Institution: {one.name}; "
+                    f"credit code: {credit_code}")  # fmt: skip
+    else:
+        who = _text(
+            language, f"填报单位：{len(filled)} 个机构（见各行）", f"Institutions: {len(filled)} (see each row)"
+        )
     return [
-        *(Sheet(form.key, form.zh, form.en, _FORM, _form_rows(form, year, filled, language)) for form in fields.forms),
+        *(
+            Sheet(
+                form.key,
+                form.zh,
+                form.en,
+                _FORM,
+                _form_rows(form, year, filled, language),
+                caption=(_title(language, form, year), who, _NUMBERS[language]),
+            )
+            for form in fields.forms
+        ),
         unconfirmed_sheet(fields, year, language),
     ]
 
 
 def summary_sheet(summary: Summary, year: int, groups: Sequence[SummaryGroup], language: Language) -> Sheet:
-    """A summary: a row per group and field."""
-    return Sheet(summary.key, summary.zh, summary.en, _SUMMARY, _summary_rows(year, groups, language))
+    """A summary under its caption: a row per group and field."""
+    rule = _text(
+        language,
+        "汇总值为已填报者之和；“已填报/应填报”与说明列注明未填报者；无人填报则为空，不作 0",
+        "Each figure is the sum of those that reported; 'Reporting'/'Expected' and the note name who did not; "
+        "a figure nobody reported is empty, never 0",
+    )
+    return Sheet(
+        summary.key,
+        summary.zh,
+        summary.en,
+        _SUMMARY,
+        _summary_rows(year, groups, language),
+        caption=(_title(language, summary, year), rule, _NUMBERS[language]),
+    )
+
+
+# The official form numbers and row codes are not known (docs/survey.md): every caption says so.
+_NUMBERS: Final[dict[Language, str]] = {
+    "zh": "表号未确认；代码为本系统自编，来源与未确认项见“确认情况”",
+    "en": "Form number not confirmed; the codes are Yiwang's own: see 'What is confirmed'",
+}
+
+
+def _title(language: Language, item: Form | Summary, year: int) -> str:
+    return _text(language, f"{item.zh}（{year}年度）", f"{item.en} ({year})")
 
 
 def unconfirmed_sheet(fields: FieldList, year: int, language: Language) -> Sheet:

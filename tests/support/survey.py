@@ -127,7 +127,16 @@ def sheets(content: bytes) -> dict[str, list[list[Any]]]:
     return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in book.worksheets}
 
 
+def caption(rows: list[list[Any]]) -> list[str]:
+    """The lines above a sheet's header (a form's title, who filled it): rows with one cell."""
+    return [row[0] for row in rows[: _header(rows)]]
+
+
 def records(rows: list[list[Any]]) -> list[dict[str, Any]]:
-    """A sheet's rows as records keyed by its header."""
-    header, *body = rows
+    """A sheet's rows under its header (after its caption) as records keyed by the header."""
+    header, *body = rows[_header(rows) :]
     return [dict(zip(header, row, strict=True)) for row in body]
+
+
+def _header(rows: list[list[Any]]) -> int:
+    return next(n for n, row in enumerate(rows) if sum(cell is not None for cell in row) > 1)

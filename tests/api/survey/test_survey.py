@@ -15,7 +15,7 @@ import jsonschema
 
 from api.survey import machine
 from tests.support.api import AsUser, audit_rows, person
-from tests.support.survey import CREDIT_CODE, YEAR, City, records, sheets, small_city
+from tests.support.survey import CREDIT_CODE, YEAR, City, caption, records, sheets, small_city
 from yiwang.settings import Settings
 
 SCHEMA = Path(__file__).parents[3] / "docs" / "schemas" / machine.NAME
@@ -138,6 +138,19 @@ async def test_every_figure_of_each_form_is_the_hand_computed_one_and_missing_is
     assert energy[(city.a2, "E01")]["说明"] == "数值：本年无计量、账单或录入"
     rooms = [r for r in records(book["数据中心机房能源消费状况"]) if r["机房"] == "主机房"]
     assert {r["代码"]: r["实物量（数值）"] for r in rooms}["D04"] == 35
+    assert caption(book["公共机构能源资源消费状况"])[:2] == [
+        f"公共机构能源资源消费状况（{YEAR}年度）",
+        "填报单位：2 个机构（见各行）",
+    ]
+    one = sheets(
+        (await client.get(f"/survey/{YEAR}/forms.xlsx", headers=staff, params={"institution_id": city.a1})).content
+    )
+    assert caption(one["公共机构基本信息"]) == [
+        f"公共机构基本信息（{YEAR}年度）",
+        f"填报单位：甲局 {tag}　统一社会信用代码：{CREDIT_CODE}",
+        "表号未确认；代码为本系统自编，来源与未确认项见“确认情况”",
+    ]
+    assert {r["机构编号"] for r in records(one["公共机构基本信息"])} == {city.a1}
     confirmed = records(book["确认情况"])
     assert any(r["代码"] == "B02" and r["本年填报"] == "否" for r in confirmed)  # 用地面积: removed in 2025
     assert any(r["未确认"] and r["代码"] == "E01" for r in confirmed)
