@@ -597,10 +597,10 @@ def _total(values: Sequence[tuple[str, Decimal | None]]) -> tuple[Decimal | None
     return sum(known, Decimal(0)), len(known), missing, None
 
 
-def descendants(departments: Sequence[Department], root: str) -> set[str]:
+def _descendants(departments: Sequence[Department], root: str) -> set[str]:
     """The department `root` and every department under it, however deep; a cycle in the data ends the walk.
 
-    (A private walk until domain/departments.py's `descendants` lands: the lead switches to that one.)"""
+    A private walk until domain/departments.py's `descendants` (the facts work) lands: switch to that one then."""
     children: dict[str, list[str]] = {}
     for d in departments:
         if d.parent_id is not None:
@@ -627,16 +627,19 @@ def _by_department(
         children.setdefault(parent, []).append(d)
     order: list[Department] = []
     seen: set[str] = set()
-    todo = sorted(children.get(None, []), key=lambda d: d.id, reverse=True)
-    while todo:
-        d = todo.pop()
-        if d.id in seen:
-            continue
-        seen.add(d.id)
-        order.append(d)
-        todo += sorted(children.get(d.id, []), key=lambda c: c.id, reverse=True)
+    # Departments under each other in a cycle (bad data) have no top: each is walked from in turn after the others,
+    # so that no department, and none of its institutions, is left out of the summary.
+    for top in [*sorted(children.get(None, []), key=lambda d: d.id), *sorted(departments, key=lambda d: d.id)]:
+        todo = [top]
+        while todo:
+            d = todo.pop()
+            if d.id in seen:
+                continue
+            seen.add(d.id)
+            order.append(d)
+            todo += sorted(children.get(d.id, []), key=lambda c: c.id, reverse=True)
     for d in order:
-        under = descendants(departments, d.id)
+        under = _descendants(departments, d.id)
         members = [i.id for i in institutions if i.department_id in under]
         groups.append((d.id, d.name, d.name, members))
     orphans = [i.id for i in institutions if i.department_id is None or i.department_id not in known]
