@@ -418,9 +418,9 @@ class InstitutionForms:
 
 def fill(fields: FieldList, inputs: Inputs) -> list[InstitutionForms]:
     """Every surveyed institution's forms for the year, in the order of their ids."""
-    figures: dict[tuple[str, str, str], Figure] = {}
+    figures: dict[str, dict[tuple[str, str], Figure]] = {}
     for f in inputs.figures:
-        figures[(f.institution_id, f.energy_type, f.purpose)] = f
+        figures.setdefault(f.institution_id, {})[(f.energy_type, f.purpose)] = f
     rooms: dict[str, list[Room]] = {}
     for room in sorted(inputs.rooms, key=lambda r: r.name):
         rooms.setdefault(room.institution_id, []).append(room)
@@ -428,7 +428,7 @@ def fill(fields: FieldList, inputs: Inputs) -> list[InstitutionForms]:
     for institution in sorted(surveyed(inputs.institutions), key=lambda i: i.id):
         own = _Own(
             institution,
-            {(t, p): f for (i, t, p), f in figures.items() if i == institution.id},
+            figures.get(institution.id, {}),
             rooms.get(institution.id, []),
             inputs.vehicles.get(institution.id, {}),
         )

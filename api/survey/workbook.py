@@ -203,10 +203,13 @@ def reason_text(reason: str, language: Language) -> str:
 
 def _form_note(cell: FormRow, language: Language) -> str:
     notes = []
-    if cell.reason is not None:
-        notes.append(_text(language, "数值：", "value: ") + reason_text(cell.reason, language))
-    if cell.cost_reason is not None and cell.cost_reason != cell.reason:
-        notes.append(_text(language, "金额：", "cost: ") + reason_text(cell.cost_reason, language))
+    if cell.reason is not None and cell.reason == cell.cost_reason:  # both empty for one reason: say it once
+        notes.append(reason_text(cell.reason, language))
+    else:
+        if cell.reason is not None:
+            notes.append(_text(language, "数值：", "value: ") + reason_text(cell.reason, language))
+        if cell.cost_reason is not None:
+            notes.append(_text(language, "金额：", "cost: ") + reason_text(cell.cost_reason, language))
     if cell.detail:
         notes.append(cell.detail)
     return _text(language, "；", "; ").join(notes)

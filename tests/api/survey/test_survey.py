@@ -135,7 +135,8 @@ async def test_every_figure_of_each_form_is_the_hand_computed_one_and_missing_is
         None,
     )
     assert e01["说明"] == "金额：本年未报费用"
-    assert energy[(city.a2, "E01")]["说明"] == "数值：本年无计量、账单或录入"
+    assert energy[(city.a2, "E01")]["说明"] == "本年无计量、账单或录入"  # quantity and cost alike
+    assert energy[(city.a1, "E09")]["说明"] == "系统无此数据来源；Yiwang records no other energy type"
     rooms = [r for r in records(book["数据中心机房能源消费状况"]) if r["机房"] == "主机房"]
     assert {r["代码"]: r["实物量（数值）"] for r in rooms}["D04"] == 35
     assert caption(book["公共机构能源资源消费状况"])[:2] == [
