@@ -19,12 +19,21 @@ _FACTS = sorted(FACT_COLUMNS)
 _ROOM = sorted(ROOM_COLUMNS)
 
 
-async def inputs(conn: AsyncConnection, scope: Scope, year: int, *, organisation_id: str | None = None) -> Inputs:
-    """Everything the survey of `year` reads for the institutions of the scope (of one organisation when one is
-    named). Every institution comes back, in the survey or not: `domain.survey.surveyed` decides."""
+async def inputs(
+    conn: AsyncConnection,
+    scope: Scope,
+    year: int,
+    *,
+    organisation_id: str | None = None,
+    institution_id: str | None = None,
+) -> Inputs:
+    """Everything the survey of `year` reads for the institutions of the scope (of one organisation, or the one
+    institution, when named). Every institution comes back, in the survey or not: `domain.survey.surveyed`
+    decides."""
     condition = scope.condition("i.organisation_id")
-    if organisation_id is not None:
-        condition = sql.SQL("{} AND i.organisation_id = {}").format(condition, sql.Literal(organisation_id))
+    for column, value in (("organisation_id", organisation_id), ("id", institution_id)):
+        if value is not None:
+            condition = sql.SQL("{} AND {} = {}").format(condition, sql.Identifier("i", column), sql.Literal(value))
     cur = await conn.execute(
         sql.SQL(
             """SELECT i.id, i.name, i.organisation_id, y.in_survey, y.credit_code, y.department_id, y.division_code,

@@ -36,16 +36,7 @@ async def survey(
     named). An institution named that the scope does not hold, or that is not in the year's survey, is answered as
     one that does not exist (404)."""
     fields = field_list()
-    inputs = await survey_db.inputs(conn, scope, year, organisation_id=organisation_id)
-    if institution_id is not None:
-        inputs = Inputs(
-            year=inputs.year,
-            institutions=[i for i in inputs.institutions if i.id == institution_id],
-            rooms=inputs.rooms,
-            figures=inputs.figures,
-            vehicles=inputs.vehicles,
-            departments=inputs.departments,
-        )
+    inputs = await survey_db.inputs(conn, scope, year, organisation_id=organisation_id, institution_id=institution_id)
     filled = fill(fields, inputs)
     if institution_id is not None and not filled:
         raise NotFound(f"no institution {institution_id} in the survey of {year}")
