@@ -57,7 +57,9 @@ async def inputs(
         )
         for r in await cur.fetchall()
     ]
-    ids = [i.id for i in institutions]
+    # Consumption, rooms and vehicles only of those in the year's survey: domain.survey.surveyed decides again, and
+    # the rest of a city's institutions cost no reads.
+    ids = [i.id for i in institutions if i.in_survey is True]
     return Inputs(
         year=year,
         institutions=institutions,

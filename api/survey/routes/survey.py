@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import responses
+from api.fields import Text
 from api.files import provenance
 from api.files.responses import REPORT_RESPONSES, ReportForm, attachment, xlsx_download
 from api.survey import machine, workbook
@@ -28,11 +29,11 @@ JSON_MEDIA_TYPE: Final = "application/json"
 
 
 class SurveyQuery(BaseModel):
-    organisation_id: str | None = Field(default=None, description="only this organisation's institutions")
+    organisation_id: Text | None = Field(default=None, description="only this organisation's institutions")
 
 
 class FormsQuery(ReportForm, SurveyQuery):
-    institution_id: str | None = Field(default=None, description="only this institution's forms")
+    institution_id: Text | None = Field(default=None, description="only this institution's forms")
 
 
 class SummaryQuery(ReportForm, SurveyQuery):
