@@ -29,6 +29,7 @@ from api.pages import docs
 from api.registry.routes import drivers, files, institutions, meters, organisations, vehicle_quotas, vehicles
 from api.resources import Resources
 from api.supervision.routes import alerts, areas
+from api.survey.routes import survey
 from db.pool import open_pool
 from yiwang.settings import Settings
 
@@ -63,6 +64,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         factors,
         quotas,
         exports,
+        survey,
         audit,
     )
 )

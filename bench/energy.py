@@ -15,6 +15,10 @@ It then times, after a warm-up, as the median of several interleaved repetitions
 - one institution's consumption per month over the year (api/energy/series.py);
 - the XLSX export (the calls of api/exports/routes.py: the per-institution report, the months, data quality,
   the sheets and the workbook, written to memory);
+- the statistics survey's forms as XLSX (GET /survey/{year}/forms.xlsx: the inputs of db/survey.py, the forms
+  filled by domain/survey.py, the workbook), every institution of the city put into the year's survey with
+  departments, divisions and categories first (`prepare_survey`); its baseline fills the same forms with the
+  consumption straight from the readings, and the two must agree on every institution's figures;
 
 each beside the same figures computed straight from the `reading` hypertable in SQL (a window over each
 meter's readings in time order). The two must agree, and the run says by how much they do.
@@ -41,7 +45,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from io import BytesIO
@@ -59,8 +63,12 @@ from api.energy import indicators, provenance, quality, rollup, series, workbook
 from api.energy.factors import Factors
 from api.energy.indicators import IndicatorReport
 from api.files.workbook import write_xlsx
+from api.survey import report as survey_report
+from api.survey import workbook as survey_workbook
+from api.survey.forms import field_list
 from bench.ingest import BATCH, COMMITTED, _load, _metrics, _stop, _tail
 from db import corrections as corrections_db
+from db import survey as survey_db
 from db.energy_reports import IN_TOTAL, Filters
 from db.migrate import migrate
 from db.pool import open_pool
@@ -69,6 +77,7 @@ from db.scope import Scope
 from domain.measures import to_report_unit
 from domain.periods import Period, next_month
 from domain.registry import RegistryDocument
+from domain.survey import SURVEY_CATEGORY, Figure, fill
 from simulators.city import build_city
 from simulators.publisher import Tally, backfill
 from yiwang.settings import Settings
@@ -90,6 +99,7 @@ STATE = "bench-energy.json"  # in the home of a kept stack: its ports and what w
 CITY_SECONDS = 1.0
 CITY_RATIO = 20.0
 XLSX_SECONDS = 5.0
+SURVEY = "survey forms XLSX (whole city)"
 AGREE = Decimal("1e-6")  # the largest relative difference between roll-up and raw that counts as the same
 
 T = TypeVar("T")
@@ -461,6 +471,102 @@ async def export_xlsx(conn: AsyncConnection, period: Period) -> int:
     return target.tell()
 
 
+# --- the statistics survey -----------------------------------------------------------------------------
+
+SURVEY_DISTRICT_CODE = "3602"  # the city's prefix of GB/T 2260 division codes (景德镇市); districts numbered after it
+
+
+async def prepare_survey(url: str, year: int) -> str:
+    """Put every institution into the survey of `year` as the registry's facts would (again on a kept stack: the same
+    values): a commission per district with a bureau under it, institutions alternating between the two, the
+    district's division code, the survey's categories in turn. Says what it made."""
+    categories = sorted(SURVEY_CATEGORY)
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute("SELECT id, coalesce(district, '') FROM institution ORDER BY id")
+        institutions = await cur.fetchall()
+        districts = sorted({district for _, district in institutions})
+        number = {district: n for n, district in enumerate(districts, start=1)}
+        for district, n in number.items():
+            await conn.execute(
+                """INSERT INTO department (id, name, parent_id) VALUES (%s, %s, NULL), (%s, %s, %s)
+                   ON CONFLICT (id) DO NOTHING""",
+                (f"bench-{n}", f"{district}委员会", f"bench-{n}-b", f"{district}委属局", f"bench-{n}"),
+            )
+        async with conn.cursor() as cur:
+            await cur.executemany(
+                """INSERT INTO institution_year (institution_id, year, in_survey, department_id, division_code,
+                       survey_category)
+                   VALUES (%s, %s, true, %s, %s, %s)
+                   ON CONFLICT (institution_id, year) DO UPDATE SET in_survey = true,
+                       department_id = excluded.department_id, division_code = excluded.division_code,
+                       survey_category = excluded.survey_category""",
+                [
+                    (
+                        institution_id,
+                        year,
+                        f"bench-{number[district]}" + ("-b" if k % 2 else ""),
+                        f"{SURVEY_DISTRICT_CODE}{number[district]:02d}",
+                        categories[k % len(categories)],
+                    )
+                    for k, (institution_id, district) in enumerate(institutions)
+                ],
+            )
+    return f"{len(institutions):,} institutions in the survey, {2 * len(districts)} departments"
+
+
+async def survey_xlsx(conn: AsyncConnection, year: int) -> int:
+    """What GET /survey/{year}/forms.xlsx computes for the whole city (api/survey/routes/survey.py), written to
+    memory; returns its size."""
+    found = await survey_report.survey(conn, SCOPE, year)
+    target = BytesIO()
+    write_xlsx(survey_workbook.form_sheets(found.fields, year, found.filled, "zh"), target)
+    return target.tell()
+
+
+async def raw_year(conn: AsyncConnection, period: Period) -> dict[tuple[str, str], Decimal]:
+    """Each institution's consumption of each type in the period straight from the readings (and staff's
+    corrections), in report units: the survey's figures without the roll-up."""
+    values = sql.SQL("({}, {}::timestamptz, {}::timestamptz)").format(
+        sql.Literal("current"), sql.Literal(_midnight(period.start)), sql.Literal(_midnight(period.end))
+    )
+    cur = await conn.execute(
+        sql.SQL(_RAW_SUMS).format(
+            first=sql.Literal(_midnight(period.start)),
+            last=sql.Literal(_midnight(period.end)),
+            periods=values,
+            conditions=Filters().conditions(SCOPE),
+            in_total=IN_TOTAL,
+        )
+    )
+    rows = [row[:7] for row in await cur.fetchall()]
+    rows += [row[:7] for row in await declared(conn, {"current": period}, Filters().conditions(SCOPE))]
+    amounts: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for institution_id, _, energy_type, _, unit, in_total, amount in rows:
+        if in_total:
+            amounts[(institution_id, energy_type)] += amount * to_report_unit(energy_type, unit)
+    return amounts
+
+
+async def survey_xlsx_raw(conn: AsyncConnection, period: Period) -> int:
+    """The same forms with their consumption straight from the readings: the survey's baseline."""
+    found = await survey_db.inputs(conn, SCOPE, period.start.year)
+    amounts = await raw_year(conn, period)
+    figures = [Figure(i, e, "building", amount, None) for (i, e), amount in amounts.items()]
+    filled = fill(field_list(), replace(found, figures=figures))
+    target = BytesIO()
+    write_xlsx(survey_workbook.form_sheets(field_list(), period.start.year, filled, "zh"), target)
+    return target.tell()
+
+
+async def survey_figures(conn: AsyncConnection, year: int) -> dict[tuple[str, str], Decimal | None]:
+    """The survey's consumption figures (db.declared.yearly through db/survey.py), per institution and type."""
+    found = await survey_db.inputs(conn, SCOPE, year)
+    out: dict[tuple[str, str], Decimal | None] = {}
+    for f in found.figures:  # one per institution, type and purpose: meters count for buildings only
+        out[(f.institution_id, f.energy_type)] = f.quantity
+    return out
+
+
 # --- loading -------------------------------------------------------------------------------------------
 
 
@@ -664,8 +770,17 @@ async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list
         def months_raw(conn: AsyncConnection) -> Awaitable[dict[tuple[str, str | None], dict[date, Decimal]]]:
             return raw_months(conn, institution_id, period.start, period.end)
 
+        def raw_survey(conn: AsyncConnection) -> Awaitable[dict[tuple[str, str], Decimal]]:
+            return raw_year(conn, period)
+
         def xlsx(conn: AsyncConnection) -> Awaitable[int]:
             return export_xlsx(conn, period)
+
+        def survey(conn: AsyncConnection) -> Awaitable[int]:
+            return survey_xlsx(conn, year)
+
+        def survey_raw(conn: AsyncConnection) -> Awaitable[int]:
+            return survey_xlsx_raw(conn, period)
 
         figures: list[tuple[Timing, Callable[[AsyncConnection], Awaitable[Any]], Callable[..., Awaitable[Any]] | None]]
         figures = [
@@ -673,12 +788,14 @@ async def measure(url: str, year: int, repeats: int) -> tuple[list[Timing], list
             (Timing("annual indicators, each institution"), each, raw_each),
             (Timing(f"monthly series of {institution_id}"), months, months_raw),
             (Timing("XLSX export (whole city)"), xlsx, None),
+            (Timing(SURVEY), survey, survey_raw),
         ]
         # Warm-up, and the results to compare.
         agreement = [
             _agree_city(await _once(pool, city), await _once(pool, raw_city)),
             _agree_institutions(await _once(pool, each), await _once(pool, raw_each)),
             _agree_months(await _once(pool, months), await _once(pool, months_raw)),
+            _agree_survey(await _once(pool, lambda c: survey_figures(c, year)), await _once(pool, raw_survey)),
         ]
         size = await _once(pool, xlsx)
         for _ in range(repeats):
@@ -754,11 +871,24 @@ def _agree_months(
     return Agreement(f"monthly series: {count} points, {said}{missing}", agree and not keys)
 
 
+def _agree_survey(found: Mapping[tuple[str, str], Decimal | None], raw: Mapping[tuple[str, str], Decimal]) -> Agreement:
+    keys = sorted(set(found) | set(raw))
+    count, said, agree = _differences((found.get(k), raw.get(k)) for k in keys)
+    return Agreement(f"survey (db.declared.yearly): {count} institution figures, {said}", agree)
+
+
 # --- report --------------------------------------------------------------------------------------------
 
 
 def report(
-    loaded: Load, timings: list[Timing], agreement: list[Agreement], size: int, repeats: int, *, declared: str
+    loaded: Load,
+    timings: list[Timing],
+    agreement: list[Agreement],
+    size: int,
+    repeats: int,
+    *,
+    declared: str,
+    prepared: str = "",
 ) -> bool:
     """Print the figures and the verdicts; whether the roll-up agrees with the raw readings (with the corrections
     `declared` in place of their days' readings)."""
@@ -792,6 +922,8 @@ def report(
             line += f"  raw {raw * 1000:8,.0f} ms  = {raw / t.rollup_median:6.1f} x"
         else:
             line += f"  ({size / 1024:,.0f} KiB; no raw baseline: the export formats the figures above)"
+        if t.name == SURVEY:
+            line += f"  (raw: the same forms, consumption straight from the readings; {prepared})"
         print(line)
     print(f"  declared corrections (raw puts each in place of its day's readings): {declared}")
     print("  roll-up and raw agree:")
@@ -815,7 +947,7 @@ def report(
     return all(agreed.agree for agreed in agreement)
 
 
-_MEASURED = ("api/energy", "api/exports", "api/files", "domain", "db", "collector", "simulators")
+_MEASURED = ("api/energy", "api/exports", "api/files", "api/survey", "domain", "db", "collector", "simulators")
 
 
 def _code() -> str:
@@ -872,6 +1004,7 @@ def main(argv: list[str] | None = None) -> int:
             (home / STATE).write_text(json.dumps(state))
         print(f"  queries: warm-up, then {args.repeats} rounds", flush=True)
         declared = asyncio.run(declare_correction(stack.postgres.url, loaded.year))
+        prepared = asyncio.run(prepare_survey(stack.postgres.url, loaded.year))
         timings, agreement, size = asyncio.run(measure(stack.postgres.url, loaded.year, args.repeats))
     finally:
         if keep:
@@ -879,7 +1012,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             stack.down()
             shutil.rmtree(home, ignore_errors=True)
-    passed = report(loaded, timings, agreement, size, args.repeats, declared=declared)
+    passed = report(loaded, timings, agreement, size, args.repeats, declared=declared, prepared=prepared)
     print(f"\n({code}; whole run {time.monotonic() - began:.0f} s; load average now {_load()})")
     return 0 if passed else 1
 

@@ -167,6 +167,8 @@ class Sheet:
         rows: the rows, each a sequence of values in column order. It may be a generator: writers consume
             it once, one row at a time, so a sheet made from a generator can be written only once.
         chart: a chart of this sheet's data, or None.
+        caption: lines written above the header in XLSX, the first bold (a form's title, who filled it, its year);
+            CSV, for systems, leaves them out.
     """
 
     key: str
@@ -175,6 +177,7 @@ class Sheet:
     columns: Sequence[Column]
     rows: Iterable[Sequence[object]]
     chart: Chart | None = None
+    caption: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         if not self.columns:

@@ -72,7 +72,8 @@ _Worksheet = Any
 def write_xlsx(sheets: Iterable[Sheet], target: IO[bytes], *, language: Language = "zh") -> None:
     """Write `sheets` as one XLSX workbook to `target`, reading each sheet's rows once, one at a time.
 
-    Each sheet gets headers in `language` (bold, frozen, with a filter), number formats by column kind,
+    Each sheet gets its caption's lines if it has any, then headers in `language` (bold, frozen, with a filter),
+    number formats by column kind,
     column widths from the header and the first `WIDTH_SAMPLE` rows (CJK characters count double), and its
     chart if it asks for one (a chart of a sheet with no rows is left out: it would plot nothing). Sheet
     names are made valid for Excel: forbidden characters become '_', long names are cut to 31 characters,
@@ -279,9 +280,17 @@ def _write_sheet(worksheet: _Worksheet, sheet: Sheet, language: Language) -> Non
     for index, column in enumerate(columns, start=1):
         width = _width(column, language, (row[index - 1] for row in sample))
         worksheet.column_dimensions[get_column_letter(index)].width = width
-    worksheet.freeze_panes = "A2"
+    # The header's row: after the caption's lines, if any.
+    top = len(sheet.caption) + 1
+    worksheet.freeze_panes = f"A{top + 1}"
 
     bold = Font(bold=True)
+    for number, line in enumerate(sheet.caption):
+        cell = WriteOnlyCell(worksheet, _xml_text(line))
+        cell.data_type = "s"
+        if number == 0:
+            cell.font = bold
+        worksheet.append([cell])
     headers = []
     for column in columns:
         cell = WriteOnlyCell(worksheet, _xml_text(column.header(language)))
@@ -302,9 +311,9 @@ def _write_sheet(worksheet: _Worksheet, sheet: Sheet, language: Language) -> Non
 
     last = get_column_letter(len(columns))
     # The filter covers the data, not just the header, so that sorting it moves whole rows.
-    worksheet.auto_filter.ref = f"A1:{last}{count + 1}"
+    worksheet.auto_filter.ref = f"A{top}:{last}{count + top}"
     if sheet.chart is not None and count:
-        _add_chart(worksheet, sheet, language, count)
+        _add_chart(worksheet, sheet, language, count, top)
 
 
 def _coerce_row(sheet: Sheet, row: Sequence[object], number: int) -> list[Cell]:
@@ -383,7 +392,7 @@ def _xml_text(text: str) -> str:
     return _ILLEGAL_CHARACTERS.sub("\ufffd", text)
 
 
-def _add_chart(worksheet: _Worksheet, sheet: Sheet, language: Language, count: int) -> None:
+def _add_chart(worksheet: _Worksheet, sheet: Sheet, language: Language, count: int, top: int) -> None:
     spec = sheet.chart
     assert spec is not None  # checked by the caller, which owns the count
     index = {column.key: number for number, column in enumerate(sheet.columns, start=1)}
@@ -391,16 +400,16 @@ def _add_chart(worksheet: _Worksheet, sheet: Sheet, language: Language, count: i
     chart.title = spec.title(language)
     for key in spec.values:
         # From the header row, so that each series is named by its header in the workbook's language.
-        data = Reference(worksheet, min_col=index[key], min_row=1, max_row=count + 1)
+        data = Reference(worksheet, min_col=index[key], min_row=top, max_row=count + top)
         chart.add_data(data, titles_from_data=True)
-    chart.set_categories(Reference(worksheet, min_col=index[spec.category], min_row=2, max_row=count + 1))
+    chart.set_categories(Reference(worksheet, min_col=index[spec.category], min_row=top + 1, max_row=count + top))
     first = next(column for column in sheet.columns if column.key == spec.values[0])
     chart.y_axis.number_format = _number_format(first)
     # openpyxl 3.1 leaves `delete` unset, and recent Excel then hides both axes.
     chart.x_axis.delete = False
     chart.y_axis.delete = False
     chart.width, chart.height = 24, 12
-    worksheet.add_chart(chart, f"{get_column_letter(len(sheet.columns) + 2)}2")
+    worksheet.add_chart(chart, f"{get_column_letter(len(sheet.columns) + 2)}{top + 1}")
 
 
 def _discard(workbook: Any) -> None:

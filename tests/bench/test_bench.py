@@ -53,13 +53,15 @@ def test_bench_energy_tiny_run_reports_every_figure() -> None:
         "annual indicators, each institution",
         "monthly series of ",
         "XLSX export (whole city)",
+        "survey forms XLSX (whole city)",
+        "PASS  survey (db.declared.yearly): ",
         "roll-up build (refresh of every stale meter)",
         "declared corrections (raw puts each in place of its day's readings): 1 applying",
         "roll-up and raw agree:",
     ):
         assert line in out, f"missing {line!r} in:\n{out[-3000:]}"
-    # Every figure beside its raw baseline, the export alone.
-    assert len(re.findall(r"roll-up +[\d,]+ ms  raw +[\d,]+ ms  = +[\d.]+ x", out)) == 3, out[-3000:]
+    # Every figure beside its raw baseline, the energy export alone.
+    assert len(re.findall(r"roll-up +[\d,]+ ms  raw +[\d,]+ ms  = +[\d.]+ x", out)) == 4, out[-3000:]
     for target in ("annual city indicators under 1 s", "faster than from raw", "XLSX export under 5 s"):
         assert out.count(target) == 1, f"no PASS/FAIL line for {target!r} in:\n{out[-3000:]}"
 
