@@ -141,6 +141,7 @@ def match(trips: Sequence[Trip], fixes: Sequence[Position], holds: Sequence[Hold
         rules: the thresholds.
     """
     ordered = sorted(trips, key=lambda t: t.start_time)
+    holders = _Holders(holds)
     times = [f.time for f in fixes]
     cuts = sorted(
         {h.dispatched_at for h in holds}
@@ -151,79 +152,91 @@ def match(trips: Sequence[Trip], fixes: Sequence[Position], holds: Sequence[Hold
     parts: list[Part] = []
     for trip in ordered:
         first, last = bisect.bisect_left(times, trip.start_time), bisect.bisect_right(times, trip.end_time)
-        parts += _parts(trip, fixes[first:last], holds, cuts, rules)
-    judged = [_judge(h, [p for p in parts if p.request_id == h.request_id], rules) for h in holds]
-    return Matching(parts, judged, _stops(ordered, holds, rules))
+        parts += _parts(trip, fixes[first:last], holders, cuts, rules)
+    by_request: dict[int, list[Part]] = {}
+    for part in parts:
+        if part.request_id is not None:
+            by_request.setdefault(part.request_id, []).append(part)
+    judged = [_judge(h, by_request.get(h.request_id, []), rules) for h in holds]
+    return Matching(parts, judged, _stops(ordered, holders, rules))
 
 
-def holder(holds: Sequence[Hold], at: datetime) -> Hold | None:
-    """The request holding the vehicle at this moment, if any (rule 1)."""
-    return next((h for h in holds if h.holds(at)), None)
+class _Holders:
+    """The requests of one vehicle by dispatch time, the one holding it at a moment found by bisection. A vehicle is
+    on one request at a time (rule 1): the one dispatched last before the moment holds it, unless released since."""
+
+    def __init__(self, holds: Sequence[Hold]) -> None:
+        self.holds = sorted(holds, key=lambda h: h.dispatched_at)
+        self.starts = [h.dispatched_at for h in self.holds]
+
+    def at(self, moment: datetime) -> Hold | None:
+        i = bisect.bisect_right(self.starts, moment) - 1
+        return self.holds[i] if i >= 0 and self.holds[i].holds(moment) else None
 
 
-class _Piece(NamedTuple):
-    start: datetime
-    end: datetime
-    start_point: Point
-    end_point: Point
-    km: float
+class _Mark(NamedTuple):
+    """A moment of a trip: where the vehicle was, and the share of the trip's metres driven by then."""
+
+    time: datetime
+    point: Point
+    share: float
 
 
 def _parts(
-    trip: Trip, fixes: Sequence[Position], holds: Sequence[Hold], cuts: list[datetime], rules: MatchingRules
+    trip: Trip, fixes: Sequence[Position], holders: _Holders, cuts: list[datetime], rules: MatchingRules
 ) -> list[Part]:
-    points = [(f.time, Point(f.latitude, f.longitude)) for f in fixes]
-    if len(points) < 2:  # no fixes to share by: the trip from end to end
-        points = [
-            (trip.start_time, Point(trip.start_latitude, trip.start_longitude)),
-            (trip.end_time, Point(trip.end_latitude, trip.end_longitude)),
-        ]
-    metres = [_metres(a, b) for (_, a), (_, b) in itertools.pairwise(points)]
-    seconds = [(b - a).total_seconds() for (a, _), (b, _) in itertools.pairwise(points)]
-    total_m, total_s = sum(metres), sum(seconds)
-    pieces: list[_Piece] = []
-    for i, ((t0, p0), (t1, p1)) in enumerate(itertools.pairwise(points)):
-        if total_m > 0:
-            km = trip.distance_km * metres[i] / total_m
-        else:
-            km = trip.distance_km * seconds[i] / total_s if total_s > 0 else trip.distance_km / len(metres)
-        pieces += _cut(_Piece(t0, t1, p0, p1, km), cuts)
+    inside = cuts[bisect.bisect_right(cuts, trip.start_time) : bisect.bisect_left(cuts, trip.end_time)]
+    marks = [
+        _Mark(trip.start_time, Point(trip.start_latitude, trip.start_longitude), 0.0),
+        *_marks(trip, fixes, inside),
+        _Mark(trip.end_time, Point(trip.end_latitude, trip.end_longitude), 1.0),
+    ]
     found: list[Part] = []
-    for piece in pieces:
-        hold = holder(holds, piece.start)
+    for first, last in itertools.pairwise(marks):
+        hold = holders.at(first.time)
         request_id = None if hold is None else hold.request_id
-        in_window = hold is None or hold.in_window(piece.start, rules.window_slack)
+        in_window = hold is None or hold.in_window(first.time, rules.window_slack)
+        km = trip.distance_km * (last.share - first.share)
         previous = found[-1] if found else None
         if previous is not None and (previous.request_id, previous.in_window) == (request_id, in_window):
             found[-1] = Part(
-                trip.start_time, previous.start, piece.end, previous.start_point, piece.end_point,
-                previous.km + piece.km, request_id, in_window,
+                trip.start_time, previous.start, last.time, previous.start_point, last.point, previous.km + km,
+                request_id, in_window,
             )  # fmt: skip
         else:
             found.append(
-                Part(trip.start_time, piece.start, piece.end, piece.start_point, piece.end_point, piece.km,
-                     request_id, in_window)
-            )  # fmt: skip
+                Part(trip.start_time, first.time, last.time, first.point, last.point, km, request_id, in_window)
+            )
     return found
 
 
-def _cut(piece: _Piece, cuts: list[datetime]) -> list[_Piece]:
-    """The piece cut at each boundary strictly inside it (rule 4): metres and place in proportion to time."""
-    inside = cuts[bisect.bisect_right(cuts, piece.start) : bisect.bisect_left(cuts, piece.end)]
-    if not inside:
-        return [piece]
-    span = (piece.end - piece.start).total_seconds()
-    out: list[_Piece] = []
-    start, start_point, done = piece.start, piece.start_point, 0.0
-    for at in [*inside, piece.end]:
-        share = (at - piece.start).total_seconds() / span
-        point = Point(
-            piece.start_point.latitude + (piece.end_point.latitude - piece.start_point.latitude) * share,
-            piece.start_point.longitude + (piece.end_point.longitude - piece.start_point.longitude) * share,
-        ) if at != piece.end else piece.end_point  # fmt: skip
-        out.append(_Piece(start, at, start_point, point, piece.km * (share - done)))
-        start, start_point, done = at, point, share
-    return out
+def _marks(trip: Trip, fixes: Sequence[Position], cuts: Sequence[datetime]) -> list[_Mark]:
+    """The trip at each boundary inside it (rules 2 and 4): the share of its metres driven by then along its fixes,
+    the step a boundary cuts shared in proportion to time; by time alone where the fixes did not move."""
+    if not cuts:
+        return []
+    times = [f.time for f in fixes]
+    points = [Point(f.latitude, f.longitude) for f in fixes]
+    if len(points) < 2:  # no fixes to share by: the trip from end to end
+        times = [trip.start_time, trip.end_time]
+        points = [Point(trip.start_latitude, trip.start_longitude), Point(trip.end_latitude, trip.end_longitude)]
+    metres = [0.0]
+    for a, b in itertools.pairwise(points):
+        metres.append(metres[-1] + _metres(a, b))
+    span = (times[-1] - times[0]).total_seconds()
+    marks: list[_Mark] = []
+    for cut in cuts:
+        j = min(max(bisect.bisect_right(times, cut) - 1, 0), len(times) - 2)
+        step = (times[j + 1] - times[j]).total_seconds()
+        f = min(max((cut - times[j]).total_seconds() / step, 0.0), 1.0) if step > 0 else 0.0
+        a, b = points[j], points[j + 1]
+        point = Point(a.latitude + (b.latitude - a.latitude) * f, a.longitude + (b.longitude - a.longitude) * f)
+        if metres[-1] > 0:
+            share = (metres[j] + (metres[j + 1] - metres[j]) * f) / metres[-1]
+        else:
+            share = (cut - times[0]).total_seconds() / span if span > 0 else 0.0
+        marks.append(_Mark(cut, point, min(max(share, 0.0), 1.0)))
+    return marks
 
 
 def _judge(hold: Hold, parts: Sequence[Part], rules: MatchingRules) -> Judged:
@@ -237,12 +250,12 @@ def _judge(hold: Hold, parts: Sequence[Part], rules: MatchingRules) -> Judged:
     return Judged(hold.request_id, km, estimate, excess, detour)
 
 
-def _stops(ordered: Sequence[Trip], holds: Sequence[Hold], rules: MatchingRules) -> list[Stop]:
+def _stops(ordered: Sequence[Trip], holders: _Holders, rules: MatchingRules) -> list[Stop]:
     found: list[Stop] = []
     for before, after in itertools.pairwise(ordered):
         if (after.start_time - before.end_time).total_seconds() < rules.stop_seconds:
             continue
-        hold = holder(holds, before.end_time)
+        hold = holders.at(before.end_time)
         if hold is None or not hold.holds(after.start_time):
             continue
         point = Point(before.end_latitude, before.end_longitude)

@@ -122,3 +122,19 @@ def test_a_small_excess_on_a_short_request_is_no_detour() -> None:
     result = match(trips(day.fixes, TripRules()), day.fixes, [hold(0, destination=north(1))], RULES)
     assert result.requests[0].excess_km == pytest.approx(1.5, abs=0.01)
     assert not result.requests[0].detour
+
+
+def test_each_trip_goes_to_the_request_holding_the_vehicle_then() -> None:
+    # Three 10 km drives of 10 minutes, from about minutes 10, 41 and 72.
+    day = Day()
+    for _ in range(3):
+        day.park(600).drive(10_000, 60).idle(60).park(600)
+    first = hold(0, 30)
+    second = Hold(8, at(60), None, at(0), at(600), origin=north(0))
+    result = match(trips(day.fixes, TripRules()), day.fixes, [second, first], RULES)
+    assert [(p.request_id, p.kind, round(p.km, 6)) for p in result.parts] == [
+        (7, "dispatched", 10.0),
+        (None, "undispatched", 10.0),
+        (8, "dispatched", 10.0),
+    ]
+    assert [(j.request_id, round(j.km, 6)) for j in result.requests] == [(8, 10.0), (7, 10.0)]
