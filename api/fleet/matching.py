@@ -11,7 +11,7 @@ The rule is domain/matching.py; what each figure counts (the API descriptions an
   to another unit's request drove on a dispatch all the same, but the request's details are shown only to those
   who may see its unit (`request_hidden`).
 - Detours are judged for the requests dispatched in the period, on every trip they held (also those after the
-  period's end); stops are those begun in the period.
+  period's end, up to 31 days after it); stops are those begun in the period.
 - The report reads every trip's fixes, so a period is at most 31 days.
 """
 
@@ -221,16 +221,21 @@ async def _matched(
     vehicle_rows = await matching_db.vehicles(conn, scope, organisation_id)
     ids = [v["id"] for v in vehicle_rows]
     hold_rows = await matching_db.holds(conn, ids, start, end)
-    # Requests dispatched in the period are judged on every trip they held, also after the period's end.
+    # Requests dispatched in the period are judged on every trip they held, also after the period's end (up to
+    # _LONGEST_DAYS after it); a day before the period gives the trip that leads to a stop early in it.
     now = datetime.now(UTC)
-    span_start = min([start, *(h["dispatched_at"] for h in hold_rows)])
-    span_end = max([end, *((h["released_at"] or now) for h in hold_rows)])
-    trips = await matching_db.trips(conn, ids, span_start, span_end)
+    latest = end + timedelta(days=_LONGEST_DAYS)
+    until = {
+        h["vehicle_id"]: min(latest, max(end, h["released_at"] or now))
+        for h in sorted(hold_rows, key=lambda h: h["released_at"] or now)
+        if start <= h["dispatched_at"] < end
+    }
+    trips = await matching_db.trips(conn, ids, start - timedelta(days=1), max([end, *until.values()]))
     found: list[_Vehicle] = []
     for row in vehicle_rows:
         mine = [h for h in hold_rows if h["vehicle_id"] == row["id"]]
-        driven = trips.get(row["id"], [])
-        if row["lifecycle"] == "retired" and not driven:
+        driven = [t for t in trips.get(row["id"], []) if t.start_time < until.get(row["id"], end)]
+        if row["lifecycle"] == "retired" and not any(_within(t.start_time, start, end) for t in driven):
             continue
         fixes = await _fixes(conn, row["id"], driven, cleaning)
         matched = match(driven, fixes, [_hold(h) for h in mine], rules)

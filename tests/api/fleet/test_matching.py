@@ -217,6 +217,47 @@ async def test_trips_are_matched_to_their_dispatches_through_the_broker(
     assert [r["endpoint"] for r in recorded if r["endpoint"] == "/reports/suspicions"] == ["/reports/suspicions"]
 
 
+async def test_a_trip_begun_before_its_dispatch_is_split_at_the_dispatch(
+    api_settings: Settings, units: Units, client: httpx.AsyncClient, as_user: AsUser
+) -> None:
+    url, root, port = api_settings.database_url, api_settings.topic_root, api_settings.mqtt_port
+    vehicle = units.a.vehicles[0]
+    dispatcher = await person(client, as_user, "dispatcher")
+    requester = await person(client, as_user, "unit_user", units.a.organisation)
+    driver = await add_driver(client, dispatcher, units.a.organisation)
+    # 10 km at 60 km/h, set off four minutes ago: what was driven so far is sent before the dispatch, the rest after.
+    drive = moved(
+        Day(5_000.0).park(600).drive(10_000, 60).idle(60).park(300).fixes, datetime.now(UTC) - timedelta(minutes=14)
+    )
+    now = datetime.now(UTC)
+    async with collecting(api_settings):
+        await publish(port, position_messages(root, vehicle, [f for f in drive if f.time <= now]))
+        request = await dispatched(client, requester, dispatcher, units.a.organisation, vehicle=vehicle, driver=driver)
+        await publish(port, position_messages(root, vehicle, [f for f in drive if f.time > now]))
+        stored = await wait_for_count(
+            url, "SELECT count(*) FROM position WHERE vehicle_id = %s", (vehicle,), len(drive)
+        )
+    assert stored == len(drive)
+    async with open_pool(url, max_size=2, configure=ingest.prepare_connection) as pool:
+        await settle_mileage(pool, Basis.of(api_settings), [vehicle])
+
+    today = datetime.now(api_settings.zone).date()
+    period = {"start": (today - timedelta(days=1)).isoformat(), "end": (today + timedelta(days=2)).isoformat()}
+    [row] = [
+        v
+        for v in (await get(client, "/reports/matching", dispatcher, period))["vehicles"]
+        if v["vehicle_id"] == vehicle
+    ]
+    dispatched_at = datetime.fromisoformat(request["dispatched_at"])
+    driven_before = (dispatched_at - drive[0].time).total_seconds() / 60 - 10  # minutes on the move before it
+    assert row["km"] == 10.0
+    assert row["undispatched_km"] == pytest.approx(driven_before, abs=0.05)  # 1 km a minute
+    assert row["dispatched_km"] + row["undispatched_km"] == pytest.approx(10.0, abs=0.002)
+    [before] = (await get(client, "/reports/suspicions", requester, period))["suspicions"]
+    assert before["kind"] == "undispatched"
+    assert datetime.fromisoformat(before["end"]) == dispatched_at
+
+
 async def test_a_matching_report_is_at_most_31_days(client: httpx.AsyncClient, as_user: AsUser) -> None:
     headers = await as_user("dispatcher")
     response = await client.get(
