@@ -29,6 +29,7 @@ The rules:
     suggestions   which vehicle to send for a trip request
     supervision   alerts from positions, as each arrives
     trip_requests the trip request's state machine
+    matching      trips matched to the requests that dispatched their vehicle: undispatched km, detours, stops
     device_rate   what one device may send to the collector: a token bucket of messages and bytes
     survey        the statistics survey: its forms as data (survey_forms.toml), forms filled, summaries
 

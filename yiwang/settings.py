@@ -258,6 +258,27 @@ class Settings(BaseSettings):
     suggest_spare_seat_minutes: float = Field(default=1.0, ge=0)
     suggest_silent_minutes: float = Field(default=15.0, ge=0)
     suggest_min_soc: float = Field(default=20.0, ge=0, le=100)
+    # Trips matched to trip requests (domain/matching.py): the thresholds of detours, windows and stops.
+    matching_road_factor: float = Field(
+        default=1.3,
+        ge=1,
+        description="road km per straight-line km: a request's estimate is origin -> destination -> origin times it",
+    )
+    matching_detour_tolerance: float = Field(
+        default=0.3, ge=0, description="a request's km over its estimate by more than this fraction of it: a detour"
+    )
+    matching_detour_min_km: float = Field(
+        default=2.0, ge=0, description="and by more than this many km (a short request's small excess is no detour)"
+    )
+    matching_window_slack_minutes: float = Field(
+        default=30.0, ge=0, description="driving this long before wanted_start or after wanted_end is still in window"
+    )
+    matching_stop_seconds: float = Field(
+        default=300.0, gt=0, description="a rest between two trips of a request this long is a stop"
+    )
+    matching_place_radius_m: float = Field(
+        default=500.0, gt=0, description="a stop farther than this from the destination and origin is a foreign stop"
+    )
     # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the city's
     # time_zone) up to date with new and late positions. Reports are of days, not of minutes: a city's
     # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of

@@ -19,8 +19,9 @@ from api.files import provenance
 from api.files.provenance import Provenance
 from api.files.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.files.table import Sheet
-from api.fleet import reports
+from api.fleet import matching, matching_workbook, reports
 from api.fleet import workbook as dispatch_workbook
+from api.fleet.matching import MatchingQuery
 from api.fleet.reports import ReportQuery
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery
@@ -47,6 +48,14 @@ class DispatchExportQuery(ReportForm, ReportQuery):
 
 class DispatchCsvQuery(CsvForm, DispatchExportQuery):
     view: dispatch_workbook.View = "units"
+
+
+class MatchingExportQuery(ReportForm, MatchingQuery):
+    pass
+
+
+class MatchingCsvQuery(CsvForm, MatchingExportQuery):
+    view: matching_workbook.View = "units"
 
 
 class GeofenceExportQuery(ReportForm, GeofenceQuery):
@@ -299,5 +308,82 @@ async def geofence_csv(
         header=query.header,
         bom=query.bom,
         name=period_name("geofences", query.start, query.end, "csv"),
+        provenance=made if query.provenance else None,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Trips matched to requests
+
+
+async def _matching_sheets(
+    pool: PoolDep,
+    user: Principal,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: MatchingExportQuery,
+    *,
+    only: matching_workbook.View | None,
+) -> tuple[list[Sheet], Provenance]:
+    async with pool.connection() as conn:
+        result = await matching.report(conn, scope, query.period, settings, query.organisation_id)
+        suspected = await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)
+        made = await provenance.made(
+            conn,
+            user,
+            settings,
+            what=_what(("行程与派车匹配", "Trips matched to requests"), only),
+            start=query.start,
+            end=query.end,
+            filters={"organisation_id": query.organisation_id, **result.rules.model_dump()},
+        )
+    return matching_workbook.sheets(result, suspected, query.language, only), made
+
+
+@router.get(
+    "/matching.xlsx",
+    responses=REPORT_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def matching_xlsx(
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[MatchingExportQuery, Query()],
+) -> StreamingResponse:
+    """Trips matched to requests for a period (at most 31 days) as XLSX: the business/private split per unit (with
+    the total line) and per vehicle, and the suspected private use (公车私用) with its evidence; the figures are those
+    of GET /reports/matching and GET /reports/suspicions. Last, how the file was made, with the matching
+    thresholds among the filters."""
+    sheets, made = await _matching_sheets(pool, user, scope, settings, query, only=None)
+    return await xlsx_download(
+        sheets,
+        language=query.language,
+        name=period_name("matching", query.start, query.end, "xlsx"),
+        provenance=made,
+    )
+
+
+@router.get(
+    "/matching.csv",
+    responses=REPORT_RESPONSES,
+    response_class=StreamingResponse,
+)
+async def matching_csv(
+    pool: PoolDep,
+    user: DispatchReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[MatchingCsvQuery, Query()],
+) -> StreamingResponse:
+    """One view of the matching report as CSV (units, vehicles or suspicions), starting with '#' comment lines
+    saying how it was made; provenance=false leaves them out."""
+    [sheet], made = await _matching_sheets(pool, user, scope, settings, query, only=query.view)
+    return csv_download(
+        sheet,
+        header=query.header,
+        bom=query.bom,
+        name=period_name(f"matching-{query.view}", query.start, query.end, "csv"),
         provenance=made if query.provenance else None,
     )

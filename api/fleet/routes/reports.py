@@ -10,7 +10,8 @@ from fastapi import APIRouter, Depends, Query
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.errors import responses
-from api.fleet import reports
+from api.fleet import matching, reports
+from api.fleet.matching import MatchingQuery, MatchingReport, SuspicionList
 from api.fleet.reports import DispatchReport, ReportQuery, VehicleReport
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery, GeofenceReport
@@ -62,3 +63,34 @@ async def geofence_report(
     silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed."""
     async with pool.connection() as conn:
         return await geofences.report(conn, scope, query, settings)
+
+
+@router.get("/matching", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+async def matching_report(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
+) -> MatchingReport:
+    """Trips matched to the requests that dispatched their vehicle (at most 31 days): per vehicle and unit you may
+    see, and a total line, the business/private split (dispatched km: driven while a request held the vehicle, from
+    its dispatch to its return or cancellation; undispatched km: while none did, 非调度用车), trips outside their
+    request's wanted window, detours (绕道) and stops away from the destination.
+
+    Kilometres are those of the trips that started in the period (as GET /reports/vehicles), each shared out along
+    its fixes and judged by the fixes' own times (a blind-zone batch stored after a dispatch is judged as driven
+    before it); a trip begun before a dispatch is split at the dispatch. A request's estimate is the straight line
+    origin -> destination -> origin times YIWANG_MATCHING_ROAD_FACTOR; a detour exceeds it by more than
+    YIWANG_MATCHING_DETOUR_TOLERANCE of it and YIWANG_MATCHING_DETOUR_MIN_KM. `rules` gives the thresholds used.
+    """
+    async with pool.connection() as conn:
+        return await matching.report(conn, scope, query.period, settings, query.organisation_id)
+
+
+@router.get("/suspicions", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+async def suspicion_list(
+    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
+) -> SuspicionList:
+    """Suspected private use (公车私用) of the vehicles you may see in the period (at most 31 days), each entry with
+    its evidence: the kind (undispatched, out_of_window, detour, foreign_stop), the track's time span and the path
+    of its track, the request that held the vehicle (or its absence; `request_hidden` when it is of a unit you may
+    not see), the kilometres, a detour's estimate and excess, and the stops."""
+    async with pool.connection() as conn:
+        return await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)
