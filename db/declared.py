@@ -15,6 +15,7 @@ from typing import Literal
 
 from psycopg import AsyncConnection, sql
 
+from db import fuel
 from db.energy_reports import IN_TOTAL
 from domain.measures import to_report_unit
 
@@ -57,4 +58,4 @@ async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -
     return [
         Declared(institution_id, energy_type, "building", quantity, None, "meters")
         for (institution_id, energy_type), quantity in sorted(totals.items())
-    ]
+    ] + await fuel.yearly(conn, year, institution_ids)

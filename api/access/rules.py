@@ -39,6 +39,7 @@ Permission = Literal[
     "alerts:read",
     "alerts:write",  # acknowledge with a note
     "reports:read",  # dispatch reports: dispatches, kilometres, utilisation, new-energy shares, alerts per unit
+    "fuel:write",  # import fuel-card and charging statements of the scope's vehicles
     "areas:read",
     "areas:write",
     "calendar:read",  # the working calendar: holidays and make-up workdays (调休)
@@ -72,6 +73,7 @@ _DISPATCH: frozenset[Permission] = frozenset(
         "areas:read",
         "areas:write",
         "reports:read",
+        "fuel:write",
     }
 )
 
@@ -88,7 +90,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     "unit_user": _EVERYONE
     | _REGISTRY
     | _ENERGY_READ
-    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read", "reports:read"},
+    | {"requests:read", "requests:submit", "drivers:read", "alerts:read", "areas:read", "reports:read", "fuel:write"},
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
     "auditor": _EVERYONE
     | _REGISTRY
