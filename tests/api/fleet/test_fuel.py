@@ -280,3 +280,21 @@ async def test_a_battery_electric_vehicle_has_no_tank(client: httpx.AsyncClient,
     assert refused.status_code == 422, refused.text
     exported = await client.get("/registry/vehicles.csv", params={"provenance": "false"}, headers=dispatcher)
     assert "tank_litres" in exported.text.splitlines()[0] or "油箱容积（L）" in exported.text.splitlines()[0]
+
+
+async def test_a_unit_user_imports_nothing_for_another_units_vehicle(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet, api_settings: Settings
+) -> None:
+    unit_a, unit_b = await as_user("unit_user", fleet.a), await as_user("unit_user", fleet.b)
+    statement = f"车牌号,交易时间,油品,加油量,金额\n{fleet.d_plate},2025-06-05 08:00:00,0#柴油,60,450\n".encode()
+    sent = await upload(client, "/fuel/statements", unit_a, statement, "b.csv")
+    assert sent.status_code == 200, sent.text
+    assert sent.json()["imported"] == 0
+    # Answered as an unknown plate: the user learns nothing of the other unit's vehicle.
+    assert problems(sent.json()) == [
+        (2, "车牌号", f"unknown plate: no vehicle of your units held plate {fleet.d_plate} on 2025-06-05")
+    ]
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        cur = await conn.execute("SELECT count(*) FROM fuel_purchase WHERE vehicle_id = %s", (fleet.d,))
+        assert await cur.fetchone() == (0,)
+    assert (await report(client, unit_b))["vehicles"] == []
