@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
@@ -24,6 +25,9 @@ from db import fuel as fuel_db
 from db.scope import Scope
 from domain import fuel
 from domain.fuel import HEADERS, LIQUID, REQUIRED, Fuel, field_of, plate_key
+
+# A bound on a quantity or amount that no purchase reaches: a typo's exponent is refused, not stored.
+_MOST: Final = Decimal(100_000_000)
 
 
 class FuelRowProblem(BaseModel):
@@ -156,6 +160,9 @@ def _positive(row: _Row, field: str, unit: str, *, zero: bool) -> Decimal | None
     if number < 0 or (number == 0 and not zero):
         row.problem(field, f"{number} {unit} is not a purchase: a refund or reversal (冲正) is not stored")
         return None
+    if number > _MOST:
+        row.problem(field, f"{raw} {unit} is more than any purchase ({_MOST:,})")
+        return None
     return number
 
 
@@ -181,6 +188,12 @@ def _fuel_and_quantity(row: _Row) -> tuple[Fuel | None, Decimal | None]:
 
 
 def _read(row: _Row, zone: ZoneInfo) -> _Read | None:
+    for field, (_, value) in row.cells.items():
+        # PostgreSQL's text holds no NUL: a CSV cell with one would fail the whole import.
+        if isinstance(value, str) and "\x00" in value:
+            row.problem(field, "holds a NUL character, which no statement's text has")
+    if row.problems:
+        return None
     plate = row.text("plate")
     if plate is None:
         row.problem("plate", "no plate: a purchase is resolved to its vehicle by the plate")

@@ -80,7 +80,7 @@ async def import_fuel_statement(
             conn,
             scope,
             rows,
-            statement=name or "statement",
+            statement=name.replace("\x00", "") or "statement",
             sheet=sheet,
             zone=settings.zone,
             densities=densities,

@@ -298,3 +298,23 @@ async def test_a_unit_user_imports_nothing_for_another_units_vehicle(
         cur = await conn.execute("SELECT count(*) FROM fuel_purchase WHERE vehicle_id = %s", (fleet.d,))
         assert await cur.fetchone() == (0,)
     assert (await report(client, unit_b))["vehicles"] == []
+
+
+async def test_a_nul_character_or_a_huge_number_is_a_named_row_not_a_failed_import(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet
+) -> None:
+    unit_a = await as_user("unit_user", fleet.a)
+    statement = (
+        "车牌号,交易时间,加油站名称,数量(升)\n"
+        f"{fleet.plate},2025-06-03 08:00:00,浮梁\x00站,40\n"
+        f"{fleet.plate},2025-06-03 09:00:00,浮梁站,1e999\n"
+    ).encode()
+    sent = await upload(client, "/fuel/statements", unit_a, statement, "s.csv")
+    assert sent.status_code == 200, sent.text
+    assert (sent.json()["imported"], problems(sent.json())) == (
+        0,
+        [
+            (2, "加油站名称", "holds a NUL character, which no statement's text has"),
+            (3, "数量(升)", "1e999 L is more than any purchase (100,000,000)"),
+        ],
+    )
