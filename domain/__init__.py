@@ -30,6 +30,7 @@ The rules:
     supervision   alerts from positions, as each arrives
     trip_requests the trip request's state machine
     device_rate   what one device may send to the collector: a token bucket of messages and bytes
+    fuel          fuel-card and charging statements read, and purchases judged against a track's kilometres
 
 The protocols:
     jt808         JT/T 808 (2013, 2019) as spoken by vehicle terminals: frames, headers, messages, answers
