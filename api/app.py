@@ -21,7 +21,7 @@ from api.energy import rollup
 from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
 from api.fleet import mileage, packed
-from api.fleet.routes import reports, tracks, trip_requests
+from api.fleet.routes import fuel, reports, tracks, trip_requests
 from api.headers import SecurityHeaders
 from api.live import routes as positions
 from api.live.follower import open_feed
@@ -55,6 +55,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         areas,
         calendar,
         reports,
+        fuel,
         energy,
         gaps,
         corrections,

@@ -27,6 +27,7 @@ from typing import Literal, cast
 from psycopg import AsyncConnection, sql
 
 from db import entries as entries_db
+from db import fuel
 from db.energy_reports import IN_TOTAL
 from domain.entries import CountingSource, by_month, counting_source, share
 from domain.measures import to_report_unit
@@ -111,7 +112,8 @@ async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -
                 c.heating_cost,
             )
         )
-    return out
+    # Vehicle fuel and charging bought on statements: no meter or bill of the institution measures it.
+    return out + await fuel.yearly(conn, year, institution_ids)
 
 
 async def compare(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[Compared]:
@@ -200,6 +202,9 @@ async def monthly(
         for month, part in by_month(amount, first, stop, start, end).items():
             if counting.get((institution_id, energy_type, month.year)) == "entries":
                 sums[(institution_id, energy_type, month)] += part
+    # The home institution's vehicles' fuel and charging from statements counts whatever the source of its meters.
+    for row in await fuel.monthly(conn, institution_ids, start, end):
+        sums[(row.institution_id, row.energy_type, row.month)] += row.quantity
     return [Monthly(*key, quantity) for key, quantity in sorted(sums.items())]
 
 

@@ -50,7 +50,7 @@ METERS = Table(
 )
 _VEHICLE_COLUMNS = sql.SQL(
     """v.id, v.organisation_id, v.plate, v.vin, v.vehicle_type, v.energy, v.seats, v.battery_kwh, v.terminal_id,
-       v.home_institution_id, v.lifecycle, v.in_service_on, v.retired_on, v.retired_how"""
+       v.home_institution_id, v.lifecycle, v.in_service_on, v.retired_on, v.retired_how, v.tank_litres"""
 )
 VEHICLES = Table(
     sql.SQL("SELECT {columns} FROM vehicle v").format(columns=_VEHICLE_COLUMNS), "v.id", "v.organisation_id"

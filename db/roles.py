@@ -65,6 +65,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "track_packed": "SELECT, INSERT, UPDATE",
         "trip_request": "SELECT, INSERT, UPDATE",
         "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
+        "fuel_purchase": "SELECT, INSERT",  # fuel-card and charging statements, imported (db/fuel.py)
         # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, DELETE",
         "alert": "SELECT, UPDATE",

@@ -32,6 +32,7 @@ The rules:
     matching      trips matched to the requests that dispatched their vehicle: undispatched km, detours, stops
     device_rate   what one device may send to the collector: a token bucket of messages and bytes
     survey        the statistics survey: its forms as data (survey_forms.toml), forms filled, summaries
+    fuel          fuel-card and charging statements read, and purchases judged against a track's kilometres
 
 The protocols:
     jt808         JT/T 808 (2013, 2019) as spoken by vehicle terminals: frames, headers, messages, answers

@@ -130,6 +130,7 @@ class Vehicle(_Item):
     battery_kwh: float | None = Field(default=None, gt=0)
     terminal_id: str | None = None
     home_institution_id: str | None = None
+    tank_litres: float | None = Field(default=None, gt=0, description="油箱容积: litres its fuel tank holds")
 
 
 class RegistryDocument(BaseModel):
@@ -194,6 +195,8 @@ class VehicleRecord(Vehicle):
             raise ValueError(
                 f"a battery capacity is of battery-electric and plug-in hybrid vehicles, not of a {self.energy} one"
             )
+        if self.tank_litres is not None and self.energy == "battery_electric":
+            raise ValueError("a fuel tank is of vehicles that burn fuel, not of a battery_electric one")
         if self.lifecycle == "retired" and (self.retired_on is None or self.retired_how is None):
             raise ValueError(
                 "a retired vehicle needs the day it left (retired_on) and how (retired_how: auctioned or scrapped)"

@@ -294,6 +294,38 @@ class Settings(BaseSettings):
         of an hour's last live fixes, would have it packed again) and a few minutes of late live batches."""
         return timedelta(seconds=self.mileage_refresh_seconds + self.track_pack_seconds + 300)
 
+    # Vehicle fuel and charging statements (api/fleet/fuel.py, docs/api.md "Fuel and charging").
+    fuel_gasoline_kg_per_litre: float = Field(
+        default=0.73,
+        gt=0.6,
+        lt=0.9,
+        description="kg per litre that imported gasoline counts as in the energy statistics (reported in kg): "
+        "the conversion public-institution statistics commonly use (1 L = 0.73 kg; GB 17930 allows 720-775 kg/m³ "
+        "at 20 °C). Kept with each purchase as imported.",
+    )
+    fuel_diesel_kg_per_litre: float = Field(
+        default=0.86,
+        gt=0.7,
+        lt=1.0,
+        description="kg per litre that imported diesel counts as (1 L = 0.86 kg, the common statistical "
+        "conversion; GB 19147 allows 810-850 kg/m³ at 20 °C for 0#). Kept with each purchase as imported.",
+    )
+    fuel_idle_days: int = Field(
+        default=3,
+        ge=0,
+        le=31,
+        description="a purchase is flagged when its vehicle's track drove no kilometre this many local days either "
+        "side of it",
+    )
+    fuel_litres_per_100km_low: float = Field(default=3.0, ge=0, description="below it, L/100 km is flagged")
+    fuel_litres_per_100km_high: float = Field(
+        default=40.0, gt=0, description="above it, L/100 km is flagged (a city bus burns some 30)"
+    )
+    fuel_kwh_per_100km_low: float = Field(default=8.0, ge=0, description="below it, kWh/100 km is flagged")
+    fuel_kwh_per_100km_high: float = Field(
+        default=120.0, gt=0, description="above it, kWh/100 km is flagged (an electric city bus uses some 100)"
+    )
+
     # The city's time zone: the local days, months and years that consumption and mileage are counted in, and the
     # hours of supervision rules (a change needs `yiwang energy rebuild` and `yiwang mileage rebuild`).
     time_zone: str = "Asia/Shanghai"

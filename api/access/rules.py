@@ -40,6 +40,7 @@ Permission = Literal[
     "alerts:read",
     "alerts:write",  # acknowledge with a note
     "reports:read",  # dispatch reports: dispatches, kilometres, utilisation, new-energy shares, alerts per unit
+    "fuel:write",  # import fuel-card and charging statements of the scope's vehicles
     "areas:read",
     "areas:write",
     "calendar:read",  # the working calendar: holidays and make-up workdays (调休)
@@ -73,6 +74,7 @@ _DISPATCH: frozenset[Permission] = frozenset(
         "areas:read",
         "areas:write",
         "reports:read",
+        "fuel:write",
     }
 )
 
@@ -107,6 +109,7 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         "areas:read",
         "reports:read",
         "entries:write",
+        "fuel:write",
     },
     # Supervisors (discipline inspection, finance, audit, police) read every unit's data; each read is recorded.
     "auditor": _EVERYONE

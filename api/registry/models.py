@@ -101,6 +101,7 @@ class VehiclePublic(BaseModel):
     in_service_on: date | None
     retired_on: date | None
     retired_how: RetiredHow | None
+    tank_litres: float | None = Field(description="油箱容积: litres its fuel tank holds (null: not known)")
 
 
 class VehicleOfOrganisation(VehiclePublic):
@@ -223,6 +224,7 @@ class VehicleCreate(VehicleRecord):
     battery_kwh: Finite | None = Field(default=None, gt=0)
     terminal_id: Text | None = None
     home_institution_id: Text | None = None
+    tank_litres: Finite | None = Field(default=None, gt=0, description="油箱容积: litres its fuel tank holds")
 
 
 class VehicleUpdate(BaseModel):
@@ -249,6 +251,7 @@ class VehicleUpdate(BaseModel):
     in_service_on: date | None = Field(default=None, description="启用: the day it entered service")
     retired_on: date | None = Field(default=None, description="处置: the day it was auctioned or scrapped")
     retired_how: RetiredHow | None = Field(default=None, description="处置方式 of a retired vehicle")
+    tank_litres: Finite | None = Field(default=None, gt=0, description="油箱容积: litres its fuel tank holds")
 
 
 class VehicleQuotaSet(BaseModel):

@@ -260,6 +260,7 @@ VEHICLES = Table(
         TableField(Column("in_service_on", "启用日期", "In service on", "date"), read_date),
         TableField(Column("retired_on", "处置日期", "Retired on", "date"), read_date),
         TableField(Column("retired_how", "处置方式", "Retired how"), *_RETIRED_HOW),
+        TableField(Column("tank_litres", "油箱容积（L）", "Tank (L)", "decimal", decimals=1), read_number),
     ),
 )
 

@@ -147,13 +147,14 @@ def test_schema_holds(fuzzing: Fuzzing, role: Role) -> None:
         # or vehicle of an organisation or institution that does not exist or a meter whose unit does not fit its
         # energy type, an imported file that is no registry table, a trip request wanted to end before it starts or
         # for a unit the user may not see, a driver of such a unit or moved to one, and a dispatch of a vehicle or
-        # driver that does not exist, and a calendar year listing a day of another year or a day twice (each a 422
-        # that says so), and a survey's forms of an institution not in the year's survey (404).
+        # driver that does not exist, a calendar year listing a day of another year or a day twice, and a fuel
+        # statement that is empty or names no plate, time or quantity column (each a 422 that says so), and a
+        # survey's forms of an institution not in the year's survey (404).
         excluded = (
             [positive_data_acceptance]
             if (operation.path.startswith("/users") and operation.method != "get")
             or operation.path == "/positions/live"
-            or operation.path.startswith(("/energy/", "/exports/", "/reports/", "/survey/"))
+            or operation.path.startswith(("/energy/", "/exports/", "/reports/", "/survey/", "/fuel/"))
             or operation.path.endswith(("/track", "/trips"))
             or (operation.path, operation.method) in _UNSTATED
             or (operation.method == "post" and operation.path in _REFERRING)

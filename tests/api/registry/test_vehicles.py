@@ -64,7 +64,7 @@ async def test_a_vehicle_is_registered_and_goes_through_its_life(
         home_institution_id=a.institution,
         in_service_on="2023-04-01",
     )
-    expected = body | {"lifecycle": "active", "retired_on": None, "retired_how": None}
+    expected = body | {"lifecycle": "active", "retired_on": None, "retired_how": None, "tank_litres": None}
     assert await _json(await client.post("/vehicles", headers=dispatcher, json=body), 201) == expected
     [audit] = audit_rows(api_settings.database_url, "endpoint = '/vehicles' AND %s = ANY(resource_ids)", (body["id"],))
     assert (audit["action"], audit["method"], audit["status"]) == ("vehicles:write", "POST", 201)
@@ -273,7 +273,7 @@ async def test_a_units_quota_counts_its_vehicles_that_are_not_retired(
 
 VEHICLE_HEADER = [
     "车辆编号", "所属组织编号", "所属组织", "车牌号码", "车架号（VIN）", "车辆类型", "能源类型", "核定座位数",
-    "电池容量（kWh）", "车载终端号", "常驻单位编号", "车辆状态", "启用日期", "处置日期", "处置方式",
+    "电池容量（kWh）", "车载终端号", "常驻单位编号", "车辆状态", "启用日期", "处置日期", "处置方式", "油箱容积（L）",
 ]  # fmt: skip
 
 
@@ -294,6 +294,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
         terminal_id=f"1{tag}",
         home_institution_id=a.institution,
         in_service_on="2022-01-15",
+        tank_litres=45,
     )
     scrapped = vehicle(tag, a.organisation, 2, energy="diesel", in_service_on="2015-05-01") | RETIRE
     for body in (hybrid, scrapped):
@@ -310,7 +311,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
     assert set(by_id) == {*a.vehicles, hybrid["id"], scrapped["id"]}
     assert by_id[hybrid["id"]] == [
         hybrid["id"], a.organisation, f"测试单位 {tag}a", hybrid["plate"], hybrid["vin"], "minibus", "插电式混合动力",
-        14, 18.3, hybrid["terminal_id"], a.institution, "在用", datetime(2022, 1, 15), None, None,
+        14, 18.3, hybrid["terminal_id"], a.institution, "在用", datetime(2022, 1, 15), None, None, 45,
     ]  # fmt: skip
     assert by_id[scrapped["id"]][6:] == [
         "柴油",
@@ -322,6 +323,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
         datetime(2015, 5, 1),
         datetime(2026, 3, 2),
         "报废",
+        None,
     ]
 
     staff = await upload(client, "/registry/vehicles", dispatcher, exported.content, "公务用车.xlsx")
