@@ -238,6 +238,30 @@ class YearFigures(YearFacts):
     survey asks; what is left out or null is not known."""
 
 
+class YearChanges(BaseModel):
+    """Some of an institution's facts of a year to change (null: not known any more); those left out stay as they
+    are. Each is described in YearFigures."""
+
+    model_config = _UPDATE
+
+    floor_area_m2: Finite | None = None
+    headcount: Integer | None = None
+    credit_code: str | None = None
+    department_id: str | None = None
+    division_code: str | None = None
+    survey_category: SurveyCategory | None = None
+    in_survey: bool | None = None
+    staff_quota: Integer | None = None
+    heated_area_m2: Finite | None = None
+    cooled_area_m2: Finite | None = None
+    heated_area_own_m2: Finite | None = None
+    heated_area_central_area_m2: Finite | None = None
+    heated_area_central_heat_m2: Finite | None = None
+    heating_days: Integer | None = None
+    hot_water_boiler_kw: Finite | None = None
+    steam_boiler_t_h: Finite | None = None
+
+
 class DepartmentCreate(Department):
     """A new supervising department (主管部门), at the top or under an existing one."""
 

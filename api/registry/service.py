@@ -43,6 +43,7 @@ from db.registry import INSTITUTIONS, METERS, ORGANISATIONS, VEHICLE_QUOTAS, VEH
 from db.scope import Scope
 from db.table import Table, page, some
 from domain.registry import (
+    YEAR_FACTS,
     DataCentreRoom,
     Department,
     Institution,
@@ -50,6 +51,7 @@ from domain.registry import (
     MeterRecord,
     RegistryDocument,
     VehicleRecord,
+    YearFacts,
     lifecycle_problem,
 )
 
@@ -411,6 +413,25 @@ async def put_year(
                 raise Refused(no_department(department_id))
             await write(conn, years=[item])
     return InstitutionYearPublic(year=year, **dict(figures))
+
+
+async def update_year(
+    conn: AsyncConnection, scope: Scope, institution_id: str, year: int, changes: Mapping[str, Any]
+) -> InstitutionYearPublic:
+    """Change some of an institution's facts of a year (null: not known any more), the others kept; the changed
+    year is validated whole, as a PUT of it would be.
+
+    Raises:
+        NotFound: there is no institution of this id in the scope.
+        Refused: the changed year does not fit, or its supervising department is none.
+    """
+    async with conn.transaction():
+        if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
+            raise NotFound(f"no institution {institution_id}")
+        stored = (await years_to_change(conn, [(institution_id, year)])).get((institution_id, year))
+        current = stored or InstitutionYearPublic(year=year, **dict.fromkeys(YEAR_FACTS))
+        figures = validated(YearFigures, YearFacts, current, changes)
+        return await put_year(conn, scope, institution_id, year, figures)
 
 
 async def rooms(

@@ -20,6 +20,7 @@ from api.registry.models import (
     InstitutionUpdate,
     InstitutionYearPublic,
     RoomFigures,
+    YearChanges,
     YearFigures,
 )
 from domain.energy import Category
@@ -129,6 +130,22 @@ async def put_institution_year(
     audit_entry(request).params = body.model_dump(mode="json")
     async with pool.connection() as conn:
         return await service.put_year(conn, scope, institution_id, year, body)
+
+
+@router.patch(
+    "/{institution_id}/years/{year}",
+    dependencies=[Depends(require("registry:write"))],
+    responses=responses(401, 403, 404, 422),
+)
+async def change_institution_year(
+    *, request: Request, pool: PoolDep, scope: ScopeDep, institution_id: PathId, year: Year, body: YearChanges
+) -> InstitutionYearPublic:
+    """Change some of an institution's facts of a year, e.g. {"credit_code": "123502001549897397"}: those sent
+    (null: not known any more), the others kept; the year is then checked whole, as by PUT (the same 422s)."""
+    changes = body.model_dump(exclude_unset=True)
+    audit_entry(request).params = body.model_dump(mode="json", exclude_unset=True)
+    async with pool.connection() as conn:
+        return await service.update_year(conn, scope, institution_id, year, changes)
 
 
 @router.get(

@@ -66,6 +66,17 @@ async def test_an_institutions_facts_of_a_year_are_set_read_and_cleared(
     assert [y["year"] for y in years] == [2024, 2025]
     assert years[0] == dict.fromkeys(body) | {"year": 2024, "floor_area_m2": 11800.0}
     assert years[1] == body | {"year": 2025}
+    assert (await client.patch(f"{path}/2025", headers=unit, json={"headcount": 1})).status_code == 403
+    # A change of some facts keeps the others, and is checked on the whole year.
+    patched = await client.patch(f"{path}/2025", headers=staff, json={"credit_code": HUAWEI, "in_survey": None})
+    assert patched.status_code == 200, patched.text
+    assert patched.json() == body | {"year": 2025, "credit_code": HUAWEI, "in_survey": None}
+    over = await client.patch(f"{path}/2025", headers=staff, json={"cooled_area_m2": 20000})
+    assert over.status_code == 422
+    assert over.json()["detail"] == "cooled_area_m2 of 20000 m² is more than the floor area (建筑面积) of 12000.5 m²"
+    new = await client.patch(f"{path}/2023", headers=staff, json={"division_code": "360203"})
+    assert new.json() == dict.fromkeys(body) | {"year": 2023, "division_code": "360203"}
+    await client.put(f"{path}/2023", headers=staff, json={})
     # Nothing known of a year: its row goes.
     assert (await client.put(f"{path}/2024", headers=staff, json={})).status_code == 200
     assert [y["year"] for y in (await client.get(path, headers=unit)).json()] == [2025]
