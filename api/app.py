@@ -26,7 +26,16 @@ from api.headers import SecurityHeaders
 from api.live import routes as positions
 from api.live.follower import open_feed
 from api.pages import docs
-from api.registry.routes import drivers, files, institutions, meters, organisations, vehicle_quotas, vehicles
+from api.registry.routes import (
+    departments,
+    drivers,
+    files,
+    institutions,
+    meters,
+    organisations,
+    vehicle_quotas,
+    vehicles,
+)
 from api.resources import Resources
 from api.supervision.routes import alerts, areas
 from api.survey.routes import survey
@@ -44,6 +53,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         organisations,
         vehicle_quotas,
         institutions,
+        departments,
         meters,
         vehicles,
         drivers,

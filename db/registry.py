@@ -10,14 +10,15 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
+import psycopg
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 from pydantic import BaseModel
 
-from db import marks
+from db import departments, marks
 from db.scope import Scope
 from db.table import Table
-from domain.registry import COUNTING_FIELDS, Meter, RegistryDocument
+from domain.registry import COUNTING_FIELDS, YEAR_FACTS, DataCentreRoomFacts, Meter, RegistryDocument
 
 Row = TypeVar("Row")
 
@@ -88,24 +89,29 @@ async def taken(conn: AsyncConnection, table: str, ids: Collection[str]) -> set[
     return {found for (found,) in await cur.fetchall()}
 
 
+# An institution's facts of a year (domain/registry.py's YearFacts): floor area, headcount and the survey's.
+_YEAR_COLUMNS = sql.SQL(", ").join(sql.Identifier("y", name) for name in YEAR_FACTS)
+
+
 async def institution_years(conn: AsyncConnection, institution_id: str, row: type[Row]) -> list[Row]:
-    """The yearly figures (year, floor_area_m2, headcount) of an institution, in year order."""
+    """The yearly facts (year and YEAR_FACTS) of an institution, in year order."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            "SELECT year, floor_area_m2, headcount FROM institution_year WHERE institution_id = %s ORDER BY year",
+            sql.SQL("SELECT y.year, {} FROM institution_year y WHERE y.institution_id = %s ORDER BY y.year").format(
+                _YEAR_COLUMNS
+            ),
             [institution_id],
         )
         return await cur.fetchall()
 
 
 async def institutions_in_year(conn: AsyncConnection, scope: Scope, year: int, row: type[Row]) -> list[Row]:
-    """Every institution in the scope with its floor area and headcount of `year` (null where not given), in id
-    order."""
+    """Every institution in the scope with its facts of `year` (YEAR_FACTS, null where not given), in id order."""
     query = sql.SQL(
-        """SELECT {columns}, %s AS year, y.floor_area_m2, y.headcount
+        """SELECT {columns}, %s AS year, {years}
            FROM institution i LEFT JOIN institution_year y ON y.institution_id = i.id AND y.year = %s
            WHERE {scope} ORDER BY i.id"""
-    ).format(columns=_INSTITUTION_COLUMNS, scope=scope.condition("i.organisation_id"))
+    ).format(columns=_INSTITUTION_COLUMNS, years=_YEAR_COLUMNS, scope=scope.condition("i.organisation_id"))
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(query, [year, year])
         return await cur.fetchall()
@@ -136,20 +142,71 @@ async def vehicles_of_organisations(conn: AsyncConnection, scope: Scope, row: ty
 
 async def years_to_change(
     conn: AsyncConnection, keys: Collection[tuple[str, int]]
-) -> dict[tuple[str, int], tuple[float | None, int | None]]:
-    """The stored floor area and headcount of these (institution id, year) pairs, locked until the transaction
-    ends."""
+) -> dict[tuple[str, int], dict[str, Any]]:
+    """The stored facts (YEAR_FACTS) of these (institution id, year) pairs, locked until the transaction ends."""
     if not keys:
         return {}
     ids, years = zip(*sorted(set(keys)), strict=True)
-    cur = await conn.execute(
-        """SELECT y.institution_id, y.year, y.floor_area_m2, y.headcount
+    query = sql.SQL(
+        """SELECT y.institution_id, y.year, {}
            FROM institution_year y JOIN unnest(%s::text[], %s::integer[]) AS k (institution_id, year)
                 USING (institution_id, year)
-           FOR UPDATE OF y""",
-        [list(ids), list(years)],
+           FOR UPDATE OF y"""
+    ).format(_YEAR_COLUMNS)
+    cur = await conn.execute(query, [list(ids), list(years)])
+    return {(row[0], row[1]): dict(zip(YEAR_FACTS, row[2:], strict=True)) for row in await cur.fetchall()}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Data-centre rooms (数据中心机房) of an institution and year
+
+_ROOM_FACTS = tuple(DataCentreRoomFacts.model_fields)
+_ROOM_COLUMNS = sql.SQL(", ").join(
+    sql.Identifier("r", name) for name in ("institution_id", "year", "name", *_ROOM_FACTS)
+)
+
+
+async def rooms(
+    conn: AsyncConnection, scope: Scope, row: type[Row], *, institution_id: str | None = None, year: int | None = None
+) -> list[Row]:
+    """The data-centre rooms of institutions in the scope (of one institution, of one year: those given), with
+    their institution's name (institution_name), by institution, year and name."""
+    query = sql.SQL(
+        """SELECT {columns}, i.name AS institution_name
+           FROM data_centre_room r JOIN institution i ON i.id = r.institution_id
+           WHERE {scope} AND (%(institution)s::text IS NULL OR r.institution_id = %(institution)s)
+                 AND (%(year)s::integer IS NULL OR r.year = %(year)s)
+           ORDER BY r.institution_id, r.year, r.name"""
+    ).format(columns=_ROOM_COLUMNS, scope=scope.condition("i.organisation_id"))
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(query, {"institution": institution_id, "year": year})
+        return await cur.fetchall()
+
+
+async def rooms_to_change(
+    conn: AsyncConnection, keys: Collection[tuple[str, int, str]]
+) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The stored facts of these (institution id, year, name) rooms, locked until the transaction ends."""
+    if not keys:
+        return {}
+    ids, years, names = zip(*sorted(set(keys)), strict=True)
+    query = sql.SQL(
+        """SELECT r.institution_id, r.year, r.name, {}
+           FROM data_centre_room r JOIN unnest(%s::text[], %s::integer[], %s::text[]) AS k (institution_id, year, name)
+                USING (institution_id, year, name)
+           FOR UPDATE OF r"""
+    ).format(sql.SQL(", ").join(sql.Identifier("r", name) for name in _ROOM_FACTS))
+    cur = await conn.execute(query, [list(ids), list(years), list(names)])
+    return {(row[0], row[1], row[2]): dict(zip(_ROOM_FACTS, row[3:], strict=True)) for row in await cur.fetchall()}
+
+
+async def delete_room(conn: AsyncConnection, institution_id: str, year: int, name: str) -> bool:
+    """Delete a data-centre room; whether there was one."""
+    cur = await conn.execute(
+        "DELETE FROM data_centre_room WHERE institution_id = %s AND year = %s AND name = %s",
+        [institution_id, year, name],
     )
-    return {(row[0], row[1]): (row[2], row[3]) for row in await cur.fetchall()}
+    return cur.rowcount == 1
 
 
 async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) -> None:
@@ -162,6 +219,9 @@ async def clear_years(conn: AsyncConnection, keys: Collection[tuple[str, int]]) 
            WHERE y.institution_id = k.institution_id AND y.year = k.year""",
         [list(ids), list(years)],
     )
+
+
+_ROOM_KEY = ("institution_id", "year", "name")
 
 
 class Unfit(ValueError):
@@ -265,19 +325,31 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
 
     Raises:
         ReservedId: a meter's or vehicle's id is a service account's name.
+        Unfit: a department, institution or organisation named and not there, or a department under itself.
     """
     await refuse_service_names(conn, [m.id for m in document.meters] + [v.id for v in document.vehicles])
     async with conn.transaction():
         before = await counting_of(conn, [m.id for m in document.meters])
-        written = {
-            "organisations": await _upsert(conn, "organisation", list(document.organisations)),
-            "institutions": await _upsert(conn, "institution", list(document.institutions)),
-            "institution years": await _upsert(
-                conn, "institution_year", list(document.institution_years), key=("institution_id", "year")
-            ),
-            "meters": await _upsert(conn, "meter", list(document.meters)),
-            "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
-        }
+        try:
+            written = {
+                "organisations": await _upsert(conn, "organisation", list(document.organisations)),
+                "departments": await departments.upsert(conn, document.departments),
+                "institutions": await _upsert(conn, "institution", list(document.institutions)),
+                "institution years": await _upsert(
+                    conn, "institution_year", list(document.institution_years), key=("institution_id", "year")
+                ),
+                "data-centre rooms": await _upsert(
+                    conn, "data_centre_room", list(document.data_centre_rooms), key=_ROOM_KEY
+                ),
+                "meters": await _upsert(conn, "meter", list(document.meters)),
+                "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
+            }
+        except departments.DepartmentUnfit as exc:
+            raise Unfit(str(exc)) from exc
+        except psycopg.errors.ForeignKeyViolation as exc:
+            # A department, institution or organisation that the document names and neither it nor the registry has.
+            detail = (exc.diag.message_detail or "").rstrip(".")
+            raise Unfit(f"{exc.diag.table_name}: {detail}: add it to the registry first") from exc
         # The one path of the API, the spreadsheets and `yiwang registry import`: what the roll-up counts with changed.
         await _recount_changed(conn, document.meters, before)
         return written

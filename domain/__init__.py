@@ -16,7 +16,8 @@ The vocabulary:
 The things:
     position      a vehicle's position report
     reading       a meter's register reading
-    registry      organisations, institutions, meters, vehicles and their rules
+    registry      organisations, institutions with their facts of a year, departments, data-centre rooms, meters,
+                  vehicles and their rules
 
 The rules:
     geo           great-circle distances, bearings, points in polygons (plain and in arrays)
@@ -33,6 +34,8 @@ The rules:
     device_rate   what one device may send to the collector: a token bucket of messages and bytes
     survey        the statistics survey: its forms as data (survey_forms.toml), forms filled, summaries
     fuel          fuel-card and charging statements read, and purchases judged against a track's kilometres
+    credit_codes  the unified social credit code (GB 32100-2015) and its check character
+    departments   supervising departments as a hierarchy: descendants, chains of parents that come back
 
 The protocols:
     jt808         JT/T 808 (2013, 2019) as spoken by vehicle terminals: frames, headers, messages, answers

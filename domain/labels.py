@@ -18,6 +18,17 @@ CATEGORY: Final[Mapping[str, str]] = {
     "community": "社区",
     "venue": "场馆",
 }
+# The statistics survey's categories (domain/registry.py's SurveyCategory), as its summary columns name them.
+SURVEY_CATEGORY: Final[Mapping[str, str]] = {
+    "state_organ": "国家机关",
+    "education": "教育",
+    "science": "科技",
+    "culture": "文化",
+    "health": "卫生",
+    "sports": "体育",
+    "other_institution": "其他事业单位",
+    "association": "团体组织",
+}
 ENERGY_TYPE: Final[Mapping[str, str]] = {
     "electricity": "电力",
     "water": "水",

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Final, Literal, Protocol
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain import counters
+from domain.credit_codes import credit_code_problem
 from domain.energy import Category, EnergyType, SubItem
 from domain.ids import ID_PATTERN, device_id_problem
 from domain.measures import unit_problem
@@ -22,11 +24,18 @@ from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, VehicleEnergy
 
 OrganisationKind = Literal["unit", "service_company", "rental_company"]
+# The statistics survey's categories of institution (its summary columns): 国家机关; 事业单位 by field (教育, 科技,
+# 文化, 卫生, 体育, 其他); 团体组织. Not the registry's own `category` (学校, 医院, 社区...), which ranks and assesses.
+SurveyCategory = Literal[
+    "state_organ", "education", "science", "culture", "health", "sports", "other_institution", "association"
+]
 
 READING_INTERVAL_MAX: Final = 31 * 86_400  # seconds: the meter table's check says the same (migration 0023)
 
 
 Id = Field(pattern=ID_PATTERN)
+# A name: some text besides spaces, without the NUL character that PostgreSQL's text cannot hold.
+NAME_PATTERN: Final = r"^[^\x00]*\S[^\x00]*$"
 
 
 def _device_id(value: str) -> str:
@@ -76,13 +85,157 @@ class Institution(_Item):
     in_assessment: bool = False
 
 
-class InstitutionYear(_Item):
-    """An institution's floor area and energy-using headcount in one year."""
+def _credit_code(value: str) -> str:
+    problem = credit_code_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# 统一社会信用代码 with its check character verified (domain/credit_codes.py).
+CreditCode = Annotated[str, AfterValidator(_credit_code)]
+# Areas in m² and powers: finite, not negative (what the columns of migration 0032 hold).
+_Amount = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+_INTEGER_MAX: Final = 2**31 - 1  # PostgreSQL's integer
+# The heated area's parts: how it is heated and paid for (the heating form, 采暖面积).
+HEATED_AREA_PARTS: Final = ("heated_area_own_m2", "heated_area_central_area_m2", "heated_area_central_heat_m2")
+# Areas that are parts of the building's floor area (建筑面积).
+_WITHIN_FLOOR_AREA: Final = ("heated_area_m2", "cooled_area_m2")
+# Rounding of areas typed by hand: a sum of parts may pass its total by this much (m²).
+_AREA_TOLERANCE: Final = 0.5
+
+
+class YearFacts(_Item):
+    """What the statistics survey (公共机构能源资源消费统计调查制度) asks of an institution besides its consumption, for
+    one year: each may change from one survey year to the next. None: not known."""
+
+    floor_area_m2: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False, description="建筑面积 (m²): the floor area of its buildings"
+    )
+    headcount: int | None = Field(
+        default=None, gt=0, le=_INTEGER_MAX, description="用能人数: the people who use its energy (staff and others)"
+    )
+    credit_code: CreditCode | None = Field(
+        default=None,
+        description="统一社会信用代码 (GB 32100-2015): 18 characters, the last a check character, e.g. "
+        "123502001549897397",
+        examples=["123502001549897397"],
+    )
+    department_id: str | None = Field(
+        default=None,
+        pattern=ID_PATTERN,
+        description="主管部门: the id of its supervising department (GET /departments)",
+    )
+    division_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="行政区划代码 (GB/T 2260): the 6 digits of the county-level division it is in, e.g. 360102",
+    )
+    survey_category: SurveyCategory | None = Field(
+        default=None,
+        description="the survey's category: state_organ 国家机关; of 事业单位: education 教育, science 科技, culture "
+        "文化, health 卫生, sports 体育, other_institution 其他; association 团体组织",
+    )
+    in_survey: bool | None = Field(
+        default=None, description="in the survey's registry (名录库) this year: since 2025 only these are surveyed"
+    )
+    staff_quota: int | None = Field(default=None, ge=0, le=_INTEGER_MAX, description="编制人数: its authorised staff")
+    heated_area_m2: _Amount | None = Field(default=None, description="采暖面积 (m²): the floor area heated")
+    cooled_area_m2: _Amount | None = Field(default=None, description="空调面积 (m²): the floor area air-conditioned")
+    heated_area_own_m2: _Amount | None = Field(default=None, description="独立供暖面积 (m²): heated by its own boilers")
+    heated_area_central_area_m2: _Amount | None = Field(
+        default=None, description="集中供暖面积，按面积收费 (m²): heated centrally, paid by area"
+    )
+    heated_area_central_heat_m2: _Amount | None = Field(
+        default=None, description="集中供暖面积，按热量收费 (m²): heated centrally, paid by the heat metered"
+    )
+    heating_days: int | None = Field(default=None, ge=0, le=366, description="采暖天数: days of the heating season")
+    hot_water_boiler_kw: _Amount | None = Field(default=None, description="热水锅炉热功率 (kW): hot-water boilers")
+    steam_boiler_t_h: _Amount | None = Field(default=None, description="蒸汽锅炉蒸发量 (t/h): steam boilers")
+
+    @model_validator(mode="after")
+    def _parts_within_wholes(self) -> YearFacts:
+        parts = [getattr(self, name) for name in HEATED_AREA_PARTS if getattr(self, name) is not None]
+        if self.heated_area_m2 is not None and sum(parts) > self.heated_area_m2 + _AREA_TOLERANCE:
+            raise ValueError(
+                f"the heated area's parts (independent, central by area, central by heat) add up to {sum(parts):g} "
+                f"m², more than the heated area (采暖面积) of {self.heated_area_m2:g} m²"
+            )
+        for name in _WITHIN_FLOOR_AREA:
+            area = getattr(self, name)
+            if area is not None and self.floor_area_m2 is not None and area > self.floor_area_m2 + _AREA_TOLERANCE:
+                raise ValueError(
+                    f"{name} of {area:g} m² is more than the floor area (建筑面积) of {self.floor_area_m2:g} m²"
+                )
+        return self
+
+    def known(self) -> bool:
+        """Whether anything of the year is known (a year of which nothing is has no row)."""
+        return any(getattr(self, name) is not None for name in YearFacts.model_fields)
+
+
+class InstitutionYear(YearFacts):
+    """An institution's facts in one year: floor area and energy-using headcount, and what the survey asks."""
 
     institution_id: str
     year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
-    floor_area_m2: float | None = Field(default=None, gt=0)
-    headcount: int | None = Field(default=None, gt=0)
+
+
+YEAR_FACTS: Final = tuple(YearFacts.model_fields)
+
+
+class Department(_Item):
+    """A supervising department (主管部门), under another or at the top (parent_id None)."""
+
+    id: str = Id
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    parent_id: str | None = Field(default=None, pattern=ID_PATTERN)
+
+    @model_validator(mode="after")
+    def _not_its_own_parent(self) -> Department:
+        if self.parent_id == self.id:
+            raise ValueError(f"department {self.id} cannot be its own parent")
+        return self
+
+
+_Energy = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=6, allow_inf_nan=False)]
+# The room's electricity split by what uses it; the total may hold more (lighting of the room, say).
+ROOM_ELECTRICITY_PARTS: Final = ("it_kwh", "cooling_kwh", "distribution_kwh")
+
+
+class DataCentreRoomFacts(_Item):
+    """A data-centre machine room (数据中心机房) of an institution in one year: the survey's data-centre form."""
+
+    floor_area_m2: _Amount | None = Field(default=None, description="机房建筑面积 (m²)")
+    racks: int | None = Field(default=None, ge=0, le=_INTEGER_MAX, description="机柜总数量")
+    it_power_kw: _Amount | None = Field(default=None, description="设备总功率: IT设备 (kW)")
+    cooling_power_kw: _Amount | None = Field(default=None, description="设备总功率: 空气调节设备 (kW)")
+    distribution_power_kw: _Amount | None = Field(default=None, description="设备总功率: 配电及附属设备 (kW)")
+    electricity_kwh: _Energy | None = Field(default=None, description="总用电量 (kWh) of the year")
+    it_kwh: _Energy | None = Field(default=None, description="of which IT设备 (kWh)")
+    cooling_kwh: _Energy | None = Field(default=None, description="of which 空气调节设备 (kWh)")
+    distribution_kwh: _Energy | None = Field(default=None, description="of which 配电及附属设备 (kWh)")
+
+    @model_validator(mode="after")
+    def _parts_within_total(self) -> DataCentreRoomFacts:
+        parts = [getattr(self, name) for name in ROOM_ELECTRICITY_PARTS if getattr(self, name) is not None]
+        if self.electricity_kwh is not None and sum(parts, Decimal(0)) > self.electricity_kwh:
+            raise ValueError(
+                f"the room's electricity by use (IT, cooling, distribution) adds up to {sum(parts, Decimal(0))} kWh, "
+                f"more than its total (总用电量) of {self.electricity_kwh} kWh"
+            )
+        return self
+
+
+ROOM_NAME = Field(min_length=1, max_length=200, pattern=NAME_PATTERN, description="the room's name")
+
+
+class DataCentreRoom(DataCentreRoomFacts):
+    """A data-centre room as the registry document gives it: its institution, year and name (one room a name)."""
+
+    institution_id: str
+    year: int = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    name: str = ROOM_NAME
 
 
 class Meter(_Item):
@@ -139,8 +292,10 @@ class RegistryDocument(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     organisations: list[Organisation] = []
+    departments: list[Department] = []
     institutions: list[Institution] = []
     institution_years: list[InstitutionYear] = []
+    data_centre_rooms: list[DataCentreRoom] = []
     meters: list[Meter] = []
     vehicles: list[Vehicle] = []
 

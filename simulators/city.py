@@ -12,7 +12,7 @@ from typing import Any
 from domain.energy import CATEGORIES, Category, EnergyType, SubItem
 from domain.registry import OrganisationKind
 from domain.vehicles import NEW_ENERGY, VehicleEnergy
-from simulators import names
+from simulators import names, survey
 from simulators.seeds import stream
 from simulators.streets import EAST, NORTH, SOUTH, WEST, Streets, build_streets
 
@@ -116,12 +116,14 @@ class City:
         """The registry import document (`yiwang registry import`), as plain JSON-ready data.
 
         Args:
-            years: the years whose floor area and headcount it states (default: this one and the last).
+            years: the years whose facts it states (floor area, headcount, the survey's; data-centre rooms): by
+                default this one and the last.
         """
         this_year = date.today().year
         stated = list(years) if years is not None else [this_year - 1, this_year]
         return {
             "organisations": [{"id": o.id, "name": o.name, "kind": o.kind} for o in self.organisations],
+            "departments": survey.department_rows(),
             "institutions": [
                 {
                     "id": i.id,
@@ -139,9 +141,21 @@ class City:
             ],
             "institution_years": [
                 {"institution_id": i.id, "year": year, "floor_area_m2": i.floor_area, "headcount": i.headcount}
+                | survey.year_facts(
+                    self.seed,
+                    institution_id=i.id,
+                    name=i.name,
+                    category=i.category,
+                    district=i.district,
+                    floor_area=i.floor_area,
+                    headcount=i.headcount,
+                )
                 for i in self.institutions
                 for year in stated
             ],
+            "data_centre_rooms": survey.rooms(
+                self.seed, [(i.id, i.category, i.floor_area) for i in self.institutions], stated
+            ),
             "meters": [
                 {
                     "id": m.id,

@@ -12,6 +12,9 @@ CHANGJIANG = "昌江区"
 FULIANG = "浮梁县"
 LEPING = "乐平市"
 DISTRICTS = (ZHUSHAN, CHANGJIANG, FULIANG, LEPING)
+# Administrative division codes (行政区划代码, GB/T 2260) of the city and its county-level divisions.
+CITY_DIVISION = "360200"
+DIVISION_CODES: dict[str, str] = {ZHUSHAN: "360203", CHANGJIANG: "360202", FULIANG: "360222", LEPING: "360281"}
 
 # Sub-district offices (街道办事处 / 镇) that run the community service centres.
 SUBDISTRICTS: dict[str, tuple[str, ...]] = {

@@ -19,11 +19,12 @@ Permission = Literal[
     "me:read",  # one's own account (GET /users/me)
     "me:write",  # one's own sessions (logout)
     "organisations:read",
+    "departments:read",  # the supervising departments (主管部门): every role, as they name no unit's data
     "institutions:read",
     "meters:read",
     "vehicles:read",
     "vehicles:write",  # create and change vehicles and their lifecycle, and set units' allocation quotas (编制)
-    "registry:write",  # create and change institutions, their yearly figures, and meters
+    "registry:write",  # create and change institutions, their yearly facts, data-centre rooms, departments, meters
     "readings:read",  # consumption series and data quality of meters
     "entries:write",  # enter, correct and withdraw consumption from bills, delivery notes and manual entries
     "indicators:read",  # indicators, rankings, key units
@@ -51,8 +52,9 @@ Permission = Literal[
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 
-# The working calendar decides figures everyone reads (off-hours alerts, weekend load): everyone may see it.
-_EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write", "calendar:read"})
+# The working calendar decides figures everyone reads (off-hours alerts, weekend load), and the supervising departments
+# name no unit's data: everyone may see them.
+_EVERYONE: frozenset[Permission] = frozenset({"me:read", "me:write", "calendar:read", "departments:read"})
 _REGISTRY: frozenset[Permission] = frozenset(
     {"organisations:read", "institutions:read", "meters:read", "vehicles:read"}
 )

@@ -1,12 +1,14 @@
 """Imports of the registry's tables: every row of a file read into an item of the registry, validated with the
-domain's rules and the registry's (an organisation in the scope, one vehicle per plate), every bad row reported with
-its number as Excel shows it ('#' lines counted); one bad row and nothing is written, else every row is written in
-one transaction.
+domain's rules and the registry's (an organisation in the scope, one vehicle per plate, a department that exists and
+is not under itself), every bad row reported with its number as Excel shows it ('#' lines counted) and its column;
+one bad row and nothing is written, else every row is written in one transaction. Each table is a file of its own,
+imported at its own path, so that the path names the sheet a problem is in.
 
 A row changes the columns the file has: a column left out of the file keeps what the registry holds, an empty
 cell sets the field's default (none, 否, a multiplier of 1, a vehicle in service). An institution may appear in
-several rows, one per year of its floor area and headcount, if its other cells agree. Drivers are numbered by the
-registry: a row without a driver id adds a driver.
+several rows, one per year of its facts (floor area, headcount, the survey's), if its other cells agree. A
+data-centre room is named by its institution, year and name. Drivers are numbered by the registry: a row without a
+driver id adds a driver.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from starlette.concurrency import run_in_threadpool
 from api.errors import Conflict
 from api.registry import drivers, service
 from api.registry.models import (
+    DataCentreRoomRecord,
+    DepartmentCreate,
+    DepartmentPublic,
     DriverCreate,
     ImportResult,
     InstitutionCreate,
@@ -32,12 +37,26 @@ from api.registry.models import (
     VehiclePublic,
 )
 from api.registry.spreadsheets import FileRefused, RowsRefused, is_blank
-from api.registry.tables import DRIVERS, INSTITUTIONS, METERS, VEHICLES, YEAR_FIGURES, Table, read_text
+from api.registry.tables import (
+    DATA_CENTRE_ROOMS,
+    DEPARTMENTS,
+    DRIVERS,
+    INSTITUTIONS,
+    METERS,
+    VEHICLES,
+    YEAR_FIGURES,
+    Table,
+    read_text,
+)
+from db import departments as departments_db
 from db import registry as registry_db
 from db import trip_requests
 from db.scope import Scope
+from domain.departments import cycle_problem
 from domain.labels import Language
 from domain.registry import (
+    DataCentreRoom,
+    Department,
     Institution,
     InstitutionYear,
     MeterRecord,
@@ -150,8 +169,9 @@ def _read(
         else:
             file.positions[key], file.headers[key] = index, text
             file.language = file.language or language
-    if "id" not in file.positions and not table.numbered:
-        file.problem(number, "id", "no such column: add it")
+    for key in () if table.numbered else table.keys:
+        if key not in file.positions:
+            file.problem(number, key, "no such column: add it")
     for key, others in (needs or {}).items():
         given = [file.headers[other] for other in others if other in file.positions]
         if given and key not in file.positions:
@@ -222,6 +242,11 @@ async def import_institutions(
                 file.problem(number, "organisation_id", reason)
         stored = await service.years_to_change(conn, in_years)
         years, cleared = await run_in_threadpool(_years, file, in_years, stored)
+        unknown = await service.unknown_departments(conn, {y.department_id for y in years})
+        for facts in years:
+            if facts.department_id in unknown:
+                row = in_years[facts.institution_id, facts.year]
+                file.problem(row.number, "department_id", service.no_department(facts.department_id))
         file.refuse_if_wrong()
         institutions = [item for _, item in items]
         await service.write(conn, institutions=institutions, years=years)
@@ -258,7 +283,7 @@ def _institutions(
         elif first != row.number:
             file.problem(row.number, "id", f"is also in row {first} (rows of one institution are rows of its years)")
         if year is _BLANK and any(row.given(key) for key in YEAR_FIGURES):
-            file.problem(row.number, "year", "is empty: the floor area and headcount are those of a year")
+            file.problem(row.number, "year", "is empty: the floor area, headcount and survey facts are those of a year")
     return list(items.values()), in_years
 
 
@@ -274,11 +299,112 @@ def _years(
         figures = file.validated(InstitutionYearRecord, values, row, "year")
         if figures is None:
             continue
-        if figures.floor_area_m2 is not None or figures.headcount is not None:
+        if figures.known():
             years.append(figures)
         elif (institution_id, year) in stored:
             cleared.append((institution_id, year))  # no row for a year of which nothing is known
     return years, cleared
+
+
+async def import_departments(
+    conn: AsyncConnection, scope: Scope, rows: Sequence[tuple[int, Sequence[object]]]
+) -> ImportResult:
+    """Validate every row of a departments table (the first of `rows` is its header) and write them all in one
+    transaction, or nothing: a parent must be a department of the file or the registry, and no department may end
+    up under itself. Departments belong to no unit: `scope` does not limit them.
+
+    Raises:
+        RowsRefused: the header or rows do not fit.
+    """
+    file = await run_in_threadpool(_read, DEPARTMENTS, rows)
+    async with conn.transaction():
+        hierarchy = await departments_db.parents(conn)  # locked: the check and the write are not interleaved
+        current = {d.id: d for d in await departments_db.some(conn, file.ids(), DepartmentPublic)}
+        items = await run_in_threadpool(_departments, file, current)
+        after = hierarchy | {item.id: item.parent_id for _, item in items.values()}
+        for number, item in items.values():
+            if item.parent_id is not None and item.parent_id not in after:
+                file.problem(number, "parent_id", service.no_department(item.parent_id))
+                continue
+            problem = cycle_problem(after, item.id)
+            if problem is not None:
+                file.problem(number, "parent_id", problem)
+        file.refuse_if_wrong()
+        departments = [item for _, item in items.values()]
+        await service.write(conn, departments=departments)
+    created = sum(1 for d in departments if d.id not in current)
+    return ImportResult(rows=len(file.rows), created=created, updated=len(departments) - created)
+
+
+def _departments(file: _File, current: Mapping[str, BaseModel]) -> dict[str, tuple[int, Department]]:
+    """The departments of the file, each with its row."""
+    items: dict[str, tuple[int, Department]] = {}
+    for row in file.rows:
+        values = _model_values(Department, row, current.get(row.id or ""))
+        item = file.validated(DepartmentCreate, values, row, "department")
+        if item is None:
+            continue
+        if item.id in items:
+            file.problem(row.number, "id", f"is also in row {items[item.id][0]}")
+        else:
+            items[item.id] = (row.number, item)
+    return items
+
+
+RoomKey = tuple[str, int, str]
+
+
+async def import_rooms(
+    conn: AsyncConnection, scope: Scope, rows: Sequence[tuple[int, Sequence[object]]]
+) -> ImportResult:
+    """Validate every row of a data-centre rooms table (the first of `rows` is its header) and write them all in one
+    transaction, or nothing: a row adds or changes the room of its institution, year and name.
+
+    Raises:
+        RowsRefused: the header or rows do not fit (an institution that is not one in the scope, for one).
+    """
+    file = await run_in_threadpool(_read, DATA_CENTRE_ROOMS, rows)
+    keyed = [(key, row) for row in file.rows if (key := _room_key(row)) is not None]
+    async with conn.transaction():
+        visible = await service.visible_institutions(conn, scope, {key[0] for key, _ in keyed})
+        stored = await service.rooms_to_change(conn, [key for key, _ in keyed if key[0] in visible])
+        items = await run_in_threadpool(_rooms, file, keyed, stored, visible)
+        file.refuse_if_wrong()
+        await service.write(conn, rooms=[item for _, item in items.values()])
+    created = sum(1 for key in items if key not in stored)
+    return ImportResult(rows=len(file.rows), created=created, updated=len(items) - created)
+
+
+def _room_key(row: _Row) -> RoomKey | None:
+    institution_id, year, name = (row.values.get(key) for key in DATA_CENTRE_ROOMS.keys)
+    if isinstance(institution_id, str) and isinstance(year, int) and isinstance(name, str):
+        return institution_id, year, name
+    return None  # a key's cell is empty or could not be read: validating the row says so
+
+
+def _rooms(
+    file: _File, keyed: Sequence[tuple[RoomKey, _Row]], stored: Mapping[RoomKey, BaseModel], visible: set[str]
+) -> dict[RoomKey, tuple[int, DataCentreRoom]]:
+    """The rooms of the file, each with its row."""
+    items: dict[RoomKey, tuple[int, DataCentreRoom]] = {}
+    rows_with_keys = {id(row) for _, row in keyed}
+    for row in file.rows:
+        if id(row) not in rows_with_keys:
+            file.validated(DataCentreRoomRecord, _model_values(DataCentreRoom, row, None), row, "data-centre room")
+    for key, row in keyed:
+        if key[0] not in visible:
+            reason = f"no institution {key[0]}: give the id of an existing institution"
+            file.problem(row.number, "institution_id", reason)
+            continue
+        values = _model_values(DataCentreRoom, row, stored.get(key))
+        item = file.validated(DataCentreRoomRecord, values, row, "data-centre room")
+        if item is None:
+            continue
+        if key in items:
+            file.problem(row.number, "name", f"{key[2]!r} of {key[0]} in {key[1]} is also in row {items[key][0]}")
+        else:
+            items[key] = (row.number, item)
+    return items
 
 
 async def import_meters(

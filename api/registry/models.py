@@ -9,21 +9,30 @@ left out unless sent, null refused where the item cannot be empty: the service v
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.fields import NO_NUL, Finite, Integer, Text
 from domain.energy import Category, EnergyType, SubItem
+from domain.ids import ID_PATTERN
 from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.registry import (
+    NAME_PATTERN,
     READING_INTERVAL_MAX,
+    ROOM_NAME,
+    DataCentreRoom,
+    DataCentreRoomFacts,
+    Department,
     Institution,
     InstitutionYear,
     Meter,
     MeterRecord,
     Moment,
+    SurveyCategory,
     VehicleRecord,
+    YearFacts,
 )
 from domain.vehicles import VIN_PATTERN, LicenceClass, Lifecycle, RetiredHow, VehicleEnergy
 
@@ -49,20 +58,70 @@ class InstitutionPublic(BaseModel):
     in_assessment: bool
 
 
-class InstitutionYearPublic(BaseModel):
-    """An institution's floor area (m²) and energy-using headcount in one year (null: not known)."""
+class _YearFactsPublic(BaseModel):
+    """An institution's facts of a year (domain/registry.py's YearFacts, where each field is described); null: not
+    known."""
 
-    year: int
     floor_area_m2: float | None
     headcount: int | None
+    credit_code: str | None
+    department_id: str | None
+    division_code: str | None
+    survey_category: SurveyCategory | None
+    in_survey: bool | None
+    staff_quota: int | None
+    heated_area_m2: float | None
+    cooled_area_m2: float | None
+    heated_area_own_m2: float | None
+    heated_area_central_area_m2: float | None
+    heated_area_central_heat_m2: float | None
+    heating_days: int | None
+    hot_water_boiler_kw: float | None
+    steam_boiler_t_h: float | None
 
 
-class InstitutionInYear(InstitutionPublic):
-    """An institution with its figures of one year, as the registry export lists it."""
+class InstitutionYearPublic(_YearFactsPublic):
+    """An institution in one year: floor area (m²), energy-using headcount and what the statistics survey asks
+    (null: not known)."""
 
     year: int
+
+
+class InstitutionInYear(InstitutionPublic, _YearFactsPublic):
+    """An institution with its facts of one year, as the registry export lists it."""
+
+    year: int
+
+
+class DepartmentPublic(BaseModel):
+    """A supervising department (主管部门); parent_id null: at the top."""
+
+    id: str
+    name: str
+    parent_id: str | None
+
+
+class DataCentreRoomPublic(BaseModel):
+    """A data-centre machine room (数据中心机房) of an institution in one year (null: not known)."""
+
+    institution_id: str
+    year: int
+    name: str
     floor_area_m2: float | None
-    headcount: int | None
+    racks: int | None
+    it_power_kw: float | None
+    cooling_power_kw: float | None
+    distribution_power_kw: float | None
+    electricity_kwh: Decimal | None
+    it_kwh: Decimal | None
+    cooling_kwh: Decimal | None
+    distribution_kwh: Decimal | None
+
+
+class DataCentreRoomOfInstitution(DataCentreRoomPublic):
+    """A data-centre room with its institution's name, as the registry export lists it."""
+
+    institution_name: str
 
 
 class MeterPublic(BaseModel):
@@ -169,21 +228,64 @@ class InstitutionUpdate(BaseModel):
 
 
 class InstitutionYearRecord(InstitutionYear):
-    """An institution's floor area and headcount in one year, as the registry import reads them."""
+    """An institution's facts of one year, as the registry import reads them."""
 
     institution_id: Text
     year: Integer = Field(ge=FIRST_YEAR, le=LAST_YEAR)
-    floor_area_m2: Finite | None = Field(default=None, gt=0)
-    headcount: Integer | None = Field(default=None, gt=0)
 
 
-class YearFigures(BaseModel):
-    """An institution's floor area (m²) and energy-using headcount (用能人数) for one year; null: not known."""
+class YearFigures(YearFacts):
+    """An institution's facts of one year: floor area (m²), energy-using headcount (用能人数) and what the statistics
+    survey asks; what is left out or null is not known."""
 
-    model_config = ConfigDict(extra="forbid")
 
-    floor_area_m2: Finite | None = Field(default=None, gt=0)
-    headcount: Integer | None = Field(default=None, gt=0)
+class YearChanges(BaseModel):
+    """Some of an institution's facts of a year to change (null: not known any more); those left out stay as they
+    are. Each is described in YearFigures."""
+
+    model_config = _UPDATE
+
+    floor_area_m2: Finite | None = None
+    headcount: Integer | None = None
+    credit_code: str | None = None
+    department_id: str | None = None
+    division_code: str | None = None
+    survey_category: SurveyCategory | None = None
+    in_survey: bool | None = None
+    staff_quota: Integer | None = None
+    heated_area_m2: Finite | None = None
+    cooled_area_m2: Finite | None = None
+    heated_area_own_m2: Finite | None = None
+    heated_area_central_area_m2: Finite | None = None
+    heated_area_central_heat_m2: Finite | None = None
+    heating_days: Integer | None = None
+    hot_water_boiler_kw: Finite | None = None
+    steam_boiler_t_h: Finite | None = None
+
+
+class DepartmentCreate(Department):
+    """A new supervising department (主管部门), at the top or under an existing one."""
+
+
+class DepartmentUpdate(BaseModel):
+    """The fields of a department to change; those left out stay as they are (null parent_id: to the top)."""
+
+    model_config = _UPDATE
+
+    name: Annotated[str, Field(default=None, min_length=1, max_length=200, pattern=NAME_PATTERN)]
+    parent_id: str | None = Field(default=None, pattern=ID_PATTERN)
+
+
+class RoomFigures(DataCentreRoomFacts):
+    """A data-centre machine room's facts of one year; what is left out or null is not known."""
+
+
+class DataCentreRoomRecord(DataCentreRoom):
+    """A data-centre room as the registry import reads it."""
+
+    institution_id: Text
+    year: Integer = Field(ge=FIRST_YEAR, le=LAST_YEAR)
+    name: str = ROOM_NAME
 
 
 class MeterCreate(MeterRecord):
@@ -318,4 +420,4 @@ class ImportResult(BaseModel):
     rows: int  # the rows of the file that hold data
     created: int
     updated: int  # rows of existing items, changed or not
-    years: int = 0  # floor area and headcount of an institution in a year, written or cleared
+    years: int = 0  # facts of an institution in a year (floor area, headcount, the survey's), written or cleared

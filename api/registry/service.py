@@ -19,6 +19,8 @@ from pydantic import BaseModel, ValidationError
 from api.errors import Conflict, NotFound, Refused
 from api.paging import Page, page_of
 from api.registry.models import (
+    DataCentreRoomOfInstitution,
+    DataCentreRoomPublic,
     InstitutionCreate,
     InstitutionInYear,
     InstitutionPublic,
@@ -27,23 +29,29 @@ from api.registry.models import (
     MeterOfInstitution,
     MeterPublic,
     OrganisationPublic,
+    RoomFigures,
     VehicleCreate,
     VehicleOfOrganisation,
     VehiclePublic,
     VehicleQuotaPublic,
     YearFigures,
 )
+from db import departments as departments_db
 from db import registry as registry_db
 from db import trip_requests
 from db.registry import INSTITUTIONS, METERS, ORGANISATIONS, VEHICLE_QUOTAS, VEHICLES
 from db.scope import Scope
 from db.table import Table, page, some
 from domain.registry import (
+    YEAR_FACTS,
+    DataCentreRoom,
+    Department,
     Institution,
     InstitutionYear,
     MeterRecord,
     RegistryDocument,
     VehicleRecord,
+    YearFacts,
     lifecycle_problem,
 )
 
@@ -252,9 +260,29 @@ async def years_to_change(
     """The stored figures of these (institution id, year) pairs, locked until the transaction ends."""
     stored = await registry_db.years_to_change(conn, keys)
     return {
-        (institution_id, year): InstitutionYearPublic(year=year, floor_area_m2=area, headcount=headcount)
-        for (institution_id, year), (area, headcount) in stored.items()
+        (institution_id, year): InstitutionYearPublic(year=year, **facts)
+        for (institution_id, year), facts in stored.items()
     }
+
+
+async def rooms_to_change(
+    conn: AsyncConnection, keys: Collection[tuple[str, int, str]]
+) -> dict[tuple[str, int, str], RoomFigures]:
+    """The stored facts of these (institution id, year, name) data-centre rooms, locked until the transaction
+    ends."""
+    stored = await registry_db.rooms_to_change(conn, keys)
+    return {key: RoomFigures.model_construct(**facts) for key, facts in stored.items()}
+
+
+async def unknown_departments(conn: AsyncConnection, ids: Collection[str | None]) -> set[str]:
+    """Those of `ids` (None ignored) that are no supervising department."""
+    wanted = {i for i in ids if i is not None}
+    return wanted - await departments_db.existing(conn, wanted)
+
+
+def no_department(department_id: str) -> str:
+    """Why a department id that is none cannot be an institution's or a department's."""
+    return f"no department {department_id}: give the id of an existing department (GET /departments)"
 
 
 async def fleet_holders(
@@ -297,8 +325,10 @@ async def fleet_holders(
 async def write(
     conn: AsyncConnection,
     *,
+    departments: Sequence[Department] = (),
     institutions: Sequence[Institution] = (),
     years: Sequence[InstitutionYear] = (),
+    rooms: Sequence[DataCentreRoom] = (),
     meters: Sequence[MeterRecord] = (),
     vehicles: Sequence[VehicleRecord] = (),
 ) -> None:
@@ -306,9 +336,15 @@ async def write(
 
     Raises:
         Conflict: a plate or terminal was given to another vehicle by a write that committed meanwhile.
+        Refused: what the items name is not there (a department), or a department would be under itself.
     """
     document = RegistryDocument(
-        institutions=list(institutions), institution_years=list(years), meters=list(meters), vehicles=list(vehicles)
+        departments=list(departments),
+        institutions=list(institutions),
+        institution_years=list(years),
+        data_centre_rooms=list(rooms),
+        meters=list(meters),
+        vehicles=list(vehicles),
     )
     try:
         await registry_db.import_document(conn, document)
@@ -359,20 +395,93 @@ async def update_institution(
 async def put_year(
     conn: AsyncConnection, scope: Scope, institution_id: str, year: int, figures: YearFigures
 ) -> InstitutionYearPublic:
-    """Set an institution's floor area and headcount of a year; both unknown: the year's figures are removed.
+    """Set an institution's facts of a year (floor area, headcount, the survey's); none known: the year's row is
+    removed.
 
     Raises:
         NotFound: there is no institution of this id in the scope.
+        Refused: the supervising department is none.
     """
     async with conn.transaction():
         if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
             raise NotFound(f"no institution {institution_id}")
-        item = InstitutionYear(institution_id=institution_id, year=year, **figures.model_dump())
-        if item.floor_area_m2 is None and item.headcount is None:
+        item = InstitutionYear(institution_id=institution_id, year=year, **dict(figures))
+        if not item.known():
             await registry_db.clear_years(conn, [(institution_id, year)])  # nothing known of the year: no row
         else:
+            for department_id in await unknown_departments(conn, [item.department_id]):
+                raise Refused(no_department(department_id))
             await write(conn, years=[item])
-    return InstitutionYearPublic(year=year, floor_area_m2=item.floor_area_m2, headcount=item.headcount)
+    return InstitutionYearPublic(year=year, **dict(figures))
+
+
+async def update_year(
+    conn: AsyncConnection, scope: Scope, institution_id: str, year: int, changes: Mapping[str, Any]
+) -> InstitutionYearPublic:
+    """Change some of an institution's facts of a year (null: not known any more), the others kept; the changed
+    year is validated whole, as a PUT of it would be.
+
+    Raises:
+        NotFound: there is no institution of this id in the scope.
+        Refused: the changed year does not fit, or its supervising department is none.
+    """
+    async with conn.transaction():
+        if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
+            raise NotFound(f"no institution {institution_id}")
+        stored = (await years_to_change(conn, [(institution_id, year)])).get((institution_id, year))
+        current = stored or InstitutionYearPublic(year=year, **dict.fromkeys(YEAR_FACTS))
+        figures = validated(YearFigures, YearFacts, current, changes)
+        return await put_year(conn, scope, institution_id, year, figures)
+
+
+async def rooms(
+    conn: AsyncConnection, scope: Scope, institution_id: str, year: int | None = None
+) -> list[DataCentreRoomPublic]:
+    """The data-centre rooms of an institution in the scope (of a year, when given), by year and name.
+
+    Raises:
+        NotFound: there is no institution of this id in the scope.
+    """
+    await institution(conn, scope, institution_id)
+    return await registry_db.rooms(conn, scope, DataCentreRoomPublic, institution_id=institution_id, year=year)
+
+
+async def rooms_in_year(conn: AsyncConnection, scope: Scope, year: int) -> list[DataCentreRoomOfInstitution]:
+    """Every data-centre room of `year` of the institutions in the scope, with their names."""
+    return await registry_db.rooms(conn, scope, DataCentreRoomOfInstitution, year=year)
+
+
+async def put_room(
+    conn: AsyncConnection, scope: Scope, institution_id: str, year: int, *, name: str, figures: RoomFigures
+) -> DataCentreRoomPublic:
+    """Set a data-centre room's facts of a year (added when there is none of the name).
+
+    Raises:
+        NotFound: there is no institution of this id in the scope.
+        Refused: the room's name does not fit.
+    """
+    async with conn.transaction():
+        if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
+            raise NotFound(f"no institution {institution_id}")
+        try:
+            item = DataCentreRoom(institution_id=institution_id, year=year, name=name, **dict(figures))
+        except ValidationError as exc:
+            raise Refused(problem_of(exc)) from exc
+        await write(conn, rooms=[item])
+    return DataCentreRoomPublic(**item.model_dump())
+
+
+async def delete_room(conn: AsyncConnection, scope: Scope, institution_id: str, year: int, name: str) -> None:
+    """Remove a data-centre room of a year.
+
+    Raises:
+        NotFound: there is no institution of this id in the scope, or it had no room of this name that year.
+    """
+    async with conn.transaction():
+        if not (await institutions_to_change(conn, scope, [institution_id]))[0]:
+            raise NotFound(f"no institution {institution_id}")
+        if not await registry_db.delete_room(conn, institution_id, year, name):
+            raise NotFound(f"institution {institution_id} has no data-centre room {name!r} in {year}")
 
 
 async def create_meter(conn: AsyncConnection, scope: Scope, item: MeterRecord) -> MeterPublic:

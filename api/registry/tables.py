@@ -1,5 +1,6 @@
-"""The registry's tables as staff keep them in XLSX or CSV: institutions, meters, vehicles and drivers, each
-column with its Chinese and English header, how a cell reads in and how a value shows in a file.
+"""The registry's tables as staff keep them in XLSX or CSV: institutions (with their facts of a year), supervising
+departments, data-centre rooms, meters, vehicles and drivers, each column with its Chinese and English header, how a
+cell reads in and how a value shows in a file.
 
 Headers are Chinese, English or the keys, so that an export edited in Excel imports back; coded columns read their
 code or its Chinese label (学校, school) and show the label in Chinese, the code in English (domain/labels.py).
@@ -18,9 +19,17 @@ from pydantic import BaseModel
 
 from api.fields import BIGINT_MAX
 from api.files.table import Column, Sheet
-from api.registry.models import DriverOfOrganisation, InstitutionInYear, MeterOfInstitution, VehicleOfOrganisation
+from api.registry.models import (
+    DataCentreRoomOfInstitution,
+    DepartmentPublic,
+    DriverOfOrganisation,
+    InstitutionInYear,
+    MeterOfInstitution,
+    VehicleOfOrganisation,
+)
 from domain import labels
 from domain.labels import Language
+from domain.registry import YEAR_FACTS
 
 _YES = {"是", "yes", "y", "true", "1"}
 _NO = {"否", "no", "n", "false", "0"}
@@ -63,6 +72,8 @@ class Table:
     Args:
         numbered: the registry numbers new items (drivers): a file needs no id column, and a row without an id adds
             an item.
+        keys: the columns that name an item, which a file must have (a data-centre room: its institution, year and
+            name).
     """
 
     key: str
@@ -70,6 +81,7 @@ class Table:
     en: str
     fields: tuple[TableField, ...]
     numbered: bool = False
+    keys: tuple[str, ...] = ("id",)
 
     def sheet(self, items: Iterable[BaseModel], language: Language) -> Sheet:
         """The sheet of these items (models with an attribute per field) in `language`."""
@@ -96,6 +108,11 @@ _THOUSANDS = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 def read_number(value: object) -> float:
     """A cell as a finite number; text may group thousands with commas (as Excel writes '1,234.50' to a CSV)."""
+    return float(read_decimal(value))
+
+
+def read_decimal(value: object) -> Decimal:
+    """A cell as a finite number, exactly as written (an amount of energy); thousands as `read_number` takes them."""
     if isinstance(value, bool | date):
         raise ValueError(f"{read_text(value)!r} is not a number")
     if isinstance(value, int | float):
@@ -108,7 +125,7 @@ def read_number(value: object) -> float:
             raise ValueError(f"{text!r} is not a number") from None
     if not number.is_finite():
         raise ValueError(f"{read_text(value)!r} is not a finite number")
-    return float(number)
+    return number
 
 
 def read_integer(value: object) -> int:
@@ -185,7 +202,23 @@ def _show_text(value: object, language: Language) -> object:
     return None if value is None else str(value)
 
 
+def _show_known_flag(value: object, language: Language) -> object:
+    return None if value is None else _show_flag(value, language)  # not known: an empty cell, never 否
+
+
+def _read_credit_code(value: object) -> str:
+    # Excel keeps a number in 15 significant digits: a code of 18 digits typed into a number cell has lost its last
+    # ones, and no reading of the cell gives them back.
+    if isinstance(value, float) and abs(value) >= 1e15:
+        raise ValueError(
+            f"{read_text(value)!r} is a number that Excel has rounded to 15 digits: format the cell as text and type "
+            "the code again"
+        )
+    return read_text(value).upper()
+
+
 _CATEGORY = _choice(labels.CATEGORY)
+_SURVEY_CATEGORY = _choice(labels.SURVEY_CATEGORY)
 _ENERGY_TYPE = _choice(labels.ENERGY_TYPE)
 _SUB_ITEM = _choice(labels.SUB_ITEM)
 
@@ -207,9 +240,106 @@ INSTITUTIONS = Table(
         TableField(Column("year", "年度", "Year"), read_integer, _show_text),
         TableField(Column("floor_area_m2", "建筑面积（m²）", "Floor area (m²)", "decimal", decimals=1), read_number),
         TableField(Column("headcount", "用能人数", "Energy-using headcount", "integer"), read_integer),
+        # What the statistics survey asks of the year (domain/registry.py's YearFacts says what each is).
+        TableField(Column("credit_code", "统一社会信用代码", "Unified social credit code"), _read_credit_code),
+        TableField(Column("department_id", "主管部门编号", "Supervising department id"), read_text),
+        TableField(Column("division_code", "行政区划代码", "Division code"), read_text),
+        TableField(Column("survey_category", "统计调查类别", "Survey category"), *_SURVEY_CATEGORY),
+        TableField(Column("in_survey", "纳入统计调查", "In the survey"), read_flag, _show_known_flag),
+        TableField(Column("staff_quota", "编制人数", "Staff quota", "integer"), read_integer),
+        TableField(Column("heated_area_m2", "采暖面积（m²）", "Heated area (m²)", "decimal", decimals=1), read_number),
+        TableField(
+            Column("cooled_area_m2", "空调面积（m²）", "Air-conditioned area (m²)", "decimal", decimals=1), read_number
+        ),
+        TableField(
+            Column("heated_area_own_m2", "独立供暖面积（m²）", "Heated by own boilers (m²)", "decimal", decimals=1),
+            read_number,
+        ),
+        TableField(
+            Column(
+                "heated_area_central_area_m2",
+                "集中供暖面积·按面积收费（m²）",
+                "Heated centrally, paid by area (m²)",
+                "decimal",
+                decimals=1,
+            ),
+            read_number,
+        ),
+        TableField(
+            Column(
+                "heated_area_central_heat_m2",
+                "集中供暖面积·按热量收费（m²）",
+                "Heated centrally, paid by heat (m²)",
+                "decimal",
+                decimals=1,
+            ),
+            read_number,
+        ),
+        TableField(Column("heating_days", "采暖天数", "Heating days", "integer"), read_integer),
+        TableField(
+            Column("hot_water_boiler_kw", "热水锅炉热功率（kW）", "Hot-water boilers (kW)", "decimal", decimals=1),
+            read_number,
+        ),
+        TableField(
+            Column("steam_boiler_t_h", "蒸汽锅炉蒸发量（t/h）", "Steam boilers (t/h)", "decimal", decimals=2),
+            read_number,
+        ),
     ),
 )
-YEAR_FIGURES: Final = ("floor_area_m2", "headcount")
+YEAR_FIGURES: Final = YEAR_FACTS
+
+DEPARTMENTS = Table(
+    "departments",
+    "主管部门",
+    "Supervising departments",
+    (
+        TableField(Column("id", "主管部门编号", "Department id"), read_text),
+        TableField(Column("name", "主管部门名称", "Name"), read_text),
+        TableField(Column("parent_id", "上级主管部门编号", "Parent department id"), read_text),
+    ),
+)
+
+DATA_CENTRE_ROOMS = Table(
+    "data_centre_rooms",
+    "数据中心机房",
+    "Data-centre rooms",
+    (
+        TableField(Column("institution_id", "单位编号", "Institution id"), read_text),
+        TableField(Column("institution_name", "单位名称", "Institution"), read_text, informative=True),
+        # Text, not an integer column: Excel would show an integer's thousands separator (2,026).
+        TableField(Column("year", "年度", "Year"), read_integer, _show_text),
+        TableField(Column("name", "机房名称", "Room"), read_text),
+        TableField(
+            Column("floor_area_m2", "机房建筑面积（m²）", "Floor area (m²)", "decimal", decimals=1), read_number
+        ),
+        TableField(Column("racks", "机柜总数量", "Racks", "integer"), read_integer),
+        TableField(Column("it_power_kw", "IT设备功率（kW）", "IT power (kW)", "decimal", decimals=1), read_number),
+        TableField(
+            Column("cooling_power_kw", "空气调节设备功率（kW）", "Cooling power (kW)", "decimal", decimals=1),
+            read_number,
+        ),
+        TableField(
+            Column(
+                "distribution_power_kw",
+                "配电及附属设备功率（kW）",
+                "Distribution power (kW)",
+                "decimal",
+                decimals=1,
+            ),
+            read_number,
+        ),
+        TableField(Column("electricity_kwh", "总用电量（kWh）", "Electricity (kWh)", "decimal"), read_decimal),
+        TableField(Column("it_kwh", "IT设备用电量（kWh）", "IT electricity (kWh)", "decimal"), read_decimal),
+        TableField(
+            Column("cooling_kwh", "空气调节设备用电量（kWh）", "Cooling electricity (kWh)", "decimal"), read_decimal
+        ),
+        TableField(
+            Column("distribution_kwh", "配电及附属设备用电量（kWh）", "Distribution electricity (kWh)", "decimal"),
+            read_decimal,
+        ),
+    ),
+    keys=("institution_id", "year", "name"),
+)
 
 METERS = Table(
     "meters",
@@ -297,6 +427,16 @@ DRIVERS = Table(
 def institutions_sheet(items: Iterable[InstitutionInYear], language: Language) -> Sheet:
     """The institutions with their figures of a year, as a sheet."""
     return INSTITUTIONS.sheet(items, language)
+
+
+def departments_sheet(items: Iterable[DepartmentPublic], language: Language) -> Sheet:
+    """The supervising departments, as a sheet."""
+    return DEPARTMENTS.sheet(items, language)
+
+
+def rooms_sheet(items: Iterable[DataCentreRoomOfInstitution], language: Language) -> Sheet:
+    """The data-centre rooms with their institutions' names, as a sheet."""
+    return DATA_CENTRE_ROOMS.sheet(items, language)
 
 
 def meters_sheet(items: Iterable[MeterOfInstitution], language: Language) -> Sheet:

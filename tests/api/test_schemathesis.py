@@ -102,6 +102,13 @@ _UNSTATED = {
     # A moment of a meter's history (a multiplier's start, a replacement) from 2000 to 2100.
     ("/meters/{meter_id}", "patch"),
     ("/meters/{meter_id}/replacements", "post"),
+    # An institution's facts of a year: a credit code's check character, parts within their whole, a department
+    # that exists; a data-centre room's electricity split within its total; a department not under itself.
+    ("/institutions/{institution_id}/years/{year}", "put"),
+    ("/institutions/{institution_id}/years/{year}", "patch"),
+    ("/institutions/{institution_id}/years/{year}/data-centre-rooms/{name}", "put"),
+    ("/departments", "post"),
+    ("/departments/{department_id}", "patch"),
 }
 _CALENDAR_WRITES: dict[str, dict[str, object]] = {
     "/calendar/days/{day}": {"day": "2999-06-15"},
@@ -117,6 +124,8 @@ _REFERRING = {
     "/registry/meters",
     "/registry/vehicles",
     "/registry/drivers",
+    "/registry/departments",
+    "/registry/data-centre-rooms",
 }
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 import psycopg
 import pytest
 from pydantic import ValidationError
 
-from db.registry import import_document
-from domain.registry import Institution, InstitutionYear, Organisation, RegistryDocument
+from db.registry import Unfit, import_document
+from domain.registry import DataCentreRoom, Department, Institution, InstitutionYear, Organisation, RegistryDocument
 from yiwang.stack import Stack
+
+SCHOOL_CODE = "123502001549897397"  # a published code (tests/domain/test_credit_codes.py)
 
 
 def document(tag: str, years: list[InstitutionYear]) -> RegistryDocument:
@@ -58,8 +61,13 @@ async def test_a_year_of_an_unknown_institution_imports_nothing_of_the_document(
     tag = uuid.uuid4().hex[:8]
     years = [InstitutionYear(institution_id=f"nobody-{tag}", year=2026, floor_area_m2=100.0, headcount=3)]
     async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
-        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+        # Said in words, as `yiwang registry import` prints it, not a database error's traceback.
+        with pytest.raises(Unfit) as refused:
             await import_document(conn, document(tag, years))
+        assert str(refused.value) == (
+            f'institution_year: Key (institution_id)=(nobody-{tag}) is not present in table "institution": add it to '
+            "the registry first"
+        )
         await conn.rollback()
         left = await (await conn.execute("SELECT count(*) FROM organisation WHERE id = %s", [f"o-{tag}"])).fetchone()
     assert left == (0,)
@@ -72,3 +80,44 @@ def test_impossible_years_and_areas_are_refused_before_the_database() -> None:
         InstitutionYear(institution_id="i", year=2026, floor_area_m2=0.0)
     with pytest.raises(ValidationError):
         InstitutionYear(institution_id="i", year=2026, headcount=-3)
+
+
+async def test_a_documents_departments_import_in_any_order_and_a_cycle_imports_nothing(stack: Stack) -> None:
+    """The registry document carries the supervising departments, the survey's facts and data-centre rooms: a child
+    may come before its parent, and a chain of parents that comes back refuses the whole document."""
+    tag = uuid.uuid4().hex[:8]
+    top, under = f"gov-{tag}", f"edu-{tag}"
+    departments = [Department(id=under, name="市教育局", parent_id=top), Department(id=top, name="市人民政府")]
+    year = InstitutionYear(
+        institution_id=f"i-{tag}", year=2025, floor_area_m2=900.0, department_id=under, credit_code=SCHOOL_CODE
+    )
+    room = DataCentreRoom(institution_id=f"i-{tag}", year=2025, name="机房", racks=3, electricity_kwh=Decimal(1200))
+    good = document(tag, [year]).model_copy(update={"departments": departments, "data_centre_rooms": [room]})
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        counts = await import_document(conn, good)
+        assert (counts["departments"], counts["institution years"], counts["data-centre rooms"]) == (2, 1, 1)
+        stored = await (
+            await conn.execute(
+                "SELECT department_id, credit_code FROM institution_year WHERE institution_id = %s", [f"i-{tag}"]
+            )
+        ).fetchall()
+        assert stored == [(under, SCHOOL_CODE)]
+        await conn.commit()
+
+        loop = RegistryDocument(departments=[Department(id=top, name="市人民政府", parent_id=under)])
+        with pytest.raises(Unfit, match=f"department {top} would be under itself"):
+            await import_document(conn, loop)
+        await conn.rollback()
+        unknown = RegistryDocument(institution_years=[year.model_copy(update={"department_id": f"none-{tag}"})])
+        with pytest.raises(Unfit, match=rf'\(department_id\)=\(none-{tag}\) is not present in table "department"'):
+            await import_document(conn, unknown)
+        await conn.rollback()
+        parents = await (
+            await conn.execute("SELECT id, parent_id FROM department WHERE id = ANY(%s) ORDER BY id", [[top, under]])
+        ).fetchall()
+    assert parents == [(under, top), (top, None)]
+
+
+def test_a_credit_code_with_a_wrong_check_character_is_refused_before_the_database() -> None:
+    with pytest.raises(ValidationError, match="check character"):
+        InstitutionYear(institution_id="i", year=2026, credit_code="91350211M000100Y43")

@@ -7,6 +7,8 @@ from collections import Counter
 
 import orjson
 
+from domain.credit_codes import credit_code_problem
+from domain.departments import descendants
 from domain.registry import RegistryDocument
 from simulators.city import CATEGORIES, REGISTER_HORIZON, UNITS, build_city
 from simulators.meters import Register, day_start
@@ -36,7 +38,11 @@ def test_counts_are_as_asked() -> None:
 
 def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> None:
     document = build_city(SEED, 200, 300).registry_document(years=[2025, 2026])
-    assert set(document) == {"organisations", "institutions", "institution_years", "meters", "vehicles"}
+    assert set(document) == {
+        "organisations", "departments", "institutions", "institution_years", "data_centre_rooms", "meters", "vehicles"
+    }  # fmt: skip
+    document.pop("departments")  # test_the_city_can_file_its_survey
+    document.pop("data_centre_rooms")
     years = document.pop("institution_years")
     assert sorted((y["institution_id"], y["year"]) for y in years) == sorted(
         (i["id"], year) for i in document["institutions"] for year in (2025, 2026)
@@ -78,6 +84,35 @@ def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> No
     assert not any(i.organisation_id in companies for i in parsed.institutions), "companies own vehicles only"
     assert any(v.organisation_id in companies for v in parsed.vehicles)
     assert all(isinstance(m["installed_on"], str) for m in document["meters"])
+
+
+def test_the_city_can_file_its_survey() -> None:
+    """Every institution has the facts the statistics survey asks, for this year and the last: a credit code with
+    its check character, a supervising department of a two-level hierarchy, the city's division codes, a category;
+    and the largest agency and hospital have data-centre rooms."""
+    document = build_city(SEED, 200, 10).registry_document(years=[2025, 2026])
+    parsed = RegistryDocument.model_validate(orjson.loads(orjson.dumps(document)))  # every rule of the facts held
+    parents = {d.id: d.parent_id for d in parsed.departments}
+    tops = {d for d, parent in parents.items() if parent is None}
+    assert len(tops) == 1
+    assert all(parent in tops for parent in parents.values() if parent is not None), "two levels"
+    assert descendants(parents.items())[next(iter(tops))] == set(parents) - tops
+    institutions = {i.id: i for i in parsed.institutions}
+    for year in parsed.institution_years:
+        assert year.credit_code is not None
+        assert credit_code_problem(year.credit_code) is None
+        assert year.department_id in parents
+        assert year.division_code in {"360202", "360203", "360222", "360281"}
+        assert year.survey_category is not None
+        assert year.in_survey is not None
+        assert year.in_survey == (institutions[year.institution_id].category != "community")
+    codes = {(y.institution_id, y.credit_code) for y in parsed.institution_years}
+    assert len(codes) == len(institutions) == len({code for _, code in codes}), "one code each, the same each year"
+    assert {y.survey_category for y in parsed.institution_years} >= {"state_organ", "education", "health"}
+    rooms = {(r.institution_id, r.name) for r in parsed.data_centre_rooms}
+    assert len(rooms) == 3
+    assert {institutions[i].category for i, _ in rooms} == {"agency", "hospital"}
+    assert sorted({r.year for r in parsed.data_centre_rooms}) == [2025, 2026]
 
 
 def test_names_read_like_jingdezhen() -> None:

@@ -17,7 +17,7 @@ import openpyxl
 
 from db import ingest
 from db.pool import open_pool
-from domain.registry import Meter, RegistryDocument
+from domain.registry import YEAR_FACTS, Meter, RegistryDocument
 from tests.support.api import AsUser, Units, audit_rows
 from tests.support.files import XLSX, csv_body, sheet_rows, upload, workbook
 from tests.support.messages import BASE_TIME
@@ -33,6 +33,11 @@ def institution(tag: str, organisation: str, n: int = 1, **fields: Any) -> dict[
         "name": f"第{n}中学 {tag}",
         "category": "school",
     } | fields
+
+
+def in_year(year: int, **facts: Any) -> dict[str, Any]:
+    """An institution's facts of a year as the API answers them: those not given are null (not known)."""
+    return dict.fromkeys(YEAR_FACTS) | {"year": year} | facts
 
 
 def meter(tag: str, institution_id: str, n: int = 1, **fields: Any) -> dict[str, Any]:
@@ -72,11 +77,11 @@ async def test_institutions_are_created_read_changed_and_listed(
     path = f"/institutions/{body['id']}/years"
     assert (await client.get(path, headers=staff)).json() == []
     put = await client.put(f"{path}/2025", headers=staff, json={"floor_area_m2": 12000.5, "headcount": 640})
-    assert put.json() == {"year": 2025, "floor_area_m2": 12000.5, "headcount": 640}
+    assert put.json() == in_year(2025, floor_area_m2=12000.5, headcount=640)
     await client.put(f"{path}/2024", headers=staff, json={"headcount": 600})
     assert (await client.get(path, headers=staff)).json() == [
-        {"year": 2024, "floor_area_m2": None, "headcount": 600},
-        {"year": 2025, "floor_area_m2": 12000.5, "headcount": 640},
+        in_year(2024, floor_area_m2=None, headcount=600),
+        in_year(2025, floor_area_m2=12000.5, headcount=640),
     ]
     # Nothing known of a year: no figures for it.
     await client.put(f"{path}/2024", headers=staff, json={})
@@ -251,18 +256,20 @@ async def test_the_xlsx_export_holds_what_the_api_says_in_chinese_or_english(
     assert response.headers["content-type"] == XLSX
     assert response.headers["content-disposition"] == 'attachment; filename="institutions-2025.xlsx"'
     header, *rows = sheet_rows(response.content)
-    assert header == [
+    assert header[:12] == [
         "单位编号", "所属组织编号", "单位名称", "类别", "区县", "纬度", "经度",
         "重点用能单位", "纳入在线考核", "年度", "建筑面积（m²）", "用能人数",
     ]  # fmt: skip
+    # Then what the statistics survey asks of the year (tests/api/registry/test_survey_facts.py).
+    assert header[12:14] == ["统一社会信用代码", "主管部门编号"]
     exported = {row[0]: row for row in rows}
     assert set(exported) == {units.a.institution, body["id"]}
     api = (await client.get(f"/institutions/{body['id']}", headers=unit)).json()
-    assert exported[body["id"]] == [
+    assert exported[body["id"]][:12] == [
         api["id"], api["organisation_id"], api["name"], "医院", None, api["latitude"], api["longitude"],
         "否", "是", "2025", 42000, 1800,
     ]  # fmt: skip
-    assert exported[units.a.institution][9:] == ["2025", None, None]  # no figures of 2025
+    assert exported[units.a.institution][9:12] == ["2025", None, None]  # no figures of 2025
 
     english = await client.get("/registry/institutions.xlsx", headers=unit, params={"year": 2025, "language": "en"})
     header, *rows = sheet_rows(english.content)
@@ -328,9 +335,9 @@ async def test_an_exported_workbook_edited_in_excel_imports_back(
         True,
     )
     years = (await client.get(f"/institutions/{units.a.institution}/years", headers=staff)).json()
-    assert years == [{"year": 2025, "floor_area_m2": None, "headcount": 120}]
+    assert years == [in_year(2025, floor_area_m2=None, headcount=120)]
     new = (await client.get(f"/institutions/i-{tag}-new/years", headers=staff)).json()
-    assert new == [{"year": 2025, "floor_area_m2": 800.5, "headcount": 12}]
+    assert new == [in_year(2025, floor_area_m2=800.5, headcount=12)]
 
 
 async def test_the_meters_csv_imports_back_and_a_changed_multiplier_recounts(
@@ -395,8 +402,8 @@ async def test_a_csv_with_chinese_headers_adds_institutions_and_their_years(
     first = (await client.get(f"/institutions/i-{tag}-1", headers=staff)).json()
     assert (first["category"], first["key_energy_unit"], first["in_assessment"]) == ("hospital", True, False)
     assert (await client.get(f"/institutions/i-{tag}-1/years", headers=staff)).json() == [
-        {"year": 2024, "floor_area_m2": 42000.0, "headcount": 1800},
-        {"year": 2025, "floor_area_m2": 45500.0, "headcount": 1900},
+        in_year(2024, floor_area_m2=42000.0, headcount=1800),
+        in_year(2025, floor_area_m2=45500.0, headcount=1900),
     ]
     assert (await client.get(f"/institutions/i-{tag}-2/years", headers=staff)).json() == []
 
