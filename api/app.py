@@ -28,7 +28,7 @@ from api.live.follower import open_feed
 from api.pages import docs
 from api.registry.routes import drivers, files, institutions, meters, organisations, vehicle_quotas, vehicles
 from api.resources import Resources
-from api.supervision.routes import alerts, areas
+from api.supervision.routes import alerts, areas, notification_deliveries, notification_rules
 from db.pool import open_pool
 from yiwang.settings import Settings
 
@@ -52,6 +52,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         trip_requests,
         alerts,
         areas,
+        notification_rules,
+        notification_deliveries,
         calendar,
         reports,
         energy,
