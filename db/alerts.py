@@ -63,7 +63,7 @@ async def alerts(
         conditions.append(sql.SQL("a.id < %s"))
         params.append(before)
     if open_only:
-        conditions.append(sql.SQL("a.acknowledged_at IS NULL"))
+        conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:
         conditions.append(sql.SQL("a.time >= %s"))
         params.append(since)

@@ -31,7 +31,7 @@ class AlertQuery(BaseModel):
     vehicle_id: Text | None = None
     kind: AlertKind | None = None
     level: str | None = Field(default=None, pattern="^(yellow|red)$")
-    open: bool = Field(default=False, description="only alerts not acknowledged yet")
+    open: bool = Field(default=False, description="only alerts not acknowledged (nor closed) yet")
     since: AwareDatetime | None = Field(default=None, description="fix time from (RFC 3339 with offset)")
     state: list[AlertState] = Field(default=[], description="only alerts in these states (repeat it for several)")
     assignee_id: int | None = Field(default=None, description="only alerts given to this user")
