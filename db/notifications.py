@@ -54,6 +54,16 @@ async def insert_rule(conn: AsyncConnection, row: type[Row], values: Mapping[str
     return found
 
 
+async def set_enabled(conn: AsyncConnection, row: type[Row], rule_id: int, *, enabled: bool) -> Row | None:
+    """Switch a rule on or off; the rule as it is then, None when there is no such rule."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            sql.SQL("UPDATE notification_rule SET enabled = %s WHERE id = %s RETURNING {}").format(_RULES),
+            (enabled, rule_id),
+        )
+        return await cur.fetchone()
+
+
 async def delete_rule(conn: AsyncConnection, rule_id: int) -> bool:
     """Remove a rule (and its deliveries' records); whether there was one."""
     cur = await conn.execute("DELETE FROM notification_rule WHERE id = %s", (rule_id,))

@@ -141,6 +141,9 @@ async def _deliver(
         )
     except Undelivered as e:
         error = str(e)
+    except Exception as e:  # a fault of ours with this one delivery: recorded and retried, never the others' end
+        log.exception("delivery %s failed unexpectedly", delivery["id"])
+        error = f"internal error: {e!r}"
     async with pool.connection() as conn:
         if error is None:
             await notifications_db.sent(conn, delivery["id"])

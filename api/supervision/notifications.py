@@ -4,7 +4,7 @@ deliveries the notifier made."""
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import urlsplit
 
 from psycopg import AsyncConnection, errors
@@ -137,6 +137,24 @@ async def create_rule(conn: AsyncConnection, body: RuleCreate, *, user_id: int) 
     return created.public()
 
 
+class RuleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(description="off: the rule plans nothing (its pending deliveries are still sent)")
+
+
+async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate) -> RulePublic:
+    """Switch a rule on or off.
+
+    Raises:
+        NotFound: there is no such rule.
+    """
+    found = await notifications_db.set_enabled(conn, _RuleRow, rule_id, enabled=change.enabled)
+    if found is None:
+        raise NotFound(f"no notification rule {rule_id}")
+    return found.public()
+
+
 async def delete_rule(conn: AsyncConnection, rule_id: int) -> None:
     """Remove a rule and its deliveries' records.
 
@@ -153,6 +171,3 @@ async def deliveries(
     return await notifications_db.deliveries(
         conn, DeliveryPublic, after=after, limit=limit, filters={"rule_id": rule_id, "status": status}
     )
-
-
-DeliveryStatusFilter = Literal["pending", "sent", "dead"]

@@ -11,7 +11,8 @@ from api.deps import PoolDep, require
 from api.errors import AUTHENTICATED
 from api.paging import Page, page_of
 from api.supervision import notifications
-from api.supervision.notifications import DeliveryPublic, DeliveryStatusFilter
+from api.supervision.notifications import DeliveryPublic
+from domain.notifications import DeliveryStatus
 
 router = APIRouter(prefix="/notification-deliveries", tags=["supervision"])
 
@@ -22,7 +23,7 @@ class DeliveryQuery(BaseModel):
     after: int | None = Field(default=None, ge=0, description="the `next_after` of the previous page")
     limit: int = Field(default=100, ge=1, le=1000)
     rule_id: int | None = None
-    status: DeliveryStatusFilter | None = Field(default=None, description="pending, sent or dead")
+    status: DeliveryStatus | None = Field(default=None, description="pending, sent or dead")
 
 
 @router.get("", dependencies=[Depends(require("notifications:read"))], responses=AUTHENTICATED)

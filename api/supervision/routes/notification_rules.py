@@ -11,7 +11,7 @@ from api.access.rules import Principal
 from api.deps import PoolDep, require
 from api.errors import AUTHENTICATED, responses
 from api.supervision import notifications
-from api.supervision.notifications import RuleCreate, RulePublic
+from api.supervision.notifications import RuleCreate, RulePublic, RuleUpdate
 
 router = APIRouter(prefix="/notification-rules", tags=["supervision"])
 
@@ -35,6 +35,16 @@ async def add_rule(
         created = await notifications.create_rule(conn, body, user_id=user.id)
     audit_entry(request).resource_ids.append(str(created.id))
     return created
+
+
+@router.patch(
+    "/{rule_id}", dependencies=[Depends(require("notifications:write"))], responses=responses(401, 403, 404, 422)
+)
+async def change_rule(request: Request, pool: PoolDep, rule_id: int, body: RuleUpdate) -> RulePublic:
+    """Switch a rule on or off (to change what it says, add a new rule and remove this one)."""
+    audit_entry(request).resource_ids.append(str(rule_id))
+    async with pool.connection() as conn:
+        return await notifications.update_rule(conn, rule_id, body)
 
 
 @router.delete(

@@ -128,6 +128,11 @@ async def test_admins_keep_notification_rules(client: httpx.AsyncClient, as_user
         assert why in refused.text
     listed = (await client.get("/notification-rules", headers=admin)).json()
     assert body["id"] in [r["id"] for r in listed]
+    off = await client.patch(f"/notification-rules/{body['id']}", json={"enabled": False}, headers=admin)
+    assert off.json()["enabled"] is False
+    assert (
+        await client.patch(f"/notification-rules/{body['id']}", json={"enabled": True}, headers=staff)
+    ).status_code == 403
     assert (await client.delete(f"/notification-rules/{body['id']}", headers=admin)).status_code == 204
     assert (await client.delete(f"/notification-rules/{body['id']}", headers=admin)).status_code == 404
     page = (await client.get("/notification-deliveries", params={"status": "dead"}, headers=admin)).json()
