@@ -99,6 +99,10 @@ _UNSTATED = {
     # A moment of a meter's history (a multiplier's start, a replacement) from 2000 to 2100.
     ("/meters/{meter_id}", "patch"),
     ("/meters/{meter_id}/replacements", "post"),
+    # A notification rule's target fits its channel (addresses or a webhook URL), quiet hours come in pairs, only a
+    # 钉钉 rule has a secret, its organisation exists; an alert is given to a user of its unit or a supervisor.
+    ("/notification-rules", "post"),
+    ("/alerts/{alert_id}/assign", "post"),
 }
 _CALENDAR_WRITES: dict[str, dict[str, object]] = {
     "/calendar/days/{day}": {"day": "2999-06-15"},
