@@ -15,7 +15,7 @@ from domain.notifications import Rule
 Row = TypeVar("Row")
 
 RULE_COLUMNS: Final = (
-    "id", "name", "enabled", "organisation_id", "kinds", "levels", "event", "channel", "target", "secret",
+    "id", "name", "enabled", "organisation_id", "kinds", "levels", "event", "channel", "target", "role", "secret",
     "quiet_start", "quiet_end", "digest_minutes", "created_at", "created_by",
 )  # fmt: skip
 DELIVERY_COLUMNS: Final = (
@@ -100,8 +100,8 @@ async def enabled_rules(conn: AsyncConnection) -> list[tuple[Rule, str | None]]:
     """The enabled rules as the notifier applies them, each with its signing secret."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            """SELECT id, organisation_id, kinds, levels, event, channel, target, secret, quiet_start, quiet_end,
-                      digest_minutes FROM notification_rule WHERE enabled ORDER BY id"""
+            """SELECT id, organisation_id, kinds, levels, event, channel, target, role, secret, quiet_start,
+                      quiet_end, digest_minutes FROM notification_rule WHERE enabled ORDER BY id"""
         )
         found = await cur.fetchall()
     return [
@@ -114,6 +114,7 @@ async def enabled_rules(conn: AsyncConnection) -> list[tuple[Rule, str | None]]:
                 event=r["event"],
                 channel=r["channel"],
                 target=r["target"],
+                role=r["role"],
                 quiet_start=r["quiet_start"],
                 quiet_end=r["quiet_end"],
                 digest_minutes=r["digest_minutes"],
@@ -160,13 +161,13 @@ async def plan(conn: AsyncConnection, rule: Rule, key: str, alert_id: int, due_a
                ON CONFLICT (rule_id, key) DO UPDATE
                SET alert_ids = notification_delivery.alert_ids || EXCLUDED.alert_ids, updated_at = now()
                WHERE NOT EXCLUDED.alert_ids <@ notification_delivery.alert_ids""",
-            (rule.id, key, alert_id, rule.channel, rule.target, due_at),
+            (rule.id, key, alert_id, rule.channel, rule.recipients, due_at),
         )
     else:
         await conn.execute(
             """INSERT INTO notification_delivery (rule_id, key, alert_ids, channel, target, due_at)
                VALUES (%s, %s, ARRAY[%s]::bigint[], %s, %s, %s) ON CONFLICT (rule_id, key) DO NOTHING""",
-            (rule.id, key, alert_id, rule.channel, rule.target, due_at),
+            (rule.id, key, alert_id, rule.channel, rule.recipients, due_at),
         )
 
 
@@ -180,7 +181,8 @@ async def claim(conn: AsyncConnection, limit: int, lease_seconds: float) -> list
                    WHERE status = 'pending' AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
                UPDATE notification_delivery d SET due_at = now() + make_interval(secs => %s)
                FROM due, notification_rule r WHERE d.id = due.id AND r.id = d.rule_id
-               RETURNING d.id, d.rule_id, d.key, d.alert_ids, d.channel, d.target, d.attempts, r.secret""",
+               RETURNING d.id, d.rule_id, d.key, d.alert_ids, d.channel, d.target, d.attempts, r.secret,
+                         r.target AS rule_target, r.role, r.organisation_id""",
             (limit, lease_seconds),
         )
         return await cur.fetchall()
@@ -197,11 +199,25 @@ async def alerts_of(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str,
         return await cur.fetchall()
 
 
-async def sent(conn: AsyncConnection, delivery_id: int) -> None:
+async def role_addresses(conn: AsyncConnection, role: str, organisation_id: str | None) -> list[str]:
+    """The addresses of the enabled users of a role; unit users only those of the organisation."""
+    cur = await conn.execute(
+        """SELECT DISTINCT u.email FROM app_user u
+           WHERE u.role = %s AND NOT u.disabled AND u.email IS NOT NULL
+             AND (u.role <> 'unit_user' OR EXISTS (SELECT 1 FROM user_organisation o
+                                                   WHERE o.user_id = u.id AND o.organisation_id = %s))
+           ORDER BY u.email""",
+        (role, organisation_id),
+    )
+    return [email for (email,) in await cur.fetchall()]
+
+
+async def sent(conn: AsyncConnection, delivery_id: int, target: str) -> None:
+    """A delivery sent, to whom."""
     await conn.execute(
-        """UPDATE notification_delivery SET status = 'sent', attempts = attempts + 1, sent_at = now(),
+        """UPDATE notification_delivery SET status = 'sent', attempts = attempts + 1, sent_at = now(), target = %s,
                   updated_at = now(), last_error = NULL WHERE id = %s""",
-        (delivery_id,),
+        (target, delivery_id),
     )
 
 

@@ -124,6 +124,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "notification_rule": "SELECT",
         "notification_delivery": "SELECT, INSERT, UPDATE",
         "notification_cursor": "SELECT, INSERT, UPDATE",
+        # Where e-mail rules by role reach people: users' roles, states, addresses and units (never a password).
+        "app_user": "SELECT (id, role, disabled, email)",
+        "user_organisation": "SELECT",
     },
 }
 

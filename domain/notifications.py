@@ -36,10 +36,16 @@ class Rule:
     levels: frozenset[str] | None
     event: Event
     channel: Channel
-    target: str
+    target: str | None  # email: addresses; a robot: its webhook URL
+    role: str | None = None  # email: also the addresses of this role's users (a unit user: of the rule's unit)
     quiet_start: time | None = None
     quiet_end: time | None = None
     digest_minutes: int | None = None
+
+    @property
+    def recipients(self) -> str:
+        """Who the rule names, as a delivery records it before it is sent."""
+        return ", ".join(filter(None, [self.target, None if self.role is None else f"role:{self.role}"]))
 
     def matches(self, *, organisation_id: str, kind: str, level: str, event: Event) -> bool:
         return (

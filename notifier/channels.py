@@ -32,6 +32,8 @@ async def send_email(settings: Settings, to: list[str], subject: str, body: str)
     """
     if not settings.smtp_host:
         raise Undelivered("no SMTP server: set YIWANG_SMTP_HOST")
+    if not to:
+        raise Undelivered("no recipient: the rule names no address and no user of its role has one")
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = ", ".join(to)

@@ -126,15 +126,22 @@ async def _deliver(
     """Try one delivery and record how it went."""
     channel: str = delivery["channel"]
     escalation = delivery["key"].startswith("escalation")
+    target: str = delivery["target"]
     async with pool.connection() as conn:
         alerts = await notifications_db.alerts_of(conn, delivery["alert_ids"])
+        if channel == "email":
+            # Who has the role now: an address changed or a user disabled since the alert counts at sending.
+            named = addresses(delivery["rule_target"] or "")
+            if delivery["role"] is not None:
+                named += await notifications_db.role_addresses(conn, delivery["role"], delivery["organisation_id"])
+            target = ", ".join(dict.fromkeys(named))
     error: str | None = None
     try:
         await _send(
             client,
             settings,
             channel,
-            delivery["target"],
+            target,
             secret=delivery["secret"],
             alerts=alerts,
             escalation=escalation,
@@ -146,7 +153,7 @@ async def _deliver(
         error = f"internal error: {e!r}"
     async with pool.connection() as conn:
         if error is None:
-            await notifications_db.sent(conn, delivery["id"])
+            await notifications_db.sent(conn, delivery["id"], target)
             metrics.delivered.labels(channel).inc()
             return
         attempts = delivery["attempts"] + 1

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from psycopg import AsyncConnection, errors
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from api.access.rules import Role
 from api.errors import NotFound, Refused
 from api.fields import NO_NUL, Text
 from db import notifications as notifications_db
@@ -27,10 +28,14 @@ class RuleCreate(BaseModel):
     levels: list[Level] | None = Field(default=None, min_length=1, description="severities; null: both")
     event: Event = Field(default="new", description="new: as alerts are raised; escalation: as they are escalated")
     channel: Channel = Field(description="email (SMTP), wecom (企业微信 group robot), dingtalk (钉钉 group robot)")
-    target: str = Field(
-        min_length=1, max_length=2000, pattern=NO_NUL,
+    target: str | None = Field(
+        default=None, min_length=1, max_length=2000, pattern=NO_NUL,
         description="email: addresses, comma-separated; wecom, dingtalk: the robot's webhook URL (http or https)",
     )  # fmt: skip
+    role: Role | None = Field(
+        default=None,
+        description="email: also every enabled user of this role with an address (unit users: of organisation_id)",
+    )
     secret: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description="钉钉's 加签 secret (SEC...)")
     quiet_start: time | None = Field(default=None, description="local time: yellow alerts wait until quiet_end")
     quiet_end: time | None = None
@@ -50,10 +55,16 @@ class RuleCreate(BaseModel):
         if self.quiet_start is not None and self.quiet_start == self.quiet_end:
             raise ValueError("quiet hours of no length: quiet_start equals quiet_end")
         if self.channel == "email":
-            if any("@" not in a.strip() for a in self.target.split(",")):
+            if self.target is None and self.role is None:
+                raise ValueError("an email rule names addresses (target), a role, or both")
+            if self.target is not None and any("@" not in a.strip() for a in self.target.split(",")):
                 raise ValueError("an email rule's target is addresses, comma-separated")
+            if self.role == "unit_user" and self.organisation_id is None:
+                raise ValueError("a rule for unit users names their organisation_id (each sees only its own)")
         else:
-            parts = urlsplit(self.target)
+            if self.role is not None:
+                raise ValueError("only email rules reach users by role: a robot's group is its target")
+            parts = urlsplit(self.target or "")
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ValueError(f"a {self.channel} rule's target is the robot's webhook URL (http or https)")
         if self.secret is not None and self.channel != "dingtalk":
@@ -70,7 +81,8 @@ class RulePublic(BaseModel):
     levels: list[str] | None
     event: Event
     channel: Channel
-    target: str
+    target: str | None
+    role: str | None
     has_secret: bool = Field(description="whether 钉钉 signing is on (the secret itself is never shown)")
     quiet_start: time | None
     quiet_end: time | None
@@ -90,7 +102,8 @@ class _RuleRow(BaseModel):
     levels: list[str] | None
     event: Event
     channel: Channel
-    target: str
+    target: str | None
+    role: str | None
     secret: str | None
     quiet_start: time | None
     quiet_end: time | None

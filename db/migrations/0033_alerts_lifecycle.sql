@@ -37,15 +37,22 @@ CREATE TABLE notification_rule (
     event            text        NOT NULL DEFAULT 'new' CHECK (event IN ('new', 'escalation')),
     channel          text        NOT NULL CHECK (channel IN ('email', 'wecom', 'dingtalk')),
     -- email: the addresses, comma-separated; wecom, dingtalk: the group robot's webhook URL.
-    target           text        NOT NULL,
+    target           text,
+    -- email: also every enabled user of this role with an address (a unit user: of the rule's unit).
+    role             text        CHECK (role IN ('admin', 'dispatcher', 'energy_staff', 'unit_user', 'auditor')),
     secret           text,                                     -- 钉钉's signing secret (SEC...), if set
     quiet_start      time,                                     -- local time (YIWANG_TIME_ZONE)
     quiet_end        time,
     digest_minutes   integer     CHECK (digest_minutes > 0),  -- NULL: one message per alert
     created_at       timestamptz NOT NULL DEFAULT now(),
     created_by       bigint      REFERENCES app_user (id),
-    CHECK ((quiet_start IS NULL) = (quiet_end IS NULL))
+    CHECK ((quiet_start IS NULL) = (quiet_end IS NULL)),
+    CHECK (target IS NOT NULL OR (channel = 'email' AND role IS NOT NULL)),
+    CHECK (role IS NULL OR (channel = 'email' AND (role <> 'unit_user' OR organisation_id IS NOT NULL)))
 );
+
+-- Where e-mail rules by role reach a user (set by admins: PATCH /users/{id}).
+ALTER TABLE app_user ADD COLUMN email text CHECK (email ~ '^[^@\s,]+@[^@\s,]+$');
 
 -- Every delivery: one message of a rule about one alert, or a digest of several. `key` makes planning idempotent:
 -- alert:<id>, escalation:<id>, digest:<bucket start>.
@@ -55,7 +62,7 @@ CREATE TABLE notification_delivery (
     key              text        NOT NULL,
     alert_ids        bigint[]    NOT NULL,
     channel          text        NOT NULL,
-    target           text        NOT NULL,
+    target           text        NOT NULL,  -- as planned; once sent, who it went to
     status           text        NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'dead')),
     attempts         integer     NOT NULL DEFAULT 0,
     last_error       text,

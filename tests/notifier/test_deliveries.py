@@ -15,9 +15,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from api.access.users import create_user
+from db.access import update_user
+from tests.support.api import PASSWORD
 from tests.support.notifier import add_rule, deliveries, notifying, raise_alert
 from tests.support.receivers import Receiver
-from tests.support.registry import Devices
+from tests.support.registry import Devices, register_devices
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
 from yiwang.stack import free_port
@@ -201,3 +204,37 @@ async def test_an_alert_left_unacknowledged_is_escalated_to_the_next_level(
     assert subject_of(email) == f"【升级】红色报警: 非工作时间用车 {unit.vehicles[0]}"
     [delivery] = await deliveries(url, chief)
     assert delivery["key"] == f"escalation:{ignored}"
+
+
+async def test_an_email_rule_by_role_reaches_the_users_of_that_role_who_see_the_unit(
+    notifier_settings: Settings, unit: Devices, smtp: Receiver, tag: str
+) -> None:
+    url, org = notifier_settings.database_url, unit.organisation
+    other = await register_devices(url, f"o{tag}", meters=0, vehicles=0)
+    people = {
+        "own": ("unit_user", [org], f"own-{tag}@example.org", False),
+        "other": ("unit_user", [other.organisation], f"other-{tag}@example.org", False),
+        "gone": ("unit_user", [org], f"gone-{tag}@example.org", True),
+        "silent": ("unit_user", [org], None, False),
+        "staff": ("dispatcher", [], f"staff-{tag}@example.org", False),
+    }
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        for name, (role, organisations, email, disabled) in people.items():
+            user = await create_user(conn, f"{name}-{tag}", PASSWORD, role, organisations)
+            await update_user(conn, user, email=email, disabled=disabled)
+        await conn.commit()
+    units = await add_rule(url, name="本单位", organisation_id=org, channel="email", role="unit_user")
+    staff = await add_rule(url, name="调度", organisation_id=org, channel="email", role="dispatcher",
+                           target="duty@example.org")  # fmt: skip
+    async with notifying(notifier_settings):
+        await raise_alert(url, unit.vehicles[0], org, "power_cut", "red", datetime.now(UTC))
+        await wait_statuses(url, units, [("sent", 1)])
+        await wait_statuses(url, staff, [("sent", 1)])
+    by_rule = {(await deliveries(url, rule))[0]["target"]: rule for rule in (units, staff)}
+    assert by_rule[f"own-{tag}@example.org"] == units  # the disabled, the address-less and another unit's: not told
+    staff_target = next(t for t, rule in by_rule.items() if rule == staff)
+    assert staff_target.startswith("duty@example.org, ")
+    assert f"staff-{tag}@example.org" in staff_target.split(", ")
+    received = sorted(sorted(m["to"]) for m in smtp.received())
+    assert [f"own-{tag}@example.org"] in received
+    assert all(f"other-{tag}@example.org" not in to and f"gone-{tag}@example.org" not in to for to in received)

@@ -135,5 +135,19 @@ async def test_admins_keep_notification_rules(client: httpx.AsyncClient, as_user
     ).status_code == 403
     assert (await client.delete(f"/notification-rules/{body['id']}", headers=admin)).status_code == 204
     assert (await client.delete(f"/notification-rules/{body['id']}", headers=admin)).status_code == 404
+    # E-mail rules by role reach users through the addresses admins give them.
+    by_role = {"name": "本单位", "organisation_id": units.a.organisation, "channel": "email", "role": "unit_user"}
+    assert (await client.post("/notification-rules", json=by_role, headers=admin)).status_code == 201
+    unscoped = await client.post("/notification-rules", json={**by_role, "organisation_id": None}, headers=admin)
+    assert unscoped.status_code == 422
+    assert "names their organisation_id" in unscoped.text
+    me = (await client.get("/users/me", headers=staff)).json()
+    given = await client.patch(f"/users/{me['id']}", json={"email": "staff@example.org"}, headers=admin)
+    assert given.json()["email"] == "staff@example.org"
+    assert (
+        await client.patch(f"/users/{me['id']}", json={"email": "not an address"}, headers=admin)
+    ).status_code == 422
+    removed = await client.patch(f"/users/{me['id']}", json={"email": ""}, headers=admin)
+    assert removed.json()["email"] is None
     page = (await client.get("/notification-deliveries", params={"status": "dead"}, headers=admin)).json()
     assert set(page) == {"items", "next_after"}
