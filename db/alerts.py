@@ -169,17 +169,19 @@ async def user_sees(conn: AsyncConnection, user_id: int, organisation_id: str) -
 # The notifier's sweeps.
 
 
-async def active_with_newest(conn: AsyncConnection, kinds: Collection[str], limit: int) -> list[dict[str, Any]]:
-    """Active alerts (neither cleared nor closed) of these kinds whose vehicle has a newer fix than the alert's, with
-    that fix (newest_time, newest_latitude, newest_longitude, newest_speed); oldest first."""
+async def active_with_newest(
+    conn: AsyncConnection, kinds: Collection[str], *, above_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """Active alerts (neither cleared nor closed, ids above `above_id`) of these kinds whose vehicle has a newer fix
+    than the alert's, with that fix (newest_time, newest_latitude, newest_longitude, newest_speed); in id order."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """SELECT a.id, a.kind, a.time, a.organisation_id, p.time AS newest_time, p.latitude AS newest_latitude,
                       p.longitude AS newest_longitude, p.speed AS newest_speed
                FROM alert a JOIN live_position p ON p.vehicle_id = a.vehicle_id AND p.time > a.time
-               WHERE a.cleared_at IS NULL AND a.closed_at IS NULL AND a.kind = ANY(%s)
+               WHERE a.cleared_at IS NULL AND a.closed_at IS NULL AND a.kind = ANY(%s) AND a.id > %s
                ORDER BY a.id LIMIT %s""",
-            (list(kinds), limit),
+            (list(kinds), above_id, limit),
         )
         return await cur.fetchall()
 

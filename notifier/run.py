@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 _BATCH = 500
 _SEND_AT_ONCE = 20
+# Deliveries taken per sweep: five rounds of those sent at once, so that each is tried well within its lease.
+_CLAIM = _SEND_AT_ONCE * 5
 
 
 async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
@@ -101,8 +103,10 @@ async def sweep(
                 last_id = new[-1]["id"]
                 await notifications_db.move_cursor(conn, last_id)
         async with conn.transaction():
-            # Leased long enough for every attempt of the batch to end (each has its timeout).
-            due = await notifications_db.claim(conn, _BATCH, settings.notify_timeout_seconds * 4 + 60)
+            # Leased long enough for every attempt of the batch to end (each round's attempts have their timeout;
+            # SMTP's applies to each of its steps, so twice it): another notifier leaves them alone meanwhile.
+            lease = settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
+            due = await notifications_db.claim(conn, _CLAIM, lease)
     if due:
         limit = asyncio.Semaphore(_SEND_AT_ONCE)
 
