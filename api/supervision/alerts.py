@@ -35,13 +35,16 @@ class AlertPublic(BaseModel):
     acknowledged_at: datetime | None
     acknowledged_by: int | None
     note: str | None = Field(description="the acknowledgement's note (every note is in `notes` of GET /alerts/{id})")
-    cleared_at: datetime | None = Field(description="when its cause ended (decided from data)")
-    cleared_reason: str | None
-    closed_at: datetime | None = Field(description="when a person closed it")
-    closed_by: int | None
-    assignee_id: int | None
-    assigned_at: datetime | None
-    escalated_at: datetime | None = Field(description="when it was escalated, left unacknowledged too long")
+    # The lifecycle (domain/alert_lifecycle.py): none of it yet when an alert is raised.
+    cleared_at: datetime | None = Field(default=None, description="when its cause ended (decided from data)")
+    cleared_reason: str | None = None
+    closed_at: datetime | None = Field(default=None, description="when a person closed it")
+    closed_by: int | None = None
+    assignee_id: int | None = None
+    assigned_at: datetime | None = None
+    escalated_at: datetime | None = Field(
+        default=None, description="when it was escalated, left unacknowledged too long"
+    )
 
     @computed_field(description="active or cleared, acknowledged or not (ThingsBoard's statuses), or closed")  # type: ignore[prop-decorator]
     @property
