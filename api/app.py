@@ -37,7 +37,7 @@ from api.registry.routes import (
     vehicles,
 )
 from api.resources import Resources
-from api.supervision.routes import alerts, areas
+from api.supervision.routes import alerts, areas, notification_deliveries, notification_rules
 from api.survey.routes import survey
 from db.pool import open_pool
 from yiwang.settings import Settings
@@ -63,6 +63,8 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         trip_requests,
         alerts,
         areas,
+        notification_rules,
+        notification_deliveries,
         calendar,
         reports,
         fuel,

@@ -22,6 +22,7 @@ class UserRow:
     organisations: list[str]
     disabled: bool
     created_at: datetime
+    email: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ _USER_COLUMNS = sql.SQL(
     """u.id, u.name, u.role,
        coalesce((SELECT array_agg(organisation_id ORDER BY organisation_id) FROM user_organisation
                  WHERE user_id = u.id), '{}') AS organisations,
-       u.disabled, u.created_at"""
+       u.disabled, u.created_at, u.email"""
 )
 
 
@@ -123,17 +124,20 @@ async def update_user(
     role: str | None = None,
     organisations: Sequence[str] | None = None,
     disabled: bool | None = None,
+    email: str | None = None,
 ) -> bool:
-    """Change what is given; a user whose role, organisations or state change loses their sessions.
+    """Change what is given (an email of "" removes the address); a user whose role, organisations, state or address
+    change loses their sessions.
 
     Returns:
         Whether the user exists.
     """
     async with conn.transaction():
         cur = await conn.execute(
-            """UPDATE app_user SET role = coalesce(%s, role), disabled = coalesce(%s, disabled), updated_at = now()
+            """UPDATE app_user SET role = coalesce(%s, role), disabled = coalesce(%s, disabled),
+                      email = CASE WHEN %s::text IS NULL THEN email ELSE nullif(%s, '') END, updated_at = now()
                WHERE id = %s RETURNING id""",
-            (role, disabled, user_id),
+            (role, disabled, email, email, user_id),
         )
         if await cur.fetchone() is None:
             return False

@@ -26,8 +26,17 @@ Row = TypeVar("Row")
 ALERT_CHANNEL: Final = "yiwang_alert"
 ALERT_COLUMNS: Final = (
     "id", "vehicle_id", "organisation_id", "kind", "level", "time", "received_at", "raised_at", "latitude",
-    "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
+    "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note", "cleared_at", "cleared_reason",
+    "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at",
 )  # fmt: skip
+# The lifecycle's states (domain/alert_lifecycle.py) as conditions on an alert `a`.
+STATE_CONDITIONS: Final[Mapping[str, str]] = {
+    "active_unack": "a.closed_at IS NULL AND a.cleared_at IS NULL AND a.acknowledged_at IS NULL",
+    "active_ack": "a.closed_at IS NULL AND a.cleared_at IS NULL AND a.acknowledged_at IS NOT NULL",
+    "cleared_unack": "a.closed_at IS NULL AND a.cleared_at IS NOT NULL AND a.acknowledged_at IS NULL",
+    "cleared_ack": "a.closed_at IS NULL AND a.cleared_at IS NOT NULL AND a.acknowledged_at IS NOT NULL",
+    "closed": "a.closed_at IS NOT NULL",
+}
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
 AREA_COLUMNS: Final = (
     "id", "name", "kind", "organisation_id", "geometry", "radius_m", "width_m", "speed_limit_kmh", "calendar_id",
@@ -46,9 +55,10 @@ async def alerts(
     filters: Mapping[str, Any],
     open_only: bool,
     since: datetime | None,
+    states: Collection[str] = (),
 ) -> list[Row]:
     """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
-    (those not None) equal to their values."""
+    (those not None) equal to their values, in any of `states` (none: every state)."""
     conditions: list[sql.Composable] = [scope.condition("a.organisation_id")]
     params: list[Any] = []
     for column, value in filters.items():
@@ -59,10 +69,13 @@ async def alerts(
         conditions.append(sql.SQL("a.id < %s"))
         params.append(before)
     if open_only:
-        conditions.append(sql.SQL("a.acknowledged_at IS NULL"))
+        conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:
         conditions.append(sql.SQL("a.time >= %s"))
         params.append(since)
+    if states:
+        either = sql.SQL(" OR ").join(sql.SQL(f"({STATE_CONDITIONS[s]})") for s in sorted(states))
+        conditions.append(sql.SQL("({})").format(either))
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
             sql.SQL("SELECT {} FROM alert a WHERE {} ORDER BY a.id DESC LIMIT %s").format(
@@ -82,32 +95,128 @@ async def by_ids(conn: AsyncConnection, row: type[Row], ids: Collection[int]) ->
         return await cur.fetchall()
 
 
-async def lock(conn: AsyncConnection, scope: Scope, alert_id: int) -> tuple[datetime | None, int | None] | None:
-    """An alert in scope, locked until the transaction ends: when and by whom it was acknowledged (None, None: not
-    yet); None when there is no such alert in scope."""
-    async with conn.cursor(row_factory=dict_row) as cur:
+async def one(conn: AsyncConnection, scope: Scope, row: type[Row], alert_id: int, *, lock: bool = False) -> Row | None:
+    """An alert in scope (locked until the transaction ends when `lock`); None when there is no such alert in scope."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            sql.SQL("SELECT acknowledged_at, acknowledged_by FROM alert a WHERE a.id = %s AND {} FOR UPDATE").format(
-                scope.condition("a.organisation_id")
+            sql.SQL("SELECT {} FROM alert a WHERE a.id = %s AND {}{}").format(
+                _COLUMNS, scope.condition("a.organisation_id"), sql.SQL(" FOR UPDATE" if lock else "")
             ),
             (alert_id,),
         )
-        found = await cur.fetchone()
-    return None if found is None else (found["acknowledged_at"], found["acknowledged_by"])
+        return await cur.fetchone()
 
 
-async def acknowledge(conn: AsyncConnection, row: type[Row], alert_id: int, *, user_id: int, note: str) -> Row:
-    """Record an acknowledgement of an alert, now; the alert as it is then."""
+async def _update(conn: AsyncConnection, row: type[Row], alert_id: int, assignments: str, params: Sequence[Any]) -> Row:
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            sql.SQL(
-                "UPDATE alert SET acknowledged_at = now(), acknowledged_by = %s, note = %s WHERE id = %s RETURNING {}"
-            ).format(_COLUMNS),
-            (user_id, note, alert_id),
+            sql.SQL("UPDATE alert SET {} WHERE id = %s RETURNING {}").format(sql.SQL(assignments), _COLUMNS),
+            (*params, alert_id),
         )
         found = await cur.fetchone()
     assert found is not None  # locked by the caller
     return found
+
+
+async def acknowledge(conn: AsyncConnection, row: type[Row], alert_id: int, *, user_id: int, note: str) -> Row:
+    """Record an acknowledgement of an alert, now, with its note (also appended to the alert's notes); the alert
+    as it is then."""
+    await add_note(conn, alert_id, author_id=user_id, text=note)
+    return await _update(
+        conn, row, alert_id, "acknowledged_at = now(), acknowledged_by = %s, note = %s", (user_id, note)
+    )
+
+
+async def assign(conn: AsyncConnection, row: type[Row], alert_id: int, *, assignee_id: int | None) -> Row:
+    """Give an alert to a user (None: to nobody), now; the alert as it is then."""
+    return await _update(conn, row, alert_id, "assignee_id = %s, assigned_at = now()", (assignee_id,))
+
+
+async def close(conn: AsyncConnection, row: type[Row], alert_id: int, *, user_id: int) -> Row:
+    """Close an alert, now; the alert as it is then."""
+    return await _update(conn, row, alert_id, "closed_at = now(), closed_by = %s", (user_id,))
+
+
+async def add_note(conn: AsyncConnection, alert_id: int, *, author_id: int, text: str) -> dict[str, Any]:
+    """Append a note to an alert; the note as stored (id, alert_id, author_id, created_at, text)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """INSERT INTO alert_note (alert_id, author_id, text) VALUES (%s, %s, %s)
+               RETURNING id, alert_id, author_id, created_at, text""",
+            (alert_id, author_id, text),
+        )
+        found = await cur.fetchone()
+    assert found is not None
+    return found
+
+
+async def notes(conn: AsyncConnection, alert_id: int) -> list[dict[str, Any]]:
+    """An alert's notes, oldest first."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, alert_id, author_id, created_at, text FROM alert_note WHERE alert_id = %s ORDER BY id",
+            (alert_id,),
+        )
+        return await cur.fetchall()
+
+
+async def user_sees(conn: AsyncConnection, user_id: int, organisation_id: str) -> tuple[str, bool] | None:
+    """An enabled user's role and whether the organisation is one of theirs (user_organisation); None: no such
+    enabled user."""
+    cur = await conn.execute(
+        """SELECT u.role, EXISTS (SELECT 1 FROM user_organisation o WHERE o.user_id = u.id AND o.organisation_id = %s)
+           FROM app_user u WHERE u.id = %s AND NOT u.disabled""",
+        (organisation_id, user_id),
+    )
+    found = await cur.fetchone()
+    return None if found is None else (found[0], found[1])
+
+
+# The notifier's sweeps.
+
+
+async def active_with_newest(
+    conn: AsyncConnection, kinds: Collection[str], *, above_id: int, limit: int
+) -> list[dict[str, Any]]:
+    """Active alerts (neither cleared nor closed, ids above `above_id`) of these kinds whose vehicle has a newer fix
+    than the alert's, with that fix (newest_time, newest_latitude, newest_longitude, newest_speed); in id order."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """SELECT a.id, a.kind, a.time, a.organisation_id, p.time AS newest_time, p.latitude AS newest_latitude,
+                      p.longitude AS newest_longitude, p.speed AS newest_speed
+               FROM alert a JOIN live_position p ON p.vehicle_id = a.vehicle_id AND p.time > a.time
+               WHERE a.cleared_at IS NULL AND a.closed_at IS NULL AND a.kind = ANY(%s) AND a.id > %s
+               ORDER BY a.id LIMIT %s""",
+            (list(kinds), above_id, limit),
+        )
+        return await cur.fetchall()
+
+
+async def clear(conn: AsyncConnection, reasons: Mapping[int, str]) -> int:
+    """Record alerts' causes as ended, now, with why (an alert cleared already keeps its first clearing)."""
+    cleared = 0
+    for alert_id, reason in reasons.items():
+        cur = await conn.execute(
+            "UPDATE alert SET cleared_at = now(), cleared_reason = %s WHERE id = %s AND cleared_at IS NULL",
+            (reason, alert_id),
+        )
+        cleared += cur.rowcount
+    return cleared
+
+
+async def escalate(conn: AsyncConnection, after_seconds: float, *, above_id: int) -> list[dict[str, Any]]:
+    """Record as escalated, now, the active alerts (ids above `above_id`: those raised since notifications began)
+    unacknowledged for `after_seconds` since they were raised and not escalated yet; those alerts (id,
+    organisation_id, kind, level)."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            """UPDATE alert a SET escalated_at = now()
+               WHERE a.escalated_at IS NULL AND a.acknowledged_at IS NULL AND a.cleared_at IS NULL
+                 AND a.closed_at IS NULL AND a.id > %s AND a.raised_at <= now() - make_interval(secs => %s)
+               RETURNING a.id, a.organisation_id, a.kind, a.level""",
+            (above_id, after_seconds),
+        )
+        return await cur.fetchall()
 
 
 async def store(conn: AsyncConnection, alerts: Sequence[Alert], organisation_of: Mapping[str, str]) -> list[int]:

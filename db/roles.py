@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from psycopg import Connection, sql
 
 # The processes that connect with roles of their own.
-SERVICES = ("api", "collector", "supervisor", "gateway")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier")
 
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
@@ -69,6 +69,10 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, DELETE",
         "alert": "SELECT, UPDATE",
+        "alert_note": "SELECT, INSERT",  # append-only: notes on alerts
+        # Notification rules, kept by admins; the notifier's deliveries, read.
+        "notification_rule": "SELECT, INSERT, UPDATE, DELETE",
+        "notification_delivery": "SELECT",
         # The working calendar's holidays and make-up workdays, kept by admins; its trigger counts the changes.
         "calendar_day": "SELECT, INSERT, UPDATE, DELETE",
         "calendar_version": "SELECT, UPDATE",
@@ -119,6 +123,20 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "terminal_registration": "SELECT, INSERT, UPDATE",
         # Refused frames and messages; the collector prunes them.
         "dead_letter": "INSERT",
+    },
+    "notifier": {
+        # Alerts followed, cleared when their cause ends and escalated (the columns it sets, nothing else).
+        "alert": "SELECT, UPDATE (cleared_at, cleared_reason, escalated_at)",
+        # What clears an alert: the vehicle's newest fix and the areas.
+        "live_position": "SELECT",
+        "area": "SELECT",
+        # The rules it applies, the deliveries it plans, tries and records, and how far it has planned.
+        "notification_rule": "SELECT",
+        "notification_delivery": "SELECT, INSERT, UPDATE",
+        "notification_cursor": "SELECT, INSERT, UPDATE",
+        # Where e-mail rules by role reach people: users' roles, states, addresses and units (never a password).
+        "app_user": "SELECT (id, role, disabled, email)",
+        "user_organisation": "SELECT",
     },
 }
 

@@ -29,6 +29,8 @@ The rules:
     trips         trips of a cleaned track, and where a recount may start
     suggestions   which vehicle to send for a trip request
     supervision   alerts from positions, as each arrives
+    alert_lifecycle an alert's state (acknowledged, cleared, closed) and when its cause has ended
+    notifications who is told of what and when: rules, quiet hours, digests, retries
     trip_requests the trip request's state machine
     matching      trips matched to the requests that dispatched their vehicle: undispatched km, detours, stops
     device_rate   what one device may send to the collector: a token bucket of messages and bytes

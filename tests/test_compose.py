@@ -59,6 +59,7 @@ DB_SECRETS = (
     "DB_COLLECTOR_PASSWORD",
     "DB_SUPERVISOR_PASSWORD",
     "DB_GATEWAY_PASSWORD",
+    "DB_NOTIFIER_PASSWORD",
 )
 # The process each database setting serves, and the subcommand that runs it.
 DB_SERVICES = {
@@ -66,6 +67,7 @@ DB_SERVICES = {
     "collector": ("collect",),
     "supervisor": ("supervise",),
     "gateway": ("gateway", "jt808"),
+    "notifier": ("notify",),
 }
 # What the header of docker-compose.yml tells people to set in .env.
 SECRETS = (

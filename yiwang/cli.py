@@ -306,6 +306,13 @@ def _gateway(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _notify(settings: Settings, _args: argparse.Namespace) -> int:
+    from notifier.run import run  # noqa: PLC0415
+
+    asyncio.run(run(settings))
+    return 0
+
+
 def _gateway_forget(settings: Settings, args: argparse.Namespace) -> int:
     """Void JT/T 808 terminals' codes, as the tables' owner: a terminal that lost its code registers again."""
     voided = asyncio.run(_forget(settings, args.phones))
@@ -445,11 +452,13 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         start("supervisor", "supervisor", "supervise")
         start("api", None, "api")
         start("gateway", "gateway", "gateway", "jt808")
+        start("notifier", None, "notify")
         health = {
             "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
             "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
             "api": f"http://{settings.api_host}:{settings.api_port}/health",
             "gateway": f"http://{settings.metrics_host}:{settings.gateway_metrics_port}/health",
+            "notifier": f"http://{settings.metrics_host}:{settings.notifier_metrics_port}/health",
         }
         _wait_until_healthy(children, health, logs)
         if args.history_days > 0:
@@ -473,6 +482,8 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
   supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
   JT/T 808 gateway    terminals connect to {settings.jt808_host}:{settings.jt808_port}
                       metrics http://{settings.metrics_host}:{settings.gateway_metrics_port}/metrics  (health: /health)
+  notifier metrics    http://{settings.metrics_host}:{settings.notifier_metrics_port}/metrics  (health: /health)
+                      rules: POST /notification-rules (docs/notifications.md)
   database            psql '{postgres.url}'  (the owner; passwords in {postgres.passfile})
                       {_SQL_HINT}
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
@@ -688,6 +699,7 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
     sub.add_parser("collect", help="run a collector (MQTT to TimescaleDB)").set_defaults(func=_collect)
     sub.add_parser("supervise", help="run the supervisor (positions to alerts)").set_defaults(func=_supervise_stream)
     sub.add_parser("api", help="run the HTTP API").set_defaults(func=_api)
+    sub.add_parser("notify", help="run the notifier (alerts to people, by rules)").set_defaults(func=_notify)
     _gateway_parser(sub)
 
     simulate = sub.add_parser("simulate", help="simulated city, meters and vehicles")

@@ -44,6 +44,7 @@ _DATABASE_URLS = (
     "collector_database_url",
     "supervisor_database_url",
     "gateway_database_url",
+    "notifier_database_url",
     "database_admin_url",
 )
 
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     collector_database_url: str | None = Field(default=None, repr=False)
     supervisor_database_url: str | None = Field(default=None, repr=False)
     gateway_database_url: str | None = Field(default=None, repr=False)
+    notifier_database_url: str | None = Field(default=None, repr=False)
     # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
     # the database to database_url's role. No process connects as it.
     database_admin_url: str | None = Field(default=None, repr=False)
@@ -186,6 +188,29 @@ class Settings(BaseSettings):
     # them in order); and how long one may wait for its PUBACK before the terminal goes unanswered (it sends again).
     gateway_max_inflight: int = Field(default=1000, ge=1)
     gateway_publish_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # The notifier (`yiwang notify`, docs/notifications.md): the alert lifecycle's sweeps and deliveries by rules.
+    notifier_metrics_port: int = Field(default=9111, description="the notifier's /metrics and /health (metrics_host)")
+    notifier_poll_seconds: float = Field(
+        default=5.0, gt=0, description="the notifier looks for new alerts, due deliveries and ended causes this often"
+    )
+    alert_escalate_seconds: float = Field(
+        default=1800.0, gt=0, description="an active alert unacknowledged this long is escalated (once)"
+    )
+    notify_max_attempts: int = Field(default=6, ge=1, description="a delivery failing this often is dead")
+    notify_retry_seconds: float = Field(
+        default=30.0, gt=0, description="the first retry's delay; each next one doubles, up to notify_retry_max_seconds"
+    )
+    notify_retry_max_seconds: float = Field(default=3600.0, gt=0, description="the longest delay between two tries")
+    notify_timeout_seconds: float = Field(default=10.0, gt=0, description="one SMTP or webhook attempt at most")
+    smtp_host: str | None = Field(default=None, description="the SMTP server for e-mail rules; unset: none is sent")
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS, 25 with none")
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls: upgrade after connecting; tls: TLS from the start (465); none"
+    )
+    smtp_username: str | None = Field(default=None, description="log in with this user (unset: no login)")
+    smtp_password: str | None = Field(default=None, repr=False, description="smtp_username's password")
+    smtp_from: str = Field(default="yiwang@localhost", description="the sender of every e-mail")
 
     # Simulators
     sim_seed: int = 20260101
@@ -467,7 +492,7 @@ class Settings(BaseSettings):
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
 
-    def database_url_of(self, service: Literal["api", "collector", "supervisor", "gateway"]) -> str:
+    def database_url_of(self, service: Literal["api", "collector", "supervisor", "gateway", "notifier"]) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
         own: str | None = getattr(self, f"{service}_database_url")
         if own is None:

@@ -88,6 +88,7 @@ SERVICE_ROLES: dict[str, str] = {
     "collector": "yiwang_collector",
     "supervisor": "yiwang_supervisor",
     "gateway": "yiwang_gateway",
+    "notifier": "yiwang_notifier",
 }
 
 

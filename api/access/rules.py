@@ -39,7 +39,9 @@ Permission = Literal[
     "drivers:read",
     "drivers:write",
     "alerts:read",
-    "alerts:write",  # acknowledge with a note
+    "alerts:write",  # acknowledge with a note, assign, close
+    "notifications:read",  # notification rules and the record of deliveries (admins only)
+    "notifications:write",  # keep notification rules: who is told of what, and how
     "reports:read",  # dispatch reports: dispatches, kilometres, utilisation, new-energy shares, alerts per unit
     "fuel:write",  # import fuel-card and charging statements of the scope's vehicles
     "areas:read",

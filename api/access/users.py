@@ -38,6 +38,7 @@ class UserPublic(BaseModel):
     organisations: list[str]
     disabled: bool
     created_at: datetime
+    email: str | None = Field(description="where e-mail notification rules by role reach the user")
 
 
 class UserCreate(BaseModel):
@@ -58,6 +59,9 @@ class UserUpdate(BaseModel):
     organisations: list[Text] | None = None
     disabled: bool | None = None
     password: SecretStr | None = None
+    email: str | None = Field(
+        default=None, max_length=254, pattern=r"^$|^[^@\s,]+@[^@\s,]+$", description='an address; "" removes it'
+    )
 
 
 async def create_user(
@@ -113,6 +117,7 @@ async def update_user(conn: AsyncConnection, user_id: int, change: UserUpdate) -
                 role=change.role,
                 organisations=organisations if organisations != current.organisations else None,
                 disabled=change.disabled,
+                email=change.email,
             )
         except psycopg.errors.ForeignKeyViolation as exc:
             raise UserRefused(f"no such organisation among {sorted(organisations)}") from exc

@@ -1,4 +1,6 @@
-"""Supervision alerts as the API serves them, within a Scope: listed newest first, and acknowledged with a note."""
+"""Supervision alerts as the API serves them, within a Scope: listed newest first, read with their notes, and
+carried through their lifecycle (domain/alert_lifecycle.py): acknowledged, assigned, noted, closed. Clearing is the
+notifier's (their cause ended, judged from data); escalation too."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
-from api.errors import Conflict, NotFound
+from api.access.rules import ROLES, Principal, allows
+from api.errors import Conflict, Forbidden, NotFound, Refused
 from db import alerts as alerts_db
 from db.scope import Scope
+from domain.alert_lifecycle import AlertState, state_of
 from domain.supervision import AlertKind, Level
 
 
@@ -20,7 +24,7 @@ class AlertPublic(BaseModel):
     vehicle_id: str
     organisation_id: str
     kind: AlertKind
-    level: Level
+    level: Level = Field(description="the severity: yellow (a reminder) or red (an alarm)")
     time: datetime = Field(description="the fix time judged")
     received_at: datetime
     raised_at: datetime
@@ -30,7 +34,38 @@ class AlertPublic(BaseModel):
     detail: str
     acknowledged_at: datetime | None
     acknowledged_by: int | None
-    note: str | None
+    note: str | None = Field(description="the acknowledgement's note (every note is in `notes` of GET /alerts/{id})")
+    # The lifecycle (domain/alert_lifecycle.py): none of it yet when an alert is raised.
+    cleared_at: datetime | None = Field(default=None, description="when its cause ended (decided from data)")
+    cleared_reason: str | None = None
+    closed_at: datetime | None = Field(default=None, description="when a person closed it")
+    closed_by: int | None = None
+    assignee_id: int | None = None
+    assigned_at: datetime | None = None
+    escalated_at: datetime | None = Field(
+        default=None, description="when it was escalated, left unacknowledged too long"
+    )
+
+    @computed_field(description="active or cleared, acknowledged or not (ThingsBoard's statuses), or closed")  # type: ignore[prop-decorator]
+    @property
+    def state(self) -> AlertState:
+        return state_of(
+            acknowledged=self.acknowledged_at is not None,
+            cleared=self.cleared_at is not None,
+            closed=self.closed_at is not None,
+        )
+
+
+class NotePublic(BaseModel):
+    id: int
+    alert_id: int
+    author_id: int
+    created_at: datetime
+    text: str
+
+
+class AlertDetail(AlertPublic):
+    notes: list[NotePublic] = Field(description="oldest first; appended, never changed")
 
 
 async def alerts(
@@ -42,10 +77,19 @@ async def alerts(
     filters: Mapping[str, Any],
     open_only: bool,
     since: datetime | None,
+    states: Collection[str] = (),
 ) -> list[AlertPublic]:
     """The newest alerts first (ids below `before`), of the organisations in scope."""
     return await alerts_db.alerts(
-        conn, scope, AlertPublic, before=before, limit=limit, filters=filters, open_only=open_only, since=since
+        conn,
+        scope,
+        AlertPublic,
+        before=before,
+        limit=limit,
+        filters=filters,
+        open_only=open_only,
+        since=since,
+        states=states,
     )
 
 
@@ -54,20 +98,93 @@ async def by_ids(conn: AsyncConnection, ids: Collection[int]) -> list[AlertPubli
     return await alerts_db.by_ids(conn, AlertPublic, ids)
 
 
-async def acknowledge(conn: AsyncConnection, scope: Scope, alert_id: int, *, user_id: int, note: str) -> AlertPublic:
-    """Acknowledge an alert in scope with a note.
+async def detail(conn: AsyncConnection, scope: Scope, alert_id: int) -> AlertDetail:
+    """An alert in scope with its notes.
 
     Raises:
         NotFound: there is no such alert in scope.
-        Conflict: it was acknowledged before (by whom and when is in the alert).
+    """
+    found = await alerts_db.one(conn, scope, AlertPublic, alert_id)
+    if found is None:
+        raise NotFound(f"no alert {alert_id}")
+    notes = [NotePublic(**n) for n in await alerts_db.notes(conn, alert_id)]
+    return AlertDetail(**found.model_dump(exclude={"state"}), notes=notes)
+
+
+async def _locked(conn: AsyncConnection, scope: Scope, alert_id: int, *, open_needed: bool = True) -> AlertPublic:
+    found = await alerts_db.one(conn, scope, AlertPublic, alert_id, lock=True)
+    if found is None:
+        raise NotFound(f"no alert {alert_id}")
+    if open_needed and found.closed_at is not None:
+        raise Conflict(f"alert {alert_id} was closed at {found.closed_at.isoformat()} by user {found.closed_by}")
+    return found
+
+
+async def acknowledge(conn: AsyncConnection, scope: Scope, alert_id: int, *, user_id: int, note: str) -> AlertPublic:
+    """Acknowledge an alert in scope with a note (a cleared alert too: acknowledged and cleared are independent).
+
+    Raises:
+        NotFound: there is no such alert in scope.
+        Conflict: it was acknowledged before (by whom and when is in the alert), or closed.
     """
     async with conn.transaction():
-        found = await alerts_db.lock(conn, scope, alert_id)
-        if found is None:
-            raise NotFound(f"no alert {alert_id}")
-        acknowledged_at, acknowledged_by = found
-        if acknowledged_at is not None:
+        found = await _locked(conn, scope, alert_id)
+        if found.acknowledged_at is not None:
             raise Conflict(
-                f"alert {alert_id} was acknowledged at {acknowledged_at.isoformat()} by user {acknowledged_by}"
+                f"alert {alert_id} was acknowledged at {found.acknowledged_at.isoformat()} by user "
+                f"{found.acknowledged_by}"
             )
         return await alerts_db.acknowledge(conn, AlertPublic, alert_id, user_id=user_id, note=note)
+
+
+async def assign(conn: AsyncConnection, scope: Scope, alert_id: int, *, assignee_id: int | None) -> AlertPublic:
+    """Give an alert in scope to a user of its unit or a supervisor (None: to nobody).
+
+    Raises:
+        NotFound: there is no such alert in scope.
+        Conflict: it is closed.
+        Refused: the user is not enabled, or neither of the alert's unit nor a supervisor (a role that sees every
+            unit's alerts).
+    """
+    async with conn.transaction():
+        found = await _locked(conn, scope, alert_id)
+        if assignee_id is not None:
+            seen = await alerts_db.user_sees(conn, assignee_id, found.organisation_id)
+            if seen is None:
+                raise Refused(f"no enabled user {assignee_id}")
+            role, of_unit = seen
+            assert role in ROLES  # the table's CHECK
+            if not allows(role, "alerts:read") or (role == "unit_user" and not of_unit):
+                raise Refused(
+                    f"user {assignee_id} ({role}) may not take alert {alert_id}: give it to a user of unit "
+                    f"{found.organisation_id} or to a supervisor (admin, dispatcher, auditor)"
+                )
+        return await alerts_db.assign(conn, AlertPublic, alert_id, assignee_id=assignee_id)
+
+
+async def note(conn: AsyncConnection, scope: Scope, alert_id: int, *, user: Principal, text: str) -> NotePublic:
+    """Append a note to an alert in scope: by a user who may handle alerts, or by its assignee.
+
+    Raises:
+        NotFound: there is no such alert in scope.
+        Forbidden: the user may neither handle alerts nor is its assignee.
+    """
+    async with conn.transaction():
+        found = await _locked(conn, scope, alert_id, open_needed=False)
+        if not allows(user.role, "alerts:write") and found.assignee_id != user.id:
+            raise Forbidden(f"only those who handle alerts, or alert {alert_id}'s assignee, may add a note")
+        return NotePublic(**await alerts_db.add_note(conn, alert_id, author_id=user.id, text=text))
+
+
+async def close(conn: AsyncConnection, scope: Scope, alert_id: int, *, user_id: int, text: str | None) -> AlertPublic:
+    """Close an alert in scope, with an optional note.
+
+    Raises:
+        NotFound: there is no such alert in scope.
+        Conflict: it was closed before.
+    """
+    async with conn.transaction():
+        await _locked(conn, scope, alert_id)
+        if text:
+            await alerts_db.add_note(conn, alert_id, author_id=user_id, text=text)
+        return await alerts_db.close(conn, AlertPublic, alert_id, user_id=user_id)

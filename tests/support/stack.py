@@ -36,6 +36,7 @@ def run_environment(home: Path, **settings: str) -> dict[str, str]:
         "YIWANG_API_PORT": str(free_port()),
         "YIWANG_JT808_PORT": str(free_port()),
         "YIWANG_GATEWAY_METRICS_PORT": str(free_port()),
+        "YIWANG_NOTIFIER_METRICS_PORT": str(free_port()),
         "YIWANG_DB_SHARED_BUFFERS": "128MB",
     } | {f"YIWANG_{name.upper()}": value for name, value in settings.items()}
 

@@ -48,7 +48,12 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         token = login.json()["access_token"]
         units = httpx.get(f"{api}/organisations", headers={"Authorization": f"Bearer {token}"}, timeout=10)
         assert units.status_code == 200, units.text
-        for port in ("YIWANG_METRICS_PORT", "YIWANG_SUPERVISOR_METRICS_PORT", "YIWANG_GATEWAY_METRICS_PORT"):
+        for port in (
+            "YIWANG_METRICS_PORT",
+            "YIWANG_SUPERVISOR_METRICS_PORT",
+            "YIWANG_GATEWAY_METRICS_PORT",
+            "YIWANG_NOTIFIER_METRICS_PORT",
+        ):
             assert httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5).status_code == 200
         assert f"terminals connect to 127.0.0.1:{run_env['YIWANG_JT808_PORT']}" in text
         url = run_env["YIWANG_DATABASE_URL"]
@@ -61,13 +66,14 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
             connected = conn.execute(
                 """SELECT DISTINCT application_name, usename FROM pg_stat_activity
                    WHERE application_name IN ('yiwang-api', 'yiwang-collector', 'yiwang-supervisor',
-                                              'yiwang-gateway')"""
+                                              'yiwang-gateway', 'yiwang-notifier')"""
             ).fetchall()
         # Each process as its own role (db/roles.py), none as the owner or a superuser.
         assert sorted(connected) == [
             ("yiwang-api", "yiwang_api"),
             ("yiwang-collector", "yiwang_collector"),
             ("yiwang-gateway", "yiwang_gateway"),
+            ("yiwang-notifier", "yiwang_notifier"),
             ("yiwang-supervisor", "yiwang_supervisor"),
         ]
         # The backfill went through the broker and the collector: every registered meter has its day.
@@ -104,6 +110,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "meters.log",
         "vehicles.log",
         "gateway.log",
+        "notifier.log",
     }
     # Ctrl-C stopped what it started: the collector, the supervisor, the API and the gateway no longer answer.
     for port in (
@@ -111,6 +118,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "YIWANG_SUPERVISOR_METRICS_PORT",
         "YIWANG_API_PORT",
         "YIWANG_GATEWAY_METRICS_PORT",
+        "YIWANG_NOTIFIER_METRICS_PORT",
         "YIWANG_JT808_PORT",
     ):
         with pytest.raises(httpx.ConnectError):

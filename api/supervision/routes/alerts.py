@@ -1,10 +1,11 @@
-"""Supervision alerts: raised by the supervisor, read by the units they concern, acknowledged with a note."""
+"""Supervision alerts: raised by the supervisor, read by the units they concern, and carried through their lifecycle
+(acknowledged, assigned, noted, closed; cleared and escalated by the notifier: docs/notifications.md)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.access.audit import audit_entry
@@ -12,8 +13,10 @@ from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, require
 from api.errors import AUTHENTICATED, responses
 from api.fields import NO_NUL, Text
+from api.paging import Page, page_of
 from api.supervision import alerts
-from api.supervision.alerts import AlertPublic
+from api.supervision.alerts import AlertDetail, AlertPublic, NotePublic
+from domain.alert_lifecycle import AlertState
 from domain.supervision import AlertKind
 
 router = APIRouter(prefix="/alerts", tags=["supervision"])
@@ -22,14 +25,16 @@ router = APIRouter(prefix="/alerts", tags=["supervision"])
 class AlertQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    before: int | None = Field(default=None, description="the smallest id of the previous page: older ones follow")
+    after: int | None = Field(default=None, description="the `next_after` of the previous page: older alerts follow")
     limit: int = Field(default=100, ge=1, le=1000)
     organisation_id: Text | None = None
     vehicle_id: Text | None = None
     kind: AlertKind | None = None
     level: str | None = Field(default=None, pattern="^(yellow|red)$")
-    open: bool = Field(default=False, description="only alerts not acknowledged yet")
+    open: bool = Field(default=False, description="only alerts not acknowledged (nor closed) yet")
     since: AwareDatetime | None = Field(default=None, description="fix time from (RFC 3339 with offset)")
+    state: list[AlertState] = Field(default=[], description="only alerts in these states (repeat it for several)")
+    assignee_id: int | None = Field(default=None, description="only alerts given to this user")
 
 
 class Acknowledgement(BaseModel):
@@ -38,24 +43,53 @@ class Acknowledgement(BaseModel):
     note: str = Field(min_length=1, max_length=2000, pattern=NO_NUL, description="what was found or done")
 
 
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    assignee_id: int | None = Field(description="a user of the alert's unit or a supervisor; null: nobody")
+
+
+class NoteCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=2000, pattern=NO_NUL)
+
+
+class Closing(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    note: str | None = Field(default=None, min_length=1, max_length=2000, pattern=NO_NUL, description="why, if said")
+
+
 @router.get("", dependencies=[Depends(require("alerts:read"))], responses=AUTHENTICATED)
-async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuery, Query()]) -> list[AlertPublic]:
-    """The alerts of the vehicles you may see, newest first; page with `before`."""
+async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuery, Query()]) -> Page[AlertPublic]:
+    """The alerts of the vehicles you may see, newest first; pass `next_after` as `after` for older ones. `state`
+    is active_unack, active_ack, cleared_unack, cleared_ack or closed; `level` is the severity."""
     async with pool.connection() as conn:
-        return await alerts.alerts(
+        items = await alerts.alerts(
             conn,
             scope,
-            before=query.before,
+            before=query.after,
             limit=query.limit,
             filters={
                 "organisation_id": query.organisation_id,
                 "vehicle_id": query.vehicle_id,
                 "kind": query.kind,
                 "level": query.level,
+                "assignee_id": query.assignee_id,
             },
             open_only=query.open,
             since=query.since,
+            states=query.state,
         )
+    return page_of(AlertPublic, items, query.limit)
+
+
+@router.get("/{alert_id}", dependencies=[Depends(require("alerts:read"))], responses=responses(401, 403, 404))
+async def get_alert(pool: PoolDep, scope: ScopeDep, alert_id: int) -> AlertDetail:
+    """An alert with its state, assignee and notes."""
+    async with pool.connection() as conn:
+        return await alerts.detail(conn, scope, alert_id)
 
 
 @router.post("/{alert_id}/acknowledge", responses=responses(401, 403, 404, 409, 422))
@@ -72,3 +106,51 @@ async def acknowledge_alert(
     audit_entry(request).resource_ids.append(str(alert_id))
     async with pool.connection() as conn:
         return await alerts.acknowledge(conn, scope, alert_id, user_id=user.id, note=body.note)
+
+
+@router.post("/{alert_id}/assign", responses=responses(401, 403, 404, 409, 422))
+async def assign_alert(
+    request: Request,
+    pool: PoolDep,
+    scope: ScopeDep,
+    _user: Annotated[Principal, Depends(require("alerts:write"))],
+    *,
+    alert_id: int,
+    body: Assignment,
+) -> AlertPublic:
+    """Give an alert to a user of its unit or a supervisor (422 otherwise; 409 when it is closed)."""
+    audit_entry(request).resource_ids.append(str(alert_id))
+    async with pool.connection() as conn:
+        return await alerts.assign(conn, scope, alert_id, assignee_id=body.assignee_id)
+
+
+@router.post("/{alert_id}/notes", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 404, 422))
+async def add_note(
+    request: Request,
+    pool: PoolDep,
+    scope: ScopeDep,
+    user: Annotated[Principal, Depends(require("alerts:read"))],
+    *,
+    alert_id: int,
+    body: NoteCreate,
+) -> NotePublic:
+    """Append a note (kept with its author and time, never changed): by those who handle alerts, or its assignee."""
+    audit_entry(request).resource_ids.append(str(alert_id))
+    async with pool.connection() as conn:
+        return await alerts.note(conn, scope, alert_id, user=user, text=body.text)
+
+
+@router.post("/{alert_id}/close", responses=responses(401, 403, 404, 409, 422))
+async def close_alert(
+    request: Request,
+    pool: PoolDep,
+    scope: ScopeDep,
+    user: Annotated[Principal, Depends(require("alerts:write"))],
+    *,
+    alert_id: int,
+    body: Closing,
+) -> AlertPublic:
+    """Close an alert, with a note if you give one (once: 409 when it already was)."""
+    audit_entry(request).resource_ids.append(str(alert_id))
+    async with pool.connection() as conn:
+        return await alerts.close(conn, scope, alert_id, user_id=user.id, text=body.note)

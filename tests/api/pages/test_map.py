@@ -133,7 +133,7 @@ def test_acknowledge_an_alert_with_a_note(page: Page, system: System) -> None:
     first.locator("button[type=submit]").click()
     page.locator(f"[data-acknowledged='{alert_id}']").wait_for()
     screenshot(page, "map-alert-acknowledged")
-    found = [a for a in system.api("GET", "/alerts?limit=1000") if str(a["id"]) == alert_id]
+    found = [a for a in system.api("GET", "/alerts?limit=1000")["items"] if str(a["id"]) == alert_id]
     assert found
     assert found[0]["acknowledged_at"] is not None
     assert found[0]["note"] == "已电话核实：测试车辆，驾驶员已提醒"

@@ -85,7 +85,7 @@ async def test_alarm_bits_raise_one_alert_per_rise_and_the_words_stay_on_the_pos
     query = "SELECT count(*) FROM alert WHERE vehicle_id = ANY(%s)"
     assert await wait_for_count(url, query, ([alarmed, quiet],), 5) == 5
     staff = await as_user("dispatcher")
-    listed = (await client.get("/alerts", params={"vehicle_id": alarmed}, headers=staff)).json()
+    listed = (await client.get("/alerts", params={"vehicle_id": alarmed}, headers=staff)).json()["items"]
     raised = sorted((datetime.fromisoformat(a["time"]), a["kind"], a["level"], a["detail"]) for a in listed)
     assert raised == [
         (at(-8), "fatigue", "yellow", "alarm bit 2 (fatigue driving)"),
@@ -94,9 +94,9 @@ async def test_alarm_bits_raise_one_alert_per_rise_and_the_words_stay_on_the_pos
         (at(6), "gnss_antenna", "yellow", "alarm bit 5 (GNSS antenna cut or not connected)"),
         (at(6), "power_cut", "red", "alarm bit 8 (main power cut, the terminal may be being removed)"),
     ]
-    assert (await client.get("/alerts", params={"vehicle_id": quiet}, headers=staff)).json() == []
+    assert (await client.get("/alerts", params={"vehicle_id": quiet}, headers=staff)).json()["items"] == []
     # The API filters by the new kinds.
-    power = (await client.get("/alerts", params={"kind": "power_cut"}, headers=staff)).json()
+    power = (await client.get("/alerts", params={"kind": "power_cut"}, headers=staff)).json()["items"]
     assert [a["vehicle_id"] for a in power if a["vehicle_id"] in (alarmed, quiet)] == [alarmed]
 
     # The words are stored as they came, every bit of them.

@@ -99,7 +99,7 @@ async def test_the_three_scenarios_and_who_sees_and_acknowledges_the_alerts(
     assert await wait_for_count(url, query, (vehicles,), 5) == 5
 
     staff = await as_user("dispatcher")
-    listed = (await client.get("/alerts", params={"open": True}, headers=staff)).json()
+    listed = (await client.get("/alerts", params={"open": True}, headers=staff)).json()["items"]
     raised = sorted((a["vehicle_id"], a["kind"]) for a in listed if a["vehicle_id"] in vehicles)
     # The leaver moves without a dispatch in working hours: at the first minute, and again ten minutes on.
     assert raised == sorted(
@@ -112,9 +112,14 @@ async def test_the_three_scenarios_and_who_sees_and_acknowledges_the_alerts(
 
     # Unit B sees none of unit A's alerts; unit A sees its own.
     unit_b = await as_user("unit_user", units.b.organisation)
-    assert [a for a in (await client.get("/alerts", headers=unit_b)).json() if a["vehicle_id"] in vehicles] == []
+    assert [
+        a for a in (await client.get("/alerts", headers=unit_b)).json()["items"] if a["vehicle_id"] in vehicles
+    ] == []
     unit_a = await as_user("unit_user", units.a.organisation)
-    assert {a["vehicle_id"] for a in (await client.get("/alerts", headers=unit_a)).json()} >= {night_driver, leaver}
+    assert {a["vehicle_id"] for a in (await client.get("/alerts", headers=unit_a)).json()["items"]} >= {
+        night_driver,
+        leaver,
+    }
 
     # Acknowledged with a note, once; a unit user may not acknowledge; another unit's alert is 404 to them.
     path = f"/alerts/{exit_alert['id']}/acknowledge"
@@ -126,7 +131,9 @@ async def test_the_three_scenarios_and_who_sees_and_acknowledges_the_alerts(
     again = await client.post(path, json={"note": "again"}, headers=staff)
     assert again.status_code == 409
     assert "was acknowledged" in again.text
-    still_open = (await client.get("/alerts", params={"open": True, "vehicle_id": leaver}, headers=staff)).json()
+    still_open = (await client.get("/alerts", params={"open": True, "vehicle_id": leaver}, headers=staff)).json()[
+        "items"
+    ]
     assert [a["kind"] for a in still_open] == ["no_dispatch", "no_dispatch"]
 
 
@@ -183,7 +190,7 @@ async def test_the_running_supervisor_follows_an_admins_calendar_edit(
     await publish(port, drive(root, worker, WEDNESDAY + timedelta(hours=14), minutes=3))
     await publish(port, drive(root, weekender, SATURDAY + timedelta(hours=10), minutes=3))
     assert await wait_for_count(url, query, (worker, "off_hours"), 1) == 1
-    alerts = (await client.get("/alerts", params={"vehicle_id": worker}, headers=admin)).json()
+    alerts = (await client.get("/alerts", params={"vehicle_id": worker}, headers=admin)).json()["items"]
     off_hours = [a for a in alerts if a["kind"] == "off_hours"]
     assert [datetime.fromisoformat(a["time"]) for a in off_hours] == [WEDNESDAY + timedelta(hours=14)]
     # The make-up Saturday's drive was judged (its no_dispatch stored) in working hours: no off_hours.

@@ -24,7 +24,7 @@ export class Alerts {
 
   async load() {
     try {
-      this.items = await api("/alerts?open=true&limit=100");
+      this.items = (await api("/alerts?open=true&limit=100")).items;
       this.error.hidden = true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) {

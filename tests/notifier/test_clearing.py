@@ -1,0 +1,72 @@
+"""Alerts clear when their cause ends, judged by the notifier on the vehicle's newest fix (the supervisor is not
+involved): positions go through the broker and a real collector into live_position, as in production."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import psycopg
+from psycopg.types.json import Jsonb
+
+from collector.metrics import Metrics
+from domain.topics import topic
+from tests.support.broker import publish
+from tests.support.messages import Message
+from tests.support.notifier import notifying, raise_alert
+from tests.support.registry import Devices
+from tests.support.waiting import wait_for_count
+from yiwang.settings import Settings
+
+AREA = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
+INSIDE, OUTSIDE = (29.3, 117.2), (29.3, 117.5)
+
+
+def fix(root: str, vehicle: str, at: datetime, where: tuple[float, float], speed: float) -> Message:
+    latitude, longitude = where
+    payload = {"time": at.isoformat(), "latitude": latitude, "longitude": longitude, "speed": speed,
+               "heading": 90.0, "odometer": 1000.0, "ignition": True}  # fmt: skip
+    return topic(root, "vehicle", vehicle, "position"), orjson.dumps(payload)
+
+
+async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside(
+    notifier_settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    url, org, root = notifier_settings.database_url, devices.organisation, notifier_settings.topic_root
+    quiet, back, away = devices.vehicles
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        await conn.execute(
+            "INSERT INTO area (name, kind, organisation_id, geometry) VALUES ('市区', 'permitted', %s, %s)",
+            (org, Jsonb(AREA)),
+        )
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    silent = await raise_alert(url, quiet, org, "silent", "yellow", then)
+    off_hours = await raise_alert(url, quiet, org, "off_hours", "red", then)  # an act: no fix undoes it
+    exit_back = await raise_alert(url, back, org, "area_exit", "red", then, latitude=29.3, longitude=117.5)
+    speeding = await raise_alert(url, back, org, "speeding", "yellow", then, speed=150.0)
+    exit_away = await raise_alert(url, away, org, "area_exit", "red", then, latitude=29.3, longitude=117.5)
+    # A blind-zone resend older than the alert ends nothing.
+    await publish(notifier_settings.mqtt_port, [fix(root, away, then - timedelta(minutes=5), INSIDE, 30.0)])
+    async with notifying(notifier_settings):
+        await publish(
+            notifier_settings.mqtt_port,
+            [
+                fix(root, quiet, then + timedelta(minutes=5), OUTSIDE, 30.0),
+                fix(root, back, then + timedelta(minutes=5), INSIDE, 30.0),
+                fix(root, away, then + timedelta(minutes=5), OUTSIDE, 30.0),
+            ],
+        )
+        ours = [silent, off_hours, exit_back, speeding, exit_away]
+        query = "SELECT count(*) FROM alert WHERE id = ANY(%s) AND cleared_at IS NOT NULL"
+        assert await wait_for_count(url, query, (ours,), 3) == 3
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute("SELECT id, cleared_reason FROM alert WHERE id = ANY(%s)", (ours,))
+        reasons = dict(await cur.fetchall())
+    at = (then + timedelta(minutes=5)).isoformat()
+    assert reasons == {
+        silent: f"reported again at {at}",
+        off_hours: None,
+        exit_back: f"inside a permitted area at {at}",
+        speeding: f"at 30 km/h at {at}",
+        exit_away: None,
+    }
