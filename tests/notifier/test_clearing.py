@@ -15,7 +15,7 @@ from tests.support.broker import publish
 from tests.support.messages import Message
 from tests.support.notifier import notifying, raise_alert
 from tests.support.registry import Devices
-from tests.support.waiting import wait_for_count
+from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
 
 AREA = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
@@ -47,7 +47,7 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
     exit_away = await raise_alert(url, away, org, "area_exit", "red", then, latitude=29.3, longitude=117.5)
     # A blind-zone resend older than the alert ends nothing.
     await publish(notifier_settings.mqtt_port, [fix(root, away, then - timedelta(minutes=5), INSIDE, 30.0)])
-    async with notifying(notifier_settings):
+    async with notifying(notifier_settings) as metrics:
         await publish(
             notifier_settings.mqtt_port,
             [
@@ -56,9 +56,15 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
                 fix(root, away, then + timedelta(minutes=5), OUTSIDE, 30.0),
             ],
         )
+        # Once every newest fix is in, a whole sweep after that has judged all five (the ones left are judged
+        # active, not merely not looked at yet).
+        newest = "SELECT count(*) FROM live_position WHERE vehicle_id = ANY(%s) AND time = %s"
+        assert await wait_for_count(url, newest, ([quiet, back, away], then + timedelta(minutes=5)), 3) == 3
+        swept = metrics.sweeps
+        await eventually(lambda: metrics.sweeps >= swept + 2)
         ours = [silent, off_hours, exit_back, speeding, exit_away]
         query = "SELECT count(*) FROM alert WHERE id = ANY(%s) AND cleared_at IS NOT NULL"
-        assert await wait_for_count(url, query, (ours,), 3) == 3
+        assert count(url, query, (ours,)) == 3
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         cur = await conn.execute("SELECT id, cleared_reason FROM alert WHERE id = ANY(%s)", (ours,))
         reasons = dict(await cur.fetchall())
