@@ -130,6 +130,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # What clears an alert: the vehicle's newest fix and the areas.
         "live_position": "SELECT",
         "area": "SELECT",
+        # When an area applies (its calendar's hours), as the supervisor judges it.
+        "calendar_day": "SELECT",
+        "work_calendar": "SELECT",
         # The rules it applies, the deliveries it plans, tries and records, and how far it has planned.
         "notification_rule": "SELECT",
         "notification_delivery": "SELECT, INSERT, UPDATE",

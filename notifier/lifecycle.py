@@ -8,21 +8,43 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from db import alerts as alerts_db
+from db import calendar as calendar_db
 from domain.alert_lifecycle import CLEARABLE, Newest, cause_ended
+from domain.calendar import WorkCalendar, hours
+from domain.supervision import Area, Rules
+from yiwang.settings import Settings
 
 _BATCH = 1000
 
 
-async def clear(conn: AsyncConnection, speed_limit_kmh: float) -> int:
+async def rules_of(conn: AsyncConnection, settings: Settings) -> Rules:
+    """What clearing needs of the supervisor's rules: the global speed limit, and the calendars as stored now (what a
+    calendar leaves NULL is the settings' week and hours, as for the supervisor), which say when an area applies."""
+    start, end = hours(settings.supervision_work_hours)
+    own = WorkCalendar(workdays=settings.week_workdays, start=start, end=end)
+    default, calendars = await calendar_db.work_calendars(conn, own)
+    return Rules(
+        zone=settings.zone,
+        speed_limit_kmh=settings.supervision_speed_limit_kmh,
+        calendar=default,
+        calendars=calendars,
+    )
+
+
+async def clear(conn: AsyncConnection, settings: Settings) -> int:
     """Clear active alerts whose cause a newer fix ended; how many. Every candidate is looked at, a batch at a time:
-    those whose cause lasts (still outside the area) are many in a city and must not hide the others."""
-    cleared, above, areas = 0, 0, None
+    those whose cause lasts (still outside the area) are many in a city and must not hide the others. The areas and
+    calendars are read once per sweep, and only when there is something to judge."""
+    cleared, above = 0, 0
+    judged: tuple[list[Area], Rules] | None = None
     while candidates := await alerts_db.active_with_newest(conn, CLEARABLE, above_id=above, limit=_BATCH):
-        areas = areas if areas is not None else await alerts_db.all_areas(conn)
+        if judged is None:
+            judged = (await alerts_db.all_areas(conn), await rules_of(conn, settings))
+        areas, rules = judged
         reasons: dict[int, str] = {}
         for a in candidates:
             newest = Newest(a["newest_time"], a["newest_latitude"], a["newest_longitude"], a["newest_speed"])
-            reason = cause_ended(a["kind"], a["time"], a["organisation_id"], newest, areas, speed_limit_kmh)
+            reason = cause_ended(a["kind"], a["time"], a["organisation_id"], newest, areas, rules)
             if reason is not None:
                 reasons[a["id"]] = reason
         cleared += await alerts_db.clear(conn, reasons)

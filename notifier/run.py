@@ -86,7 +86,7 @@ async def sweep(
     zone = settings.zone
     async with pool.connection() as conn:
         async with conn.transaction():
-            metrics.cleared.inc(await lifecycle.clear(conn, settings.supervision_speed_limit_kmh))
+            metrics.cleared.inc(await lifecycle.clear(conn, settings))
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
             rules = [rule for rule, _ in await notifications_db.enabled_rules(conn)]

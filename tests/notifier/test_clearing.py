@@ -15,7 +15,7 @@ from tests.support.broker import publish
 from tests.support.messages import Message
 from tests.support.notifier import notifying, raise_alert
 from tests.support.registry import Devices
-from tests.support.waiting import wait_for_count
+from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
 
 AREA = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
@@ -47,7 +47,7 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
     exit_away = await raise_alert(url, away, org, "area_exit", "red", then, latitude=29.3, longitude=117.5)
     # A blind-zone resend older than the alert ends nothing.
     await publish(notifier_settings.mqtt_port, [fix(root, away, then - timedelta(minutes=5), INSIDE, 30.0)])
-    async with notifying(notifier_settings):
+    async with notifying(notifier_settings) as metrics:
         await publish(
             notifier_settings.mqtt_port,
             [
@@ -56,9 +56,15 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
                 fix(root, away, then + timedelta(minutes=5), OUTSIDE, 30.0),
             ],
         )
+        # Once every newest fix is in, a whole sweep after that has judged all five (the ones left are judged
+        # active, not merely not looked at yet).
+        newest = "SELECT count(*) FROM live_position WHERE vehicle_id = ANY(%s) AND time = %s"
+        assert await wait_for_count(url, newest, ([quiet, back, away], then + timedelta(minutes=5)), 3) == 3
+        swept = metrics.sweeps
+        await eventually(lambda: metrics.sweeps >= swept + 2)
         ours = [silent, off_hours, exit_back, speeding, exit_away]
         query = "SELECT count(*) FROM alert WHERE id = ANY(%s) AND cleared_at IS NOT NULL"
-        assert await wait_for_count(url, query, (ours,), 3) == 3
+        assert count(url, query, (ours,)) == 3
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
         cur = await conn.execute("SELECT id, cleared_reason FROM alert WHERE id = ANY(%s)", (ours,))
         reasons = dict(await cur.fetchall())
@@ -69,4 +75,64 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
         exit_back: f"inside a permitted area at {at}",
         speeding: f"at 30 km/h at {at}",
         exit_away: None,
+    }
+
+
+SCHOOL = {"type": "Point", "coordinates": [117.2, 29.3]}  # a circle round INSIDE
+NEAR = (29.3, 117.35)  # in AREA's square, 15 km from SCHOOL
+
+
+async def test_speeding_and_forbidden_entries_clear_as_supervision_judges_areas(
+    notifier_settings: Settings, devices: Devices, collector: Metrics
+) -> None:
+    """A zone's own speed limit, a forbidden area, and one that applies only in a calendar's hours (a calendar with
+    no workdays: never), as the supervisor judges them."""
+    url, org, root = notifier_settings.database_url, devices.organisation, notifier_settings.topic_root
+    slow, left, never = devices.vehicles
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "INSERT INTO work_calendar (name, workdays) VALUES (%s, '{}') RETURNING id", (f"never {org}",)
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        await conn.execute(
+            """INSERT INTO area (name, kind, organisation_id, geometry, radius_m, speed_limit_kmh)
+               VALUES ('学校', 'forbidden', %s, %s, 2000, 30)""",
+            (org, Jsonb(SCHOOL)),
+        )
+        await conn.execute(
+            """INSERT INTO area (name, kind, organisation_id, geometry, calendar_id, hours)
+               VALUES ('工地', 'forbidden', %s, %s, %s, 'working')""",
+            (org, Jsonb(AREA), row[0]),
+        )
+    then = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
+    speeding = await raise_alert(url, slow, org, "speeding", "yellow", then, speed=45.0)
+    entry_left = await raise_alert(url, left, org, "area_entry", "red", then)
+    entry_stays = await raise_alert(url, slow, org, "area_entry", "red", then)
+    entry_never = await raise_alert(url, never, org, "area_entry", "red", then, latitude=NEAR[0], longitude=NEAR[1])
+    later = then + timedelta(minutes=5)
+    await publish(
+        notifier_settings.mqtt_port,
+        [
+            fix(root, slow, later, INSIDE, 40.0),  # slower, but over the school's 30 and still inside it
+            fix(root, left, later, OUTSIDE, 40.0),
+            fix(root, never, later, NEAR, 40.0),  # inside 工地, which never applies
+        ],
+    )
+    # Every newest fix is in before the notifier starts: its first sweep judges all four alerts on them.
+    newest = "SELECT count(*) FROM live_position WHERE vehicle_id = ANY(%s) AND time = %s"
+    assert await wait_for_count(url, newest, ([slow, left, never], later), 3) == 3
+    ours = [speeding, entry_left, entry_stays, entry_never]
+    async with notifying(notifier_settings):
+        query = "SELECT count(*) FROM alert WHERE id = ANY(%s) AND cleared_at IS NOT NULL"
+        assert await wait_for_count(url, query, (ours,), 2) == 2
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute("SELECT id, cleared_reason FROM alert WHERE id = ANY(%s)", (ours,))
+        reasons = dict(await cur.fetchall())
+    at = later.isoformat()
+    assert reasons == {
+        speeding: None,
+        entry_left: f"outside every forbidden area at {at}",
+        entry_stays: None,
+        entry_never: f"outside every forbidden area at {at}",
     }

@@ -4,24 +4,28 @@ escalation."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import time as clock
 from datetime import UTC, datetime, time, timedelta
 from email import message_from_string
 from email.header import decode_header, make_header
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
 from api.access.users import create_user
 from db.access import update_user
+from db.alerts import store
+from domain.supervision import Alert
 from tests.support.api import PASSWORD
 from tests.support.notifier import add_rule, deliveries, notifying, raise_alert
 from tests.support.receivers import Receiver
 from tests.support.registry import Devices, register_devices
-from tests.support.waiting import eventually
 from yiwang.settings import Settings
 from yiwang.stack import free_port
 
@@ -37,18 +41,20 @@ async def statuses(url: str, rule: int) -> list[tuple[str, int]]:
 
 
 async def wait_statuses(url: str, rule: int, expected: list[tuple[str, int]], seconds: float = 20) -> None:
-    found: list[tuple[str, int]] = []
-
-    async def check() -> bool:
-        nonlocal found
-        found = await statuses(url, rule)
-        return found == expected
-
-    deadline = datetime.now(UTC) + timedelta(seconds=seconds)
-    while not await check():
-        if datetime.now(UTC) > deadline:
+    """Poll until the rule's deliveries (in id order) are `expected`; AssertionError saying what they are if not."""
+    deadline = clock.monotonic() + seconds
+    while (found := await statuses(url, rule)) != expected:
+        if clock.monotonic() > deadline:
             raise AssertionError(f"rule {rule}'s deliveries are {found}, not {expected}")
-        await eventually(lambda: True, 0.1)
+        await asyncio.sleep(0.1)  # between polls of the database, not in place of a condition
+
+
+def mid_hour_zone(moment: datetime) -> str:
+    """A time zone whose local hour at `moment` is between its 15th and 45th minute: Shanghai's (+08:00) or Kolkata's
+    (+05:30), half an hour apart. A digest of local hours then holds every alert a test raises within 15 minutes in
+    one period, whenever the test runs."""
+    shanghai = moment.astimezone(ZoneInfo("Asia/Shanghai")).minute
+    return "Asia/Shanghai" if 15 <= shanghai < 45 else "Asia/Kolkata"
 
 
 async def test_an_alert_reaches_email_wecom_and_dingtalk_in_their_formats(
@@ -155,10 +161,16 @@ async def test_quiet_hours_hold_a_yellow_alert_and_let_a_red_one_through(
 async def test_a_digest_sends_the_yellow_alerts_of_its_period_in_one_message(
     notifier_settings: Settings, unit: Devices, webhook: Receiver
 ) -> None:
-    url, org = notifier_settings.database_url, unit.organisation
+    # The period is the hour of local time the notifier plans the alerts in: in a zone where the test starts mid-hour,
+    # the hour cannot end between the alerts (it would put them in two periods).
+    start = datetime.now(UTC)
+    settings = notifier_settings.model_copy(update={"time_zone": mid_hour_zone(start)})
+    local = start.astimezone(settings.zone)
+    assert 15 <= local.minute < 45
+    url, org = settings.database_url, unit.organisation
     digest = await add_rule(url, name="每小时汇总", organisation_id=org, channel="wecom", digest_minutes=60,
                             target=f"http://127.0.0.1:{webhook.port}/digest?key=k")  # fmt: skip
-    async with notifying(notifier_settings):
+    async with notifying(settings):
         first = await raise_alert(url, unit.vehicles[0], org, "no_dispatch", "yellow", datetime.now(UTC))
         second = await raise_alert(url, unit.vehicles[1], org, "parking", "yellow", datetime.now(UTC))
         red = await raise_alert(url, unit.vehicles[2], org, "power_cut", "red", datetime.now(UTC))
@@ -166,7 +178,6 @@ async def test_a_digest_sends_the_yellow_alerts_of_its_period_in_one_message(
         await wait_statuses(url, digest, [("pending", 0), ("sent", 1)])
         gathered, alone = await deliveries(url, digest)
         assert (sorted(gathered["alert_ids"]), alone["alert_ids"]) == ([first, second], [red])
-        local = datetime.now(notifier_settings.zone)
         assert gathered["due_at"] == local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         # The hour ends.
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -191,9 +202,14 @@ async def test_an_alert_left_unacknowledged_is_escalated_to_the_next_level(
                            target="chief@example.org")  # fmt: skip
     async with notifying(escalating) as metrics:
         ignored = await raise_alert(url, unit.vehicles[0], org, "off_hours", "red", datetime.now(UTC))
-        seen = await raise_alert(url, unit.vehicles[1], org, "off_hours", "red", datetime.now(UTC))
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        # Acknowledged in the transaction that raises it: however slow the machine, no sweep sees it unacknowledged
+        # for the second that escalates.
+        now, vehicle = datetime.now(UTC), unit.vehicles[1]
+        async with await psycopg.AsyncConnection.connect(url) as conn:
+            [seen] = await store(conn, [Alert(vehicle, "off_hours", "red", now, now, 29.3, 117.2, 40.0, "seen")],
+                                 {vehicle: org})  # fmt: skip
             await conn.execute("UPDATE alert SET acknowledged_at = now() WHERE id = %s", (seen,))
+            await conn.commit()
         await wait_statuses(url, chief, [("sent", 1)])
         assert metrics.escalated._value.get() >= 1
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
