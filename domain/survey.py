@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Literal, get_args
 
+from domain.departments import descendants
 from domain.measures import REPORT_UNIT
 
 FormKind = Literal["institution", "rooms"]
@@ -597,24 +598,6 @@ def _total(values: Sequence[tuple[str, Decimal | None]]) -> tuple[Decimal | None
     return sum(known, Decimal(0)), len(known), missing, None
 
 
-def _descendants(departments: Sequence[Department], root: str) -> set[str]:
-    """The department `root` and every department under it, however deep; a cycle in the data ends the walk.
-
-    A private walk until domain/departments.py's `descendants` (the facts work) lands: switch to that one then."""
-    children: dict[str, list[str]] = {}
-    for d in departments:
-        if d.parent_id is not None:
-            children.setdefault(d.parent_id, []).append(d.id)
-    seen = {root}
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
-
-
 def _by_department(
     departments: Sequence[Department], institutions: Sequence[Institution]
 ) -> list[tuple[str, str, str, list[str]]]:
@@ -638,8 +621,10 @@ def _by_department(
             seen.add(d.id)
             order.append(d)
             todo += sorted(children.get(d.id, []), key=lambda c: c.id, reverse=True)
+    # domain/departments.py's walk, the registry's own: a cycle in the data ends it rather than looping.
+    below = descendants((d.id, d.parent_id) for d in departments)
     for d in order:
-        under = _descendants(departments, d.id)
+        under = below[d.id] | {d.id}
         members = [i.id for i in institutions if i.department_id in under]
         groups.append((d.id, d.name, d.name, members))
     orphans = [i.id for i in institutions if i.department_id is None or i.department_id not in known]
