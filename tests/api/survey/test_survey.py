@@ -140,7 +140,7 @@ async def test_every_figure_of_each_form_is_the_hand_computed_one_and_missing_is
     assert energy[(city.a1, "E09")]["说明"] == "本年无计量、账单或录入"  # no entry of other energy
     heating = {(r["机构编号"], r["代码"]): r for r in records(book["采暖能源资源消费状况"])}
     assert heating[(city.a1, "H17")]["说明"] == (
-        "数值：系统无此数据来源；an entry for heating does not say whether it was billed by area or by heat"
+        "系统无此数据来源；an entry for heating does not say whether it was billed by area or by heat"
     )
     rooms = [r for r in records(book["数据中心机房能源消费状况"]) if r["机房"] == "主机房"]
     assert {r["代码"]: r["实物量（数值）"] for r in rooms}["D04"] == 35
