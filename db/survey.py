@@ -65,7 +65,16 @@ async def inputs(
         institutions=institutions,
         rooms=await _rooms(conn, year, ids),
         figures=[
-            Figure(d.institution_id, d.energy_type, d.purpose, d.quantity, d.cost)
+            Figure(
+                d.institution_id,
+                d.energy_type,
+                d.purpose,
+                d.quantity,
+                d.cost,
+                d.source,
+                d.heating_quantity,
+                d.heating_cost,
+            )
             for d in await declared.yearly(conn, year, ids)
         ],
         vehicles=await _vehicles(conn, year, ids),

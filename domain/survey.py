@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Final, Literal, get_args
 
+from domain.departments import descendants
 from domain.measures import REPORT_UNIT
 
 FormKind = Literal["institution", "rooms"]
@@ -76,6 +77,11 @@ REASONS: Final[Mapping[str, tuple[str, str]]] = {
     "not_reported": ("本年无计量、账单或录入", "nothing reported for the year (no meter, bill or entry)"),
     "no_cost": ("本年未报费用", "no cost reported for the year"),
     "no_source": ("系统无此数据来源", "Yiwang has no source for this row"),
+    "heating_not_entered": ("本年无此类采暖账单或录入", "no bill or entry of this type for heating in the year"),
+    "heating_unmetered": (
+        "以计量为准，计量不分采暖用量",
+        "the meters count this type, and they do not tell heating's share",
+    ),
     "part_missing": ("分项有缺，合计不明", "a part is missing, so the total is unknown"),
     "nobody_reported": ("无机构填报", "no institution reported it"),
     "nothing_to_add": ("无可汇总的机构或机房", "no institution or machine room to add up"),
@@ -92,8 +98,9 @@ class FormsError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """Where a value comes from: `kind` (fact, count, vehicles, declared, rooms, room, sum, none) and its argument
-    (a column, an energy type, a count's name, the codes summed); `purpose` for declared figures (None: all)."""
+    """Where a value comes from: `kind` (fact, count, vehicles, declared, heating, rooms, room, sum, none) and its
+    argument (a column, an energy type, a count's name, the codes summed); `purpose` for declared figures (None:
+    all)."""
 
     kind: str
     name: str = ""
@@ -268,8 +275,8 @@ def _row(data: Mapping[str, object], *, form: str) -> Row:
     value = _source(_get(data, "value", where), where)
     cost_text = data.get("cost")
     cost = None if cost_text is None else _source(str(cost_text), where)
-    if cost is not None and cost.kind not in ("declared", "none"):
-        raise FormsError(f"{where}: a cost comes from 'declared:...' or 'none'")
+    if cost is not None and cost.kind not in ("declared", "heating", "none"):
+        raise FormsError(f"{where}: a cost comes from 'declared:...', 'heating:...' or 'none'")
     confirmed, unconfirmed = data.get("confirmed"), data.get("unconfirmed")
     if not confirmed and not unconfirmed:
         raise FormsError(f"{where}: say where it is confirmed ('confirmed') or what is not ('unconfirmed')")
@@ -313,6 +320,8 @@ def _source(text: str, where: str) -> Source:  # noqa: PLR0911 (one return per k
             energy_type, _, purpose = argument.partition("/")
             if energy_type in REPORT_UNIT and (not purpose or purpose in PURPOSES):
                 return Source("declared", energy_type, purpose or None)
+        case "heating" if argument in REPORT_UNIT:
+            return Source("heating", argument, "building")
         case "sum" if argument:
             return Source("sum", parts=tuple(argument.split(",")))
     raise FormsError(f"{where}: {text!r} is no source (docs/survey.md lists them)")
@@ -349,13 +358,18 @@ class Room:
 @dataclass(frozen=True, slots=True)
 class Figure:
     """What an institution consumed of one type for one purpose in the year (db.declared.Declared's figures):
-    quantity in the type's report unit, cost in yuan; None where not reported."""
+    quantity in the type's report unit, cost in yuan; None where not reported. `source` is what counts the quantity
+    ("meters", "entries", "fuel_statements"); `heating_quantity` and `heating_cost` the part of it entered for
+    heating (采暖), None where none was (or, for the quantity, where the meters count: they do not tell it)."""
 
     institution_id: str
     energy_type: str
     purpose: str
     quantity: Decimal | None
     cost: Decimal | None
+    source: str = ""
+    heating_quantity: Decimal | None = None
+    heating_cost: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,8 +493,9 @@ def _value(row: Row, source: Source, own: _Own, room: Room | None, *, cost: bool
             return Decimal(len(own.rooms)), None
         case "vehicles":
             return Decimal(own.vehicles.get(source.name, 0)), None
-        case "declared":
-            return _declared(row, source, own, cost=cost)
+        case "declared" | "heating":
+            consumed = _heating if source.kind == "heating" else _declared
+            return consumed(row, source, own, cost=cost)
         case _:  # none (count and sum are filled elsewhere)
             return None, "no_source"
 
@@ -496,6 +511,22 @@ def _declared(row: Row, source: Source, own: _Own, *, cost: bool) -> tuple[Decim
         return None, "no_cost" if cost else "not_reported"
     total = sum(known, Decimal(0))
     return (total, None) if cost else (total * row.scale, None)
+
+
+def _heating(row: Row, source: Source, own: _Own, *, cost: bool) -> tuple[Decimal | None, str | None]:
+    """Heating's share of a building's type (the heating form's consumption rows): what entries for heating say.
+    Where the meters count the type, its heating quantity is unknown (they measure the whole), never zero."""
+    figure = own.figures.get((source.name, "building"))
+    if figure is None:
+        return None, "not_reported"
+    amount = figure.heating_cost if cost else figure.heating_quantity
+    if amount is not None:
+        return (amount, None) if cost else (amount * row.scale, None)
+    if cost and figure.heating_quantity is not None:
+        return None, "no_cost"
+    if not cost and figure.source == "meters":
+        return None, "heating_unmetered"
+    return None, "heating_not_entered"
 
 
 def _sum_row(row: Row, room: Room, parts: Sequence[FormRow | None]) -> FormRow:
@@ -597,24 +628,6 @@ def _total(values: Sequence[tuple[str, Decimal | None]]) -> tuple[Decimal | None
     return sum(known, Decimal(0)), len(known), missing, None
 
 
-def _descendants(departments: Sequence[Department], root: str) -> set[str]:
-    """The department `root` and every department under it, however deep; a cycle in the data ends the walk.
-
-    A private walk until domain/departments.py's `descendants` (the facts work) lands: switch to that one then."""
-    children: dict[str, list[str]] = {}
-    for d in departments:
-        if d.parent_id is not None:
-            children.setdefault(d.parent_id, []).append(d.id)
-    seen = {root}
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in seen:
-                seen.add(child)
-                todo.append(child)
-    return seen
-
-
 def _by_department(
     departments: Sequence[Department], institutions: Sequence[Institution]
 ) -> list[tuple[str, str, str, list[str]]]:
@@ -638,8 +651,10 @@ def _by_department(
             seen.add(d.id)
             order.append(d)
             todo += sorted(children.get(d.id, []), key=lambda c: c.id, reverse=True)
+    # domain/departments.py's walk, the registry's own: a cycle in the data ends it rather than looping.
+    below = descendants((d.id, d.parent_id) for d in departments)
     for d in order:
-        under = _descendants(departments, d.id)
+        under = below[d.id] | {d.id}
         members = [i.id for i in institutions if i.department_id in under]
         groups.append((d.id, d.name, d.name, members))
     orphans = [i.id for i in institutions if i.department_id is None or i.department_id not in known]

@@ -33,7 +33,17 @@ DEFAULT_DIR: Final = Path("docs/schemas")
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID: Final = "urn:yiwang:schema:survey"
 
-Reason = Literal["no_fact", "not_reported", "no_cost", "no_source", "part_missing", "nobody_reported", "nothing_to_add"]
+Reason = Literal[
+    "no_fact",
+    "not_reported",
+    "no_cost",
+    "no_source",
+    "heating_not_entered",
+    "heating_unmetered",
+    "part_missing",
+    "nobody_reported",
+    "nothing_to_add",
+]
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
 

@@ -203,7 +203,8 @@ def reason_text(reason: str, language: Language) -> str:
 
 def _form_note(cell: FormRow, language: Language) -> str:
     notes = []
-    if cell.reason is not None and cell.reason == cell.cost_reason:  # both empty for one reason: say it once
+    # Both empty for one reason, or a row without a cost (集中供暖费用, areas, counts): say it once, unqualified.
+    if cell.reason is not None and (cell.row.cost is None or cell.reason == cell.cost_reason):
         notes.append(reason_text(cell.reason, language))
     else:
         if cell.reason is not None:

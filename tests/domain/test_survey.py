@@ -78,7 +78,7 @@ def _city(year: int = 2025) -> Inputs:
             )
         ],
         figures=[
-            Figure("a1", "electricity", "building", D("22500"), D("15000.50")),
+            Figure("a1", "electricity", "building", D("22500"), D("15000.50"), "meters"),
             Figure("a1", "gasoline", "vehicle", D("1200"), None),
             Figure("a1", "raw_coal", "building", D("3000"), D("2400")),
             Figure("a3", "electricity", "building", D("999"), None),
@@ -117,7 +117,7 @@ def test_the_field_list_in_the_package_parses_and_reflects_the_revisions(fields:
             "confirmed",
         ),
         (('value = "none"\nreason = "not recorded in Yiwang"\n', 'value = "none"\n'), "says why"),
-        (('"H013"]', '"H99"]'), "no form has"),
+        (('"H16"]', '"H99"]'), "no form has"),
     ],
 )
 def test_a_broken_field_list_is_refused_saying_where(change: tuple[str, str], message: str) -> None:
@@ -142,10 +142,14 @@ def test_forms_hold_the_figures_and_null_with_the_reason_where_nothing_was_repor
     assert a1[("E05", None)][:2] == (Decimal("1200"), None)  # gasoline: the vehicle part, no cost reported
     assert a1[("E051", None)][0] == Decimal("1200")
     assert a1[("E052", None)] == (None, None, "not_reported")
-    assert a1[("E09", None)] == (None, None, "no_source")
+    assert a1[("E09", None)] == (None, None, "not_reported")
     assert a1[("D01", None)][0] == 0
     assert [cell for cell in a1 if cell[1] is not None] == []  # no machine room, no room rows
-    assert a1[("H11", None)] == (None, None, "no_source")
+    # The meters count a1's electricity: heating's share of it is unknown, not 0.
+    assert a1[("H11", None)] == (None, None, "heating_unmetered")
+    assert a1[("H12", None)] == (None, None, "heating_not_entered")  # coal from entries, none for heating
+    assert a1[("H13", None)] == (None, None, "not_reported")  # no gas at all
+    assert a1[("H17", None)] == (None, None, "no_source")
     assert a2[("B03", None)] == (None, None, "no_fact")
     assert a2[("D01", None)][0] == 1
     assert a2[("D02", "主机房")][0] == Decimal("50")
@@ -215,3 +219,37 @@ def test_a_department_covers_every_level_under_it_and_a_cycle_in_the_data_ends_t
     assert groups["c"] == ("i-c",)
     # A cycle has no top: its departments are listed with no parent (after the others) and cover each other.
     assert groups["x"] == ("i-x", "i-y")
+
+
+def test_the_heating_form_reads_the_entries_for_heating_and_vehicles_their_statements(fields: FieldList) -> None:
+    D = Decimal
+    city = Inputs(
+        year=2025,
+        institutions=[Institution("a1", "甲局", "org-a", True)],
+        figures=[
+            # 400 GJ of heat from bills, 300 of them for heating (12,000 yuan), 2 t of coal for heating without a cost.
+            Figure("a1", "heat", "building", D("400000"), D("16000"), "entries", D("300000"), D("12000")),
+            Figure("a1", "raw_coal", "building", D("2000"), None, "entries", D("2000"), None),
+            # Metered electricity with a heating bill's cost beside it: the cost is known, the quantity is not.
+            Figure("a1", "electricity", "building", D("5000"), D("900"), "meters", None, D("300")),
+            Figure("a1", "electricity", "vehicle", D("50"), D("60"), "fuel_statements"),
+            Figure("a1", "other", "building", D("1500"), None, "entries", D("500"), None),
+        ],
+    )
+    [a1] = (_cells(f) for f in fill(fields, city))
+    costs = {code: cost for (code, _), (_, cost, _) in a1.items()}
+    assert a1[("H15", None)][0] == D("300.000")  # 300,000 MJ in GJ
+    assert costs["H15"] == D("12000")
+    assert a1[("E08", None)][:2] == (D("400.000"), D("16000"))  # the heating part stays in the whole
+    assert a1[("H12", None)][0] == D("2.000")
+    assert costs["H12"] is None
+    assert a1[("H11", None)] == (None, D("300"), "heating_unmetered")
+    assert a1[("H16", None)][0] == D("0.500")  # 500 kgce in tce
+    assert a1[("E09", None)][0] == D("1.500")
+    assert a1[("E01", None)][:2] == (D("5050"), D("960"))  # the building's and the cars' charging
+    assert a1[("E011", None)][:2] == (D("50"), D("60"))
+    assert a1[("H10", None)] == (None, None, "not_reported")
+    reasons = {
+        (cell.row.code, cell.cost_reason) for form in fill(fields, city)[0].forms for cell in form.rows if cell.row.cost
+    }
+    assert ("H12", "no_cost") in reasons

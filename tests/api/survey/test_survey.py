@@ -107,7 +107,8 @@ async def test_every_figure_of_each_form_is_the_hand_computed_one_and_missing_is
     assert (rows[("B03", None)]["reason"], rows[("B05", None)]["reason"]) == (None, "no_fact")
     assert (rows[("E01", None)]["cost"], rows[("E01", None)]["cost_reason"]) == (None, "no_cost")
     assert rows[("E04", None)]["reason"] == "not_reported"
-    assert rows[("H11", None)]["reason"] == "no_source"
+    assert rows[("H11", None)]["reason"] == "heating_unmetered"  # the meter counts: heating's share is unknown
+    assert rows[("H17", None)]["reason"] == "no_source"
     assert not {code for code, _ in rows} & NOT_ASKED_IN_2025  # the 2025 revision's removals
     a2_rows = {row["code"]: row for row in a2["forms"]["basic"]}
     assert (a2_rows["B03"]["value"], a2_rows["B03"]["reason"]) == (None, "no_fact")  # no headcount: null, not 0
@@ -136,7 +137,11 @@ async def test_every_figure_of_each_form_is_the_hand_computed_one_and_missing_is
     )
     assert e01["说明"] == "金额：本年未报费用"
     assert energy[(city.a2, "E01")]["说明"] == "本年无计量、账单或录入"  # quantity and cost alike
-    assert energy[(city.a1, "E09")]["说明"] == "系统无此数据来源；Yiwang records no other energy type"
+    assert energy[(city.a1, "E09")]["说明"] == "本年无计量、账单或录入"  # no entry of other energy
+    heating = {(r["机构编号"], r["代码"]): r for r in records(book["采暖能源资源消费状况"])}
+    assert heating[(city.a1, "H17")]["说明"] == (
+        "系统无此数据来源；an entry for heating does not say whether it was billed by area or by heat"
+    )
     rooms = [r for r in records(book["数据中心机房能源消费状况"]) if r["机房"] == "主机房"]
     assert {r["代码"]: r["实物量（数值）"] for r in rooms}["D04"] == 35
     assert caption(book["公共机构能源资源消费状况"])[:2] == [
