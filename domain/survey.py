@@ -509,6 +509,9 @@ def _declared(row: Row, source: Source, own: _Own, *, cost: bool) -> tuple[Decim
     known = [a for a in amounts if a is not None]
     if not known:
         return None, "no_cost" if cost else "not_reported"
+    if len(known) < len(amounts):
+        # A row of every purpose (电, 汽油) with one part unknown: the sum of the rest would pass for the whole.
+        return None, "part_missing"
     total = sum(known, Decimal(0))
     return (total, None) if cost else (total * row.scale, None)
 

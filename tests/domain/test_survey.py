@@ -253,3 +253,26 @@ def test_the_heating_form_reads_the_entries_for_heating_and_vehicles_their_state
         (cell.row.code, cell.cost_reason) for form in fill(fields, city)[0].forms for cell in form.rows if cell.row.cost
     }
     assert ("H12", "no_cost") in reasons
+
+
+def test_a_row_of_every_purpose_with_one_part_unknown_is_null_never_the_sum_of_the_rest(fields: FieldList) -> None:
+    """Metered electricity with no bill's cost beside the cars' charging bought for 960 yuan: 电's cost is not 960
+    (that is the charging alone); a gasoline bill stating only its cost beside fuel cards: 汽油's quantity is not the
+    cards' alone."""
+    D = Decimal
+    city = Inputs(
+        year=2025,
+        institutions=[Institution("a1", "甲局", "org-a", True)],
+        figures=[
+            Figure("a1", "electricity", "building", D("100000"), None, "meters"),
+            Figure("a1", "electricity", "vehicle", D("800"), D("960"), "fuel_statements"),
+            Figure("a1", "gasoline", "building", None, D("500"), "entries"),
+            Figure("a1", "gasoline", "vehicle", D("29.2"), D("250"), "fuel_statements"),
+        ],
+    )
+    [form] = fill(fields, city)
+    cells = {cell.row.code: cell for f in form.forms for cell in f.rows}
+    assert (cells["E01"].value, cells["E01"].cost, cells["E01"].cost_reason) == (D("100800"), None, "part_missing")
+    assert (cells["E05"].value, cells["E05"].reason) == (None, "part_missing")
+    assert cells["E05"].cost == D("750")
+    assert cells["E011"].cost == D("960")  # the part that is known is still shown on its own row
