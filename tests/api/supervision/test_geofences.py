@@ -109,10 +109,10 @@ async def test_a_forbidden_zone_after_hours_and_an_area_speed_limit_raise_alerts
     assert await wait_for_count(url, ALERTS, (night, "area_entry"), 1) == 1
     assert await wait_for_count(url, ALERTS, (day, "speeding"), 1) == 1
     assert await wait_for_count(url, ALERTS, (day, "area_entry"), 0) == 0
-    alerts = (await client.get("/alerts", params={"vehicle_id": night}, headers=staff)).json()
+    alerts = (await client.get("/alerts", params={"vehicle_id": night}, headers=staff)).json()["items"]
     entry = next(a for a in alerts if a["kind"] == "area_entry")
     assert (entry["level"], datetime.fromisoformat(entry["time"])) == ("red", THURSDAY + timedelta(hours=20, minutes=1))
-    speeding = next(a for a in (await client.get("/alerts", params={"vehicle_id": day}, headers=staff)).json()
+    speeding = next(a for a in (await client.get("/alerts", params={"vehicle_id": day}, headers=staff)).json()["items"]
                     if a["kind"] == "speeding")  # fmt: skip
     assert speeding["detail"].startswith("40 km/h, limit 30 in area")
 
