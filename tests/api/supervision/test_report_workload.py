@@ -1,5 +1,5 @@
-"""Reports that judge every fix cannot hold the API: the geofence report works off the event loop (another request
-is answered while it runs), and a geofence or matching report over more vehicle-days than
+"""Reports that judge every fix cannot hold the API: the geofence and matching reports work off the event loop
+(another request is answered while they run), and a geofence or matching report over more vehicle-days than
 YIWANG_REPORT_MAX_VEHICLE_DAYS is refused with a 422 that says how to narrow it."""
 
 from __future__ import annotations
@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from domain.geo import EARTH_RADIUS_M
 from domain.position import Position
 from tests.support.api import AsUser, Units
+from tests.support.rollups import settle_mileage
 from tests.support.stack import settings_for
 from tests.support.waiting import count, eventually
 from yiwang.settings import Settings
@@ -94,6 +96,38 @@ async def test_a_large_geofence_report_leaves_the_api_serving(
     rows = [r for r in answer.json()["rows"] if r["vehicle_id"] == vehicle]
     assert len(rows) == AREAS
     assert all(r["entries"] > 0 for r in rows)
+
+
+async def test_a_large_matching_report_leaves_the_api_serving(
+    api_settings: Settings, client: httpx.AsyncClient, as_user: AsUser, units: Units
+) -> None:
+    staff = await as_user("dispatcher")
+    # One drive of eleven hours north at 36 km/h, a fix a second, with no request: one long undispatched trip.
+    vehicle = units.a.vehicles[1]
+    start = DAY + timedelta(hours=7)
+    fixes = []
+    for s in range(2 * FIXES):
+        at = start + timedelta(seconds=s)
+        fixes.append(Position(vehicle, at, at, north(s * 10.0), LON, 36.0, 0.0, True))
+    await store(api_settings, fixes)
+    async with open_pool(api_settings.database_url, max_size=2, configure=ingest.prepare_connection) as pool:
+        await settle_mileage(pool, Basis.of(api_settings), [vehicle])
+    began = datetime.now(SHANGHAI)
+
+    params = {"start": "2025-06-17", "end": "2025-06-18", "organisation_id": units.a.organisation}
+    report = asyncio.create_task(client.get("/reports/matching", params=params, headers=staff))
+    watcher = api_settings.database_url_of("api")
+    await eventually(lambda: report.done() or count(watcher, _TRACK_READ, (began,)) >= 1)
+    # The report is cleaning and matching its fixes now: a small request is answered before it is done.
+    small = await client.get("/health")
+    assert small.status_code == 200
+    assert not report.done(), "the small request was answered only after the report: it held the event loop"
+
+    answer = await report
+    assert answer.status_code == 200, answer.text
+    [row] = [v for v in answer.json()["vehicles"] if v["vehicle_id"] == vehicle]
+    assert row["undispatched_trips"] == 1
+    assert row["undispatched_km"] == row["km"] > 300
 
 
 async def test_a_report_over_too_many_vehicle_days_is_refused(
