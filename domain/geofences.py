@@ -10,6 +10,8 @@ Rules, on the fixes in time order:
   (a terminal silent that long says nothing of where the vehicle was: no time is counted across the gap, and an
   entry or exit across it is counted all the same, since the vehicle was seen on both sides). The last fix inside
   counts nothing after it: the period's data ends there.
+
+An area whose bounding box misses the track's has no fix inside: `near` leaves it out before any fix is judged.
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ class Visits:
     seconds_inside: float
     inside_at_start: bool
     fixes_inside: int
+
+
+def near(areas: Sequence[Area], bbox: tuple[float, float, float, float]) -> list[Area]:
+    """The areas whose bounding box meets `bbox` (west, south, east, north: a track's), the only ones it can enter."""
+    west, south, east, north = bbox
+    return [a for a in areas if a.bbox[0] <= east and west <= a.bbox[2] and a.bbox[1] <= north and south <= a.bbox[3]]
 
 
 def visits(

@@ -304,6 +304,14 @@ class Settings(BaseSettings):
     matching_place_radius_m: float = Field(
         default=500.0, gt=0, description="a stop farther than this from the destination and origin is a foreign stop"
     )
+    # The geofence and matching reports judge every fix of every vehicle in pure Python (in a worker thread, so the
+    # API keeps serving): a request over more vehicle-days than this is refused (422) before anything is read.
+    report_max_vehicle_days: int = Field(
+        default=1_000,
+        ge=1,
+        description="vehicles x days a geofence or matching report may cover (a month of 32 vehicles, a day of "
+        "1,000); a larger request is refused with 422 and asked to narrow the period or name one unit",
+    )
     # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the city's
     # time_zone) up to date with new and late positions. Reports are of days, not of minutes: a city's
     # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of

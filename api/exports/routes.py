@@ -326,8 +326,9 @@ async def _matching_sheets(
     only: matching_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
     async with pool.connection() as conn:
-        result = await matching.report(conn, scope, query.period, settings, query.organisation_id)
-        suspected = await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)
+        # Matched once for both: matching judges every fix of every vehicle.
+        matched = await matching.matched(conn, scope, query.period, settings, query.organisation_id)
+        result, suspected = matching.report_of(matched, settings), matching.suspicions_of(matched, scope, settings)
         made = await provenance.made(
             conn,
             user,

@@ -12,7 +12,9 @@ The rule is domain/matching.py; what each figure counts (the API descriptions an
   who may see its unit (`request_hidden`).
 - Detours are judged for the requests dispatched in the period, on every trip they held (also those after the
   period's end, up to 31 days after it); stops are those begun in the period.
-- The report reads every trip's fixes, so a period is at most 31 days.
+- The report reads every trip's fixes, so a period is at most 31 days, and vehicles x days at most
+  YIWANG_REPORT_MAX_VEHICLE_DAYS (api/fleet/workload.py).
+- Trips are counted per vehicle: two vehicles' trips begun in the same second are two.
 """
 
 from __future__ import annotations
@@ -26,9 +28,11 @@ from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from api.fleet.reports import ReportQuery
 from api.fleet.tracks import track_rules
+from api.fleet.workload import check_vehicle_days
 from db import matching as matching_db
 from db import tracks
 from db.scope import Scope
@@ -183,17 +187,21 @@ class SuspicionList(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class _Vehicle:
+class VehicleMatched:
+    """A vehicle's trips matched for a period: its row, the matching, and its holds' rows."""
+
     row: dict[str, Any]
     matched: Matching
     requests: dict[int, dict[str, Any]]  # the holds' rows, by request id
 
 
 @dataclass(frozen=True, slots=True)
-class _Matched:
+class Matched:
+    """The vehicles matched for a period [start, end): what the report and the suspicion list are made of."""
+
     start: datetime
     end: datetime
-    vehicles: list[_Vehicle]
+    vehicles: list[VehicleMatched]
 
 
 def _point(latitude: float | None, longitude: float | None) -> Point | None:
@@ -212,13 +220,16 @@ def _hold(row: dict[str, Any]) -> Hold:
     )
 
 
-async def _matched(
+async def matched(
     conn: AsyncConnection, scope: Scope, period: Period, settings: Settings, organisation_id: str | None
-) -> _Matched:
+) -> Matched:
+    """The vehicles in scope (of one unit, if given) matched for the period: what the report and the suspicion list
+    are made of (an export of both matches once). Refused (TooMuchWork) over YIWANG_REPORT_MAX_VEHICLE_DAYS."""
     zone: ZoneInfo = settings.zone
     start, end = period.moments(zone)
     rules, cleaning = matching_rules(settings), track_rules(settings)
     vehicle_rows = await matching_db.vehicles(conn, scope, organisation_id)
+    check_vehicle_days("matching report", len(vehicle_rows), period.days, settings)
     ids = [v["id"] for v in vehicle_rows]
     hold_rows = await matching_db.holds(conn, ids, start, end)
     # Requests dispatched in the period are judged on every trip they held, also after the period's end (up to
@@ -231,24 +242,32 @@ async def _matched(
         if start <= h["dispatched_at"] < end
     }
     trips = await matching_db.trips(conn, ids, start - timedelta(days=1), max([end, *until.values()]))
-    found: list[_Vehicle] = []
+    found: list[VehicleMatched] = []
     for row in vehicle_rows:
         mine = [h for h in hold_rows if h["vehicle_id"] == row["id"]]
         driven = [t for t in trips.get(row["id"], []) if t.start_time < until.get(row["id"], end)]
         if row["lifecycle"] == "retired" and not any(_within(t.start_time, start, end) for t in driven):
             continue
-        fixes = await _fixes(conn, row["id"], driven, cleaning)
-        matched = match(driven, fixes, [_hold(h) for h in mine], rules)
-        found.append(_Vehicle(row, matched, {h["id"]: h for h in mine}))
-    return _Matched(start, end, found)
+        raw = await _track(conn, row["id"], driven)
+        # Cleaning and matching are pure Python over every fix: a worker thread, one vehicle at a time, so the
+        # loop keeps serving.
+        matched = await run_in_threadpool(_match, driven, raw, [_hold(h) for h in mine], cleaning, rules)
+        found.append(VehicleMatched(row, matched, {h["id"]: h for h in mine}))
+    return Matched(start, end, found)
 
 
-async def _fixes(conn: AsyncConnection, vehicle_id: str, driven: Sequence[Any], rules: TrackRules) -> list[Any]:
+async def _track(conn: AsyncConnection, vehicle_id: str, driven: Sequence[Any]) -> track.Columns | None:
     if not driven:
-        return []
+        return None
     first, last = driven[0].start_time, max(t.end_time for t in driven)
-    raw = await tracks.read(conn, vehicle_id, first, last + timedelta(microseconds=1))
-    return track.clean_columns(raw, rules).kept.fixes()
+    return await tracks.read(conn, vehicle_id, first, last + timedelta(microseconds=1))
+
+
+def _match(
+    driven: Sequence[Any], raw: track.Columns | None, holds: list[Hold], cleaning: TrackRules, rules: MatchingRules
+) -> Matching:
+    fixes = [] if raw is None else track.clean_columns(raw, cleaning).kept.fixes()
+    return match(driven, fixes, holds, rules)
 
 
 def _rules_public(settings: Settings) -> RulesPublic:
@@ -266,25 +285,26 @@ def _within(at: datetime, start: datetime, end: datetime) -> bool:
     return start <= at < end
 
 
-def _figures(vehicles: Iterable[_Vehicle], start: datetime, end: datetime) -> MatchedFigures:
-    parts: list[Part] = []
+def _figures(vehicles: Iterable[VehicleMatched], start: datetime, end: datetime) -> MatchedFigures:
+    # A trip is a vehicle's: two vehicles may start one in the same second.
+    parts: list[tuple[tuple[str, datetime], Part]] = []
     judged: list[Judged] = []
     stops: list[Stop] = []
     for v in vehicles:
-        parts += [p for p in v.matched.parts if _within(p.trip_start, start, end)]
+        parts += [((v.row["id"], p.trip_start), p) for p in v.matched.parts if _within(p.trip_start, start, end)]
         judged += [j for j in v.matched.requests if _within(v.requests[j.request_id]["dispatched_at"], start, end)]
         stops += [s for s in v.matched.stops if _within(s.start, start, end)]
-    km = sum(p.km for p in parts)
-    dispatched = sum(p.km for p in parts if p.request_id is not None)
+    km = sum(p.km for _, p in parts)
+    dispatched = sum(p.km for _, p in parts if p.request_id is not None)
     detours = [j for j in judged if j.detour]
     return MatchedFigures(
         km=round(km, 3),
         dispatched_km=round(dispatched, 3),
         undispatched_km=round(km - dispatched, 3),
         business_share=round(dispatched / km, 4) if km else None,
-        undispatched_trips=len({p.trip_start for p in parts if p.kind == "undispatched"}),
-        out_of_window_km=round(sum(p.km for p in parts if p.kind == "out_of_window"), 3),
-        out_of_window_trips=len({p.trip_start for p in parts if p.kind == "out_of_window"}),
+        undispatched_trips=len({trip for trip, p in parts if p.kind == "undispatched"}),
+        out_of_window_km=round(sum(p.km for _, p in parts if p.kind == "out_of_window"), 3),
+        out_of_window_trips=len({trip for trip, p in parts if p.kind == "out_of_window"}),
         requests=len(judged),
         detours=len(detours),
         detour_excess_km=round(sum(j.excess_km or 0.0 for j in detours), 3),
@@ -296,7 +316,11 @@ async def report(
     conn: AsyncConnection, scope: Scope, period: Period, settings: Settings, organisation_id: str | None = None
 ) -> MatchingReport:
     """The matching report of the period: per vehicle and unit in the scope (and of one unit, if given)."""
-    matched = await _matched(conn, scope, period, settings, organisation_id)
+    return report_of(await matched(conn, scope, period, settings, organisation_id), settings)
+
+
+def report_of(matched: Matched, settings: Settings) -> MatchingReport:
+    """The matching report of vehicles matched once (`matched`)."""
     start, end = matched.start, matched.end
     vehicles = [
         VehicleMatching(
@@ -308,7 +332,7 @@ async def report(
         )
         for v in matched.vehicles
     ]
-    by_unit: dict[str, list[_Vehicle]] = {}
+    by_unit: dict[str, list[VehicleMatched]] = {}
     for v in matched.vehicles:
         by_unit.setdefault(v.row["organisation_id"], []).append(v)
     units = [
@@ -334,7 +358,11 @@ async def suspicions(
     conn: AsyncConnection, scope: Scope, period: Period, settings: Settings, organisation_id: str | None = None
 ) -> SuspicionList:
     """The suspected private use of the period, with evidence, of the vehicles in the scope."""
-    matched = await _matched(conn, scope, period, settings, organisation_id)
+    return suspicions_of(await matched(conn, scope, period, settings, organisation_id), scope, settings)
+
+
+def suspicions_of(matched: Matched, scope: Scope, settings: Settings) -> SuspicionList:
+    """The suspected private use among vehicles matched once (`matched`)."""
     start, end = matched.start, matched.end
     entries: list[Suspicion] = []
     for v in matched.vehicles:
@@ -345,7 +373,7 @@ async def suspicions(
 
 
 def _entry(
-    v: _Vehicle, scope: Scope, kind: SuspicionKind, span: tuple[datetime, datetime], *, km: float,
+    v: VehicleMatched, scope: Scope, kind: SuspicionKind, span: tuple[datetime, datetime], *, km: float,
     request_id: int | None, detail: str, **more: Any,
 ) -> Suspicion:  # fmt: skip
     row = None if request_id is None else v.requests[request_id]
@@ -366,7 +394,7 @@ def _entry(
     )
 
 
-def _entries(v: _Vehicle, scope: Scope, start: datetime, end: datetime) -> list[Suspicion]:
+def _entries(v: VehicleMatched, scope: Scope, start: datetime, end: datetime) -> list[Suspicion]:
     found: list[tuple[datetime, Suspicion]] = []
     for p in v.matched.parts:
         if not _within(p.trip_start, start, end) or p.kind == "dispatched":

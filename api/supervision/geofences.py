@@ -9,18 +9,21 @@ from typing import Self
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field, model_validator
+from starlette.concurrency import run_in_threadpool
 
 from api.files.table import Column, Sheet
 from api.fleet.reports import ReportQuery
+from api.fleet.workload import check_vehicle_days
 from db import alerts as alerts_db
 from db import calendar as calendar_db
 from db import tracks
 from db.scope import Scope
 from domain import labels
 from domain.calendar import WorkCalendar, hours
-from domain.geofences import Visits, visits
+from domain.geofences import Visits, near, visits
 from domain.labels import Language
 from domain.supervision import Area, AreaKind, Rules
+from domain.track import Columns
 from yiwang.settings import Settings
 
 _LONGEST = timedelta(days=31)  # a month of every vehicle's track is read
@@ -60,7 +63,7 @@ class GeofenceReport(BaseModel):
 
 
 async def report(conn: AsyncConnection, scope: Scope, query: GeofenceQuery, settings: Settings) -> GeofenceReport:
-    """The report of the vehicles and areas in scope."""
+    """The report of the vehicles and areas in scope. Refused (TooMuchWork) over YIWANG_REPORT_MAX_VEHICLE_DAYS."""
     start, end = query.period.moments(settings.zone)
     work_start, work_end = hours(settings.supervision_work_hours)
     own = WorkCalendar(workdays=settings.week_workdays, start=work_start, end=work_end)
@@ -70,21 +73,34 @@ async def report(conn: AsyncConnection, scope: Scope, query: GeofenceQuery, sett
     areas = [a for a in await alerts_db.all_areas(conn) if a.id in names]
     if query.area_id is not None:
         areas = [a for a in areas if a.id == query.area_id]
+    judged = [
+        (vehicle, mine)
+        for vehicle in await alerts_db.vehicles_in(conn, scope, query.organisation_id)
+        if (mine := [a for a in areas if a.organisation_id in (None, vehicle[2])])
+    ]
+    check_vehicle_days("geofence report", len(judged), query.period.days, settings, narrower=" or one area (area_id)")
     rows: list[GeofenceRow] = []
-    for vehicle_id, plate, organisation_id in await alerts_db.vehicles_in(conn, scope, query.organisation_id):
-        mine = [a for a in areas if a.organisation_id in (None, organisation_id)]
-        if not mine:
-            continue
+    for (vehicle_id, plate, organisation_id), mine in judged:
         track = await tracks.read(conn, vehicle_id, start, end)
         if not len(track):
             continue
-        times = [datetime.fromtimestamp(us / 1e6, UTC) for us in track.time.tolist()]
-        points = list(zip(track.latitude.tolist(), track.longitude.tolist(), strict=True))
-        for area in mine:
-            seen = visits(times, points, area, rules, max_gap_seconds=settings.trip_max_gap_seconds)
-            if seen.fixes_inside:
-                rows.append(_row((vehicle_id, plate, organisation_id), area, names[area.id], seen))
+        bbox = (float(track.longitude.min()), float(track.latitude.min()), float(track.longitude.max()),
+                float(track.latitude.max()))  # fmt: skip
+        reachable = near(mine, bbox)
+        if not reachable:
+            continue  # the track passes no area: nothing to judge
+        # Pure Python over every fix and area: a worker thread, one vehicle at a time, so the loop keeps serving.
+        seen = await run_in_threadpool(_visits, track, reachable, rules, settings.trip_max_gap_seconds)
+        rows += [_row((vehicle_id, plate, organisation_id), area, names[area.id], v) for area, v in seen]
     return GeofenceReport(start=query.start, end=query.end, zone=settings.zone.key, rows=rows)
+
+
+def _visits(track: Columns, areas: list[Area], rules: Rules, max_gap_seconds: float) -> list[tuple[Area, Visits]]:
+    """The areas with a fix of the track inside, and its visits to each."""
+    times = [datetime.fromtimestamp(us / 1e6, UTC) for us in track.time.tolist()]
+    points = list(zip(track.latitude.tolist(), track.longitude.tolist(), strict=True))
+    found = [(area, visits(times, points, area, rules, max_gap_seconds=max_gap_seconds)) for area in areas]
+    return [(area, v) for area, v in found if v.fixes_inside]
 
 
 def _row(vehicle: tuple[str, str, str], area: Area, name: str, seen: Visits) -> GeofenceRow:

@@ -60,7 +60,8 @@ async def geofence_report(
     local days: entries, exits and hours inside, from the stored positions. A fix is inside when the area applies at
     its time (its calendar's hours) and contains it; an entry is a fix inside after one not inside (the period's
     first fix is `inside_at_start` instead); time inside runs from each fix inside to the next, except across a
-    silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed."""
+    silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed. 422 when the vehicles
+    with an area times the days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer days, one unit or one area."""
     async with pool.connection() as conn:
         return await geofences.report(conn, scope, query, settings)
 
@@ -79,6 +80,8 @@ async def matching_report(
     before it); a trip begun before a dispatch is split at the dispatch. A request's estimate is the straight line
     origin -> destination -> origin times YIWANG_MATCHING_ROAD_FACTOR; a detour exceeds it by more than
     YIWANG_MATCHING_DETOUR_TOLERANCE of it and YIWANG_MATCHING_DETOUR_MIN_KM. `rules` gives the thresholds used.
+    Trips are counted per vehicle. 422 when vehicles times days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer
+    days or one unit.
     """
     async with pool.connection() as conn:
         return await matching.report(conn, scope, query.period, settings, query.organisation_id)
@@ -91,6 +94,7 @@ async def suspicion_list(
     """Suspected private use (公车私用) of the vehicles you may see in the period (at most 31 days), each entry with
     its evidence: the kind (undispatched, out_of_window, detour, foreign_stop), the track's time span and the path
     of its track, the request that held the vehicle (or its absence; `request_hidden` when it is of a unit you may
-    not see), the kilometres, a detour's estimate and excess, and the stops."""
+    not see), the kilometres, a detour's estimate and excess, and the stops. 422 over
+    YIWANG_REPORT_MAX_VEHICLE_DAYS vehicles times days, as GET /reports/matching."""
     async with pool.connection() as conn:
         return await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)

@@ -1,0 +1,156 @@
+"""Reports that judge every fix cannot hold the API: the geofence and matching reports work off the event loop
+(another request is answered while they run), and a geofence or matching report over more vehicle-days than
+YIWANG_REPORT_MAX_VEHICLE_DAYS is refused with a 422 that says how to narrow it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from api.fleet.mileage import Basis
+from db import ingest
+from db.pool import open_pool
+from domain.geo import EARTH_RADIUS_M
+from domain.position import Position
+from tests.support.api import AsUser, Units
+from tests.support.rollups import settle_mileage
+from tests.support.stack import settings_for
+from tests.support.waiting import count, eventually
+from yiwang.settings import Settings
+from yiwang.stack import Stack
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DAY = datetime(2025, 6, 17, tzinfo=SHANGHAI)  # a Tuesday no other test's positions use
+LAT, LON = 29.4005, 117.35
+AREAS = 10
+FIXES = 20_000  # a fix a second for five and a half hours, through every area: seconds of judging
+LIMIT = 3  # vehicle-days: a unit's two vehicles for one day, not for two
+
+
+@pytest.fixture
+def api_settings(stack: Stack, tag: str) -> Settings:
+    return settings_for(stack, tag, api_token_secret=secrets.token_urlsafe(48), report_max_vehicle_days=LIMIT)
+
+
+def north(metres: float) -> float:
+    return LAT + metres / (EARTH_RADIUS_M * 3.141592653589793 / 180)
+
+
+async def store(settings: Settings, fixes: list[Position]) -> None:
+    async with (
+        open_pool(settings.database_url, max_size=1, configure=ingest.prepare_connection) as pool,
+        pool.connection() as conn,
+        conn.transaction(),
+    ):
+        await ingest.insert_positions(conn, fixes)
+
+
+# The report's connection has run its track read since `began` and is no longer running it: the report has what it
+# judges. tracks.read's statement alone aggregates track_fix rows.
+_TRACK_READ = """SELECT count(*) FROM pg_stat_activity
+                 WHERE application_name = 'yiwang-api' AND state <> 'active' AND query_start > %s
+                   AND query LIKE '%%string_agg(track_fix(p)%%'"""
+
+
+async def test_a_large_geofence_report_leaves_the_api_serving(
+    api_settings: Settings, client: httpx.AsyncClient, as_user: AsUser, units: Units
+) -> None:
+    staff = await as_user("dispatcher")
+    unit = units.a.organisation
+    for i in range(AREAS):
+        made = await client.post(
+            "/areas",
+            json={"name": f"路口{i}", "kind": "forbidden", "organisation_id": unit, "radius_m": 300,
+                  "geometry": {"type": "Point", "coordinates": [LON, north(i * 1000)]}},
+            headers=staff,
+        )  # fmt: skip
+        assert made.status_code == 201, made.text
+    # Up and down the street through every area, 5 m a second.
+    vehicle = units.a.vehicles[0]
+    start = DAY + timedelta(hours=8)
+    fixes = []
+    for s in range(FIXES):
+        metres = (s * 5) % 20_000
+        at = start + timedelta(seconds=s)
+        fixes.append(Position(vehicle, at, at, north(min(metres, 20_000 - metres)), LON, 18.0, 0.0, True))
+    await store(api_settings, fixes)
+    began = datetime.now(SHANGHAI)  # the database runs on this host's clock
+
+    params = {"start": "2025-06-17", "end": "2025-06-18", "organisation_id": unit}
+    report = asyncio.create_task(client.get("/reports/geofences", params=params, headers=staff))
+    watcher = api_settings.database_url_of("api")  # a role sees the statements of its own sessions only
+    # (On a loop held by the report, the next look comes after it is done, and its connection is back in the pool.)
+    await eventually(lambda: report.done() or count(watcher, _TRACK_READ, (began,)) >= 1)
+    # The report is judging its fixes now: a small request is answered before it is done.
+    small = await client.get("/health")
+    assert small.status_code == 200
+    assert not report.done(), "the small request was answered only after the report: it held the event loop"
+
+    answer = await report
+    assert answer.status_code == 200, answer.text
+    rows = [r for r in answer.json()["rows"] if r["vehicle_id"] == vehicle]
+    assert len(rows) == AREAS
+    assert all(r["entries"] > 0 for r in rows)
+
+
+async def test_a_large_matching_report_leaves_the_api_serving(
+    api_settings: Settings, client: httpx.AsyncClient, as_user: AsUser, units: Units
+) -> None:
+    staff = await as_user("dispatcher")
+    # One drive of eleven hours north at 36 km/h, a fix a second, with no request: one long undispatched trip.
+    vehicle = units.a.vehicles[1]
+    start = DAY + timedelta(hours=7)
+    fixes = []
+    for s in range(2 * FIXES):
+        at = start + timedelta(seconds=s)
+        fixes.append(Position(vehicle, at, at, north(s * 10.0), LON, 36.0, 0.0, True))
+    await store(api_settings, fixes)
+    async with open_pool(api_settings.database_url, max_size=2, configure=ingest.prepare_connection) as pool:
+        await settle_mileage(pool, Basis.of(api_settings), [vehicle])
+    began = datetime.now(SHANGHAI)
+
+    params = {"start": "2025-06-17", "end": "2025-06-18", "organisation_id": units.a.organisation}
+    report = asyncio.create_task(client.get("/reports/matching", params=params, headers=staff))
+    watcher = api_settings.database_url_of("api")
+    await eventually(lambda: report.done() or count(watcher, _TRACK_READ, (began,)) >= 1)
+    # The report is cleaning and matching its fixes now: a small request is answered before it is done.
+    small = await client.get("/health")
+    assert small.status_code == 200
+    assert not report.done(), "the small request was answered only after the report: it held the event loop"
+
+    answer = await report
+    assert answer.status_code == 200, answer.text
+    [row] = [v for v in answer.json()["vehicles"] if v["vehicle_id"] == vehicle]
+    assert row["undispatched_trips"] == 1
+    assert row["undispatched_km"] == row["km"] > 300
+
+
+async def test_a_report_over_too_many_vehicle_days_is_refused(
+    client: httpx.AsyncClient, as_user: AsUser, units: Units
+) -> None:
+    staff = await as_user("dispatcher")
+    unit = units.a.organisation  # two vehicles, judged against the unit's area
+    made = await client.post(
+        "/areas",
+        json={"name": "学校", "kind": "forbidden", "organisation_id": unit, "radius_m": 300,
+              "geometry": {"type": "Point", "coordinates": [LON, LAT]}},
+        headers=staff,
+    )  # fmt: skip
+    assert made.status_code == 201, made.text
+    one_day = {"start": "2025-06-17", "end": "2025-06-18", "organisation_id": unit}
+    two_days = {**one_day, "end": "2025-06-19"}
+    for path in ("/reports/geofences", "/reports/matching", "/reports/suspicions"):
+        assert (await client.get(path, params=one_day, headers=staff)).status_code == 200, path
+        refused = await client.get(path, params=two_days, headers=staff)
+        assert refused.status_code == 422, path
+        detail = refused.json()["detail"]
+        assert "4 vehicle-days" in detail, detail
+        assert "YIWANG_REPORT_MAX_VEHICLE_DAYS" in detail, detail
+        assert "organisation_id" in detail, detail
+    exported = await client.get("/exports/matching.xlsx", params=two_days, headers=staff)
+    assert exported.status_code == 422
