@@ -80,16 +80,23 @@ def _cumulative(amount: Decimal, start: date, end: date, at: date) -> Decimal:
     return exact.quantize(MICRO, rounding=ROUND_HALF_EVEN)
 
 
-def counting_source(declared: CountingSource | None, metered: bool, entered: bool) -> CountingSource | None:
+def counting_source(
+    declared: CountingSource | None, metered: bool, entered: bool, *, sub_items_only: bool = False
+) -> CountingSource | None:
     """Which source counts for an institution's energy type in a year: the one staff declared; else, by default,
     the meters where a main meter of the type has data that year (they are read every 15 minutes, bills are typed),
-    else the entries where there are any; None where neither has anything."""
+    else the entries where there are any, else the meters' sub-items; None where neither has anything.
+
+    `sub_items_only`: the meters' data is of sub-item meters only (air conditioning, lighting...): they measure part
+    of the building, and a whole-building bill beside them is the fuller figure, not to be dropped."""
     if declared is not None:
         return declared
-    if metered:
+    if metered and not sub_items_only:
         return "meters"
     if entered:
         return "entries"
+    if metered:
+        return "meters"
     return None
 
 

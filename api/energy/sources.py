@@ -63,6 +63,8 @@ def rule(c: declared.Compared) -> str:
     """Why the source counts, in words."""
     if c.source_declared:
         return f"declared by staff: {c.declared_reason}"
+    if c.source == "meters" and not c.main_metered:
+        return "default: only sub-item meters of the type have data this year, and no entry"
     if c.source == "meters":
         return "default: a main meter of the type has data this year"
     if c.source == "entries":

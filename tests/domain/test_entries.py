@@ -49,6 +49,13 @@ def test_the_declared_source_wins_else_meters_with_data_else_entries() -> None:
     assert counting_source(None, metered=False, entered=False) is None
 
 
+def test_sub_item_meters_alone_give_way_to_entries_by_default() -> None:
+    # A sub-item meter measures part of the building: a whole-building bill beside it counts.
+    assert counting_source(None, metered=True, entered=True, sub_items_only=True) == "entries"
+    assert counting_source(None, metered=True, entered=False, sub_items_only=True) == "meters"
+    assert counting_source("meters", metered=True, entered=True, sub_items_only=True) == "meters"
+
+
 def test_entries_are_in_a_unit_of_their_type_and_other_energy_in_standard_coal() -> None:
     assert unit_problem("natural_gas", "m3") is None
     assert unit_problem("other", "kgce") is None
