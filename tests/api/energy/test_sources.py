@@ -19,13 +19,15 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import psycopg
 
 from db import declared
 from db.pool import open_pool
-from domain.registry import Institution, Meter, Organisation, RegistryDocument
+from db.registry import import_document
+from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
 from tests.support.api import AsUser, audit_rows
 from tests.support.bills import enter, register_three
-from tests.support.files import csv_body
+from tests.support.files import csv_body, upload
 from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
@@ -227,3 +229,39 @@ async def test_a_sub_item_meter_alone_does_not_drop_the_whole_buildings_bills(
         (s, 8000, 50000, "entries", "default: no main meter of the type has data this year"),
         (t, 8000, None, "meters", "default: only sub-item meters of the type have data this year, and no entry"),
     ]
+
+
+async def test_vehicle_fuel_from_statements_is_shown_beside_gasoline_entries(
+    client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    # V's car bought 100 L of gasoline on its fuel card in June (73 kg at 0.73 kg/L), imported as a statement; staff
+    # also typed 73 kg of gasoline as an entry (which the survey counts as other fuel, 其他用油): the sources show the
+    # statements' 73 kg beside the entry's, flagged. V's diesel entry has no statement beside it.
+    org, v, plate = f"org-{tag}-fuel", f"v-{tag}", f"赣H·{tag[:5].upper()}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name=f"用油单位 {tag}")],
+        institutions=[Institution(id=v, organisation_id=org, name=f"用油机构 {tag}", category="agency")],
+        vehicles=[Vehicle(id=f"{tag}-car", organisation_id=org, plate=plate, energy="gasoline", home_institution_id=v)],
+    )
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        await import_document(conn, document)
+        await conn.commit()
+    unit = await as_user("unit_user", org)
+    statement = f"车牌号,交易时间,油品,加油量,金额\n{plate},2025-06-05 08:00:00,92#汽油,100,750\n".encode()
+    sent = await upload(client, "/fuel/statements", unit, statement, "加油卡.csv")
+    assert (sent.status_code, sent.json()["imported"]) == (200, 1), sent.text
+    june = {"institution_id": v, "period_start": "2025-06-01", "period_end": "2025-07-01", "source": "manual"}
+    await enter(
+        client,
+        unit,
+        [
+            {**june, "energy_type": "gasoline", "quantity": "73", "unit": "kg"},
+            {**june, "energy_type": "diesel", "quantity": "40", "unit": "kg"},
+        ],
+    )
+    sources = await client.get("/energy/sources", headers=unit, params={"year": 2025, "institution_id": v})
+    assert sources.status_code == 200, sources.text
+    assert [
+        (r["energy_type"], _number(r["entered"]), _number(r["vehicle_fuel"]), r["possible_double_entry"])
+        for r in sources.json()["rows"]
+    ] == [("diesel", 40, None, False), ("gasoline", 73, 73, True)]
