@@ -261,6 +261,14 @@ async def test_a_bill_that_covers_days_of_one_that_counts_is_refused_unless_mean
         (201, "the annex's own supply, billed quarterly"),
     ]
 
+    # A correction is held to the same rule, its own old entry aside: widening the typed bill meets the quarter.
+    wider = {**january, "period_end": "2025-03-01", "quantity": "2400", "unit": "kWh", "source": "bill"}
+    corrected = await client.post(
+        f"/energy/entries/{typed_id}/correction", headers=a, json={**wider, "reason": "it was two months"}
+    )
+    assert corrected.status_code == 409, corrected.text
+    assert corrected.json()["detail"].startswith(f"entry {allowed.json()['id']} (bill 'Q1'")
+
     # A delivery note's quantity and a separate invoice's cost for the same days count nothing twice.
     water = {"institution_id": inst, "energy_type": "water", "period_start": "2025-02-01", "period_end": "2025-03-01"}
     note = await client.post(
