@@ -5,7 +5,8 @@ Two sources may know an institution's type in a year: the meters' roll-up (`cons
 energy report counts them: db/energy_reports.py's IN_TOTAL) and entries from bills, delivery notes and manual figures
 (`consumption_entry`, shared between months by days: domain/entries.py). Exactly one counts (`counting_source`): the
 one staff declared (`declared_source`, PUT /energy/sources), else by default the meters where a main meter of the type
-has data that year, else the entries. The other is shown beside it (`compare`, GET /energy/sources), never added, so
+has data that year, else the entries, else sub-item meters (a sub-item meter alone measures part of the building, so
+a whole-building bill beside it counts). The other is shown beside it (`compare`, GET /energy/sources), never added, so
 nothing is counted twice.
 
 Cost: meters know no prices, so a figure's cost is always that of the entries (bills) of the type in the year,
@@ -72,6 +73,7 @@ class Compared:
     source: CountingSource | None
     source_declared: bool
     declared_reason: str | None
+    main_metered: bool = True  # a main meter of the type has data that year (False: sub-item meters only, or none)
 
     @property
     def difference(self) -> Decimal | None:
@@ -120,7 +122,7 @@ async def compare(conn: AsyncConnection, year: int, institution_ids: list[str]) 
     """Both sources of each institution's type in the year that either knows, and the one that counts, in
     institution and type order."""
     start, end = date(year, 1, 1), date(year + 1, 1, 1)
-    metered = await _metered(conn, institution_ids, start, end)
+    metered, mains = await _metered(conn, institution_ids, start, end)
     entered: dict[tuple[str, str], dict[str, Decimal | None]] = defaultdict(
         lambda: dict.fromkeys(("quantity", "cost", "heating_quantity", "heating_cost"))
     )
@@ -146,7 +148,9 @@ async def compare(conn: AsyncConnection, year: int, institution_ids: list[str]) 
         sums = entered.get(key, {})
         chosen, reason = declared.get(key, (None, None))
         # declared_source's CHECK holds it to 'meters' or 'entries'.
-        source = counting_source(cast(CountingSource | None, chosen), key in metered, key in entered)
+        source = counting_source(
+            cast(CountingSource | None, chosen), key in metered, key in entered, sub_items_only=key not in mains
+        )
         out.append(
             Compared(
                 *key,
@@ -158,6 +162,7 @@ async def compare(conn: AsyncConnection, year: int, institution_ids: list[str]) 
                 source=source,
                 source_declared=chosen is not None,
                 declared_reason=reason,
+                main_metered=key in mains,
             )
         )
     return out
@@ -225,10 +230,13 @@ async def costs(
 
 async def _metered(
     conn: AsyncConnection, institution_ids: list[str], start: date, end: date
-) -> dict[tuple[str, str], Decimal]:
+) -> tuple[dict[tuple[str, str], Decimal], set[tuple[str, str]]]:
+    """The meters' consumption as every energy report counts it (IN_TOTAL: main meters, or the sub-items where a type
+    has no main meter), and the institution's types where a main meter has data: only those choose the meters by
+    default (a sub-item meter alone measures part of the building)."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.institution_id, m.energy_type, m.unit, sum(c.amount)
+            """SELECT m.institution_id, m.energy_type, m.unit, sum(c.amount), bool_or(m.sub_item IS NULL)
                FROM consumption_month c JOIN meter m ON m.id = c.meter_id
                WHERE m.institution_id = ANY(%s) AND c.month >= %s AND c.month < %s AND {in_total}
                GROUP BY 1, 2, 3"""
@@ -236,7 +244,10 @@ async def _metered(
         (institution_ids, start, end),
     )
     totals: dict[tuple[str, str], Decimal] = {}
-    for institution_id, energy_type, unit, amount in await cur.fetchall():
+    mains: set[tuple[str, str]] = set()
+    for institution_id, energy_type, unit, amount, main in await cur.fetchall():
         key = (institution_id, energy_type)
         totals[key] = totals.get(key, Decimal(0)) + Decimal(amount) * to_report_unit(energy_type, unit)
-    return totals
+        if main:
+            mains.add(key)
+    return totals, mains

@@ -113,6 +113,19 @@ async def counted_by_key(conn: AsyncConnection, institution_ids: Iterable[str]) 
     return out
 
 
+async def counted(conn: AsyncConnection, institution_ids: Iterable[str]) -> list[tuple[int, Figures]]:
+    """The entries that count of these institutions, with their ids, in id order."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT e.id, e.institution_id, e.energy_type, e.purpose, e.period_start, e.period_end, e.quantity,
+                      e.unit, e.cost, e.source, e.reference
+               FROM consumption_entry e WHERE e.institution_id = ANY(%s) AND {counted} ORDER BY e.id"""
+        ).format(counted=COUNTED),
+        (sorted(set(institution_ids)),),
+    )
+    return [(row[0], Figures(*row[1:])) for row in await cur.fetchall()]
+
+
 async def insert(
     conn: AsyncConnection, figures: Figures, user_id: int, *, supersedes: int | None = None, reason: str | None = None
 ) -> int:

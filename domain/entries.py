@@ -57,6 +57,18 @@ def share(amount: Decimal, start: date, end: date, lo: date, hi: date) -> Decima
     return _cumulative(amount, start, end, min(max(hi, lo), end)) - _cumulative(amount, start, end, lo)
 
 
+def counts_twice(
+    a: tuple[date, date, bool, bool],
+    b: tuple[date, date, bool, bool],
+) -> bool:
+    """Whether two entries of the same institution, type and purpose would count something twice: their periods
+    [start, end) share a day and both state a quantity, or both a cost. Each is (start, end, has quantity, has cost):
+    a delivery note's quantity and a separate invoice's cost for the same days count nothing twice."""
+    a_start, a_end, a_quantity, a_cost = a
+    b_start, b_end, b_quantity, b_cost = b
+    return a_start < b_end and b_start < a_end and ((a_quantity and b_quantity) or (a_cost and b_cost))
+
+
 def by_month(amount: Decimal, start: date, end: date, lo: date, hi: date) -> dict[date, Decimal]:
     """The part of `amount` over [start, end) on the days [lo, hi), per calendar month (keyed by its first day);
     months without a day of both are absent."""
@@ -80,16 +92,23 @@ def _cumulative(amount: Decimal, start: date, end: date, at: date) -> Decimal:
     return exact.quantize(MICRO, rounding=ROUND_HALF_EVEN)
 
 
-def counting_source(declared: CountingSource | None, metered: bool, entered: bool) -> CountingSource | None:
+def counting_source(
+    declared: CountingSource | None, metered: bool, entered: bool, *, sub_items_only: bool = False
+) -> CountingSource | None:
     """Which source counts for an institution's energy type in a year: the one staff declared; else, by default,
     the meters where a main meter of the type has data that year (they are read every 15 minutes, bills are typed),
-    else the entries where there are any; None where neither has anything."""
+    else the entries where there are any, else the meters' sub-items; None where neither has anything.
+
+    `sub_items_only`: the meters' data is of sub-item meters only (air conditioning, lighting...): they measure part
+    of the building, and a whole-building bill beside them is the fuller figure, not to be dropped."""
     if declared is not None:
         return declared
-    if metered:
+    if metered and not sub_items_only:
         return "meters"
     if entered:
         return "entries"
+    if metered:
+        return "meters"
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
@@ -20,7 +20,7 @@ from api.errors import Conflict, NotFound
 from api.fields import Text
 from db import entries as entries_db
 from db.scope import Scope
-from domain.entries import EntryPurpose, EntrySource, EntryType, unit_problem
+from domain.entries import EntryPurpose, EntrySource, EntryType, counts_twice, unit_problem
 from domain.periods import FIRST_YEAR, LAST_YEAR
 
 # A quantity or cost as stated on a bill: not negative, to the millionth.
@@ -55,11 +55,21 @@ class EntryFigures(BaseModel):
     cost: Amount | None = Field(default=None, description="yuan; null: not stated (never read as zero)")
     source: EntrySource = Field(description="bill, delivery_note (coal, LPG) or manual")
     reference: Reference = Field(default="", description="the bill's or delivery note's number")
+    overlap: Literal["refused", "allowed"] = Field(
+        default="refused",
+        description="refused: a 409 names the entry that counts already for the same institution, type and purpose "
+        "over some of these days (a bill typed by hand and imported again with its number, a monthly bill and a "
+        "quarterly statement); allowed: both are meant (two supplies, two meters' bills), with `overlap_reason`, "
+        "which the audit log keeps",
+    )
+    overlap_reason: Reason | None = Field(default=None, description="why an overlap is meant; with overlap: allowed")
 
     @model_validator(mode="after")
     def _fits(self) -> Self:
         if self.period_end <= self.period_start:
             raise ValueError("period_end is the day after the last day covered: it comes after period_start")
+        if (self.overlap == "allowed") != (self.overlap_reason is not None):
+            raise ValueError("overlap: allowed needs an overlap_reason, and an overlap_reason overlap: allowed")
         if self.quantity is None and self.cost is None:
             raise ValueError("an entry states a quantity, a cost or both")
         if (self.quantity is None) != (self.unit is None):
@@ -138,6 +148,44 @@ def figures_of(item: EntryFigures, institution_id: str) -> entries_db.Figures:
     )
 
 
+class Overlapping(Conflict):
+    """An entry that counts covers some of the same days of the same institution, type and purpose (409)."""
+
+
+def overlapping(
+    figures: entries_db.Figures, counted: list[tuple[int, entries_db.Figures]], *, exclude: int | None = None
+) -> list[tuple[int, entries_db.Figures]]:
+    """The entries among `counted` (but `exclude`, the entry being corrected) of the same institution, type and
+    purpose that would count some of these figures' days twice."""
+    return [
+        (entry_id, other)
+        for entry_id, other in counted
+        if entry_id != exclude
+        and (other.institution_id, other.energy_type, other.purpose)
+        == (figures.institution_id, figures.energy_type, figures.purpose)
+        and counts_twice(_span(figures), _span(other))
+    ]
+
+
+# What to do about an overlap, where the other is an entry that counts.
+CORRECT_OR_ALLOW = (
+    "correct or withdraw that one, or, where both are meant, enter this one with overlap: allowed and an overlap_reason"
+)
+
+
+def overlap_refused(which: str, other: entries_db.Figures, advice: str = CORRECT_OR_ALLOW) -> str:
+    """Why an entry whose days another one covers already is refused; `which` names the other ("entry 12")."""
+    reference = f" {other.reference!r}" if other.reference else " without a reference"
+    return (
+        f"{which} ({other.source}{reference}, {other.period_start.isoformat()} to {other.period_end.isoformat()}, "
+        f"end exclusive) covers some of the same days of the same institution, type and purpose: {advice}"
+    )
+
+
+def _span(figures: entries_db.Figures) -> tuple[date, date, bool, bool]:
+    return (figures.period_start, figures.period_end, figures.quantity is not None, figures.cost is not None)
+
+
 def same_document(entry_id: int | None) -> str:
     """Why an entry of a document that is entered already is refused."""
     which = f"entry {entry_id}" if entry_id is not None else "an entry"
@@ -153,6 +201,7 @@ async def create(conn: AsyncConnection, scope: Scope, item: EntryCreate, user_id
     Raises:
         NotFound: no such institution in the scope.
         AlreadyEntered: an entry of the same document counts already.
+        Overlapping: an entry that counts covers some of the same days, and the item does not allow it.
     """
     await visible(conn, scope, item.institution_id)
     figures = figures_of(item, item.institution_id)
@@ -160,6 +209,7 @@ async def create(conn: AsyncConnection, scope: Scope, item: EntryCreate, user_id
         await entries_db.lock_institutions(conn, [item.institution_id])
         if figures.key() in await entries_db.counted_by_key(conn, [item.institution_id]):
             raise AlreadyEntered(same_document(None))
+        await _refuse_overlap(conn, item, figures)
         made = await entries_db.insert(conn, figures, user_id)
     return await one(conn, scope, made)
 
@@ -170,7 +220,7 @@ async def correct(conn: AsyncConnection, scope: Scope, entry_id: int, body: Entr
     Raises:
         NotFound: no such entry in the scope.
         Conflict: the entry no longer counts (corrected or withdrawn already), or another counting entry holds the
-            corrected figures' document.
+            corrected figures' document or some of its days (unless the body allows the overlap).
     """
     async with conn.transaction():
         old = await _counted(conn, scope, entry_id)
@@ -179,6 +229,7 @@ async def correct(conn: AsyncConnection, scope: Scope, entry_id: int, body: Entr
         other = await entries_db.counted_by_key(conn, [old.institution_id])
         if figures.key() != old.key() and figures.key() in other:
             raise AlreadyEntered(same_document(None))
+        await _refuse_overlap(conn, body, figures, exclude=entry_id)
         try:
             made = await entries_db.insert(conn, figures, user_id, supersedes=entry_id, reason=body.reason)
         except entries_db.Superseded as exc:
@@ -239,6 +290,18 @@ async def visible(conn: AsyncConnection, scope: Scope, institution_id: str) -> N
     exist)."""
     if not await entries_db.institution_visible(conn, scope, institution_id):
         raise NotFound(f"no institution {institution_id}")
+
+
+async def _refuse_overlap(
+    conn: AsyncConnection, item: EntryFigures, figures: entries_db.Figures, *, exclude: int | None = None
+) -> None:
+    """Raises Overlapping when an entry that counts covers some of the figures' days, unless the item allows it."""
+    if item.overlap == "allowed":
+        return
+    found = overlapping(figures, await entries_db.counted(conn, [figures.institution_id]), exclude=exclude)
+    if found:
+        entry_id, other = found[0]
+        raise Overlapping(overlap_refused(f"entry {entry_id}", other))
 
 
 async def _counted(conn: AsyncConnection, scope: Scope, entry_id: int) -> entries_db.Figures:

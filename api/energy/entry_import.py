@@ -3,7 +3,9 @@ naming its columns in English or Chinese, one entry a row.
 
 Every bad row is named (sheet, row as Excel numbers it, column, reason) and then nothing is written; otherwise the new
 entries are written in one transaction. A row of a document that counts already with the same figures adds nothing
-(a file imported again adds nothing twice); one with other figures is a bad row (correct that entry instead).
+(a file imported again adds nothing twice); one with other figures is a bad row (correct that entry instead), and so
+is one that would count some of the days of an entry that counts, or of an earlier row, twice (the same institution,
+type and purpose, both stating a quantity or both a cost): an overlap that is meant is entered by hand, allowed.
 Another unit's institution is named as one that does not exist.
 """
 
@@ -23,7 +25,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ValidationError
 
 from api import errors
-from api.energy.entries import EntryCreate, figures_of, same_document
+from api.energy.entries import EntryCreate, figures_of, overlap_refused, overlapping, same_document
 from api.registry.spreadsheets import (
     MAX_LISTED_PROBLEMS,
     MAX_ROWS,
@@ -163,8 +165,10 @@ async def import_entries(conn: AsyncConnection, scope: Scope, sheets: list[Sheet
         visible = {i for i in institutions if await entries_db.institution_visible(conn, scope, i)}
         await entries_db.lock_institutions(conn, visible)
         counted = await entries_db.counted_by_key(conn, visible)
+        existing = await entries_db.counted(conn, visible)
         seen: dict[tuple[Any, ...], tuple[str | None, int]] = {}
         new: list[entries_db.Figures] = []
+        new_rows: list[tuple[str | None, int]] = []
         for sheet, number, item in items:
             if item.institution_id not in visible:
                 problems.append(
@@ -188,7 +192,29 @@ async def import_entries(conn: AsyncConnection, scope: Scope, sheets: list[Sheet
                 else:
                     problems.append(RowProblem(sheet=sheet, row=number, column=None, reason=same_document(None)))
                 continue
+            # A document that differs only in its number or its period (a bill typed by hand, then imported with its
+            # number; a monthly bill and a quarterly statement) would count its days twice: named, never added.
+            clash = overlapping(figures, existing)
+            if clash:
+                entry_id, other = clash[0]
+                reason = overlap_refused(f"entry {entry_id}", other)
+                problems.append(RowProblem(sheet=sheet, row=number, column=None, reason=reason))
+                continue
+            earlier = overlapping(figures, list(enumerate(new)))
+            if earlier:
+                in_sheet, row = new_rows[earlier[0][0]]
+                name = f"{in_sheet!r} row {row}" if in_sheet else f"row {row}"
+                problems.append(
+                    RowProblem(
+                        sheet=sheet,
+                        row=number,
+                        column=None,
+                        reason=overlap_refused(name, earlier[0][1], "keep one of the two rows"),
+                    )
+                )
+                continue
             new.append(figures)
+            new_rows.append((sheet, number))
         if problems:
             raise RowsRefused(problems)
         for figures in new:

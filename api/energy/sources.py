@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.energy.entries import Reason, visible
 from api.fields import Text
-from db import declared, energy_reports
+from db import declared, energy_reports, fuel
 from db import entries as entries_db
 from db.energy_reports import Filters
 from db.scope import Scope
@@ -25,6 +25,8 @@ from domain.entries import CountingSource, EntryType, report_unit
 from domain.periods import FIRST_YEAR, LAST_YEAR
 
 Year = Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)]
+# The types fuel cards buy that entries may also state (as other fuel, 其他用油).
+VEHICLE_FUELS = frozenset({"gasoline", "diesel"})
 
 
 class SourceDeclaration(BaseModel):
@@ -52,6 +54,17 @@ class SourceRow(BaseModel):
     source: CountingSource | None = Field(description="the one that counts in every figure; null: neither has any")
     source_declared: bool = Field(description="staff declared it; false: the default rule chose it")
     rule: str = Field(description="why this source counts, in words")
+    vehicle_fuel: Decimal | None = Field(
+        default=None,
+        description="gasoline and diesel: what the institution's vehicles bought this year on fuel-card statements "
+        "(POST /fuel/statements), in the report unit; it counts apart, as vehicle fuel (车辆用油), never in "
+        "`metered` or `entered`; null: none",
+    )
+    possible_double_entry: bool = Field(
+        default=False,
+        description="entries of the type and statements' vehicle fuel both state a quantity this year: if the entries "
+        "are the vehicles' fuel, they count it twice (once more as other fuel, 其他用油): withdraw them",
+    )
 
 
 class SourceReport(BaseModel):
@@ -63,6 +76,8 @@ def rule(c: declared.Compared) -> str:
     """Why the source counts, in words."""
     if c.source_declared:
         return f"declared by staff: {c.declared_reason}"
+    if c.source == "meters" and not c.main_metered:
+        return "default: only sub-item meters of the type have data this year, and no entry"
     if c.source == "meters":
         return "default: a main meter of the type has data this year"
     if c.source == "entries":
@@ -75,6 +90,13 @@ async def report(conn: AsyncConnection, scope: Scope, year: int, filters: Filter
     institutions = await energy_reports.institutions(conn, scope, filters)
     names = {row[0]: row[1] for row in institutions}
     compared = await declared.compare(conn, year, list(names))
+    # Fuel bought on fuel cards comes in as statements; a gasoline or diesel entry beside it is shown with it, since
+    # staff typing the same fuel as a bill would count it twice (docs/factors.md).
+    vehicle = {
+        (d.institution_id, d.energy_type): d.quantity
+        for d in await fuel.yearly(conn, year, list(names))
+        if d.energy_type in VEHICLE_FUELS
+    }
     rows = [
         SourceRow(
             institution_id=c.institution_id,
@@ -88,6 +110,8 @@ async def report(conn: AsyncConnection, scope: Scope, year: int, filters: Filter
             source=c.source,
             source_declared=c.source_declared,
             rule=rule(c),
+            vehicle_fuel=vehicle.get((c.institution_id, c.energy_type)),
+            possible_double_entry=c.entered is not None and vehicle.get((c.institution_id, c.energy_type)) is not None,
         )
         for c in compared
     ]

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.entries import by_month, counting_source, share, unit_problem
+from domain.entries import by_month, counting_source, counts_twice, share, unit_problem
 
 
 def test_a_bill_across_two_months_is_shared_by_days_and_the_shares_sum_to_it() -> None:
@@ -49,9 +49,24 @@ def test_the_declared_source_wins_else_meters_with_data_else_entries() -> None:
     assert counting_source(None, metered=False, entered=False) is None
 
 
+def test_sub_item_meters_alone_give_way_to_entries_by_default() -> None:
+    # A sub-item meter measures part of the building: a whole-building bill beside it counts.
+    assert counting_source(None, metered=True, entered=True, sub_items_only=True) == "entries"
+    assert counting_source(None, metered=True, entered=False, sub_items_only=True) == "meters"
+    assert counting_source("meters", metered=True, entered=True, sub_items_only=True) == "meters"
+
+
 def test_entries_are_in_a_unit_of_their_type_and_other_energy_in_standard_coal() -> None:
     assert unit_problem("natural_gas", "m3") is None
     assert unit_problem("other", "kgce") is None
     assert unit_problem("other", "kWh") == "other is entered in one of kgce, tce, not 'kWh'"
     assert unit_problem("heat", "kWh") == "heat is entered in one of GJ, MJ, not 'kWh'"
     assert unit_problem("steam", "t") is not None
+
+
+def test_entries_count_twice_when_their_days_meet_and_both_state_a_quantity_or_a_cost() -> None:
+    jan, feb, mar, apr = date(2025, 1, 1), date(2025, 2, 1), date(2025, 3, 1), date(2025, 4, 1)
+    assert counts_twice((jan, feb, True, True), (jan, apr, True, False))  # a month inside a quarter
+    assert counts_twice((jan, feb, False, True), (jan, feb, True, True))  # both state the cost
+    assert not counts_twice((jan, feb, True, True), (feb, mar, True, True))  # the end is exclusive: adjacent
+    assert not counts_twice((feb, mar, True, False), (feb, mar, False, True))  # a note's quantity, an invoice's cost

@@ -63,7 +63,9 @@ async def create_entry(
 ) -> Entry:
     """Enter a bill, a delivery note or a manual figure of an institution you may see. It counts in the energy
     figures where entries are the institution's source for the type and year (GET /energy/sources). 409 when an
-    entry of the same document (institution, type, purpose, source, reference, period) counts already."""
+    entry of the same document (institution, type, purpose, source, reference, period) counts already, or when one
+    that counts covers some of the same days of the same institution, type and purpose (both stating a quantity, or
+    both a cost), naming it, unless `overlap` is `allowed` with an `overlap_reason` (audited)."""
     entry = audit_entry(request)
     entry.params = body.model_dump(mode="json")
     entry.resource_ids.append(body.institution_id)

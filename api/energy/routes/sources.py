@@ -31,8 +31,9 @@ class SourceQuery(BaseModel):
 async def get_sources(pool: PoolDep, scope: ScopeDep, query: Annotated[SourceQuery, Query()]) -> SourceReport:
     """Per institution you may see and energy type known in the year: what the meters count, what the entries
     state, the difference, the entries' cost, and which source counts in every figure (declared by staff or by the
-    default rule: meters where a main meter of the type has data that year, else entries). The other is never
-    added."""
+    default rule: meters where a main meter of the type has data that year, else entries, else sub-item meters).
+    The other is never added. Gasoline and diesel rows also show the vehicles' fuel from fuel-card statements
+    (`vehicle_fuel`, counted apart as vehicle fuel) and flag `possible_double_entry` where entries state some too."""
     filters = Filters(institution_id=query.institution_id, organisation_id=query.organisation_id)
     async with pool.connection() as conn:
         return await sources.report(conn, scope, query.year, filters)

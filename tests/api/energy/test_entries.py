@@ -207,3 +207,86 @@ async def test_a_bill_list_imports_all_or_names_every_bad_row_and_adds_nothing_t
     assert conflict.status_code == 422
     assert [p["row"] for p in conflict.json()["problems"]] == [2]
     assert "correct that one instead" in conflict.json()["problems"][0]["reason"]
+
+
+async def test_a_bill_that_covers_days_of_one_that_counts_is_refused_unless_meant(
+    client: httpx.AsyncClient, as_user: AsUser, units: Units, api_settings: Settings
+) -> None:
+    a = await as_user("unit_user", units.a.organisation)
+    inst = units.a.institution
+    january = {"energy_type": "electricity", "period_start": "2025-01-01", "period_end": "2025-02-01"}
+    typed = await client.post(
+        "/energy/entries",
+        headers=a,
+        json={"institution_id": inst, **january, "quantity": "1240", "unit": "kWh", "source": "bill", "reference": ""},
+    )
+    assert typed.status_code == 201, typed.text
+    typed_id = typed.json()["id"]
+
+    # The same bill, imported later with its number: another key, the same days. Named, nothing written.
+    imported = {
+        "一月": [_HEADER, [inst, "electricity", "", "2025-01-01", "2025-01-31", 1240, "kWh", 868, "bill", "E-01"]]
+    }
+    refused = await upload(client, "/energy/entries/import", a, _workbook(imported), "bills.xlsx")
+    assert refused.status_code == 422, refused.text
+    [problem] = refused.json()["problems"]
+    assert (problem["sheet"], problem["row"]) == ("一月", 2)
+    assert problem["reason"].startswith(f"entry {typed_id} (bill without a reference, 2025-01-01 to 2025-02-01")
+
+    # A quarterly statement of the same months: a 409 that names the entry.
+    quarter = {
+        "institution_id": inst,
+        **january,
+        "period_end": "2025-04-01",
+        "quantity": "3700",
+        "unit": "kWh",
+        "source": "bill",
+        "reference": "Q1",
+    }
+    overlapping = await client.post("/energy/entries", headers=a, json=quarter)
+    assert overlapping.status_code == 409, overlapping.text
+    assert overlapping.json()["detail"].startswith(f"entry {typed_id} (bill without a reference")
+    # Meant, it needs its reason; with it, it is entered and the reason is in the audit log.
+    bare = await client.post("/energy/entries", headers=a, json={**quarter, "overlap": "allowed"})
+    assert bare.status_code == 422, bare.text
+    meant = {**quarter, "overlap": "allowed", "overlap_reason": "the annex's own supply, billed quarterly"}
+    allowed = await client.post("/energy/entries", headers=a, json=meant)
+    assert allowed.status_code == 201, allowed.text
+    counting = await client.get("/energy/entries", headers=a, params={"institution_id": inst, "counted": "true"})
+    assert sorted(e["id"] for e in counting.json()) == [typed_id, allowed.json()["id"]]
+    audit = audit_rows(api_settings.database_url, "endpoint = '/energy/entries' AND %s = ANY(resource_ids)", (inst,))
+    assert [(r["status"], r["params"].get("overlap_reason")) for r in audit] == [
+        (201, None),
+        (409, None),
+        (201, "the annex's own supply, billed quarterly"),
+    ]
+
+    # A correction is held to the same rule, its own old entry aside: widening the typed bill meets the quarter.
+    wider = {**january, "period_end": "2025-03-01", "quantity": "2400", "unit": "kWh", "source": "bill"}
+    corrected = await client.post(
+        f"/energy/entries/{typed_id}/correction", headers=a, json={**wider, "reason": "it was two months"}
+    )
+    assert corrected.status_code == 409, corrected.text
+    assert corrected.json()["detail"].startswith(f"entry {allowed.json()['id']} (bill 'Q1'")
+
+    # A delivery note's quantity and a separate invoice's cost for the same days count nothing twice.
+    water = {"institution_id": inst, "energy_type": "water", "period_start": "2025-02-01", "period_end": "2025-03-01"}
+    note = await client.post(
+        "/energy/entries", headers=a, json={**water, "quantity": "40", "unit": "m3", "source": "manual"}
+    )
+    invoice = await client.post("/energy/entries", headers=a, json={**water, "cost": "120", "source": "bill"})
+    assert (note.status_code, invoice.status_code) == (201, 201), invoice.text
+
+    # Two rows of one file that cover the same days: the later one is named.
+    gas = {
+        "一月": [
+            _HEADER,
+            [inst, "天然气", "", "2025-01-01", "2025-01-31", 300, "m3", 900, "账单", "G-01"],
+            [inst, "天然气", "", "2025-01-01", "2025-03-31", 900, "m3", 2700, "账单", "G-Q1"],
+        ]
+    }
+    twice = await upload(client, "/energy/entries/import", a, _workbook(gas), "gas.xlsx")
+    assert twice.status_code == 422, twice.text
+    assert [(p["row"], p["reason"].split(", end exclusive")[0]) for p in twice.json()["problems"]] == [
+        (3, "'一月' row 2 (bill 'G-01', 2025-01-01 to 2025-02-01")
+    ]

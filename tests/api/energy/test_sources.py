@@ -19,12 +19,16 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+import psycopg
 
 from db import declared
 from db.pool import open_pool
+from db.registry import import_document
+from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
 from tests.support.api import AsUser, audit_rows
 from tests.support.bills import enter, register_three
-from tests.support.files import csv_body
+from tests.support.files import csv_body, upload
+from tests.support.rollups import read_daily
 from yiwang.settings import Settings
 
 YEAR = {"start": "2025-01-01", "end": "2026-01-01"}
@@ -176,3 +180,88 @@ async def test_other_energy_entered_in_tce_counts_in_comprehensive_energy_as_it_
     assert (row["current"]["energy_kgce"], row["current"]["energy_per_area"]) == ("1500.000", "1.5000")
     # Other energy has no carbon factor: said so, not counted as zero silently.
     assert report.json()["factors"]["carbon_missing"] == ["other"]
+
+
+async def test_a_sub_item_meter_alone_does_not_drop_the_whole_buildings_bills(
+    client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    # S has only an air-conditioning sub-meter (800 kWh a day over ten days: 8,000 kWh) and whole-building bills of
+    # 50,000 kWh for 2025: the bills are the fuller figure and count, the sub-meter's 8,000 is shown beside them. T has
+    # the same sub-meter and no bill: its 8,000 kWh still count, never nothing.
+    org, s, t = f"org-{tag}-sub", f"s-{tag}", f"t-{tag}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name="分项单位")],
+        institutions=[
+            Institution(id=s, organisation_id=org, name=f"A 分项 {tag}", category="agency"),
+            Institution(id=t, organisation_id=org, name=f"B 分项 {tag}", category="agency"),
+        ],
+        meters=[
+            Meter(id=f"{i}-ac", institution_id=i, energy_type="electricity", unit="kWh", sub_item="air_conditioning")
+            for i in (s, t)
+        ],
+    )
+    await read_daily(
+        api_settings.database_url, document, {f"{s}-ac": 800.0, f"{t}-ac": 800.0}, first=date(2025, 3, 1), days=11
+    )
+    unit = await as_user("unit_user", org)
+    await enter(
+        client,
+        unit,
+        [
+            {"institution_id": s, "energy_type": "electricity", "period_start": f"2025-{m:02}-01",
+             "period_end": f"{2025 + m // 12}-{m % 12 + 1:02}-01", "quantity": "12500", "unit": "kWh", "cost": "8750",
+             "source": "bill", "reference": f"E-Q{m // 3}"}
+            for m in (1, 4, 7, 10)  # the bills of January, April, July and October: 50,000 kWh, 35,000 yuan
+        ],
+    )  # fmt: skip
+    async with open_pool(api_settings.database_url, max_size=1) as pool, pool.connection() as conn:
+        rows = await declared.yearly(conn, 2025, [s, t])
+    assert rows == [
+        declared.Declared(s, "electricity", "building", Decimal(50000), Decimal(35000), "entries"),
+        declared.Declared(t, "electricity", "building", Decimal(8000), None, "meters"),
+    ]
+    sources = await client.get("/energy/sources", headers=unit, params={"year": 2025, "organisation_id": org})
+    assert sources.status_code == 200, sources.text
+    assert [
+        (r["institution_id"], _number(r["metered"]), _number(r["entered"]), r["source"], r["rule"])
+        for r in sources.json()["rows"]
+    ] == [
+        (s, 8000, 50000, "entries", "default: no main meter of the type has data this year"),
+        (t, 8000, None, "meters", "default: only sub-item meters of the type have data this year, and no entry"),
+    ]
+
+
+async def test_vehicle_fuel_from_statements_is_shown_beside_gasoline_entries(
+    client: httpx.AsyncClient, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    # V's car bought 100 L of gasoline on its fuel card in June (73 kg at 0.73 kg/L), imported as a statement; staff
+    # also typed 73 kg of gasoline as an entry (which the survey counts as other fuel, 其他用油): the sources show the
+    # statements' 73 kg beside the entry's, flagged. V's diesel entry has no statement beside it.
+    org, v, plate = f"org-{tag}-fuel", f"v-{tag}", f"赣H·{tag[:5].upper()}"
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name=f"用油单位 {tag}")],
+        institutions=[Institution(id=v, organisation_id=org, name=f"用油机构 {tag}", category="agency")],
+        vehicles=[Vehicle(id=f"{tag}-car", organisation_id=org, plate=plate, energy="gasoline", home_institution_id=v)],
+    )
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        await import_document(conn, document)
+        await conn.commit()
+    unit = await as_user("unit_user", org)
+    statement = f"车牌号,交易时间,油品,加油量,金额\n{plate},2025-06-05 08:00:00,92#汽油,100,750\n".encode()
+    sent = await upload(client, "/fuel/statements", unit, statement, "加油卡.csv")
+    assert (sent.status_code, sent.json()["imported"]) == (200, 1), sent.text
+    june = {"institution_id": v, "period_start": "2025-06-01", "period_end": "2025-07-01", "source": "manual"}
+    await enter(
+        client,
+        unit,
+        [
+            {**june, "energy_type": "gasoline", "quantity": "73", "unit": "kg"},
+            {**june, "energy_type": "diesel", "quantity": "40", "unit": "kg"},
+        ],
+    )
+    sources = await client.get("/energy/sources", headers=unit, params={"year": 2025, "institution_id": v})
+    assert sources.status_code == 200, sources.text
+    assert [
+        (r["energy_type"], _number(r["entered"]), _number(r["vehicle_fuel"]), r["possible_double_entry"])
+        for r in sources.json()["rows"]
+    ] == [("diesel", 40, None, False), ("gasoline", 73, 73, True)]
