@@ -23,39 +23,30 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Literal, cast
+from typing import cast
 
 from psycopg import AsyncConnection, sql
 
 from db import entries as entries_db
 from db import fuel
+from db.declared_rows import Declared, Monthly, Purpose, Source
 from db.energy_reports import IN_TOTAL
 from domain.entries import CountingSource, by_month, counting_source, share
 from domain.measures import to_report_unit
 
-# What a quantity was consumed for: the survey reports vehicle fuel (车辆用油量) apart from other fuel.
-Purpose = Literal["building", "vehicle"]
-
-
-@dataclass(frozen=True, slots=True)
-class Declared:
-    """One institution's consumption of one type for one purpose in a year.
-
-    `quantity` is in the type's report unit (domain/measures.py REPORT_UNIT), `cost` in yuan; None where nothing
-    was reported, never zero. `source` names what the quantity came from ("meters", "entries"); `source_declared`
-    whether staff declared it (False: the default rule chose it). `heating_quantity` and `heating_cost` are the part
-    of the entries entered for heating (采暖), None where none was.
-    """
-
-    institution_id: str
-    energy_type: str
-    purpose: Purpose
-    quantity: Decimal | None
-    cost: Decimal | None
-    source: str
-    source_declared: bool = False
-    heating_quantity: Decimal | None = None
-    heating_cost: Decimal | None = None
+# The row types live in db/declared_rows.py (db/fuel.py makes them too); they are named here as every caller knows them.
+__all__ = [
+    "Compared",
+    "Declared",
+    "Monthly",
+    "Purpose",
+    "Source",
+    "compare",
+    "costs",
+    "counting_sources",
+    "monthly",
+    "yearly",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +71,6 @@ class Compared:
         if self.metered is None or self.entered is None:
             return None
         return self.entered - self.metered
-
-
-@dataclass(frozen=True, slots=True)
-class Monthly:
-    """Consumption from entries that counts, of one institution's type in a local month, in the report unit."""
-
-    institution_id: str
-    energy_type: str
-    month: date
-    quantity: Decimal
 
 
 async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[Declared]:
@@ -188,16 +169,18 @@ async def monthly(
     *,
     counting: dict[tuple[str, str, int], CountingSource] | None = None,
 ) -> list[Monthly]:
-    """Consumption from entries on the days [start, end) where entries are the counting source of the institution's
-    type in that year, per institution, type and local month (the first and last month holding only their days in
-    the range), in report units; what the meters count is the energy reports' own (they leave out the institution's
-    type and year where entries count). `counting`: the `counting_sources` of these institutions and years, when the
-    caller has them already."""
+    """Consumption beside the meters on the days [start, end), per institution, type, local month (the first and last
+    month holding only their days in the range) and source, in report units: from entries where entries are the
+    counting source of the institution's type in that year, and from the fuel-card and charging statements of its
+    vehicles always (`source` "fuel_statements": no meter or bill of the institution measures them). What the meters
+    count is the energy reports' own (they leave out the institution's type and year where entries count). Every
+    caller adds every row: a type may have rows of both sources in a month, each counted once. `counting`: the
+    `counting_sources` of these institutions and years, when the caller has them already."""
     if end <= start:
         return []
     if counting is None:
         counting = await counting_sources(conn, institution_ids, list(range(start.year, end.year + 1)))
-    sums: dict[tuple[str, str, date], Decimal] = defaultdict(Decimal)
+    sums: dict[tuple[str, str, date, Source], Decimal] = defaultdict(Decimal)
     for institution_id, energy_type, _, first, stop, quantity, unit, _ in await entries_db.counted_between(
         conn, institution_ids, start, end
     ):
@@ -206,11 +189,12 @@ async def monthly(
         amount = quantity * to_report_unit(energy_type, unit)
         for month, part in by_month(amount, first, stop, start, end).items():
             if counting.get((institution_id, energy_type, month.year)) == "entries":
-                sums[(institution_id, energy_type, month)] += part
-    # The home institution's vehicles' fuel and charging from statements counts whatever the source of its meters.
-    for row in await fuel.monthly(conn, institution_ids, start, end):
-        sums[(row.institution_id, row.energy_type, row.month)] += row.quantity
-    return [Monthly(*key, quantity) for key, quantity in sorted(sums.items())]
+                sums[(institution_id, energy_type, month, "entries")] += part
+    out = [Monthly(i, e, month, quantity, source) for (i, e, month, source), quantity in sorted(sums.items())]
+    # The home institution's vehicles' fuel and charging from statements counts whatever the source of its meters or
+    # entries: a fuel-card purchase (车辆用油) is not a bill's fuel (其他用油), so both count, apart.
+    out += await fuel.monthly(conn, institution_ids, start, end)
+    return sorted(out, key=lambda m: (m.institution_id, m.energy_type, m.month, m.source))
 
 
 async def costs(

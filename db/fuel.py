@@ -1,8 +1,8 @@
 """SQL of vehicle fuel and charging (`fuel_purchase`): plates resolved to vehicles at a moment, purchases stored once,
 the report's reads, and what each home institution's vehicles consumed, for db/declared.py.
 
-db/declared.py calls `yearly` here and this module makes its rows: each imports the other as a module (`from db
-import declared`), whose names are looked up when called, so either may be imported first.
+db/declared.py calls `yearly` and `monthly` here; both make the row types of db/declared_rows.py, so this module does
+not import db/declared.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from psycopg import AsyncConnection, sql
 from psycopg.rows import dict_row
 
-from db import declared
+from db.declared_rows import Declared, Monthly, Source
 from db.scope import Scope
 from domain.fuel import Fuel
 
@@ -24,7 +24,7 @@ from domain.fuel import Fuel
 _PLATE_KEY = r"upper(regexp_replace({}, '[[:space:]·.•・-]', '', 'g'))"
 # What a purchase is declared as: its fuel is the survey's energy type, in the type's report unit (kg of gasoline and
 # diesel at the density kept with the purchase, kWh of electricity).
-SOURCE = "fuel_statements"
+SOURCE: Source = "fuel_statements"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +170,7 @@ _DECLARED = """
     GROUP BY 1, 2, 3"""
 
 
-async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[declared.Declared]:
+async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -> list[Declared]:
     """What the vehicles of these home institutions bought in this calendar year (local days), as db/declared.py
     declares consumption: purpose "vehicle", gasoline and diesel in kg (the density kept with each purchase),
     electricity in kWh, cost the statements' amounts in yuan (None when a purchase of the type had none). A vehicle
@@ -182,26 +182,18 @@ async def yearly(conn: AsyncConnection, year: int, institution_ids: list[str]) -
         (institution_ids, date(year, 1, 1), date(year + 1, 1, 1)),
     )
     return [
-        declared.Declared(institution, fuel, "vehicle", Decimal(quantity), None if missing else Decimal(cost), SOURCE)
+        Declared(institution, fuel, "vehicle", Decimal(quantity), None if missing else Decimal(cost), SOURCE)
         for institution, fuel, quantity, cost, missing in sorted(await cur.fetchall())
     ]
 
 
-class MonthlyAmount(NamedTuple):
-    """One institution's consumption of one type in one local month, in the type's report unit: the row shape of
-    db.declared.monthly."""
-
-    institution_id: str
-    energy_type: str
-    month: date
-    quantity: Decimal
-
-
-async def monthly(conn: AsyncConnection, institution_ids: list[str], start: date, end: date) -> list[MonthlyAmount]:
-    """What the vehicles of these home institutions bought per local month, days [start, end)."""
+async def monthly(conn: AsyncConnection, institution_ids: list[str], start: date, end: date) -> list[Monthly]:
+    """What the vehicles of these home institutions bought per local month, days [start, end), as db/declared.py's
+    `monthly` rows of source "fuel_statements"."""
     cur = await conn.execute(sql.SQL(_DECLARED), (institution_ids, start, end))
     return sorted(
-        MonthlyAmount(i, fuel, month, Decimal(q)) for i, fuel, month, q, _cost, _missing in await cur.fetchall()
+        (Monthly(i, fuel, month, Decimal(q), SOURCE) for i, fuel, month, q, _cost, _missing in await cur.fetchall()),
+        key=lambda m: (m.institution_id, m.energy_type, m.month),
     )
 
 

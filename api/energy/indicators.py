@@ -23,6 +23,8 @@ For a period of local days [start, end):
   institution's source for the type and year (db/declared.py): the meters' figure of that type and year is then
   left out, never added to it; each amount says which source it is from (`source`); other energy (其他能源) is
   entered in kgce and counts in comprehensive energy as it is;
+- the fuel and charging of the institution's vehicles from fuel-card and charging statements (db/fuel.py) counts
+  always, beside meters and entries (`source` fuel_statements): gasoline and diesel in kg, charging in kWh;
 - the same figures for the same period last year and for the previous period, and the changes;
 - quota status for each assessed indicator against the year's quota, pro rata for a shorter period.
 """
@@ -78,7 +80,10 @@ class EnergyAmount(BaseModel):
     source: str = Field(
         default="meters",
         description="where `amount` comes from: meters, entries (bills, delivery notes, manual: GET /energy/entries), "
-        "or entries and meters (a group, or a period over years of different sources); GET /energy/sources says why",
+        "fuel_statements (the fuel-card and charging statements of the institution's vehicles: GET /fuel/report), or "
+        "several joined by ' and ' in name order (entries and meters: a group, or a period over years of different "
+        "sources; fuel_statements and meters: metered electricity and the vehicles' charging, each counted once); "
+        "GET /energy/sources says why meters or entries",
     )
 
 
@@ -196,7 +201,7 @@ class _Totals:
     denominators: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
     # the energy types with a meter whose readings do not cover the period whole
     incomplete: set[str] = field(default_factory=set)
-    # the sources each energy type's amount comes from ("meters", "entries")
+    # the sources each energy type's amount comes from ("meters", "entries", "fuel_statements")
     sources: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def add(self, other: _Totals) -> None:
@@ -285,7 +290,7 @@ async def report(
         conn, ids, [y for p in periods.values() for y in range(p.start.year, p.end.year + 1)]
     )
     sums = await _sums(conn, scope, filters, periods, counting)
-    await _add_entries(conn, ids, periods, sums, counting)
+    await _add_declared(conn, ids, periods, sums, counting)
     local = ZoneInfo(zone)
     spans = await _spans(conn, scope, filters, local)
     now = datetime.now(UTC)
@@ -595,19 +600,20 @@ async def _sums(
     return out
 
 
-async def _add_entries(
+async def _add_declared(
     conn: AsyncConnection,
     ids: list[str],
     periods: dict[Comparison, Period],
     sums: dict[tuple[str, Comparison], _Totals],
     counting: dict[tuple[str, str, int], CountingSource],
 ) -> None:
-    """Add to the sums the entries' consumption where entries are the counting source (db/declared.py)."""
+    """Add to the sums what counts beside the meters (db/declared.py's `monthly`): the entries where they are the
+    counting source, the vehicles' fuel statements always, each labelled with its source."""
     for label, p in periods.items():
         for row in await declared.monthly(conn, ids, p.start, p.end, counting=counting):
             totals = sums.setdefault((row.institution_id, label), _Totals())
             totals.amounts[row.energy_type] += row.quantity
-            totals.sources[row.energy_type].add("entries")
+            totals.sources[row.energy_type].add(row.source)
 
 
 async def _spans(

@@ -31,6 +31,12 @@ class Series(BaseModel):
     energy_type: str
     sub_item: str | None = Field(description="an electricity sub-item; null: the energy type's total")
     unit: str
+    source: str = Field(
+        default="meters",
+        description="where the points come from: meters, entries (bills...: an institution's series by month or year "
+        "where entries count for the type), fuel_statements (its vehicles' fuel-card and charging statements, by "
+        "month or year), or several joined by ' and ' in name order, each counted once",
+    )
     points: list[Point]
 
 
@@ -67,8 +73,9 @@ async def consumption(
     among those the scope may see. Buckets without consumption are absent.
 
     An institution's monthly and yearly series count its entries (bills...) in place of its meters for a type and
-    year where entries are the counting source (db/declared.py), as every energy report does; hourly and daily series
-    are what the meters measured (a bill says nothing of its days)."""
+    year where entries are the counting source (db/declared.py), as every energy report does, and its vehicles' fuel
+    and charging from statements beside them; hourly and daily series are what the meters measured (a bill says
+    nothing of its days)."""
     if not await energy_reports.visible(conn, scope, institution_id=institution_id, meter_id=meter_id):
         return None
     rows = await energy_reports.days(
@@ -76,10 +83,13 @@ async def consumption(
     )
     sums: dict[tuple[str, str | None], dict[datetime, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     marked: dict[tuple[str, str | None], dict[datetime, int]] = defaultdict(lambda: defaultdict(int))
-    entered = institution_id is not None and meter_id is None and step in ("month", "year")
+    sources: dict[tuple[str, str | None], set[str]] = defaultdict(set)
+    # An institution's series by month or year: what counts beside its meters (db/declared.py's `monthly`: entries
+    # where they count, its vehicles' fuel statements always) joins them, whatever entries it has.
+    by_month = institution_id is not None and meter_id is None and step in ("month", "year")
     counting = (
         await declared.counting_sources(conn, [institution_id], list(range(start.year, end.year + 1)))
-        if entered and institution_id is not None
+        if by_month and institution_id is not None
         else {}
     )
     for energy_type, sub_item, unit, day, amount, hours, in_total, corrected in rows:
@@ -104,15 +114,19 @@ async def consumption(
             for key in keys:
                 sums[key][moment] += amount * scale
                 marked[key][moment] += corrected
-    if entered and institution_id is not None:
+        for key in keys:
+            sources[key].add("meters")
+    if by_month and institution_id is not None:
         for row in await declared.monthly(conn, [institution_id], start, end, counting=counting):
             b = _bucket(row.month, step)
             sums[(row.energy_type, None)][datetime(b.year, b.month, b.day, tzinfo=zone)] += row.quantity
+            sources[(row.energy_type, None)].add(row.source)
     series = [
         Series(
             energy_type=energy_type,
             sub_item=sub_item,
             unit=REPORT_UNIT[energy_type],
+            source=" and ".join(sorted(sources[(energy_type, sub_item)] or {"meters"})),
             points=[
                 Point(start=moment, amount=value, corrected_days=marked[(energy_type, sub_item)][moment])
                 for moment, value in sorted(points.items())
@@ -137,7 +151,8 @@ async def monthly(
     """Per local month of [start, end) with consumption: the amounts per energy type (report units) of the
     institutions selected, their comprehensive energy in kgce (None when only water was read), and how many
     meter-days of the month hold staff's correction. Where entries (bills...) are an institution's counting source
-    for a type and year (db/declared.py), the month holds the entries' share and not the meters'."""
+    for a type and year (db/declared.py), the month holds the entries' share and not the meters'; the institutions'
+    vehicles' fuel and charging from statements count in their months beside both."""
     ids = [row[0] for row in await energy_reports.institutions(conn, scope, filters)]
     counting = await declared.counting_sources(conn, ids, list(range(start.year, end.year + 1)))
     months: dict[date, dict[str, Decimal]] = {}
@@ -149,8 +164,9 @@ async def monthly(
         amounts = months.setdefault(month, defaultdict(Decimal))
         amounts[energy_type] += amount * to_report_unit(energy_type, unit)
         marked[month] += corrected
-    for entered in await declared.monthly(conn, ids, start, end, counting=counting):
-        months.setdefault(entered.month, defaultdict(Decimal))[entered.energy_type] += entered.quantity
+    # Entries where they count and the vehicles' fuel statements always, whatever the entries.
+    for row in await declared.monthly(conn, ids, start, end, counting=counting):
+        months.setdefault(row.month, defaultdict(Decimal))[row.energy_type] += row.quantity
     out: list[tuple[date, dict[str, Decimal], Decimal | None, int]] = []
     for month, amounts in sorted(months.items()):
         counted = [a * coal for e, a in amounts.items() if (coal := factors.kgce_per_unit(e)) is not None]
