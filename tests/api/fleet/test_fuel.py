@@ -454,3 +454,25 @@ async def test_staff_withdraw_a_purchase_with_a_reason_and_it_counts_nowhere(
         )
         assert await cur.fetchall() == [(404, why["reason"]), (200, why["reason"]), (409, why["reason"])]
 
+
+async def test_the_cost_report_counts_the_vehicles_statement_amounts_labelled(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet
+) -> None:
+    f = fleet
+    unit_a = await as_user("unit_user", f.a)
+    sent = await upload(client, "/fuel/statements", unit_a, card_statement(f), "加油卡消费明细.csv")
+    assert sent.json()["imported"] == 4
+    assert (await upload(client, "/fuel/statements", unit_a, charging_bill(f), "charging.xlsx")).json()["imported"] == 2
+    june = {**JUNE, "organisation_id": f.a}
+    costs = await client.get("/energy/costs", params=june, headers=unit_a)
+    assert costs.status_code == 200, costs.text
+    [ia] = costs.json()["rows"]
+    # g's 300 + 440 + 37.5 yuan in June, home iA; e's charging (no home) and old's January purchase count in none.
+    assert ia["institution_id"] == f.ia
+    assert ia["current"]["costs"] == [{"energy_type": "gasoline", "cost": "777.50"}]
+    assert ia["current"]["vehicle_costs"] == [{"energy_type": "gasoline", "cost": "777.50"}]
+    assert ia["current"]["total_cost"] == "777.50"
+    text = await client.get("/energy/costs.csv", params=june, headers=unit_a)
+    assert text.status_code == 200, text.text
+    [line] = list(csv.DictReader(io.StringIO(csv_body(text.text))))
+    assert (line["gasoline_yuan"], line["vehicle_fuel_yuan"], line["total_yuan"]) == ("777.50", "777.50", "777.50")
