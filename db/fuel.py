@@ -124,7 +124,8 @@ async def vehicles_with_purchases(
            FROM vehicle v JOIN organisation o ON o.id = v.organisation_id
            WHERE {scope} AND (%(unit)s::text IS NULL OR v.organisation_id = %(unit)s)
                  AND EXISTS (SELECT 1 FROM fuel_purchase p
-                             WHERE p.vehicle_id = v.id AND p.day >= %(start)s AND p.day < %(end)s)
+                             WHERE p.vehicle_id = v.id AND p.day >= %(start)s AND p.day < %(end)s
+                                   AND p.withdrawn_at IS NULL)
            ORDER BY v.organisation_id, v.id"""
     ).format(scope=scope.condition("v.organisation_id"))
     async with conn.cursor(row_factory=dict_row) as cur:
@@ -137,7 +138,7 @@ async def purchases(conn: AsyncConnection, vehicle_ids: Sequence[str], days: tup
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """SELECT vehicle_id, time, day, fuel, grade, quantity, amount, station, card_number, statement
-               FROM fuel_purchase WHERE vehicle_id = ANY(%s) AND day >= %s AND day < %s
+               FROM fuel_purchase WHERE vehicle_id = ANY(%s) AND day >= %s AND day < %s AND withdrawn_at IS NULL
                ORDER BY vehicle_id, time""",
             (list(vehicle_ids), days[0], days[1]),
         )
@@ -166,7 +167,7 @@ _DECLARED = """
            sum(p.quantity * coalesce(p.kg_per_litre, 1)) AS quantity, sum(p.amount) AS cost,
            count(*) FILTER (WHERE p.amount IS NULL) AS without_amount
     FROM fuel_purchase p JOIN vehicle v ON v.id = p.vehicle_id
-    WHERE v.home_institution_id = ANY(%s) AND p.day >= %s AND p.day < %s
+    WHERE v.home_institution_id = ANY(%s) AND p.day >= %s AND p.day < %s AND p.withdrawn_at IS NULL
     GROUP BY 1, 2, 3"""
 
 
@@ -202,7 +203,8 @@ async def not_counted(conn: AsyncConnection, scope: Scope, days: tuple[date, dat
     institution's statistics."""
     query = sql.SQL(
         """SELECT DISTINCT v.id FROM fuel_purchase p JOIN vehicle v ON v.id = p.vehicle_id
-           WHERE v.home_institution_id IS NULL AND p.day >= %s AND p.day < %s AND {scope} ORDER BY v.id"""
+           WHERE v.home_institution_id IS NULL AND p.day >= %s AND p.day < %s AND p.withdrawn_at IS NULL
+                 AND {scope} ORDER BY v.id"""
     ).format(scope=scope.condition("v.organisation_id"))
     cur = await conn.execute(query, days)
     return [vehicle_id for (vehicle_id,) in await cur.fetchall()]

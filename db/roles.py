@@ -65,7 +65,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "track_packed": "SELECT, INSERT, UPDATE",
         "trip_request": "SELECT, INSERT, UPDATE",
         "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
-        "fuel_purchase": "SELECT, INSERT",  # fuel-card and charging statements, imported (db/fuel.py)
+        # Fuel-card and charging statements, imported (db/fuel.py); withdrawn, never deleted: only the marks change.
+        "fuel_purchase": "SELECT, INSERT, UPDATE (withdrawn_at, withdrawn_by, withdrawn_reason, reversed_at)",
         # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, DELETE",
         "alert": "SELECT, UPDATE",

@@ -2,7 +2,10 @@
 in total, per m² of floor area and per person, against the same period last year.
 
 Costs come from the entries that count (api/energy/entries.py), shared between periods by days as their quantities
-are, whichever source counts the quantity (db/declared.py): meters know no prices. The total is every type's cost,
+are, whichever source counts the quantity (db/declared.py): meters know no prices. Gasoline, diesel and electricity
+also count the amounts of the home institution's vehicles' fuel-card and charging statements on the period's days
+(db/fuel_costs.py; withdrawn and reversed purchases left out), as the survey's vehicle rows do: `vehicle_costs` says
+how much of each type's cost they are. The total is every type's cost,
 water included (the survey asks each energy's and water's cost). Missing is not zero: a figure without a stated cost,
 floor area or headcount is null and `reasons` says why. A group's ratio is the sum of its institutions' costs over
 the sum of their denominators, counting only institutions that state both.
@@ -21,7 +24,7 @@ from pydantic import BaseModel, Field
 
 from api.energy.indicators import Group
 from api.files.table import Column, Sheet
-from db import declared, energy_reports
+from db import declared, energy_reports, fuel_costs
 from db.energy_reports import Filters
 from db.scope import Scope
 from domain import labels
@@ -38,7 +41,14 @@ class CostAmount(BaseModel):
 
 
 class CostFigures(BaseModel):
-    costs: list[CostAmount] = Field(description="the types with a stated cost; others absent, never zero")
+    costs: list[CostAmount] = Field(
+        description="the types with a stated cost (bills' and the vehicles' statements'); others absent, never zero"
+    )
+    vehicle_costs: list[CostAmount] = Field(
+        default_factory=list,
+        description="of `costs`, the amounts of the home institution's vehicles' fuel-card and charging statements "
+        "(车辆加油、充电; source fuel_statements)",
+    )
     total_cost: Decimal | None = Field(description="yuan, every type's cost, water included")
     floor_area_m2: Decimal | None
     headcount: int | None
@@ -74,6 +84,7 @@ class _Sums:
 
     def __init__(self) -> None:
         self.costs: dict[str, Decimal] = defaultdict(Decimal)
+        self.vehicle_costs: dict[str, Decimal] = defaultdict(Decimal)  # of `costs`: the vehicles' statements
         self.area, self.heads = Decimal(0), 0
         self.has_area = self.has_heads = False
         self.ratios: dict[str, tuple[Decimal, Decimal]] = {}
@@ -81,6 +92,8 @@ class _Sums:
     def add(self, other: _Sums) -> None:
         for energy_type, cost in other.costs.items():
             self.costs[energy_type] += cost
+        for energy_type, cost in other.vehicle_costs.items():
+            self.vehicle_costs[energy_type] += cost
         self.area += other.area
         self.heads += other.heads
         self.has_area |= other.has_area
@@ -112,6 +125,9 @@ class _Sums:
             reasons.setdefault("cost_per_capita", "no_headcount")
         return CostFigures(
             costs=[CostAmount(energy_type=e, cost=c.quantize(_YUAN)) for e, c in sorted(self.costs.items())],
+            vehicle_costs=[
+                CostAmount(energy_type=e, cost=c.quantize(_YUAN)) for e, c in sorted(self.vehicle_costs.items())
+            ],
             total_cost=total.quantize(_YUAN) if total is not None else None,
             floor_area_m2=self.area if self.has_area else None,
             headcount=self.heads if self.has_heads else None,
@@ -133,11 +149,16 @@ async def report(conn: AsyncConnection, scope: Scope, *, period: Period, group: 
     per: dict[tuple[str, str], _Sums] = {}
     for label, p in periods.items():
         paid = await declared.costs(conn, ids, p.start, p.end)
+        by_vehicles = await fuel_costs.costs(conn, ids, p.start, p.end)
         for institution_id in ids:
             sums = per[(institution_id, label)] = _Sums()
             for (i, energy_type), cost in paid.items():
                 if i == institution_id:
                     sums.costs[energy_type] += cost
+            for (i, energy_type), cost in by_vehicles.items():
+                if i == institution_id:
+                    sums.costs[energy_type] += cost
+                    sums.vehicle_costs[energy_type] += cost
             area, heads = stated.get((institution_id, p.start.year), (None, None))
             sums.has_area, sums.area = bool(area), area or Decimal(0)
             sums.has_heads, sums.heads = bool(heads), heads or 0
@@ -202,6 +223,7 @@ COLUMNS = (
     Column("category", "类别", "Category"),
     Column("district", "区县", "District"),
     *_TYPE_COLUMNS,
+    Column("vehicle_fuel_yuan", "其中车辆加油充电费用（元）", "Of which vehicle fuel and charging (yuan)", "decimal"),
     Column("total_yuan", "费用合计（元）", "Total cost (yuan)", "decimal"),
     Column("floor_area_m2", "建筑面积（m²）", "Floor area (m²)", "decimal", decimals=1),
     Column("headcount", "用能人数", "Energy-using headcount", "integer"),
@@ -233,6 +255,7 @@ def _rows(rows: Iterable[CostRow], zh: bool) -> Iterator[tuple[object, ...]]:
             category,
             row.district,
             *(paid.get(e) for e in ENTRY_TYPES),
+            sum((c.cost for c in now.vehicle_costs), Decimal(0)) if now.vehicle_costs else None,
             now.total_cost,
             now.floor_area_m2,
             now.headcount,

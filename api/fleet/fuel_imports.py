@@ -4,6 +4,14 @@ plate resolved to the vehicle that held it at the purchase time, and stored once
 Unlike the registry's imports, a statement is not all or nothing: an office's statement holds every card of the
 account, and one private car's row must not keep the unit's vehicles out. Good rows are stored; every other row is
 named with its sheet, row, column and reason, and importing the file again after mending them adds only those.
+
+A reversal (冲正) is a row of negative quantity (and a negative amount, or none). It reverses the purchase of the same
+vehicle (its plate, resolved at the reversal's time), fuel and quantity, with the same amount and card where both rows
+give one, at or before the reversal: the latest such row of the same statement, else the latest such purchase stored
+before and not withdrawn. A pair within the statement stores neither row (and withdraws the original if an earlier
+import stored it); an original stored before is withdrawn, marked with the reversal's statement and row. Both rows are
+listed in `reversals`, not in `problems`; a reversal of nothing found is a problem. Importing the statement again
+withdraws nothing more (the withdrawn purchase keeps the reversal's time).
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
@@ -22,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from api.registry.spreadsheets import FileRefused, is_blank
 from db import fuel as fuel_db
+from db import fuel_withdrawals as withdrawals_db
 from db.scope import Scope
 from domain import fuel
 from domain.fuel import HEADERS, LIQUID, REQUIRED, Fuel, field_of, plate_key
@@ -47,7 +56,24 @@ class FuelImportResult(BaseModel):
     rows: int = Field(description="the rows of the file that hold data")
     imported: int = Field(description="purchases stored now")
     duplicates: int = Field(description="rows stored before (the same vehicle, time, fuel and quantity), not again")
-    problems: list[FuelRowProblem] = Field(description="every row not stored, duplicates among them")
+    problems: list[FuelRowProblem] = Field(
+        description="every row not stored, duplicates among them, reversals and the rows they paired with apart"
+    )
+    reversals: list[FuelReversal] = Field(
+        default_factory=list, description="each reversal (冲正) row and what it reversed: neither counts"
+    )
+
+
+class FuelReversal(BaseModel):
+    """A reversal (冲正) row and the purchase it reversed: neither is counted."""
+
+    sheet: str
+    row: int = Field(description="the reversal's row")
+    original_row: int | None = Field(description="the row of this statement it reversed (neither stored)")
+    withdrawn: int | None = Field(
+        description="the id of the purchase stored before that it withdrew (GET-able as a purchase; null: none)"
+    )
+    note: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +99,7 @@ class _Read:
     station: str | None
     fuel: Fuel | None  # None: the vehicle's own (a fuel-card statement without 油品)
     grade: str | None
-    quantity: Decimal
+    quantity: Decimal  # negative: a reversal (冲正)
     amount: Decimal | None
 
 
@@ -147,8 +173,9 @@ def _times(row: _Row, zone: ZoneInfo) -> tuple[datetime | None, datetime | None]
     return time, end_time
 
 
-def _positive(row: _Row, field: str, unit: str, *, zero: bool) -> Decimal | None:
-    """A quantity or amount, None (with a problem) when it cannot be read or is not a purchase's."""
+def _positive(row: _Row, field: str, unit: str, *, zero: bool, negative: bool = False) -> Decimal | None:
+    """A quantity or amount, None (with a problem) when it cannot be read or is not a purchase's (`negative`: or a
+    reversal's, below zero)."""
     raw = row.value(field)
     if raw is None:
         return None
@@ -157,10 +184,12 @@ def _positive(row: _Row, field: str, unit: str, *, zero: bool) -> Decimal | None
     except ValueError as exc:
         row.problem(field, f"unparseable number: {exc}")
         return None
-    if number < 0 or (number == 0 and not zero):
+    if negative and number < 0:
+        pass
+    elif number < 0 or (number == 0 and not zero):
         row.problem(field, f"{number} {unit} is not a purchase: a refund or reversal (冲正) is not stored")
         return None
-    if number > _MOST:
+    if abs(number) > _MOST:
         row.problem(field, f"{raw} {unit} is more than any purchase ({_MOST:,})")
         return None
     return number
@@ -184,7 +213,7 @@ def _fuel_and_quantity(row: _Row) -> tuple[Fuel | None, Decimal | None]:
         row.problem("fuel", f"{named!r} is electricity, and the row gives litres")
     if (kwh if field == "kwh" else litres) is None:
         row.problem(field, "no quantity (litres or kWh)")
-    return kind, _positive(row, field, "kWh" if field == "kwh" else "L", zero=False)
+    return kind, _positive(row, field, "kWh" if field == "kwh" else "L", zero=False, negative=True)
 
 
 def _read(row: _Row, zone: ZoneInfo) -> _Read | None:
@@ -199,7 +228,10 @@ def _read(row: _Row, zone: ZoneInfo) -> _Read | None:
         row.problem("plate", "no plate: a purchase is resolved to its vehicle by the plate")
     time, end_time = _times(row, zone)
     kind, quantity = _fuel_and_quantity(row)
-    amount = _positive(row, "amount", "yuan", zero=True)
+    reversal = quantity is not None and quantity < 0
+    amount = _positive(row, "amount", "yuan", zero=True, negative=reversal)
+    if reversal and amount is not None and amount > 0:
+        row.problem("amount", f"{amount} yuan with {quantity} of fuel: a reversal (冲正) gives back a negative amount")
     if row.problems or plate is None or time is None or quantity is None:
         return None
     return _Read(
@@ -243,6 +275,7 @@ async def import_statement(
     plate_header = columns["plate"][1]
     fuel_header = columns.get("fuel", columns.get("litres", columns.get("kwh", (0, ""))))[1]
     new: list[fuel_db.NewPurchase] = []
+    reversing: list[fuel_db.NewPurchase] = []  # quantity and amount negative
     seen: dict[tuple[str, datetime, str, Decimal], int] = {}
 
     def refuse(item: _Read, column: str | None, reason: str) -> None:
@@ -265,26 +298,24 @@ async def import_statement(
         if kind is None:
             refuse(item, fuel_header, f"vehicle {holder.vehicle_id} is battery electric: it buys no litres")
             continue
+        if item.quantity < 0:
+            reversing.append(
+                _purchase(item, holder.vehicle_id, day, kind, densities=densities, statement=statement, sheet=sheet)
+            )
+            continue
         key = (holder.vehicle_id, item.time, kind, item.quantity)
         if key in seen:
             refuse(item, None, f"duplicate of row {seen[key]}: the same vehicle, time, fuel and quantity")
             continue
         seen[key] = item.number
-        new.append(
-            fuel_db.NewPurchase(
-                holder.vehicle_id, item.plate, item.card, item.time, item.end_time, day, item.station, kind,
-                item.grade, item.quantity, densities.of(kind), item.amount, statement, sheet, item.number,
-            )
-        )  # fmt: skip
-    before = await fuel_db.stored_already(conn, [(p.vehicle_id, p.time, p.fuel, p.quantity) for p in new])
-    for p in new:
-        found = before.get((p.vehicle_id, p.time, p.fuel, p.quantity))
-        if found is not None:
-            reason = f"duplicate: imported before from {found[0]}, row {found[1]}"
-            problems.append(FuelRowProblem(sheet=sheet, row=p.row_number, column=None, reason=reason))
-    fresh = [p for p in new if (p.vehicle_id, p.time, p.fuel, p.quantity) not in before]
+        new.append(_purchase(item, holder.vehicle_id, day, kind, densities=densities, statement=statement, sheet=sheet))
+    pairs = pair(reversing, new)
+    paired = {id(o) for o in pairs.values() if o is not None}
+    new = [p for p in new if id(p) not in paired]
+    fresh = await _not_stored(conn, new, problems)
     async with conn.transaction():
         imported = await fuel_db.add(conn, fresh, user_id)
+        reversals = [await _reverse(conn, r, pairs[i], user_id, problems=problems) for i, r in enumerate(reversing)]
     return FuelImportResult(
         statement=statement,
         sheet=sheet,
@@ -292,7 +323,113 @@ async def import_statement(
         imported=imported,
         duplicates=len(new) - imported,
         problems=sorted(problems, key=lambda p: p.row),
+        reversals=sorted((r for r in reversals if r is not None), key=lambda r: r.row),
     )
+
+
+async def _not_stored(
+    conn: AsyncConnection, new: Sequence[fuel_db.NewPurchase], problems: list[FuelRowProblem]
+) -> list[fuel_db.NewPurchase]:
+    """The purchases not stored before; each that was is named a duplicate among the problems."""
+    before = await fuel_db.stored_already(conn, [(p.vehicle_id, p.time, p.fuel, p.quantity) for p in new])
+    for p in new:
+        found = before.get((p.vehicle_id, p.time, p.fuel, p.quantity))
+        if found is not None:
+            reason = f"duplicate: imported before from {found[0]}, row {found[1]}"
+            problems.append(FuelRowProblem(sheet=p.sheet, row=p.row_number, column=None, reason=reason))
+    return [p for p in new if (p.vehicle_id, p.time, p.fuel, p.quantity) not in before]
+
+
+def _purchase(
+    item: _Read, vehicle_id: str, day: date, kind: Fuel, *, densities: Densities, statement: str, sheet: str
+) -> fuel_db.NewPurchase:
+    return fuel_db.NewPurchase(
+        vehicle_id, item.plate, item.card, item.time, item.end_time, day, item.station, kind, item.grade,
+        item.quantity, densities.of(kind), item.amount, statement, sheet, item.number,
+    )  # fmt: skip
+
+
+def reverses(reversal: fuel_db.NewPurchase, original: fuel_db.NewPurchase) -> bool:
+    """Whether a reversal (冲正) row reverses a purchase row: the same vehicle, fuel and quantity, the same amount and
+    card where both give one, the purchase at or before the reversal."""
+    return (
+        original.vehicle_id == reversal.vehicle_id
+        and original.fuel == reversal.fuel
+        and original.quantity == -reversal.quantity
+        and original.time <= reversal.time
+        and (original.amount is None or reversal.amount is None or original.amount == -reversal.amount)
+        and (
+            original.card_number is None or reversal.card_number is None or original.card_number == reversal.card_number
+        )
+    )
+
+
+def pair(
+    reversals: Sequence[fuel_db.NewPurchase], purchases: Sequence[fuel_db.NewPurchase]
+) -> dict[int, fuel_db.NewPurchase | None]:
+    """Each reversal's index -> the purchase row of the same statement it reverses (the latest one at or before it,
+    each purchase reversed once), or None: its original is to be found among those stored before."""
+    taken: set[int] = set()
+    out: dict[int, fuel_db.NewPurchase | None] = {}
+    for index in sorted(range(len(reversals)), key=lambda i: reversals[i].time):
+        reversal = reversals[index]
+        found = [p for p in purchases if id(p) not in taken and reverses(reversal, p)]
+        original = max(found, key=lambda p: p.time) if found else None
+        if original is not None:
+            taken.add(id(original))
+        out[index] = original
+    return out
+
+
+async def _reverse(
+    conn: AsyncConnection,
+    reversal: fuel_db.NewPurchase,
+    original: fuel_db.NewPurchase | None,
+    user_id: int | None,
+    *,
+    problems: list[FuelRowProblem],
+) -> FuelReversal | None:
+    """Apply a reversal: withdraw its original where one is stored (an earlier import's), or name it a problem when
+    it reverses nothing found."""
+    quantity = -reversal.quantity
+    why = f"reversed (冲正) by {reversal.statement}, row {reversal.row_number}"
+    row = reversal.row_number
+    if original is not None:
+        stored = await withdrawals_db.stored(conn, original.vehicle_id, original.time, original.fuel, original.quantity)
+        if stored is not None:
+            await withdrawals_db.withdraw(conn, stored, why, user_id, reversal.time)
+        note = f"reverses row {original.row_number}: neither is counted"
+        return FuelReversal(
+            sheet=reversal.sheet, row=row, original_row=original.row_number, withdrawn=stored, note=note
+        )
+    applied = await withdrawals_db.reversal_applied(conn, reversal.vehicle_id, reversal.fuel, quantity, reversal.time)
+    if applied is not None:
+        note = f"applied before: purchase {applied} is withdrawn"
+        return FuelReversal(sheet=reversal.sheet, row=row, original_row=None, withdrawn=applied, note=note)
+    found = await withdrawals_db.original(
+        conn,
+        vehicle_id=reversal.vehicle_id,
+        fuel=reversal.fuel,
+        quantity=quantity,
+        amount=None if reversal.amount is None else -reversal.amount,
+        card=reversal.card_number,
+        before=reversal.time,
+    )
+    if found is None:
+        problems.append(
+            FuelRowProblem(
+                sheet=reversal.sheet,
+                row=row,
+                column=None,
+                reason=f"a reversal (冲正) of no purchase found: none of vehicle {reversal.vehicle_id} with "
+                f"{quantity} of {reversal.fuel} at or before {reversal.time.isoformat()}, in this statement or "
+                "stored before and not withdrawn",
+            )
+        )
+        return None
+    await withdrawals_db.withdraw(conn, found, why, user_id, reversal.time)
+    note = f"withdraws purchase {found}, imported before"
+    return FuelReversal(sheet=reversal.sheet, row=row, original_row=None, withdrawn=found, note=note)
 
 
 def _fuel_of_vehicle(energy: str | None) -> Fuel | None:

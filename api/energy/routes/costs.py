@@ -41,8 +41,10 @@ class CostCsvQuery(CsvForm, CostFileQuery):
 @router.get("", dependencies=[Depends(require("indicators:read"))], responses=responses(401, 403, 422))
 async def get_costs(pool: PoolDep, scope: ScopeDep, query: Annotated[CostQuery, Query()]) -> CostReport:
     """What the institutions paid for each energy and water in the period, from the costs stated on bills and
-    delivery notes (GET /energy/entries), shared by days: per type, in total, per m² of floor area and per person of
-    the year's headcount, against the same period last year. A figure without a stated cost, floor area or headcount
+    delivery notes (GET /energy/entries), shared by days, and for gasoline, diesel and electricity the amounts of the
+    home institution's vehicles' fuel-card and charging statements on the period's days (POST /fuel/statements;
+    withdrawn ones left out), shown apart in `vehicle_costs`: per type, in total, per m² of floor area and per person
+    of the year's headcount, against the same period last year. A figure without a stated cost, floor area or headcount
     is null with its reason (no_cost, no_floor_area, no_headcount), never 0."""
     async with pool.connection() as conn:
         return await costs.report(conn, scope, period=query.period, group=query.group, filters=query.filters)

@@ -7,22 +7,26 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any, Final
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from api.access.audit import audit_entry
 from api.access.rules import Principal
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import CurrentUser, PoolDep, ScopeDep, SettingsDep, require
 from api.errors import responses
+from api.fields import RowId, Text
 from api.files import provenance
 from api.files.provenance import Provenance
 from api.files.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.files.table import Sheet
-from api.fleet import fuel
+from api.fleet import fuel, fuel_withdrawals
 from api.fleet.fuel import FuelReport
 from api.fleet.fuel_imports import Densities, FuelImportResult, import_statement, sheet_of
+from api.fleet.fuel_withdrawals import FuelPurchase, FuelPurchaseWithdrawal
 from api.fleet.reports import ReportQuery
+from api.queries import PeriodQuery
 from api.registry.spreadsheets import fingerprint, read_rows
 from api.registry.upload import IMPORT_RESPONSES, UPLOAD_BODY, UPLOAD_BODY_BYTES, read_upload
 
@@ -149,3 +153,41 @@ async def fuel_report_csv(
         name=period_name(f"fuel-{query.view}", query.start, query.end, "csv"),
         provenance=made if query.provenance else None,
     )
+
+
+class PurchaseQuery(PeriodQuery):
+    vehicle_id: Text | None = Field(default=None, description="one vehicle's purchases")
+
+
+@router.get("/purchases", responses=responses(401, 403, 422))
+async def list_fuel_purchases(
+    pool: PoolDep, scope: ScopeDep, query: Annotated[PurchaseQuery, Query()], _: Reader
+) -> list[FuelPurchase]:
+    """The purchases of the vehicles you may see (of one, if given) on the period's local days, in vehicle and time
+    order (at most 10,000), withdrawn ones included and marked (`withdrawn_at`): the ids to withdraw."""
+    async with pool.connection() as conn:
+        return await fuel_withdrawals.listed(
+            conn, scope, vehicle_id=query.vehicle_id, days=(query.period.start, query.period.end)
+        )
+
+
+@router.post("/purchases/{purchase_id}/withdrawal", responses=responses(401, 403, 404, 409, 422))
+async def withdraw_fuel_purchase(
+    request: Request,
+    pool: PoolDep,
+    *,
+    scope: ScopeDep,
+    user: CurrentUser,
+    purchase_id: Annotated[RowId, Path()],
+    body: FuelPurchaseWithdrawal,
+    _: Importer,
+) -> FuelPurchase:
+    """Withdraw a purchase of your units' vehicles, with the reason: imported by mistake, resolved to the wrong
+    vehicle, or reversed (冲正) where the statement did not say. It stays listed (`withdrawn_at`), counted nowhere:
+    not in the fuel report, the home institution's energy statistics or its costs. 404 when it is not a purchase of
+    a vehicle you may see; 409 when it is withdrawn already."""
+    audit = audit_entry(request)
+    audit.params = body.model_dump(mode="json")
+    audit.resource_ids.append(str(purchase_id))
+    async with pool.connection() as conn:
+        return await fuel_withdrawals.withdraw(conn, scope, purchase_id, body, user.id)

@@ -318,3 +318,161 @@ async def test_a_nul_character_or_a_huge_number_is_a_named_row_not_a_failed_impo
             (3, "数量(升)", "1e999 L is more than any purchase (100,000,000)"),
         ],
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Reversals (冲正), withdrawals, and the statements' amounts in the cost report
+
+
+def g_rows(f: Fleet, *rows: tuple[str, str, str]) -> bytes:
+    """A fuel card's statement of g: (time, litres, yuan) per row, card 1000113600012345."""
+    lines = ["卡号,车牌号,交易时间,油品,数量(升),金额(元)"]
+    lines += [f"1000113600012345,{f.plate},{time},92#汽油,{litres},{yuan}" for time, litres, yuan in rows]
+    return ("\n".join(lines) + "\n").encode()
+
+
+async def g_june(client: httpx.AsyncClient, headers: dict[str, str], f: Fleet) -> dict[str, Any]:
+    [g] = [r for r in (await report(client, headers))["vehicles"] if r["vehicle_id"] == f.g]
+    return g
+
+
+async def ia_gasoline(api_settings: Settings, f: Fleet) -> tuple[Decimal | None, Decimal | None]:
+    async with open_pool(api_settings.database_url, max_size=1) as pool, pool.connection() as conn:
+        year = await declared.yearly(conn, 2025, [f.ia])
+    found = [(r.quantity, r.cost) for r in year if r.energy_type == "gasoline" and r.purpose == "vehicle"]
+    return found[0] if found else (None, None)
+
+
+async def test_a_reversal_in_the_same_statement_is_paired_and_neither_row_counts(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet, api_settings: Settings
+) -> None:
+    f = fleet
+    unit_a = await as_user("unit_user", f.a)
+    statement = g_rows(
+        f,
+        ("2025-06-03 08:00:00", "40.00", "300.00"),
+        ("2025-06-03 08:05:00", "-40.00", "-300.00"),  # 冲正 of row 2
+        ("2025-06-20 07:30:00", "20.00", "150.00"),
+    )
+    sent = await upload(client, "/fuel/statements", unit_a, statement, "冲正.csv")
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    assert (body["rows"], body["imported"], body["duplicates"], body["problems"]) == (3, 1, 0, [])
+    assert body["reversals"] == [
+        {
+            "sheet": "冲正.csv",
+            "row": 3,
+            "original_row": 2,
+            "withdrawn": None,
+            "note": "reverses row 2: neither is counted",
+        }
+    ]
+    g = await g_june(client, unit_a, f)
+    assert (g["purchases"], g["litres"], g["amount"]) == (1, 20.0, 150.0)
+    # 20 L x 0.73 kg/L: the reversed 40 L leave nothing in the institution's gasoline.
+    assert await ia_gasoline(api_settings, f) == (Decimal("14.6000"), Decimal("150.00"))
+    # Imported again: nothing more stored, the pair found again.
+    again = (await upload(client, "/fuel/statements", unit_a, statement, "冲正.csv")).json()
+    assert (again["imported"], again["duplicates"], [r["row"] for r in again["reversals"]]) == (0, 1, [3])
+    assert (await g_june(client, unit_a, f))["litres"] == 20.0
+
+
+async def test_a_reversal_withdraws_the_purchase_imported_before_once(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet, api_settings: Settings
+) -> None:
+    f = fleet
+    unit_a = await as_user("unit_user", f.a)
+    first = g_rows(f, ("2025-06-03 08:00:00", "40.00", "300.00"), ("2025-06-20 07:30:00", "40.00", "300.00"))
+    assert (await upload(client, "/fuel/statements", unit_a, first, "may.csv")).json()["imported"] == 2
+    assert (await g_june(client, unit_a, f))["litres"] == 80.0
+
+    # The next statement reverses the purchase of 06-20 (the latest of its kind before the reversal).
+    reversal = g_rows(f, ("2025-06-20 09:00:00", "-40.00", "-300.00"), ("2025-06-21 09:00:00", "-7.00", "-52.00"))
+    sent = await upload(client, "/fuel/statements", unit_a, reversal, "june.csv")
+    assert sent.status_code == 200, sent.text
+    body = sent.json()
+    [withdrawn] = [r["withdrawn"] for r in body["reversals"]]
+    assert (body["reversals"][0]["row"], body["reversals"][0]["original_row"]) == (2, None)
+    # A reversal of nothing found is named, not stored, and withdraws nothing.
+    [(row, column, reason)] = problems(body)
+    assert (row, column) == (3, None)
+    assert reason.startswith(f"a reversal (冲正) of no purchase found: none of vehicle {f.g} with 7.00 of gasoline")
+    listed = await client.get("/fuel/purchases", params={**JUNE, "vehicle_id": f.g}, headers=unit_a)
+    assert listed.status_code == 200, listed.text
+    marks = {(p["time"], p["withdrawn_reason"]) for p in listed.json()}
+    assert marks == {
+        ("2025-06-03T00:00:00Z", None),
+        ("2025-06-19T23:30:00Z", "reversed (冲正) by june.csv, row 2"),
+    }
+    assert [p["id"] for p in listed.json() if p["withdrawn_at"]] == [withdrawn]
+    g = await g_june(client, unit_a, f)
+    assert (g["purchases"], g["litres"], g["amount"]) == (1, 40.0, 300.0)
+    assert await ia_gasoline(api_settings, f) == (Decimal("29.2000"), Decimal("300.00"))
+
+    # Imported again, the reversal is found applied: the purchase of 06-03 stays counted.
+    again = (await upload(client, "/fuel/statements", unit_a, reversal, "june.csv")).json()
+    assert [(r["row"], r["withdrawn"], r["note"]) for r in again["reversals"]] == [
+        (2, withdrawn, f"applied before: purchase {withdrawn} is withdrawn")
+    ]
+    assert (await g_june(client, unit_a, f))["litres"] == 40.0
+
+
+async def test_staff_withdraw_a_purchase_with_a_reason_and_it_counts_nowhere(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet, api_settings: Settings
+) -> None:
+    f = fleet
+    unit_a, unit_b = await as_user("unit_user", f.a), await as_user("unit_user", f.b)
+    statement = g_rows(f, ("2025-06-03 08:00:00", "40.00", "300.00"), ("2025-06-20 07:30:00", "20.00", "150.00"))
+    assert (await upload(client, "/fuel/statements", unit_a, statement, "s.csv")).json()["imported"] == 2
+    listed = (await client.get("/fuel/purchases", params={**JUNE, "vehicle_id": f.g}, headers=unit_a)).json()
+    wrong = listed[0]["id"]
+
+    # Another unit's user: answered as a purchase that does not exist.
+    why = {"reason": "imported by mistake: the card of a private car"}
+    hidden = await client.post(f"/fuel/purchases/{wrong}/withdrawal", json=why, headers=unit_b)
+    assert hidden.status_code == 404, hidden.text
+    assert (await client.get("/fuel/purchases", params=JUNE, headers=unit_b)).json() == []
+
+    done = await client.post(f"/fuel/purchases/{wrong}/withdrawal", json=why, headers=unit_a)
+    assert done.status_code == 200, done.text
+    assert (done.json()["withdrawn_reason"], done.json()["reversed_at"]) == (why["reason"], None)
+    assert None not in (done.json()["withdrawn_at"], done.json()["withdrawn_by"])
+    twice = await client.post(f"/fuel/purchases/{wrong}/withdrawal", json=why, headers=unit_a)
+    assert twice.status_code == 409, twice.text
+
+    # Kept, marked; counted in neither the fuel report nor the institution's energy and costs.
+    after = (await client.get("/fuel/purchases", params={**JUNE, "vehicle_id": f.g}, headers=unit_a)).json()
+    assert [(p["id"], p["withdrawn_at"] is not None) for p in after] == [(wrong, True), (listed[1]["id"], False)]
+    g = await g_june(client, unit_a, f)
+    assert (g["purchases"], g["litres"], g["amount"]) == (1, 20.0, 150.0)
+    assert await ia_gasoline(api_settings, f) == (Decimal("14.6000"), Decimal("150.00"))
+    async with await psycopg.AsyncConnection.connect(api_settings.database_url) as conn:
+        cur = await conn.execute(
+            "SELECT status, params->>'reason' FROM audit_log WHERE endpoint = %s AND %s = ANY(resource_ids) "
+            "ORDER BY id",
+            ("/fuel/purchases/{purchase_id}/withdrawal", str(wrong)),
+        )
+        assert await cur.fetchall() == [(404, why["reason"]), (200, why["reason"]), (409, why["reason"])]
+
+
+async def test_the_cost_report_counts_the_vehicles_statement_amounts_labelled(
+    client: httpx.AsyncClient, as_user: AsUser, fleet: Fleet
+) -> None:
+    f = fleet
+    unit_a = await as_user("unit_user", f.a)
+    sent = await upload(client, "/fuel/statements", unit_a, card_statement(f), "加油卡消费明细.csv")
+    assert sent.json()["imported"] == 4
+    assert (await upload(client, "/fuel/statements", unit_a, charging_bill(f), "charging.xlsx")).json()["imported"] == 2
+    june = {**JUNE, "organisation_id": f.a}
+    costs = await client.get("/energy/costs", params=june, headers=unit_a)
+    assert costs.status_code == 200, costs.text
+    [ia] = costs.json()["rows"]
+    # g's 300 + 440 + 37.5 yuan in June, home iA; e's charging (no home) and old's January purchase count in none.
+    assert ia["institution_id"] == f.ia
+    assert ia["current"]["costs"] == [{"energy_type": "gasoline", "cost": "777.50"}]
+    assert ia["current"]["vehicle_costs"] == [{"energy_type": "gasoline", "cost": "777.50"}]
+    assert ia["current"]["total_cost"] == "777.50"
+    text = await client.get("/energy/costs.csv", params=june, headers=unit_a)
+    assert text.status_code == 200, text.text
+    [line] = list(csv.DictReader(io.StringIO(csv_body(text.text))))
+    assert (line["gasoline_yuan"], line["vehicle_fuel_yuan"], line["total_yuan"]) == ("777.50", "777.50", "777.50")
