@@ -31,9 +31,12 @@ async def inputs(
     institution, when named). Every institution comes back, in the survey or not: `domain.survey.surveyed`
     decides."""
     condition = scope.condition("i.organisation_id")
+    params: list[object] = [year]
     for column, value in (("organisation_id", organisation_id), ("id", institution_id)):
         if value is not None:
-            condition = sql.SQL("{} AND {} = {}").format(condition, sql.Identifier("i", column), sql.Literal(value))
+            # A parameter, not a literal: a '%' in a literal of a query with parameters reads as a placeholder.
+            condition = sql.SQL("{} AND {} = %s").format(condition, sql.Identifier("i", column))
+            params.append(value)
     cur = await conn.execute(
         sql.SQL(
             """SELECT i.id, i.name, i.organisation_id, y.in_survey, y.credit_code, y.department_id, y.division_code,
@@ -41,7 +44,7 @@ async def inputs(
                FROM institution i LEFT JOIN institution_year y ON y.institution_id = i.id AND y.year = %s
                WHERE {condition} ORDER BY i.id"""
         ).format(facts=sql.SQL(", ").join(sql.Identifier("y", c) for c in _FACTS), condition=condition),
-        (year,),
+        params,
     )
     institutions = [
         Institution(

@@ -1,10 +1,10 @@
 """The survey's machine-readable file: the year's institution forms as one JSON document for a provincial platform,
 its rows named by the field list's codes (domain/survey_forms.toml). Versioned: `version` changes whenever a reader
-would have to change; its JSON Schema is docs/schemas/survey.schema.json, written by
+would have to change; its JSON Schema is docs/survey.schema.json, written by
 
     python -m api.survey.machine [--check] [DIR]
 
-(DIR defaults to docs/schemas; --check writes nothing and exits 1 if the file differs from what it would write).
+(DIR defaults to docs; --check writes nothing and exits 1 if the file differs from what it would write).
 
 No public exchange format of the national statistics system is known (docs/survey.md): this one is Yiwang's own.
 Figures are exact decimal texts ("22500", "1234.5"), never binary floats; null where nothing was reported, with the
@@ -29,7 +29,7 @@ from domain.survey import FieldList, InstitutionForms
 
 VERSION: Final = 1
 NAME: Final = "survey.schema.json"
-DEFAULT_DIR: Final = Path("docs/schemas")
+DEFAULT_DIR: Final = Path("docs")
 DIALECT: Final = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_ID: Final = "urn:yiwang:schema:survey"
 

@@ -124,7 +124,7 @@ async def survey_json(
     query: Annotated[SurveyQuery, Query()],
 ) -> Response:
     """The institution forms of a year as one JSON document for a provincial platform (docs/survey.md; its JSON
-    Schema is docs/schemas/survey.schema.json): each surveyed institution in the caller's scope with its rows by the
+    Schema is docs/survey.schema.json): each surveyed institution in the caller's scope with its rows by the
     field list's codes, figures as exact decimal texts, null with the reason where nothing was reported."""
     async with pool.connection() as conn:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)

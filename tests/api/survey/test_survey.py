@@ -1,5 +1,5 @@
 """The survey of a small city (tests/support/survey.py), every figure by hand: the forms as JSON (valid against
-docs/schemas/survey.schema.json) and XLSX, nulls with their reasons where nothing was reported, the summaries by
+docs/survey.schema.json) and XLSX, nulls with their reasons where nothing was reported, the summaries by
 department (a department covering those under it), category and division, the institution outside the survey left
 out, and a unit user held to their own institutions."""
 
@@ -18,7 +18,7 @@ from tests.support.api import AsUser, audit_rows, person
 from tests.support.survey import CREDIT_CODE, YEAR, City, caption, records, sheets, small_city
 from yiwang.settings import Settings
 
-SCHEMA = Path(__file__).parents[3] / "docs" / "schemas" / machine.NAME
+SCHEMA = Path(__file__).parents[3] / "docs" / machine.NAME
 NOT_ASKED_IN_2025 = {"B02", "B20", "B30", "B31", "B32", "D05", "D07"}
 
 

@@ -18,7 +18,7 @@ from tests.support.survey import YEAR, records, sheets, small_city
 from tests.support.survey_sources import enter_sources
 from yiwang.settings import Settings
 
-SCHEMA = Path(__file__).parents[3] / "docs" / "schemas" / machine.NAME
+SCHEMA = Path(__file__).parents[3] / "docs" / machine.NAME
 Cell = tuple[str | None, str | None, str | None, str | None]  # value, cost, reason, cost reason
 
 
