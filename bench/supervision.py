@@ -136,14 +136,15 @@ def _ring(lon: float, lat: float, radius_m: float, sides: int) -> list[list[floa
 
 
 def areas(count: int, school_calendar: int, seed: int = 17) -> list[dict[str, Any]]:
-    """`count` area rows (the columns of table area), a fifth of them the city's, the others the units' in turn."""
+    """`count` area rows (the columns of table area), about a fifth of them the city's, the others the units'."""
     rng = random.Random(seed)
     rows: list[dict[str, Any]] = []
     for i in range(count):
         lon, lat = rng.uniform(WEST, EAST), rng.uniform(SOUTH, NORTH)
         row: dict[str, Any] = {
             "name": f"area {i}",
-            "organisation_id": None if i % 5 == 0 else f"u{i % UNITS:03d}",
+            # Chosen apart from the shape (i % 5): the city's and each unit's areas are of every shape.
+            "organisation_id": None if rng.random() < 0.2 else f"u{rng.randrange(UNITS):03d}",
             "radius_m": None,
             "width_m": None,
             "speed_limit_kmh": None,
