@@ -24,6 +24,7 @@ from domain.supervision import Alert, Area
 Row = TypeVar("Row")
 
 ALERT_CHANNEL: Final = "yiwang_alert"
+_IDS_PER_NOTIFY: Final = 200
 ALERT_COLUMNS: Final = (
     "id", "vehicle_id", "organisation_id", "kind", "level", "time", "received_at", "raised_at", "latitude",
     "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note", "cleared_at", "cleared_reason",
@@ -236,9 +237,13 @@ async def store(conn: AsyncConnection, alerts: Sequence[Alert], organisation_of:
             found = await cur.fetchone()
             if found is not None:
                 ids.append(found[0])
-    if ids:
-        # Pushed to live clients by whoever LISTENs (the API); delivered on commit, never before.
-        await conn.execute("SELECT pg_notify(%s, %s)", (ALERT_CHANNEL, json.dumps(ids)))
+    # Pushed to live clients by whoever LISTENs (the API, the notifier); delivered on commit, never before. A
+    # notification's payload must be under 8,000 bytes, and a batch may raise thousands of alerts: lists of at most
+    # _IDS_PER_NOTIFY ids (19 digits and a separator each at most: under 4,200 bytes).
+    for start in range(0, len(ids), _IDS_PER_NOTIFY):
+        await conn.execute(
+            "SELECT pg_notify(%s, %s)", (ALERT_CHANNEL, json.dumps(ids[start : start + _IDS_PER_NOTIFY]))
+        )
     return ids
 
 

@@ -117,3 +117,20 @@ def test_bench_gateway_quick_run_stores_every_fix_once() -> None:
     assert "PASS  every idle terminal answered a heartbeat (500)" in out
     for target in ("frames/s answered and positions/s stored", "KiB of gateway memory per idle connection"):
         assert out.count(target) == 1, f"no PASS/FAIL line for {target!r} in:\n{out[-3000:]}"
+
+
+@pytest.mark.slow
+def test_bench_supervision_quick_run_judges_areas_and_delivers_every_alert() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.supervision", "--quick"], capture_output=True, text=True, timeout=180, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    # Both ways beside the baseline, then the delivery latency.
+    for label in ("50 areas", "no area"):
+        assert re.search(rf"^{label} +[\d,]+ +[\d.]+ +\d+% +[\d,]+ +[\d.]+$", out, re.MULTILINE), out
+    assert re.search(r"delivered 30: p50 [\d,]+ ms  p99 [\d,]+ ms", out), out
+    assert "PASS  the areas raised what only areas raise" in out
+    assert "PASS  every alert delivered exactly once (30 of 30, 0 twice)" in out
+    for target in ("fixes/s written (", "publish -> webhook p99 < "):
+        assert out.count(target) == 1, f"no PASS/FAIL line for {target!r} in:\n{out[-3000:]}"
