@@ -12,6 +12,8 @@ from pydantic import Field, WithJsonSchema
 NO_NUL = r"^[^\x00]*$"
 Text = Annotated[str, Field(pattern=NO_NUL)]
 PathId = Annotated[str, Path(pattern=NO_NUL)]
+# Why staff corrected, withdrew or reversed something: kept in the record and the audit log.
+Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
 # A positive amount as a decimal string ("0.5703"): the schema states what the validator takes, so that a
 # client (and the schemathesis run) knows that "" or "0" is refused. JSON numbers are accepted too.
 PositiveDecimal = Annotated[

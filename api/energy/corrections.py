@@ -19,7 +19,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from api.errors import NotFound
-from api.fields import Text
+from api.fields import Reason
 from db import corrections as corrections_db
 from db.scope import Scope
 from domain.periods import FIRST_YEAR, LAST_YEAR
@@ -30,7 +30,6 @@ Amount = Annotated[
     Field(ge=0, max_digits=18, decimal_places=6),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,6})?$"}),
 ]
-Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
 Day = Annotated[
     date, Field(ge=date(FIRST_YEAR, 1, 1), le=date(LAST_YEAR, 12, 31), description="the local day corrected")
 ]

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 
 from api.errors import Conflict, NotFound
-from api.fields import Text
+from api.fields import Reason, Text
 from db import entries as entries_db
 from db.scope import Scope
 from domain.entries import EntryPurpose, EntrySource, EntryType, counts_twice, unit_problem
@@ -29,7 +29,6 @@ Amount = Annotated[
     Field(ge=0, max_digits=18, decimal_places=6),
     WithJsonSchema({"type": "string", "pattern": r"^[0-9]{1,12}(\.[0-9]{1,6})?$"}),
 ]
-Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
 Reference = Annotated[Text, Field(max_length=100)]
 Day = Annotated[date, Field(ge=date(FIRST_YEAR, 1, 1), le=date(LAST_YEAR, 12, 31))]
 

@@ -15,8 +15,8 @@ from typing import Annotated
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.energy.entries import Reason, visible
-from api.fields import Text
+from api.energy.entries import visible
+from api.fields import Reason, Text
 from db import declared, energy_reports, fuel
 from db import entries as entries_db
 from db.energy_reports import Filters

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.errors import Conflict, NotFound
-from api.fields import Text
+from api.fields import Reason
 from db import fuel_withdrawals as withdrawals_db
 from db.scope import Scope
-
-Reason = Annotated[Text, Field(min_length=1, max_length=1000)]
 
 
 class FuelPurchaseWithdrawal(BaseModel):
