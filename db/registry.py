@@ -317,6 +317,35 @@ async def _upsert(conn: AsyncConnection, table: str, rows: Sequence[BaseModel], 
     return len(rows)
 
 
+# Each of the document's parts: its table and the columns that name a row.
+_PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "organisations": ("organisation", ("id",)),
+    "departments": ("department", ("id",)),
+    "institutions": ("institution", ("id",)),
+    "institution_years": ("institution_year", ("institution_id", "year")),
+    "data_centre_rooms": ("data_centre_room", _ROOM_KEY),
+    "meters": ("meter", ("id",)),
+    "vehicles": ("vehicle", ("id",)),
+}
+
+
+async def only_new(conn: AsyncConnection, document: RegistryDocument) -> RegistryDocument:
+    """The part of the document the registry does not hold yet: importing it adds rows and changes none, so what
+    users changed since an earlier import (a headcount, a meter's multiplier, a vehicle's unit) stays."""
+    kept: dict[str, list[BaseModel]] = {}
+    for part, (table, key) in _PARTS.items():
+        items: list[BaseModel] = list(getattr(document, part))
+        if not items:
+            continue
+        query = sql.SQL("SELECT {key} FROM {table}").format(
+            key=sql.SQL(", ").join(map(sql.Identifier, key)), table=sql.Identifier(table)
+        )
+        cur = await conn.execute(query)
+        held = {tuple(row) for row in await cur.fetchall()}
+        kept[part] = [item for item in items if tuple(getattr(item, c) for c in key) not in held]
+    return document.model_copy(update=kept)
+
+
 async def import_document(conn: AsyncConnection, document: RegistryDocument) -> dict[str, int]:
     """Insert or update every row of the document in one transaction: all of it or nothing.
 

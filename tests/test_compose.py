@@ -532,6 +532,9 @@ def check_startup(compose: Compose) -> list[str]:
         read = [a[2] for a in args if a[:2] == ["registry", "import"] and len(a) > 2]
         if not set(read) <= set(written):
             problems.append(f"{name} imports {read}, but `simulate city` wrote {written}")
+        # Every `up` runs it again: only what is new, or users' registry edits would go back to the simulated city's.
+        if any(a[:2] == ["registry", "import"] and "--keep-existing" not in a for a in args):
+            problems.append(f"{name} imports the registry over users' edits (no --keep-existing)")
         steps = [tuple(a[:2]) for a in args]
         if ("db", "migrate") in steps and steps.index(("db", "migrate")) > steps.index(("registry", "import")):
             problems.append(f"{name} imports the registry before it migrates the schema")

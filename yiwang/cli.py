@@ -117,22 +117,25 @@ def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
 
     document = RegistryDocument.model_validate_json(Path(args.file).read_bytes())
     try:
-        counts = asyncio.run(_import(settings, document))
+        counts = asyncio.run(_import(settings, document, only_new=getattr(args, "keep_existing", False)))
     except Unfit as exc:
         raise SystemExit(f"nothing imported: {exc}") from None
     print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
 
 
-async def _import(settings: Settings, document: object) -> dict[str, int]:
+async def _import(settings: Settings, document: object, *, only_new: bool = False) -> dict[str, int]:
     import psycopg  # noqa: PLC0415
 
-    from db.registry import import_document  # noqa: PLC0415
+    from db import registry  # noqa: PLC0415
     from domain.registry import RegistryDocument  # noqa: PLC0415
 
     assert isinstance(document, RegistryDocument)
     async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
-        return await import_document(conn, document)
+        if only_new:
+            document = await registry.only_new(conn, document)
+        assert isinstance(document, RegistryDocument)
+        return await registry.import_document(conn, document)
 
 
 def _energy(settings: Settings, args: argparse.Namespace) -> int:
@@ -416,7 +419,8 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     _migrate(settings, args)
     city_file = settings.home / "city.json"
     _simulate(settings, argparse.Namespace(what="city", out=str(city_file)))
-    _registry_import(settings, argparse.Namespace(file=str(city_file)))
+    # Only what is not there yet: running again keeps what users changed in the registry since the first run.
+    _registry_import(settings, argparse.Namespace(file=str(city_file), keep_existing=True))
     # Fresh passwords for this run's service accounts; anonymous access is off.
     passwords = asyncio.run(_run_accounts(settings, _RUN_ACCOUNTS))
     token_secret = _local_secret(settings.home / "api_token_secret", 48)
@@ -658,6 +662,11 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
     registry = sub.add_parser("registry", help="the registry of organisations, institutions, meters, vehicles")
     registry.add_argument("action", choices=["import"])
     registry.add_argument("file", help="a registry document (JSON), e.g. from `yiwang simulate city`")
+    registry.add_argument(
+        "--keep-existing",
+        action="store_true",
+        help="add only the rows the registry does not hold; leave those it holds as they are",
+    )
     registry.set_defaults(func=_registry_import)
 
     broker = sub.add_parser("broker", help="who may speak to the broker: accounts, device credentials, ACL")

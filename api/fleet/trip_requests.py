@@ -85,8 +85,8 @@ class RequestCreate(BaseModel):
         return self
 
 
-class Remark(BaseModel):
-    """An optional note on a step."""
+class Approval(BaseModel):
+    """Approving a request (审批), with an optional note the requesting unit reads."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from pydantic import ValidationError
 
-from db.registry import Unfit, import_document
+from db.registry import Unfit, import_document, only_new
 from domain.registry import DataCentreRoom, Department, Institution, InstitutionYear, Organisation, RegistryDocument
 from yiwang.stack import Stack
 
@@ -121,3 +121,27 @@ async def test_a_documents_departments_import_in_any_order_and_a_cycle_imports_n
 def test_a_credit_code_with_a_wrong_check_character_is_refused_before_the_database() -> None:
     with pytest.raises(ValidationError, match="check character"):
         InstitutionYear(institution_id="i", year=2026, credit_code="91350211M000100Y43")
+
+
+async def test_importing_only_what_is_new_keeps_what_users_changed_and_adds_the_rest(stack: Stack) -> None:
+    # `yiwang run` imports the simulated city on every start: a headcount staff corrected must survive the next one.
+    tag = uuid.uuid4().hex[:8]
+    years = [InstitutionYear(institution_id=f"i-{tag}", year=2026, floor_area_m2=42000.0, headcount=1850)]
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        await import_document(conn, document(tag, years))
+        await conn.execute(
+            "UPDATE institution_year SET headcount = 1901 WHERE institution_id = %s AND year = 2026", [f"i-{tag}"]
+        )
+        await conn.execute("UPDATE institution SET name = '市第一医院' WHERE id = %s", [f"i-{tag}"])
+        again = document(tag, [*years, InstitutionYear(institution_id=f"i-{tag}", year=2025, headcount=1800)])
+        new = await only_new(conn, again)
+        counts = await import_document(conn, new)
+        rows = await (
+            await conn.execute(
+                "SELECT year, headcount FROM institution_year WHERE institution_id = %s ORDER BY year", [f"i-{tag}"]
+            )
+        ).fetchall()
+        name = await (await conn.execute("SELECT name FROM institution WHERE id = %s", [f"i-{tag}"])).fetchone()
+    assert (counts["institutions"], counts["institution years"], counts["organisations"]) == (0, 1, 0)
+    assert rows == [(2025, 1800), (2026, 1901)]
+    assert name == ("市第一医院",)

@@ -22,11 +22,11 @@ from api.fleet import suggestions, trip_requests
 from api.fleet.suggestions import SuggestionList
 from api.fleet.trip_requests import (
     PERMISSION,
+    Approval,
     DispatchOrder,
     Evaluation,
     OdometerReading,
     Reason,
-    Remark,
     RequestCreate,
     TripRequestDetail,
     TripRequestPublic,
@@ -133,7 +133,7 @@ async def submit_request(actor: ActorDep, body: RequestCreate) -> TripRequestDet
 
 
 @router.post("/{request_id}/approve", dependencies=_may("approve"), responses=_STEP)
-async def approve_request(actor: ActorDep, request_id: RequestId, body: Remark | None = None) -> TripRequestDetail:
+async def approve_request(actor: ActorDep, request_id: RequestId, body: Approval | None = None) -> TripRequestDetail:
     """Approve a submitted request (409 from any other state)."""
     note = body.note if body else None
     actor.entry.params = {"note": note}
