@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from db import departments, marks
 from db.scope import Scope
 from db.table import Table
-from domain.registry import COUNTING_FIELDS, YEAR_FACTS, DataCentreRoomFacts, Meter, RegistryDocument
+from domain.registry import COUNTING_FIELDS, YEAR_FACTS, DataCentreRoomFacts, Driver, Meter, RegistryDocument
 
 Row = TypeVar("Row")
 
@@ -326,6 +326,7 @@ _PARTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "data_centre_rooms": ("data_centre_room", _ROOM_KEY),
     "meters": ("meter", ("id",)),
     "vehicles": ("vehicle", ("id",)),
+    "drivers": ("driver", ("organisation_id", "name", "phone")),
 }
 
 
@@ -347,7 +348,8 @@ async def only_new(conn: AsyncConnection, document: RegistryDocument) -> Registr
 
 
 async def import_document(conn: AsyncConnection, document: RegistryDocument) -> dict[str, int]:
-    """Insert or update every row of the document in one transaction: all of it or nothing.
+    """Insert or update every row of the document in one transaction: all of it or nothing. Drivers are only
+    added, those not held yet (the same organisation, name and phone): the database numbers them.
 
     Returns:
         How many rows of each kind were written.
@@ -372,6 +374,7 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
                 ),
                 "meters": await _upsert(conn, "meter", list(document.meters)),
                 "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
+                "drivers": await _add_drivers(conn, document.drivers),
             }
         except departments.DepartmentUnfit as exc:
             raise Unfit(str(exc)) from exc
@@ -382,6 +385,21 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
         # The one path of the API, the spreadsheets and `yiwang registry import`: what the roll-up counts with changed.
         await _recount_changed(conn, document.meters, before)
         return written
+
+
+async def _add_drivers(conn: AsyncConnection, drivers: Sequence[Driver]) -> int:
+    """Add the drivers the registry does not hold (the same organisation, name and phone); how many were added."""
+    added = 0
+    for d in drivers:
+        cur = await conn.execute(
+            """INSERT INTO driver (organisation_id, name, phone, licence_class)
+               SELECT %(organisation_id)s, %(name)s, %(phone)s, %(licence_class)s
+               WHERE NOT EXISTS (SELECT FROM driver WHERE organisation_id = %(organisation_id)s AND name = %(name)s
+                                 AND phone IS NOT DISTINCT FROM %(phone)s)""",
+            d.model_dump(),
+        )
+        added += cur.rowcount
+    return added
 
 
 def _counting(meter: BaseModel) -> tuple[object, ...]:

@@ -21,7 +21,7 @@ from domain.energy import Category, EnergyType, SubItem
 from domain.ids import ID_PATTERN, device_id_problem
 from domain.measures import unit_problem
 from domain.periods import FIRST_YEAR, LAST_YEAR
-from domain.vehicles import NEW_ENERGY, VIN_PATTERN, Lifecycle, RetiredHow, VehicleEnergy
+from domain.vehicles import NEW_ENERGY, VIN_PATTERN, LicenceClass, Lifecycle, RetiredHow, VehicleEnergy
 
 OrganisationKind = Literal["unit", "service_company", "rental_company"]
 # The statistics survey's categories of institution (its summary columns): 国家机关; 事业单位 by field (教育, 科技,
@@ -286,6 +286,16 @@ class Vehicle(_Item):
     tank_litres: float | None = Field(default=None, gt=0, description="油箱容积: litres its fuel tank holds")
 
 
+class Driver(_Item):
+    """A driver (驾驶员) of an organisation, as the registry document gives it: numbered by the database, so named
+    here by the organisation, name and phone (a second import of the same person adds nobody)."""
+
+    organisation_id: str
+    name: str = Field(min_length=1, max_length=64)
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9][0-9 -]{2,19}$")
+    licence_class: LicenceClass = Field(description="准驾车型: C1 for cars, B1 for mid-size buses, A1 for large buses")
+
+
 class RegistryDocument(BaseModel):
     """What `yiwang registry import` reads: the whole registry or a part of it, as JSON."""
 
@@ -298,6 +308,7 @@ class RegistryDocument(BaseModel):
     data_centre_rooms: list[DataCentreRoom] = []
     meters: list[Meter] = []
     vehicles: list[Vehicle] = []
+    drivers: list[Driver] = []
 
 
 class MeterRecord(Meter):

@@ -186,7 +186,30 @@ class City:
                 }
                 for v in self.vehicles
             ],
+            "drivers": self.drivers(),
         }
+
+    def drivers(self) -> list[dict[str, Any]]:
+        """Drivers for the units' vehicles (seven for every ten vehicles, at least one): a first dispatch works
+        without anyone adding a driver. B1 licences where the unit has a minibus."""
+        rng = stream(self.seed, "drivers")
+        fleets: dict[str, list[Vehicle]] = {}
+        for v in self.vehicles:
+            fleets.setdefault(v.organisation_id, []).append(v)
+        drivers = []
+        for organisation_id, fleet in fleets.items():
+            buses = any(v.seats > _CAR_SEATS for v in fleet)
+            for n in range(max(1, round(len(fleet) * 0.7))):
+                name = rng.choice(names.SURNAMES) + "".join(rng.choices(names.GIVEN, k=rng.choice((1, 2))))
+                drivers.append(
+                    {
+                        "organisation_id": organisation_id,
+                        "name": name,
+                        "phone": "1" + rng.choice("3589") + "".join(rng.choices("0123456789", k=9)),
+                        "licence_class": "B1" if buses and n == 0 else "C1",
+                    }
+                )
+        return drivers
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +250,7 @@ _CANDIDATES: dict[Category, Callable[[random.Random], list[names.Candidate]]] = 
     "venue": names.venues,
 }
 
+_CAR_SEATS = 9  # more seats than this: a B1 licence (中型客车) to drive it
 # (vehicle_type, share, seats choices, battery kWh range when fully electric)
 _VEHICLE_TYPES: tuple[tuple[str, float, tuple[int, ...], tuple[float, float]], ...] = (
     ("sedan", 0.55, (5,), (50, 72)),

@@ -177,3 +177,8 @@ def venues(rng: random.Random) -> list[Candidate]:
     rest += [(f"{d}{v}", d, None) for d in DISTRICTS for v in DISTRICT_VENUES]
     rng.shuffle(rest)
     return first + rest
+
+
+# Drivers' names: the commonest surnames and given-name characters.
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文斌辉红波宁鹏飞峰俊"

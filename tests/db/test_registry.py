@@ -10,7 +10,15 @@ import pytest
 from pydantic import ValidationError
 
 from db.registry import Unfit, import_document, only_new
-from domain.registry import DataCentreRoom, Department, Institution, InstitutionYear, Organisation, RegistryDocument
+from domain.registry import (
+    DataCentreRoom,
+    Department,
+    Driver,
+    Institution,
+    InstitutionYear,
+    Organisation,
+    RegistryDocument,
+)
 from yiwang.stack import Stack
 
 SCHOOL_CODE = "123502001549897397"  # a published code (tests/domain/test_credit_codes.py)
@@ -145,3 +153,23 @@ async def test_importing_only_what_is_new_keeps_what_users_changed_and_adds_the_
     assert (counts["institutions"], counts["institution years"], counts["organisations"]) == (0, 1, 0)
     assert rows == [(2025, 1800), (2026, 1901)]
     assert name == ("市第一医院",)
+
+
+async def test_a_documents_drivers_are_added_once_whatever_the_imports(stack: Stack) -> None:
+    tag = uuid.uuid4().hex[:8]
+    drivers = [
+        Driver(organisation_id=f"o-{tag}", name="王伟", phone="13800000001", licence_class="C1"),
+        Driver(organisation_id=f"o-{tag}", name="王伟", licence_class="B1"),  # a namesake without a phone
+    ]
+    async with await psycopg.AsyncConnection.connect(stack.postgres.url) as conn:
+        with_drivers = document(tag, []).model_copy(update={"drivers": drivers})
+        first = await import_document(conn, with_drivers)
+        second = await import_document(conn, with_drivers)
+        third = await import_document(conn, await only_new(conn, with_drivers))
+        held = await (
+            await conn.execute(
+                "SELECT name, phone, licence_class FROM driver WHERE organisation_id = %s ORDER BY id", [f"o-{tag}"]
+            )
+        ).fetchall()
+    assert (first["drivers"], second["drivers"], third["drivers"]) == (2, 0, 0)
+    assert held == [("王伟", "13800000001", "C1"), ("王伟", None, "B1")]

@@ -39,10 +39,12 @@ def test_counts_are_as_asked() -> None:
 def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> None:
     document = build_city(SEED, 200, 300).registry_document(years=[2025, 2026])
     assert set(document) == {
-        "organisations", "departments", "institutions", "institution_years", "data_centre_rooms", "meters", "vehicles"
+        "organisations", "departments", "institutions", "institution_years", "data_centre_rooms", "meters", "vehicles",
+        "drivers",
     }  # fmt: skip
     document.pop("departments")  # test_the_city_can_file_its_survey
     document.pop("data_centre_rooms")
+    drivers = document.pop("drivers")  # numbered by the database: named by unit, name and phone
     years = document.pop("institution_years")
     assert sorted((y["institution_id"], y["year"]) for y in years) == sorted(
         (i["id"], year) for i in document["institutions"] for year in (2025, 2026)
@@ -78,6 +80,10 @@ def test_the_registry_document_is_exactly_what_the_registry_import_reads() -> No
     assert all(v.organisation_id in organisations and v.home_institution_id in institutions for v in parsed.vehicles)
     assert all(m.unit == UNITS[m.energy_type] for m in parsed.meters)  # type: ignore[index]
     assert all(m.sub_item is None or m.energy_type == "electricity" for m in parsed.meters)
+    # Every unit with vehicles has someone to drive them: a first dispatch needs no driver added by hand.
+    staffed = {d.organisation_id for d in RegistryDocument.model_validate({"drivers": drivers}).drivers}
+    assert staffed == {v.organisation_id for v in parsed.vehicles}
+    assert len({(d["organisation_id"], d["name"], d["phone"]) for d in drivers}) == len(drivers)
     assert {i.category for i in parsed.institutions} == set(CATEGORIES)
     assert Counter(o.kind for o in parsed.organisations).keys() == {"unit", "service_company", "rental_company"}
     companies = {o.id for o in parsed.organisations if o.kind != "unit"}

@@ -184,6 +184,36 @@ def test_approve_a_request_and_dispatch_a_suggested_vehicle_in_one_click(page: P
     assert done["driver_id"] == driver["id"]
 
 
+def test_a_fresh_city_has_drivers_to_dispatch_and_a_dispatcher_adds_one_in_the_page(page: Page, system: System) -> None:
+    # The simulated city brings its drivers: the first dispatch needs nobody to create one through the API.
+    seeded = system.api("GET", "/drivers?limit=500")["items"]
+    assert any(d["organisation_id"] == system.organisation for d in seeded)
+    login(page, system)
+    page.click("[data-tab=requests]")
+    until(page, "document.querySelectorAll('#driver-select option[value]:not([value=\"\"])').length > 0")
+    assert page.is_hidden("#driver-none")
+    # A new driver joins: added from the dispatch panel, listed and chosen at once.
+    page.click("#driver-add summary")
+    page.fill("#driver-name", "欧阳文华")
+    page.fill("#driver-phone", "13912345678")
+    page.select_option("#driver-licence", "B1")
+    page.select_option("#driver-unit", system.organisation)
+    screenshot(page, "map-driver-add")
+    with page.expect_response(lambda r: r.url.endswith("/drivers") and r.request.method == "POST") as answer:
+        page.click("#driver-form button[type=submit]")
+    assert answer.value.status == 201, answer.value.text()
+    added = answer.value.json()
+    until(page, f"document.querySelector('#driver-select').value === '{added['id']}'")
+    assert "欧阳文华" in (page.text_content("#driver-message") or "")
+    stored = system.api("GET", f"/drivers/{added['id']}")
+    assert (stored["name"], stored["phone"], stored["licence_class"], stored["organisation_id"]) == (
+        "欧阳文华",
+        "13912345678",
+        "B1",
+        system.organisation,
+    )
+
+
 def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:
     page.goto(f"{system.url}/pages/login.html")
     page.click("#lang-switch")

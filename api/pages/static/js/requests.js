@@ -18,12 +18,15 @@ export class Requests {
     this.error = document.getElementById("requests-error");
     this.count = document.getElementById("request-count");
     this.driverSelect = document.getElementById("driver-select");
+    this.driverNone = document.getElementById("driver-none");
+    this.driverAdd = document.getElementById("driver-add");
     this.items = [];
     this.suggestions = new Map(); // request id -> {at, items}
     this.busy = false; // a step is being taken: a refresh waits
   }
 
   start() {
+    if (this.canDispatch) this.offerNewDriver();
     this.load();
     setInterval(() => this.load(), REFRESH_MS);
   }
@@ -61,6 +64,40 @@ export class Requests {
     if (options.length === 0) options.push(el("option", { value: "" }, t("requests.no_driver")));
     this.driverSelect.replaceChildren(...options);
     if (chosen && free.some((d) => String(d.id) === chosen)) this.driverSelect.value = chosen;
+    // No driver at all (a new platform): say so, and open the form that adds one, rather than a dispatch that fails.
+    this.driverNone.hidden = drivers.length > 0;
+    if (drivers.length === 0) this.driverAdd.open = true;
+  }
+
+  /** The form that adds a driver (POST /drivers) to a unit the user may dispatch for; the new one is chosen. */
+  offerNewDriver() {
+    this.driverAdd.hidden = false;
+    const unit = document.getElementById("driver-unit");
+    const message = document.getElementById("driver-message");
+    this.driverAdd.addEventListener("toggle", () => {
+      if (!this.driverAdd.open || unit.options.length) return;
+      const units = [...this.names].sort((a, b) => a[1].localeCompare(b[1], "zh"));
+      unit.replaceChildren(...units.map(([id, name]) => el("option", { value: id }, name)));
+    });
+    document.getElementById("driver-form").addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const phone = document.getElementById("driver-phone").value.trim();
+      const body = {
+        organisation_id: unit.value,
+        name: document.getElementById("driver-name").value.trim(),
+        phone: phone || null,
+        licence_class: document.getElementById("driver-licence").value,
+      };
+      try {
+        const driver = await api("/drivers", { method: "POST", body });
+        await this.loadDrivers();
+        this.driverSelect.value = String(driver.id);
+        message.textContent = t("drivers.added", { name: driver.name });
+        event.target.reset();
+      } catch (error) {
+        message.textContent = `${t("error")}: ${error.message}`;
+      }
+    });
   }
 
   render() {
