@@ -17,6 +17,7 @@ from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
 from api.background import running
 from api.calendar.routes import calendar
+from api.dead_letters import routes as dead_letters
 from api.energy import rollup
 from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
@@ -79,6 +80,7 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
         exports,
         survey,
         audit,
+        dead_letters,
     )
 )
 

@@ -88,6 +88,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "audit_log": "SELECT, INSERT",
         # A device id may not be a service account's name (db/registry.py): the names, never the password hashes.
         "service_account": "SELECT (username)",
+        # Refused messages and frames, read by admins (GET /dead-letters); the collector and gateway write them.
+        "dead_letter": "SELECT",
     },
     "collector": {
         # Which devices are registered.

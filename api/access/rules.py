@@ -51,6 +51,7 @@ Permission = Literal[
     "users:read",
     "users:write",
     "audit:read",
+    "dead_letters:read",  # refused messages and frames, by reason, device and time (admins only: any device's)
 ]
 PERMISSIONS: Final[tuple[Permission, ...]] = get_args(Permission)
 

@@ -1,4 +1,5 @@
-"""The web pages: the login, the dispatch map and the energy dashboard, served as static files by the API.
+"""The web pages: the login, the dispatch map, the energy dashboard and the refused messages, served as static
+files by the API.
 
 The pages are public files (HTML, JavaScript, CSS and the vendored libraries of `static/vendor/`, see its README);
 every figure they show comes from the JSON API with the bearer token the login page obtains and keeps in the
@@ -8,7 +9,8 @@ server, and nothing needs building: the files are served as they are in the repo
     GET /                    -> /pages/
     GET /pages/              the start page: the map or the dashboard for the role, or the login
     GET /pages/config.json   what the pages need of the settings (tile URL, where the map opens)
-    GET /pages/<file>        the files of static/ (login.html, map.html, energy.html, institution.html, js/, css/)
+    GET /pages/<file>        the files of static/ (login.html, map.html, energy.html, institution.html, devices.html,
+                             js/, css/)
 """
 
 from __future__ import annotations

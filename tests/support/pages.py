@@ -76,7 +76,10 @@ class System:
 
     def drive(self, fixes: list[dict[str, object]]) -> None:
         """Publish positions of the test vehicle through the broker (QoS 1), as its terminal would."""
-        messages = [(topic(self.root, "vehicle", TEST_VEHICLE, "position"), orjson.dumps(fix)) for fix in fixes]
+        self.publish([(topic(self.root, "vehicle", TEST_VEHICLE, "position"), orjson.dumps(fix)) for fix in fixes])
+
+    def publish(self, messages: list[tuple[str, bytes]]) -> None:
+        """Publish messages through the broker (QoS 1) as the terminal gateway does."""
         user, password = self.gateway
         _run(publish(self.mqtt_port, messages, username=user, password=password))
 

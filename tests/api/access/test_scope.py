@@ -179,6 +179,7 @@ def test_every_role_has_its_permissions_and_only_admins_manage_users_and_read_th
     for role in ROLES:
         assert {"me:read", "me:write"} <= ROLE_PERMISSIONS[role]
         assert ("audit:read" in ROLE_PERMISSIONS[role]) == (role == "admin")
+        assert ("dead_letters:read" in ROLE_PERMISSIONS[role]) == (role == "admin")
         assert ("users:write" in ROLE_PERMISSIONS[role]) == (role == "admin")
         assert not any(p.endswith(":write") and not p.startswith("me:") for p in ROLE_PERMISSIONS["auditor"])
 

@@ -168,9 +168,10 @@ export async function config() {
 const NAV = [
   { page: "map", href: "map.html", text: "nav.map", needs: "vehicles" },
   { page: "energy", href: "energy.html", text: "nav.energy", needs: "energy" },
+  { page: "devices", href: "devices.html", text: "nav.devices", needs: "devices" },
 ];
 const ROLE_SEES = {
-  admin: ["vehicles", "energy"],
+  admin: ["vehicles", "energy", "devices"],
   dispatcher: ["vehicles"],
   energy_staff: ["energy"],
   unit_user: ["vehicles", "energy"],
