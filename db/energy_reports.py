@@ -212,6 +212,23 @@ async def visible(conn: AsyncConnection, scope: Scope, *, institution_id: str | 
     return not (found is None or found[0] == 0)
 
 
+async def extent(conn: AsyncConnection, scope: Scope) -> tuple[date | None, date | None]:
+    """The first and the last local day counted for any meter the scope may see (None, None: no day yet). Each
+    meter's ends come from its key's index, so the cost is the meters', not their days'."""
+    cur = await conn.execute(
+        sql.SQL(
+            """SELECT min(first.day), max(last.day)
+               FROM meter m JOIN institution i ON i.id = m.institution_id
+               CROSS JOIN LATERAL (SELECT day FROM consumption_day WHERE meter_id = m.id ORDER BY day LIMIT 1) first
+               CROSS JOIN LATERAL (SELECT day FROM consumption_day WHERE meter_id = m.id ORDER BY day DESC LIMIT 1)
+                   last
+               WHERE {}"""
+        ).format(_subject(scope, None, None))
+    )
+    found = await cur.fetchone()
+    return (None, None) if found is None else (found[0], found[1])
+
+
 async def days(
     conn: AsyncConnection,
     scope: Scope,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from api.deps import PoolDep, ScopeDep, SettingsDep, require
 from api.energy import anomalies, quality, series
@@ -17,6 +17,7 @@ from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indi
 from api.errors import NotFound, responses
 from api.fields import Text
 from api.queries import PeriodQuery
+from db import energy_reports
 from domain.periods import Step
 
 router = APIRouter(prefix="/energy", tags=["energy"])
@@ -102,6 +103,22 @@ async def get_consumption(
         subject = f"institution {query.institution_id}" if query.institution_id else f"meter {query.meter_id}"
         raise NotFound(f"no {subject}")
     return found
+
+
+class DataExtent(BaseModel):
+    """The days that hold consumption data: where a view of the data should open."""
+
+    first_day: date | None = Field(description="the first local day counted for any meter you may see")
+    last_day: date | None = Field(description="the last (today's, while meters report); null: no data yet")
+
+
+@router.get("/extent", dependencies=[Depends(require("indicators:read"))], responses=responses(401, 403))
+async def get_extent(pool: PoolDep, scope: ScopeDep) -> DataExtent:
+    """The first and last local days with consumption of the meters you may see: the dashboard opens on the latest
+    whole period they cover rather than on a year mostly without data."""
+    async with pool.connection() as conn:
+        first, last = await energy_reports.extent(conn, scope)
+    return DataExtent(first_day=first, last_day=last)
 
 
 @router.get(

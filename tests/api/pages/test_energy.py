@@ -22,9 +22,20 @@ def test_the_dashboard_shows_the_citys_indicators_ranking_and_data_quality(page:
     page.wait_for_url("**/energy.html")
     until(page, LOADED, seconds=60)
     assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
-    # The city's figures of the year so far: comprehensive energy, the three assessed indicators, carbon.
+    # It opens on the latest whole period with data, not on a year mostly without any, and says which: the city has
+    # two days of history, so its last whole days.
+    extent = system.api("GET", "/energy/extent")
+    shown = page.evaluate("window.yiwang.period()")
+    assert shown["start"] >= extent["first_day"]
+    assert shown["end"] == date.today().isoformat()
+    label = page.text_content("#period-label") or ""
+    assert shown["start"] in label
+    assert "有数据的最近几天" in label
+    completeness = (page.text_content("#quality-kpis .kpi:nth-child(2) .value") or "").rstrip("%")
+    assert float(completeness) > 50, completeness
+    # The city's figures of that period: comprehensive energy, the three assessed indicators, carbon.
     assert page.locator("#city-kpis .kpi").count() == 5
-    city = system.api("GET", f"/energy/indicators?group=city&start={date.today().year}-01-01&end={_tomorrow()}")
+    city = system.api("GET", f"/energy/indicators?group=city&start={shown['start']}&end={shown['end']}")
     tce = float(city["rows"][0]["current"]["energy_tce"])
     assert tce > 0
     shown = (page.text_content("#city-kpis [data-kpi=energy_tce] .value") or "").replace("tce", "").replace(",", "")
@@ -128,6 +139,68 @@ def test_an_institutions_page_marks_a_figure_that_holds_a_corrected_day(page: Pa
     assert page.locator("#energy-table .corrected").count() == 0
 
 
+def test_the_english_dashboard_names_every_category_and_its_legend_covers_no_axis_name(
+    page: Page, system: System
+) -> None:
+    page.goto(f"{system.url}/pages/login.html")
+    page.click("#lang-switch")
+    page.wait_for_load_state()
+    until(page, "document.querySelector('#login-submit').textContent === 'Log in'")
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html")
+    until(page, LOADED, seconds=60)
+    drawn = page.evaluate(
+        """() => {
+          const chart = echarts.getInstanceByDom(document.getElementById('category-chart'));
+          const model = chart.getModel();
+          const legend = chart.getViewOfComponentModel(model.getComponent('legend', 0)).group.getBoundingRect();
+          const grid = model.getComponent('grid', 0).coordinateSystem.getRect();
+          const axis = model.getComponent('yAxis', 1);
+          return {
+            categories: model.getComponent('xAxis', 0).get('data').length,
+            labels: model.getComponent('xAxis', 0).axis.getViewLabels().length,
+            legendBottom: legend.y + legend.height,
+            // The axes' names stand on the grid's top, their text's height (plus the gap) above it.
+            namesTop: grid.y - axis.get('nameGap') - axis.getModel('nameTextStyle').getFont().match(/(\\d+)px/)[1],
+          };
+        }"""
+    )
+    assert drawn["categories"] == 6
+    assert drawn["labels"] == drawn["categories"], drawn  # none dropped for want of room
+    assert drawn["legendBottom"] <= drawn["namesTop"], drawn
+    screenshot(page, "energy-english", full_page=True)
+
+
+def test_an_admin_sets_a_quota_in_the_page_and_the_panel_assesses_it(page: Page, system: System) -> None:
+    # The page names no API path to users; the quota is set in the page, and the panel counts against it at once.
+    year = date.today().year
+    institutions = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
+    # A school: the last test puts every school over a quota of its category anyway.
+    school = next(r for r in institutions if r["category"] == "school")
+    login(page, system)
+    page.goto(f"{system.url}/pages/energy.html?year={year}")
+    until(page, LOADED, seconds=60)
+    assert "PUT /quotas" not in (page.text_content("#quota-panel") or "")
+    page.click("#quota-set summary")
+    page.fill("#quota-year", str(year))
+    page.select_option("#quota-indicator", "water_per_capita")
+    page.select_option("#quota-holder", f"institution:{school['institution_id']}")
+    page.fill("#quota-limit", "0.001")  # far under what it uses: over quota
+    with page.expect_response(lambda r: r.url.endswith("/quotas") and r.request.method == "PUT") as answer:
+        page.click("#quota-form button[type=submit]")
+    assert answer.value.status == 200, answer.value.text()
+    assert school["institution_name"] in (page.text_content("#quota-message") or "")
+    stored = system.api("GET", f"/quotas?year={year}")
+    assert any(
+        q["institution_id"] == school["institution_id"]
+        and q["indicator"] == "water_per_capita"
+        and Decimal(q["limit_value"]) == Decimal("0.001")
+        for q in stored
+    )
+    until(page, "document.querySelector('#quota-summary [data-status=over] .count') !== null", seconds=30)
+    screenshot(page, "energy-quota-set", full_page=True)
+
+
 def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, system: System) -> None:
     """Last in the file: the quotas it sets stay for the later tests of the session."""
     year = date.today().year
@@ -150,7 +223,7 @@ def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, syst
     system.api("PUT", "/quotas", json=quota)
 
     login(page, system)
-    page.goto(f"{system.url}/pages/energy.html")
+    page.goto(f"{system.url}/pages/energy.html?year={year}")  # quotas are of a year: the year so far
     until(page, LOADED, seconds=60)
     assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
     assert page.locator("#quota-none").count() == 0

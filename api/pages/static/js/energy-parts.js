@@ -25,18 +25,51 @@ export function energyCorrected(figures) {
   return figures.consumption.filter((c) => c.energy_type !== "water").reduce((n, c) => n + (c.corrected_days || 0), 0);
 }
 
-/** The year and month selects; calls `changed(period)` with {start, end, label} (end exclusive, to tomorrow). */
-export function periodControls(changed) {
+/** The latest whole period the data covers, for a page opened without one: the last whole month with data from its
+ * first whole day, else the last (up to) seven whole days with data; null when no whole day has data yet. `extent` is
+ * GET /energy/extent's answer; `today` the local date. */
+export function openingPeriod(extent, today) {
+  if (!extent.last_day) return null;
+  const day = (text) => new Date(Number(text.slice(0, 4)), Number(text.slice(5, 7)) - 1, Number(text.slice(8, 10)));
+  // The first day with data is most likely partial (data rarely begins at midnight): whole days start after it.
+  const first = day(extent.first_day);
+  first.setDate(first.getDate() + 1);
+  const yesterday = new Date(today.getFullYear(), today.getMonth(), today.getDate() - 1);
+  const last = day(extent.last_day) < yesterday ? day(extent.last_day) : yesterday;
+  if (last < first) return null;
+  const nextDay = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1);
+  // The month of the last whole day if that day ends it, else the month before.
+  const monthEnd = nextDay.getDate() === 1 ? nextDay : new Date(last.getFullYear(), last.getMonth(), 1);
+  const monthStart = new Date(monthEnd.getFullYear(), monthEnd.getMonth() - 1, 1);
+  if (monthStart >= first) return { year: monthStart.getFullYear(), month: monthStart.getMonth() + 1 };
+  const weekStart = new Date(last.getFullYear(), last.getMonth(), last.getDate() - 6);
+  return { start: isoDay(weekStart > first ? weekStart : first), end: isoDay(nextDay) };
+}
+
+/** The year and month selects (and a range of days, when one is asked or opened on); calls `changed(period)` with
+ * {start, end, year, month, label} (end exclusive, to tomorrow). Without a period in the address, `opening` (if
+ * given) is asked for the data's extent and the page opens on the latest whole period with data, saying so. */
+export function periodControls(changed, opening = null) {
   const yearSelect = document.getElementById("year");
   const monthSelect = document.getElementById("month");
   const now = new Date();
   for (let year = now.getFullYear(); year >= now.getFullYear() - 5; year -= 1) yearSelect.append(el("option", { value: year }, String(year)));
   monthSelect.append(el("option", { value: "" }, t("period.whole_year")));
   for (let month = 1; month <= 12; month += 1) monthSelect.append(el("option", { value: month }, t("period.month_n", { n: month })));
-  const params = new URLSearchParams(location.search);
-  if (params.get("year")) yearSelect.value = params.get("year");
-  if (params.get("month")) monthSelect.value = params.get("month");
+  let range = null; // {start, end} of the range option, when there is one
+  let note = ""; // why this period was opened on
+  const offerRange = (start, end) => {
+    range = { start, end };
+    const days = Math.round((new Date(end) - new Date(start)) / 86400_000);
+    monthSelect.append(el("option", { value: "range" }, t("period.days_n", { n: days })));
+    yearSelect.value = start.slice(0, 4);
+    monthSelect.value = "range";
+  };
   const period = () => {
+    if (monthSelect.value === "range" && range) {
+      const until = new Date(new Date(range.end).getTime() - 86400_000);
+      return { ...range, year: Number(range.start.slice(0, 4)), month: null, range: true, label: `${range.start} – ${isoDay(until)}` };
+    }
     const year = Number(yearSelect.value);
     const month = monthSelect.value ? Number(monthSelect.value) : null;
     const start = new Date(year, month ? month - 1 : 0, 1);
@@ -50,12 +83,42 @@ export function periodControls(changed) {
   const fire = () => {
     const p = period();
     const label = document.getElementById("period-label");
-    if (label) label.textContent = p ? p.label : t("period.future");
+    if (label) label.textContent = p ? `${t("period.shown")}${p.label}${note}` : t("period.future");
     if (p) changed(p);
   };
-  yearSelect.addEventListener("change", fire);
-  monthSelect.addEventListener("change", fire);
-  fire();
+  const chosen = () => {
+    note = "";
+    fire();
+  };
+  yearSelect.addEventListener("change", () => {
+    if (monthSelect.value === "range") monthSelect.value = "";
+    chosen();
+  });
+  monthSelect.addEventListener("change", chosen);
+  const params = new URLSearchParams(location.search);
+  (async () => {
+    if (params.get("start") && params.get("end")) {
+      offerRange(params.get("start"), params.get("end"));
+    } else if (params.get("year")) {
+      yearSelect.value = params.get("year");
+      if (params.get("month")) monthSelect.value = params.get("month");
+    } else if (opening) {
+      try {
+        const open = openingPeriod(await opening(), now);
+        if (open?.month) {
+          yearSelect.value = String(open.year);
+          monthSelect.value = String(open.month);
+          note = t("period.opened_month");
+        } else if (open) {
+          offerRange(open.start, open.end);
+          note = t("period.opened_days");
+        }
+      } catch {
+        // No extent: the year as before.
+      }
+    }
+    fire();
+  })();
   return period;
 }
 

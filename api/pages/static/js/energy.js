@@ -4,7 +4,7 @@
 import { allPages, api, el, lang, number, showError, start, t } from "./common.js";
 import { ASSESSED, INDICATOR_UNITS, chart, exportButton, figure, kpiCards, missing, periodControls, quotaBadge, quotaCounts, quotaPanel } from "./energy-parts.js";
 
-await start("energy");
+const me = await start("energy");
 const errorBox = document.getElementById("energy-error");
 const categoryChart = chart("category-chart");
 const rankingIndicator = document.getElementById("ranking-indicator");
@@ -21,10 +21,13 @@ let ranking = [];
 let institutionQuotas = null;
 const loaded = { city: false, ranking: false, quality: false };
 
-const current = periodControls((p) => {
-  period = p;
-  loadAll();
-});
+const current = periodControls(
+  (p) => {
+    period = p;
+    loadAll();
+  },
+  () => api("/energy/extent"),
+);
 
 function loadAll() {
   errorBox.hidden = true;
@@ -54,9 +57,15 @@ async function loadCity() {
     categoryChart.setOption(
       {
         tooltip: { trigger: "axis" },
-        legend: { top: 0 },
-        grid: { left: 60, right: 60, top: 40, bottom: 40 },
-        xAxis: { type: "category", data: rows.map((r) => t(`category.${r.category}`)) },
+        // The legend above the axes' names (an English one is long enough to cover them), every category named:
+        // a long name breaks onto a second line rather than being dropped.
+        legend: { top: 0, type: "scroll" },
+        grid: { left: 60, right: 60, top: 64, bottom: 48 },
+        xAxis: {
+          type: "category",
+          data: rows.map((r) => t(`category.${r.category}`)),
+          axisLabel: { interval: 0, hideOverlap: false, width: 90, overflow: "break" },
+        },
         yAxis: [
           { type: "value", name: INDICATOR_UNITS.energy_per_capita },
           { type: "value", name: INDICATOR_UNITS.energy_per_area },
@@ -101,6 +110,10 @@ async function loadRanking() {
 function institutionLink(id, name) {
   const q = new URLSearchParams({ id, year: String(period.year) });
   if (period.month) q.set("month", String(period.month));
+  if (period.range) {
+    q.set("start", period.start);
+    q.set("end", period.end);
+  }
   return el("a", { href: `institution.html?${q}`, class: "institution-link", "data-institution": id }, name);
 }
 
@@ -173,6 +186,44 @@ async function loadQuality() {
   }
 }
 
+/** Quotas set in the page by those who keep them (admins and energy staff): PUT /quotas for a category or an
+ * institution, then the panel and the ranking again. */
+async function offerQuotaForm() {
+  const box = document.getElementById("quota-set");
+  const year = document.getElementById("quota-year");
+  const indicator = document.getElementById("quota-indicator");
+  const holder = document.getElementById("quota-holder");
+  const unit = document.getElementById("quota-unit");
+  const message = document.getElementById("quota-message");
+  indicator.replaceChildren(...ASSESSED.map((key) => el("option", { value: key }, t(`indicator.${key}`))));
+  const showUnit = () => (unit.textContent = INDICATOR_UNITS[indicator.value]);
+  indicator.addEventListener("change", showUnit);
+  showUnit();
+  const names = await institutionNames;
+  holder.replaceChildren(
+    el("optgroup", { label: t("quota.by_category") }, ...CATEGORIES.map((c) => el("option", { value: `category:${c}` }, t(`category.${c}`)))),
+    el("optgroup", { label: t("quota.by_institution") }, ...[...names].sort((a, b) => a[1].localeCompare(b[1], "zh")).map(([id, name]) => el("option", { value: `institution:${id}` }, name))),
+  );
+  box.addEventListener("toggle", () => {
+    if (box.open && !year.value) year.value = String(period?.year ?? new Date().getFullYear());
+  });
+  box.hidden = false;
+  document.getElementById("quota-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const [kind, id] = holder.value.split(/:(.*)/s);
+    const body = { year: Number(year.value), indicator: indicator.value, limit_value: document.getElementById("quota-limit").value };
+    body[kind === "category" ? "category" : "institution_id"] = id;
+    try {
+      await api("/quotas", { method: "PUT", body });
+      message.textContent = t("quota.saved", { year: body.year, holder: holder.selectedOptions[0].textContent, indicator: t(`indicator.${body.indicator}`), value: body.limit_value, unit: INDICATOR_UNITS[body.indicator] });
+      loadCity();
+    } catch (error) {
+      message.textContent = `${t("error")}: ${error.message}`;
+    }
+  });
+}
+if (["admin", "energy_staff"].includes(me.role)) offerQuotaForm();
+
 const exportParams = (extra = {}) => () => {
   const p = current();
   return { start: p.start, end: p.end, ...extra };
@@ -181,4 +232,4 @@ exportButton("export-xlsx", "/exports/energy.xlsx", exportParams({ language: "zh
 exportButton("export-xlsx-en", "/exports/energy.xlsx", exportParams({ language: "en" }), "energy.xlsx", errorBox);
 exportButton("export-csv", "/exports/energy.csv", () => ({ ...exportParams({ header: lang(), bom: "true" })(), view: document.getElementById("csv-view").value }), "energy.csv", errorBox);
 
-window.yiwang = { loaded };
+window.yiwang = { loaded, period: current };
