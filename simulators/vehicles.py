@@ -24,6 +24,7 @@ from simulators.streets import M_PER_DEG_LAT, M_PER_DEG_LON, Router, Streets
 from simulators.trips import Trip, plan_trip
 
 PARK, IDLE, DRIVE = 0, 1, 2
+ON_CALL_EVERY = 20
 _HOUR = 3600
 _NORMAL = math.sqrt(6) / 255  # two bytes summed and centred, scaled to unit variance
 
@@ -99,6 +100,7 @@ class _Car:
         "soc",
         "status_bits",
         "usage",
+        "on_call",
     )
 
     def __init__(self, index: int, vehicle: Vehicle, home: int, seed: int) -> None:
@@ -112,6 +114,9 @@ class _Car:
         self.battery = vehicle.battery_kwh
         self.charger = _CHARGER_KW.get(vehicle.energy, 0.0)
         self.usage = rng.uniform(0.2, 0.9)  # chance of each of up to four outings on a working day
+        # One vehicle in twenty is on call (值班, emergencies) and drives at any hour of any day, as in a real city:
+        # the map is never still, on a Sunday night either.
+        self.on_call = index % ON_CALL_EVERY == 0
         self.pace = rng.uniform(0.9, 1.08)
         self.noise = key(seed, "gnss", vehicle.id)
         self.satellites = rng.randint(9, 16)
@@ -258,13 +263,15 @@ class Fleet:
             hours = [rng.uniform(8.0, 16.5) for _ in range(4) if rng.random() < car.usage]
         elif rng.random() < 0.05:
             hours = [rng.uniform(9.0, 16.0)]  # weekend duty
+        if car.on_call:
+            hours += [rng.uniform(0.0, 23.5) for _ in range(rng.randint(3, 6))]
         # Now and then a trip outside working hours: what supervision exists to catch.
         if rng.random() < (0.03 if rest else 0.02):
             hours.append(rng.uniform(19.0, 22.0) if rng.random() < 0.8 else rng.uniform(6.0, 7.2))
         plan = []
         for hour in sorted(hours):
             # Working-day outings are over by about half past five, travel home aside.
-            left = (17.5 - hour) * 60 if 8.0 <= hour < 17.5 and not rest else 150.0
+            left = (17.5 - hour) * 60 if 8.0 <= hour < 17.5 and not rest and not car.on_call else 150.0
             stops: list[tuple[int, int]] = []
             for _ in range(2 if rng.random() < 0.3 else 1):
                 pool = self._agencies if rng.random() < 0.5 else self._places

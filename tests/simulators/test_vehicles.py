@@ -190,6 +190,22 @@ def test_driving_is_mostly_in_working_hours_but_not_only(week: tuple[City, dict[
     assert weekend < weekday / 4
 
 
+def test_the_map_is_never_still_some_vehicles_are_on_call_every_evening_and_night(
+    week: tuple[City, dict[int, list[Position]]],
+) -> None:
+    # A dispatcher looking on a Sunday evening sees vehicles on duty (值班) driving, as in a real city.
+    _, by = week
+    evenings = {
+        (t.date(), t.hour >= 18)
+        for track in by.values()
+        for f in track
+        if f.speed > 0 and ((t := f.time.astimezone(CST)).hour >= 18 or t.hour < 6)
+    }
+    days = {datetime.fromtimestamp(MONDAY, CST).date() + timedelta(days=n) for n in range(7)}
+    assert {day for day, evening in evenings if evening} == days, "every evening, Saturday's and Sunday's too"
+    assert len({day for day, evening in evenings if not evening}) >= 5, "most nights before 06:00"
+
+
 def test_blind_zone_fixes_arrive_late_as_arrays_marked_blind(city: City) -> None:
     feed = VehicleFeed(city, seed=SEED, root="sim", faults=Faults(), interval=10, start=MONDAY)
     blind = 0
