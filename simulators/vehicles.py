@@ -92,6 +92,7 @@ class _Car:
         "node",
         "noise",
         "odometer",
+        "on_call",
         "pace",
         "plan",
         "queue",
@@ -100,7 +101,6 @@ class _Car:
         "soc",
         "status_bits",
         "usage",
-        "on_call",
     )
 
     def __init__(self, index: int, vehicle: Vehicle, home: int, seed: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page
@@ -212,6 +213,70 @@ def test_a_fresh_city_has_drivers_to_dispatch_and_a_dispatcher_adds_one_in_the_p
         "B1",
         system.organisation,
     )
+
+
+def test_a_units_user_submits_follows_cancels_and_evaluates_requests_in_the_page(page: Page, system: System) -> None:
+    name, password = f"unit-{uuid.uuid4().hex[:6]}", "a-long-password-for-a-unit"
+    system.api(
+        "POST",
+        "/users",
+        json={"name": name, "role": "unit_user", "organisations": [system.organisation], "password": password},
+    )
+    page.goto(f"{system.url}/")
+    page.wait_for_url("**/login.html*")
+    page.fill("#username", name)
+    page.fill("#password", password)
+    page.click("#login-submit")
+    page.wait_for_url("**/map.html*")
+    page.click("[data-tab=requests]")
+    assert page.is_hidden("#driver-choice")  # no empty driver selector: dispatchers choose drivers
+    page.click("#request-new summary")
+    for field, value in (
+        ("#request-purpose", "赴市政府参加会议"),
+        ("#request-passengers", "3"),
+        ("#request-origin", "本单位"),
+        ("#request-destination", "市政府"),
+    ):
+        page.fill(field, value)
+    submitted = []
+    for purpose in ("赴市政府参加会议", "送文件"):
+        page.fill("#request-purpose", purpose)
+        page.fill("#request-origin", "本单位")
+        page.fill("#request-destination", "市政府")
+        with page.expect_response(lambda r: r.url.endswith("/requests") and r.request.method == "POST") as answer:
+            page.click("#request-form button[type=submit]")
+        assert answer.value.status == 201, answer.value.text()
+        submitted.append(answer.value.json()["id"])
+    first, second = submitted
+    page.locator(f"li[data-request='{first}'] .pill[data-state=submitted]").wait_for()
+    stored = system.api("GET", f"/requests/{first}")
+    assert (stored["organisation_id"], stored["purpose"], stored["destination"]) == (
+        system.organisation,
+        "赴市政府参加会议",
+        "市政府",
+    )
+    # Cancelled with a reason, as the unit decides.
+    page.once("dialog", lambda dialog: dialog.accept("会议改期"))
+    page.locator(f"li[data-request='{second}'] button.cancel").click()
+    page.locator(f"li[data-request='{second}'] .pill[data-state=cancelled]").wait_for()
+    assert system.api("GET", f"/requests/{second}")["state"] == "cancelled"
+    # Followed through dispatch and return (the centre's steps), then evaluated.
+    driver = system.api("GET", f"/drivers?organisation_id={system.organisation}&active=true")["items"][0]
+    system.api("POST", f"/requests/{first}/approve", json={})
+    vehicle = system.api("GET", f"/requests/{first}/suggestions")["items"][0]["vehicle_id"]
+    system.api("POST", f"/requests/{first}/dispatch", json={"vehicle_id": vehicle, "driver_id": driver["id"]})
+    page.locator(f"li[data-request='{first}'] .assigned").wait_for(timeout=30_000)
+    assert driver["name"] in (page.text_content(f"li[data-request='{first}'] .assigned") or "")
+    system.api("POST", f"/requests/{first}/depart", json={})
+    system.api("POST", f"/requests/{first}/return", json={})
+    page.locator(f"li[data-request='{first}'] button.evaluate").wait_for(timeout=30_000)
+    page.select_option(f"li[data-request='{first}'] select.score", "4")
+    page.fill(f"li[data-request='{first}'] input.note", "准时")
+    page.locator(f"li[data-request='{first}'] button.evaluate").click()
+    page.locator(f"li[data-request='{first}'] .pill[data-state=evaluated]").wait_for()
+    screenshot(page, "map-unit-requests")
+    done = system.api("GET", f"/requests/{first}")
+    assert (done["state"], done["evaluation_score"]) == ("evaluated", 4)
 
 
 def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:

@@ -6,6 +6,7 @@ import { displayOf, drawnIn } from "./geo.js";
 import { STATES, STATE_COLOURS, VehicleLayer } from "./vehicle-layer.js";
 import { Replay } from "./replay.js";
 import { Alerts } from "./alerts.js";
+import { MyRequests } from "./my-requests.js";
 import { Requests } from "./requests.js";
 
 const L = window.L;
@@ -95,7 +96,7 @@ unitSelect.addEventListener("change", () => {
   layer.setFilter({ organisations: unitSelect.value ? new Set([unitSelect.value]) : null });
   showCounts();
 });
-allPages("/organisations").then((units) => {
+const unitsLoaded = allPages("/organisations").then((units) => {
   for (const unit of units.sort((a, b) => a.name.localeCompare(b.name, "zh"))) {
     names.set(unit.id, unit.name);
     unitSelect.append(el("option", { value: unit.id }, unit.name));
@@ -309,7 +310,9 @@ const focus = (vehicleId, lat, lon) => {
   if (lat !== null && lat !== undefined) map.setView(shown(lat, lon), Math.max(map.getZoom(), 15));
 };
 const alerts = new Alerts({ layer, names, focus, canAcknowledge: me.role === "admin" || me.role === "dispatcher" });
-const queue = new Requests({ layer, names, focus, shown, map, canDispatch: me.role === "admin" || me.role === "dispatcher" });
+// Dispatchers work the queue; a unit's users submit and follow their own requests.
+const canDispatch = me.role === "admin" || me.role === "dispatcher";
+const queue = me.role === "unit_user" ? new MyRequests({ names, unitsLoaded }) : new Requests({ layer, names, focus, shown, map, canDispatch });
 alerts.start();
 queue.start();
 

@@ -26,6 +26,8 @@ export class Requests {
   }
 
   start() {
+    // Only a dispatcher chooses a driver: a unit's user sees no empty selector.
+    document.getElementById("driver-choice").hidden = !this.canDispatch;
     if (this.canDispatch) this.offerNewDriver();
     this.load();
     setInterval(() => this.load(), REFRESH_MS);
