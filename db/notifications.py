@@ -10,6 +10,8 @@ from typing import Any, Final, TypeVar
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 
+from db import table
+from db.scope import Scope
 from domain.notifications import Rule
 
 Row = TypeVar("Row")
@@ -24,6 +26,7 @@ DELIVERY_COLUMNS: Final = (
 )  # fmt: skip
 _RULES = sql.SQL(", ").join(map(sql.Identifier, RULE_COLUMNS))
 _DELIVERIES = sql.SQL(", ").join(map(sql.Identifier, DELIVERY_COLUMNS))
+_DELIVERY_TABLE = table.Table(sql.SQL("SELECT {} FROM notification_delivery").format(_DELIVERIES), "id", None)
 # The cursor's rows: the newest alert id planned, and the newest when notifications began (older ones are history:
 # neither notified nor escalated).
 PLANNED: Final = "planned"
@@ -74,23 +77,8 @@ async def deliveries(
     conn: AsyncConnection, row: type[Row], *, after: int | None, limit: int, filters: Mapping[str, Any]
 ) -> list[Row]:
     """Deliveries in id order (ids above `after`), with the columns of `filters` (not None) equal to their values."""
-    conditions: list[sql.Composable] = [sql.SQL("true")]
-    params: list[Any] = []
-    for column, value in filters.items():
-        if value is not None:
-            conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-            params.append(value)
-    if after is not None:
-        conditions.append(sql.SQL("id > %s"))
-        params.append(after)
-    async with conn.cursor(row_factory=class_row(row)) as cur:
-        await cur.execute(
-            sql.SQL("SELECT {} FROM notification_delivery WHERE {} ORDER BY id LIMIT %s").format(
-                _DELIVERIES, sql.SQL(" AND ").join(conditions)
-            ),
-            [*params, limit],
-        )
-        return await cur.fetchall()
+    # Every delivery: they are of rules, not of a unit (admins read them).
+    return await table.page(conn, _DELIVERY_TABLE, Scope(None), row, after=after, limit=limit, filters=filters)
 
 
 # The notifier's side.
