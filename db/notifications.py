@@ -159,19 +159,20 @@ async def plan(conn: AsyncConnection, rule: Rule, key: str, alert_id: int, due_a
         )
 
 
-async def claim(conn: AsyncConnection, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
-    """Pending deliveries that are due, oldest first, leased for `lease_seconds` (their due time moved on, so that
-    another notifier leaves them alone meanwhile), with their rule's secret."""
+async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now: datetime) -> list[dict[str, Any]]:
+    """Pending deliveries due at `now` (the notifier's clock, which planned their due times), oldest first, leased
+    for `lease_seconds` (their due time moved on, so that another notifier leaves them alone meanwhile), with their
+    rule's secret."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """WITH due AS (
                    SELECT id FROM notification_delivery
-                   WHERE status = 'pending' AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
-               UPDATE notification_delivery d SET due_at = now() + make_interval(secs => %s)
+                   WHERE status = 'pending' AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
+               UPDATE notification_delivery d SET due_at = %s + make_interval(secs => %s)
                FROM due, notification_rule r WHERE d.id = due.id AND r.id = d.rule_id
                RETURNING d.id, d.rule_id, d.key, d.alert_ids, d.channel, d.target, d.attempts, r.secret,
                          r.target AS rule_target, r.role, r.organisation_id""",
-            (limit, lease_seconds),
+            (now, limit, now, lease_seconds),
         )
         return await cur.fetchall()
 
