@@ -60,12 +60,12 @@ class _OfYear(BaseModel):
     )
 
 
-class InstitutionsFileQuery(RegistryFileQuery, _OfYear):
-    """The query of the institutions export."""
+class YearFileQuery(RegistryFileQuery, _OfYear):
+    """The query of the export of a table of a year (institutions, data-centre rooms)."""
 
 
-class InstitutionsCsvQuery(RegistryCsvQuery, _OfYear):
-    """The query of the institutions export as CSV."""
+class YearCsvQuery(RegistryCsvQuery, _OfYear):
+    """The query of that export as CSV."""
 
 
 XLSX_RESPONSES: Final[dict[int | str, dict[str, Any]]] = {
@@ -104,9 +104,7 @@ class RegistryFile(Generic[Item]):
 
 def add_file_routes(router: APIRouter, table: RegistryFile[Any]) -> None:
     """Register the table's export as XLSX, its export as CSV and its import, in that order."""
-    file_query, csv_query = (
-        (InstitutionsFileQuery, InstitutionsCsvQuery) if table.of_year else (RegistryFileQuery, RegistryCsvQuery)
-    )
+    file_query, csv_query = (YearFileQuery, YearCsvQuery) if table.of_year else (RegistryFileQuery, RegistryCsvQuery)
 
     async def export_xlsx(
         pool: PoolDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: RegistryFileQuery
