@@ -18,6 +18,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 from psycopg.types.json import Jsonb
 
+from db import table
 from db.scope import Scope
 from domain.supervision import Alert, Area
 
@@ -39,6 +40,7 @@ STATE_CONDITIONS: Final[Mapping[str, str]] = {
     "closed": "a.closed_at IS NOT NULL",
 }
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
+_ALERTS = table.Table(sql.SQL("SELECT {} FROM alert a").format(_COLUMNS), "a.id", "a.organisation_id")
 AREA_COLUMNS: Final = (
     "id", "name", "kind", "organisation_id", "geometry", "radius_m", "width_m", "speed_limit_kmh", "calendar_id",
     "hours", "created_at",
@@ -60,31 +62,25 @@ async def alerts(
 ) -> list[Row]:
     """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
     (those not None) equal to their values, in any of `states` (none: every state)."""
-    conditions: list[sql.Composable] = [scope.condition("a.organisation_id")]
-    params: list[Any] = []
-    for column, value in filters.items():
-        if value is not None:
-            conditions.append(sql.SQL("a.{} = %s").format(sql.Identifier(column)))
-            params.append(value)
-    if before is not None:
-        conditions.append(sql.SQL("a.id < %s"))
-        params.append(before)
+    conditions: list[sql.Composable] = []
     if open_only:
         conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:
-        conditions.append(sql.SQL("a.time >= %s"))
-        params.append(since)
+        conditions.append(sql.SQL("a.time >= {}").format(since))
     if states:
         either = sql.SQL(" OR ").join(sql.SQL(f"({STATE_CONDITIONS[s]})") for s in sorted(states))
         conditions.append(sql.SQL("({})").format(either))
-    async with conn.cursor(row_factory=class_row(row)) as cur:
-        await cur.execute(
-            sql.SQL("SELECT {} FROM alert a WHERE {} ORDER BY a.id DESC LIMIT %s").format(
-                _COLUMNS, sql.SQL(" AND ").join(conditions)
-            ),
-            [*params, limit],
-        )
-        return await cur.fetchall()
+    return await table.page(
+        conn,
+        _ALERTS,
+        scope,
+        row,
+        after=before,
+        limit=limit,
+        filters={f"a.{column}": value for column, value in filters.items()},
+        descending=True,
+        conditions=conditions,
+    )
 
 
 async def by_ids(conn: AsyncConnection, row: type[Row], ids: Collection[int]) -> list[Row]:

@@ -10,6 +10,8 @@ from typing import Any, Final, TypeVar
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 
+from db import table
+from db.scope import Scope
 from domain.notifications import Rule
 
 Row = TypeVar("Row")
@@ -24,6 +26,7 @@ DELIVERY_COLUMNS: Final = (
 )  # fmt: skip
 _RULES = sql.SQL(", ").join(map(sql.Identifier, RULE_COLUMNS))
 _DELIVERIES = sql.SQL(", ").join(map(sql.Identifier, DELIVERY_COLUMNS))
+_DELIVERY_TABLE = table.Table(sql.SQL("SELECT {} FROM notification_delivery").format(_DELIVERIES), "id", None)
 # The cursor's rows: the newest alert id planned, and the newest when notifications began (older ones are history:
 # neither notified nor escalated).
 PLANNED: Final = "planned"
@@ -74,23 +77,8 @@ async def deliveries(
     conn: AsyncConnection, row: type[Row], *, after: int | None, limit: int, filters: Mapping[str, Any]
 ) -> list[Row]:
     """Deliveries in id order (ids above `after`), with the columns of `filters` (not None) equal to their values."""
-    conditions: list[sql.Composable] = [sql.SQL("true")]
-    params: list[Any] = []
-    for column, value in filters.items():
-        if value is not None:
-            conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
-            params.append(value)
-    if after is not None:
-        conditions.append(sql.SQL("id > %s"))
-        params.append(after)
-    async with conn.cursor(row_factory=class_row(row)) as cur:
-        await cur.execute(
-            sql.SQL("SELECT {} FROM notification_delivery WHERE {} ORDER BY id LIMIT %s").format(
-                _DELIVERIES, sql.SQL(" AND ").join(conditions)
-            ),
-            [*params, limit],
-        )
-        return await cur.fetchall()
+    # Every delivery: they are of rules, not of a unit (admins read them).
+    return await table.page(conn, _DELIVERY_TABLE, Scope(None), row, after=after, limit=limit, filters=filters)
 
 
 # The notifier's side.
@@ -171,19 +159,20 @@ async def plan(conn: AsyncConnection, rule: Rule, key: str, alert_id: int, due_a
         )
 
 
-async def claim(conn: AsyncConnection, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
-    """Pending deliveries that are due, oldest first, leased for `lease_seconds` (their due time moved on, so that
-    another notifier leaves them alone meanwhile), with their rule's secret."""
+async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now: datetime) -> list[dict[str, Any]]:
+    """Pending deliveries due at `now` (the notifier's clock, which planned their due times), oldest first, leased
+    for `lease_seconds` (their due time moved on, so that another notifier leaves them alone meanwhile), with their
+    rule's secret."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """WITH due AS (
                    SELECT id FROM notification_delivery
-                   WHERE status = 'pending' AND due_at <= now() ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
-               UPDATE notification_delivery d SET due_at = now() + make_interval(secs => %s)
+                   WHERE status = 'pending' AND due_at <= %s ORDER BY due_at LIMIT %s FOR UPDATE SKIP LOCKED)
+               UPDATE notification_delivery d SET due_at = %s + make_interval(secs => %s)
                FROM due, notification_rule r WHERE d.id = due.id AND r.id = d.rule_id
                RETURNING d.id, d.rule_id, d.key, d.alert_ids, d.channel, d.target, d.attempts, r.secret,
                          r.target AS rule_target, r.role, r.organisation_id""",
-            (limit, lease_seconds),
+            (now, limit, now, lease_seconds),
         )
         return await cur.fetchall()
 

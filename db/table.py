@@ -1,13 +1,13 @@
 """Items of a table as the API reads them: keyset pages in key order and sets of ids, always within a Scope.
 
-A `Table` is one kind of item (organisations, institutions, meters, vehicles, drivers, trip requests...): its
-SELECT, its key and its organisation column. Reads take the row type to make: a class called with a keyword per
-selected column (the API's model, or `dict`).
+A `Table` is one kind of item (organisations, institutions, meters, vehicles, drivers, trip requests, alerts,
+notification deliveries...): its SELECT, its key and its organisation column. Reads take the row type to make: a class
+called with a keyword per selected column (the API's model, or `dict`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,11 +22,12 @@ Row = TypeVar("Row")
 @dataclass(frozen=True, slots=True)
 class Table:
     """One kind of item as the reads see it: its SELECT, its key column and its organisation column (for the
-    Scope); the key's column is the item's field that a page starts after."""
+    Scope; None: items of no unit, which every scope reads alike); the key's column is the item's field that a page
+    starts after."""
 
     select: sql.Composable
     key: str
-    organisation: str
+    organisation: str | None
 
     @property
     def key_field(self) -> str:
@@ -35,6 +36,10 @@ class Table:
 
 def _column(name: str) -> sql.Identifier:
     return sql.Identifier(*name.split("."))
+
+
+def _in_scope(table: Table, scope: Scope) -> sql.Composable:
+    return sql.SQL("TRUE") if table.organisation is None else scope.condition(table.organisation)
 
 
 async def page(
@@ -46,20 +51,26 @@ async def page(
     after: object | None,
     limit: int,
     filters: Mapping[str, Any],
+    descending: bool = False,
+    conditions: Sequence[sql.Composable] = (),
 ) -> list[Row]:
-    """Up to `limit` items in the scope in key order after `after`, with the columns of `filters` (those not None)
-    equal to their values."""
-    conditions: list[sql.Composable] = [scope.condition(table.organisation)]
+    """Up to `limit` items in the scope in key order after `after` (`descending`: in reverse key order, before
+    `after`), with the columns of `filters` (those not None) equal to their values, and meeting `conditions`."""
+    where: list[sql.Composable] = [_in_scope(table, scope)]
     params: list[Any] = []
     for column, value in filters.items():
         if value is not None:
-            conditions.append(sql.SQL("{} = %s").format(_column(column)))
+            where.append(sql.SQL("{} = %s").format(_column(column)))
             params.append(value)
     if after is not None:
-        conditions.append(sql.SQL("{} > %s").format(_column(table.key)))
+        where.append(sql.SQL("{} {} %s").format(_column(table.key), sql.SQL("<" if descending else ">")))
         params.append(after)
-    query = sql.SQL("{select} WHERE {where} ORDER BY {key} LIMIT %s").format(
-        select=table.select, where=sql.SQL(" AND ").join(conditions), key=_column(table.key)
+    where.extend(conditions)
+    query = sql.SQL("{select} WHERE {where} ORDER BY {key}{order} LIMIT %s").format(
+        select=table.select,
+        where=sql.SQL(" AND ").join(where),
+        key=_column(table.key),
+        order=sql.SQL(" DESC" if descending else ""),
     )
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(query, [*params, limit])
@@ -74,7 +85,7 @@ async def some(
     query = sql.SQL("{select} WHERE {key} = ANY(%s) AND {scope} ORDER BY {key}{lock}").format(
         select=table.select,
         key=_column(table.key),
-        scope=scope.condition(table.organisation),
+        scope=_in_scope(table, scope),
         lock=sql.SQL(" FOR UPDATE OF {}").format(sql.Identifier(table.key.split(".")[0])) if lock else sql.SQL(""),
     )
     async with conn.cursor(row_factory=class_row(row)) as cur:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,9 +41,19 @@ _SEND_AT_ONCE = 20
 # Deliveries taken per sweep: five rounds of those sent at once, so that each is tried well within its lease.
 _CLAIM = _SEND_AT_ONCE * 5
 
+# What time it is for planning (quiet hours, digest periods) and for what is due: the wall clock, or a test's.
+Clock = Callable[[], datetime]
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
-    """Follow alerts and deliver by the rules until `stop` is set.
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run(
+    settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None, clock: Clock = wall_clock
+) -> None:
+    """Follow alerts and deliver by the rules until `stop` is set; `clock` says what time it is for planning and for
+    what is due.
 
     Raises:
         psycopg_pool.PoolTimeout: the database cannot be reached at start-up.
@@ -65,7 +76,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics)
+                    await sweep(pool, client, settings, metrics, clock)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -80,9 +91,13 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
 
 
 async def sweep(
-    pool: AsyncConnectionPool[AsyncConnection], client: httpx.AsyncClient, settings: Settings, metrics: Metrics
+    pool: AsyncConnectionPool[AsyncConnection],
+    client: httpx.AsyncClient,
+    settings: Settings,
+    metrics: Metrics,
+    clock: Clock,
 ) -> None:
-    """One round: clear, escalate, plan, send what is due."""
+    """One round, at `clock`'s time: clear, escalate, plan, send what is due."""
     zone = settings.zone
     async with pool.connection() as conn:
         async with conn.transaction():
@@ -90,7 +105,7 @@ async def sweep(
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
             rules = [rule for rule, _ in await notifications_db.enabled_rules(conn)]
-            now = datetime.now(UTC)
+            now = clock()
             escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id)
             metrics.escalated.inc(len(escalated))
             metrics.planned.inc(await plan_alerts(conn, rules, escalated, "escalation", now, zone))
@@ -106,7 +121,7 @@ async def sweep(
             # Leased long enough for every attempt of the batch to end (each round's attempts have their timeout;
             # SMTP's applies to each of its steps, so twice it): another notifier leaves them alone meanwhile.
             lease = settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
-            due = await notifications_db.claim(conn, _CLAIM, lease)
+            due = await notifications_db.claim(conn, _CLAIM, lease, now=clock())
     if due:
         limit = asyncio.Semaphore(_SEND_AT_ONCE)
 

@@ -3,10 +3,13 @@ is the figure of the API's report it comes from."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
+from psycopg import AsyncConnection
 from pydantic import Field
 
 from api.access.rules import Principal
@@ -16,15 +19,18 @@ from api.energy import provenance as energy_provenance
 from api.energy import workbook as energy_workbook
 from api.energy.reports import IndicatorQuery, chosen_factors, indicator_report, quality_report
 from api.files import provenance
-from api.files.provenance import Provenance
+from api.files.provenance import FactorUsed, Provenance, QualitySummary
 from api.files.responses import REPORT_RESPONSES, CsvForm, ReportForm, csv_download, period_name, xlsx_download
 from api.files.table import Sheet
+from api.files.workbook import Header
 from api.fleet import matching, matching_workbook, reports
 from api.fleet import workbook as dispatch_workbook
 from api.fleet.matching import MatchingQuery
 from api.fleet.reports import ReportQuery
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery
+from domain.labels import Language
+from yiwang.settings import Settings
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -87,13 +93,13 @@ async def _energy_sheets(
         applied = factor_sheet.sheet(used, query.language)
         checked = await quality_report(conn, scope, settings, query)
         held = await energy_provenance.held_gaps(conn, scope, query.filters, period=query.period, zone=settings.zone)
-        made = await provenance.made(
+        made = await _made(
             conn,
             user,
             settings,
-            what=_what(("能源统计报表", "Energy report"), only),
-            start=query.start,
-            end=query.end,
+            query,
+            report=("能源统计报表", "Energy report"),
+            view=only,
             filters=_energy_filters(query),
             factors=energy_provenance.factors_used(used),
             quality=energy_provenance.quality_summary(checked, held),
@@ -107,10 +113,72 @@ async def _energy_sheets(
     return (sheets if only is not None else [*sheets, applied]), made
 
 
-def _what(report: tuple[str, str], view: str | None) -> tuple[str, str]:
-    """What a file is: the report, and for a CSV its view."""
+class _FileQuery(Protocol):
+    """What an export's file is named and written by: its period and language (a PeriodQuery with a ReportForm)."""
+
+    @property
+    def start(self) -> date: ...
+    @property
+    def end(self) -> date: ...
+    @property
+    def language(self) -> Language: ...
+
+
+class _CsvQuery(_FileQuery, Protocol):
+    """And a CSV's form (CsvForm)."""
+
+    @property
+    def header(self) -> Header: ...
+    @property
+    def bom(self) -> bool: ...
+    @property
+    def provenance(self) -> bool: ...
+
+
+async def _made(
+    conn: AsyncConnection,
+    user: Principal,
+    settings: Settings,
+    query: _FileQuery,
+    *,
+    report: tuple[str, str],
+    view: str | None,
+    filters: Mapping[str, object],
+    factors: Iterable[FactorUsed] = (),
+    quality: QualitySummary | None = None,
+) -> Provenance:
+    """How a file of a report of the query's period was made: the report, and for a CSV its view, with the report's
+    filters (and the factors and data quality of an energy report)."""
     zh, en = report
-    return (zh, en) if view is None else (f"{zh}（{view}）", f"{en} ({view})")
+    what = (zh, en) if view is None else (f"{zh}（{view}）", f"{en} ({view})")
+    return await provenance.made(
+        conn,
+        user,
+        settings,
+        what=what,
+        start=query.start,
+        end=query.end,
+        filters=filters,
+        factors=factors,
+        quality=quality,
+    )
+
+
+async def _xlsx(stem: str, query: _FileQuery, files: tuple[list[Sheet], Provenance]) -> StreamingResponse:
+    """A report's sheets as an XLSX download, how it was made last, named by `stem` and the period."""
+    sheets, made = files
+    name = period_name(stem, query.start, query.end, "xlsx")
+    return await xlsx_download(sheets, language=query.language, name=name, provenance=made)
+
+
+def _csv(stem: str, query: _CsvQuery, files: tuple[list[Sheet], Provenance]) -> StreamingResponse:
+    """A report's one sheet as a CSV download, how it was made in '#' lines first unless the query leaves them out,
+    named by `stem` and the period."""
+    [sheet], made = files
+    name = period_name(stem, query.start, query.end, "csv")
+    return csv_download(
+        sheet, header=query.header, bom=query.bom, name=name, provenance=made if query.provenance else None
+    )
 
 
 def _energy_filters(query: EnergyExportQuery) -> dict[str, object]:
@@ -149,13 +217,7 @@ async def energy_xlsx(
     About this file): the period (end exclusive), the time zone, the filters, the factor versions with their sources
     and use, the data-quality summary (as GET /energy/quality and the held gaps of GET /energy/flagged give it), the
     user and unit, the time made, the Yiwang version."""
-    sheets, made = await _energy_sheets(pool, user, scope, settings, query, only=None)
-    return await xlsx_download(
-        sheets,
-        language=query.language,
-        name=period_name("energy", query.start, query.end, "xlsx"),
-        provenance=made,
-    )
+    return await _xlsx("energy", query, await _energy_sheets(pool, user, scope, settings, query, only=None))
 
 
 @router.get(
@@ -169,13 +231,8 @@ async def energy_csv(
     """One view of the energy report as CSV (UTF-8), for systems: plain numbers, ISO dates, stable keys. It starts
     with '#' comment lines saying how it was made, as the XLSX's last sheet does (`#key,label,value`; pandas:
     `read_csv(..., comment="#")`); provenance=false leaves them out."""
-    [sheet], made = await _energy_sheets(pool, user, scope, settings, query, only=query.view)
-    return csv_download(
-        sheet,
-        header=query.header,
-        bom=query.bom,
-        name=period_name(f"energy-{query.view}", query.start, query.end, "csv"),
-        provenance=made if query.provenance else None,
+    return _csv(
+        f"energy-{query.view}", query, await _energy_sheets(pool, user, scope, settings, query, only=query.view)
     )
 
 
@@ -194,14 +251,9 @@ async def _dispatch_sheets(
 ) -> tuple[list[Sheet], Provenance]:
     async with pool.connection() as conn:
         result, rows = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
-        made = await provenance.made(
-            conn,
-            user,
-            settings,
-            what=_what(("公务用车派车统计", "Dispatch report"), only),
-            start=query.start,
-            end=query.end,
-            filters={"organisation_id": query.organisation_id},
+        filters = {"organisation_id": query.organisation_id}
+        made = await _made(
+            conn, user, settings, query, report=("公务用车派车统计", "Dispatch report"), view=only, filters=filters
         )
     return dispatch_workbook.sheets(result, rows, query.language, only), made
 
@@ -222,13 +274,7 @@ async def dispatch_xlsx(
     kind; Chinese headers by default. The figures are those of GET /reports/dispatch and GET /reports/vehicles.
     Last, how the file was made (说明 / About this file): the period (end exclusive), the time zone, the unit
     filter, the user and unit, the time made, the Yiwang version."""
-    sheets, made = await _dispatch_sheets(pool, user, scope, settings, query, only=None)
-    return await xlsx_download(
-        sheets,
-        language=query.language,
-        name=period_name("dispatch", query.start, query.end, "xlsx"),
-        provenance=made,
-    )
+    return await _xlsx("dispatch", query, await _dispatch_sheets(pool, user, scope, settings, query, only=None))
 
 
 @router.get(
@@ -246,35 +292,24 @@ async def dispatch_csv(
     """One view of the dispatch report as CSV (UTF-8), for systems: plain numbers, stable keys. The units view ends
     with the total line (no unit id). It starts with '#' comment lines saying how it was made (`#key,label,value`);
     provenance=false leaves them out."""
-    [sheet], made = await _dispatch_sheets(pool, user, scope, settings, query, only=query.view)
-    return csv_download(
-        sheet,
-        header=query.header,
-        bom=query.bom,
-        name=period_name(f"dispatch-{query.view}", query.start, query.end, "csv"),
-        provenance=made if query.provenance else None,
-    )
+    files = await _dispatch_sheets(pool, user, scope, settings, query, only=query.view)
+    return _csv(f"dispatch-{query.view}", query, files)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Geofences
 
 
-async def _geofence_sheet(
+async def _geofence_sheets(
     pool: PoolDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
-) -> tuple[Sheet, Provenance]:
+) -> tuple[list[Sheet], Provenance]:
     async with pool.connection() as conn:
         result = await geofences.report(conn, scope, query, settings)
-        made = await provenance.made(
-            conn,
-            user,
-            settings,
-            what=("电子围栏统计", "Geofence report"),
-            start=query.start,
-            end=query.end,
-            filters={"organisation_id": query.organisation_id, "area_id": query.area_id},
+        filters = {"organisation_id": query.organisation_id, "area_id": query.area_id}
+        made = await _made(
+            conn, user, settings, query, report=("电子围栏统计", "Geofence report"), view=None, filters=filters
         )
-    return geofences.sheet(result, query.language), made
+    return [geofences.sheet(result, query.language)], made
 
 
 @router.get("/geofences.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
@@ -287,10 +322,7 @@ async def geofence_xlsx(
 ) -> StreamingResponse:
     """The geofence report of at most 31 days as XLSX (the figures of GET /reports/geofences), with how the file
     was made last."""
-    sheet, made = await _geofence_sheet(pool, user, scope, settings, query)
-    return await xlsx_download(
-        [sheet], language=query.language, name=period_name("geofences", query.start, query.end, "xlsx"), provenance=made
-    )
+    return await _xlsx("geofences", query, await _geofence_sheets(pool, user, scope, settings, query))
 
 
 @router.get("/geofences.csv", responses=REPORT_RESPONSES, response_class=StreamingResponse)
@@ -302,14 +334,7 @@ async def geofence_csv(
     query: Annotated[GeofenceCsvQuery, Query()],
 ) -> StreamingResponse:
     """The geofence report as CSV (UTF-8), for systems; '#' comment lines first say how it was made."""
-    sheet, made = await _geofence_sheet(pool, user, scope, settings, query)
-    return csv_download(
-        sheet,
-        header=query.header,
-        bom=query.bom,
-        name=period_name("geofences", query.start, query.end, "csv"),
-        provenance=made if query.provenance else None,
-    )
+    return _csv("geofences", query, await _geofence_sheets(pool, user, scope, settings, query))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -329,15 +354,9 @@ async def _matching_sheets(
         # Matched once for both: matching judges every fix of every vehicle.
         matched = await matching.matched(conn, scope, query.period, settings, query.organisation_id)
         result, suspected = matching.report_of(matched, settings), matching.suspicions_of(matched, scope, settings)
-        made = await provenance.made(
-            conn,
-            user,
-            settings,
-            what=_what(("行程与派车匹配", "Trips matched to requests"), only),
-            start=query.start,
-            end=query.end,
-            filters={"organisation_id": query.organisation_id, **result.rules.model_dump()},
-        )
+        filters = {"organisation_id": query.organisation_id, **result.rules.model_dump()}
+        what = ("行程与派车匹配", "Trips matched to requests")
+        made = await _made(conn, user, settings, query, report=what, view=only, filters=filters)
     return matching_workbook.sheets(result, suspected, query.language, only), made
 
 
@@ -357,13 +376,7 @@ async def matching_xlsx(
     the total line) and per vehicle, and the suspected private use (公车私用) with its evidence; the figures are those
     of GET /reports/matching and GET /reports/suspicions. Last, how the file was made, with the matching
     thresholds among the filters."""
-    sheets, made = await _matching_sheets(pool, user, scope, settings, query, only=None)
-    return await xlsx_download(
-        sheets,
-        language=query.language,
-        name=period_name("matching", query.start, query.end, "xlsx"),
-        provenance=made,
-    )
+    return await _xlsx("matching", query, await _matching_sheets(pool, user, scope, settings, query, only=None))
 
 
 @router.get(
@@ -380,11 +393,5 @@ async def matching_csv(
 ) -> StreamingResponse:
     """One view of the matching report as CSV (units, vehicles or suspicions), starting with '#' comment lines
     saying how it was made; provenance=false leaves them out."""
-    [sheet], made = await _matching_sheets(pool, user, scope, settings, query, only=query.view)
-    return csv_download(
-        sheet,
-        header=query.header,
-        bom=query.bom,
-        name=period_name(f"matching-{query.view}", query.start, query.end, "csv"),
-        provenance=made if query.provenance else None,
-    )
+    files = await _matching_sheets(pool, user, scope, settings, query, only=query.view)
+    return _csv(f"matching-{query.view}", query, files)

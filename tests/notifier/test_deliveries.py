@@ -9,11 +9,11 @@ import base64
 import hashlib
 import hmac
 import time as clock
+from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from email import message_from_string
 from email.header import decode_header, make_header
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -49,12 +49,14 @@ async def wait_statuses(url: str, rule: int, expected: list[tuple[str, int]], se
         await asyncio.sleep(0.1)  # between polls of the database, not in place of a condition
 
 
-def mid_hour_zone(moment: datetime) -> str:
-    """A time zone whose local hour at `moment` is between its 15th and 45th minute: Shanghai's (+08:00) or Kolkata's
-    (+05:30), half an hour apart. A digest of local hours then holds every alert a test raises within 15 minutes in
-    one period, whenever the test runs."""
-    shanghai = moment.astimezone(ZoneInfo("Asia/Shanghai")).minute
-    return "Asia/Shanghai" if 15 <= shanghai < 45 else "Asia/Kolkata"
+@dataclass
+class Clock:
+    """The notifier's time, set by the test: it stands still until the test moves it."""
+
+    at: datetime
+
+    def __call__(self) -> datetime:
+        return self.at
 
 
 async def test_an_alert_reaches_email_wecom_and_dingtalk_in_their_formats(
@@ -161,27 +163,27 @@ async def test_quiet_hours_hold_a_yellow_alert_and_let_a_red_one_through(
 async def test_a_digest_sends_the_yellow_alerts_of_its_period_in_one_message(
     notifier_settings: Settings, unit: Devices, webhook: Receiver
 ) -> None:
-    # The period is the hour of local time the notifier plans the alerts in: in a zone where the test starts mid-hour,
-    # the hour cannot end between the alerts (it would put them in two periods).
-    start = datetime.now(UTC)
-    settings = notifier_settings.model_copy(update={"time_zone": mid_hour_zone(start)})
-    local = start.astimezone(settings.zone)
-    assert 15 <= local.minute < 45
-    url, org = settings.database_url, unit.organisation
+    # The period is the local hour the notifier plans the alerts in, by its clock: the test's, whatever the time of
+    # day. It plans one alert in the first minute of yesterday's last hour and the others in its last second; the
+    # digest is due at midnight by that clock, not by the wall's.
+    url, org, zone = notifier_settings.database_url, unit.organisation, notifier_settings.zone
+    hour = datetime.combine(datetime.now(zone).date() - timedelta(days=1), time(23), tzinfo=zone)
+    now = Clock(hour + timedelta(minutes=1))
     digest = await add_rule(url, name="每小时汇总", organisation_id=org, channel="wecom", digest_minutes=60,
                             target=f"http://127.0.0.1:{webhook.port}/digest?key=k")  # fmt: skip
-    async with notifying(settings):
+    async with notifying(notifier_settings, now):
         first = await raise_alert(url, unit.vehicles[0], org, "no_dispatch", "yellow", datetime.now(UTC))
+        await wait_statuses(url, digest, [("pending", 0)])
+        now.at = hour + timedelta(minutes=59, seconds=59)
         second = await raise_alert(url, unit.vehicles[1], org, "parking", "yellow", datetime.now(UTC))
         red = await raise_alert(url, unit.vehicles[2], org, "power_cut", "red", datetime.now(UTC))
         # A red alert is never held for a digest; the yellow ones wait for the hour's end, together.
         await wait_statuses(url, digest, [("pending", 0), ("sent", 1)])
         gathered, alone = await deliveries(url, digest)
         assert (sorted(gathered["alert_ids"]), alone["alert_ids"]) == ([first, second], [red])
-        assert gathered["due_at"] == local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        assert gathered["due_at"] == hour + timedelta(hours=1)
         # The hour ends.
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            await conn.execute("UPDATE notification_delivery SET due_at = now() WHERE id = %s", (gathered["id"],))
+        now.at = hour + timedelta(hours=1)
         await wait_statuses(url, digest, [("sent", 1), ("sent", 1)])
     summary = webhook.received()[-1]["body"]["markdown"]["content"]
     assert summary.startswith("**督车汇总: 2 条告警**")

@@ -15,16 +15,17 @@ from psycopg.rows import dict_row
 from db.alerts import store
 from domain.supervision import Alert, AlertKind, Level
 from notifier.metrics import Metrics
-from notifier.run import run
+from notifier.run import Clock, run, wall_clock
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
 
 @asynccontextmanager
-async def notifying(settings: Settings) -> AsyncIterator[Metrics]:
-    """A notifier until the block ends, then stopped as by SIGTERM; started once its first sweep ended."""
+async def notifying(settings: Settings, clock: Clock = wall_clock) -> AsyncIterator[Metrics]:
+    """A notifier (on `clock`'s time) until the block ends, then stopped as by SIGTERM; started once its first sweep
+    ended."""
     stop, metrics = asyncio.Event(), Metrics()
-    task = asyncio.create_task(run(settings, stop=stop, metrics=metrics))
+    task = asyncio.create_task(run(settings, stop=stop, metrics=metrics, clock=clock))
     await eventually(lambda: metrics.sweeps > 0 or task.done(), 15)
     if task.done():
         task.result()

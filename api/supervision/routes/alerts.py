@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.access.audit import audit_entry
@@ -16,6 +21,7 @@ from api.fields import NO_NUL, Text
 from api.paging import Page, page_of
 from api.supervision import alerts
 from api.supervision.alerts import AlertDetail, AlertPublic, NotePublic
+from db.scope import Scope
 from domain.alert_lifecycle import AlertState
 from domain.supervision import AlertKind
 
@@ -92,36 +98,47 @@ async def get_alert(pool: PoolDep, scope: ScopeDep, alert_id: int) -> AlertDetai
         return await alerts.detail(conn, scope, alert_id)
 
 
-@router.post("/{alert_id}/acknowledge", responses=responses(401, 403, 404, 409, 422))
-async def acknowledge_alert(
+@dataclass(frozen=True, slots=True)
+class _Handling:
+    """A change of an alert's lifecycle by a user who handles alerts (alerts:write): acknowledge, assign, close."""
+
+    request: Request
+    pool: AsyncConnectionPool[AsyncConnection]
+    scope: Scope
+    user: Principal
+    alert_id: int
+
+    async def change(self, update: Callable[[AsyncConnection, Scope, int], Awaitable[AlertPublic]]) -> AlertPublic:
+        """The alert in the user's scope as `update` leaves it (api/supervision/alerts.py), recorded in the audit
+        entry."""
+        audit_entry(self.request).resource_ids.append(str(self.alert_id))
+        async with self.pool.connection() as conn:
+            return await update(conn, self.scope, self.alert_id)
+
+
+async def _handling(
     request: Request,
     pool: PoolDep,
     scope: ScopeDep,
     user: Annotated[Principal, Depends(require("alerts:write"))],
-    *,
     alert_id: int,
-    body: Acknowledgement,
-) -> AlertPublic:
+) -> _Handling:
+    return _Handling(request, pool, scope, user, alert_id)
+
+
+Handling = Annotated[_Handling, Depends(_handling)]
+
+
+@router.post("/{alert_id}/acknowledge", responses=responses(401, 403, 404, 409, 422))
+async def acknowledge_alert(handling: Handling, body: Acknowledgement) -> AlertPublic:
     """Acknowledge an alert with a note (once: 409 when it already was)."""
-    audit_entry(request).resource_ids.append(str(alert_id))
-    async with pool.connection() as conn:
-        return await alerts.acknowledge(conn, scope, alert_id, user_id=user.id, note=body.note)
+    return await handling.change(partial(alerts.acknowledge, user_id=handling.user.id, note=body.note))
 
 
 @router.post("/{alert_id}/assign", responses=responses(401, 403, 404, 409, 422))
-async def assign_alert(
-    request: Request,
-    pool: PoolDep,
-    scope: ScopeDep,
-    _user: Annotated[Principal, Depends(require("alerts:write"))],
-    *,
-    alert_id: int,
-    body: Assignment,
-) -> AlertPublic:
+async def assign_alert(handling: Handling, body: Assignment) -> AlertPublic:
     """Give an alert to a user of its unit or a supervisor (422 otherwise; 409 when it is closed)."""
-    audit_entry(request).resource_ids.append(str(alert_id))
-    async with pool.connection() as conn:
-        return await alerts.assign(conn, scope, alert_id, assignee_id=body.assignee_id)
+    return await handling.change(partial(alerts.assign, assignee_id=body.assignee_id))
 
 
 @router.post("/{alert_id}/notes", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 404, 422))
@@ -141,16 +158,6 @@ async def add_note(
 
 
 @router.post("/{alert_id}/close", responses=responses(401, 403, 404, 409, 422))
-async def close_alert(
-    request: Request,
-    pool: PoolDep,
-    scope: ScopeDep,
-    user: Annotated[Principal, Depends(require("alerts:write"))],
-    *,
-    alert_id: int,
-    body: Closing,
-) -> AlertPublic:
+async def close_alert(handling: Handling, body: Closing) -> AlertPublic:
     """Close an alert, with a note if you give one (once: 409 when it already was)."""
-    audit_entry(request).resource_ids.append(str(alert_id))
-    async with pool.connection() as conn:
-        return await alerts.close(conn, scope, alert_id, user_id=user.id, text=body.note)
+    return await handling.change(partial(alerts.close, user_id=handling.user.id, text=body.note))
