@@ -780,8 +780,11 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
+    from yiwang import logs  # noqa: PLC0415
+
+    # First: every line of the process is in the chosen format, the warnings of finding the local passwords included.
+    logs.configure(settings.log_level, settings.log_format, f"yiwang {args.command}")
     _local_passwords(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in Settings.unknown_environment():
         log.warning("%s is not a setting (yiwang/settings.py) and is ignored", name)
     result: int = args.func(settings, args)
