@@ -476,6 +476,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
 ({settings.sim_jt808_share:.0%} of them over JT/T 808).
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
+                      metrics http://{settings.metrics_host}:{settings.api_metrics_port}/metrics
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
   supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
   JT/T 808 gateway    terminals connect to {settings.jt808_host}:{settings.jt808_port}
@@ -487,6 +488,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
                         -u observer -P {passwords["observer"]}
   logs                {logs}/
+  fault drills        yiwang drill  (with this environment: kills and restarts mid-stream, docs/failures.md)
 Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
             flush=True,
         )
