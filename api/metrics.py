@@ -24,6 +24,9 @@ log = logging.getLogger(__name__)
 
 # Requests that matched no route of the app: static pages, 404s, probes of paths that do not exist.
 UNROUTED = "unrouted"
+# HTTP's methods; any other a client invents counts as OTHER (a label per invented method would be unbounded too).
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER = "other"
 _SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
@@ -95,7 +98,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_counted)
         finally:
             route = route_of(scope)
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            method = scope["method"] if scope["method"] in METHODS else OTHER
+            self.metrics.requests.labels(route, method, str(status)).inc()
             self.metrics.seconds.labels(route).observe(time.perf_counter() - started)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:

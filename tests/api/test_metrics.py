@@ -52,10 +52,13 @@ async def test_requests_are_counted_by_route_template_and_status_never_by_raw_pa
     # A caller walking paths that do not exist adds no series of its own.
     for _ in range(20):
         assert (await client.get(f"/{uuid.uuid4().hex}")).status_code == 404
+    for _ in range(3):
+        await client.request(f"X{uuid.uuid4().hex[:6].upper()}", "/health")
     text = await scraped(api_settings)
     assert 'yiwang_api_requests_total{method="GET",route="/vehicles/{vehicle_id}",status="404"} 3.0' in text
     assert 'yiwang_api_requests_total{method="GET",route="/vehicles/{vehicle_id}",status="401"} 1.0' in text
     assert 'yiwang_api_requests_total{method="GET",route="unrouted",status="404"} 20.0' in text
+    assert 'yiwang_api_requests_total{method="other",route="/health",status="405"} 3.0' in text
     assert "no-such" not in text
     assert 'yiwang_api_request_seconds_count{route="/vehicles/{vehicle_id}"} 4.0' in text
 
