@@ -315,12 +315,12 @@ class Drills:
             await asyncio.sleep(0.2)
 
 
-async def run(drills_: Drills, names: list[str], report: Callable[[Outcome], None]) -> list[Outcome]:
+async def run(against: Drills, names: list[str], report: Callable[[Outcome], None]) -> list[Outcome]:
     """The named drills one after the other, each reported as it ends."""
-    await drills_.prepare()
+    await against.prepare()
     outcomes = []
     for name in names:
-        outcome = await drills_.run(name)
+        outcome = await against.run(name)
         report(outcome)
         outcomes.append(outcome)
     return outcomes
