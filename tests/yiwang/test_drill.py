@@ -1,5 +1,6 @@
-"""`yiwang drill` against a running `yiwang run`: a kill -9 of the collector and a restart of the broker in the middle
-of the drill's own stream lose nothing, and the run starts the killed collector again."""
+"""`yiwang drill` against a running `yiwang run`: a kill -9 of the collector or of the supervisor and a restart of the
+broker in the middle of the drill's own stream lose nothing, the supervisor judges every fix through to the last, and
+the run starts each killed process again."""
 
 from __future__ import annotations
 
@@ -25,17 +26,18 @@ def run_env() -> Iterator[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_a_drill_kills_the_collector_and_restarts_the_broker_mid_stream_and_nothing_is_lost(
+def test_drills_kill_the_collector_and_the_supervisor_and_restart_the_broker_mid_stream_and_nothing_is_lost(
     run_env: dict[str, str],
 ) -> None:
     run, text = start_run(run_env, history_days=0, seconds=180)
     assert run.stdout is not None
     try:
         assert "Yiwang is running" in text, text
-        pid_file = Path(run_env["YIWANG_HOME"]) / "run" / "collector.pid"
-        first_collector = int(pid_file.read_text())
+        pids = Path(run_env["YIWANG_HOME"]) / "run"
+        first = {name: int((pids / f"{name}.pid").read_text()) for name in ("collector", "supervisor")}
+        drills = ["collector", "supervisor", "broker"]
         drill = subprocess.run(
-            [sys.executable, "-m", "yiwang.cli", "drill", "collector", "broker", "--messages", "600", "--rate", "150"],
+            [sys.executable, "-m", "yiwang.cli", "drill", *drills, "--messages", "600", "--rate", "150"],
             env=run_env,
             capture_output=True,
             text=True,
@@ -44,19 +46,20 @@ def test_a_drill_kills_the_collector_and_restarts_the_broker_mid_stream_and_noth
         )
         assert drill.returncode == 0, drill.stdout + drill.stderr
         lines = {line.split()[0]: line for line in drill.stdout.splitlines() if line.endswith("ok")}
-        assert set(lines) == {"collector", "broker"}, drill.stdout
+        assert set(lines) == set(drills), drill.stdout
         for line in lines.values():
             # The broker confirmed the whole stream and every item of it was stored, once.
             assert "sent 600, stored 600" in line, line
             assert "lost 0, doubled 0" in line, line
-        # `yiwang run` started the killed collector again, under a new pid.
-        assert int(pid_file.read_text()) != first_collector
+        # `yiwang run` started each killed process again, under a new pid.
+        for name, pid in first.items():
+            assert int((pids / f"{name}.pid").read_text()) != pid, name
     finally:
         run.send_signal(signal.SIGINT)
         run.wait(60)
         run.stdout.close()
     assert run.returncode == 0
-    assert not pid_file.exists()
+    assert not list(pids.iterdir())
 
 
 def test_a_drill_fails_on_a_loss_a_double_or_no_recovery() -> None:
