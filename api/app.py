@@ -26,6 +26,7 @@ from api.fleet.routes import fuel, reports, tracks, trip_requests
 from api.headers import SecurityHeaders
 from api.live import routes as positions
 from api.live.follower import open_feed
+from api.metrics import Metrics, MetricsMiddleware, measure_database
 from api.pages import docs
 from api.registry.routes import (
     departments,
@@ -41,6 +42,7 @@ from api.resources import Resources
 from api.supervision.routes import alerts, areas, notification_deliveries, notification_rules
 from api.survey.routes import survey
 from db.pool import open_pool
+from yiwang.probe import serve
 from yiwang.settings import Settings
 
 # Every router of the app, one per path prefix: tests/api/test_scope.py checks that each route in them declares its
@@ -100,6 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
         TokenSecretError: settings.api_token_secret is missing or shorter than 32 characters.
     """
     tokens = AccessTokens(check_secret(settings.api_token_secret), timedelta(minutes=settings.api_access_token_minutes))
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -115,9 +118,14 @@ def create_app(settings: Settings) -> FastAPI:
                 rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds, max_gap=settings.energy_max_gap),
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
+                measure_database(pool, metrics, settings.metrics_database_seconds),
             ),
+            # On a port of its own (loopback by default), as every other process's: the public port has no /metrics,
+            # so no caller of the API learns its routes' traffic or the database's size (docs/operating.md).
+            serve(metrics, settings.metrics_host, settings.api_metrics_port, "api"),
         ):
             app.state.resources = Resources(settings, pool, tokens, live)
+            app.state.metrics = metrics
             # What startup made lives as long as the process: out of the collector's sight, so that a full
             # collection walks only what requests made since (the first live map is the largest part).
             gc.freeze()
@@ -136,6 +144,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_size=settings.api_max_body_bytes,
     )
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
     errors.install(app)
     errors.declare_body_limit(ROUTERS)
     for router in ROUTERS:

@@ -20,6 +20,9 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.api_host,
         "port": settings.api_port,
         "log_level": settings.log_level.lower(),
+        # uvicorn's loggers write through the root logger that `yiwang` set up (yiwang/logs.py), in its format (JSON
+        # when YIWANG_LOG_FORMAT=json), instead of a configuration of their own.
+        "log_config": None,
         # Browsers always offer compression; for a whole-network map stream it would cost more CPU than it saves.
         "ws_per_message_deflate": False,
         # A client's WebSocket messages are tokens: one larger than a body may be is refused (1009) before it is

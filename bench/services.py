@@ -50,6 +50,7 @@ def collector_and_api(stack: Stack, root: str, home: Path) -> Iterator[tuple[str
         "YIWANG_MQTT_TOPIC_ROOT": root,
         "YIWANG_METRICS_PORT": str(free_port()),
         "YIWANG_API_PORT": str(api_port),
+        "YIWANG_API_METRICS_PORT": str(free_port()),
         "YIWANG_API_TOKEN_SECRET": secrets.token_urlsafe(48),
         "YIWANG_API_ACCESS_TOKEN_MINUTES": "120",
         "YIWANG_LOG_LEVEL": "WARNING",

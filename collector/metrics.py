@@ -71,3 +71,28 @@ class Metrics:
             "database_ok": db_ok,
             "seconds_since_commit": round(time.time() - last, 3) if last else None,
         }
+
+
+class SupervisorMetrics(Metrics):
+    """The supervisor's: the consume loop's (named as the collector's, since it is the same loop) and what it judged.
+
+    `yiwang_supervisor_alerts_raised` counts what the rules raised in committed batches: a batch the broker sends
+    again after a crash counts again, while the alert table stores each once (unique per vehicle, kind and time).
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        r = self.registry
+        self.judged = Counter("yiwang_supervisor_fixes_judged", "Fixes judged in committed batches.", registry=r)
+        self.raised = Counter(
+            "yiwang_supervisor_alerts_raised",
+            "Alerts the rules raised in committed batches, by kind.",
+            ["kind"],
+            registry=r,
+        )
+        self.judge_lag = Histogram(
+            "yiwang_supervisor_lag_seconds",
+            "From receipt to the commit of the judgement of a batch's oldest message.",
+            buckets=_SECONDS_BUCKETS,
+            registry=r,
+        )

@@ -41,7 +41,7 @@ from collector.contract import Limits
 from collector.families import route
 from collector.inbox import Received
 from collector.invalid import InvalidMessage
-from collector.metrics import Metrics
+from collector.metrics import SupervisorMetrics
 from collector.run import consume, limits_from, stop_on_signals
 from db import alerts as db_alerts
 from db import calendar as db_calendar
@@ -90,10 +90,10 @@ class Supervisor:
         limits: Limits,
         rules: Rules,
         refresh: float,
-        metrics: Metrics | None = None,
+        metrics: SupervisorMetrics | None = None,
     ) -> None:
         self._pool = pool
-        self._metrics = metrics or Metrics()
+        self._metrics = metrics or SupervisorMetrics()
         self._root = root
         self._limits = limits
         self._rules = rules
@@ -130,8 +130,11 @@ class Supervisor:
                     delay = min(delay * 2, 10.0) * random.uniform(0.8, 1.0)
                     continue
                 return None
+            now = time.time()
             self._metrics.db_ok.set(1)
-            self._metrics.last_commit.set(time.time())
+            self._metrics.last_commit.set(now)
+            if batch:
+                self._metrics.judge_lag.observe(now - batch[0].at)
             return stored
 
     def database_failed(self) -> None:
@@ -164,6 +167,8 @@ class Supervisor:
                 for watch in raised:  # not committed: the next check raises them again
                     watch.silent_raised = False
                 raise
+            for alert in alerts:
+                self._metrics.raised.labels(alert.kind).inc()
             return stored
 
     def _fixes(self, batch: Sequence[Received]) -> list[Position]:
@@ -201,6 +206,9 @@ class Supervisor:
                 stored = await self._store(conn, alerts)
                 await db_alerts.keep_watches(conn, {v: w.state() for v, w in judged.items()})
             self.watches.update(judged)  # only once committed: a refused batch is judged again from the same memory
+            self._metrics.judged.inc(len(fixes))
+            for alert in alerts:
+                self._metrics.raised.labels(alert.kind).inc()
             return stored
 
     async def _restore(self, conn: AsyncConnection) -> None:
@@ -230,10 +238,12 @@ class Supervisor:
         return len(await db_alerts.store(conn, alerts, self._organisation))
 
 
-async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
+async def run(
+    settings: Settings, *, stop: asyncio.Event | None = None, metrics: SupervisorMetrics | None = None
+) -> None:
     """Run until `stop` is set (SIGTERM and SIGINT set it); `metrics` shows whether it is connected."""
     stop = stop or asyncio.Event()
-    metrics = metrics or Metrics()
+    metrics = metrics or SupervisorMetrics()
     stop_on_signals(stop)
     own = settings.model_copy(update={"mqtt_client_id": settings.supervisor_client_id, "mqtt_shared_group": None})
     async with (

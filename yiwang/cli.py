@@ -404,6 +404,7 @@ async def _add_user(settings: Settings, args: argparse.Namespace, role: str, pas
 def _run(settings: Settings, args: argparse.Namespace) -> int:
     """Everything together: the stack, the schema, the simulated city, collector, API, JT/T 808 gateway and
     simulators."""
+    from yiwang import processes  # noqa: PLC0415
     from yiwang.stack import Stack  # noqa: PLC0415
 
     _stack(settings, argparse.Namespace(action="up"))
@@ -429,6 +430,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     logs = settings.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     children: dict[str, subprocess.Popen[bytes]] = {}
+    restart: dict[str, Callable[[], subprocess.Popen[bytes]]] = {}
 
     database = {f"YIWANG_{name.upper()}": url for name, url in own_urls.items()}
 
@@ -447,6 +449,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
             children[name] = subprocess.Popen(
                 [*me, *argv], stdout=log_file, stderr=subprocess.STDOUT, env=as_account(account)
             )
+        # Other commands find it by name (`yiwang drill` kills it in the middle of a stream).
+        processes.write_pid(settings, name, children[name].pid)
+        restart[name] = lambda: start(name, account, *argv)
         return children[name]
 
     # Whatever ends the run (Ctrl-C, a service that fails its health check, a failed backfill, a child's exit,
@@ -457,14 +462,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         start("api", None, "api")
         start("gateway", "gateway", "gateway", "jt808")
         start("notifier", None, "notify")
-        health = {
-            "collector": f"http://{settings.metrics_host}:{settings.metrics_port}/health",
-            "supervisor": f"http://{settings.metrics_host}:{settings.supervisor_metrics_port}/health",
-            "api": f"http://{settings.api_host}:{settings.api_port}/health",
-            "gateway": f"http://{settings.metrics_host}:{settings.gateway_metrics_port}/health",
-            "notifier": f"http://{settings.metrics_host}:{settings.notifier_metrics_port}/health",
-        }
-        _wait_until_healthy(children, health, logs)
+        _wait_until_healthy(children, processes.health_urls(settings), logs)
         if args.history_days > 0:
             # Meters report every 15 minutes: without some history an energy view would start empty.
             print(f"putting {args.history_days:g} days of meter history in through MQTT ...", flush=True)
@@ -482,6 +480,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
 ({settings.sim_jt808_share:.0%} of them over JT/T 808).
   API and its docs    http://{settings.api_host}:{settings.api_port}/docs
                       log in as admin / {admin_password} (in {settings.home}/admin_password)
+                      metrics http://{settings.metrics_host}:{settings.api_metrics_port}/metrics
   collector metrics   http://{settings.metrics_host}:{settings.metrics_port}/metrics  (health: /health)
   supervisor metrics  http://{settings.metrics_host}:{settings.supervisor_metrics_port}/metrics  (health: /health)
   JT/T 808 gateway    terminals connect to {settings.jt808_host}:{settings.jt808_port}
@@ -493,13 +492,40 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
                         -u observer -P {passwords["observer"]}
   logs                {logs}/
+  fault drills        yiwang drill  (with this environment: kills and restarts mid-stream, docs/failures.md)
 Stop with Ctrl-C (the stack keeps running: `yiwang stack down` stops it).""",
             flush=True,
         )
-        _supervise(children, args.seconds, logs)
+        _supervise(children, restart, args.seconds, logs)
     finally:
         _stop(children)
+        for name in children:
+            processes.remove_pid(settings, name)
     return 0
+
+
+def _drill(settings: Settings, args: argparse.Namespace) -> int:
+    """Faults against the running stack, each mid-stream; exits 1 on any loss (yiwang/drill.py)."""
+    from yiwang import drill  # noqa: PLC0415
+
+    names = args.drills or list(drill.DRILLS)
+    unknown = sorted(set(names) - set(drill.DRILLS))
+    if unknown:
+        raise SystemExit(f"no drill {', '.join(unknown)}: the drills are {', '.join(drill.DRILLS)}")
+    # An account of its own at the broker, with a fresh password, as `yiwang run` gives each of its processes.
+    password = asyncio.run(_run_accounts(settings, {"drill": ["gateway"]}))["drill"]
+    publisher = settings.model_copy(update={"mqtt_username": "drill", "mqtt_password": password})
+    try:
+        drills = drill.Drills(
+            settings, publisher, messages=args.messages, rate=args.rate, recovery_seconds=args.recovery_seconds
+        )
+        print(f"{len(names)} drill(s), {args.messages} messages each at {args.rate:g}/s:", flush=True)
+        outcomes = asyncio.run(drill.run(drills, names, lambda o: print(o.line(), flush=True)))
+    except drill.DrillError as exc:
+        raise SystemExit(f"yiwang drill: {exc}") from exc
+    failed = [o.drill for o in outcomes if not o.ok]
+    print(f"failed: {', '.join(failed)}" if failed else "every drill lost nothing")
+    return 1 if failed else 0
 
 
 def _local_passwords(settings: Settings) -> None:
@@ -559,8 +585,15 @@ async def _run_accounts(settings: Settings, roles: dict[str, list[str]]) -> dict
     return passwords
 
 
-def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, logs: Path) -> None:
-    """Until Ctrl-C, SIGTERM, `seconds` or a child's exit (the caller stops the children)."""
+def _supervise(
+    children: dict[str, subprocess.Popen[bytes]],
+    restart: dict[str, Callable[[], subprocess.Popen[bytes]]],
+    seconds: float,
+    logs: Path,
+) -> None:
+    """Until Ctrl-C, SIGTERM or `seconds` (the caller stops the children). A child that exits is started again, as
+    compose's `restart: unless-stopped` does: after a second, or after up to 30 s while it keeps exiting within a
+    minute of its start (a crash loop does not spin)."""
     stopping = False
 
     def request_stop(*_: object) -> None:
@@ -570,12 +603,28 @@ def _supervise(children: dict[str, subprocess.Popen[bytes]], seconds: float, log
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     deadline = time.monotonic() + seconds if seconds else None
+    started = dict.fromkeys(children, time.monotonic())
+    delay = dict.fromkeys(children, 1.0)
+    due: dict[str, float] = {}
     while not stopping and (deadline is None or time.monotonic() < deadline):
+        now = time.monotonic()
         for name, child in children.items():
-            if child.poll() is not None:
-                print(f"{name} exited with {child.returncode}; see {logs}/{name}.log", file=sys.stderr)
-                stopping = True
-        time.sleep(0.5)
+            if name in due or child.poll() is None:
+                continue
+            delay[name] = 1.0 if now - started[name] > 60 else min(delay[name] * 2, 30.0)
+            due[name] = now + delay[name]
+            print(
+                f"{name} exited with {child.returncode}; starting it again in {delay[name]:.0f} s "
+                f"(see {logs}/{name}.log)",
+                file=sys.stderr,
+                flush=True,
+            )
+        for name, when in list(due.items()):
+            if now >= when:
+                del due[name]
+                restart[name]()
+                started[name] = time.monotonic()
+        time.sleep(0.2)
 
 
 def _wait_until_healthy(
@@ -723,14 +772,30 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
     run.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     run.add_argument("--history-days", type=float, default=7, help="days of meter history to backfill first")
     run.set_defaults(func=_run)
+
+    drill = sub.add_parser(
+        "drill", help="faults against a running `yiwang run` mid-stream: what was sent, stored, doubled, recovery"
+    )
+    drill.add_argument(
+        "drills", nargs="*", metavar="DRILL", help="collector, database, broker, supervisor, worker (default: all)"
+    )
+    drill.add_argument("--messages", type=int, default=2000, help="readings and positions in each drill's stream")
+    drill.add_argument("--rate", type=float, default=200, help="messages a second")
+    drill.add_argument(
+        "--recovery-seconds", type=float, default=120, help="the most a recovery may take before it counts as failed"
+    )
+    drill.set_defaults(func=_drill)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     settings = Settings()
+    from yiwang import logs  # noqa: PLC0415
+
+    # First: every line of the process is in the chosen format, the warnings of finding the local passwords included.
+    logs.configure(settings.log_level, settings.log_format, f"yiwang {args.command}")
     _local_passwords(settings)
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for name in Settings.unknown_environment():
         log.warning("%s is not a setting (yiwang/settings.py) and is ignored", name)
     result: int = args.func(settings, args)

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="YIWANG_", extra="ignore")
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="every process's log lines: text for people, json (one object a line: time, level, logger, "
+        "message, process, exception) for a log collector; applied in one place (yiwang/logs.py)",
+    )
 
     # Where `yiwang stack` keeps the local database and broker (git-ignored).
     home: Path = Path(".yiwang")
@@ -158,6 +163,16 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_metrics_port: int = Field(
+        default=9112,
+        ge=0,
+        le=65535,
+        description="the API's Prometheus /metrics (and a /health of its own), on metrics_host: never on the public "
+        "port, which answers /metrics with 404; 0 picks a free port",
+    )
+    metrics_database_seconds: float = Field(
+        default=60.0, gt=0, description="the API measures the database's size (yiwang_database_size_bytes) this often"
+    )
     # How often the live map re-reads the whole map (vehicles, units, plates, lifecycle, requests, drivers, fixes):
     # a safety net for a change notification lost while the API was not listening and any fix its quick looks at
     # live_position missed.

@@ -1,20 +1,27 @@
-"""The supervisor's health says whether its database takes its alerts, as the collector's does."""
+"""The supervisor's health says whether its database takes its alerts, as the collector's does; its metrics say what
+it judged and raised."""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import UTC, datetime
 
+import orjson
 from psycopg_pool import AsyncConnectionPool
 
-from collector.metrics import Metrics
+from collector.inbox import Received
+from collector.metrics import SupervisorMetrics
 from collector.run import limits_from
 from collector.supervisor import Supervisor, rules_from
 from db.pool import open_pool
+from domain.topics import topic
+from tests.support.registry import Devices
 from yiwang.settings import Settings
 from yiwang.stack import free_port
 
 
-def supervisor(pool: AsyncConnectionPool, settings: Settings, metrics: Metrics) -> Supervisor:
+def supervisor(pool: AsyncConnectionPool, settings: Settings, metrics: SupervisorMetrics) -> Supervisor:
     return Supervisor(
         pool, root=settings.topic_root, limits=limits_from(settings), rules=rules_from(settings), refresh=60,
         metrics=metrics,
@@ -22,7 +29,7 @@ def supervisor(pool: AsyncConnectionPool, settings: Settings, metrics: Metrics) 
 
 
 async def test_health_is_bad_while_the_database_refuses_and_good_once_a_write_succeeds(settings: Settings) -> None:
-    metrics = Metrics()
+    metrics = SupervisorMetrics()
     metrics.db_ok.set(1)  # as run() sets it once the pool is open
     nowhere = f"postgresql://yiwang@127.0.0.1:{free_port()}/yiwang"
     abandon = asyncio.Event()
@@ -36,3 +43,22 @@ async def test_health_is_bad_while_the_database_refuses_and_good_once_a_write_su
     async with open_pool(settings.database_url, max_size=1) as pool:
         assert await supervisor(pool, settings, metrics).write([], asyncio.Event()) == 0
     assert metrics.health()[1]["database_ok"] is True
+
+
+async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_the_lag(
+    settings: Settings, devices: Devices
+) -> None:
+    metrics = SupervisorMetrics()
+    now = datetime.now(UTC)
+    fix = {"time": now.isoformat(), "latitude": 29.29, "longitude": 117.2, "speed": 150.0, "heading": 90.0,
+           "odometer": 10.0, "ignition": True}  # fmt: skip
+    vehicle = devices.vehicles[0]
+    batch = [
+        Received(time.time() - 2, topic(settings.topic_root, "vehicle", vehicle, "position"), orjson.dumps(fix), 1, 1)
+    ]
+    async with open_pool(settings.database_url_of("supervisor"), max_size=1) as pool:
+        assert await supervisor(pool, settings, metrics).write(batch, asyncio.Event()) >= 1
+    assert metrics.registry.get_sample_value("yiwang_supervisor_fixes_judged_total") == 1
+    assert metrics.registry.get_sample_value("yiwang_supervisor_alerts_raised_total", {"kind": "speeding"}) == 1
+    assert metrics.registry.get_sample_value("yiwang_supervisor_lag_seconds_count") == 1
+    assert (metrics.registry.get_sample_value("yiwang_supervisor_lag_seconds_sum") or 0) >= 2

@@ -18,7 +18,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from api.app import create_app
-from collector.metrics import Metrics
+from collector.metrics import Metrics, SupervisorMetrics
 from collector.supervisor import run as run_supervisor
 from db import roles
 from db.migrate import migrate
@@ -167,7 +167,7 @@ async def test_the_supervisor_connects_as_its_own_role(
     settings: Settings, devices: Devices, db: psycopg.Connection
 ) -> None:
     stop = asyncio.Event()
-    metrics = Metrics()
+    metrics = SupervisorMetrics()
     own = settings.model_copy(update={"supervisor_client_id": f"supervisor-{settings.mqtt_client_id}"})
     task = asyncio.create_task(run_supervisor(own, stop=stop, metrics=metrics))
     try:
