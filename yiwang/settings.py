@@ -422,6 +422,11 @@ class Settings(BaseSettings):
         description="the tile service's key, put where the URL template has {key} (Tianditu's tk=); public: every "
         "browser sees it",
     )
+    pages_tile_labels_url: str = Field(
+        default="",
+        description="a second tile layer drawn over the service's tiles, with the same key, subdomains and "
+        "coordinates: Tianditu's labels (cva_w), which its base layers (vec_w, img_w) do not carry",
+    )
     pages_tile_subdomains: str = Field(
         default="abc",
         description="the letters the page puts for {s} in the URL template, one per request (Tianditu: 01234567)",
@@ -523,6 +528,12 @@ class Settings(BaseSettings):
             )
         if self.pages_tile_url and (problem := template_problem(self.pages_tile_url, self.pages_tile_key)):
             raise ValueError(f"YIWANG_PAGES_TILE_URL: {problem}")
+        if self.pages_tile_labels_url and not self.pages_tile_url:
+            raise ValueError("YIWANG_PAGES_TILE_LABELS_URL is drawn over YIWANG_PAGES_TILE_URL's tiles: set that too")
+        if self.pages_tile_labels_url and (
+            problem := template_problem(self.pages_tile_labels_url, self.pages_tile_key)
+        ):
+            raise ValueError(f"YIWANG_PAGES_TILE_LABELS_URL: {problem}")
         return self
 
     @field_validator("time_zone")

@@ -26,6 +26,7 @@ def page_config(settings: Settings, about: About | None) -> dict[str, object]:
         "basemap": kind,
         "basemap_name": settings.pages_tile_name,
         "tile_url": settings.pages_tile_url,
+        "tile_labels_url": settings.pages_tile_labels_url,
         "tile_attribution": settings.pages_tile_attribution,
         "tile_max_zoom": settings.pages_tile_max_zoom,
         "tile_max_native_zoom": settings.pages_tile_max_zoom,

@@ -49,8 +49,9 @@ def security_headers(settings: Settings) -> dict[str, str]:
     """The pages' Content-Security-Policy: scripts only from the API's origin, images also from the tile service's
     (the offline package's tiles are the API's own)."""
     images = "'self' data: blob:"
-    if settings.pages_tile_url:
-        images += f" {image_origin(settings.pages_tile_url)}"
+    urls = (settings.pages_tile_url, settings.pages_tile_labels_url)
+    for origin in dict.fromkeys(image_origin(url) for url in urls if url):  # each origin once
+        images += f" {origin}"
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "

@@ -121,13 +121,19 @@ async def test_the_pages_are_told_of_the_package(serve: Serve, package: Path) ->
 
 async def test_a_tile_service_with_its_key_and_its_origin_alone_in_the_policy(serve: Serve) -> None:
     tianditu = "https://t{s}.tianditu.gov.cn/vec_w/wmts?TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk={key}"
+    labels = tianditu.replace("vec_w", "cva_w")
     async with serve(
-        pages_tile_url=tianditu, pages_tile_key="k123", pages_tile_subdomains="01234567", pages_tile_name="天地图"
+        pages_tile_url=tianditu,
+        pages_tile_labels_url=labels,
+        pages_tile_key="k123",
+        pages_tile_subdomains="01234567",
+        pages_tile_name="天地图",
     ) as client:
         config = (await client.get("/pages/config.json")).json()
         policy = (await client.get("/pages/map.html")).headers["content-security-policy"]
     assert config["basemap"] == "service"
     assert (config["basemap_name"], config["tile_key"], config["tile_subdomains"]) == ("天地图", "k123", "01234567")
+    assert config["tile_labels_url"] == labels
     assert "img-src 'self' data: blob: https://*.tianditu.gov.cn;" in policy
 
 
@@ -139,6 +145,11 @@ async def test_a_tile_service_with_its_key_and_its_origin_alone_in_the_policy(se
         ({"pages_tile_url": "https://tiles.example/{z}/{x}.png"}, "{y}"),
         ({"pages_tile_url": "tiles.example/{z}/{x}/{y}.png"}, "http"),
         ({"pages_tile_url": "https://tiles.{s}.example/{z}/{x}/{y}.png"}, "first label"),
+        ({"pages_tile_labels_url": "https://tiles.example/{z}/{x}/{y}.png"}, "set that too"),
+        (
+            {"pages_tile_url": "https://tiles.example/{z}/{x}/{y}.png", "pages_tile_labels_url": "https://l/{z}/{x}"},
+            "LABELS_URL: 'https://l/{z}/{x}' lacks {y}",
+        ),
     ],
 )
 def test_settings_that_name_no_drawable_base_map_are_refused(

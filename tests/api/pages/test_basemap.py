@@ -89,7 +89,7 @@ def test_the_tiles_of_the_offline_package(page: Page, system: System, with_packa
     screenshot(page, "basemap-package")
 
 
-def test_a_tile_service_by_url_with_its_key_and_gcj02_for_display_only(
+def test_a_tile_service_by_url_with_its_key_labels_and_gcj02_for_display_only(
     page: Page, system: System, tmp_path: Path
 ) -> None:
     with (
@@ -97,6 +97,7 @@ def test_a_tile_service_by_url_with_its_key_and_gcj02_for_display_only(
         api_beside(
             system.env,
             pages_tile_url=f"http://127.0.0.1:{server.port}/{{z}}/{{x}}/{{y}}.png?tk={{key}}",
+            pages_tile_labels_url=f"http://127.0.0.1:{server.port}/labels/{{z}}/{{x}}/{{y}}.png?tk={{key}}",
             pages_tile_key="test-key-123",
             pages_tile_coordinates="gcj02",
             pages_tile_name="测试瓦片服务",
@@ -113,6 +114,9 @@ def test_a_tile_service_by_url_with_its_key_and_gcj02_for_display_only(
         cx, cy = tile_of(*wgs84_to_gcj02(*CENTRE), 13)
         asked = server.requests()
         assert f"/13/{cx}/{cy}.png?tk=test-key-123" in asked, asked[:10]
+        # Its labels (Tianditu's cva_w) are tiles of their own, drawn over the base tiles.
+        until(page, "document.querySelectorAll('.label-tiles img.leaflet-tile-loaded').length >= 4")
+        assert f"/labels/13/{cx}/{cy}.png?tk=test-key-123" in server.requests()
         assert all(line.endswith("?tk=test-key-123") for line in asked), asked
 
         # The test vehicle is drawn where GCJ-02 tiles show its WGS-84 position; the API answers it as stored.

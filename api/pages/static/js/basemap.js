@@ -32,8 +32,7 @@ export function addBaseMap(map, settings) {
     map.attributionControl.addAttribution(t("map.no_tiles"));
     return null;
   }
-  const layer = L.tileLayer(settings.tile_url, {
-    className: "base-tiles",
+  const options = {
     maxZoom: settings.tile_max_zoom,
     // Past the deepest tiles there are (a package stops at its maxzoom), the deepest are enlarged.
     maxNativeZoom: settings.tile_max_native_zoom,
@@ -41,8 +40,11 @@ export function addBaseMap(map, settings) {
     subdomains: settings.tile_subdomains,
     key: settings.tile_key, // {key} in the template (Tianditu's tk=)
     ...(settings.tile_bounds ? { bounds: L.latLngBounds(settings.tile_bounds) } : {}),
-  });
+  };
+  const layer = L.tileLayer(settings.tile_url, { ...options, className: "base-tiles" });
   layer.addTo(map);
+  // Tianditu's base layers carry no names: its labels are tiles of their own, drawn over them.
+  if (settings.tile_labels_url) L.tileLayer(settings.tile_labels_url, { ...options, className: "label-tiles", zIndex: 2 }).addTo(map);
   if (settings.tile_attribution) map.attributionControl.addAttribution(asText(settings.tile_attribution));
   return layer;
 }
