@@ -436,12 +436,12 @@ class Settings(BaseSettings):
         description="the base map's name as the map states it (e.g. 天地图矢量); default: the tile server's host, or "
         "the package's own name",
     )
-    # An offline tile package (docs/basemap.md): an MBTiles file, served read-only by the API at /tiles/{z}/{x}/{y}
-    # for intranets with no tile server. Either this or pages_tile_url; neither: the grid.
+    # An offline tile package (docs/basemap.md): an MBTiles file or a PMTiles archive, served read-only by the API at
+    # /tiles/{z}/{x}/{y} for intranets with no tile server. Either this or pages_tile_url; neither: the grid.
     pages_tile_package: Path | None = Field(
         default=None,
-        description="an MBTiles file (SQLite) of the region's tiles, which the API serves at /tiles/{z}/{x}/{y}.png "
-        "(not with YIWANG_PAGES_TILE_URL)",
+        description="an MBTiles file (SQLite) or a PMTiles archive (.pmtiles) of the region's raster tiles, which the "
+        "API serves at /tiles/{z}/{x}/{y}.png (not with YIWANG_PAGES_TILE_URL)",
     )
     pages_tile_cache_seconds: int = Field(
         default=86_400,

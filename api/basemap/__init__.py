@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from api.basemap.package import About, Package
+from api.basemap.package import open_package as open_file
 from domain.basemap import base_map
 from yiwang.settings import Settings
 
@@ -16,7 +17,7 @@ def open_package(settings: Settings) -> Package | None:
     Raises:
         PackageError: the file is missing or holds no tiles the map can draw (the API does not start).
     """
-    return Package(settings.pages_tile_package) if settings.pages_tile_package is not None else None
+    return open_file(settings.pages_tile_package) if settings.pages_tile_package is not None else None
 
 
 def page_config(settings: Settings, about: About | None) -> dict[str, object]:

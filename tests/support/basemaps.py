@@ -67,6 +67,15 @@ def make_package(
     return path
 
 
+def make_pmtiles(mbtiles: Path, path: Path) -> Path:
+    """The MBTiles file converted to a PMTiles archive by the `pmtiles` library's converter (`pmtiles-convert`), as an
+    operator would."""
+    from pmtiles.convert import mbtiles_to_pmtiles  # noqa: PLC0415 (only the tests of PMTiles need it)
+
+    mbtiles_to_pmtiles(str(mbtiles), str(path), None)
+    return path
+
+
 @dataclass(frozen=True)
 class TileServer:
     port: int

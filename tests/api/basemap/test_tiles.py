@@ -14,7 +14,7 @@ import pytest
 from api.app import create_app
 from api.basemap.package import PackageError
 from tests.support.api import address_for, client_at
-from tests.support.basemaps import make_package, png
+from tests.support.basemaps import make_package, make_pmtiles, png
 from yiwang.settings import Settings
 
 RED, BLUE = png((200, 30, 30)), png((30, 30, 200))
@@ -49,8 +49,14 @@ def package(tmp_path: Path) -> Path:
     return make_package(tmp_path / "city.mbtiles", {(2, 1, 0): RED, (2, 1, 3): BLUE, (1, 0, 0): RED}, METADATA)
 
 
-async def test_a_tile_of_the_package_with_rows_counted_from_the_north(serve: Serve, package: Path) -> None:
-    async with serve(pages_tile_package=package) as client:
+@pytest.fixture(params=["mbtiles", "pmtiles"])
+def any_package(request: pytest.FixtureRequest, package: Path) -> Path:
+    """The package as an MBTiles file, and converted to a PMTiles archive."""
+    return package if request.param == "mbtiles" else make_pmtiles(package, package.with_suffix(".pmtiles"))
+
+
+async def test_a_tile_of_the_package_with_rows_counted_from_the_north(serve: Serve, any_package: Path) -> None:
+    async with serve(pages_tile_package=any_package) as client:
         north = await client.get("/tiles/2/1/0.png")
         assert north.status_code == 200, north.text
         assert north.headers["content-type"] == "image/png"
@@ -80,8 +86,8 @@ async def test_a_tile_of_the_package_with_rows_counted_from_the_north(serve: Ser
         "/tiles/2/1/..%2F..%2F..%2Fetc%2Fpasswd",
     ],
 )
-async def test_a_missing_tile_or_a_path_naming_no_tile_is_404(serve: Serve, package: Path, path: str) -> None:
-    async with serve(pages_tile_package=package) as client:
+async def test_a_missing_tile_or_a_path_naming_no_tile_is_404(serve: Serve, any_package: Path, path: str) -> None:
+    async with serve(pages_tile_package=any_package) as client:
         response = await client.get(path)
         assert response.status_code == 404, (path, response.status_code, response.text)
         assert b"root:" not in response.content
@@ -105,8 +111,8 @@ async def test_without_a_package_there_are_no_tiles(serve: Serve) -> None:
     assert config["tile_url"] == ""
 
 
-async def test_the_pages_are_told_of_the_package(serve: Serve, package: Path) -> None:
-    async with serve(pages_tile_package=package) as client:
+async def test_the_pages_are_told_of_the_package(serve: Serve, any_package: Path) -> None:
+    async with serve(pages_tile_package=any_package) as client:
         config = (await client.get("/pages/config.json")).json()
         policy = (await client.get("/pages/map.html")).headers["content-security-policy"]
     assert config["basemap"] == "package"
@@ -166,3 +172,6 @@ def test_a_missing_or_wrong_package_stops_the_api_at_its_start(api_settings: Set
     (tmp_path / "text.mbtiles").write_text("not a database")
     with pytest.raises(PackageError, match="no MBTiles file"):
         create_app(api_settings.model_copy(update={"pages_tile_package": tmp_path / "text.mbtiles"}))
+    (tmp_path / "text.pmtiles").write_text("not an archive")
+    with pytest.raises(PackageError, match="no PMTiles archive"):
+        create_app(api_settings.model_copy(update={"pages_tile_package": tmp_path / "text.pmtiles"}))
