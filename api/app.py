@@ -11,11 +11,12 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
-from api import errors, health, pages
+from api import basemap, errors, health, pages
 from api.access.audit import AuditMiddleware
 from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
 from api.background import running
+from api.basemap import routes as basemap_routes
 from api.calendar.routes import calendar
 from api.dead_letters import routes as dead_letters
 from api.energy import rollup
@@ -152,5 +153,10 @@ def create_app(settings: Settings) -> FastAPI:
     # The web pages: public static files (not in ROUTERS: they need no permission); their data comes from the routes.
     app.include_router(pages.router)
     app.include_router(docs.router)
+    # The offline tile package, when set: opened now, so that a missing or wrong file stops the API at its start.
+    package = basemap.open_package(settings)
+    app.state.basemap = package.about if package is not None else None
+    if package is not None:
+        app.include_router(basemap_routes.router_of(package, settings.pages_tile_cache_seconds))
     pages.mount(app, settings)
     return app

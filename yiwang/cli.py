@@ -344,7 +344,13 @@ def _api(settings: Settings, _args: argparse.Namespace) -> int:
     # asked for, tens of milliseconds each. Cyclic garbage is rare here (reference counting frees the rest), so
     # the youngest generation is collected after 20,000 allocations and the oldest after some 50 million.
     gc.set_threshold(20_000, 50, 50)
-    uvicorn.run(create_app(settings), **server_options(settings))
+    from api.basemap.package import PackageError  # noqa: PLC0415
+
+    try:
+        app = create_app(settings)
+    except PackageError as exc:
+        raise SystemExit(f"yiwang api: {exc}") from None
+    uvicorn.run(app, **server_options(settings))
     return 0
 
 

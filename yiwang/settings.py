@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.basemap import template_problem
 from domain.calendar import iso_workdays
 from domain.counters import MAX_GAP
 from domain.datum import Coordinates
@@ -417,7 +418,8 @@ class Settings(BaseSettings):
     energy_leak_nights: int = Field(default=3, ge=1)
 
     # Web pages (api/pages): the map's tile URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png; empty: no
-    # tiles (the map draws vehicles, areas and a grid on a plain background). What is stored, answered and exported
+    # tiles from a service (then the offline package below, or without one a grid on a plain background under the
+    # vehicles and areas; docs/basemap.md says how to set each). What is stored, answered and exported
     # stays WGS-84, as terminals send it; the pages shift what they draw onto GCJ-02 tiles (domain/datum.py).
     pages_tile_url: str = ""
     pages_tile_attribution: str = ""
@@ -427,6 +429,39 @@ class Settings(BaseSettings):
         description="the coordinate system the map's tiles are drawn in: wgs84 (OpenStreetMap and most "
         "self-hosted tiles), gcj02 (AMap, Tencent and most commercial Chinese services: positions are shifted for "
         "display only) or cgcs2000 (Tianditu: within a metre of WGS-84, drawn as received); the map states it",
+    )
+    # The service's key, filled in where the template says {key} (Tianditu: ...&tk={key}). The page sends it with
+    # each tile request, so it is public: use a browser key bound to the pages' domain in the service's console.
+    pages_tile_key: str = Field(
+        default="",
+        description="the tile service's key, put where the URL template has {key} (Tianditu's tk=); public: every "
+        "browser sees it",
+    )
+    pages_tile_labels_url: str = Field(
+        default="",
+        description="a second tile layer drawn over the service's tiles, with the same key, subdomains and "
+        "coordinates: Tianditu's labels (cva_w), which its base layers (vec_w, img_w) do not carry",
+    )
+    pages_tile_subdomains: str = Field(
+        default="abc",
+        description="the letters the page puts for {s} in the URL template, one per request (Tianditu: 01234567)",
+    )
+    pages_tile_name: str = Field(
+        default="",
+        description="the base map's name as the map states it (e.g. 天地图矢量); default: the tile server's host, or "
+        "the package's own name",
+    )
+    # An offline tile package (docs/basemap.md): an MBTiles file or a PMTiles archive, served read-only by the API at
+    # /tiles/{z}/{x}/{y} for intranets with no tile server. Either this or pages_tile_url; neither: the grid.
+    pages_tile_package: Path | None = Field(
+        default=None,
+        description="an MBTiles file (SQLite) or a PMTiles archive (.pmtiles) of the region's raster tiles, which the "
+        "API serves at /tiles/{z}/{x}/{y}.png (not with YIWANG_PAGES_TILE_URL)",
+    )
+    pages_tile_cache_seconds: int = Field(
+        default=86_400,
+        ge=0,
+        description="how long browsers keep a tile of the package without asking again (then by ETag)",
     )
     # Where the map opens (WGS-84; default: Jingdezhen, the simulated city) and at what zoom.
     pages_map_latitude: float = Field(default=29.29, ge=-90, le=90)
@@ -498,6 +533,22 @@ class Settings(BaseSettings):
         for name, secret in secrets.items():
             if secret in PUBLISHED_SECRETS:
                 raise ValueError(f"YIWANG_{name.upper()} uses a published default password or secret: choose your own")
+        return self
+
+    @model_validator(mode="after")
+    def _one_base_map(self) -> Settings:
+        if self.pages_tile_url and self.pages_tile_package is not None:
+            raise ValueError(
+                "YIWANG_PAGES_TILE_URL and YIWANG_PAGES_TILE_PACKAGE are both set: the map shows one base map"
+            )
+        if self.pages_tile_url and (problem := template_problem(self.pages_tile_url, self.pages_tile_key)):
+            raise ValueError(f"YIWANG_PAGES_TILE_URL: {problem}")
+        if self.pages_tile_labels_url and not self.pages_tile_url:
+            raise ValueError("YIWANG_PAGES_TILE_LABELS_URL is drawn over YIWANG_PAGES_TILE_URL's tiles: set that too")
+        if self.pages_tile_labels_url and (
+            problem := template_problem(self.pages_tile_labels_url, self.pages_tile_key)
+        ):
+            raise ValueError(f"YIWANG_PAGES_TILE_LABELS_URL: {problem}")
         return self
 
     @field_validator("time_zone")

@@ -4,11 +4,11 @@ files by the API.
 The pages are public files (HTML, JavaScript, CSS and the vendored libraries of `static/vendor/`, see its README);
 every figure they show comes from the JSON API with the bearer token the login page obtains and keeps in the
 tab's sessionStorage. Nothing is fetched from outside the API's origin unless YIWANG_PAGES_TILE_URL names a tile
-server, and nothing needs building: the files are served as they are in the repository.
+service (docs/basemap.md), and nothing needs building: the files are served as they are in the repository.
 
     GET /                    -> /pages/
     GET /pages/              the start page: the map or the dashboard for the role, or the login
-    GET /pages/config.json   what the pages need of the settings (tile URL, where the map opens)
+    GET /pages/config.json   what the pages need of the settings (the base map, where the map opens)
     GET /pages/<file>        the files of static/ (login.html, map.html, energy.html, institution.html, devices.html,
                              js/, css/)
 """
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Final
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -25,7 +24,10 @@ from starlette.responses import Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
+from api import basemap as base_map
 from api import resources
+from api.basemap.package import About
+from domain.basemap import image_origin
 from yiwang.settings import Settings
 
 STATIC: Final = Path(__file__).parent / "static"
@@ -34,13 +36,10 @@ PREFIX: Final = "/pages"
 router = APIRouter(include_in_schema=False)
 
 
-def config(settings: Settings) -> dict[str, object]:
-    """What the pages read of the settings: public, nothing secret."""
+def config(settings: Settings, basemap: About | None) -> dict[str, object]:
+    """What the pages read of the settings: public, nothing secret (a tile service's key is public by its nature)."""
     return {
-        "tile_url": settings.pages_tile_url,
-        "tile_attribution": settings.pages_tile_attribution,
-        "tile_max_zoom": settings.pages_tile_max_zoom,
-        "tile_coordinates": settings.pages_tile_coordinates,
+        **base_map.page_config(settings, basemap),
         "center": [settings.pages_map_latitude, settings.pages_map_longitude],
         "zoom": settings.pages_map_zoom,
         "offline_seconds": settings.vehicle_offline_seconds,
@@ -49,13 +48,12 @@ def config(settings: Settings) -> dict[str, object]:
 
 
 def security_headers(settings: Settings) -> dict[str, str]:
-    """The pages' Content-Security-Policy: scripts only from the API's origin, images also from the tile server."""
+    """The pages' Content-Security-Policy: scripts only from the API's origin, images also from the tile service's
+    (the offline package's tiles are the API's own)."""
     images = "'self' data: blob:"
-    if settings.pages_tile_url:
-        parts = urlsplit(settings.pages_tile_url.replace("{s}", "a"))
-        # A template's subdomains ({s}.tiles...) are one host pattern for the policy.
-        host = parts.netloc.replace("a.", "*.", 1) if "{s}" in settings.pages_tile_url else parts.netloc
-        images += f" {parts.scheme}://{host}"
+    urls = (settings.pages_tile_url, settings.pages_tile_labels_url)
+    for origin in dict.fromkeys(image_origin(url) for url in urls if url):  # each origin once
+        images += f" {origin}"
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -75,7 +73,8 @@ async def root() -> RedirectResponse:
 @router.get(f"{PREFIX}/config.json")
 async def page_config(request: Request) -> JSONResponse:
     """The settings the pages need (public)."""
-    return JSONResponse(config(resources.of(request).settings), headers={"Cache-Control": "no-cache"})
+    basemap: About | None = request.app.state.basemap  # set by api/app.py: the tile package's own description
+    return JSONResponse(config(resources.of(request).settings, basemap), headers={"Cache-Control": "no-cache"})
 
 
 class PageFiles(StaticFiles):

@@ -20,7 +20,7 @@ import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -57,6 +57,7 @@ class System:
     mqtt_port: int
     gateway: tuple[str, str]  # user name, password: publishes as a terminal gateway does
     organisation: str  # a simulated unit, which the test vehicle joins
+    env: dict[str, str] = field(default_factory=dict)  # the run's YIWANG_* environment (a second API beside it)
 
     def token(self) -> str:
         response = httpx.post(
@@ -159,6 +160,7 @@ def running_system() -> Iterator[System]:
             mqtt_port=mqtt_port,
             gateway=(user, password),
             organisation=organisation,
+            env=env,
         )
         # Twenty minutes of history, the last two fixes fast enough to be speeding (an alert at any hour).
         now = datetime.now(UTC)

@@ -3,6 +3,8 @@
 
 import { allPages, api, config, el, freshToken, keepAuth, auth, plain, showError, start, t, toLogin } from "./common.js";
 import { displayOf, drawnIn } from "./geo.js";
+import { addBaseMap, baseMapText } from "./basemap.js";
+import { Areas } from "./areas.js";
 import { STATES, STATE_COLOURS, VehicleLayer } from "./vehicle-layer.js";
 import { Replay } from "./replay.js";
 import { Alerts } from "./alerts.js";
@@ -30,23 +32,11 @@ const display = displayOf(settings);
 
 const map = L.map("map", { preferCanvas: true, maxZoom: settings.tile_url ? settings.tile_max_zoom : 19 });
 map.setView(display(...settings.center), settings.zoom);
-if (settings.tile_url) {
-  L.tileLayer(settings.tile_url, { maxZoom: settings.tile_max_zoom, attribution: settings.tile_attribution }).addTo(map);
-} else {
-  // No tile server (an intranet without one): a plain grid, so that panning and zooming still show movement.
-  const Grid = L.GridLayer.extend({
-    createTile() {
-      const tile = document.createElement("canvas");
-      tile.width = tile.height = 256;
-      const ctx = tile.getContext("2d");
-      ctx.strokeStyle = "rgba(60, 80, 100, 0.12)";
-      ctx.strokeRect(0.5, 0.5, 256, 256);
-      return tile;
-    },
-  });
-  new Grid({ className: "grid-tiles" }).addTo(map);
-  map.attributionControl.addAttribution(t("map.no_tiles"));
-}
+const baseMap = addBaseMap(map, settings);
+// The page states which base map it shows, beside the coordinate system its tiles are drawn in.
+const baseMapLine = document.getElementById("map-basemap");
+baseMapLine.textContent = baseMapText(settings);
+baseMapLine.dataset.basemap = settings.basemap;
 // The page states what the map draws in: a position read off it can then be compared with another map's.
 const coordinates = document.getElementById("map-coordinates");
 coordinates.textContent = t(`coordinates.${drawnIn(settings)}`);
@@ -64,19 +54,8 @@ export function shown(lat, lon) {
   return L.latLng(...display(lat, lon));
 }
 
-api("/areas")
-  .then((areas) => {
-    for (const area of areas) {
-      L.geoJSON(area.geometry, {
-        pane: "areas",
-        coordsToLatLng: ([lon, lat]) => shown(lat, lon),
-        style: { color: area.kind === "parking" ? "#2b8a3e" : "#1971c2", weight: 1.5, fillOpacity: 0.06, dashArray: area.kind === "parking" ? "" : "6 4" },
-      })
-        .bindTooltip(plain(area.name)) // a name, never markup
-        .addTo(map);
-    }
-  })
-  .catch(() => {}); // a role without areas:read sees the map without them
+const areas = new Areas(map, { shown, names });
+areas.start();
 
 // ---- filters ------------------------------------------------------------------------------------------------
 
@@ -317,4 +296,4 @@ alerts.start();
 queue.start();
 
 // For tests and the bench: the page's parts, read-only by intent.
-window.yiwang = { map, layer, stream, replay, alerts, queue, selectVehicle, showTab };
+window.yiwang = { map, baseMap, areas, layer, stream, replay, alerts, queue, selectVehicle, showTab };
