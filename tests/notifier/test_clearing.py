@@ -80,7 +80,7 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
 
 
 SCHOOL = {"type": "Point", "coordinates": [117.2, 29.3]}  # a circle round INSIDE
-NEAR = (29.3, 117.35)  # in AREA's square, 15 km from SCHOOL
+NEAR = (29.3, 117.25)  # in AREA's square, 5 km from SCHOOL
 
 
 async def test_speeding_and_forbidden_entries_clear_as_supervision_judges_areas(
