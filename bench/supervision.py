@@ -61,6 +61,7 @@ from db import calendar as db_calendar
 from db.migrate import migrate
 from db.pool import open_pool
 from db.registry import import_document
+from domain.area_index import AreaIndex
 from domain.position import Position
 from domain.registry import Organisation, RegistryDocument, Vehicle
 from domain.supervision import Area, Rules, Watch
@@ -262,7 +263,7 @@ async def throughput(
     await _reset(url, rows)
     rules = rules_from(settings)
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        default, calendars = await db_calendar.work_calendars(conn, rules.calendar)
+        default, calendars = await db_calendar.calendars_of(conn, settings)
     judge_seconds = _judge_only(work, rows, replace(rules, calendar=default, calendars=calendars))
     async with open_pool(url, max_size=2, name="bench-supervision", check=False) as pool:
         supervisor = Supervisor(pool, root=ROOT, limits=limits_from(settings), rules=rules, refresh=3600.0)
@@ -278,7 +279,8 @@ async def throughput(
 
 def _judge_only(work: list[list[Received]], rows: list[dict[str, Any]], rules: Rules) -> float:
     """The rules alone, in the supervisor's loop (collector/supervisor.py `_judge_and_store`): each fix against the
-    areas of its vehicle's unit and the city's, no dispatch open. Parsing is outside the clock."""
+    areas of its vehicle's unit and the city's, through the index the supervisor builds, no dispatch open. Parsing and
+    building the index are outside the clock."""
     shaped = [
         Area.from_geojson(
             i,
@@ -303,14 +305,14 @@ def _judge_only(work: list[list[Received]], rows: list[dict[str, Any]], rules: R
             fixes.extend(parsed)
     organisation = {f"v{v}": f"u{v % UNITS:03d}" for v in range(len({f.vehicle_id for f in fixes}))}
     watches: dict[str, Watch] = {}
+    index = AreaIndex(shaped)
     began = time.perf_counter()
     for fix in fixes:
-        unit = organisation[fix.vehicle_id]
-        applying = [a for a in shaped if a.organisation_id in (None, unit)]
+        here = index.at(organisation[fix.vehicle_id], fix.longitude, fix.latitude, fix.time, rules)
         watch = watches.get(fix.vehicle_id)
         if watch is None:
             watch = watches[fix.vehicle_id] = Watch()
-        watch.judge(fix, dispatched=False, areas=applying, rules=rules)
+        watch.judge_at(fix, dispatched=False, here=here, rules=rules)
     return time.perf_counter() - began
 
 
