@@ -7,12 +7,13 @@ with no area; then the time from a fix published to the broker to its alert's we
 Starts its own TimescaleDB and Mosquitto (as bench.gateway does) and registers the vehicles v0.. in 50 units.
 
 Throughput: the supervisor's own code (collector/supervisor.py `Supervisor.write`: parse, judge each fix with
-domain/supervision.py against the areas of the vehicle's unit and the city's, store the alerts and every judged
-vehicle's memory in one transaction) on batches of `YIWANG_BATCH_SIZE` received messages, vehicles interleaved, as
-the consume loop hands them over; the broker is left out (bench.ingest measures it, and it is the same with or
-without areas). Two figures each way: the whole write, and the rules alone (`Watch.judge` in the supervisor's loop,
-no database). The baseline is the same fixes, the same code and an empty area table, measured in the same run:
-what 500 areas cost is the ratio, since everything else (parsing, the watches, storing) is the same on both sides.
+domain/supervision.py against the areas of the vehicle's unit and the city's through domain/area_index.py, store the
+alerts and every judged vehicle's memory in one transaction) on batches of `YIWANG_BATCH_SIZE` received messages,
+vehicles interleaved, as the consume loop hands them over; the broker is left out (bench.ingest measures it, and it
+is the same with or without areas). Two figures each way: the whole write, and the rules alone (`AreaIndex.at` and
+`Watch.judge_at` in the supervisor's loop, no database). The baseline is the same fixes, the same code and an empty
+area table, measured in the same run: what 500 areas cost is the ratio, since everything else (parsing, the
+watches, storing) is the same on both sides.
 The areas: polygons, circles and corridors of every kind (permitted, parking, forbidden), a fifth of them the
 city's, the rest spread over the units; school zones with a speed limit and a calendar of their own, forbidden
 zones that apply only after hours, corridors with a limit. A result is broken (exit 1) when the areas raised none
