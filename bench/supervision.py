@@ -7,12 +7,13 @@ with no area; then the time from a fix published to the broker to its alert's we
 Starts its own TimescaleDB and Mosquitto (as bench.gateway does) and registers the vehicles v0.. in 50 units.
 
 Throughput: the supervisor's own code (collector/supervisor.py `Supervisor.write`: parse, judge each fix with
-domain/supervision.py against the areas of the vehicle's unit and the city's, store the alerts and every judged
-vehicle's memory in one transaction) on batches of `YIWANG_BATCH_SIZE` received messages, vehicles interleaved, as
-the consume loop hands them over; the broker is left out (bench.ingest measures it, and it is the same with or
-without areas). Two figures each way: the whole write, and the rules alone (`Watch.judge` in the supervisor's loop,
-no database). The baseline is the same fixes, the same code and an empty area table, measured in the same run:
-what 500 areas cost is the ratio, since everything else (parsing, the watches, storing) is the same on both sides.
+domain/supervision.py against the areas of the vehicle's unit and the city's through domain/area_index.py, store the
+alerts and every judged vehicle's memory in one transaction) on batches of `YIWANG_BATCH_SIZE` received messages,
+vehicles interleaved, as the consume loop hands them over; the broker is left out (bench.ingest measures it, and it
+is the same with or without areas). Two figures each way: the whole write, and the rules alone (`AreaIndex.at` and
+`Watch.judge_at` in the supervisor's loop, no database). The baseline is the same fixes, the same code and an empty
+area table, measured in the same run: what 500 areas cost is the ratio, since everything else (parsing, the
+watches, storing) is the same on both sides.
 The areas: polygons, circles and corridors of every kind (permitted, parking, forbidden), a fifth of them the
 city's, the rest spread over the units; school zones with a speed limit and a calendar of their own, forbidden
 zones that apply only after hours, corridors with a limit. A result is broken (exit 1) when the areas raised none
@@ -61,6 +62,7 @@ from db import calendar as db_calendar
 from db.migrate import migrate
 from db.pool import open_pool
 from db.registry import import_document
+from domain.area_index import AreaIndex
 from domain.position import Position
 from domain.registry import Organisation, RegistryDocument, Vehicle
 from domain.supervision import Area, Rules, Watch
@@ -262,7 +264,7 @@ async def throughput(
     await _reset(url, rows)
     rules = rules_from(settings)
     async with await psycopg.AsyncConnection.connect(url) as conn:
-        default, calendars = await db_calendar.work_calendars(conn, rules.calendar)
+        default, calendars = await db_calendar.calendars_of(conn, settings)
     judge_seconds = _judge_only(work, rows, replace(rules, calendar=default, calendars=calendars))
     async with open_pool(url, max_size=2, name="bench-supervision", check=False) as pool:
         supervisor = Supervisor(pool, root=ROOT, limits=limits_from(settings), rules=rules, refresh=3600.0)
@@ -278,7 +280,8 @@ async def throughput(
 
 def _judge_only(work: list[list[Received]], rows: list[dict[str, Any]], rules: Rules) -> float:
     """The rules alone, in the supervisor's loop (collector/supervisor.py `_judge_and_store`): each fix against the
-    areas of its vehicle's unit and the city's, no dispatch open. Parsing is outside the clock."""
+    areas of its vehicle's unit and the city's, through the index the supervisor builds, no dispatch open. Parsing and
+    building the index are outside the clock."""
     shaped = [
         Area.from_geojson(
             i,
@@ -303,14 +306,14 @@ def _judge_only(work: list[list[Received]], rows: list[dict[str, Any]], rules: R
             fixes.extend(parsed)
     organisation = {f"v{v}": f"u{v % UNITS:03d}" for v in range(len({f.vehicle_id for f in fixes}))}
     watches: dict[str, Watch] = {}
+    index = AreaIndex(shaped)
     began = time.perf_counter()
     for fix in fixes:
-        unit = organisation[fix.vehicle_id]
-        applying = [a for a in shaped if a.organisation_id in (None, unit)]
+        here = index.at(organisation[fix.vehicle_id], fix.longitude, fix.latitude, fix.time, rules)
         watch = watches.get(fix.vehicle_id)
         if watch is None:
             watch = watches[fix.vehicle_id] = Watch()
-        watch.judge(fix, dispatched=False, areas=applying, rules=rules)
+        watch.judge_at(fix, dispatched=False, here=here, rules=rules)
     return time.perf_counter() - began
 
 
@@ -382,7 +385,8 @@ def latency(stack: Stack, home: Path, alerts: int, rate: float) -> Latency:
         _until(lambda: warm in dict(_received(receipts)), notifier, "the first delivery", home / "notifier.log")
         sent = _publish(stack.mosquitto.port, [f"v{v}" for v in range(alerts)], rate)
         deadline = time.monotonic() + 60 + LATENCY_P99_TARGET_S
-        while len(_received(receipts)) < alerts and time.monotonic() < deadline:
+        # Until each vehicle's alert has arrived (the first alert's message, also in the file, is not one of them).
+        while len({v for v, _ in _received(receipts)} - {warm}) < alerts and time.monotonic() < deadline:
             for name, proc in (("supervisor", supervisor), ("notifier", notifier)):
                 if proc.poll() is not None:
                     raise RuntimeError(f"{name} exited with {proc.returncode}: {_tail(home / f'{name}.log')}")

@@ -16,9 +16,10 @@ a restart would read hours of every vehicle's track; a row per vehicle costs one
 `silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
 than the start: what came while the supervisor was down may still be queued at the broker.
 
-Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendars (the default one
-and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which each batch
-reads: an admin's edit applies to the next batch judged.
+Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`, the areas indexed by unit and on a grid
+of their boxes (domain/area_index.py: a fix tries only the areas around it, each calendar once); the working calendars
+(the default one and those areas name, their dated days: domain/calendar.py) as soon as their change count moves,
+which each batch reads (db/calendar.py `StoredCalendars`): an admin's edit applies to the next batch judged.
 """
 
 from __future__ import annotations
@@ -47,10 +48,10 @@ from db import alerts as db_alerts
 from db import calendar as db_calendar
 from db import trip_requests
 from db.pool import open_pool
-from domain.calendar import WorkCalendar, hours
+from domain.area_index import AreaIndex
 from domain.motion import MotionRules
 from domain.position import Position
-from domain.supervision import Alert, Area, Rules, Watch
+from domain.supervision import Alert, Rules, Watch
 from domain.topics import POSITION
 from yiwang.probe import serve
 from yiwang.settings import Settings
@@ -61,12 +62,11 @@ log = logging.getLogger(__name__)
 def rules_from(settings: Settings) -> Rules:
     """The rules of the settings, with the settings' week and hours and no dated days yet (the supervisor reads the
     calendars, whose NULL hours and workdays are these)."""
-    start, end = hours(settings.supervision_work_hours)
     return Rules(
         zone=settings.zone,
         speed_limit_kmh=settings.supervision_speed_limit_kmh,
         moved_m=settings.supervision_moved_m,
-        calendar=WorkCalendar(workdays=settings.week_workdays, start=start, end=end),
+        calendar=db_calendar.settings_calendar(settings),
         repeat_seconds=settings.supervision_repeat_seconds,
         silent_ignition_seconds=settings.supervision_silent_ignition_seconds,
         silent_seconds=settings.supervision_silent_seconds,
@@ -97,12 +97,11 @@ class Supervisor:
         self._root = root
         self._limits = limits
         self._rules = rules
-        self._settings_calendar = rules.calendar
+        self._calendars = db_calendar.StoredCalendars(rules.calendar)
         self._refresh = refresh
         self._loaded_at = -float("inf")
-        self._calendar_version: int | None = None
         self._organisation: dict[str, str] = {}
-        self._areas: list[Area] = []
+        self._areas = AreaIndex([])
         self.watches: dict[str, Watch] = {}
         self._restored = False
         # Silence is measured from no earlier than the start: the broker may still hold what came while it was down.
@@ -196,13 +195,13 @@ class Supervisor:
                     organisation = self._organisation.get(fix.vehicle_id)
                     if organisation is None:
                         continue  # not registered: the collector refuses it
-                    areas = [a for a in self._areas if a.organisation_id in (None, organisation)]
+                    here = self._areas.at(organisation, fix.longitude, fix.latitude, fix.time, self._rules)
                     watch = judged.get(fix.vehicle_id)
                     if watch is None:
                         kept = self.watches.get(fix.vehicle_id)
                         watch = Watch() if kept is None else Watch.restored(kept.state(), self._rules)
                         judged[fix.vehicle_id] = watch
-                    alerts += watch.judge(fix, dispatched=fix.vehicle_id in dispatched, areas=areas, rules=self._rules)
+                    alerts += watch.judge_at(fix, dispatched=fix.vehicle_id in dispatched, here=here, rules=self._rules)
                 stored = await self._store(conn, alerts)
                 await db_alerts.keep_watches(conn, {v: w.state() for v, w in judged.items()})
             self.watches.update(judged)  # only once committed: a refused batch is judged again from the same memory
@@ -221,15 +220,13 @@ class Supervisor:
 
     async def _load(self, conn: AsyncConnection) -> None:
         # One row's read per batch: an edited calendar applies to the next fixes, whatever the refresh.
-        version = await db_calendar.version(conn)
-        if version != self._calendar_version:
-            default, calendars = await db_calendar.work_calendars(conn, self._settings_calendar)
-            self._rules = replace(self._rules, calendar=default, calendars=calendars)
-            self._calendar_version = version
+        if await self._calendars.follow(conn):
+            self._rules = replace(self._rules, calendar=self._calendars.default, calendars=self._calendars.by_id)
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)
-        self._areas = await db_alerts.all_areas(conn)
+        # Indexed once per read (by unit, on a grid of their boxes): each fix then tries only the areas around it.
+        self._areas = AreaIndex(await db_alerts.all_areas(conn))
         self._loaded_at = time.monotonic()
 
     async def _store(self, conn: AsyncConnection, alerts: list[Alert]) -> int:

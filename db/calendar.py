@@ -1,19 +1,22 @@
 """SQL of the working calendars: the named calendars (`work_calendar`: hours and usual workdays, NULL for the
 settings'; one is the default), the city's dated days (holidays and make-up workdays, `calendar_day`, shared by every
-calendar) and the count of their changes (`calendar_version`, bumped by triggers), which the supervisor watches to
-reload them."""
+calendar) and the count of their changes (`calendar_version`, bumped by triggers), which the supervisor and the
+notifier follow (`StoredCalendars`) to read them again only when they change."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date, time
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from psycopg import AsyncConnection
 from psycopg.rows import class_row
 
-from domain.calendar import DayKind, WorkCalendar, iso_workdays
+from domain.calendar import DayKind, WorkCalendar, hours, iso_workdays
+
+if TYPE_CHECKING:
+    from yiwang.settings import Settings
 
 Row = TypeVar("Row")
 
@@ -113,6 +116,45 @@ async def work_calendars(
         if is_default:
             default = calendar
     return default, by_id
+
+
+def settings_calendar(settings: Settings) -> WorkCalendar:
+    """The calendar the settings make: their week (YIWANG_WORKDAYS) and hours (YIWANG_SUPERVISION_WORK_HOURS), no
+    dated day. What a stored calendar leaves NULL is this, and it is the default until the database is read."""
+    start, end = hours(settings.supervision_work_hours)
+    return WorkCalendar(workdays=settings.week_workdays, start=start, end=end)
+
+
+async def calendars_of(
+    conn: AsyncConnection, settings: Settings, start: date | None = None, end: date | None = None
+) -> tuple[WorkCalendar, dict[int, WorkCalendar]]:
+    """`work_calendars` with the settings' week and hours where a calendar sets none: what supervision judges by."""
+    return await work_calendars(conn, settings_calendar(settings), start, end)
+
+
+class StoredCalendars:
+    """The default calendar and every calendar by id as stored (`work_calendars`), read again only when
+    `calendar_version` moves: a caller that asks often (the supervisor at each batch, the notifier at each sweep)
+    reads one row, and the calendars once per change."""
+
+    def __init__(self, settings: WorkCalendar) -> None:
+        """`settings`: what a calendar leaves NULL (`settings_calendar`); the default until the first `follow`."""
+        self._settings = settings
+        self._version: int | None = None
+        self.default: WorkCalendar = settings
+        self.by_id: dict[int, WorkCalendar] = {}
+
+    async def follow(self, conn: AsyncConnection) -> bool:
+        """Read the calendars again if they changed since the last call (the first call reads them); whether they
+        were read."""
+        # The version first: an edit committed between the two reads is read now and again at the next call, never
+        # missed (reading the calendars first could keep the older ones under the newer version).
+        now = await version(conn)
+        if now == self._version:
+            return False
+        self.default, self.by_id = await work_calendars(conn, self._settings)
+        self._version = now
+        return True
 
 
 def _with(dated: WorkCalendar, start: time | None, end: time | None, workdays: list[int] | None) -> WorkCalendar:

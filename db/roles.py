@@ -133,8 +133,10 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # What clears an alert: the vehicle's newest fix and the areas.
         "live_position": "SELECT",
         "area": "SELECT",
-        # When an area applies (its calendar's hours), as the supervisor judges it.
+        # When an area applies (its calendar's hours), as the supervisor judges it; read again when its change count
+        # moves.
         "calendar_day": "SELECT",
+        "calendar_version": "SELECT",
         "work_calendar": "SELECT",
         # The rules it applies, the deliveries it plans, tries and records, and how far it has planned.
         "notification_rule": "SELECT",

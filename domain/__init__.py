@@ -29,6 +29,7 @@ The rules:
     trips         trips of a cleaned track, and where a recount may start
     suggestions   which vehicle to send for a trip request
     supervision   alerts from positions, as each arrives
+    area_index    the areas by unit and on a grid of their boxes, so that a fix tries only the areas around it
     alert_lifecycle an alert's state (acknowledged, cleared, closed) and when its cause has ended
     notifications who is told of what and when: rules, quiet hours, digests, retries
     trip_requests the trip request's state machine

@@ -96,9 +96,18 @@ class Rules:
         """Whether an area applies at this moment (its calendar's hours; an unknown calendar: the default's)."""
         if area.hours == "always":
             return True
-        calendar = self.calendar if area.calendar_id is None else self.calendars.get(area.calendar_id, self.calendar)
-        working = calendar.working(moment.astimezone(self.zone))
-        return working if area.hours == "working" else not working
+        return applies_when(area.hours, self.calendar_of(area.calendar_id).working(moment.astimezone(self.zone)))
+
+    def calendar_of(self, calendar_id: int | None) -> WorkCalendar:
+        """The calendar an area names: None, or one not known, is the default."""
+        return self.calendar if calendar_id is None else self.calendars.get(calendar_id, self.calendar)
+
+
+def applies_when(hours: AreaHours, working: bool) -> bool:
+    """Whether an area of these hours applies when its calendar says `working` (or not)."""
+    if hours == "always":
+        return True
+    return working if hours == "working" else not working
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,11 +176,39 @@ class Area:
 def speed_limit(areas: Iterable[Area], longitude: float, latitude: float, default: float) -> tuple[float, str]:
     """The speed limit at a point: the lowest of the areas (that apply) containing it, else `default`; and where
     it comes from, for the alert's detail."""
+    limited = (a for a in areas if a.speed_limit_kmh is not None and a.contains(longitude, latitude))
+    return lowest_limit(limited, default)
+
+
+def lowest_limit(containing: Iterable[Area], default: float) -> tuple[float, str]:
+    """`speed_limit` of areas known to contain the point: the lowest limit (the first area of it), else `default`."""
     limit, where = default, ""
-    for a in areas:
-        if a.speed_limit_kmh is not None and a.speed_limit_kmh < limit and a.contains(longitude, latitude):
+    for a in containing:
+        if a.speed_limit_kmh is not None and a.speed_limit_kmh < limit:
             limit, where = a.speed_limit_kmh, f" in area {a.id}"
     return limit, where
+
+
+@dataclass(frozen=True, slots=True)
+class AreasAt:
+    """The areas of one vehicle as they stand at one fix: those that apply and contain it (in the areas' order), and
+    whether any permitted or parking area applies at all, contained or not (leaving the permitted areas, or resting
+    outside every parking place, is judged only where some apply). All the rules need of the areas; `areas_at`
+    makes it plainly, domain/area_index.py from an index, and both give the same."""
+
+    containing: tuple[Area, ...] = ()
+    permitted: bool = False
+    parking: bool = False
+
+
+def areas_at(areas: Iterable[Area], longitude: float, latitude: float, moment: datetime, rules: Rules) -> AreasAt:
+    """The areas as they stand at a point and moment, judged one by one: the reference the index is held to."""
+    applicable = [a for a in areas if rules.applies(a, moment)]
+    return AreasAt(
+        containing=tuple(a for a in applicable if a.contains(longitude, latitude)),
+        permitted=any(a.kind == "permitted" for a in applicable),
+        parking=any(a.kind == "parking" for a in applicable),
+    )
 
 
 def _padded(points: Iterable[tuple[float, float]], metres: float) -> tuple[float, float, float, float]:
@@ -217,10 +254,15 @@ class Watch:
     forbidden: frozenset[int] = frozenset()  # the forbidden areas it is inside (that apply), as of the newest fix
 
     def judge(self, fix: Position, *, dispatched: bool, areas: Iterable[Area], rules: Rules) -> list[Alert]:
-        """The alerts this fix raises; updates what is remembered."""
+        """The alerts this fix raises against these areas (those of the vehicle's unit and the city's); updates what is
+        remembered."""
+        here = areas_at(areas, fix.longitude, fix.latitude, fix.time, rules)
+        return self.judge_at(fix, dispatched=dispatched, here=here, rules=rules)
+
+    def judge_at(self, fix: Position, *, dispatched: bool, here: AreasAt, rules: Rules) -> list[Alert]:
+        """`judge` with the areas as they stand at the fix already known (the supervisor's index gives them)."""
         out: list[Alert] = []
         newer = self.newest is None or fix.time > self.newest
-        applicable = [a for a in areas if rules.applies(a, fix.time)]
 
         def raise_(kind: AlertKind, level: Level, detail: str, *, transition: bool = False) -> None:
             last = self.last.get(kind)
@@ -233,7 +275,7 @@ class Watch:
             for rise in self.alarms.judge(fix.time, fix.alarm):
                 raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.detail, transition=True)
         if fix.speed is not None:
-            limit, where = speed_limit(applicable, fix.longitude, fix.latitude, rules.speed_limit_kmh)
+            limit, where = lowest_limit(here.containing, rules.speed_limit_kmh)
             if fix.speed > limit:
                 level: Level = "red" if fix.speed > limit + _RED_OVER_KMH else "yellow"
                 raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {limit:.0f}{where}")
@@ -259,28 +301,24 @@ class Watch:
         elif in_motion and distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
             raise_("no_dispatch", "yellow", f"moved over {rules.moved_m:.0f} m without a dispatched request")
             self.anchor = (fix.latitude, fix.longitude)
-        for kind, detail in self._crossings(fix, applicable):
+        for kind, detail in self._crossings(here):
             raise_(kind, "red", detail, transition=True)
         resting = fix.ignition is False and not in_motion
-        parking = [a for a in applicable if a.kind == "parking"]
         arrived = resting and not self.resting and not working
-        if arrived and parking and not any(a.contains(fix.longitude, fix.latitude) for a in parking):
+        if arrived and here.parking and not any(a.kind == "parking" for a in here.containing):
             raise_("parking", "yellow", "parked outside designated places outside working hours", transition=True)
         self.resting = resting
         return out
 
-    def _crossings(self, fix: Position, applicable: list[Area]) -> list[tuple[AlertKind, str]]:
+    def _crossings(self, here: AreasAt) -> list[tuple[AlertKind, str]]:
         """Leaving the permitted areas, entering forbidden ones, at a newer fix; updates inside and outside."""
         out: list[tuple[AlertKind, str]] = []
-        permitted = [a for a in applicable if a.kind == "permitted"]
-        if permitted:
-            outside = not any(a.contains(fix.longitude, fix.latitude) for a in permitted)
+        if here.permitted:
+            outside = not any(a.kind == "permitted" for a in here.containing)
             if outside and self.outside is False:
                 out.append(("area_exit", "left the permitted area"))
             self.outside = outside
-        inside = frozenset(
-            a.id for a in applicable if a.kind == "forbidden" and a.contains(fix.longitude, fix.latitude)
-        )
+        inside = frozenset(a.id for a in here.containing if a.kind == "forbidden")
         entered = sorted(inside - self.forbidden)
         if entered:
             out.append(("area_entry", f"entered forbidden area {', '.join(map(str, entered))}"))

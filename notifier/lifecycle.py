@@ -8,38 +8,36 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from db import alerts as alerts_db
-from db import calendar as calendar_db
+from db.calendar import StoredCalendars
 from domain.alert_lifecycle import CLEARABLE, Newest, cause_ended
-from domain.calendar import WorkCalendar, hours
 from domain.supervision import Area, Rules
 from yiwang.settings import Settings
 
 _BATCH = 1000
 
 
-async def rules_of(conn: AsyncConnection, settings: Settings) -> Rules:
-    """What clearing needs of the supervisor's rules: the global speed limit, and the calendars as stored now (what a
+def rules_of(settings: Settings, calendars: StoredCalendars) -> Rules:
+    """What clearing needs of the supervisor's rules: the global speed limit, and the calendars as stored (what a
     calendar leaves NULL is the settings' week and hours, as for the supervisor), which say when an area applies."""
-    start, end = hours(settings.supervision_work_hours)
-    own = WorkCalendar(workdays=settings.week_workdays, start=start, end=end)
-    default, calendars = await calendar_db.work_calendars(conn, own)
     return Rules(
         zone=settings.zone,
         speed_limit_kmh=settings.supervision_speed_limit_kmh,
-        calendar=default,
-        calendars=calendars,
+        calendar=calendars.default,
+        calendars=calendars.by_id,
     )
 
 
-async def clear(conn: AsyncConnection, settings: Settings) -> int:
+async def clear(conn: AsyncConnection, settings: Settings, calendars: StoredCalendars) -> int:
     """Clear active alerts whose cause a newer fix ended; how many. Every candidate is looked at, a batch at a time:
-    those whose cause lasts (still outside the area) are many in a city and must not hide the others. The areas and
-    calendars are read once per sweep, and only when there is something to judge."""
+    those whose cause lasts (still outside the area) are many in a city and must not hide the others. The areas are
+    read once per sweep, and only when there is something to judge; the calendars then too, but only when they
+    changed (`calendars` follows their version, as the supervisor's does)."""
     cleared, above = 0, 0
     judged: tuple[list[Area], Rules] | None = None
     while candidates := await alerts_db.active_with_newest(conn, CLEARABLE, above_id=above, limit=_BATCH):
         if judged is None:
-            judged = (await alerts_db.all_areas(conn), await rules_of(conn, settings))
+            await calendars.follow(conn)
+            judged = (await alerts_db.all_areas(conn), rules_of(settings, calendars))
         areas, rules = judged
         reasons: dict[int, str] = {}
         for a in candidates:

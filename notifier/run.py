@@ -24,6 +24,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from db import notifications as notifications_db
 from db.alerts import ALERT_CHANNEL
+from db.calendar import StoredCalendars, settings_calendar
 from db.live import listen
 from db.pool import open_pool
 from domain.notifications import retry_delay
@@ -67,6 +68,7 @@ async def run(
             loop.add_signal_handler(sig, stop.set)
     url = settings.database_url_of("notifier")
     wake = asyncio.Event()
+    calendars = StoredCalendars(settings_calendar(settings))  # read again only when they change
     async with (
         open_pool(url, min_size=1, max_size=4, name="yiwang-notifier") as pool,
         serve(metrics, settings.metrics_host, settings.notifier_metrics_port, "notifier"),
@@ -76,7 +78,7 @@ async def run(
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics, clock)
+                    await sweep(pool, client, settings, metrics, clock, calendars)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -96,12 +98,13 @@ async def sweep(
     settings: Settings,
     metrics: Metrics,
     clock: Clock,
+    calendars: StoredCalendars,
 ) -> None:
     """One round, at `clock`'s time: clear, escalate, plan, send what is due."""
     zone = settings.zone
     async with pool.connection() as conn:
         async with conn.transaction():
-            metrics.cleared.inc(await lifecycle.clear(conn, settings))
+            metrics.cleared.inc(await lifecycle.clear(conn, settings, calendars))
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
             rules = [rule for rule, _ in await notifications_db.enabled_rules(conn)]

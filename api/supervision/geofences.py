@@ -19,7 +19,6 @@ from db import calendar as calendar_db
 from db import tracks
 from db.scope import Scope
 from domain import labels
-from domain.calendar import WorkCalendar, hours
 from domain.geofences import Visits, near, visits
 from domain.labels import Language
 from domain.supervision import Area, AreaKind, Rules
@@ -65,9 +64,7 @@ class GeofenceReport(BaseModel):
 async def report(conn: AsyncConnection, scope: Scope, query: GeofenceQuery, settings: Settings) -> GeofenceReport:
     """The report of the vehicles and areas in scope. Refused (TooMuchWork) over YIWANG_REPORT_MAX_VEHICLE_DAYS."""
     start, end = query.period.moments(settings.zone)
-    work_start, work_end = hours(settings.supervision_work_hours)
-    own = WorkCalendar(workdays=settings.week_workdays, start=work_start, end=work_end)
-    default, calendars = await calendar_db.work_calendars(conn, own, start.date(), end.date() + timedelta(days=1))
+    default, calendars = await calendar_db.calendars_of(conn, settings, start.date(), end.date() + timedelta(days=1))
     rules = Rules(zone=settings.zone, calendar=default, calendars=calendars)
     names = {row["id"]: row["name"] for row in await alerts_db.areas(conn, scope, dict)}
     areas = [a for a in await alerts_db.all_areas(conn) if a.id in names]

@@ -17,6 +17,7 @@ from tests.support.notifier import notifying, raise_alert
 from tests.support.registry import Devices
 from tests.support.waiting import count, eventually, wait_for_count
 from yiwang.settings import Settings
+from yiwang.stack import Stack
 
 AREA = {"type": "Polygon", "coordinates": [[[117.1, 29.2], [117.3, 29.2], [117.3, 29.4], [117.1, 29.4], [117.1, 29.2]]]}
 INSIDE, OUTSIDE = (29.3, 117.2), (29.3, 117.5)
@@ -79,7 +80,7 @@ async def test_silence_and_area_exit_clear_when_the_vehicle_reports_again_inside
 
 
 SCHOOL = {"type": "Point", "coordinates": [117.2, 29.3]}  # a circle round INSIDE
-NEAR = (29.3, 117.35)  # in AREA's square, 15 km from SCHOOL
+NEAR = (29.3, 117.25)  # in AREA's square, 5 km from SCHOOL
 
 
 async def test_speeding_and_forbidden_entries_clear_as_supervision_judges_areas(
@@ -136,3 +137,65 @@ async def test_speeding_and_forbidden_entries_clear_as_supervision_judges_areas(
         entry_stays: None,
         entry_never: f"outside every forbidden area at {at}",
     }
+
+
+# What the notifier's reads of the calendars cost the database: each reads calendar_day once.
+CALENDAR_READS = """SELECT coalesce(sum(seq_scan + coalesce(idx_scan, 0)), 0) FROM pg_stat_user_tables
+                    WHERE relname = 'calendar_day'"""
+
+
+async def test_sweeps_read_the_calendars_only_when_they_changed(
+    notifier_settings: Settings, devices: Devices, collector: Metrics, stack: Stack
+) -> None:
+    """Every sweep with an alert to judge needs the calendars (they say when an area applies): the notifier reads them
+    at its first, then again only after an edit (calendar_version, as the supervisor follows it), and the edit applies
+    at once: a forbidden zone that applies outside its calendar's working time is entered at night; once the calendar
+    works at every hour, the zone no longer applies and the entry clears."""
+    url, org, root = notifier_settings.database_url, devices.organisation, notifier_settings.topic_root
+    inside, speeder = devices.vehicles[:2]
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        cur = await conn.execute(
+            "INSERT INTO work_calendar (name, workdays) VALUES (%s, '{}') RETURNING id", (f"never {org}",)
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        calendar_id = row[0]
+        await conn.execute(
+            """INSERT INTO area (name, kind, organisation_id, geometry, calendar_id, hours)
+               VALUES ('夜间禁区', 'forbidden', %s, %s, %s, 'off_hours')""",
+            (org, Jsonb(AREA), calendar_id),
+        )
+    # Whole minutes: the fix is never in the last second of a day, which the edited calendar leaves out.
+    then = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=10)
+    entry = await raise_alert(url, inside, org, "area_entry", "red", then)
+    # A cause that lasts (still over the limit): every sweep has it to judge.
+    speeding = await raise_alert(url, speeder, org, "speeding", "yellow", then, speed=150.0)
+    later = then + timedelta(minutes=5)
+    await publish(
+        notifier_settings.mqtt_port, [fix(root, inside, later, INSIDE, 30.0), fix(root, speeder, later, INSIDE, 150.0)]
+    )
+    newest = "SELECT count(*) FROM live_position WHERE vehicle_id = ANY(%s) AND time = %s"
+    assert await wait_for_count(url, newest, ([inside, speeder], later), 2) == 2
+    cleared = "SELECT count(*) FROM alert WHERE id = ANY(%s) AND cleared_at IS NOT NULL"
+    # The statistics of a session are all in once it has ended (PostgreSQL flushes them at its exit at the latest).
+    role = stack.postgres.roles["notifier"]
+    sessions = "SELECT count(*) FROM pg_stat_activity WHERE usename = %s"
+    await eventually(lambda: count(url, sessions, (role,)) == 0)  # an earlier test's notifier
+    before = count(url, CALENDAR_READS)
+    async with notifying(notifier_settings) as metrics:
+        await eventually(lambda: metrics.sweeps >= 6)
+        assert count(url, cleared, ([entry, speeding],)) == 0
+        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+            await conn.execute(
+                """UPDATE work_calendar SET workdays = '{1,2,3,4,5,6,7}', work_start = '00:00', work_end = '23:59:59'
+                   WHERE id = %s""",
+                (calendar_id,),
+            )
+        assert await wait_for_count(url, cleared, ([entry, speeding],), 1) == 1
+        swept = metrics.sweeps
+        await eventually(lambda: metrics.sweeps >= swept + 5)
+        sweeps = metrics.sweeps
+    await eventually(lambda: count(url, sessions, (role,)) == 0)
+    reads = count(url, CALENDAR_READS) - before
+    assert sweeps >= 11
+    assert 2 <= reads <= 3, f"the calendars read {reads} times in {sweeps} sweeps"  # 3: an edit between two reads
