@@ -78,7 +78,7 @@ async def run(
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics, clock, calendars)
+                    await sweep(pool, client, settings, metrics, clock=clock, calendars=calendars)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -97,6 +97,7 @@ async def sweep(
     client: httpx.AsyncClient,
     settings: Settings,
     metrics: Metrics,
+    *,
     clock: Clock,
     calendars: StoredCalendars,
 ) -> None:
