@@ -17,7 +17,7 @@ from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
 from api.background import running
 from api.calendar.routes import calendar
-from api.energy import rollup
+from api.energy import quota_watch, rollup
 from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
 from api.fleet import mileage, packed
@@ -103,7 +103,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The live map follows what collectors commit (api/live); the consumption roll-up follows new and late
         # readings (api/energy/rollup.py), the mileage roll-up new and late positions (api/fleet/mileage.py); the
-        # hours of fixes that are over are packed for tracks (api/fleet/packed.py).
+        # hours of fixes that are over are packed for tracks (api/fleet/packed.py); quotas near are raised as alerts
+        # (api/energy/quota_watch.py).
         async with (
             open_pool(
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
@@ -113,6 +114,7 @@ def create_app(settings: Settings) -> FastAPI:
                 rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds, max_gap=settings.energy_max_gap),
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
+                quota_watch.maintain(pool, settings),
             ),
         ):
             app.state.resources = Resources(settings, pool, tokens, live)
