@@ -119,9 +119,16 @@ def night_events(
 
 
 def night_cleared(
-    kind: str, alert_time: datetime, subject: tuple[str, str | None], hours: Hours, *, start: date, end: date,
-    night_ratio: Decimal, zone: ZoneInfo,
-) -> str | None:  # fmt: skip
+    kind: str,
+    alert_time: datetime,
+    subject: tuple[str, str | None],
+    hours: Hours,
+    *,
+    start: date,
+    end: date,
+    night_ratio: Decimal,
+    zone: ZoneInfo,
+) -> str | None:
     """Why an active night event of `subject` (institution, meter), raised for what began at `alert_time`, ended
     by the days [start, end); None while it lasts or nothing newer is known (no data is not a normal night)."""
     institution_id, meter_id = subject
@@ -175,9 +182,13 @@ def quota_event(
     level: Literal["yellow", "red"] = "red" if any(f.status == "over" for f in flagged) else "yellow"
     words = "; ".join(_quota_words(f) for f in flagged)
     return EnergyEvent(
-        "quota_near", institution_id, None, level, _midnight(start, zone),
+        "quota_near",
+        institution_id,
+        None,
+        level,
+        _midnight(start, zone),
         f"from {start} to {end - timedelta(days=1)}: {words}",
-    )  # fmt: skip
+    )
 
 
 def quota_cleared(level: str, figures: list[QuotaFigure]) -> str | None:

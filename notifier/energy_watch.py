@@ -39,7 +39,7 @@ async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
     hours = gather(rows, calendar.workday)
     # Night load over the last energy_watch_days only (the report's rule over that period).
     load_start = today - timedelta(days=settings.energy_watch_days)
-    loads = gather((r for r in rows if r[5] >= load_start), calendar.workday)
+    loads = gather((r for r in rows if r[5] >= load_start), calendar.workday)  # r[5]: the row's day
     night = Hours(names=hours.names, loads=loads.loads, nights=hours.nights)
 
     active = await events_db.active(conn, WATCHED)
@@ -49,10 +49,10 @@ async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
         if a["kind"] == "meter_silent":
             reason = silence_ended(a["time"], last.get(a["meter_id"]))
         else:
+            subject = (a["institution_id"], a["meter_id"])
             reason = night_cleared(
-                a["kind"], a["time"], (a["institution_id"], a["meter_id"]), night,
-                start=load_start, end=today, night_ratio=night_ratio, zone=zone,
-            )  # fmt: skip
+                a["kind"], a["time"], subject, night, start=load_start, end=today, night_ratio=night_ratio, zone=zone
+            )
         if reason is not None:
             reasons[a["id"]] = reason
     cleared = await alerts_db.clear(conn, reasons)

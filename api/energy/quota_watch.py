@@ -60,23 +60,22 @@ async def judge(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
         for row in report.rows
         if row.institution_id is not None
     }
+    judged = {
+        institution_id: quota_event(institution_id, found, start=period.start, end=period.end, zone=zone)
+        for institution_id, found in figures.items()
+    }
     year = datetime(period.start.year, 1, 1, tzinfo=zone)
     reasons: dict[int, str] = {}
     for a in await events_db.active(conn, ["quota_near"]):
         if a["time"] != year or a["institution_id"] not in figures:
             continue  # another year's (a person closes it), or an institution no longer registered
-        event = quota_event(a["institution_id"], figures[a["institution_id"]], start=period.start, end=period.end,
-                            zone=zone)  # fmt: skip
+        event = judged[a["institution_id"]]
         if a["level"] == "yellow" and event is not None and event.level == "red":
             reasons[a["id"]] = f"over its quota: raised again red ({event.detail})"
         elif (reason := quota_cleared(a["level"], figures[a["institution_id"]])) is not None:
             reasons[a["id"]] = reason
     cleared = await alerts_db.clear(conn, reasons)
-    events = [
-        e
-        for institution_id, found in sorted(figures.items())
-        if (e := quota_event(institution_id, found, start=period.start, end=period.end, zone=zone)) is not None
-    ]
+    events = [e for _, e in sorted(judged.items()) if e is not None]
     return len(await events_db.raise_events(conn, events)), cleared
 
 

@@ -8,7 +8,16 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from domain.anomalies import Hours, Load, night_run
-from domain.energy_events import MeterSeen, night_cleared, night_events, silence_ended, silent_meters
+from domain.energy_events import (
+    MeterSeen,
+    QuotaFigure,
+    night_cleared,
+    night_events,
+    quota_cleared,
+    quota_event,
+    silence_ended,
+    silent_meters,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 7, 4, 0, tzinfo=UTC)
@@ -101,3 +110,29 @@ def test_a_night_base_load_is_an_event_and_ends_when_a_later_window_measures_it_
         night_cleared("night_base_load", event.time, ("inst", None), empty, start=start + timedelta(days=1), **kwargs)
         is None
     )  # type: ignore[arg-type]
+
+
+def test_a_quota_is_near_yellow_over_red_and_no_figure_is_never_under_quota() -> None:
+    start, end = date(2026, 1, 1), date(2026, 3, 1)
+
+    def figure(value: str | None, status: str | None) -> QuotaFigure:
+        return QuotaFigure("energy_per_area", None if value is None else Decimal(value), Decimal(10), status)  # type: ignore[arg-type]
+
+    near = quota_event("inst", [figure("9.5", "near")], start=start, end=end, zone=ZONE)
+    assert near is not None
+    assert (near.kind, near.level, near.time) == ("quota_near", "yellow", datetime(2026, 1, 1, tzinfo=ZONE))
+    assert "energy_per_area 9.5 kgce/m² is 95% of the quota for those days (10 kgce/m²" in near.detail
+    over = quota_event("inst", [figure("9.5", "near"), figure("12", "over")], start=start, end=end, zone=ZONE)
+    assert over is not None
+    assert over.level == "red"
+    # Missing is not zero: no figure raises nothing, and clears nothing.
+    assert quota_event("inst", [figure(None, None)], start=start, end=end, zone=ZONE) is None
+    assert quota_cleared("yellow", [figure(None, None)]) is None
+    # A red one lasts while over, a yellow one while near or over; no quota at all ends it.
+    assert quota_cleared("red", [figure("9.5", "near")]) is not None
+    assert quota_cleared("yellow", [figure("9.5", "near")]) is None
+    assert quota_cleared("yellow", [figure("5", "ok")]) == (
+        "now energy_per_area 5 kgce/m² is 50% of the quota for those days (10 kgce/m², the year's pro rata): within "
+        "its quota, 50% of the year's quota at this pace"
+    )
+    assert quota_cleared("yellow", []) == "no quota applies any more"
