@@ -19,7 +19,7 @@ from api.background import running
 from api.basemap import routes as basemap_routes
 from api.calendar.routes import calendar
 from api.dead_letters import routes as dead_letters
-from api.energy import rollup
+from api.energy import quota_watch, rollup
 from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
 from api.fleet import mileage, packed
@@ -109,7 +109,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The live map follows what collectors commit (api/live); the consumption roll-up follows new and late
         # readings (api/energy/rollup.py), the mileage roll-up new and late positions (api/fleet/mileage.py); the
-        # hours of fixes that are over are packed for tracks (api/fleet/packed.py).
+        # hours of fixes that are over are packed for tracks (api/fleet/packed.py); quotas near are raised as alerts
+        # (api/energy/quota_watch.py).
         async with (
             open_pool(
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
@@ -120,6 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
                 measure_database(pool, metrics, settings.metrics_database_seconds),
+                quota_watch.maintain(pool, settings),
             ),
             # On a port of its own (loopback by default), as every other process's: the public port has no /metrics,
             # so no caller of the API learns its routes' traffic or the database's size (docs/operating.md).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Literal, TypeVar
 
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
@@ -27,9 +27,9 @@ Row = TypeVar("Row")
 ALERT_CHANNEL: Final = "yiwang_alert"
 _IDS_PER_NOTIFY: Final = 200
 ALERT_COLUMNS: Final = (
-    "id", "vehicle_id", "organisation_id", "kind", "level", "time", "received_at", "raised_at", "latitude",
-    "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note", "cleared_at", "cleared_reason",
-    "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at",
+    "id", "vehicle_id", "institution_id", "meter_id", "organisation_id", "kind", "level", "time", "received_at",
+    "raised_at", "latitude", "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
+    "cleared_at", "cleared_reason", "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at",
 )  # fmt: skip
 # The lifecycle's states (domain/alert_lifecycle.py) as conditions on an alert `a`.
 STATE_CONDITIONS: Final[Mapping[str, str]] = {
@@ -38,6 +38,12 @@ STATE_CONDITIONS: Final[Mapping[str, str]] = {
     "cleared_unack": "a.closed_at IS NULL AND a.cleared_at IS NOT NULL AND a.acknowledged_at IS NULL",
     "cleared_ack": "a.closed_at IS NULL AND a.cleared_at IS NOT NULL AND a.acknowledged_at IS NOT NULL",
     "closed": "a.closed_at IS NOT NULL",
+}
+# What an alert is about: a vehicle (the supervisor's alerts), or an institution (energy events, with their meter).
+Subject = Literal["vehicle", "institution"]
+SUBJECT_CONDITIONS: Final[Mapping[Subject, str]] = {
+    "vehicle": "a.vehicle_id IS NOT NULL",
+    "institution": "a.institution_id IS NOT NULL",
 }
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
 _ALERTS = table.Table(sql.SQL("SELECT {} FROM alert a").format(_COLUMNS), "a.id", "a.organisation_id")
@@ -59,10 +65,13 @@ async def alerts(
     open_only: bool,
     since: datetime | None,
     states: Collection[str] = (),
+    subject: Subject | None = None,
 ) -> list[Row]:
     """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
-    (those not None) equal to their values, in any of `states` (none: every state)."""
+    (those not None) equal to their values, in any of `states` (none: every state), about `subject` (None: both)."""
     conditions: list[sql.Composable] = []
+    if subject is not None:
+        conditions.append(sql.SQL(SUBJECT_CONDITIONS[subject]))
     if open_only:
         conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:

@@ -178,11 +178,14 @@ async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now:
 
 
 async def alerts_of(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
-    """What a message says of these alerts, in id order."""
+    """What a message says of these alerts, in id order: an energy event's institution (institution_id,
+    institution_name) and meter (meter_id, energy_type) beside a vehicle's columns (null for the other subject)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            """SELECT id, vehicle_id, organisation_id, kind, level, time, latitude, longitude, speed, detail
-               FROM alert WHERE id = ANY(%s) ORDER BY id""",
+            """SELECT a.id, a.vehicle_id, a.institution_id, i.name AS institution_name, a.meter_id, m.energy_type,
+                      a.organisation_id, a.kind, a.level, a.time, a.latitude, a.longitude, a.speed, a.detail
+               FROM alert a LEFT JOIN institution i ON i.id = a.institution_id LEFT JOIN meter m ON m.id = a.meter_id
+               WHERE a.id = ANY(%s) ORDER BY a.id""",
             (list(ids),),
         )
         return await cur.fetchall()

@@ -104,14 +104,14 @@ async def dispatches(
 async def alerts(
     conn: AsyncConnection, scope: Scope, moments: tuple[datetime, datetime], organisation_id: str | None
 ) -> list[dict[str, Any]]:
-    """Per unit and kind, its alerts with a fix time in the period: organisation_id, kind, yellow, red,
-    unacknowledged."""
+    """Per unit and kind, its vehicles' alerts (energy events are not dispatch's) with a fix time in the period:
+    organisation_id, kind, yellow, red, unacknowledged."""
     query = sql.SQL(
         """SELECT a.organisation_id, a.kind, count(*) FILTER (WHERE a.level = 'yellow') AS yellow,
                   count(*) FILTER (WHERE a.level = 'red') AS red,
                   count(*) FILTER (WHERE a.acknowledged_at IS NULL) AS unacknowledged
            FROM alert a
-           WHERE a.time >= %(from)s AND a.time < %(to)s AND {scope} AND {unit}
+           WHERE a.time >= %(from)s AND a.time < %(to)s AND a.vehicle_id IS NOT NULL AND {scope} AND {unit}
            GROUP BY a.organisation_id, a.kind ORDER BY a.organisation_id, a.kind"""
     ).format(scope=scope.condition("a.organisation_id"), unit=_organisation("a.organisation_id", organisation_id))
     async with conn.cursor(row_factory=dict_row) as cur:

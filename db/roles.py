@@ -69,7 +69,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "fuel_purchase": "SELECT, INSERT, UPDATE (withdrawn_at, withdrawn_by, withdrawn_reason, reversed_at)",
         # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, DELETE",
-        "alert": "SELECT, UPDATE",
+        "alert": "SELECT, INSERT, UPDATE",  # INSERT: quota_near events (api/energy/quota_watch.py)
         "alert_note": "SELECT, INSERT",  # append-only: notes on alerts
         # Notification rules, kept by admins; the notifier's deliveries, read.
         "notification_rule": "SELECT, INSERT, UPDATE, DELETE",
@@ -129,7 +129,12 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
     },
     "notifier": {
         # Alerts followed, cleared when their cause ends and escalated (the columns it sets, nothing else).
-        "alert": "SELECT, UPDATE (cleared_at, cleared_reason, escalated_at)",
+        "alert": "SELECT, INSERT, UPDATE (cleared_at, cleared_reason, escalated_at)",
+        # Energy events it raises (notifier/energy_watch.py), judged on meters, their readings and the roll-up's days.
+        "meter": "SELECT",
+        "institution": "SELECT",
+        "reading": "SELECT",
+        "consumption_day": "SELECT",
         # What clears an alert: the vehicle's newest fix and the areas.
         "live_position": "SELECT",
         "area": "SELECT",

@@ -81,6 +81,11 @@ ALERT_KIND: Final[Mapping[str, str]] = {
     "terminal_overspeed": "终端超速报警",
     "fatigue": "疲劳驾驶报警",
     "area_entry": "驶入禁入区域",
+    # Energy events (domain/energy_events.py): the same alerts, about an institution or its meter.
+    "quota_near": "即将超出能耗定额",
+    "night_base_load": "夜间基础负荷偏高",
+    "night_water_flow": "夜间持续用水（疑似漏水）",
+    "meter_silent": "计量表失联",
 }
 AREA_KIND: Final[Mapping[str, str]] = {"permitted": "允许区域", "parking": "停车场", "forbidden": "禁入区域"}
 

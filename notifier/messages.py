@@ -18,29 +18,49 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.labels import ALERT_KIND
+from domain.labels import ALERT_KIND, ENERGY_TYPE
 
 _LEVEL = {"red": "红色报警", "yellow": "黄色提醒"}
 _WECOM_MAX_BYTES = 4096
 
 
 def subject(alerts: Sequence[Mapping[str, Any]], *, escalation: bool) -> str:
-    """One line: what happened, to which vehicle (or how many alerts a digest holds)."""
+    """One line: what happened, to which vehicle or institution (or how many alerts a digest holds, and of what)."""
     prefix = "【升级】" if escalation else ""
     if len(alerts) == 1:
         a = alerts[0]
-        return f"{prefix}{_LEVEL.get(a['level'], a['level'])}: {ALERT_KIND.get(a['kind'], a['kind'])} {a['vehicle_id']}"
-    return f"{prefix}督车汇总: {len(alerts)} 条告警"
+        return f"{prefix}{_LEVEL.get(a['level'], a['level'])}: {ALERT_KIND.get(a['kind'], a['kind'])} {_who(a)}"
+    energy = sum(a.get("vehicle_id") is None for a in alerts)
+    title = "督车汇总" if energy == 0 else "能耗汇总" if energy == len(alerts) else "督车与能耗汇总"
+    return f"{prefix}{title}: {len(alerts)} 条告警"
 
 
 def lines(alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> list[str]:
-    """A line per alert: level, kind, vehicle, unit, local fix time, detail, id."""
+    """A line per alert: level, kind, vehicle (or institution and meter), unit, local time, detail, id."""
     return [
         f"[{_LEVEL.get(a['level'], a['level'])}] {ALERT_KIND.get(a['kind'], a['kind'])} ({a['kind']}) "
-        f"vehicle {a['vehicle_id']} unit {a['organisation_id']} at {_local(a['time'], zone)}: {a['detail']} "
+        f"{_subject_words(a)} unit {a['organisation_id']} at {_local(a['time'], zone)}: {a['detail']} "
         f"(alert {a['id']})"
         for a in alerts
     ]
+
+
+def _who(alert: Mapping[str, Any]) -> str:
+    """The vehicle, or the institution by name (and meter) an energy event is about."""
+    if alert.get("vehicle_id") is not None:
+        return str(alert["vehicle_id"])
+    name = alert.get("institution_name") or alert.get("institution_id")
+    return f"{name} {alert['meter_id']}" if alert.get("meter_id") else str(name)
+
+
+def _subject_words(alert: Mapping[str, Any]) -> str:
+    if alert.get("vehicle_id") is not None:
+        return f"vehicle {alert['vehicle_id']}"
+    words = f"institution {alert.get('institution_name') or ''} ({alert.get('institution_id')})"
+    if alert.get("meter_id"):
+        energy = alert.get("energy_type")
+        words += f" {ENERGY_TYPE.get(energy, energy) if energy else ''} meter {alert['meter_id']}"
+    return words
 
 
 def text(alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo, *, escalation: bool) -> str:

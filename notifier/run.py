@@ -1,10 +1,12 @@
 """The notifier process: the database pool, the metrics endpoint, a LISTEN for new alerts, and the loop of sweeps,
 each opened once here and closed when `stop` is set (SIGTERM and SIGINT set it).
 
-A sweep, every notifier_poll_seconds or as soon as alerts are announced: clear alerts whose cause ended, escalate
-those unacknowledged too long (planning their escalation deliveries in the same transaction), plan deliveries of new
-alerts (moving the cursor in the same transaction), then send what is due. Each delivery is sent on its own with a
-timeout: a receiver that is down costs its own deliveries a retry, never the others or the notifier.
+A sweep, every notifier_poll_seconds or as soon as alerts are announced: judge energy events every
+energy_watch_seconds (notifier/energy_watch.py: raised as alerts, planned in the same sweep), clear alerts whose
+cause ended, escalate those unacknowledged too long (planning their escalation deliveries in the same transaction),
+plan deliveries of new alerts (moving the cursor in the same transaction), then send what is due. Each delivery is
+sent on its own with a timeout: a receiver that is down costs its own deliveries a retry, never the others or the
+notifier.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +31,7 @@ from db.calendar import StoredCalendars, settings_calendar
 from db.live import listen
 from db.pool import open_pool
 from domain.notifications import retry_delay
-from notifier import lifecycle, messages
+from notifier import energy_watch, lifecycle, messages
 from notifier.channels import Undelivered, addresses, post_webhook, send_email
 from notifier.metrics import Metrics
 from notifier.planner import plan_alerts
@@ -101,9 +104,23 @@ async def sweep(
     clock: Clock,
     calendars: StoredCalendars,
 ) -> None:
-    """One round, at `clock`'s time: clear, escalate, plan, send what is due."""
+    """One round, at `clock`'s time: judge energy events (when due), clear, escalate, plan, send what is due."""
     zone = settings.zone
     async with pool.connection() as conn:
+        watched = metrics.watched_at
+        if watched is None or time.monotonic() - watched >= settings.energy_watch_seconds:
+            metrics.watched_at = time.monotonic()
+            try:
+                async with conn.transaction():
+                    # Where notifications begin is fixed before the first events are raised: they are news.
+                    await notifications_db.cursor(conn)
+                    raised, cleared = await energy_watch.watch(conn, settings, clock())
+                metrics.energy_raised.inc(raised)
+                metrics.cleared.inc(cleared)
+            except psycopg.OperationalError:
+                raise
+            except Exception:  # a fault of ours with the data judged: logged, the deliveries go on
+                log.exception("the energy watch failed; it judges again in %s s", settings.energy_watch_seconds)
         async with conn.transaction():
             metrics.cleared.inc(await lifecycle.clear(conn, settings, calendars))
         async with conn.transaction():

@@ -416,6 +416,15 @@ class Settings(BaseSettings):
     energy_night_load_ratio: float = Field(default=0.5, gt=0)
     energy_weekend_load_ratio: float = Field(default=0.6, gt=0)
     energy_leak_nights: int = Field(default=3, ge=1)
+    # Energy events (docs/notifications.md): how often the notifier's energy watch judges meters' silence and the
+    # night anomalies (by the rules above) and raises or clears their alerts, and over how many whole days before
+    # today it measures night base load (a water meter's run of nights is judged over at least energy_leak_nights).
+    energy_watch_seconds: float = Field(
+        default=900.0, gt=0, description="seconds between the notifier's judgements of energy events"
+    )
+    energy_watch_days: int = Field(
+        default=7, ge=1, le=62, description="whole days before today over which the energy watch measures night load"
+    )
 
     # Web pages (api/pages): the map's tile URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png; empty: no
     # tiles from a service (then the offline package below, or without one a grid on a plain background under the

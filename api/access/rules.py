@@ -88,7 +88,8 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
     # The dispatch centre sees every unit's vehicles and where they belong, keeps the vehicle registry (the vehicle
     # authority's: lifecycle and allocation quotas) and the drivers, and runs requests and dispatch.
     "dispatcher": _EVERYONE | _DISPATCH,
-    # Energy staff see every institution and meter, and keep the factors and quotas.
+    # Energy staff see every institution and meter, and keep the factors and quotas. They handle the energy events
+    # (alerts about institutions and meters: docs/access.md says why the alerts' permissions, not a kind of their own).
     "energy_staff": _EVERYONE
     | _ENERGY_READ
     | {
@@ -99,6 +100,8 @@ ROLE_PERMISSIONS: Final[dict[Role, frozenset[Permission]]] = {
         "factors:write",
         "quotas:write",
         "entries:write",
+        "alerts:read",
+        "alerts:write",
     },
     # A unit sees its own buildings, meters, vehicles and their figures (the Scope limits which).
     "unit_user": _EVERYONE

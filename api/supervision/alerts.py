@@ -14,18 +14,26 @@ from pydantic import BaseModel, Field, computed_field
 from api.access.rules import ROLES, Principal, allows
 from api.errors import Conflict, Forbidden, NotFound, Refused
 from db import alerts as alerts_db
+from db.alerts import Subject
 from db.scope import Scope
 from domain.alert_lifecycle import AlertState, state_of
+from domain.energy_events import EnergyEventKind
 from domain.supervision import AlertKind, Level
 
 
 class AlertPublic(BaseModel):
     id: int
-    vehicle_id: str
+    # An alert's subject: a vehicle, or for an energy event (domain/energy_events.py) an institution and its meter.
+    vehicle_id: str | None = Field(description="the vehicle; null for an energy event")
+    institution_id: str | None = Field(default=None, description="an energy event's institution; null for a vehicle")
+    meter_id: str | None = Field(default=None, description="the meter of a meter's energy event (silence, night flow)")
     organisation_id: str
-    kind: AlertKind
+    kind: AlertKind | EnergyEventKind
     level: Level = Field(description="the severity: yellow (a reminder) or red (an alarm)")
-    time: datetime = Field(description="the fix time judged")
+    time: datetime = Field(
+        description="the fix time judged; for an energy event the start of what was judged (the silent meter's last "
+        "reading, the first night of a run, the first day of the days measured)"
+    )
     received_at: datetime
     raised_at: datetime
     latitude: float | None
@@ -78,8 +86,10 @@ async def alerts(
     open_only: bool,
     since: datetime | None,
     states: Collection[str] = (),
+    subject: Subject | None = None,
 ) -> list[AlertPublic]:
-    """The newest alerts first (ids below `before`), of the organisations in scope."""
+    """The newest alerts first (ids below `before`), of the organisations in scope (about vehicles or institutions
+    only, when `subject` says which)."""
     return await alerts_db.alerts(
         conn,
         scope,
@@ -90,6 +100,7 @@ async def alerts(
         open_only=open_only,
         since=since,
         states=states,
+        subject=subject,
     )
 
 

@@ -21,8 +21,10 @@ from api.fields import NO_NUL, Text
 from api.paging import Page, page_of
 from api.supervision import alerts
 from api.supervision.alerts import AlertDetail, AlertPublic, NotePublic
+from db.alerts import Subject
 from db.scope import Scope
 from domain.alert_lifecycle import AlertState
+from domain.energy_events import EnergyEventKind
 from domain.supervision import AlertKind
 
 router = APIRouter(prefix="/alerts", tags=["supervision"])
@@ -35,7 +37,11 @@ class AlertQuery(BaseModel):
     limit: int = Field(default=100, ge=1, le=1000)
     organisation_id: Text | None = None
     vehicle_id: Text | None = None
-    kind: AlertKind | None = None
+    kind: AlertKind | EnergyEventKind | None = None
+    subject: Subject | None = Field(
+        default=None, description="vehicle: the supervisor's alerts only; institution: energy events only"
+    )
+    institution_id: Text | None = None
     level: str | None = Field(default=None, pattern="^(yellow|red)$")
     open: bool = Field(default=False, description="only alerts not acknowledged (nor closed) yet")
     since: AwareDatetime | None = Field(default=None, description="fix time from (RFC 3339 with offset)")
@@ -69,8 +75,9 @@ class Closing(BaseModel):
 
 @router.get("", dependencies=[Depends(require("alerts:read"))], responses=AUTHENTICATED)
 async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuery, Query()]) -> Page[AlertPublic]:
-    """The alerts of the vehicles you may see, newest first; pass `next_after` as `after` for older ones. `state`
-    is active_unack, active_ack, cleared_unack, cleared_ack or closed; `level` is the severity."""
+    """The alerts of the vehicles and institutions (energy events) you may see, newest first; pass `next_after` as
+    `after` for older ones. `state` is active_unack, active_ack, cleared_unack, cleared_ack or closed; `level` is the
+    severity; `subject` vehicle or institution keeps one of the two."""
     async with pool.connection() as conn:
         items = await alerts.alerts(
             conn,
@@ -80,6 +87,7 @@ async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuer
             filters={
                 "organisation_id": query.organisation_id,
                 "vehicle_id": query.vehicle_id,
+                "institution_id": query.institution_id,
                 "kind": query.kind,
                 "level": query.level,
                 "assignee_id": query.assignee_id,
@@ -87,6 +95,7 @@ async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuer
             open_only=query.open,
             since=query.since,
             states=query.state,
+            subject=query.subject,
         )
     return page_of(AlertPublic, items, query.limit)
 

@@ -1,4 +1,4 @@
-// The alert panel: open supervision alerts, newest first, each acknowledged with a note.
+// The alert panel: open supervision alerts of vehicles, newest first, each acknowledged with a note.
 
 import { ApiError, api, dateTime, el, t } from "./common.js";
 
@@ -24,7 +24,8 @@ export class Alerts {
 
   async load() {
     try {
-      this.items = (await api("/alerts?open=true&limit=100")).items;
+      // The dispatch map's panel: vehicles' alerts (energy events have no place on it: GET /alerts?subject=institution).
+      this.items = (await api("/alerts?open=true&subject=vehicle&limit=100")).items;
       this.error.hidden = true;
     } catch (error) {
       if (error instanceof ApiError && error.status === 403) {
