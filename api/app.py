@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
-from api import errors, health, pages
+from api import compression, errors, health, pages
 from api.access.audit import AuditMiddleware
 from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
@@ -134,6 +134,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_size=settings.api_max_body_bytes,
     )
     app.add_middleware(AuditMiddleware)
+    compression.install(app, settings)  # outside the audit: it records the route's answer
     errors.install(app)
     errors.declare_body_limit(ROUTERS)
     for router in ROUTERS:
