@@ -42,4 +42,8 @@ class LiveFeature(BaseModel):
 
 class LiveCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[LiveFeature]
+    features: list[LiveFeature]  # whole: every vehicle of the filter; else those that changed since `since`
+    removed: list[str]  # vehicles to drop if the client has them (never in a whole map)
+    cursor: str  # to ask for what changes after this answer: since=<cursor>, with the same filters
+    whole: bool  # true: every vehicle (replace what you have); false: only the changes since `since`
+    reason: str | None  # why a `since` given was not honoured and the map is whole (null otherwise)
