@@ -13,7 +13,8 @@ from domain.vehicles import LiveState
 
 class Point(BaseModel):
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]  # GeoJSON order: longitude, latitude (WGS-84, as the terminals send)
+    # GeoJSON order: longitude, latitude (WGS-84, as the terminals send), to 1e-6 degree (some 0.1 m)
+    coordinates: tuple[float, float]
 
 
 class LiveProperties(BaseModel):

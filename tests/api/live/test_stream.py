@@ -726,7 +726,8 @@ def test_the_whole_map_kept_in_one_buffer_says_what_the_map_says_feature_by_feat
     assert same(later) == 30
     assert feed._whole is not None
     assert feed._whole.layout is laid_out  # written in place: the fast path of 20,000 vehicles a request
-    arrived = Position("v5", now, now, 29.312345678901, 117.123456789012, 12.5, 359.5, True, soc=87.5, fuel=40.25)
+    # Longer by more than its slot's spare (coordinates go to 1e-6 degree: more digits would not count).
+    arrived = Position("v5", now, now, 29.312345678901, 117.123456789012, 112.5, 359.5, True, soc=87.25, fuel=10040.25)
     assert feed.take([arrived]) == 1
     assert same(later) == 30
     assert feed._whole.layout is not laid_out  # v5 outgrew its slot: laid out again
