@@ -11,7 +11,7 @@ from datetime import timedelta
 from fastapi import APIRouter, FastAPI
 from starlette.types import ASGIApp
 
-from api import basemap, errors, health, pages
+from api import basemap, compression, errors, health, pages
 from api.access.audit import AuditMiddleware
 from api.access.routes import audit, auth, users
 from api.access.tokens import AccessTokens, check_secret
@@ -148,6 +148,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_middleware(AuditMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
+    compression.install(app, settings)  # outside the audit: it records the route's answer
     errors.install(app)
     errors.declare_body_limit(ROUTERS)
     for router in ROUTERS:

@@ -18,7 +18,11 @@ stamped with the moment it is sent. Meanwhile it times:
 - a one-day track: GET /vehicles/{id}/track over a day of fixes every 10 s, its read alone (packed hours and the
   rest: db/tracks.py), and the baseline: the day's rows straight from `position`;
 - the fan-out lag: from the moment a fix is published to the moment a client has it (every tenth vehicle
-  sampled on every client), and how long a client waits for its snapshot.
+  sampled on every client), and how long a client waits for its snapshot;
+- the bytes a client costs the network: per client-minute of the whole city's changes, as messages and on the
+  wire, for the clients that offer permessage-deflate as browsers do (half of them by default) beside those that
+  do not (the API as it was: the baseline, in the same run); the whole map per GET, as it is and gzipped; and what
+  a client reconnecting with its cursor gets after a blip of 2 s (`since=`).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import asyncio
 import multiprocessing as mp
 import os
 import queue
+import random
 import secrets
 import shutil
 import signal
@@ -47,7 +52,7 @@ import httpx
 import orjson
 import psycopg
 from psycopg_pool import AsyncConnectionPool
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from api.live.feed import LiveFeed
 from api.live.follower import refresh
@@ -67,6 +72,7 @@ VEHICLES_PER_UNIT = 100
 TARGET_LIVE_P95_MS = 50.0
 TARGET_TRACK_P95_MS = 50.0
 TARGET_LAG_P99_S = 1.0
+RESUME_AFTER_S = 2.0  # a network blip
 _NAIVE = """SELECT DISTINCT ON (p.vehicle_id) p.vehicle_id, v.plate, v.organisation_id, p.time, p.latitude,
                    p.longitude, p.speed, p.heading, p.ignition, p.soc, p.fuel
             FROM position p JOIN vehicle v ON v.id = p.vehicle_id
@@ -95,6 +101,8 @@ class ClientReport:
     snapshot_features: list[int]
     features: list[int]  # features received after the snapshot, per measuring client
     received_mb: list[float]  # after the snapshot, per client
+    # After the snapshot, per client: (deflating, seconds, message bytes, bytes on the wire with frame headers)
+    flows: list[tuple[bool, float, int, int]]
     errors: list[str]  # of the clients whose connection failed
     lags_s: list[tuple[float, float]]  # sampled: (receipt, publish -> receipt), epoch seconds
 
@@ -141,18 +149,37 @@ class _Run:
     url: str
     token: str
     since: str  # fixes of the load are newer than this (RFC 3339, UTC): older ones are history, not lag
-    deflate: bool
 
 
-async def _client(run: _Run, stop: Event, report: ClientReport, opened: Callable[[], None], *, measuring: bool) -> None:
+class _Counted(ClientConnection):
+    """A client connection that counts the bytes it reads off the wire (compressed, with the frames' headers)."""
+
+    wire = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.wire += len(data)
+        super().data_received(data)
+
+
+async def _client(
+    run: _Run, stop: Event, report: ClientReport, opened: Callable[[], None], *, measuring: bool, deflate: bool
+) -> None:
     """One client of the whole network. A measuring client reads every message as a map would (parses it, takes
     each feature) and samples the lag; the others only take the messages, so that the clients, which share this
     machine's two cores with the server, slow the server down as little as they can."""
     started = time.time()
-    compression = "deflate" if run.deflate else None
+    compression = "deflate" if deflate else None
     # No keepalive pings from the clients: a ping waits behind every byte already on its way, so a client that
     # is seconds behind would hang up, and the figure to see is how far behind it is. (The server still pings.)
-    async with connect(run.url, compression=compression, max_size=None, open_timeout=60, ping_interval=None) as ws:
+    async with connect(
+        run.url,
+        compression=compression,
+        max_size=None,
+        open_timeout=60,
+        ping_interval=None,
+        create_connection=_Counted,
+    ) as ws:
+        assert isinstance(ws, _Counted)
         await ws.send(orjson.dumps({"type": "auth", "token": run.token}).decode())
         snapshot = await ws.recv(decode=False)
         report.snapshot_s.append(time.time() - started)
@@ -160,6 +187,7 @@ async def _client(run: _Run, stop: Event, report: ClientReport, opened: Callable
             report.snapshot_features.append(len(orjson.loads(snapshot)["features"]))
         opened()
         received = size = 0
+        wire, since = ws.wire, time.monotonic()
         while not stop.is_set():
             try:
                 async with asyncio.timeout(0.2):
@@ -178,14 +206,16 @@ async def _client(run: _Run, stop: Event, report: ClientReport, opened: Callable
                         fixed = datetime.fromisoformat(feature["properties"]["time"]).timestamp()
                         report.lags_s.append((now, now - fixed))
         report.received_mb.append(size / 1e6)
+        report.flows.append((deflate, time.monotonic() - since, size, ws.wire - wire))
         if measuring:
             report.features.append(received)
 
 
-def _clients(run: _Run, share: tuple[int, int], ready: Event, stop: Event, out: mp.Queue[ClientReport]) -> None:
-    """`share`: this process's clients, and how many of them measure."""
-    count, measuring = share
-    report = ClientReport(count, [], [], [], [], [], [])
+def _clients(run: _Run, share: tuple[int, int, int], ready: Event, stop: Event, out: mp.Queue[ClientReport]) -> None:
+    """`share`: this process's clients, how many of them measure, and how many offer permessage-deflate (every
+    other one, from the first, until that many)."""
+    count, measuring, deflating = share
+    report = ClientReport(count, [], [], [], [], [], [], [])
 
     async def main() -> None:
         everyone = asyncio.Event()
@@ -194,7 +224,12 @@ def _clients(run: _Run, share: tuple[int, int], ready: Event, stop: Event, out: 
             if len(report.snapshot_s) == count:
                 everyone.set()
 
-        tasks = [asyncio.create_task(_client(run, stop, report, opened, measuring=i < measuring)) for i in range(count)]
+        tasks = [
+            asyncio.create_task(
+                _client(run, stop, report, opened, measuring=i < measuring, deflate=_deflating(i, count, deflating))
+            )
+            for i in range(count)
+        ]
         waiting = asyncio.create_task(everyone.wait())
         await asyncio.wait([waiting, *tasks], return_when=asyncio.FIRST_COMPLETED)  # all ready, or one failed
         ready.set()
@@ -205,6 +240,12 @@ def _clients(run: _Run, share: tuple[int, int], ready: Event, stop: Event, out: 
 
     asyncio.run(main())
     out.put(report)
+
+
+def _deflating(i: int, count: int, deflating: int) -> bool:
+    """Whether the i-th of `count` clients offers permessage-deflate: every other one, then the rest in a row."""
+    spread = min(deflating, count - deflating)  # alternating while both kinds are left
+    return i % 2 == 0 if i < 2 * spread else deflating > spread
 
 
 # ---- timing the queries -------------------------------------------------------------------------------------
@@ -314,7 +355,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--track-vehicles", type=int, default=20, help="vehicles with a whole day of fixes")
     p.add_argument("--times", type=int, default=100, help="runs of each timed query (p95 of 30 is the 2nd worst)")
     p.add_argument("--naive-times", type=int, default=5, help="runs of the naive DISTINCT ON")
-    p.add_argument("--deflate", action="store_true", help="clients offer permessage-deflate (browsers do)")
+    p.add_argument(
+        "--deflating",
+        type=float,
+        default=0.5,
+        help="the share of the clients (and of the measuring ones) that offer permessage-deflate, as browsers do; "
+        "the others are the baseline, the stream as it was",
+    )
     p.add_argument("--quick", action="store_true", help=f"a small run for a smoke test: {QUICK}")
     args = p.parse_args(argv)
     if args.quick:
@@ -354,23 +401,24 @@ def main(argv: list[str] | None = None) -> int:
             reports: mp.Queue[ClientReport] = ctx.Queue()
             stop = ctx.Event()
             since = end.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            run = _Run(base.replace("http://", "ws://") + "/positions/stream", token, since, args.deflate)
+            run = _Run(base.replace("http://", "ws://") + "/positions/stream", token, since)
             readies = []
             workers = []
             # The measuring clients have a process of their own: the others' reading does not delay their clock.
             others = args.clients - args.measuring
-            shares = [(args.measuring, args.measuring)] + [
-                (others // args.client_processes + (i < others % args.client_processes), 0)
+            counts = [args.measuring] + [
+                others // args.client_processes + (i < others % args.client_processes)
                 for i in range(args.client_processes)
             ]
+            shares = [(n, args.measuring if i == 0 else 0, round(n * args.deflating)) for i, n in enumerate(counts)]
             for share in shares:
                 ready = ctx.Event()
                 worker = ctx.Process(target=_clients, args=(run, share, ready, stop, reports), daemon=True)
                 worker.start()
                 readies.append(ready)
                 workers.append(worker)
-            if args.deflate:
-                print("  (clients offering permessage-deflate)")
+            deflating = sum(share[2] for share in shares)
+            print(f"  {deflating} of the {args.clients} clients offer permessage-deflate")
             connected = time.monotonic()
             for ready in readies:
                 if not ready.wait(120):
@@ -379,14 +427,22 @@ def main(argv: list[str] | None = None) -> int:
 
             rate = args.vehicles / INTERVAL_S
             topics = [topic(ROOT, "vehicle", f"v{v}", "position") for v in range(args.vehicles)]
-            body = orjson.dumps(
-                {"time": "TIME", "latitude": 29.3, "longitude": 117.2, "speed": 36.5, "heading": 90.0}
-                | {"odometer": 12345.6, "ignition": True, "satellites": 11}
-            ).replace(b'"TIME"', b"TIME")
+            # Each vehicle somewhere of its own, as a city's are (the same numbers for all would compress as no map
+            # does): to 1e-6 degree as JT/T 808 sends them, a speed and heading of its own.
+            rng = random.Random(20)
+            bodies = [
+                orjson.dumps(
+                    {"time": "TIME", "latitude": round(29.20 + (v % 100) * 0.002 + rng.uniform(-0.01, 0.01), 6)}
+                    | {"longitude": round(117.10 + (v // 100) * 0.001 + rng.uniform(-0.01, 0.01), 6)}
+                    | {"speed": round(rng.uniform(0, 80), 1), "heading": float(rng.randrange(360))}
+                    | {"odometer": round(rng.uniform(1_000, 90_000), 1), "ignition": True, "satellites": 11}
+                ).replace(b'"TIME"', b"TIME")
+                for v in range(args.vehicles)
+            ]
             api_cpu = loadgen.cpu_seconds(api.pid)
             load = threading.Thread(
                 target=loadgen.publish_timed,
-                args=(stack.mosquitto.port, topics, body),
+                args=(stack.mosquitto.port, topics, bodies),
                 kwargs={"rate": rate, "seconds": args.seconds},
             )
             load_started = time.monotonic()
@@ -400,30 +456,49 @@ def main(argv: list[str] | None = None) -> int:
                 vehicle = f"v{next(turn) % args.track_vehicles}"
                 http.get(f"/vehicles/{vehicle}/track", headers=headers, params=day).raise_for_status()
 
-            live_bytes = [0]
+            plain = {**headers, "Accept-Encoding": "identity"}  # as the API answered before it compressed
+            gzipped = {**headers, "Accept-Encoding": "gzip"}  # as browsers ask
+            live_bytes = {"identity": 0, "gzip": 0}
 
-            def live() -> None:
+            def live(asked: dict[str, str] = plain, params: dict[str, str] | None = None) -> None:
                 # Timed to the last byte received, as a browser's network stack reads it. httpx joining the body
                 # in Python is the bench's own cost, and the loaded machine makes it a large one: timed beside it.
-                with http.stream("GET", "/positions/live", headers=headers) as response:
+                with http.stream("GET", "/positions/live", headers=asked, params=params) as response:
                     response.raise_for_status()
                     received = sum(len(chunk) for chunk in response.iter_raw())
                 if received != int(response.headers["content-length"]):
                     raise RuntimeError(f"GET /positions/live: {received} bytes of {response.headers['content-length']}")
-                live_bytes[0] = received
+                live_bytes[response.headers.get("content-encoding", "identity")] = received
 
             def live_read() -> None:
-                http.get("/positions/live", headers=headers).raise_for_status()
+                http.get("/positions/live", headers=plain).raise_for_status()
 
+            # A client that drops off for a network blip of RESUME_AFTER_S and comes back with the cursor it had:
+            # what changed meanwhile.
+            cursor = http.get("/positions/live", headers=gzipped).json()["cursor"]
+            left = time.monotonic()
+            time.sleep(RESUME_AFTER_S)
+            resumed = http.get("/positions/live", headers=plain, params={"since": cursor})
+            resumed.raise_for_status()
+            body = resumed.json()
+            if body["whole"]:
+                raise RuntimeError(f"GET /positions/live?since=: the whole map ({body['reason']})")
+            live(gzipped, {"since": cursor})
+            resume = Resume(time.monotonic() - left, len(body["features"]), len(resumed.content), live_bytes["gzip"])
             queried = time.time()
             figures = [
                 Figures("live: GET /positions/live, HTTP, to the last byte", _timed(live, args.times)),
+                Figures("live: the same gzipped (as browsers ask)", _timed(lambda: live(gzipped), args.times)),
                 Figures("live: the same, its body joined by httpx in Python", _timed(live_read, args.times)),
                 *asyncio.run(_in_process(url, args.times, args.track_vehicles, end)),
                 Figures("track: GET /vehicles/{id}/track, one day over HTTP", _timed(track, args.times)),
             ]
             queries = (queried, time.time())
-            print(f"  GET /positions/live of every vehicle: {live_bytes[0] / 1e6:.1f} MB", flush=True)
+            print(
+                f"  GET /positions/live of every vehicle: {live_bytes['identity'] / 1e6:.1f} MB,"
+                f" {live_bytes['gzip'] / 1e6:.2f} MB gzipped",
+                flush=True,
+            )
             load.join()
             load_seconds = time.monotonic() - load_started
             api_share = (loadgen.cpu_seconds(api.pid) - api_cpu) / load_seconds
@@ -446,8 +521,56 @@ def main(argv: list[str] | None = None) -> int:
     _report(
         args, figures, collected, load_seconds=load_seconds, api_share=api_share, api_peak=api_peak, queries=queries
     )
+    _bandwidth(collected, live_bytes, resume)
     print(f"\n(whole run {time.monotonic() - began:.0f} s; load average now {os.getloadavg()[0]:.2f})")
     return 0
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a client reconnecting with its cursor got: the changes of `seconds`."""
+
+    seconds: float
+    features: int
+    raw: int
+    gzipped: int
+
+
+def _per_minute(flows: list[tuple[bool, float, int, int]], deflating: bool) -> tuple[int, float, float]:
+    """The clients of a kind, and their median bytes per minute as messages and on the wire (MB)."""
+    mine = [(size * 60 / seconds, wire * 60 / seconds) for kind, seconds, size, wire in flows if kind is deflating]
+    if not mine:
+        return 0, float("nan"), float("nan")
+    return len(mine), statistics.median(m for m, _ in mine) / 1e6, statistics.median(w for _, w in mine) / 1e6
+
+
+def _bandwidth(reports: list[ClientReport], live_bytes: dict[str, int], resume: Resume) -> None:
+    """What the map costs the network, beside the API as it was (no compression) measured in the same run."""
+    flows = [flow for r in reports for flow in r.flows]
+    plain, deflated = _per_minute(flows, False), _per_minute(flows, True)
+    whole, gzipped = live_bytes["identity"] / 1e6, live_bytes["gzip"] / 1e6
+    rows = [
+        (f"stream, per client-minute, no deflate ({plain[0]} clients: the baseline)", plain[1], plain[2], ""),
+        (
+            f"stream, per client-minute, permessage-deflate ({deflated[0]} clients)",
+            deflated[1],
+            deflated[2],
+            f"{plain[2] / deflated[2]:.1f} times less",
+        ),
+        ("GET /positions/live, every vehicle (identity: the baseline)", whole, whole, ""),
+        ("GET /positions/live, every vehicle, gzipped", whole, gzipped, f"{whole / gzipped:.1f} times less"),
+        (
+            f"GET ?since=<cursor> {resume.seconds:.0f} s later: {resume.features:,} vehicles changed",
+            resume.raw / 1e6,
+            resume.gzipped / 1e6,
+            f"{resume.raw / 1e6 / whole:.0%} of the whole map; {whole / (resume.gzipped / 1e6):.0f} times less gzipped",
+        ),
+    ]
+    print()
+    print("the network: per client following the whole city (median over the clients), and the whole map")
+    print(f"  {'MB':66} {'messages':>9} {'on the wire':>12}")
+    for name, raw, wire, note in rows:
+        print(f"  {name:66} {raw:9.2f} {wire:12.2f}  {note}")
 
 
 def _report(

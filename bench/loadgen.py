@@ -286,7 +286,9 @@ def publish(
     return Published(len(messages), seconds, (cpu_after - cpu_before) / seconds if broker_pid else None)
 
 
-def _publish_timed(port: int, topics: Sequence[str], body: bytes, rate: float, seconds: float) -> None:
+def _publish_timed(
+    port: int, topics: Sequence[str], body: bytes | Sequence[bytes], rate: float, seconds: float
+) -> None:
     total = int(rate * seconds)
     conn = Connection(port, f"loadgen-timed-{os.getpid()}", window=10_000)
     conn.expect(total)
@@ -296,8 +298,16 @@ def _publish_timed(port: int, topics: Sequence[str], body: bytes, rate: float, s
         due = min(total, int((time.perf_counter() - started) * rate) + 1)
         if due > sent:
             now_ms = str(int(time.time() * 1000)).encode()
-            payload = body.replace(b"TIME", now_ms)
-            data = b"".join(publish_packet(topics[i % len(topics)], payload, packet_id(i)) for i in range(sent, due))
+            if isinstance(body, bytes):
+                payload = body.replace(b"TIME", now_ms)
+                data = b"".join(
+                    publish_packet(topics[i % len(topics)], payload, packet_id(i)) for i in range(sent, due)
+                )
+            else:
+                data = b"".join(
+                    publish_packet(topics[i % len(topics)], body[i % len(body)].replace(b"TIME", now_ms), packet_id(i))
+                    for i in range(sent, due)
+                )
             conn.send(data, due - sent)
             sent = due
         time.sleep(max(0.0, started + sent / rate - time.perf_counter()))
@@ -305,8 +315,11 @@ def _publish_timed(port: int, topics: Sequence[str], body: bytes, rate: float, s
     conn.close()
 
 
-def publish_timed(port: int, topics: Sequence[str], body: bytes, *, rate: float, seconds: float) -> None:
-    """Publish `body` (its TIME replaced by the epoch ms of the moment it is sent) at a fixed rate."""
+def publish_timed(
+    port: int, topics: Sequence[str], body: bytes | Sequence[bytes], *, rate: float, seconds: float
+) -> None:
+    """Publish `body` (its TIME replaced by the epoch ms of the moment it is sent) at a fixed rate to the topics in
+    turn; or bodies in turn, one per topic (the i-th message is the i-th body's)."""
     ctx = mp.get_context("fork")
     worker = ctx.Process(target=_publish_timed, args=(port, topics, body, rate, seconds))
     worker.start()

@@ -181,6 +181,27 @@ class Settings(BaseSettings):
     # The live map reads the positions committed since its last look this often, and a WebSocket client gets
     # the changes at most this often, one message each time.
     live_batch_ms: int = Field(default=250, gt=0)
+    live_resume_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="a client that reconnects with the live map's cursor (since=) gets only what changed since, if "
+        "the cursor is at most this old and of this API process; else the whole map, flagged as such",
+    )
+    api_gzip_level: int = Field(
+        default=1,
+        ge=0,
+        le=9,
+        description="gzip level of HTTP answers to clients that accept it (1: the fastest, as nginx's default; the "
+        "whole live map shrinks some 7 times); 0: never compress",
+    )
+    api_gzip_min_bytes: int = Field(
+        default=1024, ge=0, description="HTTP answers smaller than this go uncompressed: gzip would not pay"
+    )
+    api_ws_deflate: bool = Field(
+        default=True,
+        description="offer permessage-deflate on WebSockets (browsers ask for it): the live map's changes shrink "
+        "some 8 times, at a share of a core per client (docs/figures.md, Dispatch)",
+    )
 
     # JT/T 808 gateway (`yiwang gateway jt808`, docs/device-protocol.md "JT/T 808 terminals"). It logs in to the
     # broker with mqtt_username/mqtt_password, an account with the `gateway` role, as gateway_client_id.

@@ -32,9 +32,11 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from psycopg import AsyncConnection
 
 from api.live.encoding import COLLECTION, ascii_json
+from api.live.resume import History
 from api.live.subscriptions import Batch, Encoded, Filter, Key, Subscription
 from api.live.vehicle import Idle, OnMap
 from api.live.whole import Whole
@@ -51,9 +53,11 @@ class LiveFeed:
 
     Args:
         offline_after: seconds without a fix after which a vehicle shows offline.
+        resume_seconds: how long a client's cursor is honoured (see api/live/resume.py).
     """
 
     offline_after: float
+    resume_seconds: float = 3600.0
     polled: int = 0  # changed rows read from live_position
     _map: dict[str, OnMap] = field(default_factory=dict)
     _order: list[str] | None = None  # the map's vehicle ids in order, kept while none comes or goes
@@ -72,6 +76,10 @@ class LiveFeed:
     _fixed: set[str] = field(default_factory=set)
     _reloaded: set[str] | None = None  # while a whole load runs: the vehicles looks read again meanwhile
     alert_ids: list[int] = field(default_factory=list)  # committed alerts to push at the next look
+    history: History = field(init=False)  # the map's versions: what a reconnecting client is missing
+
+    def __post_init__(self) -> None:
+        self.history = History(self.resume_seconds)
 
     # ---- what comes in --------------------------------------------------------------------------------
 
@@ -168,9 +176,16 @@ class LiveFeed:
     # ---- what goes out ---------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def subscribe(self, filter: Filter, now: datetime | None = None, *, alerts: bool = False) -> Iterator[Subscription]:
-        """A subscription for as long as the block runs, starting from a snapshot taken at once."""
-        subscription = Subscription(filter, self.snapshot(filter, now or datetime.now(UTC)), alerts=alerts)
+    def subscribe(
+        self, filter: Filter, now: datetime | None = None, *, alerts: bool = False, since: str | None = None
+    ) -> Iterator[Subscription]:
+        """A subscription for as long as the block runs, starting from a snapshot taken at once (what changed
+        since the cursor `since`, if it can be honoured).
+
+        Raises:
+            ValueError: `since` is not a cursor.
+        """
+        subscription = Subscription(filter, self.snapshot(filter, now or datetime.now(UTC), since), alerts=alerts)
         self._subscribers.setdefault(filter, set()).add(subscription)
         try:
             yield subscription
@@ -180,18 +195,74 @@ class LiveFeed:
             if not group:
                 del self._subscribers[filter]
 
-    def snapshot(self, filter: Filter, now: datetime) -> bytes:
-        """The filter's vehicles in id order as a GeoJSON FeatureCollection: GET /positions/live's answer.
+    def snapshot(self, filter: Filter, now: datetime, since: str | None = None) -> bytes:
+        """The filter's vehicles in id order as a GeoJSON FeatureCollection: GET /positions/live's answer, with
+        the cursor of this version of the map. Given the cursor of an earlier answer (`since`), only the vehicles
+        that changed since then and the ids of those that left, unless the cursor cannot be honoured: then the
+        whole map, saying why (api/live/resume.py).
 
-        Kept until anything changes or the next tick, for the next request or subscriber of the same filter
-        (clients reconnecting together after a restart): whatever changed since it was taken is sent to every
-        subscriber at the next tick anyway.
+        The whole map is kept until anything changes or the next tick, for the next request or subscriber of the
+        same filter (clients reconnecting together after a restart): whatever changed since it was taken is sent
+        to every subscriber at the next tick anyway.
+
+        Raises:
+            ValueError: `since` is not a cursor.
         """
+        clock = now.timestamp()
+        if since is not None:
+            start = self.history.start(since, filter)
+            if isinstance(start, int):
+                return self._since(filter, start, clock)
+            whole = self._full(filter, clock)
+            return whole[: -len(self._tail(filter))] + self._tail(filter, start)
+        return self._full(filter, clock)
+
+    def _tail(self, filter: Filter, reason: str | None = None) -> bytes:
+        """What follows the features of the whole map: no removals, its cursor, why it is whole."""
+        return b'],"removed":[],"cursor":"%s","whole":true,"reason":%s}' % (
+            self.history.cursor(filter).encode(),
+            orjson.dumps(reason),
+        )
+
+    def _since(self, filter: Filter, version: int, clock: float) -> bytes:
+        """The vehicles of the filter that changed after `version`, and the ids of those that may have been in it
+        then and are not now (the client drops them if it has them)."""
+        cutoff = clock - self.offline_after
+        history = self.history
+        features: list[bytes] = []
+        removed: list[str] = []
+        for vehicle_id in history.changed_since(version):
+            shown = self._map.get(vehicle_id)
+            if shown is None:  # left the map since the last tick
+                key = self._sent.get(vehicle_id)
+                if key is not None and filter.concerns(key.organisation_id):
+                    removed.append(vehicle_id)
+                continue
+            online = shown.stamp > cutoff
+            key = shown.key(online)
+            if filter.matches(key):
+                features.append(shown.feature(vehicle_id, clock, online))
+            # Out of the filter now: it may have been in it, unless it was of a unit the filter does not hold.
+            elif filter.concerns(key.organisation_id) or history.moved_since(vehicle_id, version):
+                removed.append(vehicle_id)
+        for vehicle_id, organisation_id in history.gone_since(version):
+            if vehicle_id not in self._map and (
+                filter.concerns(organisation_id) or history.moved_since(vehicle_id, version)
+            ):
+                removed.append(vehicle_id)
+        return b'%s%s],"removed":%s,"cursor":"%s","whole":false,"reason":null}' % (
+            COLLECTION,
+            b",".join(features),
+            ascii_json(orjson.dumps(removed)),
+            history.cursor(filter).encode(),
+        )
+
+    def _full(self, filter: Filter, clock: float) -> bytes:
+        """The filter's every vehicle, in id order, with the cursor of this version."""
         found = self._snapshots.get(filter)
         if found is None and filter.everything:
-            found = self._snapshots[filter] = self._whole_map(now.timestamp())
+            found = self._snapshots[filter] = self._whole_map(clock, self._tail(filter))
         if found is None:
-            clock = now.timestamp()
             cutoff = clock - self.offline_after
             if self._order is None:
                 self._order = sorted(self._map)
@@ -206,11 +277,11 @@ class LiveFeed:
                     parts.append(b",")
             if parts:
                 parts.pop()  # the last comma
-            found = COLLECTION + b"".join(parts) + b"]}"
+            found = COLLECTION + b"".join(parts) + self._tail(filter)
             self._snapshots[filter] = found
         return found
 
-    def _whole_map(self, clock: float) -> bytes:
+    def _whole_map(self, clock: float, tail: bytes) -> bytes:
         """Every vehicle's feature, from the whole map kept in one buffer (see Whole): a request writes the ages
         and the tails that changed, not the features; a vehicle joining or leaving the map builds it again."""
         if self._order is None or self._whole is None or self._whole.order is not self._order:
@@ -222,7 +293,7 @@ class LiveFeed:
         for vehicle_id in self._rewrite:
             whole.rewrite(vehicle_id, self._map[vehicle_id])
         self._rewrite.clear()
-        return whole.join(clock, clock - self.offline_after)
+        return whole.join(clock, clock - self.offline_after, tail)
 
     def tick(self, now: datetime) -> int:
         """Send what changed since the last tick (and vehicles that just went offline) to every subscriber;
@@ -234,6 +305,9 @@ class LiveFeed:
             if on_map.online != (on_map.stamp > cutoff):
                 self._changed.add(vehicle_id)
         changed, self._changed = self._changed, set()
+        if changed:
+            self.history.turn(clock)
+        self.history.forget(clock)
         batch = [change for vehicle_id in changed if (change := self._change(vehicle_id, clock, cutoff)) is not None]
         for filter_, group in self._subscribers.items():
             changes: dict[str, Encoded] = {}
@@ -243,7 +317,7 @@ class LiveFeed:
                 elif old is not None and filter_.matches(old):
                     changes[vehicle_id] = None
             if changes:
-                shared = Batch(changes)
+                shared = Batch(changes, self.history.cursor(filter_))
                 for subscription in group:
                     subscription.offer(shared)
         return len(batch)
@@ -255,9 +329,13 @@ class LiveFeed:
         before = self._sent.pop(vehicle_id, None)
         shown = self._map.get(vehicle_id)
         if shown is None:
-            return None if before is None else (vehicle_id, before, None, None)
+            if before is None:
+                return None
+            self.history.note(vehicle_id, before, None)
+            return vehicle_id, before, None, None
         shown.online = shown.stamp > cutoff
         after = self._sent[vehicle_id] = shown.key(shown.online)
+        self.history.note(vehicle_id, before, after)
         data = shown.feature(vehicle_id, clock, shown.online) if self._subscribers else None
         return vehicle_id, before, after, data
 

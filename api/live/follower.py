@@ -146,7 +146,7 @@ async def open_feed(pool: AsyncConnectionPool[AsyncConnection], settings: Settin
     Raises:
         psycopg.OperationalError: the database does not answer the first load.
     """
-    feed = LiveFeed(settings.vehicle_offline_seconds)
+    feed = LiveFeed(settings.vehicle_offline_seconds, settings.live_resume_seconds)
     async with pool.connection() as conn:
         follower = _Follower(feed, pool, await live_db.first_mark(conn))
     await refresh(feed, pool)

@@ -13,7 +13,8 @@ from domain.vehicles import LiveState
 
 class Point(BaseModel):
     type: Literal["Point"] = "Point"
-    coordinates: tuple[float, float]  # GeoJSON order: longitude, latitude (WGS-84, as the terminals send)
+    # GeoJSON order: longitude, latitude (WGS-84, as the terminals send), to 1e-6 degree (some 0.1 m)
+    coordinates: tuple[float, float]
 
 
 class LiveProperties(BaseModel):
@@ -42,4 +43,8 @@ class LiveFeature(BaseModel):
 
 class LiveCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[LiveFeature]
+    features: list[LiveFeature]  # whole: every vehicle of the filter; else those that changed since `since`
+    removed: list[str]  # vehicles to drop if the client has them (never in a whole map)
+    cursor: str  # to ask for what changes after this answer: since=<cursor>, with the same filters
+    whole: bool  # true: every vehicle (replace what you have); false: only the changes since `since`
+    reason: str | None  # why a `since` given was not honoured and the map is whole (null otherwise)

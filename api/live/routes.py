@@ -41,9 +41,19 @@ async def live_positions(
     state: Annotated[
         list[LiveState] | None, Query(description="only vehicles in these states (repeat: any of them)")
     ] = None,
+    since: Annotated[
+        str | None,
+        Query(
+            description="the `cursor` of an earlier answer with the same filters: only the vehicles changed since "
+            "then, and the ids of those to drop (`whole` false); the whole map (`whole` true, `reason` says why) "
+            "if the cursor is too old (YIWANG_LIVE_RESUME_SECONDS) or of another API process",
+            max_length=100,
+        ),
+    ] = None,
 ) -> Response:
     """The newest position of each vehicle you may see, in id order, as a GeoJSON FeatureCollection ([lon, lat]),
-    holding every position stored before the request. Retired vehicles are not on the map."""
+    holding every position stored before the request, and its `cursor`. Retired vehicles are not on the map.
+    A client that follows the map by polling asks with `since=<cursor>` and gets only what changed."""
     try:
         box = parse_bbox(bbox) if bbox is not None else None
     except ValueError as exc:
@@ -51,7 +61,11 @@ async def live_positions(
     feed = await live.current()
     wanted = Filter.of(scope, organisation_id=organisation_id, bbox=box, states=state or ())
     # Written by the feed, which keeps each vehicle's JSON: no model per vehicle per request.
-    return Response(feed.snapshot(wanted, datetime.now(UTC)), media_type="application/json")
+    try:
+        body = feed.snapshot(wanted, datetime.now(UTC), since)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
+    return Response(body, media_type="application/json")
 
 
 @router.websocket("/stream")

@@ -4,15 +4,18 @@ changes, filtered as GET /positions/live.
 The conversation, in JSON text messages:
 
 1. The client opens `/positions/stream`, with GET /positions/live's filters in the query if it wants them
-   (`organisation_id`, `bbox=west,south,east,north`, `state` repeated), and sends first, within 10 s,
+   (`organisation_id`, `bbox=west,south,east,north`, `state` repeated) and, when it reconnects, `since=<cursor>`
+   (the `cursor` of the last message it applied), and sends first, within 10 s,
    `{"type": "auth", "token": "<access token from POST /auth/token>"}`.
-2. The server sends the snapshot, a GeoJSON FeatureCollection exactly as GET /positions/live gives it, then
-   `{"type": "changes", "features": [...], "removed": [vehicle ids]}` at most every YIWANG_LIVE_BATCH_MS: the
-   newest feature of each vehicle that changed, and the vehicles that left the filter (out of the box, another
-   state). Applying a message twice changes nothing. `age_seconds` is as of the message: clients age it from
-   `time`. A client that reads slowly misses no vehicle, only the intermediate positions. A client whose role
-   may read alerts also gets `{"type": "alerts", "alerts": [...]}` as the supervisor commits them (each as
-   GET /alerts gives it), for the units its filter holds (whatever the box or state).
+2. The server sends the snapshot, a GeoJSON FeatureCollection exactly as GET /positions/live gives it (with
+   `since`: only what changed, `whole` false, or the whole map saying why), then
+   `{"type": "changes", "features": [...], "removed": [vehicle ids], "cursor": "..."}` at most every
+   YIWANG_LIVE_BATCH_MS: the newest feature of each vehicle that changed, and the vehicles that left the filter
+   (out of the box, another state). Applying a message twice changes nothing. `age_seconds` is as of the
+   message: clients age it from `time`. A client that reads slowly misses no vehicle, only the intermediate
+   positions. A client whose role may read alerts also gets `{"type": "alerts", "alerts": [...]}` as the
+   supervisor commits them (each as GET /alerts gives it), for the units its filter holds (whatever the box or
+   state).
 3. Before its token expires the client sends `{"type": "auth", "token": "<a fresh one>"}` (same user, from
    POST /auth/refresh or a new login); otherwise the server closes at the expiry. Each fresh token's session is
    judged anew: if the user's role or units changed so that they may now see less than the stream sends (a
@@ -46,6 +49,7 @@ from api.access.rules import Permission, Principal, allows, audited, scope_of
 from api.access.tokens import AccessTokens, TokenError
 from api.deps import current_user
 from api.live.follower import Live
+from api.live.resume import read_cursor
 from api.live.subscriptions import Filter, parse_bbox
 from db import access as access_db
 from db.scope import Scope
@@ -138,7 +142,8 @@ async def converse(
             wanted = await _admit(websocket, pool, user)
             alerts = allows(user.role, "alerts:read")
             feed = await live.current()
-            with feed.subscribe(wanted, alerts=alerts) as subscription:
+            # `since` is a cursor: stream_filter checked it.
+            with feed.subscribe(wanted, alerts=alerts, since=websocket.query_params.get("since")) as subscription:
                 await websocket.send_text(subscription.snapshot.decode())
                 tasks.create_task(_renewals(websocket, pool, session, wanted, alerts=alerts))
                 while True:
@@ -233,6 +238,11 @@ def stream_filter(params: QueryParams, scope: Scope) -> Filter:
     Raises:
         Closed: a parameter is not valid (4422).
     """
+    if (since := params.get("since")) is not None:
+        try:
+            read_cursor(since)
+        except ValueError as exc:
+            raise Closed(INVALID, str(exc)) from None
     organisation_id = params.get("organisation_id")
     if organisation_id is not None and "\x00" in organisation_id:
         raise Closed(INVALID, "organisation_id may not contain NUL")

@@ -112,14 +112,17 @@ Encoded = bytes | None  # a feature as JSON, or None: the vehicle left the subsc
 
 
 class Batch:
-    """Changes for subscribers, as one message: `{"type": "changes", "features": [...], "removed": [ids]}`, the
-    features of vehicles that changed within the filter and the ids of vehicles that left it. Applying a message
-    twice changes nothing. Subscribers of one filter share a batch, so that it is encoded once for all of them."""
+    """Changes for subscribers, as one message: `{"type": "changes", "features": [...], "removed": [ids],
+    "cursor": "..."}`, the features of vehicles that changed within the filter, the ids of vehicles that left it,
+    and the cursor of the map's version they bring the client to (to reconnect with: api/live/resume.py).
+    Applying a message twice changes nothing. Subscribers of one filter share a batch, so that it is encoded once
+    for all of them."""
 
-    __slots__ = ("_text", "changes")
+    __slots__ = ("_text", "changes", "cursor")
 
-    def __init__(self, changes: dict[str, Encoded]) -> None:
+    def __init__(self, changes: dict[str, Encoded], cursor: str) -> None:
         self.changes = changes
+        self.cursor = cursor
         self._text: str | None = None
 
     @property
@@ -130,7 +133,10 @@ class Batch:
             removed = ascii_json(
                 orjson.dumps([vehicle_id for vehicle_id, data in self.changes.items() if data is None])
             )
-            self._text = (b'{"type":"changes","features":[' + features + b'],"removed":' + removed + b"}").decode()
+            self._text = (
+                b'{"type":"changes","features":[%s],"removed":%s,"cursor":"%s"}'
+                % (features, removed, self.cursor.encode())
+            ).decode()
         return self._text
 
 
@@ -163,8 +169,9 @@ class Subscription:
             self._pending = batch  # the common case: a client that keeps up sends its group's batch as it is
         elif self._own:
             self._pending.changes.update(batch.changes)
+            self._pending.cursor = batch.cursor
         else:
-            self._pending, self._own = Batch({**self._pending.changes, **batch.changes}), True
+            self._pending, self._own = Batch({**self._pending.changes, **batch.changes}, batch.cursor), True
         self._ready.set()
 
     def offer_alert(self, alert: bytes) -> None:

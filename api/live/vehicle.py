@@ -8,7 +8,7 @@ from typing import NamedTuple
 
 import orjson
 
-from api.live.encoding import JSON_OPTIONS, age, ascii_json
+from api.live.encoding import COORDINATE_DIGITS, JSON_OPTIONS, age, ascii_json
 from api.live.subscriptions import Key
 from domain.position import Position
 from domain.vehicles import LiveState
@@ -79,7 +79,10 @@ class OnMap:
             feature = {
                 "type": "Feature",
                 "id": vehicle_id,
-                "geometry": {"type": "Point", "coordinates": [fix.longitude, fix.latitude]},
+                "geometry": {
+                    "type": "Point",
+                    "coordinates": [round(fix.longitude, COORDINATE_DIGITS), round(fix.latitude, COORDINATE_DIGITS)],
+                },
                 "properties": {
                     "vehicle_id": vehicle_id,
                     "plate": plate,

@@ -109,9 +109,10 @@ class Whole:
         if self.layout is not None and not self.layout.put(i, feature, len(head)):
             self.layout = None
 
-    def join(self, clock: float, cutoff: float) -> bytes:
+    def join(self, clock: float, cutoff: float, tail: bytes = b"]}") -> bytes:
+        """The map as of `clock`, its features followed by `tail` (from the bracket that closes them on): one copy."""
         if not self.order:
-            return COLLECTION + b"]}"
+            return COLLECTION + tail
         if self.layout is None:
             self.layout = Layout.of(self.features, self.heads, self.sizes)
         layout = self.layout
@@ -123,4 +124,5 @@ class Whole:
             tails = layout.ages[flipped, -1:] + 1 + TAIL_COLUMNS
             written[tails] = self.tails[flipped, online[flipped].astype(np.intp)]
             layout.online[flipped] = online[flipped]
-        return bytes(layout.buffer)
+        with memoryview(layout.buffer) as view:  # released at once: the buffer is resized when laid out again
+            return b"".join((view[:-2], tail))

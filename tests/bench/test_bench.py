@@ -79,6 +79,9 @@ def test_bench_dispatch_quick_run_reports_every_figure() -> None:
         "fan-out: publish -> client receipt",
         "fan-out lag p99 < 1 s",
         "every client kept up",
+        "per client-minute, permessage-deflate",
+        "every vehicle, gzipped",
+        "GET ?since=<cursor>",
     ):
         assert line in done.stdout, f"missing {line!r} in:\n{done.stdout[-3000:]}"
 

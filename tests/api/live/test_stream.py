@@ -133,11 +133,14 @@ async def test_a_client_gets_the_snapshot_of_get_positions_live_then_a_change_wi
         answer = (
             await client.get("/positions/live", headers=headers, params={"organisation_id": a.organisation})
         ).json()
-        # The same features as GET /positions/live, but for the age, which moves with the clock.
+        # The same features as GET /positions/live, but for the age, which moves with the clock, and the cursor,
+        # which moves with the map.
         for body in (snapshot, answer):
             for feature in body["features"]:
                 assert feature["properties"].pop("age_seconds") >= 0
+            assert isinstance(body.pop("cursor"), str)
         assert snapshot == answer
+        assert (snapshot["whole"], snapshot["removed"], snapshot["reason"]) == (True, [], None)
         assert [f["id"] for f in snapshot["features"]] == sorted(a.vehicles)
 
         published = asyncio.get_running_loop().time()
@@ -526,15 +529,19 @@ async def test_a_slow_subscriber_holds_the_newest_fix_per_vehicle_and_never_more
 
 async def test_the_mailbox_keeps_the_newest_entry_of_each_vehicle_and_removals() -> None:
     mailbox, other = Subscription(Filter(), b"{}"), Subscription(Filter(), b"{}")
-    first = Batch({"a": b'{"n":1}', "b": b'{"n":1}'})
+    first = Batch({"a": b'{"n":1}', "b": b'{"n":1}'}, "e.1.f")
     for box in (mailbox, other):
         box.offer(first)
-    mailbox.offer(Batch({"a": b'{"n":2}', "c": b'{"n":2}'}))
-    mailbox.offer(Batch({"c": None}))
+    mailbox.offer(Batch({"a": b'{"n":2}', "c": b'{"n":2}'}, "e.2.f"))
+    mailbox.offer(Batch({"c": None}, "e.3.f"))
     assert mailbox.pending == 3
-    assert await changes(mailbox) == {"type": "changes", "features": [{"n": 2}, {"n": 1}], "removed": ["c"]}
+    assert await changes(mailbox) == {
+        "type": "changes", "features": [{"n": 2}, {"n": 1}], "removed": ["c"], "cursor": "e.3.f"
+    }  # fmt: skip
     # Merging into one mailbox left the shared batch as it was.
-    assert await changes(other) == {"type": "changes", "features": [{"n": 1}, {"n": 1}], "removed": []}
+    assert await changes(other) == {
+        "type": "changes", "features": [{"n": 1}, {"n": 1}], "removed": [], "cursor": "e.1.f"
+    }  # fmt: skip
     assert first.changes == {"a": b'{"n":1}', "b": b'{"n":1}'}
 
 
@@ -552,7 +559,8 @@ async def test_a_vehicle_going_silent_is_sent_as_offline_and_a_late_database_row
         moved(feed, "v", start + timedelta(seconds=62), 117.5)
         feed.load([vehicle("v", "org", 117.0, 29.3, start)])  # the database has not got it yet
         feed.tick(start + timedelta(seconds=62))
-        assert await changes(offline) == {"type": "changes", "features": [], "removed": ["v"]}
+        removal = await changes(offline)
+        assert (removal["features"], removal["removed"]) == ([], ["v"])
         [back] = (await changes(everything))["features"]
         assert back["geometry"]["coordinates"] == [117.5, 29.3]
 
@@ -675,7 +683,9 @@ def test_the_whole_map_kept_in_one_buffer_says_what_the_map_says_feature_by_feat
 
     def same(now: datetime) -> int:
         whole = orjson.loads(feed.snapshot(Filter(), now))
-        assert whole == orjson.loads(feed.snapshot(every_state, now))
+        one_by_one = orjson.loads(feed.snapshot(every_state, now))
+        assert whole.pop("cursor") != one_by_one.pop("cursor")  # each of its own filter
+        assert whole == one_by_one
         return len(whole["features"])
 
     assert same(start) == 0
@@ -716,7 +726,8 @@ def test_the_whole_map_kept_in_one_buffer_says_what_the_map_says_feature_by_feat
     assert same(later) == 30
     assert feed._whole is not None
     assert feed._whole.layout is laid_out  # written in place: the fast path of 20,000 vehicles a request
-    arrived = Position("v5", now, now, 29.312345678901, 117.123456789012, 12.5, 359.5, True, soc=87.5, fuel=40.25)
+    # Longer by more than its slot's spare (coordinates go to 1e-6 degree: more digits would not count).
+    arrived = Position("v5", now, now, 29.312345678901, 117.123456789012, 112.5, 359.5, True, soc=87.25, fuel=10040.25)
     assert feed.take([arrived]) == 1
     assert same(later) == 30
     assert feed._whole.layout is not laid_out  # v5 outgrew its slot: laid out again
@@ -735,7 +746,9 @@ def test_every_age_is_written_to_the_millisecond_on_the_whole_map_and_feature_by
     feed = LiveFeed(offline_after=60)
     feed.load([vehicle(f"v{i:02d}", "org", 117.0, 29.3, now - timedelta(seconds=age)) for i, age in enumerate(ages)])
     whole = orjson.loads(feed.snapshot(Filter(), now))
-    assert whole == orjson.loads(feed.snapshot(Filter(states=frozenset(get_args(LiveState))), now))
+    one_by_one = orjson.loads(feed.snapshot(Filter(states=frozenset(get_args(LiveState))), now))
+    assert whole.pop("cursor") != one_by_one.pop("cursor")  # each of its own filter
+    assert whole == one_by_one
     written = [f["properties"]["age_seconds"] for f in whole["features"]]
     stamps = [(now - timedelta(seconds=age)).timestamp() for age in ages]
     assert written == [max(round((clock - stamp) * 1000), 0) / 1000 for stamp in stamps]
@@ -830,6 +843,6 @@ async def test_a_plate_and_an_alert_in_chinese_reach_clients_as_written_in_ascii
     assert changed.isascii()
     assert orjson.loads(alerts)["alerts"][0]["detail"] == "驶出允许区域「市区」"
     assert orjson.loads(changed)["features"][0]["properties"]["plate"] == "赣H·12345😀"
-    removal = Batch({"车1": None}).text
+    removal = Batch({"车1": None}, "e.1.f").text
     assert removal.isascii()
     assert orjson.loads(removal)["removed"] == ["车1"]

@@ -111,7 +111,9 @@ function showCounts() {
 // ---- the stream ---------------------------------------------------------------------------------------------
 
 const status = document.getElementById("stream-status");
-const stream = { socket: null, messages: 0, features: 0, snapshotAt: null, lastAt: null, sentToken: null, retry: 1000 };
+// cursor: the map's version this page holds; a reconnection asks only for what changed since (since=<cursor>).
+// wholeMaps and resumes count the first messages that brought the whole map and those that brought only changes.
+const stream = { socket: null, messages: 0, features: 0, snapshotAt: null, lastAt: null, sentToken: null, retry: 1000, cursor: null, wholeMaps: 0, resumes: 0 };
 
 function setStatus(state, text) {
   status.dataset.state = state;
@@ -120,7 +122,8 @@ function setStatus(state, text) {
 
 function connect() {
   setStatus("connecting", t("stream.connecting"));
-  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/positions/stream`);
+  const since = stream.cursor ? `?since=${encodeURIComponent(stream.cursor)}` : "";
+  const socket = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/positions/stream${since}`);
   stream.socket = socket;
   socket.addEventListener("open", async () => {
     stream.sentToken = await freshToken();
@@ -130,8 +133,16 @@ function connect() {
     const message = JSON.parse(event.data);
     stream.messages += 1;
     stream.lastAt = Date.now();
+    if (message.cursor) stream.cursor = message.cursor;
     if (message.type === "FeatureCollection") {
-      layer.setAll(message.features);
+      // After a reconnection the server may send only what changed since the page's cursor (whole: false).
+      if (message.whole === false) {
+        layer.apply(message.features, message.removed);
+        stream.resumes += 1;
+      } else {
+        layer.setAll(message.features);
+        stream.wholeMaps += 1;
+      }
       stream.snapshotAt = Date.now();
       stream.retry = 1000;
       setStatus("live", t("stream.live"));
