@@ -34,8 +34,10 @@ READING_INTERVAL_MAX: Final = 31 * 86_400  # seconds: the meter table's check sa
 
 
 Id = Field(pattern=ID_PATTERN)
-# A name: some text besides spaces, without the NUL character that PostgreSQL's text cannot hold.
-NAME_PATTERN: Final = r"^[^\x00]*\S[^\x00]*$"
+# A name: some text besides spaces, without the NUL character that PostgreSQL's text cannot hold. The characters
+# Python's \s counts as spaces and JSON Schema's (ECMAScript's) does not (U+001C-U+001F, U+0085) are named, so that
+# the published schema and the server agree on which names are valid.
+NAME_PATTERN: Final = r"^[^\x00]*[^\s\x00\x1c-\x1f\x85][^\x00]*$"
 
 
 def _device_id(value: str) -> str:

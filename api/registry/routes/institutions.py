@@ -192,7 +192,7 @@ async def put_data_centre_room(
     "/{institution_id}/years/{year}/data-centre-rooms/{name}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Depends(require("registry:write"))],
-    responses=responses(401, 403, 404),
+    responses=responses(401, 403, 404, 422),
 )
 async def delete_data_centre_room(
     pool: PoolDep, scope: ScopeDep, institution_id: PathId, year: Year, name: RoomName
