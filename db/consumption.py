@@ -2,7 +2,7 @@
 state a recount of the day starts from, and what the readings counted of a day staff corrected: `apply_corrections`),
 `consumption_month` (the days' sums per local month), `consumption_event` (the deltas that were not plain rises) and
 `consumption_zone` (the zone of the local days), with the meter facts and readings a recount reads.
-api/energy/rollup.py keeps them up to date; the stale marks are db/marks.py's `CONSUMPTION`.
+worker/rollup.py keeps them up to date; the stale marks are db/marks.py's `CONSUMPTION`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """SQL of the mileage roll-up: `mileage_trip` (every trip of a vehicle, on the local day it started), `mileage_day`
 (per vehicle and local day: kilometres, trips, time on the move, fixes received, the day's first and last rest
 point, what of its trips was derived from motion) and `mileage_basis` (the zone and rules they were counted with).
-api/fleet/mileage.py keeps them up to date.
+worker/mileage.py keeps them up to date.
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@
 No process connects as a superuser: a superuser runs programs on the server (`COPY ... TO PROGRAM`), reads its
 files, and switches triggers off (`SET session_replication_role = replica`), the audit log's append-only trigger
 included. The tables belong to an owner role that migrations, imports and the `yiwang` administration commands use;
-the API, the collector and the supervisor each connect as a role of their own that holds only the grants below,
-taken from the statements each one runs. A superuser is needed once per database, to make the roles
+each process (API, collector, supervisor, gateway, notifier, worker) connects as a role of its own that holds only
+the grants below, taken from the statements each one runs. A superuser is needed once per database, to make the roles
 (`ensure_roles`); the owner grants (`grant`) after every migration, so a new table is granted where it is listed.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from psycopg import Connection, sql
 
 # The processes that connect with roles of their own.
-SERVICES = ("api", "collector", "supervisor", "gateway", "notifier")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
 
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
@@ -141,6 +141,30 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # Where e-mail rules by role reach people: users' roles, states, addresses and units (never a password).
         "app_user": "SELECT (id, role, disabled, email)",
         "user_organisation": "SELECT",
+    },
+    "worker": {
+        # The consumption roll-up (worker/rollup.py): the marks it claims, the meters' facts and readings it
+        # recounts, and the days, months and events it writes with staff's corrections and gap decisions applied.
+        "meter": "SELECT",
+        "meter_replacement": "SELECT",
+        "meter_multiplier": "SELECT",
+        "reading": "SELECT",
+        "consumption_zone": "SELECT, INSERT, UPDATE",
+        "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "consumption_day": "SELECT, INSERT, UPDATE, DELETE",
+        "consumption_month": "SELECT, INSERT, DELETE",
+        "consumption_event": "SELECT, INSERT, DELETE",
+        "consumption_gap_decision": "SELECT",
+        "consumption_correction": "SELECT",
+        # The mileage roll-up (worker/mileage.py) and the packed track hours (worker/packed.py).
+        "vehicle": "SELECT",
+        "position": "SELECT",
+        "mileage_basis": "SELECT, INSERT, UPDATE",
+        "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "mileage_trip": "SELECT, INSERT, DELETE",
+        "mileage_day": "SELECT, INSERT, DELETE",
+        "track_hour": "SELECT, INSERT, UPDATE",
+        "track_packed": "SELECT, INSERT, UPDATE",
     },
 }
 

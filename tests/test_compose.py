@@ -60,6 +60,7 @@ DB_SECRETS = (
     "DB_SUPERVISOR_PASSWORD",
     "DB_GATEWAY_PASSWORD",
     "DB_NOTIFIER_PASSWORD",
+    "DB_WORKER_PASSWORD",
 )
 # The process each database setting serves, and the subcommand that runs it.
 DB_SERVICES = {
@@ -68,6 +69,7 @@ DB_SERVICES = {
     "supervisor": ("supervise",),
     "gateway": ("gateway", "jt808"),
     "notifier": ("notify",),
+    "worker": ("worker",),
 }
 # What the header of docker-compose.yml tells people to set in .env.
 SECRETS = (

@@ -28,7 +28,7 @@ from yiwang.cli import main
 from yiwang.settings import Settings
 from yiwang.stack import Postgres, Stack, StackError, free_port
 
-SERVICES = ("api", "collector", "supervisor", "gateway", "notifier")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
 Denied = psycopg.errors.InsufficientPrivilege
 
 

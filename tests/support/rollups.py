@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from api.energy import rollup
-from api.fleet import mileage
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import RegistryDocument
+from worker import mileage, rollup
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 # The zone the tests' settings count in (the default of the setting).

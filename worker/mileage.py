@@ -2,7 +2,7 @@
 positions.
 
 Kilometres of a city's months of positions cannot be counted per request, so they are counted once, as the energy
-roll-up counts consumption (api/energy/rollup.py), and reports read the results:
+roll-up counts consumption (worker/rollup.py), and reports read the results:
 
 - `mileage_trip`: every trip `trips.trips` finds on the track `track.clean` keeps, whole, on the local day it
   started (distance from the odometer when plausible, else from the track: trips.py's rule 6), with what of it
@@ -23,7 +23,7 @@ The one approximation: a recount reads the track from its rest point, and `track
 a track by the fixes after it, not by the one before. When it would drop the rest point (a burst of agreeing
 GNSS spikes right after it), the recount starts from an earlier rest point instead.
 
-Refreshers may run side by side (each API process runs `maintain`; `yiwang mileage refresh|rebuild` runs one by
+Refreshers may run side by side (each worker runs `maintain`; `yiwang mileage refresh|rebuild` runs one by
 hand): a vehicle is recounted under a transaction-scoped advisory lock, which a second refresher skips.
 """
 
@@ -37,8 +37,6 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.background import drain, periodically
-from api.fleet.tracks import track_rules, trip_rules
 from db import mileage as mileage_db
 from db import registry as registry_db
 from db import tracks
@@ -46,9 +44,13 @@ from db.marks import MILEAGE
 from domain import track, trips
 from domain.track import TrackRules
 from domain.trips import Trip, TripRules, rest_points
+from worker.metrics import Metrics
+from worker.turns import drain, periodically
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
+
+JOB = "mileage"  # the job's name in the worker's metrics and health
 
 # Fixes read at once by a recount: a week or more of a vehicle's reports. A longer recount (a rebuild, a batch
 # months late) goes on from the last rest point of each such chunk, so memory stays bounded.
@@ -66,7 +68,7 @@ class Basis:
     @classmethod
     def of(cls, settings: Settings) -> Basis:
         """The basis the settings give (the city's time_zone: one calendar for every report)."""
-        return cls(settings.zone, track_rules(settings), trip_rules(settings))
+        return cls(settings.zone, settings.track_rules, settings.trip_rules)
 
     @property
     def rules(self) -> str:
@@ -125,9 +127,16 @@ async def catch_up(pool: AsyncConnectionPool, basis: Basis) -> int:
     return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
 
 
-async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float) -> None:
+async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float, *, metrics: Metrics | None = None) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    await periodically(lambda: refresh(pool, basis), every, "mileage roll-up (vehicles)", refusals=(BasisMismatch,))
+    metrics = metrics or Metrics()
+
+    async def turn() -> int:
+        done = await refresh(pool, basis)
+        metrics.backlog.labels(JOB).set(await pending(pool))
+        return done
+
+    await periodically(turn, every, JOB, metrics=metrics, refusals=(BasisMismatch,))
 
 
 async def _check_basis(conn: AsyncConnection, basis: Basis) -> None:

@@ -6,9 +6,9 @@ that point, in one transaction: the day holding that reading starts from the sta
 last reading before its midnight and the baseline after it), so a late batch costs the days from its place
 onward, not the meter's history.
 
-Refreshers may run side by side (each API process runs `maintain`; `yiwang energy refresh|rebuild` runs one
-by hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and
-which a cancelled refresher cannot leave behind.
+Refreshers may run side by side (each worker runs `maintain`; `yiwang energy refresh|rebuild` runs one by
+hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and which a
+cancelled or killed refresher cannot leave behind.
 
 A delta over a gap longer than `max_gap` (the energy_max_gap_days setting) is held, in no day: it is stored as a
 `gap` event for staff, with its start, end and amount (domain/counters.py), until staff decide it: a gap they
@@ -28,12 +28,15 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.background import drain, periodically
 from db import consumption
 from db.marks import CONSUMPTION
 from domain.counters import MAX_GAP, Meter, State, days
+from worker.metrics import Metrics
+from worker.turns import drain, periodically
 
 log = logging.getLogger(__name__)
+
+JOB = "consumption"  # the job's name in the worker's metrics and health
 
 
 class ZoneMismatch(RuntimeError):
@@ -46,7 +49,7 @@ async def refresh(
     """Recount the meters marked stale (up to `limit` of them), each in its own transaction.
 
     A meter another refresher is recounting right now is left to it (a transaction-scoped advisory lock per
-    meter): refreshers may run in every API process at once, and a cancelled one leaves no lock behind.
+    meter): refreshers may run in every worker at once, and a cancelled or killed one leaves no lock behind.
 
     Returns:
         How many meters this call recounted.
@@ -88,11 +91,23 @@ async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timede
     return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool))
 
 
-async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float, *, max_gap: timedelta = MAX_GAP) -> None:
+async def maintain(
+    pool: AsyncConnectionPool,
+    zone: ZoneInfo,
+    every: float,
+    *,
+    max_gap: timedelta = MAX_GAP,
+    metrics: Metrics | None = None,
+) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    await periodically(
-        lambda: refresh(pool, zone, max_gap=max_gap), every, "consumption roll-up (meters)", refusals=(ZoneMismatch,)
-    )
+    metrics = metrics or Metrics()
+
+    async def turn() -> int:
+        done = await refresh(pool, zone, max_gap=max_gap)
+        metrics.backlog.labels(JOB).set(await pending(pool))
+        return done
+
+    await periodically(turn, every, JOB, metrics=metrics, refusals=(ZoneMismatch,))
 
 
 async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:

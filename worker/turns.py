@@ -1,0 +1,66 @@
+"""How the worker's jobs take their turns, and how several workers share them.
+
+Each job takes a turn every so often; a turn brings what is due up to date and returns how many items it did. Two
+workers (or a worker and `yiwang energy refresh` run by hand) may take turns at once; no item is done twice:
+
+- the roll-ups' items are the marks the collector leaves (db/marks.py): a recount takes a transaction-scoped advisory
+  lock on its device with pg_try_advisory_xact_lock and deletes the mark in the transaction that writes the recount.
+  A second worker skips a locked device; the lock and the claim end with the transaction, so a worker that dies
+  mid-recount (SIGKILL, a lost connection) leaves nothing half written and no lock behind: the mark comes back with
+  the rollback and the next turn of any worker recounts it. Advisory locks rather than SELECT ... FOR UPDATE SKIP
+  LOCKED on the marks: a recount deletes its mark at the start and the collector may insert it again meanwhile,
+  which a row lock on the deleted row would not hold off;
+- the packing of track hours takes batches of vehicles with SELECT ... FOR NO KEY UPDATE SKIP LOCKED on track_packed
+  (db/tracks.py): its items are rows that stay, and the lock is the claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from worker.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+async def periodically(
+    turn: Callable[[], Awaitable[int]],
+    every: float,
+    job: str,
+    *,
+    metrics: Metrics | None = None,
+    refusals: tuple[type[Exception], ...] = (),
+) -> None:
+    """Take `turn` (which returns how many items it brought up to date) every `every` seconds until cancelled.
+
+    A refusal (a setting that does not fit the stored data, say) is logged as its sentence; any other failure with
+    its traceback: either way the worker keeps going, and the next turn tries again (the database may be back).
+    """
+    metrics = metrics or Metrics()
+    while True:
+        try:
+            done = await turn()
+        except refusals as exc:
+            log.error("%s", exc)
+            metrics.failed_turn(job, str(exc))
+        except Exception as exc:
+            log.exception("%s: the turn failed", job)
+            metrics.failed_turn(job, f"{type(exc).__name__}: {str(exc).strip()[:200]}")
+        else:
+            if done:
+                log.info("%s: %d brought up to date", job, done)
+            metrics.took_turn(job, done)
+        await asyncio.sleep(every)
+
+
+async def drain(turn: Callable[[], Awaitable[int]], pending: Callable[[], Awaitable[int]]) -> int:
+    """Take turns until nothing is pending; returns what they did. What is left after a turn is being done by
+    another process, so wait a moment for it."""
+    total = 0
+    while True:
+        total += await turn()
+        if not await pending():
+            return total
+        await asyncio.sleep(0.2)
