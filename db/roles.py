@@ -165,8 +165,16 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "mileage_day": "SELECT, INSERT, DELETE",
         "track_hour": "SELECT, INSERT, UPDATE",
         "track_packed": "SELECT, INSERT, UPDATE",
+        # Retention (worker/retention.py): audit rows moved to the archive (the log's trigger lets a row go only
+        # once it is there); raw chunks are dropped through the owner's apply_retention (FUNCTIONS).
+        "audit_log": "SELECT, DELETE",
+        "audit_log_archive": "SELECT, INSERT",
+        "raw_horizon": "SELECT",
     },
 }
+
+# Functions closed to PUBLIC (they run as the owner) and the processes that may call them.
+FUNCTIONS: Mapping[str, tuple[str, ...]] = {"worker": ("apply_retention(regclass, interval)",)}
 
 # Tables only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
 OWNER_ONLY = frozenset({"schema_migration", "device_credential"})
@@ -255,3 +263,5 @@ def grant(owner: Connection, roles: Mapping[str, str]) -> None:
             owner.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(*names))
             if table in grants:
                 owner.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(sql.SQL(grants[table]), *names))
+        for function in FUNCTIONS.get(service, ()):
+            owner.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), sql.Identifier(role)))

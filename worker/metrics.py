@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class Metrics:
-    """The worker's counters, per job (consumption, mileage, packing); one instance per worker."""
+    """The worker's counters, per job (consumption, mileage, packing, retention); one instance per worker."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()

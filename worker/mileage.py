@@ -39,7 +39,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from db import mileage as mileage_db
 from db import registry as registry_db
-from db import tracks
+from db import retention, tracks
 from db.marks import MILEAGE
 from domain import track, trips
 from domain.track import TrackRules
@@ -110,7 +110,7 @@ async def pending(pool: AsyncConnectionPool) -> int:
 async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
     """Recount every vehicle from its first stored position, with `basis` (after a change of zone or rules).
 
-    Trips older than the oldest stored position (positions dropped by a retention policy) stay as counted.
+    Trips and days counted from positions that retention dropped stay as counted (`_last_day_behind`).
 
     Returns:
         How many vehicles were recounted.
@@ -191,13 +191,48 @@ async def _restart_point(conn: AsyncConnection, vehicle_id: str, before: datetim
 
 async def _recount(conn: AsyncConnection, basis: Basis, vehicle_id: str, since: datetime) -> None:
     restart = await _restart_point(conn, vehicle_id, since)
+    behind = await _last_day_behind(conn, basis.zone, vehicle_id)
+    if behind is not None and not _after(restart, behind, basis.zone):
+        kept = await mileage_db.first_rest_after(conn, vehicle_id, behind)
+        if kept is None:
+            log.warning(
+                "mileage roll-up: no kept position of %s a recount could start from: kept as counted", vehicle_id
+            )
+            return
+        restart = _Restart(kept, kept)
     while True:
         counted = await _count(conn, basis, vehicle_id, None if restart is None else restart.time)
         if counted is not None or restart is None:
             break
         restart = await _restart_point(conn, vehicle_id, restart.time)  # it was dropped: an earlier one
+        if behind is not None and not _after(restart, behind, basis.zone):
+            log.warning(
+                "mileage roll-up: no kept rest point of %s a recount could start from: kept as counted", vehicle_id
+            )
+            return
     if counted is not None:
         await _write(conn, basis.zone, vehicle_id, counted, restart)
+
+
+async def _last_day_behind(conn: AsyncConnection, zone: ZoneInfo, vehicle_id: str) -> date | None:
+    """The last local day whose positions retention may have dropped in part, when the vehicle has counted days up to
+    it (None: nothing was dropped, or nothing of the vehicle was counted from what was).
+
+    Retention drops old chunks of `position` and records from when every position is kept (`raw_horizon`,
+    worker/retention.py). A recount from before the day after it (a rebuild, a late batch behind it) would replace
+    trips and days counted from dropped positions with what is left of them, so it starts instead at the first
+    stored rest point of a later day, and the trips and days before stay as counted.
+    """
+    kept_from = await retention.kept_from(conn, "position")
+    if kept_from is None:
+        return None
+    day = kept_from.astimezone(zone).date()
+    return day if await mileage_db.counted_through(conn, vehicle_id, day) else None
+
+
+def _after(restart: _Restart | None, day: date, zone: ZoneInfo) -> bool:
+    """Whether a recount from `restart` (None: the first stored fix) starts on a local day after `day`."""
+    return restart is not None and restart.time.astimezone(zone).date() > day
 
 
 async def _count(conn: AsyncConnection, basis: Basis, vehicle_id: str, restart: datetime | None) -> _Count | None:

@@ -9,7 +9,7 @@ import logging
 import signal
 
 from db.pool import open_pool
-from worker import mileage, packed, rollup
+from worker import mileage, packed, retention, rollup
 from worker.metrics import Metrics
 from yiwang.probe import serve
 from yiwang.settings import Settings
@@ -17,11 +17,11 @@ from yiwang.settings import Settings
 log = logging.getLogger(__name__)
 
 # One connection per job: a turn holds one for its transactions, and the jobs never wait for one another.
-_JOBS = 3
+_JOBS = 4
 
 
 async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics: Metrics | None = None) -> None:
-    """Keep the roll-ups and the packed track hours up to date until `stop` is set. A job's
+    """Keep the roll-ups, the packed track hours and the retention rules up to date until `stop` is set. A job's
     transaction under way when it stops is rolled back: its marks stay for the next worker's turn.
 
     Raises:
@@ -43,6 +43,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
             ),
             mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds, metrics=metrics),
             packed.maintain(pool, settings.track_settle, settings.track_pack_seconds, metrics=metrics),
+            retention.maintain(pool, retention.Rules.of(settings), settings.retention_check_seconds, metrics=metrics),
         ]
         tasks = [asyncio.create_task(job) for job in jobs]
         try:

@@ -11,7 +11,9 @@ workers (or a worker and `yiwang energy refresh` run by hand) may take turns at 
   LOCKED on the marks: a recount deletes its mark at the start and the collector may insert it again meanwhile,
   which a row lock on the deleted row would not hold off;
 - the packing of track hours takes batches of vehicles with SELECT ... FOR NO KEY UPDATE SKIP LOCKED on track_packed
-  (db/tracks.py): its items are rows that stay, and the lock is the claim.
+  (db/tracks.py): its items are rows that stay, and the lock is the claim;
+- retention's turn runs under a transaction-scoped advisory lock of its own (worker/retention.py): one worker at a
+  time drops chunks; what another did meanwhile costs nothing to do again.
 """
 
 from __future__ import annotations

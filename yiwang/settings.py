@@ -216,8 +216,49 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False, description="smtp_username's password")
     smtp_from: str = Field(default="yiwang@localhost", description="the sender of every e-mail")
 
-    # The worker (`yiwang worker`, worker/): the roll-ups and track packing, out of the API. Several may run.
+    # The worker (`yiwang worker`, worker/): the roll-ups, track packing and retention, out of the API. Several may run.
     worker_metrics_port: int = Field(default=9112, description="the worker's /metrics and /health (metrics_host)")
+    # Retention (worker/retention.py, docs/operating.md "Retention"): raw data older than this is dropped a chunk
+    # at a time; the roll-ups (consumption, mileage) and the packed track hours made from it are kept for good.
+    # 0 keeps it for good. Not under 31 days: collectors and terminals buffer about 30 days, so younger raw data may
+    # still be recounted when a late batch arrives.
+    position_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="positions older than this many days are dropped (0: kept for good); at least 31; mileage and "
+        "packed track hours stay",
+    )
+    reading_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="meter readings older than this many days are dropped (0: kept for good); at least 31; the "
+        "consumption roll-up's days and months stay",
+    )
+    # The audit log is never deleted in place: rows older than this move to audit_log_archive (same database,
+    # append-only too), which the operator may dump and keep elsewhere. China's Cybersecurity Law (art. 21) asks
+    # for network logs kept at least six months, so not under 183 days.
+    audit_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="audit rows older than this many days move to audit_log_archive (0: they stay); at least 183",
+    )
+    retention_check_seconds: float = Field(
+        default=3600.0, gt=0, description="the worker applies the retention settings this often"
+    )
+
+    @field_validator("position_retention_days", "reading_retention_days")
+    @classmethod
+    def _raw_retention(cls, value: float) -> float:
+        if 0 < value < 31:
+            raise ValueError("keep raw data 31 days or more (0: for good): late batches of up to 30 days recount it")
+        return value
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _audit_retention(cls, value: float) -> float:
+        if 0 < value < 183:
+            raise ValueError("keep the audit log at least 183 days (six months, Cybersecurity Law art. 21), or 0")
+        return value
 
     # Simulators
     sim_seed: int = 20260101

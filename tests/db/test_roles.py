@@ -131,6 +131,12 @@ REFUSED = [
     ("api", "DELETE FROM vehicle WHERE false"),
     ("api", "DELETE FROM schema_migration WHERE false"),
     ("api", "CREATE TABLE public.planted (id int)"),
+    ("worker", "SELECT * FROM app_user"),
+    ("worker", "DELETE FROM reading WHERE false"),
+    ("worker", "UPDATE position SET speed = 0 WHERE false"),
+    ("worker", "UPDATE audit_log SET action = action WHERE false"),
+    ("worker", "DELETE FROM audit_log_archive WHERE false"),
+    ("worker", "UPDATE vehicle SET plate = plate WHERE false"),
 ]
 
 

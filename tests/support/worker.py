@@ -21,7 +21,7 @@ from worker.run import run
 from yiwang.settings import Settings
 from yiwang.stack import free_port
 
-JOBS = 3  # consumption, mileage, packing
+JOBS = 4  # consumption, mileage, packing, retention
 
 # Turns often enough for a test to wait seconds, not minutes.
 QUICK = {"energy_refresh_seconds": 0.1, "mileage_refresh_seconds": 0.2, "track_pack_seconds": 0.5}
