@@ -38,16 +38,17 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "position": "SELECT",
         "live_position": "SELECT",
         "reading_conflict": "SELECT",
-        # Energy: factors and quotas, and the consumption roll-up the API keeps up to date.
+        # Energy: factors and quotas, and the consumption roll-up the worker keeps up to date: the API marks meters
+        # to recount (a recorded swap, a gap decided) and applies staff's corrections to counted days and months.
         "factor_version": "SELECT, INSERT",
         "coal_factor": "SELECT, INSERT",
         "carbon_factor": "SELECT, INSERT",
         "quota": "SELECT, INSERT, UPDATE",
-        "consumption_zone": "SELECT, INSERT, UPDATE",
-        "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
-        "consumption_day": "SELECT, INSERT, UPDATE, DELETE",  # UPDATE: staff's corrections applied to a day
+        "consumption_zone": "SELECT",
+        "consumption_stale": "SELECT, INSERT, UPDATE",
+        "consumption_day": "SELECT, UPDATE",  # UPDATE: staff's corrections applied to a day
         "consumption_month": "SELECT, INSERT, DELETE",
-        "consumption_event": "SELECT, INSERT, DELETE",
+        "consumption_event": "SELECT",
         "consumption_gap_decision": "SELECT, INSERT, UPDATE",  # staff's decisions on held gaps
         "consumption_correction": "SELECT, INSERT, UPDATE",  # staff's corrections of days: withdrawn, never deleted
         "meter_replacement": "SELECT, INSERT, DELETE",  # recorded swaps of meters
@@ -56,13 +57,13 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # deleted; and the declared source of each institution's type and year, set again by staff.
         "consumption_entry": "SELECT, INSERT, UPDATE",
         "declared_source": "SELECT, INSERT, UPDATE",
-        # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
-        "mileage_basis": "SELECT, INSERT, UPDATE",
-        "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",
-        "mileage_trip": "SELECT, INSERT, DELETE",
-        "mileage_day": "SELECT, INSERT, DELETE",
-        "track_hour": "SELECT, INSERT, UPDATE",
-        "track_packed": "SELECT, INSERT, UPDATE",
+        # Fleet: the mileage roll-up and packed tracks the worker keeps (read), requests and their history.
+        "mileage_basis": "SELECT",
+        "mileage_stale": "SELECT",
+        "mileage_trip": "SELECT",
+        "mileage_day": "SELECT",
+        "track_hour": "SELECT",
+        "track_packed": "SELECT",
         "trip_request": "SELECT, INSERT, UPDATE",
         "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
         # Fuel-card and charging statements, imported (db/fuel.py); withdrawn, never deleted: only the marks change.

@@ -131,6 +131,10 @@ REFUSED = [
     ("api", "DELETE FROM vehicle WHERE false"),
     ("api", "DELETE FROM schema_migration WHERE false"),
     ("api", "CREATE TABLE public.planted (id int)"),
+    # The roll-ups and packed tracks are the worker's to write.
+    ("api", "DELETE FROM mileage_trip WHERE false"),
+    ("api", "UPDATE track_packed SET until = until WHERE false"),
+    ("api", "DELETE FROM consumption_day WHERE false"),
     ("worker", "SELECT * FROM app_user"),
     ("worker", "DELETE FROM reading WHERE false"),
     ("worker", "UPDATE position SET speed = 0 WHERE false"),
