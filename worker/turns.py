@@ -7,9 +7,9 @@ workers (or a worker and `yiwang energy refresh` run by hand) may take turns at 
   lock on its device with pg_try_advisory_xact_lock and deletes the mark in the transaction that writes the recount.
   A second worker skips a locked device; the lock and the claim end with the transaction, so a worker that dies
   mid-recount (SIGKILL, a lost connection) leaves nothing half written and no lock behind: the mark comes back with
-  the rollback and the next turn of any worker recounts it. Advisory locks rather than SELECT ... FOR UPDATE SKIP
-  LOCKED on the marks: a recount deletes its mark at the start and the collector may insert it again meanwhile,
-  which a row lock on the deleted row would not hold off;
+  the rollback and the next turn of any worker recounts it. A lock on the device rather than SELECT ... FOR
+  UPDATE SKIP LOCKED on its mark: staff's corrections take the same lock (db/marks.py `hold`) so that a correction
+  and a recount never interleave, whether or not the device is marked;
 - the packing of track hours takes batches of vehicles with SELECT ... FOR NO KEY UPDATE SKIP LOCKED on track_packed
   (db/tracks.py): its items are rows that stay, and the lock is the claim;
 - retention's turn runs under a transaction-scoped advisory lock of its own (worker/retention.py): one worker at a

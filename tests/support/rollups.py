@@ -59,7 +59,7 @@ async def _settle(
     column: str,
     ids: Sequence[str],
 ) -> None:
-    """Refresh until none of `ids` is marked in the table of marks (the API's own refresher, holding a device's
+    """Refresh until none of `ids` is marked in the table of marks (a worker's refresher, holding a device's
     mark meanwhile, may leave it marked for a moment)."""
     query = sql.SQL("SELECT count(*) FROM {} WHERE {} = ANY(%s)").format(sql.Identifier(marks), sql.Identifier(column))
     for _ in range(400):
