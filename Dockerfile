@@ -22,7 +22,7 @@ COPY . .
 RUN pip install . \
     && pip check \
     && cd / \
-    && python -c "import yiwang.cli, collector.run, api.app, simulators.publisher, gateway.server, notifier.run; from db.migrate import available; assert available()"
+    && python -c "import yiwang.cli, collector.run, api.app, simulators.publisher, gateway.server, notifier.run, worker.run; from db.migrate import available; assert available()"
 
 # ---- runtime: the virtual environment only, run by an unprivileged user --------------------------
 FROM python:3.11-slim

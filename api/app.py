@@ -19,10 +19,9 @@ from api.background import running
 from api.basemap import routes as basemap_routes
 from api.calendar.routes import calendar
 from api.dead_letters import routes as dead_letters
-from api.energy import quota_watch, rollup
+from api.energy import quota_watch
 from api.energy.routes import corrections, costs, energy, entries, factors, gaps, quotas, sources
 from api.exports import routes as exports
-from api.fleet import mileage, packed
 from api.fleet.routes import fuel, reports, tracks, trip_requests
 from api.headers import SecurityHeaders
 from api.live import routes as positions
@@ -107,19 +106,15 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # The live map follows what collectors commit (api/live); the consumption roll-up follows new and late
-        # readings (api/energy/rollup.py), the mileage roll-up new and late positions (api/fleet/mileage.py); the
-        # hours of fixes that are over are packed for tracks (api/fleet/packed.py); quotas near are raised as alerts
-        # (api/energy/quota_watch.py).
+        # The live map follows what collectors commit (api/live); quotas near are raised as alerts
+        # (api/energy/quota_watch.py). The roll-ups and the packing of track hours are the worker's (`yiwang worker`,
+        # worker/): an API process keeps no state but its live map, so several may serve behind a load balancer.
         async with (
             open_pool(
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
             ) as pool,
             open_feed(pool, settings) as live,
             running(
-                rollup.maintain(pool, settings.zone, settings.energy_refresh_seconds, max_gap=settings.energy_max_gap),
-                mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
-                packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
                 measure_database(pool, metrics, settings.metrics_database_seconds),
                 quota_watch.maintain(pool, settings),
             ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -31,38 +31,3 @@ async def running(*jobs: Coroutine[Any, Any, None], stop_within: float = 10.0) -
         for task in tasks:
             if task.done() and not task.cancelled() and task.exception() is not None:
                 log.error("background task %s had failed", task.get_coro(), exc_info=task.exception())
-
-
-async def periodically(
-    turn: Callable[[], Awaitable[int]],
-    every: float,
-    what: str,
-    *,
-    refusals: tuple[type[Exception], ...] = (),
-) -> None:
-    """Take `turn` (which returns how many items it brought up to date) every `every` seconds until cancelled.
-
-    A refusal (a setting that does not fit the stored data, say) is logged as its sentence; any other failure with
-    its traceback: either way the API keeps serving, and the next turn tries again (the database may be back).
-    """
-    while True:
-        try:
-            done = await turn()
-            if done:
-                log.info("%s: %d brought up to date", what, done)
-        except refusals as exc:
-            log.error("%s", exc)
-        except Exception:
-            log.exception("%s: the turn failed", what)
-        await asyncio.sleep(every)
-
-
-async def drain(turn: Callable[[], Awaitable[int]], pending: Callable[[], Awaitable[int]]) -> int:
-    """Take turns until nothing is pending; returns what they did. What is left after a turn is being done by
-    another process, so wait a moment for it."""
-    total = 0
-    while True:
-        total += await turn()
-        if not await pending():
-            return total
-        await asyncio.sleep(0.2)

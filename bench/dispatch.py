@@ -270,7 +270,7 @@ async def _timed_async(fn: Callable[[], Any], times: int) -> list[float]:
 
 
 async def _pack(url: str) -> int:
-    """Pack the history's hours that are over, as the API's packer does each turn (the backfill went straight into
+    """Pack the history's hours that are over, as the worker's packer does each turn (the backfill went straight into
     `position`, so no turn has seen it yet)."""
     async with AsyncConnectionPool(url, min_size=1, max_size=1, open=False) as pool:
         packed: int = await tracks.pack(pool, Settings(database_url=url).track_settle)

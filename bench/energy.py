@@ -59,7 +59,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from api.access.users import create_user
 from api.energy import factors as factor_data
-from api.energy import indicators, provenance, quality, rollup, series, workbook
+from api.energy import indicators, provenance, quality, series, workbook
 from api.energy.factors import Factors
 from api.energy.indicators import IndicatorReport
 from api.files.workbook import write_xlsx
@@ -80,6 +80,7 @@ from domain.registry import RegistryDocument
 from domain.survey import SURVEY_CATEGORY, Figure, fill
 from simulators.city import build_city
 from simulators.publisher import Tally, backfill
+from worker import rollup
 from yiwang.settings import Settings
 from yiwang.stack import Stack, free_port
 

@@ -2,7 +2,7 @@
 state a recount of the day starts from, and what the readings counted of a day staff corrected: `apply_corrections`),
 `consumption_month` (the days' sums per local month), `consumption_event` (the deltas that were not plain rises) and
 `consumption_zone` (the zone of the local days), with the meter facts and readings a recount reads.
-api/energy/rollup.py keeps them up to date; the stale marks are db/marks.py's `CONSUMPTION`.
+worker/rollup.py keeps them up to date; the stale marks are db/marks.py's `CONSUMPTION`.
 """
 
 from __future__ import annotations
@@ -84,6 +84,29 @@ async def last_reading_before(conn: AsyncConnection, meter_id: str, before: date
         return None
     time: datetime = row[0]
     return time
+
+
+async def counted_behind(conn: AsyncConnection, meter_id: str, kept_from: datetime, first_day: date) -> bool:
+    """Whether the meter has counted days made from readings that may have been dropped (before `kept_from`, whose
+    local day is `first_day`): a day before that day, or one that starts from a reading before `kept_from`."""
+    cur = await conn.execute(
+        """SELECT EXISTS (SELECT 1 FROM consumption_day WHERE meter_id = %s AND (day < %s OR start_time < %s))""",
+        (meter_id, first_day, kept_from),
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def first_day_from(conn: AsyncConnection, meter_id: str, kept_from: datetime) -> tuple[date, State] | None:
+    """The meter's first counted day that starts from a reading at or after `kept_from`, with the state stored
+    with it."""
+    cur = await conn.execute(
+        """SELECT day, start_time, start_baseline FROM consumption_day
+           WHERE meter_id = %s AND start_time >= %s ORDER BY day LIMIT 1""",
+        (meter_id, kept_from),
+    )
+    row = await cur.fetchone()
+    return None if row is None else (row[0], State(row[1], row[2]))
 
 
 async def day_start(conn: AsyncConnection, meter_id: str, day: date) -> tuple[bool, State | None]:

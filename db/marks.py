@@ -1,7 +1,7 @@
 """The marks of the roll-ups: devices whose data changed from some time on, and how a refresher claims them.
 
 The collector's writer marks each device whose rows it stores, in the transaction that stores them (`Marks.mark`);
-a refresher of the API lists the marks (`listed`), claims each by deleting it in the transaction of its recount
+a worker's refresher lists the marks (`listed`), claims each by deleting it in the transaction of its recount
 (`claim`), so a batch of that device stored meanwhile waits for the recount and then marks it anew: nothing stored
 after a recount read its data goes uncounted, and a failed recount rolls the claim back. Two roll-ups follow marks:
 consumption (`CONSUMPTION`, by meter) and mileage (`MILEAGE`, by vehicle; the packed hours of tracks follow it too).

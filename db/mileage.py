@@ -1,13 +1,14 @@
 """SQL of the mileage roll-up: `mileage_trip` (every trip of a vehicle, on the local day it started), `mileage_day`
 (per vehicle and local day: kilometres, trips, time on the move, fixes received, the day's first and last rest
 point, what of its trips was derived from motion) and `mileage_basis` (the zone and rules they were counted with).
-api/fleet/mileage.py keeps them up to date.
+worker/mileage.py keeps them up to date.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
@@ -53,6 +54,26 @@ async def last_rest(conn: AsyncConnection, vehicle_id: str, before: datetime) ->
     )
     row = await cur.fetchone()
     return None if row is None else (row[0], row[1])
+
+
+async def counted_through(conn: AsyncConnection, vehicle_id: str, day: date) -> bool:
+    """Whether the vehicle has a counted day on or before `day`."""
+    cur = await conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM mileage_day WHERE vehicle_id = %s AND day <= %s)", (vehicle_id, day)
+    )
+    row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def first_rest_after(conn: AsyncConnection, vehicle_id: str, day: date) -> datetime | None:
+    """The first stored rest point of the vehicle's first day after `day` that has one."""
+    cur = await conn.execute(
+        """SELECT first_rest FROM mileage_day WHERE vehicle_id = %s AND day > %s AND first_rest IS NOT NULL
+           ORDER BY day LIMIT 1""",
+        (vehicle_id, day),
+    )
+    row = await cur.fetchone()
+    return None if row is None else cast("datetime", row[0])
 
 
 async def fixes(conn: AsyncConnection, vehicle_id: str, start: datetime | None, limit: int) -> list[Position]:

@@ -3,8 +3,8 @@
 No process connects as a superuser: a superuser runs programs on the server (`COPY ... TO PROGRAM`), reads its
 files, and switches triggers off (`SET session_replication_role = replica`), the audit log's append-only trigger
 included. The tables belong to an owner role that migrations, imports and the `yiwang` administration commands use;
-the API, the collector and the supervisor each connect as a role of their own that holds only the grants below,
-taken from the statements each one runs. A superuser is needed once per database, to make the roles
+each process (API, collector, supervisor, gateway, notifier, worker) connects as a role of its own that holds only
+the grants below, taken from the statements each one runs. A superuser is needed once per database, to make the roles
 (`ensure_roles`); the owner grants (`grant`) after every migration, so a new table is granted where it is listed.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from psycopg import Connection, sql
 
 # The processes that connect with roles of their own.
-SERVICES = ("api", "collector", "supervisor", "gateway", "notifier")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
 
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
@@ -38,16 +38,17 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "position": "SELECT",
         "live_position": "SELECT",
         "reading_conflict": "SELECT",
-        # Energy: factors and quotas, and the consumption roll-up the API keeps up to date.
+        # Energy: factors and quotas, and the consumption roll-up the worker keeps up to date: the API marks meters
+        # to recount (a recorded swap, a gap decided) and applies staff's corrections to counted days and months.
         "factor_version": "SELECT, INSERT",
         "coal_factor": "SELECT, INSERT",
         "carbon_factor": "SELECT, INSERT",
         "quota": "SELECT, INSERT, UPDATE",
-        "consumption_zone": "SELECT, INSERT, UPDATE",
-        "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
-        "consumption_day": "SELECT, INSERT, UPDATE, DELETE",  # UPDATE: staff's corrections applied to a day
+        "consumption_zone": "SELECT",
+        "consumption_stale": "SELECT, INSERT, UPDATE",
+        "consumption_day": "SELECT, UPDATE",  # UPDATE: staff's corrections applied to a day
         "consumption_month": "SELECT, INSERT, DELETE",
-        "consumption_event": "SELECT, INSERT, DELETE",
+        "consumption_event": "SELECT",
         "consumption_gap_decision": "SELECT, INSERT, UPDATE",  # staff's decisions on held gaps
         "consumption_correction": "SELECT, INSERT, UPDATE",  # staff's corrections of days: withdrawn, never deleted
         "meter_replacement": "SELECT, INSERT, DELETE",  # recorded swaps of meters
@@ -56,13 +57,13 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # deleted; and the declared source of each institution's type and year, set again by staff.
         "consumption_entry": "SELECT, INSERT, UPDATE",
         "declared_source": "SELECT, INSERT, UPDATE",
-        # Fleet: the mileage roll-up and packed tracks the API keeps, requests and their history.
-        "mileage_basis": "SELECT, INSERT, UPDATE",
-        "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",
-        "mileage_trip": "SELECT, INSERT, DELETE",
-        "mileage_day": "SELECT, INSERT, DELETE",
-        "track_hour": "SELECT, INSERT, UPDATE",
-        "track_packed": "SELECT, INSERT, UPDATE",
+        # Fleet: the mileage roll-up and packed tracks the worker keeps (read), requests and their history.
+        "mileage_basis": "SELECT",
+        "mileage_stale": "SELECT",
+        "mileage_trip": "SELECT",
+        "mileage_day": "SELECT",
+        "track_hour": "SELECT",
+        "track_packed": "SELECT",
         "trip_request": "SELECT, INSERT, UPDATE",
         "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
         # Fuel-card and charging statements, imported (db/fuel.py); withdrawn, never deleted: only the marks change.
@@ -151,7 +152,39 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "app_user": "SELECT (id, role, disabled, email)",
         "user_organisation": "SELECT",
     },
+    "worker": {
+        # The consumption roll-up (worker/rollup.py): the marks it claims, the meters' facts and readings it
+        # recounts, and the days, months and events it writes with staff's corrections and gap decisions applied.
+        "meter": "SELECT",
+        "meter_replacement": "SELECT",
+        "meter_multiplier": "SELECT",
+        "reading": "SELECT",
+        "consumption_zone": "SELECT, INSERT, UPDATE",
+        "consumption_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "consumption_day": "SELECT, INSERT, UPDATE, DELETE",
+        "consumption_month": "SELECT, INSERT, DELETE",
+        "consumption_event": "SELECT, INSERT, DELETE",
+        "consumption_gap_decision": "SELECT",
+        "consumption_correction": "SELECT",
+        # The mileage roll-up (worker/mileage.py) and the packed track hours (worker/packed.py).
+        "vehicle": "SELECT",
+        "position": "SELECT",
+        "mileage_basis": "SELECT, INSERT, UPDATE",
+        "mileage_stale": "SELECT, INSERT, UPDATE, DELETE",
+        "mileage_trip": "SELECT, INSERT, DELETE",
+        "mileage_day": "SELECT, INSERT, DELETE",
+        "track_hour": "SELECT, INSERT, UPDATE",
+        "track_packed": "SELECT, INSERT, UPDATE",
+        # Retention (worker/retention.py): audit rows moved to the archive (the log's trigger lets a row go only
+        # once it is there); raw chunks are dropped through the owner's apply_retention (FUNCTIONS).
+        "audit_log": "SELECT, DELETE",
+        "audit_log_archive": "SELECT, INSERT",
+        "raw_horizon": "SELECT",
+    },
 }
+
+# Functions closed to PUBLIC (they run as the owner) and the processes that may call them.
+FUNCTIONS: Mapping[str, tuple[str, ...]] = {"worker": ("apply_retention(regclass, interval)",)}
 
 # Tables only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
 OWNER_ONLY = frozenset({"schema_migration", "device_credential"})
@@ -240,3 +273,5 @@ def grant(owner: Connection, roles: Mapping[str, str]) -> None:
             owner.execute(sql.SQL("REVOKE ALL ON TABLE {} FROM {}").format(*names))
             if table in grants:
                 owner.execute(sql.SQL("GRANT {} ON TABLE {} TO {}").format(sql.SQL(grants[table]), *names))
+        for function in FUNCTIONS.get(service, ()):
+            owner.execute(sql.SQL("GRANT EXECUTE ON FUNCTION {} TO {}").format(sql.SQL(function), sql.Identifier(role)))

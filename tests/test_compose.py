@@ -60,6 +60,7 @@ DB_SECRETS = (
     "DB_SUPERVISOR_PASSWORD",
     "DB_GATEWAY_PASSWORD",
     "DB_NOTIFIER_PASSWORD",
+    "DB_WORKER_PASSWORD",
 )
 # The process each database setting serves, and the subcommand that runs it.
 DB_SERVICES = {
@@ -68,6 +69,7 @@ DB_SERVICES = {
     "supervisor": ("supervise",),
     "gateway": ("gateway", "jt808"),
     "notifier": ("notify",),
+    "worker": ("worker",),
 }
 # What the header of docker-compose.yml tells people to set in .env.
 SECRETS = (
@@ -1151,7 +1153,7 @@ DASHBOARDS = ROOT / "docker" / "grafana" / "dashboards"
 MONITORING = "monitoring"
 # Metrics a dashboard may name before the process exporting them is in this tree: the worker's roll-up backlog
 # (issue 19's `yiwang worker`). Once its registry is listed in exported_series, remove it from here.
-COMING = frozenset({"yiwang_worker_backlog"})
+COMING: frozenset[str] = frozenset()
 # The figures the dashboard must show (issue 19): ingest rate, lag, refusals by reason, roll-up backlog, the
 # database's size, alerts.
 DASHBOARD_MUST_SHOW = (
@@ -1175,10 +1177,11 @@ def exported_series() -> set[str]:
     from collector.metrics import SupervisorMetrics  # noqa: PLC0415
     from gateway.metrics import Metrics as GatewayMetrics  # noqa: PLC0415
     from notifier.metrics import Metrics as NotifierMetrics  # noqa: PLC0415
+    from worker.metrics import Metrics as WorkerMetrics  # noqa: PLC0415
 
     suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_sum", "_count"), "summary": ("_sum", "_count")}
     names: set[str] = set()
-    for metrics in (SupervisorMetrics(), GatewayMetrics(), NotifierMetrics(), ApiMetrics()):
+    for metrics in (SupervisorMetrics(), GatewayMetrics(), NotifierMetrics(), ApiMetrics(), WorkerMetrics()):
         registry: CollectorRegistry = metrics.registry
         for family in registry.collect():
             names.update(family.name + s for s in suffixes.get(family.type, ("",)))
@@ -1193,6 +1196,7 @@ def metrics_port_of(service: Mapping[str, Any], settings: Settings) -> int | Non
         (("gateway", "jt808"), settings.gateway_metrics_port),
         (("notify",), settings.notifier_metrics_port),
         (("api",), settings.api_metrics_port),
+        (("worker",), settings.worker_metrics_port),
     ):
         if runs(service, *args):
             return port

@@ -145,8 +145,8 @@ def _energy(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _energy_async(settings: Settings, action: str) -> int:
-    from api.energy import rollup  # noqa: PLC0415
     from db.pool import open_pool  # noqa: PLC0415
+    from worker import rollup  # noqa: PLC0415
 
     async with open_pool(settings.database_url, max_size=1, name="yiwang-energy") as pool:
         if action == "rebuild":
@@ -161,8 +161,8 @@ def _mileage(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _mileage_async(settings: Settings, action: str) -> int:
-    from api.fleet import mileage  # noqa: PLC0415
     from db.pool import open_pool  # noqa: PLC0415
+    from worker import mileage  # noqa: PLC0415
 
     basis = mileage.Basis.of(settings)
     async with open_pool(settings.database_url, max_size=1, name="yiwang-mileage") as pool:
@@ -316,6 +316,13 @@ def _notify(settings: Settings, _args: argparse.Namespace) -> int:
     return 0
 
 
+def _work(settings: Settings, _args: argparse.Namespace) -> int:
+    from worker.run import run  # noqa: PLC0415
+
+    asyncio.run(run(settings))
+    return 0
+
+
 def _gateway_forget(settings: Settings, args: argparse.Namespace) -> int:
     """Void JT/T 808 terminals' codes, as the tables' owner: a terminal that lost its code registers again."""
     voided = asyncio.run(_forget(settings, args.phones))
@@ -408,8 +415,8 @@ async def _add_user(settings: Settings, args: argparse.Namespace, role: str, pas
 
 
 def _run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything together: the stack, the schema, the simulated city, collector, API, JT/T 808 gateway and
-    simulators."""
+    """Everything together: the stack, the schema, the simulated city, collector, supervisor, API, JT/T 808 gateway,
+    notifier, worker and simulators."""
     from yiwang import processes  # noqa: PLC0415
     from yiwang.stack import Stack  # noqa: PLC0415
 
@@ -468,6 +475,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         start("api", None, "api")
         start("gateway", "gateway", "gateway", "jt808")
         start("notifier", None, "notify")
+        start("worker", None, "worker")
         _wait_until_healthy(children, processes.health_urls(settings), logs)
         if args.history_days > 0:
             # Meters report every 15 minutes: without some history an energy view would start empty.
@@ -493,6 +501,7 @@ Yiwang is running with {settings.sim_institutions} simulated institutions and {s
                       metrics http://{settings.metrics_host}:{settings.gateway_metrics_port}/metrics  (health: /health)
   notifier metrics    http://{settings.metrics_host}:{settings.notifier_metrics_port}/metrics  (health: /health)
                       rules: POST /notification-rules (docs/notifications.md)
+  worker metrics      http://{settings.metrics_host}:{settings.worker_metrics_port}/metrics  (health: /health)
   database            psql '{postgres.url}'  (the owner; passwords in {postgres.passfile})
                       {_SQL_HINT}
   broker              mosquitto_sub -h {settings.mqtt_host} -p {settings.mqtt_port} -t '{settings.topic_root}/#' -v \\
@@ -679,7 +688,7 @@ def _roll_up(
     rebuild: str,
     func: Callable[[Settings, argparse.Namespace], int],
 ) -> None:
-    roll_up = sub.add_parser(name, help=f"{what} (the API keeps it up to date by itself)")
+    roll_up = sub.add_parser(name, help=f"{what} (`yiwang worker` keeps it up to date by itself)")
     roll_up.add_argument(
         "action", choices=["refresh", "rebuild"], help=f"refresh: count what is pending; rebuild: {rebuild}"
     )
@@ -764,6 +773,9 @@ def parser() -> argparse.ArgumentParser:  # noqa: PLR0915 (a statement or two pe
     sub.add_parser("supervise", help="run the supervisor (positions to alerts)").set_defaults(func=_supervise_stream)
     sub.add_parser("api", help="run the HTTP API").set_defaults(func=_api)
     sub.add_parser("notify", help="run the notifier (alerts to people, by rules)").set_defaults(func=_notify)
+    sub.add_parser(
+        "worker", help="run a worker (roll-ups, packed track hours, retention; several may run)"
+    ).set_defaults(func=_work)
     _gateway_parser(sub)
 
     simulate = sub.add_parser("simulate", help="simulated city, meters and vehicles")

@@ -48,6 +48,7 @@ def health_urls(settings: Settings) -> dict[str, str]:
         "api": f"http://{settings.api_host}:{settings.api_port}/health",
         "gateway": f"http://{settings.metrics_host}:{settings.gateway_metrics_port}/health",
         "notifier": f"http://{settings.metrics_host}:{settings.notifier_metrics_port}/health",
+        "worker": f"http://{settings.metrics_host}:{settings.worker_metrics_port}/health",
     }
 
 

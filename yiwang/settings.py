@@ -20,6 +20,8 @@ from domain.calendar import iso_workdays
 from domain.counters import MAX_GAP
 from domain.datum import Coordinates
 from domain.ids import SERVICE_CLIENT_ID_PREFIX
+from domain.track import TrackRules
+from domain.trips import TripRules
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +48,7 @@ _DATABASE_URLS = (
     "supervisor_database_url",
     "gateway_database_url",
     "notifier_database_url",
+    "worker_database_url",
     "database_admin_url",
 )
 
@@ -91,6 +94,7 @@ class Settings(BaseSettings):
     supervisor_database_url: str | None = Field(default=None, repr=False)
     gateway_database_url: str | None = Field(default=None, repr=False)
     notifier_database_url: str | None = Field(default=None, repr=False)
+    worker_database_url: str | None = Field(default=None, repr=False)
     # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
     # the database to database_url's role. No process connects as it.
     database_admin_url: str | None = Field(default=None, repr=False)
@@ -249,6 +253,50 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False, description="smtp_username's password")
     smtp_from: str = Field(default="yiwang@localhost", description="the sender of every e-mail")
 
+    # The worker (`yiwang worker`, worker/): the roll-ups, track packing and retention, out of the API. Several may run.
+    worker_metrics_port: int = Field(default=9113, description="the worker's /metrics and /health (metrics_host)")
+    # Retention (worker/retention.py, docs/operating.md "Retention"): raw data older than this is dropped a chunk
+    # at a time; the roll-ups (consumption, mileage) and the packed track hours made from it are kept for good.
+    # 0 keeps it for good. Not under 31 days: collectors and terminals buffer about 30 days, so younger raw data may
+    # still be recounted when a late batch arrives.
+    position_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="positions older than this many days are dropped (0: kept for good); at least 31; mileage and "
+        "packed track hours stay",
+    )
+    reading_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="meter readings older than this many days are dropped (0: kept for good); at least 31; the "
+        "consumption roll-up's days and months stay",
+    )
+    # The audit log is never deleted in place: rows older than this move to audit_log_archive (same database,
+    # append-only too), which the operator may dump and keep elsewhere. China's Cybersecurity Law (art. 21) asks
+    # for network logs kept at least six months, so not under 183 days.
+    audit_retention_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="audit rows older than this many days move to audit_log_archive (0: they stay); at least 183",
+    )
+    retention_check_seconds: float = Field(
+        default=3600.0, gt=0, description="the worker applies the retention settings this often"
+    )
+
+    @field_validator("position_retention_days", "reading_retention_days")
+    @classmethod
+    def _raw_retention(cls, value: float) -> float:
+        if 0 < value < 31:
+            raise ValueError("keep raw data 31 days or more (0: for good): late batches of up to 30 days recount it")
+        return value
+
+    @field_validator("audit_retention_days")
+    @classmethod
+    def _audit_retention(cls, value: float) -> float:
+        if 0 < value < 183:
+            raise ValueError("keep the audit log at least 183 days (six months, Cybersecurity Law art. 21), or 0")
+        return value
+
     # Simulators
     sim_seed: int = 20260101
     sim_institutions: int = 30
@@ -311,6 +359,30 @@ class Settings(BaseSettings):
     trip_max_gap_seconds: float = Field(default=3_600.0, gt=0)
     trip_use_ignition: bool = True
     trip_moving_kmh: float = Field(default=5.0, ge=0)
+
+    @property
+    def track_rules(self) -> TrackRules:
+        """The track_* thresholds as domain/track.py takes them (tracks served, the mileage roll-up, matching)."""
+        return TrackRules(
+            future_tolerance=timedelta(seconds=self.track_future_seconds),
+            max_speed_kmh=self.track_max_speed_kmh,
+            stop_radius_m=self.track_stop_radius_m,
+            min_stop_seconds=self.track_stop_seconds,
+        )
+
+    @property
+    def trip_rules(self) -> TripRules:
+        """The trip_* thresholds as domain/trips.py takes them."""
+        return TripRules(
+            min_trip_distance_m=self.trip_min_distance_m,
+            min_trip_seconds=self.trip_min_seconds,
+            max_gap_seconds=self.trip_max_gap_seconds,
+            use_ignition=self.trip_use_ignition,
+            moving_kmh=self.trip_moving_kmh,
+            min_stop_seconds=self.track_stop_seconds,
+            stop_radius_m=self.track_stop_radius_m,
+        )
+
     # Dispatch suggestions (domain/suggestions.py): arrival at this average speed over great-circle distance times
     # the detour, plus minutes of preference for what makes a vehicle a worse choice.
     suggest_speed_kmh: float = Field(default=30.0, gt=0)
@@ -349,12 +421,12 @@ class Settings(BaseSettings):
         description="vehicles x days a geofence or matching report may cover (a month of 32 vehicles, a day of "
         "1,000); a larger request is refused with 422 and asked to narrow the period or name one unit",
     )
-    # How often the API brings the mileage roll-up (trips and kilometres per vehicle and local day, in the city's
+    # How often the worker brings the mileage roll-up (trips and kilometres per vehicle and local day, in the city's
     # time_zone) up to date with new and late positions. Reports are of days, not of minutes: a city's
-    # moving vehicles are recounted once per turn, so a longer turn costs the API less. A change of the zone or of
+    # moving vehicles are recounted once per turn, so a longer turn costs the database less. A change of the zone or of
     # a track_* or trip_* setting needs `yiwang mileage rebuild`.
     mileage_refresh_seconds: float = Field(default=300.0, gt=0)
-    # How often the API packs each vehicle's hours of fixes that are over (api/fleet/packed.py): tracks read a
+    # How often the worker packs each vehicle's hours of fixes that are over (worker/packed.py): tracks read a
     # packed hour as one row. An hour is packed once it ended this turn plus the mileage refresher's ago.
     track_pack_seconds: float = Field(default=60.0, gt=0)
 
@@ -401,7 +473,7 @@ class Settings(BaseSettings):
     time_zone: str = "Asia/Shanghai"
 
     # Energy statistics
-    # How often the API brings the consumption roll-up up to date with new and late readings.
+    # How often the worker brings the consumption roll-up up to date with new and late readings.
     energy_refresh_seconds: float = Field(default=10.0, gt=0)
     # A delta between two readings further apart than this many days is not shared between the days it spans: it is
     # held unapportioned (listed by /energy/flagged as a `gap`) for staff to decide. One wrong clock (a reading dated
@@ -596,7 +668,9 @@ class Settings(BaseSettings):
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
 
-    def database_url_of(self, service: Literal["api", "collector", "supervisor", "gateway", "notifier"]) -> str:
+    def database_url_of(
+        self, service: Literal["api", "collector", "supervisor", "gateway", "notifier", "worker"]
+    ) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
         own: str | None = getattr(self, f"{service}_database_url")
         if own is None:

@@ -89,6 +89,7 @@ SERVICE_ROLES: dict[str, str] = {
     "supervisor": "yiwang_supervisor",
     "gateway": "yiwang_gateway",
     "notifier": "yiwang_notifier",
+    "worker": "yiwang_worker",
 }
 
 

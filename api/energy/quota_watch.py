@@ -14,7 +14,6 @@ from decimal import Decimal
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.background import periodically
 from api.energy import factors as factor_data
 from api.energy import indicators
 from api.energy.factors import UnknownFactorVersion
@@ -24,6 +23,7 @@ from db.energy_reports import Filters
 from db.scope import Scope
 from domain.energy_events import QuotaFigure, quota_cleared, quota_event
 from domain.periods import Period
+from yiwang.periodic import periodically
 from yiwang.settings import Settings
 
 

@@ -5,7 +5,7 @@ and the list of suspected private use (公车私用) with the evidence of each e
 The rule is domain/matching.py; what each figure counts (the API descriptions and the export headers say the same):
 
 - A period is local days [start, end) in the city's zone. Kilometres are those of the mileage roll-up's trips that
-  started in the period (api/fleet/mileage.py), so a vehicle's dispatched and undispatched kilometres sum to its
+  started in the period (worker/mileage.py), so a vehicle's dispatched and undispatched kilometres sum to its
   kilometres in GET /reports/vehicles. Each trip is shared out along its fixes and judged by the fixes' times.
 - A request holds its vehicle from its dispatch to its return or cancellation, whichever unit asked; a vehicle lent
   to another unit's request drove on a dispatch all the same, but the request's details are shown only to those
@@ -31,7 +31,6 @@ from pydantic import BaseModel, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 
 from api.fleet.reports import ReportQuery
-from api.fleet.tracks import track_rules
 from api.fleet.workload import check_vehicle_days
 from db import matching as matching_db
 from db import tracks
@@ -227,7 +226,7 @@ async def matched(
     are made of (an export of both matches once). Refused (TooMuchWork) over YIWANG_REPORT_MAX_VEHICLE_DAYS."""
     zone: ZoneInfo = settings.zone
     start, end = period.moments(zone)
-    rules, cleaning = matching_rules(settings), track_rules(settings)
+    rules, cleaning = matching_rules(settings), settings.track_rules
     vehicle_rows = await matching_db.vehicles(conn, scope, organisation_id)
     check_vehicle_days("matching report", len(vehicle_rows), period.days, settings)
     ids = [v["id"] for v in vehicle_rows]

@@ -8,7 +8,7 @@ What each figure counts (the API descriptions and the export headers say the sam
   Of those, completed: since returned (还车, evaluated or not); cancelled: cancelled after the dispatch. Dispatch
   kilometres: return minus departure odometer of the completed ones with both readings; the completed ones
   missing a reading are counted beside them, so that a low figure can be told from a missing one.
-- Kilometres of a vehicle: the distance of its trips that started in the period (api/fleet/mileage.py: from the
+- Kilometres of a vehicle: the distance of its trips that started in the period (worker/mileage.py: from the
   odometer where plausible, else from the cleaned track), whoever the trips were for. A unit's kilometres are
   those of its vehicles (the unit a vehicle belongs to now). Where its terminal reports no speed, ignition or
   odometer (or a speed its fixes contradict), trips are found from motion between fixes (domain/trips.py rules 8

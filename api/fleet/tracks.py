@@ -1,12 +1,12 @@
 """A vehicle's history as the API serves it: the cleaned track as GeoJSON with its stops, and its trips.
 
 The rules live in domain/track.py and domain/trips.py (pure functions); this module reads the fixes within a
-Scope (db/tracks.py: packed hours and the rest) and fills the rules' thresholds from the settings.
+Scope (db/tracks.py: packed hours and the rest) with the rules' thresholds from the settings.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 
 import numpy as np
@@ -19,29 +19,8 @@ from db import registry, tracks
 from db.scope import Scope
 from domain import track, trips
 from domain.track import Columns, TrackRules
-from domain.trips import Derived, TripRules
+from domain.trips import Derived
 from yiwang.settings import Settings
-
-
-def track_rules(settings: Settings) -> TrackRules:
-    return TrackRules(
-        future_tolerance=timedelta(seconds=settings.track_future_seconds),
-        max_speed_kmh=settings.track_max_speed_kmh,
-        stop_radius_m=settings.track_stop_radius_m,
-        min_stop_seconds=settings.track_stop_seconds,
-    )
-
-
-def trip_rules(settings: Settings) -> TripRules:
-    return TripRules(
-        min_trip_distance_m=settings.trip_min_distance_m,
-        min_trip_seconds=settings.trip_min_seconds,
-        max_gap_seconds=settings.trip_max_gap_seconds,
-        use_ignition=settings.trip_use_ignition,
-        moving_kmh=settings.trip_moving_kmh,
-        min_stop_seconds=settings.track_stop_seconds,
-        stop_radius_m=settings.track_stop_radius_m,
-    )
 
 
 class LineString(BaseModel):
@@ -172,8 +151,8 @@ def shaped(vehicle_id: str, raw: Columns, rules: TrackRules, tolerance_m: float)
 
 
 def trip_list(vehicle_id: str, start: datetime, end: datetime, raw: Columns, settings: Settings) -> TripList:
-    kept = track.clean(raw.fixes(), track_rules(settings)).kept
-    found = trips.trips(kept, trip_rules(settings))
+    kept = track.clean(raw.fixes(), settings.track_rules).kept
+    found = trips.trips(kept, settings.trip_rules)
     return TripList(
         vehicle_id=vehicle_id,
         start=start,

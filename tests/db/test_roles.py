@@ -28,7 +28,7 @@ from yiwang.cli import main
 from yiwang.settings import Settings
 from yiwang.stack import Postgres, Stack, StackError, free_port
 
-SERVICES = ("api", "collector", "supervisor", "gateway", "notifier")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
 Denied = psycopg.errors.InsufficientPrivilege
 
 
@@ -131,6 +131,16 @@ REFUSED = [
     ("api", "DELETE FROM vehicle WHERE false"),
     ("api", "DELETE FROM schema_migration WHERE false"),
     ("api", "CREATE TABLE public.planted (id int)"),
+    # The roll-ups and packed tracks are the worker's to write.
+    ("api", "DELETE FROM mileage_trip WHERE false"),
+    ("api", "UPDATE track_packed SET until = until WHERE false"),
+    ("api", "DELETE FROM consumption_day WHERE false"),
+    ("worker", "SELECT * FROM app_user"),
+    ("worker", "DELETE FROM reading WHERE false"),
+    ("worker", "UPDATE position SET speed = 0 WHERE false"),
+    ("worker", "UPDATE audit_log SET action = action WHERE false"),
+    ("worker", "DELETE FROM audit_log_archive WHERE false"),
+    ("worker", "UPDATE vehicle SET plate = plate WHERE false"),
 ]
 
 

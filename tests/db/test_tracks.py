@@ -11,13 +11,13 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.fleet.mileage import Basis
 from db import ingest, tracks
 from db.pool import open_pool
 from domain.position import Position
 from tests.support.registry import register_devices
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import two_days
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 SETTLE = timedelta(minutes=10)

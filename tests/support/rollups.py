@@ -10,13 +10,12 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
-from api.energy import rollup
-from api.fleet import mileage
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import RegistryDocument
+from worker import mileage, rollup
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 # The zone the tests' settings count in (the default of the setting).
@@ -60,7 +59,7 @@ async def _settle(
     column: str,
     ids: Sequence[str],
 ) -> None:
-    """Refresh until none of `ids` is marked in the table of marks (the API's own refresher, holding a device's
+    """Refresh until none of `ids` is marked in the table of marks (a worker's refresher, holding a device's
     mark meanwhile, may leave it marked for a moment)."""
     query = sql.SQL("SELECT count(*) FROM {} WHERE {} = ANY(%s)").format(sql.Identifier(marks), sql.Identifier(column))
     for _ in range(400):

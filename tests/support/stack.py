@@ -38,6 +38,7 @@ def run_environment(home: Path, **settings: str) -> dict[str, str]:
         "YIWANG_JT808_PORT": str(free_port()),
         "YIWANG_GATEWAY_METRICS_PORT": str(free_port()),
         "YIWANG_NOTIFIER_METRICS_PORT": str(free_port()),
+        "YIWANG_WORKER_METRICS_PORT": str(free_port()),
         "YIWANG_DB_SHARED_BUFFERS": "128MB",
     } | {f"YIWANG_{name.upper()}": value for name, value in settings.items()}
 
@@ -78,6 +79,7 @@ def settings_for(s: Stack, tag: str, **overrides: object) -> Settings:
         "metrics_port": 0,
         "supervisor_metrics_port": 0,
         "api_metrics_port": 0,
+        "worker_metrics_port": 0,
         "batch_size": 200,
         "batch_wait_ms": 20,
         "home": s.postgres.home.parent,

@@ -17,7 +17,7 @@ import pytest
 from simulators.city import build_city
 from simulators.terminal import on_jt808
 from tests.support.stack import make_stack_home, run_environment, start_run
-from tests.support.waiting import wait_until
+from tests.support.waiting import count, wait_until
 from yiwang.settings import Settings
 
 
@@ -53,6 +53,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
             "YIWANG_SUPERVISOR_METRICS_PORT",
             "YIWANG_GATEWAY_METRICS_PORT",
             "YIWANG_NOTIFIER_METRICS_PORT",
+            "YIWANG_WORKER_METRICS_PORT",
         ):
             assert httpx.get(f"http://127.0.0.1:{run_env[port]}/health", timeout=5).status_code == 200
         assert f"terminals connect to 127.0.0.1:{run_env['YIWANG_JT808_PORT']}" in text
@@ -66,7 +67,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
             connected = conn.execute(
                 """SELECT DISTINCT application_name, usename FROM pg_stat_activity
                    WHERE application_name IN ('yiwang-api', 'yiwang-collector', 'yiwang-supervisor',
-                                              'yiwang-gateway', 'yiwang-notifier')"""
+                                              'yiwang-gateway', 'yiwang-notifier', 'yiwang-worker')"""
             ).fetchall()
         # Each process as its own role (db/roles.py), none as the owner or a superuser.
         assert sorted(connected) == [
@@ -75,12 +76,19 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
             ("yiwang-gateway", "yiwang_gateway"),
             ("yiwang-notifier", "yiwang_notifier"),
             ("yiwang-supervisor", "yiwang_supervisor"),
+            ("yiwang-worker", "yiwang_worker"),
         ]
         # The backfill went through the broker and the collector: every registered meter has its day.
         assert meters is not None
         assert meters[0] > 0
         assert with_history == meters
         assert dead == (0,)
+        # The worker, not the API, counts the history into the roll-up.
+        wait_until(
+            lambda: count(url, "SELECT count(DISTINCT meter_id) FROM consumption_day") == meters[0],
+            120,
+            "every meter's history counted by the worker",
+        )
         # Both paths carry the fleet: the vehicles of the default share (20 %: two of the eight) through the JT/T 808
         # gateway, the others over MQTT. Parked terminals report every 5 minutes, each at an offset of its own within
         # them; with this seed one of each kind reports within the first minute.
@@ -111,6 +119,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "vehicles.log",
         "gateway.log",
         "notifier.log",
+        "worker.log",
     }
     # Ctrl-C stopped what it started: the collector, the supervisor, the API and the gateway no longer answer.
     for port in (
@@ -119,6 +128,7 @@ def test_yiwang_run_starts_everything_and_meters_flow_into_the_database(run_env:
         "YIWANG_API_PORT",
         "YIWANG_GATEWAY_METRICS_PORT",
         "YIWANG_NOTIFIER_METRICS_PORT",
+        "YIWANG_WORKER_METRICS_PORT",
         "YIWANG_JT808_PORT",
     ):
         with pytest.raises(httpx.ConnectError):

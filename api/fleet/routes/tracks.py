@@ -71,9 +71,7 @@ async def get_track(
     tolerance = query.simplify_m
     if tolerance is None:
         tolerance = settings.track_simplify_m if len(raw) > settings.track_simplify_above else 0.0
-    return Response(
-        tracks.shaped(vehicle_id, raw, tracks.track_rules(settings), tolerance), media_type="application/json"
-    )
+    return Response(tracks.shaped(vehicle_id, raw, settings.track_rules, tolerance), media_type="application/json")
 
 
 @router.get(

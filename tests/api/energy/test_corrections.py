@@ -22,7 +22,7 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.energy import corrections, rollup
+from api.energy import corrections
 from api.energy.corrections import CorrectionSet
 from api.errors import NotFound
 from db import ingest
@@ -34,6 +34,7 @@ from tests.support.api import AddUser, AsUser, Units, bearer, login
 from tests.support.files import csv_body
 from tests.support.registry import register_devices
 from tests.support.rollups import ZONE, settle
+from worker import rollup
 from yiwang.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

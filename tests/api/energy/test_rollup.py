@@ -12,13 +12,13 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.energy import rollup
 from db import ingest
 from db.pool import open_pool
 from domain.counters import Meter, days, decimal
 from domain.reading import Reading
 from tests.support.registry import register_devices
 from tests.support.rollups import settle
+from worker import rollup
 from yiwang.settings import Settings
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -32,7 +32,6 @@ import openpyxl
 import psycopg
 import pytest
 
-from api.fleet.mileage import Basis
 from db import declared, fuel, ingest
 from db.pool import open_pool
 from db.registry import import_document
@@ -41,6 +40,7 @@ from tests.support.api import AsUser
 from tests.support.files import csv_body, upload, workbook
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import SHANGHAI, T0, Day, of_vehicle
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 JUNE = {"start": "2025-06-01", "end": "2025-07-01"}

@@ -30,7 +30,6 @@ import httpx
 import openpyxl
 import pytest
 
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from domain.geo import EARTH_RADIUS_M
@@ -44,6 +43,7 @@ from tests.support.rollups import settle_mileage
 from tests.support.stack import settings_for
 from tests.support.tracks import LAT0, LON0, Day
 from tests.support.waiting import wait_for_count
+from worker.mileage import Basis
 from yiwang.settings import Settings
 from yiwang.stack import Stack
 

@@ -21,8 +21,6 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.fleet import mileage
-from api.fleet.mileage import Basis, BasisMismatch
 from db import ingest
 from db.pool import open_pool
 from domain.position import Position
@@ -31,6 +29,8 @@ from domain.trips import trips
 from tests.support.registry import register_devices
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import MONDAY, SHANGHAI, of_vehicle, two_days, two_drives
+from worker import mileage
+from worker.mileage import Basis, BasisMismatch
 from yiwang.settings import Settings
 
 Row = tuple[object, ...]

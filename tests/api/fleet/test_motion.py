@@ -17,7 +17,6 @@ import httpx
 import orjson
 import pytest
 
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from domain.position import Position
@@ -29,6 +28,7 @@ from tests.support.messages import Message
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import MONDAY, SHANGHAI, T0, Day
 from tests.support.waiting import wait_for_count
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 ALL_DERIVED = ["speed", "ignition", "odometer"]

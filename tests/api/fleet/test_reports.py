@@ -30,7 +30,6 @@ import psycopg
 import pytest
 
 from api.access.users import create_user
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from db.registry import import_document
@@ -40,6 +39,7 @@ from tests.support.api import PASSWORD, AsUser, audit_rows
 from tests.support.files import csv_body
 from tests.support.rollups import settle_mileage
 from tests.support.tracks import SHANGHAI, T0, Day, of_vehicle, two_drives
+from worker.mileage import Basis
 from yiwang.settings import Settings
 
 JUNE = {"start": "2025-06-01", "end": "2025-07-01"}

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from api.fleet.mileage import Basis
 from db import ingest
 from db.pool import open_pool
 from domain.geo import EARTH_RADIUS_M
@@ -21,6 +20,7 @@ from tests.support.api import AsUser, Units
 from tests.support.rollups import settle_mileage
 from tests.support.stack import settings_for
 from tests.support.waiting import count, eventually
+from worker.mileage import Basis
 from yiwang.settings import Settings
 from yiwang.stack import Stack
 

@@ -2,7 +2,7 @@
 positions.
 
 Kilometres of a city's months of positions cannot be counted per request, so they are counted once, as the energy
-roll-up counts consumption (api/energy/rollup.py), and reports read the results:
+roll-up counts consumption (worker/rollup.py), and reports read the results:
 
 - `mileage_trip`: every trip `trips.trips` finds on the track `track.clean` keeps, whole, on the local day it
   started (distance from the odometer when plausible, else from the track: trips.py's rule 6), with what of it
@@ -23,7 +23,7 @@ The one approximation: a recount reads the track from its rest point, and `track
 a track by the fixes after it, not by the one before. When it would drop the rest point (a burst of agreeing
 GNSS spikes right after it), the recount starts from an earlier rest point instead.
 
-Refreshers may run side by side (each API process runs `maintain`; `yiwang mileage refresh|rebuild` runs one by
+Refreshers may run side by side (each worker runs `maintain`; `yiwang mileage refresh|rebuild` runs one by
 hand): a vehicle is recounted under a transaction-scoped advisory lock, which a second refresher skips.
 """
 
@@ -37,18 +37,20 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.background import drain, periodically
-from api.fleet.tracks import track_rules, trip_rules
 from db import mileage as mileage_db
 from db import registry as registry_db
-from db import tracks
+from db import retention, tracks
 from db.marks import MILEAGE
 from domain import track, trips
 from domain.track import TrackRules
 from domain.trips import Trip, TripRules, rest_points
+from worker.metrics import Metrics
+from worker.turns import drain, periodically
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
+
+JOB = "mileage"  # the job's name in the worker's metrics and health
 
 # Fixes read at once by a recount: a week or more of a vehicle's reports. A longer recount (a rebuild, a batch
 # months late) goes on from the last rest point of each such chunk, so memory stays bounded.
@@ -66,7 +68,7 @@ class Basis:
     @classmethod
     def of(cls, settings: Settings) -> Basis:
         """The basis the settings give (the city's time_zone: one calendar for every report)."""
-        return cls(settings.zone, track_rules(settings), trip_rules(settings))
+        return cls(settings.zone, settings.track_rules, settings.trip_rules)
 
     @property
     def rules(self) -> str:
@@ -108,7 +110,7 @@ async def pending(pool: AsyncConnectionPool) -> int:
 async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
     """Recount every vehicle from its first stored position, with `basis` (after a change of zone or rules).
 
-    Trips older than the oldest stored position (positions dropped by a retention policy) stay as counted.
+    Trips and days counted from positions that retention dropped stay as counted (`_last_day_behind`).
 
     Returns:
         How many vehicles were recounted.
@@ -125,9 +127,16 @@ async def catch_up(pool: AsyncConnectionPool, basis: Basis) -> int:
     return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
 
 
-async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float) -> None:
+async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float, *, metrics: Metrics | None = None) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    await periodically(lambda: refresh(pool, basis), every, "mileage roll-up (vehicles)", refusals=(BasisMismatch,))
+    metrics = metrics or Metrics()
+
+    async def turn() -> int:
+        done = await refresh(pool, basis)
+        metrics.backlog.labels(JOB).set(await pending(pool))
+        return done
+
+    await periodically(turn, every, JOB, metrics=metrics, refusals=(BasisMismatch,))
 
 
 async def _check_basis(conn: AsyncConnection, basis: Basis) -> None:
@@ -182,13 +191,48 @@ async def _restart_point(conn: AsyncConnection, vehicle_id: str, before: datetim
 
 async def _recount(conn: AsyncConnection, basis: Basis, vehicle_id: str, since: datetime) -> None:
     restart = await _restart_point(conn, vehicle_id, since)
+    behind = await _last_day_behind(conn, basis.zone, vehicle_id)
+    if behind is not None and not _after(restart, behind, basis.zone):
+        kept = await mileage_db.first_rest_after(conn, vehicle_id, behind)
+        if kept is None:
+            log.warning(
+                "mileage roll-up: no kept position of %s a recount could start from: kept as counted", vehicle_id
+            )
+            return
+        restart = _Restart(kept, kept)
     while True:
         counted = await _count(conn, basis, vehicle_id, None if restart is None else restart.time)
         if counted is not None or restart is None:
             break
         restart = await _restart_point(conn, vehicle_id, restart.time)  # it was dropped: an earlier one
+        if behind is not None and not _after(restart, behind, basis.zone):
+            log.warning(
+                "mileage roll-up: no kept rest point of %s a recount could start from: kept as counted", vehicle_id
+            )
+            return
     if counted is not None:
         await _write(conn, basis.zone, vehicle_id, counted, restart)
+
+
+async def _last_day_behind(conn: AsyncConnection, zone: ZoneInfo, vehicle_id: str) -> date | None:
+    """The last local day whose positions retention may have dropped in part, when the vehicle has counted days up to
+    it (None: nothing was dropped, or nothing of the vehicle was counted from what was).
+
+    Retention drops old chunks of `position` and records from when every position is kept (`raw_horizon`,
+    worker/retention.py). A recount from before the day after it (a rebuild, a late batch behind it) would replace
+    trips and days counted from dropped positions with what is left of them, so it starts instead at the first
+    stored rest point of a later day, and the trips and days before stay as counted.
+    """
+    kept_from = await retention.kept_from(conn, "position")
+    if kept_from is None:
+        return None
+    day = kept_from.astimezone(zone).date()
+    return day if await mileage_db.counted_through(conn, vehicle_id, day) else None
+
+
+def _after(restart: _Restart | None, day: date, zone: ZoneInfo) -> bool:
+    """Whether a recount from `restart` (None: the first stored fix) starts on a local day after `day`."""
+    return restart is not None and restart.time.astimezone(zone).date() > day
 
 
 async def _count(conn: AsyncConnection, basis: Basis, vehicle_id: str, restart: datetime | None) -> _Count | None:

@@ -6,9 +6,9 @@ that point, in one transaction: the day holding that reading starts from the sta
 last reading before its midnight and the baseline after it), so a late batch costs the days from its place
 onward, not the meter's history.
 
-Refreshers may run side by side (each API process runs `maintain`; `yiwang energy refresh|rebuild` runs one
-by hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and
-which a cancelled refresher cannot leave behind.
+Refreshers may run side by side (each worker runs `maintain`; `yiwang energy refresh|rebuild` runs one by
+hand): a meter is recounted under a transaction-scoped advisory lock, which a second refresher skips, and which a
+cancelled or killed refresher cannot leave behind.
 
 A delta over a gap longer than `max_gap` (the energy_max_gap_days setting) is held, in no day: it is stored as a
 `gap` event for staff, with its start, end and amount (domain/counters.py), until staff decide it: a gap they
@@ -28,12 +28,15 @@ from zoneinfo import ZoneInfo
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from api.background import drain, periodically
-from db import consumption
+from db import consumption, retention
 from db.marks import CONSUMPTION
 from domain.counters import MAX_GAP, Meter, State, days
+from worker.metrics import Metrics
+from worker.turns import drain, periodically
 
 log = logging.getLogger(__name__)
+
+JOB = "consumption"  # the job's name in the worker's metrics and health
 
 
 class ZoneMismatch(RuntimeError):
@@ -46,7 +49,7 @@ async def refresh(
     """Recount the meters marked stale (up to `limit` of them), each in its own transaction.
 
     A meter another refresher is recounting right now is left to it (a transaction-scoped advisory lock per
-    meter): refreshers may run in every API process at once, and a cancelled one leaves no lock behind.
+    meter): refreshers may run in every worker at once, and a cancelled or killed one leaves no lock behind.
 
     Returns:
         How many meters this call recounted.
@@ -71,7 +74,8 @@ async def pending(pool: AsyncConnectionPool) -> int:
 
 
 async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP) -> int:
-    """Recount every meter from its first reading, in `zone` (after a zone change, or to check).
+    """Recount every meter from its first reading, in `zone` (after a zone change, or to check). Where retention
+    dropped old readings, from the first day the stored readings can recount: the days before stay as counted.
 
     Returns:
         How many meters were recomputed.
@@ -88,11 +92,23 @@ async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timede
     return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool))
 
 
-async def maintain(pool: AsyncConnectionPool, zone: ZoneInfo, every: float, *, max_gap: timedelta = MAX_GAP) -> None:
+async def maintain(
+    pool: AsyncConnectionPool,
+    zone: ZoneInfo,
+    every: float,
+    *,
+    max_gap: timedelta = MAX_GAP,
+    metrics: Metrics | None = None,
+) -> None:
     """Refresh every `every` seconds until cancelled; a failure is logged and retried at the next turn."""
-    await periodically(
-        lambda: refresh(pool, zone, max_gap=max_gap), every, "consumption roll-up (meters)", refusals=(ZoneMismatch,)
-    )
+    metrics = metrics or Metrics()
+
+    async def turn() -> int:
+        done = await refresh(pool, zone, max_gap=max_gap)
+        metrics.backlog.labels(JOB).set(await pending(pool))
+        return done
+
+    await periodically(turn, every, JOB, metrics=metrics, refusals=(ZoneMismatch,))
 
 
 async def _check_zone(conn: AsyncConnection, zone: ZoneInfo) -> None:
@@ -120,7 +136,9 @@ async def _refresh_meter(conn: AsyncConnection, zone: ZoneInfo, meter_id: str, m
 async def _recount(
     conn: AsyncConnection, zone: ZoneInfo, meter_id: str, since: datetime, meter: Meter, *, max_gap: timedelta
 ) -> None:
-    start = await _restart_point(conn, zone, meter_id, since)
+    start = await _within_stored_readings(conn, zone, meter_id, await _restart_point(conn, zone, meter_id, since))
+    if start is _NOTHING:
+        return
     first_day, state = start if start is not None else (None, None)
     readings = await consumption.readings(conn, meter_id, state.time if state is not None else None)
     spread = await consumption.spread_gaps(conn, meter_id)
@@ -144,6 +162,38 @@ async def _recount(
         counted=counted,
         events=events,
     )
+
+
+# `_within_stored_readings` found nothing it may recount.
+_NOTHING = (date.min, None)
+
+
+async def _within_stored_readings(
+    conn: AsyncConnection, zone: ZoneInfo, meter_id: str, start: tuple[date, State | None] | None
+) -> tuple[date, State | None] | None:
+    """The restart point moved up so that the recount never reaches behind the readings retention keeps.
+
+    Retention drops old chunks of `reading` (worker/retention.py) and records from when every reading is kept
+    (`raw_horizon`); the days counted from older readings stay. A recount from before that (a rebuild, a recorded
+    replacement or multiplier dated long ago, a late reading landing behind the horizon) would delete those days
+    and count nothing, or nonsense, in their place. So it starts instead at the first counted day whose stored
+    start is a reading from the horizon on, and the days before keep their figures. A meter that has no such day
+    has nothing the kept readings could recount (`_NOTHING`). A meter none of whose days depend on older readings
+    (one registered since) is recounted as ever.
+    """
+    kept_from = await retention.kept_from(conn, "reading")
+    if kept_from is None:
+        return start  # nothing was ever dropped
+    reaches_behind = start is None or start[1] is None or start[1].time < kept_from
+    if not reaches_behind or not await consumption.counted_behind(
+        conn, meter_id, kept_from, kept_from.astimezone(zone).date()
+    ):
+        return start
+    floor = await consumption.first_day_from(conn, meter_id, kept_from)
+    if floor is None:
+        log.warning("consumption roll-up: no kept reading of %s a recount could start from: kept as counted", meter_id)
+        return _NOTHING
+    return floor
 
 
 async def _restart_point(
