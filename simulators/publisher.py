@@ -12,7 +12,7 @@ import asyncio
 import logging
 import math
 from collections import Counter, deque
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -322,6 +322,7 @@ async def backfill(
     faults: Faults | None = None,
     tally: Tally | None = None,
     window: int = BACKFILL_WINDOW,
+    told: Callable[[float, float], None] | None = None,
 ) -> Tally:
     """Put the history of [start, end) in through the same MQTT ingest path, as fast as the broker takes it.
 
@@ -338,6 +339,7 @@ async def backfill(
         faults: what to inject; default every kind at the `sim_faults` level (late batches do not apply).
         tally: counts to update.
         window: messages in flight at once.
+        told: hears the hours of history put in so far and of all of it, as they go.
 
     Returns:
         The tally, once the broker confirmed everything.
@@ -362,9 +364,17 @@ async def backfill(
             injected=injected,
         )  # fmt: skip
     async with publishing(settings, f"{settings.sim_client_id}-backfill", tally=tally, window=window) as outbox:
+        hours = (t1 - t0) / 3600
+
+        def tell(until: float) -> None:
+            if told is not None:
+                told((until - t0) / 3600, hours)
+
         for day in range(local_day(t0), local_day(t1) + 1):
             if meters is not None:
                 await outbox.put_all(await asyncio.to_thread(meters.day, day, t0, t1))
+                if vehicles is None:
+                    tell(min(t1, day_start(day + 1)))
             if vehicles is not None:
                 hour, last = max(t0, day_start(day)), min(t1, day_start(day + 1))
                 while hour < last:
@@ -373,4 +383,5 @@ async def backfill(
                     batch = await asyncio.to_thread(vehicles.history, until - 1e-3, flush=until >= last)
                     await outbox.put_all(batch)
                     hour = until
+                    tell(until)
     return tally

@@ -45,7 +45,7 @@ from domain import track, trips
 from domain.track import TrackRules
 from domain.trips import Trip, TripRules, rest_points
 from worker.metrics import Metrics
-from worker.turns import drain, periodically
+from worker.turns import Told, drain, periodically
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ async def pending(pool: AsyncConnectionPool) -> int:
         return await MILEAGE.pending(conn)
 
 
-async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
+async def rebuild(pool: AsyncConnectionPool, basis: Basis, *, told: Told | None = None) -> int:
     """Recount every vehicle from its first stored position, with `basis` (after a change of zone or rules).
 
     Trips and days counted from positions that retention dropped stay as counted (`_last_day_behind`).
@@ -118,13 +118,13 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis) -> int:
     async with pool.connection() as conn, conn.transaction():
         await mileage_db.set_basis(conn, basis.zone.key, basis.rules)
         await MILEAGE.mark_all(conn)
-    return await catch_up(pool, basis)
+    return await catch_up(pool, basis, told=told)
 
 
-async def catch_up(pool: AsyncConnectionPool, basis: Basis) -> int:
+async def catch_up(pool: AsyncConnectionPool, basis: Basis, *, told: Told | None = None) -> int:
     """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
-    vehicles this process recounted."""
-    return await drain(lambda: refresh(pool, basis), lambda: pending(pool))
+    vehicles this process recounted. `told` hears how many are done and left after each turn."""
+    return await drain(lambda: refresh(pool, basis), lambda: pending(pool), told=told)
 
 
 async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float, *, metrics: Metrics | None = None) -> None:

@@ -32,7 +32,7 @@ from db import consumption, retention
 from db.marks import CONSUMPTION
 from domain.counters import MAX_GAP, Meter, State, days
 from worker.metrics import Metrics
-from worker.turns import drain, periodically
+from worker.turns import Told, drain, periodically
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,9 @@ async def pending(pool: AsyncConnectionPool) -> int:
         return await CONSUMPTION.pending(conn)
 
 
-async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP) -> int:
+async def rebuild(
+    pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP, told: Told | None = None
+) -> int:
     """Recount every meter from its first reading, in `zone` (after a zone change, or to check). Where retention
     dropped old readings, from the first day the stored readings can recount: the days before stay as counted.
 
@@ -83,13 +85,15 @@ async def rebuild(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedel
     async with pool.connection() as conn, conn.transaction():
         await consumption.set_zone(conn, zone.key)
         await CONSUMPTION.mark_all(conn)
-    return await catch_up(pool, zone, max_gap=max_gap)
+    return await catch_up(pool, zone, max_gap=max_gap, told=told)
 
 
-async def catch_up(pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP) -> int:
+async def catch_up(
+    pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP, told: Told | None = None
+) -> int:
     """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
-    meters this process recounted."""
-    return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool))
+    meters this process recounted. `told` hears how many are done and left after each turn."""
+    return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool), told=told)
 
 
 async def maintain(

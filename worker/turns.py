@@ -29,12 +29,20 @@ __all__ = ["drain", "periodically"]
 log = logging.getLogger(__name__)
 
 
-async def drain(turn: Callable[[], Awaitable[int]], pending: Callable[[], Awaitable[int]]) -> int:
+Told = Callable[[int, int], None]
+
+
+async def drain(
+    turn: Callable[[], Awaitable[int]], pending: Callable[[], Awaitable[int]], *, told: Told | None = None
+) -> int:
     """Take turns until nothing is pending; returns what they did. What is left after a turn is being done by
-    another process, so wait a moment for it."""
+    another process, so wait a moment for it. `told` hears after each turn what is done and what is left."""
     total = 0
     while True:
         total += await turn()
-        if not await pending():
+        left = await pending()
+        if told is not None:
+            told(total, left)
+        if not left:
             return total
         await asyncio.sleep(0.2)

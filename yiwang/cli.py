@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from yiwang.progress import Progress
 from yiwang.settings import PUBLISHED_SECRETS, Settings
 
 if TYPE_CHECKING:
@@ -144,14 +145,24 @@ def _energy(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _told(settings: Settings, label: str, unit: str) -> tuple[Progress, Callable[[int, int], None]]:
+    """A progress line for a roll-up's turns, and what its turns tell it (done, left)."""
+    progress = Progress(label, unit, every=settings.progress_seconds)
+    return progress, lambda done, left: progress.update(done, done + left)
+
+
 async def _energy_async(settings: Settings, action: str) -> int:
     from db.pool import open_pool  # noqa: PLC0415
     from worker import rollup  # noqa: PLC0415
 
+    progress, told = _told(settings, f"energy {action}", "meters")
     async with open_pool(settings.database_url, max_size=1, name="yiwang-energy") as pool:
         if action == "rebuild":
-            return await rollup.rebuild(pool, settings.zone, max_gap=settings.energy_max_gap)
-        return await rollup.catch_up(pool, settings.zone, max_gap=settings.energy_max_gap)
+            done = await rollup.rebuild(pool, settings.zone, max_gap=settings.energy_max_gap, told=told)
+        else:
+            done = await rollup.catch_up(pool, settings.zone, max_gap=settings.energy_max_gap, told=told)
+    progress.finish()
+    return done
 
 
 def _mileage(settings: Settings, args: argparse.Namespace) -> int:
@@ -165,10 +176,14 @@ async def _mileage_async(settings: Settings, action: str) -> int:
     from worker import mileage  # noqa: PLC0415
 
     basis = mileage.Basis.of(settings)
+    progress, told = _told(settings, f"mileage {action}", "vehicles")
     async with open_pool(settings.database_url, max_size=1, name="yiwang-mileage") as pool:
         if action == "rebuild":
-            return await mileage.rebuild(pool, basis)
-        return await mileage.catch_up(pool, basis)
+            done = await mileage.rebuild(pool, basis, told=told)
+        else:
+            done = await mileage.catch_up(pool, basis, told=told)
+    progress.finish()
+    return done
 
 
 def _broker(settings: Settings, args: argparse.Namespace) -> int:
@@ -261,9 +276,13 @@ def _simulate(settings: Settings, args: argparse.Namespace) -> int:
         return 0
     if args.what == "backfill":
         end = datetime.now(UTC)
+        progress = Progress("backfill", "hours of history", every=settings.progress_seconds)
         tally = asyncio.run(
-            publisher.backfill(settings, city, end - timedelta(days=args.days), end, kinds=tuple(args.kinds))
+            publisher.backfill(
+                settings, city, end - timedelta(days=args.days), end, kinds=tuple(args.kinds), told=progress.update
+            )
         )
+        progress.finish()
         print(json.dumps(tally.summary(), ensure_ascii=False))
         return 0
     start = datetime.fromisoformat(args.start) if args.start else None

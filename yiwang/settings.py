@@ -78,6 +78,12 @@ class Settings(BaseSettings):
         description="every process's log lines: text for people, json (one object a line: time, level, logger, "
         "message, process, exception) for a log collector; applied in one place (yiwang/logs.py)",
     )
+    progress_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="how often a long command (backfill, energy or mileage rebuild) writes a progress line when its "
+        "output is not a terminal (on a terminal one line is redrawn in place)",
+    )
 
     # Where `yiwang stack` keeps the local database and broker (git-ignored).
     home: Path = Path(".yiwang")
