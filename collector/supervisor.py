@@ -16,8 +16,8 @@ a restart would read hours of every vehicle's track; a row per vehicle costs one
 `silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
 than the start: what came while the supervisor was down may still be queued at the broker.
 
-Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the working calendars (the default one
-and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which each batch
+Vehicles are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the areas and the working calendars (the default
+one and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which each batch
 reads: an admin's edit applies to the next batch judged.
 """
 
@@ -103,6 +103,7 @@ class Supervisor:
         self._calendar_version: int | None = None
         self._organisation: dict[str, str] = {}
         self._areas: list[Area] = []
+        self._areas_version: int | None = None
         self.watches: dict[str, Watch] = {}
         self._restored = False
         # Silence is measured from no earlier than the start: the broker may still hold what came while it was down.
@@ -218,10 +219,14 @@ class Supervisor:
             default, calendars = await db_calendar.work_calendars(conn, self._settings_calendar)
             self._rules = replace(self._rules, calendar=default, calendars=calendars)
             self._calendar_version = version
+        # Likewise a drawn, changed or removed area.
+        areas_version = await db_alerts.area_version(conn)
+        if areas_version != self._areas_version:
+            self._areas = await db_alerts.all_areas(conn)
+            self._areas_version = areas_version
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)
-        self._areas = await db_alerts.all_areas(conn)
         self._loaded_at = time.monotonic()
 
     async def _store(self, conn: AsyncConnection, alerts: list[Alert]) -> int:

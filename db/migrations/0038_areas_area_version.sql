@@ -1,0 +1,18 @@
+-- One row that counts the areas' changes (drawn, changed, removed): the supervisor reads it with each batch of
+-- positions and reloads the areas when it moved, so a PATCH /areas applies to the next fixes judged, without waiting
+-- for YIWANG_REGISTRY_REFRESH_SECONDS. Bumped by a statement trigger whoever writes (the API, or the owner in psql).
+CREATE TABLE area_version (
+    one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version  bigint  NOT NULL DEFAULT 0
+);
+INSERT INTO area_version DEFAULT VALUES;
+
+CREATE FUNCTION area_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE area_version SET version = version + 1;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER area_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON area
+    FOR EACH STATEMENT EXECUTE FUNCTION area_changed();
