@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,7 +26,8 @@ from db import notifications as notifications_db
 from db.alerts import ALERT_CHANNEL
 from db.live import listen
 from db.pool import open_pool
-from domain.notifications import retry_delay
+from db.sealing import Sealer, Unsealable
+from domain.notifications import ROBOTS, Rule, retry_delay
 from notifier import lifecycle, messages
 from notifier.channels import Undelivered, addresses, post_webhook, send_email
 from notifier.metrics import Metrics
@@ -50,6 +52,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
     stop = stop or asyncio.Event()
     metrics = metrics or Metrics()
     metrics.poll_seconds = settings.notifier_poll_seconds
+    keys = Sealer(settings.secret_keys())  # a key that is not one refuses the start
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -65,7 +68,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics)
+                    await sweep(pool, client, settings, metrics, keys)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -80,7 +83,11 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
 
 
 async def sweep(
-    pool: AsyncConnectionPool[AsyncConnection], client: httpx.AsyncClient, settings: Settings, metrics: Metrics
+    pool: AsyncConnectionPool[AsyncConnection],
+    client: httpx.AsyncClient,
+    settings: Settings,
+    metrics: Metrics,
+    keys: Sealer,
 ) -> None:
     """One round: clear, escalate, plan, send what is due."""
     zone = settings.zone
@@ -89,7 +96,7 @@ async def sweep(
             metrics.cleared.inc(await lifecycle.clear(conn, settings))
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
-            rules = [rule for rule, _ in await notifications_db.enabled_rules(conn)]
+            rules = [_opened(rule, keys) for rule, _ in await notifications_db.enabled_rules(conn)]
             now = datetime.now(UTC)
             escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id)
             metrics.escalated.inc(len(escalated))
@@ -112,7 +119,7 @@ async def sweep(
 
         async def one(delivery: dict[str, Any]) -> None:
             async with limit:
-                await _deliver(pool, client, settings, metrics, delivery)
+                await _deliver(pool, client, settings, metrics, keys, delivery)
 
         async with asyncio.TaskGroup() as group:
             for delivery in due:
@@ -120,17 +127,18 @@ async def sweep(
     metrics.swept()
 
 
-async def _deliver(
+async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
     pool: AsyncConnectionPool[AsyncConnection],
     client: httpx.AsyncClient,
     settings: Settings,
     metrics: Metrics,
+    keys: Sealer,
     delivery: dict[str, Any],
 ) -> None:
     """Try one delivery and record how it went."""
     channel: str = delivery["channel"]
     escalation = delivery["key"].startswith("escalation")
-    target: str = delivery["target"]
+    target: str = delivery["target"]  # a robot's URL masked: as recorded, not where it is sent
     async with pool.connection() as conn:
         alerts = await notifications_db.alerts_of(conn, delivery["alert_ids"])
         if channel == "email":
@@ -141,15 +149,12 @@ async def _deliver(
             target = ", ".join(dict.fromkeys(named))
     error: str | None = None
     try:
-        await _send(
-            client,
-            settings,
-            channel,
-            target,
-            secret=delivery["secret"],
-            alerts=alerts,
-            escalation=escalation,
-        )
+        secret = None if delivery["secret"] is None else keys.open(delivery["secret"])
+        # A robot's webhook URL is its rule's (sealed: the delivery records it masked).
+        to = keys.open(delivery["rule_target"]) if channel in ROBOTS else target
+        await _send(client, settings, channel, to, secret=secret, alerts=alerts, escalation=escalation)
+    except Unsealable as e:
+        error = f"the rule's webhook URL or secret cannot be read: {e}"
     except Undelivered as e:
         error = str(e)
     except Exception as e:  # a fault of ours with this one delivery: recorded and retried, never the others' end
@@ -169,6 +174,16 @@ async def _deliver(
             delay = retry_delay(attempts, settings.notify_retry_seconds, settings.notify_retry_max_seconds)
             await notifications_db.failed(conn, delivery["id"], error, retry_in=delay)
             metrics.failed.labels(channel).inc()
+
+
+def _opened(rule: Rule, keys: Sealer) -> Rule:
+    """The rule with its robot's webhook URL readable (its deliveries record it masked: Rule.recipients)."""
+    if rule.channel not in ROBOTS or rule.target is None:
+        return rule
+    try:
+        return replace(rule, target=keys.open(rule.target))
+    except Unsealable:
+        return replace(rule, target="(sealed with an unknown key)")
 
 
 async def _send(

@@ -8,7 +8,7 @@ import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +57,10 @@ def _password_of(url: str) -> str | None:
         return None if password is None else unquote(password)
     found = re.search(r"(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))", url)
     return None if found is None else (found.group(1) if found.group(1) is not None else found.group(2))
+
+
+# secret_key's file in YIWANG_HOME when no other is named (made by `yiwang stack up`).
+SECRET_KEY_FILE: Final = "secret.key"  # noqa: S105 - a file's name, not a secret
 
 
 class Settings(BaseSettings):
@@ -211,6 +215,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="log in with this user (unset: no login)")
     smtp_password: str | None = Field(default=None, repr=False, description="smtp_username's password")
     smtp_from: str = Field(default="yiwang@localhost", description="the sender of every e-mail")
+    # Secrets the database keeps encrypted (db/sealing.py): robots' webhook keys, 钉钉 signing secrets.
+    secret_key: str | None = Field(
+        default=None, repr=False, description="Fernet keys, comma-separated, newest first: the first encrypts, each "
+        "decrypts (rotation: docs/notifications.md); unset: those of secret_key_file"
+    )  # fmt: skip
+    secret_key_file: Path | None = Field(
+        default=None, description="a file of secret_key's keys, one a line, newest first; unset: YIWANG_HOME/"
+        "secret.key, which `yiwang stack up` makes for the local stack"
+    )  # fmt: skip
 
     # Simulators
     sim_seed: int = 20260101
@@ -499,6 +512,14 @@ class Settings(BaseSettings):
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
+
+    def secret_keys(self) -> list[str]:
+        """The keys of secret_key, else those of its file (none when neither is there), newest first."""
+        text = self.secret_key
+        if not text:
+            path = self.secret_key_file or self.home / SECRET_KEY_FILE
+            text = path.read_text(encoding="ascii") if path.is_file() else ""
+        return [k.strip() for k in text.replace("\n", ",").split(",") if k.strip()]
 
     def database_url_of(self, service: Literal["api", "collector", "supervisor", "gateway", "notifier"]) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
