@@ -112,7 +112,9 @@ async def sweep(
         async with conn.transaction():
             # Leased long enough for every attempt of the batch to end (each round's attempts have their timeout;
             # SMTP's applies to each of its steps, so twice it): another notifier leaves them alone meanwhile.
-            lease = settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
+            lease = settings.notify_lease_seconds or (
+                settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
+            )
             due = await notifications_db.claim(conn, _CLAIM, lease)
     if due:
         limit = asyncio.Semaphore(_SEND_AT_ONCE)

@@ -207,6 +207,11 @@ class Settings(BaseSettings):
     )
     notify_retry_max_seconds: float = Field(default=3600.0, gt=0, description="the longest delay between two tries")
     notify_timeout_seconds: float = Field(default=10.0, gt=0, description="one SMTP or webhook attempt at most")
+    notify_lease_seconds: float | None = Field(
+        default=None, gt=0, description="a claimed delivery is left to its notifier this long: one killed meanwhile "
+        "leaves it to be tried again after (at least once); unset: long enough for every attempt of a claimed batch "
+        "to end (10 times notify_timeout_seconds, plus 60). Keep it above twice notify_timeout_seconds"
+    )  # fmt: skip
     smtp_host: str | None = Field(default=None, description="the SMTP server for e-mail rules; unset: none is sent")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS, 25 with none")
     smtp_security: Literal["starttls", "tls", "none"] = Field(
