@@ -52,7 +52,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
     stop = stop or asyncio.Event()
     metrics = metrics or Metrics()
     metrics.poll_seconds = settings.notifier_poll_seconds
-    keys = Sealer(settings.secret_keys())  # a key that is not one refuses the start
+    sealer = Sealer(settings.secret_keys())  # a key that is not one refuses the start
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -68,7 +68,7 @@ async def run(settings: Settings, *, stop: asyncio.Event | None = None, metrics:
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics, keys)
+                    await sweep(pool, client, settings, metrics, sealer)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -87,7 +87,7 @@ async def sweep(
     client: httpx.AsyncClient,
     settings: Settings,
     metrics: Metrics,
-    keys: Sealer,
+    sealer: Sealer,
 ) -> None:
     """One round: clear, escalate, plan, send what is due."""
     zone = settings.zone
@@ -96,7 +96,7 @@ async def sweep(
             metrics.cleared.inc(await lifecycle.clear(conn, settings))
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
-            rules = [_opened(rule, keys) for rule, _ in await notifications_db.enabled_rules(conn)]
+            rules = [_opened(rule, sealer) for rule, _ in await notifications_db.enabled_rules(conn)]
             now = datetime.now(UTC)
             escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id)
             metrics.escalated.inc(len(escalated))
@@ -111,7 +111,8 @@ async def sweep(
                 await notifications_db.move_cursor(conn, last_id)
         async with conn.transaction():
             # Leased long enough for every attempt of the batch to end (each round's attempts have their timeout;
-            # SMTP's applies to each of its steps, so twice it): another notifier leaves them alone meanwhile.
+            # SMTP's applies to each of its steps, so twice it), unless the setting says otherwise: another notifier
+            # leaves them alone meanwhile; one killed mid-send leaves them to be tried again after.
             lease = settings.notify_lease_seconds or (
                 settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
             )
@@ -121,7 +122,7 @@ async def sweep(
 
         async def one(delivery: dict[str, Any]) -> None:
             async with limit:
-                await _deliver(pool, client, settings, metrics, keys, delivery)
+                await _deliver(pool, client, settings, metrics, sealer, delivery)
 
         async with asyncio.TaskGroup() as group:
             for delivery in due:
@@ -134,7 +135,7 @@ async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
     client: httpx.AsyncClient,
     settings: Settings,
     metrics: Metrics,
-    keys: Sealer,
+    sealer: Sealer,
     delivery: dict[str, Any],
 ) -> None:
     """Try one delivery and record how it went."""
@@ -151,9 +152,9 @@ async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
             target = ", ".join(dict.fromkeys(named))
     error: str | None = None
     try:
-        secret = None if delivery["secret"] is None else keys.open(delivery["secret"])
+        secret = None if delivery["secret"] is None else sealer.open(delivery["secret"])
         # A robot's webhook URL is its rule's (sealed: the delivery records it masked).
-        to = keys.open(delivery["rule_target"]) if channel in ROBOTS else target
+        to = sealer.open(delivery["rule_target"]) if channel in ROBOTS else target
         await _send(client, settings, channel, to, secret=secret, alerts=alerts, escalation=escalation)
     except Unsealable as e:
         error = f"the rule's webhook URL or secret cannot be read: {e}"
@@ -178,12 +179,12 @@ async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
             metrics.failed.labels(channel).inc()
 
 
-def _opened(rule: Rule, keys: Sealer) -> Rule:
+def _opened(rule: Rule, sealer: Sealer) -> Rule:
     """The rule with its robot's webhook URL readable (its deliveries record it masked: Rule.recipients)."""
     if rule.channel not in ROBOTS or rule.target is None:
         return rule
     try:
-        return replace(rule, target=keys.open(rule.target))
+        return replace(rule, target=sealer.open(rule.target))
     except Unsealable:
         return replace(rule, target="(sealed with an unknown key)")
 

@@ -20,6 +20,7 @@ from db import notifications as notifications_db
 from db.sealing import Sealer, Unsealable
 from domain.notifications import ROBOTS, Channel, DeliveryStatus, Event, masked_url
 from domain.supervision import AlertKind, Level
+from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -146,29 +147,37 @@ class DeliveryPublic(BaseModel):
     updated_at: datetime
 
 
+def sealer_of(settings: Settings) -> Sealer:
+    """The sealer of the settings' keys (YIWANG_SECRET_KEY or its file, read again each time: a rotated key counts).
+
+    Raises:
+        ValueError: a key is not a key.
+    """
+    return _sealer(tuple(settings.secret_keys()))
+
+
 @lru_cache(maxsize=4)
-def sealer(keys: tuple[str, ...]) -> Sealer:
-    """The sealer of these keys (settings.secret_keys()), made once."""
+def _sealer(keys: tuple[str, ...]) -> Sealer:
     return Sealer(keys)
 
 
-async def seal_rules(pool: AsyncConnectionPool[AsyncConnection], keys: Sealer) -> None:
+async def seal_rules(pool: AsyncConnectionPool[AsyncConnection], sealer: Sealer) -> None:
     """Seal the rules' secrets with the newest key (at the API's start): those of rules stored before sealing began,
     and those sealed with an older key after a rotation (docs/notifications.md). A rule that cannot be is logged and
     left as it is: no key set, or sealed with a key no longer given."""
     async with pool.connection() as conn:
-        done, problems = await notifications_db.reseal(conn, keys)
+        done, problems = await notifications_db.reseal(conn, sealer)
     if done:
         log.info("notification rules: the secrets of %d sealed with the newest key", done)
     for problem in problems:
         log.warning("%s: its secrets stay as stored", problem)
 
 
-async def rules(conn: AsyncConnection, keys: Sealer) -> list[RulePublic]:
-    return [r.public(keys) for r in await notifications_db.rules(conn, _RuleRow)]
+async def rules(conn: AsyncConnection, sealer: Sealer) -> list[RulePublic]:
+    return [r.public(sealer) for r in await notifications_db.rules(conn, _RuleRow)]
 
 
-async def create_rule(conn: AsyncConnection, body: RuleCreate, keys: Sealer, *, user_id: int) -> RulePublic:
+async def create_rule(conn: AsyncConnection, body: RuleCreate, sealer: Sealer, *, user_id: int) -> RulePublic:
     """A new rule; a robot's webhook URL and a signing secret stored sealed (db/sealing.py).
 
     Raises:
@@ -177,9 +186,9 @@ async def create_rule(conn: AsyncConnection, body: RuleCreate, keys: Sealer, *, 
     values: dict[str, Any] = {**body.model_dump(), "created_by": user_id}
     try:
         if body.channel in ROBOTS and body.target is not None:
-            values["target"] = keys.seal(body.target)
+            values["target"] = sealer.seal(body.target)
         if body.secret is not None:
-            values["secret"] = keys.seal(body.secret)
+            values["secret"] = sealer.seal(body.secret)
     except Unsealable as e:
         raise Refused(f"a robot's webhook URL is stored encrypted, and {e}: ask the operator") from e
     try:
@@ -187,7 +196,7 @@ async def create_rule(conn: AsyncConnection, body: RuleCreate, keys: Sealer, *, 
             created = await notifications_db.insert_rule(conn, _RuleRow, values)
     except errors.ForeignKeyViolation as e:
         raise Refused(f"no organisation {body.organisation_id}") from e
-    return created.public(keys)
+    return created.public(sealer)
 
 
 class RuleUpdate(BaseModel):
@@ -196,7 +205,7 @@ class RuleUpdate(BaseModel):
     enabled: bool = Field(description="off: the rule plans nothing (its pending deliveries are still sent)")
 
 
-async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate, keys: Sealer) -> RulePublic:
+async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate, sealer: Sealer) -> RulePublic:
     """Switch a rule on or off.
 
     Raises:
@@ -205,7 +214,7 @@ async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate, k
     found = await notifications_db.set_enabled(conn, _RuleRow, rule_id, enabled=change.enabled)
     if found is None:
         raise NotFound(f"no notification rule {rule_id}")
-    return found.public(keys)
+    return found.public(sealer)
 
 
 async def delete_rule(conn: AsyncConnection, rule_id: int) -> None:

@@ -21,7 +21,7 @@ async def list_rules(pool: PoolDep, settings: SettingsDep) -> list[RulePublic]:
     """Every rule, in id order (a robot's key is never shown: its URL is masked, key=…abcd; nor a 钉钉 secret:
     `has_secret` says whether one is set)."""
     async with pool.connection() as conn:
-        return await notifications.rules(conn, notifications.sealer(tuple(settings.secret_keys())))
+        return await notifications.rules(conn, notifications.sealer_of(settings))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=responses(401, 403, 422))
@@ -34,9 +34,9 @@ async def add_rule(
 ) -> RulePublic:
     """Add a rule; the notifier applies it to alerts raised from then on (docs/notifications.md). A robot's webhook
     URL and a 钉钉 secret are stored encrypted (YIWANG_SECRET_KEY) and never shown back whole."""
-    keys = notifications.sealer(tuple(settings.secret_keys()))
+    sealer = notifications.sealer_of(settings)
     async with pool.connection() as conn:
-        created = await notifications.create_rule(conn, body, keys, user_id=user.id)
+        created = await notifications.create_rule(conn, body, sealer, user_id=user.id)
     audit_entry(request).resource_ids.append(str(created.id))
     return created
 
@@ -50,7 +50,7 @@ async def change_rule(
     """Switch a rule on or off (to change what it says, add a new rule and remove this one)."""
     audit_entry(request).resource_ids.append(str(rule_id))
     async with pool.connection() as conn:
-        return await notifications.update_rule(conn, rule_id, body, notifications.sealer(tuple(settings.secret_keys())))
+        return await notifications.update_rule(conn, rule_id, body, notifications.sealer_of(settings))
 
 
 @router.delete(

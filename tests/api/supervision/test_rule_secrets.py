@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import psycopg
 from httpx import AsyncClient
 
 from api.app import create_app
 from db.sealing import Sealer, new_key
-from tests.support.api import AsUser, Units
+from tests.support.api import AsUser, Units, address_for, client_at
 from tests.support.notifier import add_rule, remove_rules
 from yiwang.settings import Settings
 
@@ -96,3 +98,28 @@ async def test_rules_stored_in_plain_text_are_sealed_at_the_apis_start_and_again
     listed = (await client.get("/notification-rules", headers=await as_user("admin"))).json()
     assert next(r for r in listed if r["id"] == plain)["target"].endswith("access_token=…2c1d")
     await remove_rules(url, units.b.organisation)
+
+
+async def test_without_a_key_robot_rules_are_refused_and_the_api_still_serves(
+    api_settings: Settings, as_user: AsUser, units: Units, tag: str, tmp_path: Path
+) -> None:
+    admin = await as_user("admin")
+    keyless = api_settings.model_copy(update={"secret_key_file": tmp_path / "no-such-key"})
+    application = create_app(keyless)  # starts, though sealed rules of the session cannot be opened: logged
+    async with application.router.lifespan_context(application), client_at(application, address_for(tag, 1)) as c:
+        robot = await c.post(
+            "/notification-rules",
+            json={"name": "企业微信", "organisation_id": units.b.organisation, "channel": "wecom",
+                  "target": f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={WECOM_KEY}"},
+            headers=admin,
+        )  # fmt: skip
+        assert robot.status_code == 422, robot.text
+        assert "no YIWANG_SECRET_KEY" in robot.json()["detail"]
+        mail = await c.post(
+            "/notification-rules",
+            json={"name": "邮件", "organisation_id": units.b.organisation, "channel": "email", "target": "a@b.org"},
+            headers=admin,
+        )
+        assert mail.status_code == 201, mail.text
+        assert (await c.get("/notification-rules", headers=admin)).status_code == 200
+    await remove_rules(api_settings.database_url, units.b.organisation)
