@@ -39,6 +39,7 @@ from api.registry.routes import (
     vehicles,
 )
 from api.resources import Resources
+from api.supervision.notifications import seal_rules, sealer_of
 from api.supervision.routes import alerts, areas, notification_deliveries, notification_rules
 from api.survey.routes import survey
 from db.pool import open_pool
@@ -100,9 +101,11 @@ def create_app(settings: Settings) -> FastAPI:
 
     Raises:
         TokenSecretError: settings.api_token_secret is missing or shorter than 32 characters.
+        ValueError: a key of settings.secret_key is not a key.
     """
     tokens = AccessTokens(check_secret(settings.api_token_secret), timedelta(minutes=settings.api_access_token_minutes))
     metrics = Metrics()
+    sealer = sealer_of(settings)  # a key that is not one refuses the start
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -124,6 +127,7 @@ def create_app(settings: Settings) -> FastAPI:
         ):
             app.state.resources = Resources(settings, pool, tokens, live)
             app.state.metrics = metrics
+            await seal_rules(pool, sealer)
             # What startup made lives as long as the process: out of the collector's sight, so that a full
             # collection walks only what requests made since (the first live map is the largest part).
             gc.freeze()

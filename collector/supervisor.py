@@ -16,10 +16,10 @@ a restart would read hours of every vehicle's track; a row per vehicle costs one
 `silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
 than the start: what came while the supervisor was down may still be queued at the broker.
 
-Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`, the areas indexed by unit and on a grid
-of their boxes (domain/area_index.py: a fix tries only the areas around it, each calendar once); the working calendars
-(the default one and those areas name, their dated days: domain/calendar.py) as soon as their change count moves,
-which each batch reads (db/calendar.py `StoredCalendars`): an admin's edit applies to the next batch judged.
+Vehicles are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the areas (indexed by unit and on a grid of their
+boxes, domain/area_index.py: a fix tries only the areas around it, each calendar once) and the working calendars (the
+default one and those areas name, their dated days: domain/calendar.py) as soon as their change count moves, which
+each batch reads (db/calendar.py `StoredCalendars`, `area_version`): an admin's edit applies to the next batch judged.
 """
 
 from __future__ import annotations
@@ -102,6 +102,7 @@ class Supervisor:
         self._loaded_at = -float("inf")
         self._organisation: dict[str, str] = {}
         self._areas = AreaIndex([])
+        self._areas_version: int | None = None
         self.watches: dict[str, Watch] = {}
         self._restored = False
         # Silence is measured from no earlier than the start: the broker may still hold what came while it was down.
@@ -222,11 +223,15 @@ class Supervisor:
         # One row's read per batch: an edited calendar applies to the next fixes, whatever the refresh.
         if await self._calendars.follow(conn):
             self._rules = replace(self._rules, calendar=self._calendars.default, calendars=self._calendars.by_id)
+        # Likewise a drawn, changed or removed area, indexed once per read (by unit, on a grid of their boxes): each
+        # fix then tries only the areas around it.
+        areas_version = await db_alerts.area_version(conn)
+        if areas_version != self._areas_version:
+            self._areas = AreaIndex(await db_alerts.all_areas(conn))
+            self._areas_version = areas_version
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)
-        # Indexed once per read (by unit, on a grid of their boxes): each fix then tries only the areas around it.
-        self._areas = AreaIndex(await db_alerts.all_areas(conn))
         self._loaded_at = time.monotonic()
 
     async def _store(self, conn: AsyncConnection, alerts: list[Alert]) -> int:

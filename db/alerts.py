@@ -285,6 +285,13 @@ async def all_areas(conn: AsyncConnection) -> list[Area]:
     ]
 
 
+async def area_version(conn: AsyncConnection) -> int:
+    """How many times the areas have been changed (a statement counts once)."""
+    cur = await conn.execute("SELECT version FROM area_version")
+    found = await cur.fetchone()
+    return int(found[0]) if found is not None else 0
+
+
 async def insert_area(conn: AsyncConnection, row: type[Row], values: Mapping[str, Any]) -> Row:
     """A new area of these columns (those of AREA_COLUMNS but id and created_at; geometry GeoJSON); as stored."""
     columns = [c for c in AREA_COLUMNS if c not in ("id", "created_at")]
@@ -299,6 +306,29 @@ async def insert_area(conn: AsyncConnection, row: type[Row], values: Mapping[str
                 _AREA_COLUMNS,
             ),
             params,
+        )
+        found = await cur.fetchone()
+    assert found is not None
+    return found
+
+
+async def area(conn: AsyncConnection, row: type[Row], area_id: int) -> Row | None:
+    """An area (any unit's), locked until the caller's transaction ends; None when there is none of this id."""
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(sql.SQL("SELECT {} FROM area WHERE id = %s FOR UPDATE").format(_AREA_COLUMNS), (area_id,))
+        return await cur.fetchone()
+
+
+async def update_area(conn: AsyncConnection, row: type[Row], area_id: int, values: Mapping[str, Any]) -> Row:
+    """Replace these columns of an area (geometry GeoJSON); the area as stored."""
+    names = list(values)
+    params = [Jsonb(dict(values[c])) if c == "geometry" else values[c] for c in names]
+    async with conn.cursor(row_factory=class_row(row)) as cur:
+        await cur.execute(
+            sql.SQL("UPDATE area SET {} WHERE id = %s RETURNING {}").format(
+                sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in names), _AREA_COLUMNS
+            ),
+            [*params, area_id],
         )
         found = await cur.fetchone()
     assert found is not None

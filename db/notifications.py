@@ -12,6 +12,7 @@ from psycopg.rows import class_row, dict_row
 
 from db import table
 from db.scope import Scope
+from db.sealing import Sealer, Unsealable
 from domain.notifications import Rule
 
 Row = TypeVar("Row")
@@ -81,11 +82,37 @@ async def deliveries(
     return await table.page(conn, _DELIVERY_TABLE, Scope(None), row, after=after, limit=limit, filters=filters)
 
 
+async def reseal(conn: AsyncConnection, sealer: Sealer) -> tuple[int, list[str]]:
+    """Seal robots' webhook URLs and signing secrets with the newest key, those stored in plain text before sealing
+    began included; how many rules were, and why others could not be (each names its rule)."""
+    done, problems = 0, []
+    async with conn.transaction():
+        cur = await conn.execute(
+            """SELECT id, channel, target, secret FROM notification_rule
+               WHERE (channel <> 'email' AND target IS NOT NULL) OR secret IS NOT NULL ORDER BY id FOR UPDATE"""
+        )
+        for rule_id, channel, target, secret in await cur.fetchall():
+            try:
+                values = (
+                    target if channel == "email" or target is None else sealer.reseal(target),
+                    None if secret is None else sealer.reseal(secret),
+                )
+            except Unsealable as e:
+                problems.append(f"notification rule {rule_id}: {e}")
+                continue
+            await conn.execute(
+                "UPDATE notification_rule SET target = %s, secret = %s WHERE id = %s", (*values, rule_id)
+            )
+            done += 1
+    return done, problems
+
+
 # The notifier's side.
 
 
 async def enabled_rules(conn: AsyncConnection) -> list[tuple[Rule, str | None]]:
-    """The enabled rules as the notifier applies them, each with its signing secret."""
+    """The enabled rules as the notifier applies them, each with its signing secret (both as stored: a robot's
+    target and a secret sealed, db/sealing.py)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """SELECT id, organisation_id, kinds, levels, event, channel, target, role, secret, quiet_start,
@@ -162,7 +189,7 @@ async def plan(conn: AsyncConnection, rule: Rule, key: str, alert_id: int, due_a
 async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now: datetime) -> list[dict[str, Any]]:
     """Pending deliveries due at `now` (the notifier's clock, which planned their due times), oldest first, leased
     for `lease_seconds` (their due time moved on, so that another notifier leaves them alone meanwhile), with their
-    rule's secret."""
+    rule's target and secret as stored (sealed)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """WITH due AS (

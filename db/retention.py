@@ -1,5 +1,5 @@
 """SQL of retention: raw hypertables' old chunks dropped (or the full edition's policy set) through the owner's
-`apply_retention` (migration 0038), and audit rows moved to audit_log_archive. worker/retention.py takes the turns."""
+`apply_retention` (migration 0039), and audit rows moved to audit_log_archive. worker/retention.py takes the turns."""
 
 from __future__ import annotations
 

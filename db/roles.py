@@ -68,8 +68,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "trip_request_event": "SELECT, INSERT",  # append-only: a request's history
         # Fuel-card and charging statements, imported (db/fuel.py); withdrawn, never deleted: only the marks change.
         "fuel_purchase": "SELECT, INSERT, UPDATE (withdrawn_at, withdrawn_by, withdrawn_reason, reversed_at)",
-        # Supervision: areas are drawn and removed, alerts acknowledged (the supervisor raises them).
-        "area": "SELECT, INSERT, DELETE",
+        # Supervision: areas are drawn, changed and removed, alerts acknowledged (the supervisor raises them).
+        "area": "SELECT, INSERT, UPDATE, DELETE",
+        "area_version": "SELECT, UPDATE",  # bumped by area's trigger, as the writer
         "alert": "SELECT, INSERT, UPDATE",  # INSERT: quota_near events (api/energy/quota_watch.py)
         "alert_note": "SELECT, INSERT",  # append-only: notes on alerts
         # Notification rules, kept by admins; the notifier's deliveries, read.
@@ -111,6 +112,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
     "supervisor": {
         "vehicle": "SELECT",
         "area": "SELECT",
+        "area_version": "SELECT",  # the areas, read again when their change count moves
         "trip_request": "SELECT",
         "alert": "SELECT, INSERT",
         # The working calendar, read again when its change count moves.

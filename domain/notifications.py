@@ -26,6 +26,23 @@ DeliveryStatus = Literal["pending", "sent", "dead"]
 _EPOCH = datetime(2000, 1, 1)  # local buckets count from a local midnight
 
 
+ROBOTS: Final[frozenset[Channel]] = frozenset({"wecom", "dingtalk"})  # their target is a webhook URL with its key
+_SHOWN = 4  # of a key's last characters
+
+
+def masked_url(url: str) -> str:
+    """A robot's webhook URL as shown and recorded: each query value cut to its last four characters (key=…abcd),
+    enough to tell two robots apart, too little to post to one (企业微信's `key`, 钉钉's `access_token`)."""
+    base, asks, query = url.partition("?")
+    if not asks:
+        return base
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, value = pair.partition("=")
+        pairs.append(f"{name}=…{value[-_SHOWN:] if len(value) > 2 * _SHOWN else ''}" if equals else name)
+    return f"{base}?{'&'.join(pairs)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """A notification rule as the notifier applies it."""
@@ -44,8 +61,9 @@ class Rule:
 
     @property
     def recipients(self) -> str:
-        """Who the rule names, as a delivery records it before it is sent."""
-        return ", ".join(filter(None, [self.target, None if self.role is None else f"role:{self.role}"]))
+        """Who the rule names, as a delivery records it before it is sent (a robot's URL masked)."""
+        target = self.target if self.channel == "email" or self.target is None else masked_url(self.target)
+        return ", ".join(filter(None, [target, None if self.role is None else f"role:{self.role}"]))
 
     def matches(self, *, organisation_id: str, kind: str, level: str, event: Event) -> bool:
         return (

@@ -17,6 +17,7 @@ import logging
 import signal
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +31,8 @@ from db.alerts import ALERT_CHANNEL
 from db.calendar import StoredCalendars, settings_calendar
 from db.live import listen
 from db.pool import open_pool
-from domain.notifications import retry_delay
+from db.sealing import Sealer, Unsealable
+from domain.notifications import ROBOTS, Rule, retry_delay
 from notifier import energy_watch, lifecycle, messages
 from notifier.channels import Undelivered, addresses, post_webhook, send_email
 from notifier.metrics import Metrics
@@ -65,6 +67,7 @@ async def run(
     stop = stop or asyncio.Event()
     metrics = metrics or Metrics()
     metrics.poll_seconds = settings.notifier_poll_seconds
+    sealer = Sealer(settings.secret_keys())  # a key that is not one refuses the start
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
@@ -81,7 +84,7 @@ async def run(
         try:
             while not stop.is_set():
                 try:
-                    await sweep(pool, client, settings, metrics, clock=clock, calendars=calendars)
+                    await sweep(pool, client, settings, metrics, clock=clock, calendars=calendars, sealer=sealer)
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -103,6 +106,7 @@ async def sweep(
     *,
     clock: Clock,
     calendars: StoredCalendars,
+    sealer: Sealer,
 ) -> None:
     """One round, at `clock`'s time: judge energy events (when due), clear, escalate, plan, send what is due."""
     zone = settings.zone
@@ -125,7 +129,7 @@ async def sweep(
             metrics.cleared.inc(await lifecycle.clear(conn, settings, calendars))
         async with conn.transaction():
             last_id, start_id = await notifications_db.cursor(conn)
-            rules = [rule for rule, _ in await notifications_db.enabled_rules(conn)]
+            rules = [_opened(rule, sealer) for rule, _ in await notifications_db.enabled_rules(conn)]
             now = clock()
             escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id)
             metrics.escalated.inc(len(escalated))
@@ -140,15 +144,18 @@ async def sweep(
                 await notifications_db.move_cursor(conn, last_id)
         async with conn.transaction():
             # Leased long enough for every attempt of the batch to end (each round's attempts have their timeout;
-            # SMTP's applies to each of its steps, so twice it): another notifier leaves them alone meanwhile.
-            lease = settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
+            # SMTP's applies to each of its steps, so twice it), unless the setting says otherwise: another notifier
+            # leaves them alone meanwhile; one killed mid-send leaves them to be tried again after.
+            lease = settings.notify_lease_seconds or (
+                settings.notify_timeout_seconds * 2 * (_CLAIM // _SEND_AT_ONCE) + 60
+            )
             due = await notifications_db.claim(conn, _CLAIM, lease, now=clock())
     if due:
         limit = asyncio.Semaphore(_SEND_AT_ONCE)
 
         async def one(delivery: dict[str, Any]) -> None:
             async with limit:
-                await _deliver(pool, client, settings, metrics, delivery)
+                await _deliver(pool, client, settings, metrics, sealer, delivery)
 
         async with asyncio.TaskGroup() as group:
             for delivery in due:
@@ -156,17 +163,18 @@ async def sweep(
     metrics.swept()
 
 
-async def _deliver(
+async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
     pool: AsyncConnectionPool[AsyncConnection],
     client: httpx.AsyncClient,
     settings: Settings,
     metrics: Metrics,
+    sealer: Sealer,
     delivery: dict[str, Any],
 ) -> None:
     """Try one delivery and record how it went."""
     channel: str = delivery["channel"]
     escalation = delivery["key"].startswith("escalation")
-    target: str = delivery["target"]
+    target: str = delivery["target"]  # a robot's URL masked: as recorded, not where it is sent
     async with pool.connection() as conn:
         alerts = await notifications_db.alerts_of(conn, delivery["alert_ids"])
         if channel == "email":
@@ -177,15 +185,12 @@ async def _deliver(
             target = ", ".join(dict.fromkeys(named))
     error: str | None = None
     try:
-        await _send(
-            client,
-            settings,
-            channel,
-            target,
-            secret=delivery["secret"],
-            alerts=alerts,
-            escalation=escalation,
-        )
+        secret = None if delivery["secret"] is None else sealer.open(delivery["secret"])
+        # A robot's webhook URL is its rule's (sealed: the delivery records it masked).
+        to = sealer.open(delivery["rule_target"]) if channel in ROBOTS else target
+        await _send(client, settings, channel, to, secret=secret, alerts=alerts, escalation=escalation)
+    except Unsealable as e:
+        error = f"the rule's webhook URL or secret cannot be read: {e}"
     except Undelivered as e:
         error = str(e)
     except Exception as e:  # a fault of ours with this one delivery: recorded and retried, never the others' end
@@ -205,6 +210,16 @@ async def _deliver(
             delay = retry_delay(attempts, settings.notify_retry_seconds, settings.notify_retry_max_seconds)
             await notifications_db.failed(conn, delivery["id"], error, retry_in=delay)
             metrics.failed.labels(channel).inc()
+
+
+def _opened(rule: Rule, sealer: Sealer) -> Rule:
+    """The rule with its robot's webhook URL readable (its deliveries record it masked: Rule.recipients)."""
+    if rule.channel not in ROBOTS or rule.target is None:
+        return rule
+    try:
+        return replace(rule, target=sealer.open(rule.target))
+    except Unsealable:
+        return replace(rule, target="(sealed with an unknown key)")
 
 
 async def _send(

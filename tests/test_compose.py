@@ -80,6 +80,7 @@ SECRETS = (
     "MQTT_SIMULATOR_PASSWORD",
     "MQTT_OBSERVER_PASSWORD",
     "YIWANG_API_TOKEN_SECRET",
+    "YIWANG_SECRET_KEY",
 )
 
 # A .env that sets every secret (compose refuses to start without one).

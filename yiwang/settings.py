@@ -8,7 +8,7 @@ import re
 import warnings
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -61,6 +61,10 @@ def _password_of(url: str) -> str | None:
         return None if password is None else unquote(password)
     found = re.search(r"(?:^|\s)password\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S+))", url)
     return None if found is None else (found.group(1) if found.group(1) is not None else found.group(2))
+
+
+# secret_key's file in YIWANG_HOME when no other is named (made by `yiwang stack up`).
+SECRET_KEY_FILE: Final = "secret.key"  # noqa: S105 - a file's name, not a secret
 
 
 class Settings(BaseSettings):
@@ -250,6 +254,11 @@ class Settings(BaseSettings):
     )
     notify_retry_max_seconds: float = Field(default=3600.0, gt=0, description="the longest delay between two tries")
     notify_timeout_seconds: float = Field(default=10.0, gt=0, description="one SMTP or webhook attempt at most")
+    notify_lease_seconds: float | None = Field(
+        default=None, gt=0, description="a claimed delivery is left to its notifier this long: one killed meanwhile "
+        "leaves it to be tried again after (at least once); unset: long enough for every attempt of a claimed batch "
+        "to end (10 times notify_timeout_seconds, plus 60). Keep it above twice notify_timeout_seconds"
+    )  # fmt: skip
     smtp_host: str | None = Field(default=None, description="the SMTP server for e-mail rules; unset: none is sent")
     smtp_port: int = Field(default=587, ge=1, le=65535, description="587 with STARTTLS, 465 with TLS, 25 with none")
     smtp_security: Literal["starttls", "tls", "none"] = Field(
@@ -258,6 +267,15 @@ class Settings(BaseSettings):
     smtp_username: str | None = Field(default=None, description="log in with this user (unset: no login)")
     smtp_password: str | None = Field(default=None, repr=False, description="smtp_username's password")
     smtp_from: str = Field(default="yiwang@localhost", description="the sender of every e-mail")
+    # Secrets the database keeps encrypted (db/sealing.py): robots' webhook keys, 钉钉 signing secrets.
+    secret_key: str | None = Field(
+        default=None, repr=False, description="Fernet keys, comma-separated, newest first: the first encrypts, each "
+        "decrypts (rotation: docs/notifications.md); unset: those of secret_key_file"
+    )  # fmt: skip
+    secret_key_file: Path | None = Field(
+        default=None, description="a file of secret_key's keys, one a line, newest first; unset: YIWANG_HOME/"
+        "secret.key, which `yiwang stack up` makes for the local stack"
+    )  # fmt: skip
 
     # The worker (`yiwang worker`, worker/): the roll-ups, track packing and retention, out of the API. Several may run.
     worker_metrics_port: int = Field(default=9113, description="the worker's /metrics and /health (metrics_host)")
@@ -673,6 +691,14 @@ class Settings(BaseSettings):
         """YIWANG_* variables that name no setting: a typo would otherwise fall back to a default unseen."""
         known = {f"YIWANG_{name.upper()}" for name in cls.model_fields} | set(RENAMED)
         return sorted(k for k in os.environ if k.startswith("YIWANG_") and k not in known)
+
+    def secret_keys(self) -> list[str]:
+        """The keys of secret_key, else those of its file (none when neither is there), newest first."""
+        text = self.secret_key
+        if not text:
+            path = self.secret_key_file or self.home / SECRET_KEY_FILE
+            text = path.read_text(encoding="ascii") if path.is_file() else ""
+        return [k.strip() for k in text.replace("\n", ",").split(",") if k.strip()]
 
     def database_url_of(
         self, service: Literal["api", "collector", "supervisor", "gateway", "notifier", "worker"]

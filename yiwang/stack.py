@@ -19,6 +19,8 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from db import roles
+from db.sealing import new_key
+from yiwang.settings import SECRET_KEY_FILE
 
 
 class StackError(RuntimeError):
@@ -436,6 +438,17 @@ class Mosquitto:
             self.pid_file.unlink(missing_ok=True)
 
 
+def keep_secret_key(path: Path) -> None:
+    """A key for the secrets the database keeps (YIWANG_SECRET_KEY_FILE's default), made once, readable by its owner
+    only: the local stack's; a deployment sets its own (docs/notifications.md)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="ascii") as file:
+        file.write(new_key() + "\n")
+
+
 @dataclass
 class Stack:
     """The local stack: one database and one broker under one home folder."""
@@ -490,6 +503,7 @@ class Stack:
     def up(self) -> None:
         self.postgres.start()
         self.mosquitto.start()
+        keep_secret_key(self.postgres.home.parent / SECRET_KEY_FILE)
 
     def down(self) -> None:
         self.mosquitto.stop()

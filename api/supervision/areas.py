@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from api.errors import NotFound, Refused
 from api.fields import NO_NUL
+from api.registry.service import validated
 from db import alerts as alerts_db
 from db import calendar as calendar_db
 from db import registry as registry_db
@@ -108,6 +109,30 @@ class AreaCreate(BaseModel):
         return self
 
 
+class AreaUpdate(BaseModel):
+    """The fields of an area that may change; those sent replace the stored ones, and the area they leave is
+    validated whole, as on creation. Its kind and unit stay: draw a new area for another kind or unit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, pattern=NO_NUL)
+    geometry: Polygon | MultiPolygon | Point | LineString | None = Field(default=None, discriminator="type")
+    radius_m: float | None = Field(default=None, gt=0, le=100_000, description="a circle's radius; null with a "
+                                   "geometry other than a Point")  # fmt: skip
+    width_m: float | None = Field(default=None, gt=0, le=10_000, description="a corridor's full width; null with a "
+                                  "geometry other than a LineString")  # fmt: skip
+    speed_limit_kmh: float | None = Field(default=None, gt=0, le=300, description="null: the global limit")
+    calendar_id: int | None = Field(default=None, description="null: the default calendar")
+    hours: AreaHours | None = None
+
+    @model_validator(mode="after")
+    def _not_null(self) -> Self:
+        for name in ("name", "geometry", "hours"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
 class AreaPublic(AreaCreate):
     id: int
     created_at: datetime
@@ -129,6 +154,26 @@ async def create_area(conn: AsyncConnection, area: AreaCreate) -> AreaPublic:
     if area.calendar_id is not None and await calendar_db.calendar(conn, dict, area.calendar_id) is None:
         raise Refused(f"no calendar {area.calendar_id} (GET /calendar/calendars)")
     return await alerts_db.insert_area(conn, AreaPublic, area.model_dump())
+
+
+async def update_area(conn: AsyncConnection, area_id: int, change: AreaUpdate) -> AreaPublic:
+    """Change an area (the fields sent); the supervisor judges by it as it does by a new area.
+
+    Raises:
+        NotFound: there is no such area.
+        Refused: the changed area does not fit (e.g. a Point without radius_m), or its calendar does not exist.
+    """
+    changes = change.model_dump(exclude_unset=True)
+    async with conn.transaction():
+        current = await alerts_db.area(conn, AreaPublic, area_id)
+        if current is None:
+            raise NotFound(f"no area {area_id}")
+        area = validated(AreaCreate, AreaCreate, current, changes)
+        known = area.calendar_id is None or await calendar_db.calendar(conn, dict, area.calendar_id) is not None
+        if not known:
+            raise Refused(f"no calendar {area.calendar_id} (GET /calendar/calendars)")
+        stored = area.model_dump(include=set(AreaUpdate.model_fields))
+        return await alerts_db.update_area(conn, AreaPublic, area_id, stored)
 
 
 async def delete_area(conn: AsyncConnection, area_id: int) -> None:

@@ -3,19 +3,26 @@ deliveries the notifier made."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
 from psycopg import AsyncConnection, errors
+from psycopg_pool import AsyncConnectionPool
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api.access.rules import Role
 from api.errors import NotFound, Refused
 from api.fields import NO_NUL, Text
 from db import notifications as notifications_db
-from domain.notifications import Channel, DeliveryStatus, Event
+from db.sealing import Sealer, Unsealable
+from domain.notifications import ROBOTS, Channel, DeliveryStatus, Event, masked_url
 from domain.supervision import AlertKind, Level
+from yiwang.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class RuleCreate(BaseModel):
@@ -81,7 +88,9 @@ class RulePublic(BaseModel):
     levels: list[str] | None
     event: Event
     channel: Channel
-    target: str | None
+    target: str | None = Field(
+        description="email: the addresses; a robot: its webhook URL masked (key=…abcd: the key itself is never shown)"
+    )
     role: str | None
     has_secret: bool = Field(description="whether 钉钉 signing is on (the secret itself is never shown)")
     quiet_start: time | None
@@ -111,8 +120,15 @@ class _RuleRow(BaseModel):
     created_at: datetime
     created_by: int | None
 
-    def public(self) -> RulePublic:
-        return RulePublic(**self.model_dump(exclude={"secret"}), has_secret=self.secret is not None)
+    def public(self, sealer: Sealer) -> RulePublic:
+        target = self.target
+        if target is not None and self.channel in ROBOTS:
+            try:
+                target = masked_url(sealer.open(target))
+            except Unsealable:
+                target = "(sealed with a key not among YIWANG_SECRET_KEY's)"
+        shown = self.model_dump(exclude={"secret", "target"})
+        return RulePublic(**shown, target=target, has_secret=self.secret is not None)
 
 
 class DeliveryPublic(BaseModel):
@@ -121,7 +137,7 @@ class DeliveryPublic(BaseModel):
     key: str = Field(description="alert:<id>, escalation:<id>, or <event>-digest:<bucket start>")
     alert_ids: list[int]
     channel: Channel
-    target: str
+    target: str = Field(description="whom it was sent to (a robot's webhook URL masked)")
     status: DeliveryStatus = Field(description="pending (due_at: the next attempt), sent, dead (given up)")
     attempts: int
     last_error: str | None
@@ -131,23 +147,56 @@ class DeliveryPublic(BaseModel):
     updated_at: datetime
 
 
-async def rules(conn: AsyncConnection) -> list[RulePublic]:
-    return [r.public() for r in await notifications_db.rules(conn, _RuleRow)]
-
-
-async def create_rule(conn: AsyncConnection, body: RuleCreate, *, user_id: int) -> RulePublic:
-    """A new rule.
+def sealer_of(settings: Settings) -> Sealer:
+    """The sealer of the settings' keys (YIWANG_SECRET_KEY or its file, read again each time: a rotated key counts).
 
     Raises:
-        Refused: its organisation is unknown.
+        ValueError: a key is not a key.
+    """
+    return _sealer(tuple(settings.secret_keys()))
+
+
+@lru_cache(maxsize=4)
+def _sealer(keys: tuple[str, ...]) -> Sealer:
+    return Sealer(keys)
+
+
+async def seal_rules(pool: AsyncConnectionPool[AsyncConnection], sealer: Sealer) -> None:
+    """Seal the rules' secrets with the newest key (at the API's start): those of rules stored before sealing began,
+    and those sealed with an older key after a rotation (docs/notifications.md). A rule that cannot be is logged and
+    left as it is: no key set, or sealed with a key no longer given."""
+    async with pool.connection() as conn:
+        done, problems = await notifications_db.reseal(conn, sealer)
+    if done:
+        log.info("notification rules: the secrets of %d sealed with the newest key", done)
+    for problem in problems:
+        log.warning("%s: its secrets stay as stored", problem)
+
+
+async def rules(conn: AsyncConnection, sealer: Sealer) -> list[RulePublic]:
+    return [r.public(sealer) for r in await notifications_db.rules(conn, _RuleRow)]
+
+
+async def create_rule(conn: AsyncConnection, body: RuleCreate, sealer: Sealer, *, user_id: int) -> RulePublic:
+    """A new rule; a robot's webhook URL and a signing secret stored sealed (db/sealing.py).
+
+    Raises:
+        Refused: its organisation is unknown, or secrets cannot be sealed (no YIWANG_SECRET_KEY).
     """
     values: dict[str, Any] = {**body.model_dump(), "created_by": user_id}
+    try:
+        if body.channel in ROBOTS and body.target is not None:
+            values["target"] = sealer.seal(body.target)
+        if body.secret is not None:
+            values["secret"] = sealer.seal(body.secret)
+    except Unsealable as e:
+        raise Refused(f"a robot's webhook URL is stored encrypted, and {e}: ask the operator") from e
     try:
         async with conn.transaction():
             created = await notifications_db.insert_rule(conn, _RuleRow, values)
     except errors.ForeignKeyViolation as e:
         raise Refused(f"no organisation {body.organisation_id}") from e
-    return created.public()
+    return created.public(sealer)
 
 
 class RuleUpdate(BaseModel):
@@ -156,7 +205,7 @@ class RuleUpdate(BaseModel):
     enabled: bool = Field(description="off: the rule plans nothing (its pending deliveries are still sent)")
 
 
-async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate) -> RulePublic:
+async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate, sealer: Sealer) -> RulePublic:
     """Switch a rule on or off.
 
     Raises:
@@ -165,7 +214,7 @@ async def update_rule(conn: AsyncConnection, rule_id: int, change: RuleUpdate) -
     found = await notifications_db.set_enabled(conn, _RuleRow, rule_id, enabled=change.enabled)
     if found is None:
         raise NotFound(f"no notification rule {rule_id}")
-    return found.public()
+    return found.public(sealer)
 
 
 async def delete_rule(conn: AsyncConnection, rule_id: int) -> None:

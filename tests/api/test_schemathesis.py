@@ -91,6 +91,7 @@ _UNSTATED = {
     ("/factors", "post"),
     ("/quotas", "put"),
     ("/areas", "post"),
+    ("/areas/{area_id}", "patch"),
     ("/requests", "post"),
     ("/drivers", "post"),
     ("/drivers/{driver_id}", "patch"),

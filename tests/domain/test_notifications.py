@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from domain.notifications import Rule, matching, plan, quiet_at, retry_delay
+from domain.notifications import Rule, masked_url, matching, plan, quiet_at, retry_delay
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -62,3 +62,14 @@ def test_a_digest_gathers_yellow_alerts_by_local_period_and_respects_quiet_hours
 def test_retries_back_off_exponentially_up_to_a_cap() -> None:
     assert [retry_delay(n, 30, 3600) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
     assert sum(retry_delay(n, 30, 3600) for n in range(1, 6)) == timedelta(minutes=15.5).total_seconds()
+
+
+def test_a_robots_url_is_shown_with_the_last_four_characters_of_each_query_value() -> None:
+    assert masked_url("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7a1c-4bc4-97a0-0ec2f1a5b7e3") == (
+        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…b7e3"
+    )
+    # A short value would give too much of itself away: nothing of it is shown.
+    assert masked_url("https://oapi.dingtalk.com/robot/send?access_token=abcdefgh&x") == (
+        "https://oapi.dingtalk.com/robot/send?access_token=…&x"
+    )
+    assert masked_url("http://relay.example.org/hook") == "http://relay.example.org/hook"
