@@ -111,6 +111,8 @@ def api_beside(env: dict[str, str], **settings: str) -> Iterator[str]:
     own = {
         **env,
         "YIWANG_API_PORT": str(port),
+        # Its metrics on a port of its own: the run's API holds the run's.
+        "YIWANG_API_METRICS_PORT": str(free_port()),
         "YIWANG_API_TOKEN_SECRET": (home / "api_token_secret").read_text().strip(),
     } | {f"YIWANG_{name.upper()}": value for name, value in settings.items()}
     url = f"http://127.0.0.1:{port}"
