@@ -11,6 +11,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
+from db.alerts import lock_inserts
 from domain.energy_events import EnergyEvent, MeterSeen
 
 
@@ -42,8 +43,11 @@ async def last_readings(conn: AsyncConnection, meter_ids: Collection[str]) -> di
 async def raise_events(conn: AsyncConnection, events: Sequence[EnergyEvent]) -> list[int]:
     """Store events as alerts of their institution's unit, none twice (unique per subject, kind and period judged;
     at most one active per subject and kind); the ids stored. Not announced on the alert channel: the map's
-    WebSocket carries vehicles' alerts, and the notifier that raises them plans them in the same sweep."""
+    WebSocket carries vehicles' alerts, and the notifier that raises them plans them in the same sweep.
+    Holds db.alerts.lock_inserts to the commit (alert ids commit in order)."""
     ids: list[int] = []
+    if events:
+        await lock_inserts(conn)
     async with conn.cursor() as cur:
         for e in events:
             await cur.execute(
