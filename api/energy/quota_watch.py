@@ -64,11 +64,16 @@ async def judge(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
         institution_id: quota_event(institution_id, found, start=period.start, end=period.end, zone=zone)
         for institution_id, found in figures.items()
     }
-    year = datetime(period.start.year, 1, 1, tzinfo=zone)
     reasons: dict[int, str] = {}
     for a in await events_db.active(conn, ["quota_near"]):
-        if a["time"] != year or a["institution_id"] not in figures:
-            continue  # another year's (a person closes it), or an institution no longer registered
+        year = a["time"].astimezone(zone).year
+        if year < period.start.year:
+            # Its year is over (and judged no more): cleared, or it would keep this year's from being raised (one
+            # active per subject and kind).
+            reasons[a["id"]] = f"the year {year} ended"
+            continue
+        if a["institution_id"] not in figures:
+            continue  # an institution no longer registered
         event = judged[a["institution_id"]]
         if a["level"] == "yellow" and event is not None and event.level == "red":
             reasons[a["id"]] = f"over its quota: raised again red ({event.detail})"
