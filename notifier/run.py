@@ -114,7 +114,7 @@ async def sweep(
                 async with conn.transaction():
                     # Where notifications begin is fixed before the first events are raised: they are news.
                     await notifications_db.cursor(conn)
-                    raised, cleared = await energy_watch.watch(conn, settings, clock())
+                    raised, cleared = await energy_watch.watch(conn, settings, clock(), calendars)
                 metrics.energy_raised.inc(raised)
                 metrics.cleared.inc(cleared)
             except psycopg.OperationalError:

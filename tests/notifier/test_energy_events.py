@@ -17,6 +17,7 @@ from tests.support.energy_events import alerts_of, hourly, institution, judge, l
 from tests.support.notifier import add_rule, deliveries, notifying, raise_alert, remove_rules
 from tests.support.receivers import Receiver
 from tests.support.registry import register_devices
+from tests.support.rollups import ZONE
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
@@ -171,8 +172,10 @@ async def test_a_night_base_load_is_raised_once_for_its_days(notifier_settings: 
     lit, dark = f"m-{tag}-lit", f"m-{tag}-dark"
     _, inst = await institution(url, tag, {lit: "electricity"})
     _, tidy = await institution(url, f"{tag}t", {dark: "electricity"})
-    first = local_midnight(7)
-    now = datetime.now(UTC)
+    # An ordinary week (no holiday, no make-up workday): office() says Monday to Friday are the working days, which
+    # the rule takes from the working calendar.
+    now = datetime(2026, 3, 20, 12, 0, tzinfo=ZONE)
+    first = local_midnight(7, now)
     hours = int((now - first) / timedelta(hours=1))
     await read(url, lit, hourly(office(60.0), first, hours))
     await read(url, dark, hourly(office(10.0), first, hours))
