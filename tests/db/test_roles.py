@@ -107,6 +107,8 @@ def test_the_api_adds_to_an_append_only_log_and_cannot_change_or_empty_it(
         assert db.execute("SELECT count(*) FROM audit_log WHERE endpoint = %s", (tag,)).fetchone() == (1,)
 
 
+PLANTED_VEHICLE_ALERT = """INSERT INTO alert (vehicle_id, organisation_id, kind, level, time, received_at, detail)
+    SELECT 'v-planted', 'org-planted', 'speeding', 'red', now(), now(), 'planted' WHERE false"""
 # What a process has no need of (`WHERE false`: the check is the grant, whatever the rows).
 REFUSED = [
     ("collector", "SELECT * FROM app_user"),
@@ -131,6 +133,8 @@ REFUSED = [
     ("api", "DELETE FROM vehicle WHERE false"),
     ("api", "DELETE FROM schema_migration WHERE false"),
     ("api", "CREATE TABLE public.planted (id int)"),
+    # Energy events only: an institution's alert, never a vehicle's (db/roles.py).
+    *((service, PLANTED_VEHICLE_ALERT) for service in ("api", "notifier")),
 ]
 
 
