@@ -73,12 +73,14 @@ async def alerts(
     """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
     (those not None) equal to their values, in any of `states` (none: every state), about `subject` (None: both)."""
     conditions: list[sql.Composable] = []
+    params: list[Any] = []
     if subject is not None:
         conditions.append(sql.SQL(SUBJECT_CONDITIONS[subject]))
     if open_only:
         conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:
-        conditions.append(sql.SQL("a.time >= {}").format(since))
+        conditions.append(sql.SQL("a.time >= %s"))
+        params.append(since)
     if states:
         either = sql.SQL(" OR ").join(sql.SQL(f"({STATE_CONDITIONS[s]})") for s in sorted(states))
         conditions.append(sql.SQL("({})").format(either))
@@ -92,6 +94,7 @@ async def alerts(
         filters={f"a.{column}": value for column, value in filters.items()},
         descending=True,
         conditions=conditions,
+        condition_params=params,
     )
 
 
