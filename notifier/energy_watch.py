@@ -47,7 +47,9 @@ async def watch(
     night = Hours(names=hours.names, loads=loads.loads, nights=hours.nights)
 
     active = await events_db.active(conn, WATCHED)
-    last = await events_db.last_readings(conn, [a["meter_id"] for a in active if a["kind"] == "meter_silent"])
+    last = await events_db.readings_after(
+        conn, {a["meter_id"]: a["time"] for a in active if a["kind"] == "meter_silent"}
+    )
     reasons: dict[int, str] = {}
     for a in active:
         if a["kind"] == "meter_silent":
@@ -61,7 +63,9 @@ async def watch(
             reasons[a["id"]] = reason
     cleared = await alerts_db.clear(conn, reasons)
 
-    events = silent_meters(await events_db.meters_in_service(conn, today), now, settings.energy_silent_seconds)
+    seen_since = now - timedelta(seconds=settings.energy_silent_seconds, days=settings.energy_silent_lookback_days)
+    in_service = await events_db.meters_in_service(conn, today, seen_since)
+    events = silent_meters(in_service, now, settings.energy_silent_seconds)
     events += night_events(
         night, start=load_start, end=today, night_ratio=night_ratio, leak_nights=settings.energy_leak_nights, zone=zone
     )

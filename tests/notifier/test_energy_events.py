@@ -224,3 +224,23 @@ async def test_a_digest_gathers_energy_events_with_vehicles_alerts(
     assert summary.startswith("**督车与能耗汇总: 2 条告警**")
     assert f"(alert {vehicle})" in summary
     assert f"(alert {silent})" in summary
+
+
+async def test_a_meters_last_reading_is_looked_for_within_the_lookback_only(
+    notifier_settings: Settings, tag: str
+) -> None:
+    """The watch looks for last readings energy_silent_lookback_days beyond the silence threshold (each day more is
+    one more chunk probed per meter, every judgement): a meter silent since before that raises nothing, like one never
+    read; one silent within it is alerted."""
+    url = notifier_settings.database_url
+    recent, ancient = f"m-{tag}-recent", f"m-{tag}-ancient"
+    _, inst = await institution(url, tag, {recent: "electricity", ancient: "electricity"})
+    now = datetime.now(UTC).replace(microsecond=0)
+    await read(url, recent, [(now - timedelta(days=3), 10.0)])
+    await read(url, ancient, [(now - timedelta(days=40), 10.0)])
+    settings = notifier_settings.model_copy(
+        update={"energy_silent_seconds": 86_400.0, "energy_silent_lookback_days": 31}
+    )
+    await judge(settings, now)
+    [alert] = await alerts_of(url, inst)
+    assert (alert["kind"], alert["meter_id"], alert["time"]) == ("meter_silent", recent, now - timedelta(days=3))
