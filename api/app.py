@@ -121,7 +121,7 @@ def create_app(settings: Settings) -> FastAPI:
                 mileage.maintain(pool, mileage.Basis.of(settings), settings.mileage_refresh_seconds),
                 packed.maintain(pool, settings.track_settle, settings.track_pack_seconds),
                 measure_database(pool, metrics, settings.metrics_database_seconds),
-                quota_watch.maintain(pool, settings),
+                quota_watch.maintain(pool, settings, metrics.quota_alerts),
             ),
             # On a port of its own (loopback by default), as every other process's: the public port has no /metrics,
             # so no caller of the API learns its routes' traffic or the database's size (docs/operating.md).

@@ -4,14 +4,19 @@ report judges it; raised yellow when near, once; cleared when a raised quota put
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import date, datetime, timedelta
 
 import psycopg
+from prometheus_client import CollectorRegistry, Counter
 
-from api.energy.quota_watch import judge
+from api.energy.quota_watch import judge, maintain
+from db.pool import open_pool
 from domain.registry import Institution, InstitutionYear, Meter, Organisation, RegistryDocument
 from tests.support.energy_events import alerts_of
 from tests.support.rollups import ZONE, read_daily
+from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=ZONE)  # the year so far: 1 January to 28 February, 59 days
@@ -117,3 +122,32 @@ async def test_a_quota_near_of_an_ended_year_is_cleared_and_the_new_years_raised
     assert (this_year["level"], this_year["time"], this_year["cleared_at"]) == (
         "yellow", datetime(2027, 1, 1, tzinfo=ZONE), None,
     )  # fmt: skip
+
+
+async def test_the_running_quota_watch_counts_the_alerts_it_raises(api_settings: Settings, tag: str) -> None:
+    url = api_settings.database_url
+    org, inst, meter = f"org-{tag}", f"inst-{tag}", f"w-{tag}"
+    today = datetime.now(ZONE).date()
+    year = today.year
+    document = RegistryDocument(
+        organisations=[Organisation(id=org, name=f"单位 {tag}")],
+        institutions=[Institution(id=inst, organisation_id=org, name=f"机关 {tag}", category="agency")],
+        institution_years=[InstitutionYear(institution_id=inst, year=year, headcount=10, floor_area_m2=1000)],
+        meters=[Meter(id=meter, institution_id=inst, energy_type="water", unit="m3")],
+    )
+    # 1 m³ a day for 10 persons from 1 January: 91% of 40 m³ a person pro rata, whatever the day.
+    await read_daily(url, document, {meter: 1.0}, first=date(year, 1, 1), days=(today - date(year, 1, 1)).days + 1)
+    await set_quota(url, inst, 40, year)
+    registry = CollectorRegistry()
+    raised = Counter("raised", "quota_near alerts raised", registry=registry)
+    settings = api_settings.model_copy(update={"energy_watch_seconds": 0.2})
+    async with open_pool(settings.database_url_of("api"), max_size=1) as pool:
+        task = asyncio.create_task(maintain(pool, settings, raised))
+        try:
+            await eventually(lambda: (registry.get_sample_value("raised_total") or 0) >= 1, 30)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    [near] = await alerts_of(url, inst)
+    assert (near["kind"], near["level"]) == ("quota_near", "yellow")
