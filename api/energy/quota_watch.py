@@ -1,9 +1,9 @@
 """The quota watch (docs/notifications.md "Energy events"): every energy_watch_seconds, the indicator report of the
 year so far (1 January to yesterday, all institutions, no comparison periods) judged by domain/energy_events.py's
 quota rule, quota_near alerts raised and cleared. The notifier's energy watch judges the other energy events
-(notifier/energy_watch.py);
-this part runs in the API because the indicator report (standard-coal factors, entries and fuel statements beside the
-meters, the quotas of institutions and categories) is the API's, and the notifier may not import it (the layers).
+(notifier/energy_watch.py); this one runs in the API because the indicator report (standard-coal factors, entries and
+fuel statements beside the meters, the quotas of institutions and categories) is the API's, and the notifier may not
+import it (the layers).
 Several API processes judge alike: raising is idempotent."""
 
 from __future__ import annotations
