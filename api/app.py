@@ -119,7 +119,7 @@ def create_app(settings: Settings) -> FastAPI:
             open_feed(pool, settings) as live,
             running(
                 measure_database(pool, metrics, settings.metrics_database_seconds),
-                quota_watch.maintain(pool, settings),
+                quota_watch.maintain(pool, settings, metrics.quota_alerts),
             ),
             # On a port of its own (loopback by default), as every other process's: the public port has no /metrics,
             # so no caller of the API learns its routes' traffic or the database's size (docs/operating.md).

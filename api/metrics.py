@@ -52,6 +52,11 @@ class Metrics:
         self.websockets = Gauge(
             "yiwang_api_websocket_clients", "WebSocket clients connected now (accepted, not yet closed).", registry=r
         )
+        self.quota_alerts = Counter(
+            "yiwang_api_quota_alerts_raised",
+            "quota_near alerts raised by this process's quota watch (api/energy/quota_watch.py).",
+            registry=r,
+        )
         self.database_bytes = Gauge(
             "yiwang_database_size_bytes",
             "The database's size on disk (pg_database_size), measured periodically.",

@@ -25,6 +25,9 @@ from domain.supervision import Alert, Area
 Row = TypeVar("Row")
 
 ALERT_CHANNEL: Final = "yiwang_alert"
+# The transaction-level advisory lock every transaction that inserts alerts takes before its first insert and holds to
+# its commit (`lock_inserts`), so that alert ids become visible in id order.
+_INSERTING_ALERTS: Final = 0x5969_7761_6E67_0A1E
 _IDS_PER_NOTIFY: Final = 200
 ALERT_COLUMNS: Final = (
     "id", "vehicle_id", "institution_id", "meter_id", "organisation_id", "kind", "level", "time", "received_at",
@@ -70,12 +73,14 @@ async def alerts(
     """The newest alerts first (ids below `before`) of the organisations in scope, with the columns of `filters`
     (those not None) equal to their values, in any of `states` (none: every state), about `subject` (None: both)."""
     conditions: list[sql.Composable] = []
+    params: list[Any] = []
     if subject is not None:
         conditions.append(sql.SQL(SUBJECT_CONDITIONS[subject]))
     if open_only:
         conditions.append(sql.SQL("a.acknowledged_at IS NULL AND a.closed_at IS NULL"))
     if since is not None:
-        conditions.append(sql.SQL("a.time >= {}").format(since))
+        conditions.append(sql.SQL("a.time >= %s"))
+        params.append(since)
     if states:
         either = sql.SQL(" OR ").join(sql.SQL(f"({STATE_CONDITIONS[s]})") for s in sorted(states))
         conditions.append(sql.SQL("({})").format(either))
@@ -89,6 +94,7 @@ async def alerts(
         filters={f"a.{column}": value for column, value in filters.items()},
         descending=True,
         conditions=conditions,
+        condition_params=params,
     )
 
 
@@ -225,10 +231,24 @@ async def escalate(conn: AsyncConnection, after_seconds: float, *, above_id: int
         return await cur.fetchall()
 
 
+async def lock_inserts(conn: AsyncConnection) -> None:
+    """Wait until no other transaction is inserting alerts, and keep the others waiting until this one ends.
+
+    Why: the notifier plans "alerts with an id above its cursor" and moves the cursor to the highest id it saw
+    (db/notifications.py). Several processes insert alerts (the supervisor, the notifier's energy watch, each API's
+    quota watch); without this, one holding id N uncommitted while another commits N + 1 lets a sweep move past N,
+    which is then never notified. One lock, taken just before inserting (held only until the commit that follows),
+    makes ids commit in order; a per-alert "planned" mark would need a migration of the alert table and a write per
+    alert planned instead."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INSERTING_ALERTS,))
+
+
 async def store(conn: AsyncConnection, alerts: Sequence[Alert], organisation_of: Mapping[str, str]) -> list[int]:
     """Store alerts of these vehicles (of the organisations given), none twice (an alert is unique per vehicle,
-    kind and fix time), and announce the ids stored on commit; returns them."""
+    kind and fix time), and announce the ids stored on commit; returns them. Holds `lock_inserts` to the commit."""
     ids: list[int] = []
+    if alerts:
+        await lock_inserts(conn)
     async with conn.cursor() as cur:
         for a in alerts:
             await cur.execute(

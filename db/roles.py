@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Final
 
 from psycopg import Connection, sql
 
@@ -21,6 +22,9 @@ SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
 # stages rows in its own).
+# The columns an energy event is inserted with (db/energy_events.py raise_events): no vehicle_id, so a role granted only
+# these cannot write a vehicle's alert (the alert_subject CHECK then requires the institution).
+_ENERGY_EVENT_COLUMNS: Final = "institution_id, meter_id, organisation_id, kind, level, time, received_at, detail"
 GRANTS: Mapping[str, Mapping[str, str]] = {
     "api": {
         # The registry: edited through the API and its spreadsheet imports (upserts), never deleted there.
@@ -71,7 +75,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # Supervision: areas are drawn, changed and removed, alerts acknowledged (the supervisor raises them).
         "area": "SELECT, INSERT, UPDATE, DELETE",
         "area_version": "SELECT, UPDATE",  # bumped by area's trigger, as the writer
-        "alert": "SELECT, INSERT, UPDATE",  # INSERT: quota_near events (api/energy/quota_watch.py)
+        # INSERT: quota_near events (api/energy/quota_watch.py), an institution's columns only: no vehicle alert.
+        "alert": f"SELECT, INSERT ({_ENERGY_EVENT_COLUMNS}), UPDATE",
         "alert_note": "SELECT, INSERT",  # append-only: notes on alerts
         # Notification rules, kept by admins; the notifier's deliveries, read.
         "notification_rule": "SELECT, INSERT, UPDATE, DELETE",
@@ -132,7 +137,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
     },
     "notifier": {
         # Alerts followed, cleared when their cause ends and escalated (the columns it sets, nothing else).
-        "alert": "SELECT, INSERT, UPDATE (cleared_at, cleared_reason, escalated_at)",
+        "alert": f"SELECT, INSERT ({_ENERGY_EVENT_COLUMNS}), UPDATE (cleared_at, cleared_reason, escalated_at)",
         # Energy events it raises (notifier/energy_watch.py), judged on meters, their readings and the roll-up's days.
         "meter": "SELECT",
         "institution": "SELECT",

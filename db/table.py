@@ -53,9 +53,11 @@ async def page(
     filters: Mapping[str, Any],
     descending: bool = False,
     conditions: Sequence[sql.Composable] = (),
+    condition_params: Sequence[Any] = (),
 ) -> list[Row]:
     """Up to `limit` items in the scope in key order after `after` (`descending`: in reverse key order, before
-    `after`), with the columns of `filters` (those not None) equal to their values, and meeting `conditions`."""
+    `after`), with the columns of `filters` (those not None) equal to their values, and meeting `conditions`, whose
+    %s placeholders take `condition_params` in order (values stay parameters, never SQL text)."""
     where: list[sql.Composable] = [_in_scope(table, scope)]
     params: list[Any] = []
     for column, value in filters.items():
@@ -66,6 +68,7 @@ async def page(
         where.append(sql.SQL("{} {} %s").format(_column(table.key), sql.SQL("<" if descending else ">")))
         params.append(after)
     where.extend(conditions)
+    params.extend(condition_params)
     query = sql.SQL("{select} WHERE {where} ORDER BY {key}{order} LIMIT %s").format(
         select=table.select,
         where=sql.SQL(" AND ").join(where),

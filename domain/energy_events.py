@@ -17,7 +17,9 @@ notifier's energy watch and carried through the same lifecycle and rules as vehi
   (yellow) or over (red) any more, e.g. a raised quota; a yellow one turned red is cleared and raised again red.
 
 An event's `time` is the start of what it judged (the silent meter's last reading, the first night of the run, the
-first day of the window), so judging it again raises nothing new (db/migrations/0038_events_energy_alerts.sql).
+first day of the window), so judging it again raises nothing new (db/migrations/0038_events_energy_alerts.sql); a
+quota_near's is the local midnight of the last day judged (the day its level was found, in the year judged), so that
+a level found again after it was cleared is a new alert, and the year it belongs to is the year of its `time`.
 """
 
 from __future__ import annotations
@@ -181,12 +183,14 @@ def quota_event(
         return None
     level: Literal["yellow", "red"] = "red" if any(f.status == "over" for f in flagged) else "yellow"
     words = "; ".join(_quota_words(f) for f in flagged)
+    # The last day judged, not the year's first: a yellow cleared (red, or a raised quota) and found again later is a
+    # new alert, which the same time and level would make a duplicate of the first (the unique alert_energy_period).
     return EnergyEvent(
         "quota_near",
         institution_id,
         None,
         level,
-        _midnight(start, zone),
+        _midnight(end - timedelta(days=1), zone),
         f"from {start} to {end - timedelta(days=1)}: {words}",
     )
 

@@ -15,9 +15,9 @@ from decimal import Decimal
 from psycopg import AsyncConnection
 
 from db import alerts as alerts_db
-from db import calendar as calendar_db
 from db import energy_events as events_db
 from db import energy_reports
+from db.calendar import StoredCalendars
 from db.energy_reports import Filters
 from db.scope import Scope
 from domain.anomalies import HOURLY, Hours, gather
@@ -25,9 +25,12 @@ from domain.energy_events import WATCHED, night_cleared, night_events, silence_e
 from yiwang.settings import Settings
 
 
-async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tuple[int, int]:
+async def watch(
+    conn: AsyncConnection, settings: Settings, now: datetime, calendars: StoredCalendars
+) -> tuple[int, int]:
     """One judgement, in the caller's transaction: (alerts raised, alerts cleared). Clearing comes first, so that a
-    cause that ended and began again raises a new alert."""
+    cause that ended and began again raises a new alert. `calendars`: the notifier's, followed here (read again only
+    when they changed)."""
     zone = settings.zone
     today = now.astimezone(zone).date()
     # Whole days before today: at least the nights a leak needs, and the days night load is measured over.
@@ -35,7 +38,8 @@ async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
     start = today - timedelta(days=days)
     night_ratio = Decimal(str(settings.energy_night_load_ratio))
     rows = await energy_reports.hourly_days(conn, Scope(None), Filters(), start=start, end=today, hourly=HOURLY)
-    calendar = await calendar_db.work_calendar(conn, settings.week_workdays, start, today)
+    await calendars.follow(conn)
+    calendar = calendars.default
     hours = gather(rows, calendar.workday)
     # Night load over the last energy_watch_days only (the report's rule over that period).
     load_start = today - timedelta(days=settings.energy_watch_days)
@@ -43,7 +47,9 @@ async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
     night = Hours(names=hours.names, loads=loads.loads, nights=hours.nights)
 
     active = await events_db.active(conn, WATCHED)
-    last = await events_db.last_readings(conn, [a["meter_id"] for a in active if a["kind"] == "meter_silent"])
+    last = await events_db.readings_after(
+        conn, {a["meter_id"]: a["time"] for a in active if a["kind"] == "meter_silent"}
+    )
     reasons: dict[int, str] = {}
     for a in active:
         if a["kind"] == "meter_silent":
@@ -57,7 +63,9 @@ async def watch(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
             reasons[a["id"]] = reason
     cleared = await alerts_db.clear(conn, reasons)
 
-    events = silent_meters(await events_db.meters_in_service(conn, today), now, settings.energy_silent_seconds)
+    seen_since = now - timedelta(seconds=settings.energy_silent_seconds, days=settings.energy_silent_lookback_days)
+    in_service = await events_db.meters_in_service(conn, today, seen_since)
+    events = silent_meters(in_service, now, settings.energy_silent_seconds)
     events += night_events(
         night, start=load_start, end=today, night_ratio=night_ratio, leak_nights=settings.energy_leak_nights, zone=zone
     )

@@ -24,7 +24,6 @@ class Metrics:
         self.energy_raised = Counter(
             "yiwang_notifier_energy_events_raised", "Energy events raised as alerts by the energy watch.", registry=r
         )
-        self.watched_at: float | None = None  # monotonic time of the energy watch's last judgement
         self.last_sweep = Gauge("yiwang_notifier_last_sweep", "Unix time the last sweep ended.", registry=r)
         self.sweeps = 0
         self.poll_seconds = 5.0

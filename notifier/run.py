@@ -81,10 +81,16 @@ async def run(
         httpx.AsyncClient(timeout=settings.notify_timeout_seconds) as client,
     ):
         listener = asyncio.create_task(_listen(url, wake))
+        watched: float | None = None  # monotonic time of the energy watch's last judgement
         try:
             while not stop.is_set():
+                watch = watched is None or time.monotonic() - watched >= settings.energy_watch_seconds
+                if watch:
+                    watched = time.monotonic()
                 try:
-                    await sweep(pool, client, settings, metrics, clock=clock, calendars=calendars, sealer=sealer)
+                    await sweep(
+                        pool, client, settings, metrics, clock=clock, calendars=calendars, sealer=sealer, watch=watch
+                    )
                 except (psycopg.OperationalError, PoolTimeout) as exc:
                     log.warning("notifier: the database did not answer (%s); retrying", str(exc).strip()[:200])
                 wake.clear()
@@ -107,18 +113,18 @@ async def sweep(
     clock: Clock,
     calendars: StoredCalendars,
     sealer: Sealer,
+    watch: bool,
 ) -> None:
-    """One round, at `clock`'s time: judge energy events (when due), clear, escalate, plan, send what is due."""
+    """One round, at `clock`'s time: judge energy events (`watch`: when due, as run() schedules them), clear,
+    escalate, plan, send what is due."""
     zone = settings.zone
     async with pool.connection() as conn:
-        watched = metrics.watched_at
-        if watched is None or time.monotonic() - watched >= settings.energy_watch_seconds:
-            metrics.watched_at = time.monotonic()
+        if watch:
             try:
                 async with conn.transaction():
                     # Where notifications begin is fixed before the first events are raised: they are news.
                     await notifications_db.cursor(conn)
-                    raised, cleared = await energy_watch.watch(conn, settings, clock())
+                    raised, cleared = await energy_watch.watch(conn, settings, clock(), calendars)
                 metrics.energy_raised.inc(raised)
                 metrics.cleared.inc(cleared)
             except psycopg.OperationalError:

@@ -537,10 +537,22 @@ class Settings(BaseSettings):
     # night anomalies (by the rules above) and raises or clears their alerts, and over how many whole days before
     # today it measures night base load (a water meter's run of nights is judged over at least energy_leak_nights).
     energy_watch_seconds: float = Field(
-        default=900.0, gt=0, description="seconds between the notifier's judgements of energy events"
+        default=900.0,
+        gt=0,
+        description="seconds between two judgements of energy events, by each watch: the notifier's (silence, night "
+        "anomalies) and each API process's (quota_near)",
     )
     energy_watch_days: int = Field(
         default=7, ge=1, le=62, description="whole days before today over which the energy watch measures night load"
+    )
+    # A meter's last reading is looked for this far back only (each day more is an index probe in one more chunk of
+    # readings per meter): a meter silent longer than energy_silent_seconds and these days is alerted while it is in
+    # the window, and one silent since before it (or never read) raises nothing.
+    energy_silent_lookback_days: int = Field(
+        default=31,
+        ge=1,
+        le=366,
+        description="days beyond energy_silent_seconds the energy watch looks back for a meter's last reading",
     )
 
     # Web pages (api/pages): the map's tile URL template, e.g. http://tiles.intranet/{z}/{x}/{y}.png; empty: no

@@ -272,16 +272,17 @@ async def report(
     zone: str,
     near: Decimal,
     key_unit_tce: Decimal,
+    comparisons: bool = True,
 ) -> IndicatorReport:
     """The indicator rows of a period, one per institution or group, in name order (institutions) or key order.
 
     `key_unit_tce` is a year's comprehensive energy from which an institution is proposed as a key energy-using unit.
+    `comparisons` False: the period only (the quota watch's path, api/energy/quota_watch.py): last year's and the
+    previous period's figures are neither read nor known (empty), nor their changes.
     """
-    periods: dict[Comparison, Period] = {
-        "current": period,
-        "last_year": period.last_year(),
-        "previous": period.previous(),
-    }
+    periods: dict[Comparison, Period] = {"current": period}
+    if comparisons:
+        periods["last_year"], periods["previous"] = period.last_year(), period.previous()
     institutions = await _institutions(conn, scope, filters)
     years = {p.start.year for p in periods.values()}
     denominators = await _denominators(conn, [i.id for i in institutions], years)
@@ -400,7 +401,7 @@ def _row(
     for label in ("current", "last_year", "previous"):
         totals = _Totals()
         for inst in members:
-            totals.add(per[(inst.id, label)])
+            totals.add(per.get((inst.id, label), _Totals()))  # none: a comparison not asked for
         figures[label] = _figures(totals, factors)
     first = members[0]
     row = IndicatorRow(

@@ -1,8 +1,9 @@
-"""The quota part of the energy watch (docs/notifications.md "Energy events"): every energy_watch_seconds, the
-indicator report of the year so far (1 January to yesterday, all institutions) judged by domain/energy_events.py's
-quota rule, quota_near alerts raised and cleared. The notifier's energy watch does the rest (notifier/energy_watch.py);
-this part runs in the API because the indicator report (standard-coal factors, entries and fuel statements beside the
-meters, the quotas of institutions and categories) is the API's, and the notifier may not import it (the layers).
+"""The quota watch (docs/notifications.md "Energy events"): every energy_watch_seconds, the indicator report of the
+year so far (1 January to yesterday, all institutions, no comparison periods) judged by domain/energy_events.py's
+quota rule, quota_near alerts raised and cleared. The notifier's energy watch judges the other energy events
+(notifier/energy_watch.py); this one runs in the API because the indicator report (standard-coal factors, entries and
+fuel statements beside the meters, the quotas of institutions and categories) is the API's, and the notifier may not
+import it (the layers).
 Several API processes judge alike: raising is idempotent."""
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from prometheus_client import Counter
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
@@ -54,6 +56,7 @@ async def judge(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
         zone=settings.time_zone,
         near=Decimal(str(settings.energy_quota_near)),
         key_unit_tce=Decimal(str(settings.energy_key_unit_threshold_tce)),
+        comparisons=False,  # the year so far only: every turn, in every API process
     )
     figures = {
         row.institution_id: [QuotaFigure(q.indicator, q.value, q.limit, q.status) for q in row.quotas]
@@ -64,11 +67,16 @@ async def judge(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
         institution_id: quota_event(institution_id, found, start=period.start, end=period.end, zone=zone)
         for institution_id, found in figures.items()
     }
-    year = datetime(period.start.year, 1, 1, tzinfo=zone)
     reasons: dict[int, str] = {}
     for a in await events_db.active(conn, ["quota_near"]):
-        if a["time"] != year or a["institution_id"] not in figures:
-            continue  # another year's (a person closes it), or an institution no longer registered
+        year = a["time"].astimezone(zone).year
+        if year < period.start.year:
+            # Its year is over (and judged no more): cleared, or it would keep this year's from being raised (one
+            # active per subject and kind).
+            reasons[a["id"]] = f"the year {year} ended"
+            continue
+        if a["institution_id"] not in figures:
+            continue  # an institution no longer registered
         event = judged[a["institution_id"]]
         if a["level"] == "yellow" and event is not None and event.level == "red":
             reasons[a["id"]] = f"over its quota: raised again red ({event.detail})"
@@ -79,14 +87,16 @@ async def judge(conn: AsyncConnection, settings: Settings, now: datetime) -> tup
     return len(await events_db.raise_events(conn, events)), cleared
 
 
-async def maintain(pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> None:
+async def maintain(pool: AsyncConnectionPool[AsyncConnection], settings: Settings, raised_count: Counter) -> None:
     """Judge every energy_watch_seconds until cancelled, the first time after one interval (an API starting does not
-    wait for it); a failure is logged and tried again at the next turn."""
+    wait for it), counting the alerts raised on `raised_count`; a failure is logged and tried again at the next
+    turn."""
 
     async def turn() -> int:
         async with pool.connection() as conn, conn.transaction():
             raised, _ = await judge(conn, settings, datetime.now(UTC))
+        raised_count.inc(raised)
         return raised
 
     await asyncio.sleep(settings.energy_watch_seconds)
-    await periodically(turn, settings.energy_watch_seconds, "energy watch (quotas)", refusals=(UnknownFactorVersion,))
+    await periodically(turn, settings.energy_watch_seconds, "quota watch", refusals=(UnknownFactorVersion,))

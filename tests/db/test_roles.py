@@ -107,6 +107,8 @@ def test_the_api_adds_to_an_append_only_log_and_cannot_change_or_empty_it(
         assert db.execute("SELECT count(*) FROM audit_log WHERE endpoint = %s", (tag,)).fetchone() == (1,)
 
 
+PLANTED_VEHICLE_ALERT = """INSERT INTO alert (vehicle_id, organisation_id, kind, level, time, received_at, detail)
+    SELECT 'v-planted', 'org-planted', 'speeding', 'red', now(), now(), 'planted' WHERE false"""
 # What a process has no need of (`WHERE false`: the check is the grant, whatever the rows).
 REFUSED = [
     ("collector", "SELECT * FROM app_user"),
@@ -141,6 +143,8 @@ REFUSED = [
     ("worker", "UPDATE audit_log SET action = action WHERE false"),
     ("worker", "DELETE FROM audit_log_archive WHERE false"),
     ("worker", "UPDATE vehicle SET plate = plate WHERE false"),
+    # Energy events only: an institution's alert, never a vehicle's (db/roles.py).
+    *((service, PLANTED_VEHICLE_ALERT) for service in ("api", "notifier")),
 ]
 
 

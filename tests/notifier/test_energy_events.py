@@ -17,6 +17,7 @@ from tests.support.energy_events import alerts_of, hourly, institution, judge, l
 from tests.support.notifier import add_rule, deliveries, notifying, raise_alert, remove_rules
 from tests.support.receivers import Receiver
 from tests.support.registry import register_devices
+from tests.support.rollups import ZONE
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
@@ -171,8 +172,10 @@ async def test_a_night_base_load_is_raised_once_for_its_days(notifier_settings: 
     lit, dark = f"m-{tag}-lit", f"m-{tag}-dark"
     _, inst = await institution(url, tag, {lit: "electricity"})
     _, tidy = await institution(url, f"{tag}t", {dark: "electricity"})
-    first = local_midnight(7)
-    now = datetime.now(UTC)
+    # An ordinary week (no holiday, no make-up workday): office() says Monday to Friday are the working days, which
+    # the rule takes from the working calendar.
+    now = datetime(2026, 3, 20, 12, 0, tzinfo=ZONE)
+    first = local_midnight(7, now)
     hours = int((now - first) / timedelta(hours=1))
     await read(url, lit, hourly(office(60.0), first, hours))
     await read(url, dark, hourly(office(10.0), first, hours))
@@ -221,3 +224,23 @@ async def test_a_digest_gathers_energy_events_with_vehicles_alerts(
     assert summary.startswith("**督车与能耗汇总: 2 条告警**")
     assert f"(alert {vehicle})" in summary
     assert f"(alert {silent})" in summary
+
+
+async def test_a_meters_last_reading_is_looked_for_within_the_lookback_only(
+    notifier_settings: Settings, tag: str
+) -> None:
+    """The watch looks for last readings energy_silent_lookback_days beyond the silence threshold (each day more is
+    one more chunk probed per meter, every judgement): a meter silent since before that raises nothing, like one never
+    read; one silent within it is alerted."""
+    url = notifier_settings.database_url
+    recent, ancient = f"m-{tag}-recent", f"m-{tag}-ancient"
+    _, inst = await institution(url, tag, {recent: "electricity", ancient: "electricity"})
+    now = datetime.now(UTC).replace(microsecond=0)
+    await read(url, recent, [(now - timedelta(days=3), 10.0)])
+    await read(url, ancient, [(now - timedelta(days=40), 10.0)])
+    settings = notifier_settings.model_copy(
+        update={"energy_silent_seconds": 86_400.0, "energy_silent_lookback_days": 31}
+    )
+    await judge(settings, now)
+    [alert] = await alerts_of(url, inst)
+    assert (alert["kind"], alert["meter_id"], alert["time"]) == ("meter_silent", recent, now - timedelta(days=3))

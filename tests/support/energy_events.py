@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from db import ingest
+from db.calendar import StoredCalendars, settings_calendar
 from db.pool import open_pool
 from db.registry import import_document
 from domain.registry import Institution, Meter, Organisation, RegistryDocument
@@ -66,7 +67,7 @@ async def judge(settings: Settings, now: datetime) -> tuple[int, int]:
     """One judgement of the energy watch at `now`, as the notifier's role: (raised, cleared)."""
     url = settings.database_url_of("notifier")
     async with await psycopg.AsyncConnection.connect(url) as conn, conn.transaction():
-        return await energy_watch.watch(conn, settings, now)
+        return await energy_watch.watch(conn, settings, now, StoredCalendars(settings_calendar(settings)))
 
 
 async def alerts_of(url: str, institution_id: str) -> list[dict[str, Any]]:
