@@ -191,6 +191,7 @@ class Supervisor:
                 dispatched = await trip_requests.open_requests(conn, "vehicle_id", {f.vehicle_id for f in fixes})
                 alerts: list[Alert] = []
                 judged: dict[str, Watch] = {}
+                count = 0  # the fixes judged: those of unregistered vehicles are skipped, not judged
                 for fix in fixes:
                     organisation = self._organisation.get(fix.vehicle_id)
                     if organisation is None:
@@ -202,10 +203,11 @@ class Supervisor:
                         watch = Watch() if kept is None else Watch.restored(kept.state(), self._rules)
                         judged[fix.vehicle_id] = watch
                     alerts += watch.judge_at(fix, dispatched=fix.vehicle_id in dispatched, here=here, rules=self._rules)
+                    count += 1
                 stored = await self._store(conn, alerts)
                 await db_alerts.keep_watches(conn, {v: w.state() for v, w in judged.items()})
             self.watches.update(judged)  # only once committed: a refused batch is judged again from the same memory
-            self._metrics.judged.inc(len(fixes))
+            self._metrics.judged.inc(count)
             for alert in alerts:
                 self._metrics.raised.labels(alert.kind).inc()
             return stored

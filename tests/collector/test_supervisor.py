@@ -45,7 +45,7 @@ async def test_health_is_bad_while_the_database_refuses_and_good_once_a_write_su
     assert metrics.health()[1]["database_ok"] is True
 
 
-async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_the_lag(
+async def test_its_metrics_count_the_fixes_judged_not_those_skipped_the_alerts_raised_by_kind_and_the_lag(
     settings: Settings, devices: Devices
 ) -> None:
     metrics = SupervisorMetrics()
@@ -53,8 +53,11 @@ async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_
     fix = {"time": now.isoformat(), "latitude": 29.29, "longitude": 117.2, "speed": 150.0, "heading": 90.0,
            "odometer": 10.0, "ignition": True}  # fmt: skip
     vehicle = devices.vehicles[0]
+    # A fix of a vehicle the registry does not hold is skipped (the collector refuses it), not judged.
+    unregistered = f"{vehicle}-unregistered"
     batch = [
-        Received(time.time() - 2, topic(settings.topic_root, "vehicle", vehicle, "position"), orjson.dumps(fix), 1, 1)
+        Received(time.time() - 2, topic(settings.topic_root, "vehicle", v, "position"), orjson.dumps(fix), i, 1)
+        for i, v in enumerate((vehicle, unregistered), 1)
     ]
     async with open_pool(settings.database_url_of("supervisor"), max_size=1) as pool:
         assert await supervisor(pool, settings, metrics).write(batch, asyncio.Event()) >= 1
