@@ -14,7 +14,8 @@ from the same memory. Stored, not rebuilt from positions: the collectors store p
 batch the supervisor judges may not be stored yet), the last alert of each kind would need the alerts read back, and
 a restart would read hours of every vehicle's track; a row per vehicle costs one upsert per vehicle per batch.
 `silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
-than the start: what came while the supervisor was down may still be queued at the broker.
+than the start: what came while the supervisor was down may still be queued at the broker. A retired vehicle's
+silence raises nothing: it left the fleet (its fixes, if any come, are judged as ever).
 
 Vehicles and areas are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`, the areas indexed by unit and on a grid
 of their boxes (domain/area_index.py: a fix tries only the areas around it, each calendar once); the working calendars
@@ -101,6 +102,7 @@ class Supervisor:
         self._refresh = refresh
         self._loaded_at = -float("inf")
         self._organisation: dict[str, str] = {}
+        self._retired: set[str] = set()
         self._areas = AreaIndex([])
         self.watches: dict[str, Watch] = {}
         self._restored = False
@@ -142,15 +144,19 @@ class Supervisor:
         self._metrics.db_ok.set(0)
 
     async def check_silence(self, now: datetime | None = None) -> int:
-        """Raise `silent` for terminals that went quiet (sooner for a vehicle in use); returns how many were raised."""
+        """Raise `silent` for terminals that went quiet (sooner for a vehicle in use), not for retired vehicles;
+        returns how many were raised."""
         now = now or datetime.now(UTC)
         async with self._lock:
-            if not self._restored:
-                async with self._pool.connection() as conn, conn.transaction():
-                    await self._restore(conn)
+            # The registry as of the refresh too: a vehicle retired since the last batch is known to be.
+            async with self._pool.connection() as conn, conn.transaction():
+                await self._restore(conn)
+                await self._load(conn)
             raised: list[Watch] = []
             alerts: list[Alert] = []
             for vehicle_id, watch in self.watches.items():
+                if vehicle_id in self._retired:
+                    continue  # it left the fleet: its terminal is expected to fall quiet
                 alert = watch.silent(vehicle_id, now, self._rules, since=self._started)
                 if alert is not None:
                     alerts.append(alert)
@@ -227,6 +233,7 @@ class Supervisor:
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)
+        self._retired = await db_alerts.retired_vehicles(conn)
         # Indexed once per read (by unit, on a grid of their boxes): each fix then tries only the areas around it.
         self._areas = AreaIndex(await db_alerts.all_areas(conn))
         self._loaded_at = time.monotonic()

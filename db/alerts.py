@@ -261,6 +261,12 @@ async def organisations_of_vehicles(conn: AsyncConnection) -> dict[str, str]:
     return dict(await cur.fetchall())
 
 
+async def retired_vehicles(conn: AsyncConnection) -> set[str]:
+    """The vehicles that left the fleet: their silence is no alert."""
+    cur = await conn.execute("SELECT id FROM vehicle WHERE lifecycle = 'retired'")
+    return {vehicle_id for (vehicle_id,) in await cur.fetchall()}
+
+
 async def areas(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row]:
     """The city's areas and those of the organisations in scope, in id order."""
     async with conn.cursor(row_factory=class_row(row)) as cur:
