@@ -112,7 +112,9 @@ def create_app(settings: Settings) -> FastAPI:
         # The live map follows what collectors commit (api/live); quotas near are raised as alerts
         # (api/energy/quota_watch.py). The roll-ups and the packing of track hours are the worker's (`yiwang worker`,
         # worker/): an API process keeps no state but its live map, so several may serve behind a load balancer.
+        # The offline tile package (None without one) is held open while the app runs, the /tiles route's to read.
         async with (
+            basemap.held(settings) as package,
             open_pool(
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
             ) as pool,
@@ -126,6 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
             serve(metrics, settings.metrics_host, settings.api_metrics_port, "api"),
         ):
             app.state.resources = Resources(settings, pool, tokens, live)
+            app.state.tile_package = package
             app.state.metrics = metrics
             await seal_rules(pool, sealer)
             # What startup made lives as long as the process: out of the collector's sight, so that a full
@@ -155,10 +158,11 @@ def create_app(settings: Settings) -> FastAPI:
     # The web pages: public static files (not in ROUTERS: they need no permission); their data comes from the routes.
     app.include_router(pages.router)
     app.include_router(docs.router)
-    # The offline tile package, when set: opened now, so that a missing or wrong file stops the API at its start.
-    package = basemap.open_package(settings)
-    app.state.basemap = package.about if package is not None else None
-    if package is not None:
-        app.include_router(basemap_routes.router_of(package, settings.pages_tile_cache_seconds))
+    # The offline tile package, when set: read now, so that a missing or wrong file stops the API at its start; the
+    # lifespan holds it open and closes it.
+    about = basemap.check_package(settings)
+    app.state.basemap = about
+    if about is not None:
+        app.include_router(basemap_routes.router_of(about, settings.pages_tile_cache_seconds))
     pages.mount(app, settings)
     return app

@@ -14,7 +14,8 @@ from the same memory. Stored, not rebuilt from positions: the collectors store p
 batch the supervisor judges may not be stored yet), the last alert of each kind would need the alerts read back, and
 a restart would read hours of every vehicle's track; a row per vehicle costs one upsert per vehicle per batch.
 `silent` is kept too (raised once per silence, across restarts), and after a start a silence counts from no earlier
-than the start: what came while the supervisor was down may still be queued at the broker.
+than the start: what came while the supervisor was down may still be queued at the broker. A retired vehicle's
+silence raises nothing: it left the fleet (its fixes, if any come, are judged as ever).
 
 Vehicles are read again every `YIWANG_REGISTRY_REFRESH_SECONDS`; the areas (indexed by unit and on a grid of their
 boxes, domain/area_index.py: a fix tries only the areas around it, each calendar once) and the working calendars (the
@@ -101,6 +102,7 @@ class Supervisor:
         self._refresh = refresh
         self._loaded_at = -float("inf")
         self._organisation: dict[str, str] = {}
+        self._retired: set[str] = set()
         self._areas = AreaIndex([])
         self._areas_version: int | None = None
         self.watches: dict[str, Watch] = {}
@@ -143,15 +145,19 @@ class Supervisor:
         self._metrics.db_ok.set(0)
 
     async def check_silence(self, now: datetime | None = None) -> int:
-        """Raise `silent` for terminals that went quiet (sooner for a vehicle in use); returns how many were raised."""
+        """Raise `silent` for terminals that went quiet (sooner for a vehicle in use), not for retired vehicles;
+        returns how many were raised."""
         now = now or datetime.now(UTC)
         async with self._lock:
-            if not self._restored:
-                async with self._pool.connection() as conn, conn.transaction():
-                    await self._restore(conn)
+            # The registry as of the refresh too: a vehicle retired since the last batch is known to be.
+            async with self._pool.connection() as conn, conn.transaction():
+                await self._restore(conn)
+                await self._load(conn)
             raised: list[Watch] = []
             alerts: list[Alert] = []
             for vehicle_id, watch in self.watches.items():
+                if vehicle_id in self._retired:
+                    continue  # it left the fleet: its terminal is expected to fall quiet
                 alert = watch.silent(vehicle_id, now, self._rules, since=self._started)
                 if alert is not None:
                     alerts.append(alert)
@@ -192,6 +198,7 @@ class Supervisor:
                 dispatched = await trip_requests.open_requests(conn, "vehicle_id", {f.vehicle_id for f in fixes})
                 alerts: list[Alert] = []
                 judged: dict[str, Watch] = {}
+                count = 0  # the fixes judged: those of unregistered vehicles are skipped, not judged
                 for fix in fixes:
                     organisation = self._organisation.get(fix.vehicle_id)
                     if organisation is None:
@@ -203,10 +210,11 @@ class Supervisor:
                         watch = Watch() if kept is None else Watch.restored(kept.state(), self._rules)
                         judged[fix.vehicle_id] = watch
                     alerts += watch.judge_at(fix, dispatched=fix.vehicle_id in dispatched, here=here, rules=self._rules)
+                    count += 1
                 stored = await self._store(conn, alerts)
                 await db_alerts.keep_watches(conn, {v: w.state() for v, w in judged.items()})
             self.watches.update(judged)  # only once committed: a refused batch is judged again from the same memory
-            self._metrics.judged.inc(len(fixes))
+            self._metrics.judged.inc(count)
             for alert in alerts:
                 self._metrics.raised.labels(alert.kind).inc()
             return stored
@@ -232,6 +240,7 @@ class Supervisor:
         if time.monotonic() - self._loaded_at < self._refresh:
             return
         self._organisation = await db_alerts.organisations_of_vehicles(conn)
+        self._retired = await db_alerts.retired_vehicles(conn)
         self._loaded_at = time.monotonic()
 
     async def _store(self, conn: AsyncConnection, alerts: list[Alert]) -> int:

@@ -216,17 +216,20 @@ async def clear(conn: AsyncConnection, reasons: Mapping[int, str]) -> int:
     return cleared
 
 
-async def escalate(conn: AsyncConnection, after_seconds: float, *, above_id: int) -> list[dict[str, Any]]:
-    """Record as escalated, now, the active alerts (ids above `above_id`: those raised since notifications began)
-    unacknowledged for `after_seconds` since they were raised and not escalated yet; those alerts (id,
-    organisation_id, kind, level)."""
+async def escalate(
+    conn: AsyncConnection, after_seconds: float, *, above_id: int, now: datetime
+) -> list[dict[str, Any]]:
+    """Record as escalated at `now` (the notifier's clock) the active alerts (ids above `above_id`: those raised
+    since notifications began) unacknowledged for `after_seconds` since they were raised, as of `now`, and not
+    escalated yet; those alerts (id, organisation_id, kind, level)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            """UPDATE alert a SET escalated_at = now()
+            """UPDATE alert a SET escalated_at = %(now)s
                WHERE a.escalated_at IS NULL AND a.acknowledged_at IS NULL AND a.cleared_at IS NULL
-                 AND a.closed_at IS NULL AND a.id > %s AND a.raised_at <= now() - make_interval(secs => %s)
+                 AND a.closed_at IS NULL AND a.id > %(above)s
+                 AND a.raised_at <= %(now)s - make_interval(secs => %(after)s)
                RETURNING a.id, a.organisation_id, a.kind, a.level""",
-            (above_id, after_seconds),
+            {"now": now, "above": above_id, "after": after_seconds},
         )
         return await cur.fetchall()
 
@@ -276,6 +279,12 @@ async def organisations_of_vehicles(conn: AsyncConnection) -> dict[str, str]:
     """Every registered vehicle's organisation."""
     cur = await conn.execute("SELECT id, organisation_id FROM vehicle")
     return dict(await cur.fetchall())
+
+
+async def retired_vehicles(conn: AsyncConnection) -> set[str]:
+    """The vehicles that left the fleet: their silence is no alert."""
+    cur = await conn.execute("SELECT id FROM vehicle WHERE lifecycle = 'retired'")
+    return {vehicle_id for (vehicle_id,) in await cur.fetchall()}
 
 
 async def areas(conn: AsyncConnection, scope: Scope, row: type[Row]) -> list[Row]:

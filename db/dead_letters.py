@@ -9,12 +9,17 @@ from typing import Any, Final, TypeVar
 from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row
 
+from db import table
+from db.scope import Scope
+
 Row = TypeVar("Row")
 
 COLUMNS: Final = (
     "id", "received_at", "topic", "device_id", "reason", "detail", "payload_size", "refused", "payload",
 )  # fmt: skip
 _COLUMNS = sql.SQL(", ").join(map(sql.Identifier, COLUMNS))
+# Of no unit (the refused message may name no registered device): every scope that may read them reads them alike.
+_DEAD_LETTERS: Final = table.Table(sql.SQL("SELECT {} FROM dead_letter").format(_COLUMNS), "id", None)
 
 
 def _where(
@@ -47,16 +52,22 @@ async def newest(
     until: datetime | None = None,
 ) -> list[Row]:
     """Dead letters newest first (ids below `before`), of a device, a reason and a time range (each optional)."""
-    where, params = _where(device_id=device_id, reason=reason, since=since, until=until)
-    if before is not None:
-        where = sql.SQL("{} AND id < %s").format(where)
-        params.append(before)
-    async with conn.cursor(row_factory=class_row(row)) as cur:
-        await cur.execute(
-            sql.SQL("SELECT {} FROM dead_letter WHERE {} ORDER BY id DESC LIMIT %s").format(_COLUMNS, where),
-            [*params, limit],
-        )
-        return await cur.fetchall()
+    conditions: list[sql.Composable] = []
+    if since is not None:
+        conditions.append(sql.SQL("received_at >= {}").format(sql.Literal(since)))
+    if until is not None:
+        conditions.append(sql.SQL("received_at < {}").format(sql.Literal(until)))
+    return await table.page(
+        conn,
+        _DEAD_LETTERS,
+        Scope(None),
+        row,
+        after=before,
+        limit=limit,
+        filters={"device_id": device_id, "reason": reason},
+        descending=True,
+        conditions=conditions,
+    )
 
 
 async def per_device(

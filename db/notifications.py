@@ -231,22 +231,23 @@ async def role_addresses(conn: AsyncConnection, role: str, organisation_id: str 
     return [email for (email,) in await cur.fetchall()]
 
 
-async def sent(conn: AsyncConnection, delivery_id: int, target: str) -> None:
-    """A delivery sent, to whom."""
+async def sent(conn: AsyncConnection, delivery_id: int, target: str, *, now: datetime) -> None:
+    """A delivery sent at `now` (the notifier's clock), to whom."""
     await conn.execute(
-        """UPDATE notification_delivery SET status = 'sent', attempts = attempts + 1, sent_at = now(), target = %s,
+        """UPDATE notification_delivery SET status = 'sent', attempts = attempts + 1, sent_at = %s, target = %s,
                   updated_at = now(), last_error = NULL WHERE id = %s""",
-        (target, delivery_id),
+        (now, target, delivery_id),
     )
 
 
-async def failed(conn: AsyncConnection, delivery_id: int, error: str, *, retry_in: float | None) -> None:
-    """A failed attempt: tried again in `retry_in` seconds, or dead (None)."""
+async def failed(conn: AsyncConnection, delivery_id: int, error: str, *, retry_in: float | None, now: datetime) -> None:
+    """A failed attempt at `now` (the notifier's clock, which claim() compares due times with): tried again
+    `retry_in` seconds later, or dead (None)."""
     await conn.execute(
         """UPDATE notification_delivery
            SET attempts = attempts + 1, last_error = %s, updated_at = now(),
                status = CASE WHEN %s::float8 IS NULL THEN 'dead' ELSE 'pending' END,
-               due_at = CASE WHEN %s::float8 IS NULL THEN due_at ELSE now() + make_interval(secs => %s) END
+               due_at = CASE WHEN %s::float8 IS NULL THEN due_at ELSE %s + make_interval(secs => %s) END
            WHERE id = %s""",
-        (error[:2000], retry_in, retry_in, retry_in, delivery_id),
+        (error[:2000], retry_in, retry_in, now, retry_in, delivery_id),
     )

@@ -3,6 +3,7 @@ vehicle's newest fix: the supervisor is not involved) and escalate those left un
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -50,7 +51,7 @@ async def clear(conn: AsyncConnection, settings: Settings, calendars: StoredCale
     return cleared
 
 
-async def escalate(conn: AsyncConnection, after_seconds: float, above_id: int) -> list[dict[str, Any]]:
-    """Escalate alerts unacknowledged past the setting; those alerts (the caller plans their deliveries in the same
-    transaction)."""
-    return await alerts_db.escalate(conn, after_seconds, above_id=above_id)
+async def escalate(conn: AsyncConnection, after_seconds: float, above_id: int, now: datetime) -> list[dict[str, Any]]:
+    """Escalate alerts unacknowledged past the setting as of `now` (the notifier's clock); those alerts (the caller
+    plans their deliveries in the same transaction)."""
+    return await alerts_db.escalate(conn, after_seconds, above_id=above_id, now=now)

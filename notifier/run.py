@@ -137,7 +137,7 @@ async def sweep(
             last_id, start_id = await notifications_db.cursor(conn)
             rules = [_opened(rule, sealer) for rule, _ in await notifications_db.enabled_rules(conn)]
             now = clock()
-            escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id)
+            escalated = await lifecycle.escalate(conn, settings.alert_escalate_seconds, start_id, now)
             metrics.escalated.inc(len(escalated))
             metrics.planned.inc(await plan_alerts(conn, rules, escalated, "escalation", now, zone))
         while True:
@@ -161,7 +161,7 @@ async def sweep(
 
         async def one(delivery: dict[str, Any]) -> None:
             async with limit:
-                await _deliver(pool, client, settings, metrics, sealer, delivery)
+                await _deliver(pool, client, settings, metrics, sealer, delivery, clock=clock)
 
         async with asyncio.TaskGroup() as group:
             for delivery in due:
@@ -176,8 +176,10 @@ async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
     metrics: Metrics,
     sealer: Sealer,
     delivery: dict[str, Any],
+    *,
+    clock: Clock,
 ) -> None:
-    """Try one delivery and record how it went."""
+    """Try one delivery and record how it went, at `clock`'s time (a retry is due from it)."""
     channel: str = delivery["channel"]
     escalation = delivery["key"].startswith("escalation")
     target: str = delivery["target"]  # a robot's URL masked: as recorded, not where it is sent
@@ -202,19 +204,20 @@ async def _deliver(  # noqa: PLR0917 - the sweep's parts, then the delivery
     except Exception as e:  # a fault of ours with this one delivery: recorded and retried, never the others' end
         log.exception("delivery %s failed unexpectedly", delivery["id"])
         error = f"internal error: {e!r}"
+    now = clock()
     async with pool.connection() as conn:
         if error is None:
-            await notifications_db.sent(conn, delivery["id"], target)
+            await notifications_db.sent(conn, delivery["id"], target, now=now)
             metrics.delivered.labels(channel).inc()
             return
         attempts = delivery["attempts"] + 1
         if attempts >= settings.notify_max_attempts:
-            await notifications_db.failed(conn, delivery["id"], error, retry_in=None)
+            await notifications_db.failed(conn, delivery["id"], error, retry_in=None, now=now)
             metrics.dead.inc()
             log.warning("delivery %s is dead after %d attempts: %s", delivery["id"], attempts, error)
         else:
             delay = retry_delay(attempts, settings.notify_retry_seconds, settings.notify_retry_max_seconds)
-            await notifications_db.failed(conn, delivery["id"], error, retry_in=delay)
+            await notifications_db.failed(conn, delivery["id"], error, retry_in=delay, now=now)
             metrics.failed.labels(channel).inc()
 
 

@@ -486,8 +486,9 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         restart[name] = lambda: start(name, account, *argv)
         return children[name]
 
-    # Whatever ends the run (Ctrl-C, a service that fails its health check, a failed backfill, a child's exit,
-    # --seconds), every child started is stopped: none outlives it.
+    # Whatever ends the run (Ctrl-C, SIGTERM, a service that fails its health check, a failed backfill, --seconds),
+    # every child started is stopped: none outlives it. A child that exits once running is started again
+    # (_supervise), as compose's `restart: unless-stopped` does; it does not end the run.
     try:
         start("collector", "collector", "collect")
         start("supervisor", "supervisor", "supervise")

@@ -13,8 +13,14 @@ again whatever the broker did not confirm, waits until a quarter of it is stored
 
 Recovery is the time from the fault until every item the broker confirmed is stored, every process is healthy
 again and, for the supervisor, every drill vehicle is judged through its last fix. Sent is what the broker
-confirmed; stored, the distinct rows; doubled, rows beyond one per (device, time). Any loss, any double, or no
-recovery within the time allowed makes the command exit 1.
+confirmed; stored, the drill's keys (device, time) stored; lost, the confirmed keys not stored (compared as sets:
+a row stored but never confirmed does not make up for a confirmed one lost); doubled, readings received again with
+another register than the one stored (reading_conflict), the one way a key can be delivered twice and differ: the
+keys absorb a plain redelivery. Any loss, any double, or no recovery within the time allowed makes the command exit 1.
+
+The drill's devices report only while a drill runs: they are registered out of service (meters replaced, vehicles
+retired, on the day of the drill), so that the energy watch does not find its meters silent a day later, nor the
+supervisor its vehicles; their reports are stored and judged all the same.
 """
 
 from __future__ import annotations
@@ -26,14 +32,16 @@ import os
 import signal
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+import orjson
 import psycopg
 from psycopg import AsyncConnection
 
 from db import drills
+from db.drills import Key
 from db.registry import import_document
 from domain.registry import Institution, Meter, Organisation, RegistryDocument, Vehicle
 from domain.topics import POSITION, READING
@@ -73,10 +81,10 @@ class Outcome:
 
     Args:
         drill: its name.
-        sent: readings and positions the broker confirmed.
-        stored: distinct rows of them stored.
-        doubled: rows stored beyond one per (device, time).
-        stored_at_fault: rows stored when the fault struck (between 0 and sent: it struck mid-stream).
+        confirmed: the keys (device, time) of the readings and positions the broker confirmed.
+        stored: the keys of the drill's stream stored.
+        doubled: readings received again with another register than the one stored (reading_conflict).
+        stored_at_fault: keys stored when the fault struck (between 0 and sent: it struck mid-stream).
         recovery_seconds: from the fault until everything was stored and healthy; None: not within the time allowed.
         unjudged: the supervisor drill's vehicles not judged through their last fix.
         resent: publications the drill's client sent again (a broker that went away).
@@ -84,8 +92,8 @@ class Outcome:
     """
 
     drill: str
-    sent: int = 0
-    stored: int = 0
+    confirmed: frozenset[Key] = field(default_factory=frozenset)
+    stored: frozenset[Key] = field(default_factory=frozenset)
     doubled: int = 0
     stored_at_fault: int = 0
     recovery_seconds: float | None = None
@@ -94,8 +102,13 @@ class Outcome:
     skipped: str | None = None
 
     @property
+    def sent(self) -> int:
+        return len(self.confirmed)
+
+    @property
     def lost(self) -> int:
-        return max(self.sent - self.stored, 0)
+        """Confirmed keys not stored, whatever else was stored."""
+        return len(self.confirmed - self.stored)
 
     @property
     def ok(self) -> bool:
@@ -112,9 +125,30 @@ class Outcome:
         judged = f", {self.unjudged} vehicle(s) not judged through" if self.unjudged else ""
         verdict = "ok" if self.ok else "FAIL"
         return (
-            f"{self.drill:10} sent {self.sent}, stored {self.stored} ({self.stored_at_fault} at the fault), lost "
+            f"{self.drill:10} sent {self.sent}, stored {len(self.stored)} ({self.stored_at_fault} at the fault), lost "
             f"{self.lost}, doubled {self.doubled}, resent {self.resent}{judged}; {recovery}  {verdict}"
         )
+
+
+class Confirmed(Tally):
+    """The publisher's tally, and the key (device, time) of each item the broker confirmed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: set[Key] = set()
+
+    def confirm(self, message: Message) -> None:
+        super().confirm(message)
+        self.keys.add(key_of(message))
+
+
+def key_of(message: Message) -> Key:
+    """The key (device, time) of one of the drill's messages (a single reading or position: stream())."""
+    device = message.topic.split("/")[-2]
+    at = orjson.loads(message.payload)["time"]
+    if message.family == READING.name:
+        return device, datetime.fromisoformat(at)
+    return device, datetime.fromtimestamp(at / 1000, UTC)
 
 
 def registry() -> RegistryDocument:
@@ -196,9 +230,11 @@ class Drills:
         self.stack = Stack.from_settings(settings)
 
     async def prepare(self) -> None:
-        """Register the drill's devices (again: an upsert)."""
-        async with await psycopg.AsyncConnection.connect(self.settings.database_url) as conn:
+        """Register the drill's devices (again: an upsert), out of service from today on (module docstring)."""
+        today = datetime.now(self.settings.zone).date()
+        async with await psycopg.AsyncConnection.connect(self.settings.database_url) as conn, conn.transaction():
             await import_document(conn, registry())
+            await drills.out_of_service(conn, METERS, VEHICLES, today)
 
     async def run(self, name: str) -> Outcome:
         """One drill: its stream, its fault in the middle, and what came of it."""
@@ -214,26 +250,26 @@ class Drills:
             start = newest.replace(microsecond=0) + timedelta(seconds=1)
         until = start + span(self.messages)
         sent_stream = stream(self.settings.topic_root, start, self.messages)
-        tally = Tally()
+        tally = Confirmed()
         publishing_task = asyncio.create_task(self._publish(sent_stream, tally))
 
-        async def stored_now() -> drills.Stored | None:
+        async def stored_now() -> set[Key] | None:
             return await self._read(lambda c: drills.stored(c, METERS, VEHICLES, start, until))
 
-        at_fault = await self._until(stored_now, lambda s: s.keys >= self.messages // 4, self.recovery_seconds)
+        at_fault = await self._until(stored_now, lambda s: len(s) >= self.messages // 4, self.recovery_seconds)
         if at_fault is None:
             publishing_task.cancel()
             raise DrillError("a quarter of the stream was not stored in time: is the collector running?")
         faulted = time.monotonic()
-        log.info("drill %s: fault at %d of %d stored", name, at_fault.keys, self.messages)
+        log.info("drill %s: fault at %d of %d stored", name, len(at_fault), self.messages)
         await asyncio.to_thread(self._fault, name)
         await asyncio.wait_for(publishing_task, self.recovery_seconds + self.messages / self.rate)
-        sent = sum(tally.items.values())
+        confirmed = frozenset(tally.keys)
         wanted = last_fixes(start, self.messages) if name == "supervisor" else {}
 
-        async def recovered() -> drills.Stored | None:
+        async def recovered() -> set[Key] | None:
             found = await stored_now()
-            if found is None or found.keys < sent or not await asyncio.to_thread(self._healthy):
+            if found is None or not confirmed <= found or not await asyncio.to_thread(self._healthy):
                 return None
             if wanted and not self._judged(await self._read(lambda c: drills.judged_until(c, wanted)), wanted):
                 return None
@@ -241,14 +277,15 @@ class Drills:
 
         done = await self._until(recovered, lambda _: True, self.recovery_seconds - (time.monotonic() - faulted))
         recovery = time.monotonic() - faulted if done is not None else None
-        final = await stored_now() or drills.Stored(0, 0)
+        final = await stored_now() or set()
+        doubled = await self._read(lambda c: drills.conflicts(c, METERS, start, until))
         judged = await self._read(lambda c: drills.judged_until(c, wanted)) if wanted else {}
         return Outcome(
             name,
-            sent=sent,
-            stored=final.keys,
-            doubled=final.rows - final.keys,
-            stored_at_fault=at_fault.keys,
+            confirmed=confirmed,
+            stored=frozenset(final),
+            doubled=doubled or 0,
+            stored_at_fault=len(at_fault),
             recovery_seconds=recovery,
             unjudged=len(wanted) - self._judged_count(judged or {}, wanted),
             resent=tally.resent,

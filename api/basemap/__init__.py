@@ -3,6 +3,8 @@ the offline package this API serves, or a grid), and the package's tiles (routes
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlsplit
 
 from api.basemap.package import About, Package
@@ -12,12 +14,37 @@ from yiwang.settings import Settings
 
 
 def open_package(settings: Settings) -> Package | None:
-    """The settings' tile package opened, or None without one.
+    """The settings' tile package opened, or None without one (the caller closes it).
 
     Raises:
         PackageError: the file is missing or holds no tiles the map can draw (the API does not start).
     """
     return open_file(settings.pages_tile_package) if settings.pages_tile_package is not None else None
+
+
+def check_package(settings: Settings) -> About | None:
+    """What the settings' tile package says of itself, the file opened and closed again, or None without one: a
+    missing or wrong file stops the API when the app is built; the lifespan holds it open (held()).
+
+    Raises:
+        PackageError: the file is missing or holds no tiles the map can draw.
+    """
+    package = open_package(settings)
+    if package is None:
+        return None
+    package.close()
+    return package.about
+
+
+@asynccontextmanager
+async def held(settings: Settings) -> AsyncIterator[Package | None]:
+    """The settings' tile package open for as long as the block runs (the API's lifespan), closed when it ends."""
+    package = open_package(settings)
+    try:
+        yield package
+    finally:
+        if package is not None:
+            package.close()
 
 
 def page_config(settings: Settings, about: About | None) -> dict[str, object]:

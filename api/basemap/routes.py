@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from api.basemap.package import Package
+from api.basemap.package import About, Package
 from api.errors import NotFound, responses
 
 # Path parts are matched as text and read here: nothing but digits is a tile's address, so a path such as
@@ -18,10 +18,10 @@ from api.errors import NotFound, responses
 _NUMBER: Final = re.compile(r"[0-9]{1,8}")
 
 
-def router_of(package: Package, cache_seconds: int) -> APIRouter:
-    """The /tiles router of one opened package."""
+def router_of(about: About, cache_seconds: int) -> APIRouter:
+    """The /tiles router of a package that says this of itself; the lifespan holds the package open
+    (app.state.tile_package: api/app.py)."""
     router = APIRouter(tags=["pages"])
-    about = package.about
 
     @router.get(
         "/tiles/{z}/{x}/{y}.{extension}",
@@ -35,6 +35,7 @@ def router_of(package: Package, cache_seconds: int) -> APIRouter:
         """
         if extension != about.extension or not all(_NUMBER.fullmatch(part) for part in (z, x, y)):
             raise NotFound(f"no tile at /tiles/{z}/{x}/{y}.{extension}: tiles are /tiles/Z/X/Y.{about.extension}")
+        package: Package = request.app.state.tile_package
         found = await run_in_threadpool(package.tile, int(z), int(x), int(y))
         if found is None:
             raise NotFound(f"the tile package has no tile {z}/{x}/{y}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from collector.inbox import Received
@@ -45,7 +46,7 @@ async def test_health_is_bad_while_the_database_refuses_and_good_once_a_write_su
     assert metrics.health()[1]["database_ok"] is True
 
 
-async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_the_lag(
+async def test_its_metrics_count_the_fixes_judged_not_those_skipped_the_alerts_raised_by_kind_and_the_lag(
     settings: Settings, devices: Devices
 ) -> None:
     metrics = SupervisorMetrics()
@@ -53,8 +54,11 @@ async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_
     fix = {"time": now.isoformat(), "latitude": 29.29, "longitude": 117.2, "speed": 150.0, "heading": 90.0,
            "odometer": 10.0, "ignition": True}  # fmt: skip
     vehicle = devices.vehicles[0]
+    # A fix of a vehicle the registry does not hold is skipped (the collector refuses it), not judged.
+    unregistered = f"{vehicle}-unregistered"
     batch = [
-        Received(time.time() - 2, topic(settings.topic_root, "vehicle", vehicle, "position"), orjson.dumps(fix), 1, 1)
+        Received(time.time() - 2, topic(settings.topic_root, "vehicle", v, "position"), orjson.dumps(fix), i, 1)
+        for i, v in enumerate((vehicle, unregistered), 1)
     ]
     async with open_pool(settings.database_url_of("supervisor"), max_size=1) as pool:
         assert await supervisor(pool, settings, metrics).write(batch, asyncio.Event()) >= 1
@@ -62,3 +66,32 @@ async def test_its_metrics_count_the_fixes_judged_the_alerts_raised_by_kind_and_
     assert metrics.registry.get_sample_value("yiwang_supervisor_alerts_raised_total", {"kind": "speeding"}) == 1
     assert metrics.registry.get_sample_value("yiwang_supervisor_lag_seconds_count") == 1
     assert (metrics.registry.get_sample_value("yiwang_supervisor_lag_seconds_sum") or 0) >= 2
+
+
+async def test_a_retired_vehicle_falling_quiet_raises_no_silence_and_one_in_the_fleet_does(
+    settings: Settings, devices: Devices
+) -> None:
+    active, retired = devices.vehicles[:2]
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await conn.execute(
+            """UPDATE vehicle SET lifecycle = 'retired', retired_on = current_date, retired_how = 'scrapped'
+                WHERE id = %s""",
+            [retired],
+        )
+    now = datetime.now(UTC)
+    parked = {"time": now.isoformat(), "latitude": 29.29, "longitude": 117.2, "speed": 0.0, "heading": 0.0,
+              "odometer": 10.0, "ignition": False}  # fmt: skip
+    batch = [
+        Received(time.time(), topic(settings.topic_root, "vehicle", v, "position"), orjson.dumps(parked), i, 1)
+        for i, v in enumerate((active, retired), 1)
+    ]
+    metrics = SupervisorMetrics()
+    async with open_pool(settings.database_url_of("supervisor"), max_size=1) as pool:
+        judge = supervisor(pool, settings, metrics)
+        await judge.write(batch, asyncio.Event())
+        # Both judged (a retired vehicle's fixes count as ever), then quiet past supervision_silent_seconds.
+        assert metrics.registry.get_sample_value("yiwang_supervisor_fixes_judged_total") == 2
+        await judge.check_silence(now + timedelta(seconds=settings.supervision_silent_seconds + 60))
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        cur = await conn.execute("SELECT vehicle_id, kind FROM alert WHERE vehicle_id = ANY(%s)", [[active, retired]])
+        assert await cur.fetchall() == [(active, "silent")]

@@ -191,6 +191,30 @@ async def test_a_digest_sends_the_yellow_alerts_of_its_period_in_one_message(
     assert f"(alert {second})" in summary
 
 
+async def test_a_failed_delivery_is_due_again_by_the_notifiers_clock_not_the_databases(
+    notifier_settings: Settings, unit: Devices, webhook: Receiver
+) -> None:
+    # The notifier's clock a day behind the database's: the retry of a failed delivery is due by that clock (its
+    # backoff after the attempt), so that it is tried once the clock passes the backoff, not a day later.
+    url, org = notifier_settings.database_url, unit.organisation
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    now = Clock(start)
+    once = await add_rule(url, name="fails once", organisation_id=org, channel="wecom",
+                          target=f"http://127.0.0.1:{webhook.port}/fail-1/clock?key=k")  # fmt: skip
+    async with notifying(notifier_settings, now):
+        await raise_alert(url, unit.vehicles[0], org, "speeding", "yellow", datetime.now(UTC))
+        await wait_statuses(url, once, [("pending", 1)])
+        [failed] = await deliveries(url, once)
+        # The first backoff (notify_retry_seconds) counted from the notifier's time of the attempt.
+        assert failed["due_at"] == start + timedelta(seconds=notifier_settings.notify_retry_seconds)
+        assert "HTTP 500" in failed["last_error"]
+        now.at = start + timedelta(seconds=1)
+        await wait_statuses(url, once, [("sent", 2)])
+    [sent] = await deliveries(url, once)
+    assert sent["sent_at"] == start + timedelta(seconds=1)
+    assert [r["path"] for r in webhook.received()] == ["/fail-1/clock", "/fail-1/clock"]
+
+
 @pytest.fixture
 def escalating(notifier_settings: Settings) -> Settings:
     return notifier_settings.model_copy(update={"alert_escalate_seconds": 1.0})

@@ -81,7 +81,7 @@ def test_the_old_workdays_name_still_sets_the_week_and_warns_of_the_new_one(monk
 def test_the_tiles_coordinate_system_reaches_the_pages(monkeypatch: pytest.MonkeyPatch) -> None:
     # Tianditu's tiles are CGCS2000: named as such, and the map states it (drawn as received).
     monkeypatch.setenv("YIWANG_PAGES_TILE_COORDINATES", "cgcs2000")
-    assert config(Settings())["tile_coordinates"] == "cgcs2000"
+    assert config(Settings(), None)["tile_coordinates"] == "cgcs2000"
     # Baidu's BD-09 is not supported: refused by name rather than drawn hundreds of metres off.
     monkeypatch.setenv("YIWANG_PAGES_TILE_COORDINATES", "bd09")
     with pytest.raises(ValueError, match="pages_tile_coordinates"):

@@ -175,3 +175,30 @@ def test_a_missing_or_wrong_package_stops_the_api_at_its_start(api_settings: Set
     (tmp_path / "text.pmtiles").write_text("not an archive")
     with pytest.raises(PackageError, match="no PMTiles archive"):
         create_app(api_settings.model_copy(update={"pages_tile_package": tmp_path / "text.pmtiles"}))
+
+
+def _held(path: Path) -> int:
+    """How many of this process's open files and memory maps are the file at `path`."""
+    target = str(path.resolve())
+    proc = Path("/proc/self")
+    fds = 0
+    for fd in (proc / "fd").iterdir():
+        try:
+            fds += fd.readlink().as_posix() == target
+        except OSError:
+            continue  # closed since the listing
+    maps = sum(line.rstrip().endswith(target) for line in (proc / "maps").read_text().splitlines())
+    return fds + maps
+
+
+async def test_the_package_is_held_open_only_while_the_app_runs(
+    api_settings: Settings, tag: str, any_package: Path
+) -> None:
+    app = create_app(api_settings.model_copy(update={"pages_tile_package": any_package}))
+    # Read when the app is built (a wrong file stops it), not held: an app never started leaves nothing open.
+    assert _held(any_package) == 0
+    async with app.router.lifespan_context(app), client_at(app, address_for(tag)) as client:
+        assert (await client.get("/tiles/2/1/0.png")).content == RED
+        assert _held(any_package) >= 1
+    # The lifespan's end closed it: an API stopped (or a test's app) does not keep the file or its mapping open.
+    assert _held(any_package) == 0
