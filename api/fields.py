@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated
 
 from fastapi import Path
-from pydantic import Field, WithJsonSchema
+from pydantic import AfterValidator, AwareDatetime, Field, WithJsonSchema
 
 # PostgreSQL text cannot hold NUL characters: text that reaches a query refuses them up front (422).
 NO_NUL = r"^[^\x00]*$"
@@ -28,3 +29,12 @@ Integer = Annotated[int, Field(ge=-INTEGER_MAX - 1, le=INTEGER_MAX)]
 BIGINT_MAX = 2**63 - 1
 RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _in_utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
+# A moment with its offset, as RFC 3339 allows it (up to ±23:59), turned to UTC: PostgreSQL takes offsets up to ±15:59
+# only, so `+16:00` would be a database error rather than the same instant.
+Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]

@@ -60,7 +60,7 @@ class UserUpdate(BaseModel):
     disabled: bool | None = None
     password: SecretStr | None = None
     email: str | None = Field(
-        default=None, max_length=254, pattern=r"^$|^[^@\s,]+@[^@\s,]+$", description='an address; "" removes it'
+        default=None, max_length=254, pattern=r"^$|^[^@\s,\x00]+@[^@\s,\x00]+$", description='an address; "" removes it'
     )
 
 

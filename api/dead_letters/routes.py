@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.dead_letters import listing
 from api.dead_letters.listing import DeadLetter, DeviceRefusals
 from api.deps import PoolDep, require
 from api.errors import responses
-from api.fields import BIGINT_MAX, Text
+from api.fields import BIGINT_MAX, Moment, Text
 from api.paging import Page
 from domain.dead_letter import Reason
 
@@ -25,8 +25,8 @@ _DEFAULT_PERIOD = timedelta(days=1)
 class _Period(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    since: AwareDatetime | None = Field(default=None, description="received from (RFC 3339 with offset)")
-    until: AwareDatetime | None = Field(default=None, description="received before")
+    since: Moment | None = Field(default=None, description="received from (RFC 3339 with offset)")
+    until: Moment | None = Field(default=None, description="received before")
 
 
 class DeadLetterQuery(_Period):

@@ -11,13 +11,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, status
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.access.audit import audit_entry
 from api.access.rules import Principal
 from api.deps import PoolDep, ScopeDep, require
 from api.errors import AUTHENTICATED, responses
-from api.fields import NO_NUL, Text
+from api.fields import NO_NUL, Moment, Text
 from api.paging import Page, page_of
 from api.supervision import alerts
 from api.supervision.alerts import AlertDetail, AlertPublic, NotePublic
@@ -44,7 +44,7 @@ class AlertQuery(BaseModel):
     institution_id: Text | None = None
     level: str | None = Field(default=None, pattern="^(yellow|red)$")
     open: bool = Field(default=False, description="only alerts not acknowledged (nor closed) yet")
-    since: AwareDatetime | None = Field(default=None, description="fix time from (RFC 3339 with offset)")
+    since: Moment | None = Field(default=None, description="fix time from (RFC 3339 with offset)")
     state: list[AlertState] = Field(default=[], description="only alerts in these states (repeat it for several)")
     assignee_id: int | None = Field(default=None, description="only alerts given to this user")
 

@@ -12,7 +12,7 @@ from websockets.asyncio.client import connect
 
 from api.access.audit import MAX_ITEMS, MAX_PARAMS_BYTES, MAX_TEXT_CHARS, bounded, bounded_params, bounded_text
 from api.access.users import NAME_MAX_LENGTH
-from tests.support.api import AsUser, Units, address_for, audit_rows, person, serving
+from tests.support.api import AddUser, AsUser, Units, address_for, audit_rows, person, serving
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
 
@@ -94,3 +94,15 @@ def test_bounded_cuts_texts_lists_and_objects_and_says_how_much() -> None:
     assert bounded(wide) == {**{f"k{n}": n for n in range(MAX_ITEMS)}, "…": "3 more keys"}
     assert bounded([["y" * (MAX_TEXT_CHARS + 1)]]) == [["y" * MAX_TEXT_CHARS + "…[1 more characters]"]]
     assert bounded_params({"q": "ok"}) == {"q": "ok"}
+
+
+async def test_an_address_holding_a_nul_is_refused_not_a_database_error(
+    client: httpx.AsyncClient, as_user: AsUser, add_user: AddUser
+) -> None:
+    # PostgreSQL's text (and the audit log's jsonb) cannot hold U+0000: it was a 500 (found by schemathesis).
+    admin = await as_user("admin")
+    victim = await add_user("auditor")
+    users = (await client.get("/users", headers=admin)).json()
+    user_id = next(u["id"] for u in (users["items"] if isinstance(users, dict) else users) if u["name"] == victim)
+    response = await client.patch(f"/users/{user_id}", json={"email": "0@\u0000"}, headers=admin)
+    assert response.status_code == 422, response.text

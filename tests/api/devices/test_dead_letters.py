@@ -69,3 +69,15 @@ async def test_only_admins_read_dead_letters(client: httpx.AsyncClient, as_user:
             assert (await client.get(path, headers=headers)).status_code == 403, (role, path)
     for path in ("/dead-letters", "/dead-letters/devices"):
         assert (await client.get(path)).status_code == 401
+
+
+async def test_a_period_given_with_any_offset_rfc_3339_allows_is_read_not_a_database_error(
+    client: httpx.AsyncClient, as_user: AsUser
+) -> None:
+    # PostgreSQL takes offsets up to ±15:59; +16:00 is a valid RFC 3339 offset (found by schemathesis: a 500).
+    admin = await as_user("admin")
+    for path in ("/dead-letters", "/dead-letters/devices"):
+        response = await client.get(path, params={"since": "2000-01-01T00:00:00+16:00"}, headers=admin)
+        assert response.status_code == 200, (path, response.text)
+    alerts = await client.get("/alerts", params={"since": "2000-01-01T00:00:00-18:00"}, headers=admin)
+    assert alerts.status_code == 200, alerts.text
