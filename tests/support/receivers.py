@@ -42,12 +42,21 @@ class Receiver:
 @contextmanager
 def receiving(kind: str, folder: Path) -> Iterator[Receiver]:
     """A receiver process (`smtp` or `webhook`) on a free loopback port, stopped when the block ends."""
+    command = ["-m", "tests.support.receivers", kind, "{port}", str(folder)]
+    with serving(folder, f"the {kind} receiver", command) as receiver:
+        yield receiver
+
+
+@contextmanager
+def serving(folder: Path, name: str, command: list[str]) -> Iterator[Receiver]:
+    """A receiver process (`python` with `command`, `{port}` in it replaced by a free loopback port) that writes what
+    it receives into `folder`; stopped when the block ends."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.receivers", kind, str(port), str(folder)])
+    process = subprocess.Popen([sys.executable, *(arg.replace("{port}", str(port)) for arg in command)])
     try:
-        wait_until(lambda: _accepts(port) or process.poll() is not None, 15, f"the {kind} receiver to listen")
-        assert process.poll() is None, f"the {kind} receiver exited with {process.returncode}"
+        wait_until(lambda: _accepts(port) or process.poll() is not None, 15, f"{name} to listen")
+        assert process.poll() is None, f"{name} exited with {process.returncode}"
         yield Receiver(port, folder)
     finally:
         process.terminate()

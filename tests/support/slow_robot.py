@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -20,32 +18,16 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from tests.support.receivers import Receiver
-from tests.support.waiting import wait_until
-from yiwang.stack import free_port
+from tests.support.receivers import Receiver, serving
 
 
 @contextmanager
 def slow_robot(folder: Path, hold: float) -> Iterator[Receiver]:
     """The robot on a free loopback port, stopped when the block ends."""
-    folder.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tests.support.slow_robot", str(port), str(folder), str(hold)])
-    try:
-        wait_until(lambda: _accepts(port) or process.poll() is not None, 15, "the slow robot to listen")
-        assert process.poll() is None, f"the slow robot exited with {process.returncode}"
-        yield Receiver(port, folder)
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
+    with serving(
+        folder, "the slow robot", ["-m", "tests.support.slow_robot", "{port}", str(folder), str(hold)]
+    ) as robot:
+        yield robot
 
 
 def _serve(port: int, folder: Path, hold: float) -> None:
