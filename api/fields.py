@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Annotated
 
@@ -38,3 +38,19 @@ def _in_utc(moment: datetime) -> datetime:
 # A moment with its offset, as RFC 3339 allows it (up to ±23:59), turned to UTC: PostgreSQL takes offsets up to ±15:59
 # only, so `+16:00` would be a database error rather than the same instant.
 Moment = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+
+
+def _no_offset(moment: time) -> time:
+    if moment.tzinfo is not None:
+        raise ValueError("a local time of day (the settings' time zone): no offset")
+    return moment
+
+
+# A time of day in the settings' time zone (working hours, quiet hours), taken and returned as "08:30:00". JSON
+# Schema's `time` format is RFC 3339's full-time, which requires an offset: a schema saying `format: time` would
+# call every answer wrong, so it states the form the API takes and returns.
+LocalTime = Annotated[
+    time,
+    AfterValidator(_no_offset),
+    WithJsonSchema({"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]{1,6})?)?$"}),
+]

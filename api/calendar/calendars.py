@@ -5,7 +5,7 @@ that applies only in, or only outside, its calendar's working time). Hours or wo
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import Annotated, Self
 
 import psycopg
@@ -13,7 +13,7 @@ from psycopg import AsyncConnection
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.errors import Conflict, NotFound
-from api.fields import NO_NUL
+from api.fields import NO_NUL, LocalTime
 from db import calendar as calendar_db
 
 IsoDay = Annotated[int, Field(ge=1, le=7)]
@@ -25,8 +25,8 @@ class CalendarSet(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100, pattern=NO_NUL, description="e.g. 夜间禁行, 学校")
-    work_start: time | None = Field(default=None, description="working hours' start, local; null: the setting's")
-    work_end: time | None = Field(
+    work_start: LocalTime | None = Field(default=None, description="working hours' start, local; null: the setting's")
+    work_end: LocalTime | None = Field(
         default=None, description="working hours' end (exclusive), local; before the start: hours across midnight"
     )
     workdays: list[IsoDay] | None = Field(
@@ -35,8 +35,6 @@ class CalendarSet(BaseModel):
 
     @model_validator(mode="after")
     def _hours_fit(self) -> Self:
-        if any(t is not None and t.tzinfo is not None for t in (self.work_start, self.work_end)):
-            raise ValueError("working hours are local times (the settings' time zone): no offset")
         if (self.work_start is None) != (self.work_end is None):
             raise ValueError("give work_start and work_end together (or neither: the setting's hours)")
         if self.work_start is not None and self.work_start == self.work_end:

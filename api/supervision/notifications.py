@@ -4,7 +4,7 @@ deliveries the notifier made."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, time
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from api.access.rules import Role
 from api.errors import NotFound, Refused
-from api.fields import NO_NUL, Text
+from api.fields import NO_NUL, LocalTime, Text
 from db import notifications as notifications_db
 from db.sealing import Sealer, Unsealable
 from domain.notifications import ROBOTS, Channel, DeliveryStatus, Event, masked_url
@@ -44,8 +44,8 @@ class RuleCreate(BaseModel):
         description="email: also every enabled user of this role with an address (unit users: of organisation_id)",
     )
     secret: str | None = Field(default=None, max_length=200, pattern=NO_NUL, description="钉钉's 加签 secret (SEC...)")
-    quiet_start: time | None = Field(default=None, description="local time: yellow alerts wait until quiet_end")
-    quiet_end: time | None = None
+    quiet_start: LocalTime | None = Field(default=None, description="local time: yellow alerts wait until quiet_end")
+    quiet_end: LocalTime | None = None
     digest_minutes: int | None = Field(
         default=None, ge=5, le=10080, description="one summary of the yellow alerts per this many minutes"
     )
@@ -93,8 +93,8 @@ class RulePublic(BaseModel):
     )
     role: str | None
     has_secret: bool = Field(description="whether 钉钉 signing is on (the secret itself is never shown)")
-    quiet_start: time | None
-    quiet_end: time | None
+    quiet_start: LocalTime | None
+    quiet_end: LocalTime | None
     digest_minutes: int | None
     created_at: datetime
     created_by: int | None
@@ -114,8 +114,8 @@ class _RuleRow(BaseModel):
     target: str | None
     role: str | None
     secret: str | None
-    quiet_start: time | None
-    quiet_end: time | None
+    quiet_start: LocalTime | None
+    quiet_end: LocalTime | None
     digest_minutes: int | None
     created_at: datetime
     created_by: int | None
