@@ -99,6 +99,8 @@ async def test_each_account_logs_in_with_its_own_secret_at_its_own_listener(
     for device in (devices.meters[0], devices.vehicles[0]):
         assert _device_login(emqx, conf, device, issued.secrets[device])
     assert _service_login(emqx, conf, issued.collector, issued.secrets[issued.collector])
+    # Nobody is a superuser, whom EMQX would let past the authorizer.
+    assert emqx.execute("SELECT bool_or(is_superuser) FROM mqtt_user").fetchone() == (False,)
 
 
 async def test_a_device_s_password_opens_no_other_account(
