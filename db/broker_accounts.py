@@ -61,14 +61,11 @@ async def set_device_credential(conn: AsyncConnection, device_kind: str, device_
 
 
 async def accounts(conn: AsyncConnection) -> tuple[list[ServiceAccount], list[DeviceAccount]]:
-    """Every service account, and the credentials of devices the registry still holds."""
+    """Every service account, and the credentials of devices the registry still holds, but a retired vehicle's.
+
+    The devices are the view `broker_device` (migration 0041), which EMQX's accounts are made from too."""
     services = await conn.execute("SELECT username, roles, password_hash FROM service_account ORDER BY username")
-    devices = await conn.execute(
-        """SELECT c.device_id, c.device_kind, c.password_hash FROM device_credential c
-           WHERE (c.device_kind = 'meter' AND EXISTS (SELECT 1 FROM meter m WHERE m.id = c.device_id))
-              OR (c.device_kind = 'vehicle' AND EXISTS (SELECT 1 FROM vehicle v WHERE v.id = c.device_id))
-           ORDER BY c.device_id"""
-    )
+    devices = await conn.execute("SELECT device_id, device_kind, password_hash FROM broker_device ORDER BY device_id")
     return (
         [ServiceAccount(*row) for row in await services.fetchall()],
         [DeviceAccount(*row) for row in await devices.fetchall()],

@@ -17,7 +17,7 @@ from typing import Final
 from psycopg import Connection, sql
 
 # The processes that connect with roles of their own.
-SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker")
+SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker", "emqx")
 
 # What each process may do to each table; a table not named is closed to it. Hypertables pass their grants on to
 # their chunks. Functions keep PostgreSQL's default (any role may call them), temporary tables too (the collector
@@ -188,13 +188,19 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "audit_log_archive": "SELECT, INSERT",
         "raw_horizon": "SELECT",
     },
+    # Not a process of ours: EMQX's PostgreSQL authenticator and authorizer (broker/emqx/emqx.conf), which read the
+    # accounts' hashes and grants through two views (migration 0041) and no table.
+    "emqx": {
+        "mqtt_user": "SELECT",
+        "mqtt_acl": "SELECT",
+    },
 }
 
 # Functions closed to PUBLIC (they run as the owner) and the processes that may call them.
 FUNCTIONS: Mapping[str, tuple[str, ...]] = {"worker": ("apply_retention(regclass, interval)",)}
 
-# Tables only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
-OWNER_ONLY = frozenset({"schema_migration", "device_credential"})
+# Tables (and views) only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
+OWNER_ONLY = frozenset({"schema_migration", "device_credential", "broker_device"})
 
 
 @dataclass(frozen=True)
@@ -269,7 +275,14 @@ def give_to_owner(admin_in_database: Connection, owner: str) -> int:
 def grant(owner: Connection, roles: Mapping[str, str]) -> None:
     """As the owner, after the migrations: each service's role (`roles`: service -> role name) gets exactly its
     grants of GRANTS on the tables of schema `public`, whatever it held before. Safe to run again."""
-    tables = {name for (name,) in owner.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    # Views too: a role granted a view reads what the view shows, as the view's owner, and none of its tables.
+    tables = {
+        name
+        for (name,) in owner.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "UNION SELECT viewname FROM pg_views WHERE schemaname = 'public'"
+        )
+    }
     for service, role in roles.items():
         grants = GRANTS[service]
         missing = set(grants) - tables

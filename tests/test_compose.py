@@ -81,12 +81,14 @@ SECRETS = (
     "MQTT_OBSERVER_PASSWORD",
     "YIWANG_API_TOKEN_SECRET",
     "YIWANG_SECRET_KEY",
+    "DB_EMQX_PASSWORD",
+    "EMQX_NODE_COOKIE",
 )
 
 # A .env that sets every secret (compose refuses to start without one).
 DOT_ENV = {name: f"{name.lower()}-{'s' * 40}" for name in SECRETS}
 # Variables that hold a secret: none may have a default (`${VAR:-x}`) or be left empty (`${VAR}`).
-SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY", re.IGNORECASE)
+SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|KEY|COOKIE", re.IGNORECASE)
 
 Compose = dict[str, Any]
 Reader = Callable[[Path], str | None]
@@ -660,7 +662,8 @@ def check_secrets(raw: Compose) -> list[str]:
 def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> list[str]:
     """Off this host, only the devices' listeners are reachable: the broker's TLS listener, and the JT/T 808
     gateway's port (the protocol has no TLS: a terminal proves itself with its authentication code, and a bureau puts
-    the port behind its operator's APN or VPN where it must). Every other published port is on loopback."""
+    the port behind its operator's APN or VPN where it must), and each EMQX node's TLS listener. Every other published
+    port is on loopback."""
     conf = mosquitto_conf_source(compose)
     tls_ports: set[str] = set()
     if conf is not None and (text := read(conf[1])) is not None:
@@ -671,6 +674,10 @@ def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> li
                 listener = value.split()[0]
             elif key == "certfile" and listener is not None:
                 tls_ports.add(listener)
+    # (`read` stands for Mosquitto's file, which the breakages change; EMQX's is read as it is.)
+    emqx = {
+        name: emqx_conf(text) for name, path in emqx_conf_sources(compose).items() if (text := read_from_disk(path))
+    }
     problems = []
     for name, service in services(compose).items():
         for port in service.get("ports") or []:
@@ -685,10 +692,131 @@ def check_published_ports(compose: Compose, read: Reader = read_from_disk) -> li
                 continue
             if conf is not None and name == conf[0] and target in tls_ports:
                 continue
+            if name in emqx and target == emqx[name].get("ssl_port"):
+                continue
             if runs(service, "gateway", "jt808") and target == yiwang_env(service).get(f"{PREFIX}JT808_PORT"):
                 continue
             problems.append(f"{name}: port {spec} is published on every interface without TLS (bind it to 127.0.0.1)")
     return problems
+
+
+# ---- the `emqx` profile: a two-node EMQX cluster reading the broker's accounts from the database ------------------
+
+EMQX_IMAGE = re.compile(r"^emqx/emqx:5\.\d+\.\d+$")  # the official image, a release pinned
+EMQX_CONF_TARGET = "/opt/emqx/etc/emqx.conf"
+EMQX_PROFILE = "emqx"
+# Where EMQX takes the password of each of its PostgreSQL clients (broker/emqx/emqx.conf keeps none).
+EMQX_DB_PASSWORDS = (
+    "EMQX_AUTHENTICATION__1__PASSWORD",
+    "EMQX_LISTENERS__SSL__DEFAULT__AUTHENTICATION__1__PASSWORD",
+    "EMQX_AUTHORIZATION__SOURCES__1__PASSWORD",
+)
+
+
+def emqx_conf_sources(compose: Compose) -> dict[str, Path]:
+    """EMQX service -> the project file mounted as its configuration."""
+    found = {}
+    for name, service in services(compose).items():
+        if not str(service.get("image", "")).startswith("emqx/"):
+            continue
+        for volume in service.get("volumes") or []:
+            source, _, rest = str(volume).partition(":")
+            if rest.split(":")[0] == EMQX_CONF_TARGET and source.startswith((".", "/")):
+                found[name] = (COMPOSE_FILE.parent / source).resolve()
+    return found
+
+
+def emqx_conf(text: str) -> dict[str, Any]:
+    """What the compose file must agree with in broker/emqx/emqx.conf (HOCON, read for the few keys it writes)."""
+
+    def bind(block: str) -> str | None:
+        found = re.search(rf"^  {re.escape(block)} {{\n\s*bind = \"[^\"]*:(\d+)\"", text, re.MULTILINE)
+        return found[1] if found else None
+
+    seeds = re.search(r"^\s*static\.seeds = \[([^\]]*)\]", text, re.MULTILINE)
+    return {
+        "seeds": sorted(seed.strip().strip('"') for seed in seeds[1].split(",")) if seeds else [],
+        "tcp_port": bind("tcp.default"),
+        "ssl_port": bind("ssl.default"),
+        "servers": set(re.findall(r'^\s*server = "([^"]*)"', text, re.MULTILINE)),
+        "databases": set(re.findall(r"^\s*database = (\S+)$", text, re.MULTILINE)),
+        "usernames": set(re.findall(r"^\s*username = (\S+)$", text, re.MULTILINE)),
+        "clients": len(re.findall(r"^\s*backend = postgresql$|^\s*type = postgresql$", text, re.MULTILINE)),
+    }
+
+
+def _aliases(service: Mapping[str, Any]) -> set[str]:
+    networks = service.get("networks") or {}
+    if not isinstance(networks, dict):
+        return set()
+    return {alias for network in networks.values() for alias in (network or {}).get("aliases") or []}
+
+
+def check_emqx(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    """Two EMQX nodes or more, of a pinned official image, only with the emqx profile, one cluster: each node's name
+    is a seed of the mounted configuration and resolves to it on the compose network, one cookie. Their PostgreSQL
+    clients reach the TimescaleDB service's database as the role `yiwang db roles` makes for EMQX, with its password."""
+    sources = emqx_conf_sources(compose)
+    problems = [] if len(sources) >= 2 else [f"{len(sources)} EMQX node(s) with a mounted configuration, not 2"]
+    known = services(compose)
+    databases = {n: s for n, s in known.items() if str(s.get("image", "")).startswith(TIMESCALEDB_IMAGE)}
+    made = conninfo_to_dict(_roles_made(compose).get(f"{PREFIX}EMQX_DATABASE_URL", ""))
+    cookies = set()
+    for name, path in sources.items():
+        service, env = known[name], environment(known[name])
+        if not EMQX_IMAGE.match(str(service.get("image"))):
+            problems.append(f"{name}: image {service.get('image')!r} is not a pinned emqx/emqx:5.x.y")
+        if EMQX_PROFILE not in (service.get("profiles") or []):
+            problems.append(f"{name} starts without the {EMQX_PROFILE} profile")
+        text = read(path)
+        if text is None:
+            problems.append(f"{name}: {path} does not exist")
+            continue
+        conf = emqx_conf(text)
+        node = env.get("EMQX_NODE_NAME", "")
+        if node not in conf["seeds"]:
+            problems.append(f"{name}: node {node!r} is not a seed of {path.name} {conf['seeds']}")
+        if node.partition("@")[2] not in _aliases(service):
+            problems.append(f"{name}: {node!r} does not resolve to this service (a network alias)")
+        cookies.add(env.get("EMQX_NODE__COOKIE"))
+        for server in conf["servers"]:
+            host, _, port = server.partition(":")
+            target = databases.get(host)
+            if target is None or port != "5432":
+                problems.append(f"{name}: PostgreSQL server {server!r} is not the TimescaleDB service")
+            elif conf["databases"] != {environment(target).get("POSTGRES_DB")}:
+                problems.append(f"{name}: databases {conf['databases']} are not the service's")
+        if conf["usernames"] != {made.get("user")}:
+            problems.append(f"{name}: logs in as {conf['usernames']}, not the role `yiwang db roles` makes for EMQX")
+        passwords = [env.get(variable) for variable in EMQX_DB_PASSWORDS]
+        if conf["clients"] != len(EMQX_DB_PASSWORDS) or set(passwords) != {made.get("password")}:
+            problems.append(f"{name}: the passwords of its {conf['clients']} PostgreSQL clients are not that role's")
+    if len(cookies) != 1 or not all(cookies):
+        problems.append("the EMQX nodes do not share one cookie")
+    return problems
+
+
+def check_emqx_broker(compose: Compose, read: Reader = read_from_disk) -> list[str]:
+    """With MQTT_BROKER=emqx, every Python service speaks to the cluster: a name each node answers to, at the
+    services' listener of the configuration."""
+    sources = emqx_conf_sources(compose)
+    known = services(compose)
+    shared = set.intersection(*(_aliases(known[name]) for name in sources)) if sources else set()
+    ports = {emqx_conf(text)["tcp_port"] for path in sources.values() if (text := read(path))}
+    problems = []
+    for name, settings in service_settings(compose).items():
+        if settings.mqtt_host not in shared:
+            problems.append(f"{name}: YIWANG_MQTT_HOST {settings.mqtt_host!r} is not a name of every EMQX node")
+        if {str(settings.mqtt_port)} != ports:
+            problems.append(f"{name}: YIWANG_MQTT_PORT {settings.mqtt_port} is not EMQX's services' listener {ports}")
+    return problems
+
+
+def test_the_emqx_profile_points_every_process_at_the_cluster() -> None:
+    assert check_emqx_broker(load_compose(DOT_ENV | {"MQTT_BROKER": "emqx"})) == []
+    # Without it, Mosquitto as before (check_env_targets), and a broken switch is noticed.
+    assert check_emqx_broker(load_compose()) != []
+    assert check_emqx_broker(load_compose(DOT_ENV | {"MQTT_BROKER": "emqx1.yiwang"})) != []
 
 
 def check_dockerfile(dockerfile: str | None, dockerignore: str | None) -> list[str]:
@@ -818,6 +946,7 @@ COMPOSE_CHECKS: list[Callable[[Compose], list[str]]] = [
     check_timescaledb,
     check_http_health,
     check_published_ports,
+    check_emqx,
 ]
 
 
@@ -912,6 +1041,15 @@ def _script(*steps: str) -> list[str]:
 
 
 BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], None]]] = [
+    ("emqx unpinned", check_emqx, _set("emqx2/image", "emqx/emqx:latest")),
+    ("emqx always on", check_emqx, _set("emqx1/profiles", None)),
+    ("one emqx node", check_emqx, lambda c: c["services"].pop("emqx2")),
+    ("emqx node not seeded", check_emqx, _set("emqx2/environment/EMQX_NODE_NAME", "emqx@emqx3.yiwang")),
+    ("emqx node unresolved", check_emqx, _set("emqx1/networks/default/aliases", ["emqx"])),
+    ("emqx cookies differ", check_emqx, _set("emqx2/environment/EMQX_NODE__COOKIE", "other")),
+    ("emqx database password", check_emqx, _set("emqx1/environment/EMQX_AUTHORIZATION__SOURCES__1__PASSWORD", "x")),
+    ("emqx without its role", check_emqx, _set("migrate/environment/YIWANG_EMQX_DATABASE_URL", None)),
+    ("emqx plain port published", check_published_ports, _set("emqx1/ports", ["1883:1883"])),
     ("misspelt top-level key", check_schema, lambda c: c.update(service=c.pop("services"))),
     ("version key", check_schema, lambda c: c.update(version="3.9")),
     ("misspelt service key", check_schema, _set("api/depends_no", {"migrate": {"condition": "service_started"}})),

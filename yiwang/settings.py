@@ -49,6 +49,7 @@ _DATABASE_URLS = (
     "gateway_database_url",
     "notifier_database_url",
     "worker_database_url",
+    "emqx_database_url",
     "database_admin_url",
 )
 
@@ -105,6 +106,10 @@ class Settings(BaseSettings):
     gateway_database_url: str | None = Field(default=None, repr=False)
     notifier_database_url: str | None = Field(default=None, repr=False)
     worker_database_url: str | None = Field(default=None, repr=False)
+    # The role EMQX's authenticator and authorizer log in as, where a deployment runs EMQX (broker/emqx/emqx.conf):
+    # `yiwang db roles` makes it with this URL's password, `yiwang db migrate` grants it the two views of the broker's
+    # accounts (db/roles.py GRANTS["emqx"]). No Yiwang process connects with it; unset, no such role is made.
+    emqx_database_url: str | None = Field(default=None, repr=False)
     # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
     # the database to database_url's role. No process connects as it.
     database_admin_url: str | None = Field(default=None, repr=False)
@@ -713,11 +718,12 @@ class Settings(BaseSettings):
         return [k.strip() for k in text.replace("\n", ",").split(",") if k.strip()]
 
     def database_url_of(
-        self, service: Literal["api", "collector", "supervisor", "gateway", "notifier", "worker"]
+        self, service: Literal["api", "collector", "supervisor", "gateway", "notifier", "worker", "emqx"]
     ) -> str:
         """The URL a process connects with: its own role's, else the owner's."""
         own: str | None = getattr(self, f"{service}_database_url")
-        if own is None:
+        # EMQX is no process of ours, and a deployment on Mosquitto has no role for it: nothing to warn of.
+        if own is None and service != "emqx":
             # Works (an installation of before the roles), but the owner can switch the audit log's trigger off.
             _log.warning(
                 "YIWANG_%s_DATABASE_URL is not set: the %s connects as the owner of the tables; give it its own role "

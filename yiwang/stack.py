@@ -92,6 +92,7 @@ SERVICE_ROLES: dict[str, str] = {
     "gateway": "yiwang_gateway",
     "notifier": "yiwang_notifier",
     "worker": "yiwang_worker",
+    "emqx": "yiwang_emqx",  # EMQX's authenticator and authorizer, where EMQX is the broker (broker/emqx/emqx.conf)
 }
 
 

@@ -18,7 +18,7 @@ from broker import access
 from collector.metrics import Metrics
 from db.broker_accounts import DeviceAccount, ServiceAccount
 from domain.topics import topic
-from tests.support.broker import ANY_ROOT, device_port, issue, publish, wait_until_admitted
+from tests.support.broker import ANY_ROOT, device_port, files_of, issue, publish, wait_until_admitted
 from tests.support.messages import reading_payload
 from tests.support.registry import Devices
 from tests.support.waiting import wait_for_count
@@ -215,3 +215,27 @@ async def test_broker_devices_out_never_writes_over_a_file_or_through_a_link(
     assert target.read_text() == "kept\n"
     assert oct(target.stat().st_mode & 0o777) == "0o644"
     assert devices.vehicles[2] not in done.stdout
+
+
+async def test_a_retired_vehicle_is_refused_at_the_next_sync(
+    stack: Stack, settings: Settings, devices: Devices
+) -> None:
+    """A vehicle that left the fleet (auctioned or scrapped) keeps its terminal, in anyone's hands: its credential
+    stops working once `yiwang broker sync` has run, as at EMQX, which reads the same view (migration 0041)."""
+    vehicle = devices.vehicles[0]
+    secret = await issue(stack, vehicle)
+    async with await psycopg.AsyncConnection.connect(settings.database_url) as conn:
+        await conn.execute(
+            "UPDATE vehicle SET lifecycle = 'retired', retired_on = current_date, retired_how = 'scrapped' "
+            "WHERE id = %s",
+            [vehicle],
+        )
+        await conn.commit()
+        await access.sync(conn, ANY_ROOT, files_of(stack.mosquitto))
+    assert f"\n{vehicle}:" not in "\n" + stack.mosquitto.device_passwords_file.read_text()
+    stack.mosquitto.reload()
+    # The reload takes a moment: wait until another device's new secret is in force, then try the retired one.
+    await issue(stack, devices.vehicles[1])
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", device_port(stack), username=vehicle, password=secret):
+            pass

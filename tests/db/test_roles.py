@@ -155,8 +155,15 @@ def test_a_process_is_refused_what_it_has_no_need_of(settings: Settings, service
 
 
 def test_every_table_is_granted_where_it_is_used_or_kept_for_the_owner(db: psycopg.Connection) -> None:
-    """A new table in a migration needs its line in db/roles.py GRANTS (or OWNER_ONLY): else no process reaches it."""
-    tables = {name for (name,) in db.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    """A new table or view in a migration needs its line in db/roles.py GRANTS (or OWNER_ONLY): else no process
+    reaches it."""
+    tables = {
+        name
+        for (name,) in db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "UNION SELECT viewname FROM pg_views WHERE schemaname = 'public'"
+        )
+    }
     listed = set(roles.OWNER_ONLY).union(*(grants.keys() for grants in roles.GRANTS.values()))
     assert tables == listed
 
