@@ -1,9 +1,7 @@
-// The pages' words: the vocabulary file of the page's language (domain/vocabulary/<lang>.json, the same words the
-// exports and the alerts' texts use), served by the API at /pages/vocabulary/<lang>.json and revalidated by ETag.
-// Loaded once per page by a top-level await, so that t() (common.js) stays synchronous. `{name}` in a text is
-// filled in by t(key, {name}).
-
-const LANGUAGE = localStorage.getItem("yiwang.lang") === "en" ? "en" : "zh";
+// The pages' words: the vocabulary files (domain/vocabulary/<lang>.json, the same words the exports and the alerts'
+// texts use), served by the API at /pages/vocabulary/<lang>.json and revalidated by ETag. Both languages are loaded
+// (in parallel, once per page) by a top-level await, so that t() (common.js) stays synchronous and a page can name
+// a text in the other language (the language switch). `{name}` in a text is filled in by t(key, {name}).
 
 async function load(language) {
   const response = await fetch(`vocabulary/${language}.json`);
@@ -11,4 +9,5 @@ async function load(language) {
   return response.json();
 }
 
-export const TEXTS = { [LANGUAGE]: await load(LANGUAGE) };
+const [zh, en] = await Promise.all([load("zh"), load("en")]);
+export const TEXTS = { zh, en };
