@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, cast
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, Header, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +27,7 @@ from api.errors import Forbidden
 from api.live.follower import Live
 from db import access as access_db
 from db.scope import Scope
+from domain.vocabulary import Language, preferred
 from yiwang.settings import Settings
 
 
@@ -48,7 +49,16 @@ async def get_live(connection: HTTPConnection) -> Live:
     return resources.of(connection).live
 
 
+async def reader_language(
+    accept_language: Annotated[str | None, Header(description="zh or en: the language of an alert's detail")] = None,
+) -> Language | None:
+    """The language the reader asks for (Accept-Language), None when neither of ours."""
+    return preferred(accept_language)
+
+
 PoolDep = Annotated[AsyncConnectionPool[AsyncConnection], Depends(get_pool)]
+# The reader's language for texts made from parameters (an alert's detail); None: neither zh nor en was asked.
+ReaderLanguage = Annotated[Language | None, Depends(reader_language)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 LiveDep = Annotated[Live, Depends(get_live)]

@@ -32,8 +32,13 @@ _IDS_PER_NOTIFY: Final = 200
 ALERT_COLUMNS: Final = (
     "id", "vehicle_id", "institution_id", "meter_id", "organisation_id", "kind", "level", "time", "received_at",
     "raised_at", "latitude", "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
-    "cleared_at", "cleared_reason", "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at",
+    "cleared_at", "cleared_reason", "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at", "params",
+    "organisation_name",
 )  # fmt: skip
+# Read with the alert, not stored in it: the name of its unit now (a person reads the name, not org-0031).
+_DERIVED_COLUMNS: Final[Mapping[str, sql.Composable]] = {
+    "organisation_name": sql.SQL("(SELECT o.name FROM organisation o WHERE o.id = a.organisation_id)"),
+}
 # The lifecycle's states (domain/alert_lifecycle.py) as conditions on an alert `a`.
 STATE_CONDITIONS: Final[Mapping[str, str]] = {
     "active_unack": "a.closed_at IS NULL AND a.cleared_at IS NULL AND a.acknowledged_at IS NULL",
@@ -48,7 +53,13 @@ SUBJECT_CONDITIONS: Final[Mapping[Subject, str]] = {
     "vehicle": "a.vehicle_id IS NOT NULL",
     "institution": "a.institution_id IS NOT NULL",
 }
-_COLUMNS = sql.SQL(", ").join(map(sql.Identifier, ALERT_COLUMNS))
+# Of an alert `a` (UPDATE alert a ... RETURNING them too).
+_COLUMNS = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(_DERIVED_COLUMNS[c], sql.Identifier(c))
+    if c in _DERIVED_COLUMNS
+    else sql.Identifier("a", c)
+    for c in ALERT_COLUMNS
+)
 _ALERTS = table.Table(sql.SQL("SELECT {} FROM alert a").format(_COLUMNS), "a.id", "a.organisation_id")
 AREA_COLUMNS: Final = (
     "id", "name", "kind", "organisation_id", "geometry", "radius_m", "width_m", "speed_limit_kmh", "calendar_id",
@@ -122,7 +133,7 @@ async def one(conn: AsyncConnection, scope: Scope, row: type[Row], alert_id: int
 async def _update(conn: AsyncConnection, row: type[Row], alert_id: int, assignments: str, params: Sequence[Any]) -> Row:
     async with conn.cursor(row_factory=class_row(row)) as cur:
         await cur.execute(
-            sql.SQL("UPDATE alert SET {} WHERE id = %s RETURNING {}").format(sql.SQL(assignments), _COLUMNS),
+            sql.SQL("UPDATE alert a SET {} WHERE a.id = %s RETURNING {}").format(sql.SQL(assignments), _COLUMNS),
             (*params, alert_id),
         )
         found = await cur.fetchone()
@@ -234,6 +245,11 @@ async def escalate(
         return await cur.fetchall()
 
 
+def params_value(params: Mapping[str, Any] | None) -> Jsonb | None:
+    """An alert's parameters as the `params` column holds them (None: none known)."""
+    return None if params is None else Jsonb(dict(params))
+
+
 async def lock_inserts(conn: AsyncConnection) -> None:
     """Wait until no other transaction is inserting alerts, and keep the others waiting until this one ends.
 
@@ -256,11 +272,11 @@ async def store(conn: AsyncConnection, alerts: Sequence[Alert], organisation_of:
         for a in alerts:
             await cur.execute(
                 """INSERT INTO alert (vehicle_id, organisation_id, kind, level, time, received_at, latitude,
-                                      longitude, speed, detail)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+                                      longitude, speed, detail, params)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
                    ON CONFLICT (vehicle_id, kind, time) DO NOTHING RETURNING id""",
                 (a.vehicle_id, organisation_of.get(a.vehicle_id, ""), a.kind, a.level, a.time, a.received_at,
-                 a.latitude, a.longitude, a.speed, a.detail),
+                 a.latitude, a.longitude, a.speed, a.detail, params_value(a.params)),
             )  # fmt: skip
             found = await cur.fetchone()
             if found is not None:

@@ -11,7 +11,7 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
-from db.alerts import lock_inserts
+from db.alerts import lock_inserts, params_value
 from domain.energy_events import EnergyEvent, MeterSeen
 
 
@@ -57,10 +57,10 @@ async def raise_events(conn: AsyncConnection, events: Sequence[EnergyEvent]) -> 
         for e in events:
             await cur.execute(
                 """INSERT INTO alert (institution_id, meter_id, organisation_id, kind, level, time, received_at,
-                                      detail)
-                   SELECT i.id, %s, i.organisation_id, %s, %s, %s, now(), %s FROM institution i WHERE i.id = %s
+                                      detail, params)
+                   SELECT i.id, %s, i.organisation_id, %s, %s, %s, now(), %s, %s FROM institution i WHERE i.id = %s
                    ON CONFLICT DO NOTHING RETURNING id""",
-                (e.meter_id, e.kind, e.level, e.time, e.detail, e.institution_id),
+                (e.meter_id, e.kind, e.level, e.time, e.detail, params_value(e.params), e.institution_id),
             )
             found = await cur.fetchone()
             if found is not None:

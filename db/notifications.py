@@ -206,12 +206,15 @@ async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now:
 
 async def alerts_of(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
     """What a message says of these alerts, in id order: an energy event's institution (institution_id,
-    institution_name) and meter (meter_id, energy_type) beside a vehicle's columns (null for the other subject)."""
+    institution_name) and meter (meter_id, energy_type) beside a vehicle's columns (null for the other subject); the
+    unit's name (organisation_name) and the detail's parameters (params)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
             """SELECT a.id, a.vehicle_id, a.institution_id, i.name AS institution_name, a.meter_id, m.energy_type,
-                      a.organisation_id, a.kind, a.level, a.time, a.latitude, a.longitude, a.speed, a.detail
+                      a.organisation_id, o.name AS organisation_name, a.kind, a.level, a.time, a.latitude,
+                      a.longitude, a.speed, a.detail, a.params
                FROM alert a LEFT JOIN institution i ON i.id = a.institution_id LEFT JOIN meter m ON m.id = a.meter_id
+                    LEFT JOIN organisation o ON o.id = a.organisation_id
                WHERE a.id = ANY(%s) ORDER BY a.id""",
             (list(ids),),
         )

@@ -24,7 +24,9 @@ SERVICES = ("api", "collector", "supervisor", "gateway", "notifier", "worker", "
 # stages rows in its own).
 # The columns an energy event is inserted with (db/energy_events.py raise_events): no vehicle_id, so a role granted only
 # these cannot write a vehicle's alert (the alert_subject CHECK then requires the institution).
-_ENERGY_EVENT_COLUMNS: Final = "institution_id, meter_id, organisation_id, kind, level, time, received_at, detail"
+_ENERGY_EVENT_COLUMNS: Final = (
+    "institution_id, meter_id, organisation_id, kind, level, time, received_at, detail, params"
+)
 GRANTS: Mapping[str, Mapping[str, str]] = {
     "api": {
         # The registry: edited through the API and its spreadsheet imports (upserts), never deleted there.
@@ -158,6 +160,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         # Where e-mail rules by role reach people: users' roles, states, addresses and units (never a password).
         "app_user": "SELECT (id, role, disabled, email)",
         "user_organisation": "SELECT",
+        # A message names an alert's unit by its name.
+        "organisation": "SELECT (id, name)",
     },
     "worker": {
         # The consumption roll-up (worker/rollup.py): the marks it claims, the meters' facts and readings it

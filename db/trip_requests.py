@@ -31,7 +31,8 @@ TAKEN_AT: Final[dict[Action, str]] = {
 
 TRIP_REQUESTS = Table(
     sql.SQL(
-        """SELECT r.id, r.organisation_id, r.requested_by, u.name AS requested_by_name, r.purpose, r.passengers,
+        """SELECT r.id, r.organisation_id, o.name AS organisation_name, r.requested_by, u.name AS requested_by_name,
+              r.purpose, r.passengers,
               r.origin, r.origin_latitude, r.origin_longitude,
               r.destination, r.destination_latitude, r.destination_longitude, r.wanted_start, r.wanted_end,
               r.state, r.vehicle_id, v.plate AS vehicle_plate, r.driver_id, d.name AS driver_name,
@@ -39,6 +40,7 @@ TRIP_REQUESTS = Table(
               r.departed_at, r.returned_at, r.cancelled_at, r.evaluated_at, r.departure_odometer_km,
               r.return_odometer_km, r.evaluation_score, r.evaluation_note
        FROM trip_request r
+       JOIN organisation o ON o.id = r.organisation_id
        JOIN app_user u ON u.id = r.requested_by
        LEFT JOIN vehicle v ON v.id = r.vehicle_id
        LEFT JOIN driver d ON d.id = r.driver_id"""

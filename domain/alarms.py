@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 from operator import or_
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from domain.jt808.location import Alarm
+from domain.vocabulary import render
 
 AlarmKind = Literal["emergency", "gnss_antenna", "power_cut", "terminal_overspeed", "fatigue"]
 # Each kind and the bits that raise it; a kind is set while any of its bits is.
@@ -53,14 +54,6 @@ WATCHED: Final = reduce(or_, MEANINGS.values(), Alarm(0))
 # The runs kept per vehicle. A run is a stretch of fixes with the same watched bits, so a vehicle whose word
 # never changes keeps one; a late fix older than every run kept is judged as a first report.
 RUNS_KEPT: Final = 32
-_TEXT: Final[dict[Alarm, str]] = {
-    Alarm.EMERGENCY: "emergency button",
-    Alarm.OVERSPEED: "overspeed",
-    Alarm.FATIGUE: "fatigue driving",
-    Alarm.GNSS_ANTENNA_CUT: "GNSS antenna cut or not connected",
-    Alarm.GNSS_ANTENNA_SHORT: "GNSS antenna short",
-    Alarm.MAIN_POWER_CUT: "main power cut, the terminal may be being removed",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +64,15 @@ class Rise:
     bits: Alarm
 
     @property
+    def params(self) -> dict[str, Any]:
+        """The alert's parameters: its bits by number (their words are the vocabulary's `alarm_bit.<n>`)."""
+        named = [b.bit_length() - 1 for b in Alarm if b in self.bits]
+        return {"form": "alarm_bits" if len(named) > 1 else "alarm_bit", "bits": [{"alarm_bit": n} for n in named]}
+
+    @property
     def detail(self) -> str:
         """`alarm bit 5 (GNSS antenna cut or not connected)`; several bits separated by commas."""
-        named = [b for b in Alarm if b in self.bits]
-        noun = "alarm bits" if len(named) > 1 else "alarm bit"
-        return noun + " " + ", ".join(f"{b.bit_length() - 1} ({_TEXT[b]})" for b in named)
+        return render("en", self.kind, self.params)
 
 
 @dataclass(slots=True)

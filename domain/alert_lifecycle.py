@@ -80,5 +80,6 @@ def cause_ended(  # noqa: PLR0917 (the alert's three facts, the fix, the areas, 
         return None if inside else f"outside every forbidden area at {at}"
     if newest.speed is None:
         return None
-    limit, where = speed_limit(applicable, newest.longitude, newest.latitude, rules.speed_limit_kmh)
+    limit, area = speed_limit(applicable, newest.longitude, newest.latitude, rules.speed_limit_kmh)
+    where = "" if area is None else f" in area {area}"
     return f"at {newest.speed:g} km/h{where} at {at}" if newest.speed <= limit else None

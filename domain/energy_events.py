@@ -24,13 +24,15 @@ a level found again after it was cleared is a new alert, and the year it belongs
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from domain.anomalies import Hours, mean_flow, night_run
+from domain.vocabulary import render
 
 EnergyEventKind = Literal["quota_near", "night_base_load", "night_water_flow", "meter_silent"]
 ENERGY_EVENT_KINDS: Final[tuple[EnergyEventKind, ...]] = get_args(EnergyEventKind)
@@ -48,7 +50,21 @@ class EnergyEvent:
     meter_id: str | None
     level: Literal["yellow", "red"]
     time: datetime  # the start of what was judged
-    detail: str
+    detail: str  # in English: the text of `params`
+    # What its text says, by name, so that it is told in each reader's language (domain/vocabulary).
+    params: Mapping[str, Any] | None = None
+
+
+def _event(
+    kind: EnergyEventKind,
+    institution_id: str,
+    meter_id: str | None,
+    level: Literal["yellow", "red"],
+    time: datetime,
+    *,
+    params: Mapping[str, Any],
+) -> EnergyEvent:
+    return EnergyEvent(kind, institution_id, meter_id, level, time, render("en", kind, params), params)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +83,18 @@ def silent_meters(meters: list[MeterSeen], now: datetime, silent_seconds: float)
         if m.last_reading is None or now - m.last_reading <= timedelta(seconds=silent_seconds):
             continue
         out.append(
-            EnergyEvent(
+            _event(
                 "meter_silent",
                 m.institution_id,
                 m.meter_id,
                 "yellow",
                 m.last_reading,
-                f"meter {m.meter_id}: no reading for {_span(now - m.last_reading)} (since "
-                f"{m.last_reading.isoformat()}), longer than the {_span(timedelta(seconds=silent_seconds))} allowed",
+                params={
+                    "meter": m.meter_id,
+                    "quiet_s": (now - m.last_reading).total_seconds(),
+                    "since": m.last_reading.isoformat(),
+                    "allowed_s": float(silent_seconds),
+                },
             )
         )
     return out
@@ -90,15 +110,19 @@ def night_events(
         for kind, ratio, threshold in load.ratios(night_ratio, Decimal("Infinity")):
             if kind == "night_base_load":
                 out.append(
-                    EnergyEvent(
+                    _event(
                         "night_base_load",
                         institution_id,
                         None,
                         "yellow",
                         _midnight(start, zone),
-                        f"night load (00-06 h) {_percent(ratio)} of the working-hours load over "
-                        f"{len(load.days)} days from {start} to {end - timedelta(days=1)}, "
-                        f"at or above the {_percent(threshold)} allowed",
+                        params={
+                            "ratio_pct": _percent(ratio),
+                            "days": len(load.days),
+                            "start": start.isoformat(),
+                            "end": (end - timedelta(days=1)).isoformat(),
+                            "threshold_pct": _percent(threshold),
+                        },
                     )
                 )
     last_night = end - timedelta(days=1)
@@ -106,15 +130,20 @@ def night_events(
         run = night_run(series)
         if len(run) >= leak_nights and run[-1][0] == last_night:
             out.append(
-                EnergyEvent(
+                _event(
                     "night_water_flow",
                     institution_id,
                     meter_id,
                     "yellow",
                     _midnight(run[0][0], zone),
-                    f"water meter {meter_id}: the smallest flow of 01-05 h stayed above zero for {len(run)} nights "
-                    f"in a row ({run[0][0]} to {last_night}), {mean_flow(run)} m³/h on average; "
-                    f"{leak_nights} nights make a suspected leak",
+                    params={
+                        "meter": meter_id,
+                        "nights": len(run),
+                        "start": run[0][0].isoformat(),
+                        "end": last_night.isoformat(),
+                        "flow": str(mean_flow(run)),
+                        "leak_nights": leak_nights,
+                    },
                 )
             )
     return out
@@ -148,8 +177,8 @@ def night_cleared(
         if ratio is None or ratio >= night_ratio:
             return None
         return (
-            f"night load {_percent(ratio)} of the working-hours load from {start} to {end - timedelta(days=1)}, "
-            f"under the {_percent(night_ratio)} allowed"
+            f"night load {_percent(ratio)}% of the working-hours load from {start} to {end - timedelta(days=1)}, "
+            f"under the {_percent(night_ratio)}% allowed"
         )
     return None
 
@@ -165,13 +194,6 @@ class QuotaFigure:
     status: Literal["over", "near", "ok"] | None
 
 
-_INDICATOR_UNIT: Final = {
-    "water_per_capita": "m³/person",
-    "energy_per_capita": "kgce/person",
-    "energy_per_area": "kgce/m²",
-}
-
-
 def quota_event(
     institution_id: str, figures: list[QuotaFigure], *, start: date, end: date, zone: ZoneInfo
 ) -> EnergyEvent | None:
@@ -182,16 +204,19 @@ def quota_event(
     if not flagged:
         return None
     level: Literal["yellow", "red"] = "red" if any(f.status == "over" for f in flagged) else "yellow"
-    words = "; ".join(_quota_words(f) for f in flagged)
     # The last day judged, not the year's first: a yellow cleared (red, or a raised quota) and found again later is a
     # new alert, which the same time and level would make a duplicate of the first (the unique alert_energy_period).
-    return EnergyEvent(
+    return _event(
         "quota_near",
         institution_id,
         None,
         level,
         _midnight(end - timedelta(days=1), zone),
-        f"from {start} to {end - timedelta(days=1)}: {words}",
+        params={
+            "start": start.isoformat(),
+            "end": (end - timedelta(days=1)).isoformat(),
+            "figures": [_quota_params(f) for f in flagged],
+        },
     )
 
 
@@ -211,13 +236,20 @@ def quota_cleared(level: str, figures: list[QuotaFigure]) -> str | None:
 
 
 def _quota_words(f: QuotaFigure) -> str:
-    unit = _INDICATOR_UNIT.get(f.indicator, "")
-    share = _percent(f.value / f.limit) if f.value is not None and f.limit else "?"
-    state = {"over": "over its quota", "near": "near its quota", "ok": "within its quota"}.get(f.status or "", "")
-    return (
-        f"{f.indicator} {f.value} {unit} is {share} of the quota for those days ({f.limit} {unit}, the year's pro "
-        f"rata): {state}, {share} of the year's quota at this pace"
-    )
+    return render("en", "quota_near", {"form": "quota_near.figures", **_quota_params(f)})
+
+
+def _quota_params(f: QuotaFigure) -> dict[str, Any]:
+    """An indicator's figure in a quota_near alert: its value, quota for the days and share of it, and its state."""
+    share = f"{_percent(f.value / f.limit)}%" if f.value is not None and f.limit else "?"
+    return {
+        "indicator": f.indicator,
+        "indicator_unit": f.indicator,
+        "value": str(f.value),
+        "limit": str(f.limit),
+        "share": share,
+        "quota_state": f.status or "",
+    }
 
 
 def silence_ended(alert_time: datetime, last_reading: datetime | None) -> str | None:
@@ -232,9 +264,4 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
 
 
 def _percent(ratio: Decimal) -> str:
-    return f"{(ratio * 100).quantize(Decimal(1))}%"
-
-
-def _span(span: timedelta) -> str:
-    hours = span / timedelta(hours=1)
-    return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} h"
+    return f"{(ratio * 100).quantize(Decimal(1))}"

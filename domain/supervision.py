@@ -52,6 +52,7 @@ from domain.calendar import WorkCalendar
 from domain.geo import EARTH_RADIUS_M, distance_m, in_circle, in_corridor, in_polygon
 from domain.motion import Motion, MotionRules, motion_state, restored_motion
 from domain.position import Position
+from domain.vocabulary import render
 
 AlertKind = Literal["speeding", "off_hours", "no_dispatch", "area_exit", "parking", "silent", AlarmKind, "area_entry"]
 ALERT_KINDS: Final[tuple[AlertKind, ...]] = get_args(AlertKind)
@@ -173,20 +174,29 @@ class Area:
         return any(in_polygon(polygon, longitude, latitude) for polygon in self.polygons)
 
 
-def speed_limit(areas: Iterable[Area], longitude: float, latitude: float, default: float) -> tuple[float, str]:
+def speed_limit(areas: Iterable[Area], longitude: float, latitude: float, default: float) -> tuple[float, int | None]:
     """The speed limit at a point: the lowest of the areas (that apply) containing it, else `default`; and where
     it comes from, for the alert's detail."""
     limited = (a for a in areas if a.speed_limit_kmh is not None and a.contains(longitude, latitude))
     return lowest_limit(limited, default)
 
 
-def lowest_limit(containing: Iterable[Area], default: float) -> tuple[float, str]:
-    """`speed_limit` of areas known to contain the point: the lowest limit (the first area of it), else `default`."""
-    limit, where = default, ""
+def lowest_limit(containing: Iterable[Area], default: float) -> tuple[float, int | None]:
+    """`speed_limit` of areas known to contain the point: the lowest limit and the area of it (the first), else
+    `default` and None."""
+    limit, where = default, None
     for a in containing:
         if a.speed_limit_kmh is not None and a.speed_limit_kmh < limit:
-            limit, where = a.speed_limit_kmh, f" in area {a.id}"
+            limit, where = a.speed_limit_kmh, a.id
     return limit, where
+
+
+def speeding_params(speed: float, limit: float, area: int | None) -> dict[str, Any]:
+    """A speeding alert's parameters: the speed and the limit (km/h, whole), and the area whose limit it is."""
+    params: dict[str, Any] = {"speed": round(speed), "limit": round(limit)}
+    if area is not None:
+        params |= {"form": "speeding_in_area", "area": area}
+    return params
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +242,10 @@ class Alert:
     latitude: float
     longitude: float
     speed: float | None  # as reported; None: the terminal reports none
-    detail: str
+    detail: str  # in English: the text of `params` (vocabulary.render), or an older alert's only text
+    # What the text says, by name, so that it is told in each reader's language (domain/vocabulary); None: no
+    # parameters known (an alert made before they were kept), the English `detail` is all there is.
+    params: Mapping[str, Any] | None = None
 
 
 @dataclass(slots=True)
@@ -264,26 +277,26 @@ class Watch:
         out: list[Alert] = []
         newer = self.newest is None or fix.time > self.newest
 
-        def raise_(kind: AlertKind, level: Level, detail: str, *, transition: bool = False) -> None:
+        def raise_(kind: AlertKind, level: Level, params: Mapping[str, Any], *, transition: bool = False) -> None:
             last = self.last.get(kind)
             if transition or last is None or abs((fix.time - last).total_seconds()) >= rules.repeat_seconds:
                 self.last[kind] = fix.time
                 out.append(Alert(fix.vehicle_id, kind, level, fix.time, fix.received_at, fix.latitude,
-                                 fix.longitude, fix.speed, detail))  # fmt: skip
+                                 fix.longitude, fix.speed, render("en", kind, params), params))  # fmt: skip
 
         if fix.alarm is not None:  # no word: nothing known of the terminal's alarms (not "all clear")
             for rise in self.alarms.judge(fix.time, fix.alarm):
-                raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.detail, transition=True)
+                raise_(rise.kind, ALARM_LEVEL[rise.kind], rise.params, transition=True)
         if fix.speed is not None:
             limit, where = lowest_limit(here.containing, rules.speed_limit_kmh)
             if fix.speed > limit:
                 level: Level = "red" if fix.speed > limit + _RED_OVER_KMH else "yellow"
-                raise_("speeding", level, f"{fix.speed:.0f} km/h, limit {limit:.0f}{where}")
+                raise_("speeding", level, speeding_params(fix.speed, limit, where))
         in_motion = self._moves(fix, newer, rules)
         moving = fix.ignition is not False and in_motion
         working = rules.working(fix.time)
         if moving and not working and not dispatched:
-            raise_("off_hours", "red", "in use outside working hours without a dispatched request")
+            raise_("off_hours", "red", {})
         if not newer:
             return out
         self.newest, self.received_at, self.ignition, self.silent_raised, self.moving = (
@@ -299,29 +312,30 @@ class Watch:
         elif self.anchor is None:
             self.anchor = (fix.latitude, fix.longitude)
         elif in_motion and distance_m(*self.anchor, fix.latitude, fix.longitude) > rules.moved_m:
-            raise_("no_dispatch", "yellow", f"moved over {rules.moved_m:.0f} m without a dispatched request")
+            raise_("no_dispatch", "yellow", {"moved_m": round(rules.moved_m)})
             self.anchor = (fix.latitude, fix.longitude)
-        for kind, detail in self._crossings(here):
-            raise_(kind, "red", detail, transition=True)
+        for kind, params in self._crossings(here):
+            raise_(kind, "red", params, transition=True)
         resting = fix.ignition is False and not in_motion
         arrived = resting and not self.resting and not working
         if arrived and here.parking and not any(a.kind == "parking" for a in here.containing):
-            raise_("parking", "yellow", "parked outside designated places outside working hours", transition=True)
+            raise_("parking", "yellow", {}, transition=True)
         self.resting = resting
         return out
 
-    def _crossings(self, here: AreasAt) -> list[tuple[AlertKind, str]]:
-        """Leaving the permitted areas, entering forbidden ones, at a newer fix; updates inside and outside."""
-        out: list[tuple[AlertKind, str]] = []
+    def _crossings(self, here: AreasAt) -> list[tuple[AlertKind, dict[str, Any]]]:
+        """Leaving the permitted areas, entering forbidden ones (and the alerts' parameters), at a newer fix; updates
+        inside and outside."""
+        out: list[tuple[AlertKind, dict[str, Any]]] = []
         if here.permitted:
             outside = not any(a.kind == "permitted" for a in here.containing)
             if outside and self.outside is False:
-                out.append(("area_exit", "left the permitted area"))
+                out.append(("area_exit", {}))
             self.outside = outside
         inside = frozenset(a.id for a in here.containing if a.kind == "forbidden")
         entered = sorted(inside - self.forbidden)
         if entered:
-            out.append(("area_entry", f"entered forbidden area {', '.join(map(str, entered))}"))
+            out.append(("area_entry", {"areas": entered}))
         self.forbidden = inside
         return out
 
@@ -345,9 +359,10 @@ class Watch:
             return None
         self.silent_raised = True
         quiet = timedelta(seconds=round((now - self.received_at).total_seconds()))
-        state = {True: "the ignition on", False: "the ignition off", None: "no ignition reported"}[self.ignition]
+        form = {True: "silent_ignition_on", False: "silent_ignition_off", None: "silent_no_ignition"}[self.ignition]
+        params = {"form": form, "quiet": str(quiet)}
         return Alert(vehicle_id, "silent", "yellow", self.newest, self.received_at, *self.position, 0.0,
-                     f"no report for {quiet} with {state}")  # fmt: skip
+                     render("en", "silent", params), params)  # fmt: skip
 
     def state(self) -> dict[str, Any]:
         """What is remembered, as JSON-ready data (times ISO 8601)."""

@@ -14,6 +14,11 @@ NEW_ENERGY: Final[frozenset[VehicleEnergy]] = frozenset({"battery_electric", "pl
 Lifecycle = Literal["active", "maintenance", "retired"]
 RetiredHow = Literal["auctioned", "scrapped"]
 
+# The vehicle types the product names in both languages (车辆类型: 轿车, 中型客车...). A vehicle's type is free text in
+# the registry: a type not listed here is shown as it was entered.
+VehicleType = Literal["sedan", "suv", "mpv", "minibus", "pickup", "van"]
+VEHICLE_TYPES: Final[tuple[VehicleType, ...]] = get_args(VehicleType)
+
 # What a vehicle is doing, as the dispatcher's map shows it: in the workshop; silent longer than the offline
 # setting; on a dispatched request (派车, not yet left) or under way on one (in_service, 出车); else available.
 LiveState = Literal["available", "dispatched", "in_service", "maintenance", "offline"]

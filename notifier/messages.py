@@ -18,9 +18,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.labels import ALERT_KIND, ENERGY_TYPE
+from domain.labels import ALERT_KIND, ALERT_LEVEL, ENERGY_TYPE
+from domain.vocabulary import Language, told
 
-_LEVEL = {"red": "红色报警", "yellow": "黄色提醒"}
+_LEVEL = ALERT_LEVEL
+# The messages' language: their subjects and kinds are in Chinese, so is each alert's detail (rendered from its
+# parameters; an alert raised before they were kept keeps its English text). Rules name no language of their own.
+_LANGUAGE: Language = "zh"
 _WECOM_MAX_BYTES = 4096
 
 
@@ -36,13 +40,19 @@ def subject(alerts: Sequence[Mapping[str, Any]], *, escalation: bool) -> str:
 
 
 def lines(alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> list[str]:
-    """A line per alert: level, kind, vehicle (or institution and meter), unit, local time, detail, id."""
+    """A line per alert: level, kind, vehicle (or institution and meter), unit (by name), local time, detail, id."""
     return [
         f"[{_LEVEL.get(a['level'], a['level'])}] {ALERT_KIND.get(a['kind'], a['kind'])} ({a['kind']}) "
-        f"{_subject_words(a)} unit {a['organisation_id']} at {_local(a['time'], zone)}: {a['detail']} "
-        f"(alert {a['id']})"
+        f"{_subject_words(a)} unit {_unit(a)} at {_local(a['time'], zone)}: "
+        f"{told(_LANGUAGE, a['kind'], a.get('params'), a['detail'])} (alert {a['id']})"
         for a in alerts
     ]
+
+
+def _unit(alert: Mapping[str, Any]) -> str:
+    """The alert's unit by its name and id (by its id when its name is not known)."""
+    name = alert.get("organisation_name")
+    return f"{name} ({alert['organisation_id']})" if name else str(alert["organisation_id"])
 
 
 def _who(alert: Mapping[str, Any]) -> str:

@@ -171,7 +171,7 @@ def sheets(
                 (
                     m.meter_id,
                     m.institution_id,
-                    m.energy_type,
+                    labels.label(labels.ENERGY_TYPE, m.energy_type, "zh" if zh else "en"),
                     m.reading_interval_seconds,
                     m.readings,
                     m.expected,

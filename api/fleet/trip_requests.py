@@ -136,6 +136,7 @@ class Evaluation(BaseModel):
 class TripRequestPublic(BaseModel):
     id: int
     organisation_id: str
+    organisation_name: str = Field(description="the name of the unit `organisation_id` is")
     requested_by: int = Field(description="the user who submitted it")
     requested_by_name: str
     purpose: str

@@ -9,12 +9,14 @@ service (docs/basemap.md), and nothing needs building: the files are served as t
     GET /                    -> /pages/
     GET /pages/              the start page: the map or the dashboard for the role, or the login
     GET /pages/config.json   what the pages need of the settings (the base map, where the map opens)
+    GET /pages/vocabulary/<language>.json   the pages' words in Chinese (zh) or English (en): domain/vocabulary
     GET /pages/<file>        the files of static/ (login.html, map.html, energy.html, institution.html, devices.html,
                              js/, css/)
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +29,7 @@ from starlette.types import Scope
 from api import basemap as base_map
 from api import resources
 from api.basemap.package import About
+from domain import vocabulary
 from domain.basemap import image_origin
 from yiwang.settings import Settings
 
@@ -75,6 +78,26 @@ async def page_config(request: Request) -> JSONResponse:
     """The settings the pages need (public)."""
     basemap: About | None = request.app.state.basemap  # set by api/app.py: the tile package's own description
     return JSONResponse(config(resources.of(request).settings, basemap), headers={"Cache-Control": "no-cache"})
+
+
+def _vocabulary_file(language: vocabulary.Language) -> tuple[bytes, str]:
+    content = vocabulary.path(language).read_bytes()
+    return content, f'"{hashlib.sha256(content).hexdigest()[:32]}"'
+
+
+# Read once: the files are part of the code (a deployment changes them, and their ETag with them).
+_VOCABULARY: Final = {language: _vocabulary_file(language) for language in vocabulary.LANGUAGES}
+
+
+@router.get(f"{PREFIX}/vocabulary/{{language}}.json")
+async def page_vocabulary(language: vocabulary.Language, request: Request) -> Response:
+    """The words of the pages in `language` (the same file the exports and alert texts read). Revalidated by ETag:
+    a page loads it once per opening, and a browser that holds it gets 304."""
+    content, etag = _VOCABULARY[language]
+    headers = {"Cache-Control": "no-cache", "ETag": etag}
+    if request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type="application/json", headers=headers)
 
 
 class PageFiles(StaticFiles):

@@ -192,6 +192,21 @@ def _choice(words: Mapping[str, str]) -> tuple[Reader, Shower]:
     return read, show
 
 
+def _named(words: Mapping[str, str]) -> tuple[Reader, Shower]:
+    """How a free-text column whose common values are codes reads (a code's Chinese label as its code, any other
+    text as it is) and shows (a code's label in Chinese, the code in English; other text as it is)."""
+    codes = {_code(label): code for code, label in words.items()}
+
+    def read(value: object) -> str:
+        text = read_text(value)
+        return codes.get(_code(text), text)
+
+    def show(value: object, language: Language) -> object:
+        return words.get(str(value), value) if language == "zh" and value is not None else value
+
+    return read, show
+
+
 def _show_flag(value: object, language: Language) -> str:
     if language == "zh":
         return "是" if value else "否"
@@ -365,6 +380,7 @@ METERS = Table(
 
 
 _VEHICLE_ENERGY = _choice(labels.VEHICLE_ENERGY)
+_VEHICLE_TYPE = _named(labels.VEHICLE_TYPE)
 _LIFECYCLE = _choice(labels.LIFECYCLE)
 _RETIRED_HOW = _choice(labels.RETIRED_HOW)
 
@@ -378,7 +394,7 @@ VEHICLES = Table(
         TableField(Column("organisation_name", "所属组织", "Organisation"), read_text, informative=True),
         TableField(Column("plate", "车牌号码", "Plate"), read_text),
         TableField(Column("vin", "车架号（VIN）", "VIN"), read_text),
-        TableField(Column("vehicle_type", "车辆类型", "Vehicle type"), read_text),
+        TableField(Column("vehicle_type", "车辆类型", "Vehicle type"), *_VEHICLE_TYPE),
         TableField(Column("energy", "能源类型", "Energy"), *_VEHICLE_ENERGY),
         TableField(Column("seats", "核定座位数", "Seats", "integer"), read_integer),
         TableField(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from psycopg import AsyncConnection
 from pydantic import BaseModel, Field, computed_field
@@ -19,6 +19,7 @@ from db.scope import Scope
 from domain.alert_lifecycle import AlertState, state_of
 from domain.energy_events import EnergyEventKind
 from domain.supervision import AlertKind, Level
+from domain.vocabulary import Language, told
 
 
 class AlertPublic(BaseModel):
@@ -39,7 +40,9 @@ class AlertPublic(BaseModel):
     latitude: float | None
     longitude: float | None
     speed: float | None
-    detail: str
+    detail: str = Field(
+        description="what was found, in the reader's language (Accept-Language: zh or en) when `params` are known"
+    )
     acknowledged_at: datetime | None
     acknowledged_by: int | None
     note: str | None = Field(description="the acknowledgement's note (every note is in `notes` of GET /alerts/{id})")
@@ -53,6 +56,18 @@ class AlertPublic(BaseModel):
     escalated_at: datetime | None = Field(
         default=None, description="when it was escalated, left unacknowledged too long"
     )
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="what `detail` says, by name (moved_m, speed, limit...): `detail` is rendered from them in the "
+        "reader's language (Accept-Language: zh or en; English when neither is asked); null for an alert raised "
+        "before they were kept, whose `detail` is its English text as stored",
+    )
+    organisation_name: str | None = Field(default=None, description="the name of the unit `organisation_id` is")
+
+    def told(self, language: Language | None) -> Self:
+        """The alert with its `detail` in `language` (domain/vocabulary); as stored when None."""
+        detail = told(language, self.kind, self.params, self.detail)
+        return self if detail == self.detail else self.model_copy(update={"detail": detail})
 
     @computed_field(description="active or cleared, acknowledged or not (ThingsBoard's statuses), or closed")  # type: ignore[prop-decorator]
     @property

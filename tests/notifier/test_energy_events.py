@@ -91,9 +91,11 @@ async def test_a_silent_meter_raises_one_alert_delivered_by_its_kinds_rules_and_
     [email] = [e for e in smtp.received() if e["to"] == ["energy@example.org"]]
     assert subject_of(email) == f"黄色提醒: 计量表失联 测试机关 {tag} {quiet}"
     body = body_of(email)
-    assert f"institution 测试机关 {tag} ({inst}) 电力 meter {quiet} unit {org}" in body
-    assert "no reading for 2.0 h" in body
-    assert "longer than the 1.0 h allowed" in body
+    assert f"institution 测试机关 {tag} ({inst}) 电力 meter {quiet} unit " in body
+    assert f"({org}) at " in body
+    # The detail in the message's language (Chinese), from the alert's parameters.
+    assert f"计量表 {quiet}：2.0 小时无读数" in body
+    assert "超过允许的 1.0 小时" in body
     [robot] = webhook.received()
     assert robot["body"]["markdown"]["content"].startswith(f"**黄色提醒: 计量表失联 测试机关 {tag} {quiet}**")
 

@@ -22,3 +22,18 @@ def test_a_message_names_the_institution_and_meter_of_an_energy_event() -> None:
     vehicle = {**alert, "id": 8, "vehicle_id": "v-1", "kind": "parking"}
     assert messages.subject([alert, vehicle], escalation=False) == "督车与能耗汇总: 2 条告警"
     assert messages.subject([alert, alert], escalation=False) == "能耗汇总: 2 条告警"
+
+
+def test_a_message_tells_the_detail_in_chinese_and_the_unit_by_name() -> None:
+    """Issue 20: messages said "moved over 50 m without a dispatched request" and "unit org-0031"."""
+    alert = {
+        "id": 9, "vehicle_id": "v-1", "institution_id": None, "institution_name": None, "meter_id": None,
+        "energy_type": None, "organisation_id": "org-0031", "organisation_name": "市财政局", "kind": "no_dispatch",
+        "level": "yellow", "time": datetime(2026, 12, 2, 9, tzinfo=ZONE),
+        "detail": "moved over 50 m without a dispatched request", "params": {"moved_m": 50},
+    }  # fmt: skip
+    [line] = messages.lines([alert], ZONE)
+    assert "vehicle v-1 unit 市财政局 (org-0031) at 2026-12-02 09:00:00: 无派车单行驶超过 50 米 (alert 9)" in line
+    # An alert raised before parameters were kept: its English text, as stored.
+    [old] = messages.lines([{**alert, "params": None}], ZONE)
+    assert ": moved over 50 m without a dispatched request (alert 9)" in old

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.access.audit import audit_entry
 from api.access.rules import Principal
-from api.deps import PoolDep, ScopeDep, require
+from api.deps import PoolDep, ReaderLanguage, ScopeDep, require
 from api.errors import AUTHENTICATED, responses
 from api.fields import NO_NUL, Moment, Text
 from api.paging import Page, page_of
@@ -26,6 +26,7 @@ from db.scope import Scope
 from domain.alert_lifecycle import AlertState
 from domain.energy_events import EnergyEventKind
 from domain.supervision import AlertKind
+from domain.vocabulary import Language
 
 router = APIRouter(prefix="/alerts", tags=["supervision"])
 
@@ -74,10 +75,13 @@ class Closing(BaseModel):
 
 
 @router.get("", dependencies=[Depends(require("alerts:read"))], responses=AUTHENTICATED)
-async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuery, Query()]) -> Page[AlertPublic]:
+async def list_alerts(
+    pool: PoolDep, scope: ScopeDep, language: ReaderLanguage, query: Annotated[AlertQuery, Query()]
+) -> Page[AlertPublic]:
     """The alerts of the vehicles and institutions (energy events) you may see, newest first; pass `next_after` as
     `after` for older ones. `state` is active_unack, active_ack, cleared_unack, cleared_ack or closed; `level` is the
-    severity; `subject` vehicle or institution keeps one of the two."""
+    severity; `subject` vehicle or institution keeps one of the two. Each `detail` is in the language of
+    Accept-Language (zh or en), rendered from its `params`."""
     async with pool.connection() as conn:
         items = await alerts.alerts(
             conn,
@@ -97,14 +101,14 @@ async def list_alerts(pool: PoolDep, scope: ScopeDep, query: Annotated[AlertQuer
             states=query.state,
             subject=query.subject,
         )
-    return page_of(AlertPublic, items, query.limit)
+    return page_of(AlertPublic, [a.told(language) for a in items], query.limit)
 
 
 @router.get("/{alert_id}", dependencies=[Depends(require("alerts:read"))], responses=responses(401, 403, 404))
-async def get_alert(pool: PoolDep, scope: ScopeDep, alert_id: int) -> AlertDetail:
-    """An alert with its state, assignee and notes."""
+async def get_alert(pool: PoolDep, scope: ScopeDep, language: ReaderLanguage, alert_id: int) -> AlertDetail:
+    """An alert with its state, assignee and notes; its `detail` in the language of Accept-Language (zh or en)."""
     async with pool.connection() as conn:
-        return await alerts.detail(conn, scope, alert_id)
+        return (await alerts.detail(conn, scope, alert_id)).told(language)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,13 +120,14 @@ class _Handling:
     scope: Scope
     user: Principal
     alert_id: int
+    language: Language | None
 
     async def change(self, update: Callable[[AsyncConnection, Scope, int], Awaitable[AlertPublic]]) -> AlertPublic:
         """The alert in the user's scope as `update` leaves it (api/supervision/alerts.py), recorded in the audit
         entry."""
         audit_entry(self.request).resource_ids.append(str(self.alert_id))
         async with self.pool.connection() as conn:
-            return await update(conn, self.scope, self.alert_id)
+            return (await update(conn, self.scope, self.alert_id)).told(self.language)
 
 
 async def _handling(
@@ -130,9 +135,11 @@ async def _handling(
     pool: PoolDep,
     scope: ScopeDep,
     user: Annotated[Principal, Depends(require("alerts:write"))],
+    *,
+    language: ReaderLanguage,
     alert_id: int,
 ) -> _Handling:
-    return _Handling(request, pool, scope, user, alert_id)
+    return _Handling(request, pool, scope, user, alert_id, language)
 
 
 Handling = Annotated[_Handling, Depends(_handling)]

@@ -413,11 +413,16 @@ async def test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_
     assert electricity_by_month == [1000 * d for d in (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)]
     quality_rows = list(book["数据质量"].iter_rows(min_row=2, values_only=True))
     assert sorted(r[0] for r in quality_rows) == sorted(f"{city['x']}-{k}" for k in ("e", "ac", "g", "h", "w"))
+    # Issue 20: the energy types were "electricity", "water" in the Chinese sheet.
+    energy_types = {r[0]: r[2] for r in quality_rows}
+    assert (energy_types[f"{city['x']}-e"], energy_types[f"{city['x']}-w"]) == ("电力", "水")
 
     english = await client.get("/exports/energy.xlsx", params={**period, "language": "en"}, headers=staff)
     book = openpyxl.load_workbook(io.BytesIO(english.content))
     assert book.sheetnames[0] == "Institutions"
     assert [c.value for c in book["Institutions"][1]][:3] == ["Institution id", "Institution", "Category"]
+    english_types = {r[0]: r[2] for r in book["Data quality"].iter_rows(min_row=2, values_only=True)}
+    assert english_types[f"{city['x']}-w"] == "water"  # English files keep the codes
 
 
 async def test_the_csv_gives_systems_stable_keys_and_plain_numbers(

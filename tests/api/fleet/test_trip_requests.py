@@ -217,6 +217,9 @@ async def test_a_unit_sees_and_acts_on_its_own_requests_only(
     listed = (await client.get("/requests", headers=clerk_b.headers, params={"limit": 1000})).json()["items"]
     assert {item["organisation_id"] for item in listed} == {b.organisation}
     assert b_request in [item["id"] for item in listed]
+    # A request card names its unit (issue 20: org ids on the cards): the name comes with the request.
+    units_b = (await client.get("/organisations", headers=clerk_b.headers)).json()["items"]
+    assert {item["organisation_name"] for item in listed} == {u["name"] for u in units_b if u["id"] == b.organisation}
     asked = await client.get("/requests", headers=clerk_b.headers, params={"organisation_id": a.organisation})
     assert asked.json() == {"items": [], "next_after": None}
     # Nor can B ask for a car on A's account.

@@ -310,7 +310,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
     by_id = {row[0]: row for row in rows}
     assert set(by_id) == {*a.vehicles, hybrid["id"], scrapped["id"]}
     assert by_id[hybrid["id"]] == [
-        hybrid["id"], a.organisation, f"测试单位 {tag}a", hybrid["plate"], hybrid["vin"], "minibus", "插电式混合动力",
+        hybrid["id"], a.organisation, f"测试单位 {tag}a", hybrid["plate"], hybrid["vin"], "中型客车", "插电式混合动力",
         14, 18.3, hybrid["terminal_id"], a.institution, "在用", datetime(2022, 1, 15), None, None, 45,
     ]  # fmt: skip
     assert by_id[scrapped["id"]][6:] == [
@@ -333,6 +333,7 @@ async def test_an_exported_vehicles_workbook_imports_back_unchanged(
     english = await client.get("/registry/vehicles.csv", headers=unit, params={"language": "en", "bom": "false"})
     rows_en = {row["Vehicle id"]: row for row in csv.DictReader(io.StringIO(csv_body(english.content.decode())))}
     assert (rows_en[hybrid["id"]]["Energy"], rows_en[scrapped["id"]]["Retired how"]) == ("plug_in_hybrid", "scrapped")
+    assert rows_en[hybrid["id"]]["Vehicle type"] == "minibus"
     again = await upload(client, "/registry/vehicles", dispatcher, english.content, "vehicles.csv")
     assert await _json(again) == {"rows": 4, "created": 0, "updated": 4, "years": 0}
     assert await _json(await client.get("/vehicles", headers=unit)) == before

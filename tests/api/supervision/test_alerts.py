@@ -109,6 +109,19 @@ async def test_the_three_scenarios_and_who_sees_and_acknowledges_the_alerts(
     exit_alert = next(a for a in listed if a["vehicle_id"] == leaver and a["kind"] == "area_exit")
     assert exit_alert["level"] == "red"
     assert datetime.fromisoformat(exit_alert["time"]) == TUESDAY + timedelta(hours=10, minutes=15)
+    # Issue 20: a Chinese reader was told "moved over 50 m without a dispatched request" and "org-…". The detail is
+    # made from the alert's parameters in the language asked (English, as stored, when none is), the unit named.
+    moved = {"open": True, "vehicle_id": night_driver, "kind": "no_dispatch"}
+    zh = {**staff, "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8"}
+    [told] = (await client.get("/alerts", params=moved, headers=zh)).json()["items"]
+    [stored] = (await client.get("/alerts", params=moved, headers=staff)).json()["items"]
+    names = {o["id"]: o["name"] for o in (await client.get("/organisations?limit=1000", headers=staff)).json()["items"]}
+    assert told["params"] == {"moved_m": round(api_settings.supervision_moved_m)}
+    assert told["detail"] == f"无派车单行驶超过 {told['params']['moved_m']} 米"
+    assert stored["detail"] == f"moved over {told['params']['moved_m']} m without a dispatched request"
+    assert told["organisation_name"] == names[units.a.organisation]
+    detail = (await client.get(f"/alerts/{exit_alert['id']}", headers={**staff, "Accept-Language": "zh"})).json()
+    assert (detail["detail"], detail["organisation_name"]) == ("驶出允许区域", names[units.a.organisation])
 
     # Unit B sees none of unit A's alerts; unit A sees its own.
     unit_b = await as_user("unit_user", units.b.organisation)

@@ -55,8 +55,8 @@ export class Alerts {
       "li",
       { class: `alert level-${alert.level}`, "data-alert": alert.id },
       el("div", { class: "line" }, el("strong", {}, t(`alert.${alert.kind}`)), el("span", { class: "plate" }, plate), el("time", {}, dateTime(alert.time))),
-      el("div", { class: "detail" }, alert.detail),
-      el("div", { class: "small" }, this.names.get(alert.organisation_id) ?? alert.organisation_id),
+      el("div", { class: "detail" }, alert.detail), // in the page's language (api() asks for it)
+      el("div", { class: "small unit" }, alert.organisation_name ?? this.names.get(alert.organisation_id) ?? alert.organisation_id),
     );
     li.addEventListener("click", (event) => {
       if (event.target.closest("form, button")) return;

@@ -21,7 +21,7 @@ export function setLang(value) {
 
 /** The text of `key` in the page's language; `{name}` in it is replaced by vars.name. */
 export function t(key, vars = {}) {
-  const text = TEXTS[lang()][key] ?? TEXTS.zh[key] ?? key;
+  const text = TEXTS[lang()]?.[key] ?? key; // both files hold every key (tests/domain/test_vocabulary.py)
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] ?? ""));
 }
 
@@ -100,7 +100,8 @@ export class ApiError extends Error {
 /** Call the API with the bearer token: JSON in and out (or the raw Response with {raw: true}). */
 export async function api(path, { method = "GET", body, raw = false } = {}) {
   const send = async () => {
-    const headers = { Authorization: `Bearer ${await freshToken()}` };
+    // Texts the API makes from parameters (an alert's detail) come in the page's language, not the browser's.
+    const headers = { Authorization: `Bearer ${await freshToken()}`, "Accept-Language": lang() };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   };

@@ -85,7 +85,7 @@ export class MyRequests {
   }
 
   item(request) {
-    const facts = [`${this.names.get(request.organisation_id) ?? request.organisation_id}`, t("requests.passengers", { n: request.passengers }), dateTime(request.wanted_start)];
+    const facts = [request.organisation_name ?? this.names.get(request.organisation_id), t("requests.passengers", { n: request.passengers }), dateTime(request.wanted_start)];
     const li = el(
       "li",
       { class: `request state-${request.state}`, "data-request": request.id },

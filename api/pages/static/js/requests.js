@@ -116,7 +116,7 @@ export class Requests {
       { class: `request state-${request.state}`, "data-request": request.id },
       el("div", { class: "line" }, el("strong", {}, `#${request.id} ${request.purpose}`), el("span", { class: "pill" }, t(`request.${request.state}`))),
       el("div", {}, `${request.origin} → ${request.destination}`),
-      el("div", { class: "small" }, `${this.names.get(request.organisation_id) ?? request.organisation_id} · ${t("requests.passengers", { n: request.passengers })} · ${dateTime(request.wanted_start)}`),
+      el("div", { class: "small" }, `${request.organisation_name ?? this.names.get(request.organisation_id)} · ${t("requests.passengers", { n: request.passengers })} · ${dateTime(request.wanted_start)}`),
     );
     if (request.origin_location) {
       li.addEventListener("click", (event) => {
