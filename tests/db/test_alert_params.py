@@ -15,7 +15,7 @@ from domain.supervision import Alert
 from domain.vocabulary import told
 from yiwang.stack import Stack
 
-MIGRATION = Path(db.__file__).parent / "migrations" / "0041_vocab_alert_params.sql"
+MIGRATION = Path(db.__file__).parent / "migrations" / "0042_alert_params.sql"
 OLD = [  # (kind, the detail the supervisor wrote before 0041) and what a Chinese reader is told now
     ("no_dispatch", "moved over 50 m without a dispatched request", "无派车单行驶超过 50 米"),
     ("speeding", "63 km/h, limit 60", "车速 63 km/h，限速 60 km/h"),
