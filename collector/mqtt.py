@@ -106,6 +106,16 @@ def emqx_subscriptions(settings: Settings) -> list[str]:
     return [f"$share/{group}/{EMQX_JT808_UP}" if group else EMQX_JT808_UP]
 
 
+def replaced_filters(settings: Settings) -> list[str]:
+    """The plain filters a shared group replaces: a member's session may still hold them from a run outside the group
+    under the same client id (a single collector made one of several), and would then get every message twice, as
+    the whole stream and as its share. Unsubscribing one the session lacks is harmless."""
+    if not settings.mqtt_shared_group:
+        return []
+    plain = settings.model_copy(update={"mqtt_shared_group": None})
+    return subscriptions(settings.topic_root) + emqx_subscriptions(plain)
+
+
 @asynccontextmanager
 async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIterator[Session]:
     """Connect with a persistent session, subscribe at QoS 1, and deliver every message to `inbox`.
@@ -148,6 +158,9 @@ async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIt
         filters = subscriptions(settings.topic_root, settings.mqtt_shared_group) + emqx_subscriptions(settings)
         for topic_filter in filters:
             await client.subscribe(topic_filter, qos=1)
+        # After the group's subscriptions, so that no message falls between the two.
+        for topic_filter in replaced_filters(settings):
+            await client.unsubscribe(topic_filter)
         # Only now may the inbox pause reading: Mosquitto sends a resumed session's first window of
         # messages before the SUBACK, and a paused reader would never see it.
         inbox.flow = session

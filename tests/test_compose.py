@@ -580,6 +580,28 @@ def check_same_city(compose: Compose) -> list[str]:
     return problems
 
 
+def check_collectors(compose: Compose) -> list[str]:
+    """Collector replicas split one stream: each its own client id (two with one id take the session from each other,
+    over and over), all in one shared group (without, each would store every message: twice the work, for nothing),
+    and none with the supervisor's client id (a session of its own, outside the group)."""
+    known = services(compose)
+    settings = service_settings(compose)
+    collectors = {n: s for n, s in settings.items() if runs(known[n], "collect")}
+    problems = []
+    owners: dict[str, str] = {}
+    for name, s in collectors.items():
+        if s.mqtt_client_id in owners:
+            problems.append(f"{name} and {owners[s.mqtt_client_id]} share the client id {s.mqtt_client_id!r}")
+        owners.setdefault(s.mqtt_client_id, name)
+    for name, s in settings.items():
+        if runs(known[name], "supervise") and s.supervisor_client_id in owners:
+            problems.append(f"{name} takes the client id of {owners[s.supervisor_client_id]}")
+    groups = {name: s.mqtt_shared_group for name, s in collectors.items()}
+    if len(collectors) > 1 and (None in groups.values() or len(set(groups.values())) != 1):
+        problems.append(f"the collectors are not in one shared group: {groups}")
+    return problems
+
+
 def check_mosquitto_conf(compose: Compose, read: Reader = read_from_disk) -> list[str]:
     """docker/mosquitto.conf is yiwang/stack.py's broker, and holds what the collector's batches need."""
     conf = mosquitto_conf_source(compose)
@@ -942,6 +964,7 @@ COMPOSE_CHECKS: list[Callable[[Compose], list[str]]] = [
     check_one_image,
     check_startup,
     check_same_city,
+    check_collectors,
     check_mosquitto_conf,
     check_timescaledb,
     check_http_health,
@@ -974,6 +997,15 @@ def test_every_python_service_is_checked(compose: Compose) -> None:
         ("simulate", "meters"),
         ("simulate", "vehicles"),
     }
+
+
+def test_compose_runs_collector_replicas_in_one_group(compose: Compose) -> None:
+    """Issue 19: ingest past one collector process, in compose too."""
+    known = services(compose)
+    collectors = {n: s for n, s in service_settings(compose).items() if runs(known[n], "collect")}
+    assert len(collectors) >= 2, sorted(collectors)
+    assert len({s.mqtt_client_id for s in collectors.values()}) == len(collectors)
+    assert {s.mqtt_shared_group for s in collectors.values()} == {"collectors"}
 
 
 def test_secrets_from_dot_env(compose: Compose) -> None:
@@ -1127,6 +1159,14 @@ BREAKAGES: list[tuple[str, Callable[[Compose], list[str]], Callable[[Compose], N
     ("another city", check_same_city, _set("vehicles/environment/YIWANG_SIM_SEED", "7")),
     ("fewer institutions", check_same_city, _set("meters/environment/YIWANG_SIM_INSTITUTIONS", "3")),
     ("another topic root", check_same_city, _set("meters/environment/YIWANG_MQTT_TOPIC_ROOT", "elsewhere")),
+    ("two collectors, one client id", check_collectors, _set("collector-2/environment/YIWANG_MQTT_CLIENT_ID", None)),
+    ("a collector outside the group", check_collectors, _set("collector-2/environment/YIWANG_MQTT_SHARED_GROUP", None)),
+    ("two groups", check_collectors, _set("collector/environment/YIWANG_MQTT_SHARED_GROUP", "others")),
+    (
+        "supervisor as a collector",
+        check_collectors,
+        _set("supervisor/environment/YIWANG_SUPERVISOR_CLIENT_ID", "yiwang-collector-2"),
+    ),
     ("bigger batches", check_mosquitto_conf, _set("collector/environment/YIWANG_BATCH_SIZE", "3000")),
     ("conf not mounted", check_mosquitto_conf, _set("mosquitto/volumes", [DATA_VOLUME])),
     (
