@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
+from db.migrate import migrate
 from tests.support.broker import TESTER, TESTER_PASSWORD
 from yiwang.progress import Progress, line
 from yiwang.stack import Stack
@@ -85,3 +93,74 @@ def test_a_backfill_says_how_far_it_is_as_it_goes(stack: Stack, tag: str) -> Non
     assert " of 12 hours of history (" in lines[0]
     assert lines[-1].startswith("backfill: 12 of 12 hours of history (100.0%)")
     assert "done in" in lines[-1]
+
+
+@contextmanager
+def _database_of_its_own(stack: Stack, tag: str) -> Iterator[str]:
+    """A migrated database of the test's own in the session's cluster (the owner's URL): a city's registry imported
+    there is in no other test's lists."""
+    name = f"yiwang_import_{tag}"
+    with psycopg.connect(stack.postgres.admin_url, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(name), sql.Identifier(stack.postgres.owner))
+        )
+    try:
+        url = stack.postgres.url_of(stack.postgres.owner, name)
+        migrate(url)
+        yield url
+    finally:
+        with psycopg.connect(stack.postgres.admin_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def test_a_big_registry_import_says_how_far_it_is_as_it_goes(stack: Stack, tag: str, tmp_path: Path) -> None:
+    # A city's registry (1,000 institutions, 5,000 vehicles, their meters and drivers: about 15,500 rows) took its
+    # while in silence and then said "imported ...": now, as `yiwang run` and compose run it (with --keep-existing,
+    # output not a terminal), it writes a plain line every YIWANG_PROGRESS_SECONDS with the rows written of all of
+    # them, the rate and the time left, and a last line saying how it ended.
+    env = {
+        **os.environ,
+        "YIWANG_HOME": str(stack.postgres.home.parent),
+        "YIWANG_SIM_INSTITUTIONS": "1000",
+        "YIWANG_SIM_VEHICLES": "5000",
+    }
+    city = tmp_path / "city.json"
+    made = subprocess.run(
+        [sys.executable, "-m", "yiwang.cli", "simulate", "city", "--out", str(city)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    with _database_of_its_own(stack, tag) as url:
+
+        def import_city(*options: str, seconds: str) -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [sys.executable, "-m", "yiwang.cli", "registry", "import", str(city), *options],
+                env=env | {"YIWANG_DATABASE_URL": url, "YIWANG_PROGRESS_SECONDS": seconds},
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+
+        done = import_city("--keep-existing", seconds="0.001")
+        # Imported again (every row written again) with an hour between lines: the first line and the last.
+        again = import_city(seconds="3600")
+    assert done.returncode == 0, done.stderr
+    assert again.returncode == 0, again.stderr
+    assert len([line for line in again.stderr.splitlines() if line.startswith("registry import: ")]) == 2, again.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("registry import: ")]
+    assert "\r" not in done.stderr
+    assert len(lines) >= 10, done.stderr  # a line per thousand rows written, here where a line is due each time
+    total = re.match(r"registry import: [\d,]+ of ([\d,]+) rows \(", lines[0])
+    assert total is not None, lines[0]
+    rows = int(total.group(1).replace(",", ""))
+    assert rows > 15_000
+    assert any(re.search(r", [\d,.]+ rows/s, about .+ left$", line) for line in lines[:-1]), lines
+    assert lines[-1].startswith(f"registry import: {rows:,} of {rows:,} rows (100.0%)"), lines[-1]
+    assert "done in" in lines[-1]
+    assert "1000 institutions" in done.stdout, done.stdout
+    assert "5000 vehicles" in done.stdout, done.stdout
