@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from io import BytesIO
 from pathlib import Path
 
@@ -15,7 +16,8 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from tests.support.pages import SCREENSHOTS, System, screenshot, until
+from tests.support.pages import SCREENSHOTS, TEST_PLATE, System, fix, login, screenshot, until
+from tests.support.waiting import wait_until
 
 LOADED = "window.yiwang && Object.values(window.yiwang.loaded).every(Boolean)"
 # What a user of each language reads at each step (api/pages/static/js/texts.js).
@@ -210,3 +212,30 @@ def test_a_platform_without_drivers_says_how_to_add_one_and_the_dispatcher_does(
     finally:
         with psycopg.connect(system.env["YIWANG_DATABASE_URL"], autocommit=True) as conn:
             conn.execute("UPDATE driver SET active = true WHERE id = ANY(%s)", [set_aside])
+
+
+def test_a_vehicles_card_stays_open_and_live_when_an_alert_comes(page: Page, system: System) -> None:
+    # Met on a first day: with a vehicle's card open, the stream's alert messages (they carry no vehicles) broke the
+    # page's handler ("Cannot read properties of undefined (reading 'some')"), once for every alert in the city.
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    frames: list[str] = []
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda payload: frames.append(str(payload))))
+    login(page, system)
+    until(page, "window.yiwang && window.yiwang.stream.snapshotAt")
+    page.fill("#plate-search", TEST_PLATE)
+    page.press("#plate-search", "Enter")
+    until(page, f"document.querySelector('#card-plate')?.textContent === {TEST_PLATE!r}")
+    # The test vehicle's driver presses the emergency button (alarm bit 0), then the terminal clears it: an alert.
+    now = datetime.now(UTC)
+    system.drive([fix(now, 140) | {"alarm": 1}, fix(now + timedelta(seconds=1), 141) | {"alarm": 0}])
+    # Playwright's sync API hands over the page's events while it is called: the page is asked something each time.
+    wait_until(
+        lambda: page.evaluate("true") and any('"type":"alerts"' in frame for frame in frames),
+        60,
+        "an alert message on the stream",
+    )
+    # The card still follows the vehicle: its newest position is shown.
+    until(page, "document.querySelector('#card-position').textContent.includes('117.25050')", seconds=30)
+    screenshot(page, "first-day-13-card-open-as-an-alert-comes")
+    assert errors == []
