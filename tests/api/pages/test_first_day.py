@@ -31,6 +31,8 @@ WORDS = {
         "report header": "综合能耗",
         "set a quota": "设定定额",
         "add a driver first": "请先添加",
+        "base map": "底图：",
+        "coordinates": "坐标系：",
     },
     "en": {
         "log in": "Log in",
@@ -41,6 +43,8 @@ WORDS = {
         "report header": "Comprehensive energy",
         "set a quota": "Set a quota",
         "add a driver first": "add one before dispatching",
+        "base map": "Base map: ",
+        "coordinates": "Coordinates: ",
     },
 }
 
@@ -80,6 +84,10 @@ def test_a_first_dispatch_from_request_to_the_map_in_the_pages(page: Page, syste
     # The unit's user lands on the map and requests a vehicle in the requests tab.
     _log_in(page, system, language, *unit_user)
     page.wait_for_url("**/map.html*")
+    # The map says what it is drawn on: which base map (here none: the grid) and which coordinate system.
+    until(page, "document.querySelector('#map-basemap').textContent")
+    assert (page.text_content("#map-basemap") or "").startswith(words["base map"])
+    assert (page.text_content("#map-coordinates") or "").startswith(words["coordinates"])
     screenshot(page, f"{shot}-01-unit-user-map")
     page.click("[data-tab=requests]")
     page.click("#request-new summary")
