@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import re
@@ -9,12 +10,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
+from db.ingest import insert_readings, prepare_connection
 from db.migrate import migrate
+from db.registry import import_document
+from domain.reading import Reading
+from domain.registry import RegistryDocument
+from simulators.city import build_city
 from tests.support.broker import TESTER, TESTER_PASSWORD
 from yiwang.progress import Progress, line
 from yiwang.stack import Stack
@@ -164,3 +171,46 @@ def test_a_big_registry_import_says_how_far_it_is_as_it_goes(stack: Stack, tag: 
     assert "done in" in lines[-1]
     assert "1000 institutions" in done.stdout, done.stdout
     assert "5000 vehicles" in done.stdout, done.stdout
+
+
+async def _a_city_with_readings(url: str, institutions: int) -> int:
+    """The simulated city's registry and two readings of each of its meters, a day apart; how many meters."""
+    document = RegistryDocument.model_validate(build_city(20260101, institutions, 10).registry_document())
+    now = datetime.now(UTC).replace(microsecond=0)
+    readings = [
+        Reading(meter.id, now - timedelta(days=days), 1000.0 - 10 * days, now)
+        for meter in document.meters
+        for days in (2, 1)
+    ]
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await import_document(conn, document)
+        await prepare_connection(conn)
+        await insert_readings(conn, readings)
+        await conn.commit()
+    return len(document.meters)
+
+
+def test_an_energy_rebuild_of_a_city_says_how_far_it_is_as_it_goes(stack: Stack, tag: str) -> None:
+    # A city's meters (1,000 or so, under the worker's turn of 10,000) were recounted in one turn: the rebuild said
+    # nothing until it had done them all. Told in turns of a hundred, it writes its lines as it goes.
+    with _database_of_its_own(stack, tag) as url:
+        meters = asyncio.run(_a_city_with_readings(url, 120))
+        done = subprocess.run(
+            [sys.executable, "-m", "yiwang.cli", "energy", "rebuild"],
+            env={
+                **os.environ,
+                "YIWANG_HOME": str(stack.postgres.home.parent),
+                "YIWANG_DATABASE_URL": url,
+                "YIWANG_PROGRESS_SECONDS": "0.001",
+            },
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.startswith("energy rebuild: ")]
+    assert meters > 300
+    assert len(lines) >= meters // 100, done.stderr
+    assert any(re.search(r", [\d,.]+ meters/s, about .+ left$", line) for line in lines[:-1]), lines
+    assert lines[-1].startswith(f"energy rebuild: {meters:,} of {meters:,} meters (100.0%)"), lines[-1]
