@@ -150,6 +150,7 @@ POINTS = (
         elsewhere=(
             "yiwang/test_progress.py::test_a_backfill_says_how_far_it_is_as_it_goes",
             "yiwang/test_progress.py::test_a_big_registry_import_says_how_far_it_is_as_it_goes",
+            "yiwang/test_progress.py::test_an_energy_rebuild_of_a_city_says_how_far_it_is_as_it_goes",
             "yiwang/test_progress.py::test_a_log_gets_a_plain_line_every_so_often_and_the_last_one",
         ),
         why_no_page="commands' output",
