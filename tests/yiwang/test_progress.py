@@ -53,6 +53,23 @@ def test_a_log_gets_a_plain_line_every_so_often_and_the_last_one() -> None:
     assert lines[-1] == "mileage rebuild: 100 of 100 vehicles (100.0%), 2.0 vehicles/s, done in 50 s"
 
 
+def test_a_log_gets_the_last_line_once() -> None:
+    # A last update that is due (as every one is with a short period) said where the work ended: the finish wrote
+    # the same line again.
+    now = [0.0]
+    out = io.StringIO()
+    progress = Progress("registry import", "rows", total=2, stream=out, every=0.001, clock=lambda: now[0])
+    now[0] = 1.0
+    progress.update(1)
+    now[0] = 2.0
+    progress.update(2)
+    progress.finish()
+    assert out.getvalue().splitlines() == [
+        "registry import: 1 of 2 rows (50.0%), 1.0 rows/s, about 1 s left",
+        "registry import: 2 of 2 rows (100.0%), 1.0 rows/s, done in 2 s",
+    ]
+
+
 class _Terminal(io.StringIO):
     def isatty(self) -> bool:
         return True
