@@ -6,7 +6,8 @@ take the domain's items. The registry document's import (`import_document`) upse
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -297,7 +298,31 @@ async def set_vehicle_quota(conn: AsyncConnection, organisation_id: str, allowed
         )
 
 
-async def _upsert(conn: AsyncConnection, table: str, rows: Sequence[BaseModel], key: tuple[str, ...] = ("id",)) -> int:
+# Rows written per statement of an import: a big document's import says how far it is after each (yiwang/progress.py).
+_CHUNK = 1000
+
+
+@dataclass
+class _Tally:
+    """How many of a document's rows are written, told to whoever asked after each chunk."""
+
+    total: int
+    told: Callable[[int, int], None] | None
+    done: int = 0
+
+    def add(self, rows: int) -> None:
+        self.done += rows
+        if self.told is not None:
+            self.told(self.done, self.total)
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    table: str,
+    rows: Sequence[BaseModel],
+    key: tuple[str, ...] = ("id",),
+    tally: _Tally | None = None,
+) -> int:
     if not rows:
         return 0
     columns = _columns(type(rows[0]))
@@ -313,7 +338,11 @@ async def _upsert(conn: AsyncConnection, table: str, rows: Sequence[BaseModel], 
         ),
     )
     async with conn.cursor() as cur:
-        await cur.executemany(statement, [tuple(getattr(row, c) for c in columns) for row in rows])
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start : start + _CHUNK]
+            await cur.executemany(statement, [tuple(getattr(row, c) for c in columns) for row in chunk])
+            if tally is not None:
+                tally.add(len(chunk))
     return len(rows)
 
 
@@ -347,9 +376,15 @@ async def only_new(conn: AsyncConnection, document: RegistryDocument) -> Registr
     return document.model_copy(update=kept)
 
 
-async def import_document(conn: AsyncConnection, document: RegistryDocument) -> dict[str, int]:
+async def import_document(
+    conn: AsyncConnection, document: RegistryDocument, *, told: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     """Insert or update every row of the document in one transaction: all of it or nothing. Drivers are only
     added, those not held yet (the same organisation, name and phone): the database numbers them.
+
+    Args:
+        told: hears how many of the document's rows are written and how many it has, as the import goes (a
+            city's registry takes a while).
 
     Returns:
         How many rows of each kind were written.
@@ -359,22 +394,30 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
         Unfit: a department, institution or organisation named and not there, or a department under itself.
     """
     await refuse_service_names(conn, [m.id for m in document.meters] + [v.id for v in document.vehicles])
+    tally = _Tally(sum(len(getattr(document, part)) for part in _PARTS), told)
     async with conn.transaction():
         before = await counting_of(conn, [m.id for m in document.meters])
         try:
             written = {
-                "organisations": await _upsert(conn, "organisation", list(document.organisations)),
+                "organisations": await _upsert(conn, "organisation", list(document.organisations), tally=tally),
                 "departments": await departments.upsert(conn, document.departments),
-                "institutions": await _upsert(conn, "institution", list(document.institutions)),
+            }
+            tally.add(len(document.departments))  # a handful: no progress within them
+            written |= {
+                "institutions": await _upsert(conn, "institution", list(document.institutions), tally=tally),
                 "institution years": await _upsert(
-                    conn, "institution_year", list(document.institution_years), key=("institution_id", "year")
+                    conn,
+                    "institution_year",
+                    list(document.institution_years),
+                    key=("institution_id", "year"),
+                    tally=tally,
                 ),
                 "data-centre rooms": await _upsert(
-                    conn, "data_centre_room", list(document.data_centre_rooms), key=_ROOM_KEY
+                    conn, "data_centre_room", list(document.data_centre_rooms), key=_ROOM_KEY, tally=tally
                 ),
-                "meters": await _upsert(conn, "meter", list(document.meters)),
-                "vehicles": await _upsert(conn, "vehicle", list(document.vehicles)),
-                "drivers": await _add_drivers(conn, document.drivers),
+                "meters": await _upsert(conn, "meter", list(document.meters), tally=tally),
+                "vehicles": await _upsert(conn, "vehicle", list(document.vehicles), tally=tally),
+                "drivers": await _add_drivers(conn, document.drivers, tally),
             }
         except departments.DepartmentUnfit as exc:
             raise Unfit(str(exc)) from exc
@@ -387,10 +430,10 @@ async def import_document(conn: AsyncConnection, document: RegistryDocument) -> 
         return written
 
 
-async def _add_drivers(conn: AsyncConnection, drivers: Sequence[Driver]) -> int:
+async def _add_drivers(conn: AsyncConnection, drivers: Sequence[Driver], tally: _Tally) -> int:
     """Add the drivers the registry does not hold (the same organisation, name and phone); how many were added."""
-    added = 0
-    for d in drivers:
+    added = told = 0
+    for number, d in enumerate(drivers, start=1):
         cur = await conn.execute(
             """INSERT INTO driver (organisation_id, name, phone, licence_class)
                SELECT %(organisation_id)s, %(name)s, %(phone)s, %(licence_class)s
@@ -399,6 +442,9 @@ async def _add_drivers(conn: AsyncConnection, drivers: Sequence[Driver]) -> int:
             d.model_dump(),
         )
         added += cur.rowcount
+        if number - told == _CHUNK or number == len(drivers):
+            tally.add(number - told)
+            told = number
     return added
 
 

@@ -45,7 +45,7 @@ from domain import track, trips
 from domain.track import TrackRules
 from domain.trips import Trip, TripRules, rest_points
 from worker.metrics import Metrics
-from worker.turns import Told, drain, periodically
+from worker.turns import TOLD_TURN, Told, drain, periodically
 from yiwang.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -123,8 +123,10 @@ async def rebuild(pool: AsyncConnectionPool, basis: Basis, *, told: Told | None 
 
 async def catch_up(pool: AsyncConnectionPool, basis: Basis, *, told: Told | None = None) -> int:
     """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
-    vehicles this process recounted. `told` hears how many are done and left after each turn."""
-    return await drain(lambda: refresh(pool, basis), lambda: pending(pool), told=told)
+    vehicles this process recounted. `told` hears how many are done and left after each turn (of TOLD_TURN
+    vehicles)."""
+    limit = TOLD_TURN if told is not None else 10_000
+    return await drain(lambda: refresh(pool, basis, limit=limit), lambda: pending(pool), told=told)
 
 
 async def maintain(pool: AsyncConnectionPool, basis: Basis, every: float, *, metrics: Metrics | None = None) -> None:

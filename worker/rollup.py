@@ -32,7 +32,7 @@ from db import consumption, retention
 from db.marks import CONSUMPTION
 from domain.counters import MAX_GAP, Meter, State, days
 from worker.metrics import Metrics
-from worker.turns import Told, drain, periodically
+from worker.turns import TOLD_TURN, Told, drain, periodically
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +92,9 @@ async def catch_up(
     pool: AsyncConnectionPool, zone: ZoneInfo, *, max_gap: timedelta = MAX_GAP, told: Told | None = None
 ) -> int:
     """Refresh until nothing is marked (what another process is recounting meanwhile included); returns how many
-    meters this process recounted. `told` hears how many are done and left after each turn."""
-    return await drain(lambda: refresh(pool, zone, max_gap=max_gap), lambda: pending(pool), told=told)
+    meters this process recounted. `told` hears how many are done and left after each turn (of TOLD_TURN meters)."""
+    limit = TOLD_TURN if told is not None else 10_000
+    return await drain(lambda: refresh(pool, zone, limit=limit, max_gap=max_gap), lambda: pending(pool), told=told)
 
 
 async def maintain(

@@ -24,25 +24,32 @@ from collections.abc import Awaitable, Callable
 
 from yiwang.periodic import periodically
 
-__all__ = ["drain", "periodically"]
+__all__ = ["TOLD_TURN", "drain", "periodically"]
 
 log = logging.getLogger(__name__)
 
 
 Told = Callable[[int, int], None]
 
+# Items a turn takes when someone is told how far a catch-up is (`yiwang energy rebuild`): a turn of the worker's
+# size (10,000) is a city's whole registry, and the first line would come only at the end.
+TOLD_TURN = 100
+
 
 async def drain(
     turn: Callable[[], Awaitable[int]], pending: Callable[[], Awaitable[int]], *, told: Told | None = None
 ) -> int:
-    """Take turns until nothing is pending; returns what they did. What is left after a turn is being done by
-    another process, so wait a moment for it. `told` hears after each turn what is done and what is left."""
+    """Take turns until nothing is pending; returns what they did. What is left after a turn that did nothing is
+    being done by another process, so wait a moment for it. `told` hears after each turn what is done and what is
+    left."""
     total = 0
     while True:
-        total += await turn()
+        done = await turn()
+        total += done
         left = await pending()
         if told is not None:
             told(total, left)
         if not left:
             return total
-        await asyncio.sleep(0.2)
+        if not done:
+            await asyncio.sleep(0.2)

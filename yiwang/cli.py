@@ -117,15 +117,22 @@ def _registry_import(settings: Settings, args: argparse.Namespace) -> int:
     from domain.registry import RegistryDocument  # noqa: PLC0415
 
     document = RegistryDocument.model_validate_json(Path(args.file).read_bytes())
+    # A city's registry is tens of thousands of rows: say how far the import is, as the roll-ups' rebuilds do.
+    progress = Progress("registry import", "rows", every=settings.progress_seconds)
     try:
-        counts = asyncio.run(_import(settings, document, only_new=getattr(args, "keep_existing", False)))
+        counts = asyncio.run(
+            _import(settings, document, only_new=getattr(args, "keep_existing", False), told=progress.update)
+        )
     except Unfit as exc:
         raise SystemExit(f"nothing imported: {exc}") from None
+    progress.finish()
     print("imported " + ", ".join(f"{n} {kind}" for kind, n in counts.items()))
     return 0
 
 
-async def _import(settings: Settings, document: object, *, only_new: bool = False) -> dict[str, int]:
+async def _import(
+    settings: Settings, document: object, *, only_new: bool = False, told: Callable[[int, int], None] | None = None
+) -> dict[str, int]:
     import psycopg  # noqa: PLC0415
 
     from db import registry  # noqa: PLC0415
@@ -136,7 +143,7 @@ async def _import(settings: Settings, document: object, *, only_new: bool = Fals
         if only_new:
             document = await registry.only_new(conn, document)
         assert isinstance(document, RegistryDocument)
-        return await registry.import_document(conn, document)
+        return await registry.import_document(conn, document, told=told)
 
 
 def _energy(settings: Settings, args: argparse.Namespace) -> int:

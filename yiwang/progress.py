@@ -57,6 +57,7 @@ class Progress:
         self.clock = clock
         self.started = clock()
         self.shown_at: float | None = None
+        self.shown = ""  # the last line written
         self.done = 0.0
 
     def update(self, done: float, total: float | None = None) -> None:
@@ -73,6 +74,9 @@ class Progress:
     def _show(self, now: float, *, final: bool) -> None:
         self.shown_at = now
         text = line(self.label, self.done, self.total, self.unit, now - self.started)
+        if final and not self.terminal and text == self.shown:
+            return  # the last update said it all already: a log gets no second copy
+        self.shown = text
         if self.terminal:
             self.stream.write(f"\r\x1b[K{text}" + ("\n" if final else ""))
         else:

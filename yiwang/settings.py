@@ -86,8 +86,8 @@ class Settings(BaseSettings):
     progress_seconds: float = Field(
         default=10.0,
         gt=0,
-        description="how often a long command (backfill, energy or mileage rebuild) writes a progress line when its "
-        "output is not a terminal (on a terminal one line is redrawn in place)",
+        description="how often a long command (backfill, energy or mileage rebuild, registry import) writes a progress "
+        "line when its output is not a terminal (on a terminal one line is redrawn in place)",
     )
 
     # Where `yiwang stack` keeps the local database and broker (git-ignored).

@@ -150,6 +150,8 @@ function connect() {
       layer.apply(message.features, message.removed);
       stream.features += message.features.length;
     }
+    // Only the map's messages touch the card: an alerts message (for the alert panel's users) carries no vehicles.
+    if (message.type !== "FeatureCollection" && message.type !== "changes") return;
     countsDue = true;
     if (selected && (message.type === "FeatureCollection" || message.features.some((f) => f.id === selected) || message.removed.includes(selected))) cardDue = true;
   });
