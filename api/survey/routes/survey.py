@@ -11,7 +11,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.access.rules import Principal
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.errors import responses
 from api.fields import Text
 from api.files import provenance
@@ -47,7 +47,7 @@ class SummaryQuery(ReportForm, SurveyQuery):
 @router.get("/{year}/forms.xlsx", responses=REPORT_RESPONSES | responses(404), response_class=StreamingResponse)
 async def forms_xlsx(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -58,7 +58,7 @@ async def forms_xlsx(
     form, a row per surveyed institution and field with its code, unit, quantity, cost (元) and a note saying why a
     cell is empty (missing is never 0); then what of the forms is confirmed and what is not (确认情况), and how the
     file was made (说明). Only institutions in the year's survey (in_survey) and in the caller's scope."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(
             conn, scope, year, organisation_id=query.organisation_id, institution_id=query.institution_id
         )
@@ -69,6 +69,7 @@ async def forms_xlsx(
             what=("公共机构能源资源消费统计调查表", "Energy statistics survey: institution forms"),
             year=year,
             filters=query.model_dump(include={"organisation_id", "institution_id"}),
+            source=reads.source,
         )
     sheets = workbook.form_sheets(found.fields, year, found.filled, query.language)
     return await xlsx_download(sheets, language=query.language, name=f"survey-{year}-forms.xlsx", provenance=made)
@@ -77,7 +78,7 @@ async def forms_xlsx(
 @router.get("/{year}/summary.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
 async def summary_xlsx(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -89,7 +90,7 @@ async def summary_xlsx(
     by category (分类汇总). A row per group and field: the sum of those that reported, how many reported of how many,
     and in the note who did not (a partial sum says so; a sum nobody reported is empty, never 0). Then 确认情况 and
     说明."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)
         made = await provenance.made(
             conn,
@@ -98,6 +99,7 @@ async def summary_xlsx(
             what=("公共机构能源资源消费统计汇总表", f"Energy statistics survey: summary by {query.by}"),
             year=year,
             filters=query.model_dump(include={"organisation_id", "by"}),
+            source=reads.source,
         )
     summary = next(s for s in found.fields.summaries if s.key == query.by)
     sheets = [
@@ -116,7 +118,7 @@ async def summary_xlsx(
 )
 async def survey_json(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -126,7 +128,7 @@ async def survey_json(
     """The institution forms of a year as one JSON document for a provincial platform (docs/survey.md; its JSON
     Schema is docs/survey.schema.json): each surveyed institution in the caller's scope with its rows by the
     field list's codes, figures as exact decimal texts, null with the reason where nothing was reported."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)
     made_at = datetime.now(settings.zone).replace(microsecond=0)
     document = machine.document(found.fields, year, found.filled, made_at)
