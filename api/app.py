@@ -120,7 +120,7 @@ def create_app(settings: Settings) -> FastAPI:
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
             ) as pool,
             # Reports and exports read from the replica when one is set (api/reads.py); it may be down at the start.
-            open_replica(settings) as replica,
+            open_replica(settings, metrics) as replica,
             open_feed(pool, settings) as live,
             running(
                 measure_database(pool, metrics, settings.metrics_database_seconds),

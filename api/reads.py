@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,6 +27,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics import Metrics
 from db import replica as replica_db
 from db.pool import open_pool
 from domain.replica import judge
@@ -60,8 +61,9 @@ PRIMARY: Final = Source("primary")
 class Replica:
     """The replica's pool, and what this process knows of it: until when it rests after failing to answer."""
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], settings: Settings) -> None:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection], settings: Settings, metrics: Metrics) -> None:
         self.pool = pool
+        self.metrics = metrics
         self.max_lag = timedelta(seconds=settings.api_read_max_lag_seconds)
         self.wait_seconds = settings.api_read_wait_seconds
         self._retry = settings.api_read_retry_seconds
@@ -86,7 +88,7 @@ class Replica:
 
 
 @asynccontextmanager
-async def open_replica(settings: Settings) -> AsyncIterator[Replica | None]:
+async def open_replica(settings: Settings, metrics: Metrics) -> AsyncIterator[Replica | None]:
     """The replica's pool while the app runs, or None when none is set. The API starts without waiting for it: a
     replica that is down leaves the reports to the primary."""
     if settings.api_read_database_url is None:
@@ -99,7 +101,7 @@ async def open_replica(settings: Settings) -> AsyncIterator[Replica | None]:
         wait=False,
         name="yiwang-api-reads",
     ) as pool:
-        yield Replica(pool, settings)
+        yield Replica(pool, settings, metrics)
 
 
 @dataclass
@@ -114,7 +116,8 @@ class Reads:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for the request's reads, in a transaction; never one that writes."""
+        """A connection for the request's reads, in a read-only transaction (the primary's too: a route that wrote
+        would fail there as on the replica, so the tests without a replica hold every route to it)."""
         replica = self.replica
         if replica is not None and not replica.resting():
             async with self.primary.connection() as primary:
@@ -122,7 +125,10 @@ class Reads:
             lent = False
             try:
                 async with replica.pool.connection(timeout=replica.wait_seconds) as conn:
-                    fresh = judge(await replica_db.replay(conn, wal_end), replica.max_lag)
+                    replay = await replica_db.replay(conn, wal_end)
+                    if replay.lag is not None:
+                        replica.metrics.replica_lag.set(replay.lag.total_seconds())
+                    fresh = judge(replay, replica.max_lag)
                     replica.passed_over(fresh.behind)
                     if fresh.behind is None:
                         self._note(Source("replica", fresh.as_of))
@@ -134,12 +140,32 @@ class Reads:
                     raise
                 replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
         async with self.primary.connection() as conn:
+            await conn.execute("SET TRANSACTION READ ONLY")
             self._note(PRIMARY)
             yield conn
 
     def _note(self, source: Source) -> None:
         self.source = source
+        if self.replica is not None:
+            self.replica.metrics.reads.labels(source.name).inc()
         self.scope[_SCOPE_KEY] = source
+
+
+def read_responses(answers: Mapping[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """A read route's `responses=`, its 200 declaring the headers that say where its figures were read."""
+    headers = {
+        READ_FROM: {
+            "description": "replica: read from the read replica (YIWANG_API_READ_DATABASE_URL); primary: from the "
+            "primary, live (no replica set, or it was down or too far behind)",
+            "schema": {"type": "string", "enum": ["replica", "primary"]},
+        },
+        AS_OF: {
+            "description": "from the replica only: every transaction committed up to this moment is in the figures",
+            "schema": {"type": "string", "format": "date-time"},
+        },
+    }
+    ok = answers.get(200, {})
+    return {**answers, 200: {**ok, "headers": {**ok.get("headers", {}), **headers}}}
 
 
 class ReadSourceHeaders:

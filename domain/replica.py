@@ -22,6 +22,14 @@ class Replay:
     replayed_at: datetime | None  # when its last replayed transaction committed; None: none since it started
     checked_at: datetime
 
+    @property
+    def lag(self) -> timedelta | None:
+        """How far behind the primary its figures are: nothing once caught up; None when it cannot tell (behind,
+        with nothing replayed since it started)."""
+        if not self.recovering or self.caught_up:
+            return timedelta(0)
+        return None if self.replayed_at is None else self.checked_at - self.replayed_at
+
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
@@ -34,13 +42,11 @@ class Freshness:
 
 def judge(replay: Replay, max_lag: timedelta) -> Freshness:
     """Whether the replica may answer, and as of when its figures are."""
-    if not replay.recovering or replay.caught_up:
-        return Freshness(replay.checked_at, None)
-    if replay.replayed_at is None:
+    lag = replay.lag
+    if lag is None:
         return Freshness(None, "the replica is behind and has replayed no transaction since it started")
-    lag = replay.checked_at - replay.replayed_at
     if lag > max_lag:
         return Freshness(
             None, f"the replica is {lag.total_seconds():.0f} s behind, more than {max_lag.total_seconds():.0f} s"
         )
-    return Freshness(replay.replayed_at, None)
+    return Freshness(replay.checked_at - lag, None)

@@ -27,7 +27,7 @@ from api.fleet import matching, matching_workbook, reports
 from api.fleet import workbook as dispatch_workbook
 from api.fleet.matching import MatchingQuery
 from api.fleet.reports import ReportQuery
-from api.reads import Source
+from api.reads import Source, read_responses
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery
 from domain.labels import Language
@@ -205,7 +205,7 @@ def _energy_filters(query: EnergyExportQuery) -> dict[str, object]:
 
 @router.get(
     "/energy.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def energy_xlsx(
@@ -226,7 +226,7 @@ async def energy_xlsx(
 
 @router.get(
     "/energy.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def energy_csv(
@@ -275,7 +275,7 @@ async def _dispatch_sheets(
 
 @router.get(
     "/dispatch.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def dispatch_xlsx(
@@ -294,7 +294,7 @@ async def dispatch_xlsx(
 
 @router.get(
     "/dispatch.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def dispatch_csv(
@@ -334,7 +334,7 @@ async def _geofence_sheets(
     return [geofences.sheet(result, query.language)], made
 
 
-@router.get("/geofences.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/geofences.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def geofence_xlsx(
     reads: ReadsDep,
     user: DispatchReader,
@@ -347,7 +347,7 @@ async def geofence_xlsx(
     return await _xlsx("geofences", query, await _geofence_sheets(reads, user, scope, settings, query))
 
 
-@router.get("/geofences.csv", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/geofences.csv", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def geofence_csv(
     reads: ReadsDep,
     user: DispatchReader,
@@ -384,7 +384,7 @@ async def _matching_sheets(
 
 @router.get(
     "/matching.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def matching_xlsx(
@@ -403,7 +403,7 @@ async def matching_xlsx(
 
 @router.get(
     "/matching.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def matching_csv(

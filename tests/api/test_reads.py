@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from fastapi import FastAPI
 
 from api.app import create_app
 from tests.support.api import AsUser, Units, audit_rows, client_at
@@ -174,6 +175,7 @@ async def test_an_auditors_read_from_the_replica_is_in_the_audit_log(
 
 async def test_a_replica_that_is_down_leaves_the_reports_to_the_primary(
     *,
+    app: FastAPI,
     client: httpx.AsyncClient,
     as_user: AsUser,
     api_settings: Settings,
@@ -195,6 +197,9 @@ async def test_a_replica_that_is_down_leaves_the_reports_to_the_primary(
         assert AS_OF not in down.headers
         assert speeding_of(down.json(), units.a.organisation) == 1
         assert any("reports read from the primary" in r.getMessage() for r in caplog.records)
+        counted = app.state.metrics.registry.get_sample_value("yiwang_api_reads_total", {"source": "primary"})
+        assert counted is not None
+        assert counted >= 2
     finally:
         standby.start()
     # Back: after YIWANG_API_READ_RETRY_SECONDS the replica answers again.

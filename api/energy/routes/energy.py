@@ -17,6 +17,7 @@ from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indi
 from api.errors import NotFound, responses
 from api.fields import Text
 from api.queries import PeriodQuery
+from api.reads import read_responses
 from db import energy_reports
 from domain.periods import Step
 
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/energy", tags=["energy"])
 @router.get(
     "/indicators",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_indicators(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
@@ -42,7 +43,7 @@ async def get_indicators(
 @router.get(
     "/rankings",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_rankings(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
@@ -81,7 +82,7 @@ class SeriesQuery(PeriodQuery):
 @router.get(
     "/consumption",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 404, 422),
+    responses=read_responses(responses(401, 403, 404, 422)),
 )
 async def get_consumption(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[SeriesQuery, Query()]
@@ -112,7 +113,9 @@ class DataExtent(BaseModel):
     last_day: date | None = Field(description="the last (today's, while meters report); null: no data yet")
 
 
-@router.get("/extent", dependencies=[Depends(require("indicators:read"))], responses=responses(401, 403))
+@router.get(
+    "/extent", dependencies=[Depends(require("indicators:read"))], responses=read_responses(responses(401, 403))
+)
 async def get_extent(reads: ReadsDep, scope: ScopeDep) -> DataExtent:
     """The first and last local days with consumption of the meters you may see: the dashboard opens on the latest
     whole period they cover rather than on a year mostly without data."""
@@ -124,7 +127,7 @@ async def get_extent(reads: ReadsDep, scope: ScopeDep) -> DataExtent:
 @router.get(
     "/quality",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_quality(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
@@ -138,7 +141,7 @@ async def get_quality(
 @router.get(
     "/anomalies",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_anomalies(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
@@ -168,7 +171,7 @@ class FlaggedQuery(FilterQuery):
 @router.get(
     "/flagged",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_flagged(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
@@ -184,7 +187,7 @@ async def get_flagged(
 @router.get(
     "/conflicts",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_conflicts(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]

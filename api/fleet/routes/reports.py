@@ -13,13 +13,16 @@ from api.errors import responses
 from api.fleet import matching, reports
 from api.fleet.matching import MatchingQuery, MatchingReport, SuspicionList
 from api.fleet.reports import DispatchReport, ReportQuery, VehicleReport
+from api.reads import read_responses
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery, GeofenceReport
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("/dispatch", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/dispatch", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def dispatch_report(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
 ) -> DispatchReport:
@@ -38,7 +41,9 @@ async def dispatch_report(
     return result
 
 
-@router.get("/vehicles", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/vehicles", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def vehicle_report(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
 ) -> VehicleReport:
@@ -52,7 +57,9 @@ async def vehicle_report(
     return VehicleReport(start=period.start, end=period.end, days=period.days, zone=settings.zone.key, vehicles=rows)
 
 
-@router.get("/geofences", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/geofences", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def geofence_report(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[GeofenceQuery, Query()]
 ) -> GeofenceReport:
@@ -66,7 +73,9 @@ async def geofence_report(
         return await geofences.report(conn, scope, query, settings)
 
 
-@router.get("/matching", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/matching", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def matching_report(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
 ) -> MatchingReport:
@@ -87,7 +96,9 @@ async def matching_report(
         return await matching.report(conn, scope, query.period, settings, query.organisation_id)
 
 
-@router.get("/suspicions", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/suspicions", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def suspicion_list(
     reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
 ) -> SuspicionList:

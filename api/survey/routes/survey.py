@@ -16,6 +16,7 @@ from api.errors import responses
 from api.fields import Text
 from api.files import provenance
 from api.files.responses import REPORT_RESPONSES, ReportForm, attachment, xlsx_download
+from api.reads import read_responses
 from api.survey import machine, workbook
 from api.survey.report import survey
 from domain.periods import FIRST_YEAR, LAST_YEAR
@@ -44,7 +45,9 @@ class SummaryQuery(ReportForm, SurveyQuery):
     )
 
 
-@router.get("/{year}/forms.xlsx", responses=REPORT_RESPONSES | responses(404), response_class=StreamingResponse)
+@router.get(
+    "/{year}/forms.xlsx", responses=read_responses(REPORT_RESPONSES | responses(404)), response_class=StreamingResponse
+)
 async def forms_xlsx(
     *,
     reads: ReadsDep,
@@ -75,7 +78,7 @@ async def forms_xlsx(
     return await xlsx_download(sheets, language=query.language, name=f"survey-{year}-forms.xlsx", provenance=made)
 
 
-@router.get("/{year}/summary.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/{year}/summary.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def summary_xlsx(
     *,
     reads: ReadsDep,
@@ -113,7 +116,9 @@ async def summary_xlsx(
 
 @router.get(
     "/{year}.json",
-    responses={**responses(401, 403, 422), 200: {"content": {JSON_MEDIA_TYPE: {}}, "description": "the file"}},
+    responses=read_responses(
+        {**responses(401, 403, 422), 200: {"content": {JSON_MEDIA_TYPE: {}}, "description": "the file"}}
+    ),
     response_class=Response,
 )
 async def survey_json(
