@@ -100,6 +100,9 @@ async def open_replica(settings: Settings, metrics: Metrics) -> AsyncIterator[Re
         max_size=settings.db_pool_max,
         wait=False,
         name="yiwang-api-reads",
+        # The pool's retries double their delay: retried for ever, an hour's outage would leave the replica unused for
+        # about an hour after its return. Given up after a rest, the next read that tries it starts with a fresh one.
+        reconnect_timeout=settings.api_read_retry_seconds,
     ) as pool:
         yield Replica(pool, settings, metrics)
 

@@ -211,6 +211,33 @@ async def test_a_replica_that_is_down_leaves_the_reports_to_the_primary(
     await until(from_replica, 30, "the replica answers again once it is back")
 
 
+async def test_after_a_long_outage_the_replica_answers_again_soon_after_its_return(
+    app: FastAPI, client: httpx.AsyncClient, as_user: AsUser, standby: Standby
+) -> None:
+    """The replica's pool retries a lost connection with doubling delays: retried for ever, the delay after ten
+    failures (two chains of five: 1 + 2 + 4 + 8 s) is 16 s, and the replica would stay unused that long after its
+    return. Given up after YIWANG_API_READ_RETRY_SECONDS (1 s here), the next report's try starts anew."""
+    headers = await as_user("dispatcher")
+    pool = app.state.resources.replica.pool
+    standby.stop()
+    try:
+
+        async def failed_often() -> bool:
+            answer = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+            assert answer.headers.get(READ_FROM) == "primary"
+            return int(pool.get_stats().get("connections_errors", 0)) >= 10
+
+        await until(failed_often, 60, "the replica's pool fails to connect ten times")
+    finally:
+        standby.start()
+
+    async def from_replica() -> bool:
+        answer = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+        return answer.headers.get(READ_FROM) == "replica"
+
+    await until(from_replica, 10, "the replica answers again within seconds of its return")
+
+
 async def test_a_replica_further_behind_than_allowed_leaves_the_reports_to_the_primary(
     as_user: AsUser, api_settings: Settings, units: Units, standby: Standby
 ) -> None:
