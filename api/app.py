@@ -28,6 +28,7 @@ from api.live import routes as positions
 from api.live.follower import open_feed
 from api.metrics import Metrics, MetricsMiddleware, measure_database
 from api.pages import docs
+from api.reads import ReadSourceHeaders, open_replica
 from api.registry.routes import (
     departments,
     drivers,
@@ -118,6 +119,8 @@ def create_app(settings: Settings) -> FastAPI:
             open_pool(
                 settings.database_url_of("api"), min_size=1, max_size=settings.db_pool_max, name="yiwang-api"
             ) as pool,
+            # Reports and exports read from the replica when one is set (api/reads.py); it may be down at the start.
+            open_replica(settings, metrics) as replica,
             open_feed(pool, settings) as live,
             running(
                 measure_database(pool, metrics, settings.metrics_database_seconds),
@@ -127,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
             # so no caller of the API learns its routes' traffic or the database's size (docs/operating.md).
             serve(metrics, settings.metrics_host, settings.api_metrics_port, "api"),
         ):
-            app.state.resources = Resources(settings, pool, tokens, live)
+            app.state.resources = Resources(settings, pool, tokens, live, replica)
             app.state.tile_package = package
             app.state.metrics = metrics
             await seal_rules(pool, sealer)
@@ -149,6 +152,7 @@ def create_app(settings: Settings) -> FastAPI:
         max_body_size=settings.api_max_body_bytes,
     )
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(ReadSourceHeaders)  # where a report's figures were read, and as of when
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     compression.install(app, settings)  # outside the audit: it records the route's answer
     errors.install(app)

@@ -25,6 +25,7 @@ from api.access.rules import Permission, Principal, Role, allows, audited, scope
 from api.access.tokens import AccessTokens, TokenError
 from api.errors import Forbidden
 from api.live.follower import Live
+from api.reads import Reads
 from db import access as access_db
 from db.scope import Scope
 from domain.vocabulary import Language, preferred
@@ -35,6 +36,12 @@ from yiwang.settings import Settings
 # a hop to a thread and back for every request and every such dependency.
 async def get_pool(connection: HTTPConnection) -> AsyncConnectionPool[AsyncConnection]:
     return resources.of(connection).pool
+
+
+async def get_reads(connection: HTTPConnection) -> Reads:
+    """The request's heavy reads (reports, exports): the replica's connections when it answers (api/reads.py)."""
+    found = resources.of(connection)
+    return Reads(found.pool, found.replica, connection.scope)
 
 
 async def get_settings(connection: HTTPConnection) -> Settings:
@@ -59,6 +66,7 @@ async def reader_language(
 PoolDep = Annotated[AsyncConnectionPool[AsyncConnection], Depends(get_pool)]
 # The reader's language for texts made from parameters (an alert's detail); None: neither zh nor en was asked.
 ReaderLanguage = Annotated[Language | None, Depends(reader_language)]
+ReadsDep = Annotated[Reads, Depends(get_reads)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 TokensDep = Annotated[AccessTokens, Depends(get_tokens)]
 LiveDep = Annotated[Live, Depends(get_live)]

@@ -57,6 +57,18 @@ class Metrics:
             "quota_near alerts raised by this process's quota watch (api/energy/quota_watch.py).",
             registry=r,
         )
+        # With a read replica set (api/reads.py): where reports and exports were read, and how far behind it was.
+        self.reads = Counter(
+            "yiwang_api_reads",
+            "Reports, exports and survey files read, by source: replica, or primary when the replica was passed over.",
+            ["source"],
+            registry=r,
+        )
+        self.replica_lag = Gauge(
+            "yiwang_api_replica_lag_seconds",
+            "How far behind the primary the read replica's figures were at its last answer (0: caught up).",
+            registry=r,
+        )
         self.database_bytes = Gauge(
             "yiwang_database_size_bytes",
             "The database's size on disk (pg_database_size), measured periodically.",

@@ -1,6 +1,6 @@
-"""What the app's lifespan opens and every request shares: the settings, the connection pool, the token signer
-and the live map. One `Resources` per process, set on the app when it starts (api/app.py); api/deps.py lends its
-parts to the routes."""
+"""What the app's lifespan opens and every request shares: the settings, the connection pool (and the read
+replica's, when one is set), the token signer and the live map. One `Resources` per process, set on the app when it
+starts (api/app.py); api/deps.py lends its parts to the routes."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # for the types only: the audit middleware needs the pool, no
 
     from api.access.tokens import AccessTokens
     from api.live.follower import Live
+    from api.reads import Replica
     from yiwang.settings import Settings
 
 
@@ -24,6 +25,7 @@ class Resources:
     pool: AsyncConnectionPool[AsyncConnection]
     tokens: AccessTokens
     live: Live
+    replica: Replica | None = None  # reports and exports read there (api/reads.py); None: from `pool`
 
 
 def of(connection: HTTPConnection) -> Resources:

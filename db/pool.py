@@ -19,6 +19,7 @@ async def open_pool(
     name: str = "yiwang",
     check: bool = True,
     configure: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    reconnect_timeout: float = float("inf"),
 ) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
     """Open a pool, optionally waiting until its first connections work (start-up fails fast).
 
@@ -26,6 +27,8 @@ async def open_pool(
         check: test each connection before lending it (a round trip); a caller that retries a
             failed write anyway does better without.
         configure: run on each new connection, e.g. to create its temporary tables.
+        reconnect_timeout: how long a failed connection is retried in the background, with doubling delays, before
+            the pool gives it up (a later request starts anew); by default for ever.
     """
     pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
         url,
@@ -36,7 +39,7 @@ async def open_pool(
         kwargs={"application_name": name},
         check=AsyncConnectionPool.check_connection if check else None,
         configure=configure,
-        reconnect_timeout=float("inf"),
+        reconnect_timeout=reconnect_timeout,
     )
     await pool.open(wait=wait, timeout=30)
     try:

@@ -38,6 +38,7 @@ The rules:
     survey        the statistics survey: its forms as data (survey_forms.toml), forms filled, summaries
     fuel          fuel-card and charging statements read, and purchases judged against a track's kilometres
     credit_codes  the unified social credit code (GB 32100-2015) and its check character
+    replica       whether a read replica is recent enough to answer a report, and as of when
     departments   supervising departments as a hierarchy: descendants, chains of parents that come back
 
 The protocols:

@@ -50,6 +50,7 @@ _DATABASE_URLS = (
     "notifier_database_url",
     "worker_database_url",
     "emqx_database_url",
+    "api_read_database_url",
     "database_admin_url",
 )
 
@@ -110,6 +111,28 @@ class Settings(BaseSettings):
     # `yiwang db roles` makes it with this URL's password, `yiwang db migrate` grants it the two views of the broker's
     # accounts (db/roles.py GRANTS["emqx"]). No Yiwang process connects with it; unset, no such role is made.
     emqx_database_url: str | None = Field(default=None, repr=False)
+    # A read replica for the API's heavy reads (docs/operating.md, "A read replica").
+    api_read_database_url: str | None = Field(
+        default=None,
+        repr=False,
+        description="the API's role on a streaming standby of the database: reports, energy statistics, exports and "
+        "the survey read there (writes, logins and the audit log stay on the primary); unset: they read the primary",
+    )
+    api_read_max_lag_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="a replica further behind the primary than this does not answer: the primary does",
+    )
+    api_read_wait_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="how long a report waits for a connection to the replica before the primary answers it",
+    )
+    api_read_retry_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="after the replica could not be reached, reports go to the primary this long before trying again",
+    )
     # Only for `yiwang db roles`: a superuser, who makes the roles of the URLs above (their passwords too) and gives
     # the database to database_url's role. No process connects as it.
     database_admin_url: str | None = Field(default=None, repr=False)

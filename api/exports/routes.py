@@ -13,7 +13,7 @@ from psycopg import AsyncConnection
 from pydantic import Field
 
 from api.access.rules import Principal
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.energy import factor_sheet, series
 from api.energy import provenance as energy_provenance
 from api.energy import workbook as energy_workbook
@@ -27,6 +27,7 @@ from api.fleet import matching, matching_workbook, reports
 from api.fleet import workbook as dispatch_workbook
 from api.fleet.matching import MatchingQuery
 from api.fleet.reports import ReportQuery
+from api.reads import Source, read_responses
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery
 from domain.labels import Language
@@ -77,7 +78,7 @@ class GeofenceCsvQuery(CsvForm, GeofenceExportQuery):
 
 
 async def _energy_sheets(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Principal,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -85,7 +86,7 @@ async def _energy_sheets(
     *,
     only: energy_workbook.View | Literal["factors"] | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         # One choice of factors for every sheet.
         factors = await chosen_factors(conn, query)
         # The file says which factors made its figures, with their sources: a sheet of its own, and a CSV view.
@@ -103,6 +104,7 @@ async def _energy_sheets(
             filters=_energy_filters(query),
             factors=energy_provenance.factors_used(used),
             quality=energy_provenance.quality_summary(checked, held),
+            source=reads.source,
         )
         if only == factor_sheet.VIEW:
             return [applied], made
@@ -146,9 +148,10 @@ async def _made(
     filters: Mapping[str, object],
     factors: Iterable[FactorUsed] = (),
     quality: QualitySummary | None = None,
+    source: Source,
 ) -> Provenance:
     """How a file of a report of the query's period was made: the report, and for a CSV its view, with the report's
-    filters (and the factors and data quality of an energy report)."""
+    filters (and the factors and data quality of an energy report), and where its figures were read."""
     zh, en = report
     what = (zh, en) if view is None else (f"{zh}（{view}）", f"{en} ({view})")
     return await provenance.made(
@@ -161,6 +164,7 @@ async def _made(
         filters=filters,
         factors=factors,
         quality=quality,
+        source=source,
     )
 
 
@@ -201,11 +205,11 @@ def _energy_filters(query: EnergyExportQuery) -> dict[str, object]:
 
 @router.get(
     "/energy.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def energy_xlsx(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: EnergyReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -217,22 +221,26 @@ async def energy_xlsx(
     About this file): the period (end exclusive), the time zone, the filters, the factor versions with their sources
     and use, the data-quality summary (as GET /energy/quality and the held gaps of GET /energy/flagged give it), the
     user and unit, the time made, the Yiwang version."""
-    return await _xlsx("energy", query, await _energy_sheets(pool, user, scope, settings, query, only=None))
+    return await _xlsx("energy", query, await _energy_sheets(reads, user, scope, settings, query, only=None))
 
 
 @router.get(
     "/energy.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def energy_csv(
-    pool: PoolDep, user: EnergyReader, scope: ScopeDep, settings: SettingsDep, query: Annotated[EnergyCsvQuery, Query()]
+    reads: ReadsDep,
+    user: EnergyReader,
+    scope: ScopeDep,
+    settings: SettingsDep,
+    query: Annotated[EnergyCsvQuery, Query()],
 ) -> StreamingResponse:
     """One view of the energy report as CSV (UTF-8), for systems: plain numbers, ISO dates, stable keys. It starts
     with '#' comment lines saying how it was made, as the XLSX's last sheet does (`#key,label,value`; pandas:
     `read_csv(..., comment="#")`); provenance=false leaves them out."""
     return _csv(
-        f"energy-{query.view}", query, await _energy_sheets(pool, user, scope, settings, query, only=query.view)
+        f"energy-{query.view}", query, await _energy_sheets(reads, user, scope, settings, query, only=query.view)
     )
 
 
@@ -241,7 +249,7 @@ async def energy_csv(
 
 
 async def _dispatch_sheets(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Principal,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -249,22 +257,29 @@ async def _dispatch_sheets(
     *,
     only: dispatch_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         result, rows = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
         filters = {"organisation_id": query.organisation_id}
         made = await _made(
-            conn, user, settings, query, report=("公务用车派车统计", "Dispatch report"), view=only, filters=filters
+            conn,
+            user,
+            settings,
+            query,
+            report=("公务用车派车统计", "Dispatch report"),
+            view=only,
+            filters=filters,
+            source=reads.source,
         )
     return dispatch_workbook.sheets(result, rows, query.language, only), made
 
 
 @router.get(
     "/dispatch.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def dispatch_xlsx(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -274,16 +289,16 @@ async def dispatch_xlsx(
     kind; Chinese headers by default. The figures are those of GET /reports/dispatch and GET /reports/vehicles.
     Last, how the file was made (说明 / About this file): the period (end exclusive), the time zone, the unit
     filter, the user and unit, the time made, the Yiwang version."""
-    return await _xlsx("dispatch", query, await _dispatch_sheets(pool, user, scope, settings, query, only=None))
+    return await _xlsx("dispatch", query, await _dispatch_sheets(reads, user, scope, settings, query, only=None))
 
 
 @router.get(
     "/dispatch.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def dispatch_csv(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -292,7 +307,7 @@ async def dispatch_csv(
     """One view of the dispatch report as CSV (UTF-8), for systems: plain numbers, stable keys. The units view ends
     with the total line (no unit id). It starts with '#' comment lines saying how it was made (`#key,label,value`);
     provenance=false leaves them out."""
-    files = await _dispatch_sheets(pool, user, scope, settings, query, only=query.view)
+    files = await _dispatch_sheets(reads, user, scope, settings, query, only=query.view)
     return _csv(f"dispatch-{query.view}", query, files)
 
 
@@ -301,20 +316,27 @@ async def dispatch_csv(
 
 
 async def _geofence_sheets(
-    pool: PoolDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
+    reads: ReadsDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
 ) -> tuple[list[Sheet], Provenance]:
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         result = await geofences.report(conn, scope, query, settings)
         filters = {"organisation_id": query.organisation_id, "area_id": query.area_id}
         made = await _made(
-            conn, user, settings, query, report=("电子围栏统计", "Geofence report"), view=None, filters=filters
+            conn,
+            user,
+            settings,
+            query,
+            report=("电子围栏统计", "Geofence report"),
+            view=None,
+            filters=filters,
+            source=reads.source,
         )
     return [geofences.sheet(result, query.language)], made
 
 
-@router.get("/geofences.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/geofences.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def geofence_xlsx(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -322,19 +344,19 @@ async def geofence_xlsx(
 ) -> StreamingResponse:
     """The geofence report of at most 31 days as XLSX (the figures of GET /reports/geofences), with how the file
     was made last."""
-    return await _xlsx("geofences", query, await _geofence_sheets(pool, user, scope, settings, query))
+    return await _xlsx("geofences", query, await _geofence_sheets(reads, user, scope, settings, query))
 
 
-@router.get("/geofences.csv", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/geofences.csv", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def geofence_csv(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
     query: Annotated[GeofenceCsvQuery, Query()],
 ) -> StreamingResponse:
     """The geofence report as CSV (UTF-8), for systems; '#' comment lines first say how it was made."""
-    return _csv("geofences", query, await _geofence_sheets(pool, user, scope, settings, query))
+    return _csv("geofences", query, await _geofence_sheets(reads, user, scope, settings, query))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -342,7 +364,7 @@ async def geofence_csv(
 
 
 async def _matching_sheets(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Principal,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -350,23 +372,23 @@ async def _matching_sheets(
     *,
     only: matching_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         # Matched once for both: matching judges every fix of every vehicle.
         matched = await matching.matched(conn, scope, query.period, settings, query.organisation_id)
         result, suspected = matching.report_of(matched, settings), matching.suspicions_of(matched, scope, settings)
         filters = {"organisation_id": query.organisation_id, **result.rules.model_dump()}
         what = ("行程与派车匹配", "Trips matched to requests")
-        made = await _made(conn, user, settings, query, report=what, view=only, filters=filters)
+        made = await _made(conn, user, settings, query, report=what, view=only, filters=filters, source=reads.source)
     return matching_workbook.sheets(result, suspected, query.language, only), made
 
 
 @router.get(
     "/matching.xlsx",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def matching_xlsx(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -376,16 +398,16 @@ async def matching_xlsx(
     the total line) and per vehicle, and the suspected private use (公车私用) with its evidence; the figures are those
     of GET /reports/matching and GET /reports/suspicions. Last, how the file was made, with the matching
     thresholds among the filters."""
-    return await _xlsx("matching", query, await _matching_sheets(pool, user, scope, settings, query, only=None))
+    return await _xlsx("matching", query, await _matching_sheets(reads, user, scope, settings, query, only=None))
 
 
 @router.get(
     "/matching.csv",
-    responses=REPORT_RESPONSES,
+    responses=read_responses(REPORT_RESPONSES),
     response_class=StreamingResponse,
 )
 async def matching_csv(
-    pool: PoolDep,
+    reads: ReadsDep,
     user: DispatchReader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -393,5 +415,5 @@ async def matching_csv(
 ) -> StreamingResponse:
     """One view of the matching report as CSV (units, vehicles or suspicions), starting with '#' comment lines
     saying how it was made; provenance=false leaves them out."""
-    files = await _matching_sheets(pool, user, scope, settings, query, only=query.view)
+    files = await _matching_sheets(reads, user, scope, settings, query, only=query.view)
     return _csv(f"matching-{query.view}", query, files)

@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from api.access.rules import SCOPED_ROLES, Principal
 from api.files.table import Column, Sheet
+from api.reads import PRIMARY, Source
 from db import reports as reports_db
 from domain.labels import Language
 from yiwang.settings import Settings
@@ -145,6 +146,7 @@ async def made(
     filters: Mapping[str, object] | None = None,
     factors: Iterable[FactorUsed] = (),
     quality: QualitySummary | None = None,
+    source: Source = PRIMARY,
 ) -> Provenance:
     """The provenance of a file made now by `user`.
 
@@ -155,6 +157,7 @@ async def made(
         filters: the query's filters, by parameter name; those that are None are left out.
         factors: the factor versions applied.
         quality: the data-quality summary of the period.
+        source: where the figures were read (api/reads.py): from the read replica, the file says so and as of when.
 
     The time of making is shown in the city's zone with its offset, to the second.
     """
@@ -192,6 +195,12 @@ async def made(
     if quality is not None:
         lines += _quality_lines(quality)
     lines += await _user_lines(conn, user)
+    if source.as_of is not None:
+        # Figures of a replica are those of its last replayed commit: say so beside the time of making.
+        lines += [
+            Line("read_from", "数据来源", "Read from", "只读副本", "read replica"),
+            _same("data_as_of", "数据截至", "Data as of", source.as_of.astimezone(zone).replace(microsecond=0)),
+        ]
     lines += [
         _same("made_at", "制表时间", "Made at", made_at),
         _same("yiwang_version", "软件版本（Yiwang）", "Yiwang version", yiwang_version()),

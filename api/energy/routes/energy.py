@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, model_validator
 
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.energy import anomalies, quality, series
 from api.energy.indicators import IndicatorReport
 from api.energy.rankings import UNITS, Ranking, RankingQuery, rank
@@ -17,6 +17,7 @@ from api.energy.reports import FilterQuery, IndicatorQuery, chosen_factors, indi
 from api.errors import NotFound, responses
 from api.fields import Text
 from api.queries import PeriodQuery
+from api.reads import read_responses
 from db import energy_reports
 from domain.periods import Step
 
@@ -26,32 +27,32 @@ router = APIRouter(prefix="/energy", tags=["energy"])
 @router.get(
     "/indicators",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_indicators(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[IndicatorQuery, Query()]
 ) -> IndicatorReport:
     """Consumption, comprehensive energy, the assessed indicators, carbon, changes and quota status for a
     period, per institution or group, with the factor versions used. A figure without data is null with its reason;
     one whose meters' readings do not cover the period whole is shown and named in `incomplete` (not final). Key
     energy-using units: the registry's flag beside those proposed by the consumption threshold."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
 
 
 @router.get(
     "/rankings",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_rankings(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[RankingQuery, Query()]
 ) -> Ranking:
     """Institutions ranked by one assessed indicator (one ranking each), lowest first, within the institutions
     selected (a category's when one is given): equal values share a rank (1, 2, 2, 4); those without the figure, or
     whose figure rests on readings that do not cover the period (incomplete_period), come after, unranked, with the
     reason. In the per-capita ranking an institution without a headcount says its rank by floor area."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
     return Ranking(
@@ -81,14 +82,14 @@ class SeriesQuery(PeriodQuery):
 @router.get(
     "/consumption",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 404, 422),
+    responses=read_responses(responses(401, 403, 404, 422)),
 )
 async def get_consumption(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[SeriesQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[SeriesQuery, Query()]
 ) -> series.ConsumptionSeries:
     """Consumption of an institution or a meter per local hour, day, month or year, per energy type and
     electricity sub-item, in report units (kWh, m³, MJ, kg). 404 when it is not among those you may see."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await series.consumption(
             conn,
             scope,
@@ -112,11 +113,13 @@ class DataExtent(BaseModel):
     last_day: date | None = Field(description="the last (today's, while meters report); null: no data yet")
 
 
-@router.get("/extent", dependencies=[Depends(require("indicators:read"))], responses=responses(401, 403))
-async def get_extent(pool: PoolDep, scope: ScopeDep) -> DataExtent:
+@router.get(
+    "/extent", dependencies=[Depends(require("indicators:read"))], responses=read_responses(responses(401, 403))
+)
+async def get_extent(reads: ReadsDep, scope: ScopeDep) -> DataExtent:
     """The first and last local days with consumption of the meters you may see: the dashboard opens on the latest
     whole period they cover rather than on a year mostly without data."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         first, last = await energy_reports.extent(conn, scope)
     return DataExtent(first_day=first, last_day=last)
 
@@ -124,30 +127,30 @@ async def get_extent(pool: PoolDep, scope: ScopeDep) -> DataExtent:
 @router.get(
     "/quality",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_quality(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
 ) -> quality.QualityReport:
     """Per meter: completeness at its own reading interval from its connection, silence, rollovers, resets, jitter,
     implausible deltas and conflicting resends in the period."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await quality_report(conn, scope, settings, query)
 
 
 @router.get(
     "/anomalies",
     dependencies=[Depends(require("indicators:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_anomalies(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FilterQuery, Query()]
 ) -> anomalies.AnomalyReport:
     """High night or weekend base load against working hours, and water meters whose night flow never stops
     (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*). Working hours are those of
     workdays as the working calendar has them (/calendar/days: a holiday is not one, a make-up Saturday is); the
     weekend load is that of the other days."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await anomalies.report(
             conn,
             scope,
@@ -168,14 +171,14 @@ class FlaggedQuery(FilterQuery):
 @router.get(
     "/flagged",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_flagged(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
 ) -> list[quality.FlaggedDelta]:
     """The deltas that were not plain rises (rollovers, jitter, resets and replacements, implausible ones), each
     with its registers and the rule that applied: what data quality counts, one by one."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await quality.flagged(
             conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )
@@ -184,15 +187,15 @@ async def get_flagged(
 @router.get(
     "/conflicts",
     dependencies=[Depends(require("readings:read"))],
-    responses=responses(401, 403, 422),
+    responses=read_responses(responses(401, 403, 422)),
 )
 async def get_conflicts(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[FlaggedQuery, Query()]
 ) -> list[quality.ConflictingResend]:
     """Readings resent for a time already stored with another register: the stored (first) register counts; the
     resent one is kept here, with how often it came, for staff to judge. A resend with the same register leaves
     nothing."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await quality.conflicts(
             conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )

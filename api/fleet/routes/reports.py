@@ -8,20 +8,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.errors import responses
 from api.fleet import matching, reports
 from api.fleet.matching import MatchingQuery, MatchingReport, SuspicionList
 from api.fleet.reports import DispatchReport, ReportQuery, VehicleReport
+from api.reads import read_responses
 from api.supervision import geofences
 from api.supervision.geofences import GeofenceQuery, GeofenceReport
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-@router.get("/dispatch", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/dispatch", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def dispatch_report(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
 ) -> DispatchReport:
     """Per unit you may see, and a total line: dispatches (派车) and their kilometres, its vehicles' kilometres,
     fleet, new-energy shares of vehicles and of kilometres, utilisation, and alerts by kind.
@@ -33,28 +36,32 @@ async def dispatch_report(
     retired, and retired ones that drove. New energy is battery_electric and plug_in_hybrid. Utilisation is
     vehicle-days with a trip / (vehicles x days of the period). Alerts are counted by fix time.
     """
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         result, _ = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
     return result
 
 
-@router.get("/vehicles", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/vehicles", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def vehicle_report(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[ReportQuery, Query()]
 ) -> VehicleReport:
     """Per vehicle you may see: kilometres of its trips that started in the period (and how many of them by
     odometer), trips, days used (with a trip) and reporting (with a position), utilisation (days used / days of
     the period), moving hours, top speed, and the requests dispatched to it with their odometer kilometres.
     Retired vehicles appear only if they drove in the period."""
     period = query.period
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         rows = await reports.vehicles(conn, scope, period, settings.zone, query.organisation_id)
     return VehicleReport(start=period.start, end=period.end, days=period.days, zone=settings.zone.key, vehicles=rows)
 
 
-@router.get("/geofences", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/geofences", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def geofence_report(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[GeofenceQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[GeofenceQuery, Query()]
 ) -> GeofenceReport:
     """Per vehicle you may see and area (the city's and its unit's, as supervision applies them), over at most 31
     local days: entries, exits and hours inside, from the stored positions. A fix is inside when the area applies at
@@ -62,13 +69,15 @@ async def geofence_report(
     first fix is `inside_at_start` instead); time inside runs from each fix inside to the next, except across a
     silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed. 422 when the vehicles
     with an area times the days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer days, one unit or one area."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await geofences.report(conn, scope, query, settings)
 
 
-@router.get("/matching", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/matching", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def matching_report(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
 ) -> MatchingReport:
     """Trips matched to the requests that dispatched their vehicle (at most 31 days): per vehicle and unit you may
     see, and a total line, the business/private split (dispatched km: driven while a request held the vehicle, from
@@ -83,18 +92,20 @@ async def matching_report(
     Trips are counted per vehicle. 422 when vehicles times days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer
     days or one unit.
     """
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await matching.report(conn, scope, query.period, settings, query.organisation_id)
 
 
-@router.get("/suspicions", dependencies=[Depends(require("reports:read"))], responses=responses(401, 403, 422))
+@router.get(
+    "/suspicions", dependencies=[Depends(require("reports:read"))], responses=read_responses(responses(401, 403, 422))
+)
 async def suspicion_list(
-    pool: PoolDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
+    reads: ReadsDep, scope: ScopeDep, settings: SettingsDep, query: Annotated[MatchingQuery, Query()]
 ) -> SuspicionList:
     """Suspected private use (公车私用) of the vehicles you may see in the period (at most 31 days), each entry with
     its evidence: the kind (undispatched, out_of_window, detour, foreign_stop), the track's time span and the path
     of its track, the request that held the vehicle (or its absence; `request_hidden` when it is of a unit you may
     not see), the kilometres, a detour's estimate and excess, and the stops. 422 over
     YIWANG_REPORT_MAX_VEHICLE_DAYS vehicles times days, as GET /reports/matching."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         return await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)

@@ -11,11 +11,12 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.access.rules import Principal
-from api.deps import PoolDep, ScopeDep, SettingsDep, require
+from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.errors import responses
 from api.fields import Text
 from api.files import provenance
 from api.files.responses import REPORT_RESPONSES, ReportForm, attachment, xlsx_download
+from api.reads import read_responses
 from api.survey import machine, workbook
 from api.survey.report import survey
 from domain.periods import FIRST_YEAR, LAST_YEAR
@@ -44,10 +45,12 @@ class SummaryQuery(ReportForm, SurveyQuery):
     )
 
 
-@router.get("/{year}/forms.xlsx", responses=REPORT_RESPONSES | responses(404), response_class=StreamingResponse)
+@router.get(
+    "/{year}/forms.xlsx", responses=read_responses(REPORT_RESPONSES | responses(404)), response_class=StreamingResponse
+)
 async def forms_xlsx(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -58,7 +61,7 @@ async def forms_xlsx(
     form, a row per surveyed institution and field with its code, unit, quantity, cost (元) and a note saying why a
     cell is empty (missing is never 0); then what of the forms is confirmed and what is not (确认情况), and how the
     file was made (说明). Only institutions in the year's survey (in_survey) and in the caller's scope."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(
             conn, scope, year, organisation_id=query.organisation_id, institution_id=query.institution_id
         )
@@ -69,15 +72,16 @@ async def forms_xlsx(
             what=("公共机构能源资源消费统计调查表", "Energy statistics survey: institution forms"),
             year=year,
             filters=query.model_dump(include={"organisation_id", "institution_id"}),
+            source=reads.source,
         )
     sheets = workbook.form_sheets(found.fields, year, found.filled, query.language)
     return await xlsx_download(sheets, language=query.language, name=f"survey-{year}-forms.xlsx", provenance=made)
 
 
-@router.get("/{year}/summary.xlsx", responses=REPORT_RESPONSES, response_class=StreamingResponse)
+@router.get("/{year}/summary.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
 async def summary_xlsx(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -89,7 +93,7 @@ async def summary_xlsx(
     by category (分类汇总). A row per group and field: the sum of those that reported, how many reported of how many,
     and in the note who did not (a partial sum says so; a sum nobody reported is empty, never 0). Then 确认情况 and
     说明."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)
         made = await provenance.made(
             conn,
@@ -98,6 +102,7 @@ async def summary_xlsx(
             what=("公共机构能源资源消费统计汇总表", f"Energy statistics survey: summary by {query.by}"),
             year=year,
             filters=query.model_dump(include={"organisation_id", "by"}),
+            source=reads.source,
         )
     summary = next(s for s in found.fields.summaries if s.key == query.by)
     sheets = [
@@ -111,12 +116,14 @@ async def summary_xlsx(
 
 @router.get(
     "/{year}.json",
-    responses={**responses(401, 403, 422), 200: {"content": {JSON_MEDIA_TYPE: {}}, "description": "the file"}},
+    responses=read_responses(
+        {**responses(401, 403, 422), 200: {"content": {JSON_MEDIA_TYPE: {}}, "description": "the file"}}
+    ),
     response_class=Response,
 )
 async def survey_json(
     *,
-    pool: PoolDep,
+    reads: ReadsDep,
     user: Reader,
     scope: ScopeDep,
     settings: SettingsDep,
@@ -126,7 +133,7 @@ async def survey_json(
     """The institution forms of a year as one JSON document for a provincial platform (docs/survey.md; its JSON
     Schema is docs/survey.schema.json): each surveyed institution in the caller's scope with its rows by the
     field list's codes, figures as exact decimal texts, null with the reason where nothing was reported."""
-    async with pool.connection() as conn:
+    async with reads.connection() as conn:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)
     made_at = datetime.now(settings.zone).replace(microsecond=0)
     document = machine.document(found.fields, year, found.filled, made_at)
