@@ -77,8 +77,20 @@ POINTS = (
             "bench/test_bench.py::test_bench_dispatch_quick_run_reports_every_figure",
         ),
     ),
-    # "Untranslated in the Chinese interface and exports ... one vocabulary file per language": helper vocab's
-    # (session 26), whose tests the lead adds here at the merge.
+    Point(
+        "Nothing half-translated: alert details and units' names in the page's language, energy and vehicle types "
+        "in the files' language, from one vocabulary file per language with a test that finds a missing key",
+        (("test_vocabulary.py", "test_an_alert_card_tells_its_detail_and_unit_in_the_page_language", BOTH),),
+        words=True,
+        elsewhere=(
+            "api/pages/test_vocabulary.py::test_the_pages_read_the_vocabulary_the_api_serves",
+            "domain/test_vocabulary.py::test_both_languages_have_the_same_keys",
+            "domain/test_vocabulary.py::test_every_key_the_pages_name_is_in_the_vocabulary",
+            "notifier/test_messages.py::test_a_message_tells_the_detail_in_chinese_and_the_unit_by_name",
+            "api/energy/test_energy.py::test_the_xlsx_holds_the_apis_figures_with_chinese_headers_and_english_on_request",
+            "api/registry/test_vehicles.py::test_an_exported_vehicles_workbook_imports_back_unchanged",
+        ),
+    ),
     Point(
         "The energy dashboard opens on the latest whole period with data and says what period is shown",
         (
