@@ -27,6 +27,8 @@ WORDS = {
         "log in": "登录",
         "submitted": "待审批",
         "dispatched": "已派车",
+        "depart": "出车",
+        "return": "还车",
         "latest data": "有数据的最近",
         "export": "#export-xlsx",
         "report header": "综合能耗",
@@ -39,6 +41,8 @@ WORDS = {
         "log in": "Log in",
         "submitted": "to approve",
         "dispatched": "dispatched",
+        "depart": "Departed",
+        "return": "Returned",
         "latest data": "the latest",
         "export": "#export-xlsx-en",
         "report header": "Comprehensive energy",
@@ -63,6 +67,8 @@ def _log_in(page: Page, system: System, language: str, name: str, password: str)
     """From the address a new user is given, in their language (the login page's switch), to their first page."""
     page.goto(f"{system.url}/")
     page.wait_for_url("**/login.html*")
+    # The page's words come when its vocabulary has loaded; a second login finds the language chosen before.
+    until(page, "document.querySelector('#login-submit').textContent !== ''")
     if page.text_content("#login-submit") != WORDS[language]["log in"]:
         page.click("#lang-switch")
         page.wait_for_load_state()
@@ -77,12 +83,14 @@ def _log_in(page: Page, system: System, language: str, name: str, password: str)
 
 @pytest.fixture
 def requests_made(system: System) -> Iterator[list[str]]:
-    """The trip requests a test makes, cancelled at its end while still open: the tests after it find their vehicles
-    and drivers free."""
+    """The trip requests a test makes, cancelled (or returned) at its end while still open: the tests after it find
+    their vehicles and drivers free."""
     made: list[str] = []
     yield made
     for request_id in made:
-        if system.api("GET", f"/requests/{request_id}")["state"] in {"submitted", "approved", "dispatched"}:
+        if system.api("GET", f"/requests/{request_id}")["state"] == "under_way":
+            system.api("POST", f"/requests/{request_id}/return", json={})
+        elif system.api("GET", f"/requests/{request_id}")["state"] in {"submitted", "approved", "dispatched"}:
             system.api("POST", f"/requests/{request_id}/cancel", json={"note": "page test over"})
 
 
@@ -157,6 +165,36 @@ def test_a_first_dispatch_from_request_to_the_map_in_the_pages(
     stored = system.api("GET", f"/requests/{request_id}")
     assert (stored["state"], stored["vehicle_id"], stored["purpose"]) == ("dispatched", vehicle, purpose)
 
+    # The centre records the departure (出车) with the odometer read at the car, then the return (还车).
+    page.click("[data-tab=requests]")
+    trip = page.locator(f"#request-list li[data-request='{request_id}']")
+    trip.locator("button.depart").wait_for(timeout=30_000)
+    assert trip.locator("button.depart").text_content() == words["depart"]
+    trip.locator("input.odometer").fill("12345.6")
+    trip.locator("button.depart").click()
+    trip.locator("button.return").wait_for(timeout=30_000)
+    assert trip.locator("button.return").text_content() == words["return"]
+    screenshot(page, f"{shot}-08-under-way")
+    trip.locator("input.odometer").fill("12388")
+    trip.locator("button.return").click()
+    trip.wait_for(state="detached", timeout=30_000)
+    back = system.api("GET", f"/requests/{request_id}")
+    assert (back["state"], back["departure_odometer_km"], back["return_odometer_km"]) == ("returned", 12345.6, 12388)
+    page.click("#logout")
+    page.wait_for_url("**/login.html*")
+
+    # The unit's user evaluates the trip in the page.
+    _log_in(page, system, language, *unit_user)
+    page.wait_for_url("**/map.html*")
+    page.click("[data-tab=requests]")
+    mine = page.locator(f"li[data-request='{request_id}']")
+    mine.locator("button.evaluate").wait_for(timeout=30_000)
+    mine.locator("select.score").select_option("5")
+    mine.locator("button.evaluate").click()
+    mine.locator(".pill[data-state=evaluated]").wait_for()
+    screenshot(page, f"{shot}-09-evaluated")
+    assert system.api("GET", f"/requests/{request_id}")["evaluation_score"] == 5
+
 
 @pytest.mark.parametrize("language", ["zh", "en"])
 def test_a_first_energy_report_from_the_dashboard_to_an_institutions_xlsx(
@@ -178,7 +216,7 @@ def test_a_first_energy_report_from_the_dashboard_to_an_institutions_xlsx(
     # Quotas are set in the page, which names no API path to its users.
     assert "/quotas" not in (page.text_content("#quota-panel") or "")
     assert page.text_content("#quota-set summary") == words["set a quota"]
-    screenshot(page, f"{shot}-08-energy-dashboard", full_page=True)
+    screenshot(page, f"{shot}-10-energy-dashboard", full_page=True)
 
     # An institution of the ranking, opened by a click, and its report downloaded as XLSX.
     link = page.locator("#ranking-table tbody a.institution-link").first
@@ -189,12 +227,12 @@ def test_a_first_energy_report_from_the_dashboard_to_an_institutions_xlsx(
     until(page, LOADED, seconds=60)
     assert page.text_content("#institution-name") == name
     assert page.locator("#energy-error").is_hidden(), page.text_content("#energy-error")
-    screenshot(page, f"{shot}-09-institution", full_page=True)
+    screenshot(page, f"{shot}-11-institution", full_page=True)
     with page.expect_download() as download:
         page.click(words["export"])
     assert download.value.suggested_filename.endswith(".xlsx")
     content = Path(download.value.path()).read_bytes()
-    (SCREENSHOTS / f"{shot}-10-institution-{institution_id}.xlsx").write_bytes(content)
+    (SCREENSHOTS / f"{shot}-12-institution-{institution_id}.xlsx").write_bytes(content)
     workbook = load_workbook(BytesIO(content), read_only=True)
     cells = {str(v) for sheet in workbook.worksheets for row in sheet.iter_rows(values_only=True) for v in row}
     assert name in cells

@@ -36,11 +36,10 @@ export class Requests {
   async load() {
     if (this.busy) return;
     try {
-      const [submitted, approved] = await Promise.all([
-        api("/requests?state=submitted&limit=100"),
-        api("/requests?state=approved&limit=100"),
-      ]);
-      this.items = [...approved.items, ...submitted.items];
+      // A dispatcher also records the departure (出车) and the return (还车) of the dispatched ones here.
+      const states = ["approved", "submitted", ...(this.canDispatch ? ["dispatched", "under_way"] : [])];
+      const lists = await Promise.all(states.map((state) => api(`/requests?state=${state}&limit=100`)));
+      this.items = lists.flatMap((list) => list.items);
       if (this.canDispatch) await this.loadDrivers();
       this.error.hidden = true;
     } catch (error) {
@@ -48,7 +47,7 @@ export class Requests {
       this.error.hidden = false;
       return;
     }
-    this.count.textContent = this.items.length ? String(this.items.length) : "";
+    this.showCount();
     if (!this.busy) this.render();
   }
 
@@ -102,6 +101,12 @@ export class Requests {
     });
   }
 
+  /** The badge counts the requests waiting for a decision (approval or dispatch), not the trips under way. */
+  showCount() {
+    const waiting = this.items.filter((r) => r.state === "submitted" || r.state === "approved").length;
+    this.count.textContent = waiting ? String(waiting) : "";
+  }
+
   render() {
     if (this.items.length === 0) {
       this.list.replaceChildren(el("li", { class: "hint" }, t("requests.none")));
@@ -111,9 +116,10 @@ export class Requests {
   }
 
   item(request) {
+    const dispatched = request.state === "dispatched" ? { "data-dispatched": request.id } : {};
     const li = el(
       "li",
-      { class: `request state-${request.state}`, "data-request": request.id },
+      { class: `request state-${request.state}`, "data-request": request.id, ...dispatched },
       el("div", { class: "line" }, el("strong", {}, `#${request.id} ${request.purpose}`), el("span", { class: "pill" }, t(`request.${request.state}`))),
       el("div", {}, `${request.origin} → ${request.destination}`),
       el("div", { class: "small" }, `${request.organisation_name ?? this.names.get(request.organisation_id)} · ${t("requests.passengers", { n: request.passengers })} · ${dateTime(request.wanted_start)}`),
@@ -135,6 +141,20 @@ export class Requests {
         if (note && note.trim()) this.step(request, "reject", { note: note.trim() }, message);
       });
       li.append(el("div", { class: "buttons" }, approve, reject), message);
+    } else if (request.state === "dispatched" || request.state === "under_way") {
+      // 出车 then 还车, with the odometer if it was read at the car (the mileage and fuel checks use it).
+      const action = request.state === "dispatched" ? "depart" : "return";
+      const odometer = el("input", { type: "number", class: "odometer", min: "0", step: "0.1", placeholder: t("requests.odometer") });
+      const button = el("button", { type: "button", class: action }, t(`requests.${action}`));
+      button.addEventListener("click", () => {
+        const km = odometer.value.trim();
+        this.step(request, action, km ? { odometer_km: Number(km) } : {}, message);
+      });
+      li.append(
+        el("div", { class: "small assigned" }, `${request.vehicle_plate ?? request.vehicle_id} · ${request.driver_name ?? ""}`),
+        el("div", { class: "buttons" }, odometer, button),
+        message,
+      );
     } else {
       const box = el("div", { class: "suggestions" }, el("p", { class: "hint" }, t("requests.loading")));
       li.append(box, message);
@@ -209,7 +229,7 @@ export class Requests {
       const li = this.list.querySelector(`[data-request="${request.id}"]`);
       li?.replaceWith(el("li", { class: "done", "data-dispatched": request.id }, t("requests.done", { id: request.id, plate: done.vehicle_plate ?? suggestion.plate, driver: done.driver_name ?? driverId })));
       this.items = this.items.filter((r) => r.id !== request.id);
-      this.count.textContent = this.items.length ? String(this.items.length) : "";
+      this.showCount();
       this.suggestions.delete(request.id);
     } catch (error) {
       message.textContent = `${t("error")}: ${error.message}`;
