@@ -55,9 +55,13 @@ WITH cut AS MATERIALIZED (
 UNION ALL
 (SELECT greatest((SELECT at FROM cut), %(start)s), string_agg(track_fix(p), ''::bytea ORDER BY p.time)
  FROM position p
- WHERE p.vehicle_id = %(vehicle)s AND p.time >= greatest((SELECT at FROM cut), %(start)s) AND p.time < %(end)s)
+ WHERE p.vehicle_id = %(vehicle)s AND p.time >= %(start)s AND p.time >= greatest((SELECT at FROM cut), %(start)s)
+       AND p.time < %(end)s)
 ORDER BY begins
 """
+# `p.time >= %(start)s` says nothing the next bound does not, but it is a constant when the statement is planned: the
+# cut is known only when it runs, and without it the plan held every chunk of `position` before `end`, so a one-day
+# track planned longer the longer the history (bench/growth: 90 ms at 60 days of 4-hour chunks, under 3 ms with it).
 
 
 async def read(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> Columns:
