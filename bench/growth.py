@@ -497,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     # A private loopback broker: anonymous, so that logging in is not part of any figure.
     stack = Stack.at(home, free_port(), free_port(), shared_buffers="2GB", inflight=4 * BATCH, anonymous=True)
     print(f"bench/growth on {os.cpu_count()} cores, load average {_load()}: stack in {home}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    # SIGTERM (e.g. from `timeout`) as Ctrl-C: psycopg then cancels the statement running (a day of history takes
+    # a while) before the stack below is stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     stack.up()
     try:
         url = stack.postgres.url
