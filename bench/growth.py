@@ -1,6 +1,6 @@
 """bench/growth: ingest, a one-day track, the live map and a city's annual indicators as the history grows.
 
-    .venv/bin/python -m bench.growth                     # 1M, 10M, 100M positions (hours, ~30 GB of disk)
+    .venv/bin/python -m bench.growth                     # 1M, 10M, 100M positions (over an hour, 20 GiB)
     .venv/bin/python -m bench.growth --sizes 1M,10M      # the first two steps only
     .venv/bin/python -m bench.growth --quick             # 100 vehicles, 100k and 1M positions: a few minutes
 
@@ -642,6 +642,16 @@ def report(steps: list[Step], args: argparse.Namespace) -> None:
             )
     if len(steps) == 1:
         print("  (one size only: nothing to compare)")
+    # A ratio is to a figure measured earlier in the run: if the machine's load changed much meanwhile, it measures
+    # the machine as much as the data.
+    for s in steps[1:]:
+        low, high = min(base.loads + s.loads), max(base.loads + s.loads)
+        if high > 1.5 * low:
+            print(
+                f"  NOTE  load average {min(base.loads):.1f} to {max(base.loads):.1f} at {base.name},"
+                f" {min(s.loads):.1f} to {max(s.loads):.1f} at {s.name}: its ratios say as much of the machine as of"
+                " the data"
+            )
 
 
 if __name__ == "__main__":
