@@ -55,9 +55,13 @@ WITH cut AS MATERIALIZED (
 UNION ALL
 (SELECT greatest((SELECT at FROM cut), %(start)s), string_agg(track_fix(p), ''::bytea ORDER BY p.time)
  FROM position p
- WHERE p.vehicle_id = %(vehicle)s AND p.time >= greatest((SELECT at FROM cut), %(start)s) AND p.time < %(end)s)
+ WHERE p.vehicle_id = %(vehicle)s AND p.time >= %(start)s AND p.time >= greatest((SELECT at FROM cut), %(start)s)
+       AND p.time < %(end)s)
 ORDER BY begins
 """
+# `p.time >= %(start)s` says nothing the next bound does not, but it is a constant when the statement is planned: the
+# cut is known only when it runs, and without it the plan held every chunk of `position` before `end`, so a one-day
+# track planned longer the longer the history (bench/growth: 90 ms at 60 days of 4-hour chunks, under 3 ms with it).
 
 
 async def read(conn: AsyncConnection, vehicle_id: str, start: datetime, end: datetime) -> Columns:
@@ -103,25 +107,33 @@ async def pack(pool: AsyncConnectionPool[AsyncConnection], settle: timedelta, *,
         while True:
             async with conn.transaction():
                 cur = await conn.execute(
-                    """SELECT vehicle_id FROM track_packed WHERE until < %s ORDER BY vehicle_id LIMIT %s
+                    """SELECT vehicle_id, nullif(until, '-infinity') FROM track_packed WHERE until < %s
+                       ORDER BY vehicle_id LIMIT %s
                        FOR NO KEY UPDATE SKIP LOCKED""",
                     (packable, _BATCH),
                 )
-                vehicles = [vehicle_id for (vehicle_id,) in await cur.fetchall()]
-                if not vehicles:
+                listed = await cur.fetchall()
+                if not listed:
                     return packed
+                vehicles = [vehicle_id for vehicle_id, _ in listed]
+                untils = [until for _, until in listed]  # None: never packed (-infinity, which Python cannot hold)
                 # A statement of its own, so its snapshot holds every position committed before the locks were
-                # taken, and `until` as a claim of a mark may have moved it back meanwhile.
+                # taken, and `until` as a claim of a mark may have moved it back meanwhile. The locking read returned
+                # each `until` as the lock found it, and no claim moves it while the lock is held: the earliest of
+                # them bounds every fix to pack. As a constant of the statement it lets TimescaleDB leave the chunks
+                # before it out of the plan; with `c.until` alone, every turn scanned every chunk of `position`, the
+                # whole history, with nothing to pack (bench/growth: 4 s at 60 days of 100 vehicles).
                 cur = await conn.execute(
                     """INSERT INTO track_hour (vehicle_id, hour, fixes, packed)
                        SELECT p.vehicle_id, date_trunc('hour', p.time, 'UTC'), count(*),
                               string_agg(track_fix(p), ''::bytea ORDER BY p.time)
                        FROM track_packed c
                        JOIN position p ON p.vehicle_id = c.vehicle_id AND p.time >= c.until AND p.time < %s
+                                          AND p.time >= coalesce(%s::timestamptz, '-infinity')
                        WHERE c.vehicle_id = ANY(%s)
                        GROUP BY 1, 2
                        ON CONFLICT (vehicle_id, hour) DO UPDATE SET fixes = EXCLUDED.fixes, packed = EXCLUDED.packed""",
-                    (packable, vehicles),
+                    (packable, None if None in untils else min(untils), vehicles),
                 )
                 packed += cur.rowcount
                 await conn.execute(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, sql
 from psycopg_pool import AsyncConnectionPool
 
 from db import ingest, tracks
@@ -16,7 +17,7 @@ from db.pool import open_pool
 from domain.position import Position
 from tests.support.registry import register_devices
 from tests.support.rollups import settle_mileage
-from tests.support.tracks import two_days
+from tests.support.tracks import fix, two_days
 from worker.mileage import Basis
 from yiwang.settings import Settings
 
@@ -160,3 +161,90 @@ async def test_a_claim_waits_for_the_packer_holding_its_vehicle_and_moves_back_w
         await packer.commit()
         await asyncio.wait_for(claiming, 10)
     assert (await packed_hours(pool, vehicle))[1] == late_hour
+
+
+def _relations(plan: dict[str, Any]) -> set[str]:
+    """The relations a plan's nodes scan."""
+    found = {plan["Relation Name"]} if "Relation Name" in plan else set()
+    for child in plan.get("Plans", []):
+        found |= _relations(child)
+    return found
+
+
+async def test_a_one_day_track_plans_only_the_chunks_of_its_day_however_long_the_history(
+    pool: AsyncConnectionPool[AsyncConnection], settings: Settings, tag: str
+) -> None:
+    """Issue 19 (bench/growth): the read's lower bound on `position` is the packed limit, known only when the query
+    runs, so its plan held every chunk before the range's end, and a one-day track planned longer the longer the
+    history (90 ms at 60 days of 4-hour chunks). The range's own start, a constant, leaves the older chunks out."""
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    # Twenty days, a fix every two hours: 120 chunks of `position` hold them.
+    fixes = [fix(i * 7200.0, i * 10.0)._replace(vehicle_id=vehicle) for i in range(12 * 20)]
+    await store(pool, vehicle, fixes)
+    start, end = fixes[-12].time, fixes[-1].time + timedelta(seconds=1)
+    assert await track(pool, vehicle, start, end) == expected(vehicle, fixes[-12:], start, end)
+
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "EXPLAIN (FORMAT JSON) " + tracks._READ,  # the statement `read` runs
+            {"vehicle": vehicle, "start": start, "end": end},
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        [plan] = row[0]
+        cur = await conn.execute(
+            """SELECT chunk_name, range_start < %(end)s AND range_end > %(start)s FROM timescaledb_information.chunks
+               WHERE hypertable_name = 'position' AND chunk_name = ANY(%(planned)s)""",
+            {"start": start, "end": end, "planned": sorted(_relations(plan["Plan"]))},
+        )
+        planned: dict[str, bool] = dict(await cur.fetchall())
+    assert planned, "the plan reads no chunk of position"
+    assert [name for name, of_the_range in planned.items() if not of_the_range] == []
+
+
+@pytest.fixture
+async def impatient(settings: Settings) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
+    """A pool whose connections give up on a lock after a few seconds rather than wait for it."""
+
+    async def configure(conn: AsyncConnection) -> None:
+        await conn.execute("SET lock_timeout = '3s'")
+        await conn.commit()
+
+    async with open_pool(settings.database_url, max_size=1, configure=configure) as p:
+        yield p
+
+
+async def test_a_packing_turn_reads_no_chunk_whose_hours_are_packed(
+    pool: AsyncConnectionPool[AsyncConnection], impatient: AsyncConnectionPool[AsyncConnection], settings: Settings,
+    tag: str,
+) -> None:  # fmt: skip
+    """Issue 19 (bench/growth): the packer bounded each vehicle's fixes by its `until`, a column, so every turn scanned
+    every chunk of `position` before the hour it packs, the whole history, to find the new hours' fixes (4 s a turn
+    with nothing to pack at 60 days of 100 vehicles). Held here as what a turn touches: it packs a new hour while an
+    old chunk, whose hours are packed, is locked away (as retention's drop_chunks locks one)."""
+    [vehicle] = (await register_devices(settings.database_url, tag, meters=0, vehicles=1)).vehicles
+    # Five days a year before the other tests' days, a fix every two hours; packed up to two days later.
+    year = timedelta(days=400)
+    old = [f._replace(vehicle_id=vehicle, time=f.time - year, received_at=f.received_at - year)
+           for f in (fix(i * 7200.0, i * 10.0) for i in range(12 * 5))]  # fmt: skip
+    await store(pool, vehicle, old)
+    packed_to = old[-1].time + timedelta(days=2)
+    await tracks.pack(pool, timedelta(0), now=packed_to)
+    # Then an hour of new fixes, every ten minutes.
+    new = [f._replace(time=packed_to + timedelta(minutes=10 * i)) for i, f in enumerate(old[:6])]
+    await store(pool, vehicle, new)
+
+    async with await AsyncConnection.connect(settings.database_url) as locker:
+        cur = await locker.execute(
+            """SELECT format('%%I.%%I', chunk_schema, chunk_name) FROM timescaledb_information.chunks
+               WHERE hypertable_name = 'position' AND range_start <= %(t)s AND range_end > %(t)s""",
+            {"t": old[0].time},
+        )
+        row = await cur.fetchone()
+        assert row is not None
+        await locker.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.SQL(row[0])))
+        assert await tracks.pack(impatient, timedelta(0), now=packed_to + timedelta(hours=2)) >= 1
+        await locker.rollback()
+    assert await packed_hours(pool, vehicle) == (len(old) + 1, packed_to + timedelta(hours=2))
+    start, end = old[0].time, packed_to + timedelta(hours=1)
+    assert await track(pool, vehicle, start, end) == expected(vehicle, [*old, *new], start, end)
