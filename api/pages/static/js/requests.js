@@ -145,7 +145,7 @@ export class Requests {
       // 出车 then 还车, with the odometer if it was read at the car (the mileage and fuel checks use it).
       const action = request.state === "dispatched" ? "depart" : "return";
       const odometer = el("input", { type: "number", class: "odometer", min: "0", step: "0.1", placeholder: t("requests.odometer") });
-      const button = el("button", { type: "button", class: action }, t(`requests.${action}`));
+      const button = el("button", { type: "button", class: action }, action === "depart" ? t("requests.depart") : t("requests.return"));
       button.addEventListener("click", () => {
         const km = odometer.value.trim();
         this.step(request, action, km ? { odometer_km: Number(km) } : {}, message);
