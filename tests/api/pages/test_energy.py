@@ -168,6 +168,10 @@ def test_the_english_dashboard_names_every_category_and_its_legend_covers_no_axi
     assert drawn["categories"] == 6
     assert drawn["labels"] == drawn["categories"], drawn  # none dropped for want of room
     assert drawn["legendBottom"] <= drawn["namesTop"], drawn
+    # Units in English too: per person, not 人.
+    axes = page.evaluate("echarts.getInstanceByDom(document.getElementById('category-chart')).getOption().yAxis")
+    assert [a["name"] for a in axes] == ["kgce/person", "kgce/m²"]
+    assert "/人" not in (page.text_content("main") or "")  # (人 itself is in names: 人民医院)
     screenshot(page, "energy-english", full_page=True)
 
 

@@ -256,6 +256,7 @@ def test_a_platform_without_drivers_says_how_to_add_one_and_the_dispatcher_does(
         page.click("[data-tab=requests]")
         page.locator("#driver-none").wait_for()
         assert words["add a driver first"] in (page.text_content("#driver-none") or "")
+        assert "/registry" not in (page.text_content("#driver-none") or "")  # no API path shown to users
         assert page.evaluate("document.querySelector('#driver-add').open")
         screenshot(page, f"first-day-{language}-11-no-driver-yet")
         name = "欧阳明" if language == "zh" else "Li Ming"

@@ -2,7 +2,12 @@
 
 import { download, el, isoDay, lang, number, percent, showError, t } from "./common.js";
 
-export const INDICATOR_UNITS = { energy_per_capita: "kgce/人", energy_per_area: "kgce/m²", water_per_capita: "m³/人" };
+// Read when shown (getters), in the page's language: "kgce/人" in Chinese, "kgce/person" in English.
+export const INDICATOR_UNITS = {
+  get energy_per_capita() { return t("indicator_unit.energy_per_capita"); },
+  get energy_per_area() { return t("indicator_unit.energy_per_area"); },
+  get water_per_capita() { return t("indicator_unit.water_per_capita"); },
+};
 
 /** A figure the API gives as null, in words: "–" and why (no readings, no floor area...), never 0. */
 export function missing(reason) {
