@@ -63,7 +63,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from bench.dispatch import TARGET_LAG_P99_S, TARGET_LIVE_P95_MS, TARGET_TRACK_P95_MS, _history, _pack
-from bench.loadgen import Connection, packet_id, publish_packet
+from bench.loadgen import Connection, cpu_seconds, packet_id, publish_packet
 from bench.services import DISPATCHER, _process, _wait_http, register_fleet
 from db.migrate import migrate
 from db.registry import import_document
@@ -373,15 +373,17 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
-def _database_mb(postmaster: int) -> tuple[float, float]:
+def _database(postmaster: int) -> tuple[float, float, float]:
     """The database's processes (the postmaster and its children): their private memory and their proportional share
-    of the shared (shared_buffers fills by design up to its size as the tables grow: not judged), MB."""
+    of the shared (shared_buffers fills by design up to its size as the tables grow: not judged), MB; and their CPU
+    seconds so far (those of the connections that have closed are gone: the long-lived pools' stay)."""
     pids = [postmaster]
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
             if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == postmaster:
                 pids.append(int(stat.parent.name))
     private = pss = 0
+    cpu = sum(_cpu(pid) or 0.0 for pid in pids)
     for pid in pids:
         with contextlib.suppress(OSError):
             for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
@@ -390,7 +392,28 @@ def _database_mb(postmaster: int) -> tuple[float, float]:
                     private += int(rest.split()[0])
                 elif key == "Pss":
                     pss += int(rest.split()[0])
-    return private / 1024, (pss - private) / 1024
+    return private / 1024, (pss - private) / 1024, cpu
+
+
+def _cpu(pid: int) -> float | None:
+    """A process's CPU seconds so far (None: it is gone)."""
+    with contextlib.suppress(OSError):
+        return cpu_seconds(pid)
+    return None
+
+
+def _machine() -> tuple[float, float, int]:
+    """The machine's busy and total CPU seconds so far (every core), and how many threads are runnable now."""
+    busy = total = 0.0
+    running = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        if line.startswith("cpu "):
+            ticks = [int(x) for x in line.split()[1:9]]
+            total = sum(ticks) / os.sysconf("SC_CLK_TCK")
+            busy = total - (ticks[3] + ticks[4]) / os.sysconf("SC_CLK_TCK")  # idle and iowait
+        elif line.startswith("procs_running"):
+            running = int(line.split()[1])
+    return busy, total, running
 
 
 def _scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
@@ -440,6 +463,8 @@ class Sample:
     at: float  # epoch seconds
     rss: dict[str, float | None]  # MB by process; the database's private part as "db"
     db_shared: float
+    cpu: dict[str, float | None]  # CPU seconds so far by process, as `rss`, and the bench's own processes as "bench"
+    machine: tuple[float, float, int]  # _machine()
     lag_s: float | None  # now - the newest position stored
     scraped: dict[str, dict[str, dict[tuple[tuple[str, str], ...], float]]]
 
@@ -549,6 +574,14 @@ def _stored(url: str, since: datetime) -> tuple[dict[str, int], dict[str, int]]:
     return positions, readings
 
 
+def _dropped(log: Path) -> list[str]:
+    """The broker's notices that it dropped messages queued for a client: its session's queue was full
+    (max_queued_messages or max_queued_bytes, yiwang/stack.py), the one way a confirmed message is lost there."""
+    with contextlib.suppress(OSError):
+        return [line for line in log.read_text(errors="replace").splitlines() if "are being dropped" in line]
+    return []
+
+
 def _taken(url: str, since: datetime) -> int:
     """Messages the collector has dealt with: rows of the load stored, and dead letters."""
     with psycopg.connect(url, autocommit=True) as conn:
@@ -596,6 +629,7 @@ QUICK = {
     "warmup_minutes": 0.5,
     "baseline_seconds": 10.0,
     "report_seconds": 30.0,
+    "drain_minutes": 2.0,
 }
 
 
@@ -614,6 +648,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-seconds", type=float, default=30.0, help="of the users' queries before any load")
     p.add_argument("--sample-seconds", type=float, default=10.0, help="between two looks at memory and lag")
     p.add_argument("--report-seconds", type=float, default=60.0, help="between two printed lines")
+    p.add_argument(
+        "--drain-minutes", type=float, default=10.0, help="at most, after the load, for the collector to store the rest"
+    )
     p.add_argument("--quick", action="store_true", help=f"a small run for a smoke test: {QUICK}")
     return p
 
@@ -676,6 +713,7 @@ class Run:
     died: list[str]
     max_behind: float
     loads: list[float]  # the 1-minute load average at each line
+    dropped: list[str]  # the broker's log lines saying it dropped a client's messages (its queue was full)
 
 
 def _soak(
@@ -705,12 +743,14 @@ def _soak(
     ]
     workers = []
     readies = []
+    bench_pids: list[int] = []  # the clients', the users' and the load's: their CPU is the bench's, not the city's
     for share in shares:
         if share[0] == 0:
             continue
         ready = ctx.Event()
         worker = ctx.Process(target=_clients, args=(api, share, ready, stop, out), daemon=True)
         worker.start()
+        bench_pids.append(worker.pid or 0)
         workers.append(worker)
         readies.append(ready)
     for ready in readies:
@@ -718,6 +758,7 @@ def _soak(
             raise TimeoutError("the WebSocket clients did not all get their snapshots")
     users = ctx.Process(target=_users, args=(api, stop, out), daemon=True)
     users.start()
+    bench_pids.append(users.pid or 0)
 
     samples: list[Sample] = []
     queries: list[tuple[str, float, float]] = []
@@ -746,15 +787,18 @@ def _soak(
 
     def look() -> Sample:
         rss: dict[str, float | None] = {name: _rss_mb(p.pid) for name, p in procs.items()}
+        cpu: dict[str, float | None] = {name: _cpu(p.pid) for name, p in procs.items()}
         broker = stack.mosquitto.pid()
         rss["broker"] = _rss_mb(broker) if broker else None
+        cpu["broker"] = _cpu(broker) if broker else None
         postmaster = int((stack.postgres.data / "postmaster.pid").read_text().split()[0])
-        rss["db"], shared = _database_mb(postmaster)
+        rss["db"], shared, cpu["db"] = _database(postmaster)
+        cpu["bench"] = sum(_cpu(pid) or 0.0 for pid in [os.getpid(), *bench_pids])
         scraped = {name: _scrape(u) for name, u in metrics.items() if name != "api"}
         for name, p in procs.items():
             if p.poll() is not None and name not in died:
                 died.append(name)
-        return Sample(time.time(), rss, shared, _lag(stack.postgres.url), scraped)
+        return Sample(time.time(), rss, shared, cpu, _machine(), _lag(stack.postgres.url), scraped)
 
     # The quiet baseline: the users' queries with the clients connected and no load.
     time.sleep(args.baseline_seconds)  # the plan's quiet spell, not a wait for a condition
@@ -768,40 +812,52 @@ def _soak(
         daemon=True,
     )
     loader.start()
+    bench_pids.append(loader.pid or 0)
     print(
         f"  {args.clients} clients have their snapshots; quiet baseline of {args.baseline_seconds:g} s taken; load from"
         f" now: {city.positions:,} positions and {city.readings:,} readings",
         flush=True,
     )
     print()
-    print(_HEADER)
-    last_line = look()
-    printed_at = load_start
+    print(_HEADER, flush=True)
+    lines = [look()]  # the looks a line was printed at (the first: just before the load)
     next_look = time.monotonic() + args.sample_seconds
     max_behind = 0.0
-    while not progress[_DONE] and loader.is_alive():
+
+    def watch() -> None:
+        """Hand over what came in until the next look is due; then look, and print a line when one is due."""
+        nonlocal next_look, max_behind
         drain(max(0.0, next_look - time.monotonic()))
         if time.monotonic() < next_look:
-            continue
+            return
         next_look += args.sample_seconds
         samples.append(look())
         max_behind = max(max_behind, progress[_BEHIND])
-        if samples[-1].at - printed_at >= args.report_seconds - 0.5:
+        if samples[-1].at - lines[-1].at >= args.report_seconds - 0.5:
             loads.append(os.getloadavg()[0])
-            print(_line(samples[-1], last_line, queries=queries, lags=lags, progress=progress, load_start=load_start))
-            last_line, printed_at = samples[-1], samples[-1].at
+            line = _line(samples[-1], lines[-1], queries=queries, lags=lags, progress=progress, load_start=load_start)
+            print(line, flush=True)
+            lines.append(samples[-1])
+
+    while not progress[_DONE] and loader.is_alive():
+        watch()
     if loader.exitcode not in (0, None):
         died.append(f"load generator (exit {loader.exitcode})")
     load_end = time.time()
     loader.join(30)
-    # The load is over: wait for the collector to store what the broker holds, still looking.
+    # The load is over: the collector stores what the broker still holds. Watched as long as it makes progress (a
+    # minute without a row stored ends the wait: what is missing then is lost), for --drain-minutes at most.
     drained = None
     total = city.positions + city.readings
-    while time.time() - load_end < 300:
-        if _taken(stack.postgres.url, history_end) >= total:
+    taken, progressed = -1, time.monotonic()
+    while time.time() - load_end < args.drain_minutes * 60 and time.monotonic() - progressed < 60:
+        now_taken = _taken(stack.postgres.url, history_end)
+        if now_taken >= total:
             drained = time.time() - load_end
             break
-        drain(2.0)
+        if now_taken > taken:
+            taken, progressed = now_taken, time.monotonic()
+        watch()
     samples.append(look())
     stop.set()
     while len(finished) < len(workers) + 1:
@@ -812,14 +868,31 @@ def _soak(
     for w in [*workers, users]:
         w.join(30)
     counts = _count(stack.postgres.url, city, history_end)
-    return Run(load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads)
+    dropped = _dropped(stack.mosquitto.home / "mosquitto.log")
+    return Run(load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads, dropped)
 
 
 _HEADER = (
     f"{'min':>5} {'load':>5} | {'MB: coll':>8} {'sup':>5} {'work':>5} {'api':>5} {'brkr':>5} {'db':>5} |"
     f" {'lag s':>5} {'coll99':>6} {'sup99':>6} | {'backlog e/m':>11} | {'live95':>6} {'trck95':>6} {'rprt95':>6} ms |"
-    f" {'fan99 s':>7} | {'rows/s':>6} {'behind':>6}"
+    f" {'fan99 s':>7} | {'rows/s':>6} {'behind':>6} | {'cpu%: city':>10} {'bench':>5} {'mach':>4} {'runq':>4}"
 )
+CITY = (*PROCESSES, "broker", "db")  # the processes whose memory and CPU are the city's (the bench's own apart)
+
+
+def _share(now: Sample, before: Sample, names: tuple[str, ...]) -> float:
+    """The CPU these processes used between two looks, in % of one core (a process gone counts nothing)."""
+    used = 0.0
+    for name in names:
+        a, b = before.cpu.get(name), now.cpu.get(name)
+        if a is not None and b is not None:
+            used += max(0.0, b - a)
+    return 100 * used / max(now.at - before.at, 1e-9)
+
+
+def _busy(now: Sample, before: Sample) -> float:
+    """The machine's busy share of all its cores between two looks, %."""
+    return 100 * (now.machine[0] - before.machine[0]) / max(now.machine[1] - before.machine[1], 1e-9)
 
 
 def _line(
@@ -857,7 +930,8 @@ def _line(
         f" {lag:>5} {hist('collector', 'yiwang_collector_lag_seconds_bucket'):6.2f}"
         f" {hist('supervisor', 'yiwang_supervisor_lag_seconds_bucket'):6.2f} | {energy:5.0f}/{mileage:<5.0f} |"
         f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f}    | {fan:7.2f} |"
-        f" {rate:6.0f} {progress[_BEHIND]:6.0f}"
+        f" {rate:6.0f} {progress[_BEHIND]:6.0f} | {_share(now, before, CITY):10.0f}"
+        f" {_share(now, before, ('bench',)):5.0f} {_busy(now, before):4.0f} {now.machine[2]:4d}"
     )
 
 
@@ -887,16 +961,28 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     print(
         f"sent and stored: positions {c.positions_sent:,} sent, {c.positions_stored:,} stored; readings"
         f" {c.readings_sent:,} sent, {c.readings_stored:,} stored; lost {c.lost}, beyond what was sent {c.extra},"
-        f" readings changed on redelivery {c.conflicts}, dead letters {c.dead_letters};"
-        f" drained {'in ' + format(run.drained_s, '.1f') + ' s' if run.drained_s is not None else 'NOT within 300 s'}"
-        f" after the load (the load generator was at most {run.max_behind:,.0f} messages behind its schedule)"
+        f" readings changed on redelivery {c.conflicts}, dead letters {c.dead_letters}; the load generator was at most"
+        f" {run.max_behind:,.0f} messages behind its schedule"
     )
+    if run.drained_s is not None:
+        print(f"  the collector stored the rest {run.drained_s:.1f} s after the load")
+    else:
+        print(
+            f"  NOT drained: {c.lost:,} messages were still missing when the wait ended (a minute without progress, or"
+            f" {args.drain_minutes:g} min after the load): lost, or still queued at the broker"
+        )
+    for line in run.dropped[:5]:
+        print(f"  the broker dropped messages: {line}")
 
     print()
-    print(f"{'memory, MB':34} {'first window':>12} {'last window':>12} {'growth':>8} {'slope MB/min':>13}  ")
+    during = [s for s in run.samples if after <= s.at <= run.load_end]
+    span = (during[0], during[-1]) if len(during) > 1 else None
+    print(
+        f"{'memory, MB':34} {'first window':>12} {'last window':>12} {'growth':>8} {'slope MB/min':>13}"
+        f" {'':6} {'cpu % of a core':>15}"
+    )
     memory_ok = True
-    names = [*PROCESSES, "broker", "db"]
-    for name in names:
+    for name in CITY:
         mean_first = _mean([s.rss[name] for s in run.samples if first[0] <= s.at <= first[1]])
         mean_last = _mean([s.rss[name] for s in run.samples if last[0] <= s.at <= last[1]])
         slope = _slope([(s.at, s.rss[name]) for s in run.samples if s.at >= after])
@@ -906,7 +992,8 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
         label = {"db": "database (private)", "broker": "broker (Mosquitto)"}.get(name, name)
         print(
             f"  {label:32} {mean_first:12.1f} {mean_last:12.1f} {(mean_last - mean_first) / mean_first:8.1%}"
-            f" {slope:13.2f}  {'flat' if flat else 'GROWS'}"
+            f" {slope:13.2f}  {'flat' if flat else 'GROWS':5}"
+            f" {_share(span[1], span[0], (name,)) if span else float('nan'):15.0f}"
         )
     shared_first = _mean([s.db_shared for s in run.samples if first[0] <= s.at <= first[1]])
     shared_last = _mean([s.db_shared for s in run.samples if last[0] <= s.at <= last[1]])
@@ -914,6 +1001,13 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
         f"  {'database (shared: its cache)':32} {shared_first:12.1f} {shared_last:12.1f}"
         "  (fills up to shared_buffers by design: not judged)"
     )
+    if span:
+        print(
+            f"  CPU after the warm-up: the city's processes {_share(span[1], span[0], CITY):.0f}% of a core, the"
+            f" bench's own (load, clients, users) {_share(span[1], span[0], ('bench',)):.0f}%; the machine's"
+            f" {os.cpu_count()} cores {_busy(span[1], span[0]):.0f}% busy, runnable threads median"
+            f" {statistics.median(s.machine[2] for s in during):.0f}"
+        )
 
     lag_first = _quantile([s.lag_s for s in run.samples if first[0] <= s.at <= first[1] and s.lag_s is not None], 50)
     lag_last = _quantile([s.lag_s for s in run.samples if last[0] <= s.at <= last[1] and s.lag_s is not None], 50)
@@ -922,7 +1016,7 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     )
     lag_ok = lag_last <= max(LAG_GROWTH_FACTOR * lag_first, lag_first + LAG_GROWTH_S)
 
-    def during(kind: str) -> list[float]:
+    def soaked(kind: str) -> list[float]:
         return [ms for k, at, ms in run.queries if k == kind and after <= at <= run.load_end]
 
     def quiet(kind: str) -> list[float]:
@@ -935,7 +1029,7 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     )
     p95s = {}
     for kind in QUERIES:
-        soak = during(kind)
+        soak = soaked(kind)
         p95s[kind] = _quantile(soak, 95)
         base = _quantile(quiet(kind), 95)
         in_first = [ms for k, at, ms in run.queries if k == kind and first[0] <= at <= first[1]]
@@ -962,7 +1056,8 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     print()
     checks = [
         (f"nothing lost, nothing doubled, no dead letter ({c.lost} lost, {c.extra + c.conflicts} doubled,"
-         f" {c.dead_letters} dead letters)", c.ok and run.drained_s is not None),
+         f" {c.dead_letters} dead letters, {len(run.dropped)} drops at the broker)",
+         c.ok and run.drained_s is not None and not run.dropped),
         (f"every process ran throughout ({', '.join(run.died) or 'none died'})", not run.died),
         (f"memory flat: each process's last-window mean within {MEMORY_GROWTH_MAX:.0%} (or {MEMORY_FLOOR_MB:g} MB) of"
          " its first", memory_ok),
@@ -979,7 +1074,7 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     ]  # fmt: skip
     for text, passed in checks:
         print(f"  {'PASS' if passed else 'FAIL'}  {text}")
-    return c.ok and run.drained_s is not None and not run.died
+    return c.ok and run.drained_s is not None and not run.dropped and not run.died
 
 
 _QUERY_NAMES = {
