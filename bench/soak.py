@@ -19,13 +19,17 @@ processes `yiwang run` runs, each as its own database role: `yiwang collect`, `y
   device time, accelerated (`--acceleration` 60: every 15 s of the clock; the readings' device times lie in the past,
   so the collector takes them as late data and the worker recounts their days).
 
-Every `--report-seconds` it prints each process's memory (resident set; the database's as the proportional share of
-its processes, private and shared apart), the ingest lag (now minus the newest position stored: positions are stamped
-when sent), the collector's receipt-to-commit p99 and the supervisor's, the worker's backlogs, the API's p95s and the
-fan-out p99. At the end, once the load is over and the collector has drained: what was sent against what was stored,
-per device (nothing lost, nothing doubled, no dead letter), the memory of the last window against the first after the
-warm-up, the lag likewise, and the dispatch targets over the whole run. PASS or FAIL per target; the exit status is 1
-when anything was lost or doubled, or a process died.
+Every `--report-seconds` it prints each process's memory (resident set; the database's private memory of all its
+processes, its share of shared_buffers apart), the ingest lag (now minus the newest position stored: positions are
+stamped when sent), the collector's receipt-to-commit p99 and the supervisor's, the worker's backlogs, the API's p95s,
+the fan-out p99, the rows stored a second, how far the load is behind its schedule, and where the CPU went (the city's
+processes, the bench's own, the machine's busy share and runnable threads). A load that cannot keep to its schedule
+(a starved machine) stops at the schedule's end all the same: the counts are of what it sent. At the end, once the
+collector has stored the rest (or made no progress for a minute): what was sent against what was stored, device by
+device (nothing lost, nothing doubled, no dead letter, no message the broker dropped from a full session queue), each
+process's memory over the last window against the first after the warm-up, the lag likewise, and the dispatch targets
+over the whole run. PASS or FAIL per target; the exit status is 1 when anything was lost or doubled, or a process
+died (the targets' misses are the machine's or the code's: the lines say which were missed).
 """
 
 from __future__ import annotations
@@ -158,15 +162,19 @@ def _reading(m: int, j: int, device_start_ms: int) -> bytes:
     )
 
 
-# The load's progress, shared with the bench: messages sent, acknowledged, and behind the schedule at the last send.
-_SENT, _ACKED, _BEHIND, _DONE = range(4)
+# The load's progress, shared with the bench: positions and readings sent, messages acknowledged, messages behind the
+# schedule at the last send, and 1 once every message sent is acknowledged.
+_POSITIONS, _READINGS, _ACKED, _BEHIND, _DONE = range(5)
 
 
 def _load(port: int, city: City, wall_start: float, device_start_ms: int, progress: SynchronizedArray[float]) -> None:
-    """A process's body: every position and reading of `city` on its schedule from `wall_start` (epoch seconds), then
-    until the broker acknowledged all of them. Each device's messages go in order on the one connection; a vehicle's
-    position is stamped with the moment it is sent (1 ms after its previous one if that moment came twice, when the
-    load is behind), so the keys (device, time) are unique and the stamp is its publish time."""
+    """A process's body: the positions and readings of `city` on their schedule from `wall_start` (epoch seconds),
+    until the schedule's end (a load that fell behind leaves the rest unsent: the counts are of what it sent), then
+    until the broker acknowledged all of them. Messages go in a fixed order (vehicle i % vehicles, report
+    i // vehicles), so that the first n sent say how many each device sent. Each device's messages go in order on the
+    one connection; a vehicle's position is stamped with the moment it is sent (1 ms after its previous one if that
+    moment came twice, when the load is behind), so the keys (device, time) are unique and the stamp is its publish
+    time."""
     drive = _Drive(city.vehicles)
     vehicle_topics = [topic(ROOT, "vehicle", f"v{v}", "position") for v in range(city.vehicles)]
     meter_topics = [topic(ROOT, "meter", f"m{m}", "reading") for m in range(city.meters)]
@@ -177,7 +185,7 @@ def _load(port: int, city: City, wall_start: float, device_start_ms: int, progre
     meter_rate = city.meters / city.meter_interval_s
     last_ms = [0] * city.vehicles
     sent_v = sent_m = n = 0
-    while sent_v < positions or sent_m < readings:
+    while (sent_v < positions or sent_m < readings) and time.time() - wall_start < city.seconds:
         elapsed = time.time() - wall_start
         # Message i of a kind is due i / rate seconds after the start; at most 5,000 a write, so progress shows.
         due_v = max(sent_v, min(positions, math.floor(elapsed * vehicle_rate) + 1, sent_v + 5_000))
@@ -199,7 +207,7 @@ def _load(port: int, city: City, wall_start: float, device_start_ms: int, progre
         conn.send(b"".join(packets), len(packets))
         sent_v, sent_m = due_v, due_m
         elapsed = time.time() - wall_start
-        progress[_SENT] = n
+        progress[_POSITIONS], progress[_READINGS] = sent_v, sent_m
         progress[_ACKED] = conn.acked
         progress[_BEHIND] = max(0, min(positions, int(elapsed * vehicle_rate)) - sent_v) + max(
             0, min(readings, int(elapsed * meter_rate)) - sent_m
@@ -593,11 +601,17 @@ def _taken(url: str, since: datetime) -> int:
     return int(row[0]) if row else 0
 
 
-def _count(url: str, city: City, since: datetime) -> Counts:
+def _each(sent: int, devices: int) -> list[int]:
+    """How many of the first `sent` messages of a kind each device sent (they take turns: i % devices)."""
+    return [sent // devices + (d < sent % devices) for d in range(devices)]
+
+
+def _count(url: str, city: City, since: datetime, sent: tuple[int, int]) -> Counts:
+    """What was stored against what was sent, `sent` = (positions, readings), device by device."""
     positions, readings = _stored(url, since)
-    each_vehicle = city.positions // max(city.vehicles, 1)
-    each_meter = city.readings // max(city.meters, 1)
-    expected = {f"v{v}": each_vehicle for v in range(city.vehicles)} | {f"m{m}": each_meter for m in range(city.meters)}
+    expected = {f"v{v}": n for v, n in enumerate(_each(sent[0], city.vehicles))} | {
+        f"m{m}": n for m, n in enumerate(_each(sent[1], city.meters))
+    }
     stored = positions | readings
     lost = sum(max(0, n - stored.get(device, 0)) for device, n in expected.items())
     extra = sum(max(0, n - expected.get(device, 0)) for device, n in stored.items())
@@ -605,9 +619,9 @@ def _count(url: str, city: City, since: datetime) -> Counts:
         conflicts = conn.execute("SELECT count(*) FROM reading_conflict").fetchone()
         dead = conn.execute("SELECT count(*) FROM dead_letter").fetchone()
     return Counts(
-        city.positions,
+        sent[0],
         sum(positions.values()),
-        city.readings,
+        sent[1],
         sum(readings.values()),
         lost,
         extra,
@@ -803,7 +817,7 @@ def _soak(
     # The quiet baseline: the users' queries with the clients connected and no load.
     time.sleep(args.baseline_seconds)  # the plan's quiet spell, not a wait for a condition
     drain()
-    progress: SynchronizedArray[float] = ctx.Array("d", 4)
+    progress: SynchronizedArray[float] = ctx.Array("d", 5)
     load_start = time.time() + 1
     device_start = city.readings_device_start(datetime.fromtimestamp(load_start, UTC))
     loader = ctx.Process(
@@ -848,7 +862,8 @@ def _soak(
     # The load is over: the collector stores what the broker still holds. Watched as long as it makes progress (a
     # minute without a row stored ends the wait: what is missing then is lost), for --drain-minutes at most.
     drained = None
-    total = city.positions + city.readings
+    sent = int(progress[_POSITIONS]), int(progress[_READINGS])
+    total = sum(sent)
     taken, progressed = -1, time.monotonic()
     while time.time() - load_end < args.drain_minutes * 60 and time.monotonic() - progressed < 60:
         now_taken = _taken(stack.postgres.url, history_end)
@@ -867,7 +882,7 @@ def _soak(
             break
     for w in [*workers, users]:
         w.join(30)
-    counts = _count(stack.postgres.url, city, history_end)
+    counts = _count(stack.postgres.url, city, history_end, sent)
     dropped = _dropped(stack.mosquitto.home / "mosquitto.log")
     return Run(load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads, dropped)
 
@@ -959,8 +974,9 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     c = run.counts
     print()
     print(
-        f"sent and stored: positions {c.positions_sent:,} sent, {c.positions_stored:,} stored; readings"
-        f" {c.readings_sent:,} sent, {c.readings_stored:,} stored; lost {c.lost}, beyond what was sent {c.extra},"
+        f"sent and stored: positions {c.positions_sent:,} sent (of {city.positions:,} scheduled),"
+        f" {c.positions_stored:,} stored; readings {c.readings_sent:,} sent (of {city.readings:,}),"
+        f" {c.readings_stored:,} stored; lost {c.lost}, beyond what was sent {c.extra},"
         f" readings changed on redelivery {c.conflicts}, dead letters {c.dead_letters}; the load generator was at most"
         f" {run.max_behind:,.0f} messages behind its schedule"
     )

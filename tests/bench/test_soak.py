@@ -25,14 +25,20 @@ def test_bench_soak_quick_run_stores_everything_and_reports_every_figure() -> No
     assert re.search(r"^ +min +load \| MB: coll +sup +work +api +brkr +db \|", out, re.MULTILINE), out[-4000:]
     lines = re.findall(r"^ +\d+\.\d +[\d.]+ \| +\d+ +\d+ +\d+ +\d+ +\d+ +\d+ \|", out, re.MULTILINE)
     assert len(lines) >= 3, out[-4000:]
-    # 2,000 vehicles x 12 reports and 300 meters x 8 readings, all of them stored once.
-    assert "positions 24,000 sent, 24,000 stored; readings 2,400 sent, 2,400 stored; lost 0" in out, out[-4000:]
+    # 2,000 vehicles x 12 reports and 300 meters x 8 readings scheduled: whatever was sent, stored once.
+    sent = re.search(r"positions ([\d,]+) sent \(of 24,000 scheduled\), ([\d,]+) stored; readings ([\d,]+) sent"
+                     r" \(of 2,400\), ([\d,]+) stored; lost 0,", out)  # fmt: skip
+    assert sent, out[-4000:]
+    assert sent[1] == sent[2], out[-4000:]
+    assert sent[3] == sent[4], out[-4000:]
+    # On a machine too busy for the load generator to keep to its schedule it sends less; most of it all the same.
+    assert int(sent[1].replace(",", "")) > 12_000, out[-4000:]
     assert "PASS  nothing lost, nothing doubled, no dead letter" in out, out[-4000:]
     assert "PASS  every process ran throughout (none died)" in out, out[-4000:]
+    assert re.search(r"CPU after the warm-up: the city's processes \d+% of a core", out), out[-4000:]
     for process in ("collector", "supervisor", "worker", "api", "broker (Mosquitto)", "database (private)"):
-        assert re.search(rf"^  {re.escape(process)} +[\d.]+ +[\d.]+ +-?[\d.]+% +-?[\d.]+ +(flat|GROWS)$", out, re.M), (
-            f"no memory line for {process}:\n{out[-4000:]}"
-        )
+        row = rf"^  {re.escape(process)} +[\d.]+ +[\d.]+ +-?[\d.]+% +-?[\d.]+ +(flat|GROWS) +\d+$"  # ... cpu %
+        assert re.search(row, out, re.MULTILINE), f"no memory line for {process}:\n{out[-4000:]}"
     for query in ("GET /positions/live", "GET /vehicles/{id}/track", "GET /reports/dispatch"):
         assert out.count(query) == 1, f"no figures for {query}:\n{out[-4000:]}"
     for target in ("memory flat:", "lag not growing:", "live query p95 <", "one-day track p95 <", "fan-out lag p99 <",
