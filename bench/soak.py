@@ -22,9 +22,10 @@ processes `yiwang run` runs, each as its own database role: `yiwang collect`, `y
 Every `--report-seconds` it prints each process's memory (resident set; the database's private memory of all its
 processes, its share of shared_buffers apart), the ingest lag (now minus the newest position stored: positions are
 stamped when sent), the collector's receipt-to-commit p99 and the supervisor's, the worker's backlogs, the API's p95s,
-the fan-out p99, the rows stored a second, how far the load is behind its schedule, and where the CPU went (the city's
-processes, the bench's own, the machine's busy share and runnable threads). A load that cannot keep to its schedule
-(a starved machine) stops at the schedule's end all the same: the counts are of what it sent. At the end, once the
+the fan-out p99, the rows stored and the fixes the supervisor judged a second, how far the load is behind its
+schedule, and where the CPU went (the city's processes, the bench's own, the machine's busy share and runnable
+threads). A load that cannot keep to its schedule (a starved machine) stops at the schedule's end all the same: the
+counts are of what it sent. At the end, once the
 collector has stored the rest (or made no progress for a minute): what was sent against what was stored, device by
 device (nothing lost, nothing doubled, no dead letter, no message the broker dropped from a full session queue), each
 process's memory over the last window against the first after the warm-up, the lag likewise, and the dispatch targets
@@ -890,7 +891,8 @@ def _soak(
 _HEADER = (
     f"{'min':>5} {'load':>5} | {'MB: coll':>8} {'sup':>5} {'work':>5} {'api':>5} {'brkr':>5} {'db':>5} |"
     f" {'lag s':>5} {'coll99':>6} {'sup99':>6} | {'backlog e/m':>11} | {'live95':>6} {'trck95':>6} {'rprt95':>6} ms |"
-    f" {'fan99 s':>7} | {'rows/s':>6} {'behind':>6} | {'cpu%: city':>10} {'bench':>5} {'mach':>4} {'runq':>4}"
+    f" {'fan99 s':>7} | {'rows/s':>6} {'judged/s':>8} {'behind':>6} | {'cpu%: city':>10} {'bench':>5} {'mach':>4}"
+    f" {'runq':>4}"
 )
 CITY = (*PROCESSES, "broker", "db")  # the processes whose memory and CPU are the city's (the bench's own apart)
 
@@ -938,6 +940,10 @@ def _line(
     stored = now.scraped["collector"].get("yiwang_collector_rows_stored_total", {})
     stored_before = before.scraped["collector"].get("yiwang_collector_rows_stored_total", {})
     rate = (sum(stored.values()) - sum(stored_before.values())) / max(now.at - before.at, 1e-9)
+    # The supervisor's own session at the broker: fixes it judged a second, beside the rows the collector stored.
+    judged = now.scraped["supervisor"].get("yiwang_supervisor_fixes_judged_total", {})
+    judged_before = before.scraped["supervisor"].get("yiwang_supervisor_fixes_judged_total", {})
+    judging = (sum(judged.values()) - sum(judged_before.values())) / max(now.at - before.at, 1e-9)
     lag = f"{now.lag_s:.1f}" if now.lag_s is not None else "-"
     return (
         f"{(now.at - load_start) / 60:5.1f} {os.getloadavg()[0]:5.1f} | {mb('collector'):>8} {mb('supervisor'):>5}"
@@ -945,7 +951,7 @@ def _line(
         f" {lag:>5} {hist('collector', 'yiwang_collector_lag_seconds_bucket'):6.2f}"
         f" {hist('supervisor', 'yiwang_supervisor_lag_seconds_bucket'):6.2f} | {energy:5.0f}/{mileage:<5.0f} |"
         f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f}    | {fan:7.2f} |"
-        f" {rate:6.0f} {progress[_BEHIND]:6.0f} | {_share(now, before, CITY):10.0f}"
+        f" {rate:6.0f} {judging:8.0f} {progress[_BEHIND]:6.0f} | {_share(now, before, CITY):10.0f}"
         f" {_share(now, before, ('bench',)):5.0f} {_busy(now, before):4.0f} {now.machine[2]:4d}"
     )
 
