@@ -2,8 +2,9 @@
 
 aiomqtt has no public manual acknowledgement yet (its issue #345), nor a way to stop reading; this
 is the one module that reaches into its paho client, for five things:
-- taking each PUBLISH straight from paho's packet reader into the inbox, decoded by collector/wire.py,
-- reading the socket in large reads that serve many packets (collector/wire.py), not three reads a packet,
+- reading the socket in large reads that serve many packets, not three reads a packet (collector/wire.py),
+- taking each PUBLISH into the inbox, decoded by collector/wire.py: whole ones straight from those reads' bytes,
+  the rest (cut by the end of a read) from paho's reader, which parses every other packet,
 - acknowledging a message after its batch is committed (paho's manual_ack),
 - acknowledging a batch in one write instead of a packet, a loop wake-up and a send per message,
 - pausing the reader while the inbox is full (see collector/inbox.py).
@@ -19,7 +20,7 @@ from contextlib import asynccontextmanager
 
 import aiomqtt
 from aiomqtt import ProtocolVersion
-from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY, PUBACK, MQTTMessage
+from paho.mqtt.client import MQTT_CLEAN_START_FIRST_ONLY, PUBACK, MQTTMessage, time_func
 from paho.mqtt.enums import MQTTErrorCode
 from paho.mqtt.exception import MalformedPacket
 from paho.mqtt.packettypes import PacketTypes
@@ -39,9 +40,11 @@ _PUBACK = struct.Struct("!BBH")  # type, remaining length 2, packet id: the same
 class Session:
     """One live connection: reads into the inbox, acknowledges what is committed, tells when it is lost."""
 
-    def __init__(self, client: aiomqtt.Client, metrics: Metrics) -> None:
+    def __init__(self, client: aiomqtt.Client, metrics: Metrics, inbox: Inbox, *, v5: bool) -> None:
         self._client = client
         self._metrics = metrics
+        self._inbox = inbox
+        self._v5 = v5
         self._paho = client._client
         self._loop = asyncio.get_running_loop()
         sock = self._paho.socket()
@@ -62,20 +65,28 @@ class Session:
     def _read(self) -> None:
         if self._paused or self._paho.socket() is None:
             return
-        ahead = self._ahead
+        ahead, paho, put, v5 = self._ahead, self._paho, self._inbox.put, self._v5
+        taken = False
         try:
             ahead.allow_read()
-            # One packet per loop_read, from the bytes of one socket read, until they are all parsed. A TLS socket
-            # may hold decrypted bytes that the selector cannot see: those are read too.
-            while not self._paused and (sock := self._paho.socket()) is not None:
+            # Every packet of one socket read: whole PUBLISH packets straight from its bytes into the inbox, any
+            # other (or one not all read yet) by paho's reader, which continues a packet where it stopped. A TLS
+            # socket may hold decrypted bytes that the selector cannot see: those are read too.
+            while not self._paused and (sock := paho.socket()) is not None:
+                if paho._in_packet["command"] == 0 and (frame := ahead.take_publish()) is not None:
+                    put(*decode_publish(*frame, v5=v5))
+                    taken = True
+                    continue
                 if ahead.exhausted:
                     if not (isinstance(sock, ssl.SSLSocket) and sock.pending()):
                         break
                     ahead.allow_read()
-                self._paho.loop_read()
+                paho.loop_read()
         except Exception as exc:  # as in aiomqtt's own reader: a failed read is a lost connection
             if not self._client._disconnected.done():
                 self._client._disconnected.set_exception(exc)
+        if taken:
+            paho._last_bytes_received = time_func()  # what paho's reader notes for its keepalive
 
     def pause(self) -> None:
         """Stop reading; the broker holds what we have not read (and TCP slows it down), we one socket read at most."""
@@ -175,7 +186,7 @@ async def connect(settings: Settings, inbox: Inbox, metrics: Metrics) -> AsyncIt
     paho._handle_publish = handle_publish  # type: ignore[method-assign]
     paho.on_message = on_message
     async with client:
-        session = Session(client, metrics)
+        session = Session(client, metrics, inbox, v5=v5)
         filters = subscriptions(settings.topic_root, settings.mqtt_shared_group) + emqx_subscriptions(settings)
         for topic_filter in filters:
             await client.subscribe(topic_filter, qos=1)

@@ -4,10 +4,15 @@ paho reads each packet with three or more `recv` calls (its type byte, each byte
 packet per wake-up of the event loop, and decodes each PUBLISH into an MQTTMessage (at MQTT 5 with a table of
 its properties) before matching its topic against per-topic callbacks. That was over half of a message's time in
 the collector, and most of the gap between MQTT 3.1.1 and MQTT 5 (docs/figures.md, "Where a message's time
-goes"). The collector uses a message's topic, payload, packet id and QoS, nothing else: no property of a PUBLISH
-changes what it stores (it announces no Topic Alias Maximum, so the broker sends every topic in full).
+goes"). Here one socket read serves many packets (ReadAhead); whole PUBLISH packets at QoS 0 and 1 are taken
+straight from its bytes (`take_publish`), and any other packet (CONNACK, SUBACK, PINGRESP, DISCONNECT, QoS 2,
+one cut by the end of a read) is left to paho's parser, which reads it through the same ReadAhead.
 
-Pure: no socket and no paho here; collector/mqtt.py plugs both into its paho client.
+The collector uses a message's topic, payload, packet id and QoS, nothing else: no property of a PUBLISH changes
+what it stores (it announces no Topic Alias Maximum, so the broker sends every topic in full), and skipping them
+unread also spares it paho's refusal of U+FEFF in them, which MQTT allows [MQTT-1.5.4-3].
+
+No paho here; collector/mqtt.py plugs this into its paho client.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import NamedTuple
 # One socket read: about a thousand single-item messages of the device contract. Read whole before the
 # event loop runs anything else, so it also bounds how long the writer may wait for the loop.
 READ_AHEAD_BYTES = 65536
+_PUBLISH = 0x30  # the packet type, in the high nibble of the first byte
 
 
 class Malformed(ValueError):
@@ -33,7 +39,7 @@ class Publish(NamedTuple):
     qos: int
 
 
-def decode_publish(header: int, body: bytes | bytearray, *, v5: bool) -> Publish:
+def decode_publish(header: int, body: bytes | bytearray | memoryview, *, v5: bool) -> Publish:
     """Decode a PUBLISH packet's variable header and payload, skipping MQTT 5 properties unread.
 
     Args:
@@ -71,7 +77,7 @@ def decode_publish(header: int, body: bytes | bytearray, *, v5: bool) -> Publish
     return Publish(topic, bytes(view[at:]), mid, qos)
 
 
-def _varint(body: bytes | bytearray, at: int) -> tuple[int, int]:
+def _varint(body: bytes | bytearray | memoryview, at: int) -> tuple[int, int]:
     """A variable byte integer at `at`, and where it ends."""
     value = 0
     for shift in (0, 7, 14, 21):
@@ -117,6 +123,32 @@ class ReadAhead:
     def exhausted(self) -> bool:
         """Nothing buffered, and the socket already read since the last `allow_read`."""
         return not self._may_read and self._at >= len(self._data)
+
+    def take_publish(self) -> tuple[int, memoryview] | None:
+        """The next packet, taken out of the buffer, if it is a whole PUBLISH at QoS 0 or 1: its header's first byte
+        and its body (for decode_publish). Anything else (another packet, QoS 2, a packet not all read yet, a length
+        over four bytes) stays for the packet parser: None."""
+        data, start = self._data, self._at
+        end = len(data)
+        if start + 2 > end:
+            return None
+        header = data[start]
+        if header & 0xF0 != _PUBLISH or header & 0x06 >= 0x04:
+            return None
+        length, shift, at = 0, 0, start + 1
+        while True:
+            if at >= end or shift > 21:
+                return None
+            byte = data[at]
+            at += 1
+            length |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                break
+            shift += 7
+        if at + length > end:
+            return None
+        self._at = at + length
+        return header, memoryview(data)[at : at + length]
 
     def __call__(self, bufsize: int) -> bytes:
         """Up to `bufsize` bytes: buffered ones, or those of one socket read (b"" when the peer closed).

@@ -182,3 +182,38 @@ def test_read_ahead_says_when_the_peer_closed(pair: tuple[socket.socket, socket.
     assert ahead(5) == b"b"
     ahead.allow_read()
     assert ahead(1) == b""
+
+
+def packet(first: int, rest: bytes) -> bytes:
+    """A whole packet: its first byte, its remaining length, the rest."""
+    length, encoded = len(rest), b""
+    while True:
+        byte, length = length & 0x7F, length >> 7
+        encoded += bytes([byte | (0x80 if length else 0)])
+        if not length:
+            return bytes([first]) + encoded + rest
+
+
+def test_whole_publish_packets_are_taken_from_the_buffer_and_everything_else_left_in_order(
+    pair: tuple[socket.socket, socket.socket],
+) -> None:
+    ours, theirs = pair
+    small = packet(header(1), body(b"a/b", b"1", qos=1, mid=1))
+    large = packet(header(0), body(b"a/c", b"x" * 300, qos=0))  # a remaining length of two bytes
+    suback = packet(0x90, b"\x00\x02\x01")
+    exactly_once = packet(header(2), body(b"a/d", b"2", qos=2, mid=3))
+    cut = packet(header(1), body(b"a/e", b"3", qos=1, mid=4))
+    theirs.sendall(small + large + suback + small + exactly_once + cut[:6])
+    ahead = ReadAhead(ours.recv)
+    ahead.allow_read()
+    ahead(0)  # the socket read, as paho's reader makes it
+    taken = []
+    while (frame := ahead.take_publish()) is not None:
+        taken.append(decode_publish(*frame, v5=False))
+    assert taken == [Publish("a/b", b"1", 1, 1), Publish("a/c", b"x" * 300, 0, 0)]
+    assert ahead(len(suback)) == suback  # left for paho, and the PUBLISH after it taken once paho has it
+    assert decode_publish(*ahead.take_publish() or (0, b""), v5=False) == Publish("a/b", b"1", 1, 1)
+    assert ahead.take_publish() is None  # QoS 2 is paho's to answer
+    assert ahead(len(exactly_once)) == exactly_once
+    assert ahead.take_publish() is None  # not all read yet
+    assert ahead.buffered == 6
