@@ -41,3 +41,24 @@ async def test_a_stalled_database_pauses_reading_and_everything_is_stored_after(
     finally:
         stop.set()
         await asyncio.wait_for(collector, 60)
+
+
+async def test_what_was_read_before_a_pause_is_taken_after_it_though_the_socket_stays_quiet(
+    stack: Stack, tag: str
+) -> None:
+    # One socket read brings hundreds of these messages; an inbox of 20 pauses the reader with most of them read
+    # and not yet parsed. The broker has sent everything, so only the collector itself can take them up again.
+    settings = settings_for(stack, tag, batch_size=10, batch_wait_ms=20, inbox_limit=20)
+    devices: Devices = await register_devices(settings.database_url, tag, meters=1, vehicles=0)
+    stream = reading_messages(settings.topic_root, devices.meters[0], 500)
+    stop = asyncio.Event()
+    metrics = Metrics()
+    collector = asyncio.create_task(run_collector(settings, stop=stop, metrics=metrics))
+    try:
+        await eventually(lambda: metrics.registry.get_sample_value("yiwang_collector_mqtt_connected") == 1)
+        await publish(settings.mqtt_port, stream)
+        stored = "SELECT count(*) FROM reading WHERE meter_id = ANY(%s)"
+        assert await wait_for_count(settings.database_url, stored, [devices.meters], len(stream)) == len(stream)
+    finally:
+        stop.set()
+        await asyncio.wait_for(collector, 60)
