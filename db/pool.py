@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
 from psycopg import AsyncConnection
@@ -20,6 +20,7 @@ async def open_pool(
     check: bool = True,
     configure: Callable[[AsyncConnection], Awaitable[None]] | None = None,
     reconnect_timeout: float = float("inf"),
+    connection: Mapping[str, object] | None = None,
 ) -> AsyncIterator[AsyncConnectionPool[AsyncConnection]]:
     """Open a pool, optionally waiting until its first connections work (start-up fails fast).
 
@@ -29,6 +30,7 @@ async def open_pool(
         configure: run on each new connection, e.g. to create its temporary tables.
         reconnect_timeout: how long a failed connection is retried in the background, with doubling delays, before
             the pool gives it up (a later request starts anew); by default for ever.
+        connection: more libpq connection parameters (timeouts, keepalives) for each connection.
     """
     pool: AsyncConnectionPool[AsyncConnection] = AsyncConnectionPool(
         url,
@@ -36,7 +38,7 @@ async def open_pool(
         max_size=max_size,
         open=False,
         name=name,
-        kwargs={"application_name": name},
+        kwargs={"application_name": name, **(connection or {})},
         check=AsyncConnectionPool.check_connection if check else None,
         configure=configure,
         reconnect_timeout=reconnect_timeout,

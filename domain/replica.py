@@ -26,7 +26,7 @@ class Replay:
     def lag(self) -> timedelta | None:
         """How far behind the primary its figures are: nothing once caught up; None when it cannot tell (behind,
         with nothing replayed since it started)."""
-        if not self.recovering or self.caught_up:
+        if self.caught_up:
             return timedelta(0)
         return None if self.replayed_at is None else self.checked_at - self.replayed_at
 
@@ -41,7 +41,11 @@ class Freshness:
 
 
 def judge(replay: Replay, max_lag: timedelta) -> Freshness:
-    """Whether the replica may answer, and as of when its figures are."""
+    """Whether the replica may answer, and as of when its figures are. A server out of recovery is no standby of the
+    primary: promoted (a failover drill, a split), it takes writes of its own and holds none of the primary's since,
+    so it never answers, however current it says it is."""
+    if not replay.recovering:
+        return Freshness(None, "the replica is out of recovery (promoted?): no standby of the primary")
     lag = replay.lag
     if lag is None:
         return Freshness(None, "the replica is behind and has replayed no transaction since it started")

@@ -118,8 +118,16 @@ class Standby:
         _give_to(self.home, _service_user())
 
     def _sender_password(self) -> str:
-        """Make (or give a new password to) the replication role on the primary."""
-        password = secrets.token_urlsafe(24)
+        """Make the replication role on the primary, or take its password kept beside the primary's data: a new
+        password would lock out every standby made before, at its next reconnect."""
+        kept = self.primary.home / "replication.password"
+        if kept.exists():
+            password = kept.read_text(encoding="utf-8").strip()
+        else:
+            password = secrets.token_urlsafe(24)
+            fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(password)
         with psycopg.connect(self.primary.admin_url, autocommit=True) as admin:
             exists = admin.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (SENDER,)).fetchone()
             verb = sql.SQL("ALTER") if exists else sql.SQL("CREATE")
@@ -140,6 +148,10 @@ class Standby:
     def stop(self, mode: str = "fast") -> None:
         if self.running():
             self._ctl("stop", "-w", "-m", mode, check=False)
+
+    def promote(self) -> None:
+        """Make it a primary of its own (a failover): it stops following the primary and takes writes."""
+        self._ctl("promote", "-w", "-t", "60")
 
     def remove(self) -> None:
         """Stop it and delete its folder."""

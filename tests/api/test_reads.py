@@ -19,7 +19,7 @@ import pytest
 from fastapi import FastAPI
 
 from api.app import create_app
-from tests.support.api import AsUser, Units, audit_rows, client_at
+from tests.support.api import AsUser, Units, address_for, audit_rows, client_at
 from tests.support.files import csv_body
 from tests.support.stack import make_stack_home, settings_for
 from tests.support.standby import caught_up, pause_replay, resume_replay, sessions_named, until
@@ -209,6 +209,35 @@ async def test_a_replica_that_is_down_leaves_the_reports_to_the_primary(
         return answer.headers.get(READ_FROM) == "replica"
 
     await until(from_replica, 30, "the replica answers again once it is back")
+
+
+async def test_a_promoted_replica_never_answers_for_the_primary(
+    *, stack: Stack, tag: str, as_user: AsUser, api_settings: Settings, units: Units, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A standby promoted (a failover drill, a split) says it is current, for it has replayed all of its own WAL,
+    while the primary goes on without it: its figures would be frozen, labelled as now."""
+    promoted = Standby(stack.postgres, make_stack_home("promoted"), free_port())
+    promoted.create()
+    promoted.start()
+    try:
+        settings = api_settings.model_copy(update={"api_read_database_url": promoted.url_of("yiwang_api")})
+        add_alerts(api_settings.database_url, units.a.vehicles[0], units.a.organisation, [june(3)])
+        await caught_up(promoted)
+        async with another_api(settings, address_for(tag, 7)) as client:
+            headers = await as_user("dispatcher")
+            before = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+            assert before.headers.get(READ_FROM) == "replica"
+            promoted.promote()
+            add_alerts(api_settings.database_url, units.a.vehicles[0], units.a.organisation, [june(4)])
+            with caplog.at_level(logging.WARNING, logger="api.reads"):
+                after = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+            assert after.headers.get(READ_FROM) == "primary"
+            assert (
+                speeding_of(after.json(), units.a.organisation) == speeding_of(before.json(), units.a.organisation) + 1
+            )
+            assert any("out of recovery" in r.getMessage() for r in caplog.records)
+    finally:
+        promoted.remove()
 
 
 async def test_after_a_long_outage_the_replica_answers_again_soon_after_its_return(

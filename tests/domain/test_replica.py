@@ -35,7 +35,10 @@ def test_a_replica_behind_that_has_replayed_nothing_does_not_answer() -> None:
     assert verdict.behind is not None
 
 
-def test_a_server_out_of_recovery_is_a_primary_and_as_current_as_one() -> None:
-    verdict = judge(Replay(False, False, None, NOW), LIMIT)
-    assert verdict.as_of == NOW
-    assert verdict.behind is None
+def test_a_server_out_of_recovery_never_answers_for_the_primary() -> None:
+    # Promoted, it reports itself current (its own WAL is all replayed) while the primary goes on without it.
+    for caught_up in (True, False):
+        verdict = judge(Replay(False, caught_up, NOW, NOW), LIMIT)
+        assert verdict.as_of is None
+        assert verdict.behind is not None
+        assert "out of recovery" in verdict.behind

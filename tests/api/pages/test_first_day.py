@@ -171,6 +171,9 @@ def test_a_first_dispatch_from_request_to_the_map_in_the_pages(
     trip.locator("button.depart").wait_for(timeout=30_000)
     assert trip.locator("button.depart").text_content() == words["depart"]
     trip.locator("input.odometer").fill("12345.6")
+    # The queue's refresh (every 15 s) keeps a reading being typed.
+    page.evaluate("window.yiwang.queue.load()")
+    assert trip.locator("input.odometer").input_value() == "12345.6"
     trip.locator("button.depart").click()
     trip.locator("button.return").wait_for(timeout=30_000)
     assert trip.locator("button.return").text_content() == words["return"]

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Browser, Page, Route
 
 from domain.registry import RegistryDocument, Vehicle
 from domain.topics import topic
@@ -107,3 +107,25 @@ def test_the_pages_read_the_vocabulary_the_api_serves(system: System) -> None:
     en = httpx.get(f"{system.url}/pages/vocabulary/en.json", timeout=10)
     assert en.json().keys() == zh.json().keys()
     assert httpx.get(f"{system.url}/pages/vocabulary/fr.json", timeout=10).status_code == 422
+
+
+def test_a_page_whose_words_do_not_load_says_so(browser: Browser, system: System) -> None:
+    """A vocabulary file refused on the way (a proxy, a flaky link) leaves no blank login page: it says, in both
+    languages, that its words did not load and to reload (and that is the page's only script error)."""
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.route("**/pages/vocabulary/en.json", lambda route: route.fulfill(status=502, body="bad gateway"))
+        tab.goto(f"{system.url}/pages/login.html")
+        told = tab.locator("#vocabulary-error")
+        told.wait_for()
+        text = told.text_content() or ""
+        assert "页面文字未能加载" in text
+        assert "did not load" in text
+        assert "HTTP 502" in text
+        screenshot(tab, "vocabulary-not-loaded")
+    finally:
+        context.close()
+    assert errors == ["vocabulary/en.json: HTTP 502"]

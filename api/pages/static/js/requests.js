@@ -112,7 +112,18 @@ export class Requests {
       this.list.replaceChildren(el("li", { class: "hint" }, t("requests.none")));
       return;
     }
+    // A refresh must not wipe an odometer reading being typed (nor take the cursor from it); a reading belongs to
+    // its step: the departure's is not offered again as the return's.
+    const step = (input) => `${input.closest("li").dataset.request} ${input.closest("li").className}`;
+    const typed = new Map([...this.list.querySelectorAll("input.odometer")].map((input) => [step(input), input]));
+    const focused = document.activeElement;
     this.list.replaceChildren(...this.items.map((request) => this.item(request)));
+    for (const input of this.list.querySelectorAll("input.odometer")) {
+      const before = typed.get(step(input));
+      if (!before) continue;
+      input.value = before.value;
+      if (before === focused) input.focus();
+    }
   }
 
   item(request) {
@@ -126,7 +137,7 @@ export class Requests {
     );
     if (request.origin_location) {
       li.addEventListener("click", (event) => {
-        if (event.target.closest("button")) return;
+        if (event.target.closest("button, input")) return;
         this.map.setView(this.shown(request.origin_location.latitude, request.origin_location.longitude), Math.max(this.map.getZoom(), 14));
       });
     }

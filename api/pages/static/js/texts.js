@@ -9,5 +9,19 @@ async function load(language) {
   return response.json();
 }
 
-const [zh, en] = await Promise.all([load("zh"), load("en")]);
+// Without its words no page can work: say so on the page (in both languages, as neither loaded) rather than leave a
+// blank one, and stop its modules here.
+let loaded;
+try {
+  loaded = await Promise.all([load("zh"), load("en")]);
+} catch (error) {
+  const told = document.createElement("p");
+  told.className = "error";
+  told.id = "vocabulary-error";
+  told.setAttribute("role", "alert");
+  told.textContent = `页面文字未能加载，请刷新重试 / The page's words did not load: reload to try again (${error.message})`;
+  document.body.prepend(told);
+  throw error;
+}
+const [zh, en] = loaded;
 export const TEXTS = { zh, en };
