@@ -33,11 +33,23 @@ ALERT_COLUMNS: Final = (
     "id", "vehicle_id", "institution_id", "meter_id", "organisation_id", "kind", "level", "time", "received_at",
     "raised_at", "latitude", "longitude", "speed", "detail", "acknowledged_at", "acknowledged_by", "note",
     "cleared_at", "cleared_reason", "closed_at", "closed_by", "assignee_id", "assigned_at", "escalated_at", "params",
-    "organisation_name",
+    "organisation_name", "area_names",
 )  # fmt: skip
-# Read with the alert, not stored in it: the name of its unit now (a person reads the name, not org-0031).
+# The names now of the areas an alert `a`'s parameters name by id (`area`, `areas`), as {"12": "学校"}; null when it
+# names none. The notifier reads them too (db/notifications.py alerts_of).
+AREA_NAMES: Final = sql.SQL(
+    """(SELECT jsonb_object_agg(ar.id::text, ar.name) FROM area ar
+         WHERE ar.id IN (SELECT x::bigint
+                           FROM jsonb_array_elements_text(
+                                  CASE WHEN jsonb_typeof(a.params->'areas') = 'array' THEN a.params->'areas'
+                                       ELSE '[]'::jsonb END || jsonb_build_array(a.params->'area')) AS x
+                          WHERE x ~ '^[0-9]{1,18}$'))"""
+)
+# Read with the alert, not stored in it: the name of its unit now (a person reads the name, not org-0031), and of
+# the areas it names.
 _DERIVED_COLUMNS: Final[Mapping[str, sql.Composable]] = {
     "organisation_name": sql.SQL("(SELECT o.name FROM organisation o WHERE o.id = a.organisation_id)"),
+    "area_names": AREA_NAMES,
 }
 # The lifecycle's states (domain/alert_lifecycle.py) as conditions on an alert `a`.
 STATE_CONDITIONS: Final[Mapping[str, str]] = {

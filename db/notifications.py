@@ -11,6 +11,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.rows import class_row, dict_row
 
 from db import table
+from db.alerts import AREA_NAMES
 from db.scope import Scope
 from db.sealing import Sealer, Unsealable
 from domain.notifications import Rule
@@ -207,15 +208,18 @@ async def claim(conn: AsyncConnection, limit: int, lease_seconds: float, *, now:
 async def alerts_of(conn: AsyncConnection, ids: Sequence[int]) -> list[dict[str, Any]]:
     """What a message says of these alerts, in id order: an energy event's institution (institution_id,
     institution_name) and meter (meter_id, energy_type) beside a vehicle's columns (null for the other subject); the
-    unit's name (organisation_name) and the detail's parameters (params)."""
+    unit's name (organisation_name), the detail's parameters (params) and the names of the areas they name
+    (area_names)."""
     async with conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(
-            """SELECT a.id, a.vehicle_id, a.institution_id, i.name AS institution_name, a.meter_id, m.energy_type,
-                      a.organisation_id, o.name AS organisation_name, a.kind, a.level, a.time, a.latitude,
-                      a.longitude, a.speed, a.detail, a.params
-               FROM alert a LEFT JOIN institution i ON i.id = a.institution_id LEFT JOIN meter m ON m.id = a.meter_id
-                    LEFT JOIN organisation o ON o.id = a.organisation_id
-               WHERE a.id = ANY(%s) ORDER BY a.id""",
+            sql.SQL(
+                """SELECT a.id, a.vehicle_id, a.institution_id, i.name AS institution_name, a.meter_id, m.energy_type,
+                          a.organisation_id, o.name AS organisation_name, a.kind, a.level, a.time, a.latitude,
+                          a.longitude, a.speed, a.detail, a.params, {} AS area_names
+                   FROM alert a LEFT JOIN institution i ON i.id = a.institution_id
+                        LEFT JOIN meter m ON m.id = a.meter_id LEFT JOIN organisation o ON o.id = a.organisation_id
+                   WHERE a.id = ANY(%s) ORDER BY a.id"""
+            ).format(AREA_NAMES),
             (list(ids),),
         )
         return await cur.fetchall()

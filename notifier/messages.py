@@ -44,7 +44,7 @@ def lines(alerts: Sequence[Mapping[str, Any]], zone: ZoneInfo) -> list[str]:
     return [
         f"[{_LEVEL.get(a['level'], a['level'])}] {ALERT_KIND.get(a['kind'], a['kind'])} ({a['kind']}) "
         f"{_subject_words(a)} unit {_unit(a)} at {_local(a['time'], zone)}: "
-        f"{told(_LANGUAGE, a['kind'], a.get('params'), a['detail'])} (alert {a['id']})"
+        f"{told(_LANGUAGE, a['kind'], a.get('params'), a['detail'], a.get('area_names'))} (alert {a['id']})"
         for a in alerts
     ]
 

@@ -63,10 +63,13 @@ class AlertPublic(BaseModel):
         "before they were kept, whose `detail` is its English text as stored",
     )
     organisation_name: str | None = Field(default=None, description="the name of the unit `organisation_id` is")
+    area_names: dict[str, str] | None = Field(
+        default=None, description="the names of the areas `params` names by id (area, areas), by id; null: none"
+    )
 
     def told(self, language: Language | None) -> Self:
-        """The alert with its `detail` in `language` (domain/vocabulary); as stored when None."""
-        detail = told(language, self.kind, self.params, self.detail)
+        """The alert with its `detail` in `language` (domain/vocabulary), its areas by name; as stored when None."""
+        detail = told(language, self.kind, self.params, self.detail, self.area_names)
         return self if detail == self.detail else self.model_copy(update={"detail": detail})
 
     @computed_field(description="active or cleared, acknowledged or not (ThingsBoard's statuses), or closed")  # type: ignore[prop-decorator]

@@ -99,13 +99,36 @@ def span(language: Language, seconds: float) -> str:
     return WORDS[language]["span.hours"].format(n=hours)
 
 
-def told(language: Language | None, kind: str, params: Params | None, stored: str) -> str:
-    """An alert's text for a reader of `language`: rendered from its parameters, or `stored` (its English text) when
-    no language is asked, or it has no parameters (raised before they were kept) or none its text can use."""
+def named_areas(params: Params, names: Mapping[str, str]) -> Params:
+    """An alert's parameters with its areas (`area`, `areas`: ids, as the supervisor keeps them) by their names where
+    `names` (id as text -> name) has them: a person reads 学校, not 区域 12."""
+
+    def name(area: object) -> object:
+        return names.get(str(area), area)
+
+    named = dict(params)
+    if "area" in named:
+        named["area"] = name(named["area"])
+    areas = named.get("areas")
+    if isinstance(areas, list):
+        named["areas"] = [name(a) for a in areas]
+    return named
+
+
+def told(
+    language: Language | None,
+    kind: str,
+    params: Params | None,
+    stored: str,
+    area_names: Mapping[str, str] | None = None,
+) -> str:
+    """An alert's text for a reader of `language`: rendered from its parameters (its areas by name, when
+    `area_names` has them), or `stored` (its English text) when no language is asked, or it has no parameters
+    (raised before they were kept) or none its text can use."""
     if language is None or params is None:
         return stored
     try:
-        return render(language, kind, params)
+        return render(language, kind, named_areas(params, area_names or {}))
     except (KeyError, ValueError, IndexError, TypeError):  # parameters of an older form: its own words still hold
         return stored
 

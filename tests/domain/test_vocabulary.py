@@ -223,6 +223,14 @@ def test_an_alert_is_told_in_chinese_and_in_english() -> None:
     assert zh == "报警位 5（GNSS 天线未接或被剪断）、6（GNSS 天线短路）"
 
 
+def test_an_alerts_areas_are_told_by_name_where_known() -> None:
+    names = {"12": "学校", "14": "医院"}
+    assert vocabulary.told("zh", "speeding", speeding_params(41.0, 30.0, 12), "s", names) == (
+        "车速 41 km/h，区域 学校 内限速 30 km/h"
+    )
+    assert vocabulary.told("en", "area_entry", {"areas": [12, 13]}, "s", names) == "entered forbidden area 学校, 13"
+
+
 def test_an_alert_without_parameters_keeps_its_stored_words() -> None:
     assert vocabulary.told("zh", "no_dispatch", None, "moved over 50 m") == "moved over 50 m"
     assert vocabulary.told(None, "no_dispatch", {"moved_m": 50}, "stored") == "stored"

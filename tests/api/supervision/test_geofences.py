@@ -115,6 +115,12 @@ async def test_a_forbidden_zone_after_hours_and_an_area_speed_limit_raise_alerts
     page = (await client.get("/alerts", params={"vehicle_id": day}, headers=staff)).json()
     speeding = next(a for a in page["items"] if a["kind"] == "speeding")
     assert speeding["detail"].startswith("40 km/h, limit 30 in area")
+    # Read in a language, the areas are named as their users named them, not by id.
+    zh = {**staff, "Accept-Language": "zh-CN"}
+    told = (await client.get("/alerts", params={"vehicle_id": night}, headers=zh)).json()["items"]
+    assert next(a for a in told if a["kind"] == "area_entry")["detail"] == "驶入禁入区域 夜间禁行"
+    told = (await client.get("/alerts", params={"vehicle_id": day}, headers=zh)).json()["items"]
+    assert next(a for a in told if a["kind"] == "speeding")["detail"] == "车速 40 km/h，区域 限速 内限速 30 km/h"
 
 
 @pytest.mark.usefixtures("default_hours")
