@@ -73,6 +73,14 @@ class Replica:
     def resting(self) -> bool:
         return time.monotonic() < self._resting_until
 
+    def busy(self, exc: Exception) -> bool:
+        """Whether waiting for a connection timed out because every one is lent (long exports at the busiest hour):
+        the primary answers this report, but the replica is up and is not rested for it."""
+        if not isinstance(exc, PoolTimeout):
+            return False
+        stats = self.pool.get_stats()
+        return stats.get("pool_size", 0) >= self.pool.max_size and stats.get("pool_available", 0) == 0
+
     def rest(self, why: str) -> None:
         self._resting_until = time.monotonic() + self._retry
         self.passed_over(f"{why}; trying it again in {self._retry:.0f} s")
@@ -155,7 +163,8 @@ class Reads:
             except (PoolTimeout, psycopg.OperationalError) as exc:
                 if lent:  # the report's own query failed on the replica: its error, not a reason to switch
                     raise
-                replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
+                if not replica.busy(exc):
+                    replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
         async with self.primary.connection() as conn:
             await conn.execute("SET TRANSACTION READ ONLY")
             self._note(PRIMARY)

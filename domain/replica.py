@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 
 @dataclass(frozen=True, slots=True)
 class Replay:
-    """What a replica says of itself, read at `checked_at` (its clock)."""
+    """What a replica says of itself, against the primary's WAL end read at `checked_at` (the primary's clock, as
+    the replayed commits' timestamps are: a replica's skewed clock cannot make its figures look newer)."""
 
     recovering: bool  # a standby; False: a primary itself (a promoted standby, or the primary named twice)
     caught_up: bool  # it has replayed the primary's WAL up to where the primary was before the check

@@ -240,6 +240,27 @@ async def test_a_promoted_replica_never_answers_for_the_primary(
         promoted.remove()
 
 
+async def test_a_replica_busy_with_long_reads_is_not_taken_for_a_dead_one(
+    *, tag: str, as_user: AsUser, api_settings: Settings, standby: Standby
+) -> None:
+    """Every replica connection lent (long exports at the busiest hour): that report is answered by the primary, and
+    the next one, once a connection is free, by the replica again, not after a rest meant for a dead replica."""
+    settings = api_settings.model_copy(
+        update={"db_pool_min": 1, "db_pool_max": 1, "api_read_wait_seconds": 0.3, "api_read_retry_seconds": 600.0}
+    )
+    application = create_app(settings)
+    async with application.router.lifespan_context(application), client_at(application, address_for(tag, 8)) as client:
+        headers = await as_user("dispatcher")
+        await caught_up(standby)
+        assert (await client.get("/reports/dispatch", params=JUNE, headers=headers)).headers[READ_FROM] == "replica"
+        async with application.state.resources.replica.pool.connection():  # a long export holds the only one
+            busy = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+        assert busy.status_code == 200
+        assert busy.headers[READ_FROM] == "primary"
+        again = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+        assert again.headers[READ_FROM] == "replica"
+
+
 async def test_after_a_long_outage_the_replica_answers_again_soon_after_its_return(
     app: FastAPI, client: httpx.AsyncClient, as_user: AsUser, standby: Standby
 ) -> None:
