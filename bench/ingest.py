@@ -376,7 +376,9 @@ class _Child:
             self.proc.wait()
 
 
-def _watch(metrics_port: int, expected: int, proc: subprocess.Popen[bytes], log: Path) -> tuple[int, float, float]:
+def _watch(
+    metrics_port: int, expected: int, proc: subprocess.Popen[bytes], log: Path, *, every: float = POLL_SECONDS
+) -> tuple[int, float, float]:
     """Poll the collector's metrics until it has committed `expected` messages.
 
     Each scrape gives the count of committed messages and the time of the commit that made it (both
@@ -388,6 +390,8 @@ def _watch(metrics_port: int, expected: int, proc: subprocess.Popen[bytes], log:
 
     Raises:
         RuntimeError: the collector exited, or committed nothing new for STALL_SECONDS.
+
+    `every`: the scrapes' interval; a batch that the collector commits within one interval is too short to time.
     """
     mark = window_start(expected)
     first: tuple[int, float] | None = None
@@ -409,7 +413,7 @@ def _watch(metrics_port: int, expected: int, proc: subprocess.Popen[bytes], log:
                 if count == first[0]:
                     raise RuntimeError("the collector committed 10 % to 100 % at once: use more messages")
                 return first[0], first[1], at
-        time.sleep(POLL_SECONDS)
+        time.sleep(every)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
