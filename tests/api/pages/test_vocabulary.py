@@ -129,3 +129,31 @@ def test_a_page_whose_words_do_not_load_says_so(browser: Browser, system: System
     finally:
         context.close()
     assert errors == ["vocabulary/en.json: HTTP 502"]
+
+
+def test_the_login_takes_no_password_before_its_script_handles_the_form(browser: Browser, system: System) -> None:
+    """On a slow link the page shows its form before its words (and its script) have loaded: sent then, the browser
+    put the password in the address of a GET of the login page. The button waits for the script."""
+    context = browser.new_context(locale="zh-CN")
+    tab = context.new_page()
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:  # (a bound list.append is no function Playwright can wrap)
+        held.append(route)
+
+    tab.route("**/pages/vocabulary/en.json", hold)
+    try:
+        tab.goto(f"{system.url}/pages/login.html", wait_until="domcontentloaded")
+        tab.fill("#username", "admin")
+        tab.fill("#password", system.admin_password)
+        assert tab.is_disabled("#login-submit")
+        tab.press("#password", "Enter")
+        assert system.admin_password not in tab.url
+        until(tab, "document.readyState === 'complete' || document.readyState === 'interactive'")
+        assert held, "the vocabulary was not asked for"
+        held[0].continue_()
+        tab.click("#login-submit")  # once enabled
+        tab.wait_for_url("**/map.html*")
+        assert system.admin_password not in tab.url
+    finally:
+        context.close()

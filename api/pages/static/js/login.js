@@ -37,3 +37,4 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
 });
+document.getElementById("login-submit").disabled = false;
