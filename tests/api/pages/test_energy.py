@@ -143,6 +143,7 @@ def test_the_english_dashboard_names_every_category_and_its_legend_covers_no_axi
     page: Page, system: System
 ) -> None:
     page.goto(f"{system.url}/pages/login.html")
+    until(page, "!document.querySelector('#login-submit').disabled")  # the page's script has the switch
     page.click("#lang-switch")
     page.wait_for_load_state()
     until(page, "document.querySelector('#login-submit').textContent === 'Log in'")

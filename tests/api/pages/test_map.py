@@ -27,7 +27,8 @@ def _click_vehicle(page: Page, vehicle_id: str) -> None:
 def test_log_in_and_see_vehicles_appear_and_move_then_open_a_card(page: Page, system: System) -> None:
     page.goto(f"{system.url}/")
     page.wait_for_url("**/login.html*")
-    assert page.text_content("#login-submit") == "登录"  # Chinese by default
+    # Chinese by default (the words come when the page's vocabulary has loaded)
+    until(page, "document.querySelector('#login-submit').textContent === '登录'")
     screenshot(page, "login")
     login(page, system)
 
@@ -281,6 +282,7 @@ def test_a_units_user_submits_follows_cancels_and_evaluates_requests_in_the_page
 
 def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:
     page.goto(f"{system.url}/pages/login.html")
+    until(page, "!document.querySelector('#login-submit').disabled")  # the page's script has the switch
     page.click("#lang-switch")
     page.wait_for_load_state()
     until(page, "document.querySelector('#login-submit').textContent === 'Log in'")
