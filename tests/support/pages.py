@@ -231,10 +231,17 @@ def _on_map(system: System) -> bool:
     return any(feature["id"] == TEST_VEHICLE for feature in live["features"])
 
 
-def login(page: Page, system: System, landing: str = "map.html") -> None:
-    """Log in through the login page as the admin; the admin lands on the map."""
+def login_page(page: Page, system: System) -> None:
+    """Open the login page as a new user does (the system's address), and wait until its script has the form: its
+    words come with its vocabulary, and until then its button is disabled and its language switch does nothing."""
     page.goto(f"{system.url}/")
     page.wait_for_url("**/login.html*")
+    until(page, "!document.querySelector('#login-submit').disabled")
+
+
+def login(page: Page, system: System, landing: str = "map.html") -> None:
+    """Log in through the login page as the admin; the admin lands on the map."""
+    login_page(page, system)
     page.fill("#username", "admin")
     page.fill("#password", system.admin_password)
     page.click("#login-submit")

@@ -11,7 +11,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from tests.support.pages import SCREENSHOTS, System, login, screenshot, until
+from tests.support.pages import SCREENSHOTS, System, login, login_page, screenshot, until
 
 LOADED = "window.yiwang && Object.values(window.yiwang.loaded).every(Boolean)"
 
@@ -142,8 +142,7 @@ def test_an_institutions_page_marks_a_figure_that_holds_a_corrected_day(page: Pa
 def test_the_english_dashboard_names_every_category_and_its_legend_covers_no_axis_name(
     page: Page, system: System
 ) -> None:
-    page.goto(f"{system.url}/pages/login.html")
-    until(page, "!document.querySelector('#login-submit').disabled")  # the page's script has the switch
+    login_page(page, system)
     page.click("#lang-switch")
     page.wait_for_load_state()
     until(page, "document.querySelector('#login-submit').textContent === 'Log in'")

@@ -17,7 +17,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from tests.support.pages import SCREENSHOTS, TEST_PLATE, System, fix, login, screenshot, until
+from tests.support.pages import SCREENSHOTS, TEST_PLATE, System, fix, login, login_page, screenshot, until
 from tests.support.waiting import wait_until
 
 LOADED = "window.yiwang && Object.values(window.yiwang.loaded).every(Boolean)"
@@ -65,10 +65,7 @@ def _account(system: System, role: str, organisations: list[str] | None = None) 
 
 def _log_in(page: Page, system: System, language: str, name: str, password: str) -> None:
     """From the address a new user is given, in their language (the login page's switch), to their first page."""
-    page.goto(f"{system.url}/")
-    page.wait_for_url("**/login.html*")
-    # The page's words come when its vocabulary has loaded; a second login finds the language chosen before.
-    until(page, "document.querySelector('#login-submit').textContent !== ''")
+    login_page(page, system)  # a second login finds the language chosen before
     if page.text_content("#login-submit") != WORDS[language]["log in"]:
         page.click("#lang-switch")
         page.wait_for_load_state()

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Page
 
-from tests.support.pages import TEST_PLATE, TEST_VEHICLE, System, fix, login, screenshot, until
+from tests.support.pages import TEST_PLATE, TEST_VEHICLE, System, fix, login, login_page, screenshot, until
 from tests.support.waiting import wait_until
 
 
@@ -25,10 +25,8 @@ def _click_vehicle(page: Page, vehicle_id: str) -> None:
 
 
 def test_log_in_and_see_vehicles_appear_and_move_then_open_a_card(page: Page, system: System) -> None:
-    page.goto(f"{system.url}/")
-    page.wait_for_url("**/login.html*")
-    # Chinese by default (the words come when the page's vocabulary has loaded)
-    until(page, "document.querySelector('#login-submit').textContent === '登录'")
+    login_page(page, system)
+    assert page.text_content("#login-submit") == "登录"  # Chinese by default
     screenshot(page, "login")
     login(page, system)
 
@@ -281,8 +279,7 @@ def test_a_units_user_submits_follows_cancels_and_evaluates_requests_in_the_page
 
 
 def test_the_pages_speak_english_when_asked(page: Page, system: System) -> None:
-    page.goto(f"{system.url}/pages/login.html")
-    until(page, "!document.querySelector('#login-submit').disabled")  # the page's script has the switch
+    login_page(page, system)
     page.click("#lang-switch")
     page.wait_for_load_state()
     until(page, "document.querySelector('#login-submit').textContent === 'Log in'")
