@@ -518,7 +518,7 @@ QUICK = {
     "rounds": 1,
     "messages": 60_000,
     "insert_messages": 3_000,
-    "batched_messages": 5_000,
+    "batched_messages": 20_000,
     "items": 10,
     "latency_seconds": 3.0,
 }
