@@ -1,5 +1,6 @@
 """SQL of retention: raw hypertables' old chunks dropped (or the full edition's policy set) through the owner's
-`apply_retention` (migration 0039), and audit rows moved to audit_log_archive. worker/retention.py takes the turns."""
+`apply_retention` (migration 0039), compressed on the full edition through `apply_compression` (0043), and audit
+rows moved to audit_log_archive. worker/retention.py takes the turns."""
 
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ async def apply(conn: AsyncConnection, table: str, keep: timedelta | None) -> in
     cur = await conn.execute("SELECT apply_retention(%s::regclass, %s::interval)", (table, keep))
     row = await cur.fetchone()
     return int(row[0]) if row is not None and row[0] is not None else 0
+
+
+async def compress(conn: AsyncConnection, table: str, after: timedelta | None) -> str:
+    """Compress `table`'s chunks older than `after` (None: no more); returns 'on', 'off', or 'unavailable' on the
+    Apache edition, which has no compression (nothing is changed there)."""
+    if table not in RAW:
+        raise ValueError(f"compression applies to {', '.join(RAW)}, not {table}")
+    cur = await conn.execute("SELECT apply_compression(%s::regclass, %s::interval)", (table, after))
+    row = await cur.fetchone()
+    return str(row[0]) if row is not None else "unavailable"
 
 
 async def kept_from(conn: AsyncConnection, table: str) -> datetime | None:

@@ -187,7 +187,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "track_hour": "SELECT, INSERT, UPDATE",
         "track_packed": "SELECT, INSERT, UPDATE",
         # Retention (worker/retention.py): audit rows moved to the archive (the log's trigger lets a row go only
-        # once it is there); raw chunks are dropped through the owner's apply_retention (FUNCTIONS).
+        # once it is there); raw chunks are dropped and compressed through the owner's apply_retention and
+        # apply_compression (FUNCTIONS).
         "audit_log": "SELECT, DELETE",
         "audit_log_archive": "SELECT, INSERT",
         "raw_horizon": "SELECT",
@@ -201,7 +202,9 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
 }
 
 # Functions closed to PUBLIC (they run as the owner) and the processes that may call them.
-FUNCTIONS: Mapping[str, tuple[str, ...]] = {"worker": ("apply_retention(regclass, interval)",)}
+FUNCTIONS: Mapping[str, tuple[str, ...]] = {
+    "worker": ("apply_retention(regclass, interval)", "apply_compression(regclass, interval)")
+}
 
 # Tables (and views) only the owner touches (migrations, `yiwang broker`): no process is granted anything on them.
 OWNER_ONLY = frozenset({"schema_migration", "device_credential", "broker_device"})

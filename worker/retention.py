@@ -1,6 +1,8 @@
 """Retention, one turn every retention_check_seconds: raw positions and readings older than their setting are
 dropped a chunk at a time (on the Apache edition by this turn, on the full edition by TimescaleDB's own policy,
-which this turn sets: db/retention.py), and audit rows older than theirs move to audit_log_archive.
+which this turn sets: db/retention.py), compressed after theirs on the full edition (its policy, set by this turn;
+the Apache edition has no compression, which the turn logs once), and audit rows older than theirs move to
+audit_log_archive.
 
 What is made from raw data stays: the consumption roll-up never recounts behind the oldest reading it still has
 (worker/rollup.py), the mileage roll-up keeps the trips before the oldest position (worker/mileage.py), and packed
@@ -13,7 +15,7 @@ One worker at a time takes the turn (a transaction-scoped advisory lock); anothe
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from psycopg import AsyncConnection
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 JOB = "retention"  # the job's name in the worker's metrics and health
 _LOCK = 0x7977_0010  # the advisory lock of a retention turn
 _AUDIT_BATCH = 10_000  # audit rows moved per transaction
+_UNCOMPRESSED: set[str] = set()  # tables whose compression was asked of an Apache edition, logged once a process
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class Rules:
 
     raw: dict[str, timedelta | None]
     audit: timedelta | None
+    compress: dict[str, timedelta | None] = field(default_factory=dict)
 
     @classmethod
     def of(cls, settings: Settings) -> Rules:
@@ -46,6 +50,10 @@ class Rules:
         return cls(
             {"position": days(settings.position_retention_days), "reading": days(settings.reading_retention_days)},
             days(settings.audit_retention_days),
+            {
+                "position": days(settings.position_compress_after_days),
+                "reading": days(settings.reading_compress_after_days),
+            },
         )
 
 
@@ -61,6 +69,15 @@ async def apply(pool: AsyncConnectionPool[AsyncConnection], rules: Rules, *, now
                 if dropped:
                     log.info("retention: %d chunk(s) of %s older than %s dropped", dropped, table, keep)
                 done += dropped
+            for table, after in rules.compress.items():
+                state = await retention_db.compress(conn, table, after)
+                if state == "unavailable" and after is not None and table not in _UNCOMPRESSED:
+                    _UNCOMPRESSED.add(table)
+                    log.warning(
+                        "retention: %s is not compressed: this TimescaleDB is the Apache edition, which has no"
+                        " compression (docs/operating.md, Retention)",
+                        table,
+                    )
         if rules.audit is not None:
             before = (now or datetime.now(UTC)) - rules.audit
             while True:

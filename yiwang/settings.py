@@ -323,6 +323,20 @@ class Settings(BaseSettings):
         description="meter readings older than this many days are dropped (0: kept for good); at least 31; the "
         "consumption roll-up's days and months stay",
     )
+    # Compression of raw data on the full edition (the worker sets TimescaleDB's policy; on the Apache edition it logs
+    # that there is none and changes nothing). 0: not compressed. Not under 31 days, for the same late batches.
+    position_compress_after_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="on the full TimescaleDB edition, positions older than this many days are compressed (0: never);"
+        " at least 31",
+    )
+    reading_compress_after_days: float = Field(
+        default=0.0,
+        ge=0,
+        description="on the full TimescaleDB edition, readings older than this many days are compressed (0: never);"
+        " at least 31",
+    )
     # The audit log is never deleted in place: rows older than this move to audit_log_archive (same database,
     # append-only too), which the operator may dump and keep elsewhere. China's Cybersecurity Law (art. 21) asks
     # for network logs kept at least six months, so not under 183 days.
@@ -340,6 +354,13 @@ class Settings(BaseSettings):
     def _raw_retention(cls, value: float) -> float:
         if 0 < value < 31:
             raise ValueError("keep raw data 31 days or more (0: for good): late batches of up to 30 days recount it")
+        return value
+
+    @field_validator("position_compress_after_days", "reading_compress_after_days")
+    @classmethod
+    def _raw_compression(cls, value: float) -> float:
+        if 0 < value < 31:
+            raise ValueError("compress raw data after 31 days or more (0: never): late batches of up to 30 days")
         return value
 
     @field_validator("audit_retention_days")

@@ -3,6 +3,7 @@ roll-ups made from them kept through a rebuild, and the audit log moved to its a
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, time, timedelta
@@ -165,6 +166,46 @@ async def test_no_process_drops_raw_data_but_the_worker_and_none_below_31_days(
             await conn.execute("SELECT apply_retention('consumption_day', interval '400 days')")
     with pytest.raises(ValueError, match="31 days"):
         Settings(position_retention_days=7)
+
+
+async def test_compression_asked_of_the_apache_edition_changes_nothing_and_says_so(
+    own_settings: Settings,
+    owner: AsyncConnectionPool[AsyncConnection],
+    as_worker: AsyncConnectionPool[AsyncConnection],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The tests' TimescaleDB is the Apache edition: the worker detects it, logs that nothing is compressed, and
+    neither fails its turn nor assumes the full edition's policies."""
+    monkeypatch.setattr(retention, "_UNCOMPRESSED", set())
+    rules = Rules.of(own_settings.model_copy(update={"position_compress_after_days": 60.0}))
+    assert rules.compress == {"position": timedelta(days=60), "reading": None}
+    with caplog.at_level(logging.WARNING, logger="worker.retention"):
+        await retention.apply(as_worker, rules)
+        await retention.apply(as_worker, rules)
+    said = [r.getMessage() for r in caplog.records if "not compressed" in r.getMessage()]
+    assert said == [
+        "retention: position is not compressed: this TimescaleDB is the Apache edition, which has no compression"
+        " (docs/operating.md, Retention)"
+    ]
+    enabled = await scalar(
+        owner, "SELECT compression_enabled FROM timescaledb_information.hypertables WHERE hypertable_name = %s",
+        "position",
+    )  # fmt: skip
+    assert enabled is False
+    assert await scalar(owner, "SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = %s",
+                        "policy_compression") == 0  # fmt: skip
+    # Only the worker may ask, for the raw tables only, and never for the late batches' 30 days.
+    with psycopg.connect(own_settings.database_url_of("api"), autocommit=True) as api, pytest.raises(Denied):
+        api.execute("SELECT apply_compression('position', interval '60 days')")
+    async with as_worker.connection() as conn:
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            await conn.execute("SELECT apply_compression('position', interval '7 days')")
+        await conn.rollback()
+        with pytest.raises(Denied):
+            await conn.execute("SELECT apply_compression('audit_log', interval '400 days')")
+    with pytest.raises(ValueError, match="31 days"):
+        Settings(reading_compress_after_days=7)
 
 
 async def test_old_audit_rows_move_to_the_archive_and_are_never_deleted_in_place(
