@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.live.deflate import Protocol
 from yiwang.settings import Settings
 
 
@@ -27,6 +28,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # (44 MB a client-minute at 20,000 vehicles, some 8 times less compressed). Each client costs its own
         # compression, so it can be turned off where the CPU is scarcer than the network (docs/figures.md).
         "ws_per_message_deflate": settings.api_ws_deflate,
+        # uvicorn's own protocol, but a message is compressed once for all the clients it goes to (api/live/deflate).
+        "ws": Protocol,
         # A client's WebSocket messages are tokens: one larger than a body may be is refused (1009) before it is
         # parsed, and at most ws_max_queue of them wait (uvicorn's default: 32 of 16 MB each).
         "ws_max_size": settings.api_max_body_bytes,

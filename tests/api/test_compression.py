@@ -4,20 +4,25 @@ compressed with permessage-deflate, as browsers ask. Through a real uvicorn with
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import secrets
+import zlib
 from datetime import timedelta
 
 import httpx
 import orjson
+import psycopg
 import pytest
 from fastapi import FastAPI
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 from api.headers import ALWAYS
+from api.live.deflate import COMPRESSED, SHARED_BYTES
 from api.live.follower import Live
 from tests.support.api import AsUser, Units
 from tests.support.fleet import place
+from tests.support.registry import register_devices
 from tests.support.stack import settings_for
 from tests.support.waiting import eventually
 from yiwang.settings import Settings
@@ -115,3 +120,59 @@ async def test_the_map_stream_negotiates_permessage_deflate_as_browsers_offer_it
         assert ws.response is not None
         assert ws.response.headers.get("Sec-WebSocket-Extensions", "").startswith("permessage-deflate")
     assert snapshot["type"] == "FeatureCollection"
+
+
+async def _message_naming(ws: ClientConnection, ids: list[str]) -> str:
+    """The first message that names every one of `ids`."""
+    async with asyncio.timeout(30):
+        while True:
+            message = await ws.recv()
+            assert isinstance(message, str)
+            if all(i in message for i in ids):
+                return message
+
+
+async def test_a_change_is_compressed_once_for_every_client_that_follows_it(
+    port: int, as_user: AsUser, api_settings: Settings, tag: str
+) -> None:
+    """The fan-out's cost: every map client of a scope gets the same text, so the server compresses it once (each
+    message on its own: server_no_context_takeover) and each client still inflates it as its own."""
+    devices = await register_devices(api_settings.database_url, f"{tag}c", meters=0, vehicles=8)
+    token = (await as_user("unit_user", devices.organisation))["Authorization"].removeprefix("Bearer ")
+    stream = f"ws://127.0.0.1:{port}/positions/stream"
+    async with (
+        connect(stream, compression="deflate") as one,
+        connect(stream, compression="deflate") as two,
+        connect(stream, compression=None) as plain,
+    ):
+        for ws in (one, two, plain):
+            await ws.send(orjson.dumps({"type": "auth", "token": token}).decode())
+            await ws.recv()  # the snapshot
+        for ws in (one, two):
+            assert ws.response is not None
+            assert "server_no_context_takeover" in ws.response.headers["Sec-WebSocket-Extensions"]
+        misses, hits = COMPRESSED.misses, COMPRESSED.hits
+        with psycopg.connect(api_settings.database_url) as conn:  # one commit: one change naming all eight
+            for i, vehicle in enumerate(devices.vehicles):
+                conn.execute(
+                    """INSERT INTO live_position (vehicle_id, time, latitude, longitude, speed, heading, odometer,
+                                                  ignition, received_at)
+                       VALUES (%s, now(), %s, 117.2, 40, 90, 1000, true, now())""",
+                    (vehicle, 29.3 + i / 1000),
+                )
+        received = [await _message_naming(ws, devices.vehicles) for ws in (one, two, plain)]
+    assert len(received[0]) >= SHARED_BYTES
+    assert received[0] == received[1] == received[2]
+    # Each message of this scope was compressed for the first client and taken as it was for the second.
+    assert COMPRESSED.misses - misses >= 1
+    assert COMPRESSED.hits - hits == COMPRESSED.misses - misses
+
+
+def test_a_shared_compression_inflates_to_the_message_and_is_kept_for_the_next_client() -> None:
+    message = orjson.dumps([{"vehicle_id": f"v{i}", "latitude": 29.3 + i / 1000} for i in range(100)])
+    first = COMPRESSED.of(message, 12)
+    again = COMPRESSED.of(bytes(message), 12)  # an equal message, another object: as each client's send makes it
+    assert again is first
+    # What a client does (RFC 7692 7.2.2): append the empty block and inflate with the negotiated window.
+    assert zlib.decompressobj(wbits=-12).decompress(first + b"\x00\x00\xff\xff") == message
+    assert len(first) < len(message) / 4
