@@ -25,8 +25,8 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # when YIWANG_LOG_FORMAT=json), instead of a configuration of their own.
         "log_config": None,
         # Browsers always offer permessage-deflate: over an office network the map's changes are the heavy part
-        # (44 MB a client-minute at 20,000 vehicles, some 8 times less compressed). Each client costs its own
-        # compression, so it can be turned off where the CPU is scarcer than the network (docs/figures.md).
+        # (44 MB a client-minute at 20,000 vehicles, some 8 times less compressed). A message is compressed once
+        # for all the clients it goes to (api/live/deflate.py); it can still be turned off (docs/figures.md).
         "ws_per_message_deflate": settings.api_ws_deflate,
         # uvicorn's own protocol, but a message is compressed once for all the clients it goes to (api/live/deflate).
         "ws": Protocol,

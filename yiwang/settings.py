@@ -242,7 +242,7 @@ class Settings(BaseSettings):
     api_ws_deflate: bool = Field(
         default=True,
         description="offer permessage-deflate on WebSockets (browsers ask for it): the live map's changes shrink "
-        "some 8 times, at a share of a core per client (docs/figures.md, Dispatch)",
+        "some 8 times; each message is compressed once for all its clients (docs/figures.md, Dispatch)",
     )
 
     # JT/T 808 gateway (`yiwang gateway jt808`, docs/device-protocol.md "JT/T 808 terminals"). It logs in to the
