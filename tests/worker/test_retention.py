@@ -156,16 +156,23 @@ async def test_the_worker_drops_raw_chunks_older_than_their_setting_and_keeps_th
 async def test_no_process_drops_raw_data_but_the_worker_and_none_below_31_days(
     own_settings: Settings, as_worker: AsyncConnectionPool[AsyncConnection]
 ) -> None:
-    with psycopg.connect(own_settings.database_url_of("api"), autocommit=True) as api, pytest.raises(Denied):
-        api.execute("SELECT apply_retention('reading', interval '400 days')")
-    async with as_worker.connection() as conn:
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            await conn.execute("SELECT apply_retention('reading', interval '7 days')")
-        await conn.rollback()
-        with pytest.raises(Denied):
-            await conn.execute("SELECT apply_retention('consumption_day', interval '400 days')")
+    await only_the_worker_for_raw_tables_after_31_days(own_settings, as_worker, "apply_retention")
     with pytest.raises(ValueError, match="31 days"):
         Settings(position_retention_days=7)
+
+
+async def only_the_worker_for_raw_tables_after_31_days(
+    settings: Settings, as_worker: AsyncConnectionPool[AsyncConnection], function: str
+) -> None:
+    """`function` (the owner's, on raw tables) is refused to the API's role, for another table and under 31 days."""
+    with psycopg.connect(settings.database_url_of("api"), autocommit=True) as api, pytest.raises(Denied):
+        api.execute(f"SELECT {function}('reading', interval '400 days')")
+    async with as_worker.connection() as conn:
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            await conn.execute(f"SELECT {function}('reading', interval '7 days')")
+        await conn.rollback()
+        with pytest.raises(Denied):
+            await conn.execute(f"SELECT {function}('consumption_day', interval '400 days')")
 
 
 async def test_compression_asked_of_the_apache_edition_changes_nothing_and_says_so(
@@ -196,14 +203,7 @@ async def test_compression_asked_of_the_apache_edition_changes_nothing_and_says_
     assert await scalar(owner, "SELECT count(*) FROM timescaledb_information.jobs WHERE proc_name = %s",
                         "policy_compression") == 0  # fmt: skip
     # Only the worker may ask, for the raw tables only, and never for the late batches' 30 days.
-    with psycopg.connect(own_settings.database_url_of("api"), autocommit=True) as api, pytest.raises(Denied):
-        api.execute("SELECT apply_compression('position', interval '60 days')")
-    async with as_worker.connection() as conn:
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            await conn.execute("SELECT apply_compression('position', interval '7 days')")
-        await conn.rollback()
-        with pytest.raises(Denied):
-            await conn.execute("SELECT apply_compression('audit_log', interval '400 days')")
+    await only_the_worker_for_raw_tables_after_31_days(own_settings, as_worker, "apply_compression")
     with pytest.raises(ValueError, match="31 days"):
         Settings(reading_compress_after_days=7)
 
