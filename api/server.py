@@ -28,7 +28,6 @@ def server_options(settings: Settings) -> dict[str, Any]:
         # (44 MB a client-minute at 20,000 vehicles, some 8 times less compressed). A message is compressed once
         # for all the clients it goes to (api/live/deflate.py); it can still be turned off (docs/figures.md).
         "ws_per_message_deflate": settings.api_ws_deflate,
-        # uvicorn's own protocol, but a message is compressed once for all the clients it goes to (api/live/deflate).
         "ws": Protocol,
         # A client's WebSocket messages are tokens: one larger than a body may be is refused (1009) before it is
         # parsed, and at most ws_max_queue of them wait (uvicorn's default: 32 of 16 MB each).

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from math import inf
 from pathlib import Path
 
 import psycopg
@@ -265,13 +266,13 @@ def report(runs: Runs, args: argparse.Namespace) -> bool:
         total = sum(cost.values())
         # What these costs allow on an idle machine: each collector and Mosquitto is one thread (a core at most),
         # and all of them together have the machine's cores.
-        limits = {
-            f"{drain.members} collector core(s)": drain.members * 1e6 / cost["collectors"] if cost["collectors"] else 0,
-            "Mosquitto's one core": 1e6 / cost["Mosquitto"] if cost["Mosquitto"] else 0,
-            f"the {cores} cores": cores * 1e6 / total if total else 0,
-        }
         # A part that used no CPU tick (10 ms) in a short drain sets no bound.
-        limits = {name: limit for name, limit in limits.items() if limit} or {"nothing measured": float("inf")}
+        per_core = {
+            f"{drain.members} collector core(s)": (drain.members, cost["collectors"]),
+            "Mosquitto's one core": (1, cost["Mosquitto"]),
+            f"the {cores} cores": (cores, total),
+        }
+        limits = {name: n * 1e6 / us for name, (n, us) in per_core.items() if us > 0} or {"nothing measured": inf}
         bound = min(limits, key=lambda name: limits[name])
         bounds[drain.members] = limits[bound]
         each = ", ".join(f"{name} {us:.0f}" for name, us in cost.items())
@@ -279,7 +280,7 @@ def report(runs: Runs, args: argparse.Namespace) -> bool:
             f"  {drain.members} collector(s), CPU per message in us: {each}; {total:.0f} in all: on an idle machine"
             f" these allow {limits[bound]:,.0f} msg/s (bound: {bound})"
         )
-    projected = f"{bounds[2] / bounds[1]:.2f} x 1" if bounds[1] < float("inf") else "unknown x 1 (no CPU measured)"
+    projected = f"{bounds[2] / bounds[1]:.2f} x 1" if bounds[1] < inf else "unknown x 1 (no CPU measured)"
     print(f"  so on an idle {cores}-core machine 2 collectors would do {projected}")
     print("  nothing lost, nothing doubled: every run stored a row per message, each message taken by one member")
     ok = ratio >= TARGET

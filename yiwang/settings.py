@@ -349,18 +349,19 @@ class Settings(BaseSettings):
         default=3600.0, gt=0, description="the worker applies the retention settings this often"
     )
 
-    @field_validator("position_retention_days", "reading_retention_days")
+    @field_validator(
+        "position_retention_days",
+        "reading_retention_days",
+        "position_compress_after_days",
+        "reading_compress_after_days",
+    )
     @classmethod
-    def _raw_retention(cls, value: float) -> float:
+    def _raw_days(cls, value: float) -> float:
         if 0 < value < 31:
-            raise ValueError("keep raw data 31 days or more (0: for good): late batches of up to 30 days recount it")
-        return value
-
-    @field_validator("position_compress_after_days", "reading_compress_after_days")
-    @classmethod
-    def _raw_compression(cls, value: float) -> float:
-        if 0 < value < 31:
-            raise ValueError("compress raw data after 31 days or more (0: never): late batches of up to 30 days")
+            raise ValueError(
+                "raw data is dropped or compressed after 31 days or more (0: never): late batches of up to 30 days"
+                " are written and recounted into it"
+            )
         return value
 
     @field_validator("audit_retention_days")

@@ -12,7 +12,6 @@ uvicorn builds its permessage-deflate offer inside its protocol class; `Protocol
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections import OrderedDict
 from typing import Any
@@ -33,28 +32,25 @@ class Compressed:
     """The last KEPT compressed messages, by their bytes (shared by every connection of the process)."""
 
     def __init__(self) -> None:
-        self._kept: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
-        self._lock = threading.Lock()  # the event loop's thread only, today; cheap insurance for a worker thread
+        self._kept: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()  # used on the event loop's thread only
         self.hits = 0
         self.misses = 0
 
     def of(self, data: bytes, window_bits: int) -> bytes:
         """`data` compressed as one whole message without context takeover, the final empty block removed."""
         key = (data, window_bits)
-        with self._lock:
-            found = self._kept.get(key)
-            if found is not None:
-                self._kept.move_to_end(key)
-                self.hits += 1
-                return found
+        found = self._kept.get(key)
+        if found is not None:
+            self._kept.move_to_end(key)
+            self.hits += 1
+            return found
         encoder = zlib.compressobj(wbits=-window_bits, memLevel=MEMORY_LEVEL)
         compressed = encoder.compress(data) + encoder.flush(zlib.Z_SYNC_FLUSH)
         compressed = compressed[:-4]  # RFC 7692 7.2.1: the sync flush's 00 00 ff ff is not sent
-        with self._lock:
-            self.misses += 1
-            self._kept[key] = compressed
-            while len(self._kept) > KEPT:
-                self._kept.popitem(last=False)
+        self.misses += 1
+        self._kept[key] = compressed
+        if len(self._kept) > KEPT:
+            self._kept.popitem(last=False)
         return compressed
 
 
