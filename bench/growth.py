@@ -62,6 +62,7 @@ from bench import loadgen
 from bench.ingest import BATCH, _load, _session, _stop, _watch
 from bench.services import _process, _wait_http
 from db import tracks
+from db.ingest import widening_spans
 from db.marks import CONSUMPTION
 from db.migrate import migrate
 from db.pool import open_pool
@@ -121,13 +122,19 @@ FROM unnest(%(vehicles)s::text[]) WITH ORDINALITY AS f (id, n),
 # A register that rises with a daily swing and never falls: daily / 96 * (K + 10 sin(2 pi K / 96)), K the quarter
 # hours since the history's first midnight (its derivative stays above 1 - 10 * 2 pi / 96 > 0). `_register_at` is
 # the same in Python, for the live readings.
-_DAY_OF_READINGS = """
-INSERT INTO reading (meter_id, time, register, received_at)
-SELECT m.id, t.at, 1000 + m.daily / 96.0 * (t.k + 10 * sin(2 * pi() * t.k / 96.0)), t.at
-FROM unnest(%(meters)s::text[], %(daily)s::float8[]) AS m (id, daily),
-     LATERAL (SELECT %(midnight)s::timestamptz + q * interval '15 minutes', %(k0)s + q
-              FROM generate_series(0, 95) AS q) AS t (at, k)
-"""
+# With the meters' spans widened, as the collector widens them (db/ingest.py).
+_DAY_OF_READINGS = sql.SQL(
+    """
+WITH stored AS (
+    INSERT INTO reading (meter_id, time, register, received_at)
+    SELECT m.id, t.at, 1000 + m.daily / 96.0 * (t.k + 10 * sin(2 * pi() * t.k / 96.0)), t.at
+    FROM unnest(%(meters)s::text[], %(daily)s::float8[]) AS m (id, daily),
+         LATERAL (SELECT %(midnight)s::timestamptz + q * interval '15 minutes', %(k0)s + q
+                  FROM generate_series(0, 95) AS q) AS t (at, k)
+    RETURNING meter_id, time
+)
+{widen}"""
+).format(widen=widening_spans(sql.SQL("SELECT meter_id, min(time), max(time) FROM stored GROUP BY meter_id")))
 
 
 def parse_size(text: str) -> int:

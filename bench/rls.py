@@ -24,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from db.ingest import widening_spans
 from db.migrate import migrate
 from yiwang.stack import Stack, free_port
 
@@ -109,6 +111,7 @@ def _load(conn: psycopg.Connection, vehicles: int, meters: int, end: datetime) -
                 generate_series(%s::timestamptz - interval '14 days', %s::timestamptz, interval '15 minutes') t""",
         (meters, end, end),
     )
+    conn.execute(widening_spans(sql.SQL("SELECT meter_id, min(time), max(time) FROM reading GROUP BY meter_id")))
     conn.execute("ANALYZE")
 
 

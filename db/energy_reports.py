@@ -165,13 +165,11 @@ async def meter_spans(
     conn: AsyncConnection, scope: Scope, filters: Filters
 ) -> list[tuple[str, str, date | None, date | None, datetime | None, datetime | None, list[datetime], list[datetime]]]:
     """Per meter of the selected institutions that counts in its institution's total: (institution_id, energy_type,
-    installed_on, replaced_on, its first and last reading ever, the starts and ends of its held gaps: `gap` deltas
-    that staff have not decided). Whether they cover a period is domain/coverage.py's rule."""
+    installed_on, replaced_on, its first and last reading ever (`reading_span`), the starts and ends of its held
+    gaps: `gap` deltas that staff have not decided). Whether they cover a period is domain/coverage.py's rule."""
     cur = await conn.execute(
         sql.SQL(
-            """SELECT m.institution_id, m.energy_type, m.installed_on, m.replaced_on,
-                      (SELECT r.time FROM reading r WHERE r.meter_id = m.id ORDER BY r.time LIMIT 1),
-                      (SELECT r.time FROM reading r WHERE r.meter_id = m.id ORDER BY r.time DESC LIMIT 1),
+            """SELECT m.institution_id, m.energy_type, m.installed_on, m.replaced_on, r.earliest, r.latest,
                       ARRAY(SELECT e.start FROM consumption_event e
                             WHERE e.meter_id = m.id AND e.change = 'gap' AND NOT EXISTS (
                                 SELECT 1 FROM consumption_gap_decision g
@@ -183,6 +181,7 @@ async def meter_spans(
                                 WHERE g.meter_id = e.meter_id AND g.start = e.start AND g."end" = e."end")
                             ORDER BY e."end")
                FROM meter m JOIN institution i ON i.id = m.institution_id
+               LEFT JOIN reading_span r ON r.meter_id = m.id
                WHERE {conditions} AND {in_total}"""
         ).format(conditions=filters.conditions(scope), in_total=IN_TOTAL)
     )
@@ -323,15 +322,13 @@ async def meter_quality(
     cur = await conn.execute(
         sql.SQL(
             """SELECT m.id, m.institution_id, m.energy_type, m.unit, m.installed_on, m.reading_interval_seconds,
-                      -- Connected during the period: none of its readings is older. Only a meter without an
-                      -- installation date needs it; a meter with history finds an older reading at once.
-                      CASE WHEN m.installed_on IS NULL
-                                AND NOT EXISTS (SELECT 1 FROM reading o WHERE o.meter_id = m.id AND o.time < {begin})
-                           THEN (SELECT min(f.time) FROM reading f
-                                 WHERE f.meter_id = m.id AND f.time >= {begin} AND f.time < {stop}) END,
+                      -- Connected during the period: its first reading ever is in it. Only a meter without an
+                      -- installation date needs it.
+                      CASE WHEN m.installed_on IS NULL AND r.earliest >= {begin} AND r.earliest < {stop}
+                           THEN r.earliest END,
                       coalesce(d.readings, 0), coalesce(d.excluded, 0), d.last_day,
                       coalesce(e.rollovers, 0), coalesce(e.resets, 0), coalesce(e.jitter, 0),
-                      coalesce(e.implausible, 0), r.recent IS NOT NULL, coalesce(c.conflicts, 0)
+                      coalesce(e.implausible, 0), coalesce(r.latest > {silent_since}, false), coalesce(c.conflicts, 0)
                FROM meter m JOIN institution i ON i.id = m.institution_id
                LEFT JOIN (SELECT meter_id, sum(readings) AS readings, sum(excluded) AS excluded,
                                  max(day) FILTER (WHERE readings > 0) AS last_day
@@ -344,8 +341,7 @@ async def meter_quality(
                                  count(*) FILTER (WHERE change = 'implausible') AS implausible
                           FROM consumption_event WHERE "end" >= {begin} AND "end" < {stop} GROUP BY meter_id) e
                       ON e.meter_id = m.id
-               LEFT JOIN (SELECT DISTINCT meter_id AS recent FROM reading WHERE time > {silent_since}) r
-                      ON r.recent = m.id
+               LEFT JOIN reading_span r ON r.meter_id = m.id
                LEFT JOIN (SELECT meter_id, count(*) AS conflicts FROM reading_conflict
                           WHERE time >= {begin} AND time < {stop} GROUP BY meter_id) c
                       ON c.meter_id = m.id

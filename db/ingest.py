@@ -138,12 +138,42 @@ async def insert_readings(conn: AsyncConnection, rows: Sequence[Any], resent: Se
     was, with another register, is recorded in `reading_conflict`; so are those of `resent` (later copies of keys
     among `rows`, which the caller set aside)."""
     stored = await _insert_and_mark(conn, "reading", READING_COLUMNS, READING_TYPES, rows)
+    if stored:
+        # Every row is stored now, new or before: the spans take them all.
+        await _widen_spans(conn, rows)
     if resent:
         # The staging table may still hold `rows` (it empties at commit): compare only the resent copies.
         await conn.execute("DELETE FROM _staging_reading")
         await _copy(conn, "_staging_reading", READING_COLUMNS, READING_TYPES, resent)
         await _record_conflicts(conn, "_staging_reading", resent)
     return stored
+
+
+def widening_spans(rows: sql.Composable) -> sql.Composed:
+    """The statement that widens each meter's first and last reading (`reading_span`) to take `rows`: a query of
+    (meter_id, earliest, latest), a meter once. For the ingest path below and for backfills (bench/)."""
+    # A span only widens: most meters of most batches move only their latest reading.
+    return sql.SQL(
+        """INSERT INTO reading_span AS s (meter_id, earliest, latest) {rows}
+           ON CONFLICT (meter_id) DO UPDATE SET earliest = least(s.earliest, EXCLUDED.earliest),
+                                                latest = greatest(s.latest, EXCLUDED.latest)
+           WHERE EXCLUDED.earliest < s.earliest OR EXCLUDED.latest > s.latest"""
+    ).format(rows=rows)
+
+
+_WIDEN_SPANS = widening_spans(sql.SQL("SELECT * FROM unnest(%b::text[], %b::timestamptz[], %b::timestamptz[])"))
+
+
+async def _widen_spans(conn: AsyncConnection, rows: Sequence[Any]) -> None:
+    """Widen the meters' spans to take these readings, in the caller's transaction. Meters in one order for every
+    writer: no deadlock."""
+    spans: dict[str, tuple[datetime, datetime]] = {}
+    for row in rows:
+        meter, time = row[0], row[1]
+        earliest, latest = spans.get(meter, (time, time))
+        spans[meter] = (min(earliest, time), max(latest, time))
+    meters = sorted(spans)
+    await conn.execute(_WIDEN_SPANS, (meters, [spans[m][0] for m in meters], [spans[m][1] for m in meters]))
 
 
 async def insert_positions(conn: AsyncConnection, rows: Sequence[Any]) -> int:

@@ -264,11 +264,9 @@ async def insert_new(conn: AsyncConnection, table: str, item: BaseModel) -> bool
 
 
 async def first_readings(conn: AsyncConnection, meter_ids: Collection[str]) -> dict[str, datetime]:
-    """The time of each of these meters' first reading (a meter without readings has none)."""
+    """The time of each of these meters' first reading ever (a meter without readings has none)."""
     cur = await conn.execute(
-        """SELECT m.id, first.time FROM unnest(%s::text[]) AS m (id)
-           CROSS JOIN LATERAL (SELECT time FROM reading WHERE meter_id = m.id ORDER BY time LIMIT 1) AS first""",
-        [sorted(set(meter_ids))],
+        "SELECT meter_id, earliest FROM reading_span WHERE meter_id = ANY(%s)", [sorted(set(meter_ids))]
     )
     return dict(await cur.fetchall())
 

@@ -44,6 +44,7 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "position": "SELECT",
         "live_position": "SELECT",
         "reading_conflict": "SELECT",
+        "reading_span": "SELECT",
         # Energy: factors and quotas, and the consumption roll-up the worker keeps up to date: the API marks meters
         # to recount (a recorded swap, a gap decided) and applies staff's corrections to counted days and months.
         "factor_version": "SELECT, INSERT",
@@ -110,6 +111,8 @@ GRANTS: Mapping[str, Mapping[str, str]] = {
         "live_position": "SELECT, INSERT, UPDATE",
         # A resend's other register, recorded and counted up (db/ingest.py).
         "reading_conflict": "SELECT, INSERT, UPDATE",
+        # Each meter's first and last reading, widened with the readings stored (db/ingest.py).
+        "reading_span": "SELECT, INSERT, UPDATE",
         # The roll-ups' marks, written with the rows that made them stale (db/marks.py).
         "consumption_stale": "SELECT, INSERT, UPDATE",
         "mileage_stale": "SELECT, INSERT, UPDATE",

@@ -13,9 +13,12 @@ import pytest
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
-from db import ingest
+from db import energy_reports, ingest
+from db.energy_reports import Filters
 from db.migrate import migrate
 from db.pool import open_pool
+from db.scope import Scope
+from domain.coverage import MeterSpan, covers
 from domain.position import Position
 from tests.support.registry import register_devices
 from tests.support.rollups import ZONE
@@ -96,7 +99,8 @@ async def test_a_rebuild_after_old_readings_were_dropped_keeps_the_days_they_mad
     as_worker: AsyncConnectionPool[AsyncConnection],
     tag: str,
 ) -> None:
-    meter = (await register_devices(own_settings.database_url, tag, meters=1, vehicles=0)).meters[0]
+    devices = await register_devices(own_settings.database_url, tag, meters=1, vehicles=0)
+    meter = devices.meters[0]
     today = datetime.now(ZONE).date()
     first, received = today - timedelta(days=150), datetime.now(UTC)
     rows = [(meter, midnight(first + timedelta(days=n)), 10.0 + 5 * n + (n % 3), received) for n in range(150)]
@@ -111,6 +115,15 @@ async def test_a_rebuild_after_old_readings_were_dropped_keeps_the_days_they_mad
     oldest = await scalar(owner, "SELECT min(time) FROM reading WHERE meter_id = %s", meter)
     assert isinstance(oldest, datetime)
     assert oldest > midnight(first + timedelta(days=40)), "the oldest chunks of readings are gone"
+    # The meter's first reading ever is still known, so a month behind the horizon is still covered whole: its
+    # figure, kept, is not flagged incomplete.
+    month = (first + timedelta(days=31)).replace(day=1)
+    async with owner.connection() as conn:
+        spans = await energy_reports.meter_spans(conn, Scope(frozenset({devices.organisation})), Filters())
+    ((*_, earliest, latest, _, _),) = spans
+    assert (earliest, latest) == (rows[0][1], rows[-1][1])
+    span = MeterSpan(connected=midnight(first), replaced=None, earliest=earliest, latest=latest)
+    assert covers(span, midnight(month), midnight((month + timedelta(days=31)).replace(day=1)), datetime.now(UTC))
 
     # A rebuild marks every meter from before all its data: it recounts what the stored readings can recount.
     await rollup.rebuild(owner, ZONE)
