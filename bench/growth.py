@@ -155,7 +155,7 @@ def label(positions: int) -> str:
 
 @dataclass(frozen=True)
 class Fleet:
-    """What the history is of: vehicle ids, and each meter's id and mean daily consumption."""
+    """What the history is of: vehicle ids, and each meter's id and mean daily rise of its register."""
 
     vehicles: list[str]
     meters: list[tuple[str, float]]
@@ -527,7 +527,8 @@ def main(argv: list[str] | None = None) -> int:
             meter["reading_interval_seconds"] = READING_EVERY_S
         password = secrets.token_urlsafe(16)
         asyncio.run(_register(url, document, password))
-        fleet = Fleet([v["id"] for v in document["vehicles"]], [(m.id, m.daily) for m in city.meters])
+        # Registers count in the meter's own unit, before its multiplier (a CT ratio of 40, say).
+        fleet = Fleet([v["id"] for v in document["vehicles"]], [(m.id, m.daily / m.multiplier) for m in city.meters])
         print(
             f"  {len(fleet.vehicles):,} vehicles ({PER_VEHICLE_DAY} positions a vehicle-day), {args.institutions}"
             f" institutions with {len(fleet.meters)} meters ({READINGS_PER_DAY} readings a meter-day);"
