@@ -21,7 +21,7 @@ from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -35,12 +35,24 @@ from domain.registry import RegistryDocument, Vehicle
 from domain.topics import topic
 from tests.support.broker import publish
 from tests.support.registry import import_registry
+from tests.support.rollups import ZONE
 from tests.support.stack import make_stack_home, run_environment, start_run
 from tests.support.waiting import wait_until
 
 CHROMIUM = os.environ.get("YIWANG_TEST_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 VIEWPORT = {"width": 1400, "height": 860}
+# The browsers' zone: the city's (the system runs in the default one), where its users are. Pages count "today" and
+# whole days in the browser's calendar, and the counted days are the city's; a browser in UTC would be a day behind
+# from 16:00 to 24:00 UTC.
+TIMEZONE = ZONE.key
+
+
+def today() -> date:
+    """The city's today: the browsers' (TIMEZONE)."""
+    return datetime.now(ZONE).date()
+
+
 TEST_VEHICLE = "v-pagetest"
 TEST_PLATE = "赣H·TEST1"
 START_SECONDS = 300

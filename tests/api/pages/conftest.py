@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.support.pages import CHROMIUM, VIEWPORT, System, running_system, screenshot
+from tests.support.pages import CHROMIUM, TIMEZONE, VIEWPORT, System, running_system, screenshot
 
 _FAILED = pytest.StashKey[bool]()
 
@@ -55,7 +55,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A fresh tab (its own sessionStorage and localStorage) that fails the test on a script error. When the test
     fails, the page as it was is kept (test-artifacts/screenshots/failed-<test>.png), for CI's readers."""
-    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", accept_downloads=True)  # type: ignore[arg-type]
+    context = browser.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id=TIMEZONE, accept_downloads=True)  # type: ignore[arg-type]
     tab = context.new_page()
     errors: list[str] = []
     tab.on("pageerror", lambda error: errors.append(str(error)))

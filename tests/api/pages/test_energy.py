@@ -11,7 +11,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from playwright.sync_api import Page
 
-from tests.support.pages import SCREENSHOTS, System, login, login_page, screenshot, until
+from tests.support.pages import SCREENSHOTS, System, login, login_page, screenshot, today, until
 
 LOADED = "window.yiwang && Object.values(window.yiwang.loaded).every(Boolean)"
 
@@ -27,7 +27,7 @@ def test_the_dashboard_shows_the_citys_indicators_ranking_and_data_quality(page:
     extent = system.api("GET", "/energy/extent")
     shown = page.evaluate("window.yiwang.period()")
     assert shown["start"] >= extent["first_day"]
-    assert shown["end"] == date.today().isoformat()
+    assert shown["end"] == today().isoformat()
     label = page.text_content("#period-label") or ""
     assert shown["start"] in label
     assert "有数据的最近几天" in label
@@ -48,7 +48,7 @@ def test_the_dashboard_shows_the_citys_indicators_ranking_and_data_quality(page:
     rows = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
     if not any(row["quotas"] for row in rows):
         assert page.locator("#quota-none").is_visible()
-        assert str(date.today().year) in (page.text_content("#quota-none") or "")
+        assert str(today().year) in (page.text_content("#quota-none") or "")
     screenshot(page, "energy", full_page=True)
 
 
@@ -121,7 +121,7 @@ def test_an_institutions_page_marks_a_figure_that_holds_a_corrected_day(page: Pa
     institution_id = link.get_attribute("data-institution")
     meters = system.api("GET", f"/meters?institution_id={institution_id}&energy_type=electricity")["items"]
     meter_id = next(m["id"] for m in meters if m["sub_item"] is None)
-    day = (date.today() - timedelta(days=1)).isoformat()  # counted: the history and the live readings bracket it
+    day = (today() - timedelta(days=1)).isoformat()  # counted: the history and the live readings bracket it
     system.api("PUT", f"/energy/corrections/{meter_id}", json={"day": day, "amount": "1", "reason": "页面测试"})
     try:
         link.click()
@@ -177,7 +177,7 @@ def test_the_english_dashboard_names_every_category_and_its_legend_covers_no_axi
 
 def test_an_admin_sets_a_quota_in_the_page_and_the_panel_assesses_it(page: Page, system: System) -> None:
     # The page names no API path to users; the quota is set in the page, and the panel counts against it at once.
-    year = date.today().year
+    year = today().year
     institutions = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
     # A school: the last test puts every school over a quota of its category anyway.
     school = next(r for r in institutions if r["category"] == "school")
@@ -207,7 +207,7 @@ def test_an_admin_sets_a_quota_in_the_page_and_the_panel_assesses_it(page: Page,
 
 def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, system: System) -> None:
     """Last in the file: the quotas it sets stay for the later tests of the session."""
-    year = date.today().year
+    year = today().year
     before = system.api("GET", f"/energy/indicators?group=institution&{_this_year()}")["rows"]
     # The simulated schools far over a tiny quota of energy per capita, the hospitals well within a huge one.
     for category, limit in (("school", "0.1"), ("hospital", "100000")):
@@ -215,7 +215,7 @@ def test_the_dashboard_shows_quotas_by_category_and_institution(page: Page, syst
         system.api("PUT", "/quotas", json=quota)
     # One institution of another category near a quota of its own: its value is 95% of it, pro rata for the days.
     near = next(r for r in before if r["category"] not in ("school", "hospital") and r["current"]["energy_per_capita"])
-    days = (date.today() + timedelta(days=1) - date(year, 1, 1)).days
+    days = (today() + timedelta(days=1) - date(year, 1, 1)).days
     share = min(Decimal(days) / (366 if calendar.isleap(year) else 365), Decimal(1))
     limit = Decimal(near["current"]["energy_per_capita"]) / Decimal("0.95") / share
     quota = {
@@ -276,11 +276,11 @@ def _worst(checks: list[dict[str, str | None]]) -> str | None:
 
 
 def _this_year() -> str:
-    return f"start={date.today().year}-01-01&end={_tomorrow()}"
+    return f"start={today().year}-01-01&end={_tomorrow()}"
 
 
 def _tomorrow() -> str:
-    return (date.today() + timedelta(days=1)).isoformat()
+    return (today() + timedelta(days=1)).isoformat()
 
 
 def _other_institutions(system: System, institution_id: str | None) -> list[str]:
