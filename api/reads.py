@@ -8,18 +8,19 @@ Each such response says where its figures came from and, from the replica, as of
 figures), and a file's provenance lines (api/files/provenance.py). A replica that cannot be reached within
 YIWANG_API_READ_WAIT_SECONDS is rested for YIWANG_API_READ_RETRY_SECONDS, one further behind than
 YIWANG_API_READ_MAX_LAG_SECONDS is passed over (domain/replica.py): the primary answers, and the log says why once
-per change. A report never fails because the replica did.
+per change. A report never fails because the replica did: one the replica fails midway is read again from the
+primary.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -34,6 +35,7 @@ from domain.replica import judge
 from yiwang.settings import Settings
 
 _log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 READ_FROM: Final = "Yiwang-Read-From"
 AS_OF: Final = "Yiwang-Data-As-Of"
@@ -131,18 +133,23 @@ async def open_replica(settings: Settings, metrics: Metrics) -> AsyncIterator[Re
 
 @dataclass
 class Reads:
-    """A request's heavy reads: `connection()` lends a connection to the replica or to the primary, and notes which
-    in the request (`source`, and for the response's headers)."""
+    """A request's heavy reads: `read(work)` runs them on the replica or on the primary, and notes which in the
+    request (`source`, and for the response's headers)."""
 
     primary: AsyncConnectionPool[AsyncConnection]
     replica: Replica | None
     scope: MutableMapping[str, Any]
     source: Source = field(default=PRIMARY, init=False)
 
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for the request's reads, in a read-only transaction (the primary's too: a route that wrote
-        would fail there as on the replica, so the tests without a replica hold every route to it)."""
+    async def read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """`work`'s answer, on a connection in a read-only transaction: the replica's when it answers and is recent
+        enough, else the primary's (the primary's transaction is read-only too: a route that wrote would fail there
+        as on the replica, so the tests without a replica hold every route to it). Where it was read is noted in the
+        request (`source`, and for the response's headers).
+
+        A read the replica fails midway runs again, whole, on the primary: its server may cancel a report's query
+        when replaying the primary's changes needs what the query holds (a recovery conflict: a chunk that retention
+        dropped, say), or the server may go away. `work` only reads, so running it twice changes nothing."""
         replica = self.replica
         if replica is not None and not replica.resting():
             async with self.primary.connection() as primary:
@@ -158,17 +165,17 @@ class Reads:
                     if fresh.behind is None:
                         self._note(Source("replica", fresh.as_of))
                         lent = True
-                        yield conn
-                        return
+                        return await work(conn)
             except (PoolTimeout, psycopg.OperationalError) as exc:
-                if lent:  # the report's own query failed on the replica: its error, not a reason to switch
-                    raise
-                if not replica.busy(exc):
+                if lent:
+                    # Not a reason to rest the replica: the next report may well run there.
+                    _log.warning("a read failed on the read replica, read again from the primary: %s", exc)
+                elif not replica.busy(exc):
                     replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
         async with self.primary.connection() as conn:
             await conn.execute("SET TRANSACTION READ ONLY")
             self._note(PRIMARY)
-            yield conn
+            return await work(conn)
 
     def _note(self, source: Source) -> None:
         self.source = source

@@ -86,7 +86,7 @@ async def _energy_sheets(
     *,
     only: energy_workbook.View | Literal["factors"] | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with reads.connection() as conn:
+    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
         # One choice of factors for every sheet.
         factors = await chosen_factors(conn, query)
         # The file says which factors made its figures, with their sources: a sheet of its own, and a CSV view.
@@ -111,8 +111,10 @@ async def _energy_sheets(
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, factors)
         months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
-    sheets = energy_workbook.sheets(result, months, checked, query.language, only)
-    return (sheets if only is not None else [*sheets, applied]), made
+        sheets = energy_workbook.sheets(result, months, checked, query.language, only)
+        return (sheets if only is not None else [*sheets, applied]), made
+
+    return await reads.read(work)
 
 
 class _FileQuery(Protocol):
@@ -257,7 +259,7 @@ async def _dispatch_sheets(
     *,
     only: dispatch_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with reads.connection() as conn:
+    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
         result, rows = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
         filters = {"organisation_id": query.organisation_id}
         made = await _made(
@@ -270,7 +272,9 @@ async def _dispatch_sheets(
             filters=filters,
             source=reads.source,
         )
-    return dispatch_workbook.sheets(result, rows, query.language, only), made
+        return dispatch_workbook.sheets(result, rows, query.language, only), made
+
+    return await reads.read(work)
 
 
 @router.get(
@@ -318,7 +322,7 @@ async def dispatch_csv(
 async def _geofence_sheets(
     reads: ReadsDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
 ) -> tuple[list[Sheet], Provenance]:
-    async with reads.connection() as conn:
+    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
         result = await geofences.report(conn, scope, query, settings)
         filters = {"organisation_id": query.organisation_id, "area_id": query.area_id}
         made = await _made(
@@ -331,7 +335,9 @@ async def _geofence_sheets(
             filters=filters,
             source=reads.source,
         )
-    return [geofences.sheet(result, query.language)], made
+        return [geofences.sheet(result, query.language)], made
+
+    return await reads.read(work)
 
 
 @router.get("/geofences.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
@@ -372,14 +378,16 @@ async def _matching_sheets(
     *,
     only: matching_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async with reads.connection() as conn:
+    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
         # Matched once for both: matching judges every fix of every vehicle.
         matched = await matching.matched(conn, scope, query.period, settings, query.organisation_id)
         result, suspected = matching.report_of(matched, settings), matching.suspicions_of(matched, scope, settings)
         filters = {"organisation_id": query.organisation_id, **result.rules.model_dump()}
         what = ("行程与派车匹配", "Trips matched to requests")
         made = await _made(conn, user, settings, query, report=what, view=only, filters=filters, source=reads.source)
-    return matching_workbook.sheets(result, suspected, query.language, only), made
+        return matching_workbook.sheets(result, suspected, query.language, only), made
+
+    return await reads.read(work)
 
 
 @router.get(

@@ -6,6 +6,7 @@ response from the replica says as of when."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -209,6 +210,62 @@ async def test_a_replica_that_is_down_leaves_the_reports_to_the_primary(
         return answer.headers.get(READ_FROM) == "replica"
 
     await until(from_replica, 30, "the replica answers again once it is back")
+
+
+def _one_row(url: str, query: str, params: tuple[object, ...] = ()) -> Any:
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(query, params).fetchone()
+    assert row is not None
+    return row[0]
+
+
+async def test_a_report_the_replica_fails_midway_is_read_again_from_the_primary(
+    *,
+    client: httpx.AsyncClient,
+    as_user: AsUser,
+    api_settings: Settings,
+    units: Units,
+    standby: Standby,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A report already running on the replica when its server ends it (a recovery conflict cancels it when replay
+    needs what it holds; here an administrator ends it) is answered by the primary, not with a 500."""
+    add_alerts(api_settings.database_url, units.a.vehicles[0], units.a.organisation, [june(3), june(4)])
+    await caught_up(standby)
+    headers = await as_user("dispatcher")
+    # The report is held on the replica at a known point: a lock on `alert` taken on the primary is replayed there,
+    # and the report's read of `alert` waits for it.
+    with psycopg.connect(api_settings.database_url) as holder:
+        holder.execute("LOCK TABLE alert IN ACCESS EXCLUSIVE MODE")
+        # Another transaction's commit flushes the WAL up to it, the lock's record with it: the replica gets it now.
+        _one_row(api_settings.database_url, "SELECT txid_current()")
+        alert = _one_row(api_settings.database_url, "SELECT 'alert'::regclass::oid")
+        held = "SELECT count(*) FROM pg_locks WHERE relation = %s AND mode = 'AccessExclusiveLock' AND granted"
+        await until(
+            lambda: asyncio.to_thread(lambda: _one_row(standby.admin_url, held, (alert,)) == 1),
+            30,
+            "the replica replays the primary's lock",
+        )
+        report = asyncio.create_task(client.get("/reports/dispatch", params=JUNE, headers=headers))
+        waiting = """SELECT pid FROM pg_stat_activity WHERE application_name = 'yiwang-api-reads'
+                     AND wait_event_type = 'Lock'"""
+        with psycopg.connect(standby.admin_url, autocommit=True) as replica:
+            await until(
+                lambda: asyncio.to_thread(lambda: replica.execute(waiting).fetchone() is not None),
+                30,
+                "the report waits on the replica",
+            )
+            with caplog.at_level(logging.WARNING, logger="api.reads"):
+                replica.execute(f"SELECT pg_terminate_backend(pid) FROM ({waiting}) w")
+                holder.rollback()  # the primary may answer now
+                answered = await report
+    assert answered.status_code == 200, answered.text
+    assert answered.headers.get(READ_FROM) == "primary"
+    assert speeding_of(answered.json(), units.a.organisation) == 2
+    assert any("read again from the primary" in r.getMessage() for r in caplog.records)
+    # The replica was not rested for it: the next report is its again.
+    again = await client.get("/reports/dispatch", params=JUNE, headers=headers)
+    assert again.headers.get(READ_FROM) == "replica"
 
 
 async def test_a_promoted_replica_never_answers_for_the_primary(

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field, model_validator
 
 from api.deps import ReadsDep, ScopeDep, SettingsDep, require
@@ -36,8 +37,11 @@ async def get_indicators(
     period, per institution or group, with the factor versions used. A figure without data is null with its reason;
     one whose meters' readings do not cover the period whole is shown and named in `incomplete` (not final). Key
     energy-using units: the registry's flag beside those proposed by the consumption threshold."""
-    async with reads.connection() as conn:
+
+    async def work(conn: AsyncConnection) -> IndicatorReport:
         return await indicator_report(conn, scope, settings, query, await chosen_factors(conn, query))
+
+    return await reads.read(work)
 
 
 @router.get(
@@ -52,9 +56,12 @@ async def get_rankings(
     selected (a category's when one is given): equal values share a rank (1, 2, 2, 4); those without the figure, or
     whose figure rests on readings that do not cover the period (incomplete_period), come after, unranked, with the
     reason. In the per-capita ranking an institution without a headcount says its rank by floor area."""
-    async with reads.connection() as conn:
-        per_institution = query.model_copy(update={"group": "institution"})
-        result = await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
+    per_institution = query.model_copy(update={"group": "institution"})
+
+    async def work(conn: AsyncConnection) -> IndicatorReport:
+        return await indicator_report(conn, scope, settings, per_institution, await chosen_factors(conn, query))
+
+    result = await reads.read(work)
     return Ranking(
         indicator=query.indicator,
         unit=UNITS[query.indicator],
@@ -89,8 +96,8 @@ async def get_consumption(
 ) -> series.ConsumptionSeries:
     """Consumption of an institution or a meter per local hour, day, month or year, per energy type and
     electricity sub-item, in report units (kWh, m³, MJ, kg). 404 when it is not among those you may see."""
-    async with reads.connection() as conn:
-        found = await series.consumption(
+    found = await reads.read(
+        lambda conn: series.consumption(
             conn,
             scope,
             institution_id=query.institution_id,
@@ -100,6 +107,7 @@ async def get_consumption(
             step=query.step,
             zone=settings.zone,
         )
+    )
     if found is None:
         subject = f"institution {query.institution_id}" if query.institution_id else f"meter {query.meter_id}"
         raise NotFound(f"no {subject}")
@@ -119,8 +127,7 @@ class DataExtent(BaseModel):
 async def get_extent(reads: ReadsDep, scope: ScopeDep) -> DataExtent:
     """The first and last local days with consumption of the meters you may see: the dashboard opens on the latest
     whole period they cover rather than on a year mostly without data."""
-    async with reads.connection() as conn:
-        first, last = await energy_reports.extent(conn, scope)
+    first, last = await reads.read(lambda conn: energy_reports.extent(conn, scope))
     return DataExtent(first_day=first, last_day=last)
 
 
@@ -134,8 +141,7 @@ async def get_quality(
 ) -> quality.QualityReport:
     """Per meter: completeness at its own reading interval from its connection, silence, rollovers, resets, jitter,
     implausible deltas and conflicting resends in the period."""
-    async with reads.connection() as conn:
-        return await quality_report(conn, scope, settings, query)
+    return await reads.read(lambda conn: quality_report(conn, scope, settings, query))
 
 
 @router.get(
@@ -150,8 +156,8 @@ async def get_anomalies(
     (a leak), from days read at least hourly; thresholds are settings (YIWANG_ENERGY_*). Working hours are those of
     workdays as the working calendar has them (/calendar/days: a holiday is not one, a make-up Saturday is); the
     weekend load is that of the other days."""
-    async with reads.connection() as conn:
-        return await anomalies.report(
+    return await reads.read(
+        lambda conn: anomalies.report(
             conn,
             scope,
             query.filters,
@@ -162,6 +168,7 @@ async def get_anomalies(
             leak_nights=settings.energy_leak_nights,
             workdays=settings.week_workdays,
         )
+    )
 
 
 class FlaggedQuery(FilterQuery):
@@ -178,10 +185,11 @@ async def get_flagged(
 ) -> list[quality.FlaggedDelta]:
     """The deltas that were not plain rises (rollovers, jitter, resets and replacements, implausible ones), each
     with its registers and the rule that applied: what data quality counts, one by one."""
-    async with reads.connection() as conn:
-        return await quality.flagged(
+    return await reads.read(
+        lambda conn: quality.flagged(
             conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )
+    )
 
 
 @router.get(
@@ -195,7 +203,8 @@ async def get_conflicts(
     """Readings resent for a time already stored with another register: the stored (first) register counts; the
     resent one is kept here, with how often it came, for staff to judge. A resend with the same register leaves
     nothing."""
-    async with reads.connection() as conn:
-        return await quality.conflicts(
+    return await reads.read(
+        lambda conn: quality.conflicts(
             conn, scope, query.filters, meter_id=query.meter_id, period=query.period, zone=settings.zone
         )
+    )

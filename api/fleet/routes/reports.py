@@ -36,8 +36,9 @@ async def dispatch_report(
     retired, and retired ones that drove. New energy is battery_electric and plug_in_hybrid. Utilisation is
     vehicle-days with a trip / (vehicles x days of the period). Alerts are counted by fix time.
     """
-    async with reads.connection() as conn:
-        result, _ = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
+    result, _ = await reads.read(
+        lambda conn: reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
+    )
     return result
 
 
@@ -52,8 +53,7 @@ async def vehicle_report(
     the period), moving hours, top speed, and the requests dispatched to it with their odometer kilometres.
     Retired vehicles appear only if they drove in the period."""
     period = query.period
-    async with reads.connection() as conn:
-        rows = await reports.vehicles(conn, scope, period, settings.zone, query.organisation_id)
+    rows = await reads.read(lambda conn: reports.vehicles(conn, scope, period, settings.zone, query.organisation_id))
     return VehicleReport(start=period.start, end=period.end, days=period.days, zone=settings.zone.key, vehicles=rows)
 
 
@@ -69,8 +69,7 @@ async def geofence_report(
     first fix is `inside_at_start` instead); time inside runs from each fix inside to the next, except across a
     silence longer than YIWANG_TRIP_MAX_GAP_SECONDS. Only pairs with a fix inside are listed. 422 when the vehicles
     with an area times the days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer days, one unit or one area."""
-    async with reads.connection() as conn:
-        return await geofences.report(conn, scope, query, settings)
+    return await reads.read(lambda conn: geofences.report(conn, scope, query, settings))
 
 
 @router.get(
@@ -92,8 +91,7 @@ async def matching_report(
     Trips are counted per vehicle. 422 when vehicles times days exceed YIWANG_REPORT_MAX_VEHICLE_DAYS: ask for fewer
     days or one unit.
     """
-    async with reads.connection() as conn:
-        return await matching.report(conn, scope, query.period, settings, query.organisation_id)
+    return await reads.read(lambda conn: matching.report(conn, scope, query.period, settings, query.organisation_id))
 
 
 @router.get(
@@ -107,5 +105,6 @@ async def suspicion_list(
     of its track, the request that held the vehicle (or its absence; `request_hidden` when it is of a unit you may
     not see), the kilometres, a detour's estimate and excess, and the stops. 422 over
     YIWANG_REPORT_MAX_VEHICLE_DAYS vehicles times days, as GET /reports/matching."""
-    async with reads.connection() as conn:
-        return await matching.suspicions(conn, scope, query.period, settings, query.organisation_id)
+    return await reads.read(
+        lambda conn: matching.suspicions(conn, scope, query.period, settings, query.organisation_id)
+    )

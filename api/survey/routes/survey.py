@@ -8,6 +8,7 @@ from typing import Annotated, Final
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
+from psycopg import AsyncConnection
 from pydantic import BaseModel, Field
 
 from api.access.rules import Principal
@@ -15,10 +16,11 @@ from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.errors import responses
 from api.fields import Text
 from api.files import provenance
+from api.files.provenance import Provenance
 from api.files.responses import REPORT_RESPONSES, ReportForm, attachment, xlsx_download
 from api.reads import read_responses
 from api.survey import machine, workbook
-from api.survey.report import survey
+from api.survey.report import Survey, survey
 from domain.periods import FIRST_YEAR, LAST_YEAR
 from domain.survey import SummaryBy
 
@@ -61,7 +63,8 @@ async def forms_xlsx(
     form, a row per surveyed institution and field with its code, unit, quantity, cost (元) and a note saying why a
     cell is empty (missing is never 0); then what of the forms is confirmed and what is not (确认情况), and how the
     file was made (说明). Only institutions in the year's survey (in_survey) and in the caller's scope."""
-    async with reads.connection() as conn:
+
+    async def work(conn: AsyncConnection) -> tuple[Survey, Provenance]:
         found = await survey(
             conn, scope, year, organisation_id=query.organisation_id, institution_id=query.institution_id
         )
@@ -74,6 +77,9 @@ async def forms_xlsx(
             filters=query.model_dump(include={"organisation_id", "institution_id"}),
             source=reads.source,
         )
+        return found, made
+
+    found, made = await reads.read(work)
     sheets = workbook.form_sheets(found.fields, year, found.filled, query.language)
     return await xlsx_download(sheets, language=query.language, name=f"survey-{year}-forms.xlsx", provenance=made)
 
@@ -93,7 +99,8 @@ async def summary_xlsx(
     by category (分类汇总). A row per group and field: the sum of those that reported, how many reported of how many,
     and in the note who did not (a partial sum says so; a sum nobody reported is empty, never 0). Then 确认情况 and
     说明."""
-    async with reads.connection() as conn:
+
+    async def work(conn: AsyncConnection) -> tuple[Survey, Provenance]:
         found = await survey(conn, scope, year, organisation_id=query.organisation_id)
         made = await provenance.made(
             conn,
@@ -104,6 +111,9 @@ async def summary_xlsx(
             filters=query.model_dump(include={"organisation_id", "by"}),
             source=reads.source,
         )
+        return found, made
+
+    found, made = await reads.read(work)
     summary = next(s for s in found.fields.summaries if s.key == query.by)
     sheets = [
         workbook.summary_sheet(summary, year, found.summary(query.by), query.language),
@@ -133,8 +143,7 @@ async def survey_json(
     """The institution forms of a year as one JSON document for a provincial platform (docs/survey.md; its JSON
     Schema is docs/survey.schema.json): each surveyed institution in the caller's scope with its rows by the
     field list's codes, figures as exact decimal texts, null with the reason where nothing was reported."""
-    async with reads.connection() as conn:
-        found = await survey(conn, scope, year, organisation_id=query.organisation_id)
+    found = await reads.read(lambda conn: survey(conn, scope, year, organisation_id=query.organisation_id))
     made_at = datetime.now(settings.zone).replace(microsecond=0)
     document = machine.document(found.fields, year, found.filled, made_at)
     return Response(document.model_dump_json(), media_type=JSON_MEDIA_TYPE, headers=attachment(f"survey-{year}.json"))
