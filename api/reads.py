@@ -147,14 +147,15 @@ class Reads:
         as on the replica, so the tests without a replica hold every route to it). Where it was read is noted in the
         request (`source`, and for the response's headers).
 
-        A read the replica fails midway runs again, whole, on the primary: its server may cancel a report's query
-        when replaying the primary's changes needs what the query holds (a recovery conflict: a chunk that retention
-        dropped, say), or the server may go away. `work` only reads, so running it twice changes nothing."""
+        A read the replica's server ends midway runs again, whole, on the primary (`_ended_by_replica`): it may
+        cancel a report's query when replaying the primary's changes needs what the query holds (a recovery conflict:
+        a chunk that retention dropped, say), or go away. `work` only reads, so running it twice changes nothing. A
+        read's own error (a timeout, a limit) is the primary's too, and is raised."""
         replica = self.replica
         if replica is not None and not replica.resting():
             async with self.primary.connection() as primary:
                 wal_end = await replica_db.wal_end(primary)
-            lent = False
+            lent: AsyncConnection | None = None
             try:
                 async with replica.pool.connection(timeout=replica.wait_seconds) as conn:
                     replay = await replica_db.replay(conn, wal_end)
@@ -164,24 +165,45 @@ class Reads:
                     replica.passed_over(fresh.behind)
                     if fresh.behind is None:
                         self._note(Source("replica", fresh.as_of))
-                        lent = True
-                        return await work(conn)
+                        lent = conn
+                        answer = await work(conn)
+                        self._count()
+                        return answer
             except (PoolTimeout, psycopg.OperationalError) as exc:
-                if lent:
+                if lent is None:
+                    if not replica.busy(exc):
+                        replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
+                elif isinstance(exc, psycopg.OperationalError) and _ended_by_replica(exc, lent):
                     # Not a reason to rest the replica: the next report may well run there.
                     _log.warning("a read failed on the read replica, read again from the primary: %s", exc)
-                elif not replica.busy(exc):
-                    replica.rest(f"the read replica cannot be reached ({type(exc).__name__}: {exc})")
+                else:
+                    raise
         async with self.primary.connection() as conn:
             await conn.execute("SET TRANSACTION READ ONLY")
             self._note(PRIMARY)
-            return await work(conn)
+            answer = await work(conn)
+            self._count()
+            return answer
 
     def _note(self, source: Source) -> None:
         self.source = source
-        if self.replica is not None:
-            self.replica.metrics.reads.labels(source.name).inc()
         self.scope[_SCOPE_KEY] = source
+
+    def _count(self) -> None:
+        """Count the read where it was answered (only with a replica set)."""
+        if self.replica is not None:
+            self.replica.metrics.reads.labels(self.source.name).inc()
+
+
+# What the replica's server does to a read that is not the read's fault: the connection lost (class 08), the session
+# ended by an administrator, a shutdown or a crash (57P01 to 57P03), its database dropped (57P04), or a query cancelled
+# by a recovery conflict (40001, serialization_failure: a read-only transaction meets it for nothing else).
+_ENDED_BY_SERVER: Final = frozenset({"57P01", "57P02", "57P03", "57P04", "40001"})
+
+
+def _ended_by_replica(exc: psycopg.OperationalError, conn: AsyncConnection) -> bool:
+    state = exc.sqlstate
+    return conn.broken or state is None or state.startswith("08") or state in _ENDED_BY_SERVER
 
 
 def read_responses(answers: Mapping[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:

@@ -399,8 +399,6 @@ class Writer:
 
     async def _store(self, conn: AsyncConnection, prepared: _Prepared) -> dict[str, int]:
         stored = {"reading": 0, "position": 0}
-        if prepared.readings:
-            stored["reading"] = await ingest.insert_readings(conn, list(prepared.readings.values()), prepared.resent)
         if prepared.positions:
             rows = list(prepared.positions.values())
             stored["position"] = await ingest.insert_positions(conn, rows)
@@ -410,6 +408,10 @@ class Writer:
                 if current is None or row.time > current.time:
                     newest[row.vehicle_id] = row
             await ingest.update_live(conn, list(newest.values()))
+        # Readings last: they widen their meters' spans (db/ingest.py), whose rows other collectors of the group may
+        # be waiting to widen too, so they are held for as short a time as possible, until the commit.
+        if prepared.readings:
+            stored["reading"] = await ingest.insert_readings(conn, list(prepared.readings.values()), prepared.resent)
         if prepared.dead:
             await ingest.insert_dead_letters(conn, prepared.dead)
         if prepared.limited:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal, Protocol
 
 from fastapi import APIRouter, Depends, Query
@@ -17,6 +18,8 @@ from api.deps import ReadsDep, ScopeDep, SettingsDep, require
 from api.energy import factor_sheet, series
 from api.energy import provenance as energy_provenance
 from api.energy import workbook as energy_workbook
+from api.energy.indicators import IndicatorReport
+from api.energy.quality import QualityReport
 from api.energy.reports import IndicatorQuery, chosen_factors, indicator_report, quality_report
 from api.files import provenance
 from api.files.provenance import FactorUsed, Provenance, QualitySummary
@@ -25,11 +28,11 @@ from api.files.table import Sheet
 from api.files.workbook import Header
 from api.fleet import matching, matching_workbook, reports
 from api.fleet import workbook as dispatch_workbook
-from api.fleet.matching import MatchingQuery
-from api.fleet.reports import ReportQuery
+from api.fleet.matching import MatchingQuery, MatchingReport, SuspicionList
+from api.fleet.reports import DispatchReport, ReportQuery, VehicleRow
 from api.reads import Source, read_responses
 from api.supervision import geofences
-from api.supervision.geofences import GeofenceQuery
+from api.supervision.geofences import GeofenceQuery, GeofenceReport
 from domain.labels import Language
 from yiwang.settings import Settings
 
@@ -86,7 +89,7 @@ async def _energy_sheets(
     *,
     only: energy_workbook.View | Literal["factors"] | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
+    async def work(conn: AsyncConnection) -> tuple[Sheet, QualityReport, _Figures | None, Provenance]:
         # One choice of factors for every sheet.
         factors = await chosen_factors(conn, query)
         # The file says which factors made its figures, with their sources: a sheet of its own, and a CSV view.
@@ -107,14 +110,22 @@ async def _energy_sheets(
             source=reads.source,
         )
         if only == factor_sheet.VIEW:
-            return [applied], made
+            return applied, checked, None, made
         per_institution = query.model_copy(update={"group": "institution"})
         result = await indicator_report(conn, scope, settings, per_institution, factors)
         months = await series.monthly(conn, scope, query.filters, start=query.start, end=query.end, factors=factors)
-        sheets = energy_workbook.sheets(result, months, checked, query.language, only)
-        return (sheets if only is not None else [*sheets, applied]), made
+        return applied, checked, (result, months), made
 
-    return await reads.read(work)
+    # The sheets are made off the connection.
+    applied, checked, figures, made = await reads.read(work)
+    if only == factor_sheet.VIEW or figures is None:
+        return [applied], made
+    sheets = energy_workbook.sheets(*figures, checked, query.language, only)
+    return (sheets if only is not None else [*sheets, applied]), made
+
+
+# The energy export's figures: the indicators per institution and the monthly series.
+_Figures = tuple[IndicatorReport, list[tuple[date, dict[str, Decimal], Decimal | None, int]]]
 
 
 class _FileQuery(Protocol):
@@ -259,7 +270,7 @@ async def _dispatch_sheets(
     *,
     only: dispatch_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
+    async def work(conn: AsyncConnection) -> tuple[DispatchReport, list[VehicleRow], Provenance]:
         result, rows = await reports.report(conn, scope, query.period, settings.zone, query.organisation_id)
         filters = {"organisation_id": query.organisation_id}
         made = await _made(
@@ -272,9 +283,10 @@ async def _dispatch_sheets(
             filters=filters,
             source=reads.source,
         )
-        return dispatch_workbook.sheets(result, rows, query.language, only), made
+        return result, rows, made
 
-    return await reads.read(work)
+    result, rows, made = await reads.read(work)
+    return dispatch_workbook.sheets(result, rows, query.language, only), made
 
 
 @router.get(
@@ -322,7 +334,7 @@ async def dispatch_csv(
 async def _geofence_sheets(
     reads: ReadsDep, user: Principal, scope: ScopeDep, settings: SettingsDep, query: GeofenceExportQuery
 ) -> tuple[list[Sheet], Provenance]:
-    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
+    async def work(conn: AsyncConnection) -> tuple[GeofenceReport, Provenance]:
         result = await geofences.report(conn, scope, query, settings)
         filters = {"organisation_id": query.organisation_id, "area_id": query.area_id}
         made = await _made(
@@ -335,9 +347,10 @@ async def _geofence_sheets(
             filters=filters,
             source=reads.source,
         )
-        return [geofences.sheet(result, query.language)], made
+        return result, made
 
-    return await reads.read(work)
+    result, made = await reads.read(work)
+    return [geofences.sheet(result, query.language)], made
 
 
 @router.get("/geofences.xlsx", responses=read_responses(REPORT_RESPONSES), response_class=StreamingResponse)
@@ -378,16 +391,17 @@ async def _matching_sheets(
     *,
     only: matching_workbook.View | None,
 ) -> tuple[list[Sheet], Provenance]:
-    async def work(conn: AsyncConnection) -> tuple[list[Sheet], Provenance]:
+    async def work(conn: AsyncConnection) -> tuple[MatchingReport, SuspicionList, Provenance]:
         # Matched once for both: matching judges every fix of every vehicle.
         matched = await matching.matched(conn, scope, query.period, settings, query.organisation_id)
         result, suspected = matching.report_of(matched, settings), matching.suspicions_of(matched, scope, settings)
         filters = {"organisation_id": query.organisation_id, **result.rules.model_dump()}
         what = ("行程与派车匹配", "Trips matched to requests")
         made = await _made(conn, user, settings, query, report=what, view=only, filters=filters, source=reads.source)
-        return matching_workbook.sheets(result, suspected, query.language, only), made
+        return result, suspected, made
 
-    return await reads.read(work)
+    result, suspected, made = await reads.read(work)
+    return matching_workbook.sheets(result, suspected, query.language, only), made
 
 
 @router.get(

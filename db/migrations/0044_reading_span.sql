@@ -8,5 +8,8 @@ CREATE TABLE reading_span (
     latest   timestamptz NOT NULL
 );
 
+-- No reading may be stored between the backfill and the commit: it would be in no span. Collectors of this version
+-- widen the spans from then on.
+LOCK TABLE reading IN SHARE MODE;
 INSERT INTO reading_span (meter_id, earliest, latest)
 SELECT meter_id, min(time), max(time) FROM reading GROUP BY meter_id;
