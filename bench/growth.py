@@ -267,9 +267,11 @@ async def build_rollups(url: str, fleet: Fleet, since: datetime, packed_until: d
     return consumption, packing
 
 
-def settle(url: str, *, first_step: bool) -> None:
+def settle(url: str, admin_url: str, *, first_step: bool) -> None:
     """The live table from the history's newest fixes (the first step only: the live messages after it are newer
-    than any later history), and what autovacuum would do after a bulk load: statistics and the visibility map."""
+    than any later history), what autovacuum would do after a bulk load (statistics and the visibility map), and a
+    checkpoint. A network's history grows over months, its checkpoints with it; the backfill writes gigabytes in
+    minutes, and without one the checkpointer would still be writing them out while the step's ingest is timed."""
     with psycopg.connect(url, autocommit=True) as conn:
         if first_step:
             conn.execute(
@@ -279,6 +281,20 @@ def settle(url: str, *, first_step: bool) -> None:
         for table in ("position", "reading", "track_hour", "track_packed", "live_position", "consumption_day",
                       "consumption_month"):  # fmt: skip
             conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(table)))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
+
+
+def checkpointer_writes(url: str) -> int:
+    """Bytes the checkpointer has written since the server started: what it writes during an ingest round competes
+    with the round for the disk."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT buffers_checkpoint * current_setting('block_size')::bigint FROM pg_stat_bgwriter"
+        ).fetchone()
+    assert row is not None
+    written: int = row[0]
+    return written
 
 
 def disk(url: str) -> dict[str, int]:
@@ -565,8 +581,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             step.seconds["consumption roll-up"], step.seconds["track packing"] = consumption, packing
             started = time.monotonic()
-            settle(url, first_step=n == 0)
-            step.seconds["vacuum analyze"] = time.monotonic() - started
+            settle(url, stack.postgres.admin_url, first_step=n == 0)
+            step.seconds["vacuum analyze and checkpoint"] = time.monotonic() - started
             step.sizes = disk(url)
             done_days = step.days
             total = sum(s.positions for s in steps[: n + 1])
@@ -577,7 +593,7 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
             print("    disk: " + ", ".join(f"{k} {v / 2**20:,.0f} MiB" for k, v in step.sizes.items()), flush=True)
-            started = time.monotonic()
+            started, written = time.monotonic(), checkpointer_writes(url)
             for r in range(args.rounds + 1):
                 at = live_at
                 live_at += round_span
@@ -586,7 +602,12 @@ def main(argv: list[str] | None = None) -> int:
                 if r:  # the first is the warm-up
                     step.ingest.append(rate)
             step.seconds["ingest"] = time.monotonic() - started
-            print(f"    ingest: {', '.join(f'{r:,.0f}' for r in step.ingest)} msg/s; {step.note_load()}", flush=True)
+            written = checkpointer_writes(url) - written
+            print(
+                f"    ingest: {', '.join(f'{r:,.0f}' for r in step.ingest)} msg/s; the checkpointer wrote"
+                f" {written / 2**20:,.0f} MiB meanwhile; {step.note_load()}",
+                flush=True,
+            )
             started = time.monotonic()
             day = first + timedelta(days=step.days - 1)
             step.track_plan = explain_track(url, fleet.vehicles[0], day)
