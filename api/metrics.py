@@ -64,6 +64,12 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.replica_failed = Counter(
+            "yiwang_api_replica_reads_failed",
+            "Reads the read replica ended midway (recovery conflict, session ended, connection lost), each then read "
+            "again from the primary.",
+            registry=r,
+        )
         self.replica_lag = Gauge(
             "yiwang_api_replica_lag_seconds",
             "How far behind the primary the read replica's figures were at its last answer (0: caught up).",

@@ -176,6 +176,7 @@ class Reads:
                 elif isinstance(exc, psycopg.OperationalError) and _ended_by_replica(exc, lent):
                     # Not a reason to rest the replica: the next report may well run there.
                     _log.warning("a read failed on the read replica, read again from the primary: %s", exc)
+                    replica.metrics.replica_failed.inc()
                 else:
                     raise
         async with self.primary.connection() as conn:

@@ -219,8 +219,14 @@ def _one_row(url: str, query: str, params: tuple[object, ...] = ()) -> Any:
     return row[0]
 
 
+def failed_reads(app: FastAPI) -> float:
+    counted = app.state.metrics.registry.get_sample_value("yiwang_api_replica_reads_failed_total")
+    return counted or 0.0
+
+
 async def test_a_report_the_replica_fails_midway_is_read_again_from_the_primary(
     *,
+    app: FastAPI,
     client: httpx.AsyncClient,
     as_user: AsUser,
     api_settings: Settings,
@@ -233,6 +239,7 @@ async def test_a_report_the_replica_fails_midway_is_read_again_from_the_primary(
     add_alerts(api_settings.database_url, units.a.vehicles[0], units.a.organisation, [june(3), june(4)])
     await caught_up(standby)
     headers = await as_user("dispatcher")
+    failed_before = failed_reads(app)
     # The report is held on the replica at a known point: a lock on `alert` taken on the primary is replayed there,
     # and the report's read of `alert` waits for it.
     with psycopg.connect(api_settings.database_url) as holder:
@@ -263,6 +270,7 @@ async def test_a_report_the_replica_fails_midway_is_read_again_from_the_primary(
     assert answered.headers.get(READ_FROM) == "primary"
     assert speeding_of(answered.json(), units.a.organisation) == 2
     assert any("read again from the primary" in r.getMessage() for r in caplog.records)
+    assert failed_reads(app) == failed_before + 1
     # The replica was not rested for it: the next report is its again.
     again = await client.get("/reports/dispatch", params=JUNE, headers=headers)
     assert again.headers.get(READ_FROM) == "replica"
