@@ -290,8 +290,7 @@ class LiveFeed:
             self._whole = Whole.of(self._order, self._map)
             self._rewrite.clear()
         whole = self._whole
-        for vehicle_id in self._rewrite:
-            whole.rewrite(vehicle_id, self._map[vehicle_id])
+        whole.rewrite(list(self._rewrite), self._map)
         self._rewrite.clear()
         return whole.join(clock, clock - self.offline_after, tail)
 

@@ -754,6 +754,43 @@ def test_every_age_is_written_to_the_millisecond_on_the_whole_map_and_feature_by
     assert written == [max(round((clock - stamp) * 1000), 0) / 1000 for stamp in stamps]
 
 
+_MOVES = st.lists(
+    st.tuples(
+        st.integers(0, 11),  # which vehicle
+        st.sampled_from([117.1, 117.123456, 117.12345678]),  # as long as before, longer, longer still
+        st.none() | st.floats(0, 300),  # speed: none reported (shorter), or any number
+        st.booleans(),  # dispatched now or not: the state's tail changes
+    ),
+    max_size=12,
+)
+
+
+@given(st.lists(_MOVES, min_size=1, max_size=5))
+def test_moves_written_together_say_what_the_map_says_whether_their_slots_hold_them_or_not(
+    batches: list[list[tuple[int, float, float | None, bool]]],
+) -> None:
+    """The vehicles that moved since the last request are written in the whole map together: in one batch some
+    fit their slots, some outgrow them, some change state or go back to a shorter feature. After each batch
+    the whole map says what the map says feature by feature."""
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    feed = LiveFeed(offline_after=60)
+    feed.load([vehicle(f"v{i:02d}", "org", 117.0, 29.3, start) for i in range(12)])
+    every_state = Filter(states=frozenset(get_args(LiveState)))
+    for n, batch in enumerate(batches, start=1):
+        now = start + timedelta(seconds=n)
+        for i, lon, speed, dispatched in batch:
+            vehicle_id = f"v{i:02d}"
+            feed.take([Position(vehicle_id, now, now, 29.3, lon, speed, 0.0, True)])
+            if dispatched:
+                row = vehicle(vehicle_id, "org", lon, 29.3, now)._replace(request_id=n, request_state="dispatched")
+                feed.load([row._replace(fix=row.fix._replace(speed=speed, ignition=True))], only={vehicle_id})
+        whole = orjson.loads(feed.snapshot(Filter(), now))
+        one_by_one = orjson.loads(feed.snapshot(every_state, now))
+        whole.pop("cursor")
+        one_by_one.pop("cursor")
+        assert whole == one_by_one
+
+
 def test_ages_round_halves_to_even_alike_on_the_whole_map_and_alone_and_stop_at_their_width() -> None:
     halves = [0.0005, 0.0015, 0.0025, 1.0005, 59.9995]  # exact halves of a millisecond once multiplied by 1000
     beyond = [2e10, 1e300]  # wider than 317 years: written as the widest age
