@@ -26,7 +26,7 @@ from api.fleet.routes import fuel, reports, tracks, trip_requests
 from api.headers import SecurityHeaders
 from api.live import routes as positions
 from api.live.follower import open_feed
-from api.metrics import Metrics, MetricsMiddleware, measure_database
+from api.metrics import Metrics, MetricsMiddleware, measure_database, watch_loop
 from api.pages import docs
 from api.reads import ReadSourceHeaders, open_replica
 from api.registry.routes import (
@@ -124,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
             open_feed(pool, settings) as live,
             running(
                 measure_database(pool, metrics, settings.metrics_database_seconds),
+                watch_loop(metrics),
                 quota_watch.maintain(pool, settings, metrics.quota_alerts),
             ),
             # On a port of its own (loopback by default), as every other process's: the public port has no /metrics,

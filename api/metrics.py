@@ -28,6 +28,9 @@ UNROUTED = "unrouted"
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 OTHER = "other"
 _SECONDS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# The event loop is timed by a timer due every this many seconds: ten wake-ups a second, nothing beside the traffic.
+LOOP_WATCH_SECONDS = 0.1
+_LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 
 
 class Metrics:
@@ -47,6 +50,13 @@ class Metrics:
             "From a request's arrival to the end of its answer, by route template.",
             ["route"],
             buckets=_SECONDS_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag = Histogram(
+            "yiwang_api_event_loop_lag_seconds",
+            "How late the event loop ran a timer (one due every 0.1 s): what each turn of a request or of a map "
+            "client's send waited behind the loop's other work, or for a core the machine had no time on.",
+            buckets=_LAG_BUCKETS,
             registry=r,
         )
         self.websockets = Gauge(
@@ -152,3 +162,17 @@ async def measure_database(pool: AsyncConnectionPool[AsyncConnection], metrics: 
         except (psycopg.OperationalError, PoolTimeout) as exc:
             log.warning("database size not measured: database unavailable (%s)", str(exc).strip()[:200])
         await asyncio.sleep(every)
+
+
+async def watch_loop(metrics: Metrics, every: float = LOOP_WATCH_SECONDS) -> None:
+    """Until cancelled: how late the event loop wakes a timer due `every` seconds on, into metrics.loop_lag.
+
+    A request waits that long at each of its turns (its database round trips, its answer's write), so a request's
+    latency that grows with a lag that grows is the loop's: work held on it (a slow callback, a thread holding the
+    GIL) or a machine whose cores are busy elsewhere, not the database's. The soak of a city on one 2-core machine
+    (docs/figures.md) is where it was first needed."""
+    loop = asyncio.get_running_loop()
+    while True:
+        due = loop.time() + every
+        await asyncio.sleep(every)
+        metrics.loop_lag.observe(max(loop.time() - due, 0.0))

@@ -21,16 +21,17 @@ processes `yiwang run` runs, each as its own database role: `yiwang collect`, `y
 
 Every `--report-seconds` it prints each process's memory (resident set; the database's private memory of all its
 processes, its share of shared_buffers apart), the ingest lag (now minus the newest position stored: positions are
-stamped when sent), the collector's receipt-to-commit p99 and the supervisor's, the worker's backlogs, the API's p95s,
-the fan-out p99, the rows stored and the fixes the supervisor judged a second, how far the load is behind its
-schedule, and where the CPU went (the city's processes, the bench's own, the machine's busy share and runnable
-threads). A load that cannot keep to its schedule (a starved machine) stops at the schedule's end all the same: the
-counts are of what it sent. At the end, once the
-collector has stored the rest (or made no progress for a minute): what was sent against what was stored, device by
-device (nothing lost, nothing doubled, no dead letter, no message the broker dropped from a full session queue), each
-process's memory over the last window against the first after the warm-up, the lag likewise, and the dispatch targets
-over the whole run. PASS or FAIL per target; the exit status is 1 when anything was lost or doubled, or a process
-died (the targets' misses are the machine's or the code's: the lines say which were missed).
+stamped when sent), the collector's receipt-to-commit p99 and the supervisor's, the worker's backlogs, the API's p95s
+and its event loop's lag p95 (how late it ran a timer: what each turn of a request waited), the fan-out p99, the rows
+stored and the fixes the supervisor judged a second, how far the load is behind its schedule, and where the CPU went
+(the city's processes, the bench's own, the machine's busy share and runnable threads). A load that cannot keep to
+its schedule (a starved machine) stops at the schedule's end all the same: the counts are of what it sent. At the
+end, once the collector has stored the rest (or made no progress for a minute): what was sent against what was
+stored, device by device (nothing lost, nothing doubled, no dead letter, no message the broker dropped from a full
+session queue), each process's memory over the last window against the first after the warm-up, the lag likewise, the
+API's event loop lag, and the dispatch targets over the whole run. PASS or FAIL per target; the exit status is 1 when
+anything was lost or doubled, or a process died (the targets' misses are the machine's or the code's: the lines say
+which were missed).
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ LAG_GROWTH_FACTOR = 2.0
 LAG_GROWTH_S = 1.0
 SHIP_S = 5.0  # how often the client and user processes hand their samples over
 PROCESSES = ("collector", "supervisor", "worker", "api")
+# How late the API's event loop ran its timer: what each turn of a request waited behind (api/metrics.py).
+_LOOP_LAG = "yiwang_api_event_loop_lag_seconds_bucket"
 
 
 @dataclass(frozen=True)
@@ -425,9 +428,12 @@ def _machine() -> tuple[float, float, int]:
     return busy, total, running
 
 
-def _scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+Scraped = dict[str, dict[tuple[tuple[str, str], ...], float]]  # a process's samples by name and labels
+
+
+def _scrape(url: str) -> Scraped:
     """A process's /metrics: each sample by name and labels."""
-    out: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    out: Scraped = {}
     with contextlib.suppress(httpx.HTTPError):
         for family in text_string_to_metric_families(httpx.get(url, timeout=5).text):
             for sample in family.samples:
@@ -436,15 +442,16 @@ def _scrape(url: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
 
 
 def _p99_of_buckets(
-    now: dict[tuple[tuple[str, str], ...], float], before: dict[tuple[tuple[str, str], ...], float]
+    now: dict[tuple[tuple[str, str], ...], float], before: dict[tuple[tuple[str, str], ...], float], p: float = 99
 ) -> float:
-    """The p99 of a histogram's observations between two scrapes, as the upper bound of its bucket (s); nan if none."""
+    """The p-th percentile of a histogram's observations between two scrapes, as the upper bound of its bucket (s);
+    nan if none."""
     buckets = sorted((float(dict(labels)["le"]), value - before.get(labels, 0.0)) for labels, value in now.items())
     total = buckets[-1][1] if buckets else 0
     if total <= 0:
         return float("nan")
     for bound, count in buckets:
-        if count >= 0.99 * total:
+        if count >= p / 100 * total:
             return bound
     return float("inf")
 
@@ -475,7 +482,7 @@ class Sample:
     cpu: dict[str, float | None]  # CPU seconds so far by process, as `rss`, and the bench's own processes as "bench"
     machine: tuple[float, float, int]  # _machine()
     lag_s: float | None  # now - the newest position stored
-    scraped: dict[str, dict[str, dict[tuple[tuple[str, str], ...], float]]]
+    scraped: dict[str, Scraped]
 
 
 def _quantile(values: list[float], p: int) -> float:
@@ -729,6 +736,7 @@ class Run:
     max_behind: float
     loads: list[float]  # the 1-minute load average at each line
     dropped: list[str]  # the broker's log lines saying it dropped a client's messages (its queue was full)
+    quiet_api: tuple[Scraped, Scraped]  # the API's metrics when the quiet baseline began and when the load did
 
 
 def _soak(
@@ -809,13 +817,14 @@ def _soak(
         postmaster = int((stack.postgres.data / "postmaster.pid").read_text().split()[0])
         rss["db"], shared, cpu["db"] = _database(postmaster)
         cpu["bench"] = sum(_cpu(pid) or 0.0 for pid in [os.getpid(), *bench_pids])
-        scraped = {name: _scrape(u) for name, u in metrics.items() if name != "api"}
+        scraped = {name: _scrape(u) for name, u in metrics.items()}
         for name, p in procs.items():
             if p.poll() is not None and name not in died:
                 died.append(name)
         return Sample(time.time(), rss, shared, cpu, _machine(), _lag(stack.postgres.url), scraped)
 
     # The quiet baseline: the users' queries with the clients connected and no load.
+    quiet_from = _scrape(metrics["api"])  # its event loop's lag, until the first line's look
     time.sleep(args.baseline_seconds)  # the plan's quiet spell, not a wait for a condition
     drain()
     progress: SynchronizedArray[float] = ctx.Array("d", 5)
@@ -885,12 +894,16 @@ def _soak(
         w.join(30)
     counts = _count(stack.postgres.url, city, history_end, sent)
     dropped = _dropped(stack.mosquitto.home / "mosquitto.log")
-    return Run(load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads, dropped)
+    return Run(
+        load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads, dropped,
+        (quiet_from, lines[0].scraped["api"]),
+    )  # fmt: skip
 
 
 _HEADER = (
     f"{'min':>5} {'load':>5} | {'MB: coll':>8} {'sup':>5} {'work':>5} {'api':>5} {'brkr':>5} {'db':>5} |"
-    f" {'lag s':>5} {'coll99':>6} {'sup99':>6} | {'backlog e/m':>11} | {'live95':>6} {'trck95':>6} {'rprt95':>6} ms |"
+    f" {'lag s':>5} {'coll99':>6} {'sup99':>6} | {'backlog e/m':>11} |"
+    f" {'live95':>6} {'trck95':>6} {'rprt95':>6} {'loop95':>6} ms |"
     f" {'fan99 s':>7} | {'rows/s':>6} {'judged/s':>8} {'behind':>6} | {'cpu%: city':>10} {'bench':>5} {'mach':>4}"
     f" {'runq':>4}"
 )
@@ -927,8 +940,8 @@ def _line(
         value = now.rss.get(name)
         return f"{value:.0f}" if value is not None else "-"
 
-    def hist(process: str, name: str) -> float:
-        return _p99_of_buckets(now.scraped[process].get(name, {}), before.scraped[process].get(name, {}))
+    def hist(process: str, name: str, p: float = 99) -> float:
+        return _p99_of_buckets(now.scraped[process].get(name, {}), before.scraped[process].get(name, {}), p)
 
     def p95(kind: str) -> float:
         return _quantile([ms for k, at, ms in queries if k == kind and before.at <= at < now.at], 95)
@@ -950,7 +963,8 @@ def _line(
         f" {mb('worker'):>5} {mb('api'):>5} {mb('broker'):>5} {mb('db'):>5} |"
         f" {lag:>5} {hist('collector', 'yiwang_collector_lag_seconds_bucket'):6.2f}"
         f" {hist('supervisor', 'yiwang_supervisor_lag_seconds_bucket'):6.2f} | {energy:5.0f}/{mileage:<5.0f} |"
-        f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f}    | {fan:7.2f} |"
+        f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f} {hist('api', _LOOP_LAG, 95) * 1000:6.0f}    |"
+        f" {fan:7.2f} |"
         f" {rate:6.0f} {judging:8.0f} {progress[_BEHIND]:6.0f} | {_share(now, before, CITY):10.0f}"
         f" {_share(now, before, ('bench',)):5.0f} {_busy(now, before):4.0f} {now.machine[2]:4d}"
     )
@@ -1059,6 +1073,15 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
         print(
             f"  {_QUERY_NAMES[kind]:32} {base:10.1f} {_quantile(soak, 50):10.1f} {p95s[kind]:10.1f}"
             f" {p95s[kind] / base:8.2f} {_quantile(in_first, 95):10.1f} {_quantile(in_last, 95):10.1f} {len(soak):6}"
+        )
+    if span:
+        quiet_lag = run.quiet_api[1].get(_LOOP_LAG, {}), run.quiet_api[0].get(_LOOP_LAG, {})
+        soak_lag = span[1].scraped["api"].get(_LOOP_LAG, {}), span[0].scraped["api"].get(_LOOP_LAG, {})
+        print(
+            "  the API's event loop, how late it ran a timer (its histogram's bucket bounds): quiet p95"
+            f" {_p99_of_buckets(*quiet_lag, 95) * 1000:g} ms; after the warm-up p50"
+            f" {_p99_of_buckets(*soak_lag, 50) * 1000:g}, p95 {_p99_of_buckets(*soak_lag, 95) * 1000:g}, p99"
+            f" {_p99_of_buckets(*soak_lag, 99) * 1000:g} ms"
         )
     fan = run.lags.between(after, run.load_end)
     features = [n for seen in run.clients for n in seen.features]

@@ -4,6 +4,7 @@ metrics port only, never to a caller of the public port."""
 from __future__ import annotations
 
 import secrets
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -95,3 +96,20 @@ async def test_websocket_clients_are_counted_while_connected(
 async def test_the_database_size_is_measured(app: FastAPI) -> None:
     metrics = app.state.metrics
     await eventually(lambda: (metrics.registry.get_sample_value("yiwang_database_size_bytes") or 0) > 1_000_000)
+
+
+async def test_a_callback_holding_the_event_loop_is_measured_as_that_much_lag(app: FastAPI) -> None:
+    """Every request waits behind what holds the API's event loop: a blocking call of 0.5 s on it (the fault the
+    metric is there to show, made here on purpose) is one wake-up more than 0.25 s late (the timer was due at
+    most 0.1 s into it)."""
+    registry = app.state.metrics.registry
+
+    def late(at_least: str) -> float:
+        return (registry.get_sample_value("yiwang_api_event_loop_lag_seconds_count") or 0) - (
+            registry.get_sample_value("yiwang_api_event_loop_lag_seconds_bucket", {"le": at_least}) or 0
+        )
+
+    await eventually(lambda: (registry.get_sample_value("yiwang_api_event_loop_lag_seconds_count") or 0) >= 1)
+    before = late("0.25")
+    time.sleep(0.5)  # noqa: ASYNC251 - the fault itself: the loop held (not a wait for a condition)
+    await eventually(lambda: late("0.25") > before)
