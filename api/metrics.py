@@ -54,8 +54,8 @@ class Metrics:
         )
         self.loop_lag = Histogram(
             "yiwang_api_event_loop_lag_seconds",
-            "How late the event loop ran a timer (one due every 0.1 s): what each turn of a request or of a map "
-            "client's send waited behind the loop's other work, or for a core the machine had no time on.",
+            f"How late the event loop ran a timer due every {LOOP_WATCH_SECONDS:g} s: a sample of what a turn of a "
+            "request or of a map client's send waits behind the loop's other work, or for a busy machine's core.",
             buckets=_LAG_BUCKETS,
             registry=r,
         )
@@ -167,10 +167,10 @@ async def measure_database(pool: AsyncConnectionPool[AsyncConnection], metrics: 
 async def watch_loop(metrics: Metrics, every: float = LOOP_WATCH_SECONDS) -> None:
     """Until cancelled: how late the event loop wakes a timer due `every` seconds on, into metrics.loop_lag.
 
-    A request waits that long at each of its turns (its database round trips, its answer's write), so a request's
-    latency that grows with a lag that grows is the loop's: work held on it (a slow callback, a thread holding the
-    GIL) or a machine whose cores are busy elsewhere, not the database's. The soak of a city on one 2-core machine
-    (docs/figures.md) is where it was first needed."""
+    A sample of what a turn of any task waits (a request's after each database round trip, a map client's send):
+    a request latency that grows with this lag is the loop's, work held on it (a slow callback, a thread holding
+    the GIL) or a machine whose cores are busy elsewhere, not the database's. The soak of a city on one 2-core
+    machine (docs/figures.md) is where it was first needed."""
     loop = asyncio.get_running_loop()
     while True:
         due = loop.time() + every

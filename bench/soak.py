@@ -441,7 +441,7 @@ def _scrape(url: str) -> Scraped:
     return out
 
 
-def _p99_of_buckets(
+def _percentile_of_buckets(
     now: dict[tuple[tuple[str, str], ...], float], before: dict[tuple[tuple[str, str], ...], float], p: float = 99
 ) -> float:
     """The p-th percentile of a histogram's observations between two scrapes, as the upper bound of its bucket (s);
@@ -736,7 +736,7 @@ class Run:
     max_behind: float
     loads: list[float]  # the 1-minute load average at each line
     dropped: list[str]  # the broker's log lines saying it dropped a client's messages (its queue was full)
-    quiet_api: tuple[Scraped, Scraped]  # the API's metrics when the quiet baseline began and when the load did
+    quiet_api: tuple[Scraped, Scraped]  # the API's metrics when the quiet baseline began and when it ended
 
 
 def _soak(
@@ -824,8 +824,9 @@ def _soak(
         return Sample(time.time(), rss, shared, cpu, _machine(), _lag(stack.postgres.url), scraped)
 
     # The quiet baseline: the users' queries with the clients connected and no load.
-    quiet_from = _scrape(metrics["api"])  # its event loop's lag, until the first line's look
+    quiet_from = _scrape(metrics["api"])  # its event loop's lag over the quiet spell
     time.sleep(args.baseline_seconds)  # the plan's quiet spell, not a wait for a condition
+    quiet_to = _scrape(metrics["api"])
     drain()
     progress: SynchronizedArray[float] = ctx.Array("d", 5)
     load_start = time.time() + 1
@@ -896,7 +897,7 @@ def _soak(
     dropped = _dropped(stack.mosquitto.home / "mosquitto.log")
     return Run(
         load_start, load_end, drained, samples, queries, lags, clients, counts, died, max_behind, loads, dropped,
-        (quiet_from, lines[0].scraped["api"]),
+        (quiet_from, quiet_to),
     )  # fmt: skip
 
 
@@ -941,7 +942,7 @@ def _line(
         return f"{value:.0f}" if value is not None else "-"
 
     def hist(process: str, name: str, p: float = 99) -> float:
-        return _p99_of_buckets(now.scraped[process].get(name, {}), before.scraped[process].get(name, {}), p)
+        return _percentile_of_buckets(now.scraped[process].get(name, {}), before.scraped[process].get(name, {}), p)
 
     def p95(kind: str) -> float:
         return _quantile([ms for k, at, ms in queries if k == kind and before.at <= at < now.at], 95)
@@ -963,7 +964,7 @@ def _line(
         f" {mb('worker'):>5} {mb('api'):>5} {mb('broker'):>5} {mb('db'):>5} |"
         f" {lag:>5} {hist('collector', 'yiwang_collector_lag_seconds_bucket'):6.2f}"
         f" {hist('supervisor', 'yiwang_supervisor_lag_seconds_bucket'):6.2f} | {energy:5.0f}/{mileage:<5.0f} |"
-        f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f} {hist('api', _LOOP_LAG, 95) * 1000:6.0f}    |"
+        f" {p95('live'):6.0f} {p95('track'):6.0f} {p95('report'):6.0f} {hist('api', _LOOP_LAG, 95) * 1000:6.1f}    |"
         f" {fan:7.2f} |"
         f" {rate:6.0f} {judging:8.0f} {progress[_BEHIND]:6.0f} | {_share(now, before, CITY):10.0f}"
         f" {_share(now, before, ('bench',)):5.0f} {_busy(now, before):4.0f} {now.machine[2]:4d}"
@@ -1077,11 +1078,12 @@ def _report(args: argparse.Namespace, city: City, run: Run) -> bool:
     if span:
         quiet_lag = run.quiet_api[1].get(_LOOP_LAG, {}), run.quiet_api[0].get(_LOOP_LAG, {})
         soak_lag = span[1].scraped["api"].get(_LOOP_LAG, {}), span[0].scraped["api"].get(_LOOP_LAG, {})
+        quiet_ms, soak_ms = (
+            {p: _percentile_of_buckets(*lag, p) * 1000 for p in (50, 95, 99)} for lag in (quiet_lag, soak_lag)
+        )
         print(
             "  the API's event loop, how late it ran a timer (its histogram's bucket bounds): quiet p95"
-            f" {_p99_of_buckets(*quiet_lag, 95) * 1000:g} ms; after the warm-up p50"
-            f" {_p99_of_buckets(*soak_lag, 50) * 1000:g}, p95 {_p99_of_buckets(*soak_lag, 95) * 1000:g}, p99"
-            f" {_p99_of_buckets(*soak_lag, 99) * 1000:g} ms"
+            f" {quiet_ms[95]:g} ms; after the warm-up p50 {soak_ms[50]:g}, p95 {soak_ms[95]:g}, p99 {soak_ms[99]:g} ms"
         )
     fan = run.lags.between(after, run.load_end)
     features = [n for seen in run.clients for n in seen.features]
