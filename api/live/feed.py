@@ -355,16 +355,21 @@ class LiveFeed:
         return found
 
     def push_alerts(self, found: Iterable[AlertPublic]) -> int:
-        """Offer alerts to the subscribers that may read them and whose units they concern; returns the offers."""
+        """Offer alerts to the subscribers that may read them and whose units they concern; returns the offers.
+
+        Each alert is encoded once, and each subscriber is offered its filter's alerts as one list: a supervision
+        round that raises an alert for thousands of vehicles at once (a rule repeating every 10 minutes for every
+        vehicle driving without a dispatch) costs a hundred clients a list each, not a call per alert each."""
+        encoded = [(alert.organisation_id, ascii_json(alert.model_dump_json().encode())) for alert in found]
         offered = 0
-        for alert in found:
-            data = ascii_json(alert.model_dump_json().encode())
-            for filter_, group in self._subscribers.items():
-                if filter_.concerns(alert.organisation_id):
-                    for subscription in group:
-                        if subscription.alerts:
-                            subscription.offer_alert(data)
-                            offered += 1
+        for filter_, group in self._subscribers.items():
+            concerned = [data for organisation_id, data in encoded if filter_.concerns(organisation_id)]
+            if not concerned:
+                continue
+            for subscription in group:
+                if subscription.alerts:
+                    subscription.offer_alerts(concerned)
+                    offered += len(concerned)
         return offered
 
     # ---- looking at the database -----------------------------------------------------------------------

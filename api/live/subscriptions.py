@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -174,8 +174,9 @@ class Subscription:
             self._pending, self._own = Batch({**self._pending.changes, **batch.changes}, batch.cursor), True
         self._ready.set()
 
-    def offer_alert(self, alert: bytes) -> None:
-        self._alerts.append(alert)
+    def offer_alerts(self, alerts: Sequence[bytes]) -> None:
+        """Add alerts (encoded) in the order given; beyond _ALERTS_KEPT waiting, the oldest go."""
+        self._alerts.extend(alerts)
         self._ready.set()
 
     async def next(self) -> list[str]:

@@ -673,6 +673,38 @@ async def test_an_alert_goes_to_the_subscribers_of_its_unit_that_may_read_alerts
                     await box.next()
 
 
+async def test_a_round_of_alerts_for_many_vehicles_reaches_each_subscriber_in_order_its_newest_kept() -> None:
+    """A supervision round can raise an alert for thousands of vehicles at once (every vehicle driving without a
+    dispatch, again every 10 minutes). Each subscriber that may read alerts gets those of its units, in the order
+    they were raised, the newest 1,000 of them when more wait; the others get none."""
+    start = datetime.now(UTC)
+    feed = LiveFeed(offline_after=600)
+    raised = [
+        AlertPublic(
+            id=i, vehicle_id=f"v{i}", organisation_id="a" if i % 3 else "b", kind="speeding", level="yellow",
+            time=start, received_at=start, raised_at=start, latitude=29.3, longitude=117.0, speed=130.0,
+            detail="130 km/h where 120 is allowed", acknowledged_at=None, acknowledged_by=None, note=None,
+        )
+        for i in range(1, 1_801)
+    ]  # fmt: skip
+    with (
+        feed.subscribe(Filter(frozenset({"a"})), alerts=True) as unit_a,
+        feed.subscribe(Filter(frozenset({"a"})), alerts=True) as also_unit_a,
+        feed.subscribe(Filter(frozenset({"b"})), alerts=True) as unit_b,
+        feed.subscribe(Filter(), alerts=False) as not_allowed,
+    ):
+        assert feed.push_alerts(raised[:900]) == 600 + 600 + 300
+        assert feed.push_alerts(raised[900:]) == 600 + 600 + 300
+        of_a = [a.id for a in raised if a.organisation_id == "a"]
+        of_b = [a.id for a in raised if a.organisation_id == "b"]
+        for box, expected in ((unit_a, of_a[-1_000:]), (also_unit_a, of_a[-1_000:]), (unit_b, of_b)):
+            [message] = await box.next()
+            assert [alert["id"] for alert in orjson.loads(message)["alerts"]] == expected
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await not_allowed.next()
+
+
 def test_the_whole_map_kept_in_one_buffer_says_what_the_map_says_feature_by_feature() -> None:
     """GET /positions/live of every vehicle comes from the whole map kept in one buffer (only changed vehicles written
     again); a filter that keeps every vehicle goes feature by feature. Both say the same through moves, the clock
@@ -757,9 +789,9 @@ def test_every_age_is_written_to_the_millisecond_on_the_whole_map_and_feature_by
 _MOVES = st.lists(
     st.tuples(
         st.integers(0, 11),  # which vehicle
-        st.sampled_from([117.1, 117.123456, 117.12345678]),  # as long as before, longer, longer still
-        st.none() | st.floats(0, 300),  # speed: none reported (shorter), or any number
-        st.booleans(),  # dispatched now or not: the state's tail changes
+        st.sampled_from([117.1, 117.12, 117.123456]),  # shorter than before, as long, longer
+        st.none() | st.floats(0, 300),  # speed: none reported (shorter), or any number (up to 18 characters longer)
+        st.sampled_from([None, "dispatched", "under_way"]),  # its request now: the state's tail changes, and back
     ),
     max_size=12,
 )
@@ -767,28 +799,35 @@ _MOVES = st.lists(
 
 @given(st.lists(_MOVES, min_size=1, max_size=5))
 def test_moves_written_together_say_what_the_map_says_whether_their_slots_hold_them_or_not(
-    batches: list[list[tuple[int, float, float | None, bool]]],
+    batches: list[list[tuple[int, float, float | None, str | None]]],
 ) -> None:
     """The vehicles that moved since the last request are written in the whole map together: in one batch some
-    fit their slots, some outgrow them, some change state or go back to a shorter feature. After each batch
-    the whole map says what the map says feature by feature."""
+    fit their slots, some outgrow them, some change state or go back to a shorter feature, and those that did not
+    move go offline with the clock. After each batch the whole map says what the map says feature by feature."""
     start = datetime(2026, 12, 7, tzinfo=UTC)
-    feed = LiveFeed(offline_after=60)
+    feed = LiveFeed(offline_after=2)
     feed.load([vehicle(f"v{i:02d}", "org", 117.0, 29.3, start) for i in range(12)])
     every_state = Filter(states=frozenset(get_args(LiveState)))
-    for n, batch in enumerate(batches, start=1):
-        now = start + timedelta(seconds=n)
-        for i, lon, speed, dispatched in batch:
-            vehicle_id = f"v{i:02d}"
-            feed.take([Position(vehicle_id, now, now, 29.3, lon, speed, 0.0, True)])
-            if dispatched:
-                row = vehicle(vehicle_id, "org", lon, 29.3, now)._replace(request_id=n, request_state="dispatched")
-                feed.load([row._replace(fix=row.fix._replace(speed=speed, ignition=True))], only={vehicle_id})
+
+    def same(now: datetime) -> None:
         whole = orjson.loads(feed.snapshot(Filter(), now))
         one_by_one = orjson.loads(feed.snapshot(every_state, now))
         whole.pop("cursor")
         one_by_one.pop("cursor")
         assert whole == one_by_one
+
+    same(start)  # the whole map laid out: each batch below is written in it
+    for n, batch in enumerate(batches, start=1):
+        now = start + timedelta(seconds=n)
+        for i, lon, speed, request in batch:
+            vehicle_id = f"v{i:02d}"
+            fix = Position(vehicle_id, now, now, 29.3, lon, speed, 0.0, True)
+            feed.take([fix])
+            row = vehicle(vehicle_id, "org", lon, 29.3, now)._replace(
+                request_id=n if request else None, request_state=request, fix=fix
+            )
+            feed.load([row], only={vehicle_id})
+        same(now)
 
 
 def test_ages_round_halves_to_even_alike_on_the_whole_map_and_alone_and_stop_at_their_width() -> None:
