@@ -65,6 +65,19 @@ def _padded(tails: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
     return offline[:-2].ljust(TAIL_WIDTH - 2) + offline[-2:], online[:-2].ljust(TAIL_WIDTH - 2) + online[-2:]
 
 
+def _encoded(vehicle_ids: Collection[str], vehicles: list[OnMap]) -> tuple[list[bytes], list[bytes], np.ndarray]:
+    """The vehicles' heads, their features (age blank, online tail) and their padded tails as (n, 2, TAIL_WIDTH)."""
+    heads = [vehicle.head(vehicle_id) for vehicle_id, vehicle in zip(vehicle_ids, vehicles, strict=True)]
+    tails = [_padded(vehicle.tails()) for vehicle in vehicles]
+    features = [head + AGE_BLANK + online for head, (_, online) in zip(heads, tails, strict=True)]
+    rows = np.frombuffer(b"".join(offline + online for offline, online in tails), dtype=np.uint8)
+    return heads, features, rows.reshape(len(vehicles), 2, TAIL_WIDTH)
+
+
+def _lengths(items: list[bytes]) -> np.ndarray:
+    return np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+
+
 @dataclass
 class Whole:
     """The whole map's JSON in one buffer, in id order, each vehicle's feature in a slot of its own with room to
@@ -89,19 +102,15 @@ class Whole:
     @classmethod
     def of(cls, order: list[str], shown: dict[str, OnMap]) -> Whole:
         on_map = [shown[vehicle_id] for vehicle_id in order]
-        heads = [vehicle.head(vehicle_id) for vehicle_id, vehicle in zip(order, on_map, strict=True)]
-        tails = [_padded(vehicle.tails()) for vehicle in on_map]
-        features = [head + AGE_BLANK + online for head, (_, online) in zip(heads, tails, strict=True)]
+        heads, features, tails = _encoded(order, on_map)
         return cls(
             order,
             {vehicle_id: i for i, vehicle_id in enumerate(order)},
             features,
             np.array([vehicle.stamp for vehicle in on_map], dtype=np.float64),
-            np.frombuffer(b"".join(offline + online for offline, online in tails), dtype=np.uint8)
-            .reshape(len(order), 2, TAIL_WIDTH)
-            .copy(),
-            np.fromiter(map(len, heads), dtype=np.int64, count=len(heads)),
-            np.fromiter(map(len, features), dtype=np.int64, count=len(features)) + SLOT_SPARE,
+            tails.copy(),  # writable: rows are written again as vehicles change
+            _lengths(heads),
+            _lengths(features) + SLOT_SPARE,
         )
 
     def rewrite(self, vehicle_ids: Collection[str], shown: Mapping[str, OnMap]) -> None:
@@ -113,18 +122,14 @@ class Whole:
             return
         rows = np.fromiter(map(self.at.__getitem__, vehicle_ids), dtype=np.intp, count=len(vehicle_ids))
         vehicles = [shown[vehicle_id] for vehicle_id in vehicle_ids]
-        heads = [vehicle.head(vehicle_id) for vehicle_id, vehicle in zip(vehicle_ids, vehicles, strict=True)]
-        tails = [_padded(vehicle.tails()) for vehicle in vehicles]
-        features = [head + AGE_BLANK + online for head, (_, online) in zip(heads, tails, strict=True)]
+        heads, features, tails = _encoded(vehicle_ids, vehicles)
+        self.tails[rows] = tails
         for i, feature in zip(rows.tolist(), features, strict=True):
             self.features[i] = feature
         self.stamps[rows] = [vehicle.stamp for vehicle in vehicles]
-        self.tails[rows] = np.frombuffer(
-            b"".join(offline + online for offline, online in tails), dtype=np.uint8
-        ).reshape(len(rows), 2, TAIL_WIDTH)
-        head_lengths = np.fromiter(map(len, heads), dtype=np.int64, count=len(heads))
+        head_lengths = _lengths(heads)
         self.heads[rows] = head_lengths
-        lengths = np.fromiter(map(len, features), dtype=np.int64, count=len(features))
+        lengths = _lengths(features)
         grown = lengths > self.sizes[rows]
         self.sizes[rows[grown]] = lengths[grown] + SLOT_SPARE
         if self.layout is not None and not self.layout.put(rows, features, head_lengths, lengths):
